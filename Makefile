@@ -1,0 +1,74 @@
+# Distributor — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+PORT ?= 8000
+
+.PHONY: run test install install-dev migrate demo serve worker beat assets messages lint bench totp clean
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.lock
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.lock
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install, migrate, load demo data, serve on http://localhost:$(PORT)
+run: install migrate demo serve
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: install
+	$(MANAGE) load_demo
+
+serve: install
+	$(MANAGE) runserver 0.0.0.0:$(PORT)
+
+## worker / beat: real Celery, needs REDIS_URL (and DATABASE_URL for PostgreSQL)
+worker: install
+	$(VENV)/bin/celery -A distributor worker --loglevel=INFO -Q ingest,billing,pdf,notify
+
+beat: install
+	$(VENV)/bin/celery -A distributor beat --loglevel=INFO
+
+## totp: print the current two-factor codes of the demo admin and finance users
+totp: install
+	$(MANAGE) demo_totp
+
+## test: ruff and the whole pytest suite
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## assets: re-vendor front-end packages from npm into static/vendor (committed; not needed to run)
+assets:
+	npm ci --no-audit --no-fund
+	mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons/fonts static/vendor/htmx static/vendor/chartjs
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css static/vendor/bootstrap/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
+	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
+
+## messages: refresh and compile the Chinese translations (needs gettext)
+messages: install
+	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=staticfiles
+	$(MANAGE) compilemessages -l zh_Hans --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts

@@ -1,0 +1,40 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.terms.models import BillingTerms
+
+
+class CustomerCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    code = forms.SlugField(label=_("Code"), max_length=40)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
+    parent = forms.ModelChoiceField(
+        label=_("Parent sub-distributor"),
+        queryset=Customer.objects.filter(kind=Customer.Kind.SUB_DISTRIBUTOR),
+        required=False,
+        help_text=_("Leave empty for a direct customer of the operator."),
+    )
+    language = forms.ChoiceField(label=_("Document language"), choices=Customer.Language.choices)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    mode = forms.ChoiceField(label=_("Billing mode"), choices=BillingTerms.Mode.choices)
+    currency = forms.CharField(label=_("Currency"), min_length=3, max_length=3, initial="CNY")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        if Customer.objects.filter(code=code).exists():
+            raise forms.ValidationError(_("A customer with this code already exists."))
+        return code
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].upper()
+        if not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter ISO 4217 code such as CNY or USD."))
+        return currency

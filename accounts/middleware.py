@@ -1,0 +1,58 @@
+"""Cross-cutting access rules that must hold on every request, not only where a view remembers them."""
+
+from django.conf import settings
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from accounts.models import StaffRole
+
+# Paths a user must reach to sign out, switch language or set up two-factor authentication.
+_ACCOUNT_PATHS = ("/accounts/", "/i18n/", "/static/")
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class AuditorReadOnlyMiddleware:
+    """Refuse every write by an auditor, whatever the view, so read-only cannot be forgotten."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.staff_role == StaffRole.AUDITOR
+            and request.method not in _SAFE_METHODS
+            and not request.path.startswith(_ACCOUNT_PATHS)
+        ):
+            return HttpResponseForbidden(_("Auditors have read-only access."))
+        return self.get_response(request)
+
+
+class RequireStaffTwoFactorMiddleware:
+    """Send admin and finance staff without TOTP to set it up before anything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.staff_role in settings.STAFF_ROLES_REQUIRING_2FA
+            and not request.path.startswith(_ACCOUNT_PATHS)
+            and not _has_totp(user)
+        ):
+            if request.path.startswith("/api/"):
+                return HttpResponseForbidden(_("Set up two-factor authentication first."))
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+
+def _has_totp(user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,138 @@
+"""Users, staff roles, customer organisations (the distribution tree) and memberships."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffRole(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SALES = "sales", _("Sales")
+    FINANCE = "finance", _("Finance")
+    SUPPORT = "support", _("Support")
+    AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    BILLING = "billing", _("Billing")
+    VIEWER = "viewer", _("Viewer")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("staff_role", StaffRole.ADMIN)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in: operator staff (``staff_role`` set) or a customer's user (a membership)."""
+
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    staff_role = models.CharField(_("staff role"), max_length=16, choices=StaffRole.choices, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_operator_staff(self) -> bool:
+        return bool(self.staff_role) and self.is_active
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.staff_role == StaffRole.AUDITOR
+
+
+class Customer(models.Model):
+    """A customer organisation: an end customer or a sub-distributor with customers of its own.
+
+    ``path`` is the materialised chain of ids from the top of the tree ("/3/17/42/"), so that a
+    sub-distributor's whole subtree, at any depth, is one indexed prefix query.
+    """
+
+    class Kind(models.TextChoices):
+        END_CUSTOMER = "end_customer", _("End customer")
+        SUB_DISTRIBUTOR = "sub_distributor", _("Sub-distributor")
+
+    class Language(models.TextChoices):
+        ZH_HANS = "zh-hans", _("Simplified Chinese")
+        EN = "en", _("English")
+
+    name = models.CharField(_("name"), max_length=200)
+    code = models.SlugField(_("code"), max_length=40, unique=True, help_text=_("Short unique reference."))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.END_CUSTOMER)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent sub-distributor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    path = models.CharField(max_length=255, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    language = models.CharField(_("document language"), max_length=8, choices=Language.choices, default="en")
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["path"]
+        # varchar_pattern_ops lets PostgreSQL answer "path LIKE '/3/17/%'" from the index.
+        indexes = [
+            models.Index(
+                fields=["path"], name="accounts_customer_path_prefix", opclasses=["varchar_pattern_ops"]
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_sub_distributor(self) -> bool:
+        return self.kind == self.Kind.SUB_DISTRIBUTOR
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+
+
+class Membership(models.Model):
+    """Ties a customer user to the one organisation it acts for, with a role there."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=MemberRole.choices, default=MemberRole.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer} ({self.role})"

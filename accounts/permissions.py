@@ -1,0 +1,59 @@
+"""Access rules for views and API endpoints: staff roles, customer roles, read-only auditors."""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts.models import StaffRole
+
+ALL_STAFF_ROLES = tuple(StaffRole.values)
+
+
+def staff_required(roles: Iterable[str] = ALL_STAFF_ROLES) -> Callable:
+    """Allow operator staff whose role is in ``roles``; auditors always pass for reads."""
+    allowed = set(roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user.is_operator_staff:
+                raise PermissionDenied
+            reading = request.method in SAFE_METHODS
+            if user.staff_role not in allowed and not (reading and user.staff_role == StaffRole.AUDITOR):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def customer_user_required(view):
+    """Allow users who act for a customer organisation (the portal)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(user, "membership", None) is None:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class IsOperatorStaff(BasePermission):
+    """DRF: operator staff; auditors only for safe methods."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_operator_staff):
+            return False
+        return request.method in SAFE_METHODS or not user.is_read_only

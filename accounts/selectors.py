@@ -1,0 +1,49 @@
+"""Who may see which customer. Every view and endpoint that touches a customer asks here."""
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import Customer, User
+
+
+def customers_visible_to(user: User) -> QuerySet[Customer]:
+    """Return the customers ``user`` may see.
+
+    Operator staff see every customer. A customer user sees its own organisation and, when that
+    organisation is a sub-distributor, its whole subtree at any depth. Anyone else sees nothing.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Customer.objects.none()
+    if user.is_operator_staff:
+        return Customer.objects.all()
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return Customer.objects.none()
+    return Customer.objects.filter(path__startswith=membership.customer.path)
+
+
+def customer_for_user(user: User, customer_id: int) -> Customer | None:
+    """Return the customer with ``customer_id`` if ``user`` may see it, else None."""
+    return customers_visible_to(user).filter(pk=customer_id).first()
+
+
+def home_customer(user: User) -> Customer | None:
+    """Return the organisation a customer user acts for, or None for staff and strangers."""
+    membership = getattr(user, "membership", None)
+    return membership.customer if membership else None
+
+
+def customer_mix(customers: QuerySet[Customer]) -> dict:
+    """Count ``customers`` by kind and by billing mode, for the overview charts."""
+    from billing.terms.models import BillingTerms
+
+    by_kind = dict(customers.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    by_mode = dict(
+        customers.values_list("billing_terms__mode")
+        .annotate(n=Count("id"))
+        .values_list("billing_terms__mode", "n")
+    )
+    return {
+        "total": sum(by_kind.values()),
+        "by_kind": [(label, by_kind.get(value, 0)) for value, label in Customer.Kind.choices],
+        "by_mode": [(label, by_mode.get(value, 0)) for value, label in BillingTerms.Mode.choices],
+    }

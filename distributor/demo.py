@@ -1,0 +1,16 @@
+"""The demo data set, in load order. Each loader is idempotent and returns the logins it created."""
+
+from django.db import transaction
+
+from accounts import demo as accounts_demo
+from catalog import demo as catalog_demo
+
+DEMO_LOADERS = [catalog_demo.load, accounts_demo.load]
+
+
+@transaction.atomic
+def demo_load() -> list[tuple[str, str]]:
+    logins: list[tuple[str, str]] = []
+    for loader in DEMO_LOADERS:
+        logins.extend(loader())
+    return logins

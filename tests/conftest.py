@@ -1,0 +1,37 @@
+"""Test-wide fixtures and the rules for tests that need PostgreSQL, Redis or a browser.
+
+Tests marked ``postgres``, ``redis`` or ``browser`` are skipped with a printed reason when the
+service is missing. With ``REQUIRE_SERVICES=1`` (as ``.ci/run`` sets) a missing service fails
+those tests instead, so CI can never pass by skipping them.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _missing(marker: str) -> str | None:
+    if marker == "postgres" and not settings.IS_POSTGRES:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if marker == "redis" and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://…"
+    if marker == "browser" and not os.path.exists(CHROMIUM):
+        return f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _missing(marker)
+        if reason is None:
+            continue
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}", pytrace=False)
+        pytest.skip(reason)
