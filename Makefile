@@ -54,6 +54,10 @@ lint: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## bench: the figures issues ask for, printed as `name: value` lines (BENCH=module to pick one)
+bench: install-dev
+	$(PY) -m bench $(BENCH)
+
 ## assets: re-vendor front-end packages from npm into static/vendor (committed; not needed to run)
 assets:
 	npm ci --no-audit --no-fund
