@@ -12,8 +12,12 @@ from accounts.models import StaffRole
 ALL_STAFF_ROLES = tuple(StaffRole.values)
 
 
-def staff_required(roles: Iterable[str] = ALL_STAFF_ROLES) -> Callable:
-    """Allow operator staff whose role is in ``roles``; auditors always pass for reads."""
+def staff_required(roles: Iterable[str] = ALL_STAFF_ROLES, *, auditor_reads: bool = True) -> Callable:
+    """Allow operator staff whose role is in ``roles``.
+
+    Auditors may read every page (GET) unless ``auditor_reads`` is False, as for pages that exist only
+    to change something (a create form), which they must not even be offered.
+    """
     allowed = set(roles)
 
     def decorator(view):
@@ -25,7 +29,8 @@ def staff_required(roles: Iterable[str] = ALL_STAFF_ROLES) -> Callable:
             if not user.is_operator_staff:
                 raise PermissionDenied
             reading = request.method in SAFE_METHODS
-            if user.staff_role not in allowed and not (reading and user.staff_role == StaffRole.AUDITOR):
+            auditor_may_read = auditor_reads and reading and user.staff_role == StaffRole.AUDITOR
+            if user.staff_role not in allowed and not auditor_may_read:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

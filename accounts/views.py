@@ -33,7 +33,7 @@ def staff_customer_detail(request, pk: int):
     return render(request, "dashboard/customers/detail.html", _detail_context(request.user, customer))
 
 
-@staff_required(roles=(StaffRole.ADMIN, StaffRole.SALES))
+@staff_required(roles=(StaffRole.ADMIN, StaffRole.SALES), auditor_reads=False)
 def staff_customer_create(request):
     form = CustomerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

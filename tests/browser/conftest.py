@@ -14,10 +14,6 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 
 from tests.conftest import CHROMIUM
 
-# Playwright's sync API keeps an event loop running in this thread; Django's ORM calls made by the
-# test itself are still synchronous and safe, so let them through.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 TEST_TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 PASSWORD = "browser-pass-2026"
@@ -50,7 +46,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):
+def page(browser, live_server, transactional_db, monkeypatch):
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test itself
+    # makes are still synchronous and safe, so let them through (for browser tests only).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(
         base_url=live_server.url, locale="en-US", viewport={"width": 1366, "height": 900}
     )

@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts.models import Customer, Membership, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "staff_role", "is_active"]
+    list_filter = ["staff_role", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["first_name", "last_name", "staff_role"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "staff_role"]})]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Editing only: customers are created through the dashboard, which keeps the tree path right."""
+
+    list_display = ["name", "code", "kind", "parent", "language"]
+    list_filter = ["kind", "language"]
+    search_fields = ["name", "code"]
+    readonly_fields = ["code", "kind", "parent", "path", "depth"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "customer", "role"]
+    list_filter = ["role"]
+    autocomplete_fields = ["customer"]
+    raw_id_fields = ["user"]

@@ -1,0 +1,64 @@
+"""A task really runs through a real Celery worker consuming from Redis, not in eager mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from celery.result import AsyncResult, EagerResult
+from django.conf import settings
+
+from distributor.tasks import ping_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def worker():
+    """Start ``celery worker`` in its own process on every project queue; stop it afterwards."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "distributor",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            "ingest,billing,pdf,notify",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ},
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.redis
+def test_a_task_round_trips_through_a_real_worker_on_redis(worker):
+    assert not settings.CELERY_TASK_ALWAYS_EAGER
+    assert settings.CELERY_BROKER_URL.startswith("redis")
+
+    result = ping_task.apply_async(args=["hello"])
+
+    assert isinstance(result, AsyncResult) and not isinstance(result, EagerResult)
+    assert result.get(timeout=60) == "pong:hello"
+    assert worker.poll() is None  # the answer came from the live worker process
+
+
+def test_tasks_are_routed_to_their_queues():
+    from distributor.celery import app
+
+    router = app.amqp.router
+    assert router.route({}, "distributor.tasks.ping_task")["queue"].name == "notify"
+    assert router.route({}, "billing.usage.tasks.ingest_batch_task")["queue"].name == "ingest"
+    assert router.route({}, "billing.documents.tasks.render_task")["queue"].name == "pdf"
+    assert router.route({}, "distributor.tasks.clear_expired_sessions_task")["queue"].name == "billing"
+    assert {q.name for q in app.conf.task_queues} == {"ingest", "billing", "pdf", "notify"}

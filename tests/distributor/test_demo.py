@@ -1,0 +1,58 @@
+"""The demo data set loads, covers every role, and a second load adds nothing."""
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from accounts.models import Customer, MemberRole, Membership, StaffRole, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in {"accounts", "catalog", "billing"} and not model._meta.proxy
+    }
+
+
+def test_demo_data_is_what_a_reseller_would_recognise(capsys):
+    call_command("load_demo")
+    out = capsys.readouterr().out
+
+    sub_distributors = Customer.objects.filter(kind=Customer.Kind.SUB_DISTRIBUTOR)
+    assert sub_distributors.count() == 2
+    for sub in sub_distributors:
+        assert sub.children.count() == 3
+    assert Customer.objects.filter(parent__isnull=True, kind=Customer.Kind.END_CUSTOMER).count() == 10
+    direct_modes = set(
+        Customer.objects.filter(parent__isnull=True, kind=Customer.Kind.END_CUSTOMER).values_list(
+            "billing_terms__mode", flat=True
+        )
+    )
+    assert {"prepaid", "monthly", "quarterly"} <= direct_modes
+    assert set(User.objects.exclude(staff_role="").values_list("staff_role", flat=True)) == set(
+        StaffRole.values
+    )
+    assert set(Membership.objects.values_list("role", flat=True)) == set(MemberRole.values)
+    vendors = set(apps.get_model("catalog", "Vendor").objects.values_list("name", flat=True))
+    assert {
+        "OpenAI",
+        "Anthropic",
+        "Google",
+        "DeepSeek",
+        "Alibaba Cloud",
+        "Moonshot AI",
+        "Zhipu AI",
+        "MiniMax",
+    } <= vendors
+    for user in User.objects.all():
+        assert user.email in out
+
+
+def test_loading_the_demo_twice_adds_nothing():
+    call_command("load_demo")
+    first = _row_counts()
+    call_command("load_demo")
+    assert _row_counts() == first
