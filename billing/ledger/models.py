@@ -1,0 +1,236 @@
+"""The general ledger: accounts, journal transactions and their entries.
+
+Sign convention: an entry's ``amount`` is positive for a debit and negative for a credit, so every
+transaction's entries sum to zero per currency and an account's balance is the plain sum of its entries
+(debit-positive). Credit-normal accounts (liabilities, income) therefore carry negative balances; pages
+flip the sign for display with :attr:`LedgerAccount.display_balance`.
+
+Be extremely careful changing these tables: PostgreSQL triggers (migration ``0002_ledger``) refuse any
+UPDATE or DELETE of transactions and entries, and any transaction whose entries do not sum to zero.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.ledger.exceptions import AppendOnlyError
+from catalog.models import Vendor
+
+AMOUNT_DIGITS = 28
+AMOUNT_PLACES = 12
+
+
+class AccountKind(models.TextChoices):
+    """The chart of accounts. Each kind exists once per currency (and per customer or vendor where keyed)."""
+
+    CASH_BANK = "cash_bank", _("Cash at bank")
+    STRIPE_CLEARING = "stripe_clearing", _("Stripe clearing")
+    WALLET_PAID = "wallet_paid", _("Customer deposits: paid credit")
+    WALLET_GRANTED = "wallet_granted", _("Customer deposits: granted credit")
+    WALLET_PACK = "wallet_pack", _("Customer deposits: packs")
+    RECEIVABLE = "receivable", _("Accounts receivable")
+    UNBILLED_RECEIVABLE = "unbilled_receivable", _("Unbilled receivables")
+    REVENUE_USAGE = "revenue_usage", _("Revenue: usage")
+    REVENUE_SUBSCRIPTIONS = "revenue_subscriptions", _("Revenue: subscriptions")
+    REVENUE_SERVICES = "revenue_services", _("Revenue: services")
+    COST_OF_TOKENS = "cost_of_tokens", _("Cost of tokens")
+    UPSTREAM_PREPAID = "upstream_prepaid", _("Upstream prepaid credit")
+    PAYABLE = "payable", _("Accounts payable")
+    TAX_PAYABLE = "tax_payable", _("Tax payable")
+    ROUNDING = "rounding", _("Rounding differences")
+    FX_GAIN_LOSS = "fx_gain_loss", _("FX gain/loss")
+    PROMOTIONAL_CREDIT = "promotional_credit", _("Promotional credit expense")
+    BREAKAGE = "breakage", _("Breakage income")
+    BAD_DEBT_EXPENSE = "bad_debt_expense", _("Bad-debt expense")
+    ALLOWANCE_DOUBTFUL = "allowance_doubtful", _("Allowance for doubtful debts")
+    MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustments")
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", _("Asset")
+    LIABILITY = "liability", _("Liability")
+    EQUITY = "equity", _("Equity")
+    INCOME = "income", _("Income")
+    EXPENSE = "expense", _("Expense")
+
+
+class LedgerAccount(models.Model):
+    """One account of the chart, in one currency; create it with ``billing.ledger.accounts.account_get``."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=120,
+        unique=True,
+        editable=False,
+        help_text=_("Derived from kind, currency and key, e.g. wallet_paid:CNY:customer=42."),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=AccountKind.choices)
+    type = models.CharField(_("type"), max_length=12, choices=AccountType.choices)
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_accounts"
+    )
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_accounts"
+    )
+    reference = models.CharField(
+        _("reference"),
+        max_length=60,
+        blank=True,
+        help_text=_("Optional further key, e.g. a bank account or (later) a vendor contract."),
+    )
+    balance = models.DecimalField(
+        _("balance"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=AMOUNT_PLACES,
+        default=Decimal("0"),
+        help_text=_("Cached sum of entries, debit-positive, full precision, in the account's currency."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "billing_ledger_account"
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["kind", "currency"], name="ledger_account_kind_ccy")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        label = str(AccountKind(self.kind).label)
+        who = self.customer or self.vendor
+        parts = [label, self.currency]
+        if who is not None:
+            parts.append(str(who))
+        if self.reference:
+            parts.append(self.reference)
+        return " · ".join(parts)
+
+    @property
+    def is_credit_normal(self) -> bool:
+        return self.type in {AccountType.LIABILITY, AccountType.EQUITY, AccountType.INCOME} or (
+            self.kind == AccountKind.ALLOWANCE_DOUBTFUL
+        )
+
+    @property
+    def display_balance(self) -> Decimal:
+        """The balance on the account's normal side (a customer's deposit shows positive)."""
+        return -self.balance if self.is_credit_normal else self.balance
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuse bulk updates and deletes so append-only holds on SQLite too (PostgreSQL adds triggers)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(_("The journal is append-only; post a reversal instead."))
+
+    def delete(self):
+        raise AppendOnlyError(_("The journal is append-only; post a reversal instead."))
+
+    _raw_delete = delete
+
+
+class JournalTransaction(models.Model):
+    """One financial event. Immutable once posted; corrections are new reversal transactions."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    request_hash = models.CharField(
+        max_length=64, editable=False, help_text=_("SHA-256 of the request that created it.")
+    )
+    kind = models.CharField(
+        _("kind"), max_length=40, db_index=True, help_text=_("Dotted event name, e.g. wallet.topup.bank.")
+    )
+    effective_date = models.DateField(_("effective date"), db_index=True)
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("Where it came from, e.g. stripe:evt_123.")
+    )
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        verbose_name=_("reverses"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("posted by"),
+    )
+    posted_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "billing_ledger_transaction"
+        verbose_name = _("journal transaction")
+        verbose_name_plural = _("journal transactions")
+        ordering = ["-posted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.effective_date}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(_("Posted transactions are append-only; post a reversal instead."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(_("Posted transactions are append-only; post a reversal instead."))
+
+
+class JournalEntry(models.Model):
+    """One leg of a transaction: a signed amount (debit positive) on one account, in its currency."""
+
+    transaction = models.ForeignKey(
+        JournalTransaction, on_delete=models.PROTECT, related_name="entries", verbose_name=_("transaction")
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=AMOUNT_PLACES,
+        help_text=_("Debit positive, credit negative; full precision, not rounded; in ``currency``."),
+    )
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217; the account's currency."))
+    balance_after = models.DecimalField(
+        _("balance after"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=AMOUNT_PLACES,
+        help_text=_("The account's balance right after this entry (debit-positive), for running balances."),
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "billing_ledger_entry"
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_entry_amount_nonzero")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.code} {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        # Guard, not business logic: an existing entry must never be rewritten.
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(_("Journal entries are append-only; post a reversal instead."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(_("Journal entries are append-only; post a reversal instead."))

@@ -1,0 +1,264 @@
+"""Writes to the journal. This module is the ONLY writer of transactions, entries and cached balances.
+
+Be extremely careful changing it: every later feature (usage, invoices, payments, write-offs) posts here,
+and history cannot be rewritten — a mistake that reaches the database can only be corrected by reversal.
+"""
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.ledger.accounts import WALLET_KINDS
+from billing.ledger.exceptions import IdempotencyConflictError, LedgerError, UnbalancedTransactionError
+from billing.ledger.models import AMOUNT_PLACES, JournalEntry, JournalTransaction, LedgerAccount
+
+QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+# Amounts must fit DecimalField(28, 12): at most 16 digits before the point.
+MAX_ABS_AMOUNT = Decimal(10) ** 16
+_KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One leg to post: ``amount`` is positive for a debit, negative for a credit, in ``currency``."""
+
+    account: LedgerAccount
+    amount: Decimal
+    currency: str
+
+
+def debit(account: LedgerAccount, amount: Decimal, currency: str) -> Line:
+    """Return a debit line (increases assets and expenses, decreases liabilities and income)."""
+    return Line(account=account, amount=amount, currency=currency)
+
+
+def credit(account: LedgerAccount, amount: Decimal, currency: str) -> Line:
+    """Return a credit line (increases liabilities and income, decreases assets)."""
+    return Line(account=account, amount=-amount, currency=currency)
+
+
+def amount_canonical(amount: Decimal) -> str:
+    """Return ``amount`` as the fixed-precision string used in request fingerprints."""
+    return str(amount.quantize(QUANTUM))
+
+
+def request_fingerprint(payload: dict) -> str:
+    """Return the SHA-256 of ``payload`` in canonical JSON; equal requests give equal fingerprints."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def transaction_find(*, idempotency_key: str, request_hash: str) -> JournalTransaction | None:
+    """Return the transaction already posted under ``idempotency_key``, or None.
+
+    Raises ``IdempotencyConflictError`` when the key was used for a different request.
+    """
+    existing = JournalTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise IdempotencyConflictError(
+            f"Idempotency key {idempotency_key!r} was already used by transaction #{existing.pk} "
+            "for a different request; nothing was posted.",
+            existing=existing,
+        )
+    return existing
+
+
+def _validate(*, idempotency_key: str, kind: str, lines: Sequence[Line], wallet_service: bool) -> None:
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
+        raise LedgerError("An idempotency key (1–200 characters) is required.")
+    if not isinstance(kind, str) or len(kind) > 40 or not _KIND.match(kind):
+        raise LedgerError(
+            f"Transaction kind must be a dotted lower-case name of ≤40 characters, not {kind!r}."
+        )
+    if len(lines) < 2:
+        raise LedgerError("A transaction needs at least two entries.")
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        amount, account = line.amount, line.account
+        if not isinstance(amount, Decimal) or isinstance(amount, bool):
+            raise LedgerError(f"Amounts must be Decimal, not {type(amount).__name__}.")
+        if not amount.is_finite() or amount == 0:
+            raise LedgerError(f"Entry amounts must be finite and non-zero, not {amount}.")
+        if amount.quantize(QUANTUM) != amount:
+            raise LedgerError(f"{amount} has more than {AMOUNT_PLACES} decimal places.")
+        if abs(amount) >= MAX_ABS_AMOUNT:
+            raise LedgerError(f"{amount} is too large to post.")
+        if not isinstance(account, LedgerAccount) or account.pk is None:
+            raise LedgerError("Every entry needs a saved ledger account (use billing.ledger.accounts).")
+        if line.currency != account.currency:
+            raise LedgerError(f"{account.code} is kept in {account.currency}, not {line.currency}.")
+        if account.kind in WALLET_KINDS and not wallet_service:
+            # Wallet accounts carry lots, floors and suspensions; only billing.wallets keeps those in step.
+            raise LedgerError(f"Post to {account.code} through billing.wallets.services, not directly.")
+        totals[line.currency] += amount
+    unbalanced = {ccy: total for ccy, total in totals.items() if total != 0}
+    if unbalanced:
+        detail = ", ".join(f"{ccy} {total:+}" for ccy, total in sorted(unbalanced.items()))
+        raise UnbalancedTransactionError(f"Entries do not sum to zero per currency: {detail}.")
+
+
+def _post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    lines: Sequence[Line],
+    memo: str,
+    source: str,
+    effective_date: date | None,
+    actor,
+    request: dict | None,
+    reverses: JournalTransaction | None = None,
+    wallet_service: bool = False,
+) -> tuple[JournalTransaction, bool]:
+    """Post and return ``(transaction, created)``; ``created`` is False when the key was replayed."""
+    lines = list(lines)
+    _validate(idempotency_key=idempotency_key, kind=kind, lines=lines, wallet_service=wallet_service)
+    if request is None:
+        request = {
+            "kind": kind,
+            "memo": memo,
+            "source": source,
+            "effective_date": effective_date.isoformat() if effective_date else None,
+            "lines": [(ln.account.code, amount_canonical(ln.amount), ln.currency) for ln in lines],
+        }
+    request_hash = request_fingerprint(request)
+    with transaction.atomic():
+        if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
+            return existing, False
+        # Lock every touched account in one order (by id) so concurrent posters queue instead of
+        # deadlocking, and so the balances read below are the latest committed ones.
+        account_ids = sorted({ln.account.pk for ln in lines})
+        locked = {
+            a.pk: a
+            for a in LedgerAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+        }
+        # A concurrent duplicate may have committed while we waited for the locks.
+        if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
+            return existing, False
+        try:
+            with transaction.atomic():
+                txn = JournalTransaction.objects.create(
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    kind=kind,
+                    effective_date=effective_date or timezone.localdate(),
+                    memo=memo[:500],
+                    source=source[:200],
+                    reverses=reverses,
+                    actor=actor,
+                )
+        except IntegrityError:
+            if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
+                return existing, False
+            raise
+        running = {pk: account.balance for pk, account in locked.items()}
+        entries = []
+        for ln in lines:
+            running[ln.account.pk] += ln.amount
+            entries.append(
+                JournalEntry(
+                    transaction=txn,
+                    account_id=ln.account.pk,
+                    amount=ln.amount,
+                    currency=ln.currency,
+                    balance_after=running[ln.account.pk],
+                )
+            )
+        JournalEntry.objects.bulk_create(entries)
+        for pk, account in locked.items():
+            delta = running[pk] - account.balance
+            # F() as well as the lock: the update stays correct even if a caller skipped the lock.
+            LedgerAccount.objects.filter(pk=pk).update(balance=F("balance") + delta)
+            account.balance = running[pk]
+        for ln in lines:
+            ln.account.balance = running[ln.account.pk]
+    return txn, True
+
+
+def transaction_post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    lines: Sequence[Line],
+    memo: str = "",
+    source: str = "",
+    effective_date: date | None = None,
+    actor=None,
+) -> JournalTransaction:
+    """Post one balanced transaction and return it; replaying the same request returns the first result.
+
+    ``lines`` are :class:`Line` (use :func:`debit` / :func:`credit`); they must sum to zero per currency
+    and each line's currency must be its account's. The request fingerprint covers kind, memo, source,
+    an explicit effective date and the lines; the same key with a different fingerprint raises
+    ``IdempotencyConflictError``. Every refusal raises a ``LedgerError`` before anything is written.
+    """
+    txn, _created = _post(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        lines=lines,
+        memo=memo,
+        source=source,
+        effective_date=effective_date,
+        actor=actor,
+        request=None,
+    )
+    return txn
+
+
+def transaction_reverse(
+    *,
+    original: JournalTransaction,
+    idempotency_key: str,
+    memo: str,
+    actor=None,
+    effective_date: date | None = None,
+) -> JournalTransaction:
+    """Post the mirror image of ``original`` (every entry negated), linked by ``reverses``.
+
+    A transaction is reversed at most once and a reversal is not itself reversible (post the original
+    again instead). When ``original`` touched a wallet, its lots, floor and suspension are kept in step
+    by ``billing.wallets``, in the same database transaction.
+    """
+    request = {"reverses": original.pk}
+    request_hash = request_fingerprint(request)
+    with transaction.atomic():
+        if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
+            return existing
+        original = JournalTransaction.objects.select_for_update().get(pk=original.pk)
+        if original.reverses_id is not None:
+            raise LedgerError(f"Transaction #{original.pk} is itself a reversal; post the original again.")
+        prior = JournalTransaction.objects.filter(reverses=original).first()
+        if prior is not None:
+            raise LedgerError(f"Transaction #{original.pk} was already reversed by #{prior.pk}.")
+        entries = list(original.entries.select_related("account").order_by("id"))
+        touches_wallet = any(e.account.kind in WALLET_KINDS for e in entries)
+        finish: Callable[[JournalTransaction], None] | None = None
+        if touches_wallet:
+            # Deferred import: wallets build on the ledger, not the other way round; this is the one hook.
+            from billing.wallets.services import wallet_reversal_prepare
+
+            finish = wallet_reversal_prepare(original=original, entries=entries)
+        reversal, created = _post(
+            idempotency_key=idempotency_key,
+            kind="reversal",
+            lines=[Line(account=e.account, amount=-e.amount, currency=e.currency) for e in entries],
+            memo=memo,
+            source=f"reversal:{original.pk}",
+            effective_date=effective_date,
+            actor=actor,
+            request=request,
+            reverses=original,
+            wallet_service=touches_wallet,
+        )
+        if created and finish is not None:
+            finish(reversal)
+    return reversal

@@ -1,0 +1,530 @@
+"""Writes for wallets: credit, debit (burn-down), manual adjustment, expiry to breakage, reversal upkeep.
+
+Every function here locks the wallet row first (SELECT … FOR UPDATE) and only then posts to the ledger, so
+two writers on one wallet queue instead of both reading the same balance: no lost update, and a hard floor
+holds under concurrency. Lock order is always wallet(s) by id, then ledger accounts by id.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Customer, StaffRole
+from billing.ledger.accounts import WALLET_KINDS, account_get, wallet_account_get
+from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
+from billing.ledger.services import Line, _post, amount_canonical, request_fingerprint, transaction_find
+from billing.wallets.exceptions import WalletError, WalletFloorError
+from billing.wallets.models import (
+    BUCKET_PRIORITY,
+    BalanceSuspension,
+    Bucket,
+    Wallet,
+    WalletAdjustment,
+    WalletLot,
+    WalletLotUse,
+)
+from billing.wallets.selectors import wallet_balance
+
+ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
+
+
+def _low_balance_default(currency: str) -> Decimal | None:
+    value = getattr(settings, "WALLET_LOW_BALANCE_THRESHOLDS", {}).get(currency)
+    return Decimal(str(value)) if value is not None else None
+
+
+def wallet_get_or_create(*, customer: Customer, currency: str) -> Wallet:
+    """Return ``customer``'s wallet in ``currency``, creating it with a zero floor if missing."""
+    wallet, _created = Wallet.objects.get_or_create(
+        customer=customer,
+        currency=currency,
+        defaults={"low_balance_threshold": _low_balance_default(currency)},
+    )
+    return wallet
+
+
+def _wallet_lock(*, customer: Customer, currency: str) -> Wallet:
+    wallet = wallet_get_or_create(customer=customer, currency=currency)
+    return Wallet.objects.select_for_update().select_related("customer").get(pk=wallet.pk)
+
+
+def _check_amount(amount) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise WalletError(f"The amount must be a positive Decimal, not {amount!r}.")
+
+
+def wallet_credit(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    bucket: str,
+    idempotency_key: str,
+    source_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str = "",
+    expires_at: datetime | None = None,
+    actor=None,
+) -> JournalTransaction:
+    """Credit ``amount`` to ``customer``'s ``bucket`` ("paid", "granted", "pack") from ``source_account``.
+
+    Posts Dr ``source_account`` / Cr the wallet's bucket account. Granted and pack credit becomes a lot
+    that expires at ``expires_at`` (None: never); paid credit never expires, so ``expires_at`` is refused
+    for it. Replaying ``idempotency_key`` with the same arguments returns the first transaction; with
+    different arguments it raises ``IdempotencyConflictError``. Lifts a balance suspension when the
+    balance rises above the floor.
+    """
+    _check_amount(amount)
+    if bucket not in Bucket.values:
+        raise WalletError(f"Unknown wallet bucket {bucket!r}; use paid, granted or pack.")
+    if bucket == Bucket.PAID and expires_at is not None:
+        raise WalletError("Paid credit does not expire; use the granted or pack bucket.")
+    if expires_at is not None and timezone.is_naive(expires_at):
+        raise WalletError("expires_at must be timezone-aware.")
+    request = {
+        "op": "wallet_credit",
+        "customer": customer.pk,
+        "currency": currency,
+        "amount": amount_canonical(amount),
+        "bucket": bucket,
+        "source_account": source_account.pk,
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+    with transaction.atomic():
+        if existing := transaction_find(
+            idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
+        ):
+            return existing
+        if source_account.kind in WALLET_KINDS:
+            raise WalletError("Credit a wallet from a company account, not from another wallet.")
+        wallet = _wallet_lock(customer=customer, currency=currency)
+        target = wallet_account_get(customer=customer, currency=currency, bucket=bucket)
+        txn, created = _post(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            lines=[
+                Line(account=source_account, amount=amount, currency=currency),
+                Line(account=target, amount=-amount, currency=currency),
+            ],
+            memo=memo,
+            source=source,
+            effective_date=None,
+            actor=actor,
+            request=request,
+            wallet_service=True,
+        )
+        if created:
+            if bucket != Bucket.PAID:
+                WalletLot.objects.create(
+                    wallet=wallet,
+                    bucket=bucket,
+                    account=target,
+                    amount=amount,
+                    remaining=amount,
+                    expires_at=expires_at,
+                    credited_by=txn,
+                )
+            _status_refresh(wallet)
+    return txn
+
+
+@dataclass(frozen=True)
+class _Take:
+    lot: WalletLot | None  # None: the paid bucket
+    amount: Decimal
+
+
+def _allocate(
+    *, wallet: Wallet, amount: Decimal, now: datetime, only_bucket: str | None = None
+) -> list[_Take]:
+    """Split ``amount`` over the wallet's buckets in burn-down order; what lots cannot cover goes to paid.
+
+    Order: earliest expiry first (never-expiring lots after dated ones), granted before pack when the
+    expiry is equal, then oldest lot first; paid credit last. Expired lots awaiting breakage are skipped.
+    """
+    lots = WalletLot.objects.filter(wallet=wallet, remaining__gt=0).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if only_bucket is not None:
+        lots = lots.filter(bucket=only_bucket)
+    ordered = sorted(
+        lots,
+        key=lambda lot: (lot.expires_at is None, lot.expires_at or now, BUCKET_PRIORITY[lot.bucket], lot.pk),
+    )
+    takes, left = [], amount
+    if only_bucket in (None, Bucket.GRANTED, Bucket.PACK):
+        for lot in ordered:
+            if left <= 0:
+                break
+            take = min(lot.remaining, left)
+            takes.append(_Take(lot=lot, amount=take))
+            left -= take
+    if left > 0:
+        if only_bucket in (Bucket.GRANTED, Bucket.PACK):
+            raise WalletError(f"The {only_bucket} bucket holds less than {amount}.")
+        takes.append(_Take(lot=None, amount=left))
+    return takes
+
+
+def _debit(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    idempotency_key: str,
+    target_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str,
+    actor,
+    request: dict,
+    allow_below_floor: bool,
+    only_bucket: str | None = None,
+) -> tuple[JournalTransaction, bool]:
+    """Burn ``amount`` down from a wallet already locked by the caller."""
+    now = timezone.now()
+    balance = wallet_balance(wallet=wallet, now=now)
+    if not allow_below_floor and balance.available - amount < wallet.floor:
+        raise WalletFloorError(
+            f"Insufficient balance: {balance.available} {wallet.currency} available, floor {wallet.floor}, "
+            f"debit {amount} refused.",
+            available=balance.available,
+            floor=wallet.floor,
+        )
+    takes = _allocate(wallet=wallet, amount=amount, now=now, only_bucket=only_bucket)
+    per_account: dict[int, tuple[LedgerAccount, Decimal]] = {}
+    for take in takes:
+        account = (
+            take.lot.account
+            if take.lot is not None
+            else wallet_account_get(customer=wallet.customer, currency=wallet.currency, bucket=Bucket.PAID)
+        )
+        prior = per_account.get(account.pk, (account, Decimal("0")))[1]
+        per_account[account.pk] = (account, prior + take.amount)
+    lines = [Line(account=acc, amount=amt, currency=wallet.currency) for acc, amt in per_account.values()]
+    lines.append(Line(account=target_account, amount=-amount, currency=wallet.currency))
+    txn, created = _post(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        lines=lines,
+        memo=memo,
+        source=source,
+        effective_date=None,
+        actor=actor,
+        request=request,
+        wallet_service=True,
+    )
+    if created:
+        for take in takes:
+            if take.lot is None:
+                continue
+            WalletLotUse.objects.create(lot=take.lot, transaction=txn, amount=take.amount)
+            WalletLot.objects.filter(pk=take.lot.pk).update(remaining=F("remaining") - take.amount)
+        _status_refresh(wallet)
+    return txn, created
+
+
+def wallet_debit(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    idempotency_key: str,
+    target_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str = "",
+    actor=None,
+    allow_below_floor: bool = False,
+) -> JournalTransaction:
+    """Debit ``amount`` from ``customer``'s wallet to ``target_account`` (e.g. usage revenue).
+
+    Burns down open lots (earliest expiry first, granted before pack when equal) and then paid credit.
+    Raises ``WalletFloorError`` — nothing written — when the available balance would go below the
+    wallet's floor, unless ``allow_below_floor`` (for charges that already happened, such as metered
+    usage; the wallet is then suspended like any other that reaches its floor). Idempotent on
+    ``idempotency_key`` as :func:`wallet_credit`.
+    """
+    _check_amount(amount)
+    if target_account.kind in WALLET_KINDS:
+        raise WalletError("Debit a wallet to a company account, not to another wallet.")
+    request = {
+        "op": "wallet_debit",
+        "customer": customer.pk,
+        "currency": currency,
+        "amount": amount_canonical(amount),
+        "target_account": target_account.pk,
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+        "allow_below_floor": allow_below_floor,
+    }
+    with transaction.atomic():
+        if existing := transaction_find(
+            idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
+        ):
+            return existing
+        wallet = _wallet_lock(customer=customer, currency=currency)
+        txn, _created = _debit(
+            wallet=wallet,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            target_account=target_account,
+            kind=kind,
+            memo=memo,
+            source=source,
+            actor=actor,
+            request=request,
+            allow_below_floor=allow_below_floor,
+        )
+    return txn
+
+
+def wallet_adjust(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    bucket: str,
+    reason: str,
+    actor,
+    idempotency_key: str,
+    expires_at: datetime | None = None,
+) -> WalletAdjustment:
+    """Adjust a wallet by hand: ``amount`` > 0 adds credit to ``bucket``, < 0 removes it from ``bucket``.
+
+    Only admin and finance staff may; the reason is required. The counter-entry goes to promotional
+    credit (granted bucket) or manual adjustments (paid, pack), where finance can reclassify it by a
+    later journal. The audit row is written in the same database transaction as the posting.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise WalletError("A reason is required for a manual adjustment.")
+    if actor is None or not actor.is_operator_staff or actor.staff_role not in ADJUSTING_ROLES:
+        raise WalletError("Only admin or finance staff may adjust a wallet.")
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
+        raise WalletError("The adjustment must be a non-zero Decimal amount.")
+    if bucket not in Bucket.values:
+        raise WalletError(f"Unknown wallet bucket {bucket!r}.")
+    counter_kind = (
+        AccountKind.PROMOTIONAL_CREDIT if bucket == Bucket.GRANTED else AccountKind.MANUAL_ADJUSTMENT
+    )
+    counter = account_get(kind=counter_kind, currency=currency)
+    memo = f"Manual adjustment: {reason}"[:500]
+    with transaction.atomic():
+        if amount > 0:
+            txn = wallet_credit(
+                customer=customer,
+                currency=currency,
+                amount=amount,
+                bucket=bucket,
+                idempotency_key=idempotency_key,
+                source_account=counter,
+                kind="wallet.adjustment",
+                memo=memo,
+                source=f"staff:{actor.pk}",
+                expires_at=expires_at,
+                actor=actor,
+            )
+        else:
+            request = {
+                "op": "wallet_adjust_debit",
+                "customer": customer.pk,
+                "currency": currency,
+                "amount": amount_canonical(amount),
+                "bucket": bucket,
+                "reason": reason,
+            }
+            existing = transaction_find(
+                idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
+            )
+            if existing is not None:
+                return existing.adjustment
+            wallet = _wallet_lock(customer=customer, currency=currency)
+            txn, _created = _debit(
+                wallet=wallet,
+                amount=-amount,
+                idempotency_key=idempotency_key,
+                target_account=counter,
+                kind="wallet.adjustment",
+                memo=memo,
+                source=f"staff:{actor.pk}",
+                actor=actor,
+                request=request,
+                allow_below_floor=False,
+                only_bucket=bucket,
+            )
+        adjustment, _ = WalletAdjustment.objects.get_or_create(
+            transaction=txn,
+            defaults={
+                "wallet": Wallet.objects.get(customer=customer, currency=currency),
+                "actor": actor,
+                "bucket": bucket,
+                "amount": amount,
+                "reason": reason,
+            },
+        )
+    return adjustment
+
+
+def wallet_settings_update(
+    *,
+    wallet: Wallet,
+    floor: Decimal,
+    low_balance_threshold: Decimal | None,
+    alert_email: str = "",
+    webhook_url: str = "",
+    webhook_secret: str | None = None,
+) -> Wallet:
+    """Change a wallet's floor and alerting; re-evaluates suspension against the new floor."""
+    if floor > 0:
+        raise WalletError("The floor must be zero or negative.")
+    with transaction.atomic():
+        locked = Wallet.objects.select_for_update().select_related("customer").get(pk=wallet.pk)
+        locked.floor = floor
+        locked.low_balance_threshold = low_balance_threshold
+        locked.alert_email = alert_email
+        locked.webhook_url = webhook_url
+        fields = ["floor", "low_balance_threshold", "alert_email", "webhook_url"]
+        if webhook_secret is not None:
+            locked.webhook_secret = webhook_secret
+            fields.append("webhook_secret")
+        locked.save(update_fields=fields)
+        _status_refresh(locked)
+    return locked
+
+
+def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTransaction | None:
+    """Move what is left of an expired lot to breakage income; None when nothing is left or not due."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lot = WalletLot.objects.select_related("wallet__customer", "account").get(pk=lot_id)
+        wallet = Wallet.objects.select_for_update().select_related("customer").get(pk=lot.wallet_id)
+        lot = WalletLot.objects.select_related("account").get(pk=lot_id)
+        if lot.remaining <= 0 or lot.expires_at is None or lot.expires_at > now:
+            return None
+        breakage = account_get(kind=AccountKind.BREAKAGE, currency=wallet.currency)
+        request = {"op": "wallet_lot_expire", "lot": lot.pk, "amount": amount_canonical(lot.remaining)}
+        txn, created = _post(
+            idempotency_key=f"wallet.lot.expire:{lot.pk}",
+            kind="wallet.breakage",
+            lines=[
+                Line(account=lot.account, amount=lot.remaining, currency=wallet.currency),
+                Line(account=breakage, amount=-lot.remaining, currency=wallet.currency),
+            ],
+            memo=f"Expired {lot.get_bucket_display().lower()} credited by #{lot.credited_by_id}",
+            source=f"wallet_lot:{lot.pk}",
+            effective_date=timezone.localdate(lot.expires_at),
+            actor=None,
+            request=request,
+            wallet_service=True,
+        )
+        if created:
+            WalletLotUse.objects.create(lot=lot, transaction=txn, amount=lot.remaining)
+            WalletLot.objects.filter(pk=lot.pk).update(remaining=0, closed_at=now)
+            _status_refresh(wallet)
+    return txn
+
+
+def wallet_lots_expire_due(*, now: datetime | None = None) -> int:
+    """Expire every lot past its expiry with credit left; return how many were moved to breakage."""
+    now = now or timezone.now()
+    due = WalletLot.objects.filter(expires_at__lte=now, remaining__gt=0).values_list("pk", flat=True)
+    return sum(1 for lot_id in list(due) if wallet_lot_expire(lot_id=lot_id, now=now) is not None)
+
+
+def wallet_reversal_prepare(
+    *, original: JournalTransaction, entries: list[JournalEntry]
+) -> Callable[[JournalTransaction], None]:
+    """Lock the wallets ``original`` touched and check it may be reversed; return the step to run after.
+
+    Called by ``billing.ledger.services.transaction_reverse`` only. A grant or pack credit can be reversed
+    only while none of it has been used or expired (otherwise post an adjustment); a paid credit can always
+    be reversed (a refund or chargeback), even below the floor; a debit gives back what it took from each
+    lot.
+    """
+    keys = {(e.account.customer_id, e.currency) for e in entries if e.account.kind in WALLET_KINDS}
+    wallets = list(
+        Wallet.objects.select_for_update()
+        .select_related("customer")
+        .filter(Q(*[Q(customer_id=c, currency=ccy) for c, ccy in keys], _connector=Q.OR))
+        .order_by("pk")
+    )
+    created_lot = WalletLot.objects.filter(credited_by=original).first()
+    if created_lot is not None and created_lot.remaining != created_lot.amount:
+        raise WalletError(
+            f"Transaction #{original.pk} credited {created_lot.amount} of which only "
+            f"{created_lot.remaining} is left; it cannot be reversed. Post a manual adjustment instead."
+        )
+    uses = list(WalletLotUse.objects.filter(transaction=original))
+
+    def finish(reversal: JournalTransaction) -> None:
+        if created_lot is not None:
+            WalletLotUse.objects.create(lot=created_lot, transaction=reversal, amount=created_lot.remaining)
+            WalletLot.objects.filter(pk=created_lot.pk).update(remaining=0, closed_at=timezone.now())
+        for use in uses:
+            WalletLotUse.objects.create(lot_id=use.lot_id, transaction=reversal, amount=-use.amount)
+            WalletLot.objects.filter(pk=use.lot_id).update(
+                remaining=F("remaining") + use.amount, closed_at=None
+            )
+        for wallet in wallets:
+            _status_refresh(wallet)
+
+    return finish
+
+
+def _status_refresh(wallet: Wallet) -> None:
+    """Open or close the balance suspension and low-balance alert to match the wallet's balance now.
+
+    Runs inside the caller's transaction with the wallet locked; notifications go out after commit.
+    """
+    balance = wallet_balance(wallet=wallet)
+    available = balance.available
+    open_suspension = BalanceSuspension.objects.filter(wallet=wallet, ended_at__isnull=True).first()
+    events: list[str] = []
+    if available <= wallet.floor and open_suspension is None:
+        BalanceSuspension.objects.create(wallet=wallet, customer=wallet.customer, balance_at_start=available)
+        events.append("wallet.suspended")
+    elif available > wallet.floor and open_suspension is not None:
+        open_suspension.ended_at = timezone.now()
+        open_suspension.save(update_fields=["ended_at"])
+        events.append("wallet.restored")
+    threshold = wallet.low_balance_threshold
+    if threshold is not None and available <= threshold and wallet.low_balance_alerted_at is None:
+        wallet.low_balance_alerted_at = timezone.now()
+        wallet.save(update_fields=["low_balance_alerted_at"])
+        events.insert(0, "wallet.low_balance")
+    elif (threshold is None or available > threshold) and wallet.low_balance_alerted_at is not None:
+        wallet.low_balance_alerted_at = None
+        wallet.save(update_fields=["low_balance_alerted_at"])
+    for event in events:
+        _notify_on_commit(wallet=wallet, event=event, available=available)
+
+
+def _notify_on_commit(*, wallet: Wallet, event: str, available: Decimal) -> None:
+    from billing.wallets.tasks import notify_wallet_email_task, notify_wallet_webhook_task
+
+    payload = {
+        "id": str(uuid.uuid4()),
+        "type": event,
+        "created": int(timezone.now().timestamp()),
+        "customer": wallet.customer.code,
+        "currency": wallet.currency,
+        "available": str(available),
+        "floor": str(wallet.floor),
+        "threshold": str(wallet.low_balance_threshold) if wallet.low_balance_threshold is not None else None,
+    }
+    wallet_id = wallet.pk
+    if event != "wallet.restored":
+        transaction.on_commit(lambda: notify_wallet_email_task.delay(wallet_id, payload))
+    transaction.on_commit(lambda: notify_wallet_webhook_task.delay(wallet_id, payload))
