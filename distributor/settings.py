@@ -16,6 +16,7 @@ from kombu import Queue
 from distributor.env import (
     env_bool,
     env_currency,
+    env_decimal,
     env_int,
     env_list,
     env_str,
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "distributor",
     "accounts",
     "catalog",
     "billing",
@@ -220,6 +222,9 @@ OPERATOR_ADDRESS = env_str("OPERATOR_ADDRESS", "1 Example Road, Shanghai")
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production WhiteNoise serves straight from the source folders; no collectstatic needed.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -294,6 +299,30 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# ------------------------------------------------------------------------------
+# Top-ups — card (Stripe Checkout), bank transfer and redemption codes. See docs/payments.md.
+# ------------------------------------------------------------------------------
+# Card top-up limits per currency, in major units (yuan, dollars), for the amount credited to the wallet.
+# A currency missing here cannot be topped up by card.
+TOPUP_CARD_LIMITS = {
+    "CNY": {"min": "50", "max": "50000", "presets": ["100", "500", "1000", "5000"]},
+    "USD": {"min": "10", "max": "10000", "presets": ["20", "50", "100", "500"]},
+}
+# Card fee = amount × percent / 100 + fixed (fixed per currency, major units). "customer" adds it on top of
+# the amount chosen (the wallet still gets that amount); "absorb" charges the amount only and books the fee
+# as an expense of ours.
+TOPUP_CARD_FEE_MODE = env_str("TOPUP_CARD_FEE_MODE", "customer")
+if TOPUP_CARD_FEE_MODE not in {"customer", "absorb"}:
+    raise ImproperlyConfigured(f"TOPUP_CARD_FEE_MODE must be customer or absorb, not {TOPUP_CARD_FEE_MODE!r}")
+TOPUP_CARD_FEE_PERCENT = env_decimal("TOPUP_CARD_FEE_PERCENT", "2.9")
+TOPUP_CARD_FEE_FIXED = {"CNY": "0", "USD": "0.30"}
+# A bank transfer is credited only after a second finance user (not the recorder) approves it.
+BANK_TRANSFER_REQUIRES_APPROVAL = env_bool("BANK_TRANSFER_REQUIRES_APPROVAL", True)
+BANK_TRANSFER_ATTACHMENT_MAX_BYTES = env_int("BANK_TRANSFER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Redemption codes credit granted (promotional) credit that expires this many days after redemption.
+REDEMPTION_CREDIT_VALID_DAYS = env_int("REDEMPTION_CREDIT_VALID_DAYS", 365)
+REDEMPTION_BATCH_MAX = 10_000
 
 # ------------------------------------------------------------------------------
 # Ledger and wallets (issue 4) — docs/ledger.md
