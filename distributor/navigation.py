@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import StaffRole
 
 ALL = tuple(StaffRole.values)
+_FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class NavEntry:
 STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Overview"), _("Dashboard"), "dashboard", "speedometer2"),
     NavEntry(_("Customers"), _("Customers"), "staff-customer-list", "people"),
+    NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
+    NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
+    NavEntry(_("Finance"), _("Redemption codes"), "staff-redemption-batch-list", "gift", _FINANCE),
 ]
 
 

@@ -1,0 +1,123 @@
+"""Amount rules for card top-ups: limits, presets and the card fee, computed on plain Decimals.
+
+Everything here is in major units (yuan, dollars). Conversion to Stripe's minor units happens only in
+``billing.payments.stripe_api``.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+# ISO 4217 exponents that differ from the usual two decimals. Stripe follows ISO here.
+_ZERO_DECIMAL = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "JPY",
+    "KMF",
+    "KRW",
+    "MGA",
+    "PYG",
+    "RWF",
+    "UGX",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
+_THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
+
+
+def currency_exponent(currency: str) -> int:
+    """Return how many decimals ``currency``'s minor unit has (JPY 0, CNY and USD 2)."""
+    currency = currency.upper()
+    if currency in _ZERO_DECIMAL:
+        return 0
+    if currency in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def quantize_money(amount: Decimal, currency: str) -> Decimal:
+    """Round ``amount`` to ``currency``'s minor unit, half up (the rounding card networks use)."""
+    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class CardQuote:
+    """What a card top-up charges: ``amount`` reaches the wallet, ``charged`` is what the card pays."""
+
+    currency: str
+    amount: Decimal
+    fee: Decimal
+    fee_mode: str  # "customer" (fee added on top) or "absorb" (we pay it)
+
+    @property
+    def charged(self) -> Decimal:
+        return self.amount + self.fee if self.fee_mode == "customer" else self.amount
+
+
+def card_currencies() -> list[str]:
+    return sorted(settings.TOPUP_CARD_LIMITS)
+
+
+def card_limits(currency: str) -> tuple[Decimal, Decimal] | None:
+    rule = settings.TOPUP_CARD_LIMITS.get(currency.upper())
+    if rule is None:
+        return None
+    return Decimal(rule["min"]), Decimal(rule["max"])
+
+
+def card_presets(currency: str) -> list[Decimal]:
+    rule = settings.TOPUP_CARD_LIMITS.get(currency.upper(), {})
+    return [Decimal(p) for p in rule.get("presets", [])]
+
+
+def card_fee(*, amount: Decimal, currency: str) -> Decimal:
+    """Return the card fee for ``amount``: a percentage plus a fixed part, rounded once to the minor unit."""
+    percent = Decimal(settings.TOPUP_CARD_FEE_PERCENT)
+    fixed = Decimal(settings.TOPUP_CARD_FEE_FIXED.get(currency.upper(), "0"))
+    return quantize_money(amount * percent / Decimal(100) + fixed, currency)
+
+
+def card_quote(*, amount: Decimal, currency: str, account_currency: str | None = None) -> CardQuote:
+    """Validate a requested top-up and price it; raise ValidationError with a message the customer can use."""
+    currency = (currency or "").upper()
+    limits = card_limits(currency)
+    if limits is None:
+        raise ValidationError(
+            _("Card top-ups are not available in %(currency)s.") % {"currency": currency or "?"},
+            code="currency",
+        )
+    if account_currency and currency != account_currency.upper():
+        raise ValidationError(
+            _("Your account is billed in %(account)s; please top up in %(account)s.")
+            % {"account": account_currency.upper()},
+            code="currency",
+        )
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError(_("Enter an amount."), code="amount")
+    if amount != quantize_money(amount, currency):
+        raise ValidationError(
+            _("%(currency)s amounts have at most %(places)s decimal places.")
+            % {"currency": currency, "places": currency_exponent(currency)},
+            code="amount",
+        )
+    low, high = limits
+    if not low <= amount <= high:
+        raise ValidationError(
+            _("Card top-ups in %(currency)s must be between %(min)s and %(max)s.")
+            % {"currency": currency, "min": low, "max": high},
+            code="amount",
+        )
+    return CardQuote(
+        currency=currency,
+        amount=amount,
+        fee=card_fee(amount=amount, currency=currency),
+        fee_mode=settings.TOPUP_CARD_FEE_MODE,
+    )

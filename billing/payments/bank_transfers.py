@@ -1,0 +1,153 @@
+"""Bank transfers (对公转账): recorded by finance, credited on a second person's approval."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer, StaffRole, User
+from billing.payments import postings
+from billing.payments.amounts import currency_exponent, quantize_money
+from billing.payments.cards import customer_currency
+from billing.payments.models import BankTransfer
+
+MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
+
+# What a bank slip or statement extract may be, by extension and by its first bytes: the extension alone
+# is what the uploader chose to call it, the signature is what it is.
+ATTACHMENT_SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+}
+
+
+def attachment_validate(upload) -> None:
+    """Refuse an attachment that is too large or is not really a PDF, PNG or JPEG."""
+    limit = settings.BANK_TRANSFER_ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            _("The attachment is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}, code="size"
+        )
+    extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+    signatures = ATTACHMENT_SIGNATURES.get(extension)
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if signatures is None or not head.startswith(signatures):
+        raise ValidationError(_("Attach a PDF, PNG or JPEG file."), code="type")
+
+
+def _require_money_role(user: User) -> None:
+    if user.staff_role not in MONEY_ROLES or not user.is_active:
+        raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
+
+
+def bank_transfer_record(
+    *,
+    recorder: User,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    reference: str,
+    value_date: date,
+    attachment=None,
+    note: str = "",
+) -> BankTransfer:
+    """Record a received transfer; credit it at once unless a second person must approve it."""
+    _require_money_role(recorder)
+    currency = currency.upper()
+    expected = customer_currency(customer)
+    if currency != expected:
+        raise ValidationError(
+            {
+                "currency": _("%(customer)s is billed in %(currency)s.")
+                % {"customer": customer, "currency": expected}
+            }
+        )
+    if amount <= 0 or amount != quantize_money(amount, currency):
+        raise ValidationError(
+            {
+                "amount": _("Enter a positive amount with at most %(places)s decimal places.")
+                % {"places": currency_exponent(currency)}
+            }
+        )
+    if value_date > timezone.localdate():
+        raise ValidationError({"value_date": _("The value date cannot be in the future.")})
+    reference = reference.strip()
+    if attachment:
+        attachment_validate(attachment)
+    try:
+        with transaction.atomic():
+            transfer = BankTransfer.objects.create(
+                customer=customer,
+                currency=currency,
+                amount=amount,
+                reference=reference,
+                value_date=value_date,
+                attachment=attachment or "",
+                note=note,
+                recorded_by=recorder,
+            )
+            if not settings.BANK_TRANSFER_REQUIRES_APPROVAL:
+                _credit(transfer, actor=recorder, decided_by=None)
+    except IntegrityError as exc:
+        if (
+            BankTransfer.objects.filter(reference=reference, currency=currency)
+            .exclude(status=BankTransfer.Status.REJECTED)
+            .exists()
+        ):
+            raise ValidationError(
+                {"reference": _("A transfer with this bank reference is already recorded.")}
+            ) from exc
+        raise
+    return transfer
+
+
+def _credit(transfer: BankTransfer, *, actor: User, decided_by: User | None) -> None:
+    transfer.credit_transaction = postings.bank_transfer_credit_post(transfer=transfer, actor=actor)
+    transfer.status = BankTransfer.Status.APPROVED
+    transfer.decided_by = decided_by
+    transfer.decided_at = timezone.now()
+    transfer.save(update_fields=["credit_transaction", "status", "decided_by", "decided_at"])
+
+
+def _locked_pending(transfer: BankTransfer, user: User) -> BankTransfer:
+    _require_money_role(user)
+    transfer = BankTransfer.objects.select_for_update().get(pk=transfer.pk)
+    if transfer.status != BankTransfer.Status.PENDING:
+        raise ValidationError(
+            _("This transfer is already %(status)s.") % {"status": transfer.get_status_display().lower()}
+        )
+    if transfer.recorded_by_id == user.pk:
+        raise PermissionDenied(
+            _("A transfer must be approved or rejected by someone other than its recorder.")
+        )
+    return transfer
+
+
+@transaction.atomic
+def bank_transfer_approve(*, transfer: BankTransfer, approver: User) -> BankTransfer:
+    """Credit the customer's wallet; the approver must be finance staff other than the recorder."""
+    transfer = _locked_pending(transfer, approver)
+    _credit(transfer, actor=approver, decided_by=approver)
+    return transfer
+
+
+@transaction.atomic
+def bank_transfer_reject(*, transfer: BankTransfer, approver: User, reason: str) -> BankTransfer:
+    """Refuse a recorded transfer (wrong customer, not on the statement…); nothing is credited."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the transfer is rejected.")})
+    transfer = _locked_pending(transfer, approver)
+    transfer.status = BankTransfer.Status.REJECTED
+    transfer.decided_by = approver
+    transfer.decided_at = timezone.now()
+    transfer.rejection_reason = reason.strip()
+    transfer.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+    return transfer

@@ -1,0 +1,208 @@
+"""Card top-ups: start a Stripe Checkout, then settle, refund and dispute as Stripe's events arrive."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer, User
+from billing.payments import postings, stripe_api
+from billing.payments.amounts import card_quote, quantize_money
+from billing.payments.models import CardTopUp
+
+
+class TopUpMismatch(Exception):
+    """A Stripe object does not match the top-up it names (amount, currency or payment): never credit it."""
+
+
+def customer_currency(customer: Customer) -> str:
+    terms = getattr(customer, "billing_terms", None)
+    return terms.currency if terms is not None else settings.BASE_CURRENCY
+
+
+def card_topup_start(
+    *,
+    user: User,
+    customer: Customer,
+    amount: Decimal,
+    currency: str,
+    success_url: str,
+    cancel_url: str,
+    locale: str = "auto",
+) -> CardTopUp:
+    """Price and record a card top-up, open its Stripe Checkout Session and return it (with its URL).
+
+    Raises ValidationError for an amount or currency the rules refuse, before anything is written. When
+    Stripe fails the row is rolled back too, so a failed attempt leaves nothing behind.
+    """
+    quote = card_quote(amount=amount, currency=currency, account_currency=customer_currency(customer))
+    with transaction.atomic():
+        topup = CardTopUp.objects.create(
+            customer=customer,
+            currency=quote.currency,
+            amount=quote.amount,
+            fee=quote.fee,
+            fee_mode=quote.fee_mode,
+            charged=quote.charged,
+            created_by=user,
+        )
+        lines = [(_("Wallet top-up · %(customer)s") % {"customer": customer.name}, quote.amount)]
+        if quote.fee_mode == "customer" and quote.fee > 0:
+            lines.append((_("Card processing fee"), quote.fee))
+        metadata = {"topup": str(topup.public_id), "customer": str(customer.pk)}
+        session = stripe_api.checkout_session_create(
+            # The public id is never reused, so a retried request cannot open a second session.
+            idempotency_key=f"topup-checkout:{topup.public_id}",
+            currency=quote.currency,
+            line_items=lines,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            client_reference_id=str(topup.public_id),
+            metadata=metadata,
+            customer_email=user.email,
+            locale=locale,
+        )
+        topup.stripe_session_id = session["id"]
+        topup.checkout_url = session["url"]
+        topup.save(update_fields=["stripe_session_id", "checkout_url"])
+    return topup
+
+
+def _charged_minor(topup: CardTopUp) -> int:
+    return stripe_api.to_minor_units(topup.charged, topup.currency)
+
+
+def card_topup_settle(
+    *, topup: CardTopUp, payment_intent_id: str, amount_minor: int, currency: str
+) -> CardTopUp:
+    """Credit the wallet for a succeeded payment, exactly once per payment intent.
+
+    Called for both checkout.session.completed and payment_intent.succeeded; whichever comes second finds
+    the top-up already paid by the same payment and changes nothing.
+    """
+    with transaction.atomic():
+        topup = CardTopUp.objects.select_for_update().get(pk=topup.pk)
+        if topup.payment_intent_id and topup.payment_intent_id != payment_intent_id:
+            raise TopUpMismatch(
+                f"Top-up {topup.public_id} was paid by {topup.payment_intent_id}, not {payment_intent_id}."
+            )
+        if currency.upper() != topup.currency or amount_minor != _charged_minor(topup):
+            raise TopUpMismatch(
+                f"Payment {payment_intent_id} is {amount_minor} {currency.upper()} (minor units), "
+                f"top-up {topup.public_id} expects {_charged_minor(topup)} {topup.currency}."
+            )
+        if topup.credit_transaction_id is not None:
+            return topup
+        topup.payment_intent_id = payment_intent_id
+        topup.credit_transaction = postings.card_credit_post(topup=topup, payment_intent_id=payment_intent_id)
+        topup.status = CardTopUp.Status.PAID
+        topup.paid_at = timezone.now()
+        topup.save(update_fields=["payment_intent_id", "credit_transaction", "status", "paid_at"])
+    return topup
+
+
+def card_topup_expire(*, topup: CardTopUp) -> CardTopUp:
+    """Mark an unpaid top-up whose Checkout Session expired; a paid one is left alone."""
+    CardTopUp.objects.filter(pk=topup.pk, status=CardTopUp.Status.OPEN).update(
+        status=CardTopUp.Status.EXPIRED
+    )
+    topup.refresh_from_db()
+    return topup
+
+
+def _split(topup: CardTopUp, charged_part: Decimal) -> tuple[Decimal, Decimal]:
+    """Split a part of the charged amount into its wallet share and the passed-on fee share.
+
+    Proportional, rounded once; the whole charged amount always splits into exactly (amount, fee).
+    """
+    if charged_part >= topup.charged:
+        return topup.amount, topup.charged - topup.amount
+    wallet = quantize_money(charged_part * topup.amount / topup.charged, topup.currency)
+    return wallet, charged_part - wallet
+
+
+def _locked_paid(topup: CardTopUp) -> CardTopUp:
+    topup = CardTopUp.objects.select_for_update().get(pk=topup.pk)
+    if topup.credit_transaction_id is None:
+        raise TopUpMismatch(f"Top-up {topup.public_id} was never credited; nothing to take back.")
+    return topup
+
+
+def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, charge_id: str) -> CardTopUp:
+    """Take back the newly refunded part; ``refunded_minor`` is Stripe's running total for the charge.
+
+    Keys carry the running total, so each refund step posts once and a replay of an older event posts
+    nothing.
+    """
+    with transaction.atomic():
+        topup = _locked_paid(topup)
+        refunded = stripe_api.from_minor_units(refunded_minor, topup.currency)
+        if refunded > topup.charged:
+            raise TopUpMismatch(f"Charge {charge_id} refunded {refunded}, more than {topup.charged} charged.")
+        if refunded <= topup.refunded:
+            return topup
+        wallet_before, fee_before = _split(topup, topup.refunded)
+        wallet_now, fee_now = _split(topup, refunded)
+        full = topup.refunded == 0 and topup.disputed == 0 and refunded == topup.charged
+        postings.card_withdrawal_post(
+            topup=topup,
+            key=f"stripe:{topup.payment_intent_id}:refunded:{refunded_minor}",
+            kind=postings.KIND_CARD_REFUND,
+            wallet_part=wallet_now - wallet_before,
+            fee_part=fee_now - fee_before,
+            full_reversal=full,
+            memo=f"Card refund {charge_id}, top-up {topup.public_id}",
+        )
+        topup.refunded = refunded
+        topup.status = (
+            CardTopUp.Status.REFUNDED if refunded == topup.charged else CardTopUp.Status.PARTIALLY_REFUNDED
+        )
+        topup.save(update_fields=["refunded", "status"])
+    return topup
+
+
+def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int) -> CardTopUp:
+    """Take back what a dispute withdraws from our Stripe balance, once per dispute."""
+    with transaction.atomic():
+        topup = _locked_paid(topup)
+        amount = stripe_api.from_minor_units(amount_minor, topup.currency)
+        wallet, fee = _split(topup, amount)
+        full = topup.refunded == 0 and topup.disputed == 0 and amount == topup.charged
+        postings.card_withdrawal_post(
+            topup=topup,
+            key=f"stripe:{topup.payment_intent_id}:dispute:{dispute_id}",
+            kind=postings.KIND_CARD_DISPUTE,
+            wallet_part=wallet,
+            fee_part=fee,
+            full_reversal=full,
+            memo=f"Card dispute {dispute_id}, top-up {topup.public_id}",
+        )
+        if topup.status != CardTopUp.Status.DISPUTED:
+            topup.disputed += amount
+            topup.status = CardTopUp.Status.DISPUTED
+            topup.save(update_fields=["disputed", "status"])
+    return topup
+
+
+def card_topup_dispute_won(*, topup: CardTopUp, dispute_id: str, amount_minor: int) -> CardTopUp:
+    """Give back a disputed amount that Stripe reinstated after we won, once per dispute."""
+    with transaction.atomic():
+        topup = _locked_paid(topup)
+        amount = stripe_api.from_minor_units(amount_minor, topup.currency)
+        wallet, fee = _split(topup, amount)
+        postings.card_reinstate_post(
+            topup=topup,
+            key=f"stripe:{topup.payment_intent_id}:dispute-won:{dispute_id}",
+            wallet_part=wallet,
+            fee_part=fee,
+            memo=f"Dispute {dispute_id} won, top-up {topup.public_id}",
+        )
+        if topup.status == CardTopUp.Status.DISPUTED:
+            topup.disputed = max(topup.disputed - amount, Decimal("0"))
+            topup.status = (
+                CardTopUp.Status.PAID if topup.refunded == 0 else CardTopUp.Status.PARTIALLY_REFUNDED
+            )
+            topup.save(update_fields=["disputed", "status"])
+    return topup

@@ -1,0 +1,246 @@
+"""Top-up records: card payments through Stripe, Stripe's webhook events, bank transfers, redemption codes.
+
+Money fields are in major units of the row's currency. None of these rows is money by itself: the wallet
+credit is the journal transaction each one points to, posted through ``billing.payments.postings``.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+
+
+class FeeMode(models.TextChoices):
+    CUSTOMER = "customer", _("Passed to the customer")
+    ABSORB = "absorb", _("Absorbed by us")
+
+
+class CardTopUp(models.Model):
+    """One attempt to top up a wallet by card through a Stripe Checkout Session."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        EXPIRED = "expired", _("Expired")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        DISPUTED = "disputed", _("Disputed")
+
+    public_id = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="card_topups")
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
+    amount = models.DecimalField(
+        _("amount"), **MONEY, help_text=_("Credited to the wallet, in major units of the currency.")
+    )
+    fee = models.DecimalField(
+        _("card fee"), **MONEY, default=Decimal("0"), help_text=_("In major units; see fee mode.")
+    )
+    fee_mode = models.CharField(_("fee mode"), max_length=10, choices=FeeMode.choices)
+    charged = models.DecimalField(
+        _("charged"),
+        **MONEY,
+        help_text=_("What the card pays, in major units: amount, plus fee if passed on."),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    stripe_session_id = models.CharField(_("Checkout Session"), max_length=255, unique=True, null=True)
+    checkout_url = models.URLField(_("Checkout URL"), max_length=2000, blank=True)
+    payment_intent_id = models.CharField(_("payment intent"), max_length=255, unique=True, null=True)
+    refunded = models.DecimalField(
+        _("refunded"),
+        **MONEY,
+        default=Decimal("0"),
+        help_text=_("Charged amount refunded so far, major units."),
+    )
+    disputed = models.DecimalField(
+        _("disputed"),
+        **MONEY,
+        default=Decimal("0"),
+        help_text=_("Charged amount withdrawn by open or lost disputes."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    credit_transaction = models.OneToOneField(
+        "billing.JournalTransaction", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("card top-up")
+        verbose_name_plural = _("card top-ups")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_card_topup_amount_gt_0"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="payments_card_topup_fee_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → {self.customer}"
+
+
+class StripeEvent(models.Model):
+    """A verified webhook event from Stripe, kept whatever happens to it.
+
+    Stored before it is acted on, so a failure leaves the event and its error for staff to see and retry;
+    the unique Stripe id makes a redelivered event a no-op.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored (no handler)")
+        FAILED = "failed", _("Failed")
+
+    stripe_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    api_version = models.CharField(_("API version"), max_length=40, blank=True)
+    object_id = models.CharField(
+        _("object"), max_length=255, blank=True, db_index=True, help_text=_("The id of data.object.")
+    )
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} {self.type}"
+
+
+def bank_transfer_upload_to(instance, filename: str) -> str:
+    return f"bank-transfers/{instance.value_date:%Y/%m}/{filename}"
+
+
+class BankTransfer(models.Model):
+    """A transfer into our bank account (对公转账), recorded by finance and credited on approval."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved and credited")
+        REJECTED = "rejected", _("Rejected")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_transfers")
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
+    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("Received, in major units."))
+    reference = models.CharField(
+        _("bank reference"), max_length=100, help_text=_("The bank's transaction number (流水号).")
+    )
+    value_date = models.DateField(_("value date"))
+    attachment = models.FileField(_("attachment"), upload_to=bank_transfer_upload_to, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
+    credit_transaction = models.OneToOneField(
+        "billing.JournalTransaction", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("bank transfer")
+        verbose_name_plural = _("bank transfers")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_bank_transfer_amount_gt_0"),
+            # Recording the same bank line twice would credit it twice; a rejected line may be re-recorded.
+            models.UniqueConstraint(
+                fields=["reference", "currency"],
+                condition=~Q(status="rejected"),
+                name="payments_bank_transfer_reference_unique",
+            ),
+            # Four eyes, in the database too: the approver is never the recorder (when approval is
+            # switched off, the recorder's own credit has decided_by empty).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("recorded_by")),
+                name="payments_bank_transfer_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.amount} {self.currency} → {self.customer}"
+
+
+class RedemptionBatch(models.Model):
+    """A batch of single-use codes worth ``value`` each, generated by finance."""
+
+    name = models.CharField(_("name"), max_length=200, help_text=_("E.g. the campaign or partner."))
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
+    value = models.DecimalField(_("value"), **MONEY, help_text=_("Per code, in major units."))
+    count = models.PositiveIntegerField(_("number of codes"))
+    expires_at = models.DateTimeField(_("redeem before"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    exported_at = models.DateTimeField(_("last exported"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption batch")
+        verbose_name_plural = _("redemption batches")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="payments_redemption_batch_value_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RedemptionCode(models.Model):
+    """One single-use code. ``redeemed_at`` is set by one conditional UPDATE, so only one redeemer wins."""
+
+    batch = models.ForeignKey(RedemptionBatch, on_delete=models.PROTECT, related_name="codes")
+    code = models.CharField(
+        _("code"), max_length=19, unique=True, help_text=_("XXXX-XXXX-XXXX-XXXX, Crockford base32.")
+    )
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True, db_index=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("redeemed by"),
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="redemption_codes"
+    )
+    credit_transaction = models.OneToOneField(
+        "billing.JournalTransaction", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("redemption code")
+        verbose_name_plural = _("redemption codes")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,45 @@
+"""Reads for top-up pages; every query is scoped to the customers the user may see."""
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Customer, User
+from accounts.selectors import customers_visible_to
+from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, RedemptionCode, StripeEvent
+
+
+def card_topups_visible_to(user: User) -> QuerySet[CardTopUp]:
+    return CardTopUp.objects.filter(customer__in=customers_visible_to(user)).select_related("customer")
+
+
+def bank_transfers_visible_to(user: User) -> QuerySet[BankTransfer]:
+    return BankTransfer.objects.filter(customer__in=customers_visible_to(user)).select_related(
+        "customer", "recorded_by", "decided_by"
+    )
+
+
+def stripe_events_visible_to(user: User) -> QuerySet[StripeEvent]:
+    # Events are about the operator's Stripe account as a whole: staff only.
+    return StripeEvent.objects.all() if user.is_operator_staff else StripeEvent.objects.none()
+
+
+def redemption_batches_visible_to(user: User) -> QuerySet[RedemptionBatch]:
+    if not user.is_operator_staff:
+        return RedemptionBatch.objects.none()
+    return RedemptionBatch.objects.select_related("created_by").annotate(
+        redeemed=Count("codes", filter=Q(codes__redeemed_at__isnull=False))
+    )
+
+
+def customer_topups(*, customer: Customer, limit: int = 20) -> dict:
+    """A customer's own recent top-ups of each kind, for the portal (never a sibling's or a child's)."""
+    return {
+        "card_topups": CardTopUp.objects.filter(customer=customer).exclude(status=CardTopUp.Status.OPEN)[
+            :limit
+        ],
+        "bank_transfers": BankTransfer.objects.filter(customer=customer).exclude(
+            status=BankTransfer.Status.REJECTED
+        )[:limit],
+        "redeemed_codes": RedemptionCode.objects.filter(customer=customer)
+        .select_related("batch")
+        .order_by("-redeemed_at")[:limit],
+    }

@@ -1,0 +1,96 @@
+"""Every call we make to Stripe, one small function each, with the API version pinned.
+
+This is the only module that imports ``stripe`` and the only place where Decimal amounts become Stripe's
+integer minor units and back. Requests go through ``stripe.default_http_client``, which is how the tests
+replay recorded responses at the HTTP boundary.
+"""
+
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from billing.payments.amounts import currency_exponent
+
+# Pinned so that the shape of the objects we read (sessions, charges, disputes, webhook events) cannot
+# change under us when the account's default version moves. Webhook endpoints must be created with the
+# same version (docs/payments.md). Change it only together with the tests' recorded responses.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
+SignatureVerificationError = stripe.SignatureVerificationError
+StripeError = stripe.StripeError
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """Convert ``amount`` (major units) to Stripe's integer minor units; refuse sub-unit precision."""
+    scaled = amount.scaleb(currency_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more precision than the currency's minor unit.")
+    return int(scaled)
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """Convert Stripe's integer minor units to a Decimal in major units."""
+    return Decimal(int(units)).scaleb(-currency_exponent(currency))
+
+
+def checkout_session_create(
+    *,
+    idempotency_key: str,
+    currency: str,
+    line_items: list[tuple[str, Decimal]],
+    success_url: str,
+    cancel_url: str,
+    client_reference_id: str,
+    metadata: dict[str, str],
+    customer_email: str = "",
+    locale: str = "auto",
+) -> stripe.checkout.Session:
+    """Create a one-off Checkout Session in payment mode; ``line_items`` are (name, amount) pairs."""
+    params: dict = {
+        "mode": "payment",
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": client_reference_id,
+        "metadata": metadata,
+        # The payment intent carries the same metadata so that payment_intent.* and charge.* events can be
+        # matched to the top-up without a further API call.
+        "payment_intent_data": {"metadata": metadata},
+        "locale": locale,
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": to_minor_units(amount, currency),
+                    "product_data": {"name": name},
+                },
+            }
+            for name, amount in line_items
+        ],
+    }
+    if customer_email:
+        params["customer_email"] = customer_email
+    return stripe.checkout.Session.create(
+        api_key=settings.STRIPE_SECRET_KEY,
+        stripe_version=STRIPE_API_VERSION,
+        idempotency_key=idempotency_key,
+        **params,
+    )
+
+
+def checkout_session_retrieve(*, session_id: str) -> stripe.checkout.Session:
+    return stripe.checkout.Session.retrieve(
+        session_id, api_key=settings.STRIPE_SECRET_KEY, stripe_version=STRIPE_API_VERSION
+    )
+
+
+def webhook_event_construct(*, payload: bytes, signature: str) -> stripe.Event:
+    """Verify ``signature`` (Stripe-Signature header) over the raw body and parse the event.
+
+    Raises SignatureVerificationError for a bad or stale signature and ValueError for a body that is not
+    JSON; nothing may be stored before this returns.
+    """
+    return stripe.Webhook.construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, api_key=settings.STRIPE_SECRET_KEY
+    )

@@ -1,0 +1,22 @@
+from decimal import Decimal
+
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind, JournalTransaction
+from billing.wallets.models import Wallet
+from billing.wallets.selectors import wallet_balance
+
+
+def balance(customer, currency: str = "CNY"):
+    wallet = Wallet.objects.filter(customer=customer, currency=currency).first()
+    if wallet is None:
+        return Decimal("0"), Decimal("0")
+    b = wallet_balance(wallet=wallet)
+    return b.paid, b.granted
+
+
+def clearing(currency: str = "CNY") -> Decimal:
+    return account_get(kind=AccountKind.STRIPE_CLEARING, currency=currency).balance
+
+
+def topup_postings():
+    return JournalTransaction.objects.filter(kind__startswith="wallet.topup")
