@@ -1,0 +1,232 @@
+"""The price-quote API: ``POST /api/v1/quotes``."""
+
+import json
+from decimal import Decimal
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import customer_for_user, home_customer
+from catalog.errors import MissingFxRate, PricingError, UnknownModel, UnknownPlan
+from catalog.rating import RatingError, Usage, usage_check
+from catalog.selectors.pricelist import decimal_text
+from catalog.selectors.quotes import Quote, quote
+
+MAX_TOKENS = 10**12
+
+
+class DecimalJSONParser(JSONParser):
+    """Parse JSON numbers with a fraction as Decimal, never float (DESIGN.md §4.1)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+def _count(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, default=0, help_text=help_text)
+
+
+class QuoteRequestSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(
+        required=False, min_value=1, help_text="Customer id; customer users may omit it for their own."
+    )
+    plan = serializers.CharField(
+        required=False, max_length=120, help_text="Plan name, or the name of a sell book (staff only)."
+    )
+    model = serializers.CharField(max_length=200, help_text="Canonical model name or any alias.")
+    prompt_tokens = _count("All input tokens, cache reads and writes included.")
+    cache_read_tokens = _count("Input tokens read from the cache.")
+    cache_write_tokens = _count("Input tokens written to the cache (5-minute).")
+    cache_write_1h_tokens = _count("Input tokens written to the cache (1-hour).")
+    completion_tokens = _count("All output tokens, reasoning included.")
+    reasoning_tokens = _count("Reasoning tokens (part of completion_tokens).")
+    batch = serializers.BooleanField(default=False, help_text="A batch API request.")
+    at = serializers.DateTimeField(
+        required=False, help_text="Event time; prices in force then. Default: now."
+    )
+
+    def validate(self, attrs):
+        if attrs.get("customer") is not None and attrs.get("plan"):
+            raise serializers.ValidationError({"plan": ["Give a customer or a plan, not both."]})
+        try:
+            usage_check(_usage(attrs))
+        except RatingError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+        return attrs
+
+
+def _money(
+    help_text: str = "Decimal string, full precision, not rounded.", **kwargs
+) -> serializers.CharField:
+    return serializers.CharField(help_text=help_text, **kwargs)
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    token_class = serializers.CharField()
+    tokens = serializers.IntegerField()
+    unit_price = serializers.CharField(help_text="Per million tokens (per request for 'request').")
+    amount = _money()
+
+
+class QuoteTierSerializer(serializers.Serializer):
+    lo = serializers.IntegerField(help_text="Exclusive lower bound of prompt tokens.")
+    hi = serializers.IntegerField(allow_null=True, help_text="Inclusive upper bound; null: no limit.")
+    label = serializers.CharField()
+
+
+class QuoteResponseSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    plan = serializers.CharField()
+    plan_source = serializers.CharField()
+    at = serializers.DateTimeField()
+    currency = serializers.CharField()
+    total = _money()
+    cost = _money("Our cost in the same currency; operator staff only.", allow_null=True)
+    margin = _money("total − cost; operator staff only.", allow_null=True)
+    margin_rate = serializers.CharField(allow_null=True, help_text="margin / total, to six places.")
+    book = serializers.CharField(help_text="Price book the sell prices come from.")
+    basis = serializers.CharField(help_text="How the plan derives its prices from that book.")
+    cost_book = serializers.CharField(allow_null=True)
+    tier = QuoteTierSerializer()
+    batch = serializers.BooleanField()
+    lines = QuoteLineSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class QuoteErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    suggestions = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _usage(data: dict) -> Usage:
+    return Usage(
+        prompt_tokens=data.get("prompt_tokens", 0),
+        cache_read_tokens=data.get("cache_read_tokens", 0),
+        cache_write_tokens=data.get("cache_write_tokens", 0),
+        cache_write_1h_tokens=data.get("cache_write_1h_tokens", 0),
+        completion_tokens=data.get("completion_tokens", 0),
+        reasoning_tokens=data.get("reasoning_tokens", 0),
+        batch=data.get("batch", False),
+        at=data.get("at"),
+    )
+
+
+def quote_payload(result: Quote, *, show_cost: bool) -> dict:
+    """Return the JSON body for a quote; our cost and margin only for operator staff."""
+    sell = result.sell
+    cost = result.cost
+    return {
+        "model": result.model.name,
+        "plan": result.plan,
+        "plan_source": result.plan_source,
+        "at": result.at.isoformat(),
+        "currency": result.currency,
+        "total": decimal_text(sell.total),
+        "cost": decimal_text(cost.total) if show_cost and cost else None,
+        "margin": decimal_text(result.margin) if show_cost and result.margin is not None else None,
+        "margin_rate": decimal_text(result.margin_rate)
+        if show_cost and result.margin_rate is not None
+        else None,
+        "book": sell.schedule.book,
+        "basis": sell.schedule.basis,
+        "cost_book": cost.schedule.book if show_cost and cost else None,
+        "tier": {"lo": sell.tier.lo, "hi": sell.tier.hi, "label": sell.tier.label},
+        "batch": sell.batch,
+        "lines": [
+            {
+                "token_class": line.token_class,
+                "tokens": line.tokens,
+                "unit_price": decimal_text(line.unit_price),
+                "amount": decimal_text(line.amount),
+            }
+            for line in sell.lines
+        ],
+        "warnings": list(result.warnings) if show_cost else [],
+    }
+
+
+def pricing_error_response(exc: PricingError) -> Response:
+    body = {exc.field: [exc.message], "detail": exc.message}
+    if isinstance(exc, UnknownModel | UnknownPlan):
+        body["suggestions"] = exc.suggestions
+    code = status.HTTP_409_CONFLICT if isinstance(exc, MissingFxRate) else status.HTTP_404_NOT_FOUND
+    return Response(body, status=code)
+
+
+class QuoteView(APIView):
+    """Price one request for a customer (at its plan) or for a named plan."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [DecimalJSONParser]
+
+    @extend_schema(
+        operation_id="quote_create",
+        request=QuoteRequestSerializer,
+        responses={
+            200: QuoteResponseSerializer,
+            400: OpenApiResponse(description="A field is missing or wrong; the body names it."),
+            403: OpenApiResponse(description="Not signed in, or not allowed to quote by plan."),
+            404: OpenApiResponse(
+                QuoteErrorSerializer, description="Unknown model (with closest names), plan or customer."
+            ),
+            409: OpenApiResponse(description="An exchange rate needed for the event date is missing."),
+        },
+        examples=[
+            OpenApiExample(
+                "Cached request",
+                value={
+                    "customer": 7,
+                    "model": "kimi-k2.5",
+                    "prompt_tokens": 1000000,
+                    "cache_read_tokens": 400000,
+                },
+                request_only=True,
+            )
+        ],
+        description="All amounts are decimal strings at full precision; prices are per million tokens.",
+    )
+    def post(self, request):
+        serializer = QuoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = request.user
+        staff = user.is_operator_staff
+        customer = None
+        if data.get("plan"):
+            if not staff:
+                return Response(
+                    {
+                        "plan": [
+                            "Only operator staff may quote by plan name; quote for your customer instead."
+                        ]
+                    },
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+        elif data.get("customer") is not None:
+            customer = customer_for_user(user, data["customer"])
+            if customer is None:
+                message = f"No customer {data['customer']} is visible to you."
+                return Response({"customer": [message], "detail": message}, status=status.HTTP_404_NOT_FOUND)
+        else:
+            customer = home_customer(user)
+            if customer is None:
+                return Response({"customer": ["Give a customer id or a plan name."]}, status=400)
+        try:
+            result = quote(
+                model_name=data["model"], usage=_usage(data), customer=customer, plan_name=data.get("plan")
+            )
+        except PricingError as exc:
+            return pricing_error_response(exc)
+        except RatingError as exc:
+            return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(quote_payload(result, show_cost=staff))

@@ -1,0 +1,30 @@
+"""Vendors and models, price books, plans, allowances, exchange rates, imports and alerts."""
+
+from catalog.models.allowances import AllowanceUnit, FreeGrant, ModelGroup, Pack, SubscriptionPlan
+from catalog.models.books import BookKind, PriceBook, PriceEntry, PriceTier
+from catalog.models.fx import FxRate
+from catalog.models.imports import PriceAlert, PriceImport
+from catalog.models.plans import PlanAssignment, PlanRule, SellPlan
+from catalog.models.vendors import AIModel, Modality, ModelAlias, Vendor
+
+__all__ = [
+    "AIModel",
+    "AllowanceUnit",
+    "BookKind",
+    "FreeGrant",
+    "FxRate",
+    "Modality",
+    "ModelAlias",
+    "ModelGroup",
+    "Pack",
+    "PlanAssignment",
+    "PlanRule",
+    "PriceAlert",
+    "PriceBook",
+    "PriceEntry",
+    "PriceImport",
+    "PriceTier",
+    "SellPlan",
+    "SubscriptionPlan",
+    "Vendor",
+]

@@ -1,0 +1,174 @@
+"""Price books and their effective-dated entries, each with one or more context tiers.
+
+Every price lives in a tier row: a model without context tiers has one tier covering every prompt
+length. Rows are never edited once rating may have used them; a new price is a new entry with a
+later ``effective_from`` (the import closes the previous one).
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models.fields import FRACTION_DIGITS, PRICE_DIGITS, currency_field, price_field
+from catalog.models.vendors import AIModel, Vendor
+
+
+class BookKind(models.TextChoices):
+    LIST = "list", _("List (vendor's official price)")
+    COST = "cost", _("Cost (our contract price)")
+    SELL = "sell", _("Sell (what a customer pays)")
+
+
+class PriceBook(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=BookKind.choices)
+    currency = currency_field()
+    vendor = models.ForeignKey(
+        Vendor,
+        verbose_name=_("vendor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="price_books",
+        help_text=_("The vendor whose price page or contract this book holds; blank for mixed books."),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"),
+        default=100,
+        help_text=_("When several books of one kind price a model, rating uses the highest priority."),
+    )
+    batch_multiplier = models.DecimalField(
+        _("batch multiplier"),
+        **FRACTION_DIGITS,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "Share of the standard price charged for batch requests (0.5 = 50%); a model's own "
+            "multiplier or explicit batch prices win. Blank: batch requests pay standard prices."
+        ),
+    )
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("price book")
+        verbose_name_plural = _("price books")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(batch_multiplier__isnull=True) | models.Q(batch_multiplier__gte=0),
+                name="catalog_pricebook_batch_multiplier_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PriceEntry(models.Model):
+    """One model's prices in one book for a span of time: ``effective_from ≤ t < effective_to``."""
+
+    book = models.ForeignKey(
+        PriceBook, verbose_name=_("price book"), on_delete=models.CASCADE, related_name="entries"
+    )
+    model = models.ForeignKey(
+        AIModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="price_entries"
+    )
+    effective_from = models.DateTimeField(_("effective from"))
+    effective_to = models.DateTimeField(
+        _("effective to"), null=True, blank=True, help_text=_("Exclusive; blank while the price is current.")
+    )
+    request_fee = models.DecimalField(
+        _("request fee"),
+        **PRICE_DIGITS,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "Per request (not per token), in the price book's currency; full precision, not rounded."
+        ),
+    )
+    batch_multiplier = models.DecimalField(
+        _("batch multiplier"),
+        **FRACTION_DIGITS,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Overrides the book's batch multiplier for this model (0.6 = 60%)."),
+    )
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("Import or person."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("price entry")
+        verbose_name_plural = _("price entries")
+        ordering = ["book", "model", "-effective_from"]
+        indexes = [models.Index(fields=["model", "book", "effective_from"], name="catalog_entry_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["book", "model", "effective_from"], name="catalog_entry_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(effective_to__isnull=True)
+                | models.Q(effective_to__gt=models.F("effective_from")),
+                name="catalog_entry_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(request_fee__gte=0), name="catalog_entry_request_fee_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book} · {self.model} · {self.effective_from:%Y-%m-%d}"
+
+
+class PriceTier(models.Model):
+    """Prices for prompts with ``lo < prompt_tokens ≤ hi`` (the first tier, lo = 0, also takes 0).
+
+    Blank optional prices fall back: cache read and 5-minute cache write to input, 1-hour cache write
+    to 5-minute cache write, reasoning to output; batch prices to the multiplier, else standard.
+    """
+
+    entry = models.ForeignKey(
+        PriceEntry, verbose_name=_("price entry"), on_delete=models.CASCADE, related_name="tiers"
+    )
+    lo = models.PositiveBigIntegerField(
+        _("above prompt tokens"), default=0, help_text=_("Exclusive lower bound.")
+    )
+    hi = models.PositiveBigIntegerField(
+        _("up to prompt tokens"),
+        null=True,
+        blank=True,
+        help_text=_("Inclusive upper bound; blank: no limit."),
+    )
+    input = price_field(_("input (uncached)"))
+    cache_read = price_field(_("cache read"), required=False)
+    cache_write_5m = price_field(_("cache write, 5 minutes"), required=False)
+    cache_write_1h = price_field(_("cache write, 1 hour"), required=False)
+    output = price_field(_("output"))
+    reasoning = price_field(_("reasoning"), required=False)
+    batch_input = price_field(_("batch input"), required=False)
+    batch_output = price_field(_("batch output"), required=False)
+
+    class Meta:
+        verbose_name = _("price tier")
+        verbose_name_plural = _("price tiers")
+        ordering = ["entry", "lo"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "lo"], name="catalog_tier_unique_lo"),
+            models.CheckConstraint(
+                condition=models.Q(hi__isnull=True) | models.Q(hi__gt=models.F("lo")),
+                name="catalog_tier_hi_gt_lo",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(input__gte=0) & models.Q(output__gte=0), name="catalog_tier_prices_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} ({self.lo}, {self.hi or '∞'}]"

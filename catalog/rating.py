@@ -1,0 +1,341 @@
+"""The rating function: usage counts and a price schedule in, money per token class out.
+
+Pure Python over plain dataclasses: no database, no settings, no clock. Loading prices into a
+``PriceSchedule`` is the selectors' job (``catalog.selectors.pricing``); billing rates millions of
+events through ``rate`` with schedules loaded once.
+
+Be extremely careful changing this module. Invoices, wallets and reconciliation are built from its
+results, and historical usage is re-rated with it when a missing price is fixed: a change here
+changes money already billed. Arithmetic runs in ``EXACT``, which raises instead of rounding, so
+every amount is exact at full precision (DESIGN.md §4.5); rounding happens once, on the invoice.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from typing import NamedTuple
+
+# 60 significant digits hold any price (24 digits) times any token count (19 digits) exactly; should
+# a product ever need more, Inexact is raised rather than a rounded amount returned.
+EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+# Token classes in the order lines are returned. ``input`` is uncached input, ``output`` excludes
+# reasoning tokens: together the classes partition all tokens of a request exactly once.
+INPUT = "input"
+CACHE_READ = "cache_read"
+CACHE_WRITE_5M = "cache_write_5m"
+CACHE_WRITE_1H = "cache_write_1h"
+OUTPUT = "output"
+REASONING = "reasoning"
+REQUEST = "request"
+TOKEN_CLASSES = (INPUT, CACHE_READ, CACHE_WRITE_5M, CACHE_WRITE_1H, OUTPUT, REASONING)
+
+# Usage field names as the API and gateways send them; errors name these fields.
+USAGE_FIELDS = (
+    "prompt_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+)
+
+
+class RatingError(Exception):
+    """Usage that cannot be rated against a schedule; ``field`` names the usage field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Canonical usage counts of one request.
+
+    ``prompt_tokens`` counts all input, cache reads and writes included; ``completion_tokens``
+    counts all output, reasoning included. ``at`` is the event time (aware), used to pick prices.
+    """
+
+    prompt_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    batch: bool = False
+    at: datetime | None = None
+
+
+def usage_check(usage: Usage) -> None:
+    """Raise RatingError naming the field if the counts are negative or do not add up."""
+    for name in USAGE_FIELDS:
+        value = getattr(usage, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RatingError(name, f"{name} must be a whole number of tokens.")
+        if value < 0:
+            raise RatingError(name, f"{name} must not be negative (got {value}).")
+    cached = 0
+    # Name the first cache field at which the running sum passes the prompt: the one to fix.
+    for name in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"):
+        cached += getattr(usage, name)
+        if cached > usage.prompt_tokens:
+            raise RatingError(
+                name,
+                f"{name}: cache reads and writes ({cached}) exceed prompt_tokens ({usage.prompt_tokens}); "
+                "prompt_tokens must include them.",
+            )
+    if usage.reasoning_tokens > usage.completion_tokens:
+        raise RatingError(
+            "reasoning_tokens",
+            f"reasoning_tokens ({usage.reasoning_tokens}) exceed completion_tokens "
+            f"({usage.completion_tokens}); completion_tokens must include them.",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TierPrices:
+    """Per-million-token prices for prompts with ``lo < prompt_tokens ≤ hi`` (lo = 0 also takes 0).
+
+    Optional prices fall back: cache read and 5-minute cache write to input, 1-hour cache write to
+    5-minute cache write, reasoning to output. Batch prices, when given, replace the multiplier.
+    """
+
+    lo: int
+    hi: int | None
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    reasoning: Decimal | None = None
+    batch_input: Decimal | None = None
+    batch_output: Decimal | None = None
+
+    @property
+    def label(self) -> str:
+        return f"({self.lo}, ∞)" if self.hi is None else f"({self.lo}, {self.hi}]"
+
+    def covers(self, prompt_tokens: int) -> bool:
+        above = prompt_tokens > self.lo or (self.lo == 0 and prompt_tokens == 0)
+        return above and (self.hi is None or prompt_tokens <= self.hi)
+
+    def standard_prices(self) -> tuple[Decimal, ...]:
+        """Return the price of each token class, in TOKEN_CLASSES order, fallbacks applied."""
+        cache_write_5m = self.input if self.cache_write_5m is None else self.cache_write_5m
+        return (
+            self.input,
+            self.input if self.cache_read is None else self.cache_read,
+            cache_write_5m,
+            cache_write_5m if self.cache_write_1h is None else self.cache_write_1h,
+            self.output,
+            self.output if self.reasoning is None else self.reasoning,
+        )
+
+    def batch_prices(self, multiplier: Decimal | None) -> tuple[Decimal, ...]:
+        """Return batch prices: explicit ones where published, else standard × multiplier.
+
+        Without a multiplier, classes lacking an explicit batch price pay the standard price: the
+        vendor offers no batch discount on them.
+        """
+        standard = self.standard_prices()
+        with localcontext(EXACT):
+            scaled = standard if multiplier is None else tuple(price * multiplier for price in standard)
+        prices = list(scaled)
+        if self.batch_input is not None:
+            prices[0] = self.batch_input
+        if self.batch_output is not None:
+            prices[4] = self.batch_output
+            if self.reasoning is None:
+                prices[5] = self.batch_output
+        return tuple(prices)
+
+    def scaled(self, factor: Decimal) -> TierPrices:
+        """Return this tier with every price multiplied by ``factor`` (markup, discount, FX)."""
+        with localcontext(EXACT):
+
+            def times(value: Decimal | None) -> Decimal | None:
+                return None if value is None else value * factor
+
+            return TierPrices(
+                lo=self.lo,
+                hi=self.hi,
+                input=self.input * factor,
+                output=self.output * factor,
+                cache_read=times(self.cache_read),
+                cache_write_5m=times(self.cache_write_5m),
+                cache_write_1h=times(self.cache_write_1h),
+                reasoning=times(self.reasoning),
+                batch_input=times(self.batch_input),
+                batch_output=times(self.batch_output),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSchedule:
+    """One model's prices from one book (or derived for one plan) over one span of time.
+
+    ``tiers`` are sorted, contiguous and non-overlapping (the services refuse anything else).
+    ``book`` names the source of the prices; ``plan`` is set when they were derived for a plan.
+    """
+
+    book: str
+    kind: str
+    currency: str
+    model: str
+    tiers: tuple[TierPrices, ...]
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+    request_fee: Decimal = ZERO
+    batch_multiplier: Decimal | None = None
+    plan: str = ""
+    basis: str = ""
+    # Resolved per-tier price vectors, built once so rating does no fallback work per event.
+    _bounds: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _standard: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
+    _batch: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
+    # The same prices per single token (scaleb is exact), so rating multiplies once per class.
+    _standard_per_token: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
+    _batch_per_token: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise ValueError(f"{self.book}/{self.model}: a price schedule needs at least one tier.")
+        object.__setattr__(self, "_bounds", tuple(t.lo for t in self.tiers))
+        object.__setattr__(self, "_standard", tuple(t.standard_prices() for t in self.tiers))
+        object.__setattr__(self, "_batch", tuple(t.batch_prices(self.batch_multiplier) for t in self.tiers))
+        with localcontext(EXACT):
+            for name in ("_standard", "_batch"):
+                per_token = tuple(tuple(p.scaleb(-6) for p in prices) for prices in getattr(self, name))
+                object.__setattr__(self, f"{name}_per_token", per_token)
+
+    def covers(self, at: datetime) -> bool:
+        return (self.effective_from is None or self.effective_from <= at) and (
+            self.effective_to is None or at < self.effective_to
+        )
+
+    def tier_index(self, prompt_tokens: int) -> int:
+        """Return the index of the tier that prices a prompt of this length, or raise RatingError."""
+        # bisect_left on the exclusive lower bounds: a prompt equal to a bound stays in the lower tier.
+        index = max(bisect.bisect_left(self._bounds, prompt_tokens) - 1, 0)
+        tier = self.tiers[index]
+        if not tier.covers(prompt_tokens):
+            top = self.tiers[-1].hi
+            raise RatingError(
+                "prompt_tokens",
+                f"No price tier of {self.model} in {self.book} covers {prompt_tokens} prompt tokens"
+                + (f"; the highest tier ends at {top}." if top is not None else "."),
+            )
+        return index
+
+    def scaled(self, factor: Decimal, **changes) -> PriceSchedule:
+        """Return a copy with every price (request fee included) times ``factor`` and fields changed."""
+        with localcontext(EXACT):
+            fee = self.request_fee * factor
+        return replace(self, tiers=tuple(t.scaled(factor) for t in self.tiers), request_fee=fee, **changes)
+
+
+class RatedLine(NamedTuple):
+    """Money for one token class: ``tokens × unit_price / 1,000,000`` (request: count × fee).
+
+    A named tuple rather than a dataclass because rating builds seven per event and tuples are
+    several times cheaper to create.
+    """
+
+    token_class: str
+    tokens: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+class Rating(NamedTuple):
+    """The result of rating one request: every class's amount, the total and what priced it."""
+
+    schedule: PriceSchedule
+    tier: TierPrices
+    batch: bool
+    lines: tuple[RatedLine, ...]
+    total: Decimal
+
+    @property
+    def currency(self) -> str:
+        return self.schedule.currency
+
+    def amount(self, token_class: str) -> Decimal:
+        return sum((line.amount for line in self.lines if line.token_class == token_class), ZERO)
+
+
+def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
+    """Rate one request against ``schedule``; exact, never rounded.
+
+    Raises RatingError (with the usage field at fault) for impossible counts, for a prompt no tier
+    covers, or for an event time outside the schedule's effective span.
+    """
+    prompt = usage.prompt_tokens
+    cache_read, cache_write, cache_write_1h = (
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.cache_write_1h_tokens,
+    )
+    completion, reasoning = usage.completion_tokens, usage.reasoning_tokens
+    uncached = prompt - cache_read - cache_write - cache_write_1h
+    # One cheap test for the common case; usage_check finds and names the faulty field otherwise.
+    if min(cache_read, cache_write, cache_write_1h, reasoning, uncached, completion - reasoning) < 0 or not (
+        type(prompt) is int and type(completion) is int
+    ):
+        usage_check(usage)
+    if usage.at is not None and not schedule.covers(usage.at):
+        raise RatingError(
+            "at", f"{schedule.book} prices for {schedule.model} are not in force at {usage.at}."
+        )
+    index = schedule.tier_index(prompt)
+    if usage.batch:
+        prices, per_token = schedule._batch[index], schedule._batch_per_token[index]
+    else:
+        prices, per_token = schedule._standard[index], schedule._standard_per_token[index]
+    counts = (uncached, cache_read, cache_write, cache_write_1h, completion - reasoning, reasoning)
+    with localcontext(EXACT):
+        # Unrolled on purpose: this is the hot loop of usage ingestion (bench/rating.py).
+        a0 = per_token[0] * counts[0]
+        a1 = per_token[1] * counts[1]
+        a2 = per_token[2] * counts[2]
+        a3 = per_token[3] * counts[3]
+        a4 = per_token[4] * counts[4]
+        a5 = per_token[5] * counts[5]
+        total = a0 + a1 + a2 + a3 + a4 + a5
+        lines = [
+            RatedLine(INPUT, counts[0], prices[0], a0),
+            RatedLine(CACHE_READ, counts[1], prices[1], a1),
+            RatedLine(CACHE_WRITE_5M, counts[2], prices[2], a2),
+            RatedLine(CACHE_WRITE_1H, counts[3], prices[3], a3),
+            RatedLine(OUTPUT, counts[4], prices[4], a4),
+            RatedLine(REASONING, counts[5], prices[5], a5),
+        ]
+        fee = schedule.request_fee
+        if fee:
+            lines.append(RatedLine(REQUEST, 1, fee, fee))
+            total += fee
+    return Rating(schedule, schedule.tiers[index], usage.batch, tuple(lines), total)
+
+
+def schedule_at(schedules: Sequence[PriceSchedule], at: datetime) -> PriceSchedule | None:
+    """Return the schedule in force at ``at`` from one book's history of a model, or None."""
+    for schedule in schedules:
+        if schedule.covers(at):
+            return schedule
+    return None
+
+
+def margin_rate(revenue: Decimal, cost: Decimal) -> Decimal | None:
+    """Return (revenue − cost) / revenue to six places — a ratio for display, not money."""
+    if not revenue:
+        return None
+    return ((revenue - cost) / revenue).quantize(Decimal("0.000001"))

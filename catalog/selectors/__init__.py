@@ -1,0 +1,1 @@
+"""Reads: model lookup, prices in force, plans, exchange rates, price lists and profitability."""

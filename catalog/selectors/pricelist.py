@@ -1,0 +1,124 @@
+"""A plan's prices for every model, for the price list pages and their CSV export."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from accounts.models import Customer
+from catalog.errors import MissingFxRate, NoPrice
+from catalog.models import AIModel, PriceBook, SellPlan
+from catalog.rating import TOKEN_CLASSES
+from catalog.selectors.models import active_models
+from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
+
+CSV_COLUMNS = (
+    "vendor",
+    "model",
+    "tier_lo",
+    "tier_hi",
+    *TOKEN_CLASSES,
+    "batch_input",
+    "batch_output",
+    "request_fee",
+    "currency",
+    "basis",
+    "effective_from",
+)
+
+
+def decimal_text(value: Decimal | None) -> str:
+    """Full precision without trailing zeros or exponent notation: 2.500000000000 → 2.5."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return text
+
+
+@dataclass(frozen=True)
+class PriceListRow:
+    model: AIModel
+    tier_lo: int | None = None
+    tier_hi: int | None = None
+    prices: tuple[Decimal, ...] = ()
+    batch_input: Decimal | None = None
+    batch_output: Decimal | None = None
+    request_fee: Decimal | None = None
+    basis: str = ""
+    effective_from: datetime | None = None
+    unavailable: str = ""
+
+    @property
+    def tier_label(self) -> str:
+        if self.tier_lo is None:
+            return ""
+        return f"({self.tier_lo}, ∞)" if self.tier_hi is None else f"({self.tier_lo}, {self.tier_hi}]"
+
+    @property
+    def price_cells(self) -> list[str]:
+        return [decimal_text(p) for p in self.prices]
+
+
+def price_list(plan: SellPlan | PriceBook, at: datetime) -> list[PriceListRow]:
+    """Return one row per model and tier under ``plan`` at ``at`` (unavailable models flagged)."""
+    snapshot = PricingSnapshot(at)
+    rows: list[PriceListRow] = []
+    for model in active_models():
+        try:
+            price = (
+                snapshot.plan_price(plan, model)
+                if isinstance(plan, SellPlan)
+                else snapshot.book_price(plan, model)
+            )
+        except (NoPrice, MissingFxRate) as exc:
+            rows.append(PriceListRow(model=model, unavailable=exc.message))
+            continue
+        sell = price.sell
+        for index, tier in enumerate(sell.tiers):
+            batch = sell._batch[index]
+            rows.append(
+                PriceListRow(
+                    model=model,
+                    tier_lo=tier.lo,
+                    tier_hi=tier.hi,
+                    prices=sell._standard[index],
+                    batch_input=batch[0],
+                    batch_output=batch[4],
+                    request_fee=sell.request_fee,
+                    basis=sell.basis,
+                    effective_from=sell.effective_from,
+                )
+            )
+    return rows
+
+
+def customer_price_list(customer: Customer, at: datetime) -> tuple[SellPlan, str, list[PriceListRow]]:
+    plan, source = plan_for_customer(customer, at)
+    return plan, source, price_list(plan, at)
+
+
+def price_list_csv(rows: list[PriceListRow], currency: str) -> str:
+    """Return the priced rows as CSV (per million tokens, full precision); unavailable ones left out."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        if row.unavailable:
+            continue
+        writer.writerow(
+            [
+                row.model.vendor.name,
+                row.model.name,
+                row.tier_lo,
+                "" if row.tier_hi is None else row.tier_hi,
+                *row.price_cells,
+                decimal_text(row.batch_input),
+                decimal_text(row.batch_output),
+                decimal_text(row.request_fee),
+                currency,
+                row.basis,
+                row.effective_from.isoformat() if row.effective_from else "",
+            ]
+        )
+    return out.getvalue()

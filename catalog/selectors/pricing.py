@@ -1,0 +1,288 @@
+"""Load the prices in force at a moment into the rating function's plain dataclasses.
+
+``PricingSnapshot`` gathers, in a handful of queries, every entry in force at one instant (for some
+models or all), then resolves books and plans in memory: a quote loads one model, a price list
+all of them, and neither issues a query per model.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, localcontext
+
+from django.conf import settings
+from django.db.models import Prefetch, Q
+
+from accounts.models import Customer
+from catalog.errors import MissingFxRate, NoPlan, NoPrice
+from catalog.models import (
+    AIModel,
+    BookKind,
+    PlanAssignment,
+    PlanRule,
+    PriceBook,
+    PriceEntry,
+    PriceTier,
+    SellPlan,
+)
+from catalog.rating import EXACT, ONE, PriceSchedule, TierPrices
+from catalog.selectors.fx import event_date, fx_rate
+
+
+def in_force(at: datetime) -> Q:
+    """Filter for rows with ``effective_from ≤ at < effective_to`` (open-ended when blank)."""
+    return Q(effective_from__lte=at) & (Q(effective_to__isnull=True) | Q(effective_to__gt=at))
+
+
+def tier_prices(tier: PriceTier) -> TierPrices:
+    return TierPrices(
+        lo=tier.lo,
+        hi=tier.hi,
+        input=tier.input,
+        output=tier.output,
+        cache_read=tier.cache_read,
+        cache_write_5m=tier.cache_write_5m,
+        cache_write_1h=tier.cache_write_1h,
+        reasoning=tier.reasoning,
+        batch_input=tier.batch_input,
+        batch_output=tier.batch_output,
+    )
+
+
+def entry_schedule(entry: PriceEntry) -> PriceSchedule:
+    """Return an entry (book and model loaded, tiers prefetched) as a PriceSchedule."""
+    book = entry.book
+    multiplier = entry.batch_multiplier if entry.batch_multiplier is not None else book.batch_multiplier
+    return PriceSchedule(
+        book=book.name,
+        kind=book.kind,
+        currency=book.currency,
+        model=entry.model.name,
+        tiers=tuple(tier_prices(t) for t in sorted(entry.tiers.all(), key=lambda t: t.lo)),
+        effective_from=entry.effective_from,
+        effective_to=entry.effective_to,
+        request_fee=entry.request_fee,
+        batch_multiplier=multiplier,
+        basis=str(BookKind(book.kind).label),
+    )
+
+
+def entries_in_force(at: datetime, *, model_ids=None, book_ids=None):
+    queryset = (
+        PriceEntry.objects.filter(in_force(at), book__is_active=True)
+        .select_related("book", "model")
+        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lo")))
+    )
+    if model_ids is not None:
+        queryset = queryset.filter(model_id__in=model_ids)
+    if book_ids is not None:
+        queryset = queryset.filter(book_id__in=book_ids)
+    return queryset
+
+
+def book_history(book: PriceBook, model: AIModel) -> list[PriceSchedule]:
+    """Return every schedule of ``model`` in ``book``, newest first (for re-rating past events)."""
+    entries = (
+        PriceEntry.objects.filter(book=book, model=model)
+        .select_related("book", "model")
+        .prefetch_related("tiers")
+        .order_by("-effective_from")
+    )
+    return [entry_schedule(e) for e in entries]
+
+
+@dataclass(frozen=True)
+class PlanPrice:
+    """A model's sell prices under a plan, and our cost converted to the same currency."""
+
+    plan: str
+    currency: str
+    model: AIModel
+    sell: PriceSchedule
+    cost: PriceSchedule | None
+    rule: str
+    warnings: tuple[str, ...] = ()
+
+
+class PricingSnapshot:
+    """Every price in force at ``at``, optionally for some models only, resolved in memory."""
+
+    def __init__(self, at: datetime, *, model_ids: list[int] | None = None):
+        self.at = at
+        self.fx_date = event_date(at)
+        self._by_book: dict[tuple[int, int], PriceSchedule] = {}
+        self._best: dict[tuple[str, int], tuple[tuple[int, int], PriceSchedule]] = {}
+        for entry in entries_in_force(at, model_ids=model_ids):
+            schedule = entry_schedule(entry)
+            self._by_book[(entry.book_id, entry.model_id)] = schedule
+            # Highest priority wins; among equals the oldest book, so the choice is stable.
+            rank = (entry.book.priority, -entry.book_id)
+            key = (entry.book.kind, entry.model_id)
+            if key not in self._best or rank > self._best[key][0]:
+                self._best[key] = (rank, schedule)
+        self._fx: dict[tuple[str, str], Decimal] = {}
+        self._rules: dict[int, list[PlanRule]] = {}
+
+    # -- books -------------------------------------------------------------------------------
+    def book_schedule(self, book: PriceBook, model: AIModel) -> PriceSchedule | None:
+        return self._by_book.get((book.pk, model.pk))
+
+    def best_schedule(self, kind: str, model: AIModel) -> PriceSchedule | None:
+        found = self._best.get((kind, model.pk))
+        return found[1] if found else None
+
+    # -- currencies --------------------------------------------------------------------------
+    def fx(self, base: str, quote: str) -> Decimal:
+        key = (base, quote)
+        if key not in self._fx:
+            self._fx[key] = fx_rate(base, quote, self.fx_date)
+        return self._fx[key]
+
+    def convert(self, schedule: PriceSchedule, currency: str) -> PriceSchedule:
+        if schedule.currency == currency:
+            return schedule
+        rate = self.fx(schedule.currency, currency)
+        return schedule.scaled(
+            rate,
+            currency=currency,
+            basis=f"{schedule.basis} × {schedule.currency}/{currency} {rate.normalize()}",
+        )
+
+    def cost_in(self, model: AIModel, currency: str, *, source: PriceSchedule | None = None):
+        """Return (cost schedule in ``currency`` or None, warnings)."""
+        cost = source or self.best_schedule(BookKind.COST, model)
+        if cost is None:
+            return None, (f"No cost price for {model.name} is in force; margin unknown.",)
+        try:
+            return self.convert(cost, currency), ()
+        except MissingFxRate as exc:
+            return None, (exc.message + " Cost and margin unknown.",)
+
+    # -- plans -------------------------------------------------------------------------------
+    def rules(self, plan: SellPlan) -> list[PlanRule]:
+        if plan.pk not in self._rules:
+            self._rules[plan.pk] = list(
+                plan.rules.filter(in_force(self.at)).select_related("source_book", "model", "vendor")
+            )
+        return self._rules[plan.pk]
+
+    def rule_for(self, plan: SellPlan, model: AIModel) -> PlanRule | None:
+        """Return the most specific rule of ``plan`` for ``model``: model, then vendor, then all."""
+        best, best_rank = None, -1
+        for rule in self.rules(plan):
+            if rule.model_id is not None:
+                rank = 2 if rule.model_id == model.pk else -1
+            elif rule.vendor_id is not None:
+                rank = 1 if rule.vendor_id == model.vendor_id else -1
+            else:
+                rank = 0
+            if rank > best_rank:
+                best, best_rank = rule, rank
+        return best
+
+    def plan_price(self, plan: SellPlan, model: AIModel) -> PlanPrice:
+        """Return ``model``'s prices under ``plan``; raise NoPrice or MissingFxRate when impossible."""
+        rule = self.rule_for(plan, model)
+        if rule is None:
+            raise NoPrice(f"Plan {plan.name!r} has no rule pricing {model.name} at {self.at:%Y-%m-%d %H:%M}.")
+        currency = plan.currency
+        with_fx = ""
+        if rule.method == PlanRule.Method.COST_MARKUP:
+            source = self._source(rule, BookKind.COST, model)
+            factor_base = ONE + rule.markup
+            label = f"cost × (1 + {rule.markup.normalize()})"
+        elif rule.method == PlanRule.Method.LIST_DISCOUNT:
+            source = self._source(rule, BookKind.LIST, model)
+            factor_base = ONE - rule.discount
+            label = f"list × (1 − {rule.discount.normalize()})"
+        else:
+            source = self._source(rule, BookKind.SELL, model)
+            factor_base = ONE
+            label = "explicit"
+        if source.currency != currency:
+            rate = self.fx(source.currency, currency)
+            with_fx = f" × {source.currency}/{currency} {rate.normalize()}"
+        else:
+            rate = ONE
+        with localcontext(EXACT):
+            factor = factor_base * rate
+        sell = source.scaled(
+            factor,
+            kind=BookKind.SELL,
+            currency=currency,
+            plan=plan.name,
+            basis=f"{label} of {source.book}{with_fx}",
+        )
+        cost_source = source if rule.method == PlanRule.Method.COST_MARKUP else None
+        cost, warnings = self.cost_in(model, currency, source=cost_source)
+        return PlanPrice(
+            plan=plan.name,
+            currency=currency,
+            model=model,
+            sell=sell,
+            cost=cost,
+            rule=sell.basis,
+            warnings=warnings,
+        )
+
+    def book_price(self, book: PriceBook, model: AIModel) -> PlanPrice:
+        """Return ``model``'s prices in a sell book quoted as a plan of its own."""
+        sell = self.book_schedule(book, model)
+        if sell is None:
+            raise NoPrice(
+                f"Price book {book.name!r} has no price for {model.name} at {self.at:%Y-%m-%d %H:%M}."
+            )
+        sell = replace(sell, plan=book.name, basis="explicit")
+        cost, warnings = self.cost_in(model, book.currency)
+        return PlanPrice(
+            plan=book.name,
+            currency=book.currency,
+            model=model,
+            sell=sell,
+            cost=cost,
+            rule="explicit",
+            warnings=warnings,
+        )
+
+    def _source(self, rule: PlanRule, kind: str, model: AIModel) -> PriceSchedule:
+        if rule.source_book_id is not None:
+            schedule = self.book_schedule(rule.source_book, model)
+            where = f"price book {rule.source_book.name!r}"
+        else:
+            schedule = self.best_schedule(kind, model)
+            where = f"any active {kind} book"
+        if schedule is None:
+            raise NoPrice(
+                f"Plan {rule.plan.name!r} prices {model.name} from {where}, which has no price for it "
+                f"at {self.at:%Y-%m-%d %H:%M}."
+            )
+        return schedule
+
+
+def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
+    """Return the plan that prices ``customer``'s usage at ``at`` and where it comes from.
+
+    The nearest assignment up the tree wins: the customer's own, else its closest sub-distributor's
+    (the wholesale price for that whole subtree), else the default plan in the customer's billing
+    currency, else the default plan in the operator's base currency.
+    """
+    chain = [*customer.ancestor_ids(), customer.pk]
+    assignments = (
+        PlanAssignment.objects.filter(in_force(at), customer_id__in=chain, plan__is_active=True)
+        .select_related("plan", "customer")
+        .order_by("-customer__depth", "-effective_from")
+    )
+    assignment = assignments.first()
+    if assignment is not None:
+        if assignment.customer_id == customer.pk:
+            return assignment.plan, "assigned"
+        return assignment.plan, f"inherited from {assignment.customer.name}"
+    terms = getattr(customer, "billing_terms", None)
+    currencies = [c for c in (getattr(terms, "currency", None), settings.BASE_CURRENCY) if c]
+    for currency in currencies:
+        plan = SellPlan.objects.filter(is_default=True, is_active=True, currency=currency).first()
+        if plan is not None:
+            return plan, "default"
+    raise NoPlan(
+        f"{customer.name} has no plan at {at:%Y-%m-%d %H:%M} and there is no default plan in "
+        f"{' or '.join(currencies)}."
+    )

@@ -1,0 +1,110 @@
+"""Which plan prices sell below cost, or below the plan's margin floor, at a given moment."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from catalog.errors import MissingFxRate, NoPrice
+from catalog.models import AIModel, PriceAlert, SellPlan
+from catalog.rating import REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
+from catalog.selectors.models import active_models
+from catalog.selectors.pricing import PricingSnapshot
+
+
+@dataclass(frozen=True)
+class PriceFinding:
+    plan: SellPlan
+    model: AIModel
+    tier_lo: int
+    tier_hi: int | None
+    token_class: str
+    batch: bool
+    currency: str
+    sell_price: Decimal
+    cost_price: Decimal
+    margin: Decimal | None
+    kind: str
+
+    @property
+    def key(self) -> tuple:
+        return (self.plan.pk, self.model.pk, self.tier_lo, self.token_class, self.batch)
+
+    @property
+    def tier_label(self) -> str:
+        return f"({self.tier_lo}, ∞)" if self.tier_hi is None else f"({self.tier_lo}, {self.tier_hi}]"
+
+
+def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceFinding]:
+    """Compare every active plan's price with our cost, per tier, token class and batch mode.
+
+    Sell and cost books may cut tiers at different prompt lengths, so each stretch between any two
+    boundaries of either is compared: a loss hidden inside one tier is still found.
+    """
+    plans = list(plans if plans is not None else SellPlan.objects.filter(is_active=True))
+    models = list(models if models is not None else active_models())
+    snapshot = PricingSnapshot(at, model_ids=[m.pk for m in models])
+    findings: list[PriceFinding] = []
+    for plan in plans:
+        for model in models:
+            try:
+                price = snapshot.plan_price(plan, model)
+            except (NoPrice, MissingFxRate):
+                continue
+            if price.cost is not None:
+                findings.extend(_compare(plan, model, price.sell, price.cost))
+    return findings
+
+
+def _compare(plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSchedule) -> list[PriceFinding]:
+    findings = []
+    bounds = sorted({t.lo for t in sell.tiers} | {t.lo for t in cost.tiers})
+    seen = set()
+    for lo in bounds:
+        prompt = lo + 1
+        try:
+            s_index, c_index = sell.tier_index(prompt), cost.tier_index(prompt)
+        except Exception:
+            continue
+        tier = sell.tiers[s_index]
+        for batch in (False, True):
+            sell_prices = (sell._batch if batch else sell._standard)[s_index]
+            cost_prices = (cost._batch if batch else cost._standard)[c_index]
+            pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
+            if not batch:
+                pairs.append((REQUEST, sell.request_fee, cost.request_fee))
+            for token_class, sell_price, cost_price in pairs:
+                key = (tier.lo, token_class, batch)
+                if key in seen:
+                    continue
+                finding = _finding(
+                    plan, model, tier, token_class, batch, sell.currency, sell_price, cost_price
+                )
+                if finding is not None:
+                    seen.add(key)
+                    findings.append(finding)
+    return findings
+
+
+def _finding(plan, model, tier, token_class, batch, currency, sell_price, cost_price) -> PriceFinding | None:
+    if sell_price == 0 and cost_price == 0:
+        return None
+    margin = margin_rate(sell_price, cost_price)
+    if sell_price < cost_price:
+        kind = PriceAlert.Kind.LOSS
+    elif margin is not None and margin < plan.margin_floor:
+        kind = PriceAlert.Kind.BELOW_FLOOR
+    else:
+        return None
+    return PriceFinding(
+        plan=plan,
+        model=model,
+        tier_lo=tier.lo,
+        tier_hi=tier.hi,
+        token_class=token_class,
+        batch=batch,
+        currency=currency,
+        sell_price=sell_price,
+        cost_price=cost_price,
+        margin=margin,
+        kind=kind,
+    )

@@ -1,0 +1,104 @@
+"""Price one request for a customer or a named plan: sell total, our cost, margin."""
+
+import difflib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, localcontext
+
+from django.utils import timezone
+
+from accounts.models import Customer
+from catalog.errors import UnknownPlan
+from catalog.models import AIModel, BookKind, PriceBook, SellPlan
+from catalog.rating import EXACT, Rating, RatingError, Usage, margin_rate, rate
+from catalog.selectors.models import model_resolve
+from catalog.selectors.pricing import PlanPrice, PricingSnapshot, plan_for_customer
+
+
+@dataclass(frozen=True)
+class Quote:
+    model: AIModel
+    plan: str
+    plan_source: str
+    at: datetime
+    price: PlanPrice
+    sell: Rating
+    cost: Rating | None
+    margin: Decimal | None
+    margin_rate: Decimal | None
+    warnings: tuple[str, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.sell.currency
+
+    @property
+    def total(self) -> Decimal:
+        return self.sell.total
+
+
+def plan_resolve(name: str) -> SellPlan | PriceBook:
+    """Return the active plan called ``name``, else the active sell book of that name."""
+    name = (name or "").strip()
+    for queryset in (
+        SellPlan.objects.filter(is_active=True),
+        PriceBook.objects.filter(is_active=True, kind=BookKind.SELL),
+    ):
+        found = queryset.filter(name=name).first() or queryset.filter(name__iexact=name).first()
+        if found is not None:
+            return found
+    names = list(SellPlan.objects.filter(is_active=True).values_list("name", flat=True))
+    names += list(PriceBook.objects.filter(is_active=True, kind=BookKind.SELL).values_list("name", flat=True))
+    raise UnknownPlan(name, difflib.get_close_matches(name, names, n=5, cutoff=0.4))
+
+
+def quote(
+    *,
+    model_name: str,
+    usage: Usage,
+    customer: Customer | None = None,
+    plan_name: str | None = None,
+) -> Quote:
+    """Rate ``usage`` at the sell price of ``customer``'s plan (or of ``plan_name``) and at cost.
+
+    Raises UnknownModel, UnknownPlan, NoPlan, NoPrice, MissingFxRate (catalog.errors) or
+    RatingError (bad counts); the caller maps them to answers. The customer must already have
+    passed the caller's visibility check.
+    """
+    at = usage.at or timezone.now()
+    usage = replace(usage, at=at)
+    model = model_resolve(model_name)
+    snapshot = PricingSnapshot(at, model_ids=[model.pk])
+    if customer is not None:
+        plan, source = plan_for_customer(customer, at)
+        price = snapshot.plan_price(plan, model)
+    else:
+        found = plan_resolve(plan_name or "")
+        if isinstance(found, SellPlan):
+            price, source = snapshot.plan_price(found, model), "plan"
+        else:
+            price, source = snapshot.book_price(found, model), "sell book"
+    sell = rate(price.sell, usage)
+    warnings = list(price.warnings)
+    cost = None
+    if price.cost is not None:
+        try:
+            cost = rate(price.cost, usage)
+        except RatingError as exc:
+            warnings.append(f"Cost not rated: {exc.message}")
+    margin = None
+    if cost is not None:
+        with localcontext(EXACT):
+            margin = sell.total - cost.total
+    return Quote(
+        model=model,
+        plan=price.plan,
+        plan_source=source,
+        at=at,
+        price=price,
+        sell=sell,
+        cost=cost,
+        margin=margin,
+        margin_rate=margin_rate(sell.total, cost.total) if cost is not None else None,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,83 @@
+"""Raise and resolve price alerts: plan prices that lose money or fall below the margin floor."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import PriceAlert
+from catalog.selectors.profitability import PriceFinding, unprofitable_prices
+
+# Stored margins keep six places; anything beyond is display noise for a ratio.
+MARGIN_LIMIT = Decimal("999.999999")
+
+
+@dataclass
+class CheckResult:
+    findings: list[PriceFinding]
+    raised: list[PriceAlert] = field(default_factory=list)
+    resolved: int = 0
+
+
+@transaction.atomic
+def price_check_run(*, trigger: str, at: datetime | None = None) -> CheckResult:
+    """Compare every plan with cost now; open an alert per new finding, resolve those that went away.
+
+    Staff are notified of new alerts after the transaction commits (never for a rolled-back import).
+    """
+    from catalog.tasks import notify_price_alerts_task
+
+    now = at or timezone.now()
+    findings = unprofitable_prices(now)
+    result = CheckResult(findings=findings)
+    open_alerts = {
+        (a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch): a
+        for a in PriceAlert.objects.select_for_update().filter(resolved_at__isnull=True)
+    }
+    for finding in findings:
+        alert = open_alerts.pop(finding.key, None)
+        if alert is not None:
+            if (alert.sell_price, alert.cost_price, alert.kind) != (
+                finding.sell_price,
+                finding.cost_price,
+                finding.kind,
+            ):
+                alert.sell_price, alert.cost_price, alert.kind = (
+                    finding.sell_price,
+                    finding.cost_price,
+                    finding.kind,
+                )
+                alert.margin = _margin(finding)
+                alert.save(update_fields=["sell_price", "cost_price", "kind", "margin"])
+            continue
+        result.raised.append(
+            PriceAlert.objects.create(
+                kind=finding.kind,
+                plan=finding.plan,
+                model=finding.model,
+                tier_lo=finding.tier_lo,
+                tier_hi=finding.tier_hi,
+                token_class=finding.token_class,
+                batch=finding.batch,
+                currency=finding.currency,
+                sell_price=finding.sell_price,
+                cost_price=finding.cost_price,
+                margin=_margin(finding),
+                trigger=trigger[:200],
+            )
+        )
+    result.resolved = PriceAlert.objects.filter(pk__in=[a.pk for a in open_alerts.values()]).update(
+        resolved_at=now
+    )
+    if result.raised:
+        ids = [a.pk for a in result.raised]
+        transaction.on_commit(lambda: notify_price_alerts_task.delay(ids))
+    return result
+
+
+def _margin(finding: PriceFinding) -> Decimal | None:
+    if finding.margin is None:
+        return None
+    return max(min(finding.margin, MARGIN_LIMIT), -MARGIN_LIMIT)

@@ -1,0 +1,360 @@
+"""Preview an import as a diff against the book's current prices, then apply it all or nothing.
+
+The staff page stores the uploaded file in a ``PriceImport`` row and shows the preview; applying
+recomputes the diff and refuses if it no longer matches what was shown (someone changed prices in
+between), so staff always apply exactly what they reviewed.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import AIModel, BookKind, PriceBook, PriceEntry, PriceImport, Vendor
+from catalog.models.fields import currency_validator
+from catalog.rating import TierPrices
+from catalog.selectors.models import model_suggestions, models_for_matching
+from catalog.services.books import model_create, price_book_create, price_entry_create
+from catalog.services.imports.csvfile import parse_csv
+from catalog.services.imports.litellm import parse_litellm
+from catalog.services.imports.parsed import ErrorList, ImportedPrices
+from catalog.services.validation import PRICE_NAMES, span_label, tier_label, tiers_check
+
+PARSERS = {PriceImport.Format.LITELLM: parse_litellm, PriceImport.Format.CSV: parse_csv}
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    format: str
+    book_name: str
+    kind: str
+    effective_from: datetime
+    currency: str = ""
+    vendor_slug: str = ""
+    create_models: bool = False
+
+
+@dataclass
+class ModelChange:
+    item: ImportedPrices
+    model: AIModel | None
+    status: str
+    changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.model.name if self.model else self.item.name
+
+
+@dataclass
+class ImportPreview:
+    options: ImportOptions
+    book: PriceBook | None
+    currency: str
+    changes: list[ModelChange]
+    skipped: list[tuple[str, str]]
+
+    @property
+    def to_apply(self) -> list[ModelChange]:
+        return [c for c in self.changes if c.status != UNCHANGED]
+
+    def counts(self) -> dict[str, int]:
+        counts = {NEW: 0, CHANGED: 0, UNCHANGED: 0, "skipped": len(self.skipped)}
+        for change in self.changes:
+            counts[change.status] += 1
+        counts["models_created"] = sum(1 for c in self.changes if c.model is None)
+        return counts
+
+    def summary(self) -> dict:
+        """A JSON-ready description of the diff, stored with the import and shown on its page."""
+        return {
+            "book": self.options.book_name,
+            "new_book": self.book is None,
+            "kind": self.options.kind,
+            "currency": self.currency,
+            "effective_from": self.options.effective_from.isoformat(),
+            "counts": self.counts(),
+            "changes": [
+                {
+                    "model": c.name,
+                    "create_model": c.model is None,
+                    "status": c.status,
+                    "tiers": [_tier_json(t) for t in c.item.tiers],
+                    "changes": [list(x) for x in c.changes],
+                }
+                for c in self.changes
+            ],
+            "skipped": [list(s) for s in self.skipped],
+        }
+
+    def digest(self) -> str:
+        summary = self.summary()
+        return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
+def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
+    """Parse ``content`` and compare it with the book; raise ValidationError (row and field) if bad."""
+    if options.format not in PARSERS:
+        raise ValidationError({"format": f"Unknown format {options.format!r}; use litellm or csv."})
+    if options.kind not in BookKind.values:
+        raise ValidationError({"kind": f"Unknown kind {options.kind!r}; use list, cost or sell."})
+    book = PriceBook.objects.filter(name=options.book_name).first()
+    currency = _currency(book, options)
+    vendor = None
+    if options.vendor_slug:
+        vendor = Vendor.objects.filter(slug=options.vendor_slug).first()
+        if vendor is None:
+            raise ValidationError({"vendor": f"No vendor with slug {options.vendor_slug!r}."})
+    parsed = PARSERS[options.format](content)
+    errors = ErrorList()
+    index = models_for_matching()
+    skipped = list(parsed.skipped)
+    matched: dict[int, ModelChange] = {}
+    created: dict[str, ModelChange] = {}
+    changes: list[ModelChange] = []
+    for item in parsed.items:
+        try:
+            item.tiers = tiers_check(item.tiers)
+        except ValidationError as exc:
+            for message in exc.messages:
+                errors.add(f"{item.ref} ({item.name})", "tiers", message)
+            continue
+        model = index.get(item.name.lower())
+        if model is None:
+            if not options.create_models:
+                if options.format == PriceImport.Format.LITELLM:
+                    skipped.append((item.name, "unknown model (add an alias, or import with models created)"))
+                else:
+                    suggestions = model_suggestions(item.name)
+                    hint = f" Closest known: {', '.join(suggestions)}." if suggestions else ""
+                    errors.add(item.ref, "model", f"unknown model {item.name!r}.{hint}")
+                continue
+            item_vendor = vendor or Vendor.objects.filter(slug=item.vendor).first()
+            if item_vendor is None:
+                errors.add(
+                    item.ref, "vendor", f"cannot tell the vendor of new model {item.name!r}; name one."
+                )
+                continue
+            if item.name.lower() in created:
+                errors.add(item.ref, "model", f"{item.name!r} appears twice.")
+                continue
+            item.vendor = item_vendor.slug
+            change = ModelChange(item=item, model=None, status=NEW)
+            created[item.name.lower()] = change
+            changes.append(change)
+            continue
+        if vendor is not None and model.vendor_id != vendor.pk:
+            skipped.append((item.name, f"belongs to {model.vendor.name}, not {vendor.name}"))
+            continue
+        if model.pk in matched:
+            earlier = matched[model.pk]
+            if options.format == PriceImport.Format.CSV:
+                errors.add(
+                    item.ref, "model", f"{item.name!r} is {model.name}, already priced by {earlier.item.ref}."
+                )
+                continue
+            # LiteLLM lists some models under several keys; the canonical name's entry wins.
+            if item.name.lower() == model.name.lower() and earlier.item.name.lower() != model.name.lower():
+                skipped.append((earlier.item.name, f"another key for {model.name}; {item.name!r} used"))
+                earlier.item = item
+            else:
+                skipped.append((item.name, f"another key for {model.name}; {earlier.item.name!r} used"))
+            continue
+        change = ModelChange(item=item, model=model, status=NEW)
+        matched[model.pk] = change
+        changes.append(change)
+    errors.raise_if_any()
+    if book is not None:
+        _compare(book, changes, options.effective_from, errors)
+        errors.raise_if_any()
+    return ImportPreview(options=options, book=book, currency=currency, changes=changes, skipped=skipped)
+
+
+@transaction.atomic
+def price_import_apply(preview: ImportPreview, *, user=None, source: str = "") -> PriceBook:
+    """Write the previewed prices: create the book and models if needed, close and add entries."""
+    options = preview.options
+    book = preview.book
+    if book is None:
+        vendor = Vendor.objects.filter(slug=options.vendor_slug).first() if options.vendor_slug else None
+        book = price_book_create(
+            name=options.book_name, kind=options.kind, currency=preview.currency, vendor=vendor
+        )
+    for change in preview.to_apply:
+        model = change.model
+        if model is None:
+            item = change.item
+            model = model_create(
+                vendor=Vendor.objects.get(slug=item.vendor),
+                name=item.name,
+                display_name=item.display_name,
+                modality=item.modality,
+                context_window=item.context_window,
+                max_output_tokens=item.max_output_tokens,
+                aliases=item.aliases,
+            )
+        try:
+            price_entry_create(
+                book=book,
+                model=model,
+                effective_from=options.effective_from,
+                tiers=change.item.tiers,
+                request_fee=change.item.request_fee,
+                batch_multiplier=change.item.batch_multiplier,
+                source=source,
+                created_by=user,
+            )
+        except ValidationError as exc:
+            raise ValidationError([f"{change.item.ref} ({change.name}): {m}" for m in exc.messages]) from None
+    return book
+
+
+def price_import_record(
+    *, content: str, options: ImportOptions, filename: str = "", user=None
+) -> tuple[PriceImport, ImportPreview]:
+    """Preview ``content`` and keep it, with its diff, for a later apply."""
+    preview = price_import_preview(content, options)
+    record = PriceImport.objects.create(
+        format=options.format,
+        book_name=options.book_name,
+        kind=options.kind,
+        currency=preview.currency,
+        vendor_slug=options.vendor_slug,
+        create_models=options.create_models,
+        effective_from=options.effective_from,
+        filename=filename[:255],
+        content=content,
+        summary=preview.summary(),
+        diff_digest=preview.digest(),
+        book=preview.book,
+        created_by=user,
+    )
+    return record, preview
+
+
+def record_options(record: PriceImport) -> ImportOptions:
+    return ImportOptions(
+        format=record.format,
+        book_name=record.book_name,
+        kind=record.kind,
+        effective_from=record.effective_from,
+        currency=record.currency,
+        vendor_slug=record.vendor_slug,
+        create_models=record.create_models,
+    )
+
+
+@transaction.atomic
+def price_import_record_apply(record: PriceImport, *, user=None):
+    """Apply a previewed import, refusing if the diff changed since it was shown.
+
+    Returns the profitability findings after the change (sell prices now below cost or floor).
+    """
+    from catalog.services.alerts import price_check_run
+
+    record = PriceImport.objects.select_for_update().get(pk=record.pk)
+    if record.status != PriceImport.Status.PREVIEWED:
+        raise ValidationError(f"This import is already {record.get_status_display().lower()}.")
+    preview = price_import_preview(record.content, record_options(record))
+    if preview.digest() != record.diff_digest:
+        raise ValidationError(
+            "Prices changed since this preview was made; upload the file again to see the new diff."
+        )
+    book = price_import_apply(preview, user=user, source=f"import #{record.pk} {record.filename}")
+    record.status = PriceImport.Status.APPLIED
+    record.applied_at = timezone.now()
+    record.book = book
+    record.save(update_fields=["status", "applied_at", "book"])
+    return price_check_run(trigger=f"import #{record.pk} into {book.name}")
+
+
+def _currency(book: PriceBook | None, options: ImportOptions) -> str:
+    currency = (options.currency or "").upper()
+    if book is not None:
+        if book.kind != options.kind:
+            raise ValidationError({"kind": f"Book {book.name!r} is a {book.kind} book, not {options.kind}."})
+        if currency and currency != book.currency:
+            raise ValidationError({"currency": f"Book {book.name!r} is in {book.currency}, not {currency}."})
+        return book.currency
+    if not currency:
+        if options.format != PriceImport.Format.LITELLM:
+            raise ValidationError({"currency": "A new book needs a currency."})
+        currency = "USD"  # LiteLLM states every price in US dollars.
+    try:
+        currency_validator(currency)
+    except ValidationError as exc:
+        raise ValidationError({"currency": exc.messages}) from None
+    return currency
+
+
+def _compare(book: PriceBook, changes: list[ModelChange], at: datetime, errors: ErrorList) -> None:
+    model_ids = [c.model.pk for c in changes if c.model is not None]
+    entries: dict[int, list[PriceEntry]] = {}
+    for entry in PriceEntry.objects.filter(book=book, model_id__in=model_ids).prefetch_related("tiers"):
+        entries.setdefault(entry.model_id, []).append(entry)
+    for change in changes:
+        if change.model is None:
+            continue
+        history = entries.get(change.model.pk, [])
+        later = [e for e in history if e.effective_from >= at]
+        if len(later) == 1 and later[0].effective_from == at and not _entry_diff(later[0], change.item):
+            # The same file imported again at the same date: nothing to do, not a conflict.
+            change.status = UNCHANGED
+            continue
+        if later:
+            spans = "; ".join(span_label(e.effective_from, e.effective_to) for e in later)
+            errors.add(
+                change.item.ref,
+                "effective_from",
+                f"{book.name} already prices {change.model.name} from {spans}, not before "
+                f"{at:%Y-%m-%d %H:%M}; import with a later effective date.",
+            )
+            continue
+        current = next((e for e in history if e.effective_to is None or e.effective_to > at), None)
+        if current is None:
+            continue
+        change.changes = _entry_diff(current, change.item)
+        change.status = CHANGED if change.changes else UNCHANGED
+
+
+def _entry_diff(entry: PriceEntry, item: ImportedPrices) -> list[tuple[str, str, str, str]]:
+    diffs = []
+    old_fee, new_fee = entry.request_fee, item.request_fee
+    if old_fee != new_fee:
+        diffs.append(("", "request_fee", _text(old_fee), _text(new_fee)))
+    if entry.batch_multiplier != item.batch_multiplier:
+        diffs.append(("", "batch_multiplier", _text(entry.batch_multiplier), _text(item.batch_multiplier)))
+    old = {(t.lo, t.hi): t for t in entry.tiers.all()}
+    new = {(t.lo, t.hi): t for t in item.tiers}
+    for key in sorted(set(old) | set(new), key=lambda k: k[0]):
+        label = tier_label(*key)
+        if key not in new:
+            diffs.append((label, "tier", "present", "removed"))
+            continue
+        if key not in old:
+            diffs.append((label, "tier", "", "added"))
+            continue
+        for name in PRICE_NAMES:
+            before, after = getattr(old[key], name), getattr(new[key], name)
+            if before != after:
+                diffs.append((label, name, _text(before), _text(after)))
+    return diffs
+
+
+def _text(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
+def _tier_json(tier: TierPrices) -> dict:
+    data = {"lo": tier.lo, "hi": tier.hi}
+    for name in PRICE_NAMES:
+        data[name] = _text(getattr(tier, name))
+    return data

@@ -1,0 +1,97 @@
+"""Checks shared by every write path (forms, imports, the admin): tiers, spans and price digits."""
+
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+
+from catalog.models.fields import PRICE_DIGITS
+from catalog.rating import TierPrices
+
+PRICE_NAMES = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "reasoning",
+    "batch_input",
+    "batch_output",
+)
+
+
+def tier_label(lo: int, hi: int | None) -> str:
+    return f"({lo}, ∞)" if hi is None else f"({lo}, {hi}]"
+
+
+def tiers_check(tiers: Sequence[TierPrices]) -> list[TierPrices]:
+    """Return ``tiers`` sorted, or raise ValidationError naming the tiers that overlap or leave a gap.
+
+    Tiers must start at 0 and follow each other without overlap or gap (``lo`` of one is ``hi`` of
+    the one before): a prompt length must land in exactly one tier.
+    """
+    if not tiers:
+        raise ValidationError("At least one price tier is required.")
+    ordered = sorted(tiers, key=lambda t: t.lo)
+    errors = []
+    if ordered[0].lo != 0:
+        errors.append(f"The first tier must start at 0 prompt tokens, not {ordered[0].lo}.")
+    for tier in ordered:
+        if tier.hi is not None and tier.hi <= tier.lo:
+            errors.append(f"Tier {tier_label(tier.lo, tier.hi)} ends before it starts.")
+        for name in PRICE_NAMES:
+            value = getattr(tier, name)
+            if value is not None:
+                try:
+                    price_check(value)
+                except ValidationError as exc:
+                    errors.append(f"Tier {tier_label(tier.lo, tier.hi)} {name}: {exc.messages[0]}")
+    for before, after in itertools.pairwise(ordered):
+        a, b = tier_label(before.lo, before.hi), tier_label(after.lo, after.hi)
+        if before.hi is None or after.lo < before.hi:
+            errors.append(f"Tier {a} overlaps tier {b}.")
+        elif after.lo > before.hi:
+            errors.append(
+                f"Tiers {a} and {b} leave a gap: no price for {before.hi + 1}–{after.lo} prompt tokens."
+            )
+    if errors:
+        raise ValidationError(errors)
+    return ordered
+
+
+def price_check(value: Decimal, *, places: int = PRICE_DIGITS["decimal_places"]) -> Decimal:
+    """Refuse negative prices and prices the column cannot hold exactly (never round them)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValidationError(f"{value!r} is not a decimal number.")
+    if value < 0:
+        raise ValidationError(f"{value} is negative.")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise ValidationError(f"{value} has more than {places} decimal places; it would have to be rounded.")
+    integer_digits = len(str(int(value)))
+    if integer_digits > PRICE_DIGITS["max_digits"] - places:
+        raise ValidationError(f"{value} is too large.")
+    return value
+
+
+def span_label(start: datetime, end: datetime | None) -> str:
+    return f"{start:%Y-%m-%d %H:%M}–{f'{end:%Y-%m-%d %H:%M}' if end else 'open'}"
+
+
+def spans_overlap(a_start, a_end, b_start, b_end) -> bool:
+    """True if [a_start, a_end) and [b_start, b_end) share an instant (None: open-ended)."""
+    return (b_end is None or a_start < b_end) and (a_end is None or b_start < a_end)
+
+
+def overlap_check(start: datetime, end: datetime | None, existing: Iterable, what: str) -> None:
+    """Raise ValidationError naming every row of ``existing`` whose span overlaps ``[start, end)``."""
+    if end is not None and end <= start:
+        raise ValidationError({"effective_to": "The end must come after the start."})
+    clashes = [row for row in existing if spans_overlap(start, end, row.effective_from, row.effective_to)]
+    if clashes:
+        names = "; ".join(span_label(row.effective_from, row.effective_to) for row in clashes)
+        raise ValidationError(
+            {"effective_from": f"{what} {span_label(start, end)} overlaps the existing span(s) {names}."}
+        )
