@@ -37,7 +37,8 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
         data = json.loads(payload)
     except stripe_api.SignatureVerificationError as exc:
         raise WebhookRejected(f"Bad signature: {exc.user_message or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+        # The stripe library assumes a JSON object; anything else surfaces as one of these.
         raise WebhookRejected(f"Malformed payload: {exc}") from exc
     obj = data.get("data", {}).get("object") if isinstance(data, dict) else None
     if not (

@@ -25,6 +25,16 @@ def payment_settings(settings, tmp_path):
     return settings
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # The redemption throttle counts failures in the cache; ids repeat between tests on SQLite.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def stripe_http():
     """Replace Stripe's HTTP client with recorded responses for the duration of a test."""

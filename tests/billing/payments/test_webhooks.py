@@ -1,0 +1,285 @@
+"""Stripe webhooks: signed like Stripe signs, stored, credited exactly once, refunds and disputes reversed."""
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+
+from billing.ledger.models import JournalTransaction
+from billing.payments.cards import card_topup_start
+from billing.payments.models import CardTopUp, StripeEvent
+from tests.billing.payments.helpers import balance, clearing, topup_postings
+from tests.billing.payments.stripe_fakes import event_for, post_event, sign
+
+pytestmark = pytest.mark.django_db
+
+PI = "pi_3QbTpyFxK8mWz4Lp1aB2cD3e"
+
+
+@pytest.fixture
+def topup(owner, customer, stripe_http):
+    return card_topup_start(
+        user=owner,
+        customer=customer,
+        amount=Decimal("500"),
+        currency="CNY",
+        success_url="http://testserver/portal/wallet/top-up/success/?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://testserver/portal/wallet/top-up/cancel/?session_id={CHECKOUT_SESSION_ID}",
+    )
+
+
+@pytest.fixture
+def paid(client, topup):
+    assert post_event(client, event_for("event_checkout_session_completed", topup)).status_code == 200
+    topup.refresh_from_db()
+    return topup
+
+
+def test_a_signed_checkout_completed_event_credits_the_wallet_once(client, customer, topup):
+    # given
+    payload = event_for("event_checkout_session_completed", topup)
+
+    # when the event arrives, then again (Stripe retries), then the same payment as another event type
+    first = post_event(client, payload)
+    again = post_event(client, payload)
+    other_type = post_event(client, event_for("event_payment_intent_succeeded", topup))
+
+    # then
+    assert [first.status_code, again.status_code, other_type.status_code] == [200, 200, 200]
+    assert balance(customer) == (Decimal("500"), Decimal("0"))
+    credit = JournalTransaction.objects.get(kind="wallet.topup.card")
+    assert credit.idempotency_key == f"stripe:{PI}"
+    assert topup_postings().count() == 1
+    # Stripe keeps the fee the customer paid on top: clearing holds what Stripe will pay out.
+    assert clearing() == Decimal("500")
+    topup.refresh_from_db()
+    assert (topup.status, topup.payment_intent_id, topup.credit_transaction_id) == ("paid", PI, credit.pk)
+    assert list(StripeEvent.objects.order_by("id").values_list("type", "status", "attempts")) == [
+        ("checkout.session.completed", "processed", 1),
+        ("payment_intent.succeeded", "processed", 1),
+    ]
+
+
+def test_payment_intent_first_then_session_also_credits_once(client, customer, topup):
+    post_event(client, event_for("event_payment_intent_succeeded", topup))
+    post_event(client, event_for("event_checkout_session_completed", topup))
+    assert balance(customer)[0] == Decimal("500")
+    assert topup_postings().count() == 1
+
+
+def test_a_bad_signature_is_refused_and_nothing_is_written(client, topup):
+    payload = event_for("event_checkout_session_completed", topup)
+    forged = sign(payload, secret="whsec_someone_else")
+
+    response = post_event(client, payload, signature=forged)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+    assert not JournalTransaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["", "garbage", "t=notanumber,v1=abc", "v1=deadbeef"],
+)
+def test_missing_or_garbled_signature_headers_are_refused(client, topup, signature):
+    payload = event_for("event_checkout_session_completed", topup)
+    assert post_event(client, payload, signature=signature).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_replayed_old_signature_is_refused(client, topup):
+    payload = event_for("event_checkout_session_completed", topup)
+    stale = sign(payload, timestamp=int(time.time()) - 3600)
+    assert post_event(client, payload, signature=stale).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_tampered_body_is_refused(client, topup):
+    payload = event_for("event_checkout_session_completed", topup)
+    signature = sign(payload)
+    tampered = payload.replace('"amount_total": 51450', '"amount_total": 99999')
+    assert post_event(client, tampered, signature=signature).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{not json",
+        json.dumps({"object": "event", "type": "checkout.session.completed"}),
+        json.dumps({"id": "evt_1", "object": "event", "type": "checkout.session.completed", "data": {}}),
+        json.dumps([1, 2, 3]),
+    ],
+)
+def test_a_malformed_but_signed_payload_is_refused_and_nothing_is_written(client, payload):
+    response = post_event(client, payload)
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+    assert not JournalTransaction.objects.exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/stripe/webhook/").status_code == 405
+
+
+def test_an_event_that_does_not_match_its_top_up_fails_with_the_error_kept(client, customer, topup):
+    payload = event_for("event_checkout_session_completed", topup, amount_total=100)
+
+    response = post_event(client, payload)
+
+    # Stripe is told to retry; staff see why.
+    assert response.status_code == 500
+    event = StripeEvent.objects.get()
+    assert event.status == "failed"
+    assert "expects 51450 CNY" in event.error
+    assert event.attempts == 1
+    assert not topup_postings().exists()
+    assert balance(customer)[0] == Decimal("0")
+
+
+def test_a_failed_event_can_be_retried_by_finance(client, customer, topup, finance, auditor):
+    # given an event that failed (its amount does not match the top-up)…
+    post_event(client, event_for("event_checkout_session_completed", topup, amount_total=100))
+    event = StripeEvent.objects.get()
+    assert event.status == "failed"
+    # …until finance corrected the top-up the event belongs to
+    CardTopUp.objects.filter(pk=topup.pk).update(amount=Decimal("1.00"), fee=0, charged=Decimal("1.00"))
+
+    client.force_login(auditor)
+    assert client.post(f"/dashboard/payments/stripe-events/{event.pk}/retry/").status_code == 403
+    client.force_login(finance)
+    response = client.post(f"/dashboard/payments/stripe-events/{event.pk}/retry/")
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.status, event.error, event.attempts) == ("processed", "", 2)
+    assert balance(customer)[0] == Decimal("1.00")
+    assert client.get(f"/dashboard/payments/stripe-events/{event.pk}/").status_code == 200
+    assert client.get("/dashboard/payments/stripe-events/?status=processed").status_code == 200
+
+
+def test_events_about_payments_we_did_not_start_are_ignored(client):
+    payload = json.dumps(
+        {
+            "id": "evt_foreign",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {
+                    "id": "pi_foreign",
+                    "object": "payment_intent",
+                    "metadata": {},
+                    "amount_received": 1,
+                }
+            },
+        }
+    )
+    assert post_event(client, payload).status_code == 200
+    assert StripeEvent.objects.get().status == "ignored"
+    assert not JournalTransaction.objects.exists()
+
+
+def test_unhandled_event_types_are_stored_and_ignored(client):
+    payload = json.dumps(
+        {"id": "evt_x", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
+    )
+    assert post_event(client, payload).status_code == 200
+    assert StripeEvent.objects.get().status == "ignored"
+
+
+def test_a_full_refund_reverses_the_credit(client, customer, paid):
+    response = post_event(client, event_for("event_charge_refunded", paid))
+
+    assert response.status_code == 200
+    assert balance(customer)[0] == Decimal("0")
+    reversal = JournalTransaction.objects.get(reverses=paid.credit_transaction)
+    assert reversal.kind == "reversal"
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded) == ("refunded", Decimal("514.50"))
+    # Stripe refunds the fee the customer paid on top, but does not give it back to us: an expense.
+    assert clearing() == Decimal("-14.50")
+    # and the same refund event again changes nothing
+    post_event(client, event_for("event_charge_refunded", paid))
+    assert balance(customer)[0] == Decimal("0")
+
+
+def test_partial_refunds_take_back_the_wallet_share_step_by_step(client, customer, paid):
+    post_event(client, event_for("event_charge_refunded", paid, event_id="evt_r1", amount_refunded=25725))
+    assert balance(customer)[0] == Decimal("250.00")
+    post_event(client, event_for("event_charge_refunded", paid, event_id="evt_r2", amount_refunded=51450))
+    assert balance(customer)[0] == Decimal("0.00")
+    paid.refresh_from_db()
+    assert paid.status == "refunded"
+    assert clearing() == Decimal("-14.50")
+
+
+def test_a_refund_after_the_money_was_spent_takes_the_wallet_negative(client, customer, paid):
+    from billing.ledger.accounts import account_get
+    from billing.ledger.models import AccountKind
+    from billing.wallets.services import wallet_debit
+
+    wallet_debit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("400"),
+        idempotency_key="usage-1",
+        target_account=account_get(kind=AccountKind.REVENUE_USAGE, currency="CNY"),
+        kind="usage.batch",
+        memo="usage",
+    )
+
+    post_event(client, event_for("event_charge_refunded", paid))
+
+    assert balance(customer)[0] == Decimal("-400")
+
+
+def test_a_dispute_withdraws_and_a_won_dispute_reinstates(client, customer, paid):
+    post_event(client, event_for("event_charge_dispute_created", paid))
+    assert balance(customer)[0] == Decimal("0")
+    paid.refresh_from_db()
+    assert paid.status == "disputed"
+
+    post_event(client, event_for("event_charge_dispute_closed", paid))
+    assert balance(customer)[0] == Decimal("500")
+    paid.refresh_from_db()
+    assert paid.status == "paid"
+    assert clearing() == Decimal("500")
+
+
+def test_a_lost_dispute_stays_withdrawn(client, customer, paid):
+    post_event(client, event_for("event_charge_dispute_created", paid))
+    post_event(client, event_for("event_charge_dispute_closed", paid, status="lost"))
+    assert balance(customer)[0] == Decimal("0")
+
+
+def test_an_absorbed_fee_is_booked_as_an_expense(client, customer, owner, stripe_http, settings):
+    settings.TOPUP_CARD_FEE_MODE = "absorb"
+    topup = card_topup_start(
+        user=owner,
+        customer=customer,
+        amount=Decimal("1000"),
+        currency="CNY",
+        success_url="http://x/",
+        cancel_url="http://x/",
+    )
+
+    post_event(client, event_for("event_checkout_session_completed", topup))
+
+    assert balance(customer)[0] == Decimal("1000")
+    assert clearing() == Decimal("971.00")  # Stripe pays out the amount less the 29.00 fee we absorb
+    fee = JournalTransaction.objects.get(kind="wallet.topup.card_fee")
+    assert fee.idempotency_key == f"stripe:{PI}:fee"
+
+
+def test_an_expired_session_marks_the_top_up(client, topup):
+    payload = event_for(
+        "event_checkout_session_completed", topup, event_id="evt_exp", payment_status="unpaid"
+    )
+    event = json.loads(payload)
+    event["type"] = "checkout.session.expired"
+    post_event(client, json.dumps(event))
+    topup.refresh_from_db()
+    assert topup.status == "expired"
+    assert not topup_postings().exists()
