@@ -1,0 +1,106 @@
+"""Whether a gateway should serve a customer: answered from the cache, read through on a miss.
+
+A customer is *suspended* while any of these holds: a wallet at or below its floor (an open
+``BalanceSuspension``), a staff hold (``GatewayHold``), or — on credit terms with a limit — exposure
+(unbilled + receivable) at or above the credit limit. Entries are invalidated when usage is posted, a
+suspension opens or closes, or a hold changes; a short TTL bounds staleness for other balance moves
+(a top-up that does not cross the floor only changes the figures, not the answer).
+"""
+
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import Customer
+from billing.gateway.models import GatewayHold
+from billing.ledger.accounts import account_code
+from billing.ledger.models import AccountKind, LedgerAccount
+from billing.terms.models import BillingTerms
+from billing.usage.models import GatewaySource
+from billing.usage.resolve import keys_resolve
+from billing.wallets.models import BalanceSuspension, Wallet
+from billing.wallets.selectors import wallet_balance
+
+STATUS_TTL = 30
+KEY_TTL = 300
+
+
+def _status_key(customer_id: int) -> str:
+    return f"gateway:status:{customer_id}"
+
+
+def exposure(*, customer: Customer, currency: str) -> Decimal:
+    """Unbilled usage plus invoiced receivables, in ``currency`` (debit balances, positive = owed)."""
+    codes = [
+        account_code(kind=kind, currency=currency, customer=customer)
+        for kind in (AccountKind.UNBILLED_RECEIVABLE, AccountKind.RECEIVABLE)
+    ]
+    return sum(LedgerAccount.objects.filter(code__in=codes).values_list("balance", flat=True), Decimal(0))
+
+
+def customer_status_compute(*, customer: Customer) -> dict:
+    """Return the gateway status of ``customer`` read from the database (no cache)."""
+    reasons = []
+    hold = GatewayHold.objects.filter(customer=customer, ended_at__isnull=True).first()
+    if hold is not None:
+        reasons.append({"code": "manual_hold", "detail": hold.reason})
+    if BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).exists():
+        reasons.append({"code": "balance_at_floor", "detail": "The prepaid balance reached its floor."})
+    terms = BillingTerms.objects.filter(customer=customer).first()
+    currency = terms.currency if terms else ""
+    answer = {
+        "customer": customer.code,
+        "currency": currency,
+        "balance": None,
+        "floor": None,
+        "balance_headroom": None,
+        "credit_limit": None,
+        "exposure": None,
+        "credit_headroom": None,
+    }
+    wallet = Wallet.objects.filter(customer=customer, currency=currency).select_related("customer").first()
+    if wallet is not None:
+        balance = wallet_balance(wallet=wallet)
+        answer.update(
+            balance=str(balance.available), floor=str(balance.floor), balance_headroom=str(balance.headroom)
+        )
+    if terms is not None and terms.is_credit:
+        owed = exposure(customer=customer, currency=currency)
+        answer.update(
+            credit_limit=str(terms.credit_limit),
+            exposure=str(owed),
+            credit_headroom=str(terms.credit_limit - owed),
+        )
+        if terms.credit_limit > 0 and owed >= terms.credit_limit:
+            reasons.append({"code": "credit_limit", "detail": "Exposure reached the credit limit."})
+    answer["status"] = "suspended" if reasons else "active"
+    answer["reasons"] = reasons
+    answer["checked_at"] = timezone.now().isoformat()
+    return answer
+
+
+def customer_status(*, customer_id: int) -> dict:
+    """Return the cached status of a customer, computing and caching it on a miss."""
+    answer = cache.get(_status_key(customer_id))
+    if answer is None:
+        customer = Customer.objects.get(pk=customer_id)
+        answer = customer_status_compute(customer=customer)
+        cache.set(_status_key(customer_id), answer, STATUS_TTL)
+    return answer
+
+
+def status_for_key(*, source: GatewaySource, key: str) -> dict | None:
+    """Return the status of the customer behind gateway ``key``, or None if the key is unknown."""
+    cache_key = f"gateway:key:{source.pk}:{key}"
+    customer_id = cache.get(cache_key)
+    if customer_id is None:
+        customer_id = keys_resolve(source=source, keys={key}).get(key, 0)
+        cache.set(cache_key, customer_id, KEY_TTL)
+    if not customer_id:
+        return None
+    return {"key": key, **customer_status(customer_id=customer_id)}
+
+
+def status_invalidate(*, customer_ids) -> None:
+    cache.delete_many([_status_key(c) for c in customer_ids])

@@ -1,0 +1,367 @@
+"""Usage: gateway sources and keys, batches, canonical usage events and their hourly/daily rollups.
+
+Be careful changing these tables: raw events are the evidence behind every usage charge and are kept
+append-only (re-rating an unrated event is the one update allowed). On PostgreSQL ``UsageEvent`` is a
+table partitioned by month on ``occurred_at`` (see migration 0005 and docs/usage.md); its primary key
+there is ``(id, occurred_at)``, so deduplication lives in ``UsageRequestKey``, a plain table.
+"""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from catalog.models import AIModel
+
+# Rated amounts keep 24 decimal places: per-million prices have 12, per-token prices 18, and a plan's
+# markup (6 places) on top still fits exactly. Never rounded here (DESIGN §4.5).
+RATED_DIGITS = {"max_digits": 40, "decimal_places": 24}
+TOKEN_CLASSES = (
+    "prompt_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+)
+
+
+def token_hash(token: str) -> str:
+    """Return the stored form of a source token (tokens are random, so SHA-256 suffices)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SourceKind(models.TextChoices):
+    GENERIC = "generic", _("Generic (canonical events)")
+    LITELLM = "litellm", _("LiteLLM")
+    NEWAPI = "newapi", _("new-api / one-api")
+    OPENROUTER = "openrouter", _("OpenRouter")
+
+
+class GatewaySource(models.Model):
+    """A gateway that sends usage and reads customer status; authenticates with its own token."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=SourceKind.choices, default=SourceKind.GENERIC)
+    token_prefix = models.CharField(
+        max_length=12, editable=False, help_text=_("Shown to identify the token.")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    quota_per_unit = models.DecimalField(
+        _("quota per currency unit"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_("new-api/one-api: quota units worth 1 unit of the cost currency (500000 = 1 USD)."),
+    )
+    cost_currency = models.CharField(
+        _("gateway cost currency"), max_length=3, default="USD", help_text=_("ISO 4217 code.")
+    )
+    webhook_url = models.URLField(
+        _("webhook URL"), blank=True, help_text=_("Receives signed customer suspended/restored events.")
+    )
+    webhook_secret = models.CharField(_("webhook secret"), max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "usage_gateway_source"
+        verbose_name = _("gateway source")
+        verbose_name_plural = _("gateway sources")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def token_set(self) -> str:
+        """Give the source a new random token and return it (shown once; only its hash is kept)."""
+        token = "gws_" + secrets.token_urlsafe(32)
+        self.token_prefix = token[:12]
+        self.token_hash = token_hash(token)
+        return token
+
+
+class GatewayKey(models.Model):
+    """Maps the key a gateway reports (API key hash, token name, user) to a customer; staff maintain it."""
+
+    source = models.ForeignKey(
+        GatewaySource,
+        verbose_name=_("source"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="keys",
+        help_text=_("Blank: the key means this customer whatever gateway reports it."),
+    )
+    key = models.CharField(_("gateway key"), max_length=200, help_text=_("As the gateway reports it."))
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="gateway_keys"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "usage_gateway_key"
+        verbose_name = _("gateway key")
+        verbose_name_plural = _("gateway keys")
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="usage_key_source_key_unique"),
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(source__isnull=True), name="usage_key_global_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.customer}"
+
+
+class UsageBatch(models.Model):
+    """One delivery of usage events; its idempotency key makes a redelivery return the first answer."""
+
+    class State(models.TextChoices):
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    source = models.ForeignKey(
+        GatewaySource, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200)
+    request_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the body first received."))
+    fmt = models.CharField(_("format"), max_length=16, default=SourceKind.GENERIC)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.DONE)
+    received = models.PositiveIntegerField(_("received"), default=0)
+    accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    unrated = models.PositiveIntegerField(_("unrated"), default=0)
+    response = models.JSONField(default=dict, help_text=_("The answer given, replayed on redelivery."))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "usage_batch"
+        verbose_name = _("usage batch")
+        verbose_name_plural = _("usage batches")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "idempotency_key"], name="usage_batch_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.idempotency_key})"
+
+
+class RatingState(models.TextChoices):
+    RATED = "rated", _("Rated")
+    UNRATED = "unrated", _("Unrated")
+    NOT_CHARGED = "not_charged", _("Not charged (failed request)")
+
+
+class UsageEvent(models.Model):
+    """One gateway request in canonical form, rated twice (sell and cost) at full precision.
+
+    Token counts follow ``catalog.rating.Usage``: ``prompt_tokens`` includes cache reads and writes,
+    ``completion_tokens`` includes reasoning. Foreign keys carry no database constraint so the table can
+    be partitioned (and later sharded by customer) without rewrites.
+    """
+
+    source = models.ForeignKey(
+        GatewaySource, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True
+    )
+    batch = models.ForeignKey(
+        UsageBatch, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    request_id = models.CharField(_("request id"), max_length=200)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    gateway_key = models.CharField(_("gateway key"), max_length=200, blank=True)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    model_name = models.CharField(_("model as sent"), max_length=200)
+    model = models.ForeignKey(
+        AIModel, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, related_name="+"
+    )
+    upstream_account = models.CharField(_("upstream account"), max_length=120, blank=True)
+    prompt_tokens = models.BigIntegerField(default=0, help_text=_("All input, cache reads/writes included."))
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0, help_text=_("5-minute cache writes."))
+    cache_write_1h_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0, help_text=_("All output, reasoning included."))
+    reasoning_tokens = models.BigIntegerField(default=0)
+    is_batch = models.BooleanField(_("batch request"), default=False)
+    succeeded = models.BooleanField(_("succeeded"), default=True)
+    gateway_cost = models.DecimalField(
+        **RATED_DIGITS, null=True, blank=True, help_text=_("Cost the gateway computed, kept for comparison.")
+    )
+    gateway_cost_currency = models.CharField(max_length=3, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    rating_state = models.CharField(max_length=12, choices=RatingState.choices, default=RatingState.UNRATED)
+    unrated_reason = models.CharField(max_length=300, blank=True)
+    sell_plan = models.CharField(
+        max_length=120, blank=True, help_text=_("Plan or book that priced the sale.")
+    )
+    sell_amount = models.DecimalField(
+        **RATED_DIGITS, null=True, blank=True, help_text=_("In sell_currency; full precision, not rounded.")
+    )
+    sell_currency = models.CharField(max_length=3, blank=True)
+    cost_amount = models.DecimalField(
+        **RATED_DIGITS, null=True, blank=True, help_text=_("In cost_currency; full precision, not rounded.")
+    )
+    cost_currency = models.CharField(max_length=3, blank=True)
+    rated_in = models.ForeignKey(
+        UsageBatch,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+        help_text=_("The batch (or re-rating run) whose postings charged this event."),
+    )
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "usage_event"
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="usage_event_customer_at"),
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(rating_state="unrated"),
+                name="usage_event_unrated",
+            ),
+            models.Index(fields=["batch"], name="usage_event_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
+class UsageRequestKey(models.Model):
+    """Deduplication: one row per (source, request id) ever accepted; the insert that wins charges."""
+
+    source_id = models.BigIntegerField()
+    request_id = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField(help_text=_("Lets retention drop keys with their partition."))
+
+    class Meta:
+        db_table = "usage_request_key"
+        constraints = [
+            models.UniqueConstraint(fields=["source_id", "request_id"], name="usage_request_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.request_id}"
+
+
+class _Rollup(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
+    upstream_account = models.CharField(max_length=120, blank=True)
+    sell_currency = models.CharField(max_length=3)
+    cost_currency = models.CharField(max_length=3, blank=True)
+    requests = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    cache_write_1h_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    sell_amount = models.DecimalField(
+        **RATED_DIGITS, default=0, help_text=_("In sell_currency, full precision.")
+    )
+    cost_amount = models.DecimalField(
+        **RATED_DIGITS, default=0, help_text=_("In cost_currency, full precision.")
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}/{self.model_id}"
+
+
+class UsageHourly(_Rollup):
+    """Rated usage per hour × customer × model × upstream account (and currencies)."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        db_table = "usage_hourly"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "customer", "model", "upstream_account", "sell_currency", "cost_currency"],
+                name="usage_hourly_key",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "hour"], name="usage_hourly_customer")]
+
+
+class UsageDaily(_Rollup):
+    """Rated usage per day (operator's time zone) × customer × model × upstream account (and currencies)."""
+
+    day = models.DateField()
+
+    class Meta:
+        db_table = "usage_daily"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "customer", "model", "upstream_account", "sell_currency", "cost_currency"],
+                name="usage_daily_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["customer", "day"], name="usage_daily_customer"),
+            models.Index(fields=["day"], name="usage_daily_day"),
+        ]
+
+
+class UsageUpload(models.Model):
+    """A usage file staff uploaded; a Celery task streams it through the pipeline in batches."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Processing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    source = models.ForeignKey(GatewaySource, verbose_name=_("source"), on_delete=models.PROTECT)
+    fmt = models.CharField(_("format"), max_length=16, choices=SourceKind.choices)
+    file = models.FileField(_("file"), upload_to="usage_uploads/%Y/%m/")
+    size_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    unrated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text=_("The first rejected rows."))
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "usage_upload"
+        verbose_name = _("usage upload")
+        verbose_name_plural = _("usage uploads")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.file.name
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.processed_bytes / self.size_bytes) if self.size_bytes else 0

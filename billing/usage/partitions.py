@@ -1,0 +1,96 @@
+"""Monthly partitions of ``usage_event`` on PostgreSQL: create ahead, drop past the retention horizon.
+
+Why partitions: raw events are by far the largest table; dropping a month is instant where DELETE would
+bloat, and month-bounded queries touch one partition. Why a DEFAULT partition as well: an event from an
+unexpected month is stored rather than refused (DESIGN §4.8, nothing dropped); the ingest path creates the
+month's partition *before* inserting, so the default partition normally stays empty.
+On SQLite none of this applies: ``usage_event`` is a plain table and retention deletes rows.
+"""
+
+from datetime import date, datetime
+
+from django.db import connection
+
+PARENT = "usage_event"
+_known: set[str] = set()
+
+
+def month_start(value: date | datetime) -> date:
+    return date(value.year, value.month, 1)
+
+
+def month_add(value: date, months: int) -> date:
+    index = value.year * 12 + value.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    return f"{PARENT}_{month:%Y%m}"
+
+
+def is_partitioned() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relname = %s",
+            [PARENT],
+        )
+        return cursor.fetchone() is not None
+
+
+def partitions_ensure(*, months: set[date]) -> list[str]:
+    """Create the monthly partitions holding ``months`` (first days) if missing; return those created.
+
+    Run outside the batch's transaction: creating a partition locks the parent table briefly.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    created = []
+    for month in sorted(months):
+        name = partition_name(month)
+        if name in _known:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [name])
+            if cursor.fetchone()[0] is None:
+                cursor.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{PARENT}" '
+                    "FOR VALUES FROM (%s) TO (%s)",
+                    [month.isoformat(), month_add(month, 1).isoformat()],
+                )
+                created.append(name)
+        _known.add(name)
+    return created
+
+
+def partitions_list() -> list[tuple[str, date]]:
+    """Return the monthly partitions (name, month) that exist, oldest first."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s ORDER BY c.relname",
+            [PARENT],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    found = []
+    for name in names:
+        suffix = name.removeprefix(PARENT + "_")
+        if len(suffix) == 6 and suffix.isdigit():
+            found.append((name, date(int(suffix[:4]), int(suffix[4:]), 1)))
+    return found
+
+
+def partitions_drop_before(*, month: date) -> list[str]:
+    """Drop every monthly partition entirely before ``month``; return their names."""
+    dropped = []
+    for name, start in partitions_list():
+        if start < month:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP TABLE "{name}"')
+            _known.discard(name)
+            dropped.append(name)
+    return dropped

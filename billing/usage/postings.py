@@ -1,0 +1,119 @@
+"""Post a batch's rated usage to the ledger: per batch × customer, never per request.
+
+Prepaid customers: ``wallet_debit`` (burn-down through grants and packs, then paid credit) to usage
+revenue, allowed below the floor because the usage already happened — the wallet is then suspended.
+Credit-terms customers: Dr unbilled receivable / Cr usage revenue. Cost at contract price: Dr cost of
+tokens / Cr upstream prepaid credit (or payable, ``USAGE_COST_CREDIT_KIND``) per vendor. For credit
+customers sale and cost are one journal transaction; for prepaid ones the wallet service posts the sale
+and the cost is a second transaction (the wallet API takes no extra lines). All run inside the batch's
+database transaction, so a batch's postings commit with its events or not at all.
+
+Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
+"""
+
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+
+from accounts.models import Customer
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AMOUNT_PLACES, AccountKind, JournalTransaction
+from billing.ledger.services import credit, debit, transaction_post
+from billing.terms.models import BillingTerms
+from billing.usage.models import RatingState, UsageBatch, UsageEvent
+from billing.wallets.services import wallet_debit
+from catalog.models import AIModel
+
+LEDGER_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+def ledger_amount(amount: Decimal) -> Decimal:
+    """The ledger keeps 12 places; events keep 24. The difference per posting is below 1e-12."""
+    return amount.quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _cost_credit_kind() -> str:
+    return getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
+
+
+def batch_post(
+    *, batch: UsageBatch, events: list[UsageEvent], customers: dict[int, Customer], models: dict[int, AIModel]
+) -> list[JournalTransaction]:
+    """Post the rated ``events`` of ``batch``; return the journal transactions (replays included)."""
+    sell: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    cost: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
+    for e in events:
+        if e.rating_state != RatingState.RATED:
+            continue
+        sell[(e.customer_id, e.sell_currency)] += e.sell_amount
+        if e.cost_amount is not None:
+            cost[(e.customer_id, models[e.model_id].vendor_id, e.cost_currency)] += e.cost_amount
+    posted = []
+    # Customers in id order: wallets are then locked in one order by every batch (no deadlock).
+    for customer_id in sorted({c for c, _ in sell} | {c for c, _, _ in cost}):
+        customer = customers[customer_id]
+        terms = getattr(customer, "billing_terms", None)
+        is_credit = terms is not None and terms.mode != BillingTerms.Mode.PREPAID
+        memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
+        source = f"usage_batch:{batch.pk}"
+        cost_lines = []
+        for (cid, vendor_id, currency), amount in sorted(cost.items()):
+            amount = ledger_amount(amount)
+            if cid != customer_id or not amount:
+                continue
+            vendor = models_vendor(models, vendor_id)
+            cost_lines += [
+                debit(
+                    account_get(kind=AccountKind.COST_OF_TOKENS, currency=currency, vendor=vendor),
+                    amount,
+                    currency,
+                ),
+                credit(
+                    account_get(kind=_cost_credit_kind(), currency=currency, vendor=vendor), amount, currency
+                ),
+            ]
+        sale_lines = []
+        for (cid, currency), amount in sorted(sell.items()):
+            amount = ledger_amount(amount)
+            if cid != customer_id or not amount:
+                continue
+            revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=currency)
+            if is_credit:
+                unbilled = account_get(
+                    kind=AccountKind.UNBILLED_RECEIVABLE, currency=currency, customer=customer
+                )
+                sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
+            else:
+                posted.append(
+                    wallet_debit(
+                        customer=customer,
+                        currency=currency,
+                        amount=amount,
+                        idempotency_key=f"usage:b{batch.pk}:c{customer_id}:{currency}",
+                        target_account=revenue,
+                        kind="usage.prepaid",
+                        memo=memo,
+                        source=source,
+                        allow_below_floor=True,
+                    )
+                )
+        lines = sale_lines + cost_lines
+        if lines:
+            posted.append(
+                transaction_post(
+                    idempotency_key=f"usage:b{batch.pk}:c{customer_id}",
+                    kind="usage.accrual" if sale_lines else "usage.cost",
+                    lines=lines,
+                    memo=memo,
+                    source=source,
+                )
+            )
+    return posted
+
+
+def models_vendor(models: dict[int, AIModel], vendor_id: int):
+    for model in models.values():
+        if model.vendor_id == vendor_id:
+            return model.vendor
+    raise KeyError(vendor_id)

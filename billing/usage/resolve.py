@@ -1,0 +1,41 @@
+"""Resolve what gateways send into our records in bulk: keys to customers, model names to models."""
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from accounts.models import Customer
+from billing.usage.models import GatewayKey, GatewaySource
+from catalog.models import AIModel, ModelAlias
+
+
+def keys_resolve(*, source: GatewaySource | None, keys: set[str]) -> dict[str, int]:
+    """Map each known, active gateway key to its customer id; a source's own mapping beats a global one."""
+    if not keys:
+        return {}
+    rows = GatewayKey.objects.filter(key__in=keys, is_active=True)
+    rows = rows.filter(Q(source__isnull=True) | Q(source=source)) if source else rows.filter(source=None)
+    found: dict[str, int] = {}
+    for key, source_id, customer_id in rows.values_list("key", "source_id", "customer_id"):
+        if key not in found or source_id is not None:
+            found[key] = customer_id
+    return found
+
+
+def models_resolve(names: set[str]) -> dict[str, AIModel]:
+    """Map each lower-cased name that is a model's canonical name or alias to the model (two queries)."""
+    lowered = {n.lower() for n in names if n}
+    if not lowered:
+        return {}
+    found: dict[str, AIModel] = {}
+    for alias in (
+        ModelAlias.objects.annotate(l=Lower("alias")).filter(l__in=lowered).select_related("model__vendor")
+    ):
+        found.setdefault(alias.alias.lower(), alias.model)
+    # A canonical name wins over an alias that happens to spell it (as catalog.selectors.models does).
+    for model in AIModel.objects.annotate(l=Lower("name")).filter(l__in=lowered).select_related("vendor"):
+        found[model.name.lower()] = model
+    return found
+
+
+def customers_load(ids: set[int]) -> dict[int, Customer]:
+    return {c.pk: c for c in Customer.objects.filter(pk__in=ids).select_related("billing_terms")}
