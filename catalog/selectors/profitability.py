@@ -33,6 +33,14 @@ class PriceFinding:
     def tier_label(self) -> str:
         return f"({self.tier_lo}, ∞)" if self.tier_hi is None else f"({self.tier_lo}, {self.tier_hi}]"
 
+    def describe(self) -> str:
+        what = "sells below cost" if self.kind == PriceAlert.Kind.LOSS else "below the margin floor"
+        return (
+            f"{self.plan.name} / {self.model.name} tier {self.tier_label} {'batch ' if self.batch else ''}"
+            f"{self.token_class}: {what} — sells {self.sell_price.normalize():f}, costs "
+            f"{self.cost_price.normalize():f} {self.currency} per million tokens"
+        )
+
 
 def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceFinding]:
     """Compare every active plan's price with our cost, per tier, token class and batch mode.

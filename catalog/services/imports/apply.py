@@ -8,7 +8,7 @@ between), so staff always apply exactly what they reviewed.
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -78,7 +78,8 @@ class ImportPreview:
             "new_book": self.book is None,
             "kind": self.options.kind,
             "currency": self.currency,
-            "effective_from": self.options.effective_from.isoformat(),
+            # UTC, so the digest does not depend on the time zone the date was read back in.
+            "effective_from": self.options.effective_from.astimezone(UTC).isoformat(),
             "counts": self.counts(),
             "changes": [
                 {
@@ -135,11 +136,8 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
                     hint = f" Closest known: {', '.join(suggestions)}." if suggestions else ""
                     errors.add(item.ref, "model", f"unknown model {item.name!r}.{hint}")
                 continue
-            item_vendor = vendor or Vendor.objects.filter(slug=item.vendor).first()
+            item_vendor = _new_model_vendor(item, vendor, options, errors, skipped)
             if item_vendor is None:
-                errors.add(
-                    item.ref, "vendor", f"cannot tell the vendor of new model {item.name!r}; name one."
-                )
                 continue
             if item.name.lower() in created:
                 errors.add(item.ref, "model", f"{item.name!r} appears twice.")
@@ -272,6 +270,25 @@ def price_import_record_apply(record: PriceImport, *, user=None):
     record.book = book
     record.save(update_fields=["status", "applied_at", "book"])
     return price_check_run(trigger=f"import #{record.pk} into {book.name}")
+
+
+def _new_model_vendor(item, vendor, options, errors, skipped) -> Vendor | None:
+    """Return the vendor a created model belongs to, or None (skipped or an error recorded)."""
+    litellm = options.format == PriceImport.Format.LITELLM
+    hint = item.vendor
+    if vendor is not None:
+        if (hint and hint != vendor.slug) or (litellm and not hint):
+            # LiteLLM lists resellers (openrouter/…, bedrock/…) too: only the vendor's own entries.
+            skipped.append((item.name, f"not listed under {vendor.name}"))
+            return None
+        return vendor
+    found = Vendor.objects.filter(slug=hint).first() if hint else None
+    if found is None:
+        if litellm:
+            skipped.append((item.name, "provider is not one of our vendors"))
+        else:
+            errors.add(item.ref, "vendor", f"cannot tell the vendor of new model {item.name!r}; name one.")
+    return found
 
 
 def _currency(book: PriceBook | None, options: ImportOptions) -> str:
