@@ -1,5 +1,7 @@
 from django.urls import include, path
 
 urlpatterns: list = [
+    path("", include("billing.ledger.urls")),
+    path("", include("billing.wallets.urls")),
     path("", include("billing.payments.urls")),
 ]

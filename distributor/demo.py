@@ -3,9 +3,10 @@
 from django.db import transaction
 
 from accounts import demo as accounts_demo
+from billing import demo as billing_demo
 from catalog import demo as catalog_demo
 
-DEMO_LOADERS = [catalog_demo.load, accounts_demo.load]
+DEMO_LOADERS = [catalog_demo.load, accounts_demo.load, billing_demo.load]
 
 
 @transaction.atomic

@@ -25,6 +25,9 @@ class NavEntry:
 STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Overview"), _("Dashboard"), "dashboard", "speedometer2"),
     NavEntry(_("Customers"), _("Customers"), "staff-customer-list", "people"),
+    NavEntry(_("Finance"), _("Journal"), "staff-journal", "journal-text", _FINANCE),
+    NavEntry(_("Finance"), _("Chart of accounts"), "staff-ledger-accounts", "list-columns", _FINANCE),
+    NavEntry(_("Finance"), _("Wallets"), "staff-wallet-list", "wallet2"),
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
     NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
     NavEntry(_("Finance"), _("Redemption codes"), "staff-redemption-batch-list", "gift", _FINANCE),

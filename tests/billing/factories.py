@@ -30,3 +30,67 @@ def revenue(currency: str = "CNY"):
 
 def promo(currency: str = "CNY"):
     return account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=currency)
+
+
+def staff(role: str):
+    """A staff user of ``role`` who has TOTP, so the two-factor middleware lets admin and finance through."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from tests.factories import StaffFactory
+
+    user = StaffFactory(staff_role=role)
+    TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    return user
+
+
+def topup(customer, amount, key, currency: str = "CNY"):
+    from billing.wallets.services import wallet_credit
+
+    return wallet_credit(
+        customer=customer,
+        currency=currency,
+        amount=Decimal(amount),
+        bucket="paid",
+        idempotency_key=key,
+        source_account=cash(currency),
+        kind="wallet.topup.bank",
+        memo="bank transfer",
+    )
+
+
+def grant(customer, amount, key, *, bucket="granted", expires_at=None, currency: str = "CNY"):
+    from billing.wallets.services import wallet_credit
+
+    return wallet_credit(
+        customer=customer,
+        currency=currency,
+        amount=Decimal(amount),
+        bucket=bucket,
+        idempotency_key=key,
+        source_account=promo(currency),
+        kind=f"wallet.{bucket}",
+        memo=f"{bucket} credit",
+        expires_at=expires_at,
+    )
+
+
+def spend(customer, amount, key, currency: str = "CNY", **kwargs):
+    from billing.wallets.services import wallet_debit
+
+    return wallet_debit(
+        customer=customer,
+        currency=currency,
+        amount=Decimal(amount),
+        idempotency_key=key,
+        target_account=revenue(currency),
+        kind="usage.prepaid",
+        memo="usage",
+        **kwargs,
+    )
+
+
+def available(customer, currency: str = "CNY") -> Decimal:
+    from billing.wallets.selectors import wallet_balance
+    from billing.wallets.services import wallet_get_or_create
+
+    return wallet_balance(wallet=wallet_get_or_create(customer=customer, currency=currency)).available

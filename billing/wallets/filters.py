@@ -1,0 +1,26 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from billing.wallets.models import BalanceSuspension, Wallet
+from distributor.filters import StyledFilterSet
+
+
+class WalletFilter(StyledFilterSet):
+    q = django_filters.CharFilter(label=_("Customer"), method="search")
+    currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
+    suspended = django_filters.BooleanFilter(label=_("Suspended"), method="filter_suspended")
+    o = django_filters.OrderingFilter(
+        fields=(("customer__name", "customer"), ("currency", "currency"), ("floor", "floor"))
+    )
+
+    class Meta:
+        model = Wallet
+        fields = ["q", "currency", "suspended"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(customer__name__icontains=value) | Q(customer__code__icontains=value))
+
+    def filter_suspended(self, queryset, name, value):
+        suspended = BalanceSuspension.objects.filter(ended_at__isnull=True).values("wallet")
+        return queryset.filter(pk__in=suspended) if value else queryset.exclude(pk__in=suspended)

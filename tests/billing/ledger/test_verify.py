@@ -1,0 +1,43 @@
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.ledger.models import LedgerAccount
+from billing.wallets.models import WalletLot
+from distributor.demo import demo_load
+from tests.billing.factories import grant, spend, topup
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ledger_verify_passes_on_demo_data(capsys):
+    demo_load()
+    demo_load()  # idempotent: a second load posts nothing new and breaks nothing
+    call_command("ledger_verify")
+    assert "OK" in capsys.readouterr().out
+    assert LedgerAccount.objects.filter(kind="wallet_paid").exists()
+
+
+def test_ledger_verify_fails_naming_the_account_with_a_corrupted_cached_balance(capsys):
+    customer = CustomerFactory()
+    topup(customer, "100", "t1")
+    spend(customer, "30", "s1")
+    account = LedgerAccount.objects.get(kind="wallet_paid", customer=customer)
+    # A cached balance is not append-only (the service updates it), so corruption is possible — and caught.
+    LedgerAccount.objects.filter(pk=account.pk).update(balance=Decimal("-71"))
+    with pytest.raises(CommandError, match="problem"):
+        call_command("ledger_verify")
+    err = capsys.readouterr().err
+    assert account.code in err
+    assert "cached balance -71" in err
+
+
+def test_ledger_verify_notices_a_lot_out_of_step_with_its_account(capsys):
+    customer = CustomerFactory()
+    grant(customer, "50", "g1")
+    WalletLot.objects.update(remaining=Decimal("40"))
+    with pytest.raises(CommandError):
+        call_command("ledger_verify")
+    assert "wallet lot" in capsys.readouterr().err
