@@ -4,4 +4,6 @@ urlpatterns: list = [
     path("", include("billing.ledger.urls")),
     path("", include("billing.wallets.urls")),
     path("", include("billing.payments.urls")),
+    path("", include("billing.usage.urls")),
+    path("", include("billing.gateway.urls")),
 ]

@@ -1,0 +1,59 @@
+"""The canonical usage event as the OpenAPI schema documents it (validation itself is ``events.py``)."""
+
+from rest_framework import serializers
+
+
+class CanonicalEventSerializer(serializers.Serializer):
+    request_id = serializers.CharField(
+        max_length=200, help_text="Unique per gateway source; repeats are duplicates."
+    )
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with offset, or Unix seconds.")
+    key = serializers.CharField(max_length=200, help_text="The customer's gateway key (mapped by staff).")
+    model = serializers.CharField(max_length=200, help_text="Model name or alias as the gateway sent it.")
+    upstream_account = serializers.CharField(
+        required=False, max_length=120, help_text="Upstream key/account used."
+    )
+    prompt_tokens = serializers.IntegerField(
+        min_value=0, help_text="All input tokens, cache reads/writes included."
+    )
+    cache_read_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    cache_write_tokens = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="5-minute writes."
+    )
+    cache_write_1h_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    completion_tokens = serializers.IntegerField(
+        min_value=0, help_text="All output tokens, reasoning included."
+    )
+    reasoning_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    batch = serializers.BooleanField(required=False, default=False, help_text="Sent through a batch API.")
+    status = serializers.ChoiceField(
+        choices=["success", "failed"],
+        required=False,
+        default="success",
+        help_text="Failed requests are not charged.",
+    )
+    gateway_cost = serializers.DecimalField(
+        max_digits=40,
+        decimal_places=24,
+        required=False,
+        help_text="Cost the gateway computed; kept for comparison.",
+    )
+    gateway_cost_currency = serializers.CharField(required=False, max_length=3)
+    metadata = serializers.DictField(required=False, help_text="Free-form; stored as is.")
+
+
+class RowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the row in the batch, from 0.")
+    field = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class BatchResultSerializer(serializers.Serializer):
+    batch_id = serializers.IntegerField()
+    accepted = serializers.IntegerField(help_text="New events stored (rated or unrated).")
+    duplicates = serializers.IntegerField(
+        help_text="Events whose request_id was already received: not charged again."
+    )
+    rejected = serializers.IntegerField(help_text="Rows refused; see errors.")
+    unrated = serializers.IntegerField(help_text="Accepted but not priced yet (unknown key/model, no price).")
+    errors = RowErrorSerializer(many=True)

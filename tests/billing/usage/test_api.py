@@ -1,0 +1,126 @@
+"""The HTTP ways in and out: batch delivery and gateway status."""
+
+import gzip
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from billing.gateway.services import gateway_hold_place
+from billing.usage.models import UsageEvent
+from billing.wallets.models import Wallet
+from billing.wallets.services import wallet_settings_update
+from tests.billing.usage.conftest import top_up
+from tests.billing.usage.factories import event, source_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gateway():
+    source, token = source_make(name="edge")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return source, client
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+
+
+def post(client, body: bytes, **headers):
+    return client.generic("POST", "/api/v1/usage/batches", body, content_type="application/json", **headers)
+
+
+def test_bad_or_missing_token_is_401(prepaid):
+    body = json.dumps([event("r1")]).encode()
+    anonymous = APIClient()
+    assert post(anonymous, body).status_code == 401
+    anonymous.credentials(HTTP_AUTHORIZATION="Bearer gws_wrong")
+    assert post(anonymous, body).status_code == 401
+    assert anonymous.get("/api/v1/gateway/status", {"key": "key-a"}).status_code == 401
+    assert not UsageEvent.objects.exists()
+
+
+def test_json_array_with_bad_rows_answers_counts_and_errors(gateway, prepaid):
+    _, client = gateway
+    body = json.dumps([event("r1"), event("r2", completion="lots"), event("r1")]).encode()
+
+    response = post(client, body, HTTP_IDEMPOTENCY_KEY="batch-1")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["accepted"], data["duplicates"], data["rejected"]) == (1, 1, 1)
+    assert data["errors"] == [
+        {"index": 1, "field": "completion_tokens", "reason": "must be a whole number of tokens"}
+    ]
+
+
+def test_gzip_ndjson_is_accepted_and_key_replay_and_conflict(gateway, prepaid):
+    _, client = gateway
+    ndjson = "\n".join(json.dumps(event(f"r{i}")) for i in range(3)).encode()
+    body = gzip.compress(ndjson)
+
+    first = post(client, body, HTTP_CONTENT_ENCODING="gzip", HTTP_IDEMPOTENCY_KEY="k1")
+    again = post(client, body, HTTP_CONTENT_ENCODING="gzip", HTTP_IDEMPOTENCY_KEY="k1")
+    other = post(client, json.dumps([event("zzz")]).encode(), HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.json()["accepted"] == 3
+    assert again.status_code == 200 and again.json() == first.json()
+    assert other.status_code == 409 and "different batch" in other.json()["detail"]
+    assert UsageEvent.objects.count() == 3
+
+
+def test_more_than_10000_events_is_413(gateway, prepaid):
+    _, client = gateway
+    body = "\n".join(json.dumps({"request_id": str(i)}) for i in range(10_001)).encode()
+    assert post(client, body).status_code == 413
+
+
+def test_status_flips_when_balance_reaches_the_floor(gateway, prepaid, django_capture_on_commit_callbacks):
+    _, client = gateway
+    top_up(prepaid, Decimal("0.01"))
+    wallet = Wallet.objects.get(customer=prepaid)
+    wallet_settings_update(wallet=wallet, floor=Decimal("0"), low_balance_threshold=None)
+
+    before = client.get("/api/v1/gateway/status", {"key": "key-a"}).json()
+    assert before["status"] == "active" and Decimal(before["balance"]) == Decimal("0.01")
+
+    # 0.006 each: the second request takes the wallet below its floor; the cache is invalidated on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, json.dumps([event("r1"), event("r2")]).encode())
+
+    after = client.get("/api/v1/gateway/status", {"key": "key-a"}).json()
+    assert after["status"] == "suspended"
+    assert [r["code"] for r in after["reasons"]] == ["balance_at_floor"]
+    assert Decimal(after["balance"]) == Decimal("-0.002")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        top_up(prepaid, Decimal("1"), key="t2")
+    assert client.get("/api/v1/gateway/status", {"key": "key-a"}).json()["status"] == "active"
+
+
+def test_manual_hold_suspends_and_unknown_key_is_404(gateway, prepaid, django_capture_on_commit_callbacks):
+    _, client = gateway
+    assert client.get("/api/v1/gateway/status", {"key": "nope"}).status_code == 404
+    assert client.get("/api/v1/gateway/status", {"key": "key-a"}).json()["status"] == "active"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gateway_hold_place(customer=prepaid, reason="KYC review")
+
+    answer = client.get("/api/v1/gateway/status", {"key": "key-a"}).json()
+    assert answer["status"] == "suspended" and answer["reasons"][0]["code"] == "manual_hold"
+
+
+def test_schema_documents_the_canonical_event():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert {"/api/v1/usage/batches", "/api/v1/gateway/status"} <= set(schema["paths"])
+    event_schema = schema["components"]["schemas"]["CanonicalEvent"]["properties"]
+    assert {"request_id", "occurred_at", "key", "model", "cache_write_1h_tokens", "gateway_cost"} <= set(
+        event_schema
+    )
