@@ -77,6 +77,8 @@ def _compare(plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSch
         for batch in (False, True):
             sell_prices = (sell._batch if batch else sell._standard)[s_index]
             cost_prices = (cost._batch if batch else cost._standard)[c_index]
+            if batch and sell_prices == sell._standard[s_index] and cost_prices == cost._standard[c_index]:
+                continue  # neither side discounts batch: the standard comparison already covers it
             pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
             if not batch:
                 pairs.append((REQUEST, sell.request_fee, cost.request_fee))
