@@ -61,7 +61,9 @@ def partitions_ensure(*, months: set[date]) -> list[str]:
                     [month.isoformat(), month_add(month, 1).isoformat()],
                 )
                 created.append(name)
-        _known.add(name)
+        # Remember only what is committed: a partition created inside a transaction that rolls back is gone.
+        if not connection.in_atomic_block:
+            _known.add(name)
     return created
 
 
@@ -85,7 +87,9 @@ def partitions_list() -> list[tuple[str, date]]:
 
 
 def partitions_drop_before(*, month: date) -> list[str]:
-    """Drop every monthly partition entirely before ``month``; return their names."""
+    """Drop every monthly partition entirely before ``month`` (and older rows of the default one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{PARENT}_default" WHERE occurred_at < %s', [month.isoformat()])
     dropped = []
     for name, start in partitions_list():
         if start < month:

@@ -1,0 +1,76 @@
+"""Staff uploads: store the file, then a Celery task streams it through the pipeline with progress."""
+
+import io
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.usage.files import file_ingest, records_iter
+from billing.usage.models import UsageUpload
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a binary file to count bytes read, for the progress bar."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self.raw = raw
+        self.count = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self.raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+
+def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
+    """Store an uploaded file and queue its processing after commit."""
+    from billing.usage.tasks import usage_upload_process_task
+
+    upload = UsageUpload.objects.create(
+        source=source, fmt=fmt, file=file, size_bytes=file.size, created_by=actor
+    )
+    transaction.on_commit(lambda: usage_upload_process_task.delay(upload.pk))
+    return upload
+
+
+def usage_upload_process(*, upload_id: int) -> UsageUpload:
+    """Ingest an upload in batches, saving progress after each; a re-run replays finished batches."""
+    upload = UsageUpload.objects.get(pk=upload_id)
+    if upload.state == UsageUpload.State.DONE:
+        return upload
+    UsageUpload.objects.filter(pk=upload.pk).update(state=UsageUpload.State.RUNNING)
+    try:
+        with upload.file.open("rb") as handle:
+            reader = _CountingReader(handle)
+
+            def progress(_n, total):
+                UsageUpload.objects.filter(pk=upload.pk).update(
+                    processed_bytes=reader.count,
+                    accepted=total.accepted,
+                    duplicates=total.duplicates,
+                    rejected=total.rejected,
+                    unrated=total.unrated,
+                    errors=total.errors[:200],
+                )
+
+            file_ingest(
+                source=upload.source,
+                records=records_iter(reader),
+                fmt=upload.fmt,
+                key_prefix=f"upload:{upload.pk}",
+                progress=progress,
+            )
+    except Exception as exc:
+        UsageUpload.objects.filter(pk=upload.pk).update(
+            state=UsageUpload.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    UsageUpload.objects.filter(pk=upload.pk).update(
+        state=UsageUpload.State.DONE, processed_bytes=upload.size_bytes, finished_at=timezone.now()
+    )
+    upload.refresh_from_db()
+    return upload
