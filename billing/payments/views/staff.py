@@ -75,7 +75,7 @@ def bank_transfer_list(request):
     return render(request, "dashboard/payments/bank_list.html", context)
 
 
-@staff_required(roles=FINANCE)
+@staff_required(roles=FINANCE, auditor_reads=False)
 def bank_transfer_create(request):
     form = BankTransferForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -152,7 +152,7 @@ def redemption_batch_list(request):
     return render(request, "dashboard/payments/batch_list.html", context)
 
 
-@staff_required(roles=FINANCE)
+@staff_required(roles=FINANCE, auditor_reads=False)
 def redemption_batch_new(request):
     form = RedemptionBatchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -189,3 +189,29 @@ def test_customers_see_their_own_transfers_only(
     assert "ICBC20261120-0042" in client.get("/portal/wallet/top-up/").content.decode()
     client.force_login(other_customer_owner)
     assert "ICBC20261120-0042" not in client.get("/portal/wallet/top-up/").content.decode()
+
+
+def test_every_staff_page_renders_for_finance_and_auditors(client, customer, finance, auditor, owner):
+    from tests.billing.payments.test_redemption import _batch
+
+    batch = _batch(finance)
+    pages = [
+        "/dashboard/payments/cards/?o=-amount&status=paid",
+        "/dashboard/payments/stripe-events/?q=checkout",
+        "/dashboard/payments/bank-transfers/?status=pending&o=value_date",
+        "/dashboard/payments/bank-transfers/new/",
+        "/dashboard/payments/codes/?o=name",
+        "/dashboard/payments/codes/new/",
+        f"/dashboard/payments/codes/{batch.pk}/",
+    ]
+    forms = {"/dashboard/payments/bank-transfers/new/", "/dashboard/payments/codes/new/"}
+    for user in (finance, auditor):
+        client.force_login(user)
+        for url in pages:
+            expected = 403 if user == auditor and url in forms else 200
+            assert client.get(url).status_code == expected, (user, url)
+    client.force_login(finance)
+    assert "Bank transfers" in client.get("/dashboard/").content.decode()
+    client.force_login(owner)
+    for url in pages:
+        assert client.get(url).status_code == 403, url
