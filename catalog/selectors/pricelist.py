@@ -98,11 +98,16 @@ def customer_price_list(customer: Customer, at: datetime) -> tuple[SellPlan, str
     return plan, source, price_list(plan, at)
 
 
-def price_list_csv(rows: list[PriceListRow], currency: str) -> str:
-    """Return the priced rows as CSV (per million tokens, full precision); unavailable ones left out."""
+def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bool = True) -> str:
+    """Return the priced rows as CSV (per million tokens, full precision); unavailable ones left out.
+
+    ``include_basis=False`` drops the column saying how a price derives (e.g. "cost × 1.25"),
+    which customers must not see.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    columns = [c for c in CSV_COLUMNS if include_basis or c != "basis"]
+    writer.writerow(columns)
     for row in rows:
         if row.unavailable:
             continue
@@ -117,7 +122,7 @@ def price_list_csv(rows: list[PriceListRow], currency: str) -> str:
                 decimal_text(row.batch_output),
                 decimal_text(row.request_fee),
                 currency,
-                row.basis,
+                *([row.basis] if include_basis else []),
                 row.effective_from.isoformat() if row.effective_from else "",
             ]
         )

@@ -1,0 +1,210 @@
+"""Staff pages that change prices: imports, exchange rates, alerts and plan assignments."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import staff_required
+from accounts.selectors import customer_for_user, customers_visible_to
+from catalog.errors import PricingError
+from catalog.filters import FxRateFilter, PriceAlertFilter, PriceImportFilter
+from catalog.forms import FxRateForm, FxUploadForm, ImportUploadForm, PlanAssignForm, midnight
+from catalog.models import FxRate, PriceAlert, PriceImport
+from catalog.selectors.pricelist import customer_price_list
+from catalog.services.alerts import price_check_run
+from catalog.services.fx import fx_rate_set, fx_rates_import_csv
+from catalog.services.imports.apply import ImportOptions, price_import_record, price_import_record_apply
+from catalog.services.plans import plan_assign
+from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
+from distributor.listing import filtered_page
+
+
+@staff_required()
+def import_list(request):
+    queryset = PriceImport.objects.select_related("created_by", "book").defer("content")
+    return render(
+        request, "dashboard/catalog/import_list.html", filtered_page(request, queryset, PriceImportFilter)
+    )
+
+
+@staff_required(roles=PRICE_EDITORS)
+def import_new(request):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = ImportOptions(
+            format=data["format"],
+            book_name=data["book"].strip(),
+            kind=data["kind"],
+            effective_from=midnight(data["effective"]),
+            currency=data["currency"].strip().upper(),
+            vendor_slug=data["vendor"].slug if data["vendor"] else "",
+            create_models=data["create_models"],
+        )
+        try:
+            record, _preview = price_import_record(
+                content=data["file"], options=options, filename=request.FILES["file"].name, user=request.user
+            )
+        except ValidationError as exc:
+            # All or nothing: the file is refused with every row and field at fault listed.
+            return render(
+                request, "dashboard/catalog/import_new.html", {"form": form, "errors": exc.messages}
+            )
+        return redirect("catalog-import-detail", pk=record.pk)
+    return render(request, "dashboard/catalog/import_new.html", {"form": form, "errors": []})
+
+
+@staff_required()
+def import_detail(request, pk: int):
+    record = get_object_or_404(
+        PriceImport.objects.select_related("created_by", "book").defer("content"), pk=pk
+    )
+    return render(
+        request,
+        "dashboard/catalog/import_detail.html",
+        {"record": record, "summary": record.summary, "findings": None},
+    )
+
+
+@require_POST
+@staff_required(roles=PRICE_EDITORS)
+def import_apply(request, pk: int):
+    record = get_object_or_404(PriceImport, pk=pk)
+    if request.POST.get("action") == "discard":
+        if record.status == PriceImport.Status.PREVIEWED:
+            record.status = PriceImport.Status.DISCARDED
+            record.save(update_fields=["status"])
+            messages.info(request, _("Import discarded; nothing changed."))
+        return redirect("catalog-import-detail", pk=record.pk)
+    try:
+        result = price_import_record_apply(record, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("catalog-import-detail", pk=record.pk)
+    record.refresh_from_db()
+    messages.success(request, _("Prices applied to %(book)s.") % {"book": record.book_name})
+    return render(
+        request,
+        "dashboard/catalog/import_detail.html",
+        {"record": record, "summary": record.summary, "findings": result.findings},
+    )
+
+
+@staff_required()
+def fx_list(request):
+    rate_form, upload_form, upload_errors = FxRateForm(), FxUploadForm(), []
+    if request.method == "POST":
+        if request.user.staff_role not in PRICE_EDITORS:
+            raise Http404
+        if "file" in request.FILES:
+            upload_form = FxUploadForm(request.POST, request.FILES)
+            if upload_form.is_valid():
+                try:
+                    rates = fx_rates_import_csv(
+                        upload_form.cleaned_data["file"], source=request.FILES["file"].name
+                    )
+                except ValidationError as exc:
+                    upload_errors = exc.messages
+                else:
+                    messages.success(request, _("%(n)d exchange rates imported.") % {"n": len(rates)})
+                    return redirect("catalog-fx")
+        else:
+            rate_form = FxRateForm(request.POST)
+            if rate_form.is_valid():
+                data = rate_form.cleaned_data
+                try:
+                    fx_rate_set(
+                        base=data["base"],
+                        quote=data["quote"],
+                        on=data["date"],
+                        rate=data["rate"],
+                        source=data["source"],
+                    )
+                except ValidationError as exc:
+                    for field, errors in exc.message_dict.items():
+                        rate_form.add_error(field if field in rate_form.fields else None, errors)
+                else:
+                    messages.success(request, _("Exchange rate saved."))
+                    return redirect("catalog-fx")
+    context = filtered_page(request, FxRate.objects.all(), FxRateFilter)
+    context.update({"rate_form": rate_form, "upload_form": upload_form, "upload_errors": upload_errors})
+    return render(request, "dashboard/catalog/fx_list.html", context)
+
+
+@staff_required()
+def alert_list(request):
+    queryset = PriceAlert.objects.select_related("plan", "model")
+    params = request.GET.copy()
+    if "state" not in params:
+        params["state"] = "open"
+        request.GET = params
+    return render(
+        request, "dashboard/catalog/alert_list.html", filtered_page(request, queryset, PriceAlertFilter)
+    )
+
+
+@require_POST
+@staff_required(roles=PRICE_EDITORS)
+def alert_check(request):
+    result = price_check_run(trigger=f"check by {request.user.email}")
+    messages.info(
+        request,
+        _("Check done: %(found)d prices need attention, %(new)d new alerts, %(resolved)d resolved.")
+        % {"found": len(result.findings), "new": len(result.raised), "resolved": result.resolved},
+    )
+    return redirect("catalog-alerts")
+
+
+@staff_required()
+def customer_prices(request):
+    customers = customers_visible_to(request.user).order_by("name")
+    customer = None
+    if request.GET.get("customer") or request.POST.get("customer"):
+        try:
+            customer = customer_for_user(
+                request.user, int(request.GET.get("customer") or request.POST["customer"])
+            )
+        except ValueError:
+            customer = None
+        if customer is None:
+            raise Http404
+    assign_form = PlanAssignForm(request.POST or None)
+    if request.method == "POST":
+        if request.user.staff_role not in PRICE_EDITORS or customer is None:
+            raise Http404
+        if assign_form.is_valid():
+            data = assign_form.cleaned_data
+            try:
+                plan_assign(
+                    customer=customer,
+                    plan=data["plan"],
+                    effective_from=midnight(data["effective"]),
+                    note=data["note"],
+                    created_by=request.user,
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    assign_form.add_error(None, message)
+            else:
+                messages.success(
+                    request,
+                    _("%(plan)s assigned to %(customer)s.") % {"plan": data["plan"], "customer": customer},
+                )
+                return redirect(f"{request.path}?customer={customer.pk}")
+    context = {"customers": customers, "customer": customer, "assign_form": assign_form, "error": None}
+    if customer is not None:
+        try:
+            plan, source, rows = customer_price_list(customer, timezone.now())
+        except PricingError as exc:
+            context["error"] = exc.message
+        else:
+            if wants_csv(request):
+                return price_list_response(rows, currency=plan.currency, name=f"{customer.code}-{plan.name}")
+            context.update({"plan": plan, "source": source, "rows": rows})
+        context["assignments"] = customer.plan_assignments.select_related("plan").order_by("-effective_from")
+    return render(request, "dashboard/catalog/customer_prices.html", context)
