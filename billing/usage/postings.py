@@ -49,6 +49,19 @@ def batch_post(
         sell[(e.customer_id, e.sell_currency)] += e.sell_amount
         if e.cost_amount is not None:
             cost[(e.customer_id, models[e.model_id].vendor_id, e.cost_currency)] += e.cost_amount
+    vendors = {m.vendor_id: m.vendor for m in models.values()}
+    return sums_post(batch=batch, sell=sell, cost=cost, customers=customers, vendors=vendors)
+
+
+def sums_post(
+    *,
+    batch: UsageBatch,
+    sell: dict[tuple[int, str], Decimal],
+    cost: dict[tuple[int, int, str], Decimal],
+    customers: dict[int, Customer],
+    vendors: dict,
+) -> list[JournalTransaction]:
+    """Post per customer: ``sell`` by (customer, currency), ``cost`` by (customer, vendor, currency)."""
     posted = []
     # Customers in id order: wallets are then locked in one order by every batch (no deadlock).
     for customer_id in sorted({c for c, _ in sell} | {c for c, _, _ in cost}):
@@ -62,7 +75,7 @@ def batch_post(
             amount = ledger_amount(amount)
             if cid != customer_id or not amount:
                 continue
-            vendor = models_vendor(models, vendor_id)
+            vendor = vendors[vendor_id]
             cost_lines += [
                 debit(
                     account_get(kind=AccountKind.COST_OF_TOKENS, currency=currency, vendor=vendor),
@@ -110,10 +123,3 @@ def batch_post(
                 )
             )
     return posted
-
-
-def models_vendor(models: dict[int, AIModel], vendor_id: int):
-    for model in models.values():
-        if model.vendor_id == vendor_id:
-            return model.vendor
-    raise KeyError(vendor_id)
