@@ -6,7 +6,7 @@ from accounts import demo as accounts_demo
 from billing import demo as billing_demo
 from catalog import demo as catalog_demo
 
-DEMO_LOADERS = [catalog_demo.load, accounts_demo.load, billing_demo.load]
+DEMO_LOADERS = [catalog_demo.load, accounts_demo.load, catalog_demo.load_assignments, billing_demo.load]
 
 
 @transaction.atomic
