@@ -28,7 +28,8 @@ from billing.usage.rating import event_rate
 from billing.usage.resolve import customers_load, keys_resolve, models_resolve
 from billing.usage.services import MAX_REPORTED_ERRORS, BatchResult, events_parse
 
-CHUNK = 50_000
+# Postings are per chunk × customer, so bigger chunks post less often; memory grows with the chunk.
+CHUNK = 100_000
 COLUMNS = (
     "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
     "model_id", "upstream_account", "prompt_tokens", "cache_read_tokens", "cache_write_tokens",
@@ -124,12 +125,33 @@ class _Lookups:
             self.models.update({n: found.get(n) for n in new_models})
 
 
+def _rows_text(events, source, batch, lookups, pricer, stamp: str) -> str:
+    """Rate ``events`` and return them as COPY text lines (one per event, newline-terminated)."""
+    lines = []
+    for e in events:
+        r = event_rate(
+            e, customer_id=lookups.keys.get(e.key), model=lookups.models.get(e.model.lower()), pricer=pricer
+        )
+        values = (
+            source.pk, batch.pk, e.request_id, e.occurred_at.isoformat(), e.key, r.customer_id, e.model,
+            r.model_id, e.upstream_account, e.prompt_tokens, e.cache_read_tokens, e.cache_write_tokens,
+            e.cache_write_1h_tokens, e.completion_tokens, e.reasoning_tokens, e.batch, e.succeeded,
+            e.gateway_cost, e.gateway_cost_currency, json.dumps(e.metadata, default=str), r.state,
+            r.reason[:300], r.plan, r.sell_amount, r.sell_currency, r.cost_amount, r.cost_currency,
+            batch.pk if r.state == "rated" else None, stamp,
+        )  # fmt: skip
+        lines.append("\t".join(map(_text, values)))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def _chunk_ingest(*, source, records: list, fmt: str, key: str, lookups: _Lookups) -> BatchResult:
     now = timezone.now()
     if UsageBatch.objects.filter(source=source, idempotency_key=key).exists():
         done = UsageBatch.objects.get(source=source, idempotency_key=key)
         return BatchResult(**{**done.response, "batch_id": done.pk}, replayed=True)
     events, errors = events_parse(records=records, fmt=fmt, source=source, now=now)
+    received = len(records)
+    records.clear()  # the parsed events are all that is needed from here on
     unique: dict[str, CanonicalEvent] = {}
     for event in events:
         unique.setdefault(event.request_id, event)
@@ -147,34 +169,19 @@ def _chunk_ingest(*, source, records: list, fmt: str, key: str, lookups: _Lookup
     partitions_ensure(months={month_start(e.occurred_at) for e in fresh})
     with transaction.atomic():
         batch = UsageBatch.objects.create(
-            source=source, idempotency_key=key, request_hash=key, fmt=fmt, received=len(records)
+            source=source, idempotency_key=key, request_hash=key, fmt=fmt, received=received
         )
         stamp = now.isoformat()
-        lines = []
-        for e in fresh:
-            r = event_rate(
-                e,
-                customer_id=lookups.keys.get(e.key),
-                model=lookups.models.get(e.model.lower()),
-                pricer=pricer,
-            )
-            values = (
-                source.pk, batch.pk, e.request_id, e.occurred_at.isoformat(), e.key, r.customer_id, e.model,
-                r.model_id, e.upstream_account, e.prompt_tokens, e.cache_read_tokens, e.cache_write_tokens,
-                e.cache_write_1h_tokens, e.completion_tokens, e.reasoning_tokens, e.batch, e.succeeded,
-                e.gateway_cost, e.gateway_cost_currency, json.dumps(e.metadata, default=str), r.state,
-                r.reason[:300], r.plan, r.sell_amount, r.sell_currency, r.cost_amount, r.cost_currency,
-                batch.pk if r.state == "rated" else None, stamp,
-            )  # fmt: skip
-            lines.append("\t".join(map(_text, values)))
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS usage_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
             )
             with cursor.copy(f"COPY usage_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                copy.write(("\n".join(lines) + "\n").encode() if lines else b"")
-            del lines
+                for start in range(0, len(fresh), 10_000):
+                    # Written in slices so the COPY text never holds the whole chunk at once.
+                    text = _rows_text(fresh[start : start + 10_000], source, batch, lookups, pricer, stamp)
+                    copy.write(text.encode())
             cursor.execute(_chunk_sql(), [settings.TIME_ZONE])
             sums = cursor.fetchall()
         sell: dict = defaultdict(Decimal)

@@ -73,7 +73,9 @@ class BatchPricer:
         )
         self._snapshots: dict[datetime, PricingSnapshot] = {}
         self._plans: dict[tuple[int, datetime], object] = {}
-        self._prices: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
+        self._by_customer: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
+        # Customers share plans: price each (plan, model, segment) once, however many customers use it.
+        self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
 
     def _segment(self, at: datetime) -> datetime:
         return self.points[max(bisect.bisect_right(self.points, at) - 1, 0)]
@@ -82,9 +84,9 @@ class BatchPricer:
         """Return the sell and cost schedules in force at ``at``; raise Unpriced saying why not."""
         segment = self._segment(at)
         key = (customer_id, model_id, segment)
-        found = self._prices.get(key)
+        found = self._by_customer.get(key)
         if found is None:
-            found = self._prices[key] = self._load(customer_id, model_id, segment)
+            found = self._by_customer[key] = self._load(customer_id, model_id, segment)
         if isinstance(found, Unpriced):
             raise found
         return found
@@ -94,14 +96,23 @@ class BatchPricer:
         if snapshot is None:
             snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
         model = self.models[model_id]
-        try:
-            plan_key = (customer_id, segment)
-            if plan_key not in self._plans:
+        plan_key = (customer_id, segment)
+        if plan_key not in self._plans:
+            try:
                 self._plans[plan_key] = plan_for_customer(self.customers[customer_id], segment)[0]
-            plan = self._plans[plan_key]
+            except NoPlan as exc:
+                self._plans[plan_key] = Unpriced("no_plan", exc.message)
+        plan = self._plans[plan_key]
+        if isinstance(plan, Unpriced):
+            return plan
+        by_plan = (plan.pk, model_id, segment)
+        if by_plan not in self._by_plan:
+            self._by_plan[by_plan] = self._plan_prices(snapshot, plan, model)
+        return self._by_plan[by_plan]
+
+    def _plan_prices(self, snapshot: PricingSnapshot, plan, model: AIModel) -> Prices | Unpriced:
+        try:
             price = snapshot.plan_price(plan, model)
-        except NoPlan as exc:
-            return Unpriced("no_plan", exc.message)
         except NoPrice as exc:
             return Unpriced("no_price", exc.message)
         except MissingFxRate as exc:

@@ -1,0 +1,226 @@
+"""Usage ingestion end to end through the bulk path (PostgreSQL), against a bare COPY of the same rows.
+
+Generates N realistic events (default 1,000,000; ``BENCH_INGEST_EVENTS``) as NDJSON on disk — many customers
+(half prepaid, half on credit terms) and models, 10% with cache reads, 5% batch, 1% duplicates, 0.5% unknown
+models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 GB file. Then:
+
+- ``ingest_events_per_s``: events in the file ÷ wall time of ``billing.usage.bulk.bulk_ingest`` streaming
+  it (validate, deduplicate, rate twice, store, roll up, post to the ledger);
+- ``ingest_vs_copy_ratio``: that rate ÷ the rate of a bare ``COPY`` of the same rows (the staged text of
+  the stored columns) into a table indexed like ``usage_event``;
+- ``ingest_peak_rss_mb``: the process's peak RSS while ingesting (generation streams to disk first and is
+  excluded by running it in a child process).
+"""
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+EVENTS = int(os.environ.get("BENCH_INGEST_EVENTS", "1000000"))
+CUSTOMERS = 120
+MODELS = 40
+
+
+def _setup() -> tuple[list[str], list[str]]:
+    """Create (idempotently) vendors, priced models, a default plan, customers with keys; return names."""
+    from accounts.models import Customer
+    from accounts.services import customer_create
+    from billing.terms.models import BillingTerms
+    from billing.usage.models import GatewayKey
+    from catalog.models import AIModel, BookKind, PlanRule, PriceBook, PriceEntry, PriceTier, SellPlan, Vendor
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    vendor, _ = Vendor.objects.get_or_create(name="Bench Vendor", slug="bench-vendor")
+    books = {
+        kind: PriceBook.objects.get_or_create(
+            name=f"bench-{kind}", defaults={"kind": kind, "currency": "CNY"}
+        )[0]
+        for kind in (BookKind.COST, BookKind.SELL)
+    }
+    names = []
+    for i in range(MODELS):
+        model, created = AIModel.objects.get_or_create(name=f"bench-model-{i}", defaults={"vendor": vendor})
+        names.append(model.name)
+        if created:
+            for kind, factor in ((BookKind.COST, 1), (BookKind.SELL, 2)):
+                entry = PriceEntry.objects.create(book=books[kind], model=model, effective_from=start)
+                PriceTier.objects.create(
+                    entry=entry,
+                    lo=0,
+                    input=Decimal("0.5") * factor * (i % 5 + 1),
+                    output=Decimal("2") * factor * (i % 5 + 1),
+                    cache_read=Decimal("0.1") * factor,
+                )
+    plan, created = SellPlan.objects.get_or_create(name="bench-plan", defaults={"currency": "CNY"})
+    if created:
+        PlanRule.objects.create(
+            plan=plan, method=PlanRule.Method.EXPLICIT, source_book=books[BookKind.SELL], effective_from=start
+        )
+        from catalog.models import PlanAssignment
+    keys = []
+    for i in range(CUSTOMERS):
+        code = f"bench-{i}"
+        customer = Customer.objects.filter(code=code).first()
+        if customer is None:
+            customer = customer_create(
+                name=f"Bench {i}",
+                code=code,
+                kind="end_customer",
+                parent=None,
+                language="en",
+                contact_email="",
+            )
+            mode = BillingTerms.Mode.PREPAID if i % 2 else BillingTerms.Mode.MONTHLY
+            BillingTerms.objects.create(customer=customer, mode=mode, currency="CNY")
+            from catalog.models import PlanAssignment
+
+            PlanAssignment.objects.create(customer=customer, plan=plan, effective_from=start)
+            GatewayKey.objects.create(key=f"bench-key-{i}", customer=customer)
+        keys.append(f"bench-key-{i}")
+    return keys, names
+
+
+def _generate(path: str, n: int, keys: list[str], models: list[str]) -> None:
+    """Write n events as NDJSON, streaming (constant memory)."""
+    rng = random.Random(42)
+    base = datetime(2026, 5, 1, tzinfo=UTC)
+    pad = "x" * 700  # gateway metadata: user agent, tags, trace ids … as real logs carry
+    run = uuid.uuid4().hex[:8]
+    with open(path, "w") as out:
+        for i in range(n):
+            dup = i > 100 and rng.random() < 0.01
+            rid = f"{run}-{rng.randrange(i) if dup else i}"
+            prompt = rng.randrange(50, 20000)
+            cache = rng.randrange(0, prompt) if rng.random() < 0.10 else 0
+            completion = rng.randrange(1, 4000)
+            model = "no-such-model" if rng.random() < 0.005 else models[rng.randrange(len(models))]
+            row = {
+                "request_id": rid,
+                "occurred_at": (base + timedelta(seconds=i * 2.5)).isoformat(),
+                "key": keys[rng.randrange(len(keys))],
+                "model": model,
+                "upstream_account": f"up-{rng.randrange(8)}",
+                "prompt_tokens": prompt,
+                "cache_read_tokens": cache,
+                "completion_tokens": completion,
+                "batch": rng.random() < 0.05,
+                "metadata": {"trace": rid, "ua": pad},
+            }
+            out.write(json.dumps(row))
+            out.write("\n")
+
+
+def _bare_copy_rate(staged_path: str, rows: int) -> float:
+    """Time COPY of the stored columns into a table indexed like usage_event; return rows/s."""
+    from django.db import connection
+
+    from billing.usage.bulk import COLUMNS
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(
+            f"CREATE TABLE bench_copy AS SELECT id, {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
+        )
+        cursor.execute("ALTER TABLE bench_copy ALTER id SET NOT NULL")
+        cursor.execute("ALTER TABLE bench_copy ALTER id ADD GENERATED BY DEFAULT AS IDENTITY")
+        cursor.execute("ALTER TABLE bench_copy ADD PRIMARY KEY (id, occurred_at)")
+        cursor.execute("CREATE INDEX ON bench_copy (batch_id)")
+        cursor.execute("CREATE INDEX ON bench_copy (customer_id, occurred_at)")
+        cursor.execute("CREATE INDEX ON bench_copy (occurred_at) WHERE rating_state = 'unrated'")
+        cursor.execute("CREATE UNIQUE INDEX ON bench_copy (source_id, request_id)")
+        started = time.perf_counter()
+        with (
+            open(staged_path, "rb") as handle,
+            cursor.copy(f"COPY bench_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy")
+    return rows / elapsed
+
+
+def _dump_stored(path: str) -> int:
+    """Write the stored rows of the last run as COPY text (the rows a bare COPY would load)."""
+    from django.db import connection
+
+    from billing.usage.bulk import COLUMNS
+
+    with connection.cursor() as cursor, open(path, "wb") as out:
+        cursor.execute("SELECT max(id) FROM usage_batch")
+        with cursor.copy(
+            f"COPY (SELECT {', '.join(COLUMNS)} FROM usage_event WHERE source_id = "
+            "(SELECT max(id) FROM usage_gateway_source)) TO STDOUT"
+        ) as copy:
+            for block in copy:
+                out.write(block)
+        cursor.execute(
+            "SELECT count(*) FROM usage_event WHERE source_id = (SELECT max(id) FROM usage_gateway_source)"
+        )
+        return cursor.fetchone()[0]
+
+
+def _ingest_child(path: str) -> None:
+    """Run in a child process so the peak RSS measured is the ingest's alone."""
+    from billing.usage.bulk import bulk_ingest
+    from billing.usage.files import records_iter
+    from billing.usage.models import GatewaySource
+
+    source = GatewaySource(name=f"bench-{uuid.uuid4().hex[:8]}")
+    source.token_set()
+    source.save()
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        result = bulk_ingest(source=source, records=records_iter(handle), key_prefix=f"bench:{source.pk}")
+    elapsed = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps({"elapsed": elapsed, "rss_mb": rss_mb, **result.as_dict(), "errors": len(result.errors)})
+    )
+
+
+def run() -> None:
+    if not settings.IS_POSTGRES:
+        print("ingest_skipped: needs PostgreSQL (DATABASE_URL=postgres://…)")
+        return
+    keys, models = _setup()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "events.ndjson")
+        _generate(path, EVENTS, keys, models)
+        size_mb = os.path.getsize(path) / 1e6
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','distributor.settings');"
+                f"django.setup();from bench.ingest import _ingest_child;_ingest_child({path!r})",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(child.stdout.strip().splitlines()[-1])
+        rate = EVENTS / report["elapsed"]
+        staged = os.path.join(tmp, "stored.copy")
+        rows = _dump_stored(staged)
+        copy_rate = _bare_copy_rate(staged, rows)
+    print(f"ingest_file_mb: {size_mb:.0f}")
+    print(f"ingest_events: {EVENTS}")
+    print(f"ingest_accepted: {report['accepted']}")
+    print(f"ingest_duplicates: {report['duplicates']}")
+    print(f"ingest_unrated: {report['unrated']}")
+    print(f"ingest_seconds: {report['elapsed']:.1f}")
+    print(f"ingest_events_per_s: {rate:.0f}")
+    print(f"copy_rows_per_s: {copy_rate:.0f}")
+    print(f"ingest_vs_copy_ratio: {rate / copy_rate:.2f}")
+    print(f"ingest_peak_rss_mb: {report['rss_mb']:.0f}")
