@@ -125,13 +125,10 @@ class _Lookups:
             self.models.update({n: found.get(n) for n in new_models})
 
 
-def _rows_text(events, source, batch, lookups, pricer, stamp: str) -> str:
-    """Rate ``events`` and return them as COPY text lines (one per event, newline-terminated)."""
+def _rows_text(events, ratings, source, batch, stamp: str) -> str:
+    """Return rated ``events`` as COPY text lines (one per event, newline-terminated); no queries."""
     lines = []
-    for e in events:
-        r = event_rate(
-            e, customer_id=lookups.keys.get(e.key), model=lookups.models.get(e.model.lower()), pricer=pricer
-        )
+    for e, r in zip(events, ratings, strict=True):
         values = (
             source.pk, batch.pk, e.request_id, e.occurred_at.isoformat(), e.key, r.customer_id, e.model,
             r.model_id, e.upstream_account, e.prompt_tokens, e.cache_read_tokens, e.cache_write_tokens,
@@ -166,6 +163,14 @@ def _chunk_ingest(*, source, records: list, fmt: str, key: str, lookups: _Lookup
             start=min(e.occurred_at for e in fresh),
             end=max(e.occurred_at for e in fresh),
         )
+    # Rate everything BEFORE the COPY starts: pricing may query (plans, FX), and a connection in COPY
+    # mode cannot run another statement — interleaving them would hang the connection.
+    ratings = [
+        event_rate(
+            e, customer_id=lookups.keys.get(e.key), model=lookups.models.get(e.model.lower()), pricer=pricer
+        )
+        for e in fresh
+    ]
     partitions_ensure(months={month_start(e.occurred_at) for e in fresh})
     with transaction.atomic():
         batch = UsageBatch.objects.create(
@@ -180,8 +185,8 @@ def _chunk_ingest(*, source, records: list, fmt: str, key: str, lookups: _Lookup
             with cursor.copy(f"COPY usage_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for start in range(0, len(fresh), 10_000):
                     # Written in slices so the COPY text never holds the whole chunk at once.
-                    text = _rows_text(fresh[start : start + 10_000], source, batch, lookups, pricer, stamp)
-                    copy.write(text.encode())
+                    part = slice(start, start + 10_000)
+                    copy.write(_rows_text(fresh[part], ratings[part], source, batch, stamp).encode())
             cursor.execute(_chunk_sql(), [settings.TIME_ZONE])
             sums = cursor.fetchall()
         sell: dict = defaultdict(Decimal)
