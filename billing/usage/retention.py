@@ -5,6 +5,8 @@ disputed. Rollups (what pages and reconciliation read) are kept, and so are the 
 (``usage_request_key``): a very late redelivery must still be recognised as a duplicate, not charged again.
 """
 
+from datetime import UTC, datetime, time
+
 from django.db import transaction
 
 from billing.usage.models import UsageEvent
@@ -26,7 +28,7 @@ def usage_retention(*, keep_months: int, now, dry_run: bool = False) -> dict:
                 partitions_drop_before(month=before)
             dropped = f"partitions {', '.join(doomed) or 'none'}"
         else:
-            old = UsageEvent.objects.filter(occurred_at__lt=before)
+            old = UsageEvent.objects.filter(occurred_at__lt=datetime.combine(before, time.min, tzinfo=UTC))
             count = old.count()
             if not dry_run:
                 old.delete()
