@@ -15,7 +15,9 @@ class UserAdmin(BaseUserAdmin):
         ("Profile", {"fields": ["first_name", "last_name", "staff_role"]}),
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "staff_role"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "staff_role"]})
+    ]
 
 
 @admin.register(Customer)

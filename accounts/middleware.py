@@ -13,12 +13,19 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class AuditorReadOnlyMiddleware:
-    """Refuse every write by an auditor, whatever the view, so read-only cannot be forgotten."""
+    """Refuse every write by an auditor, whatever the view, so read-only cannot be forgotten.
+
+    A view that answers POST without changing anything (a price quote) opts out by setting
+    ``changes_nothing = True`` on itself, or on its class for class-based and DRF views.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -26,9 +33,10 @@ class AuditorReadOnlyMiddleware:
             and user.staff_role == StaffRole.AUDITOR
             and request.method not in _SAFE_METHODS
             and not request.path.startswith(_ACCOUNT_PATHS)
+            and not _changes_nothing(view_func)
         ):
             return HttpResponseForbidden(_("Auditors have read-only access."))
-        return self.get_response(request)
+        return None
 
 
 class RequireStaffTwoFactorMiddleware:
@@ -50,6 +58,11 @@ class RequireStaffTwoFactorMiddleware:
                 return HttpResponseForbidden(_("Set up two-factor authentication first."))
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+def _changes_nothing(view_func) -> bool:
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    return bool(getattr(view_func, "changes_nothing", False) or getattr(view_class, "changes_nothing", False))
 
 
 def _has_totp(user) -> bool:

@@ -168,6 +168,8 @@ class QuoteView(APIView):
 
     permission_classes = [IsAuthenticated]
     parser_classes = [DecimalJSONParser]
+    # A quote is a read that happens to need a body: auditors may ask for one.
+    changes_nothing = True
 
     @extend_schema(
         operation_id="quote_create",

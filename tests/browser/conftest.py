@@ -33,23 +33,36 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")
+def browser(django_db_setup, live_server):
+    """One headless chromium per test module.
+
+    Playwright's sync API keeps an event loop running in this thread for as long as it is open, and
+    Django refuses ORM calls from a thread with a running loop. The calls made here (the tests' own
+    set-up, the database flush between tests) are synchronous and safe, so they are let through
+    while the browser is open, and the browser is closed at the end of each module so the rest of
+    the suite runs with the guard back on. The test database and live server start first.
+    """
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test itself
-    # makes are still synchronous and safe, so let them through (for browser tests only).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser, live_server, transactional_db):
     context = browser.new_context(
         base_url=live_server.url, locale="en-US", viewport={"width": 1366, "height": 900}
     )

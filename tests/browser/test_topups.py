@@ -1,6 +1,5 @@
 """Top-ups in the browser: card through (recorded) Stripe Checkout and the signed webhook; bank transfers."""
 
-import os
 import re
 from decimal import Decimal
 
@@ -21,27 +20,9 @@ from tests.billing.payments.stripe_fakes import (
 from tests.browser.conftest import PASSWORD, TEST_TOTP_SECRET, enable_totp, screenshot, sign_in
 from tests.factories import BillingTermsFactory, CustomerFactory, MembershipFactory, UserFactory
 
-# The test database and live server are set up before Playwright starts its event loop in this thread.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("django_db_setup", "live_server"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright():
-    # Module-scoped so that it outlives each test's database flush, which runs while Playwright's loop
-    # is alive in this thread (the harness's own setting is undone before that flush).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
