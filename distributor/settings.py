@@ -337,3 +337,24 @@ CELERY_BEAT_SCHEDULE["wallet-lots-expire"] = {
     "task": "billing.wallets.tasks.wallet_lots_expire_task",
     "schedule": 3600,
 }
+
+# ------------------------------------------------------------------------------
+# Usage pipeline — docs/usage.md
+# ------------------------------------------------------------------------------
+# Where the cost of rated usage is credited: "upstream_prepaid" draws down credit bought from the vendor in
+# advance; "payable" accrues a debt to the vendor (post-paid contracts).
+USAGE_COST_CREDIT_KIND = env_str("USAGE_COST_CREDIT_KIND", "upstream_prepaid")
+if USAGE_COST_CREDIT_KIND not in {"upstream_prepaid", "payable"}:
+    raise ImproperlyConfigured(
+        f"USAGE_COST_CREDIT_KIND must be upstream_prepaid or payable, not {USAGE_COST_CREDIT_KIND!r}."
+    )
+# Monthly partitions of raw usage events are created ahead of time (ingestion also creates one on demand).
+CELERY_BEAT_SCHEDULE["usage-partitions-ensure"] = {
+    "task": "billing.usage.tasks.usage_partitions_ensure_task",
+    "schedule": 24 * 3600,
+}
+# Unrated events are retried regularly, so fixing the cause (a new alias, key mapping or price) is enough.
+CELERY_BEAT_SCHEDULE["usage-rerate"] = {
+    "task": "billing.usage.tasks.usage_rerate_task",
+    "schedule": 15 * 60,
+}

@@ -62,3 +62,17 @@ def test_tasks_are_routed_to_their_queues():
     assert router.route({}, "billing.documents.tasks.render_task")["queue"].name == "pdf"
     assert router.route({}, "distributor.tasks.clear_expired_sessions_task")["queue"].name == "billing"
     assert {q.name for q in app.conf.task_queues} == {"ingest", "billing", "pdf", "notify"}
+
+
+def test_every_beat_entry_names_a_registered_task():
+    from distributor.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
+    assert {
+        "distributor.tasks.clear_expired_sessions_task",
+        "billing.wallets.tasks.wallet_lots_expire_task",
+        "billing.usage.tasks.usage_rerate_task",
+        "billing.usage.tasks.usage_partitions_ensure_task",
+    } <= scheduled

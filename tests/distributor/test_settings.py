@@ -42,6 +42,8 @@ def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
         ({"DISTRIBUTOR_ENV": "staging"}, "DISTRIBUTOR_ENV"),
+        ({"USAGE_COST_CREDIT_KIND": "cash"}, "USAGE_COST_CREDIT_KIND"),
+        ({"TOPUP_CARD_FEE_MODE": "split"}, "TOPUP_CARD_FEE_MODE"),
         ({**PRODUCTION_ENV, "SECRET_KEY": ""}, "SECRET_KEY"),
         ({**PRODUCTION_ENV, "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({**PRODUCTION_ENV, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
