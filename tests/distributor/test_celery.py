@@ -76,3 +76,20 @@ def test_every_beat_entry_names_a_registered_task():
         "billing.usage.tasks.usage_rerate_task",
         "billing.usage.tasks.usage_partitions_ensure_task",
     } <= scheduled
+
+
+def test_a_worker_registers_every_task_the_project_defines():
+    import re
+    import subprocess
+
+    defined = set()
+    for path in ROOT.glob("**/tasks.py"):
+        if ".venv" not in path.parts:
+            defined |= set(re.findall(r'@shared_task\([^)]*name="([^"]+)"', path.read_text()))
+    # A fresh process, as a worker starts: only autodiscovery imports the task modules.
+    script = (
+        "import django; django.setup(); from distributor.celery import app; "
+        "app.loader.import_default_modules(); print('\\n'.join(app.tasks))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert defined and defined <= set(out.stdout.split()), defined - set(out.stdout.split())
