@@ -38,6 +38,7 @@ ACCOUNT_TYPES: dict[str, str] = {
     # A contra-asset: typed asset, but credit-normal (see LedgerAccount.is_credit_normal).
     K.ALLOWANCE_DOUBTFUL: AccountType.ASSET,
     K.MANUAL_ADJUSTMENT: AccountType.EXPENSE,
+    K.PAYMENT_FEES: AccountType.EXPENSE,
 }
 
 # Kinds that exist once per customer and must be given one.

@@ -47,6 +47,7 @@ class AccountKind(models.TextChoices):
     BAD_DEBT_EXPENSE = "bad_debt_expense", _("Bad-debt expense")
     ALLOWANCE_DOUBTFUL = "allowance_doubtful", _("Allowance for doubtful debts")
     MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustments")
+    PAYMENT_FEES = "payment_fees", _("Payment processing fees")
 
 
 class AccountType(models.TextChoices):

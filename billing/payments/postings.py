@@ -31,14 +31,7 @@ def _stripe_clearing(currency: str):
 
 
 def _card_fee_expense(currency: str):
-    # The chart has no dedicated payment-fee kind yet (asked of the ledger owner); until it does, card fees
-    # live in their own clearly named expense account so they can be moved with one reclassification.
-    kind = getattr(AccountKind, "PAYMENT_FEES", None)
-    if kind is not None:
-        return ledger_accounts.account_get(kind=kind, currency=currency)
-    return ledger_accounts.account_get(
-        kind=AccountKind.MANUAL_ADJUSTMENT, currency=currency, reference="card-fees"
-    )
+    return ledger_accounts.account_get(kind=AccountKind.PAYMENT_FEES, currency=currency)
 
 
 def _already_posted(key: str) -> bool:
@@ -103,9 +96,10 @@ def card_withdrawal_post(
 ) -> JournalTransaction | None:
     """Take back money Stripe returned to the cardholder (refund) or withdrew from us (dispute).
 
-    ``wallet_part`` leaves the customer's paid credit; ``fee_part`` is the card fee the customer had paid
+    ``wallet_part`` leaves the customer's paid credit, and only it: granted credit and packs are never
+    touched, even when the paid bucket goes negative. ``fee_part`` is the card fee the customer had paid
     on top, which Stripe does not give back, so it becomes our expense. A first, complete withdrawal is a
-    reversal of the original credit; anything partial is a debit of the wallet against clearing.
+    reversal of the original credit; anything partial is a paid-only debit of the wallet against clearing.
     """
     if _already_posted(key):
         return None
@@ -127,6 +121,9 @@ def card_withdrawal_post(
                 # The money has already left through Stripe; the wallet must show it even if that takes
                 # it below its floor (it is then suspended like any other).
                 allow_below_floor=True,
+                # Card money came in as paid credit and goes back out of it only: a refund or dispute
+                # never consumes granted credit or packs (the paid bucket may go negative instead).
+                buckets=["paid"],
             )
     if fee_part > 0:
         _fee_posting(

@@ -6,7 +6,7 @@ holds under concurrency. Lock order is always wallet(s) by id, then ledger accou
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -145,34 +145,53 @@ class _Take:
     amount: Decimal
 
 
+def _buckets_normalise(buckets) -> frozenset[str] | None:
+    """Validate a ``buckets`` restriction; None (or all three buckets) means no restriction."""
+    if buckets is None:
+        return None
+    if isinstance(buckets, str) or not isinstance(buckets, Sequence | set | frozenset):
+        raise WalletError(f"buckets must be a sequence of bucket names such as ['paid'], not {buckets!r}.")
+    unknown = [b for b in buckets if b not in Bucket.values]
+    if unknown:
+        raise WalletError(f"Unknown wallet bucket(s) {unknown!r}; use paid, granted or pack.")
+    if not buckets:
+        raise WalletError("buckets must name at least one bucket (or be None for all of them).")
+    chosen = frozenset(buckets)
+    return None if chosen == frozenset(Bucket.values) else chosen
+
+
 def _allocate(
-    *, wallet: Wallet, amount: Decimal, now: datetime, only_bucket: str | None = None
+    *, wallet: Wallet, amount: Decimal, now: datetime, buckets: frozenset[str] | None = None
 ) -> list[_Take]:
     """Split ``amount`` over the wallet's buckets in burn-down order; what lots cannot cover goes to paid.
 
     Order: earliest expiry first (never-expiring lots after dated ones), granted before pack when the
     expiry is equal, then oldest lot first; paid credit last. Expired lots awaiting breakage are skipped.
+    ``buckets`` restricts the burn-down to those buckets (same order); without paid among them, lots that
+    cannot cover the amount raise ``WalletError``.
     """
     lots = WalletLot.objects.filter(wallet=wallet, remaining__gt=0).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     )
-    if only_bucket is not None:
-        lots = lots.filter(bucket=only_bucket)
+    if buckets is not None:
+        lots = lots.filter(bucket__in=buckets - {Bucket.PAID})
     ordered = sorted(
         lots,
         key=lambda lot: (lot.expires_at is None, lot.expires_at or now, BUCKET_PRIORITY[lot.bucket], lot.pk),
     )
     takes, left = [], amount
-    if only_bucket in (None, Bucket.GRANTED, Bucket.PACK):
-        for lot in ordered:
-            if left <= 0:
-                break
-            take = min(lot.remaining, left)
-            takes.append(_Take(lot=lot, amount=take))
-            left -= take
+    for lot in ordered:
+        if left <= 0:
+            break
+        take = min(lot.remaining, left)
+        takes.append(_Take(lot=lot, amount=take))
+        left -= take
     if left > 0:
-        if only_bucket in (Bucket.GRANTED, Bucket.PACK):
-            raise WalletError(f"The {only_bucket} bucket holds less than {amount}.")
+        if buckets is not None and Bucket.PAID not in buckets:
+            names = " and ".join(b for b in Bucket.values if b in buckets)
+            raise WalletError(
+                f"The {names} bucket{'s hold' if len(buckets) > 1 else ' holds'} less than {amount}."
+            )
         takes.append(_Take(lot=None, amount=left))
     return takes
 
@@ -189,7 +208,7 @@ def _debit(
     actor,
     request: dict,
     allow_below_floor: bool,
-    only_bucket: str | None = None,
+    buckets: frozenset[str] | None = None,
 ) -> tuple[JournalTransaction, bool]:
     """Burn ``amount`` down from a wallet already locked by the caller."""
     now = timezone.now()
@@ -201,7 +220,7 @@ def _debit(
             available=balance.available,
             floor=wallet.floor,
         )
-    takes = _allocate(wallet=wallet, amount=amount, now=now, only_bucket=only_bucket)
+    takes = _allocate(wallet=wallet, amount=amount, now=now, buckets=buckets)
     per_account: dict[int, tuple[LedgerAccount, Decimal]] = {}
     for take in takes:
         account = (
@@ -246,16 +265,23 @@ def wallet_debit(
     source: str = "",
     actor=None,
     allow_below_floor: bool = False,
+    buckets: Sequence[str] | None = None,
 ) -> JournalTransaction:
     """Debit ``amount`` from ``customer``'s wallet to ``target_account`` (e.g. usage revenue).
 
     Burns down open lots (earliest expiry first, granted before pack when equal) and then paid credit.
+    ``buckets`` (e.g. ``["paid"]``) restricts the burn-down to those buckets, in the same order; the others
+    are left untouched. Paid credit takes whatever the allowed lots cannot cover; without ``"paid"`` among
+    them, a shortfall raises ``WalletError``. None (the default) means all buckets; an empty, non-sequence or
+    unknown value raises ``WalletError``. Use ``["paid"]`` to take back card money (a refund must never
+    consume granted credit or packs).
     Raises ``WalletFloorError`` — nothing written — when the available balance would go below the
     wallet's floor, unless ``allow_below_floor`` (for charges that already happened, such as metered
     usage; the wallet is then suspended like any other that reaches its floor). Idempotent on
     ``idempotency_key`` as :func:`wallet_credit`.
     """
     _check_amount(amount)
+    chosen = _buckets_normalise(buckets)
     if target_account.kind in WALLET_KINDS:
         raise WalletError("Debit a wallet to a company account, not to another wallet.")
     request = {
@@ -269,6 +295,9 @@ def wallet_debit(
         "source": source,
         "allow_below_floor": allow_below_floor,
     }
+    if chosen is not None:
+        # Only when restricted, so unrestricted debits keep the fingerprint they were first posted with.
+        request["buckets"] = sorted(chosen)
     with transaction.atomic():
         if existing := transaction_find(
             idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
@@ -286,6 +315,7 @@ def wallet_debit(
             actor=actor,
             request=request,
             allow_below_floor=allow_below_floor,
+            buckets=chosen,
         )
     return txn
 
@@ -362,7 +392,7 @@ def wallet_adjust(
                 actor=actor,
                 request=request,
                 allow_below_floor=False,
-                only_bucket=bucket,
+                buckets=frozenset({bucket}),
             )
         adjustment, _ = WalletAdjustment.objects.get_or_create(
             transaction=txn,

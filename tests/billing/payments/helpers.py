@@ -18,5 +18,10 @@ def clearing(currency: str = "CNY") -> Decimal:
     return account_get(kind=AccountKind.STRIPE_CLEARING, currency=currency).balance
 
 
+def fee_expense(currency: str = "CNY") -> Decimal:
+    """The card/payment processing fees we bear (expense, debit-positive)."""
+    return account_get(kind=AccountKind.PAYMENT_FEES, currency=currency).balance
+
+
 def topup_postings():
     return JournalTransaction.objects.filter(kind__startswith="wallet.topup")

@@ -2,14 +2,19 @@
 
 import json
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from billing.ledger.models import JournalTransaction
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.payments.cards import card_topup_start
 from billing.payments.models import CardTopUp, StripeEvent
-from tests.billing.payments.helpers import balance, clearing, topup_postings
+from billing.wallets.models import WalletLot
+from billing.wallets.services import wallet_credit, wallet_debit
+from tests.billing.payments.helpers import balance, clearing, fee_expense, topup_postings
 from tests.billing.payments.stripe_fakes import event_for, post_event, sign
 
 pytestmark = pytest.mark.django_db
@@ -200,6 +205,7 @@ def test_a_full_refund_reverses_the_credit(client, customer, paid):
     assert (paid.status, paid.refunded) == ("refunded", Decimal("514.50"))
     # Stripe refunds the fee the customer paid on top, but does not give it back to us: an expense.
     assert clearing() == Decimal("-14.50")
+    assert fee_expense() == Decimal("14.50")
     # and the same refund event again changes nothing
     post_event(client, event_for("event_charge_refunded", paid))
     assert balance(customer)[0] == Decimal("0")
@@ -213,6 +219,61 @@ def test_partial_refunds_take_back_the_wallet_share_step_by_step(client, custome
     paid.refresh_from_db()
     assert paid.status == "refunded"
     assert clearing() == Decimal("-14.50")
+    assert fee_expense() == Decimal("14.50")
+
+
+def test_a_partial_refund_takes_paid_credit_only(client, customer, paid):
+    # given granted credit (a code) and a pack next to the card's paid credit, both burned first by usage
+    grant = wallet_credit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("80"),
+        bucket="granted",
+        idempotency_key="gift-1",
+        source_account=account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency="CNY"),
+        kind="wallet.topup.code",
+        memo="gift",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    wallet_credit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("20"),
+        bucket="pack",
+        idempotency_key="pack-1",
+        source_account=account_get(kind=AccountKind.CASH_BANK, currency="CNY"),
+        kind="wallet.pack",
+        memo="pack",
+    )
+
+    # when half the charge is refunded
+    post_event(client, event_for("event_charge_refunded", paid, event_id="evt_r1", amount_refunded=25725))
+
+    # then the wallet share (250.00) leaves paid credit; the grant and the pack keep all of theirs
+    assert balance(customer) == (Decimal("250.00"), Decimal("80"))
+    assert WalletLot.objects.get(credited_by=grant).remaining == Decimal("80")
+    assert sorted(WalletLot.objects.values_list("remaining", flat=True)) == [Decimal("20"), Decimal("80")]
+    refund = JournalTransaction.objects.get(idempotency_key=f"stripe:{PI}:refunded:25725")
+    assert {e.account.kind: e.amount for e in refund.entries.select_related("account")} == {
+        "wallet_paid": Decimal("250.00"),
+        "stripe_clearing": Decimal("-250.00"),
+    }
+
+    # and a second partial refund after the paid credit was spent takes paid negative, still not the grant
+    wallet_debit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("250"),
+        idempotency_key="usage-1",
+        target_account=account_get(kind=AccountKind.REVENUE_USAGE, currency="CNY"),
+        kind="usage.batch",
+        memo="usage",
+        buckets=["paid"],
+    )
+    post_event(client, event_for("event_charge_refunded", paid, event_id="evt_r2", amount_refunded=36015))
+    assert balance(customer) == (Decimal("-100.00"), Decimal("80"))
+    assert WalletLot.objects.get(credited_by=grant).remaining == Decimal("80")
+    assert StripeEvent.objects.get(stripe_id="evt_r2").status == "processed"
 
 
 def test_a_refund_after_the_money_was_spent_takes_the_wallet_negative(client, customer, paid):
@@ -271,6 +332,13 @@ def test_an_absorbed_fee_is_booked_as_an_expense(client, customer, owner, stripe
     assert clearing() == Decimal("971.00")  # Stripe pays out the amount less the 29.00 fee we absorb
     fee = JournalTransaction.objects.get(kind="wallet.topup.card_fee")
     assert fee.idempotency_key == f"stripe:{PI}:fee"
+    # on the chart's payment-fee expense account, not the manual-adjustment one
+    assert {e.account.code: e.amount for e in fee.entries.select_related("account")} == {
+        "payment_fees:CNY": Decimal("29.00"),
+        "stripe_clearing:CNY": Decimal("-29.00"),
+    }
+    assert fee_expense() == Decimal("29.00")
+    assert not LedgerAccount.objects.filter(kind=AccountKind.MANUAL_ADJUSTMENT).exists()
 
 
 def test_an_expired_session_marks_the_top_up(client, topup):
