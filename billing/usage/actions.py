@@ -1,0 +1,20 @@
+"""Staff actions behind the usage pages: queue re-rating, accept uploaded files."""
+
+from django.db import transaction
+
+from billing.usage.tasks import usage_rerate_task
+
+# usage_rerate handles at most this many events per pass; one task per chunk keeps each pass whole.
+RERATE_CHUNK = 5000
+
+
+def rerate_enqueue(*, event_ids: list[int]) -> int:
+    """Queue ``usage_rerate_task`` for ``event_ids`` in chunks (after commit); return how many were queued.
+
+    Re-rating is guarded by the unrated state, so queueing an event twice never charges it twice.
+    """
+    ids = sorted(set(event_ids))
+    for i in range(0, len(ids), RERATE_CHUNK):
+        chunk = ids[i : i + RERATE_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: usage_rerate_task.delay(event_ids=chunk))
+    return len(ids)

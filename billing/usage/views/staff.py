@@ -1,0 +1,30 @@
+"""Staff usage pages: the overview of all customers and one customer's usage."""
+
+from django.http import Http404
+from django.shortcuts import render
+
+from accounts.permissions import staff_required
+from accounts.selectors import customer_for_user, customers_visible_to
+from billing.usage.filters import CustomerUsageFilter, UsageFilter
+from billing.usage.selectors import daily_rows, usage_by_customer
+from billing.usage.views.common import usage_context
+
+
+@staff_required()
+def usage_overview(request):
+    """All customers' usage by day, model and customer; reads only the daily rollups."""
+    rows = daily_rows(customers=customers_visible_to(request.user))
+    context = usage_context(request, rows, UsageFilter, show_cost=True)
+    context["by_customer"] = usage_by_customer(context["rows"])
+    return render(request, "dashboard/usage/overview.html", context)
+
+
+@staff_required()
+def customer_usage(request, pk: int):
+    customer = customer_for_user(request.user, pk)
+    if customer is None:
+        raise Http404
+    rows = daily_rows(customers=[customer.pk])
+    context = usage_context(request, rows, CustomerUsageFilter, show_cost=True)
+    context["customer"] = customer
+    return render(request, "dashboard/usage/customer.html", context)
