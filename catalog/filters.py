@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import AIModel, BookKind, FxRate, Modality, PriceAlert, PriceBook, PriceImport, Vendor
 from distributor.filters import StyledFilterSet
@@ -43,7 +44,7 @@ class PriceBookFilter(StyledFilterSet):
 
 class FxRateFilter(StyledFilterSet):
     base = django_filters.CharFilter(label=_("Base"), lookup_expr="iexact")
-    quote = django_filters.CharFilter(label=_("Quote"), lookup_expr="iexact")
+    quote = django_filters.CharFilter(label=pgettext_lazy("quote currency", "Quote"), lookup_expr="iexact")
     o = django_filters.OrderingFilter(fields=(("date", "date"), ("base", "base"), ("quote", "quote")))
 
     class Meta:

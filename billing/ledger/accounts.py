@@ -7,6 +7,7 @@ account's code is derived the same way: ``<kind>:<currency>[:customer=<id>][:ven
 import re
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from billing.ledger.exceptions import LedgerError
@@ -83,19 +84,21 @@ def account_get(
     vendor, cash needs neither).
     """
     if kind not in ACCOUNT_TYPES:
-        raise LedgerError(f"Unknown account kind {kind!r}.")
+        raise LedgerError(_("Unknown account kind %(kind)s.") % {"kind": repr(kind)})
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        raise LedgerError(f"Currency must be an ISO 4217 code such as CNY, not {currency!r}.")
+        message = _("Currency must be an ISO 4217 code such as CNY, not %(currency)s.")
+        raise LedgerError(message % {"currency": repr(currency)})
     if (kind in CUSTOMER_KINDS) != (customer is not None):
-        raise LedgerError(
-            f"Account kind {kind} {'needs' if kind in CUSTOMER_KINDS else 'takes no'} customer."
-        )
+        if kind in CUSTOMER_KINDS:
+            raise LedgerError(_("Account kind %(kind)s needs customer.") % {"kind": kind})
+        raise LedgerError(_("Account kind %(kind)s takes no customer.") % {"kind": kind})
     if vendor is not None and kind not in VENDOR_KINDS | VENDOR_OPTIONAL_KINDS:
-        raise LedgerError(f"Account kind {kind} takes no vendor.")
+        raise LedgerError(_("Account kind %(kind)s takes no vendor.") % {"kind": kind})
     if kind in VENDOR_KINDS and vendor is None and not reference:
-        raise LedgerError(f"Account kind {kind} needs a vendor (or a contract reference).")
+        message = _("Account kind %(kind)s needs a vendor (or a contract reference).")
+        raise LedgerError(message % {"kind": kind})
     if not _REFERENCE.match(reference) or len(reference) > 60:
-        raise LedgerError(f"Invalid account reference {reference!r}.")
+        raise LedgerError(_("Invalid account reference %(reference)s.") % {"reference": repr(reference)})
     code = account_code(kind=kind, currency=currency, customer=customer, vendor=vendor, reference=reference)
     try:
         account, _created = LedgerAccount.objects.get_or_create(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
 
@@ -27,7 +28,7 @@ class CardTopUp(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Awaiting payment")
-        PAID = "paid", _("Paid")
+        PAID = "paid", pgettext_lazy("card top-up status", "Paid")
         EXPIRED = "expired", _("Expired")
         REFUNDED = "refunded", _("Refunded")
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")

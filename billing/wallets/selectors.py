@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
 from billing.ledger.accounts import account_code
@@ -17,6 +19,42 @@ BUCKET_KINDS = {
     Bucket.GRANTED: AccountKind.WALLET_GRANTED,
     Bucket.PACK: AccountKind.WALLET_PACK,
 }
+
+# Bucket codes as words inside a sentence ("The granted bucket holds less than 10.").
+BUCKET_SHORT_NAMES = {
+    Bucket.PAID: pgettext_lazy("wallet bucket in a sentence", "paid"),
+    Bucket.GRANTED: pgettext_lazy("wallet bucket in a sentence", "granted"),
+    Bucket.PACK: pgettext_lazy("wallet bucket in a sentence", "pack"),
+}
+
+# What the wallet history shows for a journal transaction's dotted kind; unknown kinds show as they are.
+TRANSACTION_KIND_LABELS = {
+    "wallet.topup.bank": _("Bank transfer top-up"),
+    "wallet.topup.card": _("Card top-up"),
+    "wallet.topup.card_fee": _("Card processing fee"),
+    "wallet.topup.card_refund": _("Card refund"),
+    "wallet.topup.card_dispute": _("Card dispute"),
+    "wallet.topup.card_dispute_won": _("Card dispute won"),
+    "wallet.topup.code": _("Redemption code top-up"),
+    "wallet.grant": _("Credit granted"),
+    "wallet.pack": _("Pack purchase"),
+    "wallet.breakage": _("Expired credit"),
+    "wallet.adjustment": _("Manual adjustment"),
+    "reversal": pgettext_lazy("transaction kind", "Reversal"),
+}
+TRANSACTION_KIND_PREFIX_LABELS = (
+    ("wallet.topup.", _("Top-up")),
+    ("usage.", _("API usage")),
+)
+
+
+def transaction_kind_label(kind: str) -> str:
+    """A human, translated name for a journal transaction's dotted ``kind``; the kind itself if unknown."""
+    label = TRANSACTION_KIND_LABELS.get(kind)
+    if label is None:
+        matches = (text for prefix, text in TRANSACTION_KIND_PREFIX_LABELS if kind.startswith(prefix))
+        label = next(matches, kind)
+    return str(label)
 
 
 @dataclass(frozen=True)
@@ -90,7 +128,8 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
     """Return the wallet's movements, newest first, each with the wallet's running balance after it.
 
     One row per journal transaction touching the wallet's accounts; the running balance is the sum over
-    buckets, customer-side (credit positive).
+    buckets, customer-side (credit positive). ``kind_label`` and ``bucket_lines`` (label, amount) are
+    translated for display.
     """
     accounts = [a for a in wallet_accounts(customer=wallet.customer, currency=wallet.currency).values() if a]
     entries = (
@@ -106,6 +145,7 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
             entry.transaction_id,
             {
                 "transaction": entry.transaction,
+                "kind_label": transaction_kind_label(entry.transaction.kind),
                 "amount": Decimal("0"),
                 "buckets": {},
                 "balance": Decimal("0"),
@@ -115,6 +155,8 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
         bucket = entry.account.kind.removeprefix("wallet_")
         row["buckets"][bucket] = row["buckets"].get(bucket, Decimal("0")) - entry.amount
         row["balance"] = running
+    for row in rows.values():
+        row["bucket_lines"] = [(Bucket(code).label, amount) for code, amount in row["buckets"].items()]
     return list(reversed(rows.values()))
 
 

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from accounts.models import Customer, StaffRole
 from billing.ledger.accounts import WALLET_KINDS, account_get, wallet_account_get
@@ -30,7 +32,7 @@ from billing.wallets.models import (
     WalletLot,
     WalletLotUse,
 )
-from billing.wallets.selectors import wallet_balance
+from billing.wallets.selectors import BUCKET_SHORT_NAMES, wallet_balance
 
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
@@ -57,7 +59,8 @@ def _wallet_lock(*, customer: Customer, currency: str) -> Wallet:
 
 def _check_amount(amount) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-        raise WalletError(f"The amount must be a positive Decimal, not {amount!r}.")
+        message = _("The amount must be a positive Decimal, not %(amount)s.") % {"amount": repr(amount)}
+        raise WalletError(message)
 
 
 def wallet_credit(
@@ -84,11 +87,13 @@ def wallet_credit(
     """
     _check_amount(amount)
     if bucket not in Bucket.values:
-        raise WalletError(f"Unknown wallet bucket {bucket!r}; use paid, granted or pack.")
+        raise WalletError(
+            _("Unknown wallet bucket %(bucket)s; use paid, granted or pack.") % {"bucket": repr(bucket)}
+        )
     if bucket == Bucket.PAID and expires_at is not None:
-        raise WalletError("Paid credit does not expire; use the granted or pack bucket.")
+        raise WalletError(_("Paid credit does not expire; use the granted or pack bucket."))
     if expires_at is not None and timezone.is_naive(expires_at):
-        raise WalletError("expires_at must be timezone-aware.")
+        raise WalletError(_("expires_at must be timezone-aware."))
     request = {
         "op": "wallet_credit",
         "customer": customer.pk,
@@ -107,7 +112,7 @@ def wallet_credit(
         ):
             return existing
         if source_account.kind in WALLET_KINDS:
-            raise WalletError("Credit a wallet from a company account, not from another wallet.")
+            raise WalletError(_("Credit a wallet from a company account, not from another wallet."))
         wallet = _wallet_lock(customer=customer, currency=currency)
         target = wallet_account_get(customer=customer, currency=currency, bucket=bucket)
         txn, created = _post(
@@ -150,12 +155,17 @@ def _buckets_normalise(buckets) -> frozenset[str] | None:
     if buckets is None:
         return None
     if isinstance(buckets, str) or not isinstance(buckets, Sequence | set | frozenset):
-        raise WalletError(f"buckets must be a sequence of bucket names such as ['paid'], not {buckets!r}.")
+        raise WalletError(
+            _("buckets must be a sequence of bucket names such as ['paid'], not %(buckets)s.")
+            % {"buckets": repr(buckets)}
+        )
     unknown = [b for b in buckets if b not in Bucket.values]
     if unknown:
-        raise WalletError(f"Unknown wallet bucket(s) {unknown!r}; use paid, granted or pack.")
+        raise WalletError(
+            _("Unknown wallet bucket(s) %(buckets)s; use paid, granted or pack.") % {"buckets": repr(unknown)}
+        )
     if not buckets:
-        raise WalletError("buckets must name at least one bucket (or be None for all of them).")
+        raise WalletError(_("buckets must name at least one bucket (or be None for all of them)."))
     chosen = frozenset(buckets)
     return None if chosen == frozenset(Bucket.values) else chosen
 
@@ -188,9 +198,22 @@ def _allocate(
         left -= take
     if left > 0:
         if buckets is not None and Bucket.PAID not in buckets:
-            names = " and ".join(b for b in Bucket.values if b in buckets)
+            names = [str(BUCKET_SHORT_NAMES[b]) for b in Bucket.values if b in buckets]
+            if len(names) == 2:  # paid is not among them here, so granted and pack at most
+                # Translators: two wallet buckets in an error message, e.g. "granted and pack".
+                text = pgettext("two bucket names", "%(first)s and %(second)s") % {
+                    "first": names[0],
+                    "second": names[1],
+                }
+            else:
+                text = ", ".join(names)
             raise WalletError(
-                f"The {names} bucket{'s hold' if len(buckets) > 1 else ' holds'} less than {amount}."
+                ngettext(
+                    "The %(names)s bucket holds less than %(amount)s.",
+                    "The %(names)s buckets hold less than %(amount)s.",
+                    len(names),
+                )
+                % {"names": text, "amount": amount}
             )
         takes.append(_Take(lot=None, amount=left))
     return takes
@@ -215,8 +238,16 @@ def _debit(
     balance = wallet_balance(wallet=wallet, now=now)
     if not allow_below_floor and balance.available - amount < wallet.floor:
         raise WalletFloorError(
-            f"Insufficient balance: {balance.available} {wallet.currency} available, floor {wallet.floor}, "
-            f"debit {amount} refused.",
+            _(
+                "Insufficient balance: %(available)s %(currency)s available, floor %(floor)s, "
+                "debit %(amount)s refused."
+            )
+            % {
+                "available": balance.available,
+                "currency": wallet.currency,
+                "floor": wallet.floor,
+                "amount": amount,
+            },
             available=balance.available,
             floor=wallet.floor,
         )
@@ -283,7 +314,7 @@ def wallet_debit(
     _check_amount(amount)
     chosen = _buckets_normalise(buckets)
     if target_account.kind in WALLET_KINDS:
-        raise WalletError("Debit a wallet to a company account, not to another wallet.")
+        raise WalletError(_("Debit a wallet to a company account, not to another wallet."))
     request = {
         "op": "wallet_debit",
         "customer": customer.pk,
@@ -339,13 +370,13 @@ def wallet_adjust(
     """
     reason = (reason or "").strip()
     if not reason:
-        raise WalletError("A reason is required for a manual adjustment.")
+        raise WalletError(_("A reason is required for a manual adjustment."))
     if actor is None or not actor.is_operator_staff or actor.staff_role not in ADJUSTING_ROLES:
-        raise WalletError("Only admin or finance staff may adjust a wallet.")
+        raise WalletError(_("Only admin or finance staff may adjust a wallet."))
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
-        raise WalletError("The adjustment must be a non-zero Decimal amount.")
+        raise WalletError(_("The adjustment must be a non-zero Decimal amount."))
     if bucket not in Bucket.values:
-        raise WalletError(f"Unknown wallet bucket {bucket!r}.")
+        raise WalletError(_("Unknown wallet bucket %(bucket)s.") % {"bucket": repr(bucket)})
     counter_kind = (
         AccountKind.PROMOTIONAL_CREDIT if bucket == Bucket.GRANTED else AccountKind.MANUAL_ADJUSTMENT
     )
@@ -394,7 +425,7 @@ def wallet_adjust(
                 allow_below_floor=False,
                 buckets=frozenset({bucket}),
             )
-        adjustment, _ = WalletAdjustment.objects.get_or_create(
+        adjustment, _adjustment_created = WalletAdjustment.objects.get_or_create(
             transaction=txn,
             defaults={
                 "wallet": Wallet.objects.get(customer=customer, currency=currency),
@@ -418,7 +449,7 @@ def wallet_settings_update(
 ) -> Wallet:
     """Change a wallet's floor and alerting; re-evaluates suspension against the new floor."""
     if floor > 0:
-        raise WalletError("The floor must be zero or negative.")
+        raise WalletError(_("The floor must be zero or negative."))
     with transaction.atomic():
         locked = Wallet.objects.select_for_update().select_related("customer").get(pk=wallet.pk)
         locked.floor = floor
@@ -493,8 +524,11 @@ def wallet_reversal_prepare(
     created_lot = WalletLot.objects.filter(credited_by=original).first()
     if created_lot is not None and created_lot.remaining != created_lot.amount:
         raise WalletError(
-            f"Transaction #{original.pk} credited {created_lot.amount} of which only "
-            f"{created_lot.remaining} is left; it cannot be reversed. Post a manual adjustment instead."
+            _(
+                "Transaction #%(number)s credited %(amount)s of which only %(remaining)s is left; it "
+                "cannot be reversed. Post a manual adjustment instead."
+            )
+            % {"number": original.pk, "amount": created_lot.amount, "remaining": created_lot.remaining}
         )
     uses = list(WalletLotUse.objects.filter(transaction=original))
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
 from catalog.models.fields import PRICE_DIGITS, currency_field
@@ -19,7 +20,7 @@ ALLOWANCE_HELP = _("Tokens, or an amount of credit in the currency shown.")
 
 class AllowanceUnit(models.TextChoices):
     TOKENS = "tokens", _("Tokens")
-    CREDIT = "credit", _("Credit")
+    CREDIT = "credit", pgettext_lazy("allowance unit", "Credit")
 
 
 class ModelGroup(models.Model):

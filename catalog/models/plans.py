@@ -80,6 +80,8 @@ class PlanRule(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
+        # Translators: 0.30 is a discount rate; "70% of list" is 70 per cent of the list price.
+        # xgettext:no-python-format
         help_text=_("Fraction taken off list: 0.30 sells at 70% of list."),
     )
     source_book = models.ForeignKey(

@@ -11,6 +11,7 @@ from decimal import Decimal, localcontext
 
 from django.conf import settings
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from catalog.errors import MissingFxRate, NoPlan, NoPrice
@@ -151,7 +152,8 @@ class PricingSnapshot:
         """Return (cost schedule in ``currency`` or None, warnings)."""
         cost = source or self.best_schedule(BookKind.COST, model)
         if cost is None:
-            return None, (f"No cost price for {model.name} is in force; margin unknown.",)
+            message = _("No cost price for %(model)s is in force; margin unknown.")
+            return None, (message % {"model": model.name},)
         try:
             return self.convert(cost, currency), ()
         except MissingFxRate as exc:
@@ -183,21 +185,24 @@ class PricingSnapshot:
         """Return ``model``'s prices under ``plan``; raise NoPrice or MissingFxRate when impossible."""
         rule = self.rule_for(plan, model)
         if rule is None:
-            raise NoPrice(f"Plan {plan.name!r} has no rule pricing {model.name} at {self.at:%Y-%m-%d %H:%M}.")
+            raise NoPrice(
+                _("Plan %(plan)s has no rule pricing %(model)s at %(at)s.")
+                % {"plan": repr(plan.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
+            )
         currency = plan.currency
         with_fx = ""
         if rule.method == PlanRule.Method.COST_MARKUP:
             source = self._source(rule, BookKind.COST, model)
             factor_base = ONE + rule.markup
-            label = f"cost × (1 + {rule.markup.normalize()})"
+            label = _("cost × (1 + %(markup)s)") % {"markup": rule.markup.normalize()}
         elif rule.method == PlanRule.Method.LIST_DISCOUNT:
             source = self._source(rule, BookKind.LIST, model)
             factor_base = ONE - rule.discount
-            label = f"list × (1 − {rule.discount.normalize()})"
+            label = _("list × (1 − %(discount)s)") % {"discount": rule.discount.normalize()}
         else:
             source = self._source(rule, BookKind.SELL, model)
             factor_base = ONE
-            label = "explicit"
+            label = _("explicit")
         if source.currency != currency:
             rate = self.fx(source.currency, currency)
             with_fx = f" × {source.currency}/{currency} {rate.normalize()}"
@@ -210,7 +215,8 @@ class PricingSnapshot:
             kind=BookKind.SELL,
             currency=currency,
             plan=plan.name,
-            basis=f"{label} of {source.book}{with_fx}",
+            # Translators: how a plan derives a price, e.g. "cost × (1 + 0.25) of Zhipu cost × USD/CNY 7.1".
+            basis=_("%(method)s of %(book)s%(fx)s") % {"method": label, "book": source.book, "fx": with_fx},
         )
         cost_source = source if rule.method == PlanRule.Method.COST_MARKUP else None
         cost, warnings = self.cost_in(model, currency, source=cost_source)
@@ -229,9 +235,10 @@ class PricingSnapshot:
         sell = self.book_schedule(book, model)
         if sell is None:
             raise NoPrice(
-                f"Price book {book.name!r} has no price for {model.name} at {self.at:%Y-%m-%d %H:%M}."
+                _("Price book %(book)s has no price for %(model)s at %(at)s.")
+                % {"book": repr(book.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
             )
-        sell = replace(sell, plan=book.name, basis="explicit")
+        sell = replace(sell, plan=book.name, basis=_("explicit"))
         cost, warnings = self.cost_in(model, book.currency)
         return PlanPrice(
             plan=book.name,
@@ -246,14 +253,19 @@ class PricingSnapshot:
     def _source(self, rule: PlanRule, kind: str, model: AIModel) -> PriceSchedule:
         if rule.source_book_id is not None:
             schedule = self.book_schedule(rule.source_book, model)
-            where = f"price book {rule.source_book.name!r}"
+            where = _("price book %(book)s") % {"book": repr(rule.source_book.name)}
         else:
             schedule = self.best_schedule(kind, model)
-            where = f"any active {kind} book"
+            where = _("any active %(kind)s book") % {"kind": kind}
         if schedule is None:
             raise NoPrice(
-                f"Plan {rule.plan.name!r} prices {model.name} from {where}, which has no price for it "
-                f"at {self.at:%Y-%m-%d %H:%M}."
+                _("Plan %(plan)s prices %(model)s from %(where)s, which has no price for it at %(at)s.")
+                % {
+                    "plan": repr(rule.plan.name),
+                    "model": model.name,
+                    "where": where,
+                    "at": f"{self.at:%Y-%m-%d %H:%M}",
+                }
             )
         return schedule
 
@@ -283,6 +295,6 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
         if plan is not None:
             return plan, "default"
     raise NoPlan(
-        f"{customer.name} has no plan at {at:%Y-%m-%d %H:%M} and there is no default plan in "
-        f"{' or '.join(currencies)}."
+        _("%(customer)s has no plan at %(at)s and there is no default plan in %(currencies)s.")
+        % {"customer": customer.name, "at": f"{at:%Y-%m-%d %H:%M}", "currencies": "/".join(currencies)}
     )

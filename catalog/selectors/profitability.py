@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from catalog.errors import MissingFxRate, NoPrice
 from catalog.models import AIModel, PriceAlert, SellPlan
 from catalog.rating import REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
@@ -34,12 +36,23 @@ class PriceFinding:
         return f"({self.tier_lo}, ∞)" if self.tier_hi is None else f"({self.tier_lo}, {self.tier_hi}]"
 
     def describe(self) -> str:
-        what = "sells below cost" if self.kind == PriceAlert.Kind.LOSS else "below the margin floor"
-        return (
-            f"{self.plan.name} / {self.model.name} tier {self.tier_label} {'batch ' if self.batch else ''}"
-            f"{self.token_class}: {what} — sells {self.sell_price.normalize():f}, costs "
-            f"{self.cost_price.normalize():f} {self.currency} per million tokens"
+        what = _("sells below cost") if self.kind == PriceAlert.Kind.LOSS else _("below the margin floor")
+        token = (
+            _("batch %(token_class)s") % {"token_class": self.token_class} if self.batch else self.token_class
         )
+        return _(
+            "%(plan)s / %(model)s tier %(tier)s %(token)s: %(what)s — sells %(sell)s, costs %(cost)s "
+            "%(currency)s per million tokens"
+        ) % {
+            "plan": self.plan.name,
+            "model": self.model.name,
+            "tier": self.tier_label,
+            "token": token,
+            "what": what,
+            "sell": f"{self.sell_price.normalize():f}",
+            "cost": f"{self.cost_price.normalize():f}",
+            "currency": self.currency,
+        }
 
 
 def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceFinding]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from catalog.errors import UnknownPlan
@@ -85,7 +86,7 @@ def quote(
         try:
             cost = rate(price.cost, usage)
         except RatingError as exc:
-            warnings.append(f"Cost not rated: {exc.message}")
+            warnings.append(_("Cost not rated: %(error)s") % {"error": exc.message})
     margin = None
     if cost is not None:
         with localcontext(EXACT):

@@ -7,10 +7,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from catalog.models import FxRate
 from catalog.models.fields import currency_validator
-from catalog.services.validation import price_check
+from catalog.services.validation import field_error, price_check, row_label
 
 FX_COLUMNS = ("date", "base", "quote", "rate")
 
@@ -24,9 +25,9 @@ def fx_rate_set(*, base: str, quote: str, on: date, rate: Decimal, source: str =
         except ValidationError as exc:
             raise ValidationError({field: exc.messages}) from None
     if base == quote:
-        raise ValidationError({"quote": "Base and quote currencies must differ."})
+        raise ValidationError({"quote": _("Base and quote currencies must differ.")})
     if rate <= 0:
-        raise ValidationError({"rate": "The rate must be greater than zero."})
+        raise ValidationError({"rate": _("The rate must be greater than zero.")})
     try:
         price_check(rate)
     except ValidationError as exc:
@@ -43,19 +44,24 @@ def fx_rates_import_csv(content: str, *, source: str = "csv") -> list[FxRate]:
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     missing = [c for c in FX_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise ValidationError(f"Row 1 (header): missing column(s) {', '.join(missing)}.")
+        raise ValidationError(
+            _("Row 1 (header): missing column(s) %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     rates = []
     errors = []
     for number, row in enumerate(reader, start=2):
+        where = row_label(number)
         try:
             on = date.fromisoformat((row["date"] or "").strip())
         except ValueError:
-            errors.append(f"Row {number}, field date: {row['date']!r} is not a date (YYYY-MM-DD).")
+            message = _("%(value)s is not a date (YYYY-MM-DD).") % {"value": repr(row["date"])}
+            errors.append(field_error(where, "date", message))
             continue
         try:
             rate = Decimal((row["rate"] or "").strip())
         except InvalidOperation:
-            errors.append(f"Row {number}, field rate: {row['rate']!r} is not a number.")
+            message = _("%(value)s is not a number.") % {"value": repr(row["rate"])}
+            errors.append(field_error(where, "rate", message))
             continue
         try:
             rates.append(
@@ -63,7 +69,7 @@ def fx_rates_import_csv(content: str, *, source: str = "csv") -> list[FxRate]:
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
-                errors.extend(f"Row {number}, field {field}: {m}" for m in messages)
+                errors.extend(field_error(where, field, m) for m in messages)
     if errors:
         # Raising inside the atomic block rolls back the rows already written: nothing half-applied.
         raise ValidationError(errors)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceBook, SellPlan, Vendor
@@ -49,22 +50,28 @@ def plan_rule_create(
     Rules for the same scope may not overlap in time; the overlap is refused with the spans named.
     """
     if model is not None and vendor is not None:
-        raise ValidationError({"model": "A rule covers one model or one vendor, not both."})
+        raise ValidationError({"model": _("A rule covers one model or one vendor, not both.")})
     expected_kind = {
         PlanRule.Method.COST_MARKUP: BookKind.COST,
         PlanRule.Method.LIST_DISCOUNT: BookKind.LIST,
         PlanRule.Method.EXPLICIT: BookKind.SELL,
     }.get(method)
     if expected_kind is None:
-        raise ValidationError({"method": f"Unknown method {method!r}."})
+        raise ValidationError({"method": _("Unknown method %(method)s.") % {"method": repr(method)}})
     if method == PlanRule.Method.COST_MARKUP and markup is None:
-        raise ValidationError({"markup": "A cost-plus rule needs a markup (0.055 for 5.5%)."})
+        # xgettext:no-python-format
+        raise ValidationError({"markup": _("A cost-plus rule needs a markup (0.055 for 5.5%).")})
     if method == PlanRule.Method.LIST_DISCOUNT and discount is None:
-        raise ValidationError({"discount": "A list-discount rule needs a discount (0.30 for 30% off)."})
+        # xgettext:no-python-format
+        raise ValidationError({"discount": _("A list-discount rule needs a discount (0.30 for 30% off).")})
     if method == PlanRule.Method.EXPLICIT and source_book is None:
-        raise ValidationError({"source_book": "An explicit rule needs the sell book holding its prices."})
+        raise ValidationError({"source_book": _("An explicit rule needs the sell book holding its prices.")})
     if source_book is not None and source_book.kind != expected_kind:
-        message = f"{source_book.name} is a {source_book.kind} book; this rule needs a {expected_kind} book."
+        message = _("%(book)s is a %(kind)s book; this rule needs a %(expected)s book.") % {
+            "book": source_book.name,
+            "kind": source_book.kind,
+            "expected": expected_kind,
+        }
         raise ValidationError({"source_book": message})
     rule = PlanRule(
         plan=plan,
@@ -80,7 +87,8 @@ def plan_rule_create(
     rule.full_clean()
     SellPlan.objects.select_for_update().get(pk=plan.pk)
     same_scope = PlanRule.objects.filter(plan=plan, model=model, vendor=vendor)
-    overlap_check(effective_from, effective_to, same_scope, f"The rule for {rule.scope_label}")
+    what = _("The rule for %(scope)s") % {"scope": rule.scope_label}
+    overlap_check(effective_from, effective_to, same_scope, what)
     rule.save()
     return rule
 
@@ -100,14 +108,15 @@ def plan_assign(
     An open-ended earlier assignment ends where the new one starts; other overlaps are refused.
     """
     if not plan.is_active:
-        raise ValidationError({"plan": f"{plan.name} is not active."})
+        raise ValidationError({"plan": _("%(plan)s is not active.") % {"plan": plan.name}})
     # Lock the customer's assignments: two concurrent assignments must not both close the same one.
     existing = list(PlanAssignment.objects.select_for_update().filter(customer=customer))
     for assignment in existing:
         if assignment.effective_to is None and assignment.effective_from < effective_from:
             assignment.effective_to = effective_from
             assignment.save(update_fields=["effective_to"])
-    overlap_check(effective_from, effective_to, existing, f"{plan.name} for {customer.name}")
+    what = _("%(plan)s for %(customer)s") % {"plan": plan.name, "customer": customer.name}
+    overlap_check(effective_from, effective_to, existing, what)
     return PlanAssignment.objects.create(
         customer=customer,
         plan=plan,

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from catalog.models.fields import PRICE_DIGITS
 from catalog.rating import TierPrices
@@ -22,6 +23,20 @@ PRICE_NAMES = (
 )
 
 
+def row_label(number: int) -> str:
+    """Where a problem is in an uploaded file: "Row 3" (the header is row 1)."""
+    return _("Row %(number)s") % {"number": number}
+
+
+def field_error(where: str, field_name: str, message: str) -> str:
+    """One import problem, keeping the row and the field: "Row 3, field input: …"."""
+    return _("%(where)s, field %(field)s: %(message)s") % {
+        "where": where,
+        "field": field_name,
+        "message": message,
+    }
+
+
 def tier_label(lo: int, hi: int | None) -> str:
     return f"({lo}, ∞)" if hi is None else f"({lo}, {hi}]"
 
@@ -33,28 +48,32 @@ def tiers_check(tiers: Sequence[TierPrices]) -> list[TierPrices]:
     the one before): a prompt length must land in exactly one tier.
     """
     if not tiers:
-        raise ValidationError("At least one price tier is required.")
+        raise ValidationError(_("At least one price tier is required."))
     ordered = sorted(tiers, key=lambda t: t.lo)
     errors = []
     if ordered[0].lo != 0:
-        errors.append(f"The first tier must start at 0 prompt tokens, not {ordered[0].lo}.")
+        errors.append(_("The first tier must start at 0 prompt tokens, not %(lo)s.") % {"lo": ordered[0].lo})
     for tier in ordered:
         if tier.hi is not None and tier.hi <= tier.lo:
-            errors.append(f"Tier {tier_label(tier.lo, tier.hi)} ends before it starts.")
+            errors.append(_("Tier %(tier)s ends before it starts.") % {"tier": tier_label(tier.lo, tier.hi)})
         for name in PRICE_NAMES:
             value = getattr(tier, name)
             if value is not None:
                 try:
                     price_check(value)
                 except ValidationError as exc:
-                    errors.append(f"Tier {tier_label(tier.lo, tier.hi)} {name}: {exc.messages[0]}")
+                    errors.append(
+                        _("Tier %(tier)s %(price)s: %(error)s")
+                        % {"tier": tier_label(tier.lo, tier.hi), "price": name, "error": exc.messages[0]}
+                    )
     for before, after in itertools.pairwise(ordered):
         a, b = tier_label(before.lo, before.hi), tier_label(after.lo, after.hi)
         if before.hi is None or after.lo < before.hi:
-            errors.append(f"Tier {a} overlaps tier {b}.")
+            errors.append(_("Tier %(first)s overlaps tier %(second)s.") % {"first": a, "second": b})
         elif after.lo > before.hi:
             errors.append(
-                f"Tiers {a} and {b} leave a gap: no price for {before.hi + 1}–{after.lo} prompt tokens."
+                _("Tiers %(first)s and %(second)s leave a gap: no price for %(lo)s–%(hi)s prompt tokens.")
+                % {"first": a, "second": b, "lo": before.hi + 1, "hi": after.lo}
             )
     if errors:
         raise ValidationError(errors)
@@ -64,20 +83,24 @@ def tiers_check(tiers: Sequence[TierPrices]) -> list[TierPrices]:
 def price_check(value: Decimal, *, places: int = PRICE_DIGITS["decimal_places"]) -> Decimal:
     """Refuse negative prices and prices the column cannot hold exactly (never round them)."""
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValidationError(f"{value!r} is not a decimal number.")
+        raise ValidationError(_("%(value)s is not a decimal number.") % {"value": repr(value)})
     if value < 0:
-        raise ValidationError(f"{value} is negative.")
+        raise ValidationError(_("%(value)s is negative.") % {"value": value})
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
-        raise ValidationError(f"{value} has more than {places} decimal places; it would have to be rounded.")
+        raise ValidationError(
+            _("%(value)s has more than %(places)s decimal places; it would have to be rounded.")
+            % {"value": value, "places": places}
+        )
     integer_digits = len(str(int(value)))
     if integer_digits > PRICE_DIGITS["max_digits"] - places:
-        raise ValidationError(f"{value} is too large.")
+        raise ValidationError(_("%(value)s is too large.") % {"value": value})
     return value
 
 
 def span_label(start: datetime, end: datetime | None) -> str:
-    return f"{start:%Y-%m-%d %H:%M}–{f'{end:%Y-%m-%d %H:%M}' if end else 'open'}"
+    end_text = f"{end:%Y-%m-%d %H:%M}" if end else _("open")
+    return f"{start:%Y-%m-%d %H:%M}–{end_text}"
 
 
 def spans_overlap(a_start, a_end, b_start, b_end) -> bool:
@@ -88,10 +111,13 @@ def spans_overlap(a_start, a_end, b_start, b_end) -> bool:
 def overlap_check(start: datetime, end: datetime | None, existing: Iterable, what: str) -> None:
     """Raise ValidationError naming every row of ``existing`` whose span overlaps ``[start, end)``."""
     if end is not None and end <= start:
-        raise ValidationError({"effective_to": "The end must come after the start."})
+        raise ValidationError({"effective_to": _("The end must come after the start.")})
     clashes = [row for row in existing if spans_overlap(start, end, row.effective_from, row.effective_to)]
     if clashes:
         names = "; ".join(span_label(row.effective_from, row.effective_to) for row in clashes)
-        raise ValidationError(
-            {"effective_from": f"{what} {span_label(start, end)} overlaps the existing span(s) {names}."}
-        )
+        message = _("%(what)s %(span)s overlaps the existing span(s) %(spans)s.") % {
+            "what": what,
+            "span": span_label(start, end),
+            "spans": names,
+        }
+        raise ValidationError({"effective_from": message})

@@ -151,7 +151,8 @@ def alert_list(request):
 @require_POST
 @staff_required(roles=PRICE_EDITORS)
 def alert_check(request):
-    result = price_check_run(trigger=f"check by {request.user.email}")
+    # Translators: who raised a price alert, e.g. "check by ann@example.com".
+    result = price_check_run(trigger=_("check by %(email)s") % {"email": request.user.email})
     messages.info(
         request,
         _("Check done: %(found)d prices need attention, %(new)d new alerts, %(resolved)d resolved.")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import AIModel, BookKind, PriceBook, PriceEntry, PriceImport, Vendor
 from catalog.models.fields import currency_validator
@@ -91,6 +92,8 @@ class ImportPreview:
                 }
                 for c in self.changes
             ],
+            # Skip reasons stay in English: they are hashed into the digest, which must not depend on
+            # the language the preview was made in (a preview in Chinese may be applied in English).
             "skipped": [list(s) for s in self.skipped],
         }
 
@@ -102,16 +105,19 @@ class ImportPreview:
 def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     """Parse ``content`` and compare it with the book; raise ValidationError (row and field) if bad."""
     if options.format not in PARSERS:
-        raise ValidationError({"format": f"Unknown format {options.format!r}; use litellm or csv."})
+        message = _("Unknown format %(format)s; use litellm or csv.") % {"format": repr(options.format)}
+        raise ValidationError({"format": message})
     if options.kind not in BookKind.values:
-        raise ValidationError({"kind": f"Unknown kind {options.kind!r}; use list, cost or sell."})
+        message = _("Unknown kind %(kind)s; use list, cost or sell.") % {"kind": repr(options.kind)}
+        raise ValidationError({"kind": message})
     book = PriceBook.objects.filter(name=options.book_name).first()
     currency = _currency(book, options)
     vendor = None
     if options.vendor_slug:
         vendor = Vendor.objects.filter(slug=options.vendor_slug).first()
         if vendor is None:
-            raise ValidationError({"vendor": f"No vendor with slug {options.vendor_slug!r}."})
+            message = _("No vendor with slug %(slug)s.") % {"slug": repr(options.vendor_slug)}
+            raise ValidationError({"vendor": message})
     parsed = PARSERS[options.format](content)
     errors = ErrorList()
     index = models_for_matching()
@@ -123,8 +129,9 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
         try:
             item.tiers = tiers_check(item.tiers)
         except ValidationError as exc:
+            where = _("%(where)s (%(model)s)") % {"where": item.ref, "model": item.name}
             for message in exc.messages:
-                errors.add(f"{item.ref} ({item.name})", "tiers", message)
+                errors.add(where, "tiers", message)
             continue
         model = index.get(item.name.lower())
         if model is None:
@@ -133,14 +140,20 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
                     skipped.append((item.name, "unknown model (add an alias, or import with models created)"))
                 else:
                     suggestions = model_suggestions(item.name)
-                    hint = f" Closest known: {', '.join(suggestions)}." if suggestions else ""
-                    errors.add(item.ref, "model", f"unknown model {item.name!r}.{hint}")
+                    if suggestions:
+                        message = _("unknown model %(name)s. Closest known: %(names)s.") % {
+                            "name": repr(item.name),
+                            "names": ", ".join(suggestions),
+                        }
+                    else:
+                        message = _("unknown model %(name)s.") % {"name": repr(item.name)}
+                    errors.add(item.ref, "model", message)
                 continue
             item_vendor = _new_model_vendor(item, vendor, options, errors, skipped)
             if item_vendor is None:
                 continue
             if item.name.lower() in created:
-                errors.add(item.ref, "model", f"{item.name!r} appears twice.")
+                errors.add(item.ref, "model", _("%(name)s appears twice.") % {"name": repr(item.name)})
                 continue
             item.vendor = item_vendor.slug
             change = ModelChange(item=item, model=None, status=NEW)
@@ -153,9 +166,12 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
         if model.pk in matched:
             earlier = matched[model.pk]
             if options.format == PriceImport.Format.CSV:
-                errors.add(
-                    item.ref, "model", f"{item.name!r} is {model.name}, already priced by {earlier.item.ref}."
-                )
+                message = _("%(name)s is %(model)s, already priced by %(where)s.") % {
+                    "name": repr(item.name),
+                    "model": model.name,
+                    "where": earlier.item.ref,
+                }
+                errors.add(item.ref, "model", message)
                 continue
             # LiteLLM lists some models under several keys; the canonical name's entry wins.
             if item.name.lower() == model.name.lower() and earlier.item.name.lower() != model.name.lower():
@@ -209,7 +225,13 @@ def price_import_apply(preview: ImportPreview, *, user=None, source: str = "") -
                 created_by=user,
             )
         except ValidationError as exc:
-            raise ValidationError([f"{change.item.ref} ({change.name}): {m}" for m in exc.messages]) from None
+            raise ValidationError(
+                [
+                    _("%(where)s (%(model)s): %(error)s")
+                    % {"where": change.item.ref, "model": change.name, "error": m}
+                    for m in exc.messages
+                ]
+            ) from None
     return book
 
 
@@ -258,18 +280,22 @@ def price_import_record_apply(record: PriceImport, *, user=None):
 
     record = PriceImport.objects.select_for_update().get(pk=record.pk)
     if record.status != PriceImport.Status.PREVIEWED:
-        raise ValidationError(f"This import is already {record.get_status_display().lower()}.")
+        raise ValidationError(
+            _("This import is already %(status)s.") % {"status": record.get_status_display().lower()}
+        )
     preview = price_import_preview(record.content, record_options(record))
     if preview.digest() != record.diff_digest:
         raise ValidationError(
-            "Prices changed since this preview was made; upload the file again to see the new diff."
+            _("Prices changed since this preview was made; upload the file again to see the new diff.")
         )
     book = price_import_apply(preview, user=user, source=f"import #{record.pk} {record.filename}")
     record.status = PriceImport.Status.APPLIED
     record.applied_at = timezone.now()
     record.book = book
     record.save(update_fields=["status", "applied_at", "book"])
-    return price_check_run(trigger=f"import #{record.pk} into {book.name}")
+    # Translators: who raised a price alert, e.g. "import #12 into Zhipu list".
+    trigger = _("import #%(number)s into %(book)s") % {"number": record.pk, "book": book.name}
+    return price_check_run(trigger=trigger)
 
 
 def _new_model_vendor(item, vendor, options, errors, skipped) -> Vendor | None:
@@ -287,7 +313,8 @@ def _new_model_vendor(item, vendor, options, errors, skipped) -> Vendor | None:
         if litellm:
             skipped.append((item.name, "provider is not one of our vendors"))
         else:
-            errors.add(item.ref, "vendor", f"cannot tell the vendor of new model {item.name!r}; name one.")
+            message = _("cannot tell the vendor of new model %(name)s; name one.") % {"name": repr(item.name)}
+            errors.add(item.ref, "vendor", message)
     return found
 
 
@@ -295,13 +322,23 @@ def _currency(book: PriceBook | None, options: ImportOptions) -> str:
     currency = (options.currency or "").upper()
     if book is not None:
         if book.kind != options.kind:
-            raise ValidationError({"kind": f"Book {book.name!r} is a {book.kind} book, not {options.kind}."})
+            message = _("Book %(book)s is a %(kind)s book, not %(expected)s.") % {
+                "book": repr(book.name),
+                "kind": book.kind,
+                "expected": options.kind,
+            }
+            raise ValidationError({"kind": message})
         if currency and currency != book.currency:
-            raise ValidationError({"currency": f"Book {book.name!r} is in {book.currency}, not {currency}."})
+            message = _("Book %(book)s is in %(currency)s, not %(expected)s.") % {
+                "book": repr(book.name),
+                "currency": book.currency,
+                "expected": currency,
+            }
+            raise ValidationError({"currency": message})
         return book.currency
     if not currency:
         if options.format != PriceImport.Format.LITELLM:
-            raise ValidationError({"currency": "A new book needs a currency."})
+            raise ValidationError({"currency": _("A new book needs a currency.")})
         currency = "USD"  # LiteLLM states every price in US dollars.
     try:
         currency_validator(currency)
@@ -329,8 +366,16 @@ def _compare(book: PriceBook, changes: list[ModelChange], at: datetime, errors: 
             errors.add(
                 change.item.ref,
                 "effective_from",
-                f"{book.name} already prices {change.model.name} from {spans}, not before "
-                f"{at:%Y-%m-%d %H:%M}; import with a later effective date.",
+                _(
+                    "%(book)s already prices %(model)s from %(spans)s, not before %(at)s; "
+                    "import with a later effective date."
+                )
+                % {
+                    "book": book.name,
+                    "model": change.model.name,
+                    "spans": spans,
+                    "at": f"{at:%Y-%m-%d %H:%M}",
+                },
             )
             continue
         current = next((e for e in history if e.effective_to is None or e.effective_to > at), None)

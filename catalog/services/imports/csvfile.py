@@ -13,11 +13,12 @@ import io
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from catalog.models import Modality
 from catalog.rating import TierPrices
 from catalog.services.imports.parsed import ErrorList, ImportedPrices, ParsedFile
-from catalog.services.validation import price_check
+from catalog.services.validation import price_check, row_label
 
 REQUIRED = ("model", "input", "output")
 TIER_PRICES = ("cache_read", "cache_write_5m", "cache_write_1h", "reasoning", "batch_input", "batch_output")
@@ -39,26 +40,29 @@ def parse_csv(content: str) -> ParsedFile:
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
+    header_row = _("Row 1 (header)")
     for column in header:
         if column not in COLUMNS:
             errors.add(
-                "Row 1 (header)", column or "(blank)", f"unknown column; known columns: {', '.join(COLUMNS)}."
+                header_row,
+                column or _("(blank)"),
+                _("unknown column; known columns: %(columns)s.") % {"columns": ", ".join(COLUMNS)},
             )
     for column in REQUIRED:
         if column not in header:
-            errors.add("Row 1 (header)", column, "required column missing.")
+            errors.add(header_row, column, _("required column missing."))
     errors.raise_if_any()
 
     items: dict[str, ImportedPrices] = {}
     first_row: dict[str, tuple[int, dict]] = {}
     for number, row in enumerate(reader, start=2):
-        where = f"Row {number}"
+        where = row_label(number)
         row = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(row.values()):
             continue
         name = row.get("model", "")
         if not name:
-            errors.add(where, "model", "required.")
+            errors.add(where, "model", _("required."))
             continue
         tier = _tier(row, where, errors)
         key = name.lower()
@@ -73,7 +77,10 @@ def parse_csv(content: str) -> ParsedFile:
             for column in PER_MODEL:
                 if row.get(column) and row.get(column) != row0.get(column):
                     errors.add(
-                        where, column, f"{row[column]!r} differs from row {number0} ({row0.get(column)!r})."
+                        where,
+                        column,
+                        _("%(value)s differs from row %(row)s (%(first)s).")
+                        % {"value": repr(row[column]), "row": number0, "first": repr(row0.get(column))},
                     )
         if tier is not None:
             items[key].tiers.append(tier)
@@ -87,14 +94,17 @@ def _decimal(
     raw = row.get(column, "")
     if raw == "":
         if required:
-            errors.add(where, column, "required.")
+            errors.add(where, column, _("required."))
         return None
     try:
         value = Decimal(raw)
         price_check(value)
     except InvalidOperation:
         errors.add(
-            where, column, f"{raw!r} is not a number (use a dot for decimals, no thousands separators)."
+            where,
+            column,
+            _("%(value)s is not a number (use a dot for decimals, no thousands separators).")
+            % {"value": repr(raw)},
         )
         return None
     except ValidationError as exc:
@@ -108,7 +118,7 @@ def _count(row: dict, column: str, where: str, errors: ErrorList) -> int | None:
     if raw == "":
         return None
     if not raw.isdigit():
-        errors.add(where, column, f"{raw!r} is not a whole number of tokens.")
+        errors.add(where, column, _("%(value)s is not a whole number of tokens.") % {"value": repr(raw)})
         return None
     return int(raw)
 
@@ -121,7 +131,8 @@ def _tier(row: dict, where: str, errors: ErrorList) -> TierPrices | None:
     lo = _count(row, "tier_lo", where, errors) or 0
     hi = _count(row, "tier_hi", where, errors)
     if hi is not None and hi <= lo:
-        errors.add(where, "tier_hi", f"{hi} must be greater than tier_lo ({lo}).")
+        message = _("%(hi)s must be greater than tier_lo (%(lo)s).") % {"hi": hi, "lo": lo}
+        errors.add(where, "tier_hi", message)
     if len(errors.errors) > count:
         return None
     return TierPrices(lo=lo, hi=hi, input=input_price, output=output_price, **prices)
@@ -133,7 +144,12 @@ def _per_model(row: dict, where: str, errors: ErrorList) -> dict | None:
     fee = _decimal(row, "request_fee", where, errors)
     modality = row.get("modality") or Modality.TEXT
     if modality not in Modality.values:
-        errors.add(where, "modality", f"{modality!r} is not one of {', '.join(Modality.values)}.")
+        errors.add(
+            where,
+            "modality",
+            _("%(value)s is not one of %(choices)s.")
+            % {"value": repr(modality), "choices": ", ".join(Modality.values)},
+        )
     values = {
         "batch_multiplier": multiplier,
         "request_fee": fee or Decimal(0),

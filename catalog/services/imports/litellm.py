@@ -17,6 +17,8 @@ import json
 import re
 from decimal import Decimal, localcontext
 
+from django.utils.translation import gettext as _
+
 from catalog.models import Modality
 from catalog.rating import EXACT, TierPrices
 from catalog.services.imports.parsed import ErrorList, ImportedPrices, ParsedFile
@@ -65,18 +67,22 @@ def parse_litellm(content: str) -> ParsedFile:
     try:
         data = json.loads(content, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        errors.add(f"Line {exc.lineno}", f"column {exc.colno}", f"not valid JSON ({exc.msg}).")
+        errors.add(
+            _("Line %(number)s") % {"number": exc.lineno},
+            _("column %(number)s") % {"number": exc.colno},
+            _("not valid JSON (%(error)s).") % {"error": exc.msg},
+        )
         errors.raise_if_any()
     if not isinstance(data, dict):
-        errors.add("File", "(top level)", "expected an object mapping model names to prices.")
+        errors.add(_("File"), _("(top level)"), _("expected an object mapping model names to prices."))
         errors.raise_if_any()
     parsed = ParsedFile()
     for name, spec in data.items():
         if name == "sample_spec":
             continue
-        where = f"Entry {name!r}"
+        where = _("Entry %(name)s") % {"name": repr(name)}
         if not isinstance(spec, dict):
-            errors.add(where, "(entry)", "expected an object.")
+            errors.add(where, _("(entry)"), _("expected an object."))
             continue
         item = _entry(name, spec, where, errors)
         if isinstance(item, str):
@@ -122,15 +128,15 @@ def _number(value, where: str, key: str, errors: ErrorList, *, scale: bool = Tru
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        errors.add(where, key, f"{value!r} is not a number.")
+        errors.add(where, key, _("%(value)s is not a number.") % {"value": repr(value)})
         return None
     try:
         number = Decimal(str(value).strip()) if isinstance(value, str) else Decimal(value)
     except ArithmeticError:
-        errors.add(where, key, f"{value!r} is not a number.")
+        errors.add(where, key, _("%(value)s is not a number.") % {"value": repr(value)})
         return None
     if not number.is_finite() or number < 0:
-        errors.add(where, key, f"{value} is not a price (negative or not finite).")
+        errors.add(where, key, _("%(value)s is not a price (negative or not finite).") % {"value": value})
         return None
     with localcontext(EXACT):
         return number.scaleb(6) if scale else number
@@ -172,18 +178,20 @@ def _tiers(spec: dict, base: dict, where: str, errors: ErrorList) -> list[TierPr
 
 def _explicit_tiers(raw, base: dict, where: str, errors: ErrorList) -> list[TierPrices] | None:
     if not isinstance(raw, list):
-        errors.add(where, "tiered_pricing", "expected a list of tiers.")
+        errors.add(where, "tiered_pricing", _("expected a list of tiers."))
         return None
     tiers = []
     for number, tier in enumerate(raw, start=1):
         key = f"tiered_pricing[{number}]"
         bounds = tier.get("range") if isinstance(tier, dict) else None
         if not isinstance(bounds, list) or len(bounds) != 2:
-            errors.add(where, f"{key}.range", "expected [lo, hi].")
+            errors.add(where, f"{key}.range", _("expected [lo, hi]."))
             continue
         lo, hi = _int(bounds[0]), _int(bounds[1])
         if lo is None or (bounds[1] is not None and hi is None):
-            errors.add(where, f"{key}.range", f"{bounds!r} is not a pair of token counts.")
+            errors.add(
+                where, f"{key}.range", _("%(value)s is not a pair of token counts.") % {"value": repr(bounds)}
+            )
             continue
         prices = dict(base)
         for field, keys in FIELD_KEYS.items():
@@ -191,7 +199,7 @@ def _explicit_tiers(raw, base: dict, where: str, errors: ErrorList) -> list[Tier
                 if tier.get(k) is not None:
                     prices[field] = _number(tier[k], where, f"{key}.{k}", errors)
         if prices["input"] is None or prices["output"] is None:
-            errors.add(where, key, "a tier needs an input and an output price (here or at the top level).")
+            errors.add(where, key, _("a tier needs an input and an output price (here or at the top level)."))
             continue
         tiers.append((lo, hi, prices))
     tiers.sort(key=lambda t: t[0])

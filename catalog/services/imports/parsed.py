@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
 
 from catalog.models import Modality
 from catalog.rating import TierPrices
+from catalog.services.validation import field_error
 
 # More problems than this and the rest are summarised: a wrong file is refused all the same.
 MAX_ERRORS = 50
@@ -42,7 +44,7 @@ class ErrorList:
         self.errors: list[str] = []
 
     def add(self, where: str, field_name: str, message: str) -> None:
-        self.errors.append(f"{where}, field {field_name}: {message}")
+        self.errors.append(field_error(where, field_name, message))
 
     def __bool__(self) -> bool:
         return bool(self.errors)
@@ -51,5 +53,9 @@ class ErrorList:
         if self.errors:
             shown = self.errors[:MAX_ERRORS]
             if len(self.errors) > MAX_ERRORS:
-                shown.append(f"… and {len(self.errors) - MAX_ERRORS} more problems.")
+                more = len(self.errors) - MAX_ERRORS
+                shown.append(
+                    ngettext("… and %(count)s more problem.", "… and %(count)s more problems.", more)
+                    % {"count": more}
+                )
             raise ValidationError(shown)
