@@ -326,6 +326,53 @@ def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
     return Rating(schedule, schedule.tiers[index], usage.batch, tuple(lines), total)
 
 
+def rate_total(
+    schedule: PriceSchedule,
+    prompt: int,
+    cache_read: int,
+    cache_write: int,
+    cache_write_1h: int,
+    completion: int,
+    reasoning: int,
+    batch: bool,
+    at: datetime | None,
+) -> Decimal:
+    """Return ``rate(schedule, Usage(...)).total`` without building the lines: the bulk path's hot loop.
+
+    Same arithmetic in the same order in ``EXACT`` (through the context's methods, so no thread-local
+    context is switched per call): the result is identical to ``rate()``'s total, value and exponent,
+    and the same ``RatingError`` is raised for anything ``rate()`` refuses (it is delegated to ``rate``).
+    tests/catalog/test_rating_fast.py holds it to that on the goldens and generated schedules.
+    """
+    uncached = prompt - cache_read - cache_write - cache_write_1h
+    if (
+        type(prompt) is not int
+        or type(completion) is not int
+        or min(cache_read, cache_write, cache_write_1h, reasoning, uncached, completion - reasoning) < 0
+        or (at is not None and not schedule.covers(at))
+    ):
+        return rate(
+            schedule, Usage(prompt, cache_read, cache_write, cache_write_1h, completion, reasoning, batch, at)
+        ).total
+    index = schedule.tier_index(prompt)
+    p = schedule._batch_per_token[index] if batch else schedule._standard_per_token[index]
+    mul, add = EXACT.multiply, EXACT.add
+    total = add(
+        add(
+            add(
+                add(add(mul(p[0], uncached), mul(p[1], cache_read)), mul(p[2], cache_write)),
+                mul(p[3], cache_write_1h),
+            ),
+            mul(p[4], completion - reasoning),
+        ),
+        mul(p[5], reasoning),
+    )
+    fee = schedule.request_fee
+    if fee:
+        total = add(total, fee)
+    return total
+
+
 def schedule_at(schedules: Sequence[PriceSchedule], at: datetime) -> PriceSchedule | None:
     """Return the schedule in force at ``at`` from one book's history of a model, or None."""
     for schedule in schedules:

@@ -63,6 +63,15 @@ def sums_post(
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency), ``cost`` by (customer, vendor, currency)."""
     posted = []
+    accounts: dict[tuple, object] = {}
+
+    def account(kind: str, currency: str, **owner):
+        """``account_get`` once per (kind, currency, owner) for this call: the same few accounts recur."""
+        key = (kind, currency, *(getattr(o, "pk", o) for o in owner.values()))
+        if key not in accounts:
+            accounts[key] = account_get(kind=kind, currency=currency, **owner)
+        return accounts[key]
+
     # Customers in id order: wallets are then locked in one order by every batch (no deadlock).
     for customer_id in sorted({c for c, _ in sell} | {c for c, _, _ in cost}):
         customer = customers[customer_id]
@@ -77,25 +86,17 @@ def sums_post(
                 continue
             vendor = vendors[vendor_id]
             cost_lines += [
-                debit(
-                    account_get(kind=AccountKind.COST_OF_TOKENS, currency=currency, vendor=vendor),
-                    amount,
-                    currency,
-                ),
-                credit(
-                    account_get(kind=_cost_credit_kind(), currency=currency, vendor=vendor), amount, currency
-                ),
+                debit(account(AccountKind.COST_OF_TOKENS, currency, vendor=vendor), amount, currency),
+                credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
             ]
         sale_lines = []
         for (cid, currency), amount in sorted(sell.items()):
             amount = ledger_amount(amount)
             if cid != customer_id or not amount:
                 continue
-            revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=currency)
+            revenue = account(AccountKind.REVENUE_USAGE, currency)
             if is_credit:
-                unbilled = account_get(
-                    kind=AccountKind.UNBILLED_RECEIVABLE, currency=currency, customer=customer
-                )
+                unbilled = account(AccountKind.UNBILLED_RECEIVABLE, currency, customer=customer)
                 sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
             else:
                 posted.append(

@@ -38,18 +38,23 @@ class Unpriced(Exception):
         self.reason = reason
 
 
-def _change_points(*, start: datetime, end: datetime, model_ids, customer_chain_ids) -> list[datetime]:
+def _change_points(
+    *, start: datetime, end: datetime, model_ids, customer_chain_ids
+) -> tuple[list[datetime], list[datetime]]:
+    """Return every change point in ``[start, end]`` and, among them, those of plan assignments."""
     points: set[datetime] = {start}
     window = Q(effective_from__gt=start, effective_from__lte=end) | Q(
         effective_to__gt=start, effective_to__lte=end
     )
-    for queryset in (
-        PriceEntry.objects.filter(window, model_id__in=model_ids),
-        PlanRule.objects.filter(window),
-        PlanAssignment.objects.filter(window, customer_id__in=customer_chain_ids),
+    assignment_points: set[datetime] = set()
+    for queryset, found in (
+        (PriceEntry.objects.filter(window, model_id__in=model_ids), points),
+        (PlanRule.objects.filter(window), points),
+        (PlanAssignment.objects.filter(window, customer_id__in=customer_chain_ids), assignment_points),
     ):
         for frm, to in queryset.values_list("effective_from", "effective_to"):
-            points.update(p for p in (frm, to) if p is not None and start < p <= end)
+            found.update(p for p in (frm, to) if p is not None and start < p <= end)
+    points |= assignment_points
     # Exchange rates are daily: a segment never crosses the operator's midnight.
     day = timezone.localtime(start).date() + timedelta(days=1)
     while True:
@@ -58,7 +63,7 @@ def _change_points(*, start: datetime, end: datetime, model_ids, customer_chain_
             break
         points.add(midnight)
         day += timedelta(days=1)
-    return sorted(points)
+    return sorted(points), sorted({start} | assignment_points)
 
 
 class BatchPricer:
@@ -68,7 +73,7 @@ class BatchPricer:
         self.customers = customers
         self.models = models
         chain_ids = {a for c in customers.values() for a in c.ancestor_ids()} | set(customers)
-        self.points = _change_points(
+        self.points, self.assignment_points = _change_points(
             start=start, end=end, model_ids=list(models), customer_chain_ids=list(chain_ids)
         )
         self._snapshots: dict[datetime, PricingSnapshot] = {}
@@ -96,10 +101,14 @@ class BatchPricer:
         if snapshot is None:
             snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
         model = self.models[model_id]
-        plan_key = (customer_id, segment)
+        # Which plan applies changes only where a plan assignment of the customer's chain starts or ends
+        # (plan_for_customer reads nothing else that depends on time), so it is looked up once per span
+        # between those points, not once per segment (segments also split at every local midnight).
+        span = self.assignment_points[max(bisect.bisect_right(self.assignment_points, segment) - 1, 0)]
+        plan_key = (customer_id, span)
         if plan_key not in self._plans:
             try:
-                self._plans[plan_key] = plan_for_customer(self.customers[customer_id], segment)[0]
+                self._plans[plan_key] = plan_for_customer(self.customers[customer_id], span)[0]
             except NoPlan as exc:
                 self._plans[plan_key] = Unpriced("no_plan", exc.message)
         plan = self._plans[plan_key]

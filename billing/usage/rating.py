@@ -12,7 +12,7 @@ from billing.usage.events import CanonicalEvent
 from billing.usage.models import RatingState
 from billing.usage.pricing import BatchPricer, Unpriced
 from catalog.models import AIModel
-from catalog.rating import RatingError, rate
+from catalog.rating import RatingError, rate, rate_total
 
 
 @dataclass(slots=True)
@@ -68,4 +68,81 @@ def event_rate(
         sell_currency=sell.currency,
         cost_amount=cost.total if cost is not None else None,
         cost_currency=cost.currency if cost is not None else "",
+    )
+
+
+# Plain strings (not the enum members) so the bulk path can format them straight into COPY text.
+_RATED, _UNRATED, _NOT_CHARGED = (
+    RatingState.RATED.value,
+    RatingState.UNRATED.value,
+    RatingState.NOT_CHARGED.value,
+)
+
+
+def row_rate(
+    *,
+    key: str,
+    model_name: str,
+    customer_id: int | None,
+    model: AIModel | None,
+    pricer: BatchPricer | None,
+    at,
+    counts: tuple[int, int, int, int, int, int],
+    batch: bool,
+    succeeded: bool,
+) -> tuple:
+    """``event_rate`` for the bulk path, on plain values, returning a plain tuple.
+
+    ``(customer_id, model_id, state, reason, plan, sell_amount, sell_currency, cost_amount, cost_currency)``
+    — the same outcome, reasons and amounts as ``event_rate`` (tests/billing/usage/test_bulk.py compares
+    the stored rows of both paths), but only the totals are computed (``catalog.rating.rate_total``):
+    per-class amounts are not stored per event.
+    """
+    model_id = model.pk if model is not None else None
+    if customer_id is None:
+        return (
+            None,
+            model_id,
+            _UNRATED,
+            f"unknown_key: no customer has key {key!r}",
+            "",
+            None,
+            "",
+            None,
+            "",
+        )
+    if model is None:
+        reason = f"unknown_model: {model_name!r} is not a known model or alias"
+        return (customer_id, None, _UNRATED, reason, "", None, "", None, "")
+    if not succeeded:
+        return (customer_id, model_id, _NOT_CHARGED, "", "", None, "", None, "")
+    try:
+        prices = pricer.prices(customer_id, model_id, at)
+        sell = rate_total(prices.sell, *counts, batch, at)
+        cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
+    except Unpriced as exc:
+        return (
+            customer_id,
+            model_id,
+            _UNRATED,
+            f"{exc.code}: {exc.reason}",
+            "",
+            None,
+            "",
+            None,
+            "",
+        )
+    except RatingError as exc:
+        reason = f"not_rateable: {exc.field}: {exc.message}"
+        return (customer_id, model_id, _UNRATED, reason, "", None, "", None, "")
+    return (
+        customer_id,
+        model_id,
+        _RATED,
+        "",
+        prices.plan,
+        sell,
+        prices.sell.currency,
+        cost,
+        prices.cost.currency if cost is not None else "",
     )

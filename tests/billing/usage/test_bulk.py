@@ -1,16 +1,20 @@
 """The PostgreSQL bulk path gives the same money as the per-batch path, and re-runs exactly once."""
 
+import io
 from decimal import Decimal
 
 import pytest
-from django.db.models import Sum
+from django.db.models import F, Sum
 
-from billing.usage.bulk import bulk_ingest
+from billing.terms.models import BillingTerms
+from billing.usage.bulk import bulk_ingest, ndjson_records
+from billing.usage.files import records_iter
 from billing.usage.models import RatingState, UsageDaily, UsageEvent, UsageHourly
+from billing.usage.services import usage_batch_ingest
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 from tests.billing.usage.conftest import top_up
-from tests.billing.usage.factories import event
+from tests.billing.usage.factories import AT, customer_make, event, source_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -34,3 +38,126 @@ def test_bulk_ingest_dedupes_rates_rolls_up_and_posts(source, prepaid):
     assert (
         wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total["s"]
     )
+
+
+STORED = (
+    "request_id", "occurred_at", "gateway_key", "customer_id", "model_name", "model_id", "upstream_account",
+    "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
+    "reasoning_tokens", "is_batch", "succeeded", "gateway_cost", "gateway_cost_currency", "metadata",
+    "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency", "cost_amount",
+    "cost_currency",
+)  # fmt: skip
+
+
+def awkward_records() -> list:
+    """Well-formed rows (the fast path) and every kind of row the slow validator must decide."""
+    at = AT.isoformat()
+    return [
+        event("plain", prompt=12_345, completion=678, upstream_account="up-1", metadata={"ua": "x\ty\\z\n"}),
+        event("cached", prompt=9_000, cache_read_tokens=3_000, cache_write_tokens=1_000, reasoning_tokens=9),
+        event("hour", prompt=500, cache_write_1h_tokens=400, completion=0, batch=True),
+        event("failed", status="failed"),
+        event("costed", gateway_cost=Decimal("0.0012"), gateway_cost_currency="USD", metadata={"p": [1]}),
+        event("int-cost", gateway_cost=3, gateway_cost_currency="CNY"),
+        event("nokey", key="nobody"),
+        event("nomodel", model="gpt-nothing"),
+        event("  padded\t ", key=" key-a ", model="DeepSeek-Chat"),
+        {"request_id": "digits", "occurred_at": "1777890600", "key": "key-a", "model": "deepseek-chat",
+         "prompt_tokens": "250", "completion_tokens": 7},
+        {"request_id": "spaced", "occurred_at": "2026-05-04 10:30:00+08:00", "key": "key-a",
+         "model": "deepseek-chat", "prompt_tokens": 1, "completion_tokens": None, "status": ""},
+        {"request_id": 12345, "occurred_at": 1777890600.5, "key": "key-a", "model": "deepseek-chat"},
+        event("bad-cache", prompt=10, cache_read_tokens=11),
+        event("bad-batch", batch="yes"),
+        event("bad-time", at=AT.replace(year=2099)),
+        {"request_id": "naive", "occurred_at": "2026-05-04T10:30:00", "key": "key-a", "model": "gpt"},
+        event("bad-cost", gateway_cost="-1"),
+        event("bad-ccy", gateway_cost="1", gateway_cost_currency="usd"),
+        event("bad-meta", metadata=[1]),
+        event("neg", prompt=-1),
+        "not json",
+        event("plain"),  # a repeat inside the input: a duplicate
+        {"request_id": "x" * 201, "occurred_at": at, "key": "key-a", "model": "deepseek-chat"},
+    ]  # fmt: skip
+
+
+def test_bulk_path_stores_exactly_what_the_batch_path_stores(model, prepaid):
+    """Fast validation and rating (``row_rate``/``rate_total``) against the reference per-batch path."""
+    top_up(prepaid, Decimal("100"))
+    credit = customer_make(key="key-b", mode=BillingTerms.Mode.MONTHLY)
+    records = awkward_records() + [
+        event(f"b{i}", key="key-b", prompt=10 + i, batch=i % 2 == 0) for i in range(5)
+    ]
+    reference_source = source_make("reference")[0]
+    bulk_source = source_make("bulk")[0]
+
+    reference = usage_batch_ingest(source=reference_source, records=records, idempotency_key="ref")
+    result = bulk_ingest(source=bulk_source, records=iter(records), key_prefix="bulk", chunk=7)
+
+    assert (result.accepted, result.duplicates, result.rejected, result.unrated) == (
+        reference.accepted,
+        reference.duplicates,
+        reference.rejected,
+        reference.unrated,
+    )
+    assert sorted(result.errors, key=lambda e: (e["index"], e["field"])) == sorted(
+        reference.errors, key=lambda e: (e["index"], e["field"])
+    )
+
+    def stored(source):
+        rows = UsageEvent.objects.filter(source=source).values_list(*STORED)
+        return {row[0]: row for row in rows}
+
+    expected, got = stored(reference_source), stored(bulk_source)
+    assert set(got) == set(expected)
+    for request_id, row in expected.items():
+        assert got[request_id] == row, request_id
+        assert [str(v) for v in got[request_id]] == [str(v) for v in row], request_id
+    assert (
+        UsageEvent.objects.filter(source=bulk_source, rating_state=RatingState.RATED)
+        .exclude(rated_in_id=F("batch_id"))
+        .count()
+        == 0
+    )
+    assert (
+        UsageEvent.objects.filter(source=bulk_source)
+        .exclude(rating_state=RatingState.RATED)
+        .filter(rated_in_id__isnull=False)
+        .count()
+        == 0
+    )
+    for customer in (prepaid, credit):
+        ref_total = UsageEvent.objects.filter(source=reference_source, customer=customer).aggregate(
+            s=Sum("sell_amount")
+        )
+        bulk_total = UsageEvent.objects.filter(source=bulk_source, customer=customer).aggregate(
+            s=Sum("sell_amount")
+        )
+        assert ref_total == bulk_total
+    assert (
+        wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available
+        == Decimal("100")
+        - 2
+        * (
+            UsageEvent.objects.filter(source=bulk_source, customer=prepaid).aggregate(s=Sum("sell_amount"))[
+                "s"
+            ]
+        )
+    )
+
+
+def test_bulk_replay_after_partial_run_completes_exactly_once(source, prepaid):
+    """A run that stopped after some chunks: the re-run skips them and ingests the rest once."""
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(30)]
+    first = bulk_ingest(source=source, records=records[:20], key_prefix="f", chunk=10)
+    again = bulk_ingest(source=source, records=records, key_prefix="f", chunk=10)
+    assert (first.accepted, again.accepted) == (20, 30)
+    assert UsageEvent.objects.filter(source=source).count() == 30
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+def test_ndjson_records_reads_like_records_iter():
+    body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}'.encode()
+    assert list(ndjson_records(io.BytesIO(body))) == list(records_iter(io.BytesIO(body)))
