@@ -4,9 +4,16 @@ from django.db import transaction
 
 from accounts import demo as accounts_demo
 from billing import demo as billing_demo
+from billing.usage import demo as usage_demo
 from catalog import demo as catalog_demo
 
-DEMO_LOADERS = [catalog_demo.load, accounts_demo.load, catalog_demo.load_assignments, billing_demo.load]
+DEMO_LOADERS = [
+    catalog_demo.load,
+    accounts_demo.load,
+    catalog_demo.load_assignments,
+    billing_demo.load,
+    usage_demo.load,
+]
 
 
 @transaction.atomic

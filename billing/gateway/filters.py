@@ -8,7 +8,7 @@ from distributor.filters import StyledFilterSet
 
 
 class GatewaySourceFilter(StyledFilterSet):
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=SourceKind.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=SourceKind.choices, empty_label=_("All"))
     is_active = django_filters.BooleanFilter(label=_("Active"))
     o = django_filters.OrderingFilter(
         fields=(("name", "name"), ("kind", "kind"), ("last_used_at", "used"), ("created_at", "created"))
@@ -21,7 +21,9 @@ class GatewaySourceFilter(StyledFilterSet):
 
 class GatewayKeyFilter(StyledFilterSet):
     q = django_filters.CharFilter(label=_("Key or customer"), method="search")
-    source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=GatewaySource.objects.all())
+    source = django_filters.ModelChoiceFilter(
+        label=_("Source"), queryset=GatewaySource.objects.all(), empty_label=_("All")
+    )
     is_active = django_filters.BooleanFilter(label=_("Active"))
     o = django_filters.OrderingFilter(
         fields=(

@@ -78,12 +78,19 @@ class _RollupFilter(StyledFilterSet):
 class UsageFilter(_RollupFilter):
     """The staff overview: every customer, any model or vendor."""
 
-    customer = django_filters.ModelChoiceFilter(label=_("Customer"), queryset=_visible_customers)
+    customer = django_filters.ModelChoiceFilter(
+        label=_("Customer"), queryset=_visible_customers, empty_label=_("All")
+    )
     model = django_filters.ModelChoiceFilter(
-        label=_("Model"), queryset=AIModel.objects.select_related("vendor").order_by("name")
+        label=_("Model"),
+        queryset=AIModel.objects.select_related("vendor").order_by("name"),
+        empty_label=_("All"),
     )
     vendor = django_filters.ModelChoiceFilter(
-        label=_("Vendor"), field_name="model__vendor", queryset=Vendor.objects.order_by("name")
+        label=_("Vendor"),
+        field_name="model__vendor",
+        queryset=Vendor.objects.order_by("name"),
+        empty_label=_("All"),
     )
     o = django_filters.OrderingFilter(
         fields=(("model__name", "model"), ("model__vendor__name", "vendor"), *_USAGE_ORDERING)
@@ -98,7 +105,9 @@ class CustomerUsageFilter(_RollupFilter):
     """One customer's usage (staff per-customer page, portal): date range, model, currency."""
 
     model = django_filters.ModelChoiceFilter(
-        label=_("Model"), queryset=AIModel.objects.select_related("vendor").order_by("name")
+        label=_("Model"),
+        queryset=AIModel.objects.select_related("vendor").order_by("name"),
+        empty_label=_("All"),
     )
     o = django_filters.OrderingFilter(fields=(("model__name", "model"), *_USAGE_ORDERING))
 
@@ -113,8 +122,11 @@ class UnratedFilter(StyledFilterSet):
         choices=[(code, code) for code in UNRATED_REASONS],
         field_name="unrated_reason",
         lookup_expr="startswith",
+        empty_label=_("All"),
     )
-    source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=GatewaySource.objects.all())
+    source = django_filters.ModelChoiceFilter(
+        label=_("Source"), queryset=GatewaySource.objects.all(), empty_label=_("All")
+    )
     model = django_filters.CharFilter(
         label=_("Model as sent"), field_name="model_name", lookup_expr="icontains"
     )
@@ -134,8 +146,12 @@ class UnratedFilter(StyledFilterSet):
 
 
 class UploadFilter(StyledFilterSet):
-    state = django_filters.ChoiceFilter(label=_("State"), choices=UsageUpload.State.choices)
-    source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=GatewaySource.objects.all())
+    state = django_filters.ChoiceFilter(
+        label=_("State"), choices=UsageUpload.State.choices, empty_label=_("All")
+    )
+    source = django_filters.ModelChoiceFilter(
+        label=_("Source"), queryset=GatewaySource.objects.all(), empty_label=_("All")
+    )
     o = django_filters.OrderingFilter(
         fields=(
             ("created_at", "created"),

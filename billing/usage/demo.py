@@ -1,0 +1,100 @@
+"""Demo usage: a gateway source, key mappings and a month of realistic requests, so the usage pages show.
+
+Events go through the real pipeline (``usage_batch_ingest``): rated, rolled up and posted to wallets and
+receivables like production usage. Idempotent: once the demo source has a batch nothing is added again
+(event times are relative to the first load). The source's token is not kept; issue a new one on the
+gateway sources page to point a real gateway at it.
+"""
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.models import Customer
+from billing.usage.models import GatewayKey, GatewaySource, SourceKind, UsageBatch
+from billing.usage.services import usage_batch_ingest
+
+SOURCE_NAME = "demo-litellm"
+DAYS = 30
+# (customer code, requests per day on average, models it uses as the gateway names them)
+TRAFFIC = [
+    ("hangzhou-edu", 4, ["deepseek-chat", "qwen-plus", "glm-5.1"]),
+    ("suzhou-mfg", 3, ["qwen3-max", "deepseek-reasoner"]),
+    ("nanjing-legal", 2, ["deepseek-chat", "kimi-k2.5"]),
+    ("shanghai-media", 4, ["gemini-2.5-flash", "qwen-plus", "deepseek-chat"]),
+    ("beijing-search", 5, ["deepseek-chat", "glm-5-turbo", "qwen3-max"]),
+    ("wuhan-bio", 2, ["claude-sonnet-4-5", "deepseek-reasoner"]),
+    ("indie-dev-li", 1, ["deepseek-chat"]),
+    ("acme-agents", 5, ["openai/gpt-4o", "claude-sonnet-4-5", "gpt-5-mini"]),
+    ("sg-fintech", 2, ["gpt-5-mini", "claude-haiku-4-5"]),
+    ("kl-commerce", 1, ["gpt-5-mini"]),
+    ("sydney-health", 2, ["gemini-2.5-pro", "claude-haiku-4-5"]),
+    ("tokyo-games", 2, ["gpt-5-mini", "gemini-2.5-flash"]),
+    ("berlin-translate", 1, ["deepseek-chat", "gpt-5-mini"]),
+]
+# A few requests the pipeline cannot rate, so the unrated queue has something to show.
+UNRATED = [("sk-demo-acme-agents", "gpt-4.1-preview-custom"), ("sk-unmapped-7f3a", "deepseek-chat")]
+
+
+def _event(rng: random.Random, n: int, code: str, model: str, at) -> dict:
+    # Counts are rounded (input to thousands, output to tens) so amounts have few decimal places: on
+    # SQLite the ledger's balance arithmetic runs in floats and would drift at the 12th place otherwise
+    # (PostgreSQL is exact whatever the amounts).
+    prompt = 1000 * max(1, round(rng.lognormvariate(9.2, 1.0) / 1000))  # median ≈ 10,000 input tokens
+    completion = 10 * max(1, round(rng.lognormvariate(6.5, 0.8) / 10))  # median ≈ 650 output tokens
+    event = {
+        "request_id": f"demo-{code}-{n}",
+        "occurred_at": at.isoformat(),
+        "key": f"sk-demo-{code}",
+        "model": model,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+    }
+    if rng.random() < 0.25:
+        event["cache_read_tokens"] = 1000 * round(prompt * rng.uniform(0.3, 0.8) / 1000)
+    if "reasoner" in model or model.startswith("gpt-5"):
+        event["reasoning_tokens"] = 10 * round(completion * rng.uniform(0.2, 0.6) / 10)
+    if rng.random() < 0.05:
+        event["batch"] = True
+    if rng.random() < 0.01:
+        event["status"] = "failed"
+    return event
+
+
+def load(seed: int = 2026) -> list[tuple[str, str]]:
+    """Ingest about 30 days of demo gateway traffic; return no logins."""
+    source = GatewaySource.objects.filter(name=SOURCE_NAME).first()
+    if source is None:
+        source = GatewaySource(name=SOURCE_NAME, kind=SourceKind.GENERIC)
+        source.token_set()
+        source.save()
+    if UsageBatch.objects.filter(source=source).exists():
+        return []
+    customers = {c.code: c for c in Customer.objects.filter(code__in=[code for code, _, _ in TRAFFIC])}
+    for code, customer in customers.items():
+        GatewayKey.objects.get_or_create(
+            source=None, key=f"sk-demo-{code}", defaults={"customer": customer, "note": "demo key"}
+        )
+    rng = random.Random(seed)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    n = 0
+    records = []
+    for days_ago in range(DAYS, -1, -1):
+        day_start = now - timedelta(days=days_ago)
+        for code, per_day, models in TRAFFIC:
+            if code not in customers:
+                continue
+            # Weekdays are busier; traffic grows a little over the month.
+            weight = (1.0 if day_start.weekday() < 5 else 0.5) * (0.7 + 0.6 * (DAYS - days_ago) / DAYS)
+            for _ in range(rng.randint(0, round(2 * per_day * weight))):
+                n += 1
+                at = day_start - timedelta(minutes=rng.randint(0, 23 * 60))
+                records.append(_event(rng, n, code, rng.choice(models), at))
+        if days_ago % 10 == 3:
+            for key, model in UNRATED:
+                n += 1
+                records.append({**_event(rng, n, "x", model, day_start - timedelta(hours=2)), "key": key})
+    # One delivery (as a nightly export would be): one posting per customer, few ledger entries.
+    usage_batch_ingest(source=source, records=records, idempotency_key="demo:month")
+    return []
