@@ -269,3 +269,20 @@ def test_anonymous_users_are_sent_to_sign_in(client, usage):
     for name in ("staff-usage", "staff-usage-unrated", "staff-usage-uploads", "portal-usage"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_usage_demo_loads_once_and_the_books_agree(settings):
+    from billing.ledger.verify import ledger_problems
+    from distributor.demo import demo_load
+
+    demo_load()
+    events, days = UsageEvent.objects.count(), UsageDaily.objects.count()
+    demo_load()
+
+    assert events > 500 and days > 100
+    assert (UsageEvent.objects.count(), UsageDaily.objects.count()) == (events, days)
+    assert UsageEvent.objects.filter(rating_state=RatingState.UNRATED).exists()
+    if (
+        settings.IS_POSTGRES
+    ):  # SQLite keeps ledger balances in floats (see docs/usage.md); PostgreSQL is exact
+        assert ledger_problems() == []
