@@ -103,6 +103,21 @@ def _text(raw: dict, name: str, errors: list, index: int, *, required: bool, lim
     return value
 
 
+def _json_safe(value):
+    """Return ``value`` with its Decimals as strings, keeping their exact digits.
+
+    Bodies are parsed with ``parse_float=Decimal`` so amounts stay exact; free-form metadata is stored
+    as JSON, which has no Decimal, and the bulk path writes the same strings.
+    """
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[RowError]:
     """Return the canonical event in ``raw`` (a dict in the generic format), or the row's errors."""
     if not isinstance(raw, dict):
@@ -138,7 +153,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
         except RatingError as exc:
             errors.append(RowError(index, exc.field, exc.message))
     status = raw.get("status", "success") or "success"
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         errors.append(RowError(index, "status", "must be success or failed"))
     batch = raw.get("batch", False)
     if not isinstance(batch, bool):
@@ -160,6 +175,8 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         errors.append(RowError(index, "metadata", "must be a JSON object"))
+    else:
+        metadata = _json_safe(metadata)
     if errors:
         return errors
     return CanonicalEvent(

@@ -124,3 +124,20 @@ def test_schema_documents_the_canonical_event():
     assert {"request_id", "occurred_at", "key", "model", "cache_write_1h_tokens", "gateway_cost"} <= set(
         event_schema
     )
+
+
+def test_decimal_metadata_is_kept_exactly_and_an_odd_status_is_a_row_error(gateway, prepaid):
+    _, client = gateway
+    with_float = {**event("m1"), "metadata": {"latency_s": 0.1234567890123456789, "tags": [1.5, "x"]}}
+    odd_status = {**event("m2"), "status": ["success"]}
+    body = b"[" + json.dumps(with_float).encode().replace(b"0.12345678901234568", b"0.1234567890123456789")
+    body += b"," + json.dumps(odd_status).encode() + b"]"
+
+    response = post(client, body)
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["accepted"], data["rejected"]) == (1, 1)
+    assert data["errors"] == [{"index": 1, "field": "status", "reason": "must be success or failed"}]
+    stored = UsageEvent.objects.get(request_id="m1").metadata
+    assert stored == {"latency_s": "0.1234567890123456789", "tags": ["1.5", "x"]}
