@@ -25,7 +25,7 @@ FORMATS = ("generic", "litellm", "newapi", "openrouter")
 
 
 class BodyError(ValueError):
-    pass
+    """The request body cannot be read as events (bad gzip, JSON or NDJSON); answered with 400."""
 
 
 def body_records(raw: bytes, content_encoding: str = "") -> list:

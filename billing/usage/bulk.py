@@ -249,11 +249,9 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     cost = get("gateway_cost")
     if cost is None or cost == "":
         cost = None
-    elif type(cost) is Decimal and cost.is_finite() and cost >= 0:
-        pass
     elif type(cost) is int and cost >= 0:
         cost = Decimal(cost)
-    else:
+    elif not (type(cost) is Decimal and cost.is_finite() and cost >= 0):
         return None
     currency = get("gateway_cost_currency") or ""
     if currency and not (type(currency) is str and len(currency) == 3 and currency.isupper()):

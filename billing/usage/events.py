@@ -74,6 +74,7 @@ def time_parse(value) -> datetime:
     """Parse ISO 8601 with an offset, or Unix seconds (int, float or digits); raise ValueError."""
     if isinstance(value, bool):
         raise ValueError("a time is required")
+    # A time, not money: float seconds keep microsecond precision, which is all datetime holds.
     if isinstance(value, int | float | Decimal):
         return datetime.fromtimestamp(float(value), tz=UTC)
     if not isinstance(value, str) or not value:

@@ -33,7 +33,7 @@ class BatchConflict(Exception):
 
 
 class BatchTooLarge(Exception):
-    pass
+    """A batch holds more events than one request may carry."""
 
 
 @dataclass
