@@ -8,6 +8,9 @@ from accounts.models import StaffRole, User
 from catalog.models import PriceAlert
 
 ALERT_ROLES = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)
+# A price change can open hundreds of alerts (one per plan × model × token class); an e-mail that lists
+# them all is read by nobody, so it names the first ones and sends people to the alerts page.
+MAX_LISTED = 20
 
 
 @shared_task(name="catalog.tasks.notify_price_alerts_task")
@@ -29,6 +32,11 @@ def notify_price_alerts_task(alert_ids: list[int]) -> int:
         f"{a.currency} per million tokens — {a.get_kind_display()}"
         for a in alerts
     ]
+    if len(lines) > MAX_LISTED:
+        lines = [
+            *lines[:MAX_LISTED],
+            f"… and {len(lines) - MAX_LISTED} more: see Catalog › Price alerts in the dashboard.",
+        ]
     send_mail(
         subject=f"[{settings.OPERATOR_NAME}] {len(alerts)} price(s) now below cost or margin floor",
         message="After a price change these plan prices need attention:\n\n" + "\n".join(lines),

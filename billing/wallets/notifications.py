@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from billing.templatetags.money import money
 from billing.wallets.models import Wallet
 
 SIGNATURE_HEADER = "X-Distributor-Signature"
@@ -80,10 +81,11 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
     with override(wallet.customer.language):
         values = {
             "customer": wallet.customer.name,
-            "available": payload["available"],
+            # The payload keeps exact amounts for machines; people read them like the wallet page shows them.
+            "available": money(payload["available"]),
             "currency": payload["currency"],
-            "floor": payload["floor"],
-            "threshold": payload.get("threshold") or "—",
+            "floor": money(payload["floor"]),
+            "threshold": money(payload.get("threshold")),
         }
         if payload["type"] == "wallet.suspended":
             subject = _("Service suspended: your %(currency)s balance reached its limit") % values

@@ -114,3 +114,32 @@ def test_tiers_cut_differently_are_compared_stretch_by_stretch(db):
         (0, "cache_write_5m", PriceAlert.Kind.LOSS),
         (0, "cache_write_1h", PriceAlert.Kind.LOSS),
     ]
+
+
+def test_a_long_alert_e_mail_lists_the_first_twenty_and_counts_the_rest(db, mailoutbox):
+    from catalog.models import PriceAlert
+    from tests.catalog.factories import AIModelFactory, SellPlanFactory
+
+    StaffFactory(staff_role=StaffRole.FINANCE, email="fei@example.com")
+    plan, model = SellPlanFactory(currency="USD"), AIModelFactory()
+    alerts = [
+        PriceAlert.objects.create(
+            plan=plan,
+            model=model,
+            tier_lo=n,
+            token_class="input",
+            batch=False,
+            currency="USD",
+            sell_price=Decimal("1"),
+            cost_price=Decimal("2"),
+            kind=PriceAlert.Kind.LOSS,
+        )
+        for n in range(25)
+    ]
+
+    assert notify_price_alerts_task([a.pk for a in alerts]) == 25
+
+    body = mailoutbox[0].body
+    assert mailoutbox[0].subject.endswith("25 price(s) now below cost or margin floor")
+    assert body.count("\n- ") == 20
+    assert "… and 5 more" in body

@@ -91,7 +91,9 @@ def test_low_balance_sends_one_email_and_one_signed_webhook(
         spend(customer, "5", "d2")  # still below: no second alert
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["ops@example.com"]
-    assert "40" in mailoutbox[0].body
+    # people get amounts as the wallet page shows them, not Decimal's raw form (40.000000000000, 0E-12)
+    assert "balance is 40.00, at or below your alert threshold of 50.00" in mailoutbox[0].body
+    assert "40.000000000000" not in mailoutbox[0].body + mailoutbox[0].subject
     assert len(received) == 1
     hook = received[0]
     payload = json.loads(hook["body"])
