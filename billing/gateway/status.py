@@ -1,15 +1,18 @@
 """Whether a gateway should serve a customer: answered from the cache, read through on a miss.
 
 A customer is *suspended* while any of these holds: a wallet at or below its floor (an open
-``BalanceSuspension``), a staff hold (``GatewayHold``), or — on credit terms with a limit — exposure
-(unbilled + receivable) at or above the credit limit. Entries are invalidated when usage is posted, a
-suspension opens or closes, or a hold changes; a short TTL bounds staleness for other balance moves
-(a top-up that does not cross the floor only changes the figures, not the answer).
+``BalanceSuspension``), a staff hold (``GatewayHold``), — on credit terms with a limit — exposure
+(unbilled + receivable) at or above the credit limit, or a suspended sub-distributor above it: the
+operator bills that sub-distributor for its whole subtree, so its customers stop with it. Entries are
+invalidated, for the customer and its whole subtree, when usage is posted, a suspension opens or
+closes, or a hold changes; a short TTL bounds staleness for other balance moves (a top-up that does
+not cross the floor only changes the figures, not the answer).
 """
 
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -74,6 +77,17 @@ def customer_status_compute(*, customer: Customer) -> dict:
         )
         if terms.credit_limit > 0 and owed >= terms.credit_limit:
             reasons.append({"code": "credit_limit", "detail": "Exposure reached the credit limit."})
+    if customer.parent_id is not None:
+        # Read through the parent's (cached) status, which itself looks further up the tree.
+        parent = customer_status(customer_id=customer.parent_id)
+        if parent["status"] == "suspended":
+            reasons.append(
+                {
+                    "code": "parent_suspended",
+                    "detail": f"Sub-distributor {parent['customer']} is suspended: "
+                    + ", ".join(r["code"] for r in parent["reasons"]),
+                }
+            )
     answer["status"] = "suspended" if reasons else "active"
     answer["reasons"] = reasons
     answer["checked_at"] = timezone.now().isoformat()
@@ -103,4 +117,17 @@ def status_for_key(*, source: GatewaySource, key: str) -> dict | None:
 
 
 def status_invalidate(*, customer_ids) -> None:
-    cache.delete_many([_status_key(c) for c in customer_ids])
+    """Forget the cached status of these customers and of everyone below them in the tree."""
+    customer_ids = list(customer_ids)
+    if not customer_ids:
+        return
+    paths = Customer.objects.filter(pk__in=customer_ids, kind=Customer.Kind.SUB_DISTRIBUTOR).values_list(
+        "path", flat=True
+    )
+    below = Q()
+    for path in paths:
+        below |= Q(path__startswith=path)
+    affected = set(customer_ids)
+    if below:
+        affected |= set(Customer.objects.filter(below).values_list("pk", flat=True))
+    cache.delete_many([_status_key(c) for c in affected])

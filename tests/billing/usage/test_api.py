@@ -8,12 +8,12 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from billing.gateway.services import gateway_hold_place
+from billing.gateway.services import gateway_hold_place, gateway_hold_release
 from billing.usage.models import UsageEvent
 from billing.wallets.models import Wallet
 from billing.wallets.services import wallet_settings_update
 from tests.billing.usage.conftest import top_up
-from tests.billing.usage.factories import event, source_make
+from tests.billing.usage.factories import customer_make, event, source_make
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +141,30 @@ def test_decimal_metadata_is_kept_exactly_and_an_odd_status_is_a_row_error(gatew
     assert data["errors"] == [{"index": 1, "field": "status", "reason": "must be success or failed"}]
     stored = UsageEvent.objects.get(request_id="m1").metadata
     assert stored == {"latency_s": "0.1234567890123456789", "tags": ["1.5", "x"]}
+
+
+def test_customers_of_a_suspended_sub_distributor_are_suspended_with_it(
+    gateway, model, django_capture_on_commit_callbacks
+):
+    from accounts.models import Customer
+
+    _, client = gateway
+    sub = customer_make(key="key-sub", mode="monthly")
+    Customer.objects.filter(pk=sub.pk).update(kind=Customer.Kind.SUB_DISTRIBUTOR)
+    sub.refresh_from_db()
+    end = customer_make(key="key-end", parent=sub)
+    top_up(end, Decimal("50"), key="t-end")
+    assert client.get("/api/v1/gateway/status", {"key": "key-end"}).json()["status"] == "active"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hold = gateway_hold_place(customer=sub, reason="Overdue wholesale invoice")
+
+    # the end customer's own wallet is fine, but the sub-distributor we bill for it is not
+    answer = client.get("/api/v1/gateway/status", {"key": "key-end"}).json()
+    assert answer["status"] == "suspended"
+    assert [r["code"] for r in answer["reasons"]] == ["parent_suspended"]
+    assert "manual_hold" in answer["reasons"][0]["detail"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gateway_hold_release(hold=hold)
+    assert client.get("/api/v1/gateway/status", {"key": "key-end"}).json()["status"] == "active"
