@@ -70,17 +70,22 @@ class CanonicalEvent:
         )
 
 
+def _from_unix_seconds(value) -> datetime:
+    """Return Unix seconds as an aware time, exact to the microsecond (no binary float rounding)."""
+    micros = int(Decimal(str(value)).scaleb(6).to_integral_value())
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
 def time_parse(value) -> datetime:
     """Parse ISO 8601 with an offset, or Unix seconds (int, float or digits); raise ValueError."""
     if isinstance(value, bool):
         raise ValueError("a time is required")
-    # A time, not money: float seconds keep microsecond precision, which is all datetime holds.
     if isinstance(value, int | float | Decimal):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return _from_unix_seconds(value)
     if not isinstance(value, str) or not value:
         raise ValueError("a time is required")
     if value.replace(".", "", 1).isdigit():
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return _from_unix_seconds(value)
     parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
     if parsed.tzinfo is None:
         raise ValueError("the time needs a UTC offset (e.g. 2026-05-01T10:00:00Z)")

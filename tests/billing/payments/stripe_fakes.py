@@ -50,7 +50,7 @@ class RecordedStripeHTTP(stripe.HTTPClient):
         raise AssertionError(f"No recorded response for {method.upper()} {path}")
 
     def close(self):
-        pass
+        """Nothing to close: no connection is ever opened."""
 
     @staticmethod
     def _session(params: dict) -> dict:

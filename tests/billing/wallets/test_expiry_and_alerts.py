@@ -42,7 +42,7 @@ def webhook_receiver():
             self.end_headers()
 
         def log_message(self, *args):
-            pass
+            """Keep the test output quiet (the default logs every request to stderr)."""
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
