@@ -12,6 +12,16 @@ from catalog.rating import Usage
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+def _upload_text(upload) -> str:
+    """Return an uploaded price or rate file as text, refusing oversized or non-UTF-8 files."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise forms.ValidationError(_("The file is larger than 20 MB."))
+    try:
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+
+
 class BootstrapMixin:
     def _style(self):
         for field in self.fields.values():
@@ -64,13 +74,7 @@ class ImportUploadForm(BootstrapMixin, forms.Form):
         self._style()
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        return _upload_text(self.cleaned_data["file"])
 
 
 class CalculatorForm(BootstrapMixin, forms.Form):
@@ -166,13 +170,7 @@ class FxUploadForm(BootstrapMixin, forms.Form):
         self._style()
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        return _upload_text(self.cleaned_data["file"])
 
 
 class PlanAssignForm(BootstrapMixin, forms.Form):
