@@ -1,8 +1,26 @@
 """Django discovers the billing app's models here; each capability keeps its own in its package."""
 
+from billing.allowances.models import PackPurchase, Subscription  # noqa: F401
+from billing.documents.models import StatementExport  # noqa: F401
+from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
 from billing.gateway.models import GatewayHold  # noqa: F401
+from billing.invoicing.models import (  # noqa: F401
+    Invoice,
+    InvoiceLine,
+    NumberSeries,
+    PeriodClose,
+    ServiceCharge,
+    UsageStatement,
+)
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, RedemptionCode, StripeEvent
+from billing.receivables.models import (  # noqa: F401
+    CreditNote,
+    CreditNoteLine,
+    CustomerPayment,
+    PaymentAllocation,
+    Receipt,
+)
 from billing.terms.models import BillingTerms
 from billing.usage.models import (  # noqa: F401
     GatewayKey,

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,10 @@ class BillingTerms(models.Model):
         PREPAID = "prepaid", _("Prepaid")
         MONTHLY = "monthly", _("Monthly credit")
         QUARTERLY = "quarterly", _("Quarterly credit")
+
+    class CreditPolicy(models.TextChoices):
+        WARN = "warn", _("Warn only")
+        BLOCK = "block", _("Block new usage")
 
     class PaymentTerm(models.TextChoices):
         DUE_ON_RECEIPT = "on_receipt", _("Due on receipt")
@@ -33,6 +38,42 @@ class BillingTerms(models.Model):
         default=Decimal("0"),
         help_text=_("In the terms' currency; zero for prepaid customers."),
     )
+    credit_policy = models.CharField(
+        _("when the credit limit is crossed"),
+        max_length=8,
+        choices=CreditPolicy.choices,
+        default=CreditPolicy.WARN,
+    )
+    tax_rate = models.DecimalField(
+        _("tax rate"),
+        max_digits=7,
+        decimal_places=6,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("A fraction: 0.06 is 6%. Applied to every invoice line."),
+    )
+    tax_label = models.CharField(_("tax label"), max_length=40, blank=True, help_text=_("E.g. VAT 6%."))
+    tax_id = models.CharField(_("customer tax ID"), max_length=60, blank=True)
+    billing_address = models.TextField(_("billing address"), blank=True)
+    billing_emails = models.CharField(
+        _("billing contacts"),
+        max_length=500,
+        blank=True,
+        help_text=_("E-mail addresses that receive invoices and reminders, separated by commas."),
+    )
+    review_invoices = models.BooleanField(
+        _("review invoices before issue"),
+        default=False,
+        help_text=_("Period close keeps this customer's invoices as drafts until finance issues them."),
+    )
+    dunning_policy = models.ForeignKey(
+        "billing.DunningPolicy",
+        verbose_name=_("dunning policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Blank: no reminders."),
+    )
 
     class Meta:
         verbose_name = _("billing terms")
@@ -49,3 +90,11 @@ class BillingTerms(models.Model):
     @property
     def is_credit(self) -> bool:
         return self.mode != self.Mode.PREPAID
+
+    @property
+    def billing_email_list(self) -> list[str]:
+        """The billing contacts, falling back to the customer's contact e-mail."""
+        emails = [e.strip() for e in self.billing_emails.split(",") if e.strip()]
+        if not emails and self.customer.contact_email:
+            emails = [self.customer.contact_email]
+        return emails

@@ -1,0 +1,195 @@
+"""Money credit customers owe and pay: payments, their allocation to invoices, credit notes, receipts.
+
+A payment is posted to the ledger in full when recorded (Dr cash or Stripe clearing / Cr receivable);
+allocations only say which invoices it settles. What is not allocated stays on the customer's receivable
+account as a credit balance and can be allocated later, so an overpayment is never lost.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.invoicing.models import EXACT, MONEY, Invoice
+from billing.ledger.models import JournalTransaction
+from billing.payments.models import BankTransfer, CardTopUp
+
+
+class CustomerPayment(models.Model):
+    """Money received from a credit customer against its invoices (bank transfer or card)."""
+
+    class Method(models.TextChoices):
+        BANK = "bank", _("Bank transfer")
+        CARD = "card", _("Card (Stripe)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting card payment")
+        RECEIVED = "received", _("Received")
+        FAILED = "failed", _("Failed")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("customer")
+    )
+    method = models.CharField(_("method"), max_length=8, choices=Method.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    received_on = models.DateField(_("received on"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    intended_invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("For a card payment started from an invoice: the invoice it pays."),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    journal_transaction = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="customer_payment"
+    )
+
+    class Meta:
+        db_table = "receivables_payment"
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="customer_payment_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.amount} {self.currency} ({self.get_method_display()})"
+
+
+class PaymentAllocation(models.Model):
+    """Part of a payment settling part of an invoice."""
+
+    payment = models.ForeignKey(CustomerPayment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    allocated_at = models.DateTimeField(_("allocated"), auto_now_add=True)
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "receivables_allocation"
+        verbose_name = _("payment allocation")
+        verbose_name_plural = _("payment allocations")
+        ordering = ["allocated_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="allocation_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice}: {self.amount}"
+
+
+class CreditNote(models.Model):
+    """A correction that reduces what a customer owes on an invoice, in full (void) or in part."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    series = models.CharField(_("series"), max_length=40)
+    number = models.CharField(_("number"), max_length=60, unique=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    voids_invoice = models.BooleanField(_("voids the invoice"), default=False)
+    currency = models.CharField(_("currency"), max_length=3)
+    language = models.CharField(_("document language"), max_length=8)
+    issue_date = models.DateField(_("issue date"))
+    subtotal = models.DecimalField(_("subtotal"), **MONEY)
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+    total = models.DecimalField(_("total"), **MONEY)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    journal_transaction = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_note"
+    )
+
+    class Meta:
+        db_table = "receivables_credit_note"
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total__gt=0), name="credit_note_total_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(
+        "billing.InvoiceLine", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
+    )
+    description = models.CharField(_("description"), max_length=300)
+    amount_exact = models.DecimalField(_("exact amount"), **EXACT)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=7, decimal_places=6, default=Decimal("0"))
+    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+
+    class Meta:
+        db_table = "receivables_credit_note_line"
+        verbose_name = _("credit note line")
+        verbose_name_plural = _("credit note lines")
+        ordering = ["credit_note", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class Receipt(models.Model):
+    """A numbered receipt for money received: a prepaid top-up (card or bank) or a credit payment."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts")
+    series = models.CharField(_("series"), max_length=40)
+    number = models.CharField(_("number"), max_length=60, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    language = models.CharField(_("document language"), max_length=8)
+    issue_date = models.DateField(_("issue date"))
+    card_topup = models.OneToOneField(
+        CardTopUp, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+    )
+    bank_transfer = models.OneToOneField(
+        BankTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+    )
+    payment = models.OneToOneField(
+        CustomerPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "receivables_receipt"
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(card_topup__isnull=False, bank_transfer__isnull=True, payment__isnull=True)
+                    | models.Q(card_topup__isnull=True, bank_transfer__isnull=False, payment__isnull=True)
+                    | models.Q(card_topup__isnull=True, bank_transfer__isnull=True, payment__isnull=False)
+                ),
+                name="receipt_exactly_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
