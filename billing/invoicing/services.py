@@ -1,0 +1,249 @@
+"""Writes for invoices: create a draft with lines, issue it (number, dates, ledger posting).
+
+Be extremely careful changing :func:`invoice_posting_lines`: it decides which accounts an issued invoice
+moves money between, and posted history can only be corrected by reversal (credit notes).
+
+How an issued invoice posts (one journal transaction per invoice, idempotency key ``invoice:<id>``):
+
+* Dr receivable(customer) — the invoice total, exactly what the customer owes.
+* Cr unbilled receivable(customer) — usage lines, at the *exact* (12-place) amounts the lines were rounded
+  from: that is what usage batches accrued, so the accrual is relieved to the last digit.
+* Cr unbilled receivable(customer) — pack purchases on account, too. A pack's allowance is a deposit
+  (``wallet_pack``, a liability released to revenue as usage draws it down), so buying one on account must
+  post Dr unbilled receivable / Cr wallet_pack when bought (through ``billing.wallets.wallet_credit`` with
+  the unbilled account as source). Invoicing then only turns that unbilled amount into a receivable;
+  crediting revenue here would book the pack's revenue twice (now, and again as it is used).
+* Cr revenue: subscriptions (subscription lines) / revenue: services (service and adjustment lines).
+* Cr tax payable — the lines' tax, rounded once per line.
+* The difference between the rounded total and the exact amounts to the rounding account (credit when we
+  rounded up, debit when down).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.numbering import number_next
+from billing.invoicing.periods import due_date
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AMOUNT_PLACES, AccountKind
+from billing.ledger.services import Line, transaction_post
+from billing.payments.amounts import quantize_money
+
+EXACT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+# Which account each kind of line is credited to (see the module docstring).
+LINE_ACCOUNT_KIND = {
+    InvoiceLine.Kind.USAGE: AccountKind.UNBILLED_RECEIVABLE,
+    InvoiceLine.Kind.PACK: AccountKind.UNBILLED_RECEIVABLE,
+    InvoiceLine.Kind.SUBSCRIPTION: AccountKind.REVENUE_SUBSCRIPTIONS,
+    InvoiceLine.Kind.SERVICE: AccountKind.REVENUE_SERVICES,
+    InvoiceLine.Kind.ADJUSTMENT: AccountKind.REVENUE_SERVICES,
+}
+CUSTOMER_ACCOUNT_KINDS = {AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE}
+
+
+class InvoiceError(Exception):
+    """An invoice operation that was refused; the message says why, for staff."""
+
+
+@dataclass
+class LineDraft:
+    """A line to put on an invoice, at full precision; :func:`line_build` rounds it once."""
+
+    kind: str
+    description: str
+    amount_exact: Decimal
+    quantity: Decimal = Decimal("1")
+    unit: str = ""
+    unit_price: Decimal | None = None
+    details: dict = field(default_factory=dict)
+    ai_model_id: int | None = None
+    service_charge_id: int | None = None
+    source_key: str = ""
+
+
+def exact(amount: Decimal) -> Decimal:
+    """``amount`` at the ledger's 12 places (rollups keep more; the difference is below 1e-12)."""
+    return Decimal(amount).quantize(EXACT_QUANTUM)
+
+
+def line_build(draft: LineDraft, *, currency: str, tax_rate: Decimal, position: int) -> InvoiceLine:
+    """An unsaved InvoiceLine for ``draft``: amount rounded once, tax on the rounded amount rounded once."""
+    if draft.kind not in InvoiceLine.Kind.values:
+        raise InvoiceError(_("Unknown invoice line kind %(kind)s.") % {"kind": repr(draft.kind)})
+    if not isinstance(draft.amount_exact, Decimal) or not draft.amount_exact.is_finite():
+        raise InvoiceError(_("Line %(n)s: the amount must be a decimal number.") % {"n": position})
+    amount_exact = exact(draft.amount_exact)
+    amount = quantize_money(amount_exact, currency)
+    return InvoiceLine(
+        position=position,
+        kind=draft.kind,
+        description=draft.description[:300],
+        ai_model_id=draft.ai_model_id,
+        quantity=draft.quantity,
+        unit=draft.unit,
+        unit_price=draft.unit_price,
+        details=draft.details,
+        amount_exact=amount_exact,
+        amount=amount,
+        tax_rate=tax_rate,
+        tax_amount=quantize_money(amount * tax_rate, currency),
+        service_charge_id=draft.service_charge_id,
+        source_key=draft.source_key[:120],
+    )
+
+
+def invoice_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Set ``invoice``'s subtotal, tax and total from its (rounded) lines."""
+    invoice.subtotal = sum((ln.amount for ln in lines), Decimal("0"))
+    invoice.tax_amount = sum((ln.tax_amount for ln in lines), Decimal("0"))
+    invoice.total = invoice.subtotal + invoice.tax_amount
+
+
+def _terms(customer: Customer):
+    terms = getattr(customer, "billing_terms", None)
+    if terms is None:
+        raise InvoiceError(_("%(customer)s has no billing terms.") % {"customer": customer})
+    return terms
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    customer: Customer,
+    lines: list[LineDraft],
+    currency: str | None = None,
+    period: str = "",
+    period_start: date | None = None,
+    period_end: date | None = None,
+    notes: str = "",
+    close_key: str | None = None,
+    actor=None,
+) -> Invoice:
+    """Create a draft invoice for ``customer`` with ``lines`` (taxed at the customer's terms' rate)."""
+    terms = _terms(customer)
+    currency = (currency or terms.currency).upper()
+    if not lines:
+        raise InvoiceError(_("An invoice needs at least one line."))
+    invoice = Invoice.objects.create(
+        customer=customer,
+        close_key=close_key,
+        period=period,
+        period_start=period_start,
+        period_end=period_end,
+        currency=currency,
+        language=customer.language,
+        notes=notes,
+    )
+    built = [
+        line_build(d, currency=currency, tax_rate=terms.tax_rate, position=i)
+        for i, d in enumerate(lines, start=1)
+    ]
+    for ln in built:
+        ln.invoice = invoice
+    InvoiceLine.objects.bulk_create(built)
+    invoice_totals(invoice, built)
+    invoice.save(update_fields=["subtotal", "tax_amount", "total"])
+    return invoice
+
+
+def invoice_posting_lines(invoice: Invoice, lines: list[InvoiceLine], account) -> list[Line]:
+    """The ledger legs of issuing ``invoice`` (pure but for ``account(kind)`` returning LedgerAccounts).
+
+    Legs are summed per account, so an invoice with 50 usage lines still posts a handful of entries.
+    """
+    ccy = invoice.currency
+    per_account: dict[str, Decimal] = defaultdict(Decimal)
+    per_account[AccountKind.RECEIVABLE] += invoice.total  # debit
+    credited = Decimal("0")
+    for ln in lines:
+        per_account[LINE_ACCOUNT_KIND[ln.kind]] -= ln.amount_exact
+        per_account[AccountKind.TAX_PAYABLE] -= ln.tax_amount
+        credited += ln.amount_exact + ln.tax_amount
+    # Rounded total minus exact amounts: positive means we rounded up, a gain (credit to rounding).
+    per_account[AccountKind.ROUNDING] -= invoice.total - credited
+    return [
+        Line(account=account(kind), amount=amount, currency=ccy)
+        for kind, amount in per_account.items()
+        if amount != 0
+    ]
+
+
+def _account_resolver(customer: Customer, currency: str):
+    cache: dict[str, object] = {}
+
+    def account(kind: str):
+        if kind not in cache:
+            owner = {"customer": customer} if kind in CUSTOMER_ACCOUNT_KINDS else {}
+            cache[kind] = account_get(kind=kind, currency=currency, **owner)
+        return cache[kind]
+
+    return account
+
+
+def invoice_post(*, invoice: Invoice, lines: list[InvoiceLine], account, actor=None):
+    """Post ``invoice``'s issue transaction (idempotent by invoice id); return it, or None if all zero."""
+    legs = invoice_posting_lines(invoice, lines, account)
+    if not legs:
+        return None
+    return transaction_post(
+        idempotency_key=f"invoice:{invoice.pk}",
+        kind="invoice.issue",
+        lines=legs,
+        memo=f"Invoice {invoice.number}",
+        source=f"invoice:{invoice.pk}",
+        effective_date=invoice.issue_date,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = None) -> Invoice:
+    """Issue a draft: take the next gapless number, fix issue and due dates, post it to the ledger.
+
+    Issuing an invoice that is already issued (or paid) changes nothing and returns it; a void invoice
+    is refused.
+    """
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.VOID:
+        raise InvoiceError(_("%(invoice)s is void and cannot be issued.") % {"invoice": invoice})
+    if invoice.status != Invoice.Status.DRAFT:
+        return invoice
+    terms = _terms(invoice.customer)
+    lines = list(invoice.lines.all())
+    if not lines:
+        raise InvoiceError(_("%(invoice)s has no lines; add one before issuing.") % {"invoice": invoice})
+    issue_date = issue_date or timezone.localdate()
+    invoice.series, invoice.number = number_next("invoice", on=issue_date)
+    invoice.issue_date = issue_date
+    invoice.due_date = due_date(terms, issue_date)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = timezone.now()
+    invoice.issued_by = actor
+    invoice.journal_transaction = invoice_post(
+        invoice=invoice,
+        lines=lines,
+        account=_account_resolver(invoice.customer, invoice.currency),
+        actor=actor,
+    )
+    invoice.save(
+        update_fields=[
+            "series",
+            "number",
+            "issue_date",
+            "due_date",
+            "status",
+            "issued_at",
+            "issued_by",
+            "journal_transaction",
+        ]
+    )
+    return invoice
