@@ -4,9 +4,10 @@ Prepaid customers: ``wallet_debit`` (burn-down through grants and packs, then pa
 revenue, allowed below the floor because the usage already happened — the wallet is then suspended.
 Credit-terms customers: Dr unbilled receivable / Cr usage revenue. Cost at contract price: Dr cost of
 tokens / Cr upstream prepaid credit (or payable, ``USAGE_COST_CREDIT_KIND``) per vendor. For credit
-customers sale and cost are one journal transaction; for prepaid ones the wallet service posts the sale
-and the cost is a second transaction (the wallet API takes no extra lines). All run inside the batch's
-database transaction, so a batch's postings commit with its events or not at all.
+customers sale and cost are one journal transaction; for prepaid ones the cost lines ride on the wallet
+debit (``extra_lines``), so they are one journal transaction too (one per sell currency in the rare case
+of several; the cost goes with the first). All run inside the batch's database transaction, so a batch's
+postings commit with its events or not at all.
 
 Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
 """
@@ -99,6 +100,7 @@ def sums_post(
                 unbilled = account(AccountKind.UNBILLED_RECEIVABLE, currency, customer=customer)
                 sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
             else:
+                # The cost rides on the (first) wallet debit: one journal transaction per batch × customer.
                 posted.append(
                     wallet_debit(
                         customer=customer,
@@ -110,10 +112,14 @@ def sums_post(
                         memo=memo,
                         source=source,
                         allow_below_floor=True,
+                        extra_lines=cost_lines,
                     )
                 )
+                cost_lines = []
         lines = sale_lines + cost_lines
         if lines:
+            # Credit customers: sale and cost together. Prepaid: only when nothing was charged to the
+            # wallet (usage covered by token allowances still costs us), so the cost stands alone.
             posted.append(
                 transaction_post(
                     idempotency_key=f"usage:b{batch.pk}:c{customer_id}",

@@ -232,6 +232,7 @@ def _debit(
     request: dict,
     allow_below_floor: bool,
     buckets: frozenset[str] | None = None,
+    extra_lines: Sequence[Line] = (),
 ) -> tuple[JournalTransaction, bool]:
     """Burn ``amount`` down from a wallet already locked by the caller."""
     now = timezone.now()
@@ -263,6 +264,7 @@ def _debit(
         per_account[account.pk] = (account, prior + take.amount)
     lines = [Line(account=acc, amount=amt, currency=wallet.currency) for acc, amt in per_account.values()]
     lines.append(Line(account=target_account, amount=-amount, currency=wallet.currency))
+    lines += extra_lines
     txn, created = _post(
         idempotency_key=idempotency_key,
         kind=kind,
@@ -297,6 +299,7 @@ def wallet_debit(
     actor=None,
     allow_below_floor: bool = False,
     buckets: Sequence[str] | None = None,
+    extra_lines: Sequence[Line] = (),
 ) -> JournalTransaction:
     """Debit ``amount`` from ``customer``'s wallet to ``target_account`` (e.g. usage revenue).
 
@@ -310,11 +313,15 @@ def wallet_debit(
     wallet's floor, unless ``allow_below_floor`` (for charges that already happened, such as metered
     usage; the wallet is then suspended like any other that reaches its floor). Idempotent on
     ``idempotency_key`` as :func:`wallet_credit`.
+    ``extra_lines`` (ledger ``Line``s, balanced among themselves per currency, on company accounts only)
+    are posted in the same journal transaction — e.g. a usage batch's cost at contract price next to its
+    sale — so what belongs together is one transaction; they are part of the idempotency fingerprint.
     """
     _check_amount(amount)
     chosen = _buckets_normalise(buckets)
     if target_account.kind in WALLET_KINDS:
         raise WalletError(_("Debit a wallet to a company account, not to another wallet."))
+    extra_lines = _extra_lines_check(extra_lines)
     request = {
         "op": "wallet_debit",
         "customer": customer.pk,
@@ -329,6 +336,11 @@ def wallet_debit(
     if chosen is not None:
         # Only when restricted, so unrestricted debits keep the fingerprint they were first posted with.
         request["buckets"] = sorted(chosen)
+    if extra_lines:
+        # Likewise only when present: debits without extra lines keep their first fingerprint.
+        request["extra_lines"] = [
+            (ln.account.pk, amount_canonical(ln.amount), ln.currency) for ln in extra_lines
+        ]
     with transaction.atomic():
         if existing := transaction_find(
             idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
@@ -347,8 +359,26 @@ def wallet_debit(
             request=request,
             allow_below_floor=allow_below_floor,
             buckets=chosen,
+            extra_lines=extra_lines,
         )
     return txn
+
+
+def _extra_lines_check(extra_lines: Sequence[Line]) -> list[Line]:
+    """Refuse extra lines that touch a wallet (lots would go out of step) or do not balance by themselves."""
+    lines = list(extra_lines)
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        if not isinstance(line, Line):
+            raise WalletError(_("extra_lines must be ledger lines (billing.ledger.services.debit/credit)."))
+        if line.account.kind in WALLET_KINDS:
+            raise WalletError(
+                _("Extra lines of a wallet debit must be on company accounts, not on a wallet.")
+            )
+        totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount
+    if any(totals.values()):
+        raise WalletError(_("The extra lines of a wallet debit must balance by themselves in each currency."))
+    return lines
 
 
 def wallet_adjust(

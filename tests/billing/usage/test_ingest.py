@@ -57,8 +57,26 @@ def test_wallet_balance_is_top_ups_minus_rated_usage(source, prepaid):
 
     rated = UsageEvent.objects.aggregate(total=Sum("sell_amount"))["total"]
     assert balance(prepaid) == Decimal("8") - rated
-    # One wallet debit per batch × customer, not one per request.
+    # One journal transaction per batch × customer — sale and cost together — not one per request.
     assert JournalTransaction.objects.filter(kind="usage.prepaid").count() == 3
+    assert not JournalTransaction.objects.filter(kind="usage.cost").exists()
+
+
+def test_prepaid_sale_and_cost_are_one_transaction_posted_once(source, prepaid):
+    top_up(prepaid, Decimal("10"))
+    records = [event("r1"), event("r2")]
+
+    usage_batch_ingest(source=source, records=records, idempotency_key="once")
+    replay = usage_batch_ingest(source=source, records=records, idempotency_key="once")
+
+    assert replay.replayed
+    (txn,) = JournalTransaction.objects.filter(kind__startswith="usage")
+    by_kind = {e.account.kind: e.amount for e in txn.entries.select_related("account")}
+    assert by_kind[AccountKind.REVENUE_USAGE] == -2 * SELL
+    assert by_kind[AccountKind.COST_OF_TOKENS] == 2 * COST
+    assert by_kind[AccountKind.UPSTREAM_PREPAID] == -2 * COST
+    assert by_kind[AccountKind.WALLET_PAID] == 2 * SELL
+    assert balance(prepaid) == Decimal("10") - 2 * SELL
 
 
 def test_duplicates_never_double_charge(source, prepaid):
