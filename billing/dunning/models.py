@@ -57,6 +57,17 @@ class DunningNotice(models.Model):
     sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
     suspended = models.BooleanField(_("suspended service"), default=False)
     error = models.TextField(_("error"), blank=True)
+    skipped = models.BooleanField(
+        _("skipped"),
+        default=False,
+        help_text=_("A lower level that fell due together with a higher one: recorded, not e-mailed."),
+    )
+    lifted_at = models.DateTimeField(
+        _("suspension lifted"),
+        null=True,
+        blank=True,
+        help_text=_("When the invoice was settled and the overdue suspension ended."),
+    )
 
     class Meta:
         db_table = "dunning_notice"
@@ -69,3 +80,6 @@ class DunningNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice}: {self.level.name}"
+
+
+from billing.dunning import receivers  # noqa: E402, F401 - lifts overdue suspensions when invoices settle

@@ -15,7 +15,8 @@ STATUS_SCHEMA = inline_serializer(
         "customer": serializers.CharField(help_text="Customer code."),
         "status": serializers.ChoiceField(choices=["active", "suspended"]),
         "reasons": serializers.ListField(
-            child=serializers.DictField(), help_text="code: balance_at_floor | credit_limit | manual_hold"
+            child=serializers.DictField(),
+            help_text="code: balance_at_floor | credit_limit | overdue | manual_hold | parent_suspended",
         ),
         "currency": serializers.CharField(),
         "balance": serializers.CharField(
@@ -24,7 +25,9 @@ STATUS_SCHEMA = inline_serializer(
         "floor": serializers.CharField(allow_null=True),
         "balance_headroom": serializers.CharField(allow_null=True, help_text="Balance minus floor."),
         "credit_limit": serializers.CharField(allow_null=True),
-        "exposure": serializers.CharField(allow_null=True, help_text="Unbilled + receivable."),
+        "exposure": serializers.CharField(
+            allow_null=True, help_text="Receivable + unbilled − paid deposits."
+        ),
         "credit_headroom": serializers.CharField(allow_null=True, help_text="Credit limit minus exposure."),
         "checked_at": serializers.DateTimeField(),
     },

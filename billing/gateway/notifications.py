@@ -22,8 +22,9 @@ from billing.wallets.notifications import (
 )
 
 
-def gateway_event_payload(*, customer, event: str, reason: str) -> dict:
+def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | None = None) -> dict:
     return {
+        **(extra or {}),
         "id": str(uuid.uuid4()),
         "type": event,
         "created": int(timezone.now().timestamp()),
@@ -33,12 +34,17 @@ def gateway_event_payload(*, customer, event: str, reason: str) -> dict:
     }
 
 
-def gateway_event_notify(*, customer, event: str, reason: str) -> None:
-    """After commit: invalidate the cached status and queue one webhook per listening source."""
+def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | None = None) -> None:
+    """After commit: invalidate the cached status and queue one webhook per listening source.
+
+    ``event`` is ``customer.suspended``, ``customer.restored`` or ``customer.credit_limit_crossed``;
+    ``reason`` a code (``balance_at_floor``, ``credit_limit``, ``overdue``, ``manual_hold: …``, and their
+    ``…_cleared``/``…_settled`` counterparts on restore); ``extra`` adds fields such as the exposure.
+    """
     from billing.gateway.status import status_invalidate
     from billing.gateway.tasks import notify_gateway_webhook_task
 
-    payload = gateway_event_payload(customer=customer, event=event, reason=reason)
+    payload = gateway_event_payload(customer=customer, event=event, reason=reason, extra=extra)
     source_ids = list(
         GatewaySource.objects.filter(is_active=True).exclude(webhook_url="").values_list("pk", flat=True)
     )

@@ -1,8 +1,11 @@
 """Whether a gateway should serve a customer: answered from the cache, read through on a miss.
 
 A customer is *suspended* while any of these holds: a wallet at or below its floor (an open
-``BalanceSuspension``), a staff hold (``GatewayHold``), — on credit terms with a limit — exposure
-(unbilled + receivable) at or above the credit limit, or a suspended sub-distributor above it: the
+``BalanceSuspension``, reason ``balance_at_floor``), a staff hold (``GatewayHold``, ``manual_hold``), —
+on credit terms with a limit and the *block* policy — exposure (receivable + unbilled − paid deposits,
+``billing.terms.selectors``) at or above the credit limit (``credit_limit``; under *warn* it only
+notifies), an unpaid invoice past a dunning level that suspends (``overdue``), or a suspended
+sub-distributor above it (``parent_suspended``): the
 operator bills that sub-distributor for its whole subtree, so its customers stop with it. Entries are
 invalidated, for the customer and its whole subtree, when usage is posted, a suspension opens or
 closes, or a hold changes; a short TTL bounds staleness for other balance moves (a top-up that does
@@ -16,10 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Customer
+from billing.dunning.suspension import overdue_notices
 from billing.gateway.models import GatewayHold
-from billing.ledger.accounts import account_code
-from billing.ledger.models import AccountKind, LedgerAccount
 from billing.terms.models import BillingTerms
+from billing.terms.selectors import customer_exposure
 from billing.usage.models import GatewaySource
 from billing.usage.resolve import keys_resolve
 from billing.wallets.models import BalanceSuspension, Wallet
@@ -34,12 +37,8 @@ def _status_key(customer_id: int) -> str:
 
 
 def exposure(*, customer: Customer, currency: str) -> Decimal:
-    """Unbilled usage plus invoiced receivables, in ``currency`` (debit balances, positive = owed)."""
-    codes = [
-        account_code(kind=kind, currency=currency, customer=customer)
-        for kind in (AccountKind.UNBILLED_RECEIVABLE, AccountKind.RECEIVABLE)
-    ]
-    return sum(LedgerAccount.objects.filter(code__in=codes).values_list("balance", flat=True), Decimal(0))
+    """Receivable + unbilled − paid deposits, in ``currency`` (positive = owed); see DESIGN.md §9."""
+    return customer_exposure(customer=customer, currency=currency)
 
 
 def customer_status_compute(*, customer: Customer) -> dict:
@@ -75,8 +74,20 @@ def customer_status_compute(*, customer: Customer) -> dict:
             exposure=str(owed),
             credit_headroom=str(terms.credit_limit - owed),
         )
-        if terms.credit_limit > 0 and owed >= terms.credit_limit:
+        if (
+            terms.credit_limit > 0
+            and owed >= terms.credit_limit
+            and terms.credit_policy == BillingTerms.CreditPolicy.BLOCK
+        ):
             reasons.append({"code": "credit_limit", "detail": "Exposure reached the credit limit."})
+    overdue = overdue_notices(customer_id=customer.pk).order_by("invoice__due_date").first()
+    if overdue is not None:
+        reasons.append(
+            {
+                "code": "overdue",
+                "detail": f"Invoice {overdue.invoice.number} is overdue ({overdue.level.name}).",
+            }
+        )
     if customer.parent_id is not None:
         # Read through the parent's (cached) status, which itself looks further up the tree.
         parent = customer_status(customer_id=customer.parent_id)

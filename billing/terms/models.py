@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -98,3 +99,70 @@ class BillingTerms(models.Model):
         if not emails and self.customer.contact_email:
             emails = [self.customer.contact_email]
         return emails
+
+
+class BillingTermsChange(models.Model):
+    """The audit trail of billing terms: who changed which fields, from what to what, and when.
+
+    Written in the same database transaction as the change itself (``billing_terms_update``).
+    """
+
+    terms = models.ForeignKey(BillingTerms, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+    changes = models.JSONField(
+        _("changes"), default=dict, help_text=_("Per field: [old, new], as text (Decimals exact).")
+    )
+
+    class Meta:
+        db_table = "billing_terms_change"
+        verbose_name = _("billing terms change")
+        verbose_name_plural = _("billing terms changes")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.terms.customer}: {', '.join(self.changes)}"
+
+
+class CreditLimitBreach(models.Model):
+    """A period during which a credit customer's exposure was at or above its credit limit.
+
+    Open while ``ended_at`` is empty (at most one open per customer). Opening one is what sends the
+    warning e-mail and the webhook *once per crossing*; under the *block* policy the gateway status also
+    answers suspended (reason ``credit_limit``) — that answer is computed live from exposure, this row
+    only records the crossing and which policy was notified.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_limit_breaches")
+    currency = models.CharField(_("currency"), max_length=3)
+    credit_limit = models.DecimalField(_("credit limit"), max_digits=20, decimal_places=2)
+    policy = models.CharField(_("policy"), max_length=8, choices=BillingTerms.CreditPolicy.choices)
+    exposure_at_start = models.DecimalField(
+        _("exposure when crossed"), max_digits=28, decimal_places=12, help_text=_("Full precision.")
+    )
+    started_at = models.DateTimeField(_("crossed"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    exposure_at_end = models.DecimalField(
+        _("exposure when cleared"), max_digits=28, decimal_places=12, null=True, blank=True
+    )
+
+    class Meta:
+        db_table = "billing_credit_limit_breach"
+        verbose_name = _("credit limit breach")
+        verbose_name_plural = _("credit limit breaches")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(ended_at__isnull=True),
+                name="credit_limit_breach_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.exposure_at_start} ≥ {self.credit_limit} {self.currency}"
+
+
+from billing.terms import receivers  # noqa: E402, F401 - connects the credit-limit watcher

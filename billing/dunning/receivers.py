@@ -1,0 +1,25 @@
+"""Invoices that change amounts or status refresh the gateway status; settling lifts overdue suspensions.
+
+Connected from dunning.models. A receiver rather than calls from the payment and credit-note services so
+that every way an invoice gets settled (allocation, card payment, credit note, void) lifts alike.
+"""
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from billing.invoicing.models import Invoice
+
+
+@receiver(post_save, sender=Invoice, dispatch_uid="dunning_invoice_changed")
+def invoice_changed(sender, instance: Invoice, created: bool, **kwargs) -> None:
+    if created or instance.status == Invoice.Status.DRAFT:
+        return
+    invoice_id, customer_id = instance.pk, instance.customer_id
+
+    def after_commit():
+        from billing.dunning.suspension import overdue_suspension_refresh
+
+        overdue_suspension_refresh(invoice_id=invoice_id, customer_id=customer_id)
+
+    transaction.on_commit(after_commit)

@@ -1,0 +1,56 @@
+"""Overdue suspension: a dunning level with *suspend service* stops the customer's gateway traffic
+until the invoice is settled (paid in full, credited or void).
+
+The gateway status reads the open suspensions live (``overdue_notices``); this module records when one
+ends and tells the gateways (``customer.restored``, reason ``overdue_settled``).
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.dunning.models import DunningNotice
+from billing.invoicing.models import Invoice
+
+OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+
+
+def overdue_notices(*, customer_id: int):
+    """Suspending notices whose invoice is still open: each one keeps the customer suspended."""
+    return DunningNotice.objects.filter(
+        invoice__customer_id=customer_id,
+        suspended=True,
+        lifted_at__isnull=True,
+        invoice__status__in=OPEN_STATUSES,
+    ).select_related("invoice", "level")
+
+
+def invoice_settled(invoice: Invoice) -> bool:
+    return invoice.status not in OPEN_STATUSES or invoice.amount_due <= 0
+
+
+def overdue_suspension_refresh(*, invoice_id: int, customer_id: int) -> bool:
+    """After an invoice changed: lift its overdue suspension if settled; always refresh the cached status.
+
+    Returns whether a suspension was lifted. Safe to call any number of times.
+    """
+    from billing.gateway.notifications import gateway_event_notify
+    from billing.gateway.status import status_invalidate
+
+    invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
+    lifted = False
+    if invoice_settled(invoice):
+        with transaction.atomic():
+            lifted = bool(
+                DunningNotice.objects.filter(invoice=invoice, suspended=True, lifted_at__isnull=True).update(
+                    lifted_at=timezone.now()
+                )
+            )
+            if lifted and not overdue_notices(customer_id=customer_id).exists():
+                gateway_event_notify(
+                    customer=invoice.customer,
+                    event="customer.restored",
+                    reason="overdue_settled",
+                    extra={"invoice": invoice.number},
+                )
+    status_invalidate(customer_ids=[customer_id])
+    return lifted

@@ -1,0 +1,133 @@
+"""The credit-limit policy: notice when a credit customer's exposure crosses its limit, and when it clears.
+
+Exposure (``selectors.exposures``) at or above ``credit_limit`` opens a ``CreditLimitBreach``; falling
+below it (a payment, a credit note, a higher limit) closes it. Opening sends, once per crossing, an
+e-mail to finance staff and to the customer's billing contacts plus a signed gateway webhook:
+``customer.credit_limit_crossed`` under the *warn* policy, ``customer.suspended`` (reason
+``credit_limit``) under *block*; closing a *block* breach sends ``customer.restored``. The gateway status
+itself is computed live (``billing.gateway.status``), so it is right even if a notice is late.
+
+Checked after every committed posting that touches a credit customer's receivable, unbilled or deposit
+accounts (``terms.receivers``), after a terms change, and every few minutes as a safety net.
+"""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.gateway.notifications import gateway_event_notify
+from billing.ledger.models import JournalEntry
+from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.selectors import EXPOSURE_KINDS, exposures
+
+CREDIT_MODES = (BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
+
+
+def credit_limit_check_postings(*, transaction_ids) -> list[tuple[int, str]]:
+    """Check the credit customers whose exposure accounts these journal transactions touched."""
+    customer_ids = set(
+        JournalEntry.objects.filter(
+            transaction_id__in=list(transaction_ids),
+            account__kind__in=EXPOSURE_KINDS,
+            account__customer__billing_terms__mode__in=CREDIT_MODES,
+            account__customer__billing_terms__credit_limit__gt=0,
+        )
+        .values_list("account__customer_id", flat=True)
+        .distinct()
+    )
+    if not customer_ids:
+        return []
+    return credit_limit_check(customer_ids=customer_ids)
+
+
+def credit_limit_check(*, customer_ids) -> list[tuple[int, str]]:
+    """Open or close breaches for these customers; return ``(customer_id, "crossed"|"cleared")`` changes."""
+    terms_by_customer = {
+        t.customer_id: t
+        for t in BillingTerms.objects.filter(customer_id__in=list(customer_ids)).select_related("customer")
+    }
+    if not terms_by_customer:
+        return []
+    owed = exposures(currency_by_customer={c: t.currency for c, t in terms_by_customer.items()})
+    open_breaches = {
+        b.customer_id: b
+        for b in CreditLimitBreach.objects.filter(
+            customer_id__in=list(terms_by_customer), ended_at__isnull=True
+        )
+    }
+    changes = []
+    for customer_id, terms in sorted(terms_by_customer.items()):
+        exposure = owed[customer_id]
+        crossed = terms.is_credit and terms.credit_limit > 0 and exposure >= terms.credit_limit
+        breach = open_breaches.get(customer_id)
+        # A policy change while crossed is a new crossing: the gateway must hear about suspend/restore.
+        if breach is not None and (not crossed or breach.policy != terms.credit_policy):
+            if _breach_close(breach=breach, exposure=exposure):
+                changes.append((customer_id, "cleared"))
+            breach = None
+        if crossed and breach is None and _breach_open(terms=terms, exposure=exposure):
+            changes.append((customer_id, "crossed"))
+    return changes
+
+
+def _breach_open(*, terms: BillingTerms, exposure: Decimal) -> bool:
+    customer = terms.customer
+    try:
+        with transaction.atomic():
+            breach = CreditLimitBreach.objects.create(
+                customer=customer,
+                currency=terms.currency,
+                credit_limit=terms.credit_limit,
+                policy=terms.credit_policy,
+                exposure_at_start=exposure,
+            )
+            extra = {
+                "currency": terms.currency,
+                "credit_limit": str(terms.credit_limit),
+                "exposure": str(exposure),
+                "policy": terms.credit_policy,
+            }
+            if terms.credit_policy == BillingTerms.CreditPolicy.BLOCK:
+                gateway_event_notify(
+                    customer=customer, event="customer.suspended", reason="credit_limit", extra=extra
+                )
+            else:
+                gateway_event_notify(
+                    customer=customer,
+                    event="customer.credit_limit_crossed",
+                    reason="credit_limit",
+                    extra=extra,
+                )
+            transaction.on_commit(lambda: _queue_email(breach.pk))
+    except IntegrityError:
+        return False  # another worker opened it first (one open breach per customer); it notified
+    return True
+
+
+def _breach_close(*, breach: CreditLimitBreach, exposure: Decimal) -> bool:
+    with transaction.atomic():
+        closed = CreditLimitBreach.objects.filter(pk=breach.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), exposure_at_end=exposure
+        )
+        if not closed:
+            return False
+        if breach.policy == BillingTerms.CreditPolicy.BLOCK:
+            gateway_event_notify(
+                customer=breach.customer,
+                event="customer.restored",
+                reason="credit_limit_cleared",
+                extra={"currency": breach.currency, "exposure": str(exposure)},
+            )
+        else:
+            from billing.gateway.status import status_invalidate
+
+            customer_id = breach.customer_id
+            transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
+    return True
+
+
+def _queue_email(breach_id: int) -> None:
+    from billing.terms.tasks import notify_credit_limit_email_task
+
+    notify_credit_limit_email_task.delay(breach_id)

@@ -1,0 +1,73 @@
+"""E-mails about a crossed credit limit: to finance staff (operator language) and the billing contacts."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from accounts.models import StaffRole, User
+from billing.templatetags.money import money
+from billing.terms.models import BillingTerms, CreditLimitBreach
+
+
+def _values(breach: CreditLimitBreach) -> dict:
+    return {
+        "customer": breach.customer.name,
+        "code": breach.customer.code,
+        "currency": breach.currency,
+        "exposure": money(breach.exposure_at_start),
+        "limit": money(breach.credit_limit),
+    }
+
+
+def _message(breach: CreditLimitBreach, *, for_staff: bool) -> tuple[str, str]:
+    values = _values(breach)
+    subject = _("Credit limit reached: %(customer)s") % values
+    if breach.policy == BillingTerms.CreditPolicy.BLOCK:
+        consequence = _("New usage is blocked at the gateway until the balance falls below the limit.")
+    else:
+        consequence = _("Service continues for now; please arrange a payment.")
+    if for_staff:
+        body = (
+            _(
+                "%(customer)s (%(code)s) owes %(exposure)s %(currency)s including unbilled usage, "
+                "at or above its credit limit of %(limit)s %(currency)s.\n"
+            )
+            % values
+            + consequence
+            + "\n"
+        )
+    else:
+        body = (
+            _(
+                "Dear %(customer)s,\n\nyour outstanding balance including unbilled usage is "
+                "%(exposure)s %(currency)s, at or above your credit limit of %(limit)s %(currency)s.\n"
+            )
+            % values
+            + consequence
+            + "\n"
+        )
+    return subject, body
+
+
+def credit_limit_email_send(*, breach: CreditLimitBreach) -> int:
+    """Send the crossing e-mails; return how many messages went out."""
+    sent = 0
+    staff = list(
+        User.objects.filter(staff_role__in=[StaffRole.FINANCE, StaffRole.ADMIN], is_active=True)
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+    if staff:
+        with override(settings.LANGUAGE_CODE):
+            subject, body = _message(breach, for_staff=True)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, staff)
+        sent += 1
+    terms = BillingTerms.objects.filter(customer=breach.customer).first()
+    contacts = terms.billing_email_list if terms else []
+    if contacts:
+        with override(breach.customer.language):
+            subject, body = _message(breach, for_staff=False)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, contacts)
+        sent += 1
+    return sent

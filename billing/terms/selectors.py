@@ -1,0 +1,31 @@
+"""Reads for billing terms: a credit customer's exposure against its limit."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from accounts.models import Customer
+from billing.ledger.models import AccountKind, LedgerAccount
+
+# DESIGN.md §9: exposure = receivables + unbilled − deposits. Only *paid* deposits offset risk: granted
+# (promotional) credit and packs are not money the customer handed over.
+EXPOSURE_KINDS = (AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE, AccountKind.WALLET_PAID)
+
+
+def exposures(*, currency_by_customer: dict[int, str]) -> dict[int, Decimal]:
+    """Exposure per customer id in the given currency, from cached account balances (one query).
+
+    Balances are debit-positive, so receivable and unbilled add and a paid deposit (a credit balance)
+    subtracts; an overpayment (credit balance on receivable) lowers exposure too. Full precision.
+    """
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    rows = LedgerAccount.objects.filter(
+        customer_id__in=list(currency_by_customer), kind__in=EXPOSURE_KINDS
+    ).values_list("customer_id", "currency", "balance")
+    for customer_id, currency, balance in rows:
+        if currency == currency_by_customer[customer_id]:
+            totals[customer_id] += balance
+    return {customer_id: totals[customer_id] for customer_id in currency_by_customer}
+
+
+def customer_exposure(*, customer: Customer, currency: str) -> Decimal:
+    return exposures(currency_by_customer={customer.pk: currency})[customer.pk]

@@ -1,0 +1,27 @@
+"""Celery tasks for billing terms: thin, by id."""
+
+from celery import shared_task
+
+from billing.terms.credit import CREDIT_MODES, credit_limit_check
+from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.notifications import credit_limit_email_send
+
+
+@shared_task(name="billing.terms.tasks.notify_credit_limit_email_task", max_retries=3)
+def notify_credit_limit_email_task(breach_id: int) -> int:
+    return credit_limit_email_send(
+        breach=CreditLimitBreach.objects.select_related("customer").get(pk=breach_id)
+    )
+
+
+@shared_task(name="billing.terms.tasks.credit_limit_check_task")
+def credit_limit_check_task() -> int:
+    """Safety net: re-check every credit customer with a limit or an open breach (the postings watcher
+    covers the usual paths; this catches anything that moved balances without a journal post_save)."""
+    ids = set(
+        BillingTerms.objects.filter(mode__in=CREDIT_MODES, credit_limit__gt=0).values_list(
+            "customer_id", flat=True
+        )
+    )
+    ids |= set(CreditLimitBreach.objects.filter(ended_at__isnull=True).values_list("customer_id", flat=True))
+    return len(credit_limit_check(customer_ids=ids))
