@@ -9,6 +9,7 @@ the console. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and real Ce
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -215,6 +216,10 @@ USE_TZ = True
 BASE_CURRENCY = env_currency("BASE_CURRENCY", "CNY")
 OPERATOR_NAME = env_str("OPERATOR_NAME", "Distributor Demo Ltd.")
 OPERATOR_ADDRESS = env_str("OPERATOR_ADDRESS", "1 Example Road, Shanghai")
+# On every PDF document (invoices, credit notes, receipts, statements): logo file path, tax id, bank details.
+OPERATOR_LOGO = env_str("OPERATOR_LOGO", str(BASE_DIR / "static" / "documents" / "logo.svg"))
+OPERATOR_TAX_ID = env_str("OPERATOR_TAX_ID", "")
+OPERATOR_BANK_DETAILS = env_str("OPERATOR_BANK_DETAILS", "")
 
 # ------------------------------------------------------------------------------
 # Static files — https://docs.djangoproject.com/en/5.2/howto/static-files/
@@ -357,4 +362,17 @@ CELERY_BEAT_SCHEDULE["usage-partitions-ensure"] = {
 CELERY_BEAT_SCHEDULE["usage-rerate"] = {
     "task": "billing.usage.tasks.usage_rerate_task",
     "schedule": 15 * 60,
+}
+
+# ------------------------------------------------------------------------------
+# Period close (issue 6) — billing/invoicing/close.py
+# ------------------------------------------------------------------------------
+# Beat reads crontab schedules in CELERY_TIMEZONE (Celery's default is UTC): periods close at the operator's
+# midnight, so the close must fire at 00:15 on the 1st *there*. Interval schedules are unaffected.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#timezone
+CELERY_TIMEZONE = TIME_ZONE
+# Closes the month that just ended (and its quarter at quarter ends); re-running is safe.
+CELERY_BEAT_SCHEDULE["period-close"] = {
+    "task": "billing.invoicing.tasks.period_close_task",
+    "schedule": crontab(minute=15, hour=0, day_of_month=1),
 }

@@ -1,0 +1,129 @@
+"""PDF documents: invoices, credit notes, receipts, statements of account and usage statements.
+
+Each is a Django template (templates/documents/) rendered in the document's own language and printed by
+WeasyPrint with one print stylesheet. Chinese text uses the Source Han Sans SC subset shipped in
+static/vendor/source-han-sans (``make assets``), so a PDF looks the same on any machine; characters the
+subset lacks fall back to the system's Noto Sans CJK (Debian's fonts-noto-cjk).
+
+The stylesheet and its fonts are loaded once per process: WeasyPrint registers @font-face fonts when a
+stylesheet is built, and reading the CJK font for every document would cost more than the rendering.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+FONT_DIR = Path(settings.BASE_DIR) / "static" / "vendor" / "source-han-sans"
+FONT_FILES = {
+    "normal": FONT_DIR / "SourceHanSansSC-Regular-subset.otf",
+    "bold": FONT_DIR / "SourceHanSansSC-Bold-subset.otf",
+}
+# WeasyPrint's font registration is process-global (fontconfig); keep the first build single-threaded.
+_lock = threading.Lock()
+# WeasyPrint logs every rendering step at INFO; a zip of 1,000 statements would drown the worker log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+@functools.cache
+def _weasy():
+    # Imported lazily: WeasyPrint pulls in Pango and fonts, which web requests without PDFs never need.
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    faces = {weight: path.as_uri() for weight, path in FONT_FILES.items() if path.exists()}
+    css_text = render_to_string("documents/print.css", {"faces": faces})
+    stylesheet = weasyprint.CSS(string=css_text, font_config=font_config)
+    return weasyprint, font_config, stylesheet
+
+
+def _logo_uri() -> str | None:
+    path = Path(settings.OPERATOR_LOGO) if settings.OPERATOR_LOGO else None
+    return path.as_uri() if path and path.is_file() else None
+
+
+def operator_context() -> dict:
+    return {
+        "name": settings.OPERATOR_NAME,
+        "address": settings.OPERATOR_ADDRESS,
+        "tax_id": settings.OPERATOR_TAX_ID,
+        "bank_details": settings.OPERATOR_BANK_DETAILS,
+        "logo": _logo_uri(),
+    }
+
+
+def language_for(code: str | None) -> str:
+    """The Django language a document's code maps to: zh, zh-hans, zh_Hans → zh-hans; anything else → en."""
+    code = (code or "").lower().replace("_", "-")
+    return "zh-hans" if code.startswith("zh") else "en"
+
+
+def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
+    """Render ``template`` in ``language`` and print it; returns the PDF's bytes."""
+    with _lock:
+        weasyprint, font_config, stylesheet = _weasy()
+    lang = language_for(language)
+    with translation.override(lang):
+        html = render_to_string(
+            template,
+            {
+                **context,
+                "operator": operator_context(),
+                "lang": lang,
+                "generated_at": timezone.localtime(),
+            },
+        )
+    document = weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR))
+    return document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
+
+
+def invoice_pdf(invoice) -> bytes:
+    lines = list(invoice.lines.select_related("ai_model").order_by("position", "id"))
+    terms = getattr(invoice.customer, "billing_terms", None)
+    return render_pdf(
+        "documents/invoice.html",
+        {"invoice": invoice, "lines": lines, "customer": invoice.customer, "terms": terms},
+        language=invoice.language,
+    )
+
+
+def credit_note_pdf(note) -> bytes:
+    terms = getattr(note.customer, "billing_terms", None)
+    return render_pdf(
+        "documents/credit_note.html",
+        {"note": note, "lines": list(note.lines.all()), "customer": note.customer, "terms": terms},
+        language=note.language,
+    )
+
+
+def receipt_pdf(receipt) -> bytes:
+    source = receipt.payment or receipt.card_topup or receipt.bank_transfer
+    return render_pdf(
+        "documents/receipt.html",
+        {"receipt": receipt, "customer": receipt.customer, "source": source},
+        language=receipt.language,
+    )
+
+
+def statement_pdf(statement) -> bytes:
+    """A statement of account (``billing.documents.statements.Statement``) as a PDF."""
+    return render_pdf(
+        "documents/statement.html",
+        {"statement": statement, "customer": statement.customer},
+        language=statement.language,
+    )
+
+
+def usage_statement_pdf(usage_statement) -> bytes:
+    return render_pdf(
+        "documents/usage_statement.html",
+        {"usage_statement": usage_statement, "customer": usage_statement.customer},
+        language=usage_statement.customer.language,
+    )

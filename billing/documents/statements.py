@@ -1,0 +1,409 @@
+"""Statements of account, read from the ledger.
+
+A statement lists every movement on the customer's receivable account(s) in the period — not the
+documents — and classifies each by the document that caused it (invoice, payment, credit note, other).
+Because the rows *are* the ledger, nothing can be missed: opening + the rows = the ledger's balance at
+``date_to``, and this is asserted (``Section.difference``). The documents are cross-checked the other way:
+an invoice, payment or credit note dated in the period whose ledger total differs from its own total is
+listed in ``Section.discrepancies``, and the PDF and page show it in red.
+
+Prepaid customers: the statement also carries a *deposit* section per wallet currency (top-ups, grants,
+usage, expiries on the customer's wallet accounts), built the same way; with it, a prepaid customer's
+statement is the history of its balance. Monthly prepaid usage statements of the period are listed too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.invoicing.models import Invoice, UsageStatement
+from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
+from billing.receivables.models import CreditNote, CustomerPayment
+
+ZERO = Decimal("0")
+WALLET_KINDS = (AccountKind.WALLET_PAID, AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
+
+# Aging buckets by days past due at the statement date: (key, label, lowest day, highest day).
+AGING_BUCKETS = (
+    ("current", _("Current"), None, 0),
+    ("d1_30", _("1–30 days"), 1, 30),
+    ("d31_60", _("31–60 days"), 31, 60),
+    ("d61_90", _("61–90 days"), 61, 90),
+    ("d90_plus", _("Over 90 days"), 91, None),
+)
+
+CATEGORY_LABELS = {
+    "invoice": _("Invoice"),
+    "payment": _("Payment"),
+    "credit_note": _("Credit note"),
+    "adjustment": _("Adjustment"),
+    "topup": _("Top-up"),
+    "grant": _("Credit grant"),
+    "usage": _("Usage"),
+    "expiry": _("Expired credit"),
+}
+
+
+class StatementReconciliationError(Exception):
+    """The statement's rows do not add up to the ledger's balance (should never happen; shown loudly)."""
+
+
+@dataclass
+class StatementRow:
+    date: dt.date
+    category: str
+    reference: str
+    description: str
+    increase: Decimal  # receivable: charged to the customer; deposit: added to the balance
+    decrease: Decimal  # receivable: paid or credited; deposit: used or expired
+    balance: Decimal
+    due_date: dt.date | None = None
+    transaction_id: int | None = None
+
+    @property
+    def category_label(self) -> str:
+        return str(CATEGORY_LABELS.get(self.category, self.category))
+
+
+@dataclass
+class AgingBucket:
+    key: str
+    label: str
+    amount: Decimal
+
+
+@dataclass
+class Section:
+    """One currency of one kind of balance: ``receivable`` (what the customer owes) or ``deposit``."""
+
+    kind: str
+    currency: str
+    opening: Decimal
+    rows: list[StatementRow] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=dict)  # per category, signed as the balance moves
+    closing: Decimal = ZERO
+    ledger_closing: Decimal = ZERO
+    aging: list[AgingBucket] = field(default_factory=list)
+    discrepancies: list[str] = field(default_factory=list)
+
+    @property
+    def charges(self) -> Decimal:
+        return self.totals.get("invoice", ZERO)
+
+    @property
+    def payments(self) -> Decimal:
+        return -self.totals.get("payment", ZERO)
+
+    @property
+    def credits(self) -> Decimal:
+        return -self.totals.get("credit_note", ZERO)
+
+    @property
+    def adjustments(self) -> Decimal:
+        return self.totals.get("adjustment", ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        """Closing by the identity minus the ledger's balance at the end date: zero when it reconciles."""
+        return self.opening + sum(self.totals.values(), ZERO) - self.ledger_closing
+
+    @property
+    def aging_total(self) -> Decimal:
+        return sum((bucket.amount for bucket in self.aging), ZERO)
+
+    @property
+    def unapplied(self) -> Decimal:
+        """Money received or credited but not yet allocated to an invoice (shows as a credit)."""
+        return self.aging_total - self.closing
+
+    @property
+    def increase_total(self) -> Decimal:
+        return sum((row.increase for row in self.rows), ZERO)
+
+    @property
+    def decrease_total(self) -> Decimal:
+        return sum((row.decrease for row in self.rows), ZERO)
+
+    @property
+    def is_receivable(self) -> bool:
+        return self.kind == "receivable"
+
+
+@dataclass
+class Statement:
+    customer: Customer
+    date_from: dt.date
+    date_to: dt.date
+    language: str
+    sections: list[Section]
+    usage_statements: list[UsageStatement] = field(default_factory=list)
+
+    @property
+    def receivable_sections(self) -> list[Section]:
+        return [s for s in self.sections if s.kind == "receivable"]
+
+    @property
+    def deposit_sections(self) -> list[Section]:
+        return [s for s in self.sections if s.kind == "deposit"]
+
+    @property
+    def reconciles(self) -> bool:
+        return all(s.difference == 0 and not s.discrepancies for s in self.sections)
+
+    @property
+    def filename(self) -> str:
+        return f"statement-{self.customer.code}-{self.date_from:%Y%m%d}-{self.date_to:%Y%m%d}"
+
+
+def _balance_before(accounts: list[LedgerAccount], day: dt.date) -> Decimal:
+    total = JournalEntry.objects.filter(account__in=accounts, transaction__effective_date__lt=day).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total or ZERO
+
+
+def _document_of(txn) -> tuple[str, str, str, object | None]:
+    """(category, reference, description, document) for a receivable movement, by its source document."""
+    original = txn.reverses if txn.reverses_id else txn
+    prefix = str(_("Reversal of ")) if txn.reverses_id else ""
+    for attr, category in (
+        ("invoice", "invoice"),
+        ("customer_payment", "payment"),
+        ("credit_note", "credit_note"),
+    ):
+        document = getattr(original, attr, None)
+        if document is None:
+            continue
+        if category == "invoice":
+            return category, document.number or "", prefix + str(_("Invoice")), document
+        if category == "payment":
+            text = document.reference or document.get_method_display()
+            return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
+        return category, document.number, prefix + str(_("Credit note")) + f" · {document.reason}", document
+    return "adjustment", f"#{txn.pk}", txn.memo or txn.kind, None
+
+
+def _deposit_category(kind: str) -> str:
+    if kind.startswith("wallet.topup") or kind.startswith("topup"):
+        return "topup"
+    if kind.startswith("wallet.grant") or kind.startswith("grant"):
+        return "grant"
+    if kind.startswith("usage") or kind.startswith("pack") or kind.startswith("subscription"):
+        return "usage"
+    if kind.startswith("wallet.breakage") or "expir" in kind:
+        return "expiry"
+    return "adjustment"
+
+
+def _entries(accounts: list[LedgerAccount], date_from: dt.date, date_to: dt.date):
+    return (
+        JournalEntry.objects.filter(
+            account__in=accounts,
+            transaction__effective_date__gte=date_from,
+            transaction__effective_date__lte=date_to,
+        )
+        .select_related(
+            "transaction",
+            "transaction__invoice",
+            "transaction__customer_payment",
+            "transaction__credit_note",
+            "transaction__reverses__invoice",
+            "transaction__reverses__customer_payment",
+            "transaction__reverses__credit_note",
+        )
+        .order_by("transaction__effective_date", "transaction__posted_at", "transaction_id", "id")
+    )
+
+
+def _receivable_section(customer, currency, accounts, date_from, date_to) -> Section:
+    section = Section(kind="receivable", currency=currency, opening=_balance_before(accounts, date_from))
+    balance = section.opening
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_document: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    # One row per transaction: a transaction touching two receivable accounts of a currency nets out.
+    rows: dict[int, StatementRow] = {}
+    for entry in _entries(accounts, date_from, date_to):
+        txn = entry.transaction
+        category, reference, description, document = _document_of(txn)
+        totals[category] += entry.amount
+        balance += entry.amount
+        if document is not None:
+            by_document[(category, document.pk)] += entry.amount
+        row = rows.get(txn.pk)
+        if row is None:
+            due = document.due_date if category == "invoice" and document is not None else None
+            row = rows[txn.pk] = StatementRow(
+                txn.effective_date, category, reference, description, ZERO, ZERO, balance, due, txn.pk
+            )
+        row.increase += max(entry.amount, ZERO)
+        row.decrease += max(-entry.amount, ZERO)
+        row.balance = balance
+    section.rows = list(rows.values())
+    section.totals = dict(totals)
+    section.closing = balance
+    section.ledger_closing = _balance_before(accounts, date_to + dt.timedelta(days=1))
+    section.discrepancies = _document_discrepancies(customer, currency, date_from, date_to, by_document)
+    section.aging = aging_at(customer, currency, date_to)
+    return section
+
+
+def _document_discrepancies(customer, currency, date_from, date_to, by_document) -> list[str]:
+    """Documents dated in the period whose ledger movement in the period differs from their own total."""
+    problems = []
+    expected = []
+    invoices = Invoice.objects.filter(
+        customer=customer, currency=currency, issue_date__range=(date_from, date_to)
+    ).exclude(status=Invoice.Status.DRAFT)
+    expected += [("invoice", inv.pk, inv.number, inv.total) for inv in invoices]
+    payments = CustomerPayment.objects.filter(
+        customer=customer,
+        currency=currency,
+        status=CustomerPayment.Status.RECEIVED,
+        received_on__range=(date_from, date_to),
+    )
+    expected += [("payment", p.pk, p.reference or f"#{p.pk}", -p.amount) for p in payments]
+    notes = CreditNote.objects.filter(
+        customer=customer, currency=currency, issue_date__range=(date_from, date_to)
+    )
+    expected += [("credit_note", n.pk, n.number, -n.total) for n in notes]
+    for category, pk, reference, amount in expected:
+        posted = by_document.get((category, pk), ZERO)
+        if posted != amount:
+            problems.append(
+                str(_("%(kind)s %(ref)s: document %(doc)s, ledger %(ledger)s in this period."))
+                % {"kind": CATEGORY_LABELS[category], "ref": reference, "doc": amount, "ledger": posted}
+            )
+    return problems
+
+
+def _local_date(moment) -> dt.date:
+    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
+def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucket]:
+    """Open invoice amounts at the end of ``day`` by days past due; later settlements do not count."""
+    amounts = {key: ZERO for key, *_rest in AGING_BUCKETS}
+    invoices = (
+        Invoice.objects.filter(customer=customer, currency=currency, issue_date__lte=day)
+        .exclude(status=Invoice.Status.DRAFT)
+        .prefetch_related("allocations", "credit_notes")
+    )
+    for invoice in invoices:
+        paid = sum((a.amount for a in invoice.allocations.all() if _local_date(a.allocated_at) <= day), ZERO)
+        credited = sum((n.total for n in invoice.credit_notes.all() if n.issue_date <= day), ZERO)
+        open_amount = invoice.total - paid - credited
+        if open_amount <= 0:
+            continue
+        overdue = (day - (invoice.due_date or invoice.issue_date)).days
+        for key, _label, low, high in AGING_BUCKETS:
+            if (low is None or overdue >= low) and (high is None or overdue <= high):
+                amounts[key] += open_amount
+                break
+    return [AgingBucket(key, str(label), amounts[key]) for key, label, *_rest in AGING_BUCKETS]
+
+
+def _deposit_section(currency, accounts, date_from, date_to) -> Section:
+    # Deposits are credit-normal: show them positive (what the customer has), i.e. minus the debit sum.
+    section = Section(kind="deposit", currency=currency, opening=-_balance_before(accounts, date_from))
+    balance = section.opening
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    rows: dict[int, StatementRow] = {}
+    for entry in _entries(accounts, date_from, date_to):
+        txn = entry.transaction
+        amount = -entry.amount
+        category = _deposit_category(txn.kind)
+        totals[category] += amount
+        balance += amount
+        row = rows.get(txn.pk)
+        if row is None:
+            row = rows[txn.pk] = StatementRow(
+                txn.effective_date,
+                category,
+                f"#{txn.pk}",
+                txn.memo or txn.kind,
+                ZERO,
+                ZERO,
+                balance,
+                None,
+                txn.pk,
+            )
+        row.increase += max(amount, ZERO)
+        row.decrease += max(-amount, ZERO)
+        row.balance = balance
+    # Movements between a customer's own buckets (paid → pack) net out of the currency total.
+    section.rows = [row for row in rows.values() if row.increase != row.decrease]
+    section.totals = dict(totals)
+    section.closing = balance
+    section.ledger_closing = -_balance_before(accounts, date_to + dt.timedelta(days=1))
+    return section
+
+
+def customer_accounts(customer: Customer, kinds) -> dict[str, list[LedgerAccount]]:
+    by_currency: dict[str, list[LedgerAccount]] = defaultdict(list)
+    for account in LedgerAccount.objects.filter(customer=customer, kind__in=kinds).order_by(
+        "currency", "code"
+    ):
+        by_currency[account.currency].append(account)
+    return dict(by_currency)
+
+
+def statement_build(
+    customer: Customer, date_from: dt.date, date_to: dt.date, *, strict: bool = False
+) -> Statement:
+    """The statement of ``customer`` for ``date_from``..``date_to`` (inclusive), from the ledger.
+
+    ``strict=True`` raises ``StatementReconciliationError`` when a section does not reconcile (the
+    command and tests use it); otherwise the difference is carried on the statement and shown.
+    """
+    if date_from > date_to:
+        raise ValueError(_("The statement period starts after it ends."))
+    sections = [
+        _receivable_section(customer, currency, accounts, date_from, date_to)
+        for currency, accounts in customer_accounts(customer, [AccountKind.RECEIVABLE]).items()
+    ]
+    sections += [
+        _deposit_section(currency, accounts, date_from, date_to)
+        for currency, accounts in customer_accounts(customer, WALLET_KINDS).items()
+    ]
+    usage = UsageStatement.objects.filter(
+        customer=customer, period_start__lte=date_to, period_end__gte=date_from
+    ).order_by("period_start", "currency")
+    statement = Statement(customer, date_from, date_to, customer.language, sections, list(usage))
+    if strict:
+        for section in sections:
+            if section.difference:
+                raise StatementReconciliationError(
+                    _("%(currency)s %(kind)s: rows add up to %(closing)s but the ledger says %(ledger)s.")
+                    % {
+                        "currency": section.currency,
+                        "kind": section.kind,
+                        "closing": section.closing,
+                        "ledger": section.ledger_closing,
+                    }
+                )
+    return statement
+
+
+def customers_with_activity(date_from: dt.date, date_to: dt.date):
+    """Customers with a receivable or deposit account that moved in the period or has a balance at its end."""
+    kinds = [AccountKind.RECEIVABLE, *WALLET_KINDS]
+    moved = JournalEntry.objects.filter(
+        account__kind__in=kinds, transaction__effective_date__range=(date_from, date_to)
+    ).values("account__customer_id")
+    open_accounts = (
+        LedgerAccount.objects.filter(kind__in=kinds, customer__isnull=False)
+        .filter(entries__transaction__effective_date__lte=date_to)
+        .values("id")
+        .annotate(total=Sum("entries__amount"))
+        .exclude(total=0)
+        .values("customer_id")
+    )
+    return Customer.objects.filter(Q(pk__in=moved) | Q(pk__in=open_accounts)).order_by("code")
