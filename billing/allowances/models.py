@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.invoicing.models import MONEY
-from catalog.models import Pack, SubscriptionPlan
+from catalog.models import FreeGrant, ModelGroup, Pack, SubscriptionPlan
 
 
 class Subscription(models.Model):
@@ -57,3 +57,72 @@ class PackPurchase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.pack}"
+
+
+class TokenAllowance(models.Model):
+    """Tokens left on one token allowance: a pack purchase, a free grant, or one month of a subscription.
+
+    Created when usage first needs it (``billing.allowances.drawdown``); ``remaining`` only falls, under a
+    row lock, in the usage batch's transaction, and ``AllowanceDraw`` rows say which batch took what.
+    A subscription gets one row per month (in the operator's time zone): that is its monthly reset.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Free grant")
+        SUBSCRIPTION = "subscription", _("Subscription")
+        PACK = "pack", _("Pack")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="token_allowances")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    pack_purchase = models.OneToOneField(
+        PackPurchase, on_delete=models.PROTECT, null=True, blank=True, related_name="token_allowance"
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="token_allowances"
+    )
+    grant = models.OneToOneField(
+        FreeGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="token_allowance"
+    )
+    month = models.DateField(_("month"), null=True, blank=True, help_text=_("Subscriptions: first day."))
+    group = models.ForeignKey(
+        ModelGroup, on_delete=models.PROTECT, null=True, blank=True, help_text=_("Blank: every model.")
+    )
+    starts_at = models.DateTimeField(_("valid from"))
+    expires_at = models.DateTimeField(_("expires"))
+    tokens = models.BigIntegerField(_("tokens"))
+    remaining = models.BigIntegerField(_("tokens left"))
+
+    class Meta:
+        db_table = "allowances_token_allowance"
+        verbose_name = _("token allowance")
+        verbose_name_plural = _("token allowances")
+        ordering = ["customer", "expires_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "month"], name="allowances_one_row_per_month"),
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0, remaining__lte=models.F("tokens")),
+                name="allowances_remaining_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.remaining}/{self.tokens} ({self.get_kind_display()})"
+
+
+class AllowanceDraw(models.Model):
+    """Tokens one usage batch took from one token allowance (one row per batch × allowance, not per event)."""
+
+    allowance = models.ForeignKey(TokenAllowance, on_delete=models.PROTECT, related_name="draws")
+    batch = models.ForeignKey("billing.UsageBatch", on_delete=models.PROTECT, related_name="allowance_draws")
+    tokens = models.BigIntegerField(_("tokens"))
+    events = models.PositiveIntegerField(_("events"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "allowances_draw"
+        verbose_name = _("allowance draw")
+        verbose_name_plural = _("allowance draws")
+        constraints = [
+            models.UniqueConstraint(fields=["allowance", "batch"], name="allowances_one_draw_per_batch"),
+        ]
