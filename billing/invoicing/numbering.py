@@ -33,3 +33,21 @@ def number_next(document: str, on: date) -> tuple[str, str]:
     series.last_number += 1
     series.save(update_fields=["last_number"])
     return key, f"{key}-{series.last_number:06d}"
+
+
+def numbers_take(document: str, on: date, count: int) -> tuple[str, list[str]]:
+    """Take the next ``count`` numbers of ``document``'s series in one locked step (period close chunks).
+
+    Same rules as :func:`number_next`: call it inside the transaction that stores the documents, and use
+    every number it returns, or roll the transaction back.
+    """
+    if count <= 0:
+        return series_key(document, on), []
+    key, first = number_next(document, on)
+    if count == 1:
+        return key, [first]
+    series = NumberSeries.objects.get(key=key)  # locked by number_next for the rest of the transaction
+    start = series.last_number
+    series.last_number += count - 1
+    series.save(update_fields=["last_number"])
+    return key, [first] + [f"{key}-{n:06d}" for n in range(start + 1, start + count)]

@@ -1,0 +1,486 @@
+"""Period close: invoices for credit-term customers, usage statements for prepaid ones.
+
+Be extremely careful changing how usage is measured here: it decides what every credit customer is billed.
+
+* **Usage is billed cumulatively.** For each customer × model × currency a close bills the rated usage of
+  every day up to the period's last day (``UsageDaily``, operator-time-zone days) minus what earlier
+  invoices already billed for that model (usage lines of non-void invoices). Usage of an earlier period
+  that arrives after its close (a late gateway delivery, a re-rated event) is therefore billed by the next
+  close, never lost, and nothing is billed twice. A re-rating that lowers an already-billed amount shows up
+  as a negative usage line on the next invoice.
+* **Everything else carries a ``source_key``** (``subscription:<id>:<period>``, ``service:<id>`` for
+  one-off charges, ``service:<id>:<period>`` for recurring ones, ``pack:<id>``); a key already on an
+  invoice line is never billed again.
+* **Re-running a close creates nothing**: an invoice's ``close_key`` is ``<period>:<customer>:<currency>``
+  (unique), and customers whose key exists are skipped. Customers are closed in chunks, each its own
+  database transaction holding the chunk's billing-terms rows locked, so two closes racing on the same
+  customers queue instead of both building invoices.
+* **Monthly customers close at month periods, quarterly ones at quarter periods** ("2026-Q3"). The beat
+  runs after every month end and also closes the quarter when the month ended one
+  (``periods.periods_just_ended``). Prepaid customers get a ``UsageStatement`` per month instead.
+* **Issue in bulk**: customers without ``review_invoices`` are issued at once; a chunk takes its numbers
+  in one locked step (``numbers_take``) so they stay gapless, and posts one journal transaction per
+  invoice (``invoice:<id>``, linked by ``Invoice.journal_transaction``) — the same posting
+  :func:`services.invoice_issue` makes, so an invoice's ledger trace never depends on how it was issued.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from billing.allowances.models import PackPurchase, Subscription
+from billing.invoicing.models import Invoice, InvoiceLine, PeriodClose, ServiceCharge, UsageStatement
+from billing.invoicing.numbering import numbers_take
+from billing.invoicing.periods import Period, due_date, period_of_day, period_parse
+from billing.invoicing.pricing import UnitPrices
+from billing.invoicing.services import (
+    CUSTOMER_ACCOUNT_KINDS,
+    LineDraft,
+    exact,
+    invoice_post,
+    invoice_totals,
+    line_build,
+)
+from billing.ledger.accounts import account_code, account_get
+from billing.ledger.models import LedgerAccount
+from billing.payments.amounts import quantize_money
+from billing.terms.models import BillingTerms
+from billing.usage.models import UsageDaily
+from catalog.models import AIModel
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+TOKEN_SUMS = {
+    "prompt": Sum("prompt_tokens"),
+    "cache_read": Sum("cache_read_tokens"),
+    "cache_write_5m": Sum("cache_write_tokens"),
+    "cache_write_1h": Sum("cache_write_1h_tokens"),
+    "completion": Sum("completion_tokens"),
+    "reasoning": Sum("reasoning_tokens"),
+}
+
+
+@dataclass
+class CloseResult:
+    period_close: PeriodClose
+    invoices: list[Invoice] = field(default_factory=list)
+    statements: list[UsageStatement] = field(default_factory=list)
+
+
+def token_classes(sums: dict) -> dict[str, int]:
+    """Rollup sums → tokens per rating class (input excludes cache traffic, output excludes reasoning)."""
+    prompt, completion = int(sums["prompt"] or 0), int(sums["completion"] or 0)
+    cache_read, cache_5m, cache_1h = (
+        int(sums[k] or 0) for k in ("cache_read", "cache_write_5m", "cache_write_1h")
+    )
+    reasoning = int(sums["reasoning"] or 0)
+    return {
+        "input": prompt - cache_read - cache_5m - cache_1h,
+        "cache_read": cache_read,
+        "cache_write_5m": cache_5m,
+        "cache_write_1h": cache_1h,
+        "output": completion - reasoning,
+        "reasoning": reasoning,
+    }
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# -- what to bill ---------------------------------------------------------------------------------
+
+
+def _usage_cumulative(customer_ids: list[int], period: Period) -> dict[tuple[int, int, str], dict]:
+    """Rollup sums per (customer, model, currency) over every day up to the period's last day."""
+    rows = (
+        UsageDaily.objects.filter(customer_id__in=customer_ids, day__lte=period.end)
+        .values("customer_id", "model_id", "sell_currency")
+        .annotate(amount=Sum("sell_amount"), requests=Sum("requests"), **TOKEN_SUMS)
+        .order_by()
+    )
+    return {(r["customer_id"], r["model_id"], r["sell_currency"]): r for r in rows}
+
+
+def _usage_billed(customer_ids: list[int]) -> dict[tuple[int, int, str], dict]:
+    """What non-void invoices already billed per (customer, model, currency): amount and tokens."""
+    billed: dict[tuple[int, int, str], dict] = {}
+    lines = (
+        InvoiceLine.objects.filter(
+            invoice__customer_id__in=customer_ids, kind=InvoiceLine.Kind.USAGE, ai_model__isnull=False
+        )
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .values_list("invoice__customer_id", "ai_model_id", "invoice__currency", "amount_exact", "details")
+    )
+    for customer_id, model_id, currency, amount, details in lines:
+        entry = billed.setdefault(
+            (customer_id, model_id, currency), {"amount": Decimal("0"), "tokens": defaultdict(int)}
+        )
+        entry["amount"] += amount
+        for cls, n in (details or {}).get("tokens", {}).items():
+            entry["tokens"][cls] += int(n)
+    return billed
+
+
+def _billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(
+        InvoiceLine.objects.filter(invoice__customer_id__in=customer_ids, source_key__in=keys)
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .values_list("source_key", flat=True)
+    )
+
+
+def _months_overlapping(period: Period, starts: date, ends: date | None) -> int:
+    """How many calendar months of ``period`` overlap the span ``starts``..``ends`` (open-ended if None)."""
+    months, day = 0, period.start
+    while day <= period.end:
+        month = period_of_day(day)
+        if starts <= month.end and (ends is None or ends >= month.start):
+            months += 1
+        day = month.end + timedelta(days=1)
+    return months
+
+
+def _other_lines(customer_ids: list[int], period: Period, pricing_language: dict[int, str]):
+    """Subscription, service-charge and pack lines per (customer, currency)."""
+    out: dict[tuple[int, str], list[LineDraft]] = defaultdict(list)
+    subs = Subscription.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=period.start),
+        customer_id__in=customer_ids,
+        starts_on__lte=period.end,
+    ).select_related("plan")
+    for sub in subs:
+        months = _months_overlapping(period, sub.starts_on, sub.ends_on)
+        if not months or not sub.plan.monthly_fee:
+            continue
+        out[(sub.customer_id, sub.plan.currency)].append(
+            LineDraft(
+                kind=InvoiceLine.Kind.SUBSCRIPTION,
+                description=f"{sub.plan.name} ({period.label})",
+                amount_exact=sub.plan.monthly_fee * months,
+                quantity=Decimal(months),
+                unit="month",
+                unit_price=sub.plan.monthly_fee,
+                details={"subscription": sub.pk, "months": months},
+                source_key=f"subscription:{sub.pk}:{period.label}",
+            )
+        )
+    charges = ServiceCharge.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=period.start),
+        customer_id__in=customer_ids,
+        is_active=True,
+        starts_on__lte=period.end,
+    )
+    for charge in charges:
+        quantity, unit = 1, "each"
+        if charge.recurrence == ServiceCharge.Recurrence.ONE_OFF:
+            if not period.contains(charge.starts_on):
+                continue
+            key = f"service:{charge.pk}"
+        elif charge.recurrence == ServiceCharge.Recurrence.MONTHLY:
+            quantity, unit = _months_overlapping(period, charge.starts_on, charge.ends_on), "month"
+            key = f"service:{charge.pk}:{period.label}"
+        else:
+            # Quarterly: once per calendar quarter, in the quarter's close or in the month close of the
+            # quarter's first month (for a monthly-billed customer); the key is the quarter either way.
+            quarter = period_of_day(period.start, quarter=True)
+            if not period.is_quarter and period.start != quarter.start:
+                continue
+            unit = "quarter"
+            key = f"service:{charge.pk}:{quarter.label}"
+        if not quantity:
+            continue
+        out[(charge.customer_id, charge.currency)].append(
+            LineDraft(
+                kind=InvoiceLine.Kind.SERVICE,
+                description=charge.description,
+                amount_exact=charge.amount * quantity,
+                quantity=Decimal(quantity),
+                unit=unit,
+                unit_price=charge.amount,
+                service_charge_id=charge.pk,
+                source_key=key,
+            )
+        )
+    packs = PackPurchase.objects.filter(
+        customer_id__in=customer_ids,
+        purchased_at__gte=_local_midnight(period.start),
+        purchased_at__lt=_local_midnight(period.end + timedelta(days=1)),
+    ).select_related("pack")
+    for purchase in packs:
+        out[(purchase.customer_id, purchase.currency)].append(
+            LineDraft(
+                kind=InvoiceLine.Kind.PACK,
+                description=purchase.pack.name,
+                amount_exact=purchase.price,
+                unit="each",
+                unit_price=purchase.price,
+                details={"pack_purchase": purchase.pk},
+                source_key=f"pack:{purchase.pk}",
+            )
+        )
+    return out
+
+
+# -- building invoices ----------------------------------------------------------------------------
+
+
+def _usage_lines(
+    customer_ids: list[int], period: Period, models: dict[int, AIModel], prices: UnitPrices
+) -> dict[tuple[int, str], list[LineDraft]]:
+    out: dict[tuple[int, str], list[LineDraft]] = defaultdict(list)
+    cumulative = _usage_cumulative(customer_ids, period)
+    billed = _usage_billed(customer_ids)
+    for (customer_id, model_id, currency), sums in sorted(cumulative.items()):
+        before = billed.get((customer_id, model_id, currency))
+        amount = exact(sums["amount"] or Decimal("0"))
+        tokens = token_classes(sums)
+        if before is not None:
+            amount -= before["amount"]
+            tokens = {cls: n - before["tokens"].get(cls, 0) for cls, n in tokens.items()}
+        if amount == 0 and not any(tokens.values()):
+            continue
+        model = models[model_id]
+        details = {"tokens": tokens, **prices.details(customer_id, model, currency)}
+        if before is not None and before["amount"]:
+            details["previously_billed"] = str(before["amount"])
+        out[(customer_id, currency)].append(
+            LineDraft(
+                kind=InvoiceLine.Kind.USAGE,
+                description=model.name,
+                amount_exact=amount,
+                quantity=Decimal(sum(tokens.values())),
+                unit="tokens",
+                details=details,
+                ai_model_id=model_id,
+                source_key=f"usage:{customer_id}:{model_id}:{currency}:{period.label}",
+            )
+        )
+    return out
+
+
+def _accounts(invoices: list[Invoice]) -> dict:
+    """Prefetch every account the chunk's postings touch, creating missing ones once."""
+    wanted: dict[str, tuple] = {}
+    for inv in invoices:
+        for kind in CUSTOMER_ACCOUNT_KINDS:
+            code = account_code(kind=kind, currency=inv.currency, customer=inv.customer)
+            wanted[code] = (kind, inv.currency, inv.customer)
+    found = {a.code: a for a in LedgerAccount.objects.filter(code__in=list(wanted))}
+    for code, (kind, currency, customer) in wanted.items():
+        if code not in found:
+            found[code] = account_get(kind=kind, currency=currency, customer=customer)
+    shared: dict[tuple[str, str], LedgerAccount] = {}
+
+    def resolver(invoice: Invoice):
+        def account(kind: str):
+            if kind in CUSTOMER_ACCOUNT_KINDS:
+                return found[account_code(kind=kind, currency=invoice.currency, customer=invoice.customer)]
+            if (kind, invoice.currency) not in shared:
+                shared[(kind, invoice.currency)] = account_get(kind=kind, currency=invoice.currency)
+            return shared[(kind, invoice.currency)]
+
+        return account
+
+    return resolver
+
+
+def _close_chunk(
+    *,
+    customer_ids: list[int],
+    period: Period,
+    issue_date: date,
+    models: dict[int, AIModel],
+    prices: UnitPrices,
+    actor,
+) -> list[Invoice]:
+    with transaction.atomic():
+        terms = {
+            t.customer_id: t
+            for t in BillingTerms.objects.select_for_update(of=("self",))
+            .filter(customer_id__in=customer_ids)
+            .select_related("customer")
+            .order_by("customer_id")
+        }
+        drafts: dict[tuple[int, str], list[LineDraft]] = _usage_lines(customer_ids, period, models, prices)
+        others = _other_lines(customer_ids, period, {})
+        already = _billed_keys(customer_ids, {d.source_key for ds in others.values() for d in ds})
+        for key, lines in others.items():
+            drafts.setdefault(key, []).extend(d for d in lines if d.source_key not in already)
+        close_keys = {f"{period.label}:{cid}:{ccy}": (cid, ccy) for (cid, ccy), ds in drafts.items() if ds}
+        existing = set(
+            Invoice.objects.filter(close_key__in=list(close_keys)).values_list("close_key", flat=True)
+        )
+        invoices, lines_of = [], {}
+        for close_key, (cid, ccy) in sorted(close_keys.items(), key=lambda kv: kv[1]):
+            if close_key in existing:
+                continue
+            t = terms[cid]
+            inv = Invoice(
+                customer=t.customer,
+                close_key=close_key,
+                period=period.label,
+                period_start=period.start,
+                period_end=period.end,
+                currency=ccy,
+                language=t.customer.language,
+            )
+            built = [
+                line_build(d, currency=ccy, tax_rate=t.tax_rate, position=i)
+                for i, d in enumerate(drafts[(cid, ccy)], start=1)
+            ]
+            invoice_totals(inv, built)
+            invoices.append(inv)
+            lines_of[close_key] = built
+        if not invoices:
+            return []
+        Invoice.objects.bulk_create(invoices)
+        all_lines = []
+        for inv in invoices:
+            for ln in lines_of[inv.close_key]:
+                ln.invoice = inv
+                all_lines.append(ln)
+        InvoiceLine.objects.bulk_create(all_lines, batch_size=2000)
+
+        to_issue = [inv for inv in invoices if not terms[inv.customer_id].review_invoices]
+        if to_issue:
+            series, numbers = numbers_take("invoice", issue_date, len(to_issue))
+            resolve = _accounts(to_issue)
+            now = timezone.now()
+            for inv, number in zip(to_issue, numbers, strict=True):
+                inv.series, inv.number = series, number
+                inv.issue_date = issue_date
+                inv.due_date = due_date(terms[inv.customer_id], issue_date)
+                inv.status = Invoice.Status.ISSUED
+                inv.issued_at = now
+                inv.issued_by = actor
+                inv.journal_transaction = invoice_post(
+                    invoice=inv, lines=lines_of[inv.close_key], account=resolve(inv), actor=actor
+                )
+            Invoice.objects.bulk_update(
+                to_issue,
+                [
+                    "series",
+                    "number",
+                    "issue_date",
+                    "due_date",
+                    "status",
+                    "issued_at",
+                    "issued_by",
+                    "journal_transaction",
+                ],
+                batch_size=1000,
+            )
+        return invoices
+
+
+def _statements(customer_ids: list[int], period: Period, models: dict[int, AIModel]) -> list[UsageStatement]:
+    """Prepaid customers' usage statements for a month: per model tokens and amount, from the rollups."""
+    rows = (
+        UsageDaily.objects.filter(customer_id__in=customer_ids, day__gte=period.start, day__lte=period.end)
+        .values("customer_id", "model_id", "sell_currency")
+        .annotate(amount=Sum("sell_amount"), requests=Sum("requests"), **TOKEN_SUMS)
+        .order_by("customer_id", "sell_currency", "model_id")
+    )
+    grouped: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        amount = exact(r["amount"] or Decimal("0"))
+        grouped[(r["customer_id"], r["sell_currency"])].append(
+            {
+                "model": models[r["model_id"]].name,
+                "model_id": r["model_id"],
+                "requests": int(r["requests"] or 0),
+                "tokens": token_classes(r),
+                "amount_exact": str(amount),
+                "amount": str(quantize_money(amount, r["sell_currency"])),
+            }
+        )
+    existing = set(
+        UsageStatement.objects.filter(customer_id__in=customer_ids, period=period.label).values_list(
+            "customer_id", "currency"
+        )
+    )
+    statements = [
+        UsageStatement(
+            customer_id=cid,
+            period=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            currency=ccy,
+            lines=lines,
+            total=sum((Decimal(ln["amount"]) for ln in lines), Decimal("0")),
+        )
+        for (cid, ccy), lines in grouped.items()
+        if (cid, ccy) not in existing
+    ]
+    UsageStatement.objects.bulk_create(statements, ignore_conflicts=True, batch_size=1000)
+    return statements
+
+
+def close_period(
+    period: Period | str, *, actor=None, issue_date: date | None = None, chunk_size: int = CHUNK
+) -> CloseResult:
+    """Close ``period``: invoice its credit customers, give prepaid ones statements; record a PeriodClose.
+
+    Safe to re-run: customers already invoiced for the period are skipped, and late usage goes to the
+    next close. ``issue_date`` defaults to today in the operator's time zone.
+    """
+    if isinstance(period, str):
+        period = period_parse(period)
+    issue_date = issue_date or timezone.localdate()
+    record = PeriodClose.objects.create(
+        period=period.label, period_start=period.start, period_end=period.end, started_by=actor
+    )
+    result = CloseResult(period_close=record)
+    try:
+        mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
+        credit_ids = list(
+            BillingTerms.objects.filter(mode=mode)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+        )
+        prepaid_ids = []
+        if not period.is_quarter:
+            prepaid_ids = list(
+                BillingTerms.objects.filter(mode=BillingTerms.Mode.PREPAID)
+                .order_by("customer_id")
+                .values_list("customer_id", flat=True)
+            )
+        models = {m.pk: m for m in AIModel.objects.all()}
+        prices = UnitPrices(period=period, customer_ids=credit_ids)
+        for i in range(0, len(credit_ids), chunk_size):
+            result.invoices += _close_chunk(
+                customer_ids=credit_ids[i : i + chunk_size],
+                period=period,
+                issue_date=issue_date,
+                models=models,
+                prices=prices,
+                actor=actor,
+            )
+        for i in range(0, len(prepaid_ids), chunk_size):
+            result.statements += _statements(prepaid_ids[i : i + chunk_size], period, models)
+    except Exception as exc:
+        record.state = PeriodClose.State.FAILED
+        record.error = f"{type(exc).__name__}: {exc}"[:5000]
+        record.finished_at = timezone.now()
+        record.save(update_fields=["state", "error", "finished_at"])
+        raise
+    record.state = PeriodClose.State.DONE
+    record.customers = len(credit_ids) + len(prepaid_ids)
+    record.invoices_created = len(result.invoices)
+    record.statements_created = len(result.statements)
+    record.finished_at = timezone.now()
+    record.save(update_fields=["state", "customers", "invoices_created", "statements_created", "finished_at"])
+    logger.info(
+        "Closed %s: %s invoices, %s statements", period.label, len(result.invoices), len(result.statements)
+    )
+    return result

@@ -1,0 +1,92 @@
+"""Unit prices to print on usage lines: the sell plan's per-million prices per token class.
+
+The amount of a usage line always comes from the rated rollups (each event rated at the prices in force
+when it happened); the unit prices here are for the reader. They are the prices of the plan in force at
+the end of the period; when the plan or its prices at the start of the period differ, or the model has
+context tiers, the line says ``prices_varied`` so nobody multiplies tokens by one price and expects the
+amount. Loaded once per close ("load once, compute on plain data"): plans resolved for all customers in
+memory, one plan price per (plan, model).
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import Customer
+from billing.invoicing.periods import Period
+from catalog.errors import PricingError
+from catalog.models import AIModel, PlanAssignment, SellPlan
+from catalog.rating import TOKEN_CLASSES
+from catalog.selectors.pricing import PricingSnapshot, in_force
+
+
+class UnitPrices:
+    def __init__(self, *, period: Period, customer_ids: list[int]):
+        start = timezone.make_aware(datetime.combine(period.start, time.min))
+        end = timezone.make_aware(datetime.combine(period.end + timedelta(days=1), time.min)) - timedelta(
+            microseconds=1
+        )
+        self._instants = {"start": start, "end": end}
+        self._snapshots: dict[str, PricingSnapshot] = {}
+        self._prices: dict[tuple[str, int, int], tuple | None] = {}
+        self._customer_ids = set(customer_ids)
+        self._plans: dict[str, dict[int, SellPlan | None]] = {}
+
+    def _plan_map(self, which: str) -> dict[int, SellPlan | None]:
+        if which in self._plans:
+            return self._plans[which]
+        at = self._instants[which]
+        assigned: dict[int, SellPlan] = {}
+        for a in (
+            PlanAssignment.objects.filter(in_force(at), plan__is_active=True)
+            .select_related("plan")
+            .order_by("customer_id", "-effective_from")
+        ):
+            assigned.setdefault(a.customer_id, a.plan)
+        defaults = {p.currency: p for p in SellPlan.objects.filter(is_default=True, is_active=True)}
+        plans: dict[int, SellPlan | None] = {}
+        customers = Customer.objects.filter(pk__in=self._customer_ids).select_related("billing_terms")
+        for c in customers.only("id", "path", "billing_terms__currency"):
+            plan = next((assigned[i] for i in [c.pk, *reversed(c.ancestor_ids())] if i in assigned), None)
+            if plan is None:
+                terms = getattr(c, "billing_terms", None)
+                for ccy in (getattr(terms, "currency", None), settings.BASE_CURRENCY):
+                    if ccy in defaults:
+                        plan = defaults[ccy]
+                        break
+            plans[c.pk] = plan
+        self._plans[which] = plans
+        return plans
+
+    def _schedule(self, which: str, plan: SellPlan, model: AIModel):
+        key = (which, plan.pk, model.pk)
+        if key not in self._prices:
+            if which not in self._snapshots:
+                self._snapshots[which] = PricingSnapshot(self._instants[which])
+            try:
+                sell = self._snapshots[which].plan_price(plan, model).sell
+                self._prices[key] = (tuple(t.standard_prices() for t in sell.tiers), sell.currency)
+            except PricingError:
+                self._prices[key] = None
+        return self._prices[key]
+
+    def details(self, customer_id: int, model: AIModel, currency: str) -> dict:
+        """``{"plan", "unit_prices": {class: per million}, "prices_varied"}``, or {} when unknown."""
+        plan = self._plan_map("end").get(customer_id)
+        if plan is None or plan.currency != currency:
+            return {}
+        end = self._schedule("end", plan, model)
+        if end is None:
+            return {}
+        tiers, _ccy = end
+        start_plan = self._plan_map("start").get(customer_id)
+        start = self._schedule("start", start_plan, model) if start_plan is not None else None
+        varied = start_plan is None or start_plan.pk != plan.pk or start != end or len(tiers) > 1
+        return {
+            "plan": plan.name,
+            "unit_prices": {
+                cls: str(price.normalize()) for cls, price in zip(TOKEN_CLASSES, tiers[0], strict=True)
+            },
+            "prices_varied": varied,
+        }

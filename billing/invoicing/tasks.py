@@ -1,0 +1,28 @@
+"""Celery tasks for invoicing (``billing`` queue): thin, by label and id."""
+
+from celery import shared_task
+
+from billing.invoicing.close import close_period
+from billing.invoicing.periods import period_parse, periods_just_ended
+
+
+@shared_task(name="billing.invoicing.tasks.period_close_task")
+def period_close_task(period: str | None = None, actor_id: int | None = None) -> list[dict]:
+    """Close ``period`` ("2026-10", "2026-Q3"); without one, the month that just ended in the operator's
+    time zone, and its quarter when the month ended one. Re-running is safe (nothing is made twice)."""
+    from accounts.models import User
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    periods = [period_parse(period)] if period else periods_just_ended()
+    done = []
+    for p in periods:
+        result = close_period(p, actor=actor)
+        done.append(
+            {
+                "period": p.label,
+                "period_close": result.period_close.pk,
+                "invoices": len(result.invoices),
+                "statements": len(result.statements),
+            }
+        )
+    return done

@@ -1,0 +1,49 @@
+"""python manage.py close_period --period 2026-10 (or 2026-Q3): invoice credit customers, state prepaid."""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.invoicing.close import close_period
+from billing.invoicing.periods import PeriodError, period_parse, periods_just_ended
+
+
+class Command(BaseCommand):
+    help = (
+        "Close a billing period: invoices for credit-term customers (monthly customers at month periods, "
+        "quarterly ones at quarter periods), usage statements for prepaid customers. Safe to re-run."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--period",
+            help="2026-10 (a month) or 2026-Q3 (a quarter). Default: the month that just ended (and its "
+            "quarter if that ended too), in the operator's time zone.",
+        )
+        parser.add_argument("--issue-date", help="YYYY-MM-DD; default today in the operator's time zone.")
+
+    def handle(self, *args, period=None, issue_date=None, **options):
+        try:
+            periods = [period_parse(period)] if period is not None else periods_just_ended()
+        except PeriodError as exc:
+            raise CommandError(f"--period: {exc}") from exc
+        issued_on = None
+        if issue_date:
+            try:
+                issued_on = date.fromisoformat(issue_date)
+            except ValueError as exc:
+                raise CommandError(f"--issue-date: {issue_date!r} is not a date (YYYY-MM-DD).") from exc
+        for p in periods:
+            result = close_period(p, issue_date=issued_on)
+            invoices = result.invoices
+            issued = [i for i in invoices if i.number]
+            self.stdout.write(
+                f"{p.label} ({p.start} to {p.end}): {len(invoices)} invoices "
+                f"({len(issued)} issued, {len(invoices) - len(issued)} drafts for review), "
+                f"{len(result.statements)} usage statements."
+            )
+            for inv in invoices:
+                self.stdout.write(
+                    f"  {inv.number or f'draft #{inv.pk}'}  {inv.customer}  {inv.total} {inv.currency}"
+                    f"  due {inv.due_date or '-'}"
+                )
