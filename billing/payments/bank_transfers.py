@@ -115,6 +115,10 @@ def _credit(transfer: BankTransfer, *, actor: User, decided_by: User | None) -> 
     transfer.decided_by = decided_by
     transfer.decided_at = timezone.now()
     transfer.save(update_fields=["credit_transaction", "status", "decided_by", "decided_at"])
+    # Deferred import: receivables build on payments. The receipt is numbered in this transaction.
+    from billing.receivables.receipts import receipt_for_topup
+
+    receipt_for_topup(bank_transfer=transfer)
 
 
 def _locked_pending(transfer: BankTransfer, user: User) -> BankTransfer:

@@ -100,6 +100,10 @@ def card_topup_settle(
         topup.status = CardTopUp.Status.PAID
         topup.paid_at = timezone.now()
         topup.save(update_fields=["payment_intent_id", "credit_transaction", "status", "paid_at"])
+        # Deferred import: receivables build on payments. The receipt is numbered in this transaction.
+        from billing.receivables.receipts import receipt_for_topup
+
+        receipt_for_topup(card_topup=topup)
     return topup
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.payments import cards, stripe_api
 from billing.payments.models import CardTopUp, StripeEvent
+from billing.receivables import cards as invoice_cards
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,14 @@ def _on_checkout_session_paid(session: dict) -> None:
         payment_intent = payment_intent.get("id")
     if not payment_intent:
         raise cards.TopUpMismatch(f"Session {session.get('id')} is paid but names no payment intent.")
+    if invoice_payment := invoice_cards.invoice_payment_for(session):
+        invoice_cards.invoice_card_payment_settle(
+            payment=invoice_payment,
+            payment_intent_id=payment_intent,
+            amount_minor=int(session["amount_total"]),
+            currency=session["currency"],
+        )
+        return
     cards.card_topup_settle(
         topup=_topup_for(session),
         payment_intent_id=payment_intent,
@@ -139,10 +148,21 @@ def _on_checkout_session_paid(session: dict) -> None:
 
 
 def _on_checkout_session_expired(session: dict) -> None:
+    if invoice_payment := invoice_cards.invoice_payment_for(session):
+        invoice_cards.invoice_card_payment_expire(payment=invoice_payment)
+        return
     cards.card_topup_expire(topup=_topup_for(session))
 
 
 def _on_payment_intent_succeeded(intent: dict) -> None:
+    if invoice_payment := invoice_cards.invoice_payment_for(intent):
+        invoice_cards.invoice_card_payment_settle(
+            payment=invoice_payment,
+            payment_intent_id=intent["id"],
+            amount_minor=int(intent["amount_received"]),
+            currency=intent["currency"],
+        )
+        return
     cards.card_topup_settle(
         topup=_topup_for_payment(intent["id"], intent),
         payment_intent_id=intent["id"],

@@ -1,0 +1,335 @@
+"""Credit notes (full or partial, with a reason) and voiding invoices.
+
+A credit note reverses revenue and tax on the invoice's lines: Dr revenue (by line kind) / Dr tax payable
+/ Cr the customer's receivable. It can never credit more of a line than was billed and not yet credited.
+
+When a credit is larger than what is still due on the invoice (the invoice was already paid in part or
+in full), the excess releases payment allocations from that invoice, newest first: the money stays with
+the customer as unallocated credit, to be allocated to another invoice. So an invoice's amount due never
+goes below zero and the receivable invariant of ``billing.receivables.services`` holds.
+
+Voiding (``invoice_void``):
+- a draft was never posted, so nothing is credited; it is marked void and, because the schema gives
+  every non-draft invoice a number (``invoice_issued_has_number``), takes the next number of the series
+  dated today: the series stays gapless and the void document stays on file, as accountants expect of
+  a voided numbered invoice;
+- an issued invoice is voided by a credit note for everything not yet credited, then marked void;
+- an invoice with payments allocated is refused: issue a credit note instead (which leaves the paid part
+  as customer credit), so a void never moves money silently. An invoice that credit notes brought to zero
+  stays "paid" (nothing due) unless voided explicitly.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.numbering import number_next
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind
+from billing.ledger.services import credit, debit, transaction_post
+from billing.payments.amounts import quantize_money
+from billing.receivables.models import CreditNote, CreditNoteLine, PaymentAllocation
+from billing.receivables.services import (
+    ZERO,
+    _validate_amount,
+    invoice_status_settle,
+    require_money_role,
+)
+
+CREDITABLE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
+
+# Which account a credit of each kind of line is debited to. Usage revenue was recognised when usage was
+# accrued (issuing only relieved the unbilled accrual), so a usage credit reverses revenue: usage. A pack
+# stays a deposit (wallet_pack) released to revenue as it is used; crediting its price gives the pack away,
+# which is a promotional cost, not less revenue (its revenue is still booked as it is used).
+REVENUE_BY_KIND = {
+    InvoiceLine.Kind.USAGE: AccountKind.REVENUE_USAGE,
+    InvoiceLine.Kind.SUBSCRIPTION: AccountKind.REVENUE_SUBSCRIPTIONS,
+    InvoiceLine.Kind.SERVICE: AccountKind.REVENUE_SERVICES,
+    InvoiceLine.Kind.PACK: AccountKind.PROMOTIONAL_CREDIT,
+    InvoiceLine.Kind.ADJUSTMENT: AccountKind.REVENUE_SERVICES,
+}
+
+
+@dataclass
+class _Remaining:
+    """What of one invoice line is not yet credited (net and tax, rounded as on the invoice)."""
+
+    line: InvoiceLine
+    net: Decimal
+    tax: Decimal
+
+
+def _remaining(invoice: Invoice) -> list[_Remaining]:
+    lines = list(invoice.lines.order_by("position", "id"))
+    credited = {
+        row["invoice_line"]: (row["net"] or ZERO, row["tax"] or ZERO)
+        for row in CreditNoteLine.objects.filter(invoice_line__in=lines)
+        .values("invoice_line")
+        .annotate(net=Sum("amount"), tax=Sum("tax_amount"))
+    }
+    out = []
+    for line in lines:
+        net, tax = credited.get(line.pk, (ZERO, ZERO))
+        out.append(_Remaining(line=line, net=line.amount - net, tax=line.tax_amount - tax))
+    return out
+
+
+def _tax_for(rem: _Remaining, net: Decimal, currency: str) -> Decimal:
+    """The tax to reverse with ``net`` of a line: proportional to the line's own (rounded) tax.
+
+    The last credit of a line takes all the tax left, so partial credits add up to exactly the line's tax.
+    """
+    if net == rem.net:
+        return rem.tax
+    return quantize_money(rem.tax * net / rem.net, currency) if rem.net else ZERO
+
+
+def _plan(invoice: Invoice, remaining: list[_Remaining], lines, amount) -> list[tuple[_Remaining, Decimal]]:
+    """Return (line, net amount to credit) pairs for a full credit, chosen lines, or a net ``amount``."""
+    if lines is not None and amount is not None:
+        raise ValidationError({"lines": _("Credit chosen lines or an amount, not both.")})
+    by_id = {rem.line.pk: rem for rem in remaining}
+    if lines is not None:
+        plan, seen = [], set()
+        for index, pair in enumerate(lines):
+            try:
+                line, net = pair
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    {"lines": _("Row %(row)s: give an invoice line and an amount.") % {"row": index + 1}}
+                ) from None
+            rem = by_id.get(getattr(line, "pk", None))
+            if rem is None:
+                raise ValidationError(
+                    {"lines": _("Row %(row)s: the line is not on this invoice.") % {"row": index + 1}}
+                )
+            if rem.line.pk in seen:
+                raise ValidationError({"lines": _("Each line may appear only once.")})
+            seen.add(rem.line.pk)
+            _validate_amount(net, invoice.currency, field="lines")
+            if net > rem.net:
+                raise ValidationError(
+                    {
+                        "lines": _("“%(line)s”: only %(left)s %(currency)s is left to credit.")
+                        % {"line": rem.line.description, "left": rem.net, "currency": invoice.currency}
+                    }
+                )
+            plan.append((rem, net))
+        if not plan:
+            raise ValidationError({"lines": _("Choose at least one line to credit.")})
+        return plan
+    if amount is None:
+        return [(rem, rem.net) for rem in remaining if rem.net or rem.tax]
+    # A net amount spread over the lines in proportion to what each has left; the last takes the rest.
+    _validate_amount(amount, invoice.currency)
+    open_lines = [rem for rem in remaining if rem.net > 0]
+    left_total = sum((rem.net for rem in open_lines), ZERO)
+    if amount > left_total:
+        raise ValidationError(
+            {
+                "amount": _("Only %(left)s %(currency)s (before tax) is left to credit on this invoice.")
+                % {"left": left_total, "currency": invoice.currency}
+            }
+        )
+    plan, spread = [], ZERO
+    for index, rem in enumerate(open_lines):
+        if index == len(open_lines) - 1:
+            net = amount - spread
+        else:
+            net = min(quantize_money(amount * rem.net / left_total, invoice.currency), rem.net)
+        spread += net
+        if net > 0:
+            plan.append((rem, net))
+    return plan
+
+
+def _release_allocations(invoice: Invoice, excess: Decimal) -> None:
+    """Give back ``excess`` of the invoice's allocated payments, newest allocation first."""
+    for allocation in PaymentAllocation.objects.select_for_update().filter(invoice=invoice).order_by("-id"):
+        if excess <= 0:
+            break
+        take = min(excess, allocation.amount)
+        if take == allocation.amount:
+            allocation.delete()
+        else:
+            allocation.amount -= take
+            allocation.save(update_fields=["amount"])
+        invoice.amount_paid -= take
+        excess -= take
+
+
+def _post(note: CreditNote, invoice: Invoice, rows: list[CreditNoteLine], kinds: list[str], actor):
+    by_account: dict[str, Decimal] = defaultdict(Decimal)
+    for row, kind in zip(rows, kinds, strict=True):
+        by_account[REVENUE_BY_KIND[kind]] += row.amount
+    ccy = invoice.currency
+    legs = [debit(account_get(kind=k, currency=ccy), v, ccy) for k, v in sorted(by_account.items()) if v]
+    if note.tax_amount:
+        legs.append(debit(account_get(kind=AccountKind.TAX_PAYABLE, currency=ccy), note.tax_amount, ccy))
+    receivable = account_get(kind=AccountKind.RECEIVABLE, currency=ccy, customer=invoice.customer)
+    legs.append(credit(receivable, note.total, ccy))
+    return transaction_post(
+        idempotency_key=f"credit_note:{note.number}",
+        kind="credit_note.issue",
+        lines=legs,
+        memo=f"Credit note {note.number} for invoice {invoice.number}: {note.reason}",
+        source=f"invoice:{invoice.pk}",
+        effective_date=note.issue_date,
+        actor=actor,
+    )
+
+
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    reason: str,
+    lines=None,
+    amount: Decimal | None = None,
+    actor,
+    idempotency_key: str,
+    issue_date: date | None = None,
+    voids_invoice: bool = False,
+) -> CreditNote:
+    """Issue a numbered credit note against an issued invoice and post it; return it.
+
+    ``lines`` [(invoice_line, net amount), …] credits chosen lines; ``amount`` spreads a net amount over
+    the lines in proportion; neither credits everything not yet credited. Tax is reversed per line in
+    proportion to the line's tax. Replaying ``idempotency_key`` for the same invoice returns the first
+    credit note.
+    """
+    require_money_role(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the invoice is credited.")})
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
+        raise ValidationError({"idempotency_key": _("An idempotency key (1–200 characters) is required.")})
+    existing = CreditNote.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replayed(existing, invoice)
+    try:
+        with transaction.atomic():
+            return _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, voids_invoice)
+    except IntegrityError:
+        existing = CreditNote.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, invoice)
+
+
+def _replayed(existing: CreditNote, invoice: Invoice) -> CreditNote:
+    if existing.invoice_id != invoice.pk:
+        raise ValidationError(
+            {"idempotency_key": _("This idempotency key was already used for another credit note.")}
+        )
+    return existing
+
+
+def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, voids_invoice) -> CreditNote:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status not in CREDITABLE:
+        raise ValidationError(
+            _("Invoice %(number)s is %(status)s; only an issued invoice can be credited.")
+            % {"number": invoice, "status": invoice.get_status_display().lower()}
+        )
+    plan = _plan(invoice, _remaining(invoice), lines, amount)
+    ccy = invoice.currency
+    issue_date = issue_date or timezone.localdate()
+    rows, kinds = [], []
+    for rem, net in plan:
+        tax = _tax_for(rem, net, ccy)
+        rows.append(
+            CreditNoteLine(
+                invoice_line=rem.line,
+                description=rem.line.description,
+                amount_exact=net,
+                amount=net,
+                tax_rate=rem.line.tax_rate,
+                tax_amount=tax,
+            )
+        )
+        kinds.append(rem.line.kind)
+    subtotal = sum((r.amount for r in rows), ZERO)
+    tax_total = sum((r.tax_amount for r in rows), ZERO)
+    total = subtotal + tax_total
+    if total <= 0:
+        raise ValidationError(_("Nothing is left to credit on invoice %(number)s.") % {"number": invoice})
+    series, number = number_next("credit_note", on=issue_date)
+    note = CreditNote.objects.create(
+        customer=invoice.customer,
+        invoice=invoice,
+        series=series,
+        number=number,
+        reason=reason[:500],
+        voids_invoice=voids_invoice,
+        currency=ccy,
+        language=invoice.language,
+        issue_date=issue_date,
+        subtotal=subtotal,
+        tax_amount=tax_total,
+        total=total,
+        idempotency_key=idempotency_key,
+        created_by=actor,
+    )
+    for row in rows:
+        row.credit_note = note
+    CreditNoteLine.objects.bulk_create(rows)
+    note.journal_transaction = _post(note, invoice, rows, kinds, actor)
+    note.save(update_fields=["journal_transaction"])
+    excess = total - invoice.amount_due
+    if excess > 0:
+        _release_allocations(invoice, excess)
+    invoice.amount_credited += total
+    invoice_status_settle(invoice)
+    invoice.save(update_fields=["amount_credited", "amount_paid", "status"])
+    return note
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, reason: str, actor) -> Invoice:
+    """Void a draft directly, or an issued invoice by a credit note for what is not yet credited.
+
+    Refused (ValidationError) when payments are allocated to the invoice: issue a credit note instead,
+    which keeps the paid part as customer credit. Voiding a void invoice changes nothing.
+    """
+    require_money_role(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the invoice is voided.")})
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.VOID:
+        return invoice
+    if invoice.status == Invoice.Status.DRAFT:
+        invoice.issue_date = timezone.localdate()
+        invoice.series, invoice.number = number_next("invoice", on=invoice.issue_date)
+    else:
+        if invoice.amount_paid > 0:
+            raise ValidationError(
+                _(
+                    "Invoice %(number)s has payments allocated to it; it cannot be voided. Issue a credit "
+                    "note instead: the paid part then stays with the customer as credit."
+                )
+                % {"number": invoice}
+            )
+        if invoice.total - invoice.amount_credited > 0:
+            credit_note_issue(
+                invoice=invoice,
+                reason=reason,
+                actor=actor,
+                idempotency_key=f"void:{invoice.pk}",
+                voids_invoice=True,
+            )
+            invoice.refresh_from_db()
+    invoice.status = Invoice.Status.VOID
+    stamp = _("Voided on %(date)s: %(reason)s") % {"date": timezone.localdate(), "reason": reason}
+    invoice.notes = f"{invoice.notes}\n{stamp}".strip()
+    invoice.save(update_fields=["status", "notes", "series", "number", "issue_date"])
+    return invoice

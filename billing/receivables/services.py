@@ -1,0 +1,351 @@
+"""Payments from credit customers and their allocation to invoices.
+
+Be careful changing this module: it decides what a customer owes. The invariant the tests hold it to is
+
+    receivable balance (ledger) = Σ amount due of issued invoices − unallocated payment credit
+
+A payment is posted to the ledger in full when it is received (Dr cash or Stripe clearing / Cr the
+customer's receivable). Allocations only say which invoices it settles; they never post. What is not
+allocated stays as a credit balance on the customer's receivable account.
+
+Allocation rules:
+- oldest first (by due date, then number), or to the invoices chosen; never more than an invoice's
+  amount due nor more than the payment's unallocated amount;
+- unallocated credit is NOT applied automatically when a later invoice is issued (issuing belongs to
+  period close, which must not move money between documents behind finance's back); finance applies it
+  with "Allocate credit" (``payment_allocate`` without an invoice: oldest open invoices first).
+- Locks: the payment row first, then the invoices, always in primary-key order, so two allocations (of
+  one payment or of two payments to one invoice) queue instead of over-allocating or deadlocking.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer, StaffRole
+from billing.invoicing.models import Invoice
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind
+from billing.ledger.services import credit, debit, transaction_post
+from billing.payments.amounts import currency_exponent, quantize_money
+from billing.payments.cards import customer_currency
+from billing.receivables.models import CustomerPayment, PaymentAllocation
+
+# Who may record payments, allocate them, issue credit notes and void invoices.
+MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
+OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+ZERO = Decimal("0")
+
+KIND_PAYMENT = {
+    CustomerPayment.Method.BANK: "receivable.payment.bank",
+    CustomerPayment.Method.CARD: "receivable.payment.card",
+}
+_CASH_KIND = {
+    CustomerPayment.Method.BANK: AccountKind.CASH_BANK,
+    CustomerPayment.Method.CARD: AccountKind.STRIPE_CLEARING,
+}
+
+
+def require_money_role(actor) -> None:
+    """Refuse anyone but active finance or admin staff; ``None`` is the system (a Stripe webhook)."""
+    if actor is None:
+        return
+    if not actor.is_active or actor.staff_role not in MONEY_ROLES:
+        raise PermissionDenied(_("Only finance staff may record payments, credit notes and voids."))
+
+
+def invoice_status_settle(invoice: Invoice) -> None:
+    """Set an issued invoice's status from what is still due (the caller saves it).
+
+    "Paid" means nothing is due any more, whether payments or credit notes settled it; "void" is only
+    ever set by ``invoice_void``.
+    """
+    if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+        return
+    due = invoice.total - invoice.amount_paid - invoice.amount_credited
+    if due <= 0:
+        invoice.status = Invoice.Status.PAID
+    elif invoice.amount_paid > 0:
+        invoice.status = Invoice.Status.PARTIALLY_PAID
+    else:
+        invoice.status = Invoice.Status.ISSUED
+
+
+def payment_unallocated(payment: CustomerPayment) -> Decimal:
+    """What of a received payment is not yet allocated to any invoice (the customer's credit)."""
+    if payment.status != CustomerPayment.Status.RECEIVED:
+        return ZERO
+    allocated = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    return payment.amount - allocated
+
+
+def customer_credit(*, customer: Customer, currency: str) -> Decimal:
+    """The customer's unallocated payment credit in ``currency``."""
+    payments = CustomerPayment.objects.filter(
+        customer=customer, currency=currency, status=CustomerPayment.Status.RECEIVED
+    )
+    received = payments.aggregate(s=Sum("amount"))["s"] or ZERO
+    allocated = PaymentAllocation.objects.filter(payment__in=payments).aggregate(s=Sum("amount"))["s"] or ZERO
+    return received - allocated
+
+
+def _validate_amount(amount, currency: str, field: str = "amount") -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError({field: _("Enter an amount as a decimal number.")})
+    if amount <= 0:
+        raise ValidationError({field: _("The amount must be greater than zero.")})
+    if amount != quantize_money(amount, currency):
+        raise ValidationError(
+            {
+                field: _("Enter the amount with at most %(places)s decimal places.")
+                % {"places": currency_exponent(currency)}
+            }
+        )
+    return amount
+
+
+def _payment_matches(payment: CustomerPayment, **body) -> bool:
+    return all(getattr(payment, field) == value for field, value in body.items())
+
+
+def payment_post(*, payment: CustomerPayment, actor=None):
+    """Post a received payment in full: Dr cash (bank) or Stripe clearing (card) / Cr receivable."""
+    cash = account_get(kind=_CASH_KIND[payment.method], currency=payment.currency)
+    receivable = account_get(
+        kind=AccountKind.RECEIVABLE, currency=payment.currency, customer=payment.customer
+    )
+    source = f"stripe:{payment.payment_intent_id}" if payment.payment_intent_id else f"payment:{payment.pk}"
+    return transaction_post(
+        # The intent id (card) or the row (bank) is unique, so a replay posts nothing new.
+        idempotency_key=source if payment.payment_intent_id else f"receivables.payment:{payment.pk}",
+        kind=KIND_PAYMENT[payment.method],
+        lines=[
+            debit(cash, payment.amount, payment.currency),
+            credit(receivable, payment.amount, payment.currency),
+        ],
+        memo=f"Payment from {payment.customer.name}"
+        + (f", ref {payment.reference}" if payment.reference else ""),
+        source=source,
+        effective_date=payment.received_on,
+        actor=actor,
+    )
+
+
+def payment_record(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    currency: str,
+    received_on: date,
+    reference: str,
+    method: str = CustomerPayment.Method.BANK,
+    actor,
+    idempotency_key: str,
+    allocate="oldest",
+    note: str = "",
+) -> CustomerPayment:
+    """Record money received from a credit customer, post it, give it a receipt, then allocate it.
+
+    ``allocate`` is "oldest" (open invoices oldest first), a list of ``(invoice, amount)``, or None
+    (keep it all as credit). Replaying the same ``idempotency_key`` with the same payment returns the
+    first one and allocates nothing again; with a different payment it raises ValidationError.
+    """
+    require_money_role(actor)
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
+        raise ValidationError({"idempotency_key": _("An idempotency key (1–200 characters) is required.")})
+    currency = (currency or "").upper()
+    expected = customer_currency(customer)
+    if currency != expected:
+        raise ValidationError(
+            {
+                "currency": _("%(customer)s is billed in %(currency)s.")
+                % {"customer": customer.name, "currency": expected}
+            }
+        )
+    amount = _validate_amount(amount, currency)
+    if method not in CustomerPayment.Method.values:
+        raise ValidationError({"method": _("Choose bank transfer or card.")})
+    if not isinstance(received_on, date):
+        raise ValidationError({"received_on": _("Enter the date the money was received.")})
+    if received_on > timezone.localdate():
+        raise ValidationError({"received_on": _("The date received cannot be in the future.")})
+    reference = (reference or "").strip()
+    body = {
+        "customer_id": customer.pk,
+        "amount": amount,
+        "currency": currency,
+        "received_on": received_on,
+        "reference": reference,
+        "method": method,
+    }
+    existing = CustomerPayment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replayed(existing, body)
+    try:
+        with transaction.atomic():
+            payment = CustomerPayment.objects.create(
+                **body,
+                status=CustomerPayment.Status.RECEIVED,
+                idempotency_key=idempotency_key,
+                note=note,
+                recorded_by=actor,
+            )
+            payment_receive(payment=payment, actor=actor, allocate=allocate)
+    except IntegrityError:
+        # A concurrent request with the same key committed first.
+        existing = CustomerPayment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, body)
+    return payment
+
+
+def _replayed(existing: CustomerPayment, body: dict) -> CustomerPayment:
+    if not _payment_matches(existing, **body):
+        raise ValidationError(
+            {"idempotency_key": _("This idempotency key was already used for a different payment.")}
+        )
+    return existing
+
+
+def payment_receive(*, payment: CustomerPayment, actor=None, allocate="oldest") -> None:
+    """Post a payment now received, issue its receipt and allocate it (inside the caller's transaction)."""
+    from billing.receivables.receipts import receipt_for_payment
+
+    payment.journal_transaction = payment_post(payment=payment, actor=actor)
+    payment.save(update_fields=["journal_transaction"])
+    receipt_for_payment(payment=payment)
+    if allocate == "oldest":
+        payment_allocate(payment=payment, actor=actor)
+    elif isinstance(allocate, Invoice):
+        payment_allocate(payment=payment, invoice=allocate, actor=actor)
+    elif allocate:
+        payment_allocate(payment=payment, allocations=list(allocate), actor=actor)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    invoice_id: int
+    amount: Decimal | None  # None: as much as is due
+
+
+def _wanted_from(invoice, allocations) -> list[_Wanted] | None:
+    if invoice is not None and allocations is not None:
+        raise ValueError("Pass invoice or allocations, not both.")
+    if invoice is not None:
+        return [_Wanted(invoice.pk, None)]
+    if allocations is None:
+        return None
+    wanted = []
+    for index, pair in enumerate(allocations):
+        try:
+            target, amount = pair
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"allocations": _("Row %(row)s: give an invoice and an amount.") % {"row": index + 1}}
+            ) from None
+        if not isinstance(target, Invoice):
+            raise ValidationError({"allocations": _("Row %(row)s: choose an invoice.") % {"row": index + 1}})
+        wanted.append(_Wanted(target.pk, amount))
+    if len({w.invoice_id for w in wanted}) != len(wanted):
+        raise ValidationError({"allocations": _("Each invoice may appear only once.")})
+    return wanted
+
+
+@transaction.atomic
+def payment_allocate(
+    *, payment: CustomerPayment, invoice: Invoice | None = None, allocations=None, actor=None
+) -> list[PaymentAllocation]:
+    """Allocate a payment's unallocated amount to invoices; return the allocations made.
+
+    With ``invoice``: as much as it has due. With ``allocations`` [(invoice, amount), …]: exactly those
+    amounts, refused as a whole if any is more than its invoice has due or they add up to more than
+    the payment has left. With neither: open invoices of the customer in the payment's currency, oldest
+    due date first. Whatever is left stays as the customer's credit.
+    """
+    require_money_role(actor)
+    wanted = _wanted_from(invoice, allocations)
+    payment = CustomerPayment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != CustomerPayment.Status.RECEIVED:
+        raise ValidationError(_("Only a received payment can be allocated."))
+    left = payment_unallocated(payment)
+    if wanted is None:
+        candidates = Invoice.objects.filter(
+            customer_id=payment.customer_id, currency=payment.currency, status__in=OPEN_STATUSES
+        )
+    else:
+        candidates = Invoice.objects.filter(pk__in=[w.invoice_id for w in wanted])
+    locked = list(candidates.select_for_update().order_by("pk"))
+    if wanted is None:
+        plan = [
+            (inv, None)
+            for inv in sorted(locked, key=lambda i: (i.due_date or date.max, i.number or "", i.pk))
+        ]
+    else:
+        by_id = {inv.pk: inv for inv in locked}
+        plan = [(by_id[w.invoice_id], w.amount) for w in wanted]
+        _check_chosen(payment, plan, left)
+    made = []
+    for inv, amount in plan:
+        due = inv.amount_due
+        take = min(left, due) if amount is None else amount
+        if take <= 0:
+            continue
+        made.append(
+            PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=take, allocated_by=actor)
+        )
+        inv.amount_paid += take
+        invoice_status_settle(inv)
+        inv.save(update_fields=["amount_paid", "status"])
+        left -= take
+        if left <= 0:
+            break
+    return made
+
+
+def _check_chosen(payment: CustomerPayment, plan, left: Decimal) -> None:
+    total = ZERO
+    for inv, amount in plan:
+        label = inv.number or str(inv.pk)
+        if inv.customer_id != payment.customer_id:
+            raise ValidationError(
+                {"allocations": _("Invoice %(number)s belongs to another customer.") % {"number": label}}
+            )
+        if inv.currency != payment.currency:
+            raise ValidationError(
+                {
+                    "allocations": _("Invoice %(number)s is in %(currency)s, the payment in %(paid)s.")
+                    % {"number": label, "currency": inv.currency, "paid": payment.currency}
+                }
+            )
+        if inv.status not in OPEN_STATUSES:
+            raise ValidationError(
+                {
+                    "allocations": _("Invoice %(number)s is %(status)s; nothing is due on it.")
+                    % {"number": label, "status": inv.get_status_display().lower()}
+                }
+            )
+        if amount is None:
+            continue
+        _validate_amount(amount, payment.currency, field="allocations")
+        if amount > inv.amount_due:
+            raise ValidationError(
+                {
+                    "allocations": _("Invoice %(number)s has only %(due)s %(currency)s due.")
+                    % {"number": label, "due": inv.amount_due, "currency": inv.currency}
+                }
+            )
+        total += amount
+    if total > left:
+        raise ValidationError(
+            {
+                "allocations": _("The payment has only %(left)s %(currency)s left to allocate.")
+                % {"left": left, "currency": payment.currency}
+            }
+        )
