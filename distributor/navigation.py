@@ -44,6 +44,7 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
     NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
     NavEntry(_("Finance"), _("Redemption codes"), "staff-redemption-batch-list", "gift", _FINANCE),
+    NavEntry(_("Finance"), _("Dunning"), "staff-dunning-policies", "envelope-exclamation", _FINANCE),
 ]
 
 

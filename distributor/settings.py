@@ -376,3 +376,22 @@ CELERY_BEAT_SCHEDULE["period-close"] = {
     "task": "billing.invoicing.tasks.period_close_task",
     "schedule": crontab(minute=15, hour=0, day_of_month=1),
 }
+
+# ------------------------------------------------------------------------------
+# Dunning and the credit-limit policy (issue 6) — billing/dunning/services.py, billing/terms/credit.py
+# ------------------------------------------------------------------------------
+# Reminders are e-mail work: the notify queue, so PDF rendering and ingestion never delay them (the invoice
+# PDF is rendered inside the task).
+CELERY_TASK_ROUTES["billing.dunning.*"] = {"queue": "notify"}
+# Once a day at 09:30 operator time (CELERY_TIMEZONE): customers read reminders in business hours, and
+# levels count whole days from the due date, so one run a day is enough; re-running sends nothing twice.
+CELERY_BEAT_SCHEDULE["dunning-run"] = {
+    "task": "billing.dunning.tasks.dunning_run_task",
+    "schedule": crontab(minute=30, hour=9),
+}
+# Safety net for the credit limit: postings are checked as they commit (billing/terms/receivers.py); this
+# re-checks every credit customer with a limit in case a balance moved some other way.
+CELERY_BEAT_SCHEDULE["credit-limit-check"] = {
+    "task": "billing.terms.tasks.credit_limit_check_task",
+    "schedule": 10 * 60,
+}

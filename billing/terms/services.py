@@ -1,10 +1,35 @@
-"""Writes for billing terms."""
+"""Writes for billing terms: onboarding, and staff edits with validation and an audit trail."""
 
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.services import customer_create
-from billing.terms.models import BillingTerms
+from billing.invoicing.models import Invoice
+from billing.ledger.models import JournalEntry
+from billing.terms.models import BillingTerms, BillingTermsChange
+
+MAX_PAYMENT_DAYS = 365
+# The fields staff edit on the billing terms page, in page order; ``language`` lives on the customer.
+EDITABLE_FIELDS = (
+    "mode",
+    "currency",
+    "payment_term",
+    "payment_days",
+    "credit_limit",
+    "credit_policy",
+    "tax_rate",
+    "tax_label",
+    "tax_id",
+    "billing_address",
+    "billing_emails",
+    "review_invoices",
+    "dunning_policy",
+)
 
 
 @transaction.atomic
@@ -25,3 +50,129 @@ def customer_onboard(
     )
     BillingTerms.objects.create(customer=customer, mode=mode, currency=currency)
     return customer
+
+
+def billing_emails_parse(value: str) -> tuple[list[str], list[str]]:
+    """Split a comma/semicolon/newline separated list; return ``(valid, invalid)`` addresses."""
+    raw = [part.strip() for part in value.replace(";", ",").replace("\n", ",").split(",")]
+    valid, invalid = [], []
+    for address in filter(None, raw):
+        try:
+            validate_email(address)
+        except ValidationError:
+            invalid.append(address)
+        else:
+            valid.append(address)
+    return valid, invalid
+
+
+def _has_activity_in(customer: Customer, currency: str) -> bool:
+    return (
+        JournalEntry.objects.filter(account__customer=customer, currency=currency).exists()
+        or Invoice.objects.filter(customer=customer, currency=currency).exists()
+    )
+
+
+def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]:
+    """Return the refusals of ``values`` (the new field values) per field name; empty when acceptable."""
+    errors: dict[str, str] = {}
+    mode = values.get("mode", terms.mode)
+    credit_limit = values.get("credit_limit", terms.credit_limit)
+    if credit_limit is not None and credit_limit < 0:
+        errors["credit_limit"] = _("The credit limit cannot be negative.")
+    elif credit_limit and mode == BillingTerms.Mode.PREPAID:
+        errors["credit_limit"] = _(
+            "A credit limit needs a credit mode (monthly or quarterly); prepaid customers have none."
+        )
+    days = values.get("payment_days", terms.payment_days)
+    if days is None or not 0 <= days <= MAX_PAYMENT_DAYS:
+        errors["payment_days"] = _("Payment days must be between 0 and %(max)s.") % {"max": MAX_PAYMENT_DAYS}
+    currency = (values.get("currency") or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        errors["currency"] = _("Give the currency as a three-letter ISO 4217 code, e.g. CNY.")
+    elif terms.pk and currency != terms.currency and _has_activity_in(terms.customer, terms.currency):
+        errors["currency"] = _(
+            "The currency cannot change from %(old)s to %(new)s: this customer already has invoices or "
+            "ledger activity in %(old)s. Settle and close them first, or keep %(old)s."
+        ) % {"old": terms.currency, "new": currency}
+    tax_rate = values.get("tax_rate", terms.tax_rate)
+    if tax_rate is None or not Decimal(0) <= tax_rate <= Decimal(1):
+        errors["tax_rate"] = _("The tax rate is a fraction between 0 and 1 (0.06 is 6%).")
+    _valid, invalid = billing_emails_parse(values.get("billing_emails", terms.billing_emails) or "")
+    if invalid:
+        errors["billing_emails"] = _("Not a valid e-mail address: %(addresses)s.") % {
+            "addresses": ", ".join(invalid)
+        }
+    policy = values.get("dunning_policy", terms.dunning_policy)
+    if policy is not None and not policy.is_active and policy.pk != terms.dunning_policy_id:
+        errors["dunning_policy"] = _("The dunning policy %(name)s is not active.") % {"name": policy.name}
+    return errors
+
+
+def _as_text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _differs(old, new) -> bool:
+    if isinstance(old, Decimal) or isinstance(new, Decimal):
+        return Decimal(old or 0) != Decimal(new or 0)  # 1000.00 and 1000 are the same limit
+    if hasattr(old, "pk") or hasattr(new, "pk"):
+        return getattr(old, "pk", None) != getattr(new, "pk", None)
+    return (old or "") != (new or "") if isinstance(old or new, str) else old != new
+
+
+@transaction.atomic
+def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> BillingTerms:
+    """Change ``customer``'s billing terms (and its document language) and record who changed what.
+
+    ``values`` maps field names of ``EDITABLE_FIELDS`` (plus ``language``) to new values. Raises
+    ``ValidationError`` with a message per field when a value is refused; nothing is written then.
+    The credit limit is re-checked after commit, so a lower limit or a stricter policy takes effect
+    (and notifies the gateway) at once.
+    """
+    terms = BillingTerms.objects.select_for_update().filter(customer=customer).first()
+    if terms is None:
+        terms = BillingTerms(customer=customer, currency=values.get("currency") or "")
+    values = dict(values)
+    if "currency" in values:
+        values["currency"] = (values["currency"] or "").strip().upper()
+    else:
+        values["currency"] = terms.currency
+    if values.get("payment_term") == BillingTerms.PaymentTerm.DUE_ON_RECEIPT:
+        values["payment_days"] = 0  # due on receipt has no days; keep the record unambiguous
+    if "billing_emails" in values:
+        valid, _invalid = billing_emails_parse(values["billing_emails"] or "")
+    errors = billing_terms_errors(terms=terms, values=values)
+    language = values.pop("language", customer.language)
+    if language not in {code for code, _label in Customer._meta.get_field("language").choices}:
+        errors["language"] = _("Unknown document language %(language)s.") % {"language": language}
+    if errors:
+        raise ValidationError(errors)
+    if "billing_emails" in values:
+        values["billing_emails"] = ", ".join(valid)
+    changes = {}
+    for field in EDITABLE_FIELDS:
+        if field not in values:
+            continue
+        old = getattr(terms, field)
+        new = values[field]
+        if terms.pk is None or _differs(old, new):
+            changes[field] = [_as_text(old), _as_text(new)]
+            setattr(terms, field, new)
+    if language != customer.language:
+        changes["language"] = [customer.language, language]
+        customer.language = language
+        customer.save(update_fields=["language"])
+    terms.full_clean()
+    terms.save()
+    if changes:
+        BillingTermsChange.objects.create(terms=terms, actor=actor, changes=changes)
+        customer_id = customer.pk
+
+        def recheck():
+            from billing.terms.credit import credit_limit_check
+
+            credit_limit_check(customer_ids=[customer_id])
+
+        transaction.on_commit(recheck)
+    return terms
