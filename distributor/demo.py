@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts import demo as accounts_demo
 from billing import demo as billing_demo
+from billing.dunning import demo as dunning_demo
 from billing.usage import demo as usage_demo
 from catalog import demo as catalog_demo
 
@@ -13,6 +14,7 @@ DEMO_LOADERS = [
     catalog_demo.load_assignments,
     billing_demo.load,
     usage_demo.load,
+    dunning_demo.load,
 ]
 
 
