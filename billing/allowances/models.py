@@ -126,3 +126,6 @@ class AllowanceDraw(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["allowance", "batch"], name="allowances_one_draw_per_batch"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.tokens} tokens from #{self.allowance_id} by batch {self.batch_id}"

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from catalog.errors import MissingFxRate, NoPlan, NoPrice, PricingError
-from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceEntry
+from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceEntry, SellPlan
 from catalog.rating import PriceSchedule
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
 
@@ -81,6 +81,7 @@ class BatchPricer:
         self._by_customer: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
+        self._plan_objects: dict[int, SellPlan] = {}
 
     def _segment(self, at: datetime) -> datetime:
         return self.points[max(bisect.bisect_right(self.points, at) - 1, 0)]
@@ -92,6 +93,24 @@ class BatchPricer:
         found = self._by_customer.get(key)
         if found is None:
             found = self._by_customer[key] = self._load(customer_id, model_id, segment)
+        if isinstance(found, Unpriced):
+            raise found
+        return found
+
+    def plan_prices(self, plan_id: int, model_id: int, at: datetime) -> Prices:
+        """Return ``model_id``'s prices at ``at`` under the plan ``plan_id`` (e.g. a subscription's
+        overage plan) rather than the customer's own; raise Unpriced saying why not."""
+        segment = self._segment(at)
+        key = (plan_id, model_id, segment)
+        if key not in self._by_plan:
+            snapshot = self._snapshots.get(segment)
+            if snapshot is None:
+                snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
+            plan = self._plan_objects.get(plan_id)
+            if plan is None:
+                plan = self._plan_objects[plan_id] = SellPlan.objects.get(pk=plan_id)
+            self._by_plan[key] = self._plan_prices(snapshot, plan, self.models[model_id])
+        found = self._by_plan[key]
         if isinstance(found, Unpriced):
             raise found
         return found

@@ -8,6 +8,7 @@ import uuid
 
 from django.db import connection, transaction
 
+from billing.usage.allowance_use import rows_draw
 from billing.usage.events import CanonicalEvent
 from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
 from billing.usage.postings import batch_post
@@ -48,7 +49,7 @@ def _rerate_group(
     models = {m.pk: m for m in model_map.values()}
     times = [e.occurred_at for e in events]
     pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
-    done = []
+    outcomes = []
     for row, event in zip(rows, events, strict=True):
         rated = event_rate(
             event, customer_id=key_map.get(event.key), model=model_map.get(event.model.lower()), pricer=pricer
@@ -66,12 +67,17 @@ def _rerate_group(
         }
         if rated.state == RatingState.RATED:
             changes["rated_in_id"] = batch.pk
-        updated = UsageEvent.objects.filter(
-            pk=row.pk, occurred_at=row.occurred_at, rating_state=RatingState.UNRATED
-        ).update(**changes)
         for name, value in changes.items():
             setattr(row, name, value)
-        if updated and rated.state != RatingState.UNRATED:
+        outcomes.append((row, list(changes)))
+    # Allowances are drawn as for a new batch: the rows are locked (SKIP LOCKED), so the update below holds.
+    rows_draw(batch=batch, rows=rows, pricer=pricer)
+    done = []
+    for row, names in outcomes:
+        updated = UsageEvent.objects.filter(
+            pk=row.pk, occurred_at=row.occurred_at, rating_state=RatingState.UNRATED
+        ).update(**{name: getattr(row, name) for name in names})
+        if updated and row.rating_state != RatingState.UNRATED:
             done.append(row)
     rollups_add(events=done)
     batch_post(batch=batch, events=done, customers=customers, models=models)

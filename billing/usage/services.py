@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from billing.usage.allowance_use import rows_draw
 from billing.usage.connectors import ConnectorError, connector_for
 from billing.usage.events import CanonicalEvent, RowError, event_validate
 from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
@@ -139,7 +140,7 @@ def _event_row(event: CanonicalEvent, rated, *, source_id, batch_id) -> UsageEve
 def events_rate_store(
     *, events: list[CanonicalEvent], source: GatewaySource | None, batch: UsageBatch
 ) -> list[UsageEvent]:
-    """Resolve, rate, store, roll up and post ``events`` (already deduplicated) for ``batch``."""
+    """Resolve, rate, draw allowances, store, roll up and post ``events`` (already deduplicated)."""
     key_map = keys_resolve(source=source, keys={e.key for e in events})
     model_map = models_resolve({e.model for e in events})
     customers = customers_load(set(key_map.values()))
@@ -154,6 +155,7 @@ def events_rate_store(
             event, customer_id=key_map.get(event.key), model=model_map.get(event.model.lower()), pricer=pricer
         )
         rows.append(_event_row(event, rated, source_id=source.pk if source else None, batch_id=batch.pk))
+    rows_draw(batch=batch, rows=rows, pricer=pricer)
     UsageEvent.objects.bulk_create(rows, batch_size=2000)
     rollups_add(events=rows)
     batch_post(batch=batch, events=rows, customers=customers, models=models)

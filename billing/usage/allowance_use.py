@@ -1,0 +1,77 @@
+"""Token allowances in the usage pipeline: draw one batch's rated events against them before posting.
+
+The rules (token counting, order, overage) are in ``billing.allowances.drawdown``; this module maps the
+pipeline's rows onto it. It runs after the batch's request ids were claimed (duplicates never draw) and
+before rollups and postings, so those see the money actually charged: an event's ``sell_amount`` becomes
+the uncovered share of its price (0 when fully covered); ``cost_amount`` stays whole, for margin.
+"""
+
+from decimal import Decimal
+
+from billing.allowances.drawdown import Draw, allowances_draw, balances_load, draws_record, event_tokens
+from billing.usage.models import RatingState, UsageBatch, UsageEvent
+from billing.usage.pricing import BatchPricer, Unpriced
+from catalog.rating import RatingError, rate_total
+
+
+def overage_pricer(pricer: BatchPricer | None, counts_of) -> tuple[callable, dict]:
+    """Return ``overage_price(draw, plan_id)`` for ``allowances_draw`` and the dict where it notes, per
+    draw, the overage plan's name and currency. ``counts_of(draw)`` gives (the six token counts, batch)."""
+    notes: dict[int, tuple[str, str]] = {}
+
+    def overage_price(draw: Draw, plan_id: int) -> Decimal | None:
+        if pricer is None:
+            return None
+        counts, batch = counts_of(draw)
+        try:
+            prices = pricer.plan_prices(plan_id, draw.model_id, draw.at)
+            amount = rate_total(prices.sell, *counts, batch, draw.at)
+        except (Unpriced, RatingError):
+            return None  # the overage plan cannot price it: the customer's own price stands
+        notes[id(draw)] = (prices.plan, prices.sell.currency)
+        return amount
+
+    return overage_price, notes
+
+
+def rows_draw(*, batch: UsageBatch, rows: list[UsageEvent], pricer: BatchPricer | None) -> int:
+    """Draw ``rows`` (rated in memory, not yet saved) against their customers' allowances; return tokens."""
+    rated = [r for r in rows if r.rating_state == RatingState.RATED and r.sell_amount is not None]
+    if not rated:
+        return 0
+    times = [r.occurred_at for r in rated]
+    balances = balances_load(customer_ids={r.customer_id for r in rated}, start=min(times), end=max(times))
+    if not balances:
+        return 0
+    draws = [
+        Draw(
+            ref=r,
+            customer_id=r.customer_id,
+            model_id=r.model_id,
+            at=r.occurred_at,
+            tokens=event_tokens(r.prompt_tokens, r.completion_tokens),
+            sell=r.sell_amount,
+        )
+        for r in sorted(rated, key=lambda r: (r.occurred_at, r.request_id))
+        if r.customer_id in balances
+    ]
+
+    def counts_of(draw: Draw):
+        r = draw.ref
+        counts = (
+            r.prompt_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens,
+            r.cache_write_1h_tokens,
+            r.completion_tokens,
+            r.reasoning_tokens,
+        )
+        return counts, r.is_batch
+
+    overage_price, notes = overage_pricer(pricer, counts_of)
+    for draw in allowances_draw(draws=draws, balances=balances, overage_price=overage_price):
+        row = draw.ref
+        row.sell_amount = draw.charged
+        if id(draw) in notes:
+            row.sell_plan, row.sell_currency = notes[id(draw)]
+    return draws_record(batch=batch, balances=balances)
