@@ -38,12 +38,20 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Usage"), _("Unrated events"), "staff-usage-unrated", "question-circle"),
     NavEntry(_("Usage"), _("Usage uploads"), "staff-usage-uploads", "cloud-upload"),
     NavEntry(_("Usage"), _("Gateway sources"), "staff-gateway-sources", "hdd-network"),
+    NavEntry(_("Finance"), _("Invoices"), "staff-invoice-list", "receipt"),
+    NavEntry(_("Finance"), _("Payments"), "staff-payment-list", "cash-coin"),
+    NavEntry(_("Finance"), _("Credit notes"), "staff-credit-note-list", "file-earmark-minus"),
     NavEntry(_("Finance"), _("Journal"), "staff-journal", "journal-text", _FINANCE),
     NavEntry(_("Finance"), _("Chart of accounts"), "staff-ledger-accounts", "list-columns", _FINANCE),
     NavEntry(_("Finance"), _("Wallets"), "staff-wallet-list", "wallet2"),
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
     NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
     NavEntry(_("Finance"), _("Redemption codes"), "staff-redemption-batch-list", "gift", _FINANCE),
+    NavEntry(
+        _("Finance"), _("Statements"), "staff-statement", "file-earmark-text", (*_FINANCE, StaffRole.SUPPORT)
+    ),
+    NavEntry(_("Finance"), _("Statement exports"), "staff-statement-export-list", "file-earmark-zip", _FINANCE),
+    NavEntry(_("Finance"), _("Accountant exports"), "staff-accountant-exports", "filetype-csv", _FINANCE),
     NavEntry(_("Finance"), _("Dunning"), "staff-dunning-policies", "envelope-exclamation", _FINANCE),
 ]
 

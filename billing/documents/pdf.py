@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -121,9 +122,23 @@ def statement_pdf(statement) -> bytes:
     )
 
 
+def _usage_line(line: dict) -> dict:
+    """A usage statement line as stored by period close: model, requests, tokens per class, amount."""
+    tokens = line.get("tokens") or {}
+    total = sum(int(n) for n in tokens.values()) if isinstance(tokens, dict) else int(tokens or 0)
+    return {
+        "model": line.get("model") or "",
+        "requests": line.get("requests"),
+        "tokens": total,
+        "by_class": tokens if isinstance(tokens, dict) else {},
+        "amount": Decimal(str(line.get("amount") or "0")),
+    }
+
+
 def usage_statement_pdf(usage_statement) -> bytes:
+    lines = [_usage_line(line) for line in usage_statement.lines or []]
     return render_pdf(
         "documents/usage_statement.html",
-        {"usage_statement": usage_statement, "customer": usage_statement.customer},
+        {"usage_statement": usage_statement, "lines": lines, "customer": usage_statement.customer},
         language=usage_statement.customer.language,
     )

@@ -1,0 +1,309 @@
+"""CSV for accountants: a statement, and a period's invoices, payments, credit notes, journal, trial balance.
+
+Every function yields CSV lines (header first) so views can stream them. Amounts are exact Decimal strings
+(``format(d, "f")``: no exponent, no rounding, no thousands separators); the journal and the trial balance
+keep the ledger's full precision, documents their two decimals.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from billing.invoicing.models import Invoice
+from billing.ledger.models import JournalEntry, LedgerAccount
+from billing.ledger.selectors import journal_csv_rows
+from billing.receivables.models import CreditNote, CustomerPayment
+
+ZERO = Decimal("0")
+EXPORT_KINDS = ("invoices", "payments", "credit_notes", "journal", "trial_balance")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _writer():
+    return csv.writer(_Echo())
+
+
+def dec(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def _text(value) -> str:
+    # Spreadsheet programs run cells starting with these as formulas; free text must not.
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def statement_csv_rows(statement) -> Iterator[str]:
+    w = _writer()
+    yield w.writerow(
+        [
+            "customer",
+            "section",
+            "currency",
+            "date",
+            "type",
+            "reference",
+            "description",
+            "due_date",
+            "increase",
+            "decrease",
+            "balance",
+        ]
+    )
+    code = statement.customer.code
+    for s in statement.sections:
+        yield w.writerow(
+            [code, s.kind, s.currency, statement.date_from, "opening", "", "", "", "", "", dec(s.opening)]
+        )
+        for row in s.rows:
+            yield w.writerow(
+                [
+                    code,
+                    s.kind,
+                    s.currency,
+                    row.date,
+                    row.category,
+                    _text(row.reference),
+                    _text(row.description),
+                    row.due_date or "",
+                    dec(row.increase),
+                    dec(row.decrease),
+                    dec(row.balance),
+                ]
+            )
+        yield w.writerow(
+            [
+                code,
+                s.kind,
+                s.currency,
+                statement.date_to,
+                "closing",
+                "",
+                "",
+                "",
+                dec(s.increase_total),
+                dec(s.decrease_total),
+                dec(s.closing),
+            ]
+        )
+        for bucket in s.aging:
+            yield w.writerow(
+                [code, s.kind, s.currency, statement.date_to, f"aging:{bucket.key}"]
+                + [""] * 5
+                + [dec(bucket.amount)]
+            )
+
+
+def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+    w = _writer()
+    yield w.writerow(
+        [
+            "number",
+            "issue_date",
+            "due_date",
+            "customer",
+            "customer_name",
+            "period",
+            "status",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "paid",
+            "credited",
+            "due",
+        ]
+    )
+    invoices = (
+        Invoice.objects.filter(issue_date__range=(date_from, date_to))
+        .exclude(status=Invoice.Status.DRAFT)
+        .select_related("customer")
+        .order_by("issue_date", "number")
+    )
+    for inv in invoices.iterator(chunk_size=2000):
+        yield w.writerow(
+            [
+                inv.number,
+                inv.issue_date,
+                inv.due_date or "",
+                inv.customer.code,
+                _text(inv.customer.name),
+                inv.period,
+                inv.status,
+                inv.currency,
+                dec(inv.subtotal),
+                dec(inv.tax_amount),
+                dec(inv.total),
+                dec(inv.amount_paid),
+                dec(inv.amount_credited),
+                dec(inv.amount_due),
+            ]
+        )
+
+
+def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+    w = _writer()
+    yield w.writerow(
+        [
+            "id",
+            "received_on",
+            "customer",
+            "customer_name",
+            "method",
+            "reference",
+            "currency",
+            "amount",
+            "allocated",
+            "unallocated",
+            "journal_transaction",
+        ]
+    )
+    payments = (
+        CustomerPayment.objects.filter(
+            status=CustomerPayment.Status.RECEIVED, received_on__range=(date_from, date_to)
+        )
+        .select_related("customer")
+        .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField()))
+        .order_by("received_on", "id")
+    )
+    for p in payments.iterator(chunk_size=2000):
+        yield w.writerow(
+            [
+                p.pk,
+                p.received_on,
+                p.customer.code,
+                _text(p.customer.name),
+                p.method,
+                _text(p.reference),
+                p.currency,
+                dec(p.amount),
+                dec(p.allocated),
+                dec(p.amount - p.allocated),
+                p.journal_transaction_id or "",
+            ]
+        )
+
+
+def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+    w = _writer()
+    yield w.writerow(
+        [
+            "number",
+            "issue_date",
+            "customer",
+            "customer_name",
+            "invoice",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "voids_invoice",
+            "reason",
+        ]
+    )
+    notes = (
+        CreditNote.objects.filter(issue_date__range=(date_from, date_to))
+        .select_related("customer", "invoice")
+        .order_by("issue_date", "number")
+    )
+    for n in notes.iterator(chunk_size=2000):
+        yield w.writerow(
+            [
+                n.number,
+                n.issue_date,
+                n.customer.code,
+                _text(n.customer.name),
+                n.invoice.number,
+                n.currency,
+                dec(n.subtotal),
+                dec(n.tax_amount),
+                dec(n.total),
+                "yes" if n.voids_invoice else "no",
+                _text(n.reason),
+            ]
+        )
+
+
+def journal_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+    entries = (
+        JournalEntry.objects.filter(transaction__effective_date__range=(date_from, date_to))
+        .select_related("transaction", "account", "account__customer", "account__vendor")
+        .order_by("transaction__effective_date", "transaction_id", "id")
+    )
+    return journal_csv_rows(entries.iterator(chunk_size=2000))
+
+
+def trial_balance(date_from: dt.date, date_to: dt.date) -> list[dict]:
+    """Per account: opening (before ``date_from``), debits and credits in the period, closing.
+
+    Debit positive. Per currency the openings, the closings and debits − credits each sum to zero,
+    because every transaction balances per currency.
+    """
+    in_period = Q(entries__transaction__effective_date__range=(date_from, date_to))
+    before = Q(entries__transaction__effective_date__lt=date_from)
+    zero = Value(ZERO)
+    money = DecimalField(max_digits=38, decimal_places=12)
+    accounts = (
+        LedgerAccount.objects.select_related("customer", "vendor")
+        .annotate(
+            opening=Coalesce(Sum("entries__amount", filter=before), zero, output_field=money),
+            debits=Coalesce(
+                Sum("entries__amount", filter=in_period & Q(entries__amount__gt=0)), zero, output_field=money
+            ),
+            credits=Coalesce(
+                Sum("entries__amount", filter=in_period & Q(entries__amount__lt=0)), zero, output_field=money
+            ),
+        )
+        .order_by("currency", "code")
+    )
+    rows = []
+    for a in accounts:
+        credits = -a.credits
+        if not (a.opening or a.debits or credits):
+            continue
+        rows.append(
+            {
+                "account": a,
+                "opening": a.opening,
+                "debits": a.debits,
+                "credits": credits,
+                "closing": a.opening + a.debits - credits,
+            }
+        )
+    return rows
+
+
+def trial_balance_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+    w = _writer()
+    yield w.writerow(
+        ["account", "account_name", "type", "currency", "opening", "debits", "credits", "closing"]
+    )
+    totals: dict[str, list[Decimal]] = {}
+    for row in trial_balance(date_from, date_to):
+        a = row["account"]
+        figures = [row["opening"], row["debits"], row["credits"], row["closing"]]
+        yield w.writerow([a.code, _text(a.name), a.type, a.currency] + [dec(x) for x in figures])
+        total = totals.setdefault(a.currency, [ZERO] * 4)
+        for i, x in enumerate(figures):
+            total[i] += x
+    for currency, total in sorted(totals.items()):
+        yield w.writerow(["TOTAL", "", "", currency] + [dec(x) for x in total])
+
+
+EXPORTERS = {
+    "invoices": invoices_csv_rows,
+    "payments": payments_csv_rows,
+    "credit_notes": credit_notes_csv_rows,
+    "journal": journal_rows,
+    "trial_balance": trial_balance_rows,
+}

@@ -1,0 +1,167 @@
+"""Statement and accountant-export pages (staff), and the customer's own statement page (portal).
+
+Roles: statements are read by finance, admin and support (support answers customers' balance questions)
+and auditors; a period's zip export is started by finance and admin only (auditors watch and download);
+accountant exports (journal, trial balance …) are for finance, admin and auditors — not support or sales.
+"""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import StaffRole
+from accounts.permissions import customer_user_required, staff_required
+from accounts.selectors import customer_for_user, customers_visible_to, home_customer
+from billing.documents import exports
+from billing.documents.filters import StatementExportFilter
+from billing.documents.forms import PeriodForm, StaffStatementForm, period_initial
+from billing.documents.models import StatementExport
+from billing.documents.pdf import statement_pdf
+from billing.documents.services import export_request
+from billing.documents.statements import statement_build
+from distributor.listing import filtered_page
+
+STATEMENT_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SUPPORT)
+FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
+
+
+def _download(statement, fmt: str):
+    """The statement as a PDF or CSV response, or None for the HTML preview."""
+    if fmt == "pdf":
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{statement.filename}.pdf"'
+        return response
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.statement_csv_rows(statement), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{statement.filename}.csv"'
+        return response
+    return None
+
+
+def _query_for(request, fmt: str) -> str:
+    query = request.GET.copy()
+    query["format"] = fmt
+    return query.urlencode()
+
+
+@staff_required(roles=STATEMENT_ROLES)
+def staff_statement(request):
+    submitted = "customer" in request.GET
+    form = StaffStatementForm(request.GET if submitted else None, initial=period_initial())
+    statement = None
+    if submitted and form.is_valid():
+        statement = statement_build(form.cleaned_data["customer"], *form.dates)
+        response = _download(statement, request.GET.get("format", ""))
+        if response is not None:
+            return response
+    context = {
+        "form": form,
+        "statement": statement,
+        "pdf_query": _query_for(request, "pdf"),
+        "csv_query": _query_for(request, "csv"),
+    }
+    return render(request, "documents/pages/staff_statement.html", context)
+
+
+@customer_user_required
+def portal_statement(request):
+    customer = home_customer(request.user)
+    if "customer" in request.GET:  # a sub-distributor looking at one of its customers
+        try:
+            customer = customer_for_user(request.user, int(request.GET["customer"]))
+        except ValueError:
+            customer = None
+        if customer is None:
+            raise Http404
+    submitted = "period" in request.GET
+    form = PeriodForm(request.GET if submitted else None, initial=period_initial())
+    statement = None
+    if submitted and form.is_valid():
+        statement = statement_build(customer, *form.dates)
+        response = _download(statement, request.GET.get("format", ""))
+        if response is not None:
+            return response
+    subtree = customers_visible_to(request.user).order_by("name")
+    context = {
+        "form": form,
+        "customer": customer,
+        "subtree": subtree if subtree.count() > 1 else None,
+        "statement": statement,
+        "pdf_query": _query_for(request, "pdf"),
+        "csv_query": _query_for(request, "csv"),
+    }
+    return render(request, "documents/pages/portal_statement.html", context)
+
+
+@staff_required(roles=FINANCE_ROLES)
+def statement_export_list(request):
+    form = PeriodForm(initial=period_initial())
+    context = filtered_page(
+        request, StatementExport.objects.select_related("requested_by"), StatementExportFilter, per_page=20
+    )
+    context["form"] = form
+    context["can_start"] = not request.user.is_read_only
+    return render(request, "documents/pages/export_list.html", context)
+
+
+@require_POST
+@staff_required(roles=FINANCE_ROLES)
+def statement_export_start(request):
+    form = PeriodForm(request.POST)
+    if not form.is_valid():
+        context = filtered_page(request, StatementExport.objects.all(), StatementExportFilter, per_page=20)
+        context.update(form=form, can_start=True)
+        return render(request, "documents/pages/export_list.html", context, status=400)
+    export = export_request(date_from=form.dates[0], date_to=form.dates[1], actor=request.user)
+    messages.success(request, _("The statements are being built; this page shows the progress."))
+    return redirect(reverse("staff-statement-export-list") + f"#export-{export.pk}")
+
+
+@staff_required(roles=FINANCE_ROLES)
+def statement_export_progress(request, pk: int):
+    export = get_object_or_404(StatementExport, pk=pk)
+    return render(request, "documents/pages/_export_row.html", {"export": export})
+
+
+@staff_required(roles=FINANCE_ROLES)
+def statement_export_download(request, pk: int):
+    export = get_object_or_404(StatementExport, pk=pk)
+    if export.state != StatementExport.State.DONE or not export.file:
+        raise Http404
+    return FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1]
+    )
+
+
+@staff_required(roles=FINANCE_ROLES)
+def accountant_exports(request, kind: str | None = None):
+    submitted = "period" in request.GET
+    form = PeriodForm(request.GET if submitted else None, initial=period_initial())
+    if kind is not None:
+        if kind not in exports.EXPORTERS:
+            raise Http404
+        if not form.is_valid():
+            return render(request, "documents/pages/accountant_exports.html", {"form": form}, status=400)
+        date_from, date_to = form.dates
+        response = StreamingHttpResponse(exports.EXPORTERS[kind](date_from, date_to), content_type="text/csv")
+        filename = f"{kind}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    links = []
+    if submitted and form.is_valid():
+        query = request.GET.urlencode()
+        labels = {
+            "invoices": _("Invoices"),
+            "payments": _("Payments"),
+            "credit_notes": _("Credit notes"),
+            "journal": _("Journal"),
+            "trial_balance": _("Trial balance"),
+        }
+        links = [
+            (key, labels[key], reverse("staff-accountant-export", args=[key]) + f"?{query}")
+            for key in exports.EXPORT_KINDS
+        ]
+    return render(request, "documents/pages/accountant_exports.html", {"form": form, "links": links})

@@ -1,0 +1,143 @@
+"""Statement pages, exports and their permissions (staff roles, auditors, customers)."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import MemberRole, StaffRole
+from billing.documents.models import StatementExport
+from tests.billing.documents.helpers import credit_note, invoice, payment
+from tests.billing.factories import staff
+from tests.factories import CustomerFactory, MembershipFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+OCTOBER = {"period": "month", "month": "2026-10"}
+
+
+@pytest.fixture
+def books():
+    acme = CustomerFactory(name="Acme")
+    a = invoice(acme, "1000.00", dt.date(2026, 9, 10))
+    b = invoice(acme, "500.00", dt.date(2026, 10, 5))
+    payment(acme, "600.00", dt.date(2026, 10, 12), [(a, "600.00")])
+    credit_note(b, "100.00", dt.date(2026, 10, 20))
+    other = CustomerFactory(name="Other")
+    invoice(other, "42.00", dt.date(2026, 10, 7))
+    return acme, other
+
+
+def client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+def portal_user(customer, role=MemberRole.BILLING):
+    return MembershipFactory(customer=customer, role=role).user
+
+
+def test_finance_previews_and_downloads_a_statement(client, books):
+    acme, _other = books
+    client_for(client, staff(StaffRole.FINANCE))
+    url = reverse("staff-statement")
+    page = client.get(url, {"customer": acme.pk, **OCTOBER})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert (
+        'data-testid="statement-opening">1,000.00' in body
+        and 'data-testid="statement-closing">800.00' in body
+    )
+    pdf = client.get(url, {"customer": acme.pk, **OCTOBER, "format": "pdf"})
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                b"".join(
+                    client.get(url, {"customer": acme.pk, **OCTOBER, "format": "csv"}).streaming_content
+                ).decode()
+            )
+        )
+    )
+    assert rows[1][4] == "opening" and rows[1][-1] == "1000.000000000000"
+    closing = next(r for r in rows if r[4] == "closing")
+    assert Decimal(closing[-1]) == Decimal("800")
+
+
+def test_bad_period_is_a_form_error_not_a_500(client, books):
+    acme, _other = books
+    client_for(client, staff(StaffRole.FINANCE))
+    page = client.get(
+        reverse("staff-statement"), {"customer": acme.pk, "period": "month", "month": "2026-13"}
+    )
+    assert page.status_code == 200 and "YYYY-MM" in page.content.decode()
+    page = client.get(
+        reverse("staff-statement"),
+        {"customer": acme.pk, "period": "custom", "date_from": "2026-10-31", "date_to": "2026-10-01"},
+    )
+    assert "ends before it starts" in page.content.decode()
+
+
+@pytest.mark.parametrize("role", [StaffRole.SALES])
+def test_sales_may_not_see_statements(client, books, role):
+    client_for(client, StaffFactory(staff_role=role))
+    assert client.get(reverse("staff-statement")).status_code == 403
+    assert client.get(reverse("staff-accountant-exports")).status_code == 403
+    assert client.get(reverse("staff-statement-export-list")).status_code == 403
+
+
+def test_support_sees_statements_but_not_accountant_exports(client, books):
+    acme, _other = books
+    client_for(client, StaffFactory(staff_role=StaffRole.SUPPORT))
+    assert client.get(reverse("staff-statement"), {"customer": acme.pk, **OCTOBER}).status_code == 200
+    assert client.get(reverse("staff-accountant-exports")).status_code == 403
+    assert client.get(reverse("staff-statement-export-list")).status_code == 403
+
+
+def test_auditor_reads_and_downloads_but_cannot_start_an_export(client, books):
+    client_for(client, staff(StaffRole.AUDITOR))
+    assert client.get(reverse("staff-accountant-exports")).status_code == 200
+    assert client.get(reverse("staff-accountant-export", args=["journal"]), OCTOBER).status_code == 200
+    page = client.get(reverse("staff-statement-export-list"))
+    assert page.status_code == 200 and 'data-testid="export-form"' not in page.content.decode()
+    response = client.post(reverse("staff-statement-export-start"), OCTOBER)
+    assert response.status_code == 403 and not StatementExport.objects.exists()
+
+
+def test_customer_user_is_refused_staff_pages(client, books):
+    acme, _other = books
+    client_for(client, portal_user(acme))
+    assert client.get(reverse("staff-statement"), {"customer": acme.pk, **OCTOBER}).status_code == 403
+    assert client.get(reverse("staff-accountant-export", args=["trial_balance"]), OCTOBER).status_code == 403
+
+
+def test_portal_shows_the_customers_own_statement_only(client, books):
+    acme, other = books
+    client_for(client, portal_user(acme, MemberRole.VIEWER))
+    page = client.get(reverse("portal-statement"), OCTOBER)
+    assert page.status_code == 200 and 'data-testid="statement-closing">800.00' in page.content.decode()
+    pdf = client.get(reverse("portal-statement"), {**OCTOBER, "format": "pdf"})
+    assert pdf.content.startswith(b"%PDF")
+    # Another customer's statement: not found, whatever the format.
+    assert client.get(reverse("portal-statement"), {**OCTOBER, "customer": other.pk}).status_code == 404
+    assert client.get(reverse("portal-statement"), {**OCTOBER, "customer": "x"}).status_code == 404
+
+
+def test_staff_user_is_refused_the_portal_page(client, books):
+    client_for(client, staff(StaffRole.FINANCE))
+    assert client.get(reverse("portal-statement")).status_code == 403
+
+
+def test_accountant_exports_page_links_and_unknown_kind(client, books):
+    client_for(client, staff(StaffRole.FINANCE))
+    page = client.get(reverse("staff-accountant-exports"), OCTOBER)
+    body = page.content.decode()
+    for key in ("invoices", "payments", "credit_notes", "journal", "trial_balance"):
+        assert f'data-testid="export-{key}"' in body
+    assert client.get(reverse("staff-accountant-export", args=["salaries"]), OCTOBER).status_code == 404
+    bad = client.get(
+        reverse("staff-accountant-export", args=["journal"]), {"period": "quarter", "quarter": "Q9"}
+    )
+    assert bad.status_code == 400
