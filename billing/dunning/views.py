@@ -19,9 +19,13 @@ FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 
 @staff_required(roles=FINANCE)
 def policy_list(request):
-    queryset = DunningPolicy.objects.annotate(
-        customers=Count("billingterms", distinct=True), level_count=Count("levels", distinct=True)
-    ).prefetch_related("levels")
+    queryset = (
+        DunningPolicy.objects.annotate(
+            customers=Count("billingterms", distinct=True), level_count=Count("levels", distinct=True)
+        )
+        .prefetch_related("levels")
+        .order_by("name")
+    )
     context = filtered_page(request, queryset, DunningPolicyFilter)
     context["can_edit"] = request.user.staff_role in FINANCE
     return render(request, "dunning/policy_list.html", context)
