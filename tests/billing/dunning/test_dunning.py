@@ -1,6 +1,6 @@
 """The dunning schedule: levels −3/+7/+15/+30 around a due date D, e-mails with the PDF, suspension."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -189,3 +189,41 @@ def test_task_runs_on_the_notify_queue_daily_in_business_hours(eager_celery, set
     assert entry["task"] == dunning_run_task.name
     assert entry["schedule"].hour == {9} and entry["schedule"].minute == {30}
     assert dunning_run_task.delay().get() == {"sent": 0, "skipped": 0, "suspended": 0, "errors": []}
+
+
+def test_real_payment_and_credit_note_services_lift_the_overdue_suspension(
+    gateway, eager_celery, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from billing.receivables.credit_notes import credit_note_issue
+    from billing.receivables.services import payment_record
+
+    client, received = gateway
+    customer = dunned_customer()
+    paid, credited = invoice_due(customer, amount="100.00"), invoice_due(customer, amount="50.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        dunning_run(today=day(30))
+    assert status(client)["status"] == "suspended"
+
+    # paying the older invoice leaves the other one keeping the customer suspended
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(
+            customer=customer,
+            amount=Decimal("100.00"),
+            currency="CNY",
+            received_on=date.today() - timedelta(days=1),
+            reference="bank ref 1",
+            actor=None,
+            idempotency_key="pay-1",
+            allocate=[(paid, Decimal("100.00"))],
+        )
+    assert status(client)["status"] == "suspended"
+    assert [h["json"]["type"] for h in received] == ["customer.suspended"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        credit_note_issue(invoice=credited, reason="Goodwill", actor=None, idempotency_key="cn-1")
+
+    assert status(client)["status"] == "active"
+    assert [h["json"]["type"] for h in received] == ["customer.suspended", "customer.restored"]
+    assert not DunningNotice.objects.filter(suspended=True, lifted_at__isnull=True).exists()
