@@ -9,4 +9,6 @@ urlpatterns: list = [
     path("", include("billing.terms.urls")),
     path("", include("billing.dunning.urls")),
     path("", include("billing.documents.urls")),
+    path("", include("billing.invoicing.pages.urls")),
+    path("", include("billing.receivables.urls")),
 ]

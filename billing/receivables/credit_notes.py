@@ -68,7 +68,8 @@ class _Remaining:
     tax: Decimal
 
 
-def _remaining(invoice: Invoice) -> list[_Remaining]:
+def lines_remaining(invoice: Invoice) -> list[_Remaining]:
+    """Each line of ``invoice`` with what is left to credit of it, in invoice order."""
     lines = list(invoice.lines.order_by("position", "id"))
     credited = {
         row["invoice_line"]: (row["net"] or ZERO, row["tax"] or ZERO)
@@ -240,7 +241,7 @@ def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, v
             _("Invoice %(number)s is %(status)s; only an issued invoice can be credited.")
             % {"number": invoice, "status": invoice.get_status_display().lower()}
         )
-    plan = _plan(invoice, _remaining(invoice), lines, amount)
+    plan = _plan(invoice, lines_remaining(invoice), lines, amount)
     ccy = invoice.currency
     issue_date = issue_date or timezone.localdate()
     rows, kinds = [], []

@@ -1,0 +1,131 @@
+"""The customer portal's invoices: list, detail, PDF downloads, pay by card.
+
+A portal user sees the invoices of every customer ``customers_visible_to`` gives it: its own
+organisation and, for a sub-distributor, its subtree (as for usage and customers). Only the user's own
+organisation's invoices can be paid here, and only by owners and billing contacts: a sub-distributor
+collects from its own customers itself.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import MemberRole
+from accounts.permissions import customer_user_required
+from accounts.selectors import home_customer
+from billing.invoicing.models import Invoice
+from billing.invoicing.pages.filters import PortalInvoiceFilter
+from billing.invoicing.pages.staff import pdf_response
+from billing.payments import stripe_api
+from billing.receivables.cards import invoice_card_payment_start
+from billing.receivables.selectors import (
+    credit_notes_visible_to,
+    invoice_totals,
+    invoices_visible_to,
+    receipts_visible_to,
+    with_amount_due,
+)
+from distributor.listing import filtered_page
+
+logger = logging.getLogger(__name__)
+
+PAYING_ROLES = (MemberRole.OWNER, MemberRole.BILLING)
+_STRIPE_LOCALES = {"zh-hans": "zh", "en": "en"}
+
+
+def _portal_invoices(user):
+    # Drafts are finance's working copies: a customer never sees them.
+    return invoices_visible_to(user).exclude(status=Invoice.Status.DRAFT)
+
+
+def _may_pay(user, invoice: Invoice) -> bool:
+    return (
+        settings.STRIPE_ENABLED
+        and user.membership.role in PAYING_ROLES
+        and invoice.customer_id == home_customer(user).pk
+        and invoice.amount_due > 0
+    )
+
+
+@customer_user_required
+def portal_invoice_list(request):
+    invoices = with_amount_due(_portal_invoices(request.user))
+    context = filtered_page(request, invoices, PortalInvoiceFilter)
+    context["totals"] = invoice_totals(context["filter"].qs if context["filter"].is_bound else invoices)
+    context["home"] = home_customer(request.user)
+    context["today"] = timezone.localdate()
+    return render(request, "invoicing/portal_invoice_list.html", context)
+
+
+@customer_user_required
+def portal_invoice_detail(request, pk: int):
+    invoice = get_object_or_404(_portal_invoices(request.user), pk=pk)
+    context = {
+        "invoice": invoice,
+        "lines": invoice.lines.select_related("ai_model").order_by("position", "id"),
+        "allocations": invoice.allocations.select_related("payment", "payment__receipt").order_by(
+            "allocated_at"
+        ),
+        "credit_notes": invoice.credit_notes.order_by("issue_date", "id"),
+        "may_pay": _may_pay(request.user, invoice),
+        "just_paid": request.GET.get("paid") == "1",
+        "today": timezone.localdate(),
+    }
+    return render(request, "invoicing/portal_invoice_detail.html", context)
+
+
+@customer_user_required
+def portal_invoice_pdf(request, pk: int):
+    from billing.documents.pdf import invoice_pdf
+
+    invoice = get_object_or_404(_portal_invoices(request.user), pk=pk)
+    return pdf_response(invoice_pdf(invoice), f"{invoice.number}.pdf")
+
+
+@customer_user_required
+def portal_credit_note_pdf(request, pk: int):
+    from billing.documents.pdf import credit_note_pdf
+
+    note = get_object_or_404(credit_notes_visible_to(request.user), pk=pk)
+    return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
+
+
+@customer_user_required
+def portal_receipt_pdf(request, pk: int):
+    from billing.documents.pdf import receipt_pdf
+
+    receipt = get_object_or_404(receipts_visible_to(request.user), pk=pk)
+    return pdf_response(receipt_pdf(receipt), f"{receipt.number}.pdf")
+
+
+@require_POST
+@customer_user_required
+def portal_invoice_pay(request, pk: int):
+    invoice = get_object_or_404(_portal_invoices(request.user), pk=pk)
+    if not _may_pay(request.user, invoice):
+        raise PermissionDenied
+    detail = request.build_absolute_uri(reverse("portal-invoice-detail", args=[invoice.pk]))
+    try:
+        payment = invoice_card_payment_start(
+            user=request.user,
+            invoice=invoice,
+            success_url=f"{detail}?paid=1",
+            cancel_url=detail,
+            locale=_STRIPE_LOCALES.get(get_language() or "", "auto"),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except stripe_api.StripeError:
+        logger.exception("Stripe refused a Checkout Session for invoice %s", invoice.pk)
+        messages.error(request, _("The card payment service did not answer. Nothing was charged; try again."))
+    else:
+        return redirect(payment.checkout_url)
+    return redirect("portal-invoice-detail", pk=invoice.pk)

@@ -1,0 +1,81 @@
+import uuid
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.invoicing.models import Invoice
+from billing.terms.models import BillingTerms
+
+_INPUT = {"class": "form-control"}
+
+
+class PaymentForm(forms.Form):
+    """Record a bank payment from a credit customer; a hidden key makes a double submit harmless."""
+
+    ALLOCATE = (
+        ("oldest", _("Oldest invoices first")),
+        ("invoice", _("The invoice chosen below")),
+        ("none", _("Keep as credit for now")),
+    )
+
+    customer = forms.ModelChoiceField(
+        label=_("Customer"),
+        queryset=Customer.objects.none(),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=20,
+        decimal_places=3,
+        widget=forms.NumberInput(attrs={**_INPUT, "step": "0.01"}),
+    )
+    currency = forms.CharField(label=_("Currency"), max_length=3, widget=forms.TextInput(attrs=_INPUT))
+    received_on = forms.DateField(
+        label=_("Received on"), widget=forms.DateInput(attrs={**_INPUT, "type": "date"})
+    )
+    reference = forms.CharField(
+        label=_("Bank reference"), max_length=200, required=False, widget=forms.TextInput(attrs=_INPUT)
+    )
+    allocate = forms.ChoiceField(
+        label=_("Allocate to"),
+        choices=ALLOCATE,
+        initial="oldest",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    invoice = forms.ModelChoiceField(
+        label=_("Invoice"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, widget=forms.TextInput(attrs=_INPUT)
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=200)
+
+    def __init__(self, *args, customers, invoices, **kwargs):
+        super().__init__(*args, **kwargs)
+        credit_modes = [m for m in BillingTerms.Mode.values if m != BillingTerms.Mode.PREPAID]
+        self.fields["customer"].queryset = customers.filter(billing_terms__mode__in=credit_modes).order_by(
+            "name"
+        )
+        self.fields["invoice"].queryset = invoices.filter(
+            status__in=(Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+        ).order_by("due_date", "number")
+        self.initial.setdefault("idempotency_key", f"payment-form:{uuid.uuid4()}")
+        self.initial.setdefault("received_on", timezone.localdate())
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("allocate") == "invoice":
+            invoice = data.get("invoice")
+            if invoice is None:
+                self.add_error("invoice", _("Choose the invoice to allocate to."))
+            elif data.get("customer") and invoice.customer_id != data["customer"].pk:
+                self.add_error("invoice", _("This invoice belongs to another customer."))
+        return data
