@@ -80,7 +80,15 @@ def lines_remaining(invoice: Invoice) -> list[_Remaining]:
     out = []
     for line in lines:
         net, tax = credited.get(line.pk, (ZERO, ZERO))
-        out.append(_Remaining(line=line, net=line.amount - net, tax=line.tax_amount - tax))
+        # Quantized: SQLite sums decimals as floats-with-noise (0E-12); amounts here are whole minor units.
+        ccy = invoice.currency
+        out.append(
+            _Remaining(
+                line=line,
+                net=quantize_money(line.amount - net, ccy),
+                tax=quantize_money(line.tax_amount - tax, ccy),
+            )
+        )
     return out
 
 
