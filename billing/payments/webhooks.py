@@ -114,6 +114,7 @@ def _topup_for(obj: dict) -> CardTopUp:
 
 
 def _topup_for_payment(payment_intent_id: str | None, obj: dict) -> CardTopUp:
+    invoice_cards.invoice_payment_reversal_refuse(payment_intent_id=payment_intent_id, obj=obj)
     if payment_intent_id:
         topup = CardTopUp.objects.filter(payment_intent_id=payment_intent_id).first()
         if topup is not None:

@@ -135,3 +135,16 @@ def test_an_expired_session_marks_the_payment_failed(client, started):
     )
     payment.refresh_from_db()
     assert payment.status == CustomerPayment.Status.FAILED
+
+
+def test_a_refund_of_an_invoice_payment_is_kept_as_failed_for_finance_not_ignored(client, started):
+    _invoice, payment = started
+    post_event(client, invoice_event("event_checkout_session_completed", payment))
+
+    response = post_event(client, invoice_event("event_charge_refunded", payment, payment_intent=PI))
+
+    assert response.status_code == 500
+    event = StripeEvent.objects.get(type="charge.refunded")
+    assert event.status == "failed"
+    assert "not booked automatically" in event.error
+    assert JournalTransaction.objects.filter(kind="receivable.payment.card").count() == 1
