@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from billing.receivables.models import CreditNote, CustomerPayment
+from billing.receivables.models import CreditNote, CustomerPayment, Receipt
 from distributor.filters import StyledFilterSet
 
 
@@ -68,3 +68,29 @@ class CreditNoteFilter(StyledFilterSet):
             | Q(customer__name__icontains=value)
             | Q(reason__icontains=value)
         )
+
+
+class ReceiptFilter(StyledFilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
+    issued_after = django_filters.DateFilter(
+        label=_("Issued from"), field_name="issue_date", lookup_expr="gte"
+    )
+    issued_before = django_filters.DateFilter(
+        label=_("Issued to"), field_name="issue_date", lookup_expr="lte"
+    )
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("number", "number"),
+            ("issue_date", "issued"),
+            ("customer__name", "customer"),
+            ("amount", "amount"),
+        )
+    )
+
+    class Meta:
+        model = Receipt
+        fields = ["q", "currency"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(number__icontains=value) | Q(customer__name__icontains=value))

@@ -30,7 +30,9 @@ def credit_notes_visible_to(user: User) -> QuerySet[CreditNote]:
 
 
 def receipts_visible_to(user: User) -> QuerySet[Receipt]:
-    return Receipt.objects.filter(customer__in=customers_visible_to(user))
+    return Receipt.objects.filter(customer__in=customers_visible_to(user)).select_related(
+        "customer", "card_topup", "bank_transfer", "payment"
+    )
 
 
 def with_amount_due(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:

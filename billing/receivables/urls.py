@@ -17,5 +17,6 @@ urlpatterns = [
         views.credit_note_pdf_view,
         name="staff-credit-note-pdf",
     ),
+    path("dashboard/finance/receipts/", views.receipt_list, name="staff-receipt-list"),
     path("dashboard/finance/receipts/<int:pk>/pdf/", views.receipt_pdf_view, name="staff-receipt-pdf"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
 from accounts.selectors import customers_visible_to
 from billing.invoicing.pages.staff import FINANCE, pdf_response
-from billing.receivables.filters import CreditNoteFilter, PaymentFilter
+from billing.receivables.filters import CreditNoteFilter, PaymentFilter, ReceiptFilter
 from billing.receivables.forms import PaymentForm
 from billing.receivables.models import CustomerPayment
 from billing.receivables.selectors import (
@@ -122,6 +122,12 @@ def credit_note_pdf_view(request, pk: int):
 
     note = get_object_or_404(credit_notes_visible_to(request.user), pk=pk)
     return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
+
+
+@staff_required(roles=ALL_STAFF_ROLES)
+def receipt_list(request):
+    context = filtered_page(request, receipts_visible_to(request.user), ReceiptFilter)
+    return render(request, "receivables/receipt_list.html", context)
 
 
 @staff_required(roles=ALL_STAFF_ROLES)

@@ -26,6 +26,7 @@ from billing.invoicing.pages.filters import PortalInvoiceFilter
 from billing.invoicing.pages.staff import pdf_response
 from billing.payments import stripe_api
 from billing.receivables.cards import invoice_card_payment_start
+from billing.receivables.filters import ReceiptFilter as PortalReceiptFilter
 from billing.receivables.selectors import (
     credit_notes_visible_to,
     invoice_totals,
@@ -96,6 +97,13 @@ def portal_credit_note_pdf(request, pk: int):
 
     note = get_object_or_404(credit_notes_visible_to(request.user), pk=pk)
     return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
+
+
+@customer_user_required
+def portal_receipt_list(request):
+    context = filtered_page(request, receipts_visible_to(request.user), PortalReceiptFilter)
+    context["home"] = home_customer(request.user)
+    return render(request, "receivables/portal_receipt_list.html", context)
 
 
 @customer_user_required

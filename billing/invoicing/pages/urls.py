@@ -22,5 +22,6 @@ urlpatterns = [
     path("portal/invoices/<int:pk>/pdf/", portal.portal_invoice_pdf, name="portal-invoice-pdf"),
     path("portal/invoices/<int:pk>/pay/", portal.portal_invoice_pay, name="portal-invoice-pay"),
     path("portal/credit-notes/<int:pk>/pdf/", portal.portal_credit_note_pdf, name="portal-credit-note-pdf"),
+    path("portal/receipts/", portal.portal_receipt_list, name="portal-receipt-list"),
     path("portal/receipts/<int:pk>/pdf/", portal.portal_receipt_pdf, name="portal-receipt-pdf"),
 ]

@@ -277,3 +277,29 @@ def test_pay_by_card_redirects_to_checkout_and_a_viewer_may_not_pay(
     assert b'data-testid="pay-by-card"' not in client.get(f"/portal/invoices/{invoices['jan'].pk}/").content
     assert client.post(f"/portal/invoices/{invoices['jan'].pk}/pay/").status_code == 403
     assert client.post(f"/portal/invoices/{invoices['other'].pk}/pay/").status_code == 404
+
+
+def test_receipts_are_listed_for_staff_and_only_the_customers_own_in_the_portal(
+    client, finance, owner, acme, other
+):
+    for customer, key in ((acme, "a"), (other, "b")):
+        payment_record(
+            customer=customer,
+            amount=D("10.00"),
+            currency="CNY",
+            received_on=date(2026, 3, 1),
+            reference=f"ref-{key}",
+            actor=finance,
+            idempotency_key=key,
+            allocate=None,
+        )
+    mine, theirs = (customer.receipts.get() for customer in (acme, other))
+
+    client.force_login(finance)
+    assert client.get("/dashboard/finance/receipts/").context["page_obj"].paginator.count == 2
+    assert client.get(f"/dashboard/finance/receipts/{theirs.pk}/pdf/").content.startswith(b"%PDF")
+
+    client.force_login(owner)
+    assert [r.pk for r in client.get("/portal/receipts/").context["page_obj"]] == [mine.pk]
+    assert client.get(f"/portal/receipts/{mine.pk}/pdf/").content.startswith(b"%PDF")
+    assert client.get(f"/portal/receipts/{theirs.pk}/pdf/").status_code == 404
