@@ -142,3 +142,11 @@ def usage_statement_pdf(usage_statement) -> bytes:
         {"usage_statement": usage_statement, "lines": lines, "customer": usage_statement.customer},
         language=usage_statement.customer.language,
     )
+
+
+def warm() -> int:
+    """Load WeasyPrint, the stylesheet and the CJK font now (a worker does it before its first real job)."""
+    with _lock:
+        weasyprint, font_config, stylesheet = _weasy()
+    html = weasyprint.HTML(string="<p>Warm 预热 <b>粗体</b></p>")
+    return len(html.write_pdf(stylesheets=[stylesheet], font_config=font_config))

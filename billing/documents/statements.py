@@ -122,7 +122,7 @@ class Section:
     @property
     def unapplied(self) -> Decimal:
         """Money received or credited but not yet allocated to an invoice (shows as a credit)."""
-        return self.aging_total - self.closing
+        return max(self.aging_total - self.closing, ZERO)
 
     @property
     def increase_total(self) -> Decimal:

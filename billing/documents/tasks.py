@@ -30,3 +30,10 @@ def statement_export_zip(export_id: int) -> None:
 @shared_task(name="billing.documents.statement_export_failed")
 def statement_export_failed(export_id: int, *args) -> None:
     services.export_fail(export_id=export_id, error="A statement could not be built; see the worker log.")
+
+
+@shared_task(name="billing.documents.statement_export_warm")
+def statement_export_warm() -> int:
+    from billing.documents.pdf import warm
+
+    return warm()
