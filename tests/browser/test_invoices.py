@@ -81,3 +81,43 @@ def test_customer_downloads_its_invoice_and_starts_paying_it_by_card(page, live_
     )
     (request,) = stripe_recorded.requests
     assert request["params"]["line_items[0][price_data][unit_amount]"] == "128050"
+
+
+def test_finance_records_a_payment_from_the_invoice_and_issues_a_credit_note(page):
+    from accounts.models import StaffRole
+    from tests.browser.conftest import TEST_TOTP_SECRET, enable_totp
+
+    acme = CustomerFactory(name="Acme Agents")
+    invoice = issued_invoice(acme, "500.00", issue_date=date(2026, 10, 31), description="Agent orchestration")
+    enable_totp(UserFactory(email="fei@op.example.com", password=PASSWORD, staff_role=StaffRole.FINANCE))
+
+    # given finance on the invoice
+    sign_in(page, "fei@op.example.com", totp_secret=TEST_TOTP_SECRET)
+    page.goto("/dashboard/finance/invoices/")
+    page.get_by_role("link", name=invoice.number).click()
+
+    # when they record 200 against it
+    page.get_by_test_id("record-payment").click()
+    page.fill("input[name=amount]", "200.00")
+    page.fill("input[name=reference]", "ICBC20261105-0007")
+    page.click("form[data-testid=payment-form] button[type=submit]")
+    expect(page.get_by_test_id("payment-unallocated")).to_have_text("0.00 CNY")
+    page.get_by_role("link", name=invoice.number).click()
+
+    # then the invoice is partially paid with 300 due
+    expect(page.get_by_test_id("invoice-status")).to_have_attribute("data-status", "partially_paid")
+    expect(page.get_by_test_id("invoice-due")).to_have_text("300.00 CNY")
+    expect(page.get_by_test_id("allocations")).to_contain_text("ICBC20261105-0007")
+    expect(page.get_by_test_id("void")).to_have_count(0)  # paid in part: credit it instead
+
+    # when they credit 300 of the line
+    page.get_by_test_id("credit-note").click()
+    page.fill("input[name=reason]", "Hours over-billed")
+    page.get_by_label("Agent orchestration").fill("300.00")
+    page.get_by_test_id("issue-credit-note").click()
+
+    # then nothing is due and the credit note is listed
+    expect(page.get_by_test_id("invoice-status")).to_have_attribute("data-status", "paid")
+    expect(page.get_by_test_id("invoice-due")).to_have_text("0.00 CNY")
+    expect(page.get_by_test_id("credit-notes")).to_contain_text("Hours over-billed")
+    screenshot(page, "staff-invoice-detail-paid-and-credited")
