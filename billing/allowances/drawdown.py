@@ -204,6 +204,24 @@ def _group_models(group_ids: set[int]) -> dict[int, frozenset[int]]:
     return {g: frozenset(m) for g, m in found.items()}
 
 
+def _valid(customer_ids: set[int], start: datetime, end: datetime):
+    return TokenAllowance.objects.filter(
+        customer_id__in=customer_ids, starts_at__lte=end, expires_at__gt=start
+    ).filter(Q(remaining__gt=0) | Q(kind=TokenAllowance.Kind.SUBSCRIPTION))
+
+
+def allowance_holders(*, customer_ids: Iterable[int], start: datetime, end: datetime) -> set[int]:
+    """Return which of ``customer_ids`` hold a token allowance valid in ``[start, end]`` (no lock).
+
+    A cheap test so a batch of customers without allowances skips the draw-down altogether.
+    """
+    customer_ids = set(customer_ids)
+    if not customer_ids:
+        return set()
+    _missing_create(customer_ids=customer_ids, start=start, end=end)
+    return set(_valid(customer_ids, start, end).values_list("customer_id", flat=True).distinct())
+
+
 def balances_load(*, customer_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Balance]]:
     """Create missing balance rows, then lock and return those valid in ``[start, end]``, per customer.
 
@@ -215,9 +233,8 @@ def balances_load(*, customer_ids: Iterable[int], start: datetime, end: datetime
         return {}
     _missing_create(customer_ids=customer_ids, start=start, end=end)
     rows = list(
-        TokenAllowance.objects.select_for_update(of=("self",))
-        .filter(customer_id__in=customer_ids, starts_at__lte=end, expires_at__gt=start)
-        .filter(Q(remaining__gt=0) | Q(kind=TokenAllowance.Kind.SUBSCRIPTION))
+        _valid(customer_ids, start, end)
+        .select_for_update(of=("self",))
         .select_related("subscription__plan")
         .order_by("pk")
     )

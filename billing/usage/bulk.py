@@ -1,34 +1,57 @@
 """The bulk path (PostgreSQL): stream a large NDJSON/CSV file through the pipeline at COPY speed.
 
-Same steps and same guarantees as ``services.usage_batch_ingest``, organised for throughput: Python
-parses, validates and rates a chunk on plain data (prices loaded once per chunk), ``COPY`` loads it into a
-temporary staging table, and ONE set-based statement deduplicates (``INSERT … ON CONFLICT DO NOTHING
-RETURNING`` into the key table), inserts the new events, upserts the hourly and daily rollups and returns
-the sums to post. Each chunk is one usage batch and one database transaction (events, rollups and ledger
+Same steps and same guarantees as ``services.usage_batch_ingest``, organised for throughput. Two stages
+run side by side in two processes (the machine's two cores):
+
+- the *producer* reads records, validates and rates them on plain data (prices loaded per slice of
+  ``SLICE`` events) and turns each slice into ``COPY`` text at once — no per-event model instances;
+- the *writer* (the calling process) streams that text into a temporary staging table, and ONE set-based
+  statement deduplicates (``INSERT … ON CONFLICT DO NOTHING RETURNING`` into the key table), inserts the
+  new events, upserts the hourly and daily rollups and returns the sums to post (one posting per chunk ×
+  customer). Token allowances, when a chunk's customers hold any, are drawn between the dedupe and the
+  insert (``billing.allowances.drawdown``).
+
+Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
 postings commit together); its idempotency key is ``<key_prefix>:<n>``, so a re-run after a crash replays
-the chunks already committed and completes the rest exactly once. Memory is bounded by one chunk.
+the chunks already committed and completes the rest exactly once. Memory is bounded by a few slices in
+each process (the queue between them holds at most ``QUEUED`` slices), not by the chunk or the file.
+Inside a caller's transaction (tests) the producer cannot see uncommitted rows, so it runs in-process.
 """
 
 import json
+import multiprocessing
+import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice
+from queue import Empty
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from billing.allowances.drawdown import (
+    Draw,
+    allowance_holders,
+    allowances_draw,
+    balances_load,
+    draws_record,
+    event_tokens,
+)
+from billing.usage.allowance_use import overage_pricer
 from billing.usage.connectors import ConnectorError, connector_for
 from billing.usage.events import FUTURE_TOLERANCE, MAX_ID, CanonicalEvent, RowError, event_validate
 from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
-from billing.usage.rating import _RATED, row_rate
+from billing.usage.rating import row_rate
 from billing.usage.resolve import customers_load, keys_resolve, models_resolve
 from billing.usage.services import MAX_REPORTED_ERRORS, BatchResult
+from catalog.models import AIModel, Vendor
 
 # Postings are per chunk × customer, so bigger chunks post less often; memory grows with the chunk.
 CHUNK = 100_000
@@ -48,11 +71,19 @@ HEAD_COLUMNS = (
 )  # fmt: skip
 TAIL_COLUMNS = (
     "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
-    "cost_amount", "cost_currency", "ingested_at", "batch_id", "rated_in_id",
+    "cost_amount", "cost_currency", "ingested_at",
 )  # fmt: skip
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS
-assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
-COPY_SLICE = 10_000
+# The batch's own columns are not in the COPY text: the text is built (possibly in another process) before
+# the batch exists, and the INSERT … SELECT adds them.
+BATCH_COLUMNS = ("batch_id", "rated_in_id")
+assert sorted(COPY_COLUMNS + BATCH_COLUMNS) == sorted(COLUMNS)
+STAGED = [c for c in COLUMNS if c not in BATCH_COLUMNS]
+# Events per slice: the producer validates, rates and formats this many at a time (memory: one slice
+# of COPY text, ~1 KB per event with gateway metadata), and the queue holds at most QUEUED slices.
+SLICE = 10_000
+QUEUED = 3
+_INHERITED: list = []
 NULL = "\\N"
 # One encoder for every row (json.dumps would build one per call); same output as json.dumps(default=str).
 _encode_metadata = json.JSONEncoder(default=str).encode
@@ -77,17 +108,29 @@ ADD = ", ".join(
 )  # fmt: skip
 
 
-def _chunk_sql() -> str:
-    """One statement: dedupe, insert the new events, upsert both rollups, return the sums to post."""
-    columns = ", ".join(COLUMNS)
+CLAIM_SQL = """
+    INSERT INTO usage_request_key (source_id, request_id, occurred_at)
+    SELECT source_id, request_id, occurred_at FROM usage_stage
+    ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
+"""
+# Claim the keys first and keep only the winners in the stage: needed when allowances are drawn, which
+# must see only the new events (a duplicate never draws) before anything is inserted.
+CLAIM_AND_PRUNE_SQL = f"""
+    WITH won AS ({CLAIM_SQL})
+    DELETE FROM usage_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
+"""
+
+
+def _chunk_sql(*, claimed: bool = False) -> str:
+    """One statement: dedupe (unless ``claimed`` already), insert the new events, upsert both rollups,
+    return the sums to post. Parameters: the batch id (twice) and the operator's time zone."""
+    won = "SELECT request_id FROM usage_stage" if claimed else CLAIM_SQL
     return f"""
-    WITH won AS (
-        INSERT INTO usage_request_key (source_id, request_id, occurred_at)
-        SELECT source_id, request_id, occurred_at FROM usage_stage
-        ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
-    ), ins AS (
-        INSERT INTO usage_event ({columns})
-        SELECT {", ".join("s." + c for c in COLUMNS)} FROM usage_stage s JOIN won USING (request_id)
+    WITH won AS ({won}), ins AS (
+        INSERT INTO usage_event ({", ".join(STAGED)}, batch_id, rated_in_id)
+        SELECT {", ".join("s." + c for c in STAGED)}, %s::bigint,
+               CASE WHEN s.rating_state = 'rated' THEN %s::bigint END
+        FROM usage_stage s JOIN won USING (request_id)
         RETURNING {KEYS}, occurred_at, rating_state, prompt_tokens, cache_read_tokens, cache_write_tokens,
                   cache_write_1h_tokens, completion_tokens, reasoning_tokens, sell_amount, cost_amount
     ), hourly AS (
@@ -150,6 +193,7 @@ class _Lookups:
         self.keys: dict[str, int | None] = {}
         self.models: dict[str, object] = {}
         self.customers: dict[int, object] = {}
+        self.pricer: BatchPricer | None = None
 
     def update(self, keys: set[str], model_names: set[str]) -> None:
         new_keys = keys - self.keys.keys()
@@ -272,37 +316,48 @@ def _metadata_text(metadata: dict) -> str:
     return _encode_metadata(metadata) if metadata else "{}"
 
 
-class _Chunk:
-    """One chunk parsed and validated: unique events as compact tuples, bad rows, counts."""
+@dataclass
+class _ChunkEnd:
+    """What the producer says after a chunk's last slice: counts, bad rows, who and when."""
 
-    def __init__(self):
-        self.events: dict[str, tuple] = {}  # request_id → event tuple, first occurrence wins
-        self.valid = 0  # valid rows, duplicates inside the chunk included
-        self.received = 0
-        self.errors: list[RowError] = []
+    received: int
+    valid: int
+    errors: list[tuple]  # RowError fields (index within the chunk, field, reason)
+    customer_ids: set[int]
+    start: datetime | None
+    end: datetime | None
 
 
-def _chunk_parse(records, *, size: int, fmt: str, source, now: datetime) -> _Chunk:
-    """Read up to ``size`` records from the iterator and validate them one by one (bounded memory)."""
+@dataclass
+class _Replayed:
+    """A chunk whose batch was committed by an earlier run: its first answer."""
+
+    result: dict
+
+
+def _slice_parse(
+    records, *, size: int, fmt: str, source, now: datetime, offset: int, seen: set, errors: list
+):
+    """Validate up to ``size`` records; return (events as tuples, rows read). First occurrence wins."""
     to_canonical = None if fmt == "generic" else connector_for(fmt)
     horizon = now + FUTURE_TOLERANCE
-    chunk = _Chunk()
-    events, errors = chunk.events, chunk.errors
     source_id = source.pk
-    index = -1
-    for index, record in enumerate(islice(records, size)):
+    events = []
+    read = 0
+    for index, record in enumerate(islice(records, size), start=offset):
+        read += 1
         raw = record
         if to_canonical is not None:
             try:
                 raw = to_canonical(record, source=source)
             except ConnectorError as exc:
-                errors.append(RowError(index, exc.field, exc.reason))
+                errors.append((index, exc.field, exc.reason))
                 continue
         row = _fast_event(raw, horizon, source_id)
         if row is None:
             result = event_validate(raw, index, now=now)
             if isinstance(result, list):
-                errors.extend(result)
+                errors.extend((e.index, e.field, e.reason) for e in result)
                 continue
             e = result
             counts = (
@@ -323,29 +378,36 @@ def _chunk_parse(records, *, size: int, fmt: str, source, now: datetime) -> _Chu
                 e.succeeded,
                 _event_head(e, source_id),
             )
-        chunk.valid += 1
-        if row[0] not in events:
-            events[row[0]] = row
-    chunk.received = index + 1
-    return chunk
+        seen_before = len(seen)
+        seen.add(row[0])
+        if len(seen) != seen_before:
+            events.append(row)
+        else:
+            events.append(None)  # a repeat inside the chunk: counted as valid, stored once
+    return events, read
 
 
-def _chunk_rate(chunk: _Chunk, lookups: _Lookups, stamp: str) -> tuple[list[str], list[bool], dict]:
-    """Rate every unique event (queries allowed: prices load here); return COPY tails and the models.
-
-    A tail is the rest of the COPY line after the head (TAIL_COLUMNS up to the batch id, known later);
-    ``rated`` says whether the event is rated (then ``rated_in`` is the batch).
-    """
-    fresh = chunk.events.values()
+def _slice_copy_text(
+    events: list, lookups: _Lookups, stamp: str
+) -> tuple[bytes, set[int], datetime, datetime]:
+    """Rate the slice's events (queries allowed: prices load here) and return their COPY text."""
+    fresh = [e for e in events if e is not None]
     lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
     models = {m.pk: m for m in lookups.models.values() if m is not None}
-    pricer = None
-    if fresh:
-        times = [e[1] for e in fresh]
-        pricer = BatchPricer(customers=lookups.customers, models=models, start=min(times), end=max(times))
+    times = [e[1] for e in fresh]
+    start, end = min(times), max(times)
+    pricer = lookups.pricer
+    # One pricer for the run, widened slice by slice: prices are looked up once per plan × model ×
+    # segment, not again for every slice. New customers or models (rare after the first slice) rebuild it.
+    if pricer is not None and pricer.covers(customer_ids=lookups.customers.keys(), model_ids=models):
+        pricer.extend(start=start, end=end)
+    else:
+        pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
+        lookups.pricer = pricer
     keys, by_name = lookups.keys, lookups.models
-    tails, rated = [], []
-    for _rid, at, key, model, counts, batch, succeeded, _head in fresh:
+    parts = []
+    customers = set()
+    for _rid, at, key, model, counts, batch, succeeded, head in fresh:
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = row_rate(
             key=key,
             model_name=model,
@@ -357,62 +419,188 @@ def _chunk_rate(chunk: _Chunk, lookups: _Lookups, stamp: str) -> tuple[list[str]
             batch=batch,
             succeeded=succeeded,
         )
-        tails.append(
-            f"{NULL if customer_id is None else customer_id}\t{NULL if model_id is None else model_id}\t"
-            f"{state}\t{_esc(reason[:300])}\t{_esc(plan)}\t{NULL if sell is None else sell}\t{sell_ccy}\t"
-            f"{NULL if cost is None else cost}\t{cost_ccy}\t{stamp}\t"
+        if customer_id is not None:
+            customers.add(customer_id)
+        parts.append(
+            f"{head}{NULL if customer_id is None else customer_id}\t"
+            f"{NULL if model_id is None else model_id}\t{state}\t{_esc(reason[:300])}\t{_esc(plan)}\t"
+            f"{NULL if sell is None else sell}\t{sell_ccy}\t"
+            f"{NULL if cost is None else cost}\t{cost_ccy}\t{stamp}\n"
         )
-        rated.append(state == _RATED)
-    return tails, rated, models
+    return "".join(parts).encode(), customers, start, end
 
 
-def _chunk_ingest(*, source, records, size: int, fmt: str, key: str, lookups: _Lookups) -> BatchResult | None:
-    """Ingest the next ``size`` records as one usage batch; None when the iterator is exhausted."""
-    done = UsageBatch.objects.filter(source=source, idempotency_key=key).first()
-    if done is not None:
-        # Replayed: skip its records without parsing them and answer as the first run did.
-        if sum(1 for _ in islice(records, size)) == 0:
-            return None
-        return BatchResult(**{**done.response, "batch_id": done.pk}, replayed=True)
-    now = timezone.now()
-    chunk = _chunk_parse(records, size=size, fmt=fmt, source=source, now=now)
-    if chunk.received == 0:
-        return None
-    # Rate everything BEFORE the COPY starts: pricing may query (plans, FX), and a connection in COPY
-    # mode cannot run another statement — interleaving them would hang the connection.
-    tails, rated, models = _chunk_rate(chunk, lookups, now.isoformat())
-    partitions_ensure(months={month_start(e[1]) for e in chunk.events.values()})
-    with transaction.atomic():
-        batch = UsageBatch.objects.create(
-            source=source, idempotency_key=key, request_hash=key, fmt=fmt, received=chunk.received
-        )
-        end_rated, end_other = f"{batch.pk}\t{batch.pk}\n", f"{batch.pk}\t{NULL}\n"
-        with connection.cursor() as cursor:
-            # Session-local planner settings for this transaction only: JIT compiling costs more than the
-            # statement saves here, and the dedupe join and rollup aggregates want memory, not temp files.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS usage_stage ON COMMIT DELETE ROWS AS "
-                f"SELECT {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
+def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterator:
+    """Yield, chunk after chunk: COPY text slices (bytes) then a ``_ChunkEnd``, or one ``_Replayed``.
+
+    Runs in the producer process (or in-process); reads the database (keys, models, prices, done
+    batches) and creates monthly partitions, but writes nothing else.
+    """
+    lookups = _Lookups(source)
+    iterator = iter(records)
+    for n in range(10**9):
+        done = UsageBatch.objects.filter(source=source, idempotency_key=f"{key_prefix}:{n}").first()
+        if done is not None:
+            # Replayed: skip its records without parsing them and answer as the first run did.
+            if sum(1 for _ in islice(iterator, chunk)) == 0:
+                return
+            yield _Replayed({**done.response, "batch_id": done.pk})
+            continue
+        now = timezone.now()
+        stamp = now.isoformat()
+        seen: set[str] = set()
+        errors: list[tuple] = []
+        received = valid = 0
+        customers: set[int] = set()
+        first = last = None
+        while received < chunk:
+            events, read = _slice_parse(
+                iterator,
+                size=min(SLICE, chunk - received),
+                fmt=fmt,
+                source=source,
+                now=now,
+                offset=received,
+                seen=seen,
+                errors=errors,
             )
-            with cursor.copy(f"COPY usage_stage ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-                heads = [e[7] for e in chunk.events.values()]
-                for start in range(0, len(heads), COPY_SLICE):
-                    # Written in slices so the COPY text never holds the whole chunk at once.
-                    stop = start + COPY_SLICE
-                    part = "".join(
-                        head + tail + (end_rated if is_rated else end_other)
-                        for head, tail, is_rated in zip(
-                            heads[start:stop], tails[start:stop], rated[start:stop], strict=True
-                        )
-                    )
-                    copy.write(part.encode())
-                del heads
-            tails.clear()
-            rated.clear()
-            cursor.execute(_chunk_sql(), [settings.TIME_ZONE])
-            sums = cursor.fetchall()
+            received += read
+            valid += len(events)
+            if any(e is not None for e in events):
+                partitions_ensure(months={month_start(e[1]) for e in events if e is not None})
+                text, ids, lo, hi = _slice_copy_text(events, lookups, stamp)
+                customers |= ids
+                first, last = min(lo, first or lo), max(hi, last or hi)
+                yield text
+            if read < SLICE:
+                break
+        if received == 0:
+            return
+        yield _ChunkEnd(received, valid, errors, customers, first, last)
+
+
+def _produce_into(queue, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
+    """The producer process: run ``_produce`` and put what it yields on ``queue``; None when finished."""
+    from django.db import connections
+
+    # The parent's connection was inherited through fork: never use (or close) it here; open our own.
+    # The old connection objects are kept referenced so no finaliser ever says goodbye on the parent's
+    # socket (the process ends with os._exit, without running them).
+    for conn in connections.all(initialized_only=True):
+        _INHERITED.append(conn.connection)
+        conn.connection = None
+    try:
+        for item in _produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix):
+            queue.put(item)
+        queue.put(None)
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+        raise
+    finally:
+        connections.close_all()
+
+
+def _from_queue(queue, process) -> Iterator:
+    while True:
+        try:
+            item = queue.get(timeout=5)
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError("The bulk ingest producer stopped without a word.") from None
+            continue
+        if item is None:
+            return
+        if type(item) is tuple:
+            raise RuntimeError(f"The bulk ingest producer failed:\n{item[1]}")
+        yield item
+
+
+class _Writer:
+    """The writing half: one usage batch and transaction per chunk, from the producer's COPY text."""
+
+    def __init__(self, source: GatewaySource, fmt: str):
+        self.source = source
+        self.fmt = fmt
+        self.customers: dict[int, object] = {}
+        self.vendors: dict[int, object] = {}
+
+    def chunk_write(self, *, key: str, items: Iterator) -> BatchResult | None:
+        """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none."""
+        first = next(items, None)
+        if first is None:
+            return None
+        if isinstance(first, _Replayed):
+            return BatchResult(**first.result, replayed=True)
+        with transaction.atomic():
+            batch = UsageBatch.objects.create(
+                source=self.source, idempotency_key=key, request_hash=key, fmt=self.fmt, received=0
+            )
+            with connection.cursor() as cursor:
+                # Session-local planner settings for this transaction only: JIT compiling costs more than
+                # the statement saves here, and the dedupe join and rollup aggregates want memory.
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS usage_stage ON COMMIT DELETE ROWS AS "
+                    f"SELECT {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
+                )
+                end = first
+                if not isinstance(first, _ChunkEnd):
+                    with cursor.copy(f"COPY usage_stage ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+                        copy.write(first)
+                        for end in items:
+                            if isinstance(end, _ChunkEnd):
+                                break
+                            copy.write(end)
+                claimed = self._allowances_draw(cursor, batch, end)
+                cursor.execute(_chunk_sql(claimed=claimed), [batch.pk, batch.pk, settings.TIME_ZONE])
+                sums = cursor.fetchall()
+            result = self._post(batch, end, sums)
+        return result
+
+    def _allowances_draw(self, cursor, batch: UsageBatch, end: "_ChunkEnd") -> bool:
+        """Draw token allowances for the chunk's customers holding any; True when keys were claimed here."""
+        if not end.customer_ids:
+            return False
+        holders = allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
+        if not holders:
+            return False
+        cursor.execute(CLAIM_AND_PRUNE_SQL)
+        cursor.execute(
+            "SELECT request_id, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
+            "cache_write_tokens, cache_write_1h_tokens, completion_tokens, reasoning_tokens, is_batch, "
+            "sell_amount FROM usage_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
+            "ORDER BY occurred_at, request_id",
+            [sorted(holders)],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return True
+        balances = balances_load(customer_ids=holders, start=end.start, end=end.end)
+        draws = [
+            Draw(ref=r, customer_id=r[1], model_id=r[2], at=r[3], tokens=event_tokens(r[4], r[8]), sell=r[11])
+            for r in rows
+        ]
+        pricer = _LazyPricer(customers_load(holders), {r[2] for r in rows}, end.start, end.end)
+        overage_price, notes = overage_pricer(pricer, lambda d: (d.ref[4:10], d.ref[10]))
+        changed = allowances_draw(draws=draws, balances=balances, overage_price=overage_price)
+        if changed:
+            cursor.execute(
+                "UPDATE usage_stage s SET sell_amount = v.sell, sell_plan = coalesce(v.plan, s.sell_plan), "
+                "sell_currency = coalesce(v.ccy, s.sell_currency) "
+                "FROM unnest(%s::text[], %s::numeric[], %s::text[], %s::text[]) AS v(rid, sell, plan, ccy) "
+                "WHERE s.request_id = v.rid",
+                [
+                    [d.ref[0] for d in changed],
+                    [d.charged for d in changed],
+                    [notes.get(id(d), (None, None))[0] for d in changed],
+                    [notes.get(id(d), (None, None))[1] for d in changed],
+                ],
+            )
+        draws_record(batch=batch, balances=balances)
+        return True
+
+    def _post(self, batch: UsageBatch, end: "_ChunkEnd", sums: list) -> BatchResult:
         sell: dict = defaultdict(Decimal)
         cost: dict = defaultdict(Decimal)
         accepted = unrated = 0
@@ -423,46 +611,93 @@ def _chunk_ingest(*, source, records, size: int, fmt: str, key: str, lookups: _L
                 sell[(customer_id, sell_ccy)] += sell_sum
                 if cost_sum is not None:
                     cost[(customer_id, vendor_id, cost_ccy)] += cost_sum
-        vendors = {m.vendor_id: m.vendor for m in models.values()}
-        sums_post(batch=batch, sell=sell, cost=cost, customers=lookups.customers, vendors=vendors)
+        new_customers = {c for c, _ in sell} - self.customers.keys()
+        if new_customers:
+            self.customers.update(customers_load(new_customers))
+        new_vendors = {v for _c, v, _ccy in cost} - self.vendors.keys()
+        if new_vendors:
+            self.vendors.update(Vendor.objects.in_bulk(new_vendors))
+        sums_post(batch=batch, sell=sell, cost=cost, customers=self.customers, vendors=self.vendors)
+        errors = [RowError(*e) for e in end.errors]
         result = BatchResult(
             batch_id=batch.pk,
             accepted=accepted,
-            duplicates=chunk.valid - accepted,
-            rejected=len({e.index for e in chunk.errors}),
+            duplicates=end.valid - accepted,
+            rejected=len({e.index for e in errors}),
             unrated=unrated,
-            errors=[e.as_dict() for e in chunk.errors[:MAX_REPORTED_ERRORS]],
+            errors=[e.as_dict() for e in errors[:MAX_REPORTED_ERRORS]],
         )
         UsageBatch.objects.filter(pk=batch.pk).update(
+            received=end.received,
             accepted=result.accepted,
             duplicates=result.duplicates,
             rejected=result.rejected,
             unrated=result.unrated,
             response={k: v for k, v in result.as_dict().items() if k != "batch_id"},
         )
-    return result
+        return result
+
+
+class _LazyPricer:
+    """A ``BatchPricer`` built on first use: most chunks never price an overage."""
+
+    def __init__(self, customers, model_ids, start, end):
+        self._args = (customers, model_ids, start, end)
+        self._pricer = None
+
+    def plan_prices(self, plan_id, model_id, at):
+        if self._pricer is None:
+            customers, model_ids, start, end = self._args
+            models = {m.pk: m for m in AIModel.objects.filter(pk__in=model_ids).select_related("vendor")}
+            self._pricer = BatchPricer(customers=customers, models=models, start=start, end=end)
+        return self._pricer.plan_prices(plan_id, model_id, at)
 
 
 def bulk_ingest(
-    *, source: GatewaySource, records: Iterable, fmt: str = "generic", key_prefix: str, chunk: int = CHUNK
+    *,
+    source: GatewaySource,
+    records: Iterable,
+    fmt: str = "generic",
+    key_prefix: str,
+    chunk: int = CHUNK,
+    parallel: bool | None = None,
 ) -> BatchResult:
-    """Ingest ``records`` (any iterable, e.g. ``files.records_iter``) in chunks; return summed counts."""
+    """Ingest ``records`` (any iterable, e.g. ``files.records_iter``) in chunks; return summed counts.
+
+    ``parallel`` (default: when not inside a transaction and ``fork`` is available) parses and rates in
+    a forked producer process while this one writes; the results are the same either way.
+    """
     if connection.vendor != "postgresql":
         raise RuntimeError("The bulk path needs PostgreSQL (COPY); use files.file_ingest elsewhere.")
+    if parallel is None:
+        parallel = not connection.in_atomic_block and "fork" in multiprocessing.get_all_start_methods()
+    produce = {"source": source, "records": records, "fmt": fmt, "chunk": chunk, "key_prefix": key_prefix}
+    process = None
+    if parallel:
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue(maxsize=QUEUED)
+        process = context.Process(target=_produce_into, args=(queue,), kwargs=produce, daemon=True)
+        process.start()
+        items = _from_queue(queue, process)
+    else:
+        items = _produce(**produce)
+    writer = _Writer(source, fmt)
     total = BatchResult(batch_id=None)
-    lookups = _Lookups(source)
-    iterator = iter(records)
-    for n in range(10**9):
-        result = _chunk_ingest(
-            source=source, records=iterator, size=chunk, fmt=fmt, key=f"{key_prefix}:{n}", lookups=lookups
-        )
-        if result is None:
-            break
-        total.accepted += result.accepted
-        total.duplicates += result.duplicates
-        total.rejected += result.rejected
-        total.unrated += result.unrated
-        # A chunk reports indices within itself; the caller gets them within the whole input.
-        room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
-        total.errors += [{**e, "index": e["index"] + n * chunk} for e in result.errors[:room]]
+    try:
+        for n in range(10**9):
+            result = writer.chunk_write(key=f"{key_prefix}:{n}", items=items)
+            if result is None:
+                break
+            total.accepted += result.accepted
+            total.duplicates += result.duplicates
+            total.rejected += result.rejected
+            total.unrated += result.unrated
+            # A chunk reports indices within itself; the caller gets them within the whole input.
+            room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
+            total.errors += [{**e, "index": e["index"] + n * chunk} for e in result.errors[:room]]
+    finally:
+        if process is not None:
+            if process.is_alive():
+                process.terminate()
+            process.join()
     return total

@@ -72,9 +72,11 @@ class BatchPricer:
     def __init__(self, *, customers: dict[int, Customer], models: dict[int, AIModel], start, end):
         self.customers = customers
         self.models = models
-        chain_ids = {a for c in customers.values() for a in c.ancestor_ids()} | set(customers)
+        self.customer_ids = frozenset(customers)
+        self.start, self.end = start, end
+        self._chain_ids = list({a for c in customers.values() for a in c.ancestor_ids()} | set(customers))
         self.points, self.assignment_points = _change_points(
-            start=start, end=end, model_ids=list(models), customer_chain_ids=list(chain_ids)
+            start=start, end=end, model_ids=list(models), customer_chain_ids=self._chain_ids
         )
         self._snapshots: dict[datetime, PricingSnapshot] = {}
         self._plans: dict[tuple[int, datetime], object] = {}
@@ -82,6 +84,26 @@ class BatchPricer:
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
+
+    def covers(self, *, customer_ids, model_ids) -> bool:
+        """Whether this pricer was built for all of these customers and models."""
+        return self.customer_ids.issuperset(customer_ids) and self.models.keys() >= set(model_ids)
+
+    def extend(self, *, start: datetime, end: datetime) -> None:
+        """Widen the window to include ``[start, end]``, keeping every price looked up so far.
+
+        What was priced stays right: a segment's prices hold from its start until the next change point,
+        and widening only adds change points (from the new part of the window; a window's own start is a
+        point too, which merely splits a segment). Same customers and models only (see ``covers``).
+        """
+        for lo, hi in ((start, self.start), (self.end, end)):
+            if lo < hi:
+                points, assignment_points = _change_points(
+                    start=lo, end=hi, model_ids=list(self.models), customer_chain_ids=self._chain_ids
+                )
+                self.points = sorted(set(self.points) | set(points))
+                self.assignment_points = sorted(set(self.assignment_points) | set(assignment_points))
+        self.start, self.end = min(self.start, start), max(self.end, end)
 
     def _segment(self, at: datetime) -> datetime:
         return self.points[max(bisect.bisect_right(self.points, at) - 1, 0)]

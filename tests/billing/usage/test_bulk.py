@@ -161,3 +161,55 @@ def test_bulk_replay_after_partial_run_completes_exactly_once(source, prepaid):
 def test_ndjson_records_reads_like_records_iter():
     body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}'.encode()
     assert list(ndjson_records(io.BytesIO(body))) == list(records_iter(io.BytesIO(body)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_producer_stores_what_the_in_process_path_stores(model):
+    """Outside a transaction the producer runs in a forked process; same rows, counts and money."""
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    customer_make(key="key-b", mode=BillingTerms.Mode.MONTHLY)
+    records = awkward_records() + [event(f"b{i}", key="key-b", prompt=10 + i) for i in range(30)]
+    one, two = source_make("in-process")[0], source_make("forked")[0]
+
+    inline = bulk_ingest(source=one, records=iter(records), key_prefix="a", chunk=11, parallel=False)
+    forked = bulk_ingest(source=two, records=iter(records), key_prefix="b", chunk=11, parallel=True)
+    replay = bulk_ingest(source=two, records=iter(records), key_prefix="b", chunk=11, parallel=True)
+
+    assert inline.as_dict() | {"batch_id": None} == forked.as_dict() | {"batch_id": None}
+    assert (
+        replay.accepted == forked.accepted
+        and UsageEvent.objects.filter(source=two).count() == forked.accepted
+    )
+
+    def stored(source):
+        return sorted(UsageEvent.objects.filter(source=source).values_list(*STORED))
+
+    assert stored(one) == stored(two)
+    assert (
+        wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available
+        == Decimal("100")
+        - 2 * UsageEvent.objects.filter(source=one, customer=prepaid).aggregate(s=Sum("sell_amount"))["s"]
+    )
+
+
+def test_bulk_path_draws_allowances_like_the_batch_path(model, prepaid):
+    from billing.allowances.models import AllowanceDraw, TokenAllowance
+    from tests.billing.usage.test_allowances import pack_buy
+
+    top_up(prepaid, Decimal("100"))
+    pack_buy(prepaid, 4000)
+    records = [event(f"r{i}", prompt=1000) for i in range(3)] + [event("r0")]  # r0 twice: a duplicate
+
+    result = bulk_ingest(source=source_make("bulk")[0], records=records, key_prefix="p", chunk=2)
+
+    assert (result.accepted, result.duplicates) == (3, 1)
+    # 1500 tokens each: r0 and r1 covered, r2 covered for 1000 of 1500, the duplicate draws nothing.
+    sells = dict(UsageEvent.objects.values_list("request_id", "sell_amount"))
+    assert sells == {"r0": 0, "r1": 0, "r2": Decimal("0.002")}
+    assert TokenAllowance.objects.get().remaining == 0
+    assert sum(AllowanceDraw.objects.values_list("tokens", flat=True)) == 4000
+    assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == Decimal("0.002")
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - Decimal(
+        "0.002"
+    )
