@@ -32,6 +32,7 @@ class UnitPrices:
         self._prices: dict[tuple[str, int, int], tuple | None] = {}
         self._customer_ids = set(customer_ids)
         self._plans: dict[str, dict[int, SellPlan | None]] = {}
+        self._details: dict[tuple, dict] = {}
 
     def _plan_map(self, which: str) -> dict[int, SellPlan | None]:
         if which in self._plans:
@@ -76,11 +77,17 @@ class UnitPrices:
         plan = self._plan_map("end").get(customer_id)
         if plan is None or plan.currency != currency:
             return {}
+        start_plan = self._plan_map("start").get(customer_id)
+        key = (plan.pk, getattr(start_plan, "pk", None), model.pk)
+        if key not in self._details:
+            self._details[key] = self._details_for(plan, start_plan, model)
+        return self._details[key]
+
+    def _details_for(self, plan: SellPlan, start_plan: SellPlan | None, model: AIModel) -> dict:
         end = self._schedule("end", plan, model)
         if end is None:
             return {}
         tiers, _ccy = end
-        start_plan = self._plan_map("start").get(customer_id)
         start = self._schedule("start", start_plan, model) if start_plan is not None else None
         varied = start_plan is None or start_plan.pk != plan.pk or start != end or len(tiers) > 1
         return {

@@ -34,7 +34,7 @@ from billing.invoicing.numbering import number_next
 from billing.invoicing.periods import due_date
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AMOUNT_PLACES, AccountKind
-from billing.ledger.services import Line, transaction_post
+from billing.ledger.services import Line, Posting, transaction_post
 from billing.payments.amounts import quantize_money
 
 EXACT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
@@ -75,15 +75,43 @@ def exact(amount: Decimal) -> Decimal:
     return Decimal(amount).quantize(EXACT_QUANTUM)
 
 
-def line_build(draft: LineDraft, *, currency: str, tax_rate: Decimal, position: int) -> InvoiceLine:
-    """An unsaved InvoiceLine for ``draft``: amount rounded once, tax on the rounded amount rounded once."""
-    if draft.kind not in InvoiceLine.Kind.values:
+@dataclass(slots=True)
+class BuiltLine:
+    """A rounded invoice line not yet stored (period close writes ~500,000 of these with COPY)."""
+
+    position: int
+    kind: str
+    description: str
+    ai_model_id: int | None
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal | None
+    details: dict
+    amount_exact: Decimal
+    amount: Decimal
+    tax_rate: Decimal
+    tax_amount: Decimal
+    service_charge_id: int | None
+    source_key: str
+    invoice_id: int | None = None
+    details_json: str = ""  # ``details`` already serialised, for COPY
+
+    def model(self) -> InvoiceLine:
+        return InvoiceLine(**{name: getattr(self, name) for name in self.__slots__ if name != "details_json"})
+
+
+LINE_KINDS = frozenset(InvoiceLine.Kind.values)
+
+
+def line_build(draft: LineDraft, *, currency: str, tax_rate: Decimal, position: int) -> BuiltLine:
+    """Round ``draft`` once: amount to the minor unit, and tax on the rounded amount, rounded once."""
+    if draft.kind not in LINE_KINDS:
         raise InvoiceError(_("Unknown invoice line kind %(kind)s.") % {"kind": repr(draft.kind)})
     if not isinstance(draft.amount_exact, Decimal) or not draft.amount_exact.is_finite():
         raise InvoiceError(_("Line %(n)s: the amount must be a decimal number.") % {"n": position})
-    amount_exact = exact(draft.amount_exact)
+    amount_exact = draft.amount_exact.quantize(EXACT_QUANTUM)
     amount = quantize_money(amount_exact, currency)
-    return InvoiceLine(
+    return BuiltLine(
         position=position,
         kind=draft.kind,
         description=draft.description[:300],
@@ -148,8 +176,8 @@ def invoice_create(
         for i, d in enumerate(lines, start=1)
     ]
     for ln in built:
-        ln.invoice = invoice
-    InvoiceLine.objects.bulk_create(built)
+        ln.invoice_id = invoice.pk
+    InvoiceLine.objects.bulk_create([ln.model() for ln in built])
     invoice_totals(invoice, built)
     invoice.save(update_fields=["subtotal", "tax_amount", "total"])
     return invoice
@@ -189,18 +217,31 @@ def _account_resolver(customer: Customer, currency: str):
     return account
 
 
-def invoice_post(*, invoice: Invoice, lines: list[InvoiceLine], account, actor=None):
-    """Post ``invoice``'s issue transaction (idempotent by invoice id); return it, or None if all zero."""
-    legs = invoice_posting_lines(invoice, lines, account)
-    if not legs:
-        return None
-    return transaction_post(
+def invoice_posting(invoice: Invoice, legs: list[Line]) -> Posting:
+    """The journal transaction issuing ``invoice`` posts (idempotency key ``invoice:<id>``)."""
+    return Posting(
         idempotency_key=f"invoice:{invoice.pk}",
         kind="invoice.issue",
         lines=legs,
         memo=f"Invoice {invoice.number}",
         source=f"invoice:{invoice.pk}",
         effective_date=invoice.issue_date,
+    )
+
+
+def invoice_post(*, invoice: Invoice, lines: list[InvoiceLine], account, actor=None):
+    """Post ``invoice``'s issue transaction (idempotent by invoice id); return it, or None if all zero."""
+    legs = invoice_posting_lines(invoice, lines, account)
+    if not legs:
+        return None
+    p = invoice_posting(invoice, legs)
+    return transaction_post(
+        idempotency_key=p.idempotency_key,
+        kind=p.kind,
+        lines=p.lines,
+        memo=p.memo,
+        source=p.source,
+        effective_date=p.effective_date,
         actor=actor,
     )
 
