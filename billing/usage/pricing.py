@@ -96,13 +96,16 @@ class BatchPricer:
         and widening only adds change points (from the new part of the window; a window's own start is a
         point too, which merely splits a segment). Same customers and models only (see ``covers``).
         """
-        for lo, hi in ((start, self.start), (self.end, end)):
+        for lo, hi, forward in ((start, self.start, False), (self.end, end, True)):
             if lo < hi:
                 points, assignment_points = _change_points(
                     start=lo, end=hi, model_ids=list(self.models), customer_chain_ids=self._chain_ids
                 )
-                self.points = sorted(set(self.points) | set(points))
-                self.assignment_points = sorted(set(self.assignment_points) | set(assignment_points))
+                # Widening forward, the old end is no change point: adding it would only split a
+                # segment and make every price and plan be looked up again.
+                drop = {lo} if forward else set()
+                self.points = sorted(set(self.points) | (set(points) - drop))
+                self.assignment_points = sorted(set(self.assignment_points) | (set(assignment_points) - drop))
         self.start, self.end = min(self.start, start), max(self.end, end)
 
     def _segment(self, at: datetime) -> datetime:

@@ -1,0 +1,42 @@
+"""BatchPricer.extend: one pricer widened slice by slice prices like a fresh pricer for each slice."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from billing.usage.pricing import BatchPricer
+from billing.usage.resolve import customers_load
+from catalog.models import BookKind, PriceEntry, PriceTier
+from tests.billing.usage.factories import AT
+
+pytestmark = pytest.mark.django_db
+
+
+def test_widened_pricer_sees_a_price_change_in_the_new_part_of_the_window(prepaid, model):
+    change = AT + timedelta(hours=5)
+    old = PriceEntry.objects.get(model=model, book__kind=BookKind.SELL)
+    old.effective_to = change
+    old.save()
+    new = PriceEntry.objects.create(book=old.book, model=model, effective_from=change)
+    PriceTier.objects.create(entry=new, lo=0, input=Decimal("3"), output=Decimal("9"))
+    customers = customers_load({prepaid.pk})
+
+    pricer = BatchPricer(customers=customers, models={model.pk: model}, start=AT, end=AT + timedelta(hours=1))
+    before = pricer.prices(prepaid.pk, model.pk, AT + timedelta(minutes=30))
+    pricer.extend(start=AT + timedelta(hours=2), end=AT + timedelta(hours=8))
+    after = pricer.prices(prepaid.pk, model.pk, AT + timedelta(hours=6))
+    pricer.extend(start=AT - timedelta(hours=3), end=AT)
+    earlier = pricer.prices(prepaid.pk, model.pk, AT - timedelta(hours=2))
+
+    fresh = BatchPricer(
+        customers=customers,
+        models={model.pk: model},
+        start=AT + timedelta(hours=6),
+        end=AT + timedelta(hours=7),
+    )
+    assert after.sell == fresh.prices(prepaid.pk, model.pk, AT + timedelta(hours=6)).sell
+    assert before.sell != after.sell
+    assert earlier.sell == before.sell
+    assert pricer.covers(customer_ids={prepaid.pk}, model_ids={model.pk})
+    assert not pricer.covers(customer_ids={prepaid.pk, 10**9}, model_ids={model.pk})
