@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts import demo as accounts_demo
 from billing import demo as billing_demo
 from billing.dunning import demo as dunning_demo
+from billing.invoicing import demo as invoicing_demo
 from billing.receivables import demo as receivables_demo
 from billing.usage import demo as usage_demo
 from catalog import demo as catalog_demo
@@ -16,6 +17,7 @@ DEMO_LOADERS = [
     billing_demo.load,
     usage_demo.load,
     dunning_demo.load,
+    invoicing_demo.load,
     # Needs issued invoices: keep it after the period close loader.
     receivables_demo.load,
 ]
