@@ -40,7 +40,9 @@ def load() -> list[tuple[str, str]]:
             allocate=[(paid, quantize_money(paid.amount_due / 2, paid.currency))],
             note="Demo payment",
         )
-    credited = open_invoices[1] if len(open_invoices) > 1 else paid
+    # The largest other invoice, so the credit note shows a meaningful amount.
+    others = sorted(open_invoices[1:], key=lambda inv: inv.total, reverse=True)
+    credited = others[0] if others else paid
     if not CreditNote.objects.filter(idempotency_key=CREDIT_KEY).exists():
         credited.refresh_from_db()
         line = credited.lines.filter(amount__gt=0).order_by("-amount").first()
