@@ -196,3 +196,38 @@ def test_an_invoice_with_payments_cannot_be_voided(acme, taxed, finance):
     taxed.refresh_from_db()
     assert taxed.status == "partially_paid"
     assert not CreditNote.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_full_credit_notes_racing_on_one_invoice_credit_it_once(acme, finance):
+    import threading
+
+    from django.db import connection
+
+    from tests.billing.invoicing.factories import issued_invoice
+
+    invoice = issued_invoice(acme, "100.00", issue_date=JAN)
+    barrier = threading.Barrier(2)
+    notes, errors = [], []
+
+    def full_credit(key):
+        try:
+            barrier.wait()
+            notes.append(credit(invoice, finance, key=key))
+        except ValidationError as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=full_credit, args=(f"race-{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    invoice.refresh_from_db()
+    assert (len(notes), len(errors)) == (1, 1)
+    assert "Nothing is left to credit" in str(errors[0])
+    assert invoice.amount_credited == D("100.00")
+    assert books_agree(acme) == (D("0"), D("0"))
