@@ -161,7 +161,11 @@ def payment_record(
         raise ValidationError({"idempotency_key": _("An idempotency key (1–200 characters) is required.")})
     currency = (currency or "").upper()
     expected = customer_currency(customer)
-    if currency != expected:
+    # The terms' currency, or any currency the customer has been invoiced in (an invoice may override it).
+    invoiced = Invoice.objects.filter(customer=customer, currency=currency).exclude(
+        status=Invoice.Status.DRAFT
+    )
+    if currency != expected and not invoiced.exists():
         raise ValidationError(
             {
                 "currency": _("%(customer)s is billed in %(currency)s.")

@@ -208,3 +208,21 @@ def test_two_payments_allocated_to_one_invoice_at_once_never_overpay_it(acme, fi
     assert len(results) + len(errors) == 2
     assert all(isinstance(e, ValidationError) for e in errors)
     assert books_agree(acme) == (D("-100.00"), D("-100.00"))
+
+
+def test_a_payment_may_be_in_a_currency_the_customer_was_invoiced_in(acme, finance):
+    from billing.invoicing.services import LineDraft, invoice_create, invoice_issue
+
+    usd = invoice_create(
+        customer=acme,
+        currency="USD",
+        lines=[LineDraft(kind="service", description="x", amount_exact=D("40"))],
+    )
+    invoice_issue(invoice=usd, issue_date=JAN)
+
+    pay(acme, "40.00", finance, currency="USD")
+
+    usd.refresh_from_db()
+    assert usd.status == "paid"
+    assert books_agree(acme, "USD") == (D("0"), D("0"))
+    assert books_agree(acme, "CNY") == (D("0"), D("0"))
