@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from billing.invoicing.close import close_period
-from billing.invoicing.models import ServiceCharge
+from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
 from billing.terms.models import BillingTerms
 
@@ -66,5 +66,7 @@ def load() -> list[tuple[str, str]]:
                 "starts_on": period.start + timedelta(days=9),
             },
         )
-    close_period(period, issue_date=timezone.localdate())
+    # A second load must add nothing, not even a PeriodClose row for a close that would make nothing.
+    if not PeriodClose.objects.filter(period=period.label, state=PeriodClose.State.DONE).exists():
+        close_period(period, issue_date=timezone.localdate())
     return []
