@@ -130,7 +130,7 @@ def _chunk_sql(*, claimed: bool = False) -> str:
         INSERT INTO usage_event ({", ".join(STAGED)}, batch_id, rated_in_id)
         SELECT {", ".join("s." + c for c in STAGED)}, %s::bigint,
                CASE WHEN s.rating_state = 'rated' THEN %s::bigint END
-        FROM usage_stage s JOIN won USING (request_id)
+        FROM usage_stage s WHERE s.request_id IN (SELECT request_id FROM won)
         RETURNING {KEYS}, occurred_at, rating_state, prompt_tokens, cache_read_tokens, cache_write_tokens,
                   cache_write_1h_tokens, completion_tokens, reasoning_tokens, sell_amount, cost_amount
     ), hourly AS (
@@ -539,7 +539,10 @@ class _Writer:
                 # Session-local planner settings for this transaction only: JIT compiling costs more than
                 # the statement saves here, and the dedupe join and rollup aggregates want memory.
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL work_mem = '128MB'")
+                # Hash the narrow list of won keys, never sort the wide staged rows (a merge join spilled
+                # the whole chunk to disk to sort it).
+                cursor.execute("SET LOCAL enable_mergejoin = off")
                 cursor.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS usage_stage ON COMMIT DELETE ROWS AS "
                     f"SELECT {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
