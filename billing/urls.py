@@ -10,5 +10,6 @@ urlpatterns: list = [
     path("", include("billing.dunning.urls")),
     path("", include("billing.documents.urls")),
     path("", include("billing.invoicing.pages.urls")),
+    path("", include("billing.invoicing.staff_urls")),
     path("", include("billing.receivables.urls")),
 ]

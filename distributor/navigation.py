@@ -41,6 +41,8 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Finance"), _("Invoices"), "staff-invoice-list", "receipt"),
     NavEntry(_("Finance"), _("Payments"), "staff-payment-list", "cash-coin"),
     NavEntry(_("Finance"), _("Credit notes"), "staff-credit-note-list", "file-earmark-minus"),
+    NavEntry(_("Finance"), _("Service charges"), "staff-service-charges", "briefcase", _FINANCE),
+    NavEntry(_("Finance"), _("Period closes"), "staff-period-closes", "calendar-check", _FINANCE),
     NavEntry(_("Finance"), _("Journal"), "staff-journal", "journal-text", _FINANCE),
     NavEntry(_("Finance"), _("Chart of accounts"), "staff-ledger-accounts", "list-columns", _FINANCE),
     NavEntry(_("Finance"), _("Wallets"), "staff-wallet-list", "wallet2"),

@@ -1,0 +1,43 @@
+"""Forms of the service-charge and period-close pages."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer
+from billing.invoicing.models import ServiceCharge
+from billing.invoicing.periods import PeriodError, period_parse
+from billing.terms.models import BillingTerms
+
+
+class ServiceChargeForm(forms.Form):
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
+    description = forms.CharField(label=_("Description"), max_length=300)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=20, decimal_places=2, min_value=0.01)
+    recurrence = forms.ChoiceField(label=_("Recurrence"), choices=ServiceCharge.Recurrence.choices)
+    starts_on = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("One-off: the day it is billed for."),
+    )
+    ends_on = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, customers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        queryset = customers if customers is not None else Customer.objects.all()
+        self.fields["customer"].queryset = queryset.filter(
+            billing_terms__mode__in=(BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
+        ).order_by("name")
+
+
+class PeriodCloseForm(forms.Form):
+    period = forms.CharField(
+        label=_("Period"), max_length=7, help_text=_("2026-10 (a month) or 2026-Q3 (a quarter).")
+    )
+
+    def clean_period(self):
+        try:
+            return period_parse(self.cleaned_data["period"]).label
+        except PeriodError as exc:
+            raise forms.ValidationError(str(exc)) from exc
