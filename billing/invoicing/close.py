@@ -4,10 +4,10 @@ Be extremely careful changing how usage is measured here: it decides what every 
 
 * **Usage is billed cumulatively.** For each customer × model × currency a close bills the rated usage of
   every day up to the period's last day (``UsageDaily``, operator-time-zone days) minus what earlier
-  invoices already billed for that model (usage lines of non-void invoices). Usage of an earlier period
-  that arrives after its close (a late gateway delivery, a re-rated event) is therefore billed by the next
-  close, never lost, and nothing is billed twice. A re-rating that lowers an already-billed amount shows up
-  as a negative usage line on the next invoice.
+  invoices already billed for that model (usage lines of every invoice but drafts voided unissued). Usage
+  of an earlier period that arrives after its close (a late gateway delivery, a re-rated event) is
+  therefore billed by the next close, never lost, and nothing is billed twice. A re-rating that lowers an
+  already-billed amount shows up as a negative usage line on the next invoice.
 * **Everything else carries a ``source_key``** (``subscription:<id>:<period>``, ``service:<id>`` for
   one-off charges, ``service:<id>:<period>`` for recurring ones, ``pack:<id>``); a key already on an
   invoice line is never billed again.
@@ -62,6 +62,10 @@ from catalog.models import AIModel
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
+# Lines of a draft voided before it was issued were never posted: what they billed is billed again. An
+# issued invoice voided later was reversed by a credit note (revenue, not the unbilled accrual), so its
+# lines still count as billed — billing them again would book the usage twice.
+NEVER_POSTED = {"invoice__status": Invoice.Status.VOID, "invoice__journal_transaction__isnull": True}
 ZERO = Decimal("0")
 TOKEN_SUMS = {
     "prompt": Sum("prompt_tokens"),
@@ -170,13 +174,13 @@ def _usage_cumulative(
 
 
 def _usage_billed(customer_ids: list[int]) -> dict[tuple[int, int, str], dict]:
-    """What non-void invoices already billed per (customer, model, currency): amount and tokens."""
+    """What invoices already billed per (customer, model, currency), amount and tokens (see NEVER_POSTED)."""
     billed: dict[tuple[int, int, str], dict] = {}
     lines = (
         InvoiceLine.objects.filter(
             invoice__customer_id__in=customer_ids, kind=InvoiceLine.Kind.USAGE, ai_model__isnull=False
         )
-        .exclude(invoice__status=Invoice.Status.VOID)
+        .exclude(**NEVER_POSTED)
         .values_list("invoice__customer_id", "ai_model_id", "invoice__currency", "amount_exact", "details")
     )
     for customer_id, model_id, currency, amount, details in lines:
@@ -194,7 +198,7 @@ def _billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:
         return set()
     return set(
         InvoiceLine.objects.filter(invoice__customer_id__in=customer_ids, source_key__in=keys)
-        .exclude(invoice__status=Invoice.Status.VOID)
+        .exclude(**NEVER_POSTED)
         .values_list("source_key", flat=True)
     )
 

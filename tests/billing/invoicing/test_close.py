@@ -292,3 +292,22 @@ def test_task_closes_month_and_quarter_that_ended(settings, source, model, month
     assert set(Invoice.objects.values_list("customer", flat=True)) == {monthly.pk, quarterly.pk}
     schedule = settings.CELERY_BEAT_SCHEDULE["period-close"]["schedule"]
     assert schedule.day_of_month == {1} and settings.CELERY_TIMEZONE == settings.TIME_ZONE
+
+
+def test_voided_draft_is_billed_again_but_voided_issued_invoice_is_not(source, model):
+    from billing.receivables.credit_notes import invoice_void
+
+    reviewed = customer_make(key="key-r", mode=BillingTerms.Mode.MONTHLY, review_invoices=True)
+    issued = customer_make(key="key-i", mode=BillingTerms.Mode.MONTHLY)
+    use(source, "key-r", datetime(2026, 10, 3, 2, tzinfo=UTC))
+    use(source, "key-i", datetime(2026, 10, 3, 2, tzinfo=UTC))
+    draft, posted = sorted(close_period("2026-10", issue_date=ISSUE).invoices, key=lambda i: i.customer_id)
+    invoice_void(invoice=draft, reason="wrong customer contact", actor=None)
+    invoice_void(invoice=posted, reason="disputed, written off", actor=None)
+
+    november = close_period("2026-11", issue_date=date(2026, 12, 1)).invoices
+
+    # The voided draft never left unbilled: its usage is billed again. The issued one was credited
+    # (revenue reversed): billing it again would book it twice.
+    assert [(i.customer, i.lines.get().amount_exact) for i in november] == [(reviewed, EVENT)]
+    assert bal(AccountKind.UNBILLED_RECEIVABLE, issued) == 0
