@@ -49,6 +49,9 @@ CATEGORY_LABELS = {
     "grant": _("Credit grant"),
     "usage": _("Usage"),
     "expiry": _("Expired credit"),
+    "refund": _("Refund"),
+    "fee": _("Card fee"),
+    "pack": _("Pack"),
 }
 
 
@@ -192,8 +195,15 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
 
 
 def _deposit_category(kind: str) -> str:
-    if kind.startswith("wallet.topup") or kind.startswith("topup"):
+    refund = kind.startswith(("wallet.topup.card_refund", "wallet.topup.card_dispute"))
+    if refund and not kind.endswith("_won"):
+        return "refund"
+    if kind.startswith("wallet.topup.card_fee"):
+        return "fee"
+    if kind.startswith(("wallet.topup", "topup")):
         return "topup"
+    if kind.startswith("wallet.pack"):
+        return "pack"
     if kind.startswith("wallet.grant") or kind.startswith("grant"):
         return "grant"
     if kind.startswith("usage") or kind.startswith("pack") or kind.startswith("subscription"):

@@ -137,3 +137,25 @@ def test_prepaid_customer_gets_a_deposit_section():
 def test_period_must_not_be_reversed():
     with pytest.raises(ValueError):
         statement_build(CustomerFactory(), OCT_31, OCT_1)
+
+
+@pytest.mark.parametrize(
+    "kind, category",
+    [
+        ("wallet.topup.card", "topup"),
+        ("wallet.topup.bank", "topup"),
+        ("wallet.topup.card_refund", "refund"),
+        ("wallet.topup.card_dispute", "refund"),
+        ("wallet.topup.card_dispute_won", "topup"),
+        ("wallet.topup.card_fee", "fee"),
+        ("wallet.grant", "grant"),
+        ("wallet.pack", "pack"),
+        ("usage.prepaid", "usage"),
+        ("wallet.breakage", "expiry"),
+        ("wallet.adjustment", "adjustment"),
+    ],
+)
+def test_deposit_movements_are_named_by_what_caused_them(kind, category):
+    from billing.documents.statements import _deposit_category
+
+    assert _deposit_category(kind) == category
