@@ -311,3 +311,19 @@ def test_voided_draft_is_billed_again_but_voided_issued_invoice_is_not(source, m
     # (revenue reversed): billing it again would book it twice.
     assert [(i.customer, i.lines.get().amount_exact) for i in november] == [(reviewed, EVENT)]
     assert bal(AccountKind.UNBILLED_RECEIVABLE, issued) == 0
+
+
+def test_a_failed_close_is_recorded_and_can_be_rerun(source, monthly, monkeypatch):
+    from billing.invoicing import close as close_module
+
+    use(source, "key-m", datetime(2026, 10, 3, 2, tzinfo=UTC))
+    monkeypatch.setattr(
+        close_module, "numbers_take", lambda *a: (_ for _ in ()).throw(RuntimeError("db gone"))
+    )
+    with pytest.raises(RuntimeError):
+        close_period("2026-10", issue_date=ISSUE)
+    failed = PeriodClose.objects.get()
+    assert (failed.state, failed.error) == ("failed", "RuntimeError: db gone")
+    assert not Invoice.objects.exists()  # the chunk rolled back whole
+    monkeypatch.undo()
+    assert len(close_period("2026-10", issue_date=ISSUE).invoices) == 1
