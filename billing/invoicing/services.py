@@ -8,11 +8,12 @@ How an issued invoice posts (one journal transaction per invoice, idempotency ke
 * Dr receivable(customer) — the invoice total, exactly what the customer owes.
 * Cr unbilled receivable(customer) — usage lines, at the *exact* (12-place) amounts the lines were rounded
   from: that is what usage batches accrued, so the accrual is relieved to the last digit.
-* Cr unbilled receivable(customer) — pack purchases on account, too. A pack's allowance is a deposit
-  (``wallet_pack``, a liability released to revenue as usage draws it down), so buying one on account must
-  post Dr unbilled receivable / Cr wallet_pack when bought (through ``billing.wallets.wallet_credit`` with
-  the unbilled account as source). Invoicing then only turns that unbilled amount into a receivable;
-  crediting revenue here would book the pack's revenue twice (now, and again as it is used).
+* Cr revenue: subscriptions — pack purchases on account. Packs are *token allowances*
+  (``billing.allowances.drawdown``): usage a pack covers accrues no money, so the pack's price is the
+  revenue for those tokens, and nothing else would ever book it. It is recognised when invoiced, like a
+  subscription fee (the ledger has no deferred-revenue release for unused allowance tokens: a known
+  simplification). Crediting unbilled instead would leave the unbilled account short, since no accrual
+  was ever posted for the pack.
 * Cr revenue: subscriptions (subscription lines) / revenue: services (service and adjustment lines).
 * Cr tax payable — the lines' tax, rounded once per line.
 * The difference between the rounded total and the exact amounts to the rounding account (credit when we
@@ -42,7 +43,7 @@ EXACT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
     InvoiceLine.Kind.USAGE: AccountKind.UNBILLED_RECEIVABLE,
-    InvoiceLine.Kind.PACK: AccountKind.UNBILLED_RECEIVABLE,
+    InvoiceLine.Kind.PACK: AccountKind.REVENUE_SUBSCRIPTIONS,
     InvoiceLine.Kind.SUBSCRIPTION: AccountKind.REVENUE_SUBSCRIPTIONS,
     InvoiceLine.Kind.SERVICE: AccountKind.REVENUE_SERVICES,
     InvoiceLine.Kind.ADJUSTMENT: AccountKind.REVENUE_SERVICES,

@@ -233,19 +233,6 @@ def test_subscriptions_services_and_packs(source, model, monthly):
         currency="CNY",
         idempotency_key="p1",
     )
-    # Bought on account: the pack credit is owed (unbilled) until invoiced.
-    wallet_credit(
-        customer=monthly,
-        currency="CNY",
-        amount=Decimal("50"),
-        bucket="pack",
-        idempotency_key="pack:1",
-        source_account=account_get(kind=AccountKind.UNBILLED_RECEIVABLE, currency="CNY", customer=monthly),
-        kind="wallet.pack",
-        memo="pack",
-        expires_at=purchase.expires_at,
-    )
-
     [october] = close_period("2026-10", issue_date=ISSUE).invoices
     [november] = close_period("2026-11", issue_date=date(2026, 12, 1)).invoices
     december = close_period("2026-12", issue_date=date(2027, 1, 1)).invoices
@@ -262,7 +249,8 @@ def test_subscriptions_services_and_packs(source, model, monthly):
     assert nov_keys == ["Agent ops", "Coding plan (2026-11)"]  # no second one-off, quarterly or pack
     assert sorted(ln.description for ln in december[0].lines.all()) == ["Coding plan (2026-12)"]
     assert bal(AccountKind.REVENUE_SERVICES) == -Decimal("2500")
-    assert bal(AccountKind.REVENUE_SUBSCRIPTIONS) == -Decimal("597")
+    # Three subscription months and the pack (a token allowance: its price is the revenue for its tokens).
+    assert bal(AccountKind.REVENUE_SUBSCRIPTIONS) == -Decimal("647")
     assert bal(AccountKind.UNBILLED_RECEIVABLE, monthly) == 0
 
 
