@@ -267,8 +267,13 @@ class UsageRequestKey(models.Model):
 class _Rollup(models.Model):
     # No single-column customer index: each rollup's (customer, bucket) index leads with customer_id and
     # serves the same lookups. Fewer indexes on these upsert-heavy tables; see migration 0007.
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
-    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
+    # PROTECT is enforced by Django (deleting a customer or model with rollups is refused), not by a
+    # database constraint: like the events they sum, rollups carry none, because a deferred foreign-key
+    # check per upserted row cost ~3.4 s per 100,000 bulk events (28% of the chunk statement).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     upstream_account = models.CharField(max_length=120, blank=True)
     sell_currency = models.CharField(max_length=3)
     cost_currency = models.CharField(max_length=3, blank=True)
