@@ -126,12 +126,14 @@ def _pdf_medians() -> None:
     started = time.perf_counter()
     statement_pdf(statement_build(sample[0], OCT_1, OCT_31))
     first_ms = (time.perf_counter() - started) * 1000
-    build_ms, pdf_ms, sizes = [], [], []
+    build_ms, pdf_ms, pdf_cpu_ms, sizes = [], [], [], []
     for customer in sample:
         started = time.perf_counter()
         statement = statement_build(customer, OCT_1, OCT_31, strict=True)
         built = time.perf_counter()
+        cpu = time.process_time()
         data = statement_pdf(statement)
+        pdf_cpu_ms.append((time.process_time() - cpu) * 1000)
         build_ms.append((built - started) * 1000)
         pdf_ms.append((time.perf_counter() - built) * 1000)
         sizes.append(len(data))
@@ -140,6 +142,8 @@ def _pdf_medians() -> None:
     print(f"statement_build_median_ms: {statistics.median(build_ms):.1f}")
     print(f"statement_pdf_median_ms: {statistics.median(pdf_ms):.0f}")
     print(f"statement_pdf_p90_ms: {sorted(pdf_ms)[int(len(pdf_ms) * 0.9)]:.0f}")
+    print(f"statement_pdf_median_cpu_ms: {statistics.median(pdf_cpu_ms):.0f}")
+    print(f"documents_load_avg_1m: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
     print(f"statement_pdf_kb: {statistics.median(sizes) / 1024:.0f}")
 
 
@@ -157,6 +161,25 @@ def _workers(env: dict, log_dir: Path) -> list[subprocess.Popen]:
             )
         )
     return procs
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` and all their descendants (Linux /proc), 0 elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo, seen = 0.0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def _zip(db_name: str) -> None:
@@ -185,6 +208,7 @@ def _zip(db_name: str) -> None:
         # Warm both workers (Django, WeasyPrint and the CJK font loaded) before the clock starts.
         group(statement_export_warm.s() for _ in range(4)).apply_async().get(timeout=180)
         export = StatementExport.objects.create(date_from=OCT_1, date_to=OCT_31)
+        cpu_before = _cpu_seconds([p.pid for p in procs])
         started = time.perf_counter()
         statement_export_start.delay(export.pk)
         deadline = started + 900
@@ -194,6 +218,7 @@ def _zip(db_name: str) -> None:
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds([p.pid for p in procs]) - cpu_before
         if export.state != StatementExport.State.DONE:
             print(f"statements_zip_failed: {export.state} {export.error!r} after {elapsed:.0f} s")
             return
@@ -206,7 +231,10 @@ def _zip(db_name: str) -> None:
         print(f"statements_zip_files: {count}")
         print(f"statements_zip_mb: {path.stat().st_size / 1024 / 1024:.1f}")
         print(f"statements_zip_per_s: {count / elapsed:.1f}")
-        # The machine is shared: a load average above its core count means the figures above are inflated.
+        # CPU the two workers used: divided by two, the wall time two dedicated cores would take.
+        print(f"statements_zip_worker_cpu_s: {cpu:.1f}")
+        print(f"statements_zip_cpu_ms_per_statement: {cpu * 1000 / max(count, 1):.0f}")
+        # The machine is shared: a load average above its core count means the wall times are inflated.
         print(f"documents_load_avg_1m: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
     finally:
         for proc in procs:

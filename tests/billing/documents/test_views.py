@@ -141,3 +141,37 @@ def test_accountant_exports_page_links_and_unknown_kind(client, books):
         reverse("staff-accountant-export", args=["journal"]), {"period": "quarter", "quarter": "Q9"}
     )
     assert bad.status_code == 400
+
+
+def test_sub_distributor_sees_its_customers_statement_not_its_parents(client):
+    from tests.factories import SubDistributorFactory
+
+    parent = SubDistributorFactory(name="Reseller")
+    child = CustomerFactory(name="Child Co", parent=parent)
+    invoice(child, "321.00", dt.date(2026, 10, 3))
+    client_for(client, portal_user(parent))
+    page = client.get(reverse("portal-statement"), {**OCTOBER, "customer": child.pk})
+    assert page.status_code == 200 and 'data-testid="statement-closing">321.00' in page.content.decode()
+    client.logout()
+    client_for(client, portal_user(child))
+    assert client.get(reverse("portal-statement"), {**OCTOBER, "customer": parent.pk}).status_code == 404
+
+
+def test_export_download_only_when_done_and_only_for_finance(client, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    export = StatementExport.objects.create(date_from=dt.date(2026, 10, 1), date_to=dt.date(2026, 10, 31))
+    url = reverse("staff-statement-export-download", args=[export.pk])
+    client_for(client, staff(StaffRole.FINANCE))
+    assert client.get(url).status_code == 404  # still queued: nothing to download
+    export.file.save("x.zip", ContentFile(b"PK\x05\x06" + b"\0" * 18))
+    export.state = StatementExport.State.DONE
+    export.save()
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"PK")
+    progress = client.get(reverse("staff-statement-export-progress", args=[export.pk]))
+    assert 'data-state="done"' in progress.content.decode() and "hx-trigger" not in progress.content.decode()
+    client.logout()
+    client_for(client, StaffFactory(staff_role=StaffRole.SUPPORT))
+    assert client.get(url).status_code == 403
