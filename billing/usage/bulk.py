@@ -13,13 +13,16 @@ run side by side in two processes (the machine's two cores):
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
 postings commit together); its idempotency key is ``<key_prefix>:<n>``, so a re-run after a crash replays
-the chunks already committed and completes the rest exactly once. Memory is bounded by a few slices in
-each process (the queue between them holds at most ``QUEUED`` slices), not by the chunk or the file.
+the chunks already committed and completes the rest exactly once. Memory is bounded by a slice or two in
+each process, not by the chunk or the file: slices waiting between them (at most ``QUEUED``) are spooled
+to temporary files, so the producer can run ahead while the writer's statement runs.
 Inside a caller's transaction (tests) the producer cannot see uncommitted rows, so it runs in-process.
 """
 
 import json
 import multiprocessing
+import os
+import tempfile
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -80,9 +83,10 @@ BATCH_COLUMNS = ("batch_id", "rated_in_id")
 assert sorted(COPY_COLUMNS + BATCH_COLUMNS) == sorted(COLUMNS)
 STAGED = [c for c in COLUMNS if c not in BATCH_COLUMNS]
 # Events per slice: the producer validates, rates and formats this many at a time (memory: one slice
-# of COPY text, ~1 KB per event with gateway metadata), and the queue holds at most QUEUED slices.
+# of COPY text, ~1 KB per event with gateway metadata). At most QUEUED slices wait, spooled to files
+# (~10 MB each on disk, none in memory): the producer may run two and a half chunks ahead of the writer.
 SLICE = 10_000
-QUEUED = 3
+QUEUED = 25
 _INHERITED: list = []
 NULL = "\\N"
 # One encoder for every row (json.dumps would build one per call); same output as json.dumps(default=str).
@@ -479,8 +483,13 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
         yield _ChunkEnd(received, valid, errors, customers, first, last)
 
 
-def _produce_into(queue, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
-    """The producer process: run ``_produce`` and put what it yields on ``queue``; None when finished."""
+def _produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
+    """The producer process: run ``_produce``, spool each slice's COPY text to a file in ``spool`` and put
+    its path (or the chunk's end) on ``queue``; None when finished.
+
+    Files, not the queue, carry the text so the producer can run a chunk or two ahead of the writer —
+    while the writer's statement runs — without either process holding more than one slice in memory.
+    """
     from django.db import connections
 
     # The parent's connection was inherited through fork: never use (or close) it here; open our own.
@@ -490,7 +499,14 @@ def _produce_into(queue, *, source, records, fmt: str, chunk: int, key_prefix: s
         _INHERITED.append(conn.connection)
         conn.connection = None
     try:
-        for item in _produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix):
+        for n, item in enumerate(
+            _produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix)
+        ):
+            if type(item) is bytes:
+                path = os.path.join(spool, f"{n}.copy")
+                with open(path, "wb") as handle:
+                    handle.write(item)
+                item = ("file", path)
             queue.put(item)
         queue.put(None)
     except BaseException:
@@ -511,7 +527,14 @@ def _from_queue(queue, process) -> Iterator:
         if item is None:
             return
         if type(item) is tuple:
-            raise RuntimeError(f"The bulk ingest producer failed:\n{item[1]}")
+            kind, detail = item
+            if kind == "error":
+                raise RuntimeError(f"The bulk ingest producer failed:\n{detail}")
+            with open(detail, "rb") as handle:
+                text = handle.read()
+            os.unlink(detail)
+            yield text
+            continue
         yield item
 
 
@@ -675,11 +698,12 @@ def bulk_ingest(
     if parallel is None:
         parallel = not connection.in_atomic_block and "fork" in multiprocessing.get_all_start_methods()
     produce = {"source": source, "records": records, "fmt": fmt, "chunk": chunk, "key_prefix": key_prefix}
-    process = None
+    process = spool = None
     if parallel:
+        spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
         context = multiprocessing.get_context("fork")
         queue = context.Queue(maxsize=QUEUED)
-        process = context.Process(target=_produce_into, args=(queue,), kwargs=produce, daemon=True)
+        process = context.Process(target=_produce_into, args=(queue, spool.name), kwargs=produce, daemon=True)
         process.start()
         items = _from_queue(queue, process)
     else:
@@ -703,4 +727,5 @@ def bulk_ingest(
             if process.is_alive():
                 process.terminate()
             process.join()
+            spool.cleanup()
     return total
