@@ -186,7 +186,8 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
         if document is None:
             continue
         if category == "invoice":
-            return category, document.number or "", prefix + str(_("Invoice")), document
+            period = f" · {document.period}" if document.period else ""
+            return category, document.number or "", prefix + str(_("Invoice")) + period, document
         if category == "payment":
             text = document.reference or document.get_method_display()
             return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
