@@ -52,7 +52,9 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(
         _("Finance"), _("Statements"), "staff-statement", "file-earmark-text", (*_FINANCE, StaffRole.SUPPORT)
     ),
-    NavEntry(_("Finance"), _("Statement exports"), "staff-statement-export-list", "file-earmark-zip", _FINANCE),
+    NavEntry(
+        _("Finance"), _("Statement exports"), "staff-statement-export-list", "file-earmark-zip", _FINANCE
+    ),
     NavEntry(_("Finance"), _("Accountant exports"), "staff-accountant-exports", "filetype-csv", _FINANCE),
     NavEntry(_("Finance"), _("Dunning"), "staff-dunning-policies", "envelope-exclamation", _FINANCE),
 ]
