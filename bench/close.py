@@ -75,8 +75,8 @@ def _fixture() -> None:
         cur.execute(
             """
             INSERT INTO usage_daily (day, customer_id, model_id, upstream_account, sell_currency,
-                cost_currency, requests, prompt_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                completion_tokens, reasoning_tokens, sell_amount, cost_amount)
+                cost_currency, requests, prompt_tokens, cache_read_tokens, cache_write_tokens,
+                cache_write_1h_tokens, completion_tokens, reasoning_tokens, sell_amount, cost_amount)
             SELECT d::date, c.id, m.id, '', 'CNY', 'CNY',
                    10 + (c.id + m.id) %% 7,
                    100000 + ((c.id * 31 + m.id * 7 + extract(day from d)::int) %% 1000) * 997,
@@ -92,7 +92,11 @@ def _fixture() -> None:
             [date(2026, 10, 1), date(2026, 10, DAYS)],
         )
         cur.execute("ANALYZE usage_daily")
-        cur.execute("SELECT customer_id, round(sum(sell_amount), 12) FROM usage_daily GROUP BY customer_id")
+        # Per customer the sum of per-model sums kept to the ledger's 12 places, as batches accrue them.
+        cur.execute(
+            "SELECT customer_id, sum(amount) FROM (SELECT customer_id, round(sum(sell_amount), 12) AS amount"
+            " FROM usage_daily GROUP BY customer_id, model_id) AS per_model GROUP BY customer_id"
+        )
         accruals = cur.fetchall()
     # The accrual usage batches would have posted (one per customer here, so unbilled starts where it
     # would and the close relieves it to zero).
