@@ -213,3 +213,66 @@ def test_bulk_path_draws_allowances_like_the_batch_path(model, prepaid):
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - Decimal(
         "0.002"
     )
+
+
+def test_fast_decoder_gives_exactly_the_reference_records():
+    """orjson is used only where it cannot differ: floats, big ints, NaN, surrogates go the exact way."""
+    lines = [
+        '{"request_id": "a", "prompt_tokens": 5, "metadata": {"ua": "x"}}',
+        '{"gateway_cost": 0.0012, "n": 1e3, "m": -2.5E-3}',
+        '{"big": 123456789012345678901234567890, "ok": 123}',
+        "[1.5, 2]",
+        "1.25",
+        '{"a": NaN}',
+        '{"s": "\\ud800"}',
+        '{"text": "ratio: 0.5, fine"}',
+        '{"a": 1, "a": 2}',
+        '{"u": "\\u00e9t\\u00e9 中文"}',
+        '{"trailing": 1} junk',
+        "   ",
+    ]
+    body = "\n".join(lines).encode() + b"\n\xff\xfe\n"
+
+    got = list(ndjson_records(io.BytesIO(body)))
+    expected = list(ndjson_records_reference(body))
+
+    assert got == expected
+    assert [type(v) for r in got if isinstance(r, dict) for v in r.values()] == [
+        type(v) for r in expected if isinstance(r, dict) for v in r.values()
+    ]
+    assert got[1]["gateway_cost"] == Decimal("0.0012") and type(got[2]["big"]) is int
+
+
+def ndjson_records_reference(body: bytes):
+    """The reference decoder alone (Decimal floats), line by line, as ndjson_records documents."""
+    import json
+
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    for line in io.BytesIO(body):
+        try:
+            text = line.decode()
+        except UnicodeDecodeError:
+            yield line.decode(errors="replace")
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield decoder.decode(text)
+        except json.JSONDecodeError:
+            yield text
+
+
+def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
+    import json
+    from datetime import UTC, datetime
+
+    from billing.usage.bulk import _encode_metadata, _metadata_text
+
+    metadata = {
+        "d": Decimal("1.50"),
+        "t": datetime(2026, 5, 4, tzinfo=UTC),
+        7: "int key",
+        "nested": [{"x": None}],
+    }
+
+    assert json.loads(_metadata_text(metadata)) == json.loads(_encode_metadata(metadata))
