@@ -338,9 +338,9 @@ def _usage_lines(
             continue
         model = models[model_id]
         price_details = prices.details(customer_id, model, currency)
-        details = {"tokens": tokens, **price_details}
+        details = None  # stored as details_json; BuiltLine.model() parses it where a dict is needed
         if before is not None and before["amount"]:
-            details["previously_billed"] = str(before["amount"])
+            details = {"tokens": tokens, **price_details, "previously_billed": str(before["amount"])}
             details_json = json.dumps(details, separators=(",", ":"))
         else:
             key = id(price_details)
@@ -431,33 +431,42 @@ LINE_COLUMNS = (
 )
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One field in COPY's text format: \\N for NULL, text escaped, numbers as Python prints them."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
+
+
 def _lines_store(lines: list[BuiltLine]) -> None:
-    """Store invoice lines: COPY on PostgreSQL (a close writes ~500,000 of them), bulk_create elsewhere."""
+    """Store invoice lines: COPY on PostgreSQL (a close writes ~500,000 of them), bulk_create elsewhere.
+
+    The COPY text is formatted here (a few microseconds a row, against ~10 for adapting each value).
+    """
     if connection.vendor != "postgresql":
         InvoiceLine.objects.bulk_create([ln.model() for ln in lines], batch_size=1000)
         return
     sql = f"COPY {InvoiceLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+    f = _copy_text
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        buffer = []
         for ln in lines:
-            copy.write_row(
-                (
-                    ln.invoice_id,
-                    ln.position,
-                    ln.kind,
-                    ln.description,
-                    ln.ai_model_id,
-                    ln.quantity,
-                    ln.unit,
-                    ln.unit_price,
-                    ln.details_json or json.dumps(ln.details, separators=(",", ":")),
-                    ln.amount_exact,
-                    ln.amount,
-                    ln.tax_rate,
-                    ln.tax_amount,
-                    ln.service_charge_id,
-                    ln.source_key,
-                )
+            details = ln.details_json or json.dumps(ln.details, separators=(",", ":"))
+            buffer.append(
+                f"{ln.invoice_id}\t{ln.position}\t{f(ln.kind)}\t{f(ln.description)}\t{f(ln.ai_model_id)}\t"
+                f"{ln.quantity}\t{f(ln.unit)}\t{f(ln.unit_price)}\t{f(details)}\t{ln.amount_exact}\t"
+                f"{ln.amount}\t{ln.tax_rate}\t{ln.tax_amount}\t{f(ln.service_charge_id)}\t{f(ln.source_key)}\n"
             )
+            if len(buffer) >= 5000:
+                copy.write("".join(buffer))
+                buffer.clear()
+        if buffer:
+            copy.write("".join(buffer))
 
 
 def _journal_links_store(invoices: list[Invoice]) -> None:

@@ -20,6 +20,7 @@ How an issued invoice posts (one journal transaction per invoice, idempotency ke
   rounded up, debit when down).
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,7 +88,7 @@ class BuiltLine:
     quantity: Decimal
     unit: str
     unit_price: Decimal | None
-    details: dict
+    details: dict | None
     amount_exact: Decimal
     amount: Decimal
     tax_rate: Decimal
@@ -98,7 +99,10 @@ class BuiltLine:
     details_json: str = ""  # ``details`` already serialised, for COPY
 
     def model(self) -> InvoiceLine:
-        return InvoiceLine(**{name: getattr(self, name) for name in self.__slots__ if name != "details_json"})
+        fields = {name: getattr(self, name) for name in self.__slots__ if name != "details_json"}
+        if fields["details"] is None:
+            fields["details"] = json.loads(self.details_json)
+        return InvoiceLine(**fields)
 
 
 LINE_KINDS = frozenset(InvoiceLine.Kind.values)

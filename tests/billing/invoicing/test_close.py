@@ -315,3 +315,14 @@ def test_a_failed_close_is_recorded_and_can_be_rerun(source, monthly, monkeypatc
     assert not Invoice.objects.exists()  # the chunk rolled back whole
     monkeypatch.undo()
     assert len(close_period("2026-10", issue_date=ISSUE).invoices) == 1
+
+
+def test_odd_characters_survive_the_copy(source, monthly):
+    from catalog.models import SellPlan
+
+    SellPlan.objects.filter(name="standard-CNY").update(name='Std "A" \\ plan\twith tab')
+    use(source, "key-m", datetime(2026, 10, 3, 2, tzinfo=UTC))
+    [invoice] = close_period("2026-10", issue_date=ISSUE).invoices
+    line = invoice.lines.get()
+    assert line.details["plan"] == 'Std "A" \\ plan\twith tab'
+    assert line.unit_price is None and line.service_charge_id is None and line.tax_rate == Decimal("0.06")
