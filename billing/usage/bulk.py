@@ -22,7 +22,6 @@ Inside a caller's transaction (tests) the producer cannot see uncommitted rows, 
 import json
 import multiprocessing
 import os
-import re
 import tempfile
 import traceback
 from collections import defaultdict
@@ -167,10 +166,22 @@ def _chunk_sql(*, claimed: bool = False) -> str:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
-# A number with a fraction or exponent, or of 19+ digits, where a JSON value can start: orjson would make
-# it a float (the reference decoder: Decimal, or an exact int). Also matches such text inside strings,
-# which only sends a line the slower (always exact) way.
-_INEXACT_NUMBER = re.compile(rb"(?:^|[:,\[])\s*-?(?:\d+[.eE]|\d{19})")
+
+
+def _has_float(value) -> bool:
+    """Whether a decoded JSON value holds a float anywhere (iteratively: no recursion limit)."""
+    stack = [value]
+    pop, push_all = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            push_all(item.values())
+        elif kind is list:
+            push_all(item)
+        elif kind is float:
+            return True
+    return False
 
 
 def ndjson_records(binary) -> Iterator:
@@ -182,22 +193,25 @@ def ndjson_records(binary) -> Iterator:
     Memory: one line at a time.
     """
     decode = _DECODER.decode
-    fast, fast_error, inexact = orjson.loads, orjson.JSONDecodeError, _INEXACT_NUMBER.search
+    fast, fast_error = orjson.loads, orjson.JSONDecodeError
     first = True
     for line in binary:
         if first:
             first = False
             if line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
-        if not inexact(line):
-            # orjson (several times faster) whenever it gives exactly what the Decimal decoder gives: no
-            # number in the line that it would turn into a float. Anything it refuses (blank lines, bad
-            # JSON or UTF-8, NaN, lone surrogates) takes the reference path below.
-            try:
-                yield fast(line)
+        # orjson (several times faster) whenever it gives exactly what the Decimal decoder gives: the
+        # same values unless a number became a float (a fraction, an exponent, an int beyond 64 bits).
+        # Such lines, and anything it refuses (blank lines, bad JSON or UTF-8, NaN, lone surrogates),
+        # take the reference path below.
+        try:
+            record = fast(line)
+        except fast_error:
+            pass
+        else:
+            if not _has_float(record):
+                yield record
                 continue
-            except fast_error:
-                pass
         try:
             text = line.decode()
         except UnicodeDecodeError:

@@ -225,7 +225,8 @@ def test_fast_decoder_gives_exactly_the_reference_records():
         "1.25",
         '{"a": NaN}',
         '{"s": "\\ud800"}',
-        '{"text": "ratio: 0.5, fine"}',
+        '{"text": "ratio: 0.5, fine", "at": "2026-05-04T10:30:02.500000+00:00"}',
+        '{"metadata": {"p": [1, {"q": 2.5}]}}',
         '{"a": 1, "a": 2}',
         '{"u": "\\u00e9t\\u00e9 中文"}',
         '{"trailing": 1} junk',
@@ -241,6 +242,7 @@ def test_fast_decoder_gives_exactly_the_reference_records():
         type(v) for r in expected if isinstance(r, dict) for v in r.values()
     ]
     assert got[1]["gateway_cost"] == Decimal("0.0012") and type(got[2]["big"]) is int
+    assert got[9]["metadata"]["p"][1]["q"] == Decimal("2.5")
 
 
 def ndjson_records_reference(body: bytes):
