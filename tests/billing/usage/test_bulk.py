@@ -242,7 +242,7 @@ def test_fast_decoder_gives_exactly_the_reference_records():
         type(v) for r in expected if isinstance(r, dict) for v in r.values()
     ]
     assert got[1]["gateway_cost"] == Decimal("0.0012") and type(got[2]["big"]) is int
-    assert got[9]["metadata"]["p"][1]["q"] == Decimal("2.5")
+    assert got[8]["metadata"]["p"][1]["q"] == Decimal("2.5")
 
 
 def ndjson_records_reference(body: bytes):
