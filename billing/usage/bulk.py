@@ -585,6 +585,29 @@ def _from_queue(queue, process) -> Iterator:
         yield item
 
 
+def _chunk_ahead(items: Iterator, spool: str) -> Iterator:
+    """In-process mode: produce each chunk to its end before the writer starts it, spooling its slices.
+
+    The producer queries the database (prices, partitions), which the writer's connection cannot do while
+    it is in COPY mode; files keep memory at one slice however large the chunk.
+    """
+    pending: list[str] = []
+    for n, item in enumerate(items):
+        if type(item) is bytes:
+            path = os.path.join(spool, f"{n}.copy")
+            with open(path, "wb") as handle:
+                handle.write(item)
+            pending.append(path)
+            continue
+        for path in pending:
+            with open(path, "rb") as handle:
+                text = handle.read()
+            os.unlink(path)
+            yield text
+        pending = []
+        yield item
+
+
 class _Writer:
     """The writing half: one usage batch and transaction per chunk, from the producer's COPY text."""
 
@@ -745,16 +768,16 @@ def bulk_ingest(
     if parallel is None:
         parallel = not connection.in_atomic_block and "fork" in multiprocessing.get_all_start_methods()
     produce = {"source": source, "records": records, "fmt": fmt, "chunk": chunk, "key_prefix": key_prefix}
-    process = spool = None
+    process = None
+    spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
     if parallel:
-        spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
         context = multiprocessing.get_context("fork")
         queue = context.Queue(maxsize=QUEUED)
         process = context.Process(target=_produce_into, args=(queue, spool.name), kwargs=produce, daemon=True)
         process.start()
         items = _from_queue(queue, process)
     else:
-        items = _produce(**produce)
+        items = _chunk_ahead(_produce(**produce), spool.name)
     writer = _Writer(source, fmt)
     total = BatchResult(batch_id=None)
     try:
@@ -774,5 +797,5 @@ def bulk_ingest(
             if process.is_alive():
                 process.terminate()
             process.join()
-            spool.cleanup()
+        spool.cleanup()
     return total

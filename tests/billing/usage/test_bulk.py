@@ -164,8 +164,10 @@ def test_ndjson_records_reads_like_records_iter():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_producer_stores_what_the_in_process_path_stores(model):
-    """Outside a transaction the producer runs in a forked process; same rows, counts and money."""
+def test_parallel_producer_stores_what_the_in_process_path_stores(model, monkeypatch):
+    """Outside a transaction the producer runs in a forked process; same rows, counts and money (chunks
+    of 11 events in slices of 4: several spooled slices per chunk)."""
+    monkeypatch.setattr("billing.usage.bulk.SLICE", 4)
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     customer_make(key="key-b", mode=BillingTerms.Mode.MONTHLY)
@@ -278,3 +280,20 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
     }
 
     assert json.loads(_metadata_text(metadata)) == json.loads(_encode_metadata(metadata))
+
+
+def test_chunks_of_several_slices_in_process(monkeypatch, model):
+    """A chunk made of several producer slices (slices of 3 events, chunks of 7) stores every event once;
+    in-process, the whole chunk is produced (and spooled) before its COPY starts."""
+    monkeypatch.setattr("billing.usage.bulk.SLICE", 3)
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(20)] + [event("r4"), {"request_id": "bad"}]
+
+    result = bulk_ingest(source=source_make("s")[0], records=records, key_prefix="k", chunk=7, parallel=False)
+
+    assert (result.accepted, result.duplicates, result.rejected) == (20, 1, 1)
+    assert UsageEvent.objects.count() == 20
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
