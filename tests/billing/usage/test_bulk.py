@@ -297,3 +297,27 @@ def test_chunks_of_several_slices_in_process(monkeypatch, model):
     total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
     assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model):
+    """The forked producer dies mid-chunk: the chunks before it stay, its chunk leaves nothing, the re-run
+    replays the committed chunks and ingests the rest exactly once."""
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(25)]
+    source = source_make("dies")[0]
+
+    def dying():
+        yield from records[:15]
+        raise OSError("disk gone")
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        bulk_ingest(source=source, records=dying(), key_prefix="f", chunk=10, parallel=True)
+
+    assert UsageEvent.objects.filter(source=source).count() == 10  # chunk 0 committed, chunk 1 not
+    again = bulk_ingest(source=source, records=iter(records), key_prefix="f", chunk=10, parallel=True)
+
+    assert again.accepted == 25 and UsageEvent.objects.filter(source=source).count() == 25
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
