@@ -266,13 +266,26 @@ def _receivable_section(customer, currency, accounts, date_from, date_to) -> Sec
     return section
 
 
+def posted_invoices(customer: Customer, currency: str):
+    """``customer``'s invoices in ``currency`` that reached the ledger.
+
+    Drafts never did, and neither did a voided draft: voiding gives it a number and an issue date (the
+    series stays gapless) but posts nothing, so it owes nothing and has no ledger movement to compare
+    with. A voided *issued* invoice stays: it was posted, and the credit note that voided it brings it to
+    zero from the void date on (before that it really was open).
+    """
+    return (
+        Invoice.objects.filter(customer=customer, currency=currency)
+        .exclude(status=Invoice.Status.DRAFT)
+        .exclude(status=Invoice.Status.VOID, journal_transaction__isnull=True)
+    )
+
+
 def _document_discrepancies(customer, currency, date_from, date_to, by_document) -> list[str]:
     """Documents dated in the period whose ledger movement in the period differs from their own total."""
     problems = []
     expected = []
-    invoices = Invoice.objects.filter(
-        customer=customer, currency=currency, issue_date__range=(date_from, date_to)
-    ).exclude(status=Invoice.Status.DRAFT)
+    invoices = posted_invoices(customer, currency).filter(issue_date__range=(date_from, date_to))
     expected += [("invoice", inv.pk, inv.number, inv.total) for inv in invoices]
     payments = CustomerPayment.objects.filter(
         customer=customer,
@@ -303,8 +316,8 @@ def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucke
     """Open invoice amounts at the end of ``day`` by days past due; later settlements do not count."""
     amounts = {key: ZERO for key, *_rest in AGING_BUCKETS}
     invoices = (
-        Invoice.objects.filter(customer=customer, currency=currency, issue_date__lte=day)
-        .exclude(status=Invoice.Status.DRAFT)
+        posted_invoices(customer, currency)
+        .filter(issue_date__lte=day)
         .prefetch_related("allocations", "credit_notes")
     )
     for invoice in invoices:

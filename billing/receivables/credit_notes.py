@@ -1,7 +1,8 @@
 """Credit notes (full or partial, with a reason) and voiding invoices.
 
-A credit note reverses revenue and tax on the invoice's lines: Dr revenue (by line kind) / Dr tax payable
-/ Cr the customer's receivable. It can never credit more of a line than was billed and not yet credited.
+A credit note reverses revenue and tax on the invoice's lines: Dr revenue (the account issuing the
+invoice booked the line's revenue in, per line kind) / Dr tax payable / Cr the customer's receivable. It
+can never credit more of a line (amount or tax) than was billed and not yet credited.
 
 When a credit is larger than what is still due on the invoice (the invoice was already paid in part or
 in full), the excess releases payment allocations from that invoice, newest first: the money stays with
@@ -22,7 +23,7 @@ Voiding (``invoice_void``):
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,10 +33,11 @@ from django.utils.translation import gettext as _
 
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import number_next
+from billing.invoicing.services import LINE_ACCOUNT_KIND
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.payments.amounts import quantize_money
+from billing.payments.amounts import currency_exponent, quantize_money
 from billing.receivables.models import CreditNote, CreditNoteLine, PaymentAllocation
 from billing.receivables.services import (
     ZERO,
@@ -46,16 +48,15 @@ from billing.receivables.services import (
 
 CREDITABLE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
 
-# Which account a credit of each kind of line is debited to. Usage revenue was recognised when usage was
-# accrued (issuing only relieved the unbilled accrual), so a usage credit reverses revenue: usage. A pack
-# stays a deposit (wallet_pack) released to revenue as it is used; crediting its price gives the pack away,
-# which is a promotional cost, not less revenue (its revenue is still booked as it is used).
+# Which account a credit of each kind of line is debited to: the revenue account its price was booked in,
+# derived from the accounts issuing credits (``LINE_ACCOUNT_KIND``) so the two cannot drift apart again.
+# Usage is the one kind issuing does not credit to revenue: its revenue was recognised when the usage was
+# accrued (issuing only relieved the unbilled accrual), so a usage credit reverses revenue: usage; debiting
+# unbilled instead would leave the customer an accrual no invoice will ever relieve. Packs are token
+# allowances whose price is booked to revenue: subscriptions when invoiced, so that is what is reversed.
 REVENUE_BY_KIND = {
-    InvoiceLine.Kind.USAGE: AccountKind.REVENUE_USAGE,
-    InvoiceLine.Kind.SUBSCRIPTION: AccountKind.REVENUE_SUBSCRIPTIONS,
-    InvoiceLine.Kind.SERVICE: AccountKind.REVENUE_SERVICES,
-    InvoiceLine.Kind.PACK: AccountKind.PROMOTIONAL_CREDIT,
-    InvoiceLine.Kind.ADJUSTMENT: AccountKind.REVENUE_SERVICES,
+    kind: AccountKind.REVENUE_USAGE if account == AccountKind.UNBILLED_RECEIVABLE else account
+    for kind, account in LINE_ACCOUNT_KIND.items()
 }
 
 
@@ -138,7 +139,6 @@ def _plan(invoice: Invoice, remaining: list[_Remaining], lines, amount) -> list[
         return plan
     if amount is None:
         return [(rem, rem.net) for rem in remaining if rem.net or rem.tax]
-    # A net amount spread over the lines in proportion to what each has left; the last takes the rest.
     _validate_amount(amount, invoice.currency)
     open_lines = [rem for rem in remaining if rem.net > 0]
     left_total = sum((rem.net for rem in open_lines), ZERO)
@@ -149,16 +149,37 @@ def _plan(invoice: Invoice, remaining: list[_Remaining], lines, amount) -> list[
                 % {"left": left_total, "currency": invoice.currency}
             }
         )
-    plan, spread = [], ZERO
-    for index, rem in enumerate(open_lines):
-        if index == len(open_lines) - 1:
-            net = amount - spread
-        else:
-            net = min(quantize_money(amount * rem.net / left_total, invoice.currency), rem.net)
-        spread += net
-        if net > 0:
-            plan.append((rem, net))
-    return plan
+    return [
+        (rem, net)
+        for rem, net in zip(open_lines, _spread(amount, open_lines, invoice.currency), strict=True)
+        if net
+    ]
+
+
+def _spread(amount: Decimal, open_lines: list[_Remaining], currency: str) -> list[Decimal]:
+    """Split ``amount`` over ``open_lines`` in proportion to what each has left (largest remainder).
+
+    Each line first gets its exact share rounded down to the minor unit; the minor units still missing
+    go one each to the lines with the largest cut-off fraction (invoice order breaks ties). A share is
+    at most the line's remaining amount, and a line whose share was cut has at least one unit of room
+    (remaining amounts are whole units), so no line is ever credited beyond what it has left — unlike
+    giving the last line the rest, which could exceed it.
+    """
+    unit = Decimal(1).scaleb(-currency_exponent(currency))
+    left_total = sum((rem.net for rem in open_lines), ZERO)
+    exact_shares = [amount * rem.net / left_total for rem in open_lines]
+    shares = [
+        min(share.quantize(unit, rounding=ROUND_DOWN), rem.net)
+        for share, rem in zip(exact_shares, open_lines, strict=True)
+    ]
+    missing = int((amount - sum(shares, ZERO)) / unit)
+    by_fraction = sorted(
+        (i for i, rem in enumerate(open_lines) if shares[i] < rem.net),
+        key=lambda i: (-(exact_shares[i] - shares[i]), i),
+    )
+    for i in by_fraction[:missing]:
+        shares[i] += unit
+    return shares
 
 
 def _release_allocations(invoice: Invoice, excess: Decimal) -> None:

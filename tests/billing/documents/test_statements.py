@@ -6,12 +6,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.documents.statements import statement_build
+from accounts.models import StaffRole
+from billing.documents.statements import aging_at, statement_build
+from billing.invoicing.services import LineDraft, invoice_create
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
+from billing.receivables.credit_notes import invoice_void
 from tests.billing.documents.helpers import credit_note, invoice, payment
-from tests.billing.factories import spend, topup
+from tests.billing.factories import spend, staff, topup
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +162,37 @@ def test_deposit_movements_are_named_by_what_caused_them(kind, category):
     from billing.documents.statements import _deposit_category
 
     assert _deposit_category(kind) == category
+
+
+def test_a_voided_draft_is_neither_aged_nor_a_discrepancy():
+
+    today = timezone.localdate()
+    customer = CustomerFactory(name="Voids Ltd")
+    invoice(customer, "40.00", today - dt.timedelta(days=3))  # something real, so there is a section
+    draft = invoice_create(
+        customer=customer,
+        lines=[LineDraft(kind="service", description="Typo", amount_exact=Decimal("100"))],
+    )
+    voided = invoice_void(invoice=draft, reason="Wrong customer", actor=staff(StaffRole.FINANCE))
+    assert (voided.status, voided.issue_date, voided.journal_transaction_id) == ("void", today, None)
+
+    aging = aging_at(customer, "CNY", today + dt.timedelta(days=400))
+    assert sum(b.amount for b in aging) == Decimal("40.00")
+    statement = statement_build(customer, today - dt.timedelta(days=5), today, strict=True)
+    (section,) = statement.receivable_sections
+    assert section.discrepancies == []
+    assert section.closing == section.aging_total == Decimal("40.00")
+    assert statement.reconciles
+
+
+def test_a_voided_issued_invoice_is_aged_until_its_void_and_not_after():
+
+    today = timezone.localdate()
+    customer = CustomerFactory(name="Voids Ltd")
+    issued = invoice(customer, "70.00", today - dt.timedelta(days=60))
+    invoice_void(invoice=issued, reason="Billed twice", actor=staff(StaffRole.FINANCE))
+
+    assert sum(b.amount for b in aging_at(customer, "CNY", today - dt.timedelta(days=1))) == Decimal("70.00")
+    assert sum(b.amount for b in aging_at(customer, "CNY", today)) == Decimal("0")
+    statement = statement_build(customer, today - dt.timedelta(days=90), today, strict=True)
+    assert statement.receivable_sections[0].discrepancies == []

@@ -6,11 +6,16 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from billing.invoicing.models import Invoice
-from billing.invoicing.services import LineDraft, invoice_create, invoice_issue
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services import LINE_ACCOUNT_KIND, LineDraft, invoice_create, invoice_issue
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
-from billing.receivables.credit_notes import credit_note_issue, invoice_void
+from billing.receivables.credit_notes import (
+    REVENUE_BY_KIND,
+    credit_note_issue,
+    invoice_void,
+    lines_remaining,
+)
 from billing.receivables.models import CreditNote
 from billing.receivables.services import customer_credit, payment_record
 from tests.billing.invoicing.factories import credit_terms
@@ -231,3 +236,74 @@ def test_two_full_credit_notes_racing_on_one_invoice_credit_it_once(acme, financ
     assert "Nothing is left to credit" in str(errors[0])
     assert invoice.amount_credited == D("100.00")
     assert books_agree(acme) == (D("0"), D("0"))
+
+
+def test_an_amount_over_many_small_lines_never_credits_a_line_beyond_what_is_left(acme, finance):
+    # 31 lines of 0.01 at 6%: the proportional share of each is 0.0048…, which rounds to nothing; the last
+    # line used to take the whole 0.15 (billed 0.01, then −0.14 left to credit).
+    credit_terms(acme, currency="CNY", tax_rate=D("0.06"))
+    lines = [LineDraft(kind="service", description=f"l{i}", amount_exact=D("0.01")) for i in range(31)]
+    invoice = invoice_issue(invoice=invoice_create(customer=acme, lines=lines), actor=finance)
+
+    note = credit(invoice, finance, amount=D("0.15"))
+
+    rows = list(note.lines.order_by("invoice_line__position"))
+    assert note.subtotal == D("0.15")
+    assert [r.amount for r in rows] == [D("0.01")] * 15  # largest remainder: one unit each, in order
+    assert all(r.tax_amount <= r.invoice_line.tax_amount for r in rows)
+    remaining = lines_remaining(invoice)
+    assert all(r.net >= 0 and r.tax >= 0 for r in remaining)
+    assert sum(r.net for r in remaining) == D("0.16")
+    invoice.refresh_from_db()
+    assert books_agree(acme) == (invoice.amount_due, invoice.amount_due)
+
+
+@pytest.mark.parametrize(
+    ("amounts", "credits"),
+    [
+        (["0.01", "0.01", "999.99"], ["0.02", "500.00", "499.99"]),
+        (["0.03", "0.03", "0.03"], ["0.01", "0.01", "0.07"]),
+        (["1.00", "2.00", "0.01", "0.01", "3.33"], ["0.05", "6.30"]),
+    ],
+)
+def test_successive_amount_credits_stay_within_every_line(acme, finance, amounts, credits):
+    credit_terms(acme, currency="CNY", tax_rate=D("0.13"))
+    lines = [LineDraft(kind="service", description=f"l{i}", amount_exact=D(a)) for i, a in enumerate(amounts)]
+    invoice = invoice_issue(invoice=invoice_create(customer=acme, lines=lines), actor=finance)
+
+    for index, amount in enumerate(credits):
+        note = credit(invoice, finance, key=f"cn-{index}", amount=D(amount))
+        assert note.subtotal == D(amount)
+        assert all(r.net >= 0 and r.tax >= 0 for r in lines_remaining(invoice))
+
+    invoice.refresh_from_db()
+    assert invoice.amount_credited == invoice.total  # the credits add up to everything, tax included
+    assert (invoice.amount_due, account(AccountKind.TAX_PAYABLE)) == (D("0"), D("0"))
+
+
+def test_fully_crediting_a_pack_invoice_reverses_the_revenue_its_issue_booked(acme, finance):
+    credit_terms(acme, currency="CNY", tax_rate=D("0.06"))
+    draft = invoice_create(
+        customer=acme,
+        lines=[
+            LineDraft(kind="pack", description="10M tokens pack", amount_exact=D("50")),
+            LineDraft(kind="subscription", description="Team plan", amount_exact=D("20")),
+        ],
+    )
+    invoice = invoice_issue(invoice=draft, actor=finance)
+    assert account(AccountKind.REVENUE_SUBSCRIPTIONS) == D("-70.00")  # credit-normal: negative
+
+    credit(invoice, finance)
+
+    assert account(AccountKind.REVENUE_SUBSCRIPTIONS) == D("0")
+    assert account(AccountKind.PROMOTIONAL_CREDIT) == D("0")
+    assert account(AccountKind.TAX_PAYABLE) == D("0")
+    assert receivable(acme) == D("0")
+
+
+def test_every_line_kind_is_credited_back_to_the_revenue_account_issuing_booked():
+    assert set(REVENUE_BY_KIND) == set(InvoiceLine.Kind.values)
+    for kind, issued_to in LINE_ACCOUNT_KIND.items():
+        # usage was booked to revenue when accrued; issuing relieved the accrual
+        expected = AccountKind.REVENUE_USAGE if kind == InvoiceLine.Kind.USAGE else issued_to
+        assert REVENUE_BY_KIND[kind] == expected
