@@ -760,13 +760,19 @@ def bulk_ingest(
 ) -> BatchResult:
     """Ingest ``records`` (any iterable, e.g. ``files.records_iter``) in chunks; return summed counts.
 
-    ``parallel`` (default: when not inside a transaction and ``fork`` is available) parses and rates in
-    a forked producer process while this one writes; the results are the same either way.
+    ``parallel`` (default: when not inside a transaction nor a daemonic process, and ``fork`` is available)
+    parses and rates in a forked producer process while this one writes; the results are the same.
     """
     if connection.vendor != "postgresql":
         raise RuntimeError("The bulk path needs PostgreSQL (COPY); use files.file_ingest elsewhere.")
     if parallel is None:
-        parallel = not connection.in_atomic_block and "fork" in multiprocessing.get_all_start_methods()
+        # Not inside a transaction (the producer could not see its rows), and not in a daemonic process
+        # such as a Celery prefork worker's child, which may not start processes of its own.
+        parallel = (
+            not connection.in_atomic_block
+            and not multiprocessing.current_process().daemon
+            and "fork" in multiprocessing.get_all_start_methods()
+        )
     produce = {"source": source, "records": records, "fmt": fmt, "chunk": chunk, "key_prefix": key_prefix}
     process = None
     spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
