@@ -53,6 +53,13 @@ STAFF_NAVIGATION: list[NavEntry] = [
         _("Finance"), _("Statements"), "staff-statement", "file-earmark-text", (*_FINANCE, StaffRole.SUPPORT)
     ),
     NavEntry(
+        _("Finance"),
+        _("Usage statements"),
+        "staff-usage-statement-list",
+        "file-earmark-bar-graph",
+        (*_FINANCE, StaffRole.SUPPORT),
+    ),
+    NavEntry(
         _("Finance"), _("Statement exports"), "staff-statement-export-list", "file-earmark-zip", _FINANCE
     ),
     NavEntry(_("Finance"), _("Accountant exports"), "staff-accountant-exports", "filetype-csv", _FINANCE),

@@ -28,5 +28,25 @@ urlpatterns = [
     path(
         "dashboard/finance/exports/<slug:kind>.csv", views.accountant_exports, name="staff-accountant-export"
     ),
+    path(
+        "dashboard/finance/usage-statements/",
+        views.staff_usage_statement_list,
+        name="staff-usage-statement-list",
+    ),
+    path(
+        "dashboard/finance/usage-statements/<int:pk>/pdf/",
+        views.staff_usage_statement_pdf,
+        name="staff-usage-statement-pdf",
+    ),
     path("portal/statement/", views.portal_statement, name="portal-statement"),
+    path(
+        "portal/usage-statements/",
+        views.portal_usage_statement_list,
+        name="portal-usage-statement-list",
+    ),
+    path(
+        "portal/usage-statements/<int:pk>/pdf/",
+        views.portal_usage_statement_pdf,
+        name="portal-usage-statement-pdf",
+    ),
 ]

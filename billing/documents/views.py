@@ -1,8 +1,10 @@
-"""Statement and accountant-export pages (staff), and the customer's own statement page (portal).
+"""Statement, usage-statement and accountant-export pages (staff), and the customer's own (portal).
 
 Roles: statements are read by finance, admin and support (support answers customers' balance questions)
 and auditors; a period's zip export is started by finance and admin only (auditors watch and download);
 accountant exports (journal, trial balance …) are for finance, admin and auditors — not support or sales.
+Prepaid usage statements are listed and downloaded by the same roles as statements, and in the portal by
+the customer's users (a sub-distributor's users also see their subtree's).
 """
 
 from django.contrib import messages
@@ -16,10 +18,15 @@ from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.documents import exports
-from billing.documents.filters import StatementExportFilter
+from billing.documents.filters import (
+    PortalUsageStatementFilter,
+    StatementExportFilter,
+    UsageStatementFilter,
+)
 from billing.documents.forms import PeriodForm, StaffStatementForm, period_initial
 from billing.documents.models import StatementExport
-from billing.documents.pdf import statement_pdf
+from billing.documents.pdf import statement_pdf, usage_statement_pdf
+from billing.documents.selectors import usage_statements_visible_to
 from billing.documents.services import export_request
 from billing.documents.statements import statement_build
 from distributor.listing import filtered_page
@@ -165,3 +172,35 @@ def accountant_exports(request, kind: str | None = None):
             for key in exports.EXPORT_KINDS
         ]
     return render(request, "documents/pages/accountant_exports.html", {"form": form, "links": links})
+
+
+def _usage_statement_download(usage_statement):
+    response = HttpResponse(usage_statement_pdf(usage_statement), content_type="application/pdf")
+    filename = (
+        f"usage-statement-{usage_statement.customer.code}-{usage_statement.period}-{usage_statement.currency}"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+    return response
+
+
+@staff_required(roles=STATEMENT_ROLES)
+def staff_usage_statement_list(request):
+    context = filtered_page(request, usage_statements_visible_to(request.user), UsageStatementFilter)
+    return render(request, "documents/pages/usage_statement_list.html", context)
+
+
+@staff_required(roles=STATEMENT_ROLES)
+def staff_usage_statement_pdf(request, pk: int):
+    return _usage_statement_download(get_object_or_404(usage_statements_visible_to(request.user), pk=pk))
+
+
+@customer_user_required
+def portal_usage_statement_list(request):
+    context = filtered_page(request, usage_statements_visible_to(request.user), PortalUsageStatementFilter)
+    context["show_customer"] = customers_visible_to(request.user).count() > 1
+    return render(request, "documents/pages/portal_usage_statement_list.html", context)
+
+
+@customer_user_required
+def portal_usage_statement_pdf(request, pk: int):
+    return _usage_statement_download(get_object_or_404(usage_statements_visible_to(request.user), pk=pk))
