@@ -21,6 +21,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from billing.documents.line_prices import with_class_prices
+
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "vendor" / "source-han-sans"
 # (family, weight, file). Latin text comes from a 77 KB Latin-only cut of the same typeface, so English
 # documents never embed (and WeasyPrint never subsets) the 3.6 MB CJK file: that halves their print time.
@@ -94,7 +96,7 @@ def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
 
 
 def invoice_pdf(invoice) -> bytes:
-    lines = list(invoice.lines.select_related("ai_model").order_by("position", "id"))
+    lines = with_class_prices(invoice.lines.select_related("ai_model").order_by("position", "id"))
     terms = getattr(invoice.customer, "billing_terms", None)
     return render_pdf(
         "documents/invoice.html",

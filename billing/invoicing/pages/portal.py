@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
+from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
 from billing.invoicing.pages.filters import PortalInvoiceFilter
 from billing.invoicing.pages.staff import pdf_response
@@ -71,7 +72,7 @@ def portal_invoice_detail(request, pk: int):
     invoice = get_object_or_404(_portal_invoices(request.user), pk=pk)
     context = {
         "invoice": invoice,
-        "lines": invoice.lines.select_related("ai_model").order_by("position", "id"),
+        "lines": with_class_prices(invoice.lines.select_related("ai_model").order_by("position", "id")),
         "allocations": invoice.allocations.select_related("payment", "payment__receipt").order_by(
             "allocated_at"
         ),

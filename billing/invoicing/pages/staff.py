@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
+from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
 from billing.invoicing.pages.filters import InvoiceFilter
 from billing.invoicing.pages.forms import BulkForm, CreditNoteForm, ReasonForm
@@ -90,7 +91,7 @@ def invoice_bulk(request):
 def _detail_context(request, invoice) -> dict:
     return {
         "invoice": invoice,
-        "lines": invoice.lines.select_related("ai_model").order_by("position", "id"),
+        "lines": with_class_prices(invoice.lines.select_related("ai_model").order_by("position", "id")),
         "allocations": invoice.allocations.select_related("payment").order_by("allocated_at"),
         "credit_notes": invoice.credit_notes.order_by("issue_date", "id"),
         "notices": invoice.dunning_notices.select_related("level").order_by("sent_at"),

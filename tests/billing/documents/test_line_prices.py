@@ -1,0 +1,91 @@
+"""Usage lines show their token classes, tokens and unit price per million (PDF, staff and portal pages)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import MemberRole, StaffRole
+from billing.documents.line_prices import class_prices
+from billing.documents.pdf import invoice_pdf
+from billing.invoicing.services import LineDraft, invoice_create, invoice_issue
+from tests.billing.documents.test_pdf import pdf_text
+from tests.billing.factories import staff
+from tests.billing.invoicing.factories import credit_terms
+from tests.factories import CustomerFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+# As billing.invoicing.close stores a usage line: unit_price None, the breakdown in details.
+DETAILS = {
+    "tokens": {"prompt_tokens": 1200000, "cache_read_tokens": 0, "completion_tokens": 300000},
+    "plan": "Standard",
+    "unit_prices": {"prompt_tokens": "2.5", "cache_read_tokens": "0.25", "completion_tokens": "10.075"},
+    "prices_varied": True,
+}
+VARIED = "Prices varied in this period"
+
+
+@pytest.fixture
+def usage_invoice():
+    customer = CustomerFactory(name="Acme")
+    credit_terms(customer, currency="CNY")
+    draft = invoice_create(
+        customer=customer,
+        lines=[
+            LineDraft(
+                kind="usage",
+                description="gpt-4o",
+                amount_exact=Decimal("6.0225"),
+                quantity=Decimal("1500000"),
+                unit="tokens",
+                details=DETAILS,
+            ),
+            LineDraft(kind="service", description="Onboarding", amount_exact=Decimal("100")),
+        ],
+    )
+    return invoice_issue(invoice=draft)
+
+
+def test_class_prices_lists_billed_classes_in_close_order_and_tolerates_bad_details(usage_invoice):
+    usage, service = usage_invoice.lines.order_by("position")
+    rows = class_prices(usage)
+    assert [(r.token_class, r.tokens, r.unit_price) for r in rows] == [
+        ("prompt_tokens", 1200000, Decimal("2.5")),
+        ("completion_tokens", 300000, Decimal("10.075")),
+    ]
+    assert class_prices(service) == []
+    usage.details = {"tokens": {"prompt_tokens": "x", "completion_tokens": 5}, "unit_prices": "nope"}
+    assert [(r.tokens, r.unit_price) for r in class_prices(usage)] == [(5, None)]
+    usage.details = None
+    assert class_prices(usage) == []
+
+
+def test_the_invoice_pdf_shows_each_usage_class_with_its_unit_price(usage_invoice):
+    text = pdf_text(invoice_pdf(usage_invoice))
+    input_row = next(row for row in text.splitlines() if "Input" in row)
+    assert "1,200,000" in input_row and "2.50" in input_row
+    output_row = next(row for row in text.splitlines() if "Output" in row)
+    assert "300,000" in output_row and "10.075" in output_row
+    assert "Cache read" not in text  # no tokens of that class were billed
+    assert "per 1M tokens" in text
+    assert VARIED in " ".join(text.split())
+
+
+def test_no_varied_note_when_prices_held(usage_invoice):
+    line = usage_invoice.lines.get(kind="usage")
+    line.details = {**DETAILS, "prices_varied": False}
+    line.save(update_fields=["details"])
+    text = " ".join(pdf_text(invoice_pdf(usage_invoice)).split())
+    assert "10.075" in text and VARIED not in text
+
+
+def test_staff_and_portal_invoice_pages_show_the_class_prices(client, usage_invoice):
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(reverse("staff-invoice-detail", args=[usage_invoice.pk])).content.decode()
+    assert 'data-testid="line-class-prices"' in page and "10.075" in page and "1,200,000" in page
+    assert VARIED in page
+
+    client.force_login(MembershipFactory(customer=usage_invoice.customer, role=MemberRole.BILLING).user)
+    page = client.get(reverse("portal-invoice-detail", args=[usage_invoice.pk])).content.decode()
+    assert 'data-testid="line-class-prices"' in page and "10.075" in page and "2.50" in page
