@@ -36,6 +36,7 @@ from django.db.models import BigIntegerField, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.allowances.models import PackPurchase, Subscription
 from billing.invoicing.models import Invoice, InvoiceLine, PeriodClose, ServiceCharge, UsageStatement
@@ -58,7 +59,7 @@ from billing.ledger.models import LedgerAccount
 from billing.ledger.services import transactions_post_many
 from billing.payments.amounts import quantize_money
 from billing.terms.models import BillingTerms
-from billing.usage.models import UsageDaily
+from billing.usage.models import UsageDaily, UsageHourly
 from catalog.models import AIModel
 from catalog.rating import TOKEN_CLASSES
 
@@ -78,6 +79,27 @@ TOKEN_SUMS = {
     "completion": Sum("completion_tokens"),
     "reasoning": Sum("reasoning_tokens"),
 }
+
+
+class CloseError(ValueError):
+    """A close that must not run: the period has not ended, or a later period was already closed."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """When a customer was on credit terms (``BillingTerms.credit_since``/``credit_until``; None: open).
+
+    Only usage inside the span is invoiced: prepaid usage was already paid from the wallet. Whole
+    operator days inside the span come from the daily rollups, the switch days from the hourly ones; the
+    hour bucket holding a switch belongs to the new mode.
+    """
+
+    since: datetime | None
+    until: datetime | None
+
+
+def _hour_floor(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass
@@ -154,10 +176,73 @@ def _usage_stage_drop() -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
+def _span_filters(customer_id: int, span: Span, period: Period) -> tuple[Q, list[Q]]:
+    """The daily-rollup filter and the hourly-rollup filters (switch days) of one customer's span."""
+    days = Q(customer_id=customer_id, day__lte=period.end)
+    hours: list[Q] = []
+    end = _local_midnight(period.end + timedelta(days=1))
+    since_day = timezone.localdate(span.since) if span.since else None
+    until_day = timezone.localdate(span.until) if span.until else None
+    if span.since:
+        days &= Q(day__gt=since_day)
+        high = _local_midnight(since_day + timedelta(days=1))
+        if span.until and until_day == since_day:
+            high = _hour_floor(span.until)
+        hours.append(Q(customer_id=customer_id, hour__gte=_hour_floor(span.since), hour__lt=min(high, end)))
+    if span.until:
+        days &= Q(day__lt=until_day)
+        if until_day != since_day:
+            hours.append(
+                Q(
+                    customer_id=customer_id,
+                    hour__gte=_local_midnight(until_day),
+                    hour__lt=min(_hour_floor(span.until), end),
+                )
+            )
+    return days, hours
+
+
+def _usage_spanned(customer_ids: list[int], period: Period, spans: dict[int, Span]) -> dict:
+    """Rollup sums of customers whose credit span is bounded (few: they switched mode), by the ORM."""
+    day_q, hour_q = Q(pk__in=[]), Q(pk__in=[])
+    for cid in customer_ids:
+        days, hours = _span_filters(cid, spans[cid], period)
+        day_q |= days
+        for q in hours:
+            hour_q |= q
+    out: dict[tuple[int, int, str], dict] = {}
+    for rollup, q in ((UsageDaily, day_q), (UsageHourly, hour_q)):
+        rows = (
+            rollup.objects.filter(q)
+            .values("customer_id", "model_id", "sell_currency")
+            .annotate(amount=Sum("sell_amount"), requests=Sum("requests"), **TOKEN_SUMS)
+            .order_by()
+        )
+        for r in rows:
+            key = (r["customer_id"], r["model_id"], r["sell_currency"])
+            if key not in out:
+                out[key] = {name: r[name] for name, _col in SUM_COLUMNS}
+            else:
+                for name, _col in SUM_COLUMNS:
+                    out[key][name] = (out[key][name] or 0) + (r[name] or 0)
+    return out
+
+
 def _usage_cumulative(
-    customer_ids: list[int], period: Period, staged: bool
+    customer_ids: list[int], period: Period, staged: bool, spans: dict[int, Span] | None = None
 ) -> dict[tuple[int, int, str], dict]:
-    """Rollup sums per (customer, model, currency) over every day up to the period's last day."""
+    """Rollup sums per (customer, model, currency) over every day up to the period's last day (only
+    inside the customer's credit span when it is bounded, see ``Span``)."""
+    spans = spans or {}
+    bounded = [cid for cid in customer_ids if cid in spans]
+    out = _usage_spanned(bounded, period, spans) if bounded else {}
+    customer_ids = [cid for cid in customer_ids if cid not in spans]
+    if not customer_ids:
+        return out
+    return out | _usage_open(customer_ids, period, staged)
+
+
+def _usage_open(customer_ids: list[int], period: Period, staged: bool) -> dict[tuple[int, int, str], dict]:
     if staged:
         names = [name for name, _col in SUM_COLUMNS]
         with connection.cursor() as cursor:
@@ -176,18 +261,32 @@ def _usage_cumulative(
     return {(r["customer_id"], r["model_id"], r["sell_currency"]): r for r in rows}
 
 
-def _usage_billed(customer_ids: list[int]) -> dict[tuple[int, int, str], dict]:
+def _usage_billed(
+    customer_ids: list[int], period: Period, spans: dict[int, Span] | None = None
+) -> dict[tuple[int, int, str], dict]:
     """What invoices already billed per (customer, model, currency), amount and tokens (see NEVER_POSTED).
 
+    Only invoices of periods ending by ``period``'s end count (what is billed is cumulative usage up to
+    that day), and for a customer whose credit span started later, only invoices of the current span.
     Summed in SQL (tokens read from each line's ``details``), so a close reads one row per customer ×
     model however many months were billed before.
     """
+    spans = spans or {}
+    started = {
+        cid: timezone.localdate(spans[cid].since) for cid in customer_ids if cid in spans and spans[cid].since
+    }
+    scope = Q(invoice__customer_id__in=[cid for cid in customer_ids if cid not in started])
+    for cid, day in started.items():
+        scope |= Q(invoice__customer_id=cid, invoice__period_end__gte=day)
     token_sums = {
         f"t_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField())) for cls in TOKEN_CLASSES
     }
     rows = (
         InvoiceLine.objects.filter(
-            invoice__customer_id__in=customer_ids, kind=InvoiceLine.Kind.USAGE, ai_model__isnull=False
+            scope,
+            invoice__period_end__lte=period.end,
+            kind=InvoiceLine.Kind.USAGE,
+            ai_model__isnull=False,
         )
         .exclude(**NEVER_POSTED)
         .values("invoice__customer_id", "ai_model_id", "invoice__currency")
@@ -213,19 +312,25 @@ def _billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:
     )
 
 
-def _months_overlapping(period: Period, starts: date, ends: date | None) -> int:
-    """How many calendar months of ``period`` overlap the span ``starts``..``ends`` (open-ended if None)."""
-    months, day = 0, period.start
+def _months_of(period: Period, starts: date, ends: date | None) -> list[Period]:
+    """The calendar months of ``period`` that overlap the span ``starts``..``ends`` (open-ended if None)."""
+    months, day = [], period.start
     while day <= period.end:
         month = period_of_day(day)
         if starts <= month.end and (ends is None or ends >= month.start):
-            months += 1
+            months.append(month)
         day = month.end + timedelta(days=1)
     return months
 
 
 def _other_lines(customer_ids: list[int], period: Period):
-    """Subscription, service-charge and pack lines per (customer, currency)."""
+    """Subscription, service-charge and pack lines per (customer, currency).
+
+    Subscriptions and monthly charges are keyed per calendar month (``subscription:<id>:2026-07``) and
+    quarterly charges per quarter, whatever the customer's cadence, so a switch between monthly and
+    quarterly billing neither bills a month twice nor skips one. One-off charges are billed by the first
+    close at or after their date (``service:<id>``), even one dated in an already-closed period.
+    """
     out: dict[tuple[int, str], list[LineDraft]] = defaultdict(list)
     subs = Subscription.objects.filter(
         Q(ends_on__isnull=True) | Q(ends_on__gte=period.start),
@@ -233,58 +338,59 @@ def _other_lines(customer_ids: list[int], period: Period):
         starts_on__lte=period.end,
     ).select_related("plan")
     for sub in subs:
-        months = _months_overlapping(period, sub.starts_on, sub.ends_on)
-        if not months or not sub.plan.monthly_fee:
+        if not sub.plan.monthly_fee:
             continue
-        out[(sub.customer_id, sub.plan.currency)].append(
-            LineDraft(
-                kind=InvoiceLine.Kind.SUBSCRIPTION,
-                description=f"{sub.plan.name} ({period.label})",
-                amount_exact=sub.plan.monthly_fee * months,
-                quantity=Decimal(months),
-                unit="month",
-                unit_price=sub.plan.monthly_fee,
-                details={"subscription": sub.pk, "months": months},
-                source_key=f"subscription:{sub.pk}:{period.label}",
+        for month in _months_of(period, sub.starts_on, sub.ends_on):
+            out[(sub.customer_id, sub.plan.currency)].append(
+                LineDraft(
+                    kind=InvoiceLine.Kind.SUBSCRIPTION,
+                    description=f"{sub.plan.name} ({month.label})",
+                    amount_exact=sub.plan.monthly_fee,
+                    quantity=Decimal(1),
+                    unit="month",
+                    unit_price=sub.plan.monthly_fee,
+                    details={"subscription": sub.pk, "months": 1, "month": month.label},
+                    source_key=f"subscription:{sub.pk}:{month.label}",
+                )
             )
-        )
     charges = ServiceCharge.objects.filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=period.start),
+        Q(ends_on__isnull=True)
+        | Q(ends_on__gte=period.start)
+        | Q(recurrence=ServiceCharge.Recurrence.ONE_OFF),
         customer_id__in=customer_ids,
         is_active=True,
         starts_on__lte=period.end,
     )
     for charge in charges:
-        quantity, unit = 1, "each"
         if charge.recurrence == ServiceCharge.Recurrence.ONE_OFF:
-            if not period.contains(charge.starts_on):
-                continue
-            key = f"service:{charge.pk}"
+            billable = [(f"service:{charge.pk}", "each", charge.description)]
         elif charge.recurrence == ServiceCharge.Recurrence.MONTHLY:
-            quantity, unit = _months_overlapping(period, charge.starts_on, charge.ends_on), "month"
-            key = f"service:{charge.pk}:{period.label}"
+            billable = [
+                (
+                    f"service:{charge.pk}:{m.label}",
+                    "month",
+                    f"{charge.description} ({m.label})" if period.is_quarter else charge.description,
+                )
+                for m in _months_of(period, charge.starts_on, charge.ends_on)
+            ]
         else:
-            # Quarterly: once per calendar quarter, in the quarter's close or in the month close of the
-            # quarter's first month (for a monthly-billed customer); the key is the quarter either way.
-            quarter = period_of_day(period.start, quarter=True)
-            if not period.is_quarter and period.start != quarter.start:
-                continue
-            unit = "quarter"
-            key = f"service:{charge.pk}:{quarter.label}"
-        if not quantity:
-            continue
-        out[(charge.customer_id, charge.currency)].append(
-            LineDraft(
-                kind=InvoiceLine.Kind.SERVICE,
-                description=charge.description,
-                amount_exact=charge.amount * quantity,
-                quantity=Decimal(quantity),
-                unit=unit,
-                unit_price=charge.amount,
-                service_charge_id=charge.pk,
-                source_key=key,
+            # Quarterly: once per calendar quarter, by the first close (month or quarter) in which the
+            # charge is active in that quarter; the key is the quarter either way.
+            quarter = period_of_day(period.end, quarter=True)
+            billable = [(f"service:{charge.pk}:{quarter.label}", "quarter", charge.description)]
+        for key, unit, description in billable:
+            out[(charge.customer_id, charge.currency)].append(
+                LineDraft(
+                    kind=InvoiceLine.Kind.SERVICE,
+                    description=description,
+                    amount_exact=charge.amount,
+                    quantity=Decimal(1),
+                    unit=unit,
+                    unit_price=charge.amount,
+                    service_charge_id=charge.pk,
+                    source_key=key,
+                )
             )
-        )
     packs = PackPurchase.objects.filter(
         customer_id__in=customer_ids,
         purchased_at__gte=_local_midnight(period.start),
@@ -315,6 +421,7 @@ def _usage_lines(
     prices: UnitPrices,
     staged: bool,
     tax_rates: dict[int, Decimal],
+    spans: dict[int, Span] | None = None,
 ) -> dict[tuple[int, str], list[BuiltLine]]:
     """Usage lines, rounded, per (customer, currency): cumulative usage minus what was billed.
 
@@ -322,8 +429,8 @@ def _usage_lines(
     and its details JSON directly instead of going through LineDraft and json.dumps.
     """
     out: dict[tuple[int, str], list[BuiltLine]] = defaultdict(list)
-    cumulative = _usage_cumulative(customer_ids, period, staged)
-    billed = _usage_billed(customer_ids)
+    cumulative = _usage_cumulative(customer_ids, period, staged, spans)
+    billed = _usage_billed(customer_ids, period, spans)
     quanta: dict[str, Decimal] = {}
     suffixes: dict[int, str] = {}
     usage = InvoiceLine.Kind.USAGE
@@ -491,6 +598,7 @@ def _close_chunk(
     prices: UnitPrices,
     actor,
     staged: bool = False,
+    spans: dict[int, Span] | None = None,
 ) -> list[Invoice]:
     with transaction.atomic():
         # Lock the chunk's terms rows: a concurrent close of the same customers waits here, then finds
@@ -503,7 +611,7 @@ def _close_chunk(
             .order_by("customer_id")
         }
         tax_rates = {cid: t.tax_rate for cid, t in terms.items()}
-        built_of = _usage_lines(customer_ids, period, models, prices, staged, tax_rates)
+        built_of = _usage_lines(customer_ids, period, models, prices, staged, tax_rates, spans)
         others = _other_lines(customer_ids, period)
         already = _billed_keys(customer_ids, {d.source_key for ds in others.values() for d in ds})
         for (cid, ccy), drafts in others.items():
@@ -513,7 +621,13 @@ def _close_chunk(
                     lines.append(
                         line_build(d, currency=ccy, tax_rate=tax_rates[cid], position=len(lines) + 1)
                     )
-        close_keys = {f"{period.label}:{cid}:{ccy}": (cid, ccy) for (cid, ccy), ls in built_of.items() if ls}
+        # No invoice with a total of zero or less: a net credit (usage lowered by re-rating, a negative
+        # adjustment) stays unbilled and, billing being cumulative, reduces the next close's invoice.
+        close_keys = {
+            f"{period.label}:{cid}:{ccy}": (cid, ccy)
+            for (cid, ccy), ls in built_of.items()
+            if ls and sum((ln.amount + ln.tax_amount for ln in ls), ZERO) > 0
+        }
         existing = set(
             Invoice.objects.filter(close_key__in=list(close_keys)).values_list("close_key", flat=True)
         )
@@ -614,6 +728,30 @@ def _statements(customer_ids: list[int], period: Period, models: dict[int, AIMod
     return statements
 
 
+def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
+    """Raise ``CloseError`` when ``period`` must not be closed: it has not ended yet (by the issue date,
+    today in the operator's time zone by default), or a later period of the same cadence was closed
+    already (billing is cumulative: closing an earlier period afterwards would bill against the later
+    invoices)."""
+    issue_date = issue_date or timezone.localdate()
+    if period.end >= issue_date:
+        raise CloseError(
+            _(
+                "%(period)s ends on %(end)s: a period can only be closed after it has ended"
+                " (issue date %(issue)s)."
+            )
+            % {"period": period.label, "end": period.end, "issue": issue_date}
+        )
+    done = PeriodClose.objects.filter(state=PeriodClose.State.DONE, period_end__gt=period.end)
+    done = done.filter(period__contains="Q") if period.is_quarter else done.exclude(period__contains="Q")
+    later = done.order_by("-period_end").values_list("period", flat=True).first()
+    if later:
+        raise CloseError(
+            _("%(later)s is already closed: an earlier period (%(period)s) can no longer be closed.")
+            % {"later": later, "period": period.label}
+        )
+
+
 def close_period(
     period: Period | str, *, actor=None, issue_date: date | None = None, chunk_size: int = CHUNK
 ) -> CloseResult:
@@ -625,17 +763,28 @@ def close_period(
     if isinstance(period, str):
         period = period_parse(period)
     issue_date = issue_date or timezone.localdate()
+    close_refusal(period, issue_date=issue_date)
     record = PeriodClose.objects.create(
         period=period.label, period_start=period.start, period_end=period.end, started_by=actor
     )
     result = CloseResult(period_close=record)
     try:
         mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
-        credit_ids = list(
-            BillingTerms.objects.filter(mode=mode)
+        closing = Q(mode=mode)
+        if not period.is_quarter:
+            # Customers who left credit terms recently still owe the usage they accrued on credit.
+            closing |= Q(
+                mode=BillingTerms.Mode.PREPAID,
+                credit_until__gte=_local_midnight(period.start),
+                credit_until__lt=_local_midnight(period.end + timedelta(days=1)),
+            )
+        rows = list(
+            BillingTerms.objects.filter(closing)
             .order_by("customer_id")
-            .values_list("customer_id", flat=True)
+            .values_list("customer_id", "credit_since", "credit_until")
         )
+        credit_ids = [cid for cid, _since, _until in rows]
+        spans = {cid: Span(since, until) for cid, since, until in rows if since or until}
         prepaid_ids = []
         if not period.is_quarter:
             prepaid_ids = list(
@@ -645,7 +794,7 @@ def close_period(
             )
         models = {m.pk: m for m in AIModel.objects.all()}
         prices = UnitPrices(period=period, customer_ids=credit_ids)
-        staged = _usage_stage(period, credit_ids)
+        staged = _usage_stage(period, [cid for cid in credit_ids if cid not in spans])
         try:
             for i in range(0, len(credit_ids), chunk_size):
                 result.invoices += _close_chunk(
@@ -656,6 +805,7 @@ def close_period(
                     prices=prices,
                     actor=actor,
                     staged=staged,
+                    spans=spans,
                 )
         finally:
             if staged:

@@ -267,6 +267,16 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
     lines = list(invoice.lines.all())
     if not lines:
         raise InvoiceError(_("%(invoice)s has no lines; add one before issuing.") % {"invoice": invoice})
+    invoice_totals(invoice, lines)
+    if invoice.total < 0:
+        # A negative invoice is a credit note in disguise; refunds and corrections go through credit notes.
+        raise InvoiceError(
+            _(
+                "%(invoice)s totals %(total)s %(currency)s: an invoice cannot be negative;"
+                " issue a credit note."
+            )
+            % {"invoice": invoice, "total": invoice.total, "currency": invoice.currency}
+        )
     issue_date = issue_date or timezone.localdate()
     invoice.series, invoice.number = number_next("invoice", on=issue_date)
     invoice.issue_date = issue_date
@@ -290,6 +300,9 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
             "issued_at",
             "issued_by",
             "journal_transaction",
+            "subtotal",
+            "tax_amount",
+            "total",
         ]
     )
     return invoice

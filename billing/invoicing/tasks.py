@@ -1,9 +1,13 @@
 """Celery tasks for invoicing (``billing`` queue): thin, by label and id."""
 
+import logging
+
 from celery import shared_task
 
-from billing.invoicing.close import close_period
+from billing.invoicing.close import CloseError, close_period
 from billing.invoicing.periods import period_parse, periods_just_ended
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="billing.invoicing.tasks.period_close_task")
@@ -16,7 +20,13 @@ def period_close_task(period: str | None = None, actor_id: int | None = None) ->
     periods = [period_parse(period)] if period else periods_just_ended()
     done = []
     for p in periods:
-        result = close_period(p, actor=actor)
+        try:
+            result = close_period(p, actor=actor)
+        except CloseError as exc:
+            # Refused (not ended yet, or a later period already closed): retrying cannot help.
+            logger.error("Period close %s refused: %s", p.label, exc)
+            done.append({"period": p.label, "error": str(exc)})
+            continue
         done.append(
             {
                 "period": p.label,

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.invoicing.close import close_period
+from billing.invoicing.close import CloseError, close_period, close_refusal
 from billing.invoicing.periods import PeriodError, period_parse, periods_just_ended
 
 
@@ -33,6 +33,11 @@ class Command(BaseCommand):
                 issued_on = date.fromisoformat(issue_date)
             except ValueError as exc:
                 raise CommandError(f"--issue-date: {issue_date!r} is not a date (YYYY-MM-DD).") from exc
+        try:
+            for p in periods:
+                close_refusal(p, issue_date=issued_on)
+        except CloseError as exc:
+            raise CommandError(f"--period: {exc}") from exc
         for p in periods:
             result = close_period(p, issue_date=issued_on)
             invoices = result.invoices
