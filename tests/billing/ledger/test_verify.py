@@ -41,3 +41,18 @@ def test_ledger_verify_notices_a_lot_out_of_step_with_its_account(capsys):
     with pytest.raises(CommandError):
         call_command("ledger_verify")
     assert "wallet lot" in capsys.readouterr().err
+
+
+def test_ledger_verify_python_sums_path_agrees(monkeypatch):
+    """The SQLite path (Decimal sums in Python) finds what the SQL path finds, and nothing on sound books."""
+    from billing.ledger import verify
+
+    customer = CustomerFactory()
+    topup(customer, "100.1", "t1")
+    spend(customer, "30.2", "s1")
+    monkeypatch.setattr(verify, "_sums_in_python", lambda: True)
+    assert verify.ledger_problems() == []
+    account = LedgerAccount.objects.get(kind="wallet_paid", customer=customer)
+    LedgerAccount.objects.filter(pk=account.pk).update(balance=Decimal("-71"))
+    [problem] = verify.ledger_problems()
+    assert account.code in problem and "69.9" in problem
