@@ -39,7 +39,11 @@ class PaymentFilter(StyledFilterSet):
         )
 
 
-class CreditNoteFilter(StyledFilterSet):
+class _NumberedDocumentFilter(StyledFilterSet):
+    """Search, currency and issue-date range shared by the numbered documents (credit notes, receipts)."""
+
+    search_fields: tuple[str, ...] = ("number", "customer__name")
+
     q = django_filters.CharFilter(label=_("Search"), method="search")
     currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
     issued_after = django_filters.DateFilter(
@@ -48,6 +52,17 @@ class CreditNoteFilter(StyledFilterSet):
     issued_before = django_filters.DateFilter(
         label=_("Issued to"), field_name="issue_date", lookup_expr="lte"
     )
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class CreditNoteFilter(_NumberedDocumentFilter):
+    search_fields = ("number", "invoice__number", "customer__name", "reason")
+
     o = django_filters.OrderingFilter(
         fields=(
             ("number", "number"),
@@ -61,24 +76,8 @@ class CreditNoteFilter(StyledFilterSet):
         model = CreditNote
         fields = ["q", "currency"]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(
-            Q(number__icontains=value)
-            | Q(invoice__number__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(reason__icontains=value)
-        )
 
-
-class ReceiptFilter(StyledFilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search")
-    currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
-    issued_after = django_filters.DateFilter(
-        label=_("Issued from"), field_name="issue_date", lookup_expr="gte"
-    )
-    issued_before = django_filters.DateFilter(
-        label=_("Issued to"), field_name="issue_date", lookup_expr="lte"
-    )
+class ReceiptFilter(_NumberedDocumentFilter):
     o = django_filters.OrderingFilter(
         fields=(
             ("number", "number"),
@@ -91,6 +90,3 @@ class ReceiptFilter(StyledFilterSet):
     class Meta:
         model = Receipt
         fields = ["q", "currency"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(number__icontains=value) | Q(customer__name__icontains=value))

@@ -183,6 +183,10 @@ def test_credit_note_form_and_void_from_the_detail_page(client, finance, invoice
     invoices["jan"].refresh_from_db()
     assert invoices["jan"].status == "void"
     assert client.get("/dashboard/finance/credit-notes/").context["page_obj"].paginator.count == 2
+    searched = client.get("/dashboard/finance/credit-notes/", {"q": "discount agreed"})
+    assert [n.reason for n in searched.context["page_obj"]] == ["Discount agreed"]
+    by_invoice = client.get("/dashboard/finance/credit-notes/", {"q": invoices["jan"].number})
+    assert [n.voids_invoice for n in by_invoice.context["page_obj"]] == [True]
 
 
 def test_sales_can_read_but_not_record_payments_or_act(client, sales, invoices, acme):
@@ -297,6 +301,8 @@ def test_receipts_are_listed_for_staff_and_only_the_customers_own_in_the_portal(
 
     client.force_login(finance)
     assert client.get("/dashboard/finance/receipts/").context["page_obj"].paginator.count == 2
+    searched = client.get("/dashboard/finance/receipts/", {"q": other.name})
+    assert [r.pk for r in searched.context["page_obj"]] == [theirs.pk]
     assert client.get(f"/dashboard/finance/receipts/{theirs.pk}/pdf/").content.startswith(b"%PDF")
 
     client.force_login(owner)
