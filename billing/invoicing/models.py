@@ -214,7 +214,9 @@ class ServiceCharge(models.Model):
     recurrence = models.CharField(
         _("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.ONE_OFF
     )
-    starts_on = models.DateField(_("from"), help_text=_("One-off: billed in the period holding this date."))
+    starts_on = models.DateField(
+        _("from"), help_text=_("One-off: billed by the first close whose period ends on or after this date.")
+    )
     ends_on = models.DateField(_("until"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
