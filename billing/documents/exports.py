@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
+from billing.payments.amounts import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
 
 ZERO = Decimal("0")
@@ -187,8 +188,9 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 _text(p.reference),
                 p.currency,
                 dec(p.amount),
-                dec(p.allocated),
-                dec(p.amount - p.allocated),
+                # A sum of two-place amounts, set to the currency's places (SQLite returns 1300 for 1300.00).
+                dec(quantize_money(p.allocated, p.currency)),
+                dec(quantize_money(p.amount - p.allocated, p.currency)),
                 p.journal_transaction_id or "",
             ]
         )
