@@ -14,6 +14,7 @@ models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 
   proportional set sizes added up) is what they use together.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -187,13 +188,11 @@ def _peak_rss_mb() -> float:
 def _pss_mb(pid: int | str) -> float:
     """A process's proportional set size in MB: its own pages plus its share of pages shared (e.g. after
     fork), so the PSS of two processes adds up to the memory they really use together."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    # The process may have exited between two samples: its PSS then counts as 0.
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
     return 0.0
 
 

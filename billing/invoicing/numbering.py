@@ -5,6 +5,7 @@ inside the database transaction that stores the numbered document: if that trans
 counter rolls back with it, so no number is ever lost, and concurrent callers queue on the row lock.
 """
 
+import contextlib
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -24,11 +25,9 @@ def number_next(document: str, on: date) -> tuple[str, str]:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("number_next must run inside the transaction that stores the document.")
     key = series_key(document, on)
-    try:
-        with transaction.atomic():
-            NumberSeries.objects.get_or_create(key=key)
-    except IntegrityError:  # a concurrent caller created the series first; its row is what we lock next
-        pass
+    # A concurrent caller may create the series first (IntegrityError); its row is what we lock next.
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        NumberSeries.objects.get_or_create(key=key)
     series = NumberSeries.objects.select_for_update().get(key=key)
     series.last_number += 1
     series.save(update_fields=["last_number"])

@@ -106,6 +106,34 @@ def _validate(*, idempotency_key: str, kind: str, lines: Sequence[Line], wallet_
         raise UnbalancedTransactionError(f"Entries do not sum to zero per currency: {detail}.")
 
 
+def _request_of(*, kind: str, memo: str, source: str, effective_date: date | None, lines) -> dict:
+    """The request a posting's idempotency fingerprint covers."""
+    return {
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+        "effective_date": effective_date.isoformat() if effective_date else None,
+        "lines": [(ln.account.code, amount_canonical(ln.amount), ln.currency) for ln in lines],
+    }
+
+
+def _entries(txn: JournalTransaction, lines: Sequence[Line], running: dict) -> list[JournalEntry]:
+    """Build ``txn``'s entries, advancing ``running`` (account id → balance after each entry)."""
+    entries = []
+    for ln in lines:
+        running[ln.account.pk] += ln.amount
+        entries.append(
+            JournalEntry(
+                transaction=txn,
+                account_id=ln.account.pk,
+                amount=ln.amount,
+                currency=ln.currency,
+                balance_after=running[ln.account.pk],
+            )
+        )
+    return entries
+
+
 def _post(
     *,
     idempotency_key: str,
@@ -123,13 +151,7 @@ def _post(
     lines = list(lines)
     _validate(idempotency_key=idempotency_key, kind=kind, lines=lines, wallet_service=wallet_service)
     if request is None:
-        request = {
-            "kind": kind,
-            "memo": memo,
-            "source": source,
-            "effective_date": effective_date.isoformat() if effective_date else None,
-            "lines": [(ln.account.code, amount_canonical(ln.amount), ln.currency) for ln in lines],
-        }
+        request = _request_of(kind=kind, memo=memo, source=source, effective_date=effective_date, lines=lines)
     request_hash = request_fingerprint(request)
     with transaction.atomic():
         if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
@@ -161,19 +183,7 @@ def _post(
                 return existing, False
             raise
         running = {pk: account.balance for pk, account in locked.items()}
-        entries = []
-        for ln in lines:
-            running[ln.account.pk] += ln.amount
-            entries.append(
-                JournalEntry(
-                    transaction=txn,
-                    account_id=ln.account.pk,
-                    amount=ln.amount,
-                    currency=ln.currency,
-                    balance_after=running[ln.account.pk],
-                )
-            )
-        JournalEntry.objects.bulk_create(entries)
+        JournalEntry.objects.bulk_create(_entries(txn, lines, running))
         for pk, account in locked.items():
             delta = running[pk] - account.balance
             # F() as well as the lock: the update stays correct even if a caller skipped the lock.
@@ -290,13 +300,9 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
     for p in postings:
         lines = list(p.lines)
         _validate(idempotency_key=p.idempotency_key, kind=p.kind, lines=lines, wallet_service=False)
-        request = {
-            "kind": p.kind,
-            "memo": p.memo,
-            "source": p.source,
-            "effective_date": p.effective_date.isoformat() if p.effective_date else None,
-            "lines": [(ln.account.code, amount_canonical(ln.amount), ln.currency) for ln in lines],
-        }
+        request = _request_of(
+            kind=p.kind, memo=p.memo, source=p.source, effective_date=p.effective_date, lines=lines
+        )
         prepared.append((p, lines, request_fingerprint(request)))
     if len({p.idempotency_key for p, _l, _h in prepared}) != len(prepared):
         raise LedgerError("transactions_post_many: idempotency keys must be distinct.")
@@ -339,17 +345,7 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
         running = {pk: account.balance for pk, account in locked.items()}
         entries = []
         for txn, (_p, lines, _h) in zip(created, fresh, strict=True):
-            for ln in lines:
-                running[ln.account.pk] += ln.amount
-                entries.append(
-                    JournalEntry(
-                        transaction=txn,
-                        account_id=ln.account.pk,
-                        amount=ln.amount,
-                        currency=ln.currency,
-                        balance_after=running[ln.account.pk],
-                    )
-                )
+            entries += _entries(txn, lines, running)
         JournalEntry.objects.bulk_create(entries, batch_size=5000)
         changed = []
         for pk, account in locked.items():
