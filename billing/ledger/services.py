@@ -20,6 +20,7 @@ from django.utils import timezone
 from billing.ledger.accounts import WALLET_KINDS
 from billing.ledger.exceptions import IdempotencyConflictError, LedgerError, UnbalancedTransactionError
 from billing.ledger.models import AMOUNT_PLACES, JournalEntry, JournalTransaction, LedgerAccount
+from billing.ledger.signals import transactions_posted
 
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 # Amounts must fit DecimalField(28, 12): at most 16 digits before the point.
@@ -284,6 +285,8 @@ class Posting:
     memo: str = ""
     source: str = ""
     effective_date: date | None = None
+    # The idempotency fingerprint's body when the caller's request is not the lines (wallet debits).
+    request: dict | None = None
 
 
 def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[JournalTransaction]:
@@ -293,14 +296,24 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
     running balances and idempotency key (a replayed key returns the first transaction; a key used for a
     different body raises ``IdempotencyConflictError``) — but every touched account is locked once, in id
     order, and rows are written with a few bulk statements instead of a dozen queries per transaction.
-    Wallet accounts are refused (they go through ``billing.wallets``). ``post_save`` signals are not sent
-    for the bulk-created transactions.
+    Wallet accounts are refused (they go through ``billing.wallets``). No ``post_save`` is sent for the
+    bulk-created transactions; ``ledger.signals.transactions_posted`` is, once, with all of them.
+    """
+    return [txn for txn, _created in _post_many(postings=postings, actor=actor)]
+
+
+def _post_many(
+    *, postings: Sequence[Posting], actor=None, wallet_service: bool = False
+) -> list[tuple[JournalTransaction, bool]]:
+    """:func:`transactions_post_many`, saying of each transaction whether it was created (not replayed).
+
+    ``wallet_service`` and a posting's ``request`` are for ``billing.wallets`` only, as in :func:`_post`.
     """
     prepared = []
     for p in postings:
         lines = list(p.lines)
-        _validate(idempotency_key=p.idempotency_key, kind=p.kind, lines=lines, wallet_service=False)
-        request = _request_of(
+        _validate(idempotency_key=p.idempotency_key, kind=p.kind, lines=lines, wallet_service=wallet_service)
+        request = p.request or _request_of(
             kind=p.kind, memo=p.memo, source=p.source, effective_date=p.effective_date, lines=lines
         )
         prepared.append((p, lines, request_fingerprint(request)))
@@ -363,4 +376,6 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
         else:
             LedgerAccount.objects.bulk_update(changed, ["balance"], batch_size=1000)
         by_key = {t.idempotency_key: t for t in created} | existing
-    return [by_key[p.idempotency_key] for p, _l, _h in prepared]
+        if created:
+            transactions_posted.send(sender=JournalTransaction, transactions=created)
+    return [(by_key[p.idempotency_key], p.idempotency_key not in existing) for p, _l, _h in prepared]

@@ -3,8 +3,10 @@
 A receiver, not a call from the usage pipeline or the payment services, because every path that moves
 receivables, unbilled usage or paid deposits (usage accruals, invoice issue, payments, credit notes,
 top-ups, reversals) must re-check the credit limit alike, and ``billing.usage.postings`` must stay fast.
-Per posting this costs one set insertion; the check itself runs once per committed database
-transaction (one query finds the credit customers concerned — see ``credit.credit_limit_check_postings``).
+Bulk postings (``transactions_post_many``: the period close, usage batches) are heard through the
+ledger's ``transactions_posted`` signal. Per posting this costs one set insertion; the check itself runs
+once per committed database transaction (one query finds the credit customers concerned — see
+``credit.credit_limit_check_postings``).
 """
 
 import threading
@@ -14,6 +16,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from billing.ledger.models import JournalTransaction
+from billing.ledger.signals import transactions_posted
 
 _pending = threading.local()
 
@@ -40,6 +43,15 @@ def _flush() -> None:
 def journal_transaction_posted(sender, instance: JournalTransaction, created: bool, **kwargs) -> None:
     if not created:
         return
+    _watch([instance.pk])
+
+
+@receiver(transactions_posted, sender=JournalTransaction, dispatch_uid="terms_credit_limit_watch_bulk")
+def journal_transactions_posted(sender, transactions, **kwargs) -> None:
+    _watch([t.pk for t in transactions])
+
+
+def _watch(transaction_ids) -> None:
     # A rolled-back posting leaves its id here; the check then simply finds no entries for it.
-    _pending_ids().add(instance.pk)
+    _pending_ids().update(transaction_ids)
     transaction.on_commit(_flush)
