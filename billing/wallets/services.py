@@ -19,9 +19,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
 from accounts.models import Customer, StaffRole
-from billing.ledger.accounts import WALLET_KINDS, account_get, wallet_account_get
+from billing.ledger.accounts import WALLET_KINDS, account_code, account_get, wallet_account_get
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
-from billing.ledger.services import Line, _post, amount_canonical, request_fingerprint, transaction_find
+from billing.ledger.services import (
+    Line,
+    Posting,
+    _post,
+    _post_many,
+    amount_canonical,
+    request_fingerprint,
+    transaction_find,
+)
 from billing.wallets.exceptions import WalletError, WalletFloorError
 from billing.wallets.models import (
     BUCKET_PRIORITY,
@@ -32,7 +40,7 @@ from billing.wallets.models import (
     WalletLot,
     WalletLotUse,
 )
-from billing.wallets.selectors import BUCKET_SHORT_NAMES, wallet_balance
+from billing.wallets.selectors import BUCKET_SHORT_NAMES, wallet_balance, wallet_balances
 
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
@@ -180,11 +188,23 @@ def _allocate(
     ``buckets`` restricts the burn-down to those buckets (same order); without paid among them, lots that
     cannot cover the amount raise ``WalletError``.
     """
-    lots = WalletLot.objects.filter(wallet=wallet, remaining__gt=0).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    lots = _lots_open(now).filter(wallet=wallet)
     if buckets is not None:
         lots = lots.filter(bucket__in=buckets - {Bucket.PAID})
+    return _burn_down(lots=list(lots), amount=amount, now=now, buckets=buckets)
+
+
+def _lots_open(now: datetime):
+    """Lots a debit may burn at ``now``: something left, not expired (expired ones await breakage)."""
+    return WalletLot.objects.filter(remaining__gt=0).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def _burn_down(
+    *, lots: list[WalletLot], amount: Decimal, now: datetime, buckets: frozenset[str] | None = None
+) -> list[_Take]:
+    """``_allocate`` on lots already read (open ones, of the allowed buckets)."""
     ordered = sorted(
         lots,
         key=lambda lot: (lot.expires_at is None, lot.expires_at or now, BUCKET_PRIORITY[lot.bucket], lot.pk),
@@ -253,18 +273,16 @@ def _debit(
             floor=wallet.floor,
         )
     takes = _allocate(wallet=wallet, amount=amount, now=now, buckets=buckets)
-    per_account: dict[int, tuple[LedgerAccount, Decimal]] = {}
-    for take in takes:
-        account = (
-            take.lot.account
-            if take.lot is not None
-            else wallet_account_get(customer=wallet.customer, currency=wallet.currency, bucket=Bucket.PAID)
-        )
-        prior = per_account.get(account.pk, (account, Decimal("0")))[1]
-        per_account[account.pk] = (account, prior + take.amount)
-    lines = [Line(account=acc, amount=amt, currency=wallet.currency) for acc, amt in per_account.values()]
-    lines.append(Line(account=target_account, amount=-amount, currency=wallet.currency))
-    lines += extra_lines
+    lines = _debit_lines(
+        wallet=wallet,
+        takes=takes,
+        paid=lambda: wallet_account_get(
+            customer=wallet.customer, currency=wallet.currency, bucket=Bucket.PAID
+        ),
+        target_account=target_account,
+        amount=amount,
+        extra_lines=extra_lines,
+    )
     txn, created = _post(
         idempotency_key=idempotency_key,
         kind=kind,
@@ -277,13 +295,37 @@ def _debit(
         wallet_service=True,
     )
     if created:
-        for take in takes:
-            if take.lot is None:
-                continue
-            WalletLotUse.objects.create(lot=take.lot, transaction=txn, amount=take.amount)
-            WalletLot.objects.filter(pk=take.lot.pk).update(remaining=F("remaining") - take.amount)
+        _lot_uses_record(txn=txn, takes=takes)
         _status_refresh(wallet)
     return txn, created
+
+
+def _debit_lines(
+    *,
+    wallet: Wallet,
+    takes: list[_Take],
+    paid: Callable[[], LedgerAccount],
+    target_account: LedgerAccount,
+    amount: Decimal,
+    extra_lines: Sequence[Line],
+) -> list[Line]:
+    """The ledger lines of a debit: each burnt bucket account, the target, the extra lines."""
+    per_account: dict[int, tuple[LedgerAccount, Decimal]] = {}
+    for take in takes:
+        account = take.lot.account if take.lot is not None else paid()
+        prior = per_account.get(account.pk, (account, Decimal("0")))[1]
+        per_account[account.pk] = (account, prior + take.amount)
+    lines = [Line(account=acc, amount=amt, currency=wallet.currency) for acc, amt in per_account.values()]
+    lines.append(Line(account=target_account, amount=-amount, currency=wallet.currency))
+    return lines + list(extra_lines)
+
+
+def _lot_uses_record(*, txn: JournalTransaction, takes: list[_Take]) -> None:
+    for take in takes:
+        if take.lot is None:
+            continue
+        WalletLotUse.objects.create(lot=take.lot, transaction=txn, amount=take.amount)
+        WalletLot.objects.filter(pk=take.lot.pk).update(remaining=F("remaining") - take.amount)
 
 
 def wallet_debit(
@@ -317,30 +359,19 @@ def wallet_debit(
     are posted in the same journal transaction — e.g. a usage batch's cost at contract price next to its
     sale — so what belongs together is one transaction; they are part of the idempotency fingerprint.
     """
-    _check_amount(amount)
     chosen = _buckets_normalise(buckets)
-    if target_account.kind in WALLET_KINDS:
-        raise WalletError(_("Debit a wallet to a company account, not to another wallet."))
-    extra_lines = _extra_lines_check(extra_lines)
-    request = {
-        "op": "wallet_debit",
-        "customer": customer.pk,
-        "currency": currency,
-        "amount": amount_canonical(amount),
-        "target_account": target_account.pk,
-        "kind": kind,
-        "memo": memo,
-        "source": source,
-        "allow_below_floor": allow_below_floor,
-    }
-    if chosen is not None:
-        # Only when restricted, so unrestricted debits keep the fingerprint they were first posted with.
-        request["buckets"] = sorted(chosen)
-    if extra_lines:
-        # Likewise only when present: debits without extra lines keep their first fingerprint.
-        request["extra_lines"] = [
-            (ln.account.pk, amount_canonical(ln.amount), ln.currency) for ln in extra_lines
-        ]
+    extra_lines, request = _debit_request(
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        target_account=target_account,
+        kind=kind,
+        memo=memo,
+        source=source,
+        allow_below_floor=allow_below_floor,
+        buckets=chosen,
+        extra_lines=extra_lines,
+    )
     with transaction.atomic():
         if existing := transaction_find(
             idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
@@ -362,6 +393,185 @@ def wallet_debit(
             extra_lines=extra_lines,
         )
     return txn
+
+
+def _debit_request(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    target_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str,
+    allow_below_floor: bool,
+    buckets: frozenset[str] | None,
+    extra_lines: Sequence[Line],
+) -> tuple[list[Line], dict]:
+    """Check a debit's arguments; return its checked extra lines and its idempotency fingerprint body."""
+    _check_amount(amount)
+    if target_account.kind in WALLET_KINDS:
+        raise WalletError(_("Debit a wallet to a company account, not to another wallet."))
+    extra_lines = _extra_lines_check(extra_lines)
+    request = {
+        "op": "wallet_debit",
+        "customer": customer.pk,
+        "currency": currency,
+        "amount": amount_canonical(amount),
+        "target_account": target_account.pk,
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+        "allow_below_floor": allow_below_floor,
+    }
+    if buckets is not None:
+        # Only when restricted, so unrestricted debits keep the fingerprint they were first posted with.
+        request["buckets"] = sorted(buckets)
+    if extra_lines:
+        # Likewise only when present: debits without extra lines keep their first fingerprint.
+        request["extra_lines"] = [
+            (ln.account.pk, amount_canonical(ln.amount), ln.currency) for ln in extra_lines
+        ]
+    return extra_lines, request
+
+
+@dataclass(frozen=True)
+class WalletDebit:
+    """One debit for :func:`wallet_debits_many`: the arguments of :func:`wallet_debit` (all buckets)."""
+
+    customer: Customer
+    currency: str
+    amount: Decimal
+    idempotency_key: str
+    target_account: LedgerAccount
+    kind: str
+    memo: str
+    source: str = ""
+    allow_below_floor: bool = False
+    extra_lines: Sequence[Line] = ()
+
+
+def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[JournalTransaction]:
+    """Debit many wallets at once (a usage batch: one debit per prepaid customer); return the transactions.
+
+    Each debit is exactly what :func:`wallet_debit` would write — same burn-down, lines, lot uses,
+    idempotency key and fingerprint (a replay returns the first transaction), same suspension and
+    low-balance notices — but wallets are locked once (in id order, before any ledger account), balances
+    and open lots are read with a query each for all of them, and the journal is written in bulk
+    (``ledger.services._post_many``). One debit per wallet. A debit that would cross its floor (without
+    ``allow_below_floor``) raises ``WalletFloorError`` and nothing at all is written.
+    """
+    prepared = []
+    for d in debits:
+        extra_lines, request = _debit_request(
+            customer=d.customer,
+            currency=d.currency,
+            amount=d.amount,
+            target_account=d.target_account,
+            kind=d.kind,
+            memo=d.memo,
+            source=d.source,
+            allow_below_floor=d.allow_below_floor,
+            buckets=None,
+            extra_lines=d.extra_lines,
+        )
+        prepared.append((d, extra_lines, request))
+    if len({(d.customer.pk, d.currency) for d in debits}) != len(debits):
+        raise WalletError("wallet_debits_many: one debit per wallet.")
+    if not prepared:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        found = {
+            (w.customer_id, w.currency): w.pk
+            for w in Wallet.objects.filter(
+                customer__in=[d.customer for d in debits], currency__in={d.currency for d in debits}
+            )
+        }
+        wallet_ids = [
+            found.get((d.customer.pk, d.currency))
+            or wallet_get_or_create(customer=d.customer, currency=d.currency).pk
+            for d in debits
+        ]
+        wallets = {
+            (w.customer_id, w.currency): w
+            for w in Wallet.objects.select_for_update()
+            .select_related("customer")
+            .filter(pk__in=wallet_ids)
+            .order_by("pk")
+        }
+        # Under the wallet locks no debit of these wallets can commit meanwhile: replays are final here.
+        keys = [d.idempotency_key for d in debits]
+        existing = {t.idempotency_key: t for t in JournalTransaction.objects.filter(idempotency_key__in=keys)}
+        for d, _x, request in prepared:
+            if d.idempotency_key in existing:
+                transaction_find(idempotency_key=d.idempotency_key, request_hash=request_fingerprint(request))
+        fresh = [(d, x, r) for d, x, r in prepared if d.idempotency_key not in existing]
+        fresh_wallets = [wallets[(d.customer.pk, d.currency)] for d, _x, _r in fresh]
+        balances = wallet_balances(wallets=fresh_wallets, now=now)
+        lots: dict[int, list[WalletLot]] = {w.pk: [] for w in fresh_wallets}
+        for lot in _lots_open(now).filter(wallet__in=fresh_wallets).select_related("account"):
+            lots[lot.wallet_id].append(lot)
+        paid_codes = {
+            w.pk: account_code(kind=AccountKind.WALLET_PAID, currency=w.currency, customer=w.customer)
+            for w in fresh_wallets
+        }
+        paid_accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=paid_codes.values())}
+        postings, plans = [], []
+        for d, extra_lines, request in fresh:
+            wallet = wallets[(d.customer.pk, d.currency)]
+            available = balances[wallet.pk].available
+            if not d.allow_below_floor and available - d.amount < wallet.floor:
+                raise WalletFloorError(
+                    _(
+                        "Insufficient balance: %(available)s %(currency)s available, floor %(floor)s, "
+                        "debit %(amount)s refused."
+                    )
+                    % {
+                        "available": available,
+                        "currency": wallet.currency,
+                        "floor": wallet.floor,
+                        "amount": d.amount,
+                    },
+                    available=available,
+                    floor=wallet.floor,
+                )
+            takes = _burn_down(lots=lots[wallet.pk], amount=d.amount, now=now)
+            lines = _debit_lines(
+                wallet=wallet,
+                takes=takes,
+                paid=lambda w=wallet: (
+                    paid_accounts.get(paid_codes[w.pk])
+                    or wallet_account_get(customer=w.customer, currency=w.currency, bucket=Bucket.PAID)
+                ),
+                target_account=d.target_account,
+                amount=d.amount,
+                extra_lines=extra_lines,
+            )
+            postings.append(
+                Posting(
+                    idempotency_key=d.idempotency_key,
+                    kind=d.kind,
+                    lines=lines,
+                    memo=d.memo,
+                    source=d.source,
+                    request=request,
+                )
+            )
+            plans.append((wallet, takes, available - d.amount))
+        posted = _post_many(postings=postings, actor=actor, wallet_service=True)
+        open_suspensions = {
+            s.wallet_id: s
+            for s in BalanceSuspension.objects.filter(wallet__in=fresh_wallets, ended_at__isnull=True)
+        }
+        for (txn, created), (wallet, takes, available) in zip(posted, plans, strict=True):
+            if created:
+                _lot_uses_record(txn=txn, takes=takes)
+                _status_apply(
+                    wallet=wallet, available=available, open_suspension=open_suspensions.get(wallet.pk)
+                )
+        by_key = existing | {txn.idempotency_key: txn for txn, _created in posted}
+    return [by_key[key] for key in keys]
 
 
 def _extra_lines_check(extra_lines: Sequence[Line]) -> list[Line]:
@@ -582,9 +792,15 @@ def _status_refresh(wallet: Wallet) -> None:
 
     Runs inside the caller's transaction with the wallet locked; notifications go out after commit.
     """
-    balance = wallet_balance(wallet=wallet)
-    available = balance.available
-    open_suspension = BalanceSuspension.objects.filter(wallet=wallet, ended_at__isnull=True).first()
+    _status_apply(
+        wallet=wallet,
+        available=wallet_balance(wallet=wallet).available,
+        open_suspension=BalanceSuspension.objects.filter(wallet=wallet, ended_at__isnull=True).first(),
+    )
+
+
+def _status_apply(*, wallet: Wallet, available: Decimal, open_suspension: BalanceSuspension | None) -> None:
+    """``_status_refresh`` with the wallet's available balance and open suspension already read."""
     events: list[str] = []
     if available <= wallet.floor and open_suspension is None:
         BalanceSuspension.objects.create(wallet=wallet, customer=wallet.customer, balance_at_start=available)
