@@ -4,24 +4,27 @@ Same steps and same guarantees as ``services.usage_batch_ingest``, organised for
 run side by side in two processes (the machine's two cores):
 
 - the *producer* reads records, validates and rates them on plain data (prices loaded per slice of
-  ``SLICE`` events) and turns each slice into ``COPY`` text at once — no per-event model instances;
-- the *writer* (the calling process) streams that text into a temporary staging table, and ONE set-based
-  statement deduplicates (``INSERT … ON CONFLICT DO NOTHING RETURNING`` into the key table), inserts the
-  new events, upserts the hourly and daily rollups and returns the sums to post (one posting per chunk ×
-  customer). Token allowances, when a chunk's customers hold any, are drawn between the dedupe and the
-  insert (``billing.allowances.drawdown``).
+  ``SLICE`` events) and turns each slice into two COPY texts at once — the wide rows of ``usage_event``
+  and a narrow copy (key, customer, model, tokens, amounts) — with no per-event model instances;
+- the *writer* (the calling process) copies the narrow rows into a temporary stage, claims their keys in
+  one statement (``INSERT … ON CONFLICT DO NOTHING`` into the key table; the losers are duplicates and
+  leave the stage), draws token allowances for the chunk's customers holding any
+  (``billing.allowances.drawdown``), COPYs the wide rows of the new events straight into ``usage_event``
+  (each written once: no wide staging table), upserts the hourly and daily rollups from the stage, and
+  posts one journal transaction per chunk × customer, in bulk.
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
 postings commit together); its idempotency key is ``<key_prefix>:<n>``, so a re-run after a crash replays
 the chunks already committed and completes the rest exactly once. Memory is bounded by a slice or two in
 each process, not by the chunk or the file: slices waiting between them (at most ``QUEUED``) are spooled
-to temporary files, so the producer can run ahead while the writer's statement runs.
+to temporary files, so the producer can run ahead while the writer's statements run.
 Inside a caller's transaction (tests) the producer cannot see uncommitted rows, so it runs in-process.
 """
 
 import json
 import multiprocessing
 import os
+import pickle
 import tempfile
 import traceback
 from collections import defaultdict
@@ -48,7 +51,7 @@ from billing.allowances.drawdown import (
 from billing.usage.allowance_use import overage_pricer
 from billing.usage.connectors import ConnectorError, connector_for
 from billing.usage.events import FUTURE_TOLERANCE, MAX_ID, CanonicalEvent, RowError, event_validate
-from billing.usage.models import GatewaySource, UsageBatch
+from billing.usage.models import GatewaySource, RatingState, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
@@ -66,8 +69,9 @@ COLUMNS = (
     "gateway_cost", "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan",
     "sell_amount", "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
 )  # fmt: skip
-# COPY sends the event's own columns first (formatted once, while parsing) and the rating's after them;
-# the batch id comes last because it is known only inside the chunk's transaction.
+# COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
+# batch's last: the text is built (possibly in another process) before the batch exists, so the producer
+# ends each line with placeholders (``BATCH_RATED`` or ``BATCH_UNRATED``) the writer swaps for the batch id.
 HEAD_COLUMNS = (
     "source_id", "request_id", "occurred_at", "gateway_key", "model_name", "upstream_account",
     "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
@@ -77,12 +81,32 @@ TAIL_COLUMNS = (
     "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
     "cost_amount", "cost_currency", "ingested_at",
 )  # fmt: skip
-COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS
-# The batch's own columns are not in the COPY text: the text is built (possibly in another process) before
-# the batch exists, and the INSERT … SELECT adds them.
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
-assert sorted(COPY_COLUMNS + BATCH_COLUMNS) == sorted(COLUMNS)
-STAGED = [c for c in COLUMNS if c not in BATCH_COLUMNS]
+COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
+assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
+# Escaped values never hold a raw tab or newline, so these only ever match a line's last two fields.
+BATCH_RATED, BATCH_UNRATED = b"\t@\t@\n", b"\t@\t\\N\n"
+# What the writer rewrites in a line whose sale a token allowance changed (indices into COPY_COLUMNS).
+SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
+# The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
+# temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
+STAGE_COLUMNS = (
+    "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
+    "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
+    "reasoning_tokens", "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount",
+    "cost_currency",
+)  # fmt: skip
+STAGE_TABLE = """
+    CREATE TEMP TABLE IF NOT EXISTS usage_ingest_stage (
+        request_id text, occurred_at timestamptz, customer_id bigint, model_id bigint,
+        upstream_account text, rating_state text, prompt_tokens bigint, cache_read_tokens bigint,
+        cache_write_tokens bigint, cache_write_1h_tokens bigint, completion_tokens bigint,
+        reasoning_tokens bigint, is_batch boolean, sell_plan text, sell_amount numeric, sell_currency text,
+        cost_amount numeric, cost_currency text
+    ) ON COMMIT DELETE ROWS
+"""
+STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 # Events per slice: the producer validates, rates and formats this many at a time (memory: one slice
 # of COPY text, ~1 KB per event with gateway metadata). At most QUEUED slices wait, spooled to files
 # (~10 MB each on disk, none in memory): the producer may run two and a half chunks ahead of the writer.
@@ -90,6 +114,7 @@ SLICE = 10_000
 QUEUED = 25
 _INHERITED: list = []
 NULL = "\\N"
+RATED = RatingState.RATED.value
 # One encoder for every row (json.dumps would build one per call); same output as json.dumps(default=str).
 _encode_metadata = json.JSONEncoder(default=str).encode
 _ORJSON_OPTIONS = (
@@ -119,48 +144,40 @@ ADD = ", ".join(
 )  # fmt: skip
 
 
+# Claim the staged keys; those another batch already holds are duplicates: dropped from the stage (so no
+# allowance draw, rollup or posting sees them) and returned, so their wide lines are never sent.
 CLAIM_SQL = """
-    INSERT INTO usage_request_key (source_id, request_id, occurred_at)
-    SELECT source_id, request_id, occurred_at FROM usage_stage
-    ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
-"""
-# Claim the keys first and keep only the winners in the stage: needed when allowances are drawn, which
-# must see only the new events (a duplicate never draws) before anything is inserted.
-CLAIM_AND_PRUNE_SQL = f"""
-    WITH won AS ({CLAIM_SQL})
-    DELETE FROM usage_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
+    WITH won AS (
+        INSERT INTO usage_request_key (source_id, request_id, occurred_at)
+        SELECT %s, request_id, occurred_at FROM usage_ingest_stage
+        ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
+    )
+    DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
+    RETURNING s.request_id
 """
 
 
-def _chunk_sql(*, claimed: bool = False) -> str:
-    """One statement: dedupe (unless ``claimed`` already), insert the new events, upsert both rollups,
-    return the sums to post. Parameters: the batch id (twice) and the operator's time zone."""
-    won = "SELECT request_id FROM usage_stage" if claimed else CLAIM_SQL
+def _rollups_sql() -> str:
+    """One statement over the (claimed) stage: upsert both rollups, return the sums to post. Parameter:
+    the operator's time zone."""
     return f"""
-    WITH won AS ({won}), ins AS (
-        INSERT INTO usage_event ({", ".join(STAGED)}, batch_id, rated_in_id)
-        SELECT {", ".join("s." + c for c in STAGED)}, %s::bigint,
-               CASE WHEN s.rating_state = 'rated' THEN %s::bigint END
-        FROM usage_stage s WHERE s.request_id IN (SELECT request_id FROM won)
-        RETURNING {KEYS}, occurred_at, rating_state, prompt_tokens, cache_read_tokens, cache_write_tokens,
-                  cache_write_1h_tokens, completion_tokens, reasoning_tokens, sell_amount, cost_amount
-    ), hourly AS (
+    WITH hourly AS (
         INSERT INTO usage_hourly (hour, {ROLLUP_COLUMNS})
         SELECT date_trunc('hour', occurred_at), {KEYS}, {ROLLUP_SUMS}
-        FROM ins WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
+        FROM usage_ingest_stage WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
         ON CONFLICT (hour, {KEYS}) DO UPDATE SET {ADD.format(t="usage_hourly")}
         RETURNING 1
     ), daily AS (
         INSERT INTO usage_daily (day, {ROLLUP_COLUMNS})
         SELECT (occurred_at AT TIME ZONE %s)::date, {KEYS}, {ROLLUP_SUMS}
-        FROM ins WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
+        FROM usage_ingest_stage WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
         ON CONFLICT (day, {KEYS}) DO UPDATE SET {ADD.format(t="usage_daily")}
         RETURNING 1
     )
-    SELECT ins.customer_id, ins.sell_currency, m.vendor_id, ins.cost_currency, ins.rating_state,
-           count(*), sum(ins.sell_amount), sum(ins.cost_amount),
+    SELECT s.customer_id, s.sell_currency, m.vendor_id, s.cost_currency, s.rating_state,
+           count(*), sum(s.sell_amount), sum(s.cost_amount),
            (SELECT count(*) FROM hourly), (SELECT count(*) FROM daily)
-    FROM ins LEFT JOIN catalog_aimodel m ON m.id = ins.model_id
+    FROM usage_ingest_stage s LEFT JOIN catalog_aimodel m ON m.id = s.model_id
     GROUP BY 1, 2, 3, 4, 5
     """
 
@@ -273,7 +290,7 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
 
     Accepts only what ``event_validate`` accepts unchanged (plain types, nothing to coerce), so the two
     agree on every row this takes; anything else (errors, coercions, odd types) goes the slow way.
-    Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head).
+    Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account).
     """
     if type(raw) is not dict:
         return None
@@ -353,7 +370,7 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{NULL if cost is None else cost}\t"
         f"{_esc(currency) if cost is not None else ''}\t{_esc(_metadata_text(metadata))}\t"
     )
-    return (request_id, at, key, model, counts, batch, succeeded, head)
+    return (request_id, at, key, model, counts, batch, succeeded, head, upstream)
 
 
 def _metadata_text(metadata: dict) -> str:
@@ -377,6 +394,48 @@ class _ChunkEnd:
     customer_ids: set[int]
     start: datetime | None
     end: datetime | None
+
+
+@dataclass
+class _Slice:
+    """Up to SLICE rated events as COPY text: ``wide`` for usage_event (batch placeholders at each line's
+    end), ``narrow`` for the stage (STAGE_COLUMNS), and their request ids in line order."""
+
+    wide: bytes
+    narrow: bytes
+    request_ids: list[str]
+    customer_ids: set[int]
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class _Spooled:
+    """A slice on disk: the wide text in one file, the narrow text and request ids pickled in another."""
+
+    wide_path: str
+    narrow_path: str
+
+    @classmethod
+    def write(cls, piece: _Slice, spool: str, n: int) -> "_Spooled":
+        spooled = cls(os.path.join(spool, f"{n}.wide"), os.path.join(spool, f"{n}.narrow"))
+        with open(spooled.wide_path, "wb") as handle:
+            handle.write(piece.wide)
+        with open(spooled.narrow_path, "wb") as handle:
+            pickle.dump((piece.narrow, piece.request_ids), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return spooled
+
+    def narrow(self) -> tuple[bytes, list[str]]:
+        with open(self.narrow_path, "rb") as handle:
+            loaded = pickle.load(handle)  # our own file, written by _Spooled.write
+        os.unlink(self.narrow_path)
+        return loaded
+
+    def wide(self) -> bytes:
+        with open(self.wide_path, "rb") as handle:
+            text = handle.read()
+        os.unlink(self.wide_path)
+        return text
 
 
 @dataclass
@@ -428,6 +487,7 @@ def _slice_parse(
                 e.batch,
                 e.succeeded,
                 _event_head(e, source_id),
+                e.upstream_account,
             )
         seen_before = len(seen)
         seen.add(row[0])
@@ -438,9 +498,7 @@ def _slice_parse(
     return events, read
 
 
-def _slice_copy_text(
-    events: list, lookups: _Lookups, stamp: str
-) -> tuple[bytes, set[int], datetime, datetime]:
+def _slice_copy_text(events: list, lookups: _Lookups, stamp: str) -> "_Slice":
     """Rate the slice's events (queries allowed: prices load here) and return their COPY text."""
     fresh = [e for e in events if e is not None]
     lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
@@ -456,9 +514,9 @@ def _slice_copy_text(
         pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
         lookups.pricer = pricer
     keys, by_name = lookups.keys, lookups.models
-    parts = []
+    wide, narrow = [], []
     customers = set()
-    for _rid, at, key, model, counts, batch, succeeded, head in fresh:
+    for rid, at, key, model, counts, batch, succeeded, head, upstream in fresh:
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = row_rate(
             key=key,
             model_name=model,
@@ -472,17 +530,31 @@ def _slice_copy_text(
         )
         if customer_id is not None:
             customers.add(customer_id)
-        parts.append(
-            f"{head}{NULL if customer_id is None else customer_id}\t"
-            f"{NULL if model_id is None else model_id}\t{state}\t{_esc(reason[:300])}\t{_esc(plan)}\t"
-            f"{NULL if sell is None else sell}\t{sell_ccy}\t"
-            f"{NULL if cost is None else cost}\t{cost_ccy}\t{stamp}\n"
+        ids = f"{NULL if customer_id is None else customer_id}\t{NULL if model_id is None else model_id}\t"
+        sale = (
+            f"{_esc(plan)}\t{NULL if sell is None else sell}\t{sell_ccy}\t{NULL if cost is None else cost}\t"
+            f"{cost_ccy}"
         )
-    return "".join(parts).encode(), customers, start, end
+        wide.append(
+            f"{head}{ids}{state}\t{_esc(reason[:300])}\t{sale}\t{stamp}\t@\t"
+            f"{'@' if state == RATED else NULL}\n"
+        )
+        narrow.append(
+            f"{_esc(rid)}\t{at.isoformat()}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
+            f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
+        )
+    return _Slice(
+        wide="".join(wide).encode(),
+        narrow="".join(narrow).encode(),
+        request_ids=[e[0] for e in fresh],
+        customer_ids=customers,
+        start=start,
+        end=end,
+    )
 
 
 def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterator:
-    """Yield, chunk after chunk: COPY text slices (bytes) then a ``_ChunkEnd``, or one ``_Replayed``.
+    """Yield, chunk after chunk: its slices (``_Slice``) then a ``_ChunkEnd``, or one ``_Replayed``.
 
     Runs in the producer process (or in-process); reads the database (keys, models, prices, done
     batches) and creates monthly partitions, but writes nothing else.
@@ -519,10 +591,10 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
             valid += len(events)
             if any(e is not None for e in events):
                 partitions_ensure(months={month_start(e[1]) for e in events if e is not None})
-                text, ids, lo, hi = _slice_copy_text(events, lookups, stamp)
-                customers |= ids
-                first, last = min(lo, first or lo), max(hi, last or hi)
-                yield text
+                piece = _slice_copy_text(events, lookups, stamp)
+                customers |= piece.customer_ids
+                first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
+                yield piece
             if read < SLICE:
                 break
         if received == 0:
@@ -531,11 +603,11 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
 
 
 def _produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
-    """The producer process: run ``_produce``, spool each slice's COPY text to a file in ``spool`` and put
-    its path (or the chunk's end) on ``queue``; None when finished.
+    """The producer process: run ``_produce``, spool each slice to files in ``spool`` and put them (or the
+    chunk's end) on ``queue``; None when finished.
 
     Files, not the queue, carry the text so the producer can run a chunk or two ahead of the writer —
-    while the writer's statement runs — without either process holding more than one slice in memory.
+    while the writer's statements run — without either process holding more than one slice in memory.
     """
     from django.db import connections
 
@@ -546,14 +618,9 @@ def _produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, k
         _INHERITED.append(conn.connection)
         conn.connection = None
     try:
-        for n, item in enumerate(
-            _produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix)
+        for item in _spooled(
+            _produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix), spool
         ):
-            if type(item) is bytes:
-                path = os.path.join(spool, f"{n}.copy")
-                with open(path, "wb") as handle:
-                    handle.write(item)
-                item = ("file", path)
             queue.put(item)
         queue.put(None)
     except BaseException:
@@ -574,38 +641,33 @@ def _from_queue(queue, process) -> Iterator:
         if item is None:
             return
         if type(item) is tuple:
-            kind, detail = item
-            if kind == "error":
-                raise RuntimeError(f"The bulk ingest producer failed:\n{detail}")
-            with open(detail, "rb") as handle:
-                text = handle.read()
-            os.unlink(detail)
-            yield text
-            continue
+            raise RuntimeError(f"The bulk ingest producer failed:\n{item[1]}")
         yield item
 
 
-def _chunk_ahead(items: Iterator, spool: str) -> Iterator:
-    """In-process mode: produce each chunk to its end before the writer starts it, spooling its slices.
-
-    The producer queries the database (prices, partitions), which the writer's connection cannot do while
-    it is in COPY mode; files keep memory at one slice however large the chunk.
-    """
-    pending: list[str] = []
+def _spooled(items: Iterator, spool: str) -> Iterator:
+    """The producer's items with each slice written to files (memory: one slice, however large the chunk)."""
     for n, item in enumerate(items):
-        if type(item) is bytes:
-            path = os.path.join(spool, f"{n}.copy")
-            with open(path, "wb") as handle:
-                handle.write(item)
-            pending.append(path)
-            continue
-        for path in pending:
-            with open(path, "rb") as handle:
-                text = handle.read()
-            os.unlink(path)
-            yield text
-        pending = []
-        yield item
+        yield _Spooled.write(item, spool, n) if type(item) is _Slice else item
+
+
+def _lines_keep(text: bytes, request_ids: list[str], duplicates: set[str], sales: dict[str, tuple]) -> bytes:
+    """A slice's wide COPY text without the duplicates' lines and with the sales allowances changed."""
+    drop = [i for i, rid in enumerate(request_ids) if rid in duplicates]
+    change = [i for i, rid in enumerate(request_ids) if rid in sales] if sales else []
+    if not drop and not change:
+        return text
+    lines = text.split(b"\n")
+    for i in change:
+        fields = lines[i].split(b"\t")
+        plan, amount, currency = sales[request_ids[i]]
+        values = (_esc(plan), NULL if amount is None else amount, currency)
+        for field, value in zip(SELL_FIELDS, values, strict=True):
+            fields[field] = str(value).encode()
+        lines[i] = b"\t".join(fields)
+    for i in reversed(drop):
+        del lines[i]
+    return b"\n".join(lines)
 
 
 class _Writer:
@@ -618,7 +680,11 @@ class _Writer:
         self.vendors: dict[int, object] = {}
 
     def chunk_write(self, *, key: str, items: Iterator) -> BatchResult | None:
-        """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none."""
+        """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none.
+
+        Stage the narrow rows, claim their keys (duplicates leave the stage), draw allowances, COPY the
+        wide rows of the new events straight into usage_event, roll up and sum from the stage, post.
+        """
         first = next(items, None)
         if first is None:
             return None
@@ -630,48 +696,56 @@ class _Writer:
             )
             with connection.cursor() as cursor:
                 # Session-local planner settings for this transaction only: JIT compiling costs more than
-                # the statement saves here, and the dedupe join and rollup aggregates want memory.
+                # the statements save here, and the rollup aggregates want memory.
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '128MB'")
-                # Hash the narrow list of won keys, never sort the wide staged rows (a merge join spilled
-                # the whole chunk to disk to sort it).
-                cursor.execute("SET LOCAL enable_mergejoin = off")
-                cursor.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS usage_stage ON COMMIT DELETE ROWS AS "
-                    f"SELECT {', '.join(COLUMNS)} FROM usage_event WITH NO DATA"
-                )
+                cursor.execute(STAGE_TABLE)
+                slices: list[tuple[_Spooled, list[str]]] = []
                 end = first
-                if not isinstance(first, _ChunkEnd):
-                    with cursor.copy(f"COPY usage_stage ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-                        copy.write(first)
-                        for end in items:
-                            if isinstance(end, _ChunkEnd):
-                                break
-                            copy.write(end)
-                claimed = self._allowances_draw(cursor, batch, end)
-                cursor.execute(_chunk_sql(claimed=claimed), [batch.pk, batch.pk, settings.TIME_ZONE])
+                while not isinstance(end, _ChunkEnd):
+                    narrow, request_ids = end.narrow()
+                    with cursor.copy(
+                        f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+                    ) as copy:
+                        copy.write(narrow)
+                    slices.append((end, request_ids))
+                    end = next(items)
+                cursor.execute(CLAIM_SQL, [self.source.pk])
+                duplicates = {row[0] for row in cursor.fetchall()}
+                sales = self._allowances_draw(cursor, batch, end)
+                placeholders = (
+                    (BATCH_RATED, b"\t%d\t%d\n" % (batch.pk, batch.pk)),
+                    (BATCH_UNRATED, b"\t%d\t\\N\n" % batch.pk),
+                )
+                for spooled, request_ids in slices:
+                    text = _lines_keep(spooled.wide(), request_ids, duplicates, sales)
+                    for placeholder, value in placeholders:
+                        text = text.replace(placeholder, value)
+                    with cursor.copy(EVENT_COPY) as copy:
+                        copy.write(text)
+                cursor.execute(_rollups_sql(), [settings.TIME_ZONE])
                 sums = cursor.fetchall()
             result = self._post(batch, end, sums)
         return result
 
-    def _allowances_draw(self, cursor, batch: UsageBatch, end: "_ChunkEnd") -> bool:
-        """Draw token allowances for the chunk's customers holding any; True when keys were claimed here."""
+    def _allowances_draw(self, cursor, batch: UsageBatch, end: "_ChunkEnd") -> dict[str, tuple]:
+        """Draw token allowances for the chunk's customers holding any; return the changed sales by request
+        id (sell plan, amount, currency as stored in the stage), for the wide lines to say the same."""
         if not end.customer_ids:
-            return False
+            return {}
         holders = allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
         if not holders:
-            return False
-        cursor.execute(CLAIM_AND_PRUNE_SQL)
+            return {}
         cursor.execute(
             "SELECT request_id, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
             "cache_write_tokens, cache_write_1h_tokens, completion_tokens, reasoning_tokens, is_batch, "
-            "sell_amount FROM usage_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
+            "sell_amount FROM usage_ingest_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
             "ORDER BY occurred_at, request_id",
             [sorted(holders)],
         )
         rows = cursor.fetchall()
         if not rows:
-            return True
+            return {}
         balances = balances_load(customer_ids=holders, start=end.start, end=end.end)
         draws = [
             Draw(ref=r, customer_id=r[1], model_id=r[2], at=r[3], tokens=event_tokens(r[4], r[8]), sell=r[11])
@@ -680,12 +754,14 @@ class _Writer:
         pricer = _LazyPricer(customers_load(holders), {r[2] for r in rows}, end.start, end.end)
         overage_price, notes = overage_pricer(pricer, lambda d: (d.ref[4:10], d.ref[10]))
         changed = allowances_draw(draws=draws, balances=balances, overage_price=overage_price)
+        sales = {}
         if changed:
             cursor.execute(
-                "UPDATE usage_stage s SET sell_amount = v.sell, sell_plan = coalesce(v.plan, s.sell_plan), "
-                "sell_currency = coalesce(v.ccy, s.sell_currency) "
+                "UPDATE usage_ingest_stage s SET sell_amount = v.sell, "
+                "sell_plan = coalesce(v.plan, s.sell_plan), sell_currency = coalesce(v.ccy, s.sell_currency) "
                 "FROM unnest(%s::text[], %s::numeric[], %s::text[], %s::text[]) AS v(rid, sell, plan, ccy) "
-                "WHERE s.request_id = v.rid",
+                "WHERE s.request_id = v.rid "
+                "RETURNING s.request_id, s.sell_plan, s.sell_amount, s.sell_currency",
                 [
                     [d.ref[0] for d in changed],
                     [d.charged for d in changed],
@@ -693,8 +769,9 @@ class _Writer:
                     [notes.get(id(d), (None, None))[1] for d in changed],
                 ],
             )
+            sales = {rid: sale for rid, *sale in cursor.fetchall()}
         draws_record(batch=batch, balances=balances)
-        return True
+        return sales
 
     def _post(self, batch: UsageBatch, end: "_ChunkEnd", sums: list) -> BatchResult:
         sell: dict = defaultdict(Decimal)
@@ -783,7 +860,7 @@ def bulk_ingest(
         process.start()
         items = _from_queue(queue, process)
     else:
-        items = _chunk_ahead(_produce(**produce), spool.name)
+        items = _spooled(_produce(**produce), spool.name)
     writer = _Writer(source, fmt)
     total = BatchResult(batch_id=None)
     try:

@@ -284,7 +284,7 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
 
 def test_chunks_of_several_slices_in_process(monkeypatch, model):
     """A chunk made of several producer slices (slices of 3 events, chunks of 7) stores every event once;
-    in-process, the whole chunk is produced (and spooled) before its COPY starts."""
+    the duplicate of an earlier chunk (r4) is claimed by it, so its line is left out of the COPY."""
     monkeypatch.setattr("billing.usage.bulk.SLICE", 3)
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
@@ -321,3 +321,23 @@ def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model)
     assert again.accepted == 25 and UsageEvent.objects.filter(source=source).count() == 25
     total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+def test_batch_placeholders_are_only_ever_the_last_two_fields(model, prepaid):
+    """The writer swaps each line's trailing placeholders for the batch id: values that look like them
+    (an "@" request id, account or model, tabs and newlines in metadata) are stored as sent."""
+    top_up(prepaid, Decimal("100"))
+    records = [
+        event("@", upstream_account="@", metadata={"x": "\t@\t@\n", "y": "@\t\\N\n"}),
+        event("@\t@", model="@"),  # an unknown model: unrated, so rated_in stays empty
+    ]
+
+    result = bulk_ingest(source=source_make("at")[0], records=records, key_prefix="at", chunk=10)
+
+    assert (result.accepted, result.unrated) == (2, 1)
+    rows = {e.request_id: e for e in UsageEvent.objects.all()}
+    assert set(rows) == {"@", "@\t@"}
+    rated, unrated = rows["@"], rows["@\t@"]
+    assert rated.upstream_account == "@" and rated.metadata == {"x": "\t@\t@\n", "y": "@\t\\N\n"}
+    assert rated.rated_in_id == rated.batch_id and rated.rating_state == RatingState.RATED
+    assert unrated.model_name == "@" and unrated.rated_in_id is None and unrated.batch_id == rated.batch_id
