@@ -33,10 +33,14 @@ from django.conf import settings
 EVENTS = int(os.environ.get("BENCH_INGEST_EVENTS", "1000000"))
 CUSTOMERS = 120
 MODELS = 40
+VENDORS = 6
+SPAN_HOURS = 24
+SPREAD = os.environ.get("BENCH_INGEST_SPREAD", "") not in ("", "0")
 
 
-def _setup() -> tuple[list[str], list[str]]:
-    """Create (idempotently) vendors, priced models, a default plan, customers with keys; return names."""
+def _setup() -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Create (idempotently) vendors, priced models, a default plan, customers with keys; return the keys
+    and, per model, its name and its vendor's upstream accounts."""
     from accounts.models import Customer
     from accounts.services import customer_create
     from billing.terms.models import BillingTerms
@@ -44,17 +48,23 @@ def _setup() -> tuple[list[str], list[str]]:
     from catalog.models import AIModel, BookKind, PlanRule, PriceBook, PriceEntry, PriceTier, SellPlan, Vendor
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    vendor, _ = Vendor.objects.get_or_create(name="Bench Vendor", slug="bench-vendor")
+    vendors = [
+        Vendor.objects.get_or_create(name=f"Bench Vendor {v}", slug=f"bench-vendor-{v}")[0]
+        for v in range(VENDORS)
+    ]
     books = {
         kind: PriceBook.objects.get_or_create(
             name=f"bench-{kind}", defaults={"kind": kind, "currency": "CNY"}
         )[0]
         for kind in (BookKind.COST, BookKind.SELL)
     }
-    names = []
+    models = []
     for i in range(MODELS):
+        vendor = vendors[i % VENDORS]
         model, created = AIModel.objects.get_or_create(name=f"bench-model-{i}", defaults={"vendor": vendor})
-        names.append(model.name)
+        # A vendor's models are served by that vendor's own upstream accounts (an OpenAI key cannot serve
+        # Claude): two per vendor.
+        models.append((model.name, [f"{model.vendor.slug}-acct-{a}" for a in range(2)]))
         if created:
             for kind, factor in ((BookKind.COST, 1), (BookKind.SELL, 2)):
                 entry = PriceEntry.objects.create(book=books[kind], model=model, effective_from=start)
@@ -70,7 +80,8 @@ def _setup() -> tuple[list[str], list[str]]:
         PlanRule.objects.create(
             plan=plan, method=PlanRule.Method.EXPLICIT, source_book=books[BookKind.SELL], effective_from=start
         )
-        from catalog.models import PlanAssignment
+    from catalog.models import PlanAssignment
+
     keys = []
     for i in range(CUSTOMERS):
         code = f"bench-{i}"
@@ -86,34 +97,55 @@ def _setup() -> tuple[list[str], list[str]]:
             )
             mode = BillingTerms.Mode.PREPAID if i % 2 else BillingTerms.Mode.MONTHLY
             BillingTerms.objects.create(customer=customer, mode=mode, currency="CNY")
-            from catalog.models import PlanAssignment
-
             PlanAssignment.objects.create(customer=customer, plan=plan, effective_from=start)
             GatewayKey.objects.create(key=f"bench-key-{i}", customer=customer)
         keys.append(f"bench-key-{i}")
-    return keys, names
+    return keys, models
 
 
-def _generate(path: str, n: int, keys: list[str], models: list[str]) -> None:
-    """Write n events as NDJSON, streaming (constant memory)."""
+def _generate(path: str, n: int, keys: list[str], models: list[tuple[str, list[str]]]) -> None:
+    """Write n events as NDJSON, streaming (constant memory).
+
+    Shaped like a gateway's log: the n requests arrive over ``SPAN_HOURS`` (1M in a day is ~12 requests a
+    second; a busy distributor's thousands a second would pack them into minutes); customers differ in
+    size (Zipf-like weights) and each uses a handful of models (2–6, its favourite most), served through
+    the model's vendor's upstream accounts. ``BENCH_INGEST_SPREAD=1`` instead spreads the requests over
+    a month with every customer calling every model through any account — nearly every event then makes
+    its own hourly and daily rollup row (the worst case for the rollups, unlike real traffic).
+    """
     rng = random.Random(42)
     base = datetime(2026, 5, 1, tzinfo=UTC)
     pad = "x" * 700  # gateway metadata: user agent, tags, trace ids … as real logs carry
     run = uuid.uuid4().hex[:8]
+    step = (SPAN_HOURS * 3600 / n) if not SPREAD else 2.5
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(keys))]
+    favourites = [rng.sample(range(len(models)), rng.randrange(2, 7)) for _ in keys]
+    accounts = [f"up-{a}" for a in range(8)]
+    # Drawn in blocks: random.choices is much faster per call for many draws at once.
+    block = 10_000
     with open(path, "w") as out:
         for i in range(n):
+            if i % block == 0:
+                customers = rng.choices(range(len(keys)), weights=weights, k=block)
             dup = i > 100 and rng.random() < 0.01
             rid = f"{run}-{rng.randrange(i) if dup else i}"
             prompt = rng.randrange(50, 20000)
             cache = rng.randrange(0, prompt) if rng.random() < 0.10 else 0
             completion = rng.randrange(1, 4000)
-            model = "no-such-model" if rng.random() < 0.005 else models[rng.randrange(len(models))]
+            if SPREAD:
+                customer = rng.randrange(len(keys))
+                name, upstream = models[rng.randrange(len(models))][0], rng.choice(accounts)
+            else:
+                customer = customers[i % block]
+                mine = favourites[customer]
+                name, served_by = models[mine[min(int(rng.expovariate(1.0)), len(mine) - 1)]]
+                upstream = rng.choice(served_by)
             row = {
                 "request_id": rid,
-                "occurred_at": (base + timedelta(seconds=i * 2.5)).isoformat(),
-                "key": keys[rng.randrange(len(keys))],
-                "model": model,
-                "upstream_account": f"up-{rng.randrange(8)}",
+                "occurred_at": (base + timedelta(seconds=i * step)).isoformat(),
+                "key": keys[customer],
+                "model": "no-such-model" if rng.random() < 0.005 else name,
+                "upstream_account": upstream,
                 "prompt_tokens": prompt,
                 "cache_read_tokens": cache,
                 "completion_tokens": completion,
