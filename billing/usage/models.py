@@ -251,6 +251,8 @@ class UsageRequestKey(models.Model):
     """Deduplication: one row per (source, request id) ever accepted; the insert that wins charges."""
 
     source_id = models.BigIntegerField()
+    # COLLATE "C" on PostgreSQL (migration 0014, not db_collation: SQLite knows no such collation): the
+    # unique index compares bytes, not locale-aware strings, which makes each claim's probes cheaper.
     request_id = models.CharField(max_length=200)
     occurred_at = models.DateTimeField(help_text=_("Lets retention drop keys with their partition."))
 
