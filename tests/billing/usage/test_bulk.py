@@ -1,6 +1,7 @@
 """The PostgreSQL bulk path gives the same money as the per-batch path, and re-runs exactly once."""
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from django.db.models import F, Sum
 from billing.terms.models import BillingTerms
 from billing.usage.bulk import bulk_ingest, ndjson_records
 from billing.usage.files import records_iter
-from billing.usage.models import RatingState, UsageDaily, UsageEvent, UsageHourly
+from billing.usage.models import RatingState, UsageBatch, UsageDaily, UsageEvent, UsageHourly
 from billing.usage.services import usage_batch_ingest
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
@@ -341,3 +342,52 @@ def test_batch_placeholders_are_only_ever_the_last_two_fields(model, prepaid):
     assert rated.upstream_account == "@" and rated.metadata == {"x": "\t@\t@\n", "y": "@\t\\N\n"}
     assert rated.rated_in_id == rated.batch_id and rated.rating_state == RatingState.RATED
     assert unrated.model_name == "@" and unrated.rated_in_id is None and unrated.batch_id == rated.batch_id
+
+
+def test_a_short_first_chunk_reports_indices_in_the_whole_input_and_replays_exactly(monkeypatch, model):
+    """Chunks of 3, then 7, 7 …: bad rows are reported at their index in the input, and a re-run replays
+    the same cuts (nothing skipped, nothing charged twice)."""
+    monkeypatch.setattr("billing.usage.bulk.FIRST_CHUNK", 3)
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(20)]
+    records[1] = {"request_id": "bad-1"}  # in the first chunk
+    records[12] = {"request_id": "bad-12"}  # in the third (records 10–16)
+    source = source_make("ramp")[0]
+
+    first = bulk_ingest(source=source, records=records[:10], key_prefix="ramp", chunk=7)
+    again = bulk_ingest(source=source, records=records, key_prefix="ramp", chunk=7)
+
+    assert {e["index"] for e in first.errors} == {1}
+    assert {e["index"] for e in again.errors} == {1, 12}
+    batches = UsageBatch.objects.filter(source=source).order_by("pk")
+    assert [(b.idempotency_key, b.received) for b in batches] == [
+        ("ramp:0", 3),
+        ("ramp:1", 7),
+        ("ramp:2", 7),
+        ("ramp:3", 3),
+    ]
+    assert (again.accepted, again.duplicates, again.rejected) == (18, 0, 2)
+    assert UsageEvent.objects.filter(source=source).count() == 18
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+def test_daily_rollups_follow_the_operator_day_in_a_half_hour_time_zone(settings, model, prepaid):
+    """Asia/Kolkata is UTC+05:30: 18:29:59Z and 18:30:00Z share a UTC hour but not a local day."""
+    settings.TIME_ZONE = "Asia/Kolkata"
+    top_up(prepaid, Decimal("100"))
+    before, after = AT.replace(hour=18, minute=29, second=59), AT.replace(hour=18, minute=30, second=0)
+
+    bulk_ingest(
+        source=source_make("kolkata")[0],
+        records=[event("b", at=before), event("a", at=after)],
+        key_prefix="k",
+    )
+
+    assert list(UsageHourly.objects.values_list("hour", "requests")) == [(AT.replace(hour=18, minute=0), 2)]
+    days = UsageDaily.objects.order_by("day").values_list("day", "requests")
+    assert [(str(day), n) for day, n in days] == [
+        (str(AT.date()), 1),
+        (str(AT.date() + timedelta(days=1)), 1),
+    ]
