@@ -728,9 +728,7 @@ class _Writer:
                 end = first
                 while not isinstance(end, _ChunkEnd):
                     narrow, request_ids = end.narrow()
-                    with cursor.copy(
-                        f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
-                    ) as copy:
+                    with cursor.copy(STAGE_COPY) as copy:
                         copy.write(narrow)
                     slices.append((end, request_ids))
                     end = next(items)
