@@ -40,8 +40,9 @@ def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
 
 def _rerate_group(
     *, rows: list[UsageEvent], source: GatewaySource | None, batch: UsageBatch
-) -> list[UsageEvent]:
-    """Re-rate rows of one source; update, roll up and post those that now rate; return them."""
+) -> tuple[list[UsageEvent], dict, dict]:
+    """Re-rate rows of one source (keys map to customers per source) and update those that now rate;
+    return them with the customers and models they refer to. The caller rolls up and posts."""
     events = [_as_event(i, row) for i, row in enumerate(rows)]
     key_map = keys_resolve(source=source, keys={e.key for e in events})
     model_map = models_resolve({e.model for e in events})
@@ -79,9 +80,7 @@ def _rerate_group(
         ).update(**{name: getattr(row, name) for name in names})
         if updated and row.rating_state != RatingState.UNRATED:
             done.append(row)
-    rollups_add(events=done)
-    batch_post(batch=batch, events=done, customers=customers, models=models)
-    return done
+    return done, customers, models
 
 
 def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> BatchResult:
@@ -109,10 +108,17 @@ def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> Ba
         by_source: dict[int | None, list[UsageEvent]] = {}
         for row in rows:
             by_source.setdefault(row.source_id, []).append(row)
-        done = []
+        done, customers, models = [], {}, {}
         for source_id, group in by_source.items():
             source = GatewaySource.objects.filter(pk=source_id).first() if source_id else None
-            done += _rerate_group(rows=group, source=source, batch=batch)
+            rated, group_customers, group_models = _rerate_group(rows=group, source=source, batch=batch)
+            done += rated
+            customers |= group_customers
+            models |= group_models
+        # One posting per customer for the whole run: a customer's events may come through several
+        # sources, and per-source postings under one batch would share (and so replay) their keys.
+        rollups_add(events=done)
+        batch_post(batch=batch, events=done, customers=customers, models=models)
         unrated = sum(1 for r in rows if r.rating_state == RatingState.UNRATED)
         result = BatchResult(batch_id=batch.pk, accepted=len(done), unrated=unrated)
         UsageBatch.objects.filter(pk=batch.pk).update(

@@ -17,7 +17,7 @@ from billing.usage.uploads import usage_upload_process
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 from tests.billing.usage.conftest import top_up
-from tests.billing.usage.factories import AT, alias_add, event
+from tests.billing.usage.factories import AT, alias_add, customer_make, event, source_make
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,25 @@ def test_retention_drops_old_events_but_keeps_rollups(source, prepaid):
     assert UsageHourly.objects.aggregate(n=Sum("requests"))["n"] == 2
     # a redelivery is still a duplicate
     assert usage_batch_ingest(source=source, records=[event("new")]).duplicates == 1
+
+
+def test_rerate_charges_a_customer_once_for_all_its_sources(model):
+    """A customer's unrated events came through two gateway sources: one re-rate charges them all (the
+    sources once posted under one batch's keys, so the second posting replayed the first)."""
+    one, two = source_make("one")[0], source_make("two")[0]
+    usage_batch_ingest(source=one, records=[event("a", key="later")], idempotency_key="x1")
+    usage_batch_ingest(source=two, records=[event("b", key="later", prompt=2000)], idempotency_key="x2")
+    customer = customer_make(key="later")
+    top_up(customer, Decimal("100"))
+
+    result = usage_rerate()
+
+    assert result.accepted == 2
+    sold = UsageEvent.objects.filter(rating_state=RatingState.RATED).aggregate(s=Sum("sell_amount"))["s"]
+    assert wallet_balance(wallet=Wallet.objects.get(customer=customer)).available == Decimal("100") - sold
+    assert (
+        JournalTransaction.objects.filter(
+            kind="usage.prepaid", source=f"usage_batch:{result.batch_id}"
+        ).count()
+        == 1
+    )
