@@ -313,6 +313,8 @@ def _post_many(
     for p in postings:
         lines = list(p.lines)
         _validate(idempotency_key=p.idempotency_key, kind=p.kind, lines=lines, wallet_service=wallet_service)
+        if p.request is not None and not wallet_service:
+            raise LedgerError("A posting's own fingerprint body is for wallet debits only.")
         request = p.request or _request_of(
             kind=p.kind, memo=p.memo, source=p.source, effective_date=p.effective_date, lines=lines
         )

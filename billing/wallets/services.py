@@ -29,6 +29,7 @@ from billing.ledger.services import (
     amount_canonical,
     request_fingerprint,
     transaction_find,
+    transactions_post_many,
 )
 from billing.wallets.exceptions import WalletError, WalletFloorError
 from billing.wallets.models import (
@@ -451,16 +452,26 @@ class WalletDebit:
     extra_lines: Sequence[Line] = ()
 
 
-def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[JournalTransaction]:
-    """Debit many wallets at once (a usage batch: one debit per prepaid customer); return the transactions.
+def wallet_debits_many(
+    *, debits: Sequence[WalletDebit], postings: Sequence[Posting] = (), actor=None
+) -> list[JournalTransaction]:
+    """Debit many wallets at once (a usage batch: one debit per prepaid customer) and post ``postings``
+    (on company accounts only) with them; return the debits' transactions, then the postings'.
 
     Each debit is exactly what :func:`wallet_debit` would write — same burn-down, lines, lot uses,
     idempotency key and fingerprint (a replay returns the first transaction), same suspension and
     low-balance notices — but wallets are locked once (in id order, before any ledger account), balances
     and open lots are read with a query each for all of them, and the journal is written in bulk
-    (``ledger.services._post_many``). One debit per wallet. A debit that would cross its floor (without
-    ``allow_below_floor``) raises ``WalletFloorError`` and nothing at all is written.
+    (``ledger.services._post_many``), ``postings`` included: every ledger account is locked once, in id
+    order, after the wallets (two rounds of account locks could deadlock with another batch). One debit
+    per wallet. A debit that would cross its floor (without ``allow_below_floor``) raises
+    ``WalletFloorError`` and nothing at all is written.
     """
+    for posting in postings:
+        if posting.request is not None or any(ln.account.kind in WALLET_KINDS for ln in posting.lines):
+            raise WalletError(
+                "wallet_debits_many: other postings must be plain postings on company accounts."
+            )
     prepared = []
     for d in debits:
         extra_lines, request = _debit_request(
@@ -479,8 +490,7 @@ def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[Jou
     if len({(d.customer.pk, d.currency) for d in debits}) != len(debits):
         raise WalletError("wallet_debits_many: one debit per wallet.")
     if not prepared:
-        return []
-    now = timezone.now()
+        return transactions_post_many(postings=postings, actor=actor) if postings else []
     with transaction.atomic():
         found = {
             (w.customer_id, w.currency): w.pk
@@ -500,6 +510,8 @@ def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[Jou
             .filter(pk__in=wallet_ids)
             .order_by("pk")
         }
+        # The clock is read once the locks are held, as wallet_debit does: a lot may expire while we wait.
+        now = timezone.now()
         # Under the wallet locks no debit of these wallets can commit meanwhile: replays are final here.
         keys = [d.idempotency_key for d in debits]
         existing = {t.idempotency_key: t for t in JournalTransaction.objects.filter(idempotency_key__in=keys)}
@@ -517,7 +529,7 @@ def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[Jou
             for w in fresh_wallets
         }
         paid_accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=paid_codes.values())}
-        postings, plans = [], []
+        debit_postings, plans = [], []
         for d, extra_lines, request in fresh:
             wallet = wallets[(d.customer.pk, d.currency)]
             available = balances[wallet.pk].available
@@ -548,7 +560,7 @@ def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[Jou
                 amount=d.amount,
                 extra_lines=extra_lines,
             )
-            postings.append(
+            debit_postings.append(
                 Posting(
                     idempotency_key=d.idempotency_key,
                     kind=d.kind,
@@ -559,19 +571,20 @@ def wallet_debits_many(*, debits: Sequence[WalletDebit], actor=None) -> list[Jou
                 )
             )
             plans.append((wallet, takes, available - d.amount))
-        posted = _post_many(postings=postings, actor=actor, wallet_service=True)
+        posted = _post_many(postings=debit_postings + list(postings), actor=actor, wallet_service=True)
+        debited, others = posted[: len(debit_postings)], posted[len(debit_postings) :]
         open_suspensions = {
             s.wallet_id: s
             for s in BalanceSuspension.objects.filter(wallet__in=fresh_wallets, ended_at__isnull=True)
         }
-        for (txn, created), (wallet, takes, available) in zip(posted, plans, strict=True):
+        for (txn, created), (wallet, takes, available) in zip(debited, plans, strict=True):
             if created:
                 _lot_uses_record(txn=txn, takes=takes)
                 _status_apply(
                     wallet=wallet, available=available, open_suspension=open_suspensions.get(wallet.pk)
                 )
-        by_key = existing | {txn.idempotency_key: txn for txn, _created in posted}
-    return [by_key[key] for key in keys]
+        by_key = existing | {txn.idempotency_key: txn for txn, _created in debited}
+    return [by_key[key] for key in keys] + [txn for txn, _created in others]
 
 
 def _extra_lines_check(extra_lines: Sequence[Line]) -> list[Line]:

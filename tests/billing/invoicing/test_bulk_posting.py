@@ -42,3 +42,17 @@ def test_many_postings_keep_running_balances_and_replay():
     with pytest.raises(LedgerError):
         transactions_post_many(postings=[posting("d", "1"), posting("d", "1")])
     assert cash().balance == Decimal("4.75")
+
+
+def test_a_callers_own_fingerprint_body_is_refused_outside_the_wallet_service():
+    """Posting.request replaces the line-based fingerprint; only billing.wallets may use it."""
+    amount = Decimal("1")
+    own = Posting(
+        idempotency_key="own",
+        kind="test.bulk",
+        lines=[debit(cash(), amount, "CNY"), credit(revenue(), amount, "CNY")],
+        request={"anything": 1},
+    )
+    with pytest.raises(LedgerError, match="wallet debits only"):
+        transactions_post_many(postings=[own])
+    assert not JournalEntry.objects.exists()

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from billing.ledger.exceptions import IdempotencyConflictError
 from billing.ledger.models import JournalEntry, JournalTransaction
+from billing.ledger.services import Posting, credit
+from billing.ledger.services import debit as ledger_debit
 from billing.wallets.exceptions import WalletError, WalletFloorError
 from billing.wallets.models import BalanceSuspension, WalletLot, WalletLotUse
 from billing.wallets.services import WalletDebit, wallet_debits_many
-from tests.billing.factories import available, grant, revenue, spend, topup
+from tests.billing.factories import available, cash, grant, revenue, spend, topup
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,11 +84,17 @@ def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_cal
 
     # Same lines except the running balances of the shared revenue account, which differ by the other debits.
     def comparable(txn):
-        entries, uses, kind, memo = written(txn)
-        return [e if e[0] != "revenue_usage" else e[:2] for e in entries], uses, kind, memo
+        entries, *rest = written(txn)
+        return [e if e[0] != "revenue_usage" else e[:2] for e in entries], *rest
 
     assert [comparable(t) for t in bulk] == [comparable(t) for t in singles]
     assert [available(c) for c in many] == [available(c) for c in one] == [Decimal("113"), Decimal("-5")]
+    remaining = [
+        sorted(WalletLot.objects.filter(wallet__customer=c).values_list("bucket", "remaining"))
+        for c in one + many
+    ]
+    assert remaining[:2] == remaining[2:]
+    assert remaining[2] == [("granted", Decimal("0")), ("granted", Decimal("50")), ("pack", Decimal("13"))]
     # The second wallet reached its floor: suspended, the notices queued after commit, as a single debit does.
     assert BalanceSuspension.objects.filter(customer=many[1], ended_at__isnull=True).exists()
     assert not BalanceSuspension.objects.filter(customer=many[0]).exists()
@@ -133,3 +141,40 @@ def test_two_debits_of_one_wallet_are_refused():
     customer = funded("d1")
     with pytest.raises(WalletError, match="one debit per wallet"):
         wallet_debits_many(debits=[debit(customer, "1", "x1"), debit(customer, "1", "x2")])
+
+
+def test_replays_and_new_debits_mix_and_single_debits_replay_through_the_bulk_call():
+    """A wallet_debit's key replays through wallet_debits_many (the same fingerprint, or it would raise)."""
+    customer, other, third = funded("x1"), funded("x2"), funded("x3")
+    single = spend(customer, "3", "s-1")
+    before = available(other)
+
+    posted = wallet_debits_many(debits=[debit(customer, "3", "s-1"), debit(other, "4", "m-2")])
+    again = wallet_debits_many(debits=[debit(other, "4", "m-2"), debit(third, "1", "m-3")])
+
+    assert posted[0].pk == single.pk and again[0].pk == posted[1].pk
+    assert available(customer) == Decimal("122")  # charged once
+    assert available(other) == before - 4 and available(third) == Decimal("124")
+    assert WalletLotUse.objects.filter(transaction=posted[1]).count() == 1  # 4 of the 5 granted
+
+
+def test_other_postings_go_with_the_debits_and_may_not_touch_a_wallet():
+    customer = funded("o1")
+    plain = Posting(
+        idempotency_key="plain",
+        kind="usage.cost",
+        lines=[ledger_debit(cash(), Decimal("2"), "CNY"), credit(revenue(), Decimal("2"), "CNY")],
+    )
+
+    posted = wallet_debits_many(debits=[debit(customer, "1", "d-1")], postings=[plain])
+
+    assert [t.idempotency_key for t in posted] == ["d-1", "plain"]
+    assert JournalEntry.objects.filter(transaction=posted[1]).count() == 2
+    wallet_account = posted[0].entries.get(account__kind="wallet_granted").account
+    touching = Posting(
+        idempotency_key="touching",
+        kind="usage.cost",
+        lines=[ledger_debit(wallet_account, Decimal("1"), "CNY"), credit(revenue(), Decimal("1"), "CNY")],
+    )
+    with pytest.raises(WalletError, match="company accounts"):
+        wallet_debits_many(debits=[debit(customer, "1", "d-2")], postings=[touching])
