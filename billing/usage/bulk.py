@@ -104,8 +104,8 @@ STAGE_TABLE = """
         request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint, model_id bigint,
         upstream_account text, rating_state text, prompt_tokens bigint, cache_read_tokens bigint,
         cache_write_tokens bigint, cache_write_1h_tokens bigint, completion_tokens bigint,
-        reasoning_tokens bigint, is_batch boolean, sell_plan text, sell_amount numeric, sell_currency text,
-        cost_amount numeric, cost_currency text
+        reasoning_tokens bigint, is_batch boolean, sell_plan text, sell_amount numeric(40, 24),
+        sell_currency text, cost_amount numeric(40, 24), cost_currency text
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -146,6 +146,12 @@ ROLLUP_COLUMNS = (
     "sell_amount, cost_amount"
 )
 KEYS = "customer_id, model_id, upstream_account, sell_currency, cost_currency"
+# Rollup rows are locked in the order rollups.rollups_add writes them (strings by code point), so a bulk
+# chunk and a concurrent per-batch ingest queue on shared rows instead of deadlocking.
+ROLLUP_ORDER = (
+    '1, customer_id, model_id, upstream_account COLLATE "C", sell_currency COLLATE "C", '
+    'cost_currency COLLATE "C"'
+)
 ADD = ", ".join(
     f"{c} = {{t}}.{c} + excluded.{c}"
     for c in (
@@ -179,19 +185,22 @@ def _rollups_sql() -> str:
     ), hourly AS (
         INSERT INTO usage_hourly (hour, {ROLLUP_COLUMNS})
         SELECT date_trunc('hour', at), {KEYS}, {ROLLUP_SUMS}
-        FROM quarter WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
+        FROM quarter WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
         ON CONFLICT (hour, {KEYS}) DO UPDATE SET {ADD.format(t="usage_hourly")}
         RETURNING 1
+    ), hours AS (
+        SELECT count(*) AS n FROM hourly
     ), daily AS (
+        -- Reading ``hours`` makes the hourly upsert finish before the daily one starts (lock order).
         INSERT INTO usage_daily (day, {ROLLUP_COLUMNS})
         SELECT (at AT TIME ZONE %s)::date, {KEYS}, {ROLLUP_SUMS}
-        FROM quarter WHERE rating_state = 'rated' GROUP BY 1, {KEYS}
+        FROM quarter, hours WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
         ON CONFLICT (day, {KEYS}) DO UPDATE SET {ADD.format(t="usage_daily")}
         RETURNING 1
     )
     SELECT q.customer_id, q.sell_currency, m.vendor_id, q.cost_currency, q.rating_state,
            sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount),
-           (SELECT count(*) FROM hourly), (SELECT count(*) FROM daily)
+           (SELECT n FROM hours), (SELECT count(*) FROM daily)
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
     GROUP BY 1, 2, 3, 4, 5
     """

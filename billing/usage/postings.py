@@ -7,8 +7,8 @@ tokens / Cr upstream prepaid credit (or payable, ``USAGE_COST_CREDIT_KIND``) per
 customers sale and cost are one journal transaction; for prepaid ones the cost lines ride on the wallet
 debit (``extra_lines``), so they are one journal transaction too (one per sell currency in the rare case
 of several; the cost goes with the first). A batch's wallet debits and its other postings are written in
-bulk (``wallets.services.wallet_debits_many``, ``ledger.services.transactions_post_many``): the same
-journal transactions, a few statements instead of ~25 queries per customer. All run inside the batch's
+bulk (``wallets.services.wallet_debits_many``, which posts the others with the debits): the same journal
+transactions, a few statements instead of ~25 queries per customer. All run inside the batch's
 database transaction, so a batch's postings commit with its events or not at all.
 
 Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
@@ -22,7 +22,7 @@ from django.conf import settings
 from accounts.models import Customer
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AMOUNT_PLACES, AccountKind, JournalTransaction
-from billing.ledger.services import Posting, credit, debit, transactions_post_many
+from billing.ledger.services import Posting, credit, debit
 from billing.terms.models import BillingTerms
 from billing.usage.models import RatingState, UsageBatch, UsageEvent
 from billing.wallets.services import WalletDebit, wallet_debits_many
@@ -65,7 +65,7 @@ def sums_post(
     vendors: dict,
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency), ``cost`` by (customer, vendor, currency)."""
-    posted, debits, postings = [], [], []
+    debits, postings = [], []
     accounts: dict[tuple, object] = {}
 
     def account(kind: str, currency: str, **owner):
@@ -132,10 +132,5 @@ def sums_post(
                 )
             )
     # All at once — the same journal transactions as one wallet_debit or transaction_post each, with every
-    # wallet and account locked and written once per batch; wallets first (they are locked before ledger
-    # accounts everywhere).
-    if debits:
-        posted += wallet_debits_many(debits=debits)
-    if postings:
-        posted += transactions_post_many(postings=postings)
-    return posted
+    # wallet, then every ledger account, locked once in id order and written once per batch.
+    return wallet_debits_many(debits=debits, postings=postings)

@@ -2,8 +2,9 @@
 
 Rows are added with one upsert per key (``INSERT … ON CONFLICT … DO UPDATE SET x = x + excluded.x``,
 which PostgreSQL and SQLite both speak), inside the batch's transaction: the rollups always equal the sum
-of the rated events committed with them. Keys are written in sorted order so concurrent batches touching
-the same rows queue rather than deadlock.
+of the rated events committed with them. Keys are written in order — hourly before daily, each by (bucket,
+customer, model, account, sell and cost currency; strings by code point), the order the bulk path's
+``ROLLUP_ORDER`` uses too — so concurrent batches touching the same rows queue rather than deadlock.
 """
 
 from collections import defaultdict
@@ -77,6 +78,6 @@ def rollups_add(*, events: Iterable[UsageEvent]) -> int:
             if sums:
                 cursor.executemany(
                     _upsert_sql(table, bucket),
-                    [(*key, *values) for key, values in sorted(sums.items(), key=lambda kv: str(kv[0]))],
+                    [(*key, *values) for key, values in sorted(sums.items())],
                 )
     return len(hourly) + len(daily)

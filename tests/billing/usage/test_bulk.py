@@ -1,12 +1,14 @@
 """The PostgreSQL bulk path gives the same money as the per-batch path, and re-runs exactly once."""
 
 import io
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import F, Sum
 
+from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms
 from billing.usage.bulk import bulk_ingest, ndjson_records
 from billing.usage.files import records_iter
@@ -135,6 +137,24 @@ def test_bulk_path_stores_exactly_what_the_batch_path_stores(model, prepaid):
             s=Sum("sell_amount")
         )
         assert ref_total == bulk_total
+
+    def ledger(source) -> dict:
+        """What the source's batches posted, summed per account (sale, cost, wallet, unbilled)."""
+        batches = [
+            f"usage_batch:{pk}"
+            for pk in UsageBatch.objects.filter(source=source).values_list("pk", flat=True)
+        ]
+        totals: dict = defaultdict(Decimal)
+        for code, amount in JournalEntry.objects.filter(transaction__source__in=batches).values_list(
+            "account__code", "amount"
+        ):
+            totals[code] += amount
+        return dict(totals)
+
+    posted = ledger(bulk_source)
+    kinds = {code.split(":")[0] for code in posted}
+    assert {"wallet_paid", "unbilled_receivable", "revenue_usage", "cost_of_tokens"} <= kinds
+    assert posted == ledger(reference_source)
     assert (
         wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available
         == Decimal("100")
@@ -391,3 +411,16 @@ def test_daily_rollups_follow_the_operator_day_in_a_half_hour_time_zone(settings
         (str(AT.date()), 1),
         (str(AT.date() + timedelta(days=1)), 1),
     ]
+
+
+def test_dedupe_keys_compare_bytes():
+    """Migration 0014 (not visible to Django's model state): request ids collate as "C", which the claim's
+    speed relies on; an AlterField of the column would silently drop it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation "
+            "WHERE a.attrelid = 'usage_request_key'::regclass AND a.attname = 'request_id'"
+        )
+        assert cursor.fetchone() == ("C",)
