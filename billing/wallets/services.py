@@ -240,6 +240,20 @@ def _burn_down(
     return takes
 
 
+def _floor_check(*, wallet: Wallet, available: Decimal, amount: Decimal) -> None:
+    """Refuse a debit that would take the wallet's available balance below its floor."""
+    if available - amount < wallet.floor:
+        raise WalletFloorError(
+            _(
+                "Insufficient balance: %(available)s %(currency)s available, floor %(floor)s, "
+                "debit %(amount)s refused."
+            )
+            % {"available": available, "currency": wallet.currency, "floor": wallet.floor, "amount": amount},
+            available=available,
+            floor=wallet.floor,
+        )
+
+
 def _debit(
     *,
     wallet: Wallet,
@@ -258,21 +272,8 @@ def _debit(
     """Burn ``amount`` down from a wallet already locked by the caller."""
     now = timezone.now()
     balance = wallet_balance(wallet=wallet, now=now)
-    if not allow_below_floor and balance.available - amount < wallet.floor:
-        raise WalletFloorError(
-            _(
-                "Insufficient balance: %(available)s %(currency)s available, floor %(floor)s, "
-                "debit %(amount)s refused."
-            )
-            % {
-                "available": balance.available,
-                "currency": wallet.currency,
-                "floor": wallet.floor,
-                "amount": amount,
-            },
-            available=balance.available,
-            floor=wallet.floor,
-        )
+    if not allow_below_floor:
+        _floor_check(wallet=wallet, available=balance.available, amount=amount)
     takes = _allocate(wallet=wallet, amount=amount, now=now, buckets=buckets)
     lines = _debit_lines(
         wallet=wallet,
@@ -533,21 +534,8 @@ def wallet_debits_many(
         for d, extra_lines, request in fresh:
             wallet = wallets[(d.customer.pk, d.currency)]
             available = balances[wallet.pk].available
-            if not d.allow_below_floor and available - d.amount < wallet.floor:
-                raise WalletFloorError(
-                    _(
-                        "Insufficient balance: %(available)s %(currency)s available, floor %(floor)s, "
-                        "debit %(amount)s refused."
-                    )
-                    % {
-                        "available": available,
-                        "currency": wallet.currency,
-                        "floor": wallet.floor,
-                        "amount": d.amount,
-                    },
-                    available=available,
-                    floor=wallet.floor,
-                )
+            if not d.allow_below_floor:
+                _floor_check(wallet=wallet, available=available, amount=d.amount)
             takes = _burn_down(lots=lots[wallet.pk], amount=d.amount, now=now)
             lines = _debit_lines(
                 wallet=wallet,
