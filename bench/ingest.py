@@ -1,8 +1,10 @@
 """Usage ingestion end to end through the bulk path (PostgreSQL), against a bare COPY of the same rows.
 
-Generates N realistic events (default 1,000,000; ``BENCH_INGEST_EVENTS``) as NDJSON on disk — many customers
-(half prepaid, half on credit terms) and models, 10% with cache reads, 5% batch, 1% duplicates, 0.5% unknown
-models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 GB file. Then:
+Generates N realistic events (default 1,000,000; ``BENCH_INGEST_EVENTS``) as NDJSON on disk — a day of a
+gateway's traffic from many customers (half prepaid, half on credit terms, Zipf-like sizes, each using a
+handful of models through their vendors' upstream accounts), 10% with cache reads, 5% batch, 1%
+duplicates, 0.5% unknown models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 GB
+file (``_generate`` says more, and how to get the old month-long worst case). Then:
 
 - ``ingest_events_per_s``: events in the file ÷ wall time of ``billing.usage.bulk.bulk_ingest`` streaming
   it (validate, deduplicate, rate twice, store, roll up, post to the ledger);
@@ -11,7 +13,10 @@ models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 
 - ``ingest_peak_rss_mb``: the peak RSS (VmHWM) of the ingesting process plus that of its forked producer
   (generation streams to disk first and is excluded by running the ingest in a child process). The sum
   counts the pages the two share after the fork twice; ``ingest_peak_pss_mb`` (sampled every 0.2 s, the
-  proportional set sizes added up) is what they use together.
+  proportional set sizes added up) is what they use together;
+- ``ingest_cpu_*_s_per_100k``: CPU seconds per 100,000 events of the writer, the producer and (when the
+  server runs on this machine) the writer's PostgreSQL backend, and ``ingest_cpu_bound_events_per_s``:
+  two cores divided by their sum — no overlap of the stages can beat it.
 """
 
 import contextlib
@@ -237,14 +242,31 @@ def _pss_sampler(stop: threading.Event, peak: list[float]) -> None:
         peak[0] = max(peak[0], total)
 
 
+def _backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a PostgreSQL backend has used, when the server runs on this machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ingest_child(path: str) -> None:
     """Run in a child process so the peak RSS measured is the ingest's alone."""
+    from django.db import connection
+
     from billing.usage.bulk import bulk_ingest, ndjson_records
     from billing.usage.models import GatewaySource
 
     source = GatewaySource(name=f"bench-{uuid.uuid4().hex[:8]}")
     source.token_set()
     source.save()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before = _backend_cpu_s(backend)
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
     stop, pss_peak = threading.Event(), [0.0]
     sampler = threading.Thread(target=_pss_sampler, args=(stop, pss_peak), daemon=True)
     sampler.start()
@@ -252,6 +274,8 @@ def _ingest_child(path: str) -> None:
     with open(path, "rb") as handle:
         result = bulk_ingest(source=source, records=ndjson_records(handle), key_prefix=f"bench:{source.pk}")
     elapsed = time.perf_counter() - started
+    backend_after = _backend_cpu_s(backend)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     stop.set()
     sampler.join()
     rss_mb = _peak_rss_mb()
@@ -266,6 +290,10 @@ def _ingest_child(path: str) -> None:
                 "writer_rss_mb": rss_mb,
                 "producer_rss_mb": producer_mb,
                 "pss_mb": pss_peak[0],
+                # Where the CPU goes: the writer, its forked producer, the writer's PostgreSQL backend.
+                "cpu_writer_s": own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime,
+                "cpu_producer_s": children.ru_utime + children.ru_stime,
+                "cpu_postgres_s": None if backend_before is None else backend_after - backend_before,
                 **result.as_dict(),
                 "errors": len(result.errors),
             }
@@ -313,3 +341,15 @@ def run() -> None:
     print(f"ingest_writer_rss_mb: {report['writer_rss_mb']:.0f}")
     print(f"ingest_producer_rss_mb: {report['producer_rss_mb']:.0f}")
     print(f"ingest_peak_pss_mb: {report['pss_mb']:.0f}")
+    # CPU per 100,000 events in each process: with two cores the ingest can go no faster than
+    # 2 cores ÷ the total CPU per event, however well the work overlaps.
+    cpu = {
+        "writer": report["cpu_writer_s"],
+        "producer": report["cpu_producer_s"],
+        "postgres": report["cpu_postgres_s"],
+    }
+    for name, seconds in cpu.items():
+        if seconds is not None:
+            print(f"ingest_cpu_{name}_s_per_100k: {seconds * 100_000 / EVENTS:.2f}")
+    if cpu["postgres"] is not None:
+        print(f"ingest_cpu_bound_events_per_s: {2 * EVENTS / sum(cpu.values()):.0f}")
