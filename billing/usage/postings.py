@@ -20,8 +20,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django.conf import settings
 
 from accounts.models import Customer
-from billing.ledger.accounts import account_get
-from billing.ledger.models import AMOUNT_PLACES, AccountKind, JournalTransaction
+from billing.ledger.accounts import account_code, account_get
+from billing.ledger.models import AMOUNT_PLACES, AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import Posting, credit, debit
 from billing.terms.models import BillingTerms
 from billing.usage.models import RatingState, UsageBatch, UsageEvent
@@ -56,6 +56,28 @@ def batch_post(
     return sums_post(batch=batch, sell=sell, cost=cost, customers=customers, vendors=vendors)
 
 
+def _accounts_existing(*, sells: dict, costs: dict, customers: dict, vendors: dict) -> dict[str, object]:
+    """The ledger accounts a batch's postings may use that exist already, by code, in one query."""
+    kinds = (AccountKind.COST_OF_TOKENS, _cost_credit_kind())
+    codes = {
+        account_code(kind=AccountKind.REVENUE_USAGE, currency=ccy)
+        for lines in sells.values()
+        for ccy, _ in lines
+    }
+    codes |= {
+        account_code(kind=AccountKind.UNBILLED_RECEIVABLE, currency=ccy, customer=customers[cid])
+        for cid, lines in sells.items()
+        for ccy, _ in lines
+    }
+    codes |= {
+        account_code(kind=kind, currency=ccy, vendor=vendors[vendor_id])
+        for lines in costs.values()
+        for vendor_id, ccy, _ in lines
+        for kind in kinds
+    }
+    return {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
+
+
 def sums_post(
     *,
     batch: UsageBatch,
@@ -66,26 +88,30 @@ def sums_post(
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency), ``cost`` by (customer, vendor, currency)."""
     debits, postings = [], []
-    accounts: dict[tuple, object] = {}
+    sells, costs = defaultdict(list), defaultdict(list)
+    for (cid, currency), amount in sorted(sell.items()):
+        sells[cid].append((currency, ledger_amount(amount)))
+    for (cid, vendor_id, currency), amount in sorted(cost.items()):
+        costs[cid].append((vendor_id, currency, ledger_amount(amount)))
+    accounts = _accounts_existing(sells=sells, costs=costs, customers=customers, vendors=vendors)
 
     def account(kind: str, currency: str, **owner):
-        """``account_get`` once per (kind, currency, owner) for this call: the same few accounts recur."""
-        key = (kind, currency, *(getattr(o, "pk", o) for o in owner.values()))
-        if key not in accounts:
-            accounts[key] = account_get(kind=kind, currency=currency, **owner)
-        return accounts[key]
+        """The account of (kind, currency, owner): read above in one query, created here if missing."""
+        code = account_code(kind=kind, currency=currency, **owner)
+        if code not in accounts:
+            accounts[code] = account_get(kind=kind, currency=currency, **owner)
+        return accounts[code]
 
     # Customers in id order, so the postings (and their ids) come in one order run after run.
-    for customer_id in sorted({c for c, _ in sell} | {c for c, _, _ in cost}):
+    for customer_id in sorted(sells.keys() | costs.keys()):
         customer = customers[customer_id]
         terms = getattr(customer, "billing_terms", None)
         is_credit = terms is not None and terms.mode != BillingTerms.Mode.PREPAID
         memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
         source = f"usage_batch:{batch.pk}"
         cost_lines = []
-        for (cid, vendor_id, currency), amount in sorted(cost.items()):
-            amount = ledger_amount(amount)
-            if cid != customer_id or not amount:
+        for vendor_id, currency, amount in costs[customer_id]:
+            if not amount:
                 continue
             vendor = vendors[vendor_id]
             cost_lines += [
@@ -93,9 +119,8 @@ def sums_post(
                 credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
             ]
         sale_lines = []
-        for (cid, currency), amount in sorted(sell.items()):
-            amount = ledger_amount(amount)
-            if cid != customer_id or not amount:
+        for currency, amount in sells[customer_id]:
+            if not amount:
                 continue
             revenue = account(AccountKind.REVENUE_USAGE, currency)
             if is_credit:
