@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import accumulate, islice
 from queue import Empty
 
 import orjson
@@ -73,8 +73,7 @@ COLUMNS = (
     "sell_amount", "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
-# batch's last: the text is built (possibly in another process) before the batch exists, so the producer
-# ends each line with placeholders (``BATCH_RATED`` or ``BATCH_UNRATED``) the writer swaps for the batch id.
+# batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
 HEAD_COLUMNS = (
     "source_id", "request_id", "occurred_at", "gateway_key", "model_name", "upstream_account",
     "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
@@ -87,8 +86,6 @@ TAIL_COLUMNS = (
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
 assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
-# Escaped values never hold a raw tab or newline, so these only ever match a line's last two fields.
-BATCH_RATED, BATCH_UNRATED = b"\t@\t@\n", b"\t@\t\\N\n"
 # What the writer rewrites in a line whose sale a token allowance changed (indices into COPY_COLUMNS).
 SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
 # The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
@@ -418,38 +415,45 @@ class _ChunkEnd:
     customer_ids: set[int]
     start: datetime | None
     end: datetime | None
+    batch_id: int
 
 
 @dataclass
 class _Slice:
-    """Up to SLICE rated events as COPY text: ``wide`` for usage_event (batch placeholders at each line's
-    end), ``narrow`` for the stage (STAGE_COLUMNS), and their request ids in line order."""
+    """Up to SLICE rated events as COPY text: ``wide`` for usage_event, ``narrow`` for the stage
+    (STAGE_COLUMNS); their request ids and where each wide line ends, in line order."""
 
     wide: bytes
     narrow: bytes
     request_ids: list[str]
+    line_ends: list[int]
     customer_ids: set[int]
     start: datetime
     end: datetime
+    batch_id: int
 
 
 @dataclass
 class _Spooled:
-    """A slice on disk: the wide text in one file, the narrow text and request ids pickled in another."""
+    """A slice on disk: the wide text in one file; the narrow text, request ids and line ends pickled in
+    another."""
 
     wide_path: str
     narrow_path: str
+    batch_id: int
 
     @classmethod
     def write(cls, piece: _Slice, spool: str, n: int) -> "_Spooled":
-        spooled = cls(os.path.join(spool, f"{n}.wide"), os.path.join(spool, f"{n}.narrow"))
+        spooled = cls(os.path.join(spool, f"{n}.wide"), os.path.join(spool, f"{n}.narrow"), piece.batch_id)
         with open(spooled.wide_path, "wb") as handle:
             handle.write(piece.wide)
         with open(spooled.narrow_path, "wb") as handle:
-            pickle.dump((piece.narrow, piece.request_ids), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                (piece.narrow, piece.request_ids, piece.line_ends), handle, protocol=pickle.HIGHEST_PROTOCOL
+            )
         return spooled
 
-    def narrow(self) -> tuple[bytes, list[str]]:
+    def narrow(self) -> tuple[bytes, list[str], list[int]]:
         with open(self.narrow_path, "rb") as handle:
             loaded = pickle.load(handle)  # our own file, written by _Spooled.write
         os.unlink(self.narrow_path)
@@ -522,7 +526,7 @@ def _slice_parse(
     return events, read
 
 
-def _slice_copy_text(events: list, lookups: _Lookups, stamp: str) -> "_Slice":
+def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int) -> "_Slice":
     """Rate the slice's events (queries allowed: prices load here) and return their COPY text."""
     fresh = [e for e in events if e is not None]
     lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
@@ -560,21 +564,34 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str) -> "_Slice":
             f"{cost_ccy}"
         )
         wide.append(
-            f"{head}{ids}{state}\t{_esc(reason[:300])}\t{sale}\t{stamp}\t@\t"
-            f"{'@' if state == RATED else NULL}\n"
+            f"{head}{ids}{state}\t{_esc(reason[:300])}\t{sale}\t{stamp}\t{batch_id}\t"
+            f"{batch_id if state == RATED else NULL}\n".encode()
         )
         narrow.append(
             f"{_esc(rid)}\t{at.isoformat()}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
             f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
         )
     return _Slice(
-        wide="".join(wide).encode(),
+        wide=b"".join(wide),
         narrow="".join(narrow).encode(),
         request_ids=[e[0] for e in fresh],
+        line_ends=list(accumulate(map(len, wide))),
         customer_ids=customers,
         start=start,
         end=end,
+        batch_id=batch_id,
     )
+
+
+def _batch_id_take() -> int:
+    """The id the chunk's usage batch will have, taken from its sequence now so the COPY text can carry it.
+
+    Sequences are not transactional: the id is ours whatever else runs, and a chunk that fails or turns out
+    empty leaves a gap, as any failed insert does.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('usage_batch', 'id'))")
+        return cursor.fetchone()[0]
 
 
 def _chunk_start(n: int, chunk: int) -> int:
@@ -589,7 +606,8 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
     """Yield, chunk after chunk: its slices (``_Slice``) then a ``_ChunkEnd``, or one ``_Replayed``.
 
     Runs in the producer process (or in-process); reads the database (keys, models, prices, done
-    batches) and creates monthly partitions, but writes nothing else.
+    batches), takes each chunk's batch id from its sequence and creates monthly partitions, but writes
+    nothing else.
     """
     lookups = _Lookups(source)
     iterator = iter(records)
@@ -602,6 +620,7 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
                 return
             yield _Replayed({**done.response, "batch_id": done.pk})
             continue
+        batch_id = _batch_id_take()
         now = timezone.now()
         stamp = now.isoformat()
         seen: set[str] = set()
@@ -624,7 +643,7 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
             valid += len(events)
             if any(e is not None for e in events):
                 partitions_ensure(months={month_start(e[1]) for e in events if e is not None})
-                piece = _slice_copy_text(events, lookups, stamp)
+                piece = _slice_copy_text(events, lookups, stamp, batch_id)
                 customers |= piece.customer_ids
                 first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
                 yield piece
@@ -632,7 +651,7 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
                 break
         if received == 0:
             return
-        yield _ChunkEnd(received, valid, errors, customers, first, last)
+        yield _ChunkEnd(received, valid, errors, customers, first, last, batch_id)
 
 
 def _produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
@@ -684,23 +703,31 @@ def _spooled(items: Iterator, spool: str) -> Iterator:
         yield _Spooled.write(item, spool, n) if type(item) is _Slice else item
 
 
-def _lines_keep(text: bytes, request_ids: list[str], duplicates: set[str], sales: dict[str, tuple]) -> bytes:
-    """A slice's wide COPY text without the duplicates' lines and with the sales allowances changed."""
+def _lines_keep(
+    text: bytes, request_ids: list[str], line_ends: list[int], duplicates: set[str], sales: dict[str, tuple]
+) -> list:
+    """A slice's wide COPY text without the duplicates' lines and with the sales allowances changed, as
+    pieces to send in order (views into ``text``: no copy of the ~10 MB slice to drop a few lines)."""
     drop = [i for i, rid in enumerate(request_ids) if rid in duplicates]
     change = [i for i, rid in enumerate(request_ids) if rid in sales] if sales else []
-    if not drop and not change:
-        return text
-    lines = text.split(b"\n")
-    for i in change:
-        fields = lines[i].split(b"\t")
-        plan, amount, currency = sales[request_ids[i]]
-        values = (_esc(plan), NULL if amount is None else amount, currency)
-        for field, value in zip(SELL_FIELDS, values, strict=True):
-            fields[field] = str(value).encode()
-        lines[i] = b"\t".join(fields)
-    for i in reversed(drop):
-        del lines[i]
-    return b"\n".join(lines)
+    if change:
+        lines = text.split(b"\n")
+        for i in change:
+            fields = lines[i].split(b"\t")
+            plan, amount, currency = sales[request_ids[i]]
+            values = (_esc(plan), NULL if amount is None else amount, currency)
+            for field, value in zip(SELL_FIELDS, values, strict=True):
+                fields[field] = str(value).encode()
+            lines[i] = b"\t".join(fields)
+        for i in reversed(drop):
+            del lines[i]
+        return [b"\n".join(lines)]
+    view, pieces, start = memoryview(text), [], 0
+    for i in drop:
+        pieces.append(view[start : line_ends[i - 1] if i else 0])
+        start = line_ends[i]
+    pieces.append(view[start:])
+    return [piece for piece in pieces if len(piece)]
 
 
 class _Writer:
@@ -725,7 +752,12 @@ class _Writer:
             return BatchResult(**first.result, replayed=True)
         with transaction.atomic():
             batch = UsageBatch.objects.create(
-                source=self.source, idempotency_key=key, request_hash=key, fmt=self.fmt, received=0
+                pk=first.batch_id,
+                source=self.source,
+                idempotency_key=key,
+                request_hash=key,
+                fmt=self.fmt,
+                received=0,
             )
             with connection.cursor() as cursor:
                 # Session-local planner settings for this transaction only: JIT compiling costs more than
@@ -733,27 +765,21 @@ class _Writer:
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute("SET LOCAL work_mem = '128MB'")
                 cursor.execute(STAGE_TABLE)
-                slices: list[tuple[_Spooled, list[str]]] = []
+                slices: list[tuple[_Spooled, list[str], list[int]]] = []
                 end = first
                 while not isinstance(end, _ChunkEnd):
-                    narrow, request_ids = end.narrow()
+                    narrow, request_ids, line_ends = end.narrow()
                     with cursor.copy(STAGE_COPY) as copy:
                         copy.write(narrow)
-                    slices.append((end, request_ids))
+                    slices.append((end, request_ids, line_ends))
                     end = next(items)
                 cursor.execute(CLAIM_SQL, [self.source.pk])
                 duplicates = {row[0] for row in cursor.fetchall()}
                 sales = self._allowances_draw(cursor, batch, end)
-                placeholders = (
-                    (BATCH_RATED, b"\t%d\t%d\n" % (batch.pk, batch.pk)),
-                    (BATCH_UNRATED, b"\t%d\t\\N\n" % batch.pk),
-                )
-                for spooled, request_ids in slices:
-                    text = _lines_keep(spooled.wide(), request_ids, duplicates, sales)
-                    for placeholder, value in placeholders:
-                        text = text.replace(placeholder, value)
+                for spooled, request_ids, line_ends in slices:
                     with cursor.copy(EVENT_COPY) as copy:
-                        copy.write(text)
+                        for piece in _lines_keep(spooled.wide(), request_ids, line_ends, duplicates, sales):
+                            copy.write(piece)
                 cursor.execute(_rollups_sql(), [settings.TIME_ZONE])
                 sums = cursor.fetchall()
             result = self._post(batch, end, sums)

@@ -344,9 +344,9 @@ def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model)
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
 
 
-def test_batch_placeholders_are_only_ever_the_last_two_fields(model, prepaid):
-    """The writer swaps each line's trailing placeholders for the batch id: values that look like them
-    (an "@" request id, account or model, tabs and newlines in metadata) are stored as sent."""
+def test_values_that_look_like_copy_syntax_are_stored_as_sent(model, prepaid):
+    """Request ids, accounts, models and metadata holding tabs, newlines, backslashes and "@" survive the
+    COPY text; the batch ids the producer wrote are the batch's."""
     top_up(prepaid, Decimal("100"))
     records = [
         event("@", upstream_account="@", metadata={"x": "\t@\t@\n", "y": "@\t\\N\n"}),
@@ -424,3 +424,17 @@ def test_dedupe_keys_compare_bytes():
             "WHERE a.attrelid = 'usage_request_key'::regclass AND a.attname = 'request_id'"
         )
         assert cursor.fetchone() == ("C",)
+
+
+def test_lines_keep_drops_exactly_the_duplicates_lines():
+    """The first, two adjacent and the last line dropped, by byte offsets into the slice (no copy of it)."""
+    from billing.usage.bulk import _lines_keep
+
+    lines = [f"r{i}\tv{i}\n".encode() for i in range(6)]
+    text, ends = b"".join(lines), [sum(map(len, lines[: i + 1])) for i in range(6)]
+    rids = [f"r{i}" for i in range(6)]
+
+    kept = _lines_keep(text, rids, ends, {"r0", "r2", "r3", "r5"}, {})
+
+    assert b"".join(bytes(piece) for piece in kept) == lines[1] + lines[4]
+    assert b"".join(bytes(piece) for piece in _lines_keep(text, rids, ends, set(), {})) == text
