@@ -311,7 +311,8 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
 
     Accepts only what ``event_validate`` accepts unchanged (plain types, nothing to coerce), so the two
     agree on every row this takes; anything else (errors, coercions, odd types) goes the slow way.
-    Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account).
+    Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account,
+    occurred_at as COPY text).
     """
     if type(raw) is not dict:
         return None
@@ -385,13 +386,14 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     metadata = get("metadata") or {}
     if type(metadata) is not dict:
         return None
+    at_text = at.isoformat()
     head = (
-        f"{source_id}\t{_esc(request_id)}\t{at.isoformat()}\t{_esc(key)}\t{_esc(model)}\t{_esc(upstream)}\t"
+        f"{source_id}\t{_esc(request_id)}\t{at_text}\t{_esc(key)}\t{_esc(model)}\t{_esc(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{NULL if cost is None else cost}\t"
         f"{_esc(currency) if cost is not None else ''}\t{_esc(_metadata_text(metadata))}\t"
     )
-    return (request_id, at, key, model, counts, batch, succeeded, head, upstream)
+    return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text)
 
 
 def _metadata_text(metadata: dict) -> str:
@@ -516,6 +518,7 @@ def _slice_parse(
                 e.succeeded,
                 _event_head(e, source_id),
                 e.upstream_account,
+                e.occurred_at.isoformat(),
             )
         seen_before = len(seen)
         seen.add(row[0])
@@ -544,7 +547,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
     keys, by_name = lookups.keys, lookups.models
     wide, narrow = [], []
     customers = set()
-    for rid, at, key, model, counts, batch, succeeded, head, upstream in fresh:
+    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = row_rate(
             key=key,
             model_name=model,
@@ -568,7 +571,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         narrow.append(
-            f"{_esc(rid)}\t{at.isoformat()}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
+            f"{_esc(rid)}\t{at_text}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
             f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
         )
     return _Slice(
