@@ -541,6 +541,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
     # segment, not again for every slice. New customers or models (rare after the first slice) rebuild it.
     if pricer is not None and pricer.covers(customer_ids=lookups.customers.keys(), model_ids=models):
         pricer.extend(start=start, end=end)
+        pricer.forget_before(start)
     else:
         pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
         lookups.pricer = pricer

@@ -108,6 +108,17 @@ class BatchPricer:
                 self.assignment_points = sorted(set(self.assignment_points) | (set(assignment_points) - drop))
         self.start, self.end = min(self.start, start), max(self.end, end)
 
+    def forget_before(self, at: datetime) -> None:
+        """Drop what was priced for segments that end before ``at``'s, so a long-running pricer (the bulk
+        path's, widened slice by slice through a time-ordered file) holds a few days of prices, not the
+        whole file's; anything needed again is looked up again."""
+        first = self._segment(at)
+        for segment in [s for s in self._snapshots if s < first]:
+            del self._snapshots[segment]
+        for cache in (self._by_customer, self._by_plan):
+            for key in [k for k in cache if k[2] < first]:
+                del cache[key]
+
     def _segment(self, at: datetime) -> datetime:
         return self.points[max(bisect.bisect_right(self.points, at) - 1, 0)]
 

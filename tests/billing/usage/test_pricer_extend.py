@@ -40,3 +40,18 @@ def test_widened_pricer_sees_a_price_change_in_the_new_part_of_the_window(prepai
     assert earlier.sell == before.sell
     assert pricer.covers(customer_ids={prepaid.pk}, model_ids={model.pk})
     assert not pricer.covers(customer_ids={prepaid.pk, 10**9}, model_ids={model.pk})
+
+
+def test_forgetting_past_segments_keeps_memory_bounded_and_prices_right(prepaid, model):
+    """Midnights split segments: after forget_before(day 3) only day 3's prices are held, and asking for
+    day 1 again looks them up again, the same."""
+    customers = customers_load({prepaid.pk})
+    pricer = BatchPricer(customers=customers, models={model.pk: model}, start=AT, end=AT + timedelta(days=3))
+    day1 = pricer.prices(prepaid.pk, model.pk, AT)
+    pricer.prices(prepaid.pk, model.pk, AT + timedelta(days=2, hours=1))
+
+    pricer.forget_before(AT + timedelta(days=2, hours=1))
+
+    segments = {key[2] for key in pricer._by_customer} | set(pricer._snapshots)
+    assert segments and min(segments) > AT + timedelta(days=1)
+    assert pricer.prices(prepaid.pk, model.pk, AT).sell == day1.sell
