@@ -426,6 +426,31 @@ def test_dedupe_keys_compare_bytes():
         assert cursor.fetchone() == ("C",)
 
 
+def test_events_of_a_batch_are_found_through_its_brin_index(source, prepaid):
+    """Migration 0015 (PostgreSQL only, invisible to the model state): a batch's events are found through
+    the BRIN index on batch_id, not a scan of every event, and exactly (unsummarised ranges included)."""
+    from django.db import connection
+
+    first = bulk_ingest(source=source, records=[event(f"a{i}") for i in range(30)], key_prefix="a")
+    bulk_ingest(source=source, records=[event(f"b{i}") for i in range(20)], key_prefix="b")
+    batch = UsageBatch.objects.get(source=source, idempotency_key="a:0")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'usage_event' AND indexdef LIKE '%%batch_id%%'"
+        )
+        assert [row[0].split(" USING ")[1] for row in cursor.fetchall()] == [
+            "brin (batch_id) WITH (autosummarize='on')"
+        ]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM usage_event WHERE batch_id = %s", [batch.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "usage_event_batch_brin" in plan or "batch_id_idx" in plan, plan
+    assert "Bitmap Index Scan" in plan, plan
+    assert first.accepted == 30
+    assert UsageEvent.objects.filter(batch_id=batch.pk).count() == 30
+
+
 def test_lines_keep_drops_exactly_the_duplicates_lines():
     """The first, two adjacent and the last line dropped, by byte offsets into the slice (no copy of it)."""
     from billing.usage.bulk import _lines_keep
