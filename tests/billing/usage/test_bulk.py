@@ -303,6 +303,75 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
     assert json.loads(_metadata_text(metadata)) == json.loads(_encode_metadata(metadata))
 
 
+def test_allowances_drawn_across_slices_and_chunks_like_the_batch_path(monkeypatch, model):
+    """Slices of 3, chunks of 7. A pack bought 25 minutes in: the holder's events before it draw nothing,
+    the later ones draw it oldest first across slices and chunks; a duplicate of an earlier chunk draws
+    nothing. Sales, draws, rollups and wallets equal the per-batch path's on a twin pair."""
+    from billing.allowances.models import AllowanceDraw, TokenAllowance
+    from tests.billing.usage.test_allowances import pack_buy
+
+    monkeypatch.setattr("billing.usage.bulk.SLICE", 3)
+    pairs = []
+    for holder, other in (("key-a", "key-b"), ("ref-a", "ref-b")):
+        customers = customer_make(key=holder), customer_make(key=other, mode=BillingTerms.Mode.MONTHLY)
+        top_up(customers[0], Decimal("100"))
+        pack_buy(customers[0], 4000, purchased_at=AT + timedelta(minutes=25))
+        pairs.append(customers)
+
+    def records(holder, other):
+        rows = []
+        for i in range(10):
+            at = AT + timedelta(minutes=10 * i)
+            rows += [event(f"h{i}", key=holder, at=at), event(f"o{i}", key=other, at=at)]
+        return [*rows, event("h4", key=holder, at=AT + timedelta(minutes=40))]
+
+    result = bulk_ingest(
+        source=source_make("bulk")[0], records=records("key-a", "key-b"), key_prefix="k", chunk=7
+    )
+    reference = usage_batch_ingest(
+        source=source_make("ref")[0], records=records("ref-a", "ref-b"), idempotency_key="ref"
+    )
+
+    assert (result.accepted, result.duplicates) == (reference.accepted, reference.duplicates) == (20, 1)
+
+    def sells(customers):
+        return dict(
+            UsageEvent.objects.filter(customer__in=customers).values_list("request_id", "sell_amount")
+        )
+
+    got, expected = sells(pairs[0]), sells(pairs[1])
+    assert got == expected
+    assert [got[f"h{i}"] for i in range(3, 5)] == [0, 0] and 0 < got["h5"] < got["h6"] == got["h0"]
+    for (holder, _), allowance in zip(pairs, TokenAllowance.objects.order_by("customer_id"), strict=True):
+        assert allowance.customer_id == holder.pk and allowance.remaining == 0
+        assert AllowanceDraw.objects.filter(allowance=allowance).aggregate(t=Sum("tokens"))["t"] == 4000
+    for customers in pairs:
+        raw = UsageEvent.objects.filter(customer__in=customers).aggregate(s=Sum("sell_amount"))["s"]
+        rolled = UsageHourly.objects.filter(customer__in=customers).aggregate(s=Sum("sell_amount"))["s"]
+        assert rolled == raw
+    balances = [wallet_balance(wallet=Wallet.objects.get(customer=c[0])).available for c in pairs]
+    assert balances[0] == balances[1] == Decimal("100") - sum(v for k, v in got.items() if k[0] == "h")
+
+
+def test_a_key_taken_while_the_probe_looked_is_claimed_the_waiting_way(monkeypatch, model, prepaid):
+    """The plain INSERT fails on a key committed after the probe looked (simulated: a probe that finds
+    nothing); the claim is made again with ON CONFLICT and the key is a duplicate, charged once."""
+    from billing.usage import bulk
+
+    top_up(prepaid, Decimal("100"))
+    source = source_make("s")[0]
+    bulk_ingest(source=source, records=[event("r1"), event("r2")], key_prefix="first")
+    monkeypatch.setattr(bulk, "CLAIM_SQL", bulk.CLAIM_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
+
+    again = bulk_ingest(source=source, records=[event("r2"), event("r3")], key_prefix="second")
+
+    assert (again.accepted, again.duplicates) == (1, 1)
+    assert sorted(UsageEvent.objects.values_list("request_id", flat=True)) == ["r1", "r2", "r3"]
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
 def test_chunks_of_several_slices_in_process(monkeypatch, model):
     """A chunk made of several producer slices (slices of 3 events, chunks of 7) stores every event once;
     the duplicate of an earlier chunk (r4) is claimed by it, so its line is left out of the COPY."""
