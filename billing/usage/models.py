@@ -250,8 +250,13 @@ class UsageEvent(models.Model):
 
 
 class UsageRequestKey(models.Model):
-    """Deduplication: one row per (source, request id) ever accepted; the insert that wins charges."""
+    """Deduplication: one row per (source, request id) ever accepted; the insert that wins charges.
 
+    The pair is the primary key (no surrogate id): each claimed key then costs one index entry and no
+    sequence value, on a table that grows by every event ingested.
+    """
+
+    pk = models.CompositePrimaryKey("source_id", "request_id")
     source_id = models.BigIntegerField()
     # COLLATE "C" on PostgreSQL (migration 0014, not db_collation: SQLite knows no such collation): the
     # unique index compares bytes, not locale-aware strings, which makes each claim's probes cheaper.
@@ -260,9 +265,6 @@ class UsageRequestKey(models.Model):
 
     class Meta:
         db_table = "usage_request_key"
-        constraints = [
-            models.UniqueConstraint(fields=["source_id", "request_id"], name="usage_request_key_unique"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.request_id}"

@@ -495,6 +495,23 @@ def test_dedupe_keys_compare_bytes():
         assert cursor.fetchone() == ("C",)
 
 
+def test_dedupe_key_is_the_primary_key():
+    """Migration 0016 (written by hand: Django leaves a composite key out of the database): the key pair
+    is the table's primary key, with no surrogate id or second index for each claim to write."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'usage_request_key' ORDER BY indexname"
+        )
+        assert [row[0].split(" USING ")[1] for row in cursor.fetchall()] == ["btree (source_id, request_id)"]
+        cursor.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'usage_request_key'::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum"
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["source_id", "request_id", "occurred_at"]
+
+
 def test_events_of_a_batch_are_found_through_its_brin_index(source, prepaid):
     """Migration 0015 (PostgreSQL only, invisible to the model state): a batch's events are found through
     the BRIN index on batch_id, not a scan of every event, and exactly (unsummarised ranges included)."""
