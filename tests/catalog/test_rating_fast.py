@@ -111,3 +111,18 @@ def test_identical_to_rate_on_generated_schedules(case):
 )
 def test_identical_refusals_on_arbitrary_counts(schedule, counts, batch):
     assert_same(schedule, Usage(*counts, batch=batch))
+
+
+def test_totals_beyond_sixty_digits_are_refused_as_rate_refuses_them():
+    """Integer arithmetic has no digit limit; past EXACT's 60 digits rate_total takes Decimal's path, so
+    it refuses (Inexact) exactly where rate() does, and agrees just below."""
+    from decimal import Inexact
+
+    tier = TierPrices(lo=0, hi=None, input=Decimal("1.234567"), output=Decimal("7.654321"))
+    schedule = PriceSchedule(book="b", kind="sell", currency="CNY", model="m", tiers=(tier,))
+    huge = 10**58
+    with pytest.raises(Inexact):
+        rate(schedule, Usage(huge * 10, completion_tokens=huge + 1))
+    with pytest.raises(Inexact):
+        rate_total(schedule, huge * 10, 0, 0, 0, huge + 1, 0, False, None)
+    assert_same(schedule, Usage(10**40, completion_tokens=10**40 + 1))
