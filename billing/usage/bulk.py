@@ -226,18 +226,20 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 def _has_float(value) -> bool:
-    """Whether a decoded JSON value holds a float anywhere (iteratively: no recursion limit)."""
+    """Whether a decoded JSON value holds a float anywhere (iteratively: no recursion limit). Each dict
+    or list is tested by the set of its values' types (a C-speed pass); only containers are descended."""
+    if type(value) is not dict and type(value) is not list:
+        return type(value) is float
     stack = [value]
     pop, push_all = stack.pop, stack.extend
     while stack:
         item = pop()
-        kind = type(item)
-        if kind is dict:
-            push_all(item.values())
-        elif kind is list:
-            push_all(item)
-        elif kind is float:
+        values = item.values() if type(item) is dict else item
+        kinds = set(map(type, values))
+        if float in kinds:
             return True
+        if dict in kinds or list in kinds:
+            push_all(v for v in values if type(v) is dict or type(v) is list)
     return False
 
 
