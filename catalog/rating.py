@@ -375,9 +375,8 @@ def rate_total(
             schedule, Usage(prompt, cache_read, cache_write, cache_write_1h, completion, reasoning, batch, at)
         ).total
     index = schedule.tier_index(prompt)
-    n0, n1, n2, n3, n4, n5, fee, exponent = (schedule._batch_ints if batch else schedule._standard_ints)[
-        index
-    ]
+    ints = schedule._batch_ints if batch else schedule._standard_ints
+    n0, n1, n2, n3, n4, n5, fee, exponent = ints[index]
     total = (
         n0 * uncached
         + n1 * cache_read

@@ -242,7 +242,8 @@ class UsageEvent(models.Model):
             ),
             # "Events of batch N" is served on PostgreSQL by a BRIN index on batch_id (migration 0015),
             # not a B-tree: batches arrive in id order, so a summary per block range finds them, at next
-            # to no cost per inserted row (a B-tree insert per event cost the bulk path's COPY ~5%).
+            # to no cost per inserted row (a B-tree costs an index entry per event, on the bulk path's
+            # busiest statement).
         ]
 
     def __str__(self) -> str:
@@ -259,7 +260,7 @@ class UsageRequestKey(models.Model):
     pk = models.CompositePrimaryKey("source_id", "request_id")
     source_id = models.BigIntegerField()
     # COLLATE "C" on PostgreSQL (migration 0014, not db_collation: SQLite knows no such collation): the
-    # unique index compares bytes, not locale-aware strings, which makes each claim's probes cheaper.
+    # key's index compares bytes, not locale-aware strings, which makes each claim's probes cheaper.
     request_id = models.CharField(max_length=200)
     occurred_at = models.DateTimeField(help_text=_("Lets retention drop keys with their partition."))
 
