@@ -64,9 +64,15 @@ def transaction_find(*, idempotency_key: str, request_hash: str) -> JournalTrans
     Raises ``IdempotencyConflictError`` when the key was used for a different request.
     """
     existing = JournalTransaction.objects.filter(idempotency_key=idempotency_key).first()
+    return replay_check(existing=existing, request_hash=request_hash)
+
+
+def replay_check(*, existing: JournalTransaction | None, request_hash: str) -> JournalTransaction | None:
+    """Return ``existing`` (the transaction already posted under a key, or None) when it was posted for the
+    same request; raise ``IdempotencyConflictError`` when its key was used for a different one."""
     if existing is not None and existing.request_hash != request_hash:
         raise IdempotencyConflictError(
-            f"Idempotency key {idempotency_key!r} was already used by transaction #{existing.pk} "
+            f"Idempotency key {existing.idempotency_key!r} was already used by transaction #{existing.pk} "
             "for a different request; nothing was posted.",
             existing=existing,
         )
@@ -334,13 +340,7 @@ def _post_many(
             )
         }
         for p, _lines, request_hash in prepared:
-            found = existing.get(p.idempotency_key)
-            if found is not None and found.request_hash != request_hash:
-                raise IdempotencyConflictError(
-                    f"Idempotency key {p.idempotency_key!r} was already used by transaction #{found.pk} "
-                    "for a different request; nothing was posted.",
-                    existing=found,
-                )
+            replay_check(existing=existing.get(p.idempotency_key), request_hash=request_hash)
         fresh = [(p, lines, h) for p, lines, h in prepared if p.idempotency_key not in existing]
         today = timezone.localdate()
         created = JournalTransaction.objects.bulk_create(

@@ -27,6 +27,7 @@ from billing.ledger.services import (
     _post,
     _post_many,
     amount_canonical,
+    replay_check,
     request_fingerprint,
     transaction_find,
     transactions_post_many,
@@ -517,8 +518,7 @@ def wallet_debits_many(
         keys = [d.idempotency_key for d in debits]
         existing = {t.idempotency_key: t for t in JournalTransaction.objects.filter(idempotency_key__in=keys)}
         for d, _x, request in prepared:
-            if d.idempotency_key in existing:
-                transaction_find(idempotency_key=d.idempotency_key, request_hash=request_fingerprint(request))
+            replay_check(existing=existing.get(d.idempotency_key), request_hash=request_fingerprint(request))
         fresh = [(d, x, r) for d, x, r in prepared if d.idempotency_key not in existing]
         fresh_wallets = [wallets[(d.customer.pk, d.currency)] for d, _x, _r in fresh]
         balances = wallet_balances(wallets=fresh_wallets, now=now)
