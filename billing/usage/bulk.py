@@ -190,10 +190,9 @@ CLAIM_WAITING_SQL = """
 """
 
 
-def _rollups_sql() -> str:
-    """One statement over the (claimed) stage: upsert both rollups, return the sums to post. Parameter:
-    the operator's time zone."""
-    return f"""
+# One statement over the (claimed) stage: upsert both rollups, return the sums to post. Parameter: the
+# operator's time zone.
+ROLLUPS_SQL = f"""
     WITH quarter AS MATERIALIZED (
         SELECT date_bin('15 minutes', occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at, {KEYS},
                rating_state, {QUARTER_SUMS}
@@ -219,7 +218,7 @@ def _rollups_sql() -> str:
            (SELECT n FROM hours), (SELECT count(*) FROM daily)
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
     GROUP BY 1, 2, 3, 4, 5
-    """
+"""
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
@@ -739,7 +738,6 @@ def _lines_keep(
 ) -> list:
     """A slice's wide COPY text without the duplicates' lines and with the sales allowances changed, as
     pieces to send in order (views into ``text``: no copy of the ~10 MB slice to drop a few lines)."""
-    drop = [i for i, rid in enumerate(request_ids) if rid in duplicates]
     change = [i for i, rid in enumerate(request_ids) if rid in sales] if sales else []
     if change:
         lines = text.split(b"\n")
@@ -750,11 +748,11 @@ def _lines_keep(
             for field, value in zip(SELL_FIELDS, values, strict=True):
                 fields[field] = str(value).encode()
             lines[i] = b"\t".join(fields)
-        for i in reversed(drop):
-            del lines[i]
-        return [b"\n".join(lines)]
+        # ``lines`` ends with the empty piece after the last newline, which zip leaves out.
+        kept = [line for line, rid in zip(lines, request_ids, strict=False) if rid not in duplicates]
+        return [b"\n".join(kept) + b"\n"] if kept else []
     view, pieces, start = memoryview(text), [], 0
-    for i in drop:
+    for i in (i for i, rid in enumerate(request_ids) if rid in duplicates):
         pieces.append(view[start : line_ends[i - 1] if i else 0])
         start = line_ends[i]
     pieces.append(view[start:])
@@ -823,7 +821,7 @@ class _Writer:
                     with cursor.copy(EVENT_COPY) as copy:
                         for piece in _lines_keep(spooled.wide(), request_ids, line_ends, duplicates, sales):
                             copy.write(piece)
-                cursor.execute(_rollups_sql(), [settings.TIME_ZONE])
+                cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
                 sums = cursor.fetchall()
             result = self._post(batch, end, sums)
         return result
