@@ -6,6 +6,7 @@ holds under concurrency. Lock order is always wallet(s) by id, then ledger accou
 """
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
@@ -298,7 +299,7 @@ def _debit(
         wallet_service=True,
     )
     if created:
-        _lot_uses_record(txn=txn, takes=takes)
+        _lot_uses_record([(txn, takes)])
         _status_refresh(wallet)
     return txn, created
 
@@ -323,12 +324,27 @@ def _debit_lines(
     return lines + list(extra_lines)
 
 
-def _lot_uses_record(*, txn: JournalTransaction, takes: list[_Take]) -> None:
-    for take in takes:
-        if take.lot is None:
-            continue
-        WalletLotUse.objects.create(lot=take.lot, transaction=txn, amount=take.amount)
-        WalletLot.objects.filter(pk=take.lot.pk).update(remaining=F("remaining") - take.amount)
+def _lot_uses_record(uses: Sequence[tuple[JournalTransaction, list[_Take]]]) -> None:
+    """Record the lots each debit transaction burnt and lower what they hold: two statements for any
+    number of debits (a usage batch debits every prepaid customer at once)."""
+    rows = [
+        WalletLotUse(lot=take.lot, transaction=txn, amount=take.amount)
+        for txn, takes in uses
+        for take in takes
+        if take.lot is not None
+    ]
+    if not rows:
+        return
+    WalletLotUse.objects.bulk_create(rows)
+    burnt: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        burnt[row.lot.pk] += row.amount
+    WalletLot.objects.filter(pk__in=burnt).update(
+        remaining=Case(
+            *(When(pk=pk, then=F("remaining") - amount) for pk, amount in burnt.items()),
+            output_field=WalletLot._meta.get_field("remaining"),
+        )
+    )
 
 
 def wallet_debit(
@@ -565,12 +581,10 @@ def wallet_debits_many(
             s.wallet_id: s
             for s in BalanceSuspension.objects.filter(wallet__in=fresh_wallets, ended_at__isnull=True)
         }
-        for (txn, created), (wallet, takes, available) in zip(debited, plans, strict=True):
-            if created:
-                _lot_uses_record(txn=txn, takes=takes)
-                _status_apply(
-                    wallet=wallet, available=available, open_suspension=open_suspensions.get(wallet.pk)
-                )
+        made = [(txn, plan) for (txn, created), plan in zip(debited, plans, strict=True) if created]
+        _lot_uses_record([(txn, takes) for txn, (_wallet, takes, _available) in made])
+        for _txn, (wallet, _takes, available) in made:
+            _status_apply(wallet=wallet, available=available, open_suspension=open_suspensions.get(wallet.pk))
         by_key = existing | {txn.idempotency_key: txn for txn, _created in debited}
     return [by_key[key] for key in keys] + [txn for txn, _created in others]
 
