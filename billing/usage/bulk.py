@@ -426,8 +426,8 @@ def _metadata_text(metadata: dict) -> str:
     if not metadata:
         return "{}"
     try:
-        # Same JSON value as the reference encoder (stored as jsonb, so spacing is irrelevant): datetimes,
-        # str/int subclasses and dataclasses go through default=str as they do there.
+        # Same JSON value as the reference encoder (the spacing differs; the value is what is kept):
+        # datetimes, str/int subclasses and dataclasses go through default=str as they do there.
         return orjson.dumps(metadata, default=str, option=_ORJSON_OPTIONS).decode()
     except (TypeError, orjson.JSONEncodeError):
         return _encode_metadata(metadata)

@@ -537,6 +537,27 @@ def test_events_of_a_batch_are_found_through_its_brin_index(source, prepaid):
     assert UsageEvent.objects.filter(batch_id=batch.pk).count() == 30
 
 
+def test_metadata_is_stored_as_json_text_and_reads_back_as_sent(source, prepaid):
+    """Migration 0017: metadata is ``json`` (checked, not rebuilt as jsonb); events from the bulk path and
+    the per-batch path read back as the same values, whole or by key."""
+    from django.db import connection
+
+    metadata = {"ua": "curl/8", "tags": ["a", 1], "nested": {"latency_s": "0.25", "ok": True, "n": None}}
+    bulk_ingest(source=source, records=[event("bulk", metadata=metadata)], key_prefix="meta")
+    usage_batch_ingest(source=source, records=[event("api", metadata=metadata)], idempotency_key="api")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attname = 'metadata' AND attrelid::regclass::text LIKE 'usage_event%%'"
+        )
+        assert cursor.fetchall() == [("json",)]
+    stored = dict(UsageEvent.objects.values_list("request_id", "metadata"))
+    assert stored == {"bulk": metadata, "api": metadata}
+    by_key = UsageEvent.objects.values_list("metadata__nested__latency_s", "metadata__ua")
+    assert list(by_key) == [("0.25", "curl/8"), ("0.25", "curl/8")]
+
+
 def test_lines_keep_drops_exactly_the_duplicates_lines():
     """The first, two adjacent and the last line dropped, by byte offsets into the slice (no copy of it)."""
     from billing.usage.bulk import _lines_keep
