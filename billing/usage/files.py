@@ -41,7 +41,8 @@ def records_iter(binary) -> Iterator:
             if line.strip():
                 try:
                     yield json.loads(line, parse_float=Decimal)
-                except json.JSONDecodeError:
+                # Not JSON, or beyond json's limits (an int of over 4,300 digits, nesting too deep).
+                except (ValueError, RecursionError):
                     yield line  # validated as a bad row (reported with its index), never dropped
     else:
         for row in csv.DictReader(text):

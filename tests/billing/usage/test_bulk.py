@@ -180,8 +180,12 @@ def test_bulk_replay_after_partial_run_completes_exactly_once(source, prepaid):
 
 
 def test_ndjson_records_reads_like_records_iter():
-    body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}'.encode()
-    assert list(ndjson_records(io.BytesIO(body))) == list(records_iter(io.BytesIO(body)))
+    """Both keep a line beyond json's limits (a 5,000-digit int, deep nesting) as a bad row's text."""
+    body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}\n'.encode()
+    body += b'{"n": ' + b"9" * 5000 + b"}\n" + b"[" * 5000 + b"]" * 5000
+    records = list(records_iter(io.BytesIO(body)))
+    assert list(ndjson_records(io.BytesIO(body))) == records
+    assert records[-2].startswith('{"n": 999') and records[-1].startswith("[[[")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -239,7 +243,9 @@ def test_bulk_path_draws_allowances_like_the_batch_path(model, prepaid):
 
 
 def test_fast_decoder_gives_exactly_the_reference_records():
-    """orjson is used only where it cannot differ: floats, big ints, NaN, surrogates go the exact way."""
+    """The fast decoder (msgspec) gives the reference decoder's records, Decimal exponents and all; what it
+    refuses (NaN, surrogates, bad UTF-8, beyond the reference's limits) goes the reference way, and what
+    the reference refuses is kept as text (a bad row), never a crash."""
     lines = [
         '{"request_id": "a", "prompt_tokens": 5, "metadata": {"ua": "x"}}',
         '{"gateway_cost": 0.0012, "n": 1e3, "m": -2.5E-3}',
@@ -254,13 +260,20 @@ def test_fast_decoder_gives_exactly_the_reference_records():
         '{"u": "\\u00e9t\\u00e9 中文"}',
         '{"trailing": 1} junk',
         "   ",
+        '{"e": 1e400, "z": -0.0, "c": 1E2, "t": 0.1e-7}',
+        '{"u64": 18446744073709551616, "i": -9223372036854775809}',
+        "null",
+        '{"tab": "a\tb"}',
+        '{"huge": ' + "9" * 5000 + "}",
+        "[" * 5000 + "]" * 5000,
     ]
-    body = "\n".join(lines).encode() + b"\n\xff\xfe\n"
+    body = "\n".join(lines).encode() + b'\n\xff\xfe\n{"bad": "\xed\xa0\x80"}\n'
 
     got = list(ndjson_records(io.BytesIO(body)))
     expected = list(ndjson_records_reference(body))
 
-    assert got == expected
+    assert got == expected and repr(got) == repr(expected)
+    assert got[16] == '{"huge": ' + "9" * 5000 + "}\n" and got[17].startswith("[[[")  # kept as bad rows
     assert [type(v) for r in got if isinstance(r, dict) for v in r.values()] == [
         type(v) for r in expected if isinstance(r, dict) for v in r.values()
     ]
@@ -283,7 +296,7 @@ def ndjson_records_reference(body: bytes):
             continue
         try:
             yield decoder.decode(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             yield text
 
 
