@@ -81,6 +81,15 @@ def awkward_records() -> list:
         "not json",
         event("plain"),  # a repeat inside the input: a duplicate
         {"request_id": "x" * 201, "occurred_at": at, "key": "key-a", "model": "deepseek-chat"},
+        # Times sent to COPY as they came, and forms that are formatted again first.
+        *(
+            {"request_id": f"time-{i}", "occurred_at": text, "key": "key-a", "model": "deepseek-chat"}
+            for i, text in enumerate([
+                "2026-05-04T10:30:00Z", "2026-05-04T10:30:00.5+05:30", "2026-05-04T02:30:00.123456-08:00",
+                "2026-05-04T10:30:00.000000+00:00", "2026-05-04T10:30:00.1234567+00:00",
+                "2026-05-04T16:00:15+05:30:15", "2026-05-04T10:30Z", "20260504T103000Z",
+            ])
+        ),
     ]  # fmt: skip
 
 
