@@ -8,7 +8,7 @@ usually costs a handful of queries, not one per event.
 
 import bisect
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +66,11 @@ def _change_points(
     return sorted(points), sorted({start} | assignment_points)
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_NEVER = _LATEST  # an empty range: lo <= at < hi holds for no time
+
+
 class BatchPricer:
     """Prices for the customers and models of one batch over ``[start, end]``."""
 
@@ -84,6 +89,7 @@ class BatchPricer:
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
+        self._recent = (_NEVER, _NEVER, start)
 
     def covers(self, *, customer_ids, model_ids) -> bool:
         """Whether this pricer was built for all of these customers and models."""
@@ -106,6 +112,7 @@ class BatchPricer:
                 drop = {lo} if forward else set()
                 self.points = sorted(set(self.points) | (set(points) - drop))
                 self.assignment_points = sorted(set(self.assignment_points) | (set(assignment_points) - drop))
+                self._recent = (_NEVER, _NEVER, start)
         self.start, self.end = min(self.start, start), max(self.end, end)
 
     def forget_before(self, at: datetime) -> None:
@@ -120,7 +127,17 @@ class BatchPricer:
                 del cache[key]
 
     def _segment(self, at: datetime) -> datetime:
-        return self.points[max(bisect.bisect_right(self.points, at) - 1, 0)]
+        # Events come in time order, so nearly all fall in the segment the one before did: two
+        # comparisons instead of a search of the change points (a sixteenth of the bulk path's rating).
+        lo, hi, segment = self._recent
+        if lo <= at < hi:
+            return segment
+        points = self.points
+        index = max(bisect.bisect_right(points, at) - 1, 0)
+        lo = points[index] if index else _EARLIEST
+        hi = points[index + 1] if index + 1 < len(points) else _LATEST
+        self._recent = (lo, hi, points[index])
+        return points[index]
 
     def prices(self, customer_id: int, model_id: int, at: datetime) -> Prices:
         """Return the sell and cost schedules in force at ``at``; raise Unpriced saying why not."""

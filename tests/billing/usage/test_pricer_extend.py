@@ -55,3 +55,24 @@ def test_forgetting_past_segments_keeps_memory_bounded_and_prices_right(prepaid,
     segments = {key[2] for key in pricer._by_customer} | set(pricer._snapshots)
     assert segments and min(segments) > AT + timedelta(days=1)
     assert pricer.prices(prepaid.pk, model.pk, AT).sell == day1.sell
+
+
+def test_segment_of_a_time_is_found_the_same_in_any_order(prepaid, model):
+    """The segment remembered from the last event never answers for a time outside it: times before,
+    on and after each change point (midnights here), in time order and shuffled, get the segment a
+    search of the change points gives."""
+    import bisect
+    import random
+
+    customers = customers_load({prepaid.pk})
+    pricer = BatchPricer(customers=customers, models={model.pk: model}, start=AT, end=AT + timedelta(days=3))
+    points = pricer.points
+    assert len(points) >= 4
+    times = [AT - timedelta(days=1)] + [p + timedelta(microseconds=d) for p in points for d in (-1, 0, 1)]
+    times.append(AT + timedelta(days=9))
+
+    def searched(at):
+        return points[max(bisect.bisect_right(points, at) - 1, 0)]
+
+    for order in (times, random.Random(7).sample(times, len(times)), times[::-1]):
+        assert [pricer._segment(at) for at in order] == [searched(at) for at in order]
