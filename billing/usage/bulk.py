@@ -128,7 +128,9 @@ _ORJSON_OPTIONS = (
 # An occurred_at already written as an offset (or Z) ISO time, to the microsecond at most, is sent to COPY as
 # it came: PostgreSQL reads it as the same instant Python parsed, and formatting it again (isoformat) cost
 # a fifth of checking a well-formed event. Any other form Python accepts is sent as isoformat() writes it.
-_PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:[+-]\d\d:\d\d|Z)").fullmatch
+_PLAIN_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)"
+).fullmatch
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 TOKENS = (
     "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
