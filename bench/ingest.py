@@ -259,7 +259,7 @@ def _ingest_child(path: str) -> None:
     """Run in a child process so the peak RSS measured is the ingest's alone."""
     from django.db import connection
 
-    from billing.usage.bulk import bulk_ingest, ndjson_records
+    from billing.usage.files import file_ingest, records_iter
     from billing.usage.models import GatewaySource
 
     source = GatewaySource(name=f"bench-{uuid.uuid4().hex[:8]}")
@@ -275,7 +275,7 @@ def _ingest_child(path: str) -> None:
     sampler.start()
     started = time.perf_counter()
     with open(path, "rb") as handle:
-        result = bulk_ingest(source=source, records=ndjson_records(handle), key_prefix=f"bench:{source.pk}")
+        result = file_ingest(source=source, records=records_iter(handle), fmt="generic", key_prefix="bench")
     elapsed = time.perf_counter() - started
     backend_after = _backend_cpu_s(backend)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -29,14 +29,13 @@ import re
 import tempfile
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import accumulate, islice
 from queue import Empty
 
-import msgspec
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -227,57 +226,6 @@ ROLLUPS_SQL = f"""
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
     GROUP BY 1, 2, 3, 4, 5
 """
-
-
-_DECODER = json.JSONDecoder(parse_float=Decimal)
-# The same records as _DECODER (floats as exact Decimals from their text, ints of any size, the last of a
-# repeated key) several times faster, in C: tests/billing/usage/test_bulk.py compares the two line by line.
-_FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-# What the reference decoder refuses with (its int-size limit and nesting depth included): such a line is
-# yielded as its text, a bad row reported with its index, never a crash.
-_NOT_JSON = (ValueError, RecursionError)
-
-
-def ndjson_records(binary) -> Iterator:
-    """Yield the records of an NDJSON file (binary) one line at a time, as ``files.records_iter`` does.
-
-    The same records for the same lines — floats as Decimal, blank lines skipped, a line that is not JSON
-    yielded as its text so it is reported as a bad row, never dropped — without the text layer; a line
-    that is not UTF-8 is yielded as text too (``records_iter`` stops on it). A line the fast decoder
-    refuses (blank, not JSON, not UTF-8, NaN, lone surrogates, too deep) takes the reference path.
-    Memory: one line at a time.
-    """
-    fast = _FAST_DECODER.decode
-    first = True
-    for line in binary:
-        if first:
-            first = False
-            if line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-        try:
-            record = fast(line)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            record = _reference_record(line)
-            if record is _BLANK:
-                continue
-        yield record
-
-
-_BLANK = object()
-
-
-def _reference_record(line: bytes):
-    """The reference decoder's record for ``line``; its text when it is not JSON; ``_BLANK`` if blank."""
-    try:
-        text = line.decode()
-    except UnicodeDecodeError:
-        return line.decode(errors="replace")
-    if not text.strip():
-        return _BLANK
-    try:
-        return _DECODER.decode(text)
-    except _NOT_JSON:
-        return text
 
 
 class _Lookups:
@@ -924,11 +872,13 @@ def bulk_ingest(
     key_prefix: str,
     chunk: int = CHUNK,
     parallel: bool | None = None,
+    progress: Callable[[int, BatchResult], None] | None = None,
 ) -> BatchResult:
     """Ingest ``records`` (any iterable, e.g. ``files.records_iter``) in chunks; return summed counts.
 
     ``parallel`` (default: when not inside a transaction nor a daemonic process, and ``fork`` is available)
     parses and rates in a forked producer process while this one writes; the results are the same.
+    ``progress(n, total)`` is called after each chunk ``n`` commits, with the counts so far.
     """
     if connection.vendor != "postgresql":
         raise RuntimeError("The bulk path needs PostgreSQL (COPY); use files.file_ingest elsewhere.")
@@ -966,6 +916,8 @@ def bulk_ingest(
             room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
             start = _chunk_start(n, chunk)
             total.errors += [{**e, "index": e["index"] + start} for e in result.errors[:room]]
+            if progress is not None:
+                progress(n, total)
     finally:
         if process is not None:
             if process.is_alive():

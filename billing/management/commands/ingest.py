@@ -1,5 +1,6 @@
 """``manage.py ingest FILE --format generic|litellm|newapi|openrouter [--source NAME]``."""
 
+import hashlib
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,8 +28,14 @@ class Command(BaseCommand):
             gateway.token_set()  # a token nobody knows: this source only ingests files
             gateway.save()
         try:
+            # Batches are keyed by the file's content: running the same file again replays its first
+            # answer (nothing is charged twice either way: request ids are deduplicated per source).
             with open(file, "rb") as handle:
-                result = file_ingest(source=gateway, records=records_iter(handle), fmt=format)
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()[:32]
+            with open(file, "rb") as handle:
+                result = file_ingest(
+                    source=gateway, records=records_iter(handle), fmt=format, key_prefix=f"file:{digest}"
+                )
         except OSError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(result.as_dict() | {"errors": result.errors[:20]}, indent=2))

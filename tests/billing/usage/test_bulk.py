@@ -1,6 +1,7 @@
 """The PostgreSQL bulk path gives the same money as the per-batch path, and re-runs exactly once."""
 
 import io
+import json
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -10,8 +11,8 @@ from django.db.models import F, Sum
 
 from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms
-from billing.usage.bulk import bulk_ingest, ndjson_records
-from billing.usage.files import records_iter
+from billing.usage.bulk import bulk_ingest
+from billing.usage.files import file_ingest, ndjson_records, records_iter
 from billing.usage.models import RatingState, UsageBatch, UsageDaily, UsageEvent, UsageHourly
 from billing.usage.services import usage_batch_ingest
 from billing.wallets.models import Wallet
@@ -188,13 +189,48 @@ def test_bulk_replay_after_partial_run_completes_exactly_once(source, prepaid):
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
 
 
-def test_ndjson_records_reads_like_records_iter():
-    """Both keep a line beyond json's limits (a 5,000-digit int, deep nesting) as a bad row's text."""
+def test_records_iter_reads_ndjson_lines_and_keeps_bad_ones_as_text():
+    """A BOM, blank lines, CRLF, floats as Decimal; a line that is not JSON, not UTF-8 or beyond json's
+    limits (a 5,000-digit int, deep nesting) is kept as text (a bad row), never a crash."""
     body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}\n'.encode()
-    body += b'{"n": ' + b"9" * 5000 + b"}\n" + b"[" * 5000 + b"]" * 5000
+    body += b'{"n": ' + b"9" * 5000 + b"}\n" + b"[" * 5000 + b"]" * 5000 + b"\n\xff\xfe\n"
+
     records = list(records_iter(io.BytesIO(body)))
-    assert list(ndjson_records(io.BytesIO(body))) == records
-    assert records[-2].startswith('{"n": 999') and records[-1].startswith("[[[")
+
+    assert records[:4] == [
+        {"a": Decimal("1.50"), "b": [1, 2]},
+        {"c": "\u00e9t\u00e9"},
+        "not json\n",
+        {"d": 2},
+    ]
+    assert str(records[0]["a"]) == "1.50"
+    assert (
+        records[4].startswith('{"n": 999') and records[5].startswith("[[[") and records[6] == "\ufffd\ufffd\n"
+    )
+    assert len(records) == 7
+
+
+def test_files_go_through_the_bulk_path_with_progress_after_each_chunk(monkeypatch, source, prepaid):
+    """On PostgreSQL ``file_ingest`` (the upload task's and ``manage.py ingest``'s path) is the bulk path,
+    keyed apart from per-batch keys (its chunks are cut differently); progress follows each chunk."""
+    monkeypatch.setattr("billing.usage.bulk.FIRST_CHUNK", 3)
+    top_up(prepaid, Decimal("100"))
+    body = "\n".join(json.dumps(event(f"f{i}", prompt=100 + i)) for i in range(8)).encode()
+    seen = []
+
+    result = file_ingest(
+        source=source,
+        records=records_iter(io.BytesIO(body)),
+        fmt="generic",
+        key_prefix="upload:7",
+        progress=lambda n, total: seen.append((n, total.accepted)),
+    )
+
+    assert result.accepted == 8 and seen == [(0, 3), (1, 8)]
+    keys = UsageBatch.objects.filter(source=source).order_by("pk").values_list("idempotency_key", flat=True)
+    assert list(keys) == ["upload:7:bulk:0", "upload:7:bulk:1"]
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
 
 
 @pytest.mark.django_db(transaction=True)

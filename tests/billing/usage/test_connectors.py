@@ -1,5 +1,6 @@
 """Each connector parses samples built from its gateway's public field list; files go through the CLI."""
 
+import hashlib
 import json
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from django.core.management import call_command
 
 from billing.usage.connectors import litellm, newapi, openrouter
 from billing.usage.events import event_validate
-from billing.usage.models import GatewaySource, RatingState, UsageEvent
+from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
 from billing.usage.services import usage_batch_ingest
 from tests.billing.usage.factories import AT, alias_add
 
@@ -177,5 +178,9 @@ def test_ingest_command_reads_newapi_csv_export(tmp_path, prepaid, capsys):
     call_command("ingest", str(path), "--format", "newapi", "--source", "newapi-prod")
 
     out = capsys.readouterr().out
-    assert '"accepted": 3' in out and '"rejected": 1' in out
+    assert out.count('"accepted": 3') == 2 and '"rejected": 1' in out and '"duplicates": 0' in out
     assert UsageEvent.objects.filter(rating_state=RatingState.RATED).count() == 3
+    # Keyed by the file's content: the second run replayed the first one's batch and answer.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    keys = UsageBatch.objects.filter(source__name="newapi-prod").values_list("idempotency_key", flat=True)
+    assert [key.rsplit(":", 1)[0].removesuffix(":bulk") for key in keys] == [f"file:{digest}"]
