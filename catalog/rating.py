@@ -223,11 +223,15 @@ class PriceSchedule:
     # The same again as integers at one common exponent (see _integer_prices), for rate_total.
     _standard_ints: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
     _batch_ints: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+    # One tier from 0 tokens up, unbounded: every prompt is priced by tier 0 (rate_total skips the search).
+    _one_tier: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tiers:
             raise ValueError(f"{self.book}/{self.model}: a price schedule needs at least one tier.")
         object.__setattr__(self, "_bounds", tuple(t.lo for t in self.tiers))
+        only = self.tiers[0]
+        object.__setattr__(self, "_one_tier", len(self.tiers) == 1 and only.lo == 0 and only.hi is None)
         object.__setattr__(self, "_standard", tuple(t.standard_prices() for t in self.tiers))
         object.__setattr__(self, "_batch", tuple(t.batch_prices(self.batch_multiplier) for t in self.tiers))
         with localcontext(EXACT):
@@ -374,7 +378,8 @@ def rate_total(
         return rate(
             schedule, Usage(prompt, cache_read, cache_write, cache_write_1h, completion, reasoning, batch, at)
         ).total
-    index = schedule.tier_index(prompt)
+    # The prompt is not negative here (its parts were checked above), so a single open tier prices it.
+    index = 0 if schedule._one_tier else schedule.tier_index(prompt)
     ints = schedule._batch_ints if batch else schedule._standard_ints
     n0, n1, n2, n3, n4, n5, fee, exponent = ints[index]
     total = (

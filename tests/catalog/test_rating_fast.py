@@ -126,3 +126,18 @@ def test_totals_beyond_sixty_digits_are_refused_as_rate_refuses_them():
     with pytest.raises(Inexact):
         rate_total(schedule, huge * 10, 0, 0, 0, huge + 1, 0, False, None)
     assert_same(schedule, Usage(10**40, completion_tokens=10**40 + 1))
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(0, None), (0, 1000), (500, None)], ids=["open", "capped", "from-500"]
+)
+def test_a_single_tier_prices_or_refuses_each_prompt_as_rate_does(lo, hi):
+    """A single tier from 0 up, unbounded, prices every prompt without a search; any other single tier
+    (capped, or starting higher) still refuses the prompts outside it, as rate() does."""
+    tier = TierPrices(lo=lo, hi=hi, input=Decimal("0.5"), output=Decimal("2"), cache_read=Decimal("0.1"))
+    schedule = PriceSchedule(book="b", kind="sell", currency="CNY", model="m", tiers=(tier,))
+    for prompt in (0, 1, 500, 501, 1000, 1001, 10**9):
+        for batch in (False, True):
+            assert_same(
+                schedule, Usage(prompt, cache_read_tokens=prompt // 3, completion_tokens=7, batch=batch)
+            )
