@@ -89,7 +89,7 @@ class BatchPricer:
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
-        self._recent = (_NEVER, _NEVER, start)
+        self._recent: tuple[datetime, datetime, datetime | None] = (_NEVER, _NEVER, None)
 
     def covers(self, *, customer_ids, model_ids) -> bool:
         """Whether this pricer was built for all of these customers and models."""
@@ -112,7 +112,7 @@ class BatchPricer:
                 drop = {lo} if forward else set()
                 self.points = sorted(set(self.points) | (set(points) - drop))
                 self.assignment_points = sorted(set(self.assignment_points) | (set(assignment_points) - drop))
-                self._recent = (_NEVER, _NEVER, start)
+                self._recent = (_NEVER, _NEVER, None)
         self.start, self.end = min(self.start, start), max(self.end, end)
 
     def forget_before(self, at: datetime) -> None:
@@ -128,7 +128,8 @@ class BatchPricer:
 
     def _segment(self, at: datetime) -> datetime:
         # Events come in time order, so nearly all fall in the segment the one before did: two
-        # comparisons instead of a search of the change points (a sixteenth of the bulk path's rating).
+        # comparisons instead of a search of the change points (that search was ~6% of the bulk
+        # producer's time). The remembered segment is forgotten whenever the change points change.
         lo, hi, segment = self._recent
         if lo <= at < hi:
             return segment
