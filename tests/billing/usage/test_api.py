@@ -168,3 +168,21 @@ def test_customers_of_a_suspended_sub_distributor_are_suspended_with_it(
     with django_capture_on_commit_callbacks(execute=True):
         gateway_hold_release(hold=hold)
     assert client.get("/api/v1/gateway/status", {"key": "key-end"}).json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'[{"request_id": "r1", "prompt_tokens": ' + b"9" * 5000 + b"}]", "number too long"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'{"request_id": "r1"}\n{"n": ' + b"9" * 5000 + b"}", "number too long"),
+    ],
+    ids=["huge-int", "deep", "ndjson-huge-int"],
+)
+def test_json_beyond_the_decoders_limits_is_a_400_not_a_crash(gateway, prepaid, body, says):
+    _, client = gateway
+
+    response = post(client, body)
+
+    assert response.status_code == 400 and says in response.json()["detail"]
+    assert not UsageEvent.objects.exists()
