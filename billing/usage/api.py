@@ -61,9 +61,10 @@ def body_records(raw: bytes, content_encoding: str = "") -> list:
         raise BodyError(
             f"The body is neither a JSON array nor NDJSON: line {exc.lineno}: {exc.msg}."
         ) from exc
-    # Valid JSON beyond what the decoder reads: an integer of over 4,300 digits, or nesting too deep.
-    except ValueError as exc:
-        raise BodyError(f"The body holds a number too long to read: {exc}.") from exc
+    # Valid JSON beyond what the decoder reads: an integer of over 4,300 digits, an exponent beyond
+    # Decimal's (InvalidOperation, an ArithmeticError), or nesting too deep.
+    except (ValueError, ArithmeticError) as exc:
+        raise BodyError(f"The body holds a number too long or too large to read: {exc}.") from exc
     except RecursionError as exc:
         raise BodyError("The body is nested too deeply to read.") from exc
 

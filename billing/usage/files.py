@@ -53,9 +53,24 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)
 # The same records as _DECODER (floats as exact Decimals from their text, ints of any size, the last of a
 # repeated key) several times faster, in C: tests/billing/usage/test_bulk.py compares the two line by line.
 _FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-# What the reference decoder refuses with (its int-size limit and nesting depth included): such a line is
-# yielded as its text, a bad row reported with its index, never a crash.
-_NOT_JSON = (ValueError, RecursionError)
+# What the reference decoder refuses with (its int-size limit, its nesting depth, and Decimal's exponent
+# limit raising InvalidOperation, an ArithmeticError): such a line is yielded as its text, a bad row
+# reported with its index, never a crash.
+_NOT_JSON = (ValueError, RecursionError, ArithmeticError)
+_BLOCK = 1 << 20
+
+
+def _lines(binary) -> Iterator[bytes]:
+    """The lines of a binary file without their ends, which are ``\\n``, ``\\r`` or ``\\r\\n`` as in text mode
+    (a file from an old Mac tool is lines too, not one huge line). Read a block at a time; a ``\\r\\n`` cut
+    by a block's end gives an empty line, which the caller skips as blank."""
+    rest = b""
+    while block := binary.read(_BLOCK):
+        lines = (rest + block).splitlines() if rest else block.splitlines()
+        rest = b"" if block[-1:] in (b"\n", b"\r") or not lines else lines.pop()
+        yield from lines
+    if rest:
+        yield rest
 
 
 def ndjson_records(binary) -> Iterator:
@@ -68,14 +83,14 @@ def ndjson_records(binary) -> Iterator:
     """
     fast = _FAST_DECODER.decode
     first = True
-    for line in binary:
+    for line in _lines(binary):
         if first:
             first = False
             if line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
         try:
             record = fast(line)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ArithmeticError):
             record = _reference_record(line)
             if record is _BLANK:
                 continue
@@ -128,8 +143,10 @@ def file_ingest(
     fmt: str,
     key_prefix: str,
     progress: Callable[[int, BatchResult], None] | None = None,
+    parallel: bool | None = None,
 ) -> BatchResult:
-    """Ingest ``records``; return the summed counts. ``progress(n, total)`` follows each batch or chunk.
+    """Ingest ``records``; return the summed counts. ``progress(n, total)`` follows each batch or chunk;
+    ``parallel`` is the bulk path's (whether it may fork a producer).
 
     Each batch's idempotency key is ``<prefix>:<n>`` (the bulk path's ``<prefix>:bulk:<n>``: its chunks
     are cut differently, so a file begun one way is never taken as done the other), so a re-run after a
@@ -137,7 +154,12 @@ def file_ingest(
     """
     if connection.vendor == "postgresql":
         return bulk_ingest(
-            source=source, records=records, fmt=fmt, key_prefix=f"{key_prefix}:bulk", progress=progress
+            source=source,
+            records=records,
+            fmt=fmt,
+            key_prefix=f"{key_prefix}:bulk",
+            progress=progress,
+            parallel=parallel,
         )
     total = BatchResult(batch_id=None)
     iterator = iter(records)

@@ -1,6 +1,7 @@
 """The HTTP ways in and out: batch delivery and gateway status."""
 
 import gzip
+import io
 import json
 from decimal import Decimal
 
@@ -175,9 +176,10 @@ def test_customers_of_a_suspended_sub_distributor_are_suspended_with_it(
     [
         (b'[{"request_id": "r1", "prompt_tokens": ' + b"9" * 5000 + b"}]", "number too long"),
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'[{"request_id": "r1", "gateway_cost": 1e9999999999999999999999}]', "too large"),
         (b'{"request_id": "r1"}\n{"n": ' + b"9" * 5000 + b"}", "number too long"),
     ],
-    ids=["huge-int", "deep", "ndjson-huge-int"],
+    ids=["huge-int", "deep", "huge-exponent", "ndjson-huge-int"],
 )
 def test_json_beyond_the_decoders_limits_is_a_400_not_a_crash(gateway, prepaid, body, says):
     _, client = gateway
@@ -186,3 +188,27 @@ def test_json_beyond_the_decoders_limits_is_a_400_not_a_crash(gateway, prepaid, 
 
     assert response.status_code == 400 and says in response.json()["detail"]
     assert not UsageEvent.objects.exists()
+
+
+def test_a_bulk_file_refreshes_the_gateway_status_of_its_customers(
+    gateway, prepaid, django_capture_on_commit_callbacks
+):
+    """Files take the bulk path on PostgreSQL: like an API batch, it drops the cached status of the
+    customers it charged, so the balance and the floor suspension show at once."""
+    from billing.usage.files import file_ingest, records_iter
+
+    source, client = gateway
+    top_up(prepaid, Decimal("0.01"))
+    wallet_settings_update(
+        wallet=Wallet.objects.get(customer=prepaid), floor=Decimal("0"), low_balance_threshold=None
+    )
+    assert client.get("/api/v1/gateway/status", {"key": "key-a"}).json()["status"] == "active"
+    body = "\n".join(json.dumps(event(f"f{i}")) for i in range(2)).encode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        file_ingest(source=source, records=records_iter(io.BytesIO(body)), fmt="generic", key_prefix="up:1")
+
+    after = client.get("/api/v1/gateway/status", {"key": "key-a"}).json()
+    assert after["status"] == "suspended" and Decimal(after["balance"]) == Decimal("-0.002")
+    source.refresh_from_db()
+    assert source.last_used_at is not None

@@ -190,24 +190,36 @@ def test_bulk_replay_after_partial_run_completes_exactly_once(source, prepaid):
 
 
 def test_records_iter_reads_ndjson_lines_and_keeps_bad_ones_as_text():
-    """A BOM, blank lines, CRLF, floats as Decimal; a line that is not JSON, not UTF-8 or beyond json's
-    limits (a 5,000-digit int, deep nesting) is kept as text (a bad row), never a crash."""
-    body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n{"d": 2}\n'.encode()
+    """A BOM, blank lines, lines ended by \\n, \\r\\n or a lone \\r (as text mode reads them), floats as
+    Decimal; a line that is not JSON, not UTF-8 or beyond the decoders' limits (a 5,000-digit int, an
+    exponent beyond Decimal's, deep nesting) is kept as text (a bad row), never a crash."""
+    body = '\ufeff{"a": 1.50, "b": [1, 2]}\n\n  \n{"c": "\\u00e9t\\u00e9"}\r\nnot json\n'.encode()
+    body += b'{"d": 2}\r{"e": 3}\r'
+
     body += b'{"n": ' + b"9" * 5000 + b"}\n" + b"[" * 5000 + b"]" * 5000 + b"\n\xff\xfe\n"
+    body += b'{"x": 1e9999999999999999999999}\n{"f": 4}'
 
     records = list(records_iter(io.BytesIO(body)))
 
-    assert records[:4] == [
+    assert records[:6] == [
         {"a": Decimal("1.50"), "b": [1, 2]},
         {"c": "\u00e9t\u00e9"},
-        "not json\n",
+        "not json",
         {"d": 2},
+        {"e": 3},
+        '{"n": ' + "9" * 5000 + "}",
     ]
     assert str(records[0]["a"]) == "1.50"
-    assert (
-        records[4].startswith('{"n": 999') and records[5].startswith("[[[") and records[6] == "\ufffd\ufffd\n"
-    )
-    assert len(records) == 7
+    assert records[6].startswith("[[[") and records[7] == "\ufffd\ufffd"
+    assert records[8:] == ['{"x": 1e9999999999999999999999}', {"f": 4}]
+
+
+def test_lines_cut_by_a_block_end_are_read_whole(monkeypatch):
+    """Lines longer than a read block, and \\r\\n split across two blocks, read as in one piece."""
+    monkeypatch.setattr("billing.usage.files._BLOCK", 7)
+    body = b'{"request_id": "a-long-one"}\r\n{"b": 1}\r\n\r\n{"c": 2}\r'
+
+    assert list(records_iter(io.BytesIO(body))) == [{"request_id": "a-long-one"}, {"b": 1}, {"c": 2}]
 
 
 def test_files_go_through_the_bulk_path_with_progress_after_each_chunk(monkeypatch, source, prepaid):
@@ -311,6 +323,7 @@ def test_fast_decoder_gives_exactly_the_reference_records():
         '{"tab": "a\tb"}',
         '{"huge": ' + "9" * 5000 + "}",
         "[" * 5000 + "]" * 5000,
+        '{"x": 1e9999999999999999999999}',
     ]
     body = "\n".join(lines).encode() + b'\n\xff\xfe\n{"bad": "\xed\xa0\x80"}\n'
 
@@ -318,7 +331,7 @@ def test_fast_decoder_gives_exactly_the_reference_records():
     expected = list(ndjson_records_reference(body))
 
     assert got == expected and repr(got) == repr(expected)
-    assert got[16] == '{"huge": ' + "9" * 5000 + "}\n" and got[17].startswith("[[[")  # kept as bad rows
+    assert got[16] == '{"huge": ' + "9" * 5000 + "}" and got[17].startswith("[[[")  # kept as bad rows
     assert [type(v) for r in got if isinstance(r, dict) for v in r.values()] == [
         type(v) for r in expected if isinstance(r, dict) for v in r.values()
     ]
@@ -331,7 +344,7 @@ def ndjson_records_reference(body: bytes):
     import json
 
     decoder = json.JSONDecoder(parse_float=Decimal)
-    for line in io.BytesIO(body):
+    for line in body.splitlines():
         try:
             text = line.decode()
         except UnicodeDecodeError:
@@ -341,7 +354,7 @@ def ndjson_records_reference(body: bytes):
             continue
         try:
             yield decoder.decode(text)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError, ArithmeticError):
             yield text
 
 
