@@ -1,12 +1,29 @@
 """``manage.py ingest FILE --format generic|litellm|newapi|openrouter [--source NAME]``."""
 
+import contextlib
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.usage.files import file_ingest, records_iter
 from billing.usage.models import GatewaySource
+
+
+@contextlib.contextmanager
+def _readable_twice(file: str):
+    """``file`` itself when it is a regular file; else (a pipe, ``/dev/stdin``, ``<(zcat …)``, which can
+    be read only once) a temporary copy of it, so hashing it first does not leave nothing to ingest."""
+    if os.path.isfile(file):
+        yield file
+        return
+    with open(file, "rb") as source, tempfile.NamedTemporaryFile(prefix="ingest-") as copy:
+        shutil.copyfileobj(source, copy)
+        copy.flush()
+        yield copy.name
 
 
 class Command(BaseCommand):
@@ -28,14 +45,15 @@ class Command(BaseCommand):
             gateway.token_set()  # a token nobody knows: this source only ingests files
             gateway.save()
         try:
-            # Batches are keyed by the file's content: running the same file again replays its first
-            # answer (nothing is charged twice either way: request ids are deduplicated per source).
-            with open(file, "rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()[:32]
-            with open(file, "rb") as handle:
-                result = file_ingest(
-                    source=gateway, records=records_iter(handle), fmt=format, key_prefix=f"file:{digest}"
-                )
+            with _readable_twice(file) as path:
+                # Batches are keyed by the file's content: running the same file again replays its first
+                # answer (nothing is charged twice either way: request ids are deduplicated per source).
+                with open(path, "rb") as handle:
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()[:32]
+                with open(path, "rb") as handle:
+                    result = file_ingest(
+                        source=gateway, records=records_iter(handle), fmt=format, key_prefix=f"file:{digest}"
+                    )
         except OSError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(result.as_dict() | {"errors": result.errors[:20]}, indent=2))

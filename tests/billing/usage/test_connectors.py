@@ -184,3 +184,38 @@ def test_ingest_command_reads_newapi_csv_export(tmp_path, prepaid, capsys):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
     keys = UsageBatch.objects.filter(source__name="newapi-prod").values_list("idempotency_key", flat=True)
     assert [key.rsplit(":", 1)[0].removesuffix(":bulk") for key in keys] == [f"file:{digest}"]
+
+
+def test_ingest_command_reads_a_pipe(tmp_path, prepaid, model, capsys):
+    """A pipe (``<(zcat …)``, /dev/stdin) can be read once: the command copies it aside to hash it first,
+    so the events are ingested, not an empty read after the hash."""
+    import os
+    import threading
+
+    lines = "".join(json.dumps({**_generic(f"p{i}")}) + "\n" for i in range(3))
+    fifo = tmp_path / "usage.pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(lines,))
+    writer.start()
+    # Were the pipe opened a second time, that read would wait for a writer for ever: give it an empty
+    # one after a while, so the test fails instead of hanging.
+    release = threading.Timer(10, lambda: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)))
+    release.start()
+
+    call_command("ingest", str(fifo), "--source", "piped")
+    release.cancel()
+    writer.join()
+
+    assert '"accepted": 3' in capsys.readouterr().out
+    assert UsageEvent.objects.filter(source__name="piped").count() == 3
+
+
+def _generic(request_id: str) -> dict:
+    return {
+        "request_id": request_id,
+        "occurred_at": AT.isoformat(),
+        "key": "key-a",
+        "model": "deepseek-chat",
+        "prompt_tokens": 100,
+        "completion_tokens": 10,
+    }
