@@ -58,7 +58,7 @@ from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import row_rate
 from billing.usage.resolve import customers_load, keys_resolve, models_resolve
-from billing.usage.services import MAX_REPORTED_ERRORS, BatchResult
+from billing.usage.services import MAX_REPORTED_ERRORS, BatchResult, after_commit
 from catalog.models import AIModel, Vendor
 
 # Postings are per chunk × customer, so bigger chunks post less often; memory grows with the chunk.
@@ -764,6 +764,9 @@ class _Writer:
                 cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
                 sums = cursor.fetchall()
             result = self._post(batch, end, sums)
+            # As the per-batch path does: the gateway status of the chunk's customers is read afresh.
+            customer_ids = set(end.customer_ids)
+            transaction.on_commit(lambda: after_commit(customer_ids))
         return result
 
     def _allowances_draw(self, cursor, batch: UsageBatch, end: "_ChunkEnd") -> dict[str, tuple]:
@@ -918,6 +921,7 @@ def bulk_ingest(
             total.errors += [{**e, "index": e["index"] + start} for e in result.errors[:room]]
             if progress is not None:
                 progress(n, total)
+        GatewaySource.objects.filter(pk=source.pk).update(last_used_at=timezone.now())
     finally:
         if process is not None:
             if process.is_alive():

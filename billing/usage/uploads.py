@@ -63,6 +63,9 @@ def usage_upload_process(*, upload_id: int) -> UsageUpload:
                 fmt=upload.fmt,
                 key_prefix=f"upload:{upload.pk}",
                 progress=progress,
+                # Parse and write in this process: the task may run eagerly inside a web server (no Redis),
+                # which must not fork, and the progress bar counts the bytes this process reads.
+                parallel=False,
             )
     except Exception as exc:
         UsageUpload.objects.filter(pk=upload.pk).update(
