@@ -34,9 +34,11 @@ class StoredJSONField(models.JSONField):
     For free-form data the database never looks into, such as the metadata a gateway sends with each
     request: ``jsonb`` builds a binary tree from every value it stores, ``json`` only checks the text,
     and that difference was a sixth of the cost of COPYing an event into ``usage_event`` (~1 KB rows,
-    ~700 bytes of metadata; docs/usage.md). Values read back are the same. The price: ``json`` has no
-    equality operator, so exact lookups on the whole value are refused; key lookups work (``->``).
-    Other databases store JSONField as text anyway, so this changes nothing there.
+    ~700 bytes of metadata; docs/usage.md). Reading works as before, whole or by key
+    (``values("metadata__ua")``). The price: ``json`` has no equality, containment or ordering operators,
+    so filtering on the value or on a key (exact, ``has_key``, ``contains``) and ordering by it are refused
+    by the database; a query that ever needs them can cast (``metadata::jsonb``). Other databases store
+    JSONField as text anyway, so this changes nothing there.
     """
 
     def db_type(self, connection):
