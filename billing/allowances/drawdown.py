@@ -95,6 +95,14 @@ def _local_midnight(day: date) -> datetime:
 
 def _missing_create(*, customer_ids: set[int], start: datetime, end: datetime) -> None:
     """Create the balance rows usage in ``[start, end]`` may need and that do not exist yet."""
+    rows = _missing_rows(customer_ids=customer_ids, start=start, end=end)
+    if rows:
+        # A concurrent batch may create the same row first: the unique constraints keep one.
+        TokenAllowance.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _missing_rows(*, customer_ids: set[int], start: datetime, end: datetime) -> list[TokenAllowance]:
+    """The balance rows usage in ``[start, end]`` may need and that do not exist yet (unsaved)."""
     rows = []
     packs = (
         PackPurchase.objects.filter(
@@ -179,9 +187,7 @@ def _missing_create(*, customer_ids: set[int], start: datetime, end: datetime) -
                     )
                 )
             month = _next_month(month)
-    if rows:
-        # A concurrent batch may create the same row first: the unique constraints keep one.
-        TokenAllowance.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
 
 
 def _group_models(group_ids: set[int]) -> dict[int, frozenset[int]]:
@@ -211,15 +217,18 @@ def _valid(customer_ids: set[int], start: datetime, end: datetime):
 
 
 def allowance_holders(*, customer_ids: Iterable[int], start: datetime, end: datetime) -> set[int]:
-    """Return which of ``customer_ids`` hold a token allowance valid in ``[start, end]`` (no lock).
+    """Return which of ``customer_ids`` hold, or will hold once ``balances_load`` creates their balance
+    rows, a token allowance valid in ``[start, end]``. Reads only, and takes no lock.
 
-    A cheap test so a batch of customers without allowances skips the draw-down altogether.
+    A cheap test so a batch of customers without allowances skips the draw-down altogether. It writes
+    nothing, so a bulk writer can ask while another chunk's uncommitted balance rows exist: creating the
+    same row would wait for that chunk, which may be waiting for this one's turn.
     """
     customer_ids = set(customer_ids)
     if not customer_ids:
         return set()
-    _missing_create(customer_ids=customer_ids, start=start, end=end)
-    return set(_valid(customer_ids, start, end).values_list("customer_id", flat=True).distinct())
+    held = set(_valid(customer_ids, start, end).values_list("customer_id", flat=True).distinct())
+    return held | {row.customer_id for row in _missing_rows(customer_ids=customer_ids, start=start, end=end)}
 
 
 def balances_load(*, customer_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Balance]]:

@@ -239,3 +239,24 @@ def test_rerated_events_draw_allowances_too(source, prepaid, model):
 
     assert sells() == [0]
     assert TokenAllowance.objects.get().remaining == 10_000 - 1500
+
+
+def test_holders_are_found_without_writing_their_missing_balance_rows(prepaid, model):
+    """A pack bought and a subscription whose month has no balance row yet: both customers are holders,
+    and asking creates nothing (a bulk writer asks while another chunk's uncommitted rows may exist).
+    The draw then creates the rows."""
+    from billing.allowances.drawdown import allowance_holders, balances_load
+
+    subscriber = customer_make(key="sub")
+    bystander = customer_make(key="none")
+    pack_buy(prepaid, 4000)
+    subscribe(subscriber, 1000)
+    customers = {prepaid.pk, subscriber.pk, bystander.pk}
+
+    holders = allowance_holders(customer_ids=customers, start=AT, end=AT + timedelta(hours=1))
+
+    assert holders == {prepaid.pk, subscriber.pk}
+    assert not TokenAllowance.objects.exists()
+    balances = balances_load(customer_ids=holders, start=AT, end=AT + timedelta(hours=1))
+    assert set(balances) == holders and TokenAllowance.objects.count() == 2
+    assert allowance_holders(customer_ids=customers, start=AT, end=AT + timedelta(hours=1)) == holders
