@@ -1,33 +1,45 @@
 """The bulk path (PostgreSQL): stream a large NDJSON/CSV file through the pipeline at COPY speed.
 
-Same steps and same guarantees as ``services.usage_batch_ingest``, organised for throughput. Two stages
-run side by side in two processes (the machine's two cores):
+Same steps and same guarantees as ``services.usage_batch_ingest``, organised for throughput. The work is
+split so that the machine's two cores are both busy:
 
-- the *producer* reads records, validates and rates them on plain data (prices loaded per slice of
-  ``SLICE`` events) and turns each slice into two COPY texts at once — the wide rows of ``usage_event``
-  and a narrow copy (key, customer, model, tokens, amounts) — with no per-event model instances;
-- the *writer* (the calling process) copies the narrow rows into a temporary stage, claims their keys in
-  one statement (an index probe per key, then a plain ``INSERT`` of the new ones into the key table; the
-  rest are duplicates and leave the stage), draws token allowances for the chunk's customers holding any
-  (``billing.allowances.drawdown``), COPYs the wide rows of the new events straight into ``usage_event``
-  (each written once: no wide staging table), upserts the hourly and daily rollups from the stage, and
-  posts one journal transaction per chunk × customer, in bulk.
+- the *producer* (a forked process) reads records, validates and rates them on plain data (prices loaded
+  per slice of ``SLICE`` events) and turns each slice into two COPY texts at once — the wide rows of
+  ``usage_event`` and a narrow copy (line number, key, customer, model, tokens, amounts) — with no
+  per-event model instances;
+- a *writer* copies a chunk's narrow rows into a temporary stage, claims their keys in one statement (an
+  index probe per key, then a plain ``INSERT`` of the new ones into the key table; the rest are
+  duplicates and leave the stage), COPYs the wide rows of the new events straight into ``usage_event``
+  (each written once: no wide staging table), draws token allowances for the chunk's customers holding
+  any (``billing.allowances.drawdown``; their wide rows are copied after the draw, with the sales it
+  set), upserts the hourly and daily rollups from the stage, and posts one journal transaction per
+  chunk × customer, in bulk.
+
+``WRITERS`` writers (threads of the calling process, each with its own connection) take consecutive
+chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. What could make two
+chunks wait for each other is kept apart: a chunk takes the locks it shares with others (allowances,
+rollup rows, ledger accounts and wallets) only once the chunk before it has committed (``_Turns``), and
+the producer settles a repeat of the previous chunk's key itself, so two claims in flight never meet.
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
-postings commit together); its idempotency key is ``<key_prefix>:<n>``, so a re-run after a crash replays
-the chunks already committed and completes the rest exactly once. Memory is bounded by a slice or two in
-each process, not by the chunk or the file: slices waiting between them (at most ``QUEUED``) are spooled
-to temporary files, so the producer can run ahead while the writer's statements run.
-Inside a caller's transaction (tests) the producer cannot see uncommitted rows, so it runs in-process.
+postings commit together), and chunks commit in input order; its idempotency key is ``<key_prefix>:<n>``,
+so a re-run after a crash replays the chunks already committed and completes the rest exactly once.
+Memory is bounded by a slice or two in each process, not by the chunk or the file: slices waiting
+between them (at most ``QUEUED``) are spooled to temporary files, and the writers send them to COPY a
+block at a time. Inside a caller's transaction (tests), or where no process may be forked, the producer
+runs in-process and one writer, the caller, writes each chunk in turn.
 """
 
 import json
 import multiprocessing
 import os
 import pickle
+import queue
 import re
 import tempfile
+import threading
 import traceback
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -92,18 +104,18 @@ SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", 
 # The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
 # temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
 STAGE_COLUMNS = (
-    "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
+    "line", "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
     "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "completion_tokens",
     "reasoning_tokens", "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount",
     "cost_currency",
 )  # fmt: skip
 STAGE_TABLE = """
     CREATE TEMP TABLE IF NOT EXISTS usage_ingest_stage (
-        request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint, model_id bigint,
-        upstream_account text, rating_state text, prompt_tokens bigint, cache_read_tokens bigint,
-        cache_write_tokens bigint, cache_write_1h_tokens bigint, completion_tokens bigint,
-        reasoning_tokens bigint, is_batch boolean, sell_plan text, sell_amount numeric(40, 24),
-        sell_currency text, cost_amount numeric(40, 24), cost_currency text
+        line integer, request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint,
+        model_id bigint, upstream_account text, rating_state text, prompt_tokens bigint,
+        cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
+        completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
+        sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -113,6 +125,10 @@ EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 # (~10 MB each on disk, none in memory): the producer may run two and a half chunks ahead of the writer.
 SLICE = 10_000
 QUEUED = 25
+# The writer sends a spooled slice to COPY this many bytes at a time.
+BLOCK = 1 << 20
+# Writers (threads, each with its own connection and transaction) working on consecutive chunks at once.
+WRITERS = 2
 _INHERITED: list = []
 NULL = "\\N"
 RATED = RatingState.RATED.value
@@ -166,7 +182,7 @@ ADD = ", ".join(
 
 
 # Claim the staged keys; those another batch already holds are duplicates: dropped from the stage (so no
-# allowance draw, rollup or posting sees them) and returned, so their wide lines are never sent.
+# allowance draw, rollup or posting sees them) and returned by line number: their wide lines are never sent.
 # Most keys are new, so each is probed once against the unique index (LATERAL … LIMIT 1: a nested loop
 # of index probes, never a scan of all the source's keys) and the new ones go in by a plain INSERT:
 # ON CONFLICT's speculative insertion costs about twice as much per row.
@@ -182,7 +198,7 @@ CLAIM_SQL = """
         SELECT %(source)s, request_id, occurred_at FROM probed WHERE taken IS NULL
     )
     DELETE FROM usage_ingest_stage s USING probed p WHERE p.taken AND p.request_id = s.request_id
-    RETURNING s.request_id
+    RETURNING s.line
 """
 # A key another ingest inserts while the probe looks makes the plain INSERT fail once that one commits:
 # the claim is then made again, the waiting way (same result, slower).
@@ -193,7 +209,7 @@ CLAIM_WAITING_SQL = """
         ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
     )
     DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
-    RETURNING s.request_id
+    RETURNING s.line
 """
 
 
@@ -389,12 +405,12 @@ class _ChunkEnd:
 @dataclass
 class _Slice:
     """Up to SLICE rated events as COPY text: ``wide`` for usage_event, ``narrow`` for the stage
-    (STAGE_COLUMNS); their request ids and where each wide line ends, in line order."""
+    (STAGE_COLUMNS, each line numbered by its place in the chunk); where each wide line ends and whose
+    it is."""
 
     wide: bytes
     narrow: bytes
-    request_ids: list[str]
-    line_ends: list[int]
+    lines: "_Lines"
     customer_ids: set[int]
     start: datetime
     end: datetime
@@ -402,9 +418,19 @@ class _Slice:
 
 
 @dataclass
+class _Lines:
+    """What the writer needs to know of a slice's wide lines, in line order (compact: arrays of ints)."""
+
+    ends: array  # offset just past each line's newline
+    customers: array  # the line's customer id, 0 for none
+
+    def span(self, i: int) -> tuple[int, int]:
+        return (self.ends[i - 1] if i else 0), self.ends[i]
+
+
+@dataclass
 class _Spooled:
-    """A slice on disk: the wide text in one file; the narrow text, request ids and line ends pickled in
-    another."""
+    """A slice on disk: the wide text in one file; the narrow text and its ``_Lines`` pickled in another."""
 
     wide_path: str
     narrow_path: str
@@ -416,12 +442,10 @@ class _Spooled:
         with open(spooled.wide_path, "wb") as handle:
             handle.write(piece.wide)
         with open(spooled.narrow_path, "wb") as handle:
-            pickle.dump(
-                (piece.narrow, piece.request_ids, piece.line_ends), handle, protocol=pickle.HIGHEST_PROTOCOL
-            )
+            pickle.dump((piece.narrow, piece.lines), handle, protocol=pickle.HIGHEST_PROTOCOL)
         return spooled
 
-    def narrow(self) -> tuple[bytes, list[str], list[int]]:
+    def narrow(self) -> "tuple[bytes, _Lines]":
         with open(self.narrow_path, "rb") as handle:
             loaded = pickle.load(handle)  # our own file, written by _Spooled.write
         os.unlink(self.narrow_path)
@@ -442,9 +466,19 @@ class _Replayed:
 
 
 def _slice_parse(
-    records, *, size: int, fmt: str, source, now: datetime, offset: int, seen: set, errors: list
+    records,
+    *,
+    size: int,
+    fmt: str,
+    source,
+    now: datetime,
+    offset: int,
+    seen: set,
+    earlier: set,
+    errors: list,
 ):
-    """Validate up to ``size`` records; return (events as tuples, rows read). First occurrence wins."""
+    """Validate up to ``size`` records; return (events as tuples, rows read). First occurrence wins:
+    a request id already ``seen`` in this chunk, or in the ``earlier`` chunk, is a repeat (None)."""
     to_canonical = None if fmt == "generic" else connector_for(fmt)
     horizon = now + FUTURE_TOLERANCE
     source_id = source.pk
@@ -488,15 +522,16 @@ def _slice_parse(
             )
         seen_before = len(seen)
         seen.add(row[0])
-        if len(seen) != seen_before:
+        if len(seen) != seen_before and row[0] not in earlier:
             events.append(row)
         else:
             events.append(None)  # a repeat inside the chunk: counted as valid, stored once
     return events, read
 
 
-def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int) -> "_Slice":
-    """Rate the slice's events (queries allowed: prices load here) and return their COPY text."""
+def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int, first_line: int) -> "_Slice":
+    """Rate the slice's events (queries allowed: prices load here) and return their COPY text, the narrow
+    lines numbered from ``first_line``."""
     fresh = [e for e in events if e is not None]
     lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
     models = {m.pk: m for m in lookups.models.values() if m is not None}
@@ -512,9 +547,11 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
         pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
         lookups.pricer = pricer
     keys, by_name = lookups.keys, lookups.models
-    wide, narrow = [], []
+    wide, narrow, owners = [], [], array("q")
     customers = set()
-    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
+    for line, (rid, at, key, model, counts, batch, succeeded, head, upstream, at_text) in enumerate(
+        fresh, start=first_line
+    ):
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = row_rate(
             key=key,
             model_name=model,
@@ -528,6 +565,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
         )
         if customer_id is not None:
             customers.add(customer_id)
+        owners.append(customer_id or 0)
         ids = f"{NULL if customer_id is None else customer_id}\t{NULL if model_id is None else model_id}\t"
         sale = (
             f"{_esc(plan)}\t{NULL if sell is None else sell}\t{sell_ccy}\t{NULL if cost is None else cost}\t"
@@ -538,14 +576,13 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int)
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         narrow.append(
-            f"{_esc(rid)}\t{at_text}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
+            f"{line}\t{_esc(rid)}\t{at_text}\t{ids}{_esc(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
             f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
         )
     return _Slice(
         wide=b"".join(wide),
         narrow="".join(narrow).encode(),
-        request_ids=[e[0] for e in fresh],
-        line_ends=list(accumulate(map(len, wide))),
+        lines=_Lines(array("q", accumulate(map(len, wide))), owners),
         customer_ids=customers,
         start=start,
         end=end,
@@ -581,6 +618,9 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
     """
     lookups = _Lookups(source)
     iterator = iter(records)
+    # The previous chunk's request ids: a repeat of one is settled here, because that chunk may not have
+    # committed yet when this one claims its keys (two writers), and the claim would then wait for it.
+    earlier: set[str] = set()
     for n in range(10**9):
         size = _chunk_start(n + 1, chunk) - _chunk_start(n, chunk)
         done = UsageBatch.objects.filter(source=source, idempotency_key=f"{key_prefix}:{n}").first()
@@ -589,13 +629,14 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
             if sum(1 for _ in islice(iterator, size)) == 0:
                 return
             yield _Replayed({**done.response, "batch_id": done.pk})
+            earlier = set()  # committed: the claim sees its keys
             continue
         batch_id = _batch_id_take()
         now = timezone.now()
         stamp = now.isoformat()
         seen: set[str] = set()
         errors: list[tuple] = []
-        received = valid = 0
+        received = valid = lines = 0
         customers: set[int] = set()
         first = last = None
         while received < size:
@@ -607,13 +648,15 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
                 now=now,
                 offset=received,
                 seen=seen,
+                earlier=earlier,
                 errors=errors,
             )
             received += read
             valid += len(events)
             if any(e is not None for e in events):
                 partitions_ensure(months={month_start(e[1]) for e in events if e is not None})
-                piece = _slice_copy_text(events, lookups, stamp, batch_id)
+                piece = _slice_copy_text(events, lookups, stamp, batch_id, lines)
+                lines += len(piece.lines.ends)
                 customers |= piece.customer_ids
                 first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
                 yield piece
@@ -622,6 +665,7 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
         if received == 0:
             return
         yield _ChunkEnd(received, valid, errors, customers, first, last, batch_id)
+        earlier = seen
 
 
 def _produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
@@ -673,41 +717,50 @@ def _spooled(items: Iterator, spool: str) -> Iterator:
         yield _Spooled.write(item, spool, n) if type(item) is _Slice else item
 
 
-def _lines_keep(
-    text: bytes, request_ids: list[str], line_ends: list[int], duplicates: set[str], sales: dict[str, tuple]
-) -> list:
-    """A slice's wide COPY text without the duplicates' lines and with the sales allowances changed, as
-    pieces to send in order (views into ``text``: no copy of the ~10 MB slice to drop a few lines)."""
-    change = [i for i, rid in enumerate(request_ids) if rid in sales] if sales else []
-    if change:
-        lines = text.split(b"\n")
-        for i in change:
-            fields = lines[i].split(b"\t")
-            plan, amount, currency = sales[request_ids[i]]
-            values = (_esc(plan), NULL if amount is None else amount, currency)
-            for field, value in zip(SELL_FIELDS, values, strict=True):
+def _runs(lines: _Lines, skip: list[int]) -> list[tuple[int, int]]:
+    """The byte ranges of a slice's wide text that hold every line but those at ``skip`` (ascending)."""
+    runs, start = [], 0
+    for i in skip:
+        first, after = lines.span(i)
+        if first > start:
+            runs.append((start, first))
+        start = after
+    if start < lines.ends[-1]:
+        runs.append((start, lines.ends[-1]))
+    return runs
+
+
+def _lines_only(text: bytes, lines: _Lines, only: list[int], sales: dict[int, tuple], base: int) -> bytes:
+    """The lines at ``only`` (ascending) of a slice's wide COPY text, each with the sale a token allowance
+    gave it (``sales`` by line number in the chunk, the slice's first being ``base``: plan, amount,
+    currency as stored in the stage)."""
+    kept = []
+    for i in only:
+        first, after = lines.span(i)
+        line = text[first:after]
+        sale = sales.get(base + i)
+        if sale is not None:
+            plan, amount, currency = sale
+            fields = line[:-1].split(b"\t")
+            for field, value in zip(
+                SELL_FIELDS, (_esc(plan), NULL if amount is None else amount, currency), strict=True
+            ):
                 fields[field] = str(value).encode()
-            lines[i] = b"\t".join(fields)
-        # ``lines`` ends with the empty piece after the last newline, which zip leaves out.
-        kept = [line for line, rid in zip(lines, request_ids, strict=False) if rid not in duplicates]
-        return [b"\n".join(kept) + b"\n"] if kept else []
-    view, pieces, start = memoryview(text), [], 0
-    for i in (i for i, rid in enumerate(request_ids) if rid in duplicates):
-        pieces.append(view[start : line_ends[i - 1] if i else 0])
-        start = line_ends[i]
-    pieces.append(view[start:])
-    return [piece for piece in pieces if len(piece)]
+            line = b"\t".join(fields) + b"\n"
+        kept.append(line)
+    return b"".join(kept)
 
 
-def _stage_claim(cursor, source_id: int) -> set[str]:
-    """Claim the stage's keys for this chunk's batch; return the duplicates (they have left the stage)."""
+def _stage_claim(cursor, source_id: int) -> list[int]:
+    """Claim the stage's keys for this chunk's batch; return the duplicates' line numbers, ascending (they
+    have left the stage)."""
     try:
         with transaction.atomic():
             cursor.execute(CLAIM_SQL, {"source": source_id})
-            return {row[0] for row in cursor.fetchall()}
+            return sorted(row[0] for row in cursor.fetchall())
     except IntegrityError:
         cursor.execute(CLAIM_WAITING_SQL, {"source": source_id})
-        return {row[0] for row in cursor.fetchall()}
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 class _Writer:
@@ -718,12 +771,18 @@ class _Writer:
         self.fmt = fmt
         self.customers: dict[int, object] = {}
         self.vendors: dict[int, object] = {}
+        self._block = bytearray(BLOCK)
 
-    def chunk_write(self, *, key: str, items: Iterator) -> BatchResult | None:
+    def chunk_write(
+        self, *, key: str, items: Iterator, wait_turn: Callable[[], None] = lambda: None
+    ) -> BatchResult | None:
         """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none.
 
-        Stage the narrow rows, claim their keys (duplicates leave the stage), draw allowances, COPY the
-        wide rows of the new events straight into usage_event, roll up and sum from the stage, post.
+        First what takes no lock another chunk of the run could want: stage the narrow rows, claim their
+        keys (duplicates leave the stage), COPY the wide rows of the new events of customers holding no
+        token allowance straight into usage_event. Then, once ``wait_turn`` returns (the previous chunk
+        has committed, when two writers run), what does: draw allowances and COPY the rest of the wide
+        rows, roll up and sum from the stage, post.
         """
         first = next(items, None)
         if first is None:
@@ -747,20 +806,44 @@ class _Writer:
                 cursor.execute(STAGE_TABLE)
                 # Empty already after a commit; inside a caller's transaction the last chunk's rows remain.
                 cursor.execute("TRUNCATE usage_ingest_stage")
-                slices: list[tuple[_Spooled, list[str], list[int]]] = []
+                slices: list[tuple[_Spooled, _Lines]] = []
                 end = first
                 while not isinstance(end, _ChunkEnd):
-                    narrow, request_ids, line_ends = end.narrow()
+                    narrow, lines = end.narrow()
                     with cursor.copy(STAGE_COPY) as copy:
                         copy.write(narrow)
-                    slices.append((end, request_ids, line_ends))
+                    slices.append((end, lines))
                     end = next(items)
-                duplicates = _stage_claim(cursor, self.source.pk)
-                sales = self._allowances_draw(cursor, batch, end)
-                for spooled, request_ids, line_ends in slices:
+                duplicates = iter(_stage_claim(cursor, self.source.pk))
+                holders = (
+                    allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
+                    if end.customer_ids
+                    else set()
+                )
+                # Holders' lines wait for their sales: (slice, its first line number, its holders' new lines).
+                held: list[tuple[_Spooled, _Lines, int, list[int]]] = []
+                base, duplicate = 0, next(duplicates, None)
+                for spooled, lines in slices:
+                    count = len(lines.ends)
+                    skip = []
+                    while duplicate is not None and duplicate < base + count:
+                        skip.append(duplicate - base)
+                        duplicate = next(duplicates, None)
+                    mine = [i for i, c in enumerate(lines.customers) if c in holders] if holders else []
+                    if mine:
+                        gone = set(skip)
+                        held.append((spooled, lines, base, [i for i in mine if i not in gone]))
+                        skip = sorted({*skip, *mine})
                     with cursor.copy(EVENT_COPY) as copy:
-                        for piece in _lines_keep(spooled.wide(), request_ids, line_ends, duplicates, sales):
-                            copy.write(piece)
+                        self._file_send(copy, spooled.wide_path, _runs(lines, skip))
+                    if not mine:
+                        os.unlink(spooled.wide_path)
+                    base += count
+                wait_turn()
+                sales = self._allowances_draw(cursor, batch, end, holders)
+                for spooled, lines, first_line, only in held:
+                    with cursor.copy(EVENT_COPY) as copy:
+                        copy.write(_lines_only(spooled.wide(), lines, only, sales, first_line))
                 cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
                 sums = cursor.fetchall()
             result = self._post(batch, end, sums)
@@ -769,16 +852,29 @@ class _Writer:
             transaction.on_commit(lambda: after_commit(customer_ids))
         return result
 
-    def _allowances_draw(self, cursor, batch: UsageBatch, end: "_ChunkEnd") -> dict[str, tuple]:
-        """Draw token allowances for the chunk's customers holding any; return the changed sales by request
-        id (sell plan, amount, currency as stored in the stage), for the wide lines to say the same."""
-        if not end.customer_ids:
-            return {}
-        holders = allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
+    def _file_send(self, copy, path: str, runs: list[tuple[int, int]]) -> None:
+        """COPY these byte ranges of a spooled wide text, a block at a time (memory: one block, not the
+        ~10 MB slice)."""
+        view = memoryview(self._block)
+        with open(path, "rb") as handle:
+            for start, stop in runs:
+                handle.seek(start)
+                while start < stop:
+                    read = handle.readinto(view[: min(len(view), stop - start)])
+                    if not read:
+                        raise RuntimeError(f"The bulk ingest spool file {path} ended early.")
+                    copy.write(view[:read])  # libpq copies it before write returns: the block is reused
+                    start += read
+
+    def _allowances_draw(
+        self, cursor, batch: UsageBatch, end: "_ChunkEnd", holders: set[int]
+    ) -> dict[int, tuple]:
+        """Draw token allowances for the chunk's ``holders``; return the changed sales by line number (sell
+        plan, amount, currency as stored in the stage), for the wide lines to say the same."""
         if not holders:
             return {}
         cursor.execute(
-            "SELECT request_id, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
+            "SELECT line, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
             "cache_write_tokens, cache_write_1h_tokens, completion_tokens, reasoning_tokens, is_batch, "
             "sell_amount FROM usage_ingest_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
             "ORDER BY occurred_at, request_id",
@@ -800,9 +896,10 @@ class _Writer:
             cursor.execute(
                 "UPDATE usage_ingest_stage s SET sell_amount = v.sell, "
                 "sell_plan = coalesce(v.plan, s.sell_plan), sell_currency = coalesce(v.ccy, s.sell_currency) "
-                "FROM unnest(%s::text[], %s::numeric[], %s::text[], %s::text[]) AS v(rid, sell, plan, ccy) "
-                "WHERE s.request_id = v.rid "
-                "RETURNING s.request_id, s.sell_plan, s.sell_amount, s.sell_currency",
+                "FROM unnest(%s::integer[], %s::numeric[], %s::text[], %s::text[]) "
+                "AS v(line, sell, plan, ccy) "
+                "WHERE s.line = v.line "
+                "RETURNING s.line, s.sell_plan, s.sell_amount, s.sell_currency",
                 [
                     [d.ref[0] for d in changed],
                     [d.charged for d in changed],
@@ -810,7 +907,7 @@ class _Writer:
                     [notes.get(id(d), (None, None))[1] for d in changed],
                 ],
             )
-            sales = {rid: sale for rid, *sale in cursor.fetchall()}
+            sales = {line: sale for line, *sale in cursor.fetchall()}
         draws_record(batch=batch, balances=balances)
         return sales
 
@@ -867,6 +964,154 @@ class _LazyPricer:
         return self._pricer.plan_prices(plan_id, model_id, at)
 
 
+class _Abandoned(Exception):
+    """A chunk given up because an earlier one (or the reading of the input) failed: it rolls back."""
+
+
+class _Turns:
+    """The order chunks commit in: chunk ``n`` takes its locks only once chunk ``n - 1`` is done.
+
+    So the chunks of a run commit in input order (a re-run replays a prefix and writes the rest), the two
+    writers never wait for each other's rows, and allowances are drawn in input order.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._done = -1
+        self._failed: int | None = None  # the first chunk that failed
+
+    def wait(self, n: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._done >= n - 1 or self._failed is not None)
+            if self._failed is not None and self._failed < n:
+                raise _Abandoned
+
+    def done(self, n: int) -> None:
+        with self._cond:
+            self._done = n
+            self._cond.notify_all()
+
+    def fail(self, n: int) -> None:
+        with self._cond:
+            self._failed = n if self._failed is None else min(n, self._failed)
+            self._cond.notify_all()
+
+
+_ABORT = object()  # put on a chunk's feed when its input will never come
+
+
+def _fed(feed: "queue.SimpleQueue") -> Iterator:
+    while (item := feed.get()) is not _ABORT:
+        yield item
+    raise _Abandoned
+
+
+def _writer_thread(source: GatewaySource, fmt: str, jobs, turns: _Turns, finished) -> None:
+    """One writer with its own connection: write each chunk given on ``jobs`` (None: stop) in its turn."""
+    writer = _Writer(source, fmt)
+    try:
+        while (job := jobs.get()) is not None:
+            n, key, feed = job
+            try:
+                result = writer.chunk_write(key=key, items=_fed(feed), wait_turn=lambda n=n: turns.wait(n))
+            except BaseException as exc:  # reported to the reading thread, which raises it
+                turns.fail(n)
+                finished.put((n, exc))
+            else:
+                turns.done(n)
+                finished.put((n, result))
+    finally:
+        connection.close()
+
+
+def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_prefix: str, deliver) -> None:
+    """Write the chunks in ``items`` with ``WRITERS`` writers (threads, one connection each); call
+    ``deliver(n, result)`` for each chunk in input order.
+
+    Each chunk is still one transaction. A writer COPYs while the other rolls up and posts (or COPYs
+    too), so PostgreSQL works on two chunks at once; ``_Turns`` keeps the commits in input order. The
+    producer settles repeats of the previous chunk's keys, so the claims of two chunks in flight never
+    meet. On a failure, chunks before the failed one commit and the rest roll back; the error is raised.
+    """
+    turns = _Turns()
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    threads = [
+        threading.Thread(target=_writer_thread, args=(source, fmt, jobs, turns, finished), daemon=True)
+        for _ in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
+
+    def stop() -> None:
+        for _ in threads:
+            jobs.put(None)
+        for thread in threads:
+            thread.join()
+
+    outcomes: dict[int, object] = {}  # finished, not yet delivered
+    delivered = in_flight = 0
+
+    def collect(*, block: bool) -> None:
+        """Take what the writers finished; deliver, in order, every chunk now next; raise a failure."""
+        nonlocal delivered, in_flight
+        while True:
+            try:
+                n, outcome = finished.get(block=block)
+            except Empty:
+                return
+            block = False
+            outcomes[n] = outcome
+            in_flight -= 1
+            while delivered in outcomes:
+                outcome = outcomes.pop(delivered)
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                deliver(delivered, outcome)
+                delivered += 1
+
+    n, feed = 0, None
+    try:
+        for n in range(10**9):
+            while in_flight >= WRITERS:
+                collect(block=True)
+            first = next(items, None)
+            if first is None:
+                break
+            in_flight += 1
+            if isinstance(first, _Replayed):
+                turns.wait(n)
+                turns.done(n)
+                finished.put((n, BatchResult(**first.result, replayed=True)))
+                continue
+            feed = queue.SimpleQueue()
+            jobs.put((n, f"{key_prefix}:{n}", feed))
+            item = first
+            feed.put(item)
+            while not isinstance(item, _ChunkEnd):
+                item = next(items)
+                feed.put(item)
+            feed = None
+            collect(block=False)
+        while in_flight:
+            collect(block=True)
+    except BaseException as exc:
+        turns.fail(n)
+        if feed is not None:
+            feed.put(_ABORT)
+        stop()
+        # The first chunk's own failure, not the ones given up after it.
+        while not finished.empty():
+            n, outcome = finished.get()
+            outcomes[n] = outcome
+        failures = [outcomes[k] for k in sorted(outcomes) if isinstance(outcomes[k], BaseException)]
+        first_failure = next((f for f in failures if not isinstance(f, _Abandoned)), exc)
+        if first_failure is exc:
+            raise
+        raise first_failure from exc
+    stop()
+
+
 def bulk_ingest(
     *,
     source: GatewaySource,
@@ -880,7 +1125,8 @@ def bulk_ingest(
     """Ingest ``records`` (any iterable, e.g. ``files.records_iter``) in chunks; return summed counts.
 
     ``parallel`` (default: when not inside a transaction nor a daemonic process, and ``fork`` is available)
-    parses and rates in a forked producer process while this one writes; the results are the same.
+    parses and rates in a forked producer process while ``WRITERS`` threads of this one write; the
+    results are the same.
     ``progress(n, total)`` is called after each chunk ``n`` commits, with the counts so far.
     """
     if connection.vendor != "postgresql":
@@ -898,29 +1144,38 @@ def bulk_ingest(
     spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
     if parallel:
         context = multiprocessing.get_context("fork")
-        queue = context.Queue(maxsize=QUEUED)
-        process = context.Process(target=_produce_into, args=(queue, spool.name), kwargs=produce, daemon=True)
+        handoff = context.Queue(maxsize=QUEUED)
+        process = context.Process(
+            target=_produce_into, args=(handoff, spool.name), kwargs=produce, daemon=True
+        )
         process.start()
-        items = _from_queue(queue, process)
+        items = _from_queue(handoff, process)
     else:
         items = _spooled(_produce(**produce), spool.name)
-    writer = _Writer(source, fmt)
     total = BatchResult(batch_id=None)
+
+    def deliver(n: int, result: BatchResult) -> None:
+        total.accepted += result.accepted
+        total.duplicates += result.duplicates
+        total.rejected += result.rejected
+        total.unrated += result.unrated
+        # A chunk reports indices within itself; the caller gets them within the whole input.
+        room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
+        start = _chunk_start(n, chunk)
+        total.errors += [{**e, "index": e["index"] + start} for e in result.errors[:room]]
+        if progress is not None:
+            progress(n, total)
+
     try:
-        for n in range(10**9):
-            result = writer.chunk_write(key=f"{key_prefix}:{n}", items=items)
-            if result is None:
-                break
-            total.accepted += result.accepted
-            total.duplicates += result.duplicates
-            total.rejected += result.rejected
-            total.unrated += result.unrated
-            # A chunk reports indices within itself; the caller gets them within the whole input.
-            room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
-            start = _chunk_start(n, chunk)
-            total.errors += [{**e, "index": e["index"] + start} for e in result.errors[:room]]
-            if progress is not None:
-                progress(n, total)
+        if parallel:
+            _write_in_turns(source=source, fmt=fmt, items=items, key_prefix=key_prefix, deliver=deliver)
+        else:
+            writer = _Writer(source, fmt)
+            for n in range(10**9):
+                result = writer.chunk_write(key=f"{key_prefix}:{n}", items=items)
+                if result is None:
+                    break
+                deliver(n, result)
         GatewaySource.objects.filter(pk=source.pk).update(last_used_at=timezone.now())
     finally:
         if process is not None:

@@ -146,7 +146,7 @@ def file_ingest(
     parallel: bool | None = None,
 ) -> BatchResult:
     """Ingest ``records``; return the summed counts. ``progress(n, total)`` follows each batch or chunk;
-    ``parallel`` is the bulk path's (whether it may fork a producer).
+    ``parallel`` is the bulk path's (whether it may fork a producer and write with two threads).
 
     Each batch's idempotency key is ``<prefix>:<n>`` (the bulk path's ``<prefix>:bulk:<n>``: its chunks
     are cut differently, so a file begun one way is never taken as done the other), so a re-run after a

@@ -7,12 +7,16 @@ month's partition *before* inserting, so the default partition normally stays em
 On SQLite none of this applies: ``usage_event`` is a plain table and retention deletes rows.
 """
 
+import time
 from datetime import date, datetime
+from itertools import count
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 PARENT = "usage_event"
 _known: set[str] = set()
+# How long creating a partition may queue for its lock on the parent before it lets go and tries again.
+LOCK_WAIT = "200ms"
 
 
 def month_start(value: date | datetime) -> date:
@@ -55,16 +59,36 @@ def partitions_ensure(*, months: set[date]) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)", [name])
             if cursor.fetchone()[0] is None:
-                cursor.execute(
-                    f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{PARENT}" '
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [month.isoformat(), month_add(month, 1).isoformat()],
-                )
+                _partition_create(cursor, name, month)
                 created.append(name)
         # Remember only what is committed: a partition created inside a transaction that rolls back is gone.
         if not connection.in_atomic_block:
             _known.add(name)
     return created
+
+
+def _partition_create(cursor, name: str, month: date) -> None:
+    """Create one partition, letting go of the lock queue every ``LOCK_WAIT`` until it gets its turn.
+
+    Creating a partition needs the parent to itself, so it waits for every transaction writing events;
+    while it waits, PostgreSQL queues every later writer behind it. A bulk ingest writer holding its rows
+    may be waiting for an earlier chunk that is queued so: waiting without end would hang them all.
+    """
+    for attempt in count(1):
+        try:
+            with transaction.atomic():
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                cursor.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{PARENT}" '
+                    "FOR VALUES FROM (%s) TO (%s)",
+                    [month.isoformat(), month_add(month, 1).isoformat()],
+                )
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+            return
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            time.sleep(min(0.05 * attempt, 1.0))
 
 
 def partitions_list() -> list[tuple[str, date]]:

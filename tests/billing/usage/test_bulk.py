@@ -376,8 +376,20 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
 
 def test_allowances_drawn_across_slices_and_chunks_like_the_batch_path(monkeypatch, model):
     """Slices of 3, chunks of 7. A pack bought 25 minutes in: the holder's events before it draw nothing,
-    the later ones draw it oldest first across slices and chunks; a duplicate of an earlier chunk draws
+    the later ones draw it oldest first across slices and chunks; a duplicate of the previous chunk draws
     nothing. Sales, draws, rollups and wallets equal the per-batch path's on a twin pair."""
+    allowances_twins_compare(monkeypatch, parallel=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_draw_allowances_in_input_order_like_the_batch_path(monkeypatch, model):
+    """The same with the forked producer and two writers: chunks in flight together still draw the pack
+    in input order (the holder's lines wait for their turn), and the repeat of the previous chunk's key
+    (still uncommitted when its chunk claims) is a duplicate, charged once."""
+    allowances_twins_compare(monkeypatch, parallel=True)
+
+
+def allowances_twins_compare(monkeypatch, *, parallel: bool) -> None:
     from billing.allowances.models import AllowanceDraw, TokenAllowance
     from tests.billing.usage.test_allowances import pack_buy
 
@@ -397,7 +409,11 @@ def test_allowances_drawn_across_slices_and_chunks_like_the_batch_path(monkeypat
         return [*rows, event("h4", key=holder, at=AT + timedelta(minutes=40))]
 
     result = bulk_ingest(
-        source=source_make("bulk")[0], records=records("key-a", "key-b"), key_prefix="k", chunk=7
+        source=source_make("bulk")[0],
+        records=records("key-a", "key-b"),
+        key_prefix="k",
+        chunk=7,
+        parallel=parallel,
     )
     reference = usage_batch_ingest(
         source=source_make("ref")[0], records=records("ref-a", "ref-b"), idempotency_key="ref"
@@ -484,6 +500,95 @@ def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model)
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
 
 
+@pytest.mark.django_db(transaction=True)
+def test_chunks_commit_in_input_order_and_a_failed_one_takes_the_later_ones_with_it(model, monkeypatch):
+    """Two writers: chunk 2 fails slowly while chunk 3, on the other writer, is ready to commit. Chunk 3
+    waits for its turn and rolls back: what stays is a prefix (chunks 0 and 1), the error raised is chunk
+    2's own, and the re-run replays the prefix and ingests the rest exactly once."""
+    import time
+
+    from billing.usage import bulk
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(30)]
+    source = source_make("turns")[0]
+    post = bulk._Writer._post
+
+    def slow_to_fail(self, batch, end, sums):
+        if batch.idempotency_key == "t:2":
+            time.sleep(1)  # chunk 3 has long been staged, claimed and copied
+            raise RuntimeError("ledger gone")
+        return post(self, batch, end, sums)
+
+    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    with pytest.raises(RuntimeError, match="ledger gone"):
+        bulk_ingest(source=source, records=iter(records), key_prefix="t", chunk=5, parallel=True)
+
+    assert sorted(UsageBatch.objects.filter(source=source).values_list("idempotency_key", flat=True)) == [
+        "t:0",
+        "t:1",
+    ]
+    assert UsageEvent.objects.filter(source=source).count() == 10
+    monkeypatch.setattr(bulk._Writer, "_post", post)
+    again = bulk_ingest(source=source, records=iter(records), key_prefix="t", chunk=5, parallel=True)
+
+    assert (again.accepted, again.duplicates) == (30, 0)
+    assert UsageEvent.objects.filter(source=source).count() == 30
+    assert UsageBatch.objects.filter(source=source).count() == 6
+    total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
+    assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
+    assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creating_a_partition_lets_later_writers_pass_while_it_waits():
+    """A transaction writing events holds the parent; creating a partition must wait for it. While it
+    waits, another writer still gets its lock (PostgreSQL would queue it behind the creation, and a bulk
+    writer waiting so for an earlier chunk would hang both); the partition comes once the holder ends."""
+    import threading
+    from datetime import date
+
+    from django.db import connection, connections
+
+    from billing.usage import partitions
+
+    month = date(2031, 3, 1)
+    name = partitions.partition_name(month)
+    holder, passer = connections.create_connection("default"), connections.create_connection("default")
+    created = []
+
+    def create():
+        try:
+            created.extend(partitions.partitions_ensure(months={month}))
+        finally:
+            connection.close()
+
+    try:
+        holder.set_autocommit(False)
+        holder.cursor().execute("LOCK TABLE usage_event IN ROW EXCLUSIVE MODE")
+        creator = threading.Thread(target=create)
+        creator.start()
+        creator.join(0.5)
+        assert creator.is_alive()  # waiting for the holder
+        passer.set_autocommit(False)
+        with passer.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '3s'")
+            cursor.execute("LOCK TABLE usage_event IN ROW EXCLUSIVE MODE")  # not queued behind it
+        passer.commit()
+        assert creator.is_alive()
+        holder.commit()
+        creator.join(10)
+
+        assert not creator.is_alive() and created == [name]
+    finally:
+        holder.close()  # rolls back what it holds, if a failed assertion left it open
+        passer.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+        partitions._known.discard(name)
+
+
 def test_values_that_look_like_copy_syntax_are_stored_as_sent(model, prepaid):
     """Request ids, accounts, models and metadata holding tabs, newlines, backslashes and "@" survive the
     COPY text; the batch ids the producer wrote are the batch's."""
@@ -502,6 +607,32 @@ def test_values_that_look_like_copy_syntax_are_stored_as_sent(model, prepaid):
     assert rated.upstream_account == "@" and rated.metadata == {"x": "\t@\t@\n", "y": "@\t\\N\n"}
     assert rated.rated_in_id == rated.batch_id and rated.rating_state == RatingState.RATED
     assert unrated.model_name == "@" and unrated.rated_in_id is None and unrated.batch_id == rated.batch_id
+
+
+def test_the_producer_settles_repeats_of_the_previous_chunk_and_numbers_lines_in_the_chunk(model, prepaid):
+    """Chunks of 3: a repeat of the previous chunk's key is settled as a repeat before any claim (that
+    chunk may still be uncommitted); one from further back is left to the claim, which sees it committed.
+    Each chunk's stage lines are numbered from 0, as the writer finds its wide lines by them."""
+    from billing.usage.bulk import _ChunkEnd, _produce, _Slice
+
+    ids = ["r0", "r1", "r2", "r3", "r1", "r4", "r5", "r3", "r0"]
+    items = list(
+        _produce(
+            source=source_make("s")[0],
+            records=[event(i) for i in ids],
+            fmt="generic",
+            chunk=3,
+            key_prefix="k",
+        )
+    )
+
+    staged, ends = [], [item for item in items if isinstance(item, _ChunkEnd)]
+    for item in items:
+        if isinstance(item, _Slice):
+            rows = [line.split("\t") for line in item.narrow.decode().splitlines()]
+            staged.append([(int(row[0]), row[1]) for row in rows])
+    assert staged == [[(0, "r0"), (1, "r1"), (2, "r2")], [(0, "r3"), (1, "r4")], [(0, "r5"), (1, "r0")]]
+    assert [(end.received, end.valid) for end in ends] == [(3, 3), (3, 3), (3, 3)]
 
 
 def test_a_short_first_chunk_reports_indices_in_the_whole_input_and_replays_exactly(monkeypatch, model):
@@ -629,15 +760,41 @@ def test_metadata_is_stored_as_json_text_and_reads_back_as_sent(source, prepaid)
     assert list(by_key) == [("0.25", "curl/8"), ("0.25", "curl/8")]
 
 
-def test_lines_keep_drops_exactly_the_duplicates_lines():
-    """The first, two adjacent and the last line dropped, by byte offsets into the slice (no copy of it)."""
-    from billing.usage.bulk import _lines_keep
+def test_runs_cover_every_line_but_those_skipped():
+    """The first, two adjacent and the last line left out, as byte ranges of the spooled slice."""
+    from array import array
+
+    from billing.usage.bulk import _Lines, _runs
 
     lines = [f"r{i}\tv{i}\n".encode() for i in range(6)]
-    text, ends = b"".join(lines), [sum(map(len, lines[: i + 1])) for i in range(6)]
-    rids = [f"r{i}" for i in range(6)]
+    text, ends = b"".join(lines), array("q", [sum(map(len, lines[: i + 1])) for i in range(6)])
+    spans = _Lines(ends, array("q", [0] * 6))
 
-    kept = _lines_keep(text, rids, ends, {"r0", "r2", "r3", "r5"}, {})
+    assert b"".join(text[a:b] for a, b in _runs(spans, [0, 2, 3, 5])) == lines[1] + lines[4]
+    assert _runs(spans, []) == [(0, len(text))]
+    assert _runs(spans, list(range(6))) == []
 
-    assert b"".join(bytes(piece) for piece in kept) == lines[1] + lines[4]
-    assert b"".join(bytes(piece) for piece in _lines_keep(text, rids, ends, set(), {})) == text
+
+def test_lines_only_keeps_the_lines_asked_with_their_new_sales():
+    """Only the lines asked for, in order; those an allowance changed carry the new sale in its columns."""
+    from array import array
+
+    from billing.usage.bulk import COPY_COLUMNS, SELL_FIELDS, _Lines, _lines_only
+
+    def line(i):
+        return "\t".join(f"r{i}" if c == "request_id" else f"{c}{i}" for c in COPY_COLUMNS).encode() + b"\n"
+
+    lines = [line(i) for i in range(4)]
+    text, ends = b"".join(lines), array("q", [sum(map(len, lines[: i + 1])) for i in range(4)])
+    spans = _Lines(ends, array("q", [7] * 4))
+
+    # The slice's first line is line 10 of its chunk: line 2 here is 12 there.
+    only = _lines_only(text, spans, [0, 2, 3], {12: ("over\tplan", None, "USD"), 11: ("x", 1, "CNY")}, 10)
+
+    out = only.split(b"\n")
+    assert len(out) == 4 and out[-1] == b"" and out[0] + b"\n" == lines[0] and out[2] + b"\n" == lines[3]
+    changed = out[1].split(b"\t")
+    assert [changed[f] for f in SELL_FIELDS] == [b"over\\tplan", b"\\N", b"USD"]
+    assert [v for f, v in enumerate(changed) if f not in SELL_FIELDS] == [
+        v for f, v in enumerate(lines[2][:-1].split(b"\t")) if f not in SELL_FIELDS
+    ]
