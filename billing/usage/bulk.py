@@ -16,18 +16,21 @@ split so that the machine's two cores are both busy:
   chunk × customer, in bulk.
 
 ``WRITERS`` writers (threads of the calling process, each with its own connection) take consecutive
-chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. What could make two
-chunks wait for each other is kept apart: a chunk takes the locks it shares with others (allowances,
-rollup rows, ledger accounts and wallets) only once the chunk before it has committed (``_Turns``), and
-the producer settles a repeat of the previous chunk's key itself, so two claims in flight never meet.
+chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. Before its turn a
+chunk writes only rows no other transaction can want (its stage, its batch, its new events); it claims
+its keys and takes the rows it shares with others (allowances, rollup rows, ledger accounts and wallets)
+only once the chunk before it has committed (``_Turns``). So no transaction, of this run or another,
+ever waits for a chunk that is itself waiting for its turn. The producer settles a repeat of the
+previous chunk's key itself, so the claim seldom meets a key taken since its probe.
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
 postings commit together), and chunks commit in input order; its idempotency key is ``<key_prefix>:<n>``,
 so a re-run after a crash replays the chunks already committed and completes the rest exactly once.
 Memory is bounded by a slice or two in each process, not by the chunk or the file: slices waiting
-between them (at most ``QUEUED``) are spooled to temporary files, and the writers send them to COPY a
-block at a time. Inside a caller's transaction (tests), or where no process may be forked, the producer
-runs in-process and one writer, the caller, writes each chunk in turn.
+between them are spooled to temporary files, and the writers send them to COPY a block at a time (a
+slice holding allowance holders' rows is read whole once more, in the chunk's turn). Inside a caller's
+transaction (tests), or where no process may be forked, the producer runs in-process and one writer,
+the caller, writes each chunk in turn.
 """
 
 import json
@@ -121,10 +124,11 @@ STAGE_TABLE = """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
 EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 # Events per slice: the producer validates, rates and formats this many at a time (memory: one slice
-# of COPY text, ~1 KB per event with gateway metadata). At most QUEUED slices wait, spooled to files
-# (~10 MB each on disk, none in memory): the producer may run two and a half chunks ahead of the writer.
+# of COPY text, ~1 KB per event with gateway metadata). Slices wait spooled to files (~10 MB each on
+# disk, none in memory): those of the chunks in flight (WRITERS chunks) and at most QUEUED more, so the
+# producer may run a chunk ahead of the writers (~300 MB of disk at most).
 SLICE = 10_000
-QUEUED = 25
+QUEUED = 10
 # The writer sends a spooled slice to COPY this many bytes at a time.
 BLOCK = 1 << 20
 # Writers (threads, each with its own connection and transaction) working on consecutive chunks at once.
@@ -181,27 +185,29 @@ ADD = ", ".join(
 )  # fmt: skip
 
 
-# Claim the staged keys; those another batch already holds are duplicates: dropped from the stage (so no
-# allowance draw, rollup or posting sees them) and returned by line number: their wide lines are never sent.
-# Most keys are new, so each is probed once against the unique index (LATERAL … LIMIT 1: a nested loop
-# of index probes, never a scan of all the source's keys) and the new ones go in by a plain INSERT:
-# ON CONFLICT's speculative insertion costs about twice as much per row.
-CLAIM_SQL = """
-    WITH probed AS MATERIALIZED (
-        SELECT s.request_id, s.occurred_at, k.taken FROM usage_ingest_stage s
-        LEFT JOIN LATERAL (
-            SELECT true AS taken FROM usage_request_key k
+# Keys another batch already holds (committed) are duplicates: dropped from the stage (so no allowance
+# draw, rollup or posting sees them) and returned by line number, so their wide lines are never sent. Each
+# staged key is probed once against the unique index (LATERAL … LIMIT 1: a nested loop of index probes,
+# never a scan of all the source's keys). Only reads: the chunk waits for no one here.
+PROBE_SQL = """
+    WITH taken AS MATERIALIZED (
+        SELECT s.line FROM usage_ingest_stage s
+        JOIN LATERAL (
+            SELECT 1 FROM usage_request_key k
             WHERE k.source_id = %(source)s AND k.request_id = s.request_id LIMIT 1
         ) k ON true
-    ), won AS (
-        INSERT INTO usage_request_key (source_id, request_id, occurred_at)
-        SELECT %(source)s, request_id, occurred_at FROM probed WHERE taken IS NULL
     )
-    DELETE FROM usage_ingest_stage s USING probed p WHERE p.taken AND p.request_id = s.request_id
+    DELETE FROM usage_ingest_stage s USING taken t WHERE t.line = s.line
     RETURNING s.line
 """
-# A key another ingest inserts while the probe looks makes the plain INSERT fail once that one commits:
-# the claim is then made again, the waiting way (same result, slower).
+# In the chunk's turn the probed-new keys are claimed by a plain INSERT (ON CONFLICT's speculative
+# insertion costs about twice as much per row). A key committed since the probe, or inserted by another
+# ingest still running, makes it fail (once that one ends): the claim is then made the waiting way, and
+# the keys it could not claim are returned (line, request id) as late duplicates.
+CLAIM_SQL = """
+    INSERT INTO usage_request_key (source_id, request_id, occurred_at)
+    SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage
+"""
 CLAIM_WAITING_SQL = """
     WITH won AS (
         INSERT INTO usage_request_key (source_id, request_id, occurred_at)
@@ -209,7 +215,12 @@ CLAIM_WAITING_SQL = """
         ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
     )
     DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
-    RETURNING s.line
+    RETURNING s.line, s.request_id
+"""
+# A late duplicate's wide row may already be in usage_event (copied before the turn): it goes again.
+LATE_DELETE_SQL = """
+    DELETE FROM usage_event
+    WHERE batch_id = %(batch)s AND source_id = %(source)s AND request_id = ANY(%(ids)s)
 """
 
 
@@ -525,7 +536,7 @@ def _slice_parse(
         if len(seen) != seen_before and row[0] not in earlier:
             events.append(row)
         else:
-            events.append(None)  # a repeat inside the chunk: counted as valid, stored once
+            events.append(None)  # a repeat (in this chunk or the previous one): counted as valid, stored once
     return events, read
 
 
@@ -619,7 +630,8 @@ def _produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Itera
     lookups = _Lookups(source)
     iterator = iter(records)
     # The previous chunk's request ids: a repeat of one is settled here, because that chunk may not have
-    # committed yet when this one claims its keys (two writers), and the claim would then wait for it.
+    # committed yet when this one probes its keys (two writers): the probe would miss it, and the claim
+    # would find it late (the slower way, and the event's row copied for nothing).
     earlier: set[str] = set()
     for n in range(10**9):
         size = _chunk_start(n + 1, chunk) - _chunk_start(n, chunk)
@@ -751,16 +763,22 @@ def _lines_only(text: bytes, lines: _Lines, only: list[int], sales: dict[int, tu
     return b"".join(kept)
 
 
-def _stage_claim(cursor, source_id: int) -> list[int]:
-    """Claim the stage's keys for this chunk's batch; return the duplicates' line numbers, ascending (they
-    have left the stage)."""
+def _stage_probe(cursor, source_id: int) -> list[int]:
+    """Drop the staged keys already taken from the stage; return their line numbers, ascending."""
+    cursor.execute(PROBE_SQL, {"source": source_id})
+    return sorted(row[0] for row in cursor.fetchall())
+
+
+def _stage_claim(cursor, source_id: int) -> dict[int, str]:
+    """Claim the stage's keys for this chunk's batch; return those taken meanwhile (late duplicates: they
+    have left the stage), request id by line number."""
     try:
         with transaction.atomic():
             cursor.execute(CLAIM_SQL, {"source": source_id})
-            return sorted(row[0] for row in cursor.fetchall())
+            return {}
     except IntegrityError:
         cursor.execute(CLAIM_WAITING_SQL, {"source": source_id})
-        return sorted(row[0] for row in cursor.fetchall())
+        return dict(cursor.fetchall())
 
 
 class _Writer:
@@ -778,11 +796,13 @@ class _Writer:
     ) -> BatchResult | None:
         """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none.
 
-        First what takes no lock another chunk of the run could want: stage the narrow rows, claim their
-        keys (duplicates leave the stage), COPY the wide rows of the new events of customers holding no
-        token allowance straight into usage_event. Then, once ``wait_turn`` returns (the previous chunk
-        has committed, when two writers run), what does: draw allowances and COPY the rest of the wide
-        rows, roll up and sum from the stage, post.
+        First what writes only rows no other transaction can want, so that no one waits for this chunk
+        while it waits for its turn: stage the narrow rows, probe their keys (those taken leave the stage),
+        COPY the wide rows of the new events of customers holding no token allowance straight into
+        usage_event. Then, once ``wait_turn`` returns (the previous chunk has committed, when two writers
+        run), what takes shared rows: claim the keys (a key taken since the probe is a late duplicate,
+        whose wide row goes again), draw allowances and COPY the holders' wide rows, roll up and sum from
+        the stage, post.
         """
         first = next(items, None)
         if first is None:
@@ -814,7 +834,7 @@ class _Writer:
                         copy.write(narrow)
                     slices.append((end, lines))
                     end = next(items)
-                duplicates = iter(_stage_claim(cursor, self.source.pk))
+                duplicates = iter(_stage_probe(cursor, self.source.pk))
                 holders = (
                     allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
                     if end.customer_ids
@@ -840,8 +860,15 @@ class _Writer:
                         os.unlink(spooled.wide_path)
                     base += count
                 wait_turn()
+                late = _stage_claim(cursor, self.source.pk)
+                if late:
+                    cursor.execute(
+                        LATE_DELETE_SQL,
+                        {"batch": batch.pk, "source": self.source.pk, "ids": list(late.values())},
+                    )
                 sales = self._allowances_draw(cursor, batch, end, holders)
                 for spooled, lines, first_line, only in held:
+                    only = [i for i in only if first_line + i not in late]
                     with cursor.copy(EVENT_COPY) as copy:
                         copy.write(_lines_only(spooled.wide(), lines, only, sales, first_line))
                 cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
@@ -982,9 +1009,12 @@ class _Turns:
 
     def wait(self, n: int) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: self._done >= n - 1 or self._failed is not None)
-            if self._failed is not None and self._failed < n:
+            self._cond.wait_for(lambda: self._done >= n - 1 or self._failed_before(n))
+            if self._failed_before(n):
                 raise _Abandoned
+
+    def _failed_before(self, n: int) -> bool:
+        return self._failed is not None and self._failed < n
 
     def done(self, n: int) -> None:
         with self._cond:
@@ -1029,9 +1059,10 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
     ``deliver(n, result)`` for each chunk in input order.
 
     Each chunk is still one transaction. A writer COPYs while the other rolls up and posts (or COPYs
-    too), so PostgreSQL works on two chunks at once; ``_Turns`` keeps the commits in input order. The
-    producer settles repeats of the previous chunk's keys, so the claims of two chunks in flight never
-    meet. On a failure, chunks before the failed one commit and the rest roll back; the error is raised.
+    too), so PostgreSQL works on two chunks at once; ``_Turns`` keeps the commits in input order. On a
+    failure the chunks before the failed one (or, if reading the input failed, the chunks read whole)
+    commit and are delivered, the later ones roll back, and the failed chunk's own error is raised (an
+    interrupt is raised as it came).
     """
     turns = _Turns()
     jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -1052,23 +1083,27 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
     outcomes: dict[int, object] = {}  # finished, not yet delivered
     delivered = in_flight = 0
 
+    def deliver_ready() -> None:
+        """Deliver, in order, every finished chunk that is next; raise the first failure met (kept)."""
+        nonlocal delivered
+        while delivered in outcomes:
+            if isinstance(outcomes[delivered], BaseException):
+                raise outcomes[delivered]
+            deliver(delivered, outcomes.pop(delivered))
+            delivered += 1
+
     def collect(*, block: bool) -> None:
-        """Take what the writers finished; deliver, in order, every chunk now next; raise a failure."""
-        nonlocal delivered, in_flight
+        """Take what the writers finished (waiting for one if ``block``), then deliver what is ready."""
+        nonlocal in_flight
         while True:
             try:
                 n, outcome = finished.get(block=block)
             except Empty:
-                return
+                break
             block = False
             outcomes[n] = outcome
             in_flight -= 1
-            while delivered in outcomes:
-                outcome = outcomes.pop(delivered)
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                deliver(delivered, outcome)
-                delivered += 1
+        deliver_ready()
 
     n, feed = 0, None
     try:
@@ -1100,15 +1135,23 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
         if feed is not None:
             feed.put(_ABORT)
         stop()
-        # The first chunk's own failure, not the ones given up after it.
         while not finished.empty():
-            n, outcome = finished.get()
-            outcomes[n] = outcome
-        failures = [outcomes[k] for k in sorted(outcomes) if isinstance(outcomes[k], BaseException)]
-        first_failure = next((f for f in failures if not isinstance(f, _Abandoned)), exc)
-        if first_failure is exc:
+            done, outcome = finished.get()
+            outcomes[done] = outcome
+        # The chunks that committed are reported, as they would have been without the failure.
+        while delivered in outcomes and not isinstance(outcomes[delivered], BaseException):
+            deliver(delivered, outcomes.pop(delivered))
+            delivered += 1
+        if not isinstance(exc, Exception):
+            raise  # an interrupt or exit, as it came
+        failures = [
+            outcomes[k]
+            for k in sorted(outcomes)
+            if isinstance(outcomes[k], Exception) and not isinstance(outcomes[k], _Abandoned)
+        ]
+        if not failures or failures[0] is exc:
             raise
-        raise first_failure from exc
+        raise failures[0] from exc  # the first chunk's own failure, not what followed it
     stop()
 
 

@@ -15,8 +15,10 @@ from django.db import OperationalError, connection, transaction
 
 PARENT = "usage_event"
 _known: set[str] = set()
-# How long creating a partition may queue for its lock on the parent before it lets go and tries again.
+# How long creating a partition may queue for its lock on the parent before it lets go and tries again,
+# and after how long in all it gives up with an error.
 LOCK_WAIT = "200ms"
+GIVE_UP_S = 600
 
 
 def month_start(value: date | datetime) -> date:
@@ -47,7 +49,8 @@ def is_partitioned() -> bool:
 def partitions_ensure(*, months: set[date]) -> list[str]:
     """Create the monthly partitions holding ``months`` (first days) if missing; return those created.
 
-    Run outside the batch's transaction: creating a partition locks the parent table briefly.
+    Best run outside a batch's transaction (the bulk path's producer has its own connection): creating a
+    partition locks the parent table until the transaction that created it ends.
     """
     if connection.vendor != "postgresql":
         return []
@@ -74,20 +77,28 @@ def _partition_create(cursor, name: str, month: date) -> None:
     while it waits, PostgreSQL queues every later writer behind it. A bulk ingest writer holding its rows
     may be waiting for an earlier chunk that is queued so: waiting without end would hang them all.
     """
+    deadline = time.monotonic() + GIVE_UP_S
     for attempt in count(1):
         try:
             with transaction.atomic():
-                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                cursor.execute("SELECT current_setting('lock_timeout')")
+                caller_timeout = cursor.fetchone()[0]
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
                 cursor.execute(
                     f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{PARENT}" '
                     "FOR VALUES FROM (%s) TO (%s)",
                     [month.isoformat(), month_add(month, 1).isoformat()],
                 )
-                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [caller_timeout])
             return
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
                 raise
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Could not create the usage partition {name}: other transactions kept {PARENT} in use "
+                    f"for {GIVE_UP_S // 60} minutes."
+                ) from exc
             time.sleep(min(0.05 * attempt, 1.0))
 
 

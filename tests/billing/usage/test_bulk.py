@@ -440,23 +440,33 @@ def allowances_twins_compare(monkeypatch, *, parallel: bool) -> None:
     assert balances[0] == balances[1] == Decimal("100") - sum(v for k, v in got.items() if k[0] == "h")
 
 
-def test_a_key_taken_while_the_probe_looked_is_claimed_the_waiting_way(monkeypatch, model, prepaid):
-    """The plain INSERT fails on a key committed after the probe looked (simulated: a probe that finds
-    nothing); the claim is made again with ON CONFLICT and the key is a duplicate, charged once."""
+@pytest.mark.parametrize("holder", [False, True], ids=["copied-before-the-turn", "allowance-holder"])
+def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once(monkeypatch, model, holder):
+    """The probe misses a committed key (simulated: a probe that finds nothing), so the event's row is
+    copied before the turn (or, for an allowance holder, held for it); the claim then fails, is made
+    again the waiting way, and the late duplicate's row goes: stored once, charged once, drawn once."""
+    from billing.allowances.models import AllowanceDraw
     from billing.usage import bulk
+    from tests.billing.usage.test_allowances import pack_buy
 
+    prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
+    if holder:
+        pack_buy(prepaid, 1_000_000)  # covers every event: all sales 0, all tokens drawn
     source = source_make("s")[0]
     bulk_ingest(source=source, records=[event("r1"), event("r2")], key_prefix="first")
-    monkeypatch.setattr(bulk, "CLAIM_SQL", bulk.CLAIM_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
+    monkeypatch.setattr(bulk, "PROBE_SQL", bulk.PROBE_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
 
     again = bulk_ingest(source=source, records=[event("r2"), event("r3")], key_prefix="second")
 
     assert (again.accepted, again.duplicates) == (1, 1)
-    assert sorted(UsageEvent.objects.values_list("request_id", flat=True)) == ["r1", "r2", "r3"]
+    stored = sorted(UsageEvent.objects.values_list("request_id", "batch__idempotency_key"))
+    assert stored == [("r1", "first:0"), ("r2", "first:0"), ("r3", "second:0")]
     total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
     assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+    if holder:
+        assert total == 0 and sum(AllowanceDraw.objects.values_list("tokens", flat=True)) == 3 * 1500
 
 
 def test_chunks_of_several_slices_in_process(monkeypatch, model):
@@ -477,22 +487,42 @@ def test_chunks_of_several_slices_in_process(monkeypatch, model):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model):
-    """The forked producer dies mid-chunk: the chunks before it stay, its chunk leaves nothing, the re-run
-    replays the committed chunks and ingests the rest exactly once."""
+def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model, monkeypatch):
+    """The forked producer dies mid-chunk: the chunks before it stay (and are reported), its chunk leaves
+    nothing, the re-run replays the committed chunks and ingests the rest exactly once."""
+    import time
+
+    from billing.usage import bulk
+
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(25)]
     source = source_make("dies")[0]
 
+    post = bulk._Writer._post
+
     def dying():
         yield from records[:15]
         raise OSError("disk gone")
 
+    def slow_post(self, batch, end, sums):
+        time.sleep(0.5)  # chunk 0 still commits when the producer dies
+        return post(self, batch, end, sums)
+
+    monkeypatch.setattr(bulk._Writer, "_post", slow_post)
+    reported = []
     with pytest.raises(RuntimeError, match="disk gone"):
-        bulk_ingest(source=source, records=dying(), key_prefix="f", chunk=10, parallel=True)
+        bulk_ingest(
+            source=source,
+            records=dying(),
+            key_prefix="f",
+            chunk=10,
+            parallel=True,
+            progress=lambda n, total: reported.append((n, total.accepted)),
+        )
 
     assert UsageEvent.objects.filter(source=source).count() == 10  # chunk 0 committed, chunk 1 not
+    assert reported == [(0, 10)]  # and it was reported
     again = bulk_ingest(source=source, records=iter(records), key_prefix="f", chunk=10, parallel=True)
 
     assert again.accepted == 25 and UsageEvent.objects.filter(source=source).count() == 25
@@ -539,6 +569,205 @@ def test_chunks_commit_in_input_order_and_a_failed_one_takes_the_later_ones_with
     total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
     assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
+
+
+def test_a_later_failure_does_not_let_a_chunk_take_its_turn_early():
+    """Chunk 1 is still running when chunk 3 fails: chunk 2 keeps waiting for chunk 1, which then
+    commits, and takes its turn; chunk 4 never does."""
+    import threading
+
+    from billing.usage.bulk import _Abandoned, _Turns
+
+    turns, took = _Turns(), []
+
+    def wait(n):
+        try:
+            turns.wait(n)
+            took.append(n)
+        except _Abandoned:
+            took.append(-n)
+
+    turns.done(0)
+    waiters = [threading.Thread(target=wait, args=(n,)) for n in (2, 4)]
+    for waiter in waiters:
+        waiter.start()
+    turns.fail(3)
+    waiters[1].join(5)
+    assert took == [-4]
+    turns.done(1)
+    waiters[0].join(5)
+    assert took == [-4, 2]
+
+
+def chunk_key_is(cursor, key: str) -> bool:
+    """Whether the transaction on ``cursor`` is writing the chunk keyed ``key`` (its batch row is visible
+    only there until it commits)."""
+    cursor.execute("SELECT count(*) FROM usage_batch WHERE idempotency_key = %s", [key])
+    return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_reported(model, monkeypatch):
+    """Chunk 1 fails slowly in its turn; chunk 2 fails before its turn, with an error of its own. The
+    error raised is chunk 1's; chunk 0, committed, was reported to ``progress``."""
+    import time
+
+    from billing.usage import bulk
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(20)]
+    post, probe = bulk._Writer._post, bulk._stage_probe
+
+    def slow_to_fail(self, batch, end, sums):
+        if batch.idempotency_key == "e:1":
+            time.sleep(1)
+            raise RuntimeError("chunk 1: ledger gone")
+        return post(self, batch, end, sums)
+
+    def probe_failing_in_chunk_2(cursor, source_id):
+        if chunk_key_is(cursor, "e:2"):
+            raise ValueError("chunk 2: its own error")
+        return probe(cursor, source_id)
+
+    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    monkeypatch.setattr(bulk, "_stage_probe", probe_failing_in_chunk_2)
+    reported = []
+    with pytest.raises(RuntimeError, match="chunk 1: ledger gone"):
+        bulk_ingest(
+            source=source_make("e")[0],
+            records=iter(records),
+            key_prefix="e",
+            chunk=5,
+            parallel=True,
+            progress=lambda n, total: reported.append((n, total.accepted)),
+        )
+
+    assert list(UsageBatch.objects.values_list("idempotency_key", flat=True)) == ["e:0"]
+    assert reported == [(0, 5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupt_is_raised_as_it_came_and_what_committed_stays_a_prefix(model):
+    """Ctrl-C while chunks are in flight (here from the progress callback, in the reading thread): the
+    interrupt itself is raised, and the committed chunks are the first ones, in order."""
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(40)]
+
+    def interrupt(n, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bulk_ingest(
+            source=source_make("i")[0],
+            records=iter(records),
+            key_prefix="i",
+            chunk=5,
+            parallel=True,
+            progress=interrupt,
+        )
+
+    keys = sorted(UsageBatch.objects.values_list("idempotency_key", flat=True), key=lambda k: int(k[2:]))
+    assert keys[:1] == ["i:0"] and keys == [f"i:{n}" for n in range(len(keys))] and len(keys) < 8
+    assert UsageEvent.objects.count() == 5 * len(keys)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_chunk_is_written_while_one_takes_its_turn(model, monkeypatch):
+    """Two writers really overlap: chunk 0 posts only once chunk 1 has staged, probed and copied."""
+    import threading
+
+    from billing.usage import bulk
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    post, probe = bulk._Writer._post, bulk._stage_probe
+    chunk_1_copying = threading.Event()
+    overlapped = []
+
+    def probe_noting_chunk_1(cursor, source_id):
+        if chunk_key_is(cursor, "o:1"):
+            chunk_1_copying.set()
+        return probe(cursor, source_id)
+
+    def post_after_chunk_1_started(self, batch, end, sums):
+        if batch.idempotency_key == "o:0":
+            overlapped.append(chunk_1_copying.wait(10))
+        return post(self, batch, end, sums)
+
+    monkeypatch.setattr(bulk, "_stage_probe", probe_noting_chunk_1)
+    monkeypatch.setattr(bulk._Writer, "_post", post_after_chunk_1_started)
+    result = bulk_ingest(
+        source=source_make("o")[0],
+        records=[event(f"r{i}") for i in range(10)],
+        key_prefix="o",
+        chunk=5,
+        parallel=True,
+    )
+
+    assert overlapped == [True] and result.accepted == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model):
+    """Another ingest T holds a key of chunk 1, so chunk 1's claim waits for T; T then inserts a key of
+    chunk 2, which is written meanwhile and waits for chunk 1's turn. T must not wait for chunk 2 (a cycle
+    PostgreSQL cannot see: one wait is the writers' own): chunk 2 claims its keys only in its turn."""
+    import threading
+
+    from django.db import connection, connections
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    source = source_make("t")[0]
+    ids = (
+        [f"a{i}" for i in range(5)]
+        + ["x1"]
+        + [f"b{i}" for i in range(4)]
+        + ["y2"]
+        + [f"c{i}" for i in range(4)]
+    )
+    other = connections.create_connection("default")
+    other.set_autocommit(False)
+    insert = "INSERT INTO usage_request_key (source_id, request_id, occurred_at) VALUES (%s, %s, now())"
+    box = {}
+
+    def run():
+        try:
+            box["result"] = bulk_ingest(
+                source=source, records=[event(i) for i in ids], key_prefix="h", chunk=5, parallel=True
+            )
+        finally:
+            connection.close()
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+            cursor.execute(insert, [source.pk, "x1"])
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+            runner = threading.Thread(target=run)
+            runner.start()
+            for _ in range(100):  # until chunk 1's claim waits for T
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+                )
+                if cursor.fetchone()[0]:
+                    break
+                runner.join(0.1)
+            runner.join(1)  # chunk 2 is staged and copied meanwhile
+            cursor.execute(insert, [source.pk, "y2"])  # with the old order: a lock timeout here
+        other.commit()
+        runner.join(30)
+
+        assert not runner.is_alive()
+        result = box["result"]
+        assert (result.accepted, result.duplicates) == (len(ids) - 2, 2)
+        stored = set(UsageEvent.objects.values_list("request_id", flat=True))
+        assert stored == set(ids) - {"x1", "y2"}
+    finally:
+        other.close()
 
 
 @pytest.mark.django_db(transaction=True)
