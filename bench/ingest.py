@@ -234,8 +234,9 @@ def _pss_mb(pid: int | str) -> float:
     return 0.0
 
 
-def _pss_sampler(stop: threading.Event, peak: list[float]) -> None:
-    """Sample the PSS of this process and its children (the bulk producer) every 0.5 s; keep the peak.
+def _sampler(stop: threading.Event, peak: list[float], postgres: "_PostgresCpu | None") -> None:
+    """Sample the PSS of this process and its children (the bulk producer) every 0.5 s and keep the peak;
+    sample PostgreSQL's CPU as well.
 
     Reading smaps_rollup walks a process's page tables: every 0.2 s it cost the writer's core ~2% of the
     run. Memory is flat once the pipeline is full, so half-second samples find the same peak."""
@@ -244,6 +245,8 @@ def _pss_sampler(stop: threading.Event, peak: list[float]) -> None:
     while not stop.wait(0.5):
         total = _pss_mb("self") + sum(_pss_mb(child.pid) for child in multiprocessing.active_children())
         peak[0] = max(peak[0], total)
+        if postgres is not None:
+            postgres.sample()
 
 
 def _stat(pid: int | str) -> list[str]:
@@ -252,23 +255,35 @@ def _stat(pid: int | str) -> list[str]:
         return stat.read().rsplit(")", 1)[1].split()
 
 
-def _postgres_cpu_s(backend: int) -> float | None:
-    """CPU seconds (user + system) the whole PostgreSQL server has used so far, when it runs on this
-    machine: the postmaster, its live processes (the ingest's backends, the WAL writer, the
-    checkpointer …) and those it has reaped, such as backends whose connections have closed."""
-    try:
-        postmaster = int(_stat(backend)[1])
-        fields = _stat(postmaster)
-        ticks = sum(int(f) for f in fields[11:15])  # its own time and its reaped children's
+class _PostgresCpu:
+    """CPU seconds (user + system) the PostgreSQL server uses from now on, when it runs on this machine.
+
+    Counted per process — the postmaster and its children: the ingest's backends (two writers and the
+    producer), the WAL writer, the checkpointer … — and sampled, so a backend whose connection closes
+    during the run still counts, up to its last sample (the last half second of it may be missed).
+    """
+
+    def __init__(self, backend: int):
+        self.postmaster = int(_stat(backend)[1])
+        self.first = self._ticks()
+        self.last = dict(self.first)
+
+    def _ticks(self) -> dict[int, int]:
+        ticks = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 with contextlib.suppress(OSError):
-                    child = _stat(entry)
-                    if int(child[1]) == postmaster:
-                        ticks += int(child[11]) + int(child[12])
-    except OSError:
-        return None
-    return ticks / os.sysconf("SC_CLK_TCK")
+                    fields = _stat(entry)
+                    if int(entry) == self.postmaster or int(fields[1]) == self.postmaster:
+                        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+        return ticks
+
+    def sample(self) -> None:
+        self.last.update(self._ticks())
+
+    def seconds(self) -> float:
+        used = sum(ticks - self.first.get(pid, 0) for pid, ticks in self.last.items())
+        return used / os.sysconf("SC_CLK_TCK")
 
 
 def _ingest_child(path: str) -> None:
@@ -284,16 +299,20 @@ def _ingest_child(path: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    postgres_before = _postgres_cpu_s(backend)
+    try:
+        postgres = _PostgresCpu(backend)
+    except OSError:  # the server runs elsewhere
+        postgres = None
     own_before = resource.getrusage(resource.RUSAGE_SELF)
     stop, pss_peak = threading.Event(), [0.0]
-    sampler = threading.Thread(target=_pss_sampler, args=(stop, pss_peak), daemon=True)
+    sampler = threading.Thread(target=_sampler, args=(stop, pss_peak, postgres), daemon=True)
     sampler.start()
     started = time.perf_counter()
     with open(path, "rb") as handle:
         result = file_ingest(source=source, records=records_iter(handle), fmt="generic", key_prefix="bench")
     elapsed = time.perf_counter() - started
-    postgres_after = _postgres_cpu_s(backend)
+    if postgres is not None:
+        postgres.sample()
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     stop.set()
     sampler.join()
@@ -312,7 +331,7 @@ def _ingest_child(path: str) -> None:
                 # Where the CPU goes: the writer, its forked producer, the PostgreSQL server.
                 "cpu_writer_s": own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime,
                 "cpu_producer_s": children.ru_utime + children.ru_stime,
-                "cpu_postgres_s": None if postgres_before is None else postgres_after - postgres_before,
+                "cpu_postgres_s": None if postgres is None else postgres.seconds(),
                 **result.as_dict(),
                 "errors": len(result.errors),
             }
