@@ -17,10 +17,11 @@ split so that the machine's two cores are both busy:
 
 ``WRITERS`` writers (threads of the calling process, each with its own connection) take consecutive
 chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. Before its turn a
-chunk writes only rows no other transaction can want (its stage, its batch, its new events); it claims
-its keys and takes the rows it shares with others (allowances, rollup rows, ledger accounts and wallets)
-only once the chunk before it has committed (``_Turns``). So no transaction, of this run or another,
-ever waits for a chunk that is itself waiting for its turn. The producer settles a repeat of the
+chunk writes only rows of its own (its stage, its batch, its new events); it claims its keys and takes
+the rows it shares with others (allowances, rollup rows, ledger accounts and wallets) only once the
+chunk before it has committed (``_Turns``). So no transaction holding rows that chunk needs can be
+waiting for a chunk that is itself waiting for its turn: such a cycle, one of whose waits is ours, is
+one PostgreSQL could not detect. The producer settles a repeat of the
 previous chunk's key itself, so the claim seldom meets a key taken since its probe.
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
@@ -131,8 +132,10 @@ SLICE = 10_000
 QUEUED = 10
 # The writer sends a spooled slice to COPY this many bytes at a time.
 BLOCK = 1 << 20
-# Writers (threads, each with its own connection and transaction) working on consecutive chunks at once.
+# Writers (threads, each with its own connection and transaction) working on consecutive chunks at once,
+# and how long a chunk waits for the one before it to commit before it gives up (a chunk takes seconds).
 WRITERS = 2
+TURN_WAIT_S = 900
 _INHERITED: list = []
 NULL = "\\N"
 RATED = RatingState.RATED.value
@@ -215,12 +218,14 @@ CLAIM_WAITING_SQL = """
         ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
     )
     DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
-    RETURNING s.line, s.request_id
+    RETURNING s.line, s.request_id, s.occurred_at
 """
 # A late duplicate's wide row may already be in usage_event (copied before the turn): it goes again.
+# Bounded by time too, so only the partitions holding them are touched.
 LATE_DELETE_SQL = """
     DELETE FROM usage_event
     WHERE batch_id = %(batch)s AND source_id = %(source)s AND request_id = ANY(%(ids)s)
+      AND occurred_at BETWEEN %(first)s AND %(last)s
 """
 
 
@@ -769,16 +774,16 @@ def _stage_probe(cursor, source_id: int) -> list[int]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
-def _stage_claim(cursor, source_id: int) -> dict[int, str]:
+def _stage_claim(cursor, source_id: int) -> dict[int, tuple[str, datetime]]:
     """Claim the stage's keys for this chunk's batch; return those taken meanwhile (late duplicates: they
-    have left the stage), request id by line number."""
+    have left the stage), (request id, occurred at) by line number."""
     try:
         with transaction.atomic():
             cursor.execute(CLAIM_SQL, {"source": source_id})
             return {}
     except IntegrityError:
         cursor.execute(CLAIM_WAITING_SQL, {"source": source_id})
-        return dict(cursor.fetchall())
+        return {line: (request_id, at) for line, request_id, at in cursor.fetchall()}
 
 
 class _Writer:
@@ -796,9 +801,9 @@ class _Writer:
     ) -> BatchResult | None:
         """Write the next chunk from ``items`` (slices then a ``_ChunkEnd``); None when there is none.
 
-        First what writes only rows no other transaction can want, so that no one waits for this chunk
-        while it waits for its turn: stage the narrow rows, probe their keys (those taken leave the stage),
-        COPY the wide rows of the new events of customers holding no token allowance straight into
+        First what writes only rows of its own, so that nothing the previous chunk needs waits for this
+        one while it waits for its turn: stage the narrow rows, probe their keys (those taken leave the
+        stage), COPY the wide rows of the new events of customers holding no token allowance straight into
         usage_event. Then, once ``wait_turn`` returns (the previous chunk has committed, when two writers
         run), what takes shared rows: claim the keys (a key taken since the probe is a late duplicate,
         whose wide row goes again), draw allowances and COPY the holders' wide rows, roll up and sum from
@@ -862,9 +867,16 @@ class _Writer:
                 wait_turn()
                 late = _stage_claim(cursor, self.source.pk)
                 if late:
+                    times = [at for _rid, at in late.values()]
                     cursor.execute(
                         LATE_DELETE_SQL,
-                        {"batch": batch.pk, "source": self.source.pk, "ids": list(late.values())},
+                        {
+                            "batch": batch.pk,
+                            "source": self.source.pk,
+                            "ids": [rid for rid, _at in late.values()],
+                            "first": min(times),
+                            "last": max(times),
+                        },
                     )
                 sales = self._allowances_draw(cursor, batch, end, holders)
                 for spooled, lines, first_line, only in held:
@@ -876,7 +888,7 @@ class _Writer:
             result = self._post(batch, end, sums)
             # As the per-batch path does: the gateway status of the chunk's customers is read afresh.
             customer_ids = set(end.customer_ids)
-            transaction.on_commit(lambda: after_commit(customer_ids))
+            transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
         return result
 
     def _file_send(self, copy, path: str, runs: list[tuple[int, int]]) -> None:
@@ -1009,7 +1021,11 @@ class _Turns:
 
     def wait(self, n: int) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: self._done >= n - 1 or self._failed_before(n))
+            if not self._cond.wait_for(lambda: self._done >= n - 1 or self._failed_before(n), TURN_WAIT_S):
+                # The previous chunk is stuck (a lock held elsewhere for this long): fail rather than hang.
+                raise RuntimeError(
+                    f"Bulk ingest chunk {n} waited {TURN_WAIT_S // 60} minutes for chunk {n - 1} to commit."
+                )
             if self._failed_before(n):
                 raise _Abandoned
 

@@ -125,5 +125,5 @@ def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> Ba
             accepted=len(done), unrated=unrated, response={**result.as_dict(), "batch_id": None}
         )
         customer_ids = {r.customer_id for r in done}
-        transaction.on_commit(lambda: after_commit(customer_ids))
+        transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
     return result

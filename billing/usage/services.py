@@ -227,7 +227,7 @@ def usage_batch_ingest(
                 response={k: v for k, v in result.as_dict().items() if k != "batch_id"},
             )
             customer_ids = {r.customer_id for r in rows if r.customer_id}
-            transaction.on_commit(lambda: after_commit(customer_ids))
+            transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
     except IntegrityError:
         # Another worker committed the same key while we worked: answer as it did.
         existing = UsageBatch.objects.filter(source=source, idempotency_key=idempotency_key).first()
@@ -239,6 +239,9 @@ def usage_batch_ingest(
 
 
 def after_commit(customer_ids: set[int]) -> None:
+    """Read the gateway status of these customers afresh. Registered with ``on_commit(robust=True)``: the
+    usage has committed, so a cache that cannot be reached is logged (the status is then at most its
+    cache lifetime stale), never reported as a failed batch."""
     from billing.gateway.status import status_invalidate
 
     status_invalidate(customer_ids=customer_ids)

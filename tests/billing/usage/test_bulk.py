@@ -444,7 +444,8 @@ def allowances_twins_compare(monkeypatch, *, parallel: bool) -> None:
 def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once(monkeypatch, model, holder):
     """The probe misses a committed key (simulated: a probe that finds nothing), so the event's row is
     copied before the turn (or, for an allowance holder, held for it); the claim then fails, is made
-    again the waiting way, and the late duplicate's row goes: stored once, charged once, drawn once."""
+    again the waiting way, and the late duplicate's row goes: stored once, charged once, drawn once.
+    Slices of 2: the late one is line 3 of its chunk, line 1 of its slice."""
     from billing.allowances.models import AllowanceDraw
     from billing.usage import bulk
     from tests.billing.usage.test_allowances import pack_buy
@@ -456,17 +457,20 @@ def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once
     source = source_make("s")[0]
     bulk_ingest(source=source, records=[event("r1"), event("r2")], key_prefix="first")
     monkeypatch.setattr(bulk, "PROBE_SQL", bulk.PROBE_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
+    monkeypatch.setattr(bulk, "SLICE", 2)
 
-    again = bulk_ingest(source=source, records=[event("r2"), event("r3")], key_prefix="second")
+    again = bulk_ingest(
+        source=source, records=[event(i) for i in ("r3", "r4", "r5", "r2", "r6")], key_prefix="second"
+    )
 
-    assert (again.accepted, again.duplicates) == (1, 1)
+    assert (again.accepted, again.duplicates) == (4, 1)
     stored = sorted(UsageEvent.objects.values_list("request_id", "batch__idempotency_key"))
-    assert stored == [("r1", "first:0"), ("r2", "first:0"), ("r3", "second:0")]
+    assert stored == [("r1", "first:0"), ("r2", "first:0")] + [(f"r{i}", "second:0") for i in range(3, 7)]
     total = UsageEvent.objects.aggregate(s=Sum("sell_amount"))["s"]
     assert UsageDaily.objects.aggregate(s=Sum("sell_amount"))["s"] == total
     assert wallet_balance(wallet=Wallet.objects.get(customer=prepaid)).available == Decimal("100") - total
     if holder:
-        assert total == 0 and sum(AllowanceDraw.objects.values_list("tokens", flat=True)) == 3 * 1500
+        assert total == 0 and sum(AllowanceDraw.objects.values_list("tokens", flat=True)) == 6 * 1500
 
 
 def test_chunks_of_several_slices_in_process(monkeypatch, model):
@@ -599,6 +603,19 @@ def test_a_later_failure_does_not_let_a_chunk_take_its_turn_early():
     assert took == [-4, 2]
 
 
+def test_a_chunk_gives_up_waiting_for_a_stuck_one():
+    """Chunk 1 never commits (stuck on a lock held elsewhere): chunk 2 fails after TURN_WAIT_S rather
+    than hang."""
+    from billing.usage import bulk
+
+    turns = bulk._Turns()
+    turns.done(0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulk, "TURN_WAIT_S", 0.2)
+        with pytest.raises(RuntimeError, match="chunk 2 waited"):
+            turns.wait(2)
+
+
 def chunk_key_is(cursor, key: str) -> bool:
     """Whether the transaction on ``cursor`` is writing the chunk keyed ``key`` (its batch row is visible
     only there until it commits)."""
@@ -648,6 +665,66 @@ def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_repor
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_chunks_failure_is_raised_even_when_reading_the_input_fails_after_it(model, monkeypatch):
+    """Chunk 1 fails (slowly) in its turn, and meanwhile the producer dies while chunk 2 is read: the error
+    raised is chunk 1's, not the reading's."""
+    import time
+
+    from billing.usage import bulk
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    records = [event(f"r{i}", prompt=100 + i) for i in range(12)]
+    post = bulk._Writer._post
+
+    def slow_to_fail(self, batch, end, sums):
+        if batch.idempotency_key == "d:1":
+            time.sleep(1)
+            raise RuntimeError("chunk 1: ledger gone")
+        return post(self, batch, end, sums)
+
+    def dying():
+        yield from records
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    with pytest.raises(RuntimeError, match="chunk 1: ledger gone"):
+        bulk_ingest(source=source_make("d")[0], records=dying(), key_prefix="d", chunk=5, parallel=True)
+
+    assert list(UsageBatch.objects.values_list("idempotency_key", flat=True)) == ["d:0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_that_fails_after_a_chunk_committed_fails_nothing(model, monkeypatch):
+    """The gateway status refresh runs after a chunk commits; Redis failing there is logged, and the run
+    goes on: every chunk committed, every chunk reported."""
+    from billing.usage import bulk
+
+    prepaid = customer_make(key="key-a")
+    top_up(prepaid, Decimal("100"))
+    refreshed = []
+
+    def failing_once(customer_ids):
+        refreshed.append(customer_ids)
+        if len(refreshed) == 1:
+            raise ConnectionError("redis gone")
+
+    monkeypatch.setattr(bulk, "after_commit", failing_once)
+    reported = []
+    result = bulk_ingest(
+        source=source_make("c")[0],
+        records=[event(f"r{i}") for i in range(15)],
+        key_prefix="c",
+        chunk=5,
+        parallel=True,
+        progress=lambda n, total: reported.append(n),
+    )
+
+    assert result.accepted == 15 and reported == [0, 1, 2] and len(refreshed) == 3
+    assert UsageBatch.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_interrupt_is_raised_as_it_came_and_what_committed_stays_a_prefix(model):
     """Ctrl-C while chunks are in flight (here from the progress callback, in the reading thread): the
     interrupt itself is raised, and the committed chunks are the first ones, in order."""
@@ -675,7 +752,8 @@ def test_an_interrupt_is_raised_as_it_came_and_what_committed_stays_a_prefix(mod
 
 @pytest.mark.django_db(transaction=True)
 def test_the_next_chunk_is_written_while_one_takes_its_turn(model, monkeypatch):
-    """Two writers really overlap: chunk 0 posts only once chunk 1 has staged, probed and copied."""
+    """Two writers really overlap: chunk 0 posts only once chunk 1, on the other writer, has staged its
+    rows and is probing its keys."""
     import threading
 
     from billing.usage import bulk
@@ -710,7 +788,7 @@ def test_the_next_chunk_is_written_while_one_takes_its_turn(model, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model):
+def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model, monkeypatch):
     """Another ingest T holds a key of chunk 1, so chunk 1's claim waits for T; T then inserts a key of
     chunk 2, which is written meanwhile and waits for chunk 1's turn. T must not wait for chunk 2 (a cycle
     PostgreSQL cannot see: one wait is the writers' own): chunk 2 claims its keys only in its turn."""
@@ -718,9 +796,19 @@ def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model):
 
     from django.db import connection, connections
 
+    from billing.usage import bulk
+
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     source = source_make("t")[0]
+    chunk_2_waits, wait = threading.Event(), bulk._Turns.wait
+
+    def noting_wait(turns, n):
+        if n == 2:
+            chunk_2_waits.set()
+        wait(turns, n)
+
+    monkeypatch.setattr(bulk._Turns, "wait", noting_wait)
     ids = (
         [f"a{i}" for i in range(5)]
         + ["x1"]
@@ -749,14 +837,18 @@ def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model):
             pid = cursor.fetchone()[0]
             runner = threading.Thread(target=run)
             runner.start()
-            for _ in range(100):  # until chunk 1's claim waits for T
+            blocked = False
+            for _ in range(300):  # until chunk 1's claim waits for T
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # else T sees its first view throughout
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
                 )
-                if cursor.fetchone()[0]:
+                blocked = cursor.fetchone()[0] > 0
+                if blocked:
                     break
                 runner.join(0.1)
-            runner.join(1)  # chunk 2 is staged and copied meanwhile
+            assert blocked
+            assert chunk_2_waits.wait(30)  # chunk 2 is staged, probed and copied, and waits for its turn
             cursor.execute(insert, [source.pk, "y2"])  # with the old order: a lock timeout here
         other.commit()
         runner.join(30)
@@ -816,6 +908,40 @@ def test_creating_a_partition_lets_later_writers_pass_while_it_waits():
         with connection.cursor() as cursor:
             cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
         partitions._known.discard(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creating_a_partition_gives_up_with_an_error_when_the_parent_stays_busy(monkeypatch):
+    from datetime import date
+
+    from django.db import connections
+
+    from billing.usage import partitions
+
+    monkeypatch.setattr(partitions, "GIVE_UP_S", 0.5)
+    holder = connections.create_connection("default")
+    try:
+        holder.set_autocommit(False)
+        holder.cursor().execute("LOCK TABLE usage_event IN ROW EXCLUSIVE MODE")
+        with pytest.raises(RuntimeError, match="usage_event_203104"):
+            partitions.partitions_ensure(months={date(2031, 4, 1)})
+    finally:
+        holder.close()
+    assert "usage_event_203104" not in {name for name, _month in partitions.partitions_list()}
+
+
+def test_creating_a_partition_keeps_the_callers_lock_timeout():
+    from datetime import date
+
+    from django.db import connection
+
+    from billing.usage import partitions
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '1234ms'")
+        assert partitions.partitions_ensure(months={date(2031, 5, 1)}) == ["usage_event_203105"]
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "1234ms"
 
 
 def test_values_that_look_like_copy_syntax_are_stored_as_sent(model, prepaid):
