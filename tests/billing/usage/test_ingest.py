@@ -234,3 +234,20 @@ def test_unknown_key_and_model_are_kept_unrated_with_reason(source, prepaid):
     reasons = dict(UsageEvent.objects.values_list("request_id", "unrated_reason"))
     assert reasons["r1"].startswith("unknown_key") and reasons["r2"].startswith("unknown_model")
     assert UsageHourly.objects.aggregate(n=Sum("requests"))["n"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cache_failing_after_the_batch_committed_does_not_fail_the_batch(source, prepaid, monkeypatch):
+    """The gateway status refresh runs after the commit: Redis failing there is logged, and the batch,
+    stored and charged, is answered as accepted (not an error a gateway would retry)."""
+
+    def unreachable(customer_ids):
+        raise ConnectionError("redis gone")
+
+    monkeypatch.setattr("billing.usage.services.after_commit", unreachable)
+    top_up(prepaid, Decimal("100"))
+
+    result = usage_batch_ingest(source=source, records=[event("r1")], idempotency_key="k")
+
+    assert result.accepted == 1 and UsageEvent.objects.count() == 1
+    assert balance(prepaid) < Decimal("100")
