@@ -1214,14 +1214,7 @@ def bulk_ingest(
     total = BatchResult(batch_id=None)
 
     def deliver(n: int, result: BatchResult) -> None:
-        total.accepted += result.accepted
-        total.duplicates += result.duplicates
-        total.rejected += result.rejected
-        total.unrated += result.unrated
-        # A chunk reports indices within itself; the caller gets them within the whole input.
-        room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
-        start = _chunk_start(n, chunk)
-        total.errors += [{**e, "index": e["index"] + start} for e in result.errors[:room]]
+        total.add(result, offset=_chunk_start(n, chunk))
         if progress is not None:
             progress(n, total)
 

@@ -18,7 +18,7 @@ from django.db import connection
 
 from billing.usage.bulk import bulk_ingest
 from billing.usage.models import GatewaySource
-from billing.usage.services import MAX_REPORTED_ERRORS, BatchResult, usage_batch_ingest
+from billing.usage.services import BatchResult, usage_batch_ingest
 
 FILE_BATCH = 5000
 
@@ -171,12 +171,7 @@ def file_ingest(
         result = usage_batch_ingest(
             source=source, records=chunk, fmt=fmt, idempotency_key=f"{key_prefix}:{n}"
         )
-        total.accepted += result.accepted
-        total.duplicates += result.duplicates
-        total.rejected += result.rejected
-        total.unrated += result.unrated
-        room = max(0, MAX_REPORTED_ERRORS - len(total.errors))
-        total.errors += [{**e, "index": e["index"] + offset} for e in result.errors[:room]]
+        total.add(result, offset=offset)
         offset += len(chunk)
         if progress is not None:
             progress(n, total)

@@ -47,6 +47,16 @@ class BatchResult:
     errors: list[dict] = field(default_factory=list)
     replayed: bool = False
 
+    def add(self, part: "BatchResult", *, offset: int) -> None:
+        """Count ``part`` (a batch or chunk of a larger input starting at record ``offset``) into this
+        total; its bad rows' indices become indices within the whole input, up to MAX_REPORTED_ERRORS."""
+        self.accepted += part.accepted
+        self.duplicates += part.duplicates
+        self.rejected += part.rejected
+        self.unrated += part.unrated
+        room = max(0, MAX_REPORTED_ERRORS - len(self.errors))
+        self.errors += [{**e, "index": e["index"] + offset} for e in part.errors[:room]]
+
     def as_dict(self) -> dict:
         return {
             "batch_id": self.batch_id,
