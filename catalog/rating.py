@@ -223,7 +223,7 @@ class PriceSchedule:
     # The same again as integers at one common exponent (see _integer_prices), for rate_total.
     _standard_ints: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
     _batch_ints: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
-    # One tier from 0 tokens up, unbounded: every prompt is priced by tier 0 (rate_total skips the search).
+    # One tier from 0 tokens up, unbounded (most schedules): tier_index needs no search.
     _one_tier: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -248,6 +248,8 @@ class PriceSchedule:
 
     def tier_index(self, prompt_tokens: int) -> int:
         """Return the index of the tier that prices a prompt of this length, or raise RatingError."""
+        if self._one_tier and prompt_tokens >= 0:
+            return 0
         # bisect_left on the exclusive lower bounds: a prompt equal to a bound stays in the lower tier.
         index = max(bisect.bisect_left(self._bounds, prompt_tokens) - 1, 0)
         tier = self.tiers[index]
@@ -378,8 +380,7 @@ def rate_total(
         return rate(
             schedule, Usage(prompt, cache_read, cache_write, cache_write_1h, completion, reasoning, batch, at)
         ).total
-    # The prompt is not negative here (its parts were checked above), so a single open tier prices it.
-    index = 0 if schedule._one_tier else schedule.tier_index(prompt)
+    index = schedule.tier_index(prompt)
     ints = schedule._batch_ints if batch else schedule._standard_ints
     n0, n1, n2, n3, n4, n5, fee, exponent = ints[index]
     total = (

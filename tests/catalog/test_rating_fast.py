@@ -133,10 +133,18 @@ def test_totals_beyond_sixty_digits_are_refused_as_rate_refuses_them():
 )
 def test_a_single_tier_prices_or_refuses_each_prompt_as_rate_does(lo, hi):
     """A single tier from 0 up, unbounded, prices every prompt without a search; any other single tier
-    (capped, or starting higher) still refuses the prompts outside it, as rate() does."""
+    (capped, or starting higher) still refuses the prompts outside it, and rate_total agrees with rate()."""
     tier = TierPrices(lo=lo, hi=hi, input=Decimal("0.5"), output=Decimal("2"), cache_read=Decimal("0.1"))
     schedule = PriceSchedule(book="b", kind="sell", currency="CNY", model="m", tiers=(tier,))
-    for prompt in (0, 1, 500, 501, 1000, 1001, 10**9):
+    covered = {(0, None): "all", (0, 1000): range(0, 1001), (500, None): range(501, 10**9 + 1)}[(lo, hi)]
+    for prompt in (-1, 0, 1, 500, 501, 1000, 1001, 10**9):
+        if prompt >= 0 and (covered == "all" or prompt in covered):
+            assert schedule.tier_index(prompt) == 0
+        else:
+            with pytest.raises(RatingError):
+                schedule.tier_index(prompt)
+        if prompt < 0:
+            continue
         for batch in (False, True):
             assert_same(
                 schedule, Usage(prompt, cache_read_tokens=prompt // 3, completion_tokens=7, batch=batch)
