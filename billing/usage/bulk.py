@@ -21,8 +21,8 @@ chunk writes only rows of its own (its stage, its batch, its new events); it cla
 the rows it shares with others (allowances, rollup rows, ledger accounts and wallets) only once the
 chunk before it has committed (``_Turns``). So no transaction holding rows that chunk needs can be
 waiting for a chunk that is itself waiting for its turn: such a cycle, one of whose waits is ours, is
-one PostgreSQL could not detect. The producer settles a repeat of the
-previous chunk's key itself, so the claim seldom meets a key taken since its probe.
+one PostgreSQL could not detect. The producer settles a repeat of the previous chunk's key itself, so
+the claim seldom meets a key taken since its probe.
 
 Each chunk is one usage batch and one database transaction (events, rollups, allowance draws and ledger
 postings commit together), and chunks commit in input order; its idempotency key is ``<key_prefix>:<n>``,
@@ -1099,14 +1099,15 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
     outcomes: dict[int, object] = {}  # finished, not yet delivered
     delivered = in_flight = 0
 
-    def deliver_ready() -> None:
-        """Deliver, in order, every finished chunk that is next; raise the first failure met (kept)."""
+    def deliver_ready() -> BaseException | None:
+        """Deliver, in order, every finished chunk that is next; return the failure that stops it (kept)."""
         nonlocal delivered
         while delivered in outcomes:
             if isinstance(outcomes[delivered], BaseException):
-                raise outcomes[delivered]
+                return outcomes[delivered]
             deliver(delivered, outcomes.pop(delivered))
             delivered += 1
+        return None
 
     def collect(*, block: bool) -> None:
         """Take what the writers finished (waiting for one if ``block``), then deliver what is ready."""
@@ -1119,7 +1120,8 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
             block = False
             outcomes[n] = outcome
             in_flight -= 1
-        deliver_ready()
+        if (failure := deliver_ready()) is not None:
+            raise failure
 
     n, feed = 0, None
     try:
@@ -1154,10 +1156,7 @@ def _write_in_turns(*, source: GatewaySource, fmt: str, items: Iterator, key_pre
         while not finished.empty():
             done, outcome = finished.get()
             outcomes[done] = outcome
-        # The chunks that committed are reported, as they would have been without the failure.
-        while delivered in outcomes and not isinstance(outcomes[delivered], BaseException):
-            deliver(delivered, outcomes.pop(delivered))
-            delivered += 1
+        deliver_ready()  # the chunks that committed are reported, as they would have been
         if not isinstance(exc, Exception):
             raise  # an interrupt or exit, as it came
         failures = [
