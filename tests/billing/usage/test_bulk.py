@@ -494,26 +494,16 @@ def test_chunks_of_several_slices_in_process(monkeypatch, model):
 def test_producer_failure_rolls_back_its_chunk_and_a_rerun_completes_once(model, monkeypatch):
     """The forked producer dies mid-chunk: the chunks before it stay (and are reported), its chunk leaves
     nothing, the re-run replays the committed chunks and ingests the rest exactly once."""
-    import time
-
-    from billing.usage import bulk
-
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(25)]
     source = source_make("dies")[0]
 
-    post = bulk._Writer._post
-
     def dying():
         yield from records[:15]
         raise OSError("disk gone")
 
-    def slow_post(self, batch, end, sums):
-        time.sleep(0.5)  # chunk 0 still commits when the producer dies
-        return post(self, batch, end, sums)
-
-    monkeypatch.setattr(bulk._Writer, "_post", slow_post)
+    post_slowly(monkeypatch, key=None, seconds=0.5)  # chunk 0 still commits when the producer dies
     reported = []
     with pytest.raises(RuntimeError, match="disk gone"):
         bulk_ingest(
@@ -539,23 +529,12 @@ def test_chunks_commit_in_input_order_and_a_failed_one_takes_the_later_ones_with
     """Two writers: chunk 2 fails slowly while chunk 3, on the other writer, is ready to commit. Chunk 3
     waits for its turn and rolls back: what stays is a prefix (chunks 0 and 1), the error raised is chunk
     2's own, and the re-run replays the prefix and ingests the rest exactly once."""
-    import time
-
-    from billing.usage import bulk
-
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(30)]
     source = source_make("turns")[0]
-    post = bulk._Writer._post
-
-    def slow_to_fail(self, batch, end, sums):
-        if batch.idempotency_key == "t:2":
-            time.sleep(1)  # chunk 3 has long been staged, claimed and copied
-            raise RuntimeError("ledger gone")
-        return post(self, batch, end, sums)
-
-    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    # Meanwhile chunk 3 is staged, probed and copied, and waits for its turn.
+    post_slowly(monkeypatch, key="t:2", seconds=1, error=RuntimeError("ledger gone"))
     with pytest.raises(RuntimeError, match="ledger gone"):
         bulk_ingest(source=source, records=iter(records), key_prefix="t", chunk=5, parallel=True)
 
@@ -564,7 +543,7 @@ def test_chunks_commit_in_input_order_and_a_failed_one_takes_the_later_ones_with
         "t:1",
     ]
     assert UsageEvent.objects.filter(source=source).count() == 10
-    monkeypatch.setattr(bulk._Writer, "_post", post)
+    monkeypatch.undo()
     again = bulk_ingest(source=source, records=iter(records), key_prefix="t", chunk=5, parallel=True)
 
     assert (again.accepted, again.duplicates) == (30, 0)
@@ -616,6 +595,25 @@ def test_a_chunk_gives_up_waiting_for_a_stuck_one():
             turns.wait(2)
 
 
+def post_slowly(monkeypatch, *, key: str | None, seconds: float, error: Exception | None = None) -> None:
+    """Make the posting of the chunk keyed ``key`` (of every chunk, for None) take ``seconds`` longer,
+    then fail with ``error`` if one is given."""
+    import time
+
+    from billing.usage import bulk
+
+    post = bulk._Writer._post
+
+    def slow(self, batch, end, sums):
+        if key is None or batch.idempotency_key == key:
+            time.sleep(seconds)
+            if error is not None:
+                raise error
+        return post(self, batch, end, sums)
+
+    monkeypatch.setattr(bulk._Writer, "_post", slow)
+
+
 def chunk_key_is(cursor, key: str) -> bool:
     """Whether the transaction on ``cursor`` is writing the chunk keyed ``key`` (its batch row is visible
     only there until it commits)."""
@@ -627,27 +625,19 @@ def chunk_key_is(cursor, key: str) -> bool:
 def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_reported(model, monkeypatch):
     """Chunk 1 fails slowly in its turn; chunk 2 fails before its turn, with an error of its own. The
     error raised is chunk 1's; chunk 0, committed, was reported to ``progress``."""
-    import time
-
     from billing.usage import bulk
 
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(20)]
-    post, probe = bulk._Writer._post, bulk._stage_probe
-
-    def slow_to_fail(self, batch, end, sums):
-        if batch.idempotency_key == "e:1":
-            time.sleep(1)
-            raise RuntimeError("chunk 1: ledger gone")
-        return post(self, batch, end, sums)
+    probe = bulk._stage_probe
 
     def probe_failing_in_chunk_2(cursor, source_id):
         if chunk_key_is(cursor, "e:2"):
             raise ValueError("chunk 2: its own error")
         return probe(cursor, source_id)
 
-    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    post_slowly(monkeypatch, key="e:1", seconds=1, error=RuntimeError("chunk 1: ledger gone"))
     monkeypatch.setattr(bulk, "_stage_probe", probe_failing_in_chunk_2)
     reported = []
     with pytest.raises(RuntimeError, match="chunk 1: ledger gone"):
@@ -668,26 +658,15 @@ def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_repor
 def test_a_chunks_failure_is_raised_even_when_reading_the_input_fails_after_it(model, monkeypatch):
     """Chunk 1 fails (slowly) in its turn, and meanwhile the producer dies while chunk 2 is read: the error
     raised is chunk 1's, not the reading's."""
-    import time
-
-    from billing.usage import bulk
-
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(12)]
-    post = bulk._Writer._post
-
-    def slow_to_fail(self, batch, end, sums):
-        if batch.idempotency_key == "d:1":
-            time.sleep(1)
-            raise RuntimeError("chunk 1: ledger gone")
-        return post(self, batch, end, sums)
 
     def dying():
         yield from records
         raise OSError("disk gone")
 
-    monkeypatch.setattr(bulk._Writer, "_post", slow_to_fail)
+    post_slowly(monkeypatch, key="d:1", seconds=1, error=RuntimeError("chunk 1: ledger gone"))
     with pytest.raises(RuntimeError, match="chunk 1: ledger gone"):
         bulk_ingest(source=source_make("d")[0], records=dying(), key_prefix="d", chunk=5, parallel=True)
 

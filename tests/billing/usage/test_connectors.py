@@ -11,7 +11,7 @@ from billing.usage.connectors import litellm, newapi, openrouter
 from billing.usage.events import event_validate
 from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
 from billing.usage.services import usage_batch_ingest
-from tests.billing.usage.factories import AT, alias_add
+from tests.billing.usage.factories import AT, alias_add, event
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +192,7 @@ def test_ingest_command_reads_a_pipe(tmp_path, prepaid, model, capsys):
     import os
     import threading
 
-    lines = "".join(json.dumps({**_generic(f"p{i}")}) + "\n" for i in range(3))
+    lines = "".join(json.dumps(event(f"p{i}", prompt=100, completion=10)) + "\n" for i in range(3))
     fifo = tmp_path / "usage.pipe"
     os.mkfifo(fifo)
     writer = threading.Thread(target=fifo.write_text, args=(lines,))
@@ -208,14 +208,3 @@ def test_ingest_command_reads_a_pipe(tmp_path, prepaid, model, capsys):
 
     assert '"accepted": 3' in capsys.readouterr().out
     assert UsageEvent.objects.filter(source__name="piped").count() == 3
-
-
-def _generic(request_id: str) -> dict:
-    return {
-        "request_id": request_id,
-        "occurred_at": AT.isoformat(),
-        "key": "key-a",
-        "model": "deepseek-chat",
-        "prompt_tokens": 100,
-        "completion_tokens": 10,
-    }
