@@ -1,7 +1,26 @@
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts.models import Customer, Membership, User
+
+
+def admin_login(request, extra_context=None):
+    """Send the admin site's sign-in to allauth's, so it is throttled and asks for the second factor.
+
+    Django's own admin form checks the password only and has no rate limit. allauth keeps ``next``
+    only when it is a safe, same-site path.
+    """
+    target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+    return redirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: target})}")
+
+
+# AdminSite.get_urls routes "login/" to ``self.login``; an instance attribute replaces it everywhere.
+admin.site.login = admin_login
 
 
 @admin.register(User)

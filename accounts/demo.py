@@ -10,10 +10,14 @@ from billing.terms.services import customer_onboard
 
 DEMO_PASSWORD = "demo-pass-2026"
 
-# Fixed base32 secrets so the printed logins keep working across `make run`; demo only.
+# Fixed base32 secrets so the printed logins keep working across `make run`; demo only. Every staff
+# member must pass TOTP before any staff page (accounts/two_factor.py), so every demo staff user has one.
 DEMO_TOTP_SECRETS = {
     "admin@distributor.example.com": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
     "finance@distributor.example.com": "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU",
+    "sales@distributor.example.com": "ONQWYZLTFVSGK3LPFV2G65DQFVVWK6JN",
+    "support@distributor.example.com": "ON2XA4DPOJ2C2ZDFNVXS25DPORYC223F",
+    "auditor@distributor.example.com": "MF2WI2LUN5ZC2ZDFNVXS25DPORYC223F",
 }
 
 STAFF = [

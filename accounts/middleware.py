@@ -1,11 +1,14 @@
 """Cross-cutting access rules that must hold on every request, not only where a view remembers them."""
 
-from django.conf import settings
-from django.http import HttpResponseForbidden
+from urllib.parse import urlencode
+
+from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole
+from accounts.two_factor import has_totp, requires_second_factor, second_factor_passed
 
 # Paths a user must reach to sign out, switch language or set up two-factor authentication.
 _ACCOUNT_PATHS = ("/accounts/", "/i18n/", "/static/")
@@ -40,7 +43,12 @@ class AuditorReadOnlyMiddleware:
 
 
 class RequireStaffTwoFactorMiddleware:
-    """Send admin and finance staff without TOTP to set it up before anything else."""
+    """Let staff reach nothing but their account pages until this session has passed TOTP.
+
+    Staff without a device are sent to enrol one, staff with a device to enter a code; the API answers
+    403. This holds for every way in (the sign-in form, the admin site, a session that began before the
+    device was enrolled), because it looks at what this session proved, not at what the user owns.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,23 +57,24 @@ class RequireStaffTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
-            and user.is_authenticated
-            and user.staff_role in settings.STAFF_ROLES_REQUIRING_2FA
+            and requires_second_factor(user)
             and not request.path.startswith(_ACCOUNT_PATHS)
-            and not _has_totp(user)
+            and not second_factor_passed(request)
         ):
+            enrolled = has_totp(user)
             if request.path.startswith("/api/"):
-                return HttpResponseForbidden(_("Set up two-factor authentication first."))
-            return redirect("mfa_activate_totp")
+                message = (
+                    _("Confirm this sign-in with your authenticator code first.")
+                    if enrolled
+                    else _("Set up two-factor authentication first.")
+                )
+                return JsonResponse({"detail": message}, status=403)
+            if not enrolled:
+                return redirect("mfa_activate_totp")
+            return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 
 def _changes_nothing(view_func) -> bool:
     view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
     return bool(getattr(view_func, "changes_nothing", False) or getattr(view_class, "changes_nothing", False))
-
-
-def _has_totp(user) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -9,7 +9,10 @@ import os
 import shutil
 
 import pytest
+from allauth.account.internal.flows.login import record_authentication
 from django.conf import settings
+from django.http import HttpRequest
+from django.test import Client
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,3 +38,23 @@ def pytest_runtest_setup(item):
         if REQUIRE_SERVICES:
             pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def force_login_passes_the_second_factor(monkeypatch):
+    """``client.force_login`` stands for a finished sign-in, second factor included.
+
+    Every staff page requires a session that passed TOTP in this login (accounts/two_factor.py). Tests
+    about reaching a page sign in with ``force_login``; the tests about *how* one signs in
+    (tests/accounts/test_two_factor.py) go through the real forms and never use it.
+    """
+    force_login = Client.force_login
+
+    def force_login_with_second_factor(client, user, backend=None):
+        force_login(client, user, backend)
+        request = HttpRequest()
+        request.session = client.session
+        record_authentication(request, user, "mfa", type="totp")
+        request.session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)
