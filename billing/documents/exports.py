@@ -1,13 +1,13 @@
 """CSV for accountants: a statement, and a period's invoices, payments, credit notes, journal, trial balance.
 
-Every function yields CSV lines (header first) so views can stream them. Amounts are exact Decimal strings
-(``format(d, "f")``: no exponent, no rounding, no thousands separators); the journal and the trial balance
+Every function yields CSV lines (header first) so views can stream them, written by
+``distributor.csv_export`` (so free text cannot start a spreadsheet formula). Amounts are passed as Decimal
+and written exactly (no exponent, no rounding, no thousands separators); the journal and the trial balance
 keep the ledger's full precision, documents their two decimals.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,32 +20,14 @@ from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
 from billing.payments.amounts import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
+from distributor.csv_export import CsvWriter
 
 ZERO = Decimal("0")
 EXPORT_KINDS = ("invoices", "payments", "credit_notes", "journal", "trial_balance")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _writer():
-    return csv.writer(_Echo())
-
-
-def dec(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
-
-
-def _text(value) -> str:
-    # Spreadsheet programs run cells starting with these as formulas; free text must not.
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
 def statement_csv_rows(statement) -> Iterator[str]:
-    w = _writer()
+    w = CsvWriter()
     yield w.writerow(
         [
             "customer",
@@ -64,7 +46,7 @@ def statement_csv_rows(statement) -> Iterator[str]:
     code = statement.customer.code
     for s in statement.sections:
         yield w.writerow(
-            [code, s.kind, s.currency, statement.date_from, "opening", "", "", "", "", "", dec(s.opening)]
+            [code, s.kind, s.currency, statement.date_from, "opening", "", "", "", "", "", s.opening]
         )
         for row in s.rows:
             yield w.writerow(
@@ -74,12 +56,12 @@ def statement_csv_rows(statement) -> Iterator[str]:
                     s.currency,
                     row.date,
                     row.category,
-                    _text(row.reference),
-                    _text(row.description),
+                    row.reference,
+                    row.description,
                     row.due_date or "",
-                    dec(row.increase),
-                    dec(row.decrease),
-                    dec(row.balance),
+                    row.increase,
+                    row.decrease,
+                    row.balance,
                 ]
             )
         yield w.writerow(
@@ -92,21 +74,21 @@ def statement_csv_rows(statement) -> Iterator[str]:
                 "",
                 "",
                 "",
-                dec(s.increase_total),
-                dec(s.decrease_total),
-                dec(s.closing),
+                s.increase_total,
+                s.decrease_total,
+                s.closing,
             ]
         )
         for bucket in s.aging:
             yield w.writerow(
                 [code, s.kind, s.currency, statement.date_to, f"aging:{bucket.key}"]
                 + [""] * 5
-                + [dec(bucket.amount)]
+                + [bucket.amount]
             )
 
 
 def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
-    w = _writer()
+    w = CsvWriter()
     yield w.writerow(
         [
             "number",
@@ -138,22 +120,22 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 inv.issue_date,
                 inv.due_date or "",
                 inv.customer.code,
-                _text(inv.customer.name),
+                inv.customer.name,
                 inv.period,
                 inv.status,
                 inv.currency,
-                dec(inv.subtotal),
-                dec(inv.tax_amount),
-                dec(inv.total),
-                dec(inv.amount_paid),
-                dec(inv.amount_credited),
-                dec(inv.amount_due),
+                inv.subtotal,
+                inv.tax_amount,
+                inv.total,
+                inv.amount_paid,
+                inv.amount_credited,
+                inv.amount_due,
             ]
         )
 
 
 def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
-    w = _writer()
+    w = CsvWriter()
     yield w.writerow(
         [
             "id",
@@ -183,21 +165,21 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 p.pk,
                 p.received_on,
                 p.customer.code,
-                _text(p.customer.name),
+                p.customer.name,
                 p.method,
-                _text(p.reference),
+                p.reference,
                 p.currency,
-                dec(p.amount),
+                p.amount,
                 # A sum of two-place amounts, set to the currency's places (SQLite returns 1300 for 1300.00).
-                dec(quantize_money(p.allocated, p.currency)),
-                dec(quantize_money(p.amount - p.allocated, p.currency)),
+                quantize_money(p.allocated, p.currency),
+                quantize_money(p.amount - p.allocated, p.currency),
                 p.journal_transaction_id or "",
             ]
         )
 
 
 def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
-    w = _writer()
+    w = CsvWriter()
     yield w.writerow(
         [
             "number",
@@ -224,14 +206,14 @@ def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]
                 n.number,
                 n.issue_date,
                 n.customer.code,
-                _text(n.customer.name),
+                n.customer.name,
                 n.invoice.number,
                 n.currency,
-                dec(n.subtotal),
-                dec(n.tax_amount),
-                dec(n.total),
+                n.subtotal,
+                n.tax_amount,
+                n.total,
                 "yes" if n.voids_invoice else "no",
-                _text(n.reason),
+                n.reason,
             ]
         )
 
@@ -286,7 +268,7 @@ def trial_balance(date_from: dt.date, date_to: dt.date) -> list[dict]:
 
 
 def trial_balance_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
-    w = _writer()
+    w = CsvWriter()
     yield w.writerow(
         ["account", "account_name", "type", "currency", "opening", "debits", "credits", "closing"]
     )
@@ -294,12 +276,12 @@ def trial_balance_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
     for row in trial_balance(date_from, date_to):
         a = row["account"]
         figures = [row["opening"], row["debits"], row["credits"], row["closing"]]
-        yield w.writerow([a.code, _text(a.name), a.type, a.currency] + [dec(x) for x in figures])
+        yield w.writerow([a.code, a.name, a.type, a.currency, *figures])
         total = totals.setdefault(a.currency, [ZERO] * 4)
         for i, x in enumerate(figures):
             total[i] += x
     for currency, total in sorted(totals.items()):
-        yield w.writerow(["TOTAL", "", "", currency] + [dec(x) for x in total])
+        yield w.writerow(["TOTAL", "", "", currency, *total])
 
 
 EXPORTERS = {

@@ -26,7 +26,7 @@ urlpatterns = [
     ),
     path("dashboard/finance/exports/", views.accountant_exports, name="staff-accountant-exports"),
     path(
-        "dashboard/finance/exports/<slug:kind>.csv", views.accountant_exports, name="staff-accountant-export"
+        "dashboard/finance/exports/<slug:kind>.csv", views.accountant_export, name="staff-accountant-export"
     ),
     path(
         "dashboard/finance/usage-statements/",

@@ -8,7 +8,7 @@ the customer's users (a sub-distributor's users also see their subtree's).
 """
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from billing.documents.pdf import statement_pdf, usage_statement_pdf
 from billing.documents.selectors import usage_statements_visible_to
 from billing.documents.services import export_request
 from billing.documents.statements import statement_build
+from distributor.csv_export import csv_response
 from distributor.listing import filtered_page
 
 STATEMENT_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SUPPORT)
@@ -42,9 +43,7 @@ def _download(statement, fmt: str):
         response["Content-Disposition"] = f'attachment; filename="{statement.filename}.pdf"'
         return response
     if fmt == "csv":
-        response = StreamingHttpResponse(exports.statement_csv_rows(statement), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{statement.filename}.csv"'
-        return response
+        return csv_response(exports.statement_csv_rows(statement), f"{statement.filename}.csv")
     return None
 
 
@@ -144,19 +143,9 @@ def statement_export_download(request, pk: int):
 
 
 @staff_required(roles=FINANCE_ROLES)
-def accountant_exports(request, kind: str | None = None):
+def accountant_exports(request):
     submitted = "period" in request.GET
     form = PeriodForm(request.GET if submitted else None, initial=period_initial())
-    if kind is not None:
-        if kind not in exports.EXPORTERS:
-            raise Http404
-        if not form.is_valid():
-            return render(request, "documents/pages/accountant_exports.html", {"form": form}, status=400)
-        date_from, date_to = form.dates
-        response = StreamingHttpResponse(exports.EXPORTERS[kind](date_from, date_to), content_type="text/csv")
-        filename = f"{kind}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
     links = []
     if submitted and form.is_valid():
         query = request.GET.urlencode()
@@ -172,6 +161,18 @@ def accountant_exports(request, kind: str | None = None):
             for key in exports.EXPORT_KINDS
         ]
     return render(request, "documents/pages/accountant_exports.html", {"form": form, "links": links})
+
+
+@staff_required(roles=FINANCE_ROLES)
+def accountant_export(request, kind: str):
+    if kind not in exports.EXPORTERS:
+        raise Http404
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return render(request, "documents/pages/accountant_exports.html", {"form": form}, status=400)
+    date_from, date_to = form.dates
+    filename = f"{kind}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.csv"
+    return csv_response(exports.EXPORTERS[kind](date_from, date_to), filename)
 
 
 def _usage_statement_download(usage_statement):

@@ -1,11 +1,11 @@
 """Reads for the journal browser and the chart of accounts."""
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
 from billing.ledger.models import JournalEntry, LedgerAccount
+from distributor.csv_export import CsvWriter
 
 CSV_COLUMNS = [
     "transaction",
@@ -35,20 +35,9 @@ def ledger_accounts() -> QuerySet[LedgerAccount]:
     return LedgerAccount.objects.select_related("customer", "vendor").order_by("code")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    # Spreadsheet programs run cells starting with these as formulas; text fields must not.
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
 def journal_csv_rows(entries: Iterable[JournalEntry]) -> Iterator[str]:
     """Yield the CSV lines of ``entries`` (header first); amounts at full precision, never rounded."""
-    writer = csv.writer(_Echo())
+    writer = CsvWriter()
     yield writer.writerow(CSV_COLUMNS)
     for entry in entries:
         txn, account = entry.transaction, entry.account
@@ -58,10 +47,10 @@ def journal_csv_rows(entries: Iterable[JournalEntry]) -> Iterator[str]:
                 txn.effective_date.isoformat(),
                 txn.posted_at.isoformat(),
                 txn.kind,
-                _cell(txn.source),
-                _cell(txn.memo),
+                txn.source,
+                txn.memo,
                 account.code,
-                _cell(account.name),
+                account.name,
                 account.customer.code if account.customer else "",
                 entry.currency,
                 entry.amount if entry.amount > 0 else "",

@@ -1,6 +1,6 @@
 """Finance pages: the journal browser (with CSV export) and the chart of accounts."""
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -9,6 +9,7 @@ from accounts.permissions import staff_required
 from billing.ledger.filters import JournalEntryFilter, LedgerAccountFilter
 from billing.ledger.models import JournalTransaction
 from billing.ledger.selectors import journal_csv_rows, journal_entries, ledger_accounts
+from distributor.csv_export import csv_response
 from distributor.listing import filtered_page
 
 FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
@@ -19,12 +20,8 @@ def journal_browser(request):
     if request.GET.get("export") == "csv":
         filterset = JournalEntryFilter(request.GET, queryset=journal_entries(), request=request)
         rows = filterset.qs if filterset.is_valid() else journal_entries().none()
-        response = StreamingHttpResponse(
-            journal_csv_rows(rows.iterator(chunk_size=2000)), content_type="text/csv"
-        )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="journal-{stamp}.csv"'
-        return response
+        return csv_response(journal_csv_rows(rows.iterator(chunk_size=2000)), f"journal-{stamp}.csv")
     context = filtered_page(request, journal_entries(), JournalEntryFilter, per_page=50)
     query = request.GET.copy()
     query.pop("page", None)

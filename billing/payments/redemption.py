@@ -2,12 +2,11 @@
 
 Codes are 16 symbols of Crockford's base32 (80 random bits from ``secrets``), shown as XXXX-XXXX-XXXX-XXXX.
 They are stored in plain text, unique, so finance can export a batch again; the export is limited to
-finance and recorded on the batch. A redeemed code credits *granted* credit funded by the promotional-credit
-expense (it is a gift, not cash received) and that credit expires REDEMPTION_CREDIT_VALID_DAYS later.
+finance and admin (not auditors: an unredeemed code is spendable credit) and recorded on the batch. A redeemed
+code credits *granted* credit funded by the promotional-credit expense (it is a gift, not cash received) and
+that credit expires REDEMPTION_CREDIT_VALID_DAYS later.
 """
 
-import csv
-import io
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +24,7 @@ from billing.payments import postings
 from billing.payments.amounts import currency_exponent, quantize_money
 from billing.payments.cards import customer_currency
 from billing.payments.models import RedemptionBatch, RedemptionCode
+from distributor.csv_export import csv_text
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 # Misreadings Crockford's decoding forgives, so a code typed from paper still works.
@@ -84,25 +84,23 @@ def redemption_batch_create(
 
 def redemption_batch_export(*, batch: RedemptionBatch, user: User) -> str:
     """Return the batch as CSV (code, value, currency, expiry, redeemed) and note the export on it."""
-    if user.staff_role not in (StaffRole.FINANCE, StaffRole.ADMIN, StaffRole.AUDITOR):
+    if user.staff_role not in (StaffRole.FINANCE, StaffRole.ADMIN):
         raise PermissionDenied
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["code", "value", "currency", "expires_at", "redeemed_at", "customer"])
-    for code in batch.codes.select_related("customer").order_by("id").iterator():
-        writer.writerow(
-            [
-                code.code,
-                f"{batch.value}",
-                batch.currency,
-                batch.expires_at.isoformat(),
-                code.redeemed_at.isoformat() if code.redeemed_at else "",
-                code.customer.code if code.customer else "",
-            ]
-        )
-    if not user.is_read_only:
-        RedemptionBatch.objects.filter(pk=batch.pk).update(exported_at=timezone.now())
-    return out.getvalue()
+    header = ["code", "value", "currency", "expires_at", "redeemed_at", "customer"]
+    rows = (
+        [
+            code.code,
+            batch.value,
+            batch.currency,
+            batch.expires_at.isoformat(),
+            code.redeemed_at.isoformat() if code.redeemed_at else "",
+            code.customer.code if code.customer else "",
+        ]
+        for code in batch.codes.select_related("customer").order_by("id").iterator()
+    )
+    text = csv_text([header, *rows])
+    RedemptionBatch.objects.filter(pk=batch.pk).update(exported_at=timezone.now())
+    return text
 
 
 def _failure_key(user: User) -> str:

@@ -1,7 +1,5 @@
 """A plan's prices for every model, for the price list pages and their CSV export."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +10,7 @@ from catalog.models import AIModel, PriceBook, SellPlan
 from catalog.rating import TOKEN_CLASSES
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
+from distributor.csv_export import csv_text
 
 CSV_COLUMNS = (
     "vendor",
@@ -98,32 +97,35 @@ def customer_price_list(customer: Customer, at: datetime) -> tuple[SellPlan, str
     return plan, source, price_list(plan, at)
 
 
+def _exact(value: Decimal | None) -> Decimal | None:
+    # Without trailing zeros, like decimal_text, but still a number so the CSV writes it as one.
+    return None if value is None else value.normalize()
+
+
 def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bool = True) -> str:
     """Return the priced rows as CSV (per million tokens, full precision); unavailable ones left out.
 
     ``include_basis=False`` drops the column saying how a price derives (e.g. "cost × 1.25"),
     which customers must not see.
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
     columns = [c for c in CSV_COLUMNS if include_basis or c != "basis"]
-    writer.writerow(columns)
+    table = [columns]
     for row in rows:
         if row.unavailable:
             continue
-        writer.writerow(
+        table.append(
             [
                 row.model.vendor.name,
                 row.model.name,
                 row.tier_lo,
-                "" if row.tier_hi is None else row.tier_hi,
-                *row.price_cells,
-                decimal_text(row.batch_input),
-                decimal_text(row.batch_output),
-                decimal_text(row.request_fee),
+                row.tier_hi,
+                *(_exact(p) for p in row.prices),
+                _exact(row.batch_input),
+                _exact(row.batch_output),
+                _exact(row.request_fee),
                 currency,
                 *([row.basis] if include_basis else []),
                 row.effective_from.isoformat() if row.effective_from else "",
             ]
         )
-    return out.getvalue()
+    return csv_text(table)

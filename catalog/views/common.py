@@ -10,6 +10,7 @@ from catalog.forms import CalculatorForm
 from catalog.rating import RatingError
 from catalog.selectors.pricelist import price_list_csv
 from catalog.selectors.quotes import quote
+from distributor.csv_export import csv_response
 
 # Who may change prices, plans and rates; auditors and support read.
 PRICE_EDITORS = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)
@@ -35,10 +36,7 @@ def calculator_context(request, *, customers, staff: bool) -> dict:
 
 def price_list_response(rows, *, currency: str, name: str, include_basis: bool = True) -> HttpResponse:
     body = price_list_csv(rows, currency, include_basis=include_basis)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    filename = f"prices-{slugify(name) or 'plan'}-{timezone.localdate():%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(body, f"prices-{slugify(name) or 'plan'}-{timezone.localdate():%Y%m%d}.csv")
 
 
 def wants_csv(request) -> bool:

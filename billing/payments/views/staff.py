@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from billing.payments.selectors import (
     stripe_events_visible_to,
 )
 from billing.payments.webhooks import stripe_event_process
+from distributor.csv_export import csv_response
 from distributor.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -173,14 +174,14 @@ def redemption_batch_detail(request, pk: int):
     codes = Paginator(batch.codes.select_related("customer").order_by("id"), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "dashboard/payments/batch_detail.html", {"batch": batch, "page_obj": codes})
+    # Auditors check the batch without learning codes that could still be redeemed.
+    context = {"batch": batch, "page_obj": codes, "show_codes": not request.user.is_read_only}
+    return render(request, "dashboard/payments/batch_detail.html", context)
 
 
-@staff_required(roles=FINANCE)
+# Unredeemed codes are spendable credit: auditors see the batch, but only finance and admin export it.
+@staff_required(roles=FINANCE, auditor_reads=False)
 def redemption_batch_csv(request, pk: int):
     batch = get_object_or_404(redemption_batches_visible_to(request.user), pk=pk)
     body = redemption_batch_export(batch=batch, user=request.user)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="codes-{batch.pk}-{stamp}.csv"'
-    return response
+    return csv_response(body, f"codes-{batch.pk}-{timezone.localtime():%Y%m%d}.csv")

@@ -9,12 +9,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import StaffRole
 from billing.payments.models import RedemptionCode
-from billing.payments.redemption import code_normalize, redemption_batch_create, redemption_code_redeem
+from billing.payments.redemption import (
+    code_normalize,
+    redemption_batch_create,
+    redemption_batch_export,
+    redemption_code_redeem,
+)
+from tests.billing.factories import staff
 from tests.billing.payments.helpers import balance, topup_postings
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +74,24 @@ def test_the_batch_exports_as_csv(client, finance, owner, customer):
     assert batch.exported_at is not None
     client.force_login(owner)
     assert client.get(f"/dashboard/payments/codes/{batch.pk}/codes.csv").status_code == 403
+
+
+def test_only_finance_and_admin_export_or_see_codes_not_auditors(client, finance, auditor, sales):
+    batch = _batch(finance)
+    code = batch.codes.first().code
+    url = f"/dashboard/payments/codes/{batch.pk}/codes.csv"
+    for user, status in ((auditor, 403), (sales, 403), (finance, 200), (staff(StaffRole.ADMIN), 200)):
+        client.force_login(user)
+        assert client.get(url).status_code == status, user.staff_role
+    with pytest.raises(PermissionDenied):
+        redemption_batch_export(batch=batch, user=auditor)
+
+    client.force_login(auditor)
+    page = client.get(f"/dashboard/payments/codes/{batch.pk}/").content.decode()
+    assert code not in page and code[-4:] in page and 'data-testid="export-csv"' not in page
+    client.force_login(finance)
+    page = client.get(f"/dashboard/payments/codes/{batch.pk}/").content.decode()
+    assert code in page and 'data-testid="export-csv"' in page
 
 
 def test_a_customer_redeems_a_code_once_as_granted_credit(client, finance, owner, customer):

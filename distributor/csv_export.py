@@ -1,0 +1,72 @@
+"""The one way the product writes CSV, so no cell can start a spreadsheet formula.
+
+Excel, LibreOffice and Google Sheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (some also
+after a leading tab or carriage return) as a formula: a model named ``=HYPERLINK("http://evil.example","m")``
+would become a live link in finance's spreadsheet. As OWASP recommends, such *text* cells get a leading
+single quote, which spreadsheets show as text. Numbers stay numbers: a ``Decimal``, ``int`` or ``float`` is
+written as is (a ``Decimal`` exactly, without exponent), so the amount ``Decimal("-12.50")`` reads
+``-12.50``, while the string ``"-12.50"`` typed into a memo is text and is quoted.
+
+Writers yield one line per row (``csv_lines``, ``CsvWriter.writerow``) so views can stream large exports;
+``csv_response`` is the one place a CSV response is built.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+def csv_cell(value) -> str:
+    """Return ``value`` as the text of one cell: numbers exact, text neutralised, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    """A file whose ``write`` hands the line back, so each row can be yielded as it is written."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+class CsvWriter:
+    """``csv.writer`` whose ``writerow`` neutralises every cell and returns the written line."""
+
+    def __init__(self):
+        self._writer = csv.writer(_Echo())
+
+    def writerow(self, values: Iterable) -> str:
+        return self._writer.writerow([csv_cell(value) for value in values])
+
+
+def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
+    """Yield the CSV line of each row in ``rows`` (header included), lazily."""
+    writer = CsvWriter()
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def csv_text(rows: Iterable[Iterable]) -> str:
+    return "".join(csv_lines(rows))
+
+
+def csv_response(content: str | Iterable[str], filename: str) -> HttpResponse | StreamingHttpResponse:
+    """A CSV download named ``filename``: ``content`` whole (from ``csv_text``) or streamed line by line."""
+    if isinstance(content, str):
+        response = HttpResponse(content, content_type=CONTENT_TYPE)
+    else:
+        response = StreamingHttpResponse(content, content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response

@@ -1,0 +1,274 @@
+"""No CSV the product writes starts a spreadsheet formula, and every CSV goes through one writer.
+
+The walk finds CSV endpoints and commands by what their code calls (``distributor.csv_export``), so a new
+export that is not listed in COVERED below fails the test until it is seeded and checked here too.
+"""
+
+import csv
+import datetime as dt
+import inspect
+import io
+import re
+import types
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command, get_commands, load_command_class
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import MemberRole, StaffRole
+from billing.documents.exports import EXPORT_KINDS
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind
+from billing.ledger.services import credit, debit, transaction_post
+from billing.payments.models import RedemptionCode
+from billing.payments.redemption import redemption_batch_create
+from catalog.models import BookKind, PlanRule
+from distributor import csv_export
+from distributor.csv_export import csv_cell, csv_text
+from tests.billing.documents.helpers import credit_note, invoice, payment
+from tests.billing.factories import staff
+from tests.catalog.factories import (
+    AIModelFactory,
+    PriceBookFactory,
+    SellPlanFactory,
+    VendorFactory,
+    add_prices,
+    add_rule,
+    tier,
+)
+from tests.factories import CustomerFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+# Building CSV, or a response declared text/csv, outside distributor.csv_export.
+WRITES_CSV = re.compile(r"csv\.(writer|DictWriter)\b|content_type\s*=\s*[\"']text/csv|Response\(.*text/csv")
+OUR_APPS = {"accounts", "billing", "catalog", "distributor"}
+OCTOBER = {"period": "month", "month": "2026-10"}
+
+# Every CSV endpoint: url name → (who fetches it, how to build its URL from the seeded data).
+COVERED = {
+    "catalog-plan-detail": ("admin", lambda s: reverse("catalog-plan-detail", args=[s["plan"].pk]), {}),
+    "catalog-customer-prices": ("admin", lambda s: reverse("catalog-customer-prices"), {"customer": "acme"}),
+    "portal-prices": ("owner", lambda s: reverse("portal-prices"), {}),
+    "staff-journal": ("finance", lambda s: reverse("staff-journal"), {"export": "csv"}),
+    "staff-redemption-batch-csv": (
+        "finance",
+        lambda s: reverse("staff-redemption-batch-csv", args=[s["batch"].pk]),
+        {},
+    ),
+    "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
+    "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
+}
+EXPORT_URLS = {f"staff-accountant-export:{kind}": kind for kind in EXPORT_KINDS}
+COVERED_COMMANDS = {"statement"}
+# Account codes and names built from the account's kind ("Receivable · CNY · <customer>"): no cell starts
+# with text a user typed.
+NO_FREE_TEXT = {"staff-accountant-export:trial_balance"}
+
+
+# -- finding the CSV writers by what their code calls ------------------------------------------------
+
+
+def _ours(obj) -> bool:
+    return (getattr(obj, "__module__", None) or "").split(".")[0] in OUR_APPS
+
+
+def _code_objects(code: types.CodeType):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _reaches_csv_export(func, seen: set) -> bool:
+    """Whether ``func`` refers, directly or through our functions it calls, to the CSV writer module."""
+    func = inspect.unwrap(func)
+    if func in seen or not inspect.isfunction(func):
+        return False
+    seen.add(func)
+    names = {name for code in _code_objects(func.__code__) for name in code.co_names}
+    for name in names:
+        found = func.__globals__.get(name)
+        if found is csv_export:
+            return True
+        # ``exports.statement_csv_rows``: attribute names are in co_names too.
+        candidates = [getattr(found, n, None) for n in names] if inspect.ismodule(found) else [found]
+        for candidate in candidates:
+            if getattr(candidate, "__module__", None) == csv_export.__name__:
+                return True
+            if inspect.isclass(candidate) and _ours(candidate):
+                methods = [m for m in vars(candidate).values() if inspect.isfunction(m)]
+                if any(_reaches_csv_export(m, seen) for m in methods):
+                    return True
+            elif inspect.isfunction(candidate) and _ours(candidate) and _reaches_csv_export(candidate, seen):
+                return True
+    return False
+
+
+def _url_patterns(resolver=None):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_patterns(pattern)
+        elif isinstance(pattern, URLPattern):
+            yield pattern
+
+
+def _view_functions(callback) -> list:
+    view_class = getattr(callback, "view_class", None)
+    if view_class is not None:
+        return [m for m in vars(view_class).values() if inspect.isfunction(m)]
+    return [callback]
+
+
+def csv_endpoints() -> set[str]:
+    found = set()
+    for pattern in _url_patterns():
+        if any(_reaches_csv_export(f, set()) for f in _view_functions(pattern.callback)):
+            found.add(pattern.name)
+    return found
+
+
+def csv_commands() -> set[str]:
+    found = set()
+    for name, app in get_commands().items():
+        if app.split(".")[0] not in OUR_APPS:
+            continue
+        command = type(load_command_class(app, name))
+        if any(_reaches_csv_export(m, set()) for m in vars(command).values() if inspect.isfunction(m)):
+            found.add(name)
+    return found
+
+
+# -- data whose every user-typed text starts with a formula character ---------------------------------
+
+
+@pytest.fixture
+def seeded():
+    """A customer, catalog and books whose names, references and memos all start a formula."""
+    acme = CustomerFactory(name='=HYPERLINK("http://evil.example","m")', code="-acme")
+    vendor = VendorFactory(name="+Vendor cmd|' /C calc'!A0", slug="evil-vendor")
+    model = AIModelFactory(name='=HYPERLINK("http://evil.example","m")', vendor=vendor)
+    listing = PriceBookFactory(name="@list", kind=BookKind.LIST, currency="CNY")
+    add_prices(listing, model, tier(0, None, input="6", output="24"))
+    plan = SellPlanFactory(name="=plan", currency="CNY", is_default=True)
+    add_rule(plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.1"))
+
+    first = invoice(acme, "1000.00", dt.date(2026, 10, 5))
+    payment(acme, "600.00", dt.date(2026, 10, 12), [(first, "600.00")], reference="@SUM(1+1)")
+    credit_note(first, "100.00", dt.date(2026, 10, 20), reason="\t=1+1")
+    receivable = account_get(kind=AccountKind.RECEIVABLE, currency="CNY", customer=acme)
+    other = account_get(kind=AccountKind.REVENUE_SERVICES, currency="CNY")
+    transaction_post(
+        idempotency_key="csv-injection-adjustment",
+        kind="manual.adjustment",
+        lines=[debit(receivable, Decimal("5"), "CNY"), credit(other, Decimal("5"), "CNY")],
+        memo="\r-2+3",
+        source="+source",
+        effective_date=dt.date(2026, 10, 25),
+    )
+
+    finance = staff(StaffRole.FINANCE)
+    batch = redemption_batch_create(
+        user=finance,
+        name="=batch",
+        currency="CNY",
+        value=Decimal("8.00"),
+        count=2,
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    RedemptionCode.objects.filter(pk=batch.codes.first().pk).update(customer=acme, redeemed_at=timezone.now())
+    users = {
+        "admin": staff(StaffRole.ADMIN),
+        "finance": finance,
+        "owner": MembershipFactory(customer=acme, role=MemberRole.OWNER).user,
+    }
+    return {"acme": acme, "plan": plan, "batch": batch, "users": users}
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def assert_no_formula(rows: list[list[str]], where: str) -> None:
+    cells = [cell for row in rows[1:] for cell in row]
+    dangerous = [c for c in cells if c.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(c)]
+    assert not dangerous, f"{where}: cells start a formula: {dangerous}"
+    if where in NO_FREE_TEXT:
+        # Nothing typed by a user starts a cell here; its negative amounts are still plain numbers.
+        assert any(c.startswith("-") for c in cells), f"{where}: no negative amount"
+        return
+    # The seeded text did reach the file (neutralised), so the check above was not vacuous.
+    assert any(c.startswith("'") and c[1:2] in FORMULA_STARTS for c in cells), f"{where}: nothing seeded"
+
+
+def _fetch(client, url: str, query: dict) -> str:
+    response = client.get(url, query)
+    assert response.status_code == 200, (url, response.status_code)
+    assert response["Content-Type"].startswith("text/csv"), url
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+# PostgreSQL: the CSVs' full-precision amounts (SQLite, the demo database, stores decimals as REAL).
+@pytest.mark.postgres
+def test_no_csv_export_starts_a_formula(client, seeded, tmp_path):
+    assert csv_endpoints() == set(COVERED) | {"staff-accountant-export"}, "a CSV endpoint is not covered"
+    assert csv_commands() == COVERED_COMMANDS, "a command writing CSV is not covered"
+
+    def ids(query: dict) -> dict:
+        return {k: seeded["acme"].pk if v == "acme" else v for k, v in query.items()}
+
+    for name, (who, url, query) in COVERED.items():
+        client.force_login(seeded["users"][who])
+        query = {"format": "csv", **ids(query)}
+        assert_no_formula(_rows(_fetch(client, url(seeded), query)), name)
+    client.force_login(seeded["users"]["finance"])
+    for name, kind in EXPORT_URLS.items():
+        url = reverse("staff-accountant-export", args=[kind])
+        assert_no_formula(_rows(_fetch(client, url, OCTOBER)), name)
+
+    out = tmp_path / "statement.csv"
+    args = ["--customer=-acme", "--from=2026-10-01", "--to=2026-10-31", "--format=csv", f"--out={out}"]
+    call_command("statement", *args)
+    assert_no_formula(_rows(out.read_text()), "manage.py statement --format csv")
+
+
+def test_only_the_writer_module_writes_csv():
+    """No module builds CSV or a text/csv response by itself: all go through distributor.csv_export."""
+    writer = Path(csv_export.__file__).resolve()
+    offenders = []
+    for app in OUR_APPS:
+        for path in (Path(settings.BASE_DIR) / app).rglob("*.py"):
+            source = path.read_text()
+            if path.resolve() != writer and WRITES_CSV.search(source):
+                offenders.append(str(path))
+    assert not offenders
+
+
+# -- the writer itself -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-12.50", "@SUM(A1)", "\tx", "\r=x"])
+def test_text_starting_a_formula_is_quoted(text):
+    assert csv_cell(text) == "'" + text
+
+
+def test_numbers_stay_numbers_and_exact():
+    assert csv_cell(Decimal("-12.50")) == "-12.50"
+    assert csv_cell(Decimal("0.000000123457")) == "0.000000123457"  # no exponent
+    assert csv_cell(Decimal("1E+2")) == "100"
+    assert csv_cell(-3) == "-3" and csv_cell(-1.5) == "-1.5"
+    assert (
+        csv_cell(None) == ""
+        and csv_cell("plain") == "plain"
+        and csv_cell(dt.date(2026, 1, 2)) == "2026-01-02"
+    )
+    assert csv_cell(Decimal("-Infinity")) == "'-Infinity"  # not a finite amount: text
+    assert _rows(csv_text([["a", "b"], [Decimal("-1.00"), "-1.00"]])) == [["a", "b"], ["-1.00", "'-1.00"]]
