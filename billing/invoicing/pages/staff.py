@@ -22,6 +22,7 @@ from billing.receivables.selectors import invoice_totals, invoices_visible_to, w
 from billing.receivables.services import customer_credit, payment_allocate
 from billing.receivables.tasks import notify_invoice_send_task
 from distributor.listing import filtered_page
+from distributor.redirects import redirect_next
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 
@@ -62,7 +63,7 @@ def invoice_bulk(request):
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
-        return redirect(request.POST.get("next") or "staff-invoice-list")
+        return redirect_next(request, "staff-invoice-list")
     chosen = list(visible.filter(pk__in=form.cleaned_data["ids"]).order_by("pk"))
     if form.cleaned_data["action"] == "issue":
         issued, refused = 0, []
@@ -85,7 +86,7 @@ def invoice_bulk(request):
             messages.warning(
                 request, _("%(count)s draft or void invoice(s) were not sent.") % {"count": skipped}
             )
-    return redirect(request.POST.get("next") or "staff-invoice-list")
+    return redirect_next(request, "staff-invoice-list")
 
 
 def _detail_context(request, invoice) -> dict:
