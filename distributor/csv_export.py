@@ -19,7 +19,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CONTENT_TYPE = "text/csv; charset=utf-8"
+# Bodies are UTF-8 (DEFAULT_CHARSET); the bare type is what the exports have always declared.
+CONTENT_TYPE = "text/csv"
 
 
 def csv_cell(value) -> str:

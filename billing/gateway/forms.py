@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.usage.forms import BootstrapFormMixin
 from billing.usage.models import GatewayKey, GatewaySource
+from distributor.outgoing_webhooks import validate_webhook_url
 
 
 class GatewaySourceForm(BootstrapFormMixin, forms.ModelForm):
@@ -13,7 +14,8 @@ class GatewaySourceForm(BootstrapFormMixin, forms.ModelForm):
         label=_("Webhook URL"),
         required=False,
         assume_scheme="https",
-        help_text=_("Receives signed customer suspended/restored events."),
+        validators=[validate_webhook_url],
+        help_text=_("Receives signed customer suspended/restored events; public addresses only."),
     )
     webhook_secret = forms.CharField(
         label=_("Webhook secret"),

@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 
-import requests
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from billing.wallets.notifications import (
     WEBHOOK_TIMEOUT_SECONDS,
     webhook_signature,
 )
+from distributor.outgoing_webhooks import webhook_post
 
 
 def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | None = None) -> dict:
@@ -59,14 +59,17 @@ def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | Non
 
 
 def gateway_webhook_send(*, source: GatewaySource, payload: dict) -> int | None:
-    """POST ``payload`` signed to ``source``; raise on failure so the task retries."""
+    """POST ``payload`` signed to ``source``; raise on failure so the task retries.
+
+    Only to a public address (``distributor.outgoing_webhooks``): another raises ``WebhookRefused``.
+    """
     if not source.webhook_url or not source.webhook_secret:
         return None
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     timestamp = int(time.time())
-    response = requests.post(
+    response = webhook_post(
         source.webhook_url,
-        data=body,
+        body=body,
         headers={
             "Content-Type": "application/json",
             SIGNATURE_HEADER: webhook_signature(body=body, secret=source.webhook_secret, timestamp=timestamp),
@@ -75,5 +78,4 @@ def gateway_webhook_send(*, source: GatewaySource, payload: dict) -> int | None:
         },
         timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
-    response.raise_for_status()
     return response.status_code

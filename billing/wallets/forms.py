@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.wallets.models import Bucket, Wallet
+from distributor.outgoing_webhooks import validate_webhook_url
 
 
 class WalletAdjustmentForm(forms.Form):
@@ -53,7 +54,13 @@ class WalletAdjustmentForm(forms.Form):
 
 
 class WalletSettingsForm(forms.ModelForm):
-    webhook_url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
+    webhook_url = forms.URLField(
+        label=_("Webhook URL"),
+        required=False,
+        assume_scheme="https",
+        validators=[validate_webhook_url],
+        help_text=_("A public http(s) address; private and local networks are refused."),
+    )
     webhook_secret = forms.CharField(
         label=_("Webhook secret"),
         required=False,

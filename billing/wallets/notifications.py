@@ -10,7 +10,6 @@ import hmac
 import json
 import time
 
-import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from django.utils.translation import override
 
 from billing.templatetags.money import money
 from billing.wallets.models import Wallet
+from distributor.outgoing_webhooks import webhook_post
 
 SIGNATURE_HEADER = "X-Distributor-Signature"
 TIMESTAMP_HEADER = "X-Distributor-Timestamp"
@@ -51,16 +51,17 @@ def webhook_secret_for(wallet: Wallet) -> str:
 def wallet_webhook_send(*, wallet: Wallet, payload: dict) -> int | None:
     """POST ``payload`` to the wallet's webhook URL, signed; return the HTTP status, None if not configured.
 
-    Raises ``requests.RequestException`` on a network error or a non-2xx answer so the task retries.
+    Raises ``requests.RequestException`` on a network error or a non-2xx answer so the task retries, and
+    ``WebhookRefused`` when the URL's host is not a public address (``distributor.outgoing_webhooks``).
     """
     secret = webhook_secret_for(wallet)
     if not wallet.webhook_url or not secret:
         return None
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     timestamp = int(time.time())
-    response = requests.post(
+    response = webhook_post(
         wallet.webhook_url,
-        data=body,
+        body=body,
         headers={
             "Content-Type": "application/json",
             SIGNATURE_HEADER: webhook_signature(body=body, secret=secret, timestamp=timestamp),
@@ -69,7 +70,6 @@ def wallet_webhook_send(*, wallet: Wallet, payload: dict) -> int | None:
         },
         timeout=WEBHOOK_TIMEOUT_SECONDS,
     )
-    response.raise_for_status()
     return response.status_code
 
 

@@ -30,8 +30,9 @@ def eager_celery():
 
 
 @pytest.fixture
-def webhook_receiver():
-    """A local HTTP server that records every request it receives."""
+def webhook_receiver(settings):
+    """A local HTTP server that records every request it receives, allowed as a webhook host."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # a local address: refused unless listed
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
