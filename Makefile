@@ -68,13 +68,17 @@ assets:
 	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
-	# Fonts for PDF documents: Source Han Sans SC cut to GB2312 + Latin (3.6 MB each) and to Latin only (77 KB)
-	mkdir -p static/vendor/source-han-sans
-	cp node_modules/node-source-han-sans-sc/LICENSE static/vendor/source-han-sans/LICENSE.txt
-	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Regular.otf static/vendor/source-han-sans/SourceHanSansSC-Regular-subset.otf
-	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Bold.otf static/vendor/source-han-sans/SourceHanSansSC-Bold-subset.otf
-	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Regular.otf static/vendor/source-han-sans/SourceHanSansSC-Regular-latin.otf latin
-	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Bold.otf static/vendor/source-han-sans/SourceHanSansSC-Bold-latin.otf latin
+	# The source-map comments name .map files we do not ship: collectstatic's manifest storage follows every
+	# reference (url(), sourceMappingURL) and fails on a missing one, so production would serve no page.
+	perl -ni -e 'print unless m{^\s*(?://|/\*)# sourceMappingURL=}' static/vendor/bootstrap/* static/vendor/bootstrap-icons/*.css static/vendor/htmx/* static/vendor/chartjs/*
+	# Fonts for PDF documents: Source Han Sans SC cut to GB2312 + Latin (3.6 MB each) and to Latin only (77 KB).
+	# Read from disk by WeasyPrint, never by a browser: kept out of static/ so collectstatic skips 14 MB.
+	mkdir -p billing/documents/fonts
+	cp node_modules/node-source-han-sans-sc/LICENSE billing/documents/fonts/LICENSE.txt
+	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Regular.otf billing/documents/fonts/SourceHanSansSC-Regular-subset.otf
+	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Bold.otf billing/documents/fonts/SourceHanSansSC-Bold-subset.otf
+	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Regular.otf billing/documents/fonts/SourceHanSansSC-Regular-latin.otf latin
+	$(PY) -m billing.documents.font_subset node_modules/node-source-han-sans-sc/SourceHanSansSC-Bold.otf billing/documents/fonts/SourceHanSansSC-Bold-latin.otf latin
 
 ## messages: refresh and compile the Chinese translations (needs gettext)
 messages: install

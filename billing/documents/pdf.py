@@ -2,7 +2,8 @@
 
 Each is a Django template (templates/documents/) rendered in the document's own language and printed by
 WeasyPrint with one print stylesheet. Chinese text uses the Source Han Sans SC subset shipped in
-static/vendor/source-han-sans (``make assets``), so a PDF looks the same on any machine; characters the
+billing/documents/fonts (``make assets``; not under static/, as no browser needs them and collectstatic
+would copy and compress 14 MB for nothing), so a PDF looks the same on any machine; characters the
 subset lacks fall back to the system's Noto Sans CJK (Debian's fonts-noto-cjk).
 
 The stylesheet and its fonts are loaded once per process: WeasyPrint registers @font-face fonts when a
@@ -23,7 +24,7 @@ from django.utils import timezone, translation
 
 from billing.documents.line_prices import with_class_prices
 
-FONT_DIR = Path(settings.BASE_DIR) / "static" / "vendor" / "source-han-sans"
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # (family, weight, file). Latin text comes from a 77 KB Latin-only cut of the same typeface, so English
 # documents never embed (and WeasyPrint never subsets) the 3.6 MB CJK file: that halves their print time.
 FONT_FACES = [
