@@ -1,6 +1,9 @@
 """The demo data set, in load order. Each loader is idempotent and returns the logins it created."""
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts import demo as accounts_demo
 from billing import demo as billing_demo
@@ -23,8 +26,24 @@ DEMO_LOADERS = [
 ]
 
 
+def demo_refusal(command: str) -> str | None:
+    """Why ``command`` may not touch the demo users here, or None when it may.
+
+    The demo users' password and TOTP secrets are published (README, `make run`): in production they
+    would be an admin and a finance login anyone can use.
+    """
+    if settings.PRODUCTION:
+        return _(
+            "%(command)s is for development only and refuses to run with DISTRIBUTOR_ENV=production: "
+            "the demo users' password and two-factor secrets are public."
+        ) % {"command": command}
+    return None
+
+
 @transaction.atomic
 def demo_load() -> list[tuple[str, str]]:
+    if refusal := demo_refusal("load_demo"):
+        raise ImproperlyConfigured(refusal)
     logins: list[tuple[str, str]] = []
     for loader in DEMO_LOADERS:
         logins.extend(loader())

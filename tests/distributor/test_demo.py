@@ -1,10 +1,13 @@
-"""The demo data set loads, covers every role, and a second load adds nothing."""
+"""The demo data set loads, covers every role, and a second load adds nothing; never in production."""
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 
+from accounts.management.commands.load_demo import sign_in_url
 from accounts.models import Customer, MemberRole, Membership, StaffRole, User
+from distributor.demo import demo_load
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +21,9 @@ def _row_counts() -> dict[str, int]:
 
 
 def test_demo_data_is_what_a_reseller_would_recognise(capsys):
-    call_command("load_demo")
+    call_command("load_demo", port=9001)
     out = capsys.readouterr().out
+    assert "Sign in at http://127.0.0.1:9001/ with:" in out
 
     sub_distributors = Customer.objects.filter(kind=Customer.Kind.SUB_DISTRIBUTOR)
     assert sub_distributors.count() == 2
@@ -56,3 +60,33 @@ def test_loading_the_demo_twice_adds_nothing():
     first = _row_counts()
     call_command("load_demo")
     assert _row_counts() == first
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:9001/"),
+        ("0.0.0.0", "http://localhost:9001/"),
+        ("::1", "http://[::1]:9001/"),
+        ("demo.internal", "http://demo.internal:9001/"),
+    ],
+)
+def test_the_printed_sign_in_address_is_where_the_server_listens(host, url):
+    assert sign_in_url(host, 9001) == url
+
+
+@pytest.mark.parametrize("command", ["load_demo", "demo_totp"])
+def test_demo_commands_refuse_in_production_naming_the_setting(settings, capsys, command):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="DISTRIBUTOR_ENV=production"):
+        call_command(command)
+    assert capsys.readouterr().out == ""
+    assert not User.objects.exists()
+    assert not Customer.objects.exists()
+
+
+def test_the_demo_loader_itself_refuses_in_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(ImproperlyConfigured, match="DISTRIBUTOR_ENV=production"):
+        demo_load()
+    assert not User.objects.exists()

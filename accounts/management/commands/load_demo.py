@@ -1,21 +1,42 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRETS
-from distributor.demo import demo_load
+from distributor.demo import demo_load, demo_refusal
+
+# A server listening on every interface is reached on this machine through localhost.
+_ALL_INTERFACES = {"0.0.0.0", "::", "[::]"}
+
+
+def sign_in_url(host: str, port: int) -> str:
+    if host in _ALL_INTERFACES:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set (idempotent) and print one login per role."
+    help = "Load the demo data set (idempotent) and print one login per role (development only)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="address the server listens on (make HOST)")
+        parser.add_argument("--port", type=int, default=8000, help="port the server listens on (make PORT)")
+
+    def handle(self, *args, host: str, port: int, **options):
+        if refusal := demo_refusal("load_demo"):
+            raise CommandError(refusal)
         logins = demo_load()
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://localhost:8000/ with:"))
-        width = max(len(role) for role, _ in logins)
+        url = sign_in_url(host, port)
+        self.stdout.write(self.style.SUCCESS(_("Demo data ready. Sign in at %(url)s with:") % {"url": url}))
+        width = max(len(role) for role, _email in logins)
         for role, email in logins:
             self.stdout.write(f"  {role.ljust(width)}  {email}")
-        self.stdout.write(f"  password for every demo user: {DEMO_PASSWORD}")
-        self.stdout.write(
-            "  two-factor (admin, finance): TOTP secrets "
-            + ", ".join(f"{email.split('@')[0]}={secret}" for email, secret in DEMO_TOTP_SECRETS.items())
-            + " — or run `make totp` for the current codes."
-        )
+        password = _("password for every demo user: %(password)s") % {"password": DEMO_PASSWORD}
+        self.stdout.write(f"  {password}")
+        secrets = ", ".join(f"{email.split('@')[0]}={secret}" for email, secret in DEMO_TOTP_SECRETS.items())
+        two_factor = _(
+            "two-factor (admin, finance): TOTP secrets %(secrets)s — or run `make totp` for the current "
+            "codes."
+        ) % {"secrets": secrets}
+        self.stdout.write(f"  {two_factor}")
