@@ -4,9 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
+# Where `make run`, `make serve` and `make serve-prod` listen: this machine only unless HOST=0.0.0.0.
+HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo serve worker beat assets messages lint bench totp clean
+.PHONY: run test install install-dev migrate demo serve admin static serve-prod worker beat assets messages \
+	lint bench totp clean
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,17 +24,32 @@ $(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, migrate, load demo data, serve on http://localhost:$(PORT)
+## run: the demo — install, migrate, load demo data, serve on http://$(HOST):$(PORT) (development only)
 run: install migrate demo serve
 
 migrate: install
 	$(MANAGE) migrate --noinput
 
 demo: install
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo --host $(HOST) --port $(PORT)
 
+## serve: Django's development server (runserver); never in production, use serve-prod there
 serve: install
-	$(MANAGE) runserver 0.0.0.0:$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+## admin: create an administrator (prompts for e-mail and password); TOTP is enrolled at first sign-in
+admin: install
+	$(MANAGE) createsuperuser
+
+## static: collect the static files into STATIC_ROOT, hashed and compressed, for production
+static: install
+	$(MANAGE) collectstatic --noinput
+
+## serve-prod: production — migrate, collect static files, serve with gunicorn (gunicorn.conf.py) on
+## $(HOST):$(PORT) behind an HTTPS reverse proxy; DISTRIBUTOR_ENV=production demands its settings
+serve-prod: export DISTRIBUTOR_ENV := production
+serve-prod: install migrate static
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn
 
 ## worker / beat: real Celery, needs REDIS_URL (and DATABASE_URL for PostgreSQL)
 worker: install

@@ -38,6 +38,9 @@ PRODUCTION = ENVIRONMENT == "production"
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
 DEBUG = env_bool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # The debug error page shows settings and tracebacks to whoever triggers an error.
+    raise ImproperlyConfigured("DEBUG must be false in production (unset it or set DEBUG=false).")
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
@@ -232,7 +235,8 @@ OPERATOR_BANK_DETAILS = env_str("OPERATOR_BANK_DETAILS", "")
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes and, in production, where WhiteNoise serves from.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Outside production WhiteNoise serves straight from the source folders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

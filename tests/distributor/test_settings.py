@@ -48,6 +48,7 @@ def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         ({**PRODUCTION_ENV, "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({**PRODUCTION_ENV, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({**PRODUCTION_ENV, "DATABASE_URL": ""}, "DATABASE_URL"),
+        ({**PRODUCTION_ENV, "DEBUG": "true"}, "DEBUG"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):
