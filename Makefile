@@ -86,6 +86,12 @@ assets:
 	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
+	# Redoc for /api/v1/docs/. Its sidebar shows Redocly's logo from their CDN: the docs page loads nothing from
+	# outside (CSP img-src), so the logo becomes an empty image; its source map is not shipped.
+	mkdir -p static/vendor/redoc/bundles
+	cp node_modules/redoc/LICENSE static/vendor/redoc/
+	cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt static/vendor/redoc/bundles/
+	sed -i -e '\#^//\# sourceMappingURL=#d' -e 's#https://cdn.redoc.ly/redoc/logo-mini.svg#data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7#' static/vendor/redoc/bundles/redoc.standalone.js
 	# The source-map comments name .map files we do not ship: collectstatic's manifest storage follows every
 	# reference (url(), sourceMappingURL) and fails on a missing one, so production would serve no page.
 	perl -ni -e 'print unless m{^\s*(?://|/\*)# sourceMappingURL=}' static/vendor/bootstrap/* static/vendor/bootstrap-icons/*.css static/vendor/htmx/* static/vendor/chartjs/*

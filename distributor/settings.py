@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "distributor.permissions_policy.PermissionsPolicyMiddleware",
     "distributor.no_store.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above everything that can answer an error page, so /api/ errors are JSON whoever made them.
+    "distributor.api_errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -280,6 +282,8 @@ STRIPE_ENABLED = bool(STRIPE_SECRET_KEY)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API speaks JSON only, errors included; people read it at /api/v1/docs/, not a browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -290,6 +294,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Usage ingestion, price quotes and gateway status for an AI-token distributor.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for signed-in users and gateway tokens (401 otherwise). Redoc comes from our
+    # static files (static/vendor/redoc, `make assets`), never the CDN drf-spectacular defaults to.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "billing.gateway.auth.GatewayTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "REDOC_DIST": f"/{STATIC_URL}vendor/redoc",
 }
 
 # ------------------------------------------------------------------------------
