@@ -28,12 +28,16 @@ def usage_context(request, rows, filter_class, *, show_cost: bool) -> dict:
     wanted = usage_filter.form.cleaned_data.get("currency") if usage_filter.is_valid() else None
     currency = chart_currency(totals, wanted)
     days = usage_by_day(filtered, currency=currency, start=start, end=end)
+    chart = chart_series(days)
+    if not show_cost:
+        # The chart's data is in the page even where nothing draws it: our cost stays off customers' pages.
+        del chart["cost"]
     context.update(
         rows=filtered,
         totals=totals,
         chart_currency=currency,
         days=[d for d in reversed(days) if d["requests"]],
-        chart=chart_series(days),
+        chart=chart,
         chart_labels={
             "sell": _("Sales") if show_cost else _("Charged"),
             "cost": _("Cost"),

@@ -1,6 +1,7 @@
 """Usage pages: staff overview and per-customer usage, the portal, the unrated queue, uploads."""
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -286,3 +287,17 @@ def test_usage_demo_loads_once_and_the_books_agree(settings):
         settings.IS_POSTGRES
     ):  # SQLite keeps ledger balances in floats (see docs/usage.md); PostgreSQL is exact
         assert ledger_problems() == []
+
+
+def test_portal_chart_data_carries_no_cost(client, usage):
+    """The chart's JSON is in the page even where no chart draws it: our cost must not be in it."""
+    prepaid, _other = usage
+    client.force_login(MembershipFactory(customer=prepaid).user)
+    page = client.get(reverse("portal-usage"), PERIOD).content.decode()
+    data = re.search(r'<script id="usage-chart-data" type="application/json">(.*?)</script>', page)[1]
+    chart = json.loads(data)
+    assert "cost" not in chart and chart["sell"]
+
+    client.force_login(staff(StaffRole.SALES))
+    page = client.get(reverse("staff-usage"), PERIOD).content.decode()
+    assert '"cost":' in page  # staff see it (and the money chart plots it)
