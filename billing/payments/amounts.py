@@ -121,3 +121,18 @@ def card_quote(*, amount: Decimal, currency: str, account_currency: str | None =
         fee=card_fee(amount=amount, currency=currency),
         fee_mode=settings.TOPUP_CARD_FEE_MODE,
     )
+
+
+def captured_split(
+    *, amount: Decimal, fee: Decimal, fee_mode: str, charged: Decimal, captured: Decimal, currency: str
+) -> tuple[Decimal, Decimal]:
+    """Split what Stripe captured, when it is not what we charged, into (wallet credit, card fee).
+
+    Proportional to the quote and rounded once, as refunds are split, so that a later refund of the whole
+    capture takes back exactly what was credited. When the customer pays the fee, the capture holds both
+    parts; when we absorb it, the wallet gets the whole capture and the fee shrinks or grows with it.
+    """
+    if fee_mode == "customer":
+        wallet = quantize_money(captured * amount / charged, currency)
+        return wallet, captured - wallet
+    return captured, quantize_money(fee * captured / charged, currency)

@@ -9,12 +9,20 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
 from billing.payments import postings, stripe_api
-from billing.payments.amounts import card_quote, quantize_money
+from billing.payments.amounts import captured_split, card_quote, quantize_money
 from billing.payments.models import CardTopUp
 
 
 class TopUpMismatch(Exception):
     """A Stripe object does not match the top-up it names (amount, currency or payment): never credit it."""
+
+
+class AwaitingEarlierEvent(Exception):
+    """Money cannot be taken back (or given back) yet: the payment or dispute it concerns is not booked.
+
+    Stripe does not promise to deliver events in order, so a refund may arrive before its payment. The
+    event waits and is applied when the payment is credited (``billing.payments.webhooks``).
+    """
 
 
 def customer_currency(customer: Customer) -> str:
@@ -75,12 +83,20 @@ def _charged_minor(topup: CardTopUp) -> int:
 
 
 def card_topup_settle(
-    *, topup: CardTopUp, payment_intent_id: str, amount_minor: int, currency: str
+    *,
+    topup: CardTopUp,
+    payment_intent_id: str,
+    amount_minor: int,
+    currency: str,
+    accept_captured: bool = False,
 ) -> CardTopUp:
     """Credit the wallet for a succeeded payment, exactly once per payment intent.
 
     Called for both checkout.session.completed and payment_intent.succeeded; whichever comes second finds
-    the top-up already paid by the same payment and changes nothing.
+    the top-up already paid by the same payment and changes nothing. A payment of another amount or
+    currency than we charged raises TopUpMismatch and credits nothing. ``accept_captured`` is finance's
+    decision, in the same currency only, to credit what Stripe did capture instead: the top-up is
+    re-priced at the captured amount (``captured_split``) before it is credited.
     """
     with transaction.atomic():
         topup = CardTopUp.objects.select_for_update().get(pk=topup.pk)
@@ -88,11 +104,16 @@ def card_topup_settle(
             raise TopUpMismatch(
                 f"Top-up {topup.public_id} was paid by {topup.payment_intent_id}, not {payment_intent_id}."
             )
-        if currency.upper() != topup.currency or amount_minor != _charged_minor(topup):
-            raise TopUpMismatch(
-                f"Payment {payment_intent_id} is {amount_minor} {currency.upper()} (minor units), "
-                f"top-up {topup.public_id} expects {_charged_minor(topup)} {topup.currency}."
-            )
+        mismatch = TopUpMismatch(
+            f"Payment {payment_intent_id} is {amount_minor} {currency.upper()} (minor units), "
+            f"top-up {topup.public_id} expects {_charged_minor(topup)} {topup.currency}."
+        )
+        if currency.upper() != topup.currency:
+            raise mismatch
+        if amount_minor != _charged_minor(topup):
+            if not accept_captured or topup.credit_transaction_id is not None:
+                raise mismatch
+            _reprice_at_captured(topup, stripe_api.from_minor_units(amount_minor, topup.currency))
         if topup.credit_transaction_id is not None:
             return topup
         topup.payment_intent_id = payment_intent_id
@@ -105,6 +126,24 @@ def card_topup_settle(
 
         receipt_for_topup(card_topup=topup)
     return topup
+
+
+def _reprice_at_captured(topup: CardTopUp, captured: Decimal) -> None:
+    amount, fee = captured_split(
+        amount=topup.amount,
+        fee=topup.fee,
+        fee_mode=topup.fee_mode,
+        charged=topup.charged,
+        captured=captured,
+        currency=topup.currency,
+    )
+    if amount <= 0:
+        raise TopUpMismatch(
+            f"Stripe captured {captured} {topup.currency}, too little to credit anything to top-up "
+            f"{topup.public_id}. Refund it in Stripe and mark the event resolved."
+        )
+    topup.amount, topup.fee, topup.charged = amount, fee, captured
+    topup.save(update_fields=["amount", "fee", "charged"])
 
 
 def card_topup_expire(*, topup: CardTopUp) -> CardTopUp:
@@ -127,24 +166,33 @@ def _split(topup: CardTopUp, charged_part: Decimal) -> tuple[Decimal, Decimal]:
     return wallet, charged_part - wallet
 
 
-def _locked_paid(topup: CardTopUp) -> CardTopUp:
+def _locked_paid(topup: CardTopUp, *, currency: str, object_id: str) -> CardTopUp:
+    """Lock a credited top-up that a refund or dispute in ``currency`` takes money back from."""
     topup = CardTopUp.objects.select_for_update().get(pk=topup.pk)
     if topup.credit_transaction_id is None:
-        raise TopUpMismatch(f"Top-up {topup.public_id} was never credited; nothing to take back.")
+        raise AwaitingEarlierEvent(
+            f"{object_id} concerns top-up {topup.public_id}, whose payment has not been credited yet."
+        )
+    if currency.upper() != topup.currency:
+        raise TopUpMismatch(
+            f"{object_id} is in {currency.upper()}, top-up {topup.public_id} was paid in {topup.currency}."
+        )
     return topup
 
 
-def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, charge_id: str) -> CardTopUp:
+def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, currency: str, charge_id: str) -> CardTopUp:
     """Take back the newly refunded part; ``refunded_minor`` is Stripe's running total for the charge.
 
-    Keys carry the running total, so each refund step posts once and a replay of an older event posts
-    nothing.
+    Keys carry the running total, so each refund step posts once; an older event (a lower total, which
+    may arrive after a newer one) posts nothing and leaves the refunded total alone.
     """
     with transaction.atomic():
-        topup = _locked_paid(topup)
+        topup = _locked_paid(topup, currency=currency, object_id=f"Charge {charge_id}")
         refunded = stripe_api.from_minor_units(refunded_minor, topup.currency)
         if refunded > topup.charged:
             raise TopUpMismatch(f"Charge {charge_id} refunded {refunded}, more than {topup.charged} charged.")
+        if refunded <= topup.refunded:
+            return topup
         if refunded <= topup.refunded:
             return topup
         wallet_before, fee_before = _split(topup, topup.refunded)
@@ -167,11 +215,13 @@ def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, charge_id: str) 
     return topup
 
 
-def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int) -> CardTopUp:
+def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int, currency: str) -> CardTopUp:
     """Take back what a dispute withdraws from our Stripe balance, once per dispute."""
     with transaction.atomic():
-        topup = _locked_paid(topup)
+        topup = _locked_paid(topup, currency=currency, object_id=f"Dispute {dispute_id}")
         amount = stripe_api.from_minor_units(amount_minor, topup.currency)
+        if amount > topup.charged:
+            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {topup.charged} charged.")
         wallet, fee = _split(topup, amount)
         full = topup.refunded == 0 and topup.disputed == 0 and amount == topup.charged
         postings.card_withdrawal_post(
@@ -190,11 +240,23 @@ def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int) 
     return topup
 
 
-def card_topup_dispute_won(*, topup: CardTopUp, dispute_id: str, amount_minor: int) -> CardTopUp:
-    """Give back a disputed amount that Stripe reinstated after we won, once per dispute."""
+def card_topup_dispute_won(
+    *, topup: CardTopUp, dispute_id: str, amount_minor: int, currency: str
+) -> CardTopUp:
+    """Give back a disputed amount that Stripe reinstated after we won, once per dispute.
+
+    Only after the dispute's withdrawal is booked: a "won" that overtook its "created" waits for it, or
+    it would give back money that was never taken.
+    """
     with transaction.atomic():
-        topup = _locked_paid(topup)
+        topup = _locked_paid(topup, currency=currency, object_id=f"Dispute {dispute_id}")
+        if not postings.is_posted(f"stripe:{topup.payment_intent_id}:dispute:{dispute_id}"):
+            raise AwaitingEarlierEvent(
+                f"Dispute {dispute_id} was won, but its opening (charge.dispute.created) is not booked yet."
+            )
         amount = stripe_api.from_minor_units(amount_minor, topup.currency)
+        if amount > topup.charged:
+            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {topup.charged} charged.")
         wallet, fee = _split(topup, amount)
         postings.card_reinstate_post(
             topup=topup,

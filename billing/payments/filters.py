@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, StripeEvent
+from billing.payments.selectors import NEEDS_ATTENTION, WAITING
 from distributor.filters import StyledFilterSet
 
 
@@ -65,7 +66,14 @@ class CardTopUpFilter(StyledFilterSet):
 
 
 class StripeEventFilter(StyledFilterSet):
+    QUEUES = {"attention": NEEDS_ATTENTION, "waiting": WAITING}
+
     q = django_filters.CharFilter(label=_("Search"), method="search")
+    queue = django_filters.ChoiceFilter(
+        label=_("Queue"),
+        choices=[("attention", _("Needs attention")), ("waiting", _("Waiting for an earlier event"))],
+        method="in_queue",
+    )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=StripeEvent.Status.choices)
     o = django_filters.OrderingFilter(
         fields=(("received_at", "received"), ("type", "type"), ("status", "status"))
@@ -73,12 +81,18 @@ class StripeEventFilter(StyledFilterSet):
 
     class Meta:
         model = StripeEvent
-        fields = ["q", "status"]
+        fields = ["q", "queue", "status"]
 
     def search(self, queryset, name, value):
         return queryset.filter(
-            Q(stripe_id__icontains=value) | Q(type__icontains=value) | Q(object_id__icontains=value)
+            Q(stripe_id__icontains=value)
+            | Q(type__icontains=value)
+            | Q(object_id__icontains=value)
+            | Q(payment_intent_id__icontains=value)
         )
+
+    def in_queue(self, queryset, name, value):
+        return queryset.filter(self.QUEUES[value])
 
 
 class RedemptionBatchFilter(StyledFilterSet):

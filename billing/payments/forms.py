@@ -105,6 +105,21 @@ class RejectForm(_Styled, forms.Form):
         self.style()
 
 
+class StripeEventNoteForm(_Styled, forms.Form):
+    """Finance's note when closing a Stripe event by hand; kept on the event."""
+
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What was done, e.g. refunded in Stripe on a date, or booked by journal."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()
+
+
 class RedemptionBatchForm(_Styled, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, help_text=_("E.g. the campaign or partner."))
     currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3)

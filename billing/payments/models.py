@@ -90,15 +90,27 @@ class CardTopUp(models.Model):
 class StripeEvent(models.Model):
     """A verified webhook event from Stripe, kept whatever happens to it.
 
-    Stored before it is acted on, so a failure leaves the event and its error for staff to see and retry;
-    the unique Stripe id makes a redelivered event a no-op.
+    Stored before it is acted on; the unique Stripe id makes a redelivered event a no-op. States:
+    received → processed | ignored | parked | failed, and parked or failed → resolved by finance. An
+    event waiting for an earlier one (a refund before its payment) applies by itself when that arrives;
+    any other parked or failed event is listed for finance ("Needs attention").
     """
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")
         PROCESSED = "processed", _("Processed")
-        IGNORED = "ignored", _("Ignored (no handler)")
+        IGNORED = "ignored", _("Ignored")
+        PARKED = "parked", _("Parked")
         FAILED = "failed", _("Failed")
+        RESOLVED = "resolved", _("Resolved by finance")
+
+    class ParkedReason(models.TextChoices):
+        WAITING = "waiting", _("Waiting for an earlier event")
+        MISMATCH = "mismatch", _("Does not match our records")
+        INVALID = "invalid", _("Missing or invalid fields")
+
+    # Nothing runs an event in these states again.
+    FINAL = (Status.PROCESSED, Status.IGNORED, Status.RESOLVED)
 
     stripe_id = models.CharField(_("event id"), max_length=255, unique=True)
     type = models.CharField(_("type"), max_length=100, db_index=True)
@@ -107,19 +119,50 @@ class StripeEvent(models.Model):
     object_id = models.CharField(
         _("object"), max_length=255, blank=True, db_index=True, help_text=_("The id of data.object.")
     )
+    payment_intent_id = models.CharField(
+        _("payment intent"),
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text=_("The payment the event is about; events waiting for it apply when it is credited."),
+    )
     payload = models.JSONField(_("payload"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
     )
-    error = models.TextField(_("error"), blank=True)
+    parked_reason = models.CharField(
+        _("parked because"), max_length=10, choices=ParkedReason.choices, blank=True
+    )
+    error = models.TextField(_("reason"), blank=True, help_text=_("Why it was ignored, parked or failed."))
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True, help_text=_("What finance did, and why."))
 
     class Meta:
         verbose_name = _("Stripe event")
         verbose_name_plural = _("Stripe events")
         ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="parked") | ~Q(parked_reason=""),
+                name="payments_stripe_event_parked_has_reason",
+            ),
+            # A hand-closed event always says who closed it and why: it is part of the audit trail.
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | (Q(resolved_by__isnull=False) & ~Q(resolution="")),
+                name="payments_stripe_event_resolved_by_someone",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type}"

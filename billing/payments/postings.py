@@ -34,9 +34,12 @@ def _card_fee_expense(currency: str):
     return ledger_accounts.account_get(kind=AccountKind.PAYMENT_FEES, currency=currency)
 
 
-def _already_posted(key: str) -> bool:
-    # A withdrawal's shape depends on what came before it (first and full, or partial), so a replay could
-    # present a different body under the same key; it is the same event, so it must post nothing.
+def is_posted(key: str) -> bool:
+    """Whether the posting keyed ``key`` (or its fee part) exists.
+
+    A withdrawal's shape depends on what came before it (first and full, or partial), so a replay could
+    present a different body under the same key; it is the same event, so it must post nothing.
+    """
     return JournalTransaction.objects.filter(idempotency_key__in=[key, f"{key}:fee"]).exists()
 
 
@@ -101,7 +104,7 @@ def card_withdrawal_post(
     on top, which Stripe does not give back, so it becomes our expense. A first, complete withdrawal is a
     reversal of the original credit; anything partial is a paid-only debit of the wallet against clearing.
     """
-    if _already_posted(key):
+    if is_posted(key):
         return None
     source = f"stripe:{topup.payment_intent_id}"
     posted = None
@@ -139,7 +142,7 @@ def card_withdrawal_post(
 
 def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Decimal, memo: str):
     """Give back what a lost-then-won dispute had withdrawn: Stripe returns the disputed amount to us."""
-    if _already_posted(key):
+    if is_posted(key):
         return None
     source = f"stripe:{topup.payment_intent_id}"
     posted = None

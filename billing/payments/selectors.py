@@ -22,6 +22,21 @@ def stripe_events_visible_to(user: User) -> QuerySet[StripeEvent]:
     return StripeEvent.objects.all() if user.is_operator_staff else StripeEvent.objects.none()
 
 
+# Events finance must decide on: they will not apply by themselves. An event waiting for an earlier one
+# applies when that arrives, so it is listed apart.
+NEEDS_ATTENTION = Q(status=StripeEvent.Status.FAILED) | (
+    Q(status=StripeEvent.Status.PARKED) & ~Q(parked_reason=StripeEvent.ParkedReason.WAITING)
+)
+WAITING = Q(status=StripeEvent.Status.PARKED, parked_reason=StripeEvent.ParkedReason.WAITING)
+
+
+def stripe_event_queue_counts(user: User) -> dict[str, int]:
+    """How many visible events need finance's attention, and how many wait for an earlier event."""
+    return stripe_events_visible_to(user).aggregate(
+        attention=Count("pk", filter=NEEDS_ATTENTION), waiting=Count("pk", filter=WAITING)
+    )
+
+
 def redemption_batches_visible_to(user: User) -> QuerySet[RedemptionBatch]:
     if not user.is_operator_staff:
         return RedemptionBatch.objects.none()

@@ -85,12 +85,15 @@ def checkout_session_retrieve(*, session_id: str) -> stripe.checkout.Session:
     )
 
 
-def webhook_event_construct(*, payload: bytes, signature: str) -> stripe.Event:
-    """Verify ``signature`` (Stripe-Signature header) over the raw body and parse the event.
+def webhook_payload_verify(*, payload: bytes, signature: str) -> str:
+    """Verify ``signature`` (the Stripe-Signature header) over the raw body; return the body as text.
 
-    Raises SignatureVerificationError for a bad or stale signature and ValueError for a body that is not
-    JSON; nothing may be stored before this returns.
+    Nothing is parsed before the signature holds, so an unsigned body cannot reach the JSON parser. Raises
+    SignatureVerificationError for a bad, missing or stale signature (300 s tolerance) and ValueError
+    (UnicodeDecodeError) for a body that is not UTF-8.
     """
-    return stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, api_key=settings.STRIPE_SECRET_KEY
+    text = payload.decode("utf-8")
+    stripe.WebhookSignature.verify_header(
+        text, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
     )
+    return text

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.payments.views import portal, staff, webhook
+from billing.payments.views import portal, staff, stripe_events, webhook
 
 urlpatterns = [
     path("stripe/webhook/", webhook.stripe_webhook, name="stripe-webhook"),
@@ -9,16 +9,28 @@ urlpatterns = [
     path("portal/wallet/top-up/cancel/", portal.portal_topup_cancel, name="portal-topup-cancel"),
     path("portal/wallet/top-up/redeem/", portal.portal_topup_redeem, name="portal-topup-redeem"),
     path("dashboard/payments/cards/", staff.card_topup_list, name="staff-card-topup-list"),
-    path("dashboard/payments/stripe-events/", staff.stripe_event_list, name="staff-stripe-event-list"),
+    path(
+        "dashboard/payments/stripe-events/", stripe_events.stripe_event_list, name="staff-stripe-event-list"
+    ),
     path(
         "dashboard/payments/stripe-events/<int:pk>/",
-        staff.stripe_event_detail,
+        stripe_events.stripe_event_detail,
         name="staff-stripe-event-detail",
     ),
     path(
         "dashboard/payments/stripe-events/<int:pk>/retry/",
-        staff.stripe_event_retry,
+        stripe_events.stripe_event_retry,
         name="staff-stripe-event-retry",
+    ),
+    path(
+        "dashboard/payments/stripe-events/<int:pk>/resolve/",
+        stripe_events.stripe_event_resolve_view,
+        name="staff-stripe-event-resolve",
+    ),
+    path(
+        "dashboard/payments/stripe-events/<int:pk>/credit-captured/",
+        stripe_events.stripe_event_credit_captured_view,
+        name="staff-stripe-event-credit-captured",
     ),
     path("dashboard/payments/bank-transfers/", staff.bank_transfer_list, name="staff-bank-transfer-list"),
     path(

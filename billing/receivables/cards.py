@@ -6,8 +6,8 @@ The payment is recorded as pending when the session opens. When Stripe reports i
 from; if that invoice was settled meanwhile, the money stays as the customer's credit.
 
 Refunds and disputes of invoice card payments are not booked automatically yet: their events are stored
-and marked failed with an explanation (``invoice_payment_reversal_refuse``), so finance see them on the
-Stripe events page and book them by hand; they are never silently ignored.
+and parked for finance with an explanation (``invoice_payment_reversal_refuse``), so finance see them
+under "Needs attention" on the Stripe events page and book them by hand; they are never silently ignored.
 """
 
 import uuid
@@ -80,9 +80,10 @@ def invoice_payment_for(obj: dict) -> CustomerPayment | None:
     payment_id = metadata.get(METADATA_KEY)
     if not payment_id:
         return None
-    payment = CustomerPayment.objects.filter(
-        pk=int(payment_id) if str(payment_id).isdigit() else None
-    ).first()
+    # Stripe hands the metadata back as we wrote it, but it is still outside input: only an id that fits
+    # the primary key is looked up.
+    is_id = str(payment_id).isascii() and str(payment_id).isdigit() and len(str(payment_id)) < 19
+    payment = CustomerPayment.objects.filter(pk=int(payment_id) if is_id else None).first()
     if payment is None or payment.method != CustomerPayment.Method.CARD:
         raise InvoicePaymentMismatch(
             f"No card invoice payment {payment_id!r} for Stripe object {obj.get('id')}."
@@ -93,9 +94,19 @@ def invoice_payment_for(obj: dict) -> CustomerPayment | None:
 
 
 def invoice_card_payment_settle(
-    *, payment: CustomerPayment, payment_intent_id: str, amount_minor: int, currency: str
+    *,
+    payment: CustomerPayment,
+    payment_intent_id: str,
+    amount_minor: int,
+    currency: str,
+    accept_captured: bool = False,
 ) -> CustomerPayment:
-    """Post and allocate a succeeded card payment, exactly once per payment intent."""
+    """Post and allocate a succeeded card payment, exactly once per payment intent.
+
+    Another amount or currency than we asked for raises InvoicePaymentMismatch. ``accept_captured`` is
+    finance's decision, in the same currency only, to receive what Stripe did capture: the payment is
+    recorded at that amount and allocated as far as it goes (any excess stays as the customer's credit).
+    """
     with transaction.atomic():
         payment = CustomerPayment.objects.select_for_update().get(pk=payment.pk)
         if payment.payment_intent_id and payment.payment_intent_id != payment_intent_id:
@@ -104,10 +115,14 @@ def invoice_card_payment_settle(
             )
         expected = stripe_api.to_minor_units(payment.amount, payment.currency)
         if currency.upper() != payment.currency or amount_minor != expected:
-            raise InvoicePaymentMismatch(
-                f"Stripe paid {amount_minor} {currency.upper()} (minor units); payment {payment.pk} "
-                f"expects {expected} {payment.currency}."
-            )
+            receivable = currency.upper() == payment.currency and amount_minor > 0
+            if not (accept_captured and receivable) or payment.status == CustomerPayment.Status.RECEIVED:
+                raise InvoicePaymentMismatch(
+                    f"Stripe paid {amount_minor} {currency.upper()} (minor units); payment {payment.pk} "
+                    f"expects {expected} {payment.currency}."
+                )
+            payment.amount = stripe_api.from_minor_units(amount_minor, payment.currency)
+            payment.save(update_fields=["amount"])
         if payment.status == CustomerPayment.Status.RECEIVED:
             return payment
         payment.payment_intent_id = payment_intent_id

@@ -1,4 +1,4 @@
-"""Finance's top-up pages: card top-ups and Stripe events, bank transfers, redemption batches."""
+"""Finance's top-up pages: card top-ups, bank transfers, redemption batches (Stripe events: stripe_events)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,59 +12,29 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from accounts.permissions import staff_required
 from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record, bank_transfer_reject
-from billing.payments.filters import (
-    BankTransferFilter,
-    CardTopUpFilter,
-    RedemptionBatchFilter,
-    StripeEventFilter,
-)
+from billing.payments.filters import BankTransferFilter, CardTopUpFilter, RedemptionBatchFilter
 from billing.payments.forms import BankTransferForm, RedemptionBatchForm, RejectForm
-from billing.payments.models import StripeEvent
 from billing.payments.redemption import redemption_batch_create, redemption_batch_export
 from billing.payments.selectors import (
     bank_transfers_visible_to,
     card_topups_visible_to,
     redemption_batches_visible_to,
-    stripe_events_visible_to,
+    stripe_event_queue_counts,
 )
-from billing.payments.webhooks import stripe_event_process
 from distributor.csv_export import csv_response
 from distributor.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 
 
-# --- card top-ups and Stripe events ----------------------------------------------------------------
+# --- card top-ups ------------------------------------------------------------------------------------
 
 
 @staff_required(roles=FINANCE)
 def card_topup_list(request):
     context = filtered_page(request, card_topups_visible_to(request.user), CardTopUpFilter)
+    context["stripe_event_counts"] = stripe_event_queue_counts(request.user)
     return render(request, "dashboard/payments/card_list.html", context)
-
-
-@staff_required(roles=FINANCE)
-def stripe_event_list(request):
-    context = filtered_page(request, stripe_events_visible_to(request.user), StripeEventFilter)
-    return render(request, "dashboard/payments/event_list.html", context)
-
-
-@staff_required(roles=FINANCE)
-def stripe_event_detail(request, pk: int):
-    event = get_object_or_404(stripe_events_visible_to(request.user), pk=pk)
-    return render(request, "dashboard/payments/event_detail.html", {"event": event})
-
-
-@require_POST
-@staff_required(roles=FINANCE)
-def stripe_event_retry(request, pk: int):
-    event = get_object_or_404(stripe_events_visible_to(request.user), pk=pk)
-    event = stripe_event_process(event=event)
-    if event.status == StripeEvent.Status.FAILED:
-        messages.error(request, _("The event failed again: %(error)s") % {"error": event.error})
-    else:
-        messages.success(request, _("Event %(id)s processed.") % {"id": event.stripe_id})
-    return redirect("staff-stripe-event-detail", pk=event.pk)
 
 
 # --- bank transfers ----------------------------------------------------------------------------------

@@ -7,8 +7,12 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.payments.models import StripeEvent
-from billing.payments.webhooks import WebhookRejected, stripe_event_process, stripe_event_receive
+from billing.payments.webhooks import (
+    TRANSIENT_ERRORS,
+    WebhookRejected,
+    stripe_event_process,
+    stripe_event_receive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +26,19 @@ def stripe_webhook(request):
         event, _new = stripe_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
+        event = stripe_event_process(event=event)
     except WebhookRejected as exc:
         logger.warning("Stripe webhook refused: %s", exc)
         return HttpResponseBadRequest(str(exc), content_type="text/plain")
-    event = stripe_event_process(event=event)
-    if event.status == StripeEvent.Status.FAILED:
-        # A non-2xx answer makes Stripe deliver the event again later; the stored error stays for staff.
+    except TRANSIENT_ERRORS:
+        # The database, not the event: a non-2xx answer makes Stripe deliver it again later.
+        logger.exception("Stripe webhook: database unavailable")
         return HttpResponse(
-            f"Event {event.stripe_id} failed; stored for retry.", status=500, content_type="text/plain"
+            "Temporarily unable to store or process the event; please retry.",
+            status=503,
+            content_type="text/plain",
+            headers={"Retry-After": "60"},
         )
+    # Parked and failed events are answered 2xx too: they are kept here, listed for finance, and applied
+    # when what they wait for arrives; Stripe sending them again could not change how they end.
     return HttpResponse(f"Event {event.stripe_id} {event.status}.", content_type="text/plain")

@@ -129,26 +129,27 @@ def test_get_is_not_allowed(client):
     assert client.get("/stripe/webhook/").status_code == 405
 
 
-def test_an_event_that_does_not_match_its_top_up_fails_with_the_error_kept(client, customer, topup):
+def test_an_event_that_does_not_match_its_top_up_is_parked_for_finance_with_the_reason_kept(
+    client, customer, topup
+):
     payload = event_for("event_checkout_session_completed", topup, amount_total=100)
 
     response = post_event(client, payload)
 
-    # Stripe is told to retry; staff see why.
-    assert response.status_code == 500
+    # Stripe is told we have it (it would only send the same mismatch again); staff see why.
+    assert response.status_code == 200
     event = StripeEvent.objects.get()
-    assert event.status == "failed"
+    assert (event.status, event.parked_reason, event.attempts) == ("parked", "mismatch", 1)
     assert "expects 51450 CNY" in event.error
-    assert event.attempts == 1
     assert not topup_postings().exists()
     assert balance(customer)[0] == Decimal("0")
 
 
-def test_a_failed_event_can_be_retried_by_finance(client, customer, topup, finance, auditor):
-    # given an event that failed (its amount does not match the top-up)…
+def test_a_parked_event_can_be_retried_by_finance(client, customer, topup, finance, auditor):
+    # given an event parked because its amount does not match the top-up…
     post_event(client, event_for("event_checkout_session_completed", topup, amount_total=100))
     event = StripeEvent.objects.get()
-    assert event.status == "failed"
+    assert event.status == "parked"
     # …until finance corrected the top-up the event belongs to
     CardTopUp.objects.filter(pk=topup.pk).update(amount=Decimal("1.00"), fee=0, charged=Decimal("1.00"))
 
@@ -159,7 +160,7 @@ def test_a_failed_event_can_be_retried_by_finance(client, customer, topup, finan
 
     assert response.status_code == 302
     event.refresh_from_db()
-    assert (event.status, event.error, event.attempts) == ("processed", "", 2)
+    assert (event.status, event.parked_reason, event.error, event.attempts) == ("processed", "", "", 2)
     assert balance(customer)[0] == Decimal("1.00")
     assert client.get(f"/dashboard/payments/stripe-events/{event.pk}/").status_code == 200
     assert client.get("/dashboard/payments/stripe-events/?status=processed").status_code == 200

@@ -102,13 +102,38 @@ def test_a_payment_that_does_not_match_is_not_credited(client, started):
     response = post_event(
         client, invoice_event("event_checkout_session_completed", payment, amount_total=100)
     )
-    assert response.status_code == 500  # stored as failed; Stripe retries and finance sees the error
+    assert response.status_code == 200  # stored and parked: finance see it under "Needs attention"
     event = StripeEvent.objects.get()
-    assert event.status == "failed"
+    assert (event.status, event.parked_reason) == ("parked", "mismatch")
     assert "expects 25000 CNY" in event.error
     payment.refresh_from_db()
     assert payment.status == "pending"
     assert not JournalTransaction.objects.filter(kind__startswith="receivable.").exists()
+
+
+def test_finance_can_receive_what_stripe_captured_for_an_invoice(client, acme, started, finance):
+    # given Stripe captured 100.00 of the 250.00 due, and the event was parked for finance
+    invoice, payment = started
+    post_event(client, invoice_event("event_checkout_session_completed", payment, amount_total=10000))
+    event = StripeEvent.objects.get()
+    client.force_login(finance)
+
+    # when finance credit what was captured
+    response = client.post(
+        f"/dashboard/payments/stripe-events/{event.pk}/credit-captured/", {"note": "Partial payment."}
+    )
+
+    # then the payment is received at 100.00 and pays the invoice that far
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.status, event.resolved_by) == ("resolved", finance)
+    payment.refresh_from_db()
+    invoice.refresh_from_db()
+    assert (payment.status, payment.amount) == ("received", Decimal("100.00"))
+    assert invoice.amount_due == Decimal("150.00")
+    assert receivable(acme) == Decimal("150.00")
+    assert account_get(kind=AccountKind.STRIPE_CLEARING, currency="CNY").balance == Decimal("100.00")
+    assert books_agree(acme) == (Decimal("150.00"), Decimal("150.00"))
 
 
 def test_an_invoice_settled_meanwhile_leaves_the_card_money_as_credit(client, acme, started, finance):
@@ -137,14 +162,14 @@ def test_an_expired_session_marks_the_payment_failed(client, started):
     assert payment.status == CustomerPayment.Status.FAILED
 
 
-def test_a_refund_of_an_invoice_payment_is_kept_as_failed_for_finance_not_ignored(client, started):
+def test_a_refund_of_an_invoice_payment_is_parked_for_finance_not_ignored(client, started):
     _invoice, payment = started
     post_event(client, invoice_event("event_checkout_session_completed", payment))
 
     response = post_event(client, invoice_event("event_charge_refunded", payment, payment_intent=PI))
 
-    assert response.status_code == 500
+    assert response.status_code == 200
     event = StripeEvent.objects.get(type="charge.refunded")
-    assert event.status == "failed"
+    assert (event.status, event.parked_reason) == ("parked", "mismatch")
     assert "not booked automatically" in event.error
     assert JournalTransaction.objects.filter(kind="receivable.payment.card").count() == 1
