@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
+from distributor.encryption import field_encryption_keys
 from distributor.env import (
     env_bool,
     env_currency,
@@ -396,6 +397,11 @@ WALLET_WEBHOOK_SECRET = env_str("WALLET_WEBHOOK_SECRET", "" if PRODUCTION else "
 # Outgoing webhooks go only to public addresses (distributor/outgoing_webhooks.py); these host names (or
 # addresses) are exempt, e.g. a gateway on the private network. Empty by default, in development too.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
+# Secrets kept in the database (webhook signing secrets, TOTP keys through the MFA adapter) are encrypted
+# with these Fernet keys (distributor/encryption.py): comma-separated, the first encrypts, all decrypt.
+# Required in production; elsewhere derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(production=PRODUCTION, secret_key=SECRET_KEY)
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 # Default low-balance alert threshold of a new wallet, per currency (available balance, major units).
 WALLET_LOW_BALANCE_THRESHOLDS = {"CNY": "100", "USD": "20", "EUR": "20"}
 # Expired granted and pack credit moves to breakage income hourly.

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from catalog.models import AIModel
+from distributor.encrypted_fields import EncryptedTextField
 
 # Rated amounts keep 24 decimal places: per-million prices have 12, per-token prices 18, and a plan's
 # markup (6 places) on top still fits exactly. Never rounded here (DESIGN §4.5).
@@ -88,7 +89,7 @@ class GatewaySource(models.Model):
     webhook_url = models.URLField(
         _("webhook URL"), blank=True, help_text=_("Receives signed customer suspended/restored events.")
     )
-    webhook_secret = models.CharField(_("webhook secret"), max_length=128, blank=True)
+    webhook_secret = EncryptedTextField(_("webhook secret"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -64,6 +64,7 @@ class WalletSettingsForm(forms.ModelForm):
     webhook_secret = forms.CharField(
         label=_("Webhook secret"),
         required=False,
+        max_length=128,
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Leave blank to keep the current one."),
     )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.models import AMOUNT_DIGITS, AMOUNT_PLACES, JournalTransaction, LedgerAccount
+from distributor.encrypted_fields import EncryptedTextField
 
 
 def _money(verbose_name, help_text, **kwargs):
@@ -55,9 +56,8 @@ class Wallet(models.Model):
     webhook_url = models.URLField(
         _("webhook URL"), blank=True, help_text=_("Receives signed balance events.")
     )
-    webhook_secret = models.CharField(
+    webhook_secret = EncryptedTextField(
         _("webhook secret"),
-        max_length=128,
         blank=True,
         help_text=_("HMAC-SHA256 key for this customer's webhooks; blank uses the global secret."),
     )

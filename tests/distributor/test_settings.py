@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-production-secret-with-enough-entropy-0123456789",
     "ALLOWED_HOSTS": "billing.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/distributor",
+    "FIELD_ENCRYPTION_KEYS": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG=",
 }
 
 
@@ -48,6 +49,8 @@ def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         ({**PRODUCTION_ENV, "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({**PRODUCTION_ENV, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
         ({**PRODUCTION_ENV, "DATABASE_URL": ""}, "DATABASE_URL"),
+        ({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS"),
+        ({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key"}, "FIELD_ENCRYPTION_KEYS"),
         ({**PRODUCTION_ENV, "DEBUG": "true"}, "DEBUG"),
     ],
 )
