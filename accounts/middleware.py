@@ -38,7 +38,10 @@ class AuditorReadOnlyMiddleware:
             and not request.path.startswith(_ACCOUNT_PATHS)
             and not _changes_nothing(view_func)
         ):
-            return HttpResponseForbidden(_("Auditors have read-only access."))
+            message = _("Auditors have read-only access.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=403)
+            return HttpResponseForbidden(message)
         return None
 
 

@@ -158,3 +158,10 @@ def test_password_reset_sends_a_link_by_e_mail(client, mailoutbox):
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["forgetful@op.example.com"]
     assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_auditor_writes_to_the_api_are_refused_in_json(client):
+    client.force_login(StaffFactory(staff_role=StaffRole.AUDITOR))
+    response = client.post(reverse("api-usage-batches"), [], content_type="application/json")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Auditors have read-only access."}
