@@ -70,7 +70,7 @@ def free_port() -> int:
 
 def manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
@@ -207,7 +207,7 @@ def test_production_settings_serve_pages_through_gunicorn(tmp_path):
                 "--noinput",
             )
             customer_id = manage(env, "shell", "-c", CREATE_CUSTOMER).split()[-1]
-            assert collecting.wait(timeout=150) == 0, (tmp_path / "collectstatic.log").read_text()
+            assert collecting.wait(timeout=300) == 0, (tmp_path / "collectstatic.log").read_text()
 
         # As `make serve-prod`: gunicorn loads ./gunicorn.conf.py (HOST, PORT, workers).
         gunicorn = [sys.executable, "-m", "gunicorn", "--no-control-socket"]
