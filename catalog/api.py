@@ -4,10 +4,11 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,19 +18,34 @@ from catalog.errors import MissingFxRate, PricingError, UnknownModel, UnknownPla
 from catalog.rating import RatingError, Usage, usage_check
 from catalog.selectors.pricelist import decimal_text
 from catalog.selectors.quotes import Quote, quote
+from distributor.api_input import body_read, printable_text
+from distributor.api_schema import SESSION_REFUSED, error, field_errors, too_large
 
 MAX_TOKENS = 10**12
+# A quote's body is a few hundred bytes; anything near this is not a quote.
+MAX_QUOTE_BYTES = 64 * 1024
 
 
-class DecimalJSONParser(JSONParser):
-    """Parse JSON numbers with a fraction as Decimal, never float (DESIGN.md §4.1)."""
+class DecimalJSONParser(BaseParser):
+    """Parse JSON numbers with a fraction as Decimal, never float (DESIGN.md §4.1), from a body of at most
+    ``MAX_QUOTE_BYTES`` (413 beyond). Not DRF's JSONParser: DRF reads ``request.body`` whole for that one."""
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        context = parser_context or {}
+        raw = body_read(context["request"], limit_bytes=MAX_QUOTE_BYTES)
+        encoding = context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
+            return json.loads(raw.decode(encoding), parse_float=Decimal)
+        # Not JSON, not UTF-8, or an integer of over 4,300 digits.
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
+        # An exponent beyond Decimal's (InvalidOperation).
+        except ArithmeticError as exc:
+            raise ParseError(_("The body holds a number too large to read.")) from exc
+        except RecursionError as exc:
+            raise ParseError(_("The body is nested too deeply to read.")) from exc
 
 
 def _count(help_text: str) -> serializers.IntegerField:
@@ -41,9 +57,14 @@ class QuoteRequestSerializer(serializers.Serializer):
         required=False, min_value=1, help_text="Customer id; customer users may omit it for their own."
     )
     plan = serializers.CharField(
-        required=False, max_length=120, help_text="Plan name, or the name of a sell book (staff only)."
+        required=False,
+        max_length=120,
+        validators=[printable_text],
+        help_text="Plan name, or the name of a sell book (staff only).",
     )
-    model = serializers.CharField(max_length=200, help_text="Canonical model name or any alias.")
+    model = serializers.CharField(
+        max_length=200, validators=[printable_text], help_text="Canonical model name or any alias."
+    )
     prompt_tokens = _count("All input tokens, cache reads and writes included.")
     cache_read_tokens = _count("Input tokens read from the cache.")
     cache_write_tokens = _count("Input tokens written to the cache (5-minute).")
@@ -57,7 +78,7 @@ class QuoteRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("customer") is not None and attrs.get("plan"):
-            raise serializers.ValidationError({"plan": ["Give a customer or a plan, not both."]})
+            raise serializers.ValidationError({"plan": [_("Give a customer or a plan, not both.")]})
         try:
             usage_check(_usage(attrs))
         except RatingError as exc:
@@ -176,12 +197,17 @@ class QuoteView(APIView):
         request=QuoteRequestSerializer,
         responses={
             200: QuoteResponseSerializer,
-            400: OpenApiResponse(description="A field is missing or wrong; the body names it."),
-            403: OpenApiResponse(description="Not signed in, or not allowed to quote by plan."),
+            400: field_errors("A field is missing or wrong, or the body is not JSON; the body names it."),
+            403: error(
+                "Not signed in, no CSRF token with the session, or not allowed to quote by plan. "
+                + SESSION_REFUSED
+            ),
             404: OpenApiResponse(
                 QuoteErrorSerializer, description="Unknown model (with closest names), plan or customer."
             ),
-            409: OpenApiResponse(description="An exchange rate needed for the event date is missing."),
+            409: error("An exchange rate needed for the event date is missing."),
+            413: too_large(f"The body is over {MAX_QUOTE_BYTES} bytes."),
+            415: error("A body that is not `application/json`."),
         },
         examples=[
             OpenApiExample(
@@ -195,7 +221,10 @@ class QuoteView(APIView):
                 request_only=True,
             )
         ],
-        description="All amounts are decimal strings at full precision; prices are per million tokens.",
+        description=(
+            "All amounts are decimal strings at full precision; prices are per million tokens. "
+            f"The body is at most {MAX_QUOTE_BYTES} bytes."
+        ),
     )
     def post(self, request):
         serializer = QuoteRequestSerializer(data=request.data)
@@ -206,23 +235,17 @@ class QuoteView(APIView):
         customer = None
         if data.get("plan"):
             if not staff:
-                return Response(
-                    {
-                        "plan": [
-                            "Only operator staff may quote by plan name; quote for your customer instead."
-                        ]
-                    },
-                    status=status.HTTP_403_FORBIDDEN,
-                )
+                message = _("Only operator staff may quote by plan name; quote for your customer instead.")
+                return Response({"plan": [message], "detail": message}, status=status.HTTP_403_FORBIDDEN)
         elif data.get("customer") is not None:
             customer = customer_for_user(user, data["customer"])
             if customer is None:
-                message = f"No customer {data['customer']} is visible to you."
+                message = _("No customer %(id)s is visible to you.") % {"id": data["customer"]}
                 return Response({"customer": [message], "detail": message}, status=status.HTTP_404_NOT_FOUND)
         else:
             customer = home_customer(user)
             if customer is None:
-                return Response({"customer": ["Give a customer id or a plan name."]}, status=400)
+                return Response({"customer": [_("Give a customer id or a plan name.")]}, status=400)
         try:
             result = quote(
                 model_name=data["model"], usage=_usage(data), customer=customer, plan_name=data.get("plan")

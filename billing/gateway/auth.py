@@ -1,6 +1,7 @@
 """Gateway sources authenticate with ``Authorization: Bearer <token>``; only the token's hash is stored."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -23,12 +24,12 @@ class GatewayTokenAuthentication(BaseAuthentication):
         if not header or header[0].lower() != b"bearer":
             return None
         if len(header) != 2:
-            raise AuthenticationFailed("Send exactly one token: Authorization: Bearer <token>.")
+            raise AuthenticationFailed(_("Send exactly one token: Authorization: Bearer <token>."))
         source = GatewaySource.objects.filter(
             token_hash=token_hash(header[1].decode(errors="replace"))
         ).first()
         if source is None or not source.is_active:
-            raise AuthenticationFailed("Unknown or disabled gateway token.")
+            raise AuthenticationFailed(_("Unknown or disabled gateway token."))
         return GatewayPrincipal(), source
 
     def authenticate_header(self, request):

@@ -1,16 +1,26 @@
-"""``POST /api/v1/usage/batches``: a gateway delivers up to 10,000 events, answered with counts and errors."""
+"""``POST /api/v1/usage/batches``: a gateway delivers up to 10,000 events, answered with counts and errors.
 
-import gzip
+Each endpoint reads its body under its own limit (``distributor.api_input``), gzip included: the compressed
+body and what it inflates to are both bounded, and either over the limit is a 413 that says it.
+"""
+
 import json
+import re
 import zlib
 from decimal import Decimal
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
-from billing.usage.serializers import BatchResultSerializer, CanonicalEventSerializer
+from billing.usage.serializers import (
+    BatchResultSerializer,
+    CanonicalEventSerializer,
+    LiteLLMPayloadSerializer,
+)
 from billing.usage.services import (
     MAX_BATCH_EVENTS,
     BatchConflict,
@@ -18,32 +28,67 @@ from billing.usage.services import (
     body_hash,
     usage_batch_ingest,
 )
+from distributor.api_input import CONTROL_CHARACTERS, MIB, body_read, body_too_large
+from distributor.api_schema import SESSION_REFUSED, error, too_large
 
-# Bounds what a gzip body may inflate to (10,000 events are a few MB; a zip bomb is not).
-MAX_INFLATED_BYTES = 64 * 1024 * 1024
+# 10,000 canonical events with every field and some metadata are about 7 MB (the connectors' records are
+# smaller); twice that leaves room for pretty-printed JSON and richer metadata.
+MAX_BATCH_BYTES = 16 * MIB
+# LiteLLM's generic logger posts up to 512 StandardLoggingPayloads (messages and response included, ~13 KB
+# each) by default, about 7 MB; the headroom covers larger batches and longer conversations.
+MAX_LITELLM_BYTES = 32 * MIB
+MAX_IDEMPOTENCY_KEY = 200
 FORMATS = ("generic", "litellm", "newapi", "openrouter")
+IDEMPOTENCY_KEY_PATTERN = rf"^[^{CONTROL_CHARACTERS}]{{0,{MAX_IDEMPOTENCY_KEY}}}$"
 
 
 class BodyError(ValueError):
     """The request body cannot be read as events (bad gzip, JSON or NDJSON); answered with 400."""
 
 
-def body_records(raw: bytes, content_encoding: str = "") -> list:
-    """Decode a JSON array, an object with ``events``, or NDJSON (optionally gzip-compressed)."""
-    if "gzip" in content_encoding.lower():
-        try:
+class UnsupportedEncoding(APIException):
+    status_code = 415
+    default_code = "unsupported_encoding"
+
+
+def body_inflate(raw: bytes, content_encoding: str, *, limit_bytes: int) -> bytes:
+    """Return the body as sent, or inflated when gzip-compressed, refusing more than ``limit_bytes`` inflated.
+
+    Every gzip member is read (a multi-member body loses nothing) and a truncated one is an error, so no
+    event is silently dropped.
+    """
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c not in ("", "identity")]
+    if not codings:
+        return raw
+    if codings not in (["gzip"], ["x-gzip"]):
+        raise UnsupportedEncoding(
+            _("Content-Encoding %(encoding)s is not supported; send the body as is or gzip-compressed.")
+            % {"encoding": content_encoding}
+        )
+    inflated = bytearray()
+    try:
+        while raw:
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            raw = inflater.decompress(raw, MAX_INFLATED_BYTES)
-            if inflater.unconsumed_tail:
-                raise BodyError(f"The inflated body exceeds {MAX_INFLATED_BYTES} bytes.")
-        except (zlib.error, gzip.BadGzipFile) as exc:
-            raise BodyError(f"The body is not valid gzip: {exc}.") from exc
+            inflated += inflater.decompress(raw, limit_bytes + 1 - len(inflated))
+            if len(inflated) > limit_bytes:
+                raise body_too_large(limit_bytes=limit_bytes, limit_events=MAX_BATCH_EVENTS, inflated=True)
+            if not inflater.eof:
+                raise BodyError(_("The gzip body is truncated."))
+            raw = inflater.unused_data
+    except zlib.error as exc:
+        raise BodyError(_("The body is not valid gzip: %(error)s.") % {"error": exc}) from exc
+    return bytes(inflated)
+
+
+def body_records(raw: bytes) -> list:
+    """Decode a JSON array, an object with ``events``, or NDJSON."""
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
-        raise BodyError("The body must be UTF-8.") from exc
+        raise BodyError(_("The body must be UTF-8.")) from exc
     if not text:
-        raise BodyError("The body is empty.")
+        raise BodyError(_("The body is empty."))
     try:
         if text[0] in "[{":
             try:
@@ -59,69 +104,113 @@ def body_records(raw: bytes, content_encoding: str = "") -> list:
         return [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise BodyError(
-            f"The body is neither a JSON array nor NDJSON: line {exc.lineno}: {exc.msg}."
+            _("The body is neither a JSON array nor NDJSON: line %(line)s: %(error)s.")
+            % {"line": exc.lineno, "error": exc.msg}
         ) from exc
     # Valid JSON beyond what the decoder reads: an integer of over 4,300 digits, an exponent beyond
     # Decimal's (InvalidOperation, an ArithmeticError), or nesting too deep.
     except (ValueError, ArithmeticError) as exc:
-        raise BodyError(f"The body holds a number too long or too large to read: {exc}.") from exc
+        raise BodyError(
+            _("The body holds a number too long or too large to read: %(error)s.") % {"error": exc}
+        ) from exc
     except RecursionError as exc:
-        raise BodyError("The body is nested too deeply to read.") from exc
+        raise BodyError(_("The body is nested too deeply to read.")) from exc
+
+
+def idempotency_key(request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        message = _("The Idempotency-Key header is longer than %(limit)s characters.")
+        raise BodyError(message % {"limit": MAX_IDEMPOTENCY_KEY})
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        raise BodyError(_("The Idempotency-Key header holds control characters."))
+    return key
+
+
+def _responses(limit_bytes: int) -> dict:
+    return {
+        200: BatchResultSerializer,
+        400: error(
+            "The body is not gzip, UTF-8, a JSON array or NDJSON; an unknown `connector`; or a bad "
+            "`Idempotency-Key` (over 200 characters or holding control characters)."
+        ),
+        401: error("Missing, unknown or disabled gateway token."),
+        403: error(SESSION_REFUSED),
+        409: error("The `Idempotency-Key` was used before for a different body."),
+        413: too_large(
+            f"The body is over {limit_bytes} bytes, sent or once inflated, or holds more than "
+            f"{MAX_BATCH_EVENTS} events."
+        ),
+        415: error("A `Content-Encoding` other than gzip."),
+    }
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": IDEMPOTENCY_KEY_PATTERN},
+    OpenApiParameter.HEADER,
+    description="Unique per batch: a retry with the same key and body returns the first answer.",
+)
 
 
 class UsageBatchView(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes = [IsGatewaySource]
     connector = None
+    max_body_bytes = MAX_BATCH_BYTES
 
     @extend_schema(
         operation_id="usage_batch_create",
         summary="Deliver a batch of usage events",
         description=(
             "A JSON array or NDJSON of canonical events (or of a connector's records with `connector=`), "
-            f"at most {MAX_BATCH_EVENTS}, optionally `Content-Encoding: gzip`. Good rows are kept when "
-            "others are rejected. Repeating an `Idempotency-Key` returns the first answer; the same key "
-            "with a different body is refused with 409."
+            f"at most {MAX_BATCH_EVENTS} events and {MAX_BATCH_BYTES} bytes ({MAX_BATCH_BYTES // MIB} MiB), "
+            "optionally `Content-Encoding: gzip` (then at most that much both compressed and inflated). "
+            "Good rows are kept when others are rejected. Repeating an `Idempotency-Key` returns the first "
+            "answer; the same key with a different body is refused with 409."
         ),
-        request=CanonicalEventSerializer(many=True),
+        request={
+            "application/json": CanonicalEventSerializer(many=True),
+            "application/x-ndjson": CanonicalEventSerializer(many=True),
+        },
         parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Unique per batch."
-            ),
+            IDEMPOTENCY_KEY,
             OpenApiParameter(
                 "connector", str, enum=FORMATS, description="Record format; default: the source's."
             ),
         ],
-        responses={
-            200: BatchResultSerializer,
-            400: OpenApiResponse(description="Unreadable body"),
-            401: OpenApiResponse(description="Missing or bad token"),
-            409: OpenApiResponse(description="Idempotency key reused for a different body"),
-            413: OpenApiResponse(description="More than 10,000 events"),
-        },
+        responses=_responses(MAX_BATCH_BYTES),
     )
     def post(self, request):
         source = request.auth
         fmt = self.connector or request.query_params.get("connector") or source.kind
         if fmt not in FORMATS:
             return Response(
-                {"detail": f"Unknown connector {fmt!r}; use one of {', '.join(FORMATS)}."}, status=400
+                {
+                    "detail": _("Unknown connector %(connector)r; use one of %(formats)s.")
+                    % {"connector": fmt, "formats": ", ".join(FORMATS)}
+                },
+                status=400,
             )
+        limits = {"limit_bytes": self.max_body_bytes, "limit_events": MAX_BATCH_EVENTS}
         try:
-            records = body_records(request.body, request.headers.get("Content-Encoding", ""))
+            key = idempotency_key(request)
+            raw = body_read(request, **limits)
+            encoding = request.headers.get("Content-Encoding", "")
+            records = body_records(body_inflate(raw, encoding, limit_bytes=self.max_body_bytes))
         except BodyError as exc:
             return Response({"detail": str(exc)}, status=400)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 200:
-            return Response({"detail": "The Idempotency-Key is longer than 200 characters."}, status=400)
         try:
             result = usage_batch_ingest(
                 source=source, records=records, fmt=fmt, idempotency_key=key, request_hash=body_hash(records)
             )
         except BatchConflict as exc:
             return Response({"detail": str(exc)}, status=409)
-        except BatchTooLarge as exc:
-            return Response({"detail": str(exc)}, status=413)
+        except BatchTooLarge:
+            message = _("A batch holds at most %(limit)s events, not %(count)s.")
+            return Response(
+                {"detail": message % {"limit": MAX_BATCH_EVENTS, "count": len(records)}, **limits}, status=413
+            )
         return Response(result.as_dict(), status=200)
 
 
@@ -129,12 +218,19 @@ class LiteLLMView(UsageBatchView):
     """LiteLLM's generic API logger posts its StandardLoggingPayload list here as is."""
 
     connector = "litellm"
+    max_body_bytes = MAX_LITELLM_BYTES
 
     @extend_schema(
         operation_id="usage_litellm_create",
         summary="Receive LiteLLM's generic API logger callback",
-        request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={200: BatchResultSerializer},
+        description=(
+            f"LiteLLM's payload list as its generic API logger posts it: at most {MAX_BATCH_EVENTS} payloads "
+            f"and {MAX_LITELLM_BYTES} bytes ({MAX_LITELLM_BYTES // MIB} MiB), gzip-compressed or not "
+            "(then at most that much both compressed and inflated)."
+        ),
+        request={"application/json": LiteLLMPayloadSerializer(many=True)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses=_responses(MAX_LITELLM_BYTES),
     )
     def post(self, request):
         return super().post(request)

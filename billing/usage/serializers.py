@@ -57,3 +57,22 @@ class BatchResultSerializer(serializers.Serializer):
     rejected = serializers.IntegerField(help_text="Rows refused; see errors.")
     unrated = serializers.IntegerField(help_text="Accepted but not priced yet (unknown key/model, no price).")
     errors = RowErrorSerializer(many=True)
+
+
+class LiteLLMPayloadSerializer(serializers.Serializer):
+    """The fields of LiteLLM's StandardLoggingPayload that the connector reads (connectors/litellm.py); the
+    payload's other fields are accepted and ignored."""
+
+    id = serializers.CharField(help_text="LiteLLM's request id: the event's request_id.")
+    startTime = serializers.FloatField(required=False, help_text="Unix seconds.")
+    model = serializers.CharField(required=False)
+    model_group = serializers.CharField(required=False, help_text="The name the caller used; preferred.")
+    prompt_tokens = serializers.IntegerField(required=False, min_value=0)
+    completion_tokens = serializers.IntegerField(required=False, min_value=0)
+    response_cost = serializers.DecimalField(
+        max_digits=40, decimal_places=24, required=False, help_text="USD, kept for comparison."
+    )
+    status = serializers.ChoiceField(choices=["success", "failure"], required=False)
+    metadata = serializers.DictField(
+        required=False, help_text="user_api_key_hash or user_api_key_alias: the customer's key; usage_object."
+    )
