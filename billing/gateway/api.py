@@ -1,12 +1,16 @@
 """``GET /api/v1/gateway/status?key=…``: may the gateway serve this key's customer right now?"""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.gateway.status import status_for_key
+from billing.usage.models import GatewayKey
+from distributor.api_input import field_errors_answer, printable_text
+from distributor.api_schema import SESSION_REFUSED, error, field_errors
 
 STATUS_SCHEMA = inline_serializer(
     "GatewayStatus",
@@ -34,6 +38,14 @@ STATUS_SCHEMA = inline_serializer(
 )
 
 
+class StatusQuerySerializer(serializers.Serializer):
+    key = serializers.CharField(
+        max_length=GatewayKey._meta.get_field("key").max_length,
+        validators=[printable_text],
+        help_text="The key the gateway reports for the customer.",
+    )
+
+
 class GatewayStatusView(APIView):
     authentication_classes = [GatewayTokenAuthentication]
     permission_classes = [IsGatewaySource]
@@ -41,14 +53,21 @@ class GatewayStatusView(APIView):
     @extend_schema(
         operation_id="gateway_status",
         summary="Customer status for a gateway key (cached)",
-        parameters=[OpenApiParameter("key", str, required=True, description="The key the gateway reports.")],
-        responses={200: STATUS_SCHEMA, 404: OpenApiResponse(description="Unknown key")},
+        parameters=[StatusQuerySerializer],
+        responses={
+            200: STATUS_SCHEMA,
+            400: field_errors("`key` is missing, longer than 200 characters or holds control characters."),
+            401: error("Missing, unknown or disabled gateway token."),
+            403: error(SESSION_REFUSED),
+            404: error("No customer has this key."),
+        },
     )
     def get(self, request):
-        key = request.query_params.get("key", "").strip()
-        if not key:
-            return Response({"detail": "Pass the customer's gateway key as ?key=…"}, status=400)
+        query = StatusQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            return Response(field_errors_answer(query.errors), status=400)
+        key = query.validated_data["key"]
         answer = status_for_key(source=request.auth, key=key)
         if answer is None:
-            return Response({"detail": f"Unknown gateway key {key!r}."}, status=404)
+            return Response({"detail": _("Unknown gateway key %(key)r.") % {"key": key}}, status=404)
         return Response(answer)
