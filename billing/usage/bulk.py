@@ -67,7 +67,18 @@ from billing.allowances.drawdown import (
 )
 from billing.usage.allowance_use import overage_pricer
 from billing.usage.connectors import ConnectorError, connector_for
-from billing.usage.events import FUTURE_TOLERANCE, MAX_ID, CanonicalEvent, RowError, event_validate
+from billing.usage.events import (
+    COST_LIMIT,
+    EARLIEST,
+    FUTURE_TOLERANCE,
+    MAX_ID,
+    MAX_TOKENS,
+    MAX_UPSTREAM,
+    MAX_UTC_OFFSET,
+    CanonicalEvent,
+    RowError,
+    event_validate,
+)
 from billing.usage.models import GatewaySource, RatingState, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.postings import sums_post
@@ -307,7 +318,8 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     """The common, well-formed generic event as a compact tuple, or None to let ``event_validate`` decide.
 
     Accepts only what ``event_validate`` accepts unchanged (plain types, nothing to coerce), so the two
-    agree on every row this takes; anything else (errors, coercions, odd types) goes the slow way.
+    agree on every row this takes; anything else (errors, coercions, odd types, text beyond ASCII, metadata
+    holding a null or an escaped NUL) goes the slow way. Nothing this takes can fail in COPY.
     Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account,
     occurred_at as COPY text).
     """
@@ -320,11 +332,16 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     request_id, key, model = request_id.strip(), key.strip(), model.strip()
     if not (0 < len(request_id) <= MAX_ID and 0 < len(key) <= MAX_ID and 0 < len(model) <= MAX_ID):
         return None
+    # ASCII without NUL is text PostgreSQL takes as is (isascii reads a flag: no scan).
+    if not (request_id.isascii() and key.isascii() and model.isascii()) or (
+        "\x00" in request_id or "\x00" in key or "\x00" in model
+    ):
+        return None
     if upstream is None:
         upstream = ""
     elif type(upstream) is str:
         upstream = upstream.strip()
-        if len(upstream) > 120:
+        if len(upstream) > MAX_UPSTREAM or not upstream.isascii() or "\x00" in upstream:
             return None
     else:
         return None
@@ -335,7 +352,10 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
         at = datetime.fromisoformat(at_text)
     except ValueError:
         return None
-    if at.tzinfo is None or at > horizon:
+    offset = at.utcoffset()
+    if offset is None or at > horizon or at < EARLIEST:
+        return None
+    if not -MAX_UTC_OFFSET < offset < MAX_UTC_OFFSET or offset.microseconds:
         return None
     prompt, cache_read, cache_write, cache_write_1h, completion, reasoning = counts = (
         get("prompt_tokens", 0),
@@ -358,6 +378,8 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
         or reasoning < 0
         or cache_read + cache_write + cache_write_1h > prompt
         or reasoning > completion
+        or prompt > MAX_TOKENS
+        or completion > MAX_TOKENS
     ):
         return None
     status = get("status")
@@ -373,23 +395,42 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     cost = get("gateway_cost")
     if cost is None or cost == "":
         cost = None
-    elif type(cost) is int and cost >= 0:
+    elif type(cost) is int and 0 <= cost < COST_LIMIT:
         cost = Decimal(cost)
-    elif not (type(cost) is Decimal and cost.is_finite() and cost >= 0):
+    elif not (
+        type(cost) is Decimal
+        and cost.is_finite()
+        and 0 <= cost < COST_LIMIT
+        and cost.as_tuple().exponent >= -24  # more places are rounded, the slow way
+    ):
         return None
     currency = get("gateway_cost_currency") or ""
-    if currency and not (type(currency) is str and len(currency) == 3 and currency.isupper()):
+    if currency and not (
+        type(currency) is str and len(currency) == 3 and currency.isascii() and currency.isalpha()
+        and currency.isupper()
+    ):  # fmt: skip
         return None
     metadata = get("metadata") or {}
     if type(metadata) is not dict:
         return None
+    if metadata:
+        try:
+            metadata_text = orjson.dumps(metadata, default=str, option=_ORJSON_OPTIONS).decode()
+        except (TypeError, orjson.JSONEncodeError):  # a lone surrogate, nesting too deep, an int too large
+            return None
+        # An escaped NUL (refused), or a null that may be a float NaN or Infinity (orjson writes null for
+        # them; they are stored as text): decided the slow way. A C-speed scan of the text.
+        if "null" in metadata_text or "\\u0000" in metadata_text:
+            return None
+    else:
+        metadata_text = "{}"
     if not _PLAIN_TIME(at_text):
         at_text = at.isoformat()
     head = (
         f"{source_id}\t{_esc(request_id)}\t{at_text}\t{_esc(key)}\t{_esc(model)}\t{_esc(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{NULL if cost is None else cost}\t"
-        f"{_esc(currency) if cost is not None else ''}\t{_esc(_metadata_text(metadata))}\t"
+        f"{_esc(currency) if cost is not None else ''}\t{_esc(metadata_text)}\t"
     )
     return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text)
 
@@ -472,6 +513,11 @@ class _Spooled:
             text = handle.read()
         os.unlink(self.wide_path)
         return text
+
+    def discard(self) -> None:
+        """Remove the slice's files unread (its chunk was written by another run)."""
+        os.unlink(self.wide_path)
+        os.unlink(self.narrow_path)
 
 
 @dataclass
@@ -786,6 +832,10 @@ def _stage_claim(cursor, source_id: int) -> dict[int, tuple[str, datetime]]:
         return {line: (request_id, at) for line, request_id, at in cursor.fetchall()}
 
 
+class _KeyTaken(Exception):
+    """A chunk's usage batch key was committed by another run of the same input."""
+
+
 class _Writer:
     """The writing half: one usage batch and transaction per chunk, from the producer's COPY text."""
 
@@ -808,21 +858,51 @@ class _Writer:
         run), what takes shared rows: claim the keys (a key taken since the probe is a late duplicate,
         whose wide row goes again), draw allowances and COPY the holders' wide rows, roll up and sum from
         the stage, post.
+
+        Another run of the same input (a second ``manage.py ingest`` of the file) may be writing the same
+        chunk: creating its batch then waits for that run's transaction, and if it commits, this chunk
+        answers as that run did (replayed), in its turn, having written nothing.
         """
         first = next(items, None)
         if first is None:
             return None
         if isinstance(first, _Replayed):
             return BatchResult(**first.result, replayed=True)
+        try:
+            return self._chunk_write(first, key=key, items=items, wait_turn=wait_turn)
+        except _KeyTaken:
+            return self._chunk_replay(first, key=key, items=items, wait_turn=wait_turn)
+
+    def _chunk_replay(
+        self, first, *, key: str, items: Iterator, wait_turn: Callable[[], None]
+    ) -> BatchResult:
+        """Skip the rest of a chunk another run committed; answer as that run did, in this chunk's turn."""
+        item = first
+        while not isinstance(item, _ChunkEnd):
+            item.discard()
+            item = next(items)
+        done = UsageBatch.objects.get(source=self.source, idempotency_key=key)
+        wait_turn()
+        return BatchResult(**{**done.response, "batch_id": done.pk}, replayed=True)
+
+    def _chunk_write(
+        self, first: "_Spooled | _ChunkEnd", *, key: str, items: Iterator, wait_turn: Callable[[], None]
+    ) -> BatchResult:
         with transaction.atomic():
-            batch = UsageBatch.objects.create(
-                pk=first.batch_id,
-                source=self.source,
-                idempotency_key=key,
-                request_hash=key,
-                fmt=self.fmt,
-                received=0,
-            )
+            try:
+                with transaction.atomic():
+                    batch = UsageBatch.objects.create(
+                        pk=first.batch_id,
+                        source=self.source,
+                        idempotency_key=key,
+                        request_hash=key,
+                        fmt=self.fmt,
+                        received=0,
+                    )
+            except IntegrityError:
+                # The key is taken: committed by another run while this one waited for it (a committed
+                # chunk is skipped before it is read, in _produce).
+                raise _KeyTaken from None
             with connection.cursor() as cursor:
                 # Session-local planner settings for this transaction only: JIT compiling costs more than
                 # the statements save here, and the rollup aggregates want memory.

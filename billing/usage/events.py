@@ -3,11 +3,16 @@
 Pure functions over plain data, so the API, the upload task, the command and the bulk path all validate
 alike and fast. Every error names the row's index, the field and the reason; the good rows of a batch are
 kept whatever the bad ones contain.
+
+A value passes only if PostgreSQL stores it as sent: text without NUL characters or lone surrogates, a
+time whose UTC offset it accepts, counts and amounts that fit their columns. A bad value caught later,
+by the database, would abort the whole batch's transaction (or a bulk chunk's COPY) instead of one row.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from catalog.rating import RatingError, Usage, usage_check
 
@@ -21,8 +26,26 @@ TOKEN_FIELDS = (
 )
 STATUSES = {"success", "failed"}
 MAX_ID = 200
+MAX_UPSTREAM = 120
 # Clocks drift; an event stamped further ahead than this is a gateway bug, not usage.
 FUTURE_TOLERANCE = timedelta(days=1)
+# No usage is that old; an earlier time is a gateway's placeholder (0, year 1), not a request.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# PostgreSQL accepts UTC offsets up to ±15:59:59, in whole seconds (Python up to ±23:59:59.999999).
+MAX_UTC_OFFSET = timedelta(hours=16)
+# A thousand times the largest context window: far beyond any request, and small enough that a day's
+# sums per customer and model stay within bigint and the rated amounts within numeric(40, 24).
+MAX_TOKENS = 10**10
+# gateway_cost is numeric(40, 24): below 10^16, and rounded to 24 places as PostgreSQL rounds (half away
+# from zero), here, so that both ways of storing an event (insert and COPY) keep the same value.
+COST_LIMIT = Decimal(10) ** 16
+COST_STEP = Decimal("1e-24")
+_COST_CONTEXT = Context(prec=41)  # 17 digits (10^16 once rounded) and 24 places
+# orjson, which writes metadata on the bulk path, refuses deeper nesting; the per-batch path refuses it too.
+MAX_METADATA_DEPTH = 254
+
+NUL = "must not contain the NUL character (\\u0000)"
+NOT_UNICODE = "is not valid UTF-8 text (it holds a lone surrogate, or bytes that are not UTF-8)"
 
 
 @dataclass(slots=True)
@@ -33,6 +56,14 @@ class RowError:
 
     def as_dict(self) -> dict:
         return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """A row a file reader could not turn into a record (not UTF-8, not JSON, a broken CSV row), kept in
+    its place so that it is reported with its index and this reason, never dropped and never a crash."""
+
+    reason: str
 
 
 @dataclass(slots=True)
@@ -70,25 +101,57 @@ class CanonicalEvent:
         )
 
 
+def text_problem(value: str) -> str | None:
+    """Why PostgreSQL cannot store ``value`` as text (or json), or None when it can."""
+    if "\x00" in value:
+        return NUL
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return NOT_UNICODE
+    return None
+
+
+# Unix seconds before year 10000, the last Python (and so this validation) can represent.
+_UNIX_LIMIT = Decimal(253_402_300_800)
+
+
 def _from_unix_seconds(value) -> datetime:
     """Return Unix seconds as an aware time, exact to the microsecond (no binary float rounding)."""
-    micros = int(Decimal(str(value)).scaleb(6).to_integral_value())
+    if isinstance(value, int) and not 0 <= value < _UNIX_LIMIT:
+        raise ValueError("is not a time (Unix seconds out of range)")  # before a huge int is written out
+    seconds = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not seconds.is_finite() or not 0 <= seconds < _UNIX_LIMIT:
+        raise ValueError("is not a time (Unix seconds out of range)")
+    micros = int(seconds.scaleb(6).to_integral_value())
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
 
 def time_parse(value) -> datetime:
-    """Parse ISO 8601 with an offset, or Unix seconds (int, float or digits); raise ValueError."""
+    """Parse ISO 8601 with an offset, or Unix seconds (int, Decimal or digits); raise ValueError saying
+    what is wrong. The time returned is one PostgreSQL stores as is, from 2000 on."""
     if isinstance(value, bool):
         raise ValueError("a time is required")
     if isinstance(value, int | float | Decimal):
-        return _from_unix_seconds(value)
-    if not isinstance(value, str) or not value:
+        parsed = _from_unix_seconds(value)
+    elif not isinstance(value, str) or not value:
         raise ValueError("a time is required")
-    if value.replace(".", "", 1).isdigit():
-        return _from_unix_seconds(value)
-    parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
-    if parsed.tzinfo is None:
+    elif value.isascii() and value.replace(".", "", 1).isdigit():
+        parsed = _from_unix_seconds(value)
+    elif len(value) > 64:  # no ISO time is this long; and the reason below would repeat it
+        raise ValueError("is not an ISO 8601 time")
+    else:
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+    offset = parsed.utcoffset()
+    if offset is None:
         raise ValueError("the time needs a UTC offset (e.g. 2026-05-01T10:00:00Z)")
+    if not -MAX_UTC_OFFSET < offset < MAX_UTC_OFFSET:
+        raise ValueError("has a UTC offset beyond ±15:59, which PostgreSQL cannot store")
+    if offset.microseconds:
+        raise ValueError("has a UTC offset with a fraction of a second, which PostgreSQL cannot store")
+    if parsed < EARLIEST:
+        raise ValueError("is before 2000-01-01")
     return parsed
 
 
@@ -99,60 +162,125 @@ def _text(raw: dict, name: str, errors: list, index: int, *, required: bool, lim
             errors.append(RowError(index, name, "is required"))
         return ""
     if isinstance(value, int) and not isinstance(value, bool):
+        # Writing an int of thousands of digits is slow (or refused): such an id is too long anyway.
+        if value.bit_length() > 4 * limit:
+            errors.append(RowError(index, name, f"is longer than {limit} characters"))
+            return ""
         value = str(value)
     if not isinstance(value, str):
         errors.append(RowError(index, name, "must be a string"))
         return ""
     value = value.strip()
-    if len(value) > limit:
+    if not value and required:
+        errors.append(RowError(index, name, "is required"))
+    elif len(value) > limit:
         errors.append(RowError(index, name, f"is longer than {limit} characters"))
+    elif (problem := text_problem(value)) is not None:
+        errors.append(RowError(index, name, problem))
     return value
 
 
-def _json_safe(value):
-    """Return ``value`` with its Decimals as strings, keeping their exact digits.
+def _count(raw: dict, name: str, errors: list, index: int) -> int:
+    value = raw.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value) > len(str(MAX_TOKENS)):
+            errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} tokens"))
+            return 0
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        errors.append(RowError(index, name, "must be a whole number of tokens"))
+        return 0
+    if value < 0:
+        errors.append(RowError(index, name, "must not be negative"))
+    elif value > MAX_TOKENS:
+        errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} tokens"))
+    return value
 
-    Bodies are parsed with ``parse_float=Decimal`` so amounts stay exact; free-form metadata is stored
-    as JSON, which has no Decimal, and the bulk path writes the same strings.
+
+def _cost(value) -> Decimal:
+    """The gateway's cost as stored (24 places); raise ValueError with the reason it cannot be."""
+    try:
+        cost = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValueError("must be a non-negative decimal number") from None
+    if not cost.is_finite() or cost < 0:
+        raise ValueError("must be a non-negative decimal number")
+    if cost < COST_LIMIT and cost.as_tuple().exponent < -24:
+        cost = cost.quantize(COST_STEP, rounding=ROUND_HALF_UP, context=_COST_CONTEXT)
+    if cost >= COST_LIMIT:  # rounding may reach it
+        raise ValueError("must be less than 10^16")
+    return cost
+
+
+# Python writes out ints of at most 4,300 digits (sys.get_int_max_str_digits); JSON is written as text.
+_MAX_INT_BITS = 14_000
+
+
+class _Unstorable(ValueError):
+    """Metadata PostgreSQL cannot store; the message is the reason."""
+
+
+def _json_safe(value, depth: int = 1):
+    """Return metadata ``value`` as it is stored: Decimals (and anything else JSON has no type for) as
+    their text — the bulk path's encoder writes the same — NaN and Infinity too, since JSON has no such
+    numbers; raise ``_Unstorable`` for text PostgreSQL refuses or nesting deeper than MAX_METADATA_DEPTH.
+
+    Loops rather than comprehensions: one frame per level, so the deepest metadata allowed stays far
+    from Python's recursion limit.
     """
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
+    if isinstance(value, str):
+        if (problem := text_problem(value)) is not None:
+            raise _Unstorable(problem)
+        return value
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is int:
+        if value.bit_length() > _MAX_INT_BITS:
+            raise _Unstorable("holds a number too long to store")
+        return value
+    if isinstance(value, dict | list | tuple):
+        if depth > MAX_METADATA_DEPTH:
+            raise _Unstorable(f"is nested more than {MAX_METADATA_DEPTH} levels deep")
+        if isinstance(value, dict):
+            safe = {}
+            for key, item in value.items():
+                if isinstance(key, str) and (problem := text_problem(key)) is not None:
+                    raise _Unstorable(problem)
+                safe[key] = _json_safe(item, depth + 1)
+            return safe
+        items = []
+        for item in value:
+            items.append(_json_safe(item, depth + 1))
+        return items
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    text = str(Decimal(value)) if isinstance(value, float) else str(value)
+    if (problem := text_problem(text)) is not None:
+        raise _Unstorable(problem)
+    return text
 
 
 def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[RowError]:
     """Return the canonical event in ``raw`` (a dict in the generic format), or the row's errors."""
+    if isinstance(raw, UnreadableRecord):
+        return [RowError(index, "non_field_errors", raw.reason)]
     if not isinstance(raw, dict):
         return [RowError(index, "non_field_errors", "each event must be a JSON object")]
     errors: list[RowError] = []
     request_id = _text(raw, "request_id", errors, index, required=True)
     key = _text(raw, "key", errors, index, required=True)
     model = _text(raw, "model", errors, index, required=True)
-    upstream = _text(raw, "upstream_account", errors, index, required=False, limit=120)
+    upstream = _text(raw, "upstream_account", errors, index, required=False, limit=MAX_UPSTREAM)
     occurred_at = None
     try:
         occurred_at = time_parse(raw.get("occurred_at"))
         if occurred_at > now + FUTURE_TOLERANCE:
             errors.append(RowError(index, "occurred_at", "is more than a day in the future"))
-    except (ValueError, OverflowError, OSError) as exc:
+    except ValueError as exc:
         errors.append(RowError(index, "occurred_at", str(exc) or "is not a valid time"))
-    counts = {}
-    for name in TOKEN_FIELDS:
-        value = raw.get(name, 0)
-        if value is None:
-            value = 0
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(RowError(index, name, "must be a whole number of tokens"))
-            value = 0
-        elif value < 0:
-            errors.append(RowError(index, name, "must not be negative"))
-        counts[name] = value
+    counts = {name: _count(raw, name, errors, index) for name in TOKEN_FIELDS}
     if not errors:
         try:
             usage_check(Usage(**counts))
@@ -165,24 +293,31 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
     if not isinstance(batch, bool):
         errors.append(RowError(index, "batch", "must be true or false"))
     cost = raw.get("gateway_cost")
-    if cost is not None and cost != "":
-        try:
-            cost = Decimal(str(cost)) if not isinstance(cost, Decimal) else cost
-            if not cost.is_finite() or cost < 0:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors.append(RowError(index, "gateway_cost", "must be a non-negative decimal number"))
-            cost = None
-    else:
+    if cost is None or cost == "":
         cost = None
+    else:
+        try:
+            cost = _cost(cost)
+        except ValueError as exc:
+            errors.append(RowError(index, "gateway_cost", str(exc)))
+            cost = None
     currency = raw.get("gateway_cost_currency") or ""
-    if currency and (not isinstance(currency, str) or len(currency) != 3 or not currency.isupper()):
+    if currency and not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+        and currency.isupper()
+    ):
         errors.append(RowError(index, "gateway_cost_currency", "must be an ISO 4217 code such as USD"))
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         errors.append(RowError(index, "metadata", "must be a JSON object"))
     else:
-        metadata = _json_safe(metadata)
+        try:
+            metadata = _json_safe(metadata)
+        except _Unstorable as exc:
+            errors.append(RowError(index, "metadata", str(exc)))
     if errors:
         return errors
     return CanonicalEvent(

@@ -10,16 +10,15 @@ virtual key), ``hidden_params.batch_models`` (set for Batches API calls) and the
 ``completion_tokens_details.reasoning_tokens``.
 """
 
-from billing.usage.connectors import ConnectorError
-
-
-def _int(value) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+from billing.usage.connectors import ConnectorError, count, ident, label, mapping
+from billing.usage.events import MAX_UPSTREAM
 
 
 def _usage_block(record: dict) -> dict:
-    metadata = record.get("metadata") or {}
-    for candidate in (metadata.get("usage_object"), (record.get("response") or {}).get("usage")):
+    for candidate in (
+        mapping(record.get("metadata")).get("usage_object"),
+        mapping(record.get("response")).get("usage"),
+    ):
         if isinstance(candidate, dict):
             return candidate
     return {}
@@ -30,31 +29,31 @@ def to_canonical(record, *, source=None) -> dict:
         raise ConnectorError("non_field_errors", "each LiteLLM payload must be a JSON object")
     if not record.get("id"):
         raise ConnectorError("id", "is required (LiteLLM's request id)")
-    metadata = record.get("metadata") or {}
+    metadata = mapping(record.get("metadata"))
     key = metadata.get("user_api_key_hash") or metadata.get("user_api_key_alias") or record.get("end_user")
     usage = _usage_block(record)
-    prompt = _int(record.get("prompt_tokens"))
-    cache_read = _int(usage.get("cache_read_input_tokens")) or _int(
-        (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    prompt = count(record, "prompt_tokens")
+    cache_read = count(usage, "cache_read_input_tokens") or count(
+        mapping(usage.get("prompt_tokens_details")), "cached_tokens"
     )
-    cache_write = _int(usage.get("cache_creation_input_tokens"))
+    cache_write = count(usage, "cache_creation_input_tokens")
     # Anthropic-style usage counts cache tokens beside the prompt, OpenAI-style inside it; the canonical
     # prompt_tokens includes them, so widen it when they do not fit.
     if cache_read + cache_write > prompt:
         prompt += cache_read + cache_write
-    completion = _int(record.get("completion_tokens"))
-    reasoning = min(_int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens")), completion)
-    hidden = record.get("hidden_params") or {}
-    call_type = record.get("call_type") or ""
+    completion = count(record, "completion_tokens")
+    reasoning = min(count(mapping(usage.get("completion_tokens_details")), "reasoning_tokens"), completion)
+    hidden = mapping(record.get("hidden_params"))
+    call_type = record.get("call_type") if isinstance(record.get("call_type"), str) else ""
     cost = record.get("response_cost")
     return {
-        "request_id": str(record["id"]),
+        "request_id": ident(record["id"], "id"),
         "occurred_at": record.get("startTime"),
         "key": key,
         "model": record.get("model_group") or record.get("model"),
-        "upstream_account": str(
-            record.get("model_id") or hidden.get("model_id") or record.get("api_base") or ""
-        )[:120],
+        "upstream_account": label(
+            record.get("model_id") or hidden.get("model_id") or record.get("api_base"), MAX_UPSTREAM
+        ),
         "prompt_tokens": prompt,
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,

@@ -9,53 +9,69 @@ in the source's cost currency. The customer key is ``token_name`` (else ``userna
 """
 
 import json
-from decimal import Decimal, localcontext
+from decimal import Decimal, InvalidOperation, localcontext
 
-from billing.usage.connectors import ConnectorError
+from billing.usage.connectors import ConnectorError, count, ident, label, mapping
+from billing.usage.events import MAX_UPSTREAM
 
 CONSUME, ERROR = 2, 5
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
+# A quota beyond this is no log's (a year of the largest deployment's traffic is far less); refused before
+# dividing, where a huge exponent would overflow the decimal context.
+MAX_QUOTA = Decimal(10) ** 30
 
 
-def _int(value) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return 0
+def _other(value) -> dict:
+    """The ``other`` column: JSON text (or an object) holding cache counts; unreadable means none."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except (ValueError, RecursionError):
+            return {}
+    return mapping(value)
+
+
+def _quota(value) -> Decimal:
+    try:
+        quota = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ConnectorError("quota", "must be a number") from None
+    if not quota.is_finite() or abs(quota) > MAX_QUOTA:
+        raise ConnectorError("quota", f"must be a number of at most {MAX_QUOTA:.0e} units")
+    return quota
 
 
 def to_canonical(record, *, source=None) -> dict:
     if not isinstance(record, dict):
         raise ConnectorError("non_field_errors", "each log row must be an object")
-    kind = _int(record.get("type", CONSUME))
+    try:
+        kind = count(record, "type") if "type" in record else CONSUME
+    except ConnectorError:
+        kind = None
     if kind not in (CONSUME, ERROR):
-        raise ConnectorError("type", f"log type {kind} is not usage (2 = consume, 5 = error)")
+        named = f"log type {kind}" if kind is not None and abs(kind) < 1000 else "this log type"
+        raise ConnectorError("type", f"{named} is not usage (2 = consume, 5 = error)")
     if not record.get("id") and not record.get("request_id"):
         raise ConnectorError("id", "is required")
-    other = record.get("other") or {}
-    if isinstance(other, str):
-        try:
-            other = json.loads(other) if other.strip() else {}
-        except json.JSONDecodeError:
-            other = {}
-    cache_read = _int(other.get("cache_tokens"))
-    cache_write = _int(other.get("cache_creation_tokens"))
-    prompt = _int(record.get("prompt_tokens"))
+    other = _other(record.get("other"))
+    cache_read = count(other, "cache_tokens")
+    cache_write = count(other, "cache_creation_tokens")
+    prompt = count(record, "prompt_tokens")
     if cache_read + cache_write > prompt:
         prompt += cache_read + cache_write
     quota = record.get("quota")
     cost = None
     if quota not in (None, ""):
+        quota = _quota(quota)
         per_unit = (source.quota_per_unit if source is not None else None) or DEFAULT_QUOTA_PER_UNIT
         with localcontext() as ctx:
             ctx.prec = 40
-            cost = Decimal(str(quota)) / per_unit
+            cost = quota / per_unit
     channel = record.get("channel") or record.get("channel_id") or record.get("channel_name") or ""
+    channel = label(channel, MAX_UPSTREAM - len("channel:"))
+    request_id = record.get("request_id")
     return {
-        "request_id": str(record.get("request_id") or f"log-{record['id']}"),
+        "request_id": ident(request_id, "request_id") if request_id else f"log-{ident(record['id'], 'id')}",
         "occurred_at": record.get("created_at"),
         "key": record.get("token_name") or record.get("username"),
         "model": record.get("model_name"),
@@ -63,7 +79,7 @@ def to_canonical(record, *, source=None) -> dict:
         "prompt_tokens": prompt,
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,
-        "completion_tokens": _int(record.get("completion_tokens")),
+        "completion_tokens": count(record, "completion_tokens"),
         "status": "failed" if kind == ERROR else "success",
         "gateway_cost": cost,
         "gateway_cost_currency": (source.cost_currency if source is not None else "USD")

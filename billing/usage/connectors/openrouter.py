@@ -6,11 +6,8 @@ customer key; else ``user``), ``native_tokens_prompt``/``tokens_prompt``, ``nati
 ``total_cost`` (USD, kept as gateway cost).
 """
 
-from billing.usage.connectors import ConnectorError
-
-
-def _int(value) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+from billing.usage.connectors import ConnectorError, count, ident, label
+from billing.usage.events import MAX_UPSTREAM
 
 
 def to_canonical(record, *, source=None) -> dict:
@@ -18,17 +15,17 @@ def to_canonical(record, *, source=None) -> dict:
         record = record["data"]
     if not isinstance(record, dict) or not record.get("id"):
         raise ConnectorError("id", "is required (the generation id)")
-    prompt = _int(record.get("native_tokens_prompt")) or _int(record.get("tokens_prompt"))
-    completion = _int(record.get("native_tokens_completion")) or _int(record.get("tokens_completion"))
-    cached = min(_int(record.get("native_tokens_cached")), prompt)
-    reasoning = min(_int(record.get("native_tokens_reasoning")), completion)
+    prompt = count(record, "native_tokens_prompt") or count(record, "tokens_prompt")
+    completion = count(record, "native_tokens_completion") or count(record, "tokens_completion")
+    cached = min(count(record, "native_tokens_cached"), prompt)
+    reasoning = min(count(record, "native_tokens_reasoning"), completion)
     cost = record.get("total_cost")
     return {
-        "request_id": str(record["id"]),
+        "request_id": ident(record["id"], "id"),
         "occurred_at": record.get("created_at"),
         "key": record.get("external_user") or record.get("user"),
         "model": record.get("model"),
-        "upstream_account": str(record.get("provider_name") or "")[:120],
+        "upstream_account": label(record.get("provider_name"), MAX_UPSTREAM),
         "prompt_tokens": prompt,
         "cache_read_tokens": cached,
         "completion_tokens": completion,
