@@ -1,62 +1,120 @@
 """Read usage files of any size as a stream of records, and feed them through the pipeline.
 
-CSV (new-api export, or generic columns), NDJSON, or a JSON array (read whole: keep those small). On
+CSV (new-api export, or generic columns), NDJSON, or a JSON array (top level, or an object's ``events``),
+all streamed: memory holds a line, a CSV row or an array item at a time, whatever the file's size. On
 PostgreSQL files go through the bulk path (``bulk.bulk_ingest``: COPY, chunks of 100,000); elsewhere in
-batches of ``FILE_BATCH`` through ``usage_batch_ingest``. Memory stays bounded whatever the file size.
+batches of ``FILE_BATCH`` through ``usage_batch_ingest``.
+
+A row that cannot be read (not UTF-8, not JSON, a broken CSV row) is yielded in its place as an
+``UnreadableRecord``, so it is reported with its index and reason like any bad row and the good rows
+are kept. Only a file that is not text this reader can read at all (UTF-16, a zip) raises
+``UnreadableFile``, before anything is ingested.
 """
 
-import contextlib
 import csv
+import hashlib
 import io
 import json
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from itertools import islice
 
+import ijson
 import msgspec
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from billing.usage.bulk import bulk_ingest
+from billing.usage.events import UnreadableRecord
 from billing.usage.models import GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
 
 FILE_BATCH = 5000
+UTF8_BOM = b"\xef\xbb\xbf"
+# What the first bytes of a file that is not UTF-8 text look like, and what it then is.
+_SIGNATURES = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+)
+# An object whose first key is "events" holds the array of events (as the API accepts).
+_EVENTS_OBJECT = re.compile(rb'\{\s*"events"\s*:').match
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read as usage (its message says why and what to do)."""
+
+
+def _file_problem(head: bytes) -> str | None:
+    """Why a file starting with ``head`` is not UTF-8 text, or None."""
+    kind = next((kind for signature, kind in _SIGNATURES if head.startswith(signature)), None)
+    if kind is None:
+        # UTF-16 or UTF-32 without a byte-order mark: text of mostly ASCII has a NUL in every other byte
+        # (a NUL or two in UTF-8 text are a row's problem, not the file's).
+        sample = head[:64]
+        if len(sample) < 4 or sample.count(0) < len(sample) // 4:
+            return None
+        kind = "UTF-16"
+    if kind in ("gzip", "zip"):
+        return _(
+            "The file is a %(kind)s archive (an Excel workbook is one too): upload the CSV, NDJSON or JSON "
+            "file itself, uncompressed."
+        ) % {"kind": kind}
+    return _("The file is %(encoding)s text, not UTF-8: save it as UTF-8 and upload it again.") % {
+        "encoding": kind
+    }
 
 
 def _sniff(stream: io.BufferedReader) -> str:
-    head = stream.peek(64)[:64].lstrip()
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:].lstrip()
+    """The file's layout: "ndjson", "array", "events" (an object holding the array) or "csv"; raise
+    ``UnreadableFile`` if it is not UTF-8 text."""
+    head = stream.peek(4096)[:4096]
+    if (problem := _file_problem(head)) is not None:
+        raise UnreadableFile(problem)
+    head = head.removeprefix(UTF8_BOM).lstrip()
     if head[:1] == b"[":
         return "array"
+    if _EVENTS_OBJECT(head):
+        return "events"
     if head[:1] == b"{":
         return "ndjson"
     return "csv"
 
 
 def records_iter(binary) -> Iterator:
-    """Yield records (dicts) from a binary file object, detecting CSV / NDJSON / JSON array."""
+    """The records (dicts, or ``UnreadableRecord`` for rows that cannot be read) of a binary file object,
+    detecting CSV / NDJSON / JSON array. A file that is not text raises ``UnreadableFile`` here, at the
+    call, before anything is read or ingested (and before the bulk path forks its reader)."""
     stream = binary if isinstance(binary, io.BufferedReader) else io.BufferedReader(binary)
-    kind = _sniff(stream)
+    return _records(stream, _sniff(stream))
+
+
+def _records(stream: io.BufferedReader, kind: str) -> Iterator:
     if kind == "ndjson":
         yield from ndjson_records(stream)
-        return
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    if kind == "array":
-        yield from json.load(text, parse_float=Decimal)
+    elif kind == "csv":
+        yield from csv_records(stream)
     else:
-        for row in csv.DictReader(text):
-            yield _csv_row(row)
+        if stream.peek(3)[:3] == UTF8_BOM:
+            stream.read(3)
+        yield from json_array_records(stream, "item" if kind == "array" else "events.item")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal)
+# JSON has no NaN or Infinity, but Python's encoder writes them (LiteLLM posts what it writes): read them
+# as Decimals, which are stored as text like any Decimal in metadata, and refused where a number counts.
+# The same objects each time, so records compare equal.
+_CONSTANTS = {"NaN": Decimal("NaN"), "Infinity": Decimal("Infinity"), "-Infinity": Decimal("-Infinity")}
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_CONSTANTS.__getitem__)
+
+
 # The same records as _DECODER (floats as exact Decimals from their text, ints of any size, the last of a
 # repeated key) several times faster, in C: tests/billing/usage/test_bulk.py compares the two line by line.
 _FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-# What the reference decoder refuses with (its int-size limit, its nesting depth, and Decimal's exponent
-# limit raising InvalidOperation, an ArithmeticError): such a line is yielded as its text, a bad row
-# reported with its index, never a crash.
-_NOT_JSON = (ValueError, RecursionError, ArithmeticError)
 _BLOCK = 1 << 20
 
 
@@ -77,17 +135,16 @@ def ndjson_records(binary) -> Iterator:
     """Yield the records of an NDJSON file (binary) one line at a time.
 
     Floats as Decimal, blank lines skipped, a byte-order mark ignored; a line that is not JSON (or not
-    UTF-8, or beyond json's limits) is yielded as its text, so it is reported as a bad row with its index,
-    never dropped and never a crash. A line the fast decoder refuses (blank, not JSON, not UTF-8, NaN,
-    lone surrogates, too deep) takes the reference path. Memory: one line at a time.
+    UTF-8, or beyond json's limits) is yielded as an ``UnreadableRecord`` saying so, reported as a bad
+    row with its index, never dropped and never a crash. A line the fast decoder refuses (blank, not
+    JSON, not UTF-8, NaN, lone surrogates, too deep) takes the reference path. Memory: one line at a time.
     """
     fast = _FAST_DECODER.decode
     first = True
     for line in _lines(binary):
         if first:
             first = False
-            if line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
+            line = line.removeprefix(UTF8_BOM)
         try:
             record = fast(line)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ArithmeticError):
@@ -101,38 +158,232 @@ _BLANK = object()
 
 
 def _reference_record(line: bytes):
-    """The reference decoder's record for ``line``; its text when it is not JSON; ``_BLANK`` if blank."""
+    """The reference decoder's record for ``line``, an ``UnreadableRecord`` saying why there is none, or
+    ``_BLANK`` for a blank line."""
     try:
         text = line.decode()
     except UnicodeDecodeError:
-        return line.decode(errors="replace")
+        return UnreadableRecord("is not UTF-8 text")
     if not text.strip():
         return _BLANK
+    return json_decode(text)
+
+
+def json_decode(text: str):
+    """``text`` as JSON (floats as Decimal, NaN and Infinity too), or an ``UnreadableRecord`` saying why
+    it is not: a syntax error, or beyond what the decoder reads (an int of over 4,300 digits, an exponent
+    beyond Decimal's, nesting deeper than Python's recursion limit)."""
     try:
         return _DECODER.decode(text)
-    except _NOT_JSON:
-        return text
+    except json.JSONDecodeError as exc:
+        return UnreadableRecord(f"is not valid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return UnreadableRecord("is nested too deeply to read")
+    except (ValueError, ArithmeticError):
+        return UnreadableRecord("holds a number too long or too large to read")
+
+
+# Nesting a JSON array may reach before it stops being read: items are 2 levels in, and metadata deeper
+# than MAX_METADATA_DEPTH is a bad row anyway (reported, and the file read on).
+MAX_STREAM_DEPTH = 512
+# A whole JSON string (quotes and escapes), the rest of one begun in an earlier block, or what counts for
+# nesting: a string skipped whole, an unterminated quote (a string running past the block), a bracket.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[][{}]', re.DOTALL)
+
+
+class _StopReading(Exception):
+    """What in the JSON stops it being read; the message says what (see ``_JsonGuard``)."""
+
+
+class _JsonGuard:
+    """The file as ijson reads it, a block at a time, ending just before what ijson must not be given:
+
+    - an integer of more digits than Python turns into an int (``sys.get_int_max_str_digits``): ijson's C
+      backend crashes the whole process on it instead of raising (a run of digits that long inside a
+      string, absurd in a usage file, stops the reading too);
+    - nesting deeper than MAX_STREAM_DEPTH: ijson builds a path for every value, as long as the value is
+      deep, so a file nested 100,000 deep would take it hours.
+
+    Nesting is followed exactly (brackets inside strings do not count) with C-speed scans of each block:
+    complete strings are cut out, brackets counted; only a block that might go too deep is walked bracket
+    by bracket to find where. The next read after a stop raises ``_StopReading``.
+    """
+
+    _DIGITS = b"0123456789"
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.limit = sys.get_int_max_str_digits()
+        self.long_run = re.compile(b"[0-9]{%d}" % (self.limit + 1)).search if self.limit else None
+        self.trailing = 0  # digits ending what was read so far
+        self.depth = 0  # open arrays and objects at the end of what was read
+        self.in_string = False  # what was read ends inside a string
+        self.escaped = False  # ... right after its backslash
+        self.stop: _StopReading | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.stop is not None:
+            raise self.stop
+        block = self.raw.read(size)
+        if not block:
+            return block
+        stops = [found for found in (self._digits(block), self._nesting(block)) if found is not None]
+        if not stops:
+            return block
+        cut, self.stop = min(stops, key=lambda found: found[0])
+        if cut == 0:
+            raise self.stop
+        return block[:cut]
+
+    def _digits(self, block: bytes) -> tuple[int, _StopReading] | None:
+        """Where a run of too many digits starts in ``block`` (0 if it began before) and why it stops
+        there, or None."""
+        if self.long_run is None:
+            return None
+        joined = b"0" * self.trailing + block if self.trailing else block
+        found = self.long_run(joined)
+        if found is None:
+            self.trailing = min(len(joined) - len(joined.rstrip(self._DIGITS)), self.limit)
+            return None
+        return max(found.start() - self.trailing, 0), _StopReading(
+            f"holds a number of more than {self.limit} digits"
+        )
+
+    def _nesting(self, block: bytes) -> tuple[int, _StopReading] | None:
+        """Where ``block`` nests deeper than MAX_STREAM_DEPTH and why it stops there, or None; follows
+        strings and depth."""
+        start = 0
+        if self.in_string:
+            start = self._string_end(block)
+            if start is None:
+                return None  # the whole block is inside one string
+        outside = _STRING.sub(b"", block[start:])
+        quote = outside.find(b'"')
+        if quote >= 0:  # a string runs past the block's end
+            outside = outside[:quote]
+            self.in_string = True
+            self.escaped = (len(block) - len(block.rstrip(b"\\"))) % 2 == 1
+        opened = outside.count(b"[") + outside.count(b"{")
+        if self.depth + opened > MAX_STREAM_DEPTH and (cut := self._too_deep(block, start)) is not None:
+            return cut, _StopReading(f"is nested more than {MAX_STREAM_DEPTH} levels deep")
+        self.depth += opened - outside.count(b"]") - outside.count(b"}")
+        return None
+
+    def _string_end(self, block: bytes) -> int | None:
+        """Just past the end of the string this block begins inside, or None if it runs past the block."""
+        begin = 1 if self.escaped else 0
+        self.escaped = False
+        end = _STRING_REST.match(block, begin).end() if begin < len(block) else begin
+        if end < len(block) and block[end] == ord('"'):
+            self.in_string = False
+            return end + 1
+        self.escaped = end == len(block) - 1  # only a backslash, escaping what comes next, is left
+        return None
+
+    def _too_deep(self, block: bytes, start: int) -> int | None:
+        """The exact place in ``block`` where nesting passes MAX_STREAM_DEPTH, or None."""
+        depth = self.depth
+        for token in _TOKEN.finditer(block, start):
+            char = block[token.start()]
+            if char == ord('"'):
+                if token.end() - token.start() == 1:
+                    return None  # a string that runs past the block: nothing after it counts
+            elif char in b"[{":
+                depth += 1
+                if depth > MAX_STREAM_DEPTH:
+                    return token.start()
+            else:
+                depth -= 1
+        return None
+
+
+def json_array_records(binary, prefix: str) -> Iterator:
+    """Yield the items at ``prefix`` (``item``: of a top-level array; ``events.item``: of an object's
+    ``events``) of a JSON file, streamed by ijson (its C backend when installed): numbers as ints and
+    Decimals, one item in memory at a time, numbered like NDJSON lines.
+
+    An array cannot be resumed past what breaks it: at the first thing that cannot be read (not UTF-8,
+    not JSON, a number too long, nesting too deep), one last ``UnreadableRecord`` takes the next row's
+    place, saying why and that the rest of the file was not read. The rows before it are kept.
+    """
+    try:
+        yield from ijson.items(_JsonGuard(binary), prefix)
+    except _StopReading as exc:
+        problem = str(exc)
+    except UnicodeDecodeError:
+        problem = "is not UTF-8 text"
+    except ijson.JSONError as exc:
+        problem = _ijson_problem(exc)
+    except (ValueError, ArithmeticError):
+        problem = "holds a number too long or too large to read"
+    else:
+        return
+    yield UnreadableRecord(f"reading stopped here: the file {problem}; nothing after this point was read")
+
+
+def _ijson_problem(exc: Exception) -> str:
+    """What ijson's error says, without the piece of the file it quotes (which may be anything)."""
+    message = exc.args[0] if exc.args else ""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    first = str(message).split("\n", 1)[0].strip().rstrip(".")[:120]
+    if "UTF8" in first or "UTF-8" in first:
+        return "is not UTF-8 text"
+    return f"is not valid JSON ({first})" if first else "is not valid JSON"
+
+
+def csv_records(stream) -> Iterator:
+    """Yield the rows of a CSV file (binary) as records keyed by its header row.
+
+    Bytes that are not UTF-8 are kept as lone surrogates (``surrogateescape``), so the row is refused
+    naming the field that holds them, and the other rows are read on; a row the CSV reader refuses (a
+    field over its size limit) is an ``UnreadableRecord``. Blank lines are skipped.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(text)
+    header = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if header is None:
+                yield UnreadableRecord(f"reading stopped here: the header row is not readable CSV ({exc})")
+                return
+            yield UnreadableRecord(f"is not a readable CSV row ({exc})")
+            continue
+        if not row:
+            continue
+        if header is None:
+            header = [name.strip() for name in row]
+        else:
+            yield _csv_row(dict(zip(header, row, strict=False)))
+
+
+# A cell of more digits than this stays text: it is no token count, and an id keeps its leading zeros.
+_INT_DIGITS = 18
 
 
 def _csv_row(row: dict) -> dict:
-    """CSV cells are text: turn digit strings into ints and ``true``/``false`` into booleans."""
+    """CSV cells are text: turn digit strings into ints and ``true``/``false`` into booleans, and the
+    ``metadata`` cell into JSON when it is."""
     out = {}
     for name, value in row.items():
-        if name is None:
-            continue
-        name = name.strip()
-        if isinstance(value, str):
-            value = value.strip()
-            if value.isdigit():
-                value = int(value)
-            elif value.lower() in ("true", "false"):
-                value = value.lower() == "true"
-            elif value == "":
-                value = None
+        value = value.strip()
+        if value.isascii() and value.isdigit() and len(value) <= _INT_DIGITS:
+            value = int(value)
+        elif value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        elif value == "":
+            value = None
         out[name] = value
     if isinstance(out.get("metadata"), str):
-        with contextlib.suppress(json.JSONDecodeError):
-            out["metadata"] = json.loads(out["metadata"])
+        decoded = json_decode(out["metadata"])
+        if not isinstance(decoded, UnreadableRecord):
+            out["metadata"] = decoded
     return out
 
 
@@ -168,8 +419,15 @@ def file_ingest(
         chunk = list(islice(iterator, FILE_BATCH))
         if not chunk:
             break
+        key = f"{key_prefix}:{n}"
+        # The key already names the content (the file's digest, or the upload), as on the bulk path: the
+        # records are not hashed again (json.dumps could not write a row nested beyond its limit).
         result = usage_batch_ingest(
-            source=source, records=chunk, fmt=fmt, idempotency_key=f"{key_prefix}:{n}"
+            source=source,
+            records=chunk,
+            fmt=fmt,
+            idempotency_key=key,
+            request_hash=hashlib.sha256(key.encode()).hexdigest(),
         )
         total.add(result, offset=offset)
         offset += len(chunk)

@@ -46,10 +46,14 @@ class BatchResult:
     unrated: int = 0
     errors: list[dict] = field(default_factory=list)
     replayed: bool = False
+    parts: int = 0  # batches or chunks counted into this total by ``add``
 
     def add(self, part: "BatchResult", *, offset: int) -> None:
         """Count ``part`` (a batch or chunk of a larger input starting at record ``offset``) into this
-        total; its bad rows' indices become indices within the whole input, up to MAX_REPORTED_ERRORS."""
+        total; its bad rows' indices become indices within the whole input, up to MAX_REPORTED_ERRORS.
+        The total is replayed when every part was (the whole input had been ingested before)."""
+        self.replayed = part.replayed and (self.replayed or not self.parts)
+        self.parts += 1
         self.accepted += part.accepted
         self.duplicates += part.duplicates
         self.rejected += part.rejected

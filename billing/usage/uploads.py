@@ -5,7 +5,7 @@ import io
 from django.db import transaction
 from django.utils import timezone
 
-from billing.usage.files import file_ingest, records_iter
+from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import UsageUpload
 
 
@@ -38,7 +38,11 @@ def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
 
 
 def usage_upload_process(*, upload_id: int) -> UsageUpload:
-    """Ingest an upload in batches, saving progress after each; a re-run replays finished batches."""
+    """Ingest an upload in batches, saving progress after each; a re-run replays finished batches.
+
+    A file that cannot be read at all (UTF-16, a zip) ends the upload *failed* with the reason shown to
+    staff; rows that cannot be read are reported with the other bad rows. Any other failure is raised
+    too (the task is retried, or its error logged)."""
     upload = UsageUpload.objects.get(pk=upload_id)
     if upload.state == UsageUpload.State.DONE:
         return upload
@@ -67,13 +71,21 @@ def usage_upload_process(*, upload_id: int) -> UsageUpload:
                 # which must not fork, and the progress bar counts the bytes this process reads.
                 parallel=False,
             )
+    except UnreadableFile as exc:
+        return _failed(upload, str(exc))
     except Exception as exc:
-        UsageUpload.objects.filter(pk=upload.pk).update(
-            state=UsageUpload.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        _failed(upload, str(exc))
         raise
     UsageUpload.objects.filter(pk=upload.pk).update(
         state=UsageUpload.State.DONE, processed_bytes=upload.size_bytes, finished_at=timezone.now()
+    )
+    upload.refresh_from_db()
+    return upload
+
+
+def _failed(upload: UsageUpload, error: str) -> UsageUpload:
+    UsageUpload.objects.filter(pk=upload.pk).update(
+        state=UsageUpload.State.FAILED, error=error[:2000], finished_at=timezone.now()
     )
     upload.refresh_from_db()
     return upload

@@ -8,8 +8,9 @@ import shutil
 import tempfile
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError, transaction
 
-from billing.usage.files import file_ingest, records_iter
+from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import GatewaySource
 
 
@@ -38,12 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         file, format, source = options["file"], options["format"], options["source"]
-        name = source or f"file-{format}"
-        gateway = GatewaySource.objects.filter(name=name).first()
-        if gateway is None:
-            gateway = GatewaySource(name=name, kind=format)
-            gateway.token_set()  # a token nobody knows: this source only ingests files
-            gateway.save()
+        gateway = _source(source or f"file-{format}", format)
         try:
             with _readable_twice(file) as path:
                 # Batches are keyed by the file's content: running the same file again replays its first
@@ -54,6 +50,27 @@ class Command(BaseCommand):
                     result = file_ingest(
                         source=gateway, records=records_iter(handle), fmt=format, key_prefix=f"file:{digest}"
                     )
-        except OSError as exc:
+        except (OSError, UnreadableFile) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(result.as_dict() | {"errors": result.errors[:20]}, indent=2))
+        if result.replayed:
+            self.stderr.write(
+                "Already ingested: an earlier run of this file committed all of it; its answer is shown "
+                "and nothing was charged again."
+            )
+
+
+def _source(name: str, format: str) -> GatewaySource:
+    """The gateway source ``name``, created for file ingests when missing (by this run or, at the same
+    moment, another one: then that one's)."""
+    gateway = GatewaySource.objects.filter(name=name).first()
+    if gateway is not None:
+        return gateway
+    gateway = GatewaySource(name=name, kind=format)
+    gateway.token_set()  # a token nobody knows: this source only ingests files
+    try:
+        with transaction.atomic():
+            gateway.save()
+    except IntegrityError:
+        return GatewaySource.objects.get(name=name)
+    return gateway
