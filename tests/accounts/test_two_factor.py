@@ -199,3 +199,34 @@ def test_customer_users_need_no_second_factor_for_the_portal(client):
     assert client.get(reverse("portal-home")).status_code == 200
     assert client.get(reverse("dashboard")).status_code == 403
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+def _deactivate_totp(client):
+    """allauth asks for the password again before removing a device, then replays the removal."""
+    response = client.post(reverse("mfa_deactivate_totp"), {})
+    if response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate")):
+        response = client.post(response["Location"], {"password": PASSWORD}, follow=True)
+    return response
+
+
+def test_staff_cannot_remove_their_totp_device(client):
+    staff = StaffFactory(email="fei@op.example.com", staff_role=StaffRole.FINANCE)
+    TOTP.activate(staff, SECRET)
+    _password_login(client, staff.email)
+    client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)})
+    response = _deactivate_totp(client)
+    assert response.status_code == 200
+    assert response.context["form"].errors  # the form again, with the reason
+    assert staff.authenticator_set.filter(type="totp").exists()
+
+
+def test_customer_users_may_remove_theirs(client):
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(email="owner@acme.example.com")
+    MembershipFactory(user=user)
+    TOTP.activate(user, SECRET)
+    _password_login(client, user.email)
+    client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)})
+    _deactivate_totp(client)
+    assert not user.authenticator_set.filter(type="totp").exists()
