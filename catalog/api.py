@@ -19,7 +19,7 @@ from catalog.rating import RatingError, Usage, usage_check
 from catalog.selectors.pricelist import decimal_text
 from catalog.selectors.quotes import Quote, quote
 from distributor.api_input import body_read, printable_text
-from distributor.api_schema import SESSION_REFUSED, error, field_errors, too_large
+from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors, too_large
 
 MAX_TOKENS = 10**12
 # A quote's body is a few hundred bytes; anything near this is not a quote.
@@ -205,6 +205,7 @@ class QuoteView(APIView):
             404: OpenApiResponse(
                 QuoteErrorSerializer, description="Unknown model (with closest names), plan or customer."
             ),
+            406: error(NOT_ACCEPTABLE),
             409: error("An exchange rate needed for the event date is missing."),
             413: too_large(f"The body is over {MAX_QUOTE_BYTES} bytes."),
             415: error("A body that is not `application/json`."),

@@ -42,6 +42,9 @@ def too_large(description: str) -> OpenApiResponse:
     return OpenApiResponse(BodyTooLargeSerializer, description=description)
 
 
+# DRF's content negotiation answers this whatever the operation: every answer is JSON.
+NOT_ACCEPTABLE = "The Accept header rules out application/json, the only type the API answers."
+
 # The access middlewares answer these before a view runs, for a browser session sent along with the call.
 SESSION_REFUSED = (
     "A signed-in session was sent along and may not do this: staff must have passed two-factor "

@@ -10,7 +10,7 @@ from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.gateway.status import status_for_key
 from billing.usage.models import GatewayKey
 from distributor.api_input import field_errors_answer, printable_text
-from distributor.api_schema import SESSION_REFUSED, error, field_errors
+from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors
 
 STATUS_SCHEMA = inline_serializer(
     "GatewayStatus",
@@ -60,6 +60,7 @@ class GatewayStatusView(APIView):
             401: error("Missing, unknown or disabled gateway token."),
             403: error(SESSION_REFUSED),
             404: error("No customer has this key."),
+            406: error(NOT_ACCEPTABLE),
         },
     )
     def get(self, request):

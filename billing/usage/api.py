@@ -29,7 +29,7 @@ from billing.usage.services import (
     usage_batch_ingest,
 )
 from distributor.api_input import CONTROL_CHARACTERS, MIB, body_read, body_too_large
-from distributor.api_schema import SESSION_REFUSED, error, too_large
+from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, too_large
 
 # 10,000 canonical events with every field and some metadata are about 7 MB (the connectors' records are
 # smaller); twice that leaves room for pretty-printed JSON and richer metadata.
@@ -136,6 +136,7 @@ def _responses(limit_bytes: int) -> dict:
         ),
         401: error("Missing, unknown or disabled gateway token."),
         403: error(SESSION_REFUSED),
+        406: error(NOT_ACCEPTABLE),
         409: error("The `Idempotency-Key` was used before for a different body."),
         413: too_large(
             f"The body is over {limit_bytes} bytes, sent or once inflated, or holds more than "

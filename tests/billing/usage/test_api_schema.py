@@ -16,10 +16,10 @@ from tests.factories import StaffFactory
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
-    ("get", "/api/v1/gateway/status"): {"200", "400", "401", "403", "404"},
-    ("post", "/api/v1/usage/batches"): {"200", "400", "401", "403", "409", "413", "415"},
-    ("post", "/api/v1/usage/litellm"): {"200", "400", "401", "403", "409", "413", "415"},
-    ("post", "/api/v1/quotes"): {"200", "400", "403", "404", "409", "413", "415"},
+    ("get", "/api/v1/gateway/status"): {"200", "400", "401", "403", "404", "406"},
+    ("post", "/api/v1/usage/batches"): {"200", "400", "401", "403", "406", "409", "413", "415"},
+    ("post", "/api/v1/usage/litellm"): {"200", "400", "401", "403", "406", "409", "413", "415"},
+    ("post", "/api/v1/quotes"): {"200", "400", "403", "404", "406", "409", "413", "415"},
 }
 
 
@@ -90,6 +90,7 @@ def test_what_the_api_answers_is_documented(schema, prepaid):
             gateway.get("/api/v1/gateway/status?key=%00"),
             anonymous.get("/api/v1/gateway/status", {"key": "key-a"}),
             gateway.get("/api/v1/gateway/status", {"key": "nobody"}),
+            gateway.get("/api/v1/gateway/status", {"key": "key-a"}, HTTP_ACCEPT="text/html"),
         ],
         ("post", "/api/v1/usage/batches"): [
             _json(gateway, "/api/v1/usage/batches", batch, HTTP_IDEMPOTENCY_KEY="k1"),
@@ -99,6 +100,7 @@ def test_what_the_api_answers_is_documented(schema, prepaid):
             _json(gateway, "/api/v1/usage/batches", b"[]", HTTP_IDEMPOTENCY_KEY="k1"),
             _json(gateway, "/api/v1/usage/batches", bomb, HTTP_CONTENT_ENCODING="gzip"),
             _json(gateway, "/api/v1/usage/batches", batch, HTTP_CONTENT_ENCODING="br"),
+            _json(gateway, "/api/v1/usage/batches", batch, HTTP_ACCEPT="text/html"),
         ],
         ("post", "/api/v1/quotes"): [
             _json(staff, "/api/v1/quotes", quote),
