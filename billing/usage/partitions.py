@@ -11,7 +11,7 @@ import time
 from datetime import date, datetime
 from itertools import count
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, ProgrammingError, connection, transaction
 
 PARENT = "usage_event"
 _known: set[str] = set()
@@ -61,8 +61,7 @@ def partitions_ensure(*, months: set[date]) -> list[str]:
             continue
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)", [name])
-            if cursor.fetchone()[0] is None:
-                _partition_create(cursor, name, month)
+            if cursor.fetchone()[0] is None and _partition_create(cursor, name, month):
                 created.append(name)
         # Remember only what is committed: a partition created inside a transaction that rolls back is gone.
         if not connection.in_atomic_block:
@@ -70,8 +69,9 @@ def partitions_ensure(*, months: set[date]) -> list[str]:
     return created
 
 
-def _partition_create(cursor, name: str, month: date) -> None:
-    """Create one partition, letting go of the lock queue every ``LOCK_WAIT`` until it gets its turn.
+def _partition_create(cursor, name: str, month: date) -> bool:
+    """Create one partition, letting go of the lock queue every ``LOCK_WAIT`` until it gets its turn;
+    return False if another process created it meanwhile.
 
     Creating a partition needs the parent to itself, so it waits for every transaction writing events;
     while it waits, PostgreSQL queues every later writer behind it. A bulk ingest writer holding its rows
@@ -90,7 +90,13 @@ def _partition_create(cursor, name: str, month: date) -> None:
                     [month.isoformat(), month_add(month, 1).isoformat()],
                 )
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [caller_timeout])
-            return
+            return True
+        except (ProgrammingError, IntegrityError) as exc:
+            # Created by another process (two ingests at once) after this one found it missing: done. The
+            # name is checked before the parent is locked, so both may try; the second fails on the name.
+            if getattr(exc.__cause__, "sqlstate", None) not in ("42P07", "23505"):  # duplicate_table, unique
+                raise
+            return False
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
                 raise
