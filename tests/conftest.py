@@ -5,12 +5,15 @@ service is missing. With ``REQUIRE_SERVICES=1`` (as ``.ci/run`` sets) a missing 
 those tests instead, so CI can never pass by skipping them.
 """
 
+import itertools
 import os
 import shutil
+import uuid
 
 import pytest
 from allauth.account.internal.flows.login import record_authentication
 from django.conf import settings
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from django.test import Client
 
@@ -58,3 +61,23 @@ def force_login_passes_the_second_factor(monkeypatch):
         request.session.save()
 
     monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)
+
+
+_RUN = uuid.uuid4().hex[:8]  # Redis keeps keys between runs too
+_TEST_NUMBERS = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(monkeypatch, request):
+    """Each test sees a cache of its own, without flushing the Redis database Celery shares.
+
+    Sign-in rate limits, used TOTP codes and gateway statuses live in the cache; on Redis they outlast a
+    test (and a run), so a code or a failed sign-in of one test would count in the next.
+    """
+    make_key = BaseCache.make_key
+    namespace = f"{_RUN}-{next(_TEST_NUMBERS)}"
+
+    def make_key_in_namespace(cache, key, version=None):
+        return make_key(cache, f"{namespace}:{key}", version)
+
+    monkeypatch.setattr(BaseCache, "make_key", make_key_in_namespace)

@@ -11,7 +11,6 @@ import re
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
@@ -56,13 +55,11 @@ def _url(route: str, pk: int) -> str:
 
 @pytest.fixture
 def world():
-    cache.clear()
     east = SubDistributorFactory(code="east")
     east_a = CustomerFactory(code="east-a", parent=east)
     west = SubDistributorFactory(code="west")
     west_a = CustomerFactory(code="west-a", parent=west)
-    yield {"east": east, "east-a": east_a, "west": west, "west-a": west_a}
-    cache.clear()
+    return {"east": east, "east-a": east_a, "west": west, "west-a": west_a}
 
 
 def _member(customer) -> Client:

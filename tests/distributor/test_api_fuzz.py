@@ -1,4 +1,4 @@
-"""schemathesis against our OpenAPI schema: no input makes the API answer 5xx or a status it does not document.
+"""schemathesis against our OpenAPI schema: no input gets a 5xx or a status the schema does not document.
 
 Every operation is called with schema-valid (positive) and schema-breaking (negative) requests, as a
 signed-in gateway (bearer token) and a signed-in staff session that passed the second factor, through the
