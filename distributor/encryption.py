@@ -4,8 +4,9 @@ Someone who reads a backup or the database alone must not be able to sign webhoo
 staff members' second-factor codes. Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from
 ``cryptography``) under ``FIELD_ENCRYPTION_KEYS``: comma-separated Fernet keys, the first encrypts and every
 one decrypts (``MultiFernet``), so a key is rotated by putting a new one first, running ``manage.py
-rotate_encryption_keys`` and then dropping the old one. Production requires the variable; elsewhere a key is
-derived from ``SECRET_KEY`` so development needs no setup.
+rotate_encryption_keys`` and then dropping the old one. Without the variable a key is derived from
+``SECRET_KEY``, so development needs no setup; production should set it (``check --deploy`` says so), since
+with a derived key a changed SECRET_KEY leaves every stored secret unreadable.
 
 A stored value is ``fernet:`` followed by the token. A value without the prefix was written before
 encryption existed (the migrations encrypt them all) and is read as it is.
@@ -17,6 +18,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.checks import Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from distributor.env import env_list
@@ -30,15 +32,14 @@ class DecryptionError(ImproperlyConfigured):
     """A stored secret that none of the configured keys opens: a key was dropped or changed too early."""
 
 
-def field_encryption_keys(*, production: bool, secret_key: str) -> list[str]:
-    """``FIELD_ENCRYPTION_KEYS``, checked; outside production a default derived from SECRET_KEY."""
+def field_encryption_keys(*, secret_key: str) -> list[str]:
+    """``FIELD_ENCRYPTION_KEYS``, checked; without it, one key derived from SECRET_KEY.
+
+    Production starts without the variable (``check --deploy`` warns, see ``derived_key_check``) so that a
+    first deployment with only the documented essentials works; the README tells operators to set it.
+    """
     keys = env_list(KEYS_VARIABLE)
     if not keys:
-        if production:
-            raise ImproperlyConfigured(
-                f"{KEYS_VARIABLE} is required in production: one or more Fernet keys, comma-separated, "
-                f"the first encrypting (make one with: {GENERATE_HINT})."
-            )
         digest = hashlib.sha256(f"distributor field encryption:{secret_key}".encode()).digest()
         return [base64.urlsafe_b64encode(digest).decode()]
     for position, key in enumerate(keys, start=1):
@@ -94,3 +95,17 @@ def reencrypt(stored: str) -> str:
         return PREFIX + _current().rotate(stored.removeprefix(PREFIX).encode()).decode()
     except InvalidToken:
         raise _undecryptable() from None
+
+
+@register(Tags.security, deploy=True)
+def derived_key_check(app_configs, **kwargs) -> list[Warning]:
+    if env_list(KEYS_VARIABLE):
+        return []
+    return [
+        Warning(
+            f"{KEYS_VARIABLE} is not set: stored secrets are encrypted with a key derived from SECRET_KEY, "
+            "so changing SECRET_KEY would make them unreadable.",
+            hint=f"Set {KEYS_VARIABLE} to a Fernet key of its own (make one with: {GENERATE_HINT}).",
+            id="distributor.W001",
+        )
+    ]

@@ -209,8 +209,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Distributor"
-# Staff with these roles must have TOTP before they may do anything but set it up.
-STAFF_ROLES_REQUIRING_2FA = ("admin", "finance")
+# Every staff member must pass TOTP in each sign-in before any staff or admin page
+# (accounts/middleware.py RequireStaffTwoFactorMiddleware); staff cannot remove their last device.
 
 # ------------------------------------------------------------------------------
 # Internationalisation — https://docs.djangoproject.com/en/5.2/topics/i18n/
@@ -400,7 +400,7 @@ WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 # Secrets kept in the database (webhook signing secrets, TOTP keys through the MFA adapter) are encrypted
 # with these Fernet keys (distributor/encryption.py): comma-separated, the first encrypts, all decrypt.
 # Required in production; elsewhere derived from SECRET_KEY.
-FIELD_ENCRYPTION_KEYS = field_encryption_keys(production=PRODUCTION, secret_key=SECRET_KEY)
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(secret_key=SECRET_KEY)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 # Default low-balance alert threshold of a new wallet, per currency (available balance, major units).
 WALLET_LOW_BALANCE_THRESHOLDS = {"CNY": "100", "USD": "20", "EUR": "20"}

@@ -20,7 +20,13 @@ from billing.usage.models import GatewaySource
 from billing.wallets.models import Wallet
 from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
 from billing.wallets.services import wallet_get_or_create
-from distributor.encryption import DecryptionError, decrypt, encrypt, field_encryption_keys
+from distributor.encryption import (
+    DecryptionError,
+    decrypt,
+    derived_key_check,
+    encrypt,
+    field_encryption_keys,
+)
 from tests.billing.usage.factories import source_make
 from tests.browser.conftest import current_totp
 from tests.distributor.test_outgoing_webhooks import receiver  # noqa: F401  (fixture)
@@ -131,18 +137,18 @@ def test_a_wrong_key_fails_clearly_and_only_where_the_secret_is_used(secrets_sto
     assert Wallet.objects.get(pk=wallet.pk).webhook_secret == "wallet-signing-secret"
 
 
-def test_keys_from_the_environment_are_required_in_production_and_checked(monkeypatch):
+def test_keys_come_from_the_environment_checked_and_a_derived_one_is_a_deploy_warning(monkeypatch):
     monkeypatch.delenv("FIELD_ENCRYPTION_KEYS", raising=False)
-    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS is required in production"):
-        field_encryption_keys(production=True, secret_key="x" * 60)
-    derived = field_encryption_keys(production=False, secret_key="x" * 60)
-    assert derived == field_encryption_keys(production=False, secret_key="x" * 60)
-    assert derived != field_encryption_keys(production=False, secret_key="y" * 60)
+    derived = field_encryption_keys(secret_key="x" * 60)
+    assert derived == field_encryption_keys(secret_key="x" * 60)
+    assert derived != field_encryption_keys(secret_key="y" * 60)
+    assert [w.id for w in derived_key_check(None)] == ["distributor.W001"]
     monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{NEW}, not-a-key")
     with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key"):
-        field_encryption_keys(production=True, secret_key="x" * 60)
+        field_encryption_keys(secret_key="x" * 60)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{NEW},{OLD}")
-    assert field_encryption_keys(production=True, secret_key="x" * 60) == [NEW, OLD]
+    assert field_encryption_keys(secret_key="x" * 60) == [NEW, OLD]
+    assert derived_key_check(None) == []
 
 
 def test_the_migrations_encrypt_plain_text_once_and_reverse(secrets_stored):
