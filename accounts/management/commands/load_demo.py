@@ -36,7 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {password}")
         secrets = ", ".join(f"{email.split('@')[0]}={secret}" for email, secret in DEMO_TOTP_SECRETS.items())
         two_factor = _(
-            "two-factor (admin, finance): TOTP secrets %(secrets)s — or run `make totp` for the current "
-            "codes."
+            "two-factor (every staff user must enter a code): TOTP secrets %(secrets)s — or run "
+            "`make totp` for the current codes."
         ) % {"secrets": secrets}
         self.stdout.write(f"  {two_factor}")
