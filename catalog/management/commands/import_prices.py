@@ -49,6 +49,10 @@ class Command(BaseCommand):
                 content = handle.read()
         except OSError as exc:
             raise CommandError(f"Cannot read {opts['file']}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{opts['file']} is not UTF-8 text (byte {exc.start}): save it as UTF-8 and import it again."
+            ) from None
         options = ImportOptions(
             format=opts["format"],
             book_name=opts["book"],

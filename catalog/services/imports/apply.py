@@ -23,7 +23,7 @@ from catalog.selectors.models import model_suggestions, models_for_matching
 from catalog.services.books import model_create, price_book_create, price_entry_create
 from catalog.services.imports.csvfile import parse_csv
 from catalog.services.imports.litellm import parse_litellm
-from catalog.services.imports.parsed import ErrorList, ImportedPrices
+from catalog.services.imports.parsed import ErrorList, ImportedPrices, content_check
 from catalog.services.validation import PRICE_NAMES, span_label, tier_label, tiers_check
 
 PARSERS = {PriceImport.Format.LITELLM: parse_litellm, PriceImport.Format.CSV: parse_csv}
@@ -118,6 +118,7 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
         if vendor is None:
             message = _("No vendor with slug %(slug)s.") % {"slug": repr(options.vendor_slug)}
             raise ValidationError({"vendor": message})
+    content_check(content)
     parsed = PARSERS[options.format](content)
     errors = ErrorList()
     index = models_for_matching()

@@ -10,6 +10,7 @@ import creates. Rows of one model must agree on the per-model columns.
 
 import csv
 import io
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,16 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Modality
 from catalog.rating import TierPrices
-from catalog.services.imports.parsed import ErrorList, ImportedPrices, ParsedFile
+from catalog.services.imports.parsed import (
+    MAX_MODEL_TOKENS,
+    MAX_PRICE_EXPONENT,
+    MAX_TIER_TOKENS,
+    ErrorList,
+    ImportedPrices,
+    ParsedFile,
+    shown,
+    token_count,
+)
 from catalog.services.validation import price_check, row_label
 
 REQUIRED = ("model", "input", "output")
@@ -38,9 +48,13 @@ COLUMNS = (*REQUIRED, "tier_lo", "tier_hi", *TIER_PRICES, *PER_MODEL)
 def parse_csv(content: str) -> ParsedFile:
     errors = ErrorList()
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     header_row = _("Row 1 (header)")
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        errors.add(header_row, _("(row)"), _("not readable CSV (%(error)s).") % {"error": exc})
+        errors.raise_if_any()
+    reader.fieldnames = header
     for column in header:
         if column not in COLUMNS:
             errors.add(
@@ -55,8 +69,11 @@ def parse_csv(content: str) -> ParsedFile:
 
     items: dict[str, ImportedPrices] = {}
     first_row: dict[str, tuple[int, dict]] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(_rows(reader), start=2):
         where = row_label(number)
+        if isinstance(row, csv.Error):
+            errors.add(where, _("(row)"), _("not readable CSV (%(error)s).") % {"error": row})
+            continue
         row = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if not any(row.values()):
             continue
@@ -80,12 +97,24 @@ def parse_csv(content: str) -> ParsedFile:
                         where,
                         column,
                         _("%(value)s differs from row %(row)s (%(first)s).")
-                        % {"value": repr(row[column]), "row": number0, "first": repr(row0.get(column))},
+                        % {"value": shown(row[column]), "row": number0, "first": shown(row0.get(column))},
                     )
         if tier is not None:
             items[key].tiers.append(tier)
     errors.raise_if_any()
     return ParsedFile(items=list(items.values()))
+
+
+def _rows(reader: csv.DictReader) -> Iterator[dict | csv.Error]:
+    """The reader's rows; in place of a row it cannot read (a field over its size limit), its error, so
+    the rows after it are read and keep their numbers."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
 
 
 def _decimal(
@@ -98,13 +127,15 @@ def _decimal(
         return None
     try:
         value = Decimal(raw)
+        if value.is_finite() and value and value.adjusted() > MAX_PRICE_EXPONENT:
+            raise ValidationError(_("%(value)s is too large.") % {"value": shown(raw)})
         price_check(value)
     except InvalidOperation:
         errors.add(
             where,
             column,
             _("%(value)s is not a number (use a dot for decimals, no thousands separators).")
-            % {"value": repr(raw)},
+            % {"value": shown(raw)},
         )
         return None
     except ValidationError as exc:
@@ -113,14 +144,19 @@ def _decimal(
     return value
 
 
-def _count(row: dict, column: str, where: str, errors: ErrorList) -> int | None:
+def _count(
+    row: dict, column: str, where: str, errors: ErrorList, *, limit: int = MAX_TIER_TOKENS
+) -> int | None:
     raw = row.get(column, "")
     if raw == "":
         return None
-    if not raw.isdigit():
-        errors.add(where, column, _("%(value)s is not a whole number of tokens.") % {"value": repr(raw)})
-        return None
-    return int(raw)
+    count = token_count(raw, limit=limit)
+    if count is None and raw.isascii() and raw.isdigit():
+        message = _("%(value)s is more than %(limit)s tokens.") % {"value": shown(raw), "limit": limit}
+        errors.add(where, column, message)
+    elif count is None:
+        errors.add(where, column, _("%(value)s is not a whole number of tokens.") % {"value": shown(raw)})
+    return count
 
 
 def _tier(row: dict, where: str, errors: ErrorList) -> TierPrices | None:
@@ -148,7 +184,7 @@ def _per_model(row: dict, where: str, errors: ErrorList) -> dict | None:
             where,
             "modality",
             _("%(value)s is not one of %(choices)s.")
-            % {"value": repr(modality), "choices": ", ".join(Modality.values)},
+            % {"value": shown(modality), "choices": ", ".join(Modality.values)},
         )
     values = {
         "batch_multiplier": multiplier,
@@ -157,7 +193,7 @@ def _per_model(row: dict, where: str, errors: ErrorList) -> dict | None:
         "aliases": tuple(a.strip() for a in row.get("aliases", "").split("|") if a.strip()),
         "display_name": row.get("display_name", ""),
         "modality": modality,
-        "context_window": _count(row, "context_window", where, errors),
-        "max_output_tokens": _count(row, "max_output_tokens", where, errors),
+        "context_window": _count(row, "context_window", where, errors, limit=MAX_MODEL_TOKENS),
+        "max_output_tokens": _count(row, "max_output_tokens", where, errors, limit=MAX_MODEL_TOKENS),
     }
     return None if len(errors.errors) > count else values

@@ -21,7 +21,16 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Modality
 from catalog.rating import EXACT, TierPrices
-from catalog.services.imports.parsed import ErrorList, ImportedPrices, ParsedFile
+from catalog.services.imports.parsed import (
+    MAX_MODEL_TOKENS,
+    MAX_PRICE_EXPONENT,
+    ErrorList,
+    ImportedPrices,
+    ParsedFile,
+    shown,
+    text_problem,
+    token_count,
+)
 
 FIELD_KEYS = {
     "input": ("input_cost_per_token",),
@@ -72,7 +81,11 @@ def parse_litellm(content: str) -> ParsedFile:
             _("column %(number)s") % {"number": exc.colno},
             _("not valid JSON (%(error)s).") % {"error": exc.msg},
         )
-        errors.raise_if_any()
+    except RecursionError:
+        errors.add(_("File"), _("(top level)"), _("nested too deeply to read."))
+    except (ValueError, ArithmeticError):  # an int of over 4,300 digits, an exponent beyond Decimal's
+        errors.add(_("File"), _("(top level)"), _("holds a number too long or too large to read."))
+    errors.raise_if_any()
     if not isinstance(data, dict):
         errors.add(_("File"), _("(top level)"), _("expected an object mapping model names to prices."))
         errors.raise_if_any()
@@ -80,7 +93,10 @@ def parse_litellm(content: str) -> ParsedFile:
     for name, spec in data.items():
         if name == "sample_spec":
             continue
-        where = _("Entry %(name)s") % {"name": repr(name)}
+        where = _("Entry %(name)s") % {"name": shown(name)}
+        if (problem := text_problem(name)) is not None:
+            errors.add(where, _("(name)"), problem)
+            continue
         if not isinstance(spec, dict):
             errors.add(where, _("(entry)"), _("expected an object."))
             continue
@@ -107,13 +123,18 @@ def _entry(name: str, spec: dict, where: str, errors: ErrorList) -> ImportedPric
         name=name,
         tiers=tiers,
         request_fee=fee or Decimal(0),
-        vendor=PROVIDER_VENDORS.get(str(spec.get("litellm_provider", "")), ""),
+        vendor=PROVIDER_VENDORS.get(_text(spec.get("litellm_provider")), ""),
         modality=Modality.MULTIMODAL
         if spec.get("supports_vision") and spec.get("mode", "chat") == "chat"
-        else MODES.get(str(spec.get("mode", "chat")), Modality.TEXT),
-        context_window=_int(spec.get("max_input_tokens")),
-        max_output_tokens=_int(spec.get("max_output_tokens")),
+        else MODES.get(_text(spec.get("mode", "chat")), Modality.TEXT),
+        context_window=token_count(spec.get("max_input_tokens"), limit=MAX_MODEL_TOKENS),
+        max_output_tokens=token_count(spec.get("max_output_tokens"), limit=MAX_MODEL_TOKENS),
     )
+
+
+def _text(value) -> str:
+    """A descriptive field (provider, mode): its text, or none when it is not text."""
+    return value if isinstance(value, str) else ""
 
 
 def _price(spec: dict, field: str, where: str, errors: ErrorList) -> Decimal | None:
@@ -128,25 +149,22 @@ def _number(value, where: str, key: str, errors: ErrorList, *, scale: bool = Tru
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        errors.add(where, key, _("%(value)s is not a number.") % {"value": repr(value)})
+        errors.add(where, key, _("%(value)s is not a number.") % {"value": shown(value)})
         return None
     try:
-        number = Decimal(str(value).strip()) if isinstance(value, str) else Decimal(value)
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except ArithmeticError:
-        errors.add(where, key, _("%(value)s is not a number.") % {"value": repr(value)})
+        errors.add(where, key, _("%(value)s is not a number.") % {"value": shown(value)})
         return None
     if not number.is_finite() or number < 0:
-        errors.add(where, key, _("%(value)s is not a price (negative or not finite).") % {"value": value})
+        message = _("%(value)s is not a price (negative or not finite).") % {"value": shown(value)}
+        errors.add(where, key, message)
+        return None
+    if number and number.adjusted() > MAX_PRICE_EXPONENT:
+        errors.add(where, key, _("%(value)s is too large.") % {"value": shown(value)})
         return None
     with localcontext(EXACT):
         return number.scaleb(6) if scale else number
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError, ArithmeticError):
-        return None
 
 
 def _tier(lo: int, hi: int | None, prices: dict) -> TierPrices:
@@ -162,6 +180,9 @@ def _tiers(spec: dict, base: dict, where: str, errors: ErrorList) -> list[TierPr
     for key, value in spec.items():
         match = THRESHOLD_KEY.match(key)
         if not match or match["key"] not in FIELD_BY_KEY:
+            continue
+        if not match["n"].isascii() or len(match["n"]) > 9:
+            errors.add(where, shown(key), _("the token threshold is not a number of at most 9 digits."))
             continue
         tokens = int(match["n"]) * (1000 if match["unit"] == "k" else 1_000_000)
         price = _number(value, where, key, errors)
@@ -187,10 +208,12 @@ def _explicit_tiers(raw, base: dict, where: str, errors: ErrorList) -> list[Tier
         if not isinstance(bounds, list) or len(bounds) != 2:
             errors.add(where, f"{key}.range", _("expected [lo, hi]."))
             continue
-        lo, hi = _int(bounds[0]), _int(bounds[1])
+        lo, hi = token_count(bounds[0]), token_count(bounds[1])
         if lo is None or (bounds[1] is not None and hi is None):
             errors.add(
-                where, f"{key}.range", _("%(value)s is not a pair of token counts.") % {"value": repr(bounds)}
+                where,
+                f"{key}.range",
+                _("%(value)s is not a pair of token counts.") % {"value": shown(bounds)},
             )
             continue
         prices = dict(base)

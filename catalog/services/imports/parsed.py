@@ -1,9 +1,11 @@
 """What a parser hands to the importer: one item per model, with where it came from in the file."""
 
+import reprlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog.models import Modality
@@ -12,6 +14,12 @@ from catalog.services.validation import field_error
 
 # More problems than this and the rest are summarised: a wrong file is refused all the same.
 MAX_ERRORS = 50
+# Token counts are stored as bigint (tier bounds) and int (a model's context window, maximum output).
+MAX_TIER_TOKENS = 2**63 - 1
+MAX_MODEL_TOKENS = 2**31 - 1
+# A price (per million tokens) has at most 12 digits before the point; far beyond it a number is
+# refused before anything computes with it (10^999999999 would be written out digit by digit).
+MAX_PRICE_EXPONENT = 100
 
 
 @dataclass
@@ -59,3 +67,57 @@ class ErrorList:
                     % {"count": more}
                 )
             raise ValidationError(shown)
+
+
+def content_check(content: str) -> None:
+    """Refuse a file PostgreSQL cannot keep as text (the import stores it, to apply what was previewed)."""
+    if "\x00" in content:
+        raise ValidationError(_("The file contains NUL characters: it is not a text price file."))
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` (a model name, alias or vendor) cannot be stored as text, or None."""
+    if "\x00" in value:
+        return _("must not contain the NUL character.")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return _("is not valid text (it holds a lone surrogate).")
+    return None
+
+
+class _Short(reprlib.Repr):
+    """Reprs short enough for a message, of anything a file may hold: nesting too deep for repr is cut
+    (``[[...]]``), an int too long to write out is shown as ``9…9``, a Decimal as its text."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlist, self.maxdict = 3, 40, 40, 4, 4
+
+    def repr_int(self, x, level):
+        return super().repr_int(x, level) if x.bit_length() <= 200 else "9…9"
+
+    def repr_Decimal(self, x, level):
+        return self.repr_str(str(x), level).strip("'")
+
+
+shown = _Short().repr
+
+
+def token_count(value, *, limit: int = MAX_TIER_TOKENS) -> int | None:
+    """``value`` as a whole number of tokens from 0 to ``limit`` (an int, a whole Decimal or ASCII digits),
+    or None."""
+    if isinstance(value, str):
+        value = value.strip()
+        value = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
+    elif (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and 0 <= value <= limit
+        and value == value.to_integral()
+    ):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit:
+        return value
+    return None
