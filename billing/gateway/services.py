@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from billing.gateway.models import GatewayHold
 from billing.gateway.notifications import gateway_event_notify
+from billing.gateway.status import key_cache_key
 from billing.usage.models import GatewayKey, GatewaySource
 
 
@@ -35,7 +36,7 @@ def gateway_hold_release(*, hold: GatewayHold) -> GatewayHold:
 def _key_cache_forget(key: str) -> None:
     """Drop the cached key → customer lookups of ``key`` for every source (see ``status.status_for_key``)."""
     source_ids = GatewaySource.objects.values_list("pk", flat=True)
-    cache.delete_many([f"gateway:key:{pk}:{key}" for pk in source_ids])
+    cache.delete_many([key_cache_key(source_id=pk, key=key) for pk in source_ids])
 
 
 @transaction.atomic

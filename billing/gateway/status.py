@@ -12,6 +12,7 @@ closes, or a hold changes; a short TTL bounds staleness for other balance moves 
 not cross the floor only changes the figures, not the answer).
 """
 
+import hashlib
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -115,9 +116,14 @@ def customer_status(*, customer_id: int) -> dict:
     return answer
 
 
+def key_cache_key(*, source_id: int, key: str) -> str:
+    """Where the key → customer lookup is cached; a digest, since a gateway key may hold any character."""
+    return f"gateway:key:{source_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def status_for_key(*, source: GatewaySource, key: str) -> dict | None:
     """Return the status of the customer behind gateway ``key``, or None if the key is unknown."""
-    cache_key = f"gateway:key:{source.pk}:{key}"
+    cache_key = key_cache_key(source_id=source.pk, key=key)
     customer_id = cache.get(cache_key)
     if customer_id is None:
         customer_id = keys_resolve(source=source, keys={key}).get(key, 0)

@@ -40,8 +40,11 @@ def stripe_event_queue_counts(user: User) -> dict[str, int]:
 def redemption_batches_visible_to(user: User) -> QuerySet[RedemptionBatch]:
     if not user.is_operator_staff:
         return RedemptionBatch.objects.none()
-    return RedemptionBatch.objects.select_related("created_by").annotate(
-        redeemed=Count("codes", filter=Q(codes__redeemed_at__isnull=False))
+    # Meta.ordering is not applied to a GROUP BY query: paginating needs the order said again.
+    return (
+        RedemptionBatch.objects.select_related("created_by")
+        .annotate(redeemed=Count("codes", filter=Q(codes__redeemed_at__isnull=False)))
+        .order_by("-created_at", "-id")
     )
 
 

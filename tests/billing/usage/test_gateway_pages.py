@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import StaffRole
 from billing.gateway.models import GatewayHold
+from billing.gateway.status import key_cache_key
 from billing.usage.models import GatewayKey, GatewaySource, token_hash
 from tests.billing.factories import staff
 from tests.billing.usage.factories import customer_make
@@ -77,7 +78,8 @@ def test_anonymous_is_redirected_to_sign_in(client):
 def test_key_mapping_create_and_disable(client, source, model, django_capture_on_commit_callbacks):
     customer = customer_make(key="existing")
     client.force_login(staff(StaffRole.FINANCE))
-    cache.set(f"gateway:key:{source.pk}:sk-hash-1", 0)  # the status endpoint cached "unknown key"
+    # the status endpoint cached "unknown key"
+    cache.set(key_cache_key(source_id=source.pk, key="sk-hash-1"), 0)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -86,7 +88,7 @@ def test_key_mapping_create_and_disable(client, source, model, django_capture_on
         )
 
     assert response.status_code == 302
-    assert cache.get(f"gateway:key:{source.pk}:sk-hash-1") is None
+    assert cache.get(key_cache_key(source_id=source.pk, key="sk-hash-1")) is None
     mapping = GatewayKey.objects.get(key="sk-hash-1")
     assert mapping.customer == customer and mapping.source is None and mapping.is_active
     page = client.get(reverse("staff-gateway-keys")).content.decode()
