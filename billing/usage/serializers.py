@@ -2,29 +2,36 @@
 
 from rest_framework import serializers
 
+from billing.usage.events import MAX_METADATA_DEPTH, MAX_TOKENS
+
 
 class CanonicalEventSerializer(serializers.Serializer):
     request_id = serializers.CharField(
         max_length=200, help_text="Unique per gateway source; repeats are duplicates."
     )
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with offset, or Unix seconds.")
+    occurred_at = serializers.DateTimeField(
+        help_text="ISO 8601 with a UTC offset (within ±15:59, whole seconds), or Unix seconds; from "
+        "2000-01-01 to a day ahead."
+    )
     key = serializers.CharField(max_length=200, help_text="The customer's gateway key (mapped by staff).")
     model = serializers.CharField(max_length=200, help_text="Model name or alias as the gateway sent it.")
     upstream_account = serializers.CharField(
         required=False, max_length=120, help_text="Upstream key/account used."
     )
     prompt_tokens = serializers.IntegerField(
-        min_value=0, help_text="All input tokens, cache reads/writes included."
+        min_value=0, max_value=MAX_TOKENS, help_text="All input tokens, cache reads/writes included."
     )
-    cache_read_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    cache_read_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
     cache_write_tokens = serializers.IntegerField(
-        min_value=0, required=False, default=0, help_text="5-minute writes."
+        min_value=0, max_value=MAX_TOKENS, required=False, default=0, help_text="5-minute writes."
     )
-    cache_write_1h_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    cache_write_1h_tokens = serializers.IntegerField(
+        min_value=0, max_value=MAX_TOKENS, required=False, default=0
+    )
     completion_tokens = serializers.IntegerField(
-        min_value=0, help_text="All output tokens, reasoning included."
+        min_value=0, max_value=MAX_TOKENS, help_text="All output tokens, reasoning included."
     )
-    reasoning_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    reasoning_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
     batch = serializers.BooleanField(required=False, default=False, help_text="Sent through a batch API.")
     status = serializers.ChoiceField(
         choices=["success", "failed"],
@@ -36,10 +43,15 @@ class CanonicalEventSerializer(serializers.Serializer):
         max_digits=40,
         decimal_places=24,
         required=False,
-        help_text="Cost the gateway computed; kept for comparison.",
+        help_text="Cost the gateway computed, below 10^16 (more than 24 places are rounded); kept for "
+        "comparison.",
     )
     gateway_cost_currency = serializers.CharField(required=False, max_length=3)
-    metadata = serializers.DictField(required=False, help_text="Free-form; stored as is.")
+    metadata = serializers.DictField(
+        required=False,
+        help_text=f"Free-form; stored as is (NaN and Infinity as text). No text with NUL characters, at most "
+        f"{MAX_METADATA_DEPTH} levels deep.",
+    )
 
 
 class RowErrorSerializer(serializers.Serializer):
