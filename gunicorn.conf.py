@@ -22,3 +22,7 @@ if not _workers.isdigit() or int(_workers) < 1:
 workers = int(_workers)
 
 accesslog = "-"
+
+# The app is served at the root of its host: no proxy header may set SCRIPT_NAME or PATH_INFO (gunicorn takes
+# both from trusted peers by default, and a client's header would pass through a proxy that keeps it).
+forwarder_headers = ""

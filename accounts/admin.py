@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -15,6 +16,12 @@ def admin_login(request, extra_context=None):
     Django's own admin form checks the password only and has no rate limit. allauth keeps ``next``
     only when it is a safe, same-site path.
     """
+    if request.user.is_authenticated:
+        # Signed in already (the second factor was checked by the middleware to get here). Someone the
+        # admin site does not admit is refused, not sent to sign in again: that would loop.
+        if not admin.site.has_permission(request):
+            raise PermissionDenied
+        return redirect(reverse("admin:index"))
     target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
     return redirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: target})}")
 

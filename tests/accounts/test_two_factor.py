@@ -230,3 +230,47 @@ def test_customer_users_may_remove_theirs(client):
     client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)})
     _deactivate_totp(client)
     assert not user.authenticator_set.filter(type="totp").exists()
+
+
+def test_signed_in_staff_without_admin_rights_are_refused_the_admin_site_not_sent_round_in_circles(client):
+    staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
+    TOTP.activate(staff, SECRET)
+    client.post(reverse("account_login") + "?next=/admin/", {"login": staff.email, "password": PASSWORD})
+    response = client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)}, follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) < 5
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_signed_in_admins_at_the_admin_login_url_go_to_the_admin_site(client):
+    _superuser()
+    client.post(reverse("account_login"), {"login": "ada@op.example.com", "password": PASSWORD})
+    client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)})
+    assert client.get(reverse("admin:login"))["Location"] == reverse("admin:index")
+
+
+def test_a_script_name_prefix_does_not_open_a_staff_page(client, customer):
+    staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
+    _password_login(client, staff.email)  # no device: signed in with the password alone
+    for url in (reverse("dashboard"), reverse("admin:index"), reverse("api-schema")):
+        response = client.get(url, SCRIPT_NAME="/accounts")
+        assert response.status_code in (302, 403), url
+
+
+def test_before_the_second_factor_no_account_page_but_enrolment_and_sign_out_opens(client):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
+    _password_login(client, staff.email)
+    TOTP.activate(staff, SECRET)
+    RecoveryCodes.activate(staff)  # as enrolling through allauth makes them
+    # the password alone does not reach the recovery codes (which would count as a second factor)
+    response = client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
+    for name in ("mfa_view_recovery_codes", "mfa_index", "account_email", "account_change_password"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(reverse("mfa_reauthenticate")), name
+    assert client.get(reverse("mfa_reauthenticate")).status_code == 200
+    assert client.post(reverse("account_logout")).status_code == 302
+    assert "_auth_user_id" not in client.session
