@@ -319,7 +319,7 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
 
     Accepts only what ``event_validate`` accepts unchanged (plain types, nothing to coerce), so the two
     agree on every row this takes; anything else (errors, coercions, odd types, text beyond ASCII, metadata
-    holding a null or an escaped NUL) goes the slow way. Nothing this takes can fail in COPY.
+    holding an escaped NUL) goes the slow way. Nothing this takes can fail in COPY.
     Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account,
     occurred_at as COPY text).
     """
@@ -352,11 +352,17 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
         at = datetime.fromisoformat(at_text)
     except ValueError:
         return None
-    offset = at.utcoffset()
-    if offset is None or at > horizon or at < EARLIEST:
+    if at.tzinfo is None or at > horizon or at < EARLIEST:
         return None
-    if not -MAX_UTC_OFFSET < offset < MAX_UTC_OFFSET or offset.microseconds:
-        return None
+    if _PLAIN_TIME(at_text):
+        # Its offset is the text's last six characters (±HH:MM) or Z: PostgreSQL takes hours up to 15.
+        if at_text[-1] != "Z" and at_text[-5:-3] > "15":
+            return None
+    else:
+        offset = at.utcoffset()
+        if not -MAX_UTC_OFFSET < offset < MAX_UTC_OFFSET or offset.microseconds:
+            return None
+        at_text = at.isoformat()
     prompt, cache_read, cache_write, cache_write_1h, completion, reasoning = counts = (
         get("prompt_tokens", 0),
         get("cache_read_tokens", 0),
@@ -394,15 +400,19 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
         return None
     cost = get("gateway_cost")
     if cost is None or cost == "":
-        cost = None
+        cost_text = NULL
     elif type(cost) is int and 0 <= cost < COST_LIMIT:
-        cost = Decimal(cost)
-    elif not (
-        type(cost) is Decimal
-        and cost.is_finite()
-        and 0 <= cost < COST_LIMIT
-        and cost.as_tuple().exponent >= -24  # more places are rounded, the slow way
-    ):
+        cost_text = str(cost)
+    elif type(cost) is Decimal and cost.is_finite() and 0 <= cost < COST_LIMIT:
+        # More than 24 places are rounded, the slow way. Counted on the text (written anyway) unless it
+        # has an exponent: as_tuple costs as much as the rest of this check.
+        cost_text = str(cost)
+        if "E" in cost_text:
+            if cost.as_tuple().exponent < -24:
+                return None
+        elif "." in cost_text and len(cost_text) - cost_text.index(".") > 25:
+            return None
+    else:
         return None
     currency = get("gateway_cost_currency") or ""
     if currency and not (
@@ -418,19 +428,15 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
             metadata_text = orjson.dumps(metadata, default=str, option=_ORJSON_OPTIONS).decode()
         except (TypeError, orjson.JSONEncodeError):  # a lone surrogate, nesting too deep, an int too large
             return None
-        # An escaped NUL (refused), or a null that may be a float NaN or Infinity (orjson writes null for
-        # them; they are stored as text): decided the slow way. A C-speed scan of the text.
-        if "null" in metadata_text or "\\u0000" in metadata_text:
+        if "\\u0000" in metadata_text:  # an escaped NUL, refused the slow way (a C-speed scan of the text)
             return None
     else:
         metadata_text = "{}"
-    if not _PLAIN_TIME(at_text):
-        at_text = at.isoformat()
     head = (
         f"{source_id}\t{_esc(request_id)}\t{at_text}\t{_esc(key)}\t{_esc(model)}\t{_esc(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
-        f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{NULL if cost is None else cost}\t"
-        f"{_esc(currency) if cost is not None else ''}\t{_esc(metadata_text)}\t"
+        f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{cost_text}\t"
+        f"{_esc(currency) if cost_text != NULL else ''}\t{_esc(metadata_text)}\t"
     )
     return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text)
 

@@ -223,9 +223,10 @@ class _Unstorable(ValueError):
 
 
 def _json_safe(value, depth: int = 1):
-    """Return metadata ``value`` as it is stored: Decimals (and anything else JSON has no type for) as
-    their text — the bulk path's encoder writes the same — NaN and Infinity too, since JSON has no such
-    numbers; raise ``_Unstorable`` for text PostgreSQL refuses or nesting deeper than MAX_METADATA_DEPTH.
+    """Return metadata ``value`` as it is stored, as the bulk path's encoder (orjson) writes it: Decimals
+    (and anything else JSON has no type for) as their text, NaN and Infinity as null (JSON has no such
+    numbers; JavaScript's JSON.stringify writes null too); raise ``_Unstorable`` for text PostgreSQL
+    refuses or nesting deeper than MAX_METADATA_DEPTH.
 
     Loops rather than comprehensions: one frame per level, so the deepest metadata allowed stays far
     from Python's recursion limit.
@@ -254,9 +255,9 @@ def _json_safe(value, depth: int = 1):
         for item in value:
             items.append(_json_safe(item, depth + 1))
         return items
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    text = str(Decimal(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    text = str(value)
     if (problem := text_problem(text)) is not None:
         raise _Unstorable(problem)
     return text

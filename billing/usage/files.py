@@ -105,11 +105,9 @@ def _records(stream: io.BufferedReader, kind: str) -> Iterator:
         yield from json_array_records(stream, "item" if kind == "array" else "events.item")
 
 
-# JSON has no NaN or Infinity, but Python's encoder writes them (LiteLLM posts what it writes): read them
-# as Decimals, which are stored as text like any Decimal in metadata, and refused where a number counts.
-# The same objects each time, so records compare equal.
-_CONSTANTS = {"NaN": Decimal("NaN"), "Infinity": Decimal("Infinity"), "-Infinity": Decimal("-Infinity")}
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_CONSTANTS.__getitem__)
+# JSON has no NaN or Infinity, but Python's encoder writes them (LiteLLM posts what it writes): they are
+# read as floats, refused where a number counts and stored as null in metadata (events._json_safe).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 # The same records as _DECODER (floats as exact Decimals from their text, ints of any size, the last of a
@@ -170,7 +168,7 @@ def _reference_record(line: bytes):
 
 
 def json_decode(text: str):
-    """``text`` as JSON (floats as Decimal, NaN and Infinity too), or an ``UnreadableRecord`` saying why
+    """``text`` as JSON (floats as Decimal), or an ``UnreadableRecord`` saying why
     it is not: a syntax error, or beyond what the decoder reads (an int of over 4,300 digits, an exponent
     beyond Decimal's, nesting deeper than Python's recursion limit)."""
     try:

@@ -49,7 +49,7 @@ class CanonicalEventSerializer(serializers.Serializer):
     gateway_cost_currency = serializers.CharField(required=False, max_length=3)
     metadata = serializers.DictField(
         required=False,
-        help_text=f"Free-form; stored as is (NaN and Infinity as text). No text with NUL characters, at most "
+        help_text=f"Free-form; stored as is (NaN and Infinity as null). No text with NUL characters, at most "
         f"{MAX_METADATA_DEPTH} levels deep.",
     )
 

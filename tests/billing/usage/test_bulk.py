@@ -335,7 +335,6 @@ def test_fast_decoder_gives_exactly_the_reference_records():
 
     assert got == expected and repr(got) == repr(expected)
     assert isinstance(got[16], UnreadableRecord) and isinstance(got[17], UnreadableRecord)  # bad rows
-    assert got[5]["a"].is_nan()  # JSON has no NaN; Python writes it: read as a Decimal, stored as text
     assert [type(v) for r in got if isinstance(r, dict) for v in r.values()] == [
         type(v) for r in expected if isinstance(r, dict) for v in r.values()
     ]
