@@ -12,13 +12,14 @@ Writers yield one line per row (``csv_lines``, ``CsvWriter.writerow``) so views 
 """
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "|")
 # Bodies are UTF-8 (DEFAULT_CHARSET); the bare type is what the exports have always declared.
 CONTENT_TYPE = "text/csv"
 
@@ -32,7 +33,19 @@ def csv_cell(value) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+    return f"'{text}" if _starts_a_formula(text) else text
+
+
+def _starts_a_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula.
+
+    Some spreadsheets skip leading spaces, and CJK input methods type the full-width ``＝`` and ``＋``
+    that they may fold to ``=`` and ``+`` (NFKC does the same); ``|`` starts a DDE call in older Excel.
+    """
+    if text.startswith(FORMULA_PREFIXES):
+        return True
+    folded = unicodedata.normalize("NFKC", text[:8]).lstrip(" \u00a0\u3000")
+    return folded.startswith(FORMULA_PREFIXES)
 
 
 class _Echo:

@@ -255,9 +255,31 @@ def test_only_the_writer_module_writes_csv():
 # -- the writer itself -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-12.50", "@SUM(A1)", "\tx", "\r=x"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        "+1",
+        "-12.50",
+        "@SUM(A1)",
+        "\tx",
+        "\r=x",
+        "\n=1+1",
+        " =1+1",
+        "\u00a0=1",
+        "\u3000=1",
+        "＝1+1",
+        "＋1",
+        "|calc!A1",
+    ],
+)
 def test_text_starting_a_formula_is_quoted(text):
     assert csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Acme", "deepseek-chat", "a=b", "100", " plain", "深度求索"])
+def test_ordinary_text_is_left_alone(text):
+    assert csv_cell(text) == text
 
 
 def test_numbers_stay_numbers_and_exact():
