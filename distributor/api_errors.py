@@ -34,7 +34,9 @@ def _messages() -> dict[int, str]:
 
 
 def is_api(request) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    # "/api" and "/API/…" resolve nowhere, but a client aiming at the API gets its answer in JSON too.
+    path = request.path_info.lower()
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
 
 
 def is_json(response) -> bool:

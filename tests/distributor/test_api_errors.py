@@ -71,8 +71,9 @@ def test_an_exception_in_a_staff_api_call_is_json_too(client, monkeypatch):
     assert_no_debug_page(response)
 
 
-def test_an_unknown_api_url_is_a_json_404(client):
-    response = client.get("/api/v1/no-such-thing")
+@pytest.mark.parametrize("url", ["/api/v1/no-such-thing", "/api", "/API/v1/usage/batches"])
+def test_an_unknown_api_url_is_a_json_404(client, url):
+    response = client.get(url)
     assert response.status_code == 404
     assert_no_debug_page(response)
     assert response.json() == {"detail": "Not found."}
