@@ -44,7 +44,7 @@ def good_rows() -> list[dict]:
         {**event("g-east"), "occurred_at": "2026-05-04T23:59:00+15:59"},
         {**event("g-west"), "occurred_at": "2026-05-04T00:00:00-15:59:59"},
         event("g-max", prompt=10**10, completion=10**10),
-        event("g-cost", gateway_cost=Decimal("9999999999999999.5"), gateway_cost_currency="USD"),
+        event("g-cost", gateway_cost=Decimal("999999999999999.5"), gateway_cost_currency="USD"),
         event("g-tiny", gateway_cost=Decimal("1.00000000000000000000000049"), gateway_cost_currency="USD"),
         event("g-nan", metadata={"latency": float("nan"), "limit": float("inf")}),
         event("g-deep", metadata=nested(MAX_METADATA_DEPTH)),
