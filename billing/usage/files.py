@@ -108,8 +108,6 @@ def _records(stream: io.BufferedReader, kind: str) -> Iterator:
 # JSON has no NaN or Infinity, but Python's encoder writes them (LiteLLM posts what it writes): they are
 # read as floats, refused where a number counts and stored as null in metadata (events._json_safe).
 _DECODER = json.JSONDecoder(parse_float=Decimal)
-
-
 # The same records as _DECODER (floats as exact Decimals from their text, ints of any size, the last of a
 # repeated key) several times faster, in C: tests/billing/usage/test_bulk.py compares the two line by line.
 _FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
@@ -168,9 +166,9 @@ def _reference_record(line: bytes):
 
 
 def json_decode(text: str):
-    """``text`` as JSON (floats as Decimal), or an ``UnreadableRecord`` saying why
-    it is not: a syntax error, or beyond what the decoder reads (an int of over 4,300 digits, an exponent
-    beyond Decimal's, nesting deeper than Python's recursion limit)."""
+    """``text`` as JSON (floats as Decimal), or an ``UnreadableRecord`` saying why it is not: a syntax
+    error, or beyond what the decoder reads (an int of over 4,300 digits, an exponent beyond Decimal's,
+    nesting deeper than Python's recursion limit)."""
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
