@@ -153,7 +153,7 @@ def test_api_answers_bad_rows_as_row_errors_and_a_retry_the_same(funded):
     assert (data["accepted"], data["rejected"]) == (len(good_rows()), len(BAD))
     assert {(e["index"], e["field"]) for e in data["errors"]} == expected
     assert retry.json() == data
-    assert UsageEvent.objects.filter(source=source).count() == len(good_rows())
+    assert_good_rows_charged(source, funded)
 
 
 def test_api_litellm_payloads_with_bad_values_are_row_errors(funded):
