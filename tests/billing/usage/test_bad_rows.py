@@ -383,3 +383,14 @@ def test_deeply_nested_upload_rows_are_bad_rows_not_a_crash(
     assert [(e["index"], e["field"]) for e in errors] == [(1, "non_field_errors")]
     assert "nested more than 512 levels deep" in errors[0]["reason"]
     assert set(UsageEvent.objects.values_list("request_id", flat=True)) == {"n1", "n2", "a1", "a2", "s1"}
+
+
+def test_the_ingest_command_says_a_file_is_not_utf8_text_instead_of_a_traceback(tmp_path, funded):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "usage.ndjson"
+    path.write_bytes(json.dumps(event("u1")).encode("utf-16"))
+
+    with pytest.raises(CommandError, match="The file is UTF-16 text, not UTF-8"):
+        call_command("ingest", str(path), "--source", "nightly")
+    assert not UsageEvent.objects.exists()
