@@ -3,9 +3,11 @@
 Every operation is called with schema-valid (positive) and schema-breaking (negative) requests, as a
 signed-in gateway (bearer token) and a signed-in staff session that passed the second factor, through the
 WSGI application in this process, so the calls see this test's database. Bounded: ``EXAMPLES`` cases per
-operation and mode. The number of cases run is printed at the end (``api_fuzz_cases: N``).
+operation and mode (``API_FUZZ_EXAMPLES``). The number of cases run is printed at the end
+(``api_fuzz_cases: N``).
 """
 
+import os
 import secrets
 
 import pytest
@@ -30,7 +32,8 @@ from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-EXAMPLES = 25
+# 25 in the suite; API_FUZZ_EXAMPLES=500 for a deeper run by hand.
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CASES_RUN: dict[str, int] = {}
 
