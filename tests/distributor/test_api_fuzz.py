@@ -54,9 +54,11 @@ OPERATIONS = {op.ok().label: op.ok() for op in SCHEMA.get_all_operations()}
 def report_cases(request):
     yield
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and CASES_RUN:
-        reporter.write_line(f"api_fuzz_cases: {sum(CASES_RUN.values())}")
-        reporter.write_line(f"api_fuzz_operations: {len(CASES_RUN)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and CASES_RUN:
+        with capture.global_and_fixture_disabled():  # shown even when the tests pass
+            reporter.write_line(f"\napi_fuzz_cases: {sum(CASES_RUN.values())}")
+            reporter.write_line(f"api_fuzz_operations_and_modes: {len(CASES_RUN)}")
 
 
 @pytest.fixture(autouse=True)
