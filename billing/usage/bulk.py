@@ -78,6 +78,7 @@ from billing.usage.events import (
     CanonicalEvent,
     RowError,
     event_validate,
+    offset_text_problem,
 )
 from billing.usage.models import GatewaySource, RatingState, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
@@ -355,12 +356,15 @@ def _fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     if at.tzinfo is None or at > horizon or at < EARLIEST:
         return None
     if _PLAIN_TIME(at_text):
-        # Its offset is the text's last six characters (±HH:MM) or Z: PostgreSQL takes hours up to 15.
-        if at_text[-1] != "Z" and at_text[-5:-3] > "15":
+        # Its offset is the text's last six characters (±HH:MM) or Z: PostgreSQL takes hours up to 15 and
+        # minutes up to 59 (Python reads +05:75 as +06:15; COPY would refuse it, and the whole chunk).
+        if at_text[-1] != "Z" and (at_text[-5:-3] > "15" or at_text[-2] > "5"):
             return None
     else:
         offset = at.utcoffset()
         if not -MAX_UTC_OFFSET < offset < MAX_UTC_OFFSET or offset.microseconds:
+            return None
+        if offset_text_problem(at_text) is not None:
             return None
         at_text = at.isoformat()
     prompt, cache_read, cache_write, cache_write_1h, completion, reasoning = counts = (

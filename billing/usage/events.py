@@ -10,6 +10,7 @@ by the database, would abort the whole batch's transaction (or a bulk chunk's CO
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -33,6 +34,9 @@ FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # PostgreSQL accepts UTC offsets up to ±15:59:59, in whole seconds (Python up to ±23:59:59.999999).
 MAX_UTC_OFFSET = timedelta(hours=16)
+# The UTC offset ending an ISO time (±HH, ±HH:MM, ±HHMM, with seconds and a fraction): Python reads minutes
+# or seconds of 60 and more as a carry (+05:75 is +06:15), PostgreSQL refuses them.
+_OFFSET_TEXT = re.compile(r"[+-][0-9]{2}(?::?([0-9]{2})(?::?([0-9]{2})(?:[.,][0-9]+)?)?)?\Z").search
 # A thousand times the largest context window: far beyond any request, and small enough that a day's
 # sums per customer and model stay within bigint and the rated amounts within numeric(40, 24).
 MAX_TOKENS = 10**10
@@ -128,6 +132,19 @@ def _from_unix_seconds(value) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
 
+def offset_text_problem(text: str) -> str | None:
+    """Why the UTC offset written at the end of ISO time ``text`` is not one PostgreSQL reads, or None."""
+    found = _OFFSET_TEXT(text)
+    if found is None:
+        return None
+    minutes, seconds = found.groups()
+    if minutes is not None and minutes > "59":
+        return "has a UTC offset whose minutes are not 00–59"
+    if seconds is not None and seconds > "59":
+        return "has a UTC offset whose seconds are not 00–59"
+    return None
+
+
 def time_parse(value) -> datetime:
     """Parse ISO 8601 with an offset, or Unix seconds (int, Decimal or digits); raise ValueError saying
     what is wrong. The time returned is one PostgreSQL stores as is, from 2000 on."""
@@ -143,6 +160,8 @@ def time_parse(value) -> datetime:
         raise ValueError("is not an ISO 8601 time")
     else:
         parsed = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+        if parsed.tzinfo is not None and (problem := offset_text_problem(value)) is not None:
+            raise ValueError(problem)
     offset = parsed.utcoffset()
     if offset is None:
         raise ValueError("the time needs a UTC offset (e.g. 2026-05-01T10:00:00Z)")

@@ -63,6 +63,12 @@ BAD = [
     ("occurred_at", {**event("b-offset-16"), "occurred_at": "2026-05-04T10:00:00-16:00"}),
     ("occurred_at", {**event("b-offset-fraction"), "occurred_at": "2026-05-04T10:00:00+05:30:00.5"}),
     ("occurred_at", {**event("b-epoch"), "occurred_at": 0}),
+    # Python reads offset minutes of 60 and more as a carry (+05:75 as +06:15); PostgreSQL refuses them.
+    ("occurred_at", {**event("b-offset-min60"), "occurred_at": "2026-05-04T10:00:00+05:60"}),
+    ("occurred_at", {**event("b-offset-min75"), "occurred_at": "2026-05-04T10:00:00+05:75"}),
+    ("occurred_at", {**event("b-offset-min99"), "occurred_at": "2026-05-04T10:00:00-03:99"}),
+    ("occurred_at", {**event("b-offset-compact"), "occurred_at": "2026-05-04T10:00:00+0575"}),
+    ("occurred_at", {**event("b-offset-sec75"), "occurred_at": "2026-05-04T10:00:00+05:00:75"}),
     ("prompt_tokens", event("b-bigint", prompt=2**63)),
     ("completion_tokens", event("b-u64", completion=2**64)),
     ("prompt_tokens", event("b-over", prompt=10**10 + 1)),
