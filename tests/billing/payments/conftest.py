@@ -5,6 +5,7 @@ import stripe
 from allauth.mfa.totp.internal.auth import TOTP
 
 from accounts.models import MemberRole, StaffRole
+from tests.billing.payments.helpers import card_topup
 from tests.billing.payments.stripe_fakes import SECRET_KEY, WEBHOOK_SECRET, RecordedStripeHTTP
 from tests.factories import BillingTermsFactory, CustomerFactory, MembershipFactory, UserFactory
 
@@ -23,16 +24,6 @@ def payment_settings(settings, tmp_path):
     settings.BANK_TRANSFER_REQUIRES_APPROVAL = True
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # The redemption throttle counts failures in the cache; ids repeat between tests on SQLite.
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -88,3 +79,8 @@ def auditor():
 @pytest.fixture
 def sales():
     return _staff("sam@op.example.com", StaffRole.SALES)
+
+
+@pytest.fixture
+def topup(owner, customer, stripe_http):
+    return card_topup(owner, customer)

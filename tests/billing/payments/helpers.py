@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
+from billing.payments.cards import card_topup_start
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 
@@ -25,3 +26,15 @@ def fee_expense(currency: str = "CNY") -> Decimal:
 
 def topup_postings():
     return JournalTransaction.objects.filter(kind__startswith="wallet.topup")
+
+
+def card_topup(owner, customer, amount: str = "500"):
+    """A CNY card top-up started through Checkout (Stripe's HTTP answered by recordings)."""
+    return card_topup_start(
+        user=owner,
+        customer=customer,
+        amount=Decimal(amount),
+        currency="CNY",
+        success_url="http://testserver/portal/wallet/top-up/success/?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://testserver/portal/wallet/top-up/cancel/?session_id={CHECKOUT_SESSION_ID}",
+    )

@@ -9,30 +9,13 @@ import pytest
 from billing.ledger.models import JournalTransaction
 from billing.ledger.verify import ledger_problems
 from billing.payments import webhook_handlers
-from billing.payments.cards import card_topup_start
-from billing.payments.models import CardTopUp, StripeEvent
-from tests.billing.payments.helpers import balance, clearing, fee_expense
+from billing.payments.models import StripeEvent
+from tests.billing.payments.helpers import balance, card_topup, clearing, fee_expense
 from tests.billing.payments.stripe_fakes import event_for, post_event, recorded
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/dashboard/payments/stripe-events/"
-
-
-def _start(owner, customer, amount="500") -> CardTopUp:
-    return card_topup_start(
-        user=owner,
-        customer=customer,
-        amount=Decimal(amount),
-        currency="CNY",
-        success_url="http://testserver/s/",
-        cancel_url="http://testserver/c/",
-    )
-
-
-@pytest.fixture
-def topup(owner, customer, stripe_http):
-    return _start(owner, customer)
 
 
 def detail(event: StripeEvent) -> str:
@@ -258,7 +241,7 @@ def test_crediting_a_capture_when_we_absorb_the_fee_scales_the_fee_we_bear(
     client, finance, owner, customer, stripe_http, settings
 ):
     settings.TOPUP_CARD_FEE_MODE = "absorb"
-    topup = _start(owner, customer, amount="1000")
+    topup = card_topup(owner, customer, amount="1000")
     post_event(client, event_for("event_checkout_session_completed", topup, amount_total=60000))
     client.force_login(finance)
 

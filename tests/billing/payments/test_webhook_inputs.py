@@ -8,24 +8,11 @@ from django.db import OperationalError
 
 from billing.ledger.models import JournalTransaction
 from billing.payments import webhook_handlers
-from billing.payments.cards import card_topup_start
 from billing.payments.models import StripeEvent
 from tests.billing.payments.helpers import balance
 from tests.billing.payments.stripe_fakes import event_for, post_event, recorded, sign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def topup(owner, customer, stripe_http):
-    return card_topup_start(
-        user=owner,
-        customer=customer,
-        amount=Decimal("500"),
-        currency="CNY",
-        success_url="http://testserver/s/",
-        cancel_url="http://testserver/c/",
-    )
 
 
 def _event(**changes) -> str:

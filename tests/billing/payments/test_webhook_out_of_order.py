@@ -7,7 +7,6 @@ import pytest
 
 from billing.ledger.models import JournalTransaction
 from billing.ledger.verify import ledger_problems
-from billing.payments.cards import card_topup_start
 from billing.payments.models import StripeEvent
 from tests.billing.payments.helpers import balance, clearing, fee_expense
 from tests.billing.payments.stripe_fakes import event_for, post_event, recorded
@@ -15,18 +14,6 @@ from tests.billing.payments.stripe_fakes import event_for, post_event, recorded
 pytestmark = pytest.mark.django_db
 
 PI = "pi_3QbTpyFxK8mWz4Lp1aB2cD3e"
-
-
-@pytest.fixture
-def topup(owner, customer, stripe_http):
-    return card_topup_start(
-        user=owner,
-        customer=customer,
-        amount=Decimal("500"),
-        currency="CNY",
-        success_url="http://testserver/s/",
-        cancel_url="http://testserver/c/",
-    )
 
 
 def event(stripe_id: str) -> StripeEvent:

@@ -23,18 +23,6 @@ PI = "pi_3QbTpyFxK8mWz4Lp1aB2cD3e"
 
 
 @pytest.fixture
-def topup(owner, customer, stripe_http):
-    return card_topup_start(
-        user=owner,
-        customer=customer,
-        amount=Decimal("500"),
-        currency="CNY",
-        success_url="http://testserver/portal/wallet/top-up/success/?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url="http://testserver/portal/wallet/top-up/cancel/?session_id={CHECKOUT_SESSION_ID}",
-    )
-
-
-@pytest.fixture
 def paid(client, topup):
     assert post_event(client, event_for("event_checkout_session_completed", topup)).status_code == 200
     topup.refresh_from_db()
