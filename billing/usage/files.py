@@ -189,6 +189,32 @@ _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[][{}]', re.DOTALL)
 
 
+# What a block's end may cut in two that the guard rewrites: a backslash run, a \\u escape (and the one
+# after it, which may be its low surrogate), NaN, Infinity or -Infinity. Held back to the next block.
+_PARTIAL_END = re.compile(
+    rb"(?:\\+(?:u[0-9a-fA-F]{0,4}(?:\\+(?:u[0-9a-fA-F]{0,4})?)?)?"
+    rb"|-|-?I(?:n(?:f(?:i(?:n(?:i(?:ty?)?)?)?)?)?)?|N(?:aN?)?)\Z"
+).search
+_HIGH_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}").fullmatch
+# An escaped backslash (read first, so that the parity of a run is kept), a surrogate pair, a lone surrogate.
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]").search
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+# A string (or one running to the block's end), kept as it is, or a bare NaN / Infinity / -Infinity.
+_NONFINITE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)|-?Infinity|NaN', re.DOTALL)
+
+
+def _surrogate_fixed(match: re.Match) -> bytes:
+    escape = match[0]
+    return b"\\u0000" if len(escape) == 6 else escape
+
+
+def _nonfinite_fixed(match: re.Match) -> bytes:
+    token = match[0]
+    return token if token[:1] == b'"' else b"null"
+
+
 class _StopReading(Exception):
     """What in the JSON stops it being read; the message says what (see ``_JsonGuard``)."""
 
@@ -205,6 +231,12 @@ class _JsonGuard:
     Nesting is followed exactly (brackets inside strings do not count) with C-speed scans of each block:
     complete strings are cut out, brackets counted; only a block that might go too deep is walked bracket
     by bracket to find where. The next read after a stop raises ``_StopReading``.
+
+    It also rewrites what yajl reads otherwise than the NDJSON path and the API (Python's json) do: an
+    escaped lone surrogate (yajl makes a high one "?", changing the value, and a low one stops the read)
+    becomes an escaped NUL, of the same length, which validation refuses as the row's error; a bare NaN,
+    Infinity or -Infinity (Python's encoder writes them; yajl stops at them) becomes null, as metadata
+    stores them. Blocks without a backslash-u-D escape or those words pay one C-speed scan each.
     """
 
     _DIGITS = b"0123456789"
@@ -218,11 +250,14 @@ class _JsonGuard:
         self.in_string = False  # what was read ends inside a string
         self.escaped = False  # ... right after its backslash
         self.stop: _StopReading | None = None
+        self.held = b""  # the end of the last block, which the next one may complete (_PARTIAL_END)
 
     def read(self, size: int = -1) -> bytes:
         if self.stop is not None:
             raise self.stop
-        block = self.raw.read(size)
+        if size == 0:  # ijson's probe of the file's type
+            return b""
+        block = self._rewritten(self._next_block(size))
         if not block:
             return block
         stops = [found for found in (self._digits(block), self._nesting(block)) if found is not None]
@@ -232,6 +267,34 @@ class _JsonGuard:
         if cut == 0:
             raise self.stop
         return block[:cut]
+
+    def _next_block(self, size: int) -> bytes:
+        """The next block, ending where nothing it ends with may be completed by the next: never inside a
+        backslash run, an escape, a surrogate pair or a NaN / Infinity; empty only at the file's end."""
+        while True:
+            fresh = self.raw.read(size)
+            block, self.held = (self.held + fresh if self.held else fresh), b""
+            if fresh and (partial := _PARTIAL_END(block, max(len(block) - 16, 0))) is not None:
+                start = partial.start()
+                if start >= 6 and _HIGH_ESCAPE(block, start - 6, start):
+                    start -= 6  # a high surrogate, whose pair the held escape may be
+                while start and block[start - 1] == ord("\\"):
+                    start -= 1  # the whole backslash run, so its parity is known
+                block, self.held = block[:start], block[start:]
+            if block or not fresh:
+                return block
+
+    def _rewritten(self, block: bytes) -> bytes:
+        """``block`` with lone surrogate escapes as escaped NULs and bare NaN / Infinity as null."""
+        if _SURROGATE_HINT(block):
+            block = _SURROGATE_ESCAPE.sub(_surrogate_fixed, block)
+        if b"NaN" in block or b"Infinity" in block:
+            start = 0
+            if self.in_string:  # the block begins inside a string: its rest is no token
+                start = _STRING_REST.match(block, 1 if self.escaped else 0).end() + 1
+            if start < len(block):
+                block = block[:start] + _NONFINITE.sub(_nonfinite_fixed, block[start:])
+        return block
 
     def _digits(self, block: bytes) -> tuple[int, _StopReading] | None:
         """Where a run of too many digits starts in ``block`` (0 if it began before) and why it stops

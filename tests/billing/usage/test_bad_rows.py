@@ -400,3 +400,26 @@ def test_the_ingest_command_says_a_file_is_not_utf8_text_instead_of_a_traceback(
     with pytest.raises(CommandError, match="The file is UTF-16 text, not UTF-8"):
         call_command("ingest", str(path), "--source", "nightly")
     assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_json_array_file_with_lone_surrogates_and_nan_keeps_its_good_rows(source, funded):
+    """A JSON array as Python's encoder writes it (lone surrogates escaped, NaN and Infinity bare) through
+    the bulk path: each bad row reported with its index and field, every other row stored, the file read
+    to its end (yajl alone would change a high surrogate to "?" and stop at a low one or at NaN)."""
+    records = [
+        event("j1"),
+        event("j-high\ud800"),
+        event("j2", metadata={"latency": float("nan")}),
+        event("j-low\udce9"),
+        {**event("j-offset"), "occurred_at": "2026-05-04T10:00:00+05:75"},
+        event("j3", metadata={"limit": float("inf"), "floor": float("-inf")}),
+    ]
+    body = json.dumps(records, default=str).encode()
+
+    result = file_ingest(source=source, records=records_iter(io.BytesIO(body)), fmt="generic", key_prefix="a")
+
+    assert (result.accepted, result.rejected) == (3, 3)
+    assert reported(result) == {(1, "request_id"), (3, "request_id"), (4, "occurred_at")}
+    stored = dict(UsageEvent.objects.filter(source=source).values_list("request_id", "metadata"))
+    assert stored == {"j1": {}, "j2": {"latency": None}, "j3": {"limit": None, "floor": None}}

@@ -5,15 +5,18 @@ import csv
 import io
 import json
 import tracemalloc
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.usage import files
-from billing.usage.events import UnreadableRecord
+from billing.usage.events import UnreadableRecord, event_validate
 from billing.usage.files import MAX_STREAM_DEPTH, UnreadableFile, _JsonGuard, records_iter
-from tests.billing.usage.factories import event
+from tests.billing.usage.factories import AT, event
+
+NOW = AT + timedelta(hours=1)
 
 
 def read(body: bytes) -> list:
@@ -60,12 +63,11 @@ def test_a_json_array_is_streamed_in_bounded_memory(tmp_path):
     ("middle", "says"),
     [
         (b'{"request_id": "caf\xe9"}', "is not UTF-8 text"),
-        (b'{"request_id": "r", "n": NaN}', "is not valid JSON"),
         (b'{"request_id": "r", "n": ' + b"9" * 5000 + b"}", "holds a number of more than 4300 digits"),
         (b'{"request_id": "r", "n": 1e9999999999999999999999}', "holds a number too long or too large"),
         (b'{"request_id": "r", "m": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested more than 512"),
     ],
-    ids=["latin1", "nan", "long-int", "huge-exponent", "deep"],
+    ids=["latin1", "long-int", "huge-exponent", "deep"],
 )
 def test_a_json_array_stops_at_what_it_cannot_read_and_keeps_the_rows_before(middle, says):
     """ijson cannot resume an array in the middle: the first unreadable item ends the file with one bad row
@@ -77,6 +79,65 @@ def test_a_json_array_stops_at_what_it_cannot_read_and_keeps_the_rows_before(mid
     assert records[0] == {"request_id": "a"}
     assert len(records) == 2 and isinstance(records[1], UnreadableRecord)
     assert says in records[1].reason and "nothing after this point was read" in records[1].reason
+
+
+# Lone surrogate escapes (high, low, high then high, after an escaped backslash: a real escape), a valid
+# pair, an escaped backslash before "ud800" (text, not an escape), and NaN / Infinity inside and outside
+# strings: what yajl would change or stop at.
+AWKWARD_ARRAY = (
+    b'[{"request_id": "r1\\ud800", "metadata": {"latency": NaN}},'
+    b' {"request_id": "a\\udce9b", "metadata": {"x": -Infinity, "s": "NaN Infinity -Infinity"}},'
+    b' {"request_id": "h\\uD83D\\uD83D", "metadata": {"v": [Infinity, 1]}},'
+    b' {"request_id": "e\\\\\\ud800"},'
+    b' {"request_id": "ok\\ud83d\\ude00", "metadata": {"s": "\\\\ud800"}},'
+    b' {"request_id": "z", "metadata": {"t": NaN}}]'
+)
+AWKWARD_RECORDS = [
+    {"request_id": "r1\x00", "metadata": {"latency": None}},
+    {"request_id": "a\x00b", "metadata": {"x": None, "s": "NaN Infinity -Infinity"}},
+    {"request_id": "h\x00\x00", "metadata": {"v": [None, 1]}},
+    {"request_id": "e\\\x00"},
+    {"request_id": "ok\U0001f600", "metadata": {"s": "\\ud800"}},
+    {"request_id": "z", "metadata": {"t": None}},
+]
+
+
+def test_a_json_array_reads_on_past_lone_surrogates_and_nan_as_ndjson_does():
+    """yajl turns an escaped lone high surrogate into "?" (a changed request id) and stops at a low one or
+    at NaN: the guard makes each lone one an escaped NUL, which validation refuses as the row's error (as
+    the NDJSON path refuses the surrogate), and NaN / Infinity null, as metadata stores them."""
+    records = read(AWKWARD_ARRAY)
+
+    assert records == AWKWARD_RECORDS
+    ndjson = read(b"\n".join(json.dumps(r).encode() for r in json.loads(AWKWARD_ARRAY.decode())))
+    for index in range(4):
+        refused = event_validate({**event("x"), **records[index]}, index, now=NOW)
+        assert isinstance(refused, list) and [e.field for e in refused] == ["request_id"]
+        refused = event_validate({**event("x"), **ndjson[index]}, index, now=NOW)
+        assert isinstance(refused, list) and [e.field for e in refused] == ["request_id"]
+    assert event_validate({**event("x"), **records[4]}, 4, now=NOW).request_id == "ok\U0001f600"
+
+
+class ReadBlocks(io.RawIOBase):
+    """``data`` read back in blocks of the given sizes, then whatever is asked (read(0) is ijson's probe)."""
+
+    def __init__(self, data: bytes, sizes: list[int]):
+        self.data, self.sizes, self.at = data, list(sizes), 0
+
+    def read(self, size=-1):
+        if size == 0:
+            return b""
+        size = self.sizes.pop(0) if self.sizes else size
+        block = self.data[self.at : self.at + size]
+        self.at += len(block)
+        return block
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(1, 13), max_size=120))
+def test_the_guard_rewrites_the_same_wherever_blocks_are_cut(sizes):
+    """An escape, a surrogate pair, a backslash run or NaN / Infinity cut by a block's end is read whole."""
+    assert list(files.json_array_records(ReadBlocks(AWKWARD_ARRAY, sizes), "item")) == AWKWARD_RECORDS
 
 
 def test_trailing_text_after_a_json_array_is_a_bad_row():
