@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -72,7 +73,21 @@ class BatchResult:
         }
 
 
+def _tagged(value) -> object:
+    """How ``body_hash`` writes what JSON has no type for: a Decimal (a JSON number) tagged, so that it
+    never hashes like the string of the same digits."""
+    return {"$dec": str(value)} if isinstance(value, Decimal) else str(value)
+
+
 def body_hash(records: list) -> str:
+    """SHA-256 of the body, in upper-case hex: what tells it from the hashes stored before Decimals were
+    tagged (lower case, ``_legacy_body_hash``), which a replay of those batches must still match."""
+    text = json.dumps(records, sort_keys=True, separators=(",", ":"), default=_tagged)
+    return hashlib.sha256(text.encode()).hexdigest().upper()
+
+
+def _legacy_body_hash(records: list) -> str:
+    """The body hash stored before Decimals were tagged (the number 1.5 and the string "1.5" alike)."""
     text = json.dumps(records, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -176,8 +191,10 @@ def events_rate_store(
     return rows
 
 
-def _replay(batch: UsageBatch, request_hash: str) -> BatchResult:
-    if batch.request_hash != request_hash:
+def _replay(batch: UsageBatch, request_hash: str, records: list) -> BatchResult:
+    # A batch stored before Decimals were tagged holds the lower-case legacy hash, which no hash written
+    # since can equal: only its own body (or one it could not tell from it then) matches it.
+    if batch.request_hash != request_hash and batch.request_hash != _legacy_body_hash(records):
         raise BatchConflict(
             f"Idempotency key {batch.idempotency_key!r} was already used for a different batch "
             f"(batch {batch.pk}); nothing was ingested. Use a new key for new events."
@@ -202,10 +219,12 @@ def usage_batch_ingest(
     if len(records) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH_EVENTS} events, not {len(records)}.")
     request_hash = request_hash or body_hash(records)
-    idempotency_key = idempotency_key or f"sha256:{request_hash}"
+    # In lower case, as keys were derived before body hashes changed case: a retry of an earlier batch
+    # without a key finds it.
+    idempotency_key = idempotency_key or f"sha256:{request_hash.lower()}"
     existing = UsageBatch.objects.filter(source=source, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replay(existing, request_hash)
+        return _replay(existing, request_hash, records)
     now = now or timezone.now()
     events, errors = events_parse(records=records, fmt=fmt, source=source, now=now)
     unique: dict[str, CanonicalEvent] = {}
@@ -247,7 +266,7 @@ def usage_batch_ingest(
         existing = UsageBatch.objects.filter(source=source, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return _replay(existing, request_hash)
+        return _replay(existing, request_hash, records)
     GatewaySource.objects.filter(pk=source.pk).update(last_used_at=now)
     return result
 

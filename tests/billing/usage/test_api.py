@@ -75,6 +75,26 @@ def test_gzip_ndjson_is_accepted_and_key_replay_and_conflict(gateway, prepaid):
     assert UsageEvent.objects.count() == 3
 
 
+def test_a_number_sent_again_as_a_string_under_the_same_key_is_409(gateway, prepaid):
+    """1.5 and "1.5" are different bodies: the second is no replay of the first, whichever came first."""
+    _, client = gateway
+    number = b'[{"request_id": "r1", "occurred_at": "%s", "key": "key-a", "model": "deepseek-chat", '
+    number += b'"prompt_tokens": 10, "gateway_cost": 1.5, "gateway_cost_currency": "USD"}]'
+    number %= event("r1")["occurred_at"].encode()
+    text = number.replace(b"1.5", b'"1.5"')
+
+    first = post(client, number, HTTP_IDEMPOTENCY_KEY="k1")
+    again = post(client, number, HTTP_IDEMPOTENCY_KEY="k1")
+    other = post(client, text, HTTP_IDEMPOTENCY_KEY="k1")
+    text_first = post(client, text, HTTP_IDEMPOTENCY_KEY="k2")
+    number_then = post(client, number, HTTP_IDEMPOTENCY_KEY="k2")
+
+    assert first.status_code == again.status_code == text_first.status_code == 200
+    assert again.json() == first.json() and first.json()["accepted"] == 1
+    assert other.status_code == number_then.status_code == 409
+    assert UsageEvent.objects.count() == 1
+
+
 def test_more_than_10000_events_is_413(gateway, prepaid):
     _, client = gateway
     body = "\n".join(json.dumps({"request_id": str(i)}) for i in range(10_001)).encode()

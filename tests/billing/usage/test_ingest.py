@@ -1,5 +1,7 @@
 """The core money path: ingest → dedupe → rate → store → roll up → post."""
 
+import hashlib
+import json
 from decimal import Decimal
 from unittest import mock
 
@@ -251,3 +253,41 @@ def test_a_cache_failing_after_the_batch_committed_does_not_fail_the_batch(sourc
 
     assert result.accepted == 1 and UsageEvent.objects.count() == 1
     assert balance(prepaid) < Decimal("100")
+
+
+def test_a_number_and_a_string_of_the_same_digits_are_different_bodies_under_one_key(source, prepaid):
+    number = [event("r1", gateway_cost=Decimal("1.5"), gateway_cost_currency="USD")]
+    text = [event("r1", gateway_cost="1.5", gateway_cost_currency="USD")]
+    first = usage_batch_ingest(source=source, records=number, idempotency_key="k")
+
+    assert usage_batch_ingest(source=source, records=number, idempotency_key="k").as_dict() == first.as_dict()
+    with pytest.raises(BatchConflict, match="different batch"):
+        usage_batch_ingest(source=source, records=text, idempotency_key="k")
+    usage_batch_ingest(source=source, records=text, idempotency_key="k2")
+    with pytest.raises(BatchConflict, match="different batch"):
+        usage_batch_ingest(source=source, records=number, idempotency_key="k2")
+
+
+def legacy_hash(records: list) -> str:
+    return hashlib.sha256(
+        json.dumps(records, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def test_a_batch_hashed_before_decimals_were_tagged_still_replays(source, prepaid):
+    """Batches stored earlier hold the old hash (json.dumps with default=str, lower-case hex): a retry of
+    such a batch is still its replay, with or without a key; another body under its key is still refused."""
+    records = [event("r1", gateway_cost=Decimal("1.5"), gateway_cost_currency="USD")]
+    first = usage_batch_ingest(source=source, records=records, idempotency_key="old")
+    UsageBatch.objects.filter(idempotency_key="old").update(request_hash=legacy_hash(records))
+
+    replay = usage_batch_ingest(source=source, records=records, idempotency_key="old")
+
+    assert replay.replayed and replay.as_dict() == first.as_dict()
+    with pytest.raises(BatchConflict, match="different batch"):
+        usage_batch_ingest(source=source, records=[event("r9")], idempotency_key="old")
+    keyless = [event("r2")]
+    first = usage_batch_ingest(source=source, records=keyless)
+    UsageBatch.objects.filter(pk=first.batch_id).update(request_hash=legacy_hash(keyless))
+    assert usage_batch_ingest(source=source, records=keyless).replayed
+    assert UsageEvent.objects.count() == 2
