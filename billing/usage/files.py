@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from billing.usage.bulk import bulk_ingest
-from billing.usage.events import UnreadableRecord
+from billing.usage.events import TOKEN_FIELDS, UnreadableRecord
 from billing.usage.models import GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
 
@@ -422,22 +422,27 @@ def csv_records(stream) -> Iterator:
             yield _csv_row(dict(zip(header, row, strict=False)))
 
 
-# A cell of more digits than this stays text: it is no token count, and an id keeps its leading zeros.
+# A cell of more digits than this stays text: it is no token count (validation refuses it as one).
 _INT_DIGITS = 18
+# Only token counts become ints (so that a well-formed row takes the bulk path's fast check); every other
+# cell stays text, so that ids keep their leading zeros ("0012" is not "12") and the connectors and
+# validation read numbers and times from text as they do from JSON.
+_COUNT_COLUMNS = frozenset(TOKEN_FIELDS)
 
 
 def _csv_row(row: dict) -> dict:
-    """CSV cells are text: turn digit strings into ints and ``true``/``false`` into booleans, and the
-    ``metadata`` cell into JSON when it is."""
+    """CSV cells are text: turn token counts into ints, the ``batch`` cell's ``true``/``false`` into a
+    boolean, empty cells into None, and the ``metadata`` cell into JSON when it is."""
     out = {}
     for name, value in row.items():
         value = value.strip()
-        if value.isascii() and value.isdigit() and len(value) <= _INT_DIGITS:
-            value = int(value)
-        elif value.lower() in ("true", "false"):
-            value = value.lower() == "true"
-        elif value == "":
+        if value == "":
             value = None
+        elif name in _COUNT_COLUMNS:
+            if value.isascii() and value.isdigit() and len(value) <= _INT_DIGITS:
+                value = int(value)
+        elif name == "batch" and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
         out[name] = value
     if isinstance(out.get("metadata"), str):
         decoded = json_decode(out["metadata"])

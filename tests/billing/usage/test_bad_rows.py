@@ -423,3 +423,19 @@ def test_a_json_array_file_with_lone_surrogates_and_nan_keeps_its_good_rows(sour
     assert reported(result) == {(1, "request_id"), (3, "request_id"), (4, "occurred_at")}
     stored = dict(UsageEvent.objects.filter(source=source).values_list("request_id", "metadata"))
     assert stored == {"j1": {}, "j2": {"latency": None}, "j3": {"limit": None, "floor": None}}
+
+
+@pytest.mark.postgres
+def test_csv_request_ids_keep_their_leading_zeros(source, funded):
+    """ "0012" and "12" are two requests, both stored as sent (not one int and a duplicate)."""
+    at = AT.isoformat()
+    body = (
+        "request_id,occurred_at,key,model,prompt_tokens,completion_tokens\n"
+        f"0012,{at},key-a,deepseek-chat,100,10\n"
+        f"12,{at},key-a,deepseek-chat,100,10\n"
+    ).encode()
+
+    result = file_ingest(source=source, records=records_iter(io.BytesIO(body)), fmt="generic", key_prefix="c")
+
+    assert (result.accepted, result.duplicates) == (2, 0)
+    assert set(UsageEvent.objects.values_list("request_id", flat=True)) == {"0012", "12"}

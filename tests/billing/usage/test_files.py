@@ -218,7 +218,22 @@ def test_csv_rows_that_cannot_be_read_are_kept_in_place():
     assert records[0] == {"request_id": "r1", "prompt_tokens": 12, "key": "key-a"}
     assert isinstance(records[1], UnreadableRecord) and "field larger than field limit" in records[1].reason
     assert records[2] == {"request_id": "r3", "prompt_tokens": "\u00b2", "key": "key-a"}
-    assert records[3]["request_id"] == 42 and records[3]["key"] == "key-\udce9"  # refused when validated
+    assert records[3]["request_id"] == "0042" and records[3]["key"] == "key-\udce9"  # refused when validated
+
+
+def test_csv_ids_and_names_stay_text_and_only_token_counts_become_ints():
+    records = read(
+        b"request_id,key,model,prompt_tokens,completion_tokens,batch,status\n"
+        b"0012,007,true,100,10,true,success\n"
+        b"12,7,4,100,10,false,failed\n"
+    )
+
+    assert records == [
+        {"request_id": "0012", "key": "007", "model": "true", "prompt_tokens": 100, "completion_tokens": 10,
+         "batch": True, "status": "success"},
+        {"request_id": "12", "key": "7", "model": "4", "prompt_tokens": 100, "completion_tokens": 10,
+         "batch": False, "status": "failed"},
+    ]  # fmt: skip
 
 
 def test_long_digit_cells_stay_text():
