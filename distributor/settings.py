@@ -399,7 +399,7 @@ WALLET_WEBHOOK_SECRET = env_str("WALLET_WEBHOOK_SECRET", "" if PRODUCTION else "
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 # Secrets kept in the database (webhook signing secrets, TOTP keys through the MFA adapter) are encrypted
 # with these Fernet keys (distributor/encryption.py): comma-separated, the first encrypts, all decrypt.
-# Required in production; elsewhere derived from SECRET_KEY.
+# Without FIELD_ENCRYPTION_KEYS one key is derived from SECRET_KEY (check --deploy warns: distributor.W001).
 FIELD_ENCRYPTION_KEYS = field_encryption_keys(secret_key=SECRET_KEY)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 # Default low-balance alert threshold of a new wallet, per currency (available balance, major units).
