@@ -62,7 +62,13 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _finite_float(text: str) -> float:
+def _storable_fraction(text: str) -> float:
+    """A non-integer number of an event, kept only to store the event as Stripe sent it.
+
+    Stripe sends every amount as an integer of minor units, and ``stripe_objects.minor_amount`` refuses
+    anything else, so no money is ever read from these: they are rates and percentages. One beyond a
+    float's range would be stored as Infinity, which jsonb refuses.
+    """
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text} is out of range")
@@ -87,7 +93,7 @@ def _check_storable(data) -> None:
 def _parse(text: str) -> dict:
     """Parse a verified body into an event with an id, a type and a data.object; raise ValueError if not."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_storable_fraction)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     _check_storable(data)

@@ -76,7 +76,9 @@ class LiteLLMPayloadSerializer(serializers.Serializer):
     payload's other fields are accepted and ignored."""
 
     id = serializers.CharField(help_text="LiteLLM's request id: the event's request_id.")
-    startTime = serializers.FloatField(required=False, help_text="Unix seconds.")
+    startTime = serializers.DecimalField(
+        max_digits=20, decimal_places=6, coerce_to_string=False, required=False, help_text="Unix seconds."
+    )
     model = serializers.CharField(required=False)
     model_group = serializers.CharField(required=False, help_text="The name the caller used; preferred.")
     prompt_tokens = serializers.IntegerField(required=False, min_value=0)
