@@ -162,13 +162,16 @@ def test_a_session_from_before_totp_was_enrolled_must_still_pass_it(client, cust
     assert client.get(reverse("dashboard")).status_code == 200
 
 
-def test_a_staff_session_without_the_second_factor_gets_json_403_from_the_api(client):
+def test_a_wrong_code_signs_in_nobody_and_the_api_refuses_the_session(client):
     staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
     TOTP.activate(staff, SECRET)
     _password_login(client, staff.email)
-    client.post(reverse("mfa_authenticate"), {"code": "000000"})  # a wrong code
+    wrong = "000000" if current_totp(SECRET) != "000000" else "111111"
+    client.post(reverse("mfa_authenticate"), {"code": wrong})
+    assert "_auth_user_id" not in client.session
     response = client.post(reverse("api-quote"), {}, content_type="application/json")
     assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("application/json")
 
 
 def test_staff_session_with_a_password_only_and_a_device_gets_json_403_on_the_api(client):
