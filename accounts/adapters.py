@@ -3,7 +3,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 
 from accounts.two_factor import requires_second_factor
-from distributor.encryption import decrypt, encrypt
+from common.encryption import decrypt, encrypt
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.terms.models import BillingTerms
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class CustomerFilter(StyledFilterSet):

@@ -12,7 +12,7 @@ from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.terms.services import customer_onboard
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 
 def _customer_list_queryset(user):

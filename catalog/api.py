@@ -18,8 +18,8 @@ from catalog.errors import MissingFxRate, PricingError, UnknownModel, UnknownPla
 from catalog.rating import RatingError, Usage, usage_check
 from catalog.selectors.pricelist import decimal_text
 from catalog.selectors.quotes import Quote, quote
-from distributor.api_input import body_read, printable_text
-from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors, too_large
+from common.api_input import body_read, printable_text
+from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors, too_large
 
 MAX_TOKENS = 10**12
 # A quote's body is a few hundred bytes; anything near this is not a quote.

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import AIModel, BookKind, FxRate, Modality, PriceAlert, PriceBook, PriceImport, Vendor
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class AIModelFilter(StyledFilterSet):

@@ -15,8 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from distributor.encryption import field_encryption_keys
-from distributor.env import (
+from common.encryption import field_encryption_keys
+from common.env import (
     env_bool,
     env_currency,
     env_decimal,
@@ -77,7 +77,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "common",
     "distributor",
+    "demo",
     "accounts",
     "catalog",
     "billing",

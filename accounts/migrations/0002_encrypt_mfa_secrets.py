@@ -7,7 +7,7 @@ left alone, so running it again changes nothing. Reversing decrypts them.
 
 from django.db import migrations
 
-from distributor.encryption import decrypt, encrypt, is_encrypted
+from common.encryption import decrypt, encrypt, is_encrypted
 
 
 def _convert(apps, change) -> None:

@@ -1,7 +1,7 @@
 """CSV for accountants: a statement, and a period's invoices, payments, credit notes, journal, trial balance.
 
 Every function yields CSV lines (header first) so views can stream them, written by
-``distributor.csv_export`` (so free text cannot start a spreadsheet formula). Amounts are passed as Decimal
+``common.csv_export`` (so free text cannot start a spreadsheet formula). Amounts are passed as Decimal
 and written exactly (no exponent, no rounding, no thousands separators); the journal and the trial balance
 keep the ledger's full precision, documents their two decimals.
 """
@@ -20,7 +20,7 @@ from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
 from billing.payments.amounts import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
-from distributor.csv_export import CsvWriter
+from common.csv_export import CsvWriter
 
 ZERO = Decimal("0")
 EXPORT_KINDS = ("invoices", "payments", "credit_notes", "journal", "trial_balance")

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.documents.models import StatementExport
 from billing.invoicing.models import UsageStatement
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class StatementExportFilter(StyledFilterSet):

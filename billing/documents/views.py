@@ -29,8 +29,8 @@ from billing.documents.pdf import statement_pdf, usage_statement_pdf
 from billing.documents.selectors import usage_statements_visible_to
 from billing.documents.services import export_request
 from billing.documents.statements import statement_build
-from distributor.csv_export import csv_response
-from distributor.listing import filtered_page
+from common.csv_export import csv_response
+from common.listing import filtered_page
 
 STATEMENT_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SUPPORT)
 FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)

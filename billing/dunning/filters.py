@@ -2,7 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from billing.dunning.models import DunningNotice, DunningPolicy
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class DunningPolicyFilter(StyledFilterSet):

@@ -12,7 +12,7 @@ from billing.dunning.filters import DunningNoticeFilter, DunningPolicyFilter
 from billing.dunning.forms import DunningLevelFormSet, DunningPolicyForm
 from billing.dunning.models import DunningNotice, DunningPolicy
 from billing.dunning.services import dunning_policy_save
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 

@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.gateway.status import status_for_key
 from billing.usage.models import GatewayKey
-from distributor.api_input import field_errors_answer, printable_text
-from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors
+from common.api_input import field_errors_answer, printable_text
+from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors
 
 STATUS_SCHEMA = inline_serializer(
     "GatewayStatus",

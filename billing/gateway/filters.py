@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.gateway.models import GatewayHold
 from billing.usage.models import GatewayKey, GatewaySource, SourceKind
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class GatewaySourceFilter(StyledFilterSet):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.usage.forms import BootstrapFormMixin
 from billing.usage.models import GatewayKey, GatewaySource
-from distributor.outgoing_webhooks import validate_webhook_url
+from common.outgoing_webhooks import validate_webhook_url
 
 
 class GatewaySourceForm(BootstrapFormMixin, forms.ModelForm):

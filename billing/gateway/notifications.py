@@ -19,7 +19,7 @@ from billing.wallets.notifications import (
     WEBHOOK_TIMEOUT_SECONDS,
     webhook_signature,
 )
-from distributor.outgoing_webhooks import webhook_post
+from common.outgoing_webhooks import webhook_post
 
 
 def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | None = None) -> dict:
@@ -61,7 +61,7 @@ def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | Non
 def gateway_webhook_send(*, source: GatewaySource, payload: dict) -> int | None:
     """POST ``payload`` signed to ``source``; raise on failure so the task retries.
 
-    Only to a public address (``distributor.outgoing_webhooks``): another raises ``WebhookRefused``.
+    Only to a public address (``common.outgoing_webhooks``): another raises ``WebhookRefused``.
     """
     if not source.webhook_url or not source.webhook_secret:
         return None

@@ -24,7 +24,7 @@ from billing.gateway.services import (
 )
 from billing.usage.models import GatewayKey, GatewaySource
 from billing.usage.selectors import sources_list
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 GATEWAY_WRITE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 

@@ -2,7 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import PeriodClose, ServiceCharge
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class ServiceChargeFilter(StyledFilterSet):

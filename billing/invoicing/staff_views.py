@@ -15,7 +15,7 @@ from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
 from billing.invoicing.staff_filters import PeriodCloseFilter, ServiceChargeFilter
 from billing.invoicing.staff_forms import PeriodCloseForm, ServiceChargeForm
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 

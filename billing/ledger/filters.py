@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class JournalEntryFilter(StyledFilterSet):

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 
 from billing.ledger.models import JournalEntry, LedgerAccount
-from distributor.csv_export import CsvWriter
+from common.csv_export import CsvWriter
 
 CSV_COLUMNS = [
     "transaction",

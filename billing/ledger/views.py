@@ -9,8 +9,8 @@ from accounts.permissions import staff_required
 from billing.ledger.filters import JournalEntryFilter, LedgerAccountFilter
 from billing.ledger.models import JournalTransaction
 from billing.ledger.selectors import journal_csv_rows, journal_entries, ledger_accounts
-from distributor.csv_export import csv_response
-from distributor.listing import filtered_page
+from common.csv_export import csv_response
+from common.listing import filtered_page
 
 FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 

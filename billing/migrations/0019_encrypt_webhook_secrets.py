@@ -8,8 +8,8 @@ decrypts them.
 
 from django.db import migrations
 
-import distributor.encrypted_fields
-from distributor.encryption import decrypt, encrypt, is_encrypted
+import common.encrypted_fields
+from common.encryption import decrypt, encrypt, is_encrypted
 
 TABLES = ("billing_wallet", "usage_gateway_source")
 
@@ -44,12 +44,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="gatewaysource",
             name="webhook_secret",
-            field=distributor.encrypted_fields.EncryptedTextField(blank=True, verbose_name="webhook secret"),
+            field=common.encrypted_fields.EncryptedTextField(blank=True, verbose_name="webhook secret"),
         ),
         migrations.AlterField(
             model_name="wallet",
             name="webhook_secret",
-            field=distributor.encrypted_fields.EncryptedTextField(
+            field=common.encrypted_fields.EncryptedTextField(
                 blank=True,
                 help_text="HMAC-SHA256 key for this customer's webhooks; blank uses the global secret.",
                 verbose_name="webhook secret",

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, StripeEvent
 from billing.payments.selectors import NEEDS_ATTENTION, WAITING
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class BankTransferFilter(StyledFilterSet):

@@ -24,7 +24,7 @@ from billing.payments import postings
 from billing.payments.amounts import currency_exponent, quantize_money
 from billing.payments.cards import customer_currency
 from billing.payments.models import RedemptionBatch, RedemptionCode
-from distributor.csv_export import csv_text
+from common.csv_export import csv_text
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 # Misreadings Crockford's decoding forgives, so a code typed from paper still works.

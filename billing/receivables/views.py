@@ -19,7 +19,7 @@ from billing.receivables.selectors import (
     receipts_visible_to,
 )
 from billing.receivables.services import payment_allocate, payment_record, payment_unallocated
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 
 @staff_required(roles=ALL_STAFF_ROLES)

@@ -1,6 +1,6 @@
 """``POST /api/v1/usage/batches``: a gateway delivers up to 10,000 events, answered with counts and errors.
 
-Each endpoint reads its body under its own limit (``distributor.api_input``), gzip included: the compressed
+Each endpoint reads its body under its own limit (``common.api_input``), gzip included: the compressed
 body and what it inflates to are both bounded, and either over the limit is a 413 that says it.
 """
 
@@ -28,8 +28,8 @@ from billing.usage.services import (
     body_hash,
     usage_batch_ingest,
 )
-from distributor.api_input import CONTROL_CHARACTERS, MIB, body_read, body_too_large
-from distributor.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, too_large
+from common.api_input import CONTROL_CHARACTERS, MIB, body_read, body_too_large
+from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, too_large
 
 # 10,000 canonical events with every field and some metadata are about 7 MB (the connectors' records are
 # smaller); twice that leaves room for pretty-printed JSON and richer metadata.

@@ -11,7 +11,7 @@ from accounts.selectors import customers_visible_to
 from billing.usage.models import GatewaySource, UsageDaily, UsageEvent, UsageUpload
 from billing.usage.selectors import UNRATED_REASONS, default_range
 from catalog.models import AIModel, Vendor
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 _USAGE_ORDERING = (

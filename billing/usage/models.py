@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from catalog.models import AIModel
-from distributor.encrypted_fields import EncryptedTextField
+from common.encrypted_fields import EncryptedTextField
 
 # Rated amounts keep 24 decimal places: per-million prices have 12, per-token prices 18, and a plan's
 # markup (6 places) on top still fits exactly. Never rounded here (DESIGN §4.5).

@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from billing.wallets.models import BalanceSuspension, Wallet
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 class WalletFilter(StyledFilterSet):

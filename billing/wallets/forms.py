@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.wallets.models import Bucket, Wallet
-from distributor.outgoing_webhooks import validate_webhook_url
+from common.outgoing_webhooks import validate_webhook_url
 
 
 class WalletAdjustmentForm(forms.Form):

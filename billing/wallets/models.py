@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.models import AMOUNT_DIGITS, AMOUNT_PLACES, JournalTransaction, LedgerAccount
-from distributor.encrypted_fields import EncryptedTextField
+from common.encrypted_fields import EncryptedTextField
 
 
 def _money(verbose_name, help_text, **kwargs):

@@ -17,7 +17,7 @@ from django.utils.translation import override
 
 from billing.templatetags.money import money
 from billing.wallets.models import Wallet
-from distributor.outgoing_webhooks import webhook_post
+from common.outgoing_webhooks import webhook_post
 
 SIGNATURE_HEADER = "X-Distributor-Signature"
 TIMESTAMP_HEADER = "X-Distributor-Timestamp"
@@ -52,7 +52,7 @@ def wallet_webhook_send(*, wallet: Wallet, payload: dict) -> int | None:
     """POST ``payload`` to the wallet's webhook URL, signed; return the HTTP status, None if not configured.
 
     Raises ``requests.RequestException`` on a network error or a non-2xx answer so the task retries, and
-    ``WebhookRefused`` when the URL's host is not a public address (``distributor.outgoing_webhooks``).
+    ``WebhookRefused`` when the URL's host is not a public address (``common.outgoing_webhooks``).
     """
     secret = webhook_secret_for(wallet)
     if not wallet.webhook_url or not secret:

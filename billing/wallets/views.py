@@ -24,7 +24,7 @@ from billing.wallets.selectors import (
     wallets_visible,
 )
 from billing.wallets.services import wallet_adjust, wallet_get_or_create, wallet_settings_update
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 HISTORY_PAGE_SIZE = 25

@@ -10,7 +10,7 @@ from catalog.models import AIModel, PriceBook, SellPlan
 from catalog.rating import TOKEN_CLASSES
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
-from distributor.csv_export import csv_text
+from common.csv_export import csv_text
 
 CSV_COLUMNS = (
     "vendor",

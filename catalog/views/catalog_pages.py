@@ -20,7 +20,7 @@ from catalog.models import (
 from catalog.selectors.pricelist import price_list
 from catalog.selectors.pricing import in_force
 from catalog.views.common import price_list_response, wants_csv
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 _TIERS = Prefetch("tiers", queryset=PriceTier.objects.order_by("lo"))
 

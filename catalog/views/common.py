@@ -10,7 +10,7 @@ from catalog.forms import CalculatorForm
 from catalog.rating import RatingError
 from catalog.selectors.pricelist import price_list_csv
 from catalog.selectors.quotes import quote
-from distributor.csv_export import csv_response
+from common.csv_export import csv_response
 
 # Who may change prices, plans and rates; auditors and support read.
 PRICE_EDITORS = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)

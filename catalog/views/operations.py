@@ -20,7 +20,7 @@ from catalog.services.fx import fx_rate_set, fx_rates_import_csv
 from catalog.services.imports.apply import ImportOptions, price_import_record, price_import_record_apply
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 
 @staff_required()

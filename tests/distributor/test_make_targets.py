@@ -31,7 +31,7 @@ def test_make_run_listens_on_this_machine_only_by_default():
 def test_make_run_serves_and_prints_the_host_and_port_it_is_given():
     commands = make_dry_run("run", "HOST=0.0.0.0", "PORT=9001")
     assert any(line.endswith("manage.py runserver 0.0.0.0:9001") for line in commands), commands
-    # load_demo prints the sign-in address from these (tests/distributor/test_demo.py).
+    # load_demo prints the sign-in address from these (tests/demo/test_demo.py).
     assert any(line.endswith("manage.py load_demo --host 0.0.0.0 --port 9001") for line in commands)
 
 

@@ -6,7 +6,7 @@ from accounts.models import Customer
 from accounts.selectors import customers_visible_to
 from billing.invoicing.models import Invoice
 from billing.receivables.selectors import overdue_q
-from distributor.filters import StyledFilterSet
+from common.filters import StyledFilterSet
 
 
 def _customers(request):

@@ -35,7 +35,7 @@ from billing.receivables.selectors import (
     receipts_visible_to,
     with_amount_due,
 )
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from billing.receivables.models import CustomerPayment
 from billing.receivables.selectors import invoice_totals, invoices_visible_to, with_amount_due
 from billing.receivables.services import customer_credit, payment_allocate
 from billing.receivables.tasks import notify_invoice_send_task
-from distributor.listing import filtered_page
-from distributor.redirects import redirect_next
+from common.listing import filtered_page
+from common.redirects import redirect_next
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 

@@ -21,8 +21,8 @@ from billing.payments.selectors import (
     redemption_batches_visible_to,
     stripe_event_queue_counts,
 )
-from distributor.csv_export import csv_response
-from distributor.listing import filtered_page
+from common.csv_export import csv_response
+from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 

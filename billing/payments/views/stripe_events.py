@@ -14,7 +14,7 @@ from billing.payments.forms import StripeEventNoteForm
 from billing.payments.models import StripeEvent
 from billing.payments.selectors import stripe_event_queue_counts, stripe_events_visible_to
 from billing.payments.webhooks import TRANSIENT_ERRORS, stripe_event_process
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 OPEN = (StripeEvent.Status.RECEIVED, StripeEvent.Status.PARKED, StripeEvent.Status.FAILED)

@@ -10,7 +10,7 @@ from billing.usage.selectors import (
     usage_by_model,
     usage_totals,
 )
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 # Staff who may change usage data: upload files and re-rate (support helps customers with both).
 USAGE_WRITE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SUPPORT)

@@ -12,7 +12,7 @@ from billing.usage.actions import rerate_enqueue
 from billing.usage.filters import UnratedFilter
 from billing.usage.selectors import rerate_runs, unrated_counts, unrated_events
 from billing.usage.views.common import USAGE_WRITE_ROLES
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 
 @staff_required()

@@ -14,7 +14,7 @@ from billing.usage.models import UsageUpload
 from billing.usage.selectors import uploads_list
 from billing.usage.uploads import usage_upload_create
 from billing.usage.views.common import USAGE_WRITE_ROLES
-from distributor.listing import filtered_page
+from common.listing import filtered_page
 
 SHOWN_ERRORS = 50
 

@@ -6,8 +6,8 @@ then remove the old keys.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from distributor.encryption import DecryptionError
-from distributor.encryption_rotation import secrets_reencrypt
+from common.encryption import DecryptionError
+from common.encryption_rotation import secrets_reencrypt
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from billing.ledger.models import LedgerAccount
 from billing.wallets.models import WalletLot
-from distributor.demo import demo_load
+from demo.loader import demo_load
 from tests.billing.factories import grant, spend, topup
 from tests.factories import CustomerFactory
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.receivables import demo
 from billing.receivables.models import CreditNote, CustomerPayment, Receipt
+from demo import receivables as demo
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.receivables.conftest import FEB, JAN
 from tests.billing.receivables.helpers import books_agree

@@ -274,7 +274,7 @@ def test_anonymous_users_are_sent_to_sign_in(client, usage):
 
 def test_usage_demo_loads_once_and_the_books_agree(settings):
     from billing.ledger.verify import ledger_problems
-    from distributor.demo import demo_load
+    from demo.loader import demo_load
 
     demo_load()
     events, days = UsageEvent.objects.count(), UsageDaily.objects.count()

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from distributor.env import env_list
+from common.env import env_list
 
 PREFIX = "fernet:"
 KEYS_VARIABLE = "FIELD_ENCRYPTION_KEYS"

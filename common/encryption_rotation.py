@@ -8,8 +8,8 @@ meanwhile keeps its new value; that value was encrypted with the current first k
 from allauth.mfa.models import Authenticator
 from django.apps import apps
 
-from distributor.encrypted_fields import EncryptedTextField, StoredSecret
-from distributor.encryption import reencrypt
+from common.encrypted_fields import EncryptedTextField, StoredSecret
+from common.encryption import reencrypt
 
 # Where allauth keeps secrets in Authenticator.data: single values, and lists of them.
 MFA_SECRET_KEYS, MFA_SECRET_LISTS = ("secret", "seed"), ("migrated_codes",)

@@ -5,9 +5,9 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
-from accounts.management.commands.load_demo import sign_in_url
 from accounts.models import Customer, MemberRole, Membership, StaffRole, User
-from distributor.demo import demo_load
+from demo.loader import demo_load
+from demo.management.commands.load_demo import sign_in_url
 
 pytestmark = pytest.mark.django_db
 

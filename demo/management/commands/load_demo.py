@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRETS
-from distributor.demo import demo_load, demo_refusal
+from demo.accounts import DEMO_PASSWORD, DEMO_TOTP_SECRETS
+from demo.loader import demo_load, demo_refusal
 
 # A server listening on every interface is reached on this machine through localhost.
 _ALL_INTERFACES = {"0.0.0.0", "::", "[::]"}

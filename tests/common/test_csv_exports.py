@@ -1,6 +1,6 @@
 """No CSV the product writes starts a spreadsheet formula, and every CSV goes through one writer.
 
-The walk finds CSV endpoints and commands by what their code calls (``distributor.csv_export``), so a new
+The walk finds CSV endpoints and commands by what their code calls (``common.csv_export``), so a new
 export that is not listed in COVERED below fails the test until it is seeded and checked here too.
 """
 
@@ -27,8 +27,8 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.payments.models import RedemptionCode
 from billing.payments.redemption import redemption_batch_create
 from catalog.models import BookKind, PlanRule
-from distributor import csv_export
-from distributor.csv_export import csv_cell, csv_text
+from common.csv_export import csv_cell, csv_text
+from common import csv_export
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import staff
 from tests.catalog.factories import (
@@ -46,7 +46,7 @@ pytestmark = pytest.mark.django_db
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-# Building CSV, or a response declared text/csv, outside distributor.csv_export.
+# Building CSV, or a response declared text/csv, outside common.csv_export.
 WRITES_CSV = re.compile(r"csv\.(writer|DictWriter)\b|content_type\s*=\s*[\"']text/csv|Response\(.*text/csv")
 OUR_APPS = {"accounts", "billing", "catalog", "distributor"}
 OCTOBER = {"period": "month", "month": "2026-10"}
@@ -241,7 +241,7 @@ def test_no_csv_export_starts_a_formula(client, seeded, tmp_path):
 
 
 def test_only_the_writer_module_writes_csv():
-    """No module builds CSV or a text/csv response by itself: all go through distributor.csv_export."""
+    """No module builds CSV or a text/csv response by itself: all go through common.csv_export."""
     writer = Path(csv_export.__file__).resolve()
     offenders = []
     for app in OUR_APPS:

@@ -4,8 +4,8 @@ from allauth.mfa import app_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_TOTP_SECRETS
-from distributor.demo import demo_refusal
+from demo.accounts import DEMO_TOTP_SECRETS
+from demo.loader import demo_refusal
 
 
 class Command(BaseCommand):

@@ -5,19 +5,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts import demo as accounts_demo
-from billing import demo as billing_demo
-from billing.dunning import demo as dunning_demo
-from billing.invoicing import demo as invoicing_demo
-from billing.receivables import demo as receivables_demo
-from billing.usage import demo as usage_demo
-from catalog import demo as catalog_demo
+from demo import accounts as accounts_demo
+from demo import catalog as catalog_demo
+from demo import dunning as dunning_demo
+from demo import invoicing as invoicing_demo
+from demo import receivables as receivables_demo
+from demo import usage as usage_demo
+from demo import wallets as wallets_demo
 
 DEMO_LOADERS = [
     catalog_demo.load,
     accounts_demo.load,
     catalog_demo.load_assignments,
-    billing_demo.load,
+    wallets_demo.load,
     usage_demo.load,
     dunning_demo.load,
     invoicing_demo.load,

@@ -14,22 +14,22 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from accounts.demo import DEMO_TOTP_SECRETS
 from accounts.models import StaffRole
 from billing.usage.models import GatewaySource
 from billing.wallets.models import Wallet
 from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
 from billing.wallets.services import wallet_get_or_create
-from distributor.encryption import (
+from common.encryption import (
     DecryptionError,
     decrypt,
     derived_key_check,
     encrypt,
     field_encryption_keys,
 )
+from demo.accounts import DEMO_TOTP_SECRETS
 from tests.billing.usage.factories import source_make
 from tests.browser.conftest import current_totp
-from tests.distributor.test_outgoing_webhooks import receiver  # noqa: F401  (fixture)
+from tests.common.test_outgoing_webhooks import receiver  # noqa: F401  (fixture)
 from tests.factories import CustomerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""A text column stored encrypted (``distributor.encryption``) and decrypted only when the code reads it.
+"""A text column stored encrypted (``common.encryption``) and decrypted only when the code reads it.
 
 Decrypting on access rather than on load keeps a wrong or missing key from breaking every page that
 loads a wallet or a gateway source: only what uses the secret (signing a webhook) fails, with the
@@ -11,7 +11,7 @@ as is, can be filtered on.
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from distributor.encryption import decrypt, encrypt, is_encrypted
+from common.encryption import decrypt, encrypt, is_encrypted
 
 
 class StoredSecret(str):
