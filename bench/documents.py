@@ -120,7 +120,7 @@ def _post(plan, receivables, revenue, cash) -> None:
 def _pdf_medians() -> None:
     from accounts.models import Customer
     from billing.documents.pdf import statement_pdf
-    from billing.documents.statements import statement_build
+    from billing.statements.build import statement_build
 
     sample = list(Customer.objects.filter(code__startswith="docs-").order_by("id")[:SAMPLE])
     started = time.perf_counter()
@@ -185,8 +185,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 def _zip(db_name: str) -> None:
     from celery import group
 
-    from billing.documents.models import StatementExport
-    from billing.documents.tasks import statement_export_start, statement_export_warm
+    from billing.statements.models import StatementExport
+    from billing.statements.tasks import statement_export_start, statement_export_warm
     from distributor.celery import app
 
     if not settings.REDIS_URL:

@@ -125,7 +125,7 @@ def receipt_pdf(receipt) -> bytes:
 
 
 def statement_pdf(statement) -> bytes:
-    """A statement of account (``billing.documents.statements.Statement``) as a PDF."""
+    """A statement of account (``billing.statements.build.Statement``) as a PDF."""
     return render_pdf(
         "documents/statement.html",
         {"statement": statement, "customer": statement.customer},

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import MemberRole, StaffRole
-from billing.documents.exports import EXPORT_KINDS
+from billing.statements.exports import EXPORT_KINDS
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post

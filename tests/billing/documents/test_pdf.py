@@ -15,9 +15,9 @@ from billing.documents.pdf import (
     statement_pdf,
     usage_statement_pdf,
 )
-from billing.documents.statements import statement_build
 from billing.invoicing.models import UsageStatement
 from billing.receivables.models import Receipt
+from billing.statements.build import statement_build
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.factories import CustomerFactory
 

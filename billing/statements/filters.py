@@ -2,8 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from billing.documents.models import StatementExport
 from billing.invoicing.models import UsageStatement
+from billing.statements.models import StatementExport
 from common.filters import StyledFilterSet
 
 

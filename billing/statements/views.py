@@ -17,18 +17,18 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
-from billing.documents import exports
-from billing.documents.filters import (
+from billing.documents.pdf import statement_pdf, usage_statement_pdf
+from billing.statements import exports
+from billing.statements.build import statement_build
+from billing.statements.filters import (
     PortalUsageStatementFilter,
     StatementExportFilter,
     UsageStatementFilter,
 )
-from billing.documents.forms import PeriodForm, StaffStatementForm, period_initial
-from billing.documents.models import StatementExport
-from billing.documents.pdf import statement_pdf, usage_statement_pdf
-from billing.documents.selectors import usage_statements_visible_to
-from billing.documents.services import export_request
-from billing.documents.statements import statement_build
+from billing.statements.forms import PeriodForm, StaffStatementForm, period_initial
+from billing.statements.models import StatementExport
+from billing.statements.selectors import usage_statements_visible_to
+from billing.statements.services import export_request
 from common.csv_export import csv_response
 from common.listing import filtered_page
 

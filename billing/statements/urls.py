@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.documents import views
+from billing.statements import views
 
 urlpatterns = [
     path("dashboard/finance/statements/", views.staff_statement, name="staff-statement"),

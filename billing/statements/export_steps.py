@@ -1,47 +1,30 @@
-"""Statement exports: every customer's statement of a period as one zip, built by several workers.
+"""The steps of a statement export, run by the workers (``billing.statements.tasks``).
 
-``export_start`` counts the customers and splits them into chunks; each chunk task renders its PDFs into
+``export_plan`` counts the customers and splits them into chunks; each chunk renders its PDFs into
 the default storage under ``statement_exports/parts/<id>/`` (shared by all workers when storage is), and
 the last step zips the parts into ``StatementExport.file``. Progress is ``done``/``total``, advanced with
 an atomic UPDATE per statement so concurrent chunks never lose a count.
 """
 
-from __future__ import annotations
-
-import datetime as dt
 import tempfile
 import zipfile
 
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.documents.models import StatementExport
 from billing.documents.pdf import statement_pdf
-from billing.documents.statements import customers_with_activity, statement_build
+from billing.statements.build import customers_with_activity, statement_build
+from billing.statements.models import StatementExport
 
 CHUNK_SIZE = 20
 
 
 def parts_dir(export: StatementExport) -> str:
     return f"statement_exports/parts/{export.pk}"
-
-
-@transaction.atomic
-def export_request(*, date_from: dt.date, date_to: dt.date, actor=None) -> StatementExport:
-    export = StatementExport.objects.create(date_from=date_from, date_to=date_to, requested_by=actor)
-    transaction.on_commit(lambda: _enqueue(export.pk))
-    return export
-
-
-def _enqueue(export_id: int) -> None:
-    from billing.documents.tasks import statement_export_start
-
-    statement_export_start.delay(export_id)
 
 
 def export_plan(*, export_id: int) -> list[list[int]]:

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.documents import exports
-from billing.documents.models import StatementExport
-from billing.documents.services import export_request
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
+from billing.statements import exports
+from billing.statements.models import StatementExport
+from billing.statements.services import export_request
 from distributor.celery import app as celery_app
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import topup

@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import StaffRole
-from billing.documents.statements import aging_at, statement_build
 from billing.invoicing.services import LineDraft, invoice_create
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.receivables.credit_notes import invoice_void
+from billing.statements.build import aging_at, statement_build
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import spend, staff, topup
 from tests.factories import CustomerFactory
@@ -159,7 +159,7 @@ def test_period_must_not_be_reversed():
     ],
 )
 def test_deposit_movements_are_named_by_what_caused_them(kind, category):
-    from billing.documents.statements import _deposit_category
+    from billing.statements.build import _deposit_category
 
     assert _deposit_category(kind) == category
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import MemberRole, StaffRole
-from billing.documents.models import StatementExport
+from billing.statements.models import StatementExport
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import staff
 from tests.factories import CustomerFactory, MembershipFactory, StaffFactory
