@@ -1,6 +1,6 @@
 """Who may see which customer. Every view and endpoint that touches a customer asks here."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Customer, User
 
@@ -30,20 +30,3 @@ def home_customer(user: User) -> Customer | None:
     """Return the organisation a customer user acts for, or None for staff and strangers."""
     membership = getattr(user, "membership", None)
     return membership.customer if membership else None
-
-
-def customer_mix(customers: QuerySet[Customer]) -> dict:
-    """Count ``customers`` by kind and by billing mode, for the overview charts."""
-    from billing.terms.models import BillingTerms
-
-    by_kind = dict(customers.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    by_mode = dict(
-        customers.values_list("billing_terms__mode")
-        .annotate(n=Count("id"))
-        .values_list("billing_terms__mode", "n")
-    )
-    return {
-        "total": sum(by_kind.values()),
-        "by_kind": [(label, by_kind.get(value, 0)) for value, label in Customer.Kind.choices],
-        "by_mode": [(label, by_mode.get(value, 0)) for value, label in BillingTerms.Mode.choices],
-    }

@@ -5,7 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from accounts.permissions import staff_required
-from accounts.selectors import customer_mix, customers_visible_to, home_customer
+from accounts.selectors import customers_visible_to, home_customer
+from billing.customers.selectors import customer_mix
 
 
 @login_required

@@ -6,11 +6,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.filters import CustomerFilter
-from accounts.forms import CustomerCreateForm
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
+from billing.customers.filters import CustomerFilter
+from billing.customers.forms import CustomerCreateForm
 from billing.terms.services import customer_onboard
 from common.listing import filtered_page
 

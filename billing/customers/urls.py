@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from billing.customers import views
 
 urlpatterns = [
     path("dashboard/customers/", views.staff_customer_list, name="staff-customer-list"),
