@@ -62,10 +62,11 @@ beat: install
 totp: install
 	$(MANAGE) demo_totp
 
-## test: ruff and the whole pytest suite
+## test: ruff, the import layering (import-linter) and the whole pytest suite
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install-dev
