@@ -6,7 +6,6 @@ urlpatterns: list = [
     path("", include("billing.payments.urls")),
     path("", include("billing.usage.urls")),
     path("", include("billing.gateway.urls")),
-    path("", include("billing.terms.urls")),
     path("", include("billing.dunning.urls")),
     path("", include("billing.statements.urls")),
     path("", include("billing.invoicing.pages.urls")),

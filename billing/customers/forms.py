@@ -3,9 +3,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.terms.models import BillingTerms
+from common.forms import BootstrapFormMixin
 
 
-class CustomerCreateForm(forms.Form):
+class CustomerCreateForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     code = forms.SlugField(label=_("Code"), max_length=40)
     kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
@@ -19,13 +20,6 @@ class CustomerCreateForm(forms.Form):
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
     mode = forms.ChoiceField(label=_("Billing mode"), choices=BillingTerms.Mode.choices)
     currency = forms.CharField(label=_("Currency"), min_length=3, max_length=3, initial="CNY")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault(
-                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            )
 
     def clean_code(self):
         code = self.cleaned_data["code"]

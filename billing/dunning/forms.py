@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.dunning.models import DunningLevel, DunningPolicy
-from billing.usage.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 
 MAX_DAYS = 365
 

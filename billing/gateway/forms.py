@@ -4,8 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.usage.forms import BootstrapFormMixin
 from billing.usage.models import GatewayKey, GatewaySource
+from common.forms import BootstrapFormMixin
 from common.outgoing_webhooks import validate_webhook_url
 
 

@@ -4,21 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.usage.models import GatewaySource, SourceKind
-
-
-class BootstrapFormMixin:
-    """Give every widget Bootstrap's class (selects, checkboxes and inputs alike)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(field.widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            field.widget.attrs.setdefault("class", css)
+from common.forms import BootstrapFormMixin
 
 
 class UsageUploadForm(BootstrapFormMixin, forms.Form):

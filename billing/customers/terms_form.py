@@ -8,7 +8,7 @@ from accounts.models import Customer
 from billing.dunning.models import DunningPolicy
 from billing.terms.models import BillingTerms
 from billing.terms.services import EDITABLE_FIELDS
-from billing.usage.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin
 
 
 class BillingTermsForm(BootstrapFormMixin, forms.ModelForm):
