@@ -10,7 +10,7 @@ above it may use it. It knows nothing of Stripe; conversion to minor *integers* 
 ``billing.payments.stripe_api``.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -76,8 +76,8 @@ def is_money(amount: Decimal, currency: str) -> bool:
 
 
 def ledger_round(amount: Decimal) -> Decimal:
-    """Round ``amount`` to the ledger's precision (half even, the decimal context's default)."""
-    return amount.quantize(LEDGER_QUANTUM)
+    """Round ``amount`` to the ledger's places, half even (usage events keep 24; the ledger 12)."""
+    return amount.quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 class LineAmounts(NamedTuple):
@@ -94,7 +94,7 @@ def line_round(amount_exact: Decimal, *, tax_rate: Decimal, currency: str) -> Li
     Be extremely careful changing this: issued invoices were rounded by it, and a re-run close or a credit
     note must arrive at the same cents.
     """
-    exact = amount_exact.quantize(LEDGER_QUANTUM)
+    exact = ledger_round(amount_exact)
     unit = minor_unit(currency)
     amount = exact.quantize(unit, rounding=ROUND_HALF_UP)
     return LineAmounts(exact, amount, (amount * tax_rate).quantize(unit, rounding=ROUND_HALF_UP))

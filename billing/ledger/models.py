@@ -17,10 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.exceptions import AppendOnlyError
+from billing.money import LEDGER_FIELD
 from catalog.models import Vendor
-
-AMOUNT_DIGITS = 28
-AMOUNT_PLACES = 12
 
 
 class AccountKind(models.TextChoices):
@@ -85,8 +83,7 @@ class LedgerAccount(models.Model):
     )
     balance = models.DecimalField(
         _("balance"),
-        max_digits=AMOUNT_DIGITS,
-        decimal_places=AMOUNT_PLACES,
+        **LEDGER_FIELD,
         default=Decimal("0"),
         help_text=_("Cached sum of entries, debit-positive, full precision, in the account's currency."),
     )
@@ -201,15 +198,13 @@ class JournalEntry(models.Model):
     )
     amount = models.DecimalField(
         _("amount"),
-        max_digits=AMOUNT_DIGITS,
-        decimal_places=AMOUNT_PLACES,
+        **LEDGER_FIELD,
         help_text=_("Debit positive, credit negative; full precision, not rounded; in ``currency``."),
     )
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217; the account's currency."))
     balance_after = models.DecimalField(
         _("balance after"),
-        max_digits=AMOUNT_DIGITS,
-        decimal_places=AMOUNT_PLACES,
+        **LEDGER_FIELD,
         help_text=_("The account's balance right after this entry (debit-positive), for running balances."),
     )
 

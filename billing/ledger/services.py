@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from billing.ledger.accounts import WALLET_KINDS
 from billing.ledger.exceptions import IdempotencyConflictError, LedgerError, UnbalancedTransactionError
-from billing.ledger.models import AMOUNT_PLACES, JournalEntry, JournalTransaction, LedgerAccount
+from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 from billing.ledger.signals import transactions_posted
+from billing.money import LEDGER_DIGITS, LEDGER_PLACES, LEDGER_QUANTUM
 
-QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
-# Amounts must fit DecimalField(28, 12): at most 16 digits before the point.
-MAX_ABS_AMOUNT = Decimal(10) ** 16
+# Amounts must fit LEDGER_FIELD: at most 16 digits before the point.
+MAX_ABS_AMOUNT = Decimal(10) ** (LEDGER_DIGITS - LEDGER_PLACES)
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 
 
@@ -49,7 +49,7 @@ def credit(account: LedgerAccount, amount: Decimal, currency: str) -> Line:
 
 def amount_canonical(amount: Decimal) -> str:
     """Return ``amount`` as the fixed-precision string used in request fingerprints."""
-    return str(amount.quantize(QUANTUM))
+    return str(amount.quantize(LEDGER_QUANTUM))
 
 
 def request_fingerprint(payload: dict) -> str:
@@ -95,8 +95,8 @@ def _validate(*, idempotency_key: str, kind: str, lines: Sequence[Line], wallet_
             raise LedgerError(f"Amounts must be Decimal, not {type(amount).__name__}.")
         if not amount.is_finite() or amount == 0:
             raise LedgerError(f"Entry amounts must be finite and non-zero, not {amount}.")
-        if amount.quantize(QUANTUM) != amount:
-            raise LedgerError(f"{amount} has more than {AMOUNT_PLACES} decimal places.")
+        if amount.quantize(LEDGER_QUANTUM) != amount:
+            raise LedgerError(f"{amount} has more than {LEDGER_PLACES} decimal places.")
         if abs(amount) >= MAX_ABS_AMOUNT:
             raise LedgerError(f"{amount} is too large to post.")
         if not isinstance(account, LedgerAccount) or account.pk is None:

@@ -21,14 +21,13 @@ from django.conf import settings
 
 from accounts.models import Customer
 from billing.ledger.accounts import account_code, account_get
-from billing.ledger.models import AMOUNT_PLACES, AccountKind, JournalTransaction, LedgerAccount
+from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import Posting, credit, debit
+from billing.money import LEDGER_QUANTUM
 from billing.terms.models import BillingTerms
 from billing.usage.models import RatingState, UsageBatch, UsageEvent
 from billing.wallets.services import WalletDebit, wallet_debits_many
 from catalog.models import AIModel
-
-LEDGER_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 
 
 def ledger_amount(amount: Decimal) -> Decimal:

@@ -14,14 +14,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.ledger.models import AMOUNT_DIGITS, AMOUNT_PLACES, JournalTransaction, LedgerAccount
+from billing.ledger.models import JournalTransaction, LedgerAccount
+from billing.money import LEDGER_FIELD
 from common.encrypted_fields import EncryptedTextField
 
 
 def _money(verbose_name, help_text, **kwargs):
-    return models.DecimalField(
-        verbose_name, max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, help_text=help_text, **kwargs
-    )
+    return models.DecimalField(verbose_name, **LEDGER_FIELD, help_text=help_text, **kwargs)
 
 
 class Bucket(models.TextChoices):
