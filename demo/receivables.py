@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.invoicing.models import Invoice
-from billing.payments.amounts import quantize_money
+from billing.money import quantize_money
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import CreditNote, CustomerPayment
 from billing.receivables.services import payment_record

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from billing.invoicing.models import ServiceCharge
-from billing.payments.amounts import quantize_money
+from billing.money import is_money
 
 
 @transaction.atomic
@@ -32,7 +32,7 @@ def service_charge_create(
                 % {"customer": customer}
             }
         )
-    if amount <= 0 or quantize_money(amount, terms.currency) != amount:
+    if amount <= 0 or not is_money(amount, terms.currency):
         raise ValidationError(
             {"amount": _("Enter a positive amount in %(currency)s.") % {"currency": terms.currency}}
         )

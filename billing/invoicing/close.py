@@ -45,10 +45,8 @@ from billing.invoicing.periods import Period, due_date, period_of_day, period_pa
 from billing.invoicing.pricing import UnitPrices
 from billing.invoicing.services import (
     CUSTOMER_ACCOUNT_KINDS,
-    EXACT_QUANTUM,
     BuiltLine,
     LineDraft,
-    exact,
     invoice_posting,
     invoice_posting_lines,
     invoice_totals,
@@ -57,7 +55,7 @@ from billing.invoicing.services import (
 from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get
 from billing.ledger.models import LedgerAccount
 from billing.ledger.services import transactions_post_many
-from billing.payments.amounts import quantize_money
+from billing.money import ledger_round, quantize_money
 from billing.terms.models import BillingTerms
 from billing.usage.models import UsageDaily, UsageHourly
 from catalog.models import AIModel
@@ -295,7 +293,7 @@ def _usage_billed(
     )
     return {
         (r["invoice__customer_id"], r["ai_model_id"], r["invoice__currency"]): {
-            "amount": (r["amount"] or ZERO).quantize(EXACT_QUANTUM),
+            "amount": ledger_round(r["amount"] or ZERO),
             "tokens": {cls: int(r[f"t_{cls}"] or 0) for cls in TOKEN_CLASSES},
         }
         for r in rows
@@ -436,7 +434,7 @@ def _usage_lines(
     usage = InvoiceLine.Kind.USAGE
     for (customer_id, model_id, currency), sums in sorted(cumulative.items()):
         before = billed.get((customer_id, model_id, currency))
-        amount = (sums["amount"] or ZERO).quantize(EXACT_QUANTUM)
+        amount = ledger_round(sums["amount"] or ZERO)
         tokens = token_classes(sums)
         if before is not None:
             amount -= before["amount"]
@@ -695,7 +693,7 @@ def _statements(customer_ids: list[int], period: Period, models: dict[int, AIMod
     )
     grouped: dict[tuple[int, str], list[dict]] = defaultdict(list)
     for r in rows:
-        amount = exact(r["amount"] or Decimal("0"))
+        amount = ledger_round(r["amount"] or Decimal("0"))
         grouped[(r["customer_id"], r["sell_currency"])].append(
             {
                 "model": models[r["model_id"]].name,

@@ -35,11 +35,9 @@ from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import number_next
 from billing.invoicing.periods import due_date
 from billing.ledger.accounts import account_get
-from billing.ledger.models import AMOUNT_PLACES, AccountKind
+from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
-from billing.payments.amounts import quantize_money
-
-EXACT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+from billing.money import line_round
 
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
@@ -70,11 +68,6 @@ class LineDraft:
     ai_model_id: int | None = None
     service_charge_id: int | None = None
     source_key: str = ""
-
-
-def exact(amount: Decimal) -> Decimal:
-    """``amount`` at the ledger's 12 places (rollups keep more; the difference is below 1e-12)."""
-    return Decimal(amount).quantize(EXACT_QUANTUM)
 
 
 @dataclass(slots=True)
@@ -114,8 +107,7 @@ def line_build(draft: LineDraft, *, currency: str, tax_rate: Decimal, position: 
         raise InvoiceError(_("Unknown invoice line kind %(kind)s.") % {"kind": repr(draft.kind)})
     if not isinstance(draft.amount_exact, Decimal) or not draft.amount_exact.is_finite():
         raise InvoiceError(_("Line %(n)s: the amount must be a decimal number.") % {"n": position})
-    amount_exact = draft.amount_exact.quantize(EXACT_QUANTUM)
-    amount = quantize_money(amount_exact, currency)
+    rounded = line_round(draft.amount_exact, tax_rate=tax_rate, currency=currency)
     return BuiltLine(
         position=position,
         kind=draft.kind,
@@ -125,10 +117,10 @@ def line_build(draft: LineDraft, *, currency: str, tax_rate: Decimal, position: 
         unit=draft.unit,
         unit_price=draft.unit_price,
         details=draft.details,
-        amount_exact=amount_exact,
-        amount=amount,
+        amount_exact=rounded.exact,
+        amount=rounded.amount,
         tax_rate=tax_rate,
-        tax_amount=quantize_money(amount * tax_rate, currency),
+        tax_amount=rounded.tax,
         service_charge_id=draft.service_charge_id,
         source_key=draft.source_key[:120],
     )

@@ -5,47 +5,13 @@ Everything here is in major units (yuan, dollars). Conversion to Stripe's minor 
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-# ISO 4217 exponents that differ from the usual two decimals. Stripe follows ISO here.
-_ZERO_DECIMAL = {
-    "BIF",
-    "CLP",
-    "DJF",
-    "GNF",
-    "JPY",
-    "KMF",
-    "KRW",
-    "MGA",
-    "PYG",
-    "RWF",
-    "UGX",
-    "VND",
-    "VUV",
-    "XAF",
-    "XOF",
-    "XPF",
-}
-_THREE_DECIMAL = {"BHD", "JOD", "KWD", "OMR", "TND"}
-
-
-def currency_exponent(currency: str) -> int:
-    """Return how many decimals ``currency``'s minor unit has (JPY 0, CNY and USD 2)."""
-    currency = currency.upper()
-    if currency in _ZERO_DECIMAL:
-        return 0
-    if currency in _THREE_DECIMAL:
-        return 3
-    return 2
-
-
-def quantize_money(amount: Decimal, currency: str) -> Decimal:
-    """Round ``amount`` to ``currency``'s minor unit, half up (the rounding card networks use)."""
-    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_UP)
+from billing.money import currency_exponent, is_money, quantize_money
 
 
 @dataclass(frozen=True)
@@ -102,7 +68,7 @@ def card_quote(*, amount: Decimal, currency: str, account_currency: str | None =
         )
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise ValidationError(_("Enter an amount."), code="amount")
-    if amount != quantize_money(amount, currency):
+    if not is_money(amount, currency):
         raise ValidationError(
             _("%(currency)s amounts have at most %(places)s decimal places.")
             % {"currency": currency, "places": currency_exponent(currency)},

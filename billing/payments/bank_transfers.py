@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole, User
+from billing.money import currency_exponent, is_money
 from billing.payments import postings
-from billing.payments.amounts import currency_exponent, quantize_money
 from billing.payments.cards import customer_currency
 from billing.payments.models import BankTransfer
 
@@ -70,7 +70,7 @@ def bank_transfer_record(
                 % {"customer": customer, "currency": expected}
             }
         )
-    if amount <= 0 or amount != quantize_money(amount, currency):
+    if amount <= 0 or not is_money(amount, currency):
         raise ValidationError(
             {
                 "amount": _("Enter a positive amount with at most %(places)s decimal places.")

@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
+from billing.money import quantize_money
 from billing.payments import postings, stripe_api
-from billing.payments.amounts import captured_split, card_quote, quantize_money
+from billing.payments.amounts import captured_split, card_quote
 from billing.payments.models import CardTopUp
 
 

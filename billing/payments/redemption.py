@@ -20,8 +20,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole, User
+from billing.money import currency_exponent, is_money
 from billing.payments import postings
-from billing.payments.amounts import currency_exponent, quantize_money
 from billing.payments.cards import customer_currency
 from billing.payments.models import RedemptionBatch, RedemptionCode
 from common.csv_export import csv_text
@@ -56,7 +56,7 @@ def redemption_batch_create(
         raise PermissionDenied(_("Only finance staff may generate redemption codes."))
     currency = currency.upper()
     errors = {}
-    if value <= 0 or value != quantize_money(value, currency):
+    if value <= 0 or not is_money(value, currency):
         errors["value"] = _("Enter a positive value with at most %(places)s decimal places.") % {
             "places": currency_exponent(currency)
         }

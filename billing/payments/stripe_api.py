@@ -10,7 +10,7 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 
-from billing.payments.amounts import currency_exponent
+from billing.money import currency_exponent
 
 # Pinned so that the shape of the objects we read (sessions, charges, disputes, webhook events) cannot
 # change under us when the account's default version moves. Webhook endpoints must be created with the

@@ -37,7 +37,7 @@ from billing.invoicing.services import LINE_ACCOUNT_KIND
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.payments.amounts import currency_exponent, quantize_money
+from billing.money import currency_exponent, quantize_money
 from billing.receivables.models import CreditNote, CreditNoteLine, PaymentAllocation
 from billing.receivables.services import (
     ZERO,

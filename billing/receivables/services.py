@@ -33,7 +33,7 @@ from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.payments.amounts import currency_exponent, quantize_money
+from billing.money import currency_exponent, is_money
 from billing.payments.cards import customer_currency
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 
@@ -100,7 +100,7 @@ def _validate_amount(amount, currency: str, field: str = "amount") -> Decimal:
         raise ValidationError({field: _("Enter an amount as a decimal number.")})
     if amount <= 0:
         raise ValidationError({field: _("The amount must be greater than zero.")})
-    if amount != quantize_money(amount, currency):
+    if not is_money(amount, currency):
         raise ValidationError(
             {
                 field: _("Enter the amount with at most %(places)s decimal places.")

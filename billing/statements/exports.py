@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
-from billing.payments.amounts import quantize_money
+from billing.money import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
 from common.csv_export import CsvWriter
 
