@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
-
-MONEY = {"max_digits": 20, "decimal_places": 2}
+from billing.money import MONEY_FIELD
 
 
 class FeeMode(models.TextChoices):
@@ -38,15 +37,15 @@ class CardTopUp(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="card_topups")
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
     amount = models.DecimalField(
-        _("amount"), **MONEY, help_text=_("Credited to the wallet, in major units of the currency.")
+        _("amount"), **MONEY_FIELD, help_text=_("Credited to the wallet, in major units of the currency.")
     )
     fee = models.DecimalField(
-        _("card fee"), **MONEY, default=Decimal("0"), help_text=_("In major units; see fee mode.")
+        _("card fee"), **MONEY_FIELD, default=Decimal("0"), help_text=_("In major units; see fee mode.")
     )
     fee_mode = models.CharField(_("fee mode"), max_length=10, choices=FeeMode.choices)
     charged = models.DecimalField(
         _("charged"),
-        **MONEY,
+        **MONEY_FIELD,
         help_text=_("What the card pays, in major units: amount, plus fee if passed on."),
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
@@ -55,13 +54,13 @@ class CardTopUp(models.Model):
     payment_intent_id = models.CharField(_("payment intent"), max_length=255, unique=True, null=True)
     refunded = models.DecimalField(
         _("refunded"),
-        **MONEY,
+        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("Charged amount refunded so far, major units."),
     )
     disputed = models.DecimalField(
         _("disputed"),
-        **MONEY,
+        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("Charged amount withdrawn by open or lost disputes."),
     )
@@ -182,7 +181,7 @@ class BankTransfer(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_transfers")
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
-    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("Received, in major units."))
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD, help_text=_("Received, in major units."))
     reference = models.CharField(
         _("bank reference"), max_length=100, help_text=_("The bank's transaction number (流水号).")
     )
@@ -237,7 +236,7 @@ class RedemptionBatch(models.Model):
 
     name = models.CharField(_("name"), max_length=200, help_text=_("E.g. the campaign or partner."))
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
-    value = models.DecimalField(_("value"), **MONEY, help_text=_("Per code, in major units."))
+    value = models.DecimalField(_("value"), **MONEY_FIELD, help_text=_("Per code, in major units."))
     count = models.PositiveIntegerField(_("number of codes"))
     expires_at = models.DateTimeField(_("redeem before"))
     created_by = models.ForeignKey(

@@ -12,8 +12,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.invoicing.models import EXACT, MONEY, Invoice
+from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalTransaction
+from billing.money import LEDGER_FIELD, MONEY_FIELD
 from billing.payments.models import BankTransfer, CardTopUp
 
 
@@ -34,7 +35,7 @@ class CustomerPayment(models.Model):
     )
     method = models.CharField(_("method"), max_length=8, choices=Method.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
     currency = models.CharField(_("currency"), max_length=3)
     received_on = models.DateField(_("received on"), null=True, blank=True)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
@@ -77,7 +78,7 @@ class PaymentAllocation(models.Model):
 
     payment = models.ForeignKey(CustomerPayment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
     allocated_at = models.DateTimeField(_("allocated"), auto_now_add=True)
     allocated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -108,9 +109,9 @@ class CreditNote(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"))
-    subtotal = models.DecimalField(_("subtotal"), **MONEY)
-    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
-    total = models.DecimalField(_("total"), **MONEY)
+    subtotal = models.DecimalField(_("subtotal"), **MONEY_FIELD)
+    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
+    total = models.DecimalField(_("total"), **MONEY_FIELD)
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -139,10 +140,10 @@ class CreditNoteLine(models.Model):
         "billing.InvoiceLine", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
     )
     description = models.CharField(_("description"), max_length=300)
-    amount_exact = models.DecimalField(_("exact amount"), **EXACT)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount_exact = models.DecimalField(_("exact amount"), **LEDGER_FIELD)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
     tax_rate = models.DecimalField(_("tax rate"), max_digits=7, decimal_places=6, default=Decimal("0"))
-    tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
+    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
 
     class Meta:
         db_table = "receivables_credit_note_line"
@@ -160,7 +161,7 @@ class Receipt(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts")
     series = models.CharField(_("series"), max_length=40)
     number = models.CharField(_("number"), max_length=60, unique=True)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
     currency = models.CharField(_("currency"), max_length=3)
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"))

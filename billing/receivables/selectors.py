@@ -8,10 +8,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import customers_visible_to
 from billing.invoicing.models import Invoice
+from billing.money import MONEY_FIELD
 from billing.receivables.models import CreditNote, CustomerPayment, Receipt
 
 OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
-_MONEY = DecimalField(max_digits=20, decimal_places=2)
+_MONEY = DecimalField(**MONEY_FIELD)
 
 
 def invoices_visible_to(user: User) -> QuerySet[Invoice]:
