@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def worker():
-    """Start ``celery worker`` in its own process on every project queue; stop it afterwards."""
+def worker(settings):
+    """Start ``celery worker`` in its own process on every project queue; stop it afterwards.
+
+    The test settings run tasks inline; here they go through the broker, as with REDIS_URL in development.
+    """
+    from distributor.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     process = subprocess.Popen(
         [
             sys.executable,
@@ -39,6 +46,7 @@ def worker():
     yield process
     process.terminate()
     process.wait(timeout=30)
+    app.conf.task_always_eager = eager
 
 
 @pytest.mark.redis

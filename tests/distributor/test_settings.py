@@ -16,13 +16,19 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG=",
 }
 
+# What the suite's environment sets that manage.py must not see; DJANGO_SETTINGS_MODULE names the test
+# settings, and these tests are about the real ones.
+NOT_INHERITED = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DISTRIBUTOR_ENV",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DJANGO_SETTINGS_MODULE",
+}
+
 
 def _start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DISTRIBUTOR_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, "manage.py", *(args or ("check",))],
         cwd=ROOT,
