@@ -17,6 +17,8 @@ from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from django.test import Client
 
+from distributor.celery import app as celery_app
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -81,3 +83,17 @@ def cache_of_its_own(monkeypatch, request):
         return make_key(cache, f"{namespace}:{key}", version)
 
     monkeypatch.setattr(BaseCache, "make_key", make_key_in_namespace)
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run inline in this test's process, whatever the broker: for tests that check what a task did.
+
+    The test settings already run tasks eagerly; a test that depends on it says so by asking for this
+    fixture, which holds even where Celery's configuration was changed (the browser tests' live server
+    runs in this process and serves the pages that enqueue).
+    """
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

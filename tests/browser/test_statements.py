@@ -7,21 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import StaffRole
-from distributor.celery import app as celery_app
 from tests.billing.documents.helpers import invoice, payment
 from tests.browser.conftest import PASSWORD, TEST_TOTP_SECRET, enable_totp, screenshot, sign_in
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def eager_celery():
-    # The live server runs in this process: tasks run inline there, as the embedded default does.
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

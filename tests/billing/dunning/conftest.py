@@ -5,21 +5,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core.cache import cache
 
-from distributor.celery import app as celery_app
-
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks in-process even when REDIS_URL points at a real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

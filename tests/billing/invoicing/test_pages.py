@@ -8,21 +8,12 @@ import pytest
 from accounts.models import StaffRole
 from billing.invoicing.models import Invoice, PeriodClose, ServiceCharge
 from billing.terms.models import BillingTerms
-from distributor.celery import app as celery_app
 from tests.billing.factories import staff
 from tests.billing.invoicing.conftest import use
 from tests.billing.usage.factories import customer_make
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

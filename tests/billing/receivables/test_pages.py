@@ -21,16 +21,6 @@ D = Decimal
 
 
 @pytest.fixture
-def eager_celery():
-    from distributor.celery import app as celery_app
-
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def invoices(acme, other):
     return {
         "jan": issued_invoice(acme, "100.00", issue_date=JAN),

@@ -15,7 +15,6 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.statements import exports
 from billing.statements.models import StatementExport
 from billing.statements.services import export_request
-from distributor.celery import app as celery_app
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import topup
 from tests.factories import CustomerFactory
@@ -149,14 +148,6 @@ def test_statement_command_errors_name_the_option(books, tmp_path, options, mess
     with pytest.raises(CommandError, match=message):
         run_statement(**{**base, **options})
     assert not (tmp_path / "x.pdf").exists()
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def test_zip_export_has_one_pdf_per_customer_with_activity(

@@ -1,2 +1,2 @@
-from tests.billing.dunning.conftest import _clear_cache, eager_celery, gateway, webhook_receiver  # noqa: F401
+from tests.billing.dunning.conftest import _clear_cache, gateway, webhook_receiver  # noqa: F401
 from tests.billing.usage.conftest import model, source  # noqa: F401

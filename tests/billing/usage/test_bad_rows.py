@@ -239,16 +239,6 @@ def test_bulk_path_stores_what_the_per_batch_path_stores_for_edge_values(model, 
     assert stored(bulk_source) == stored(batch_source)
 
 
-@pytest.fixture
-def eager_celery():
-    from distributor.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def upload_post(client, source, name: str, body: bytes):
     return client.post(
         reverse("staff-usage-upload-create"),

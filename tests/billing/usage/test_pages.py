@@ -13,7 +13,6 @@ from django.urls import reverse
 from accounts.models import StaffRole
 from billing.usage.models import RatingState, UsageDaily, UsageEvent, UsageUpload
 from billing.usage.services import usage_batch_ingest
-from distributor.celery import app as celery_app
 from tests.billing.factories import staff
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import AT, alias_add, customer_make, event, priced_model
@@ -22,15 +21,6 @@ from tests.factories import MembershipFactory, SubDistributorFactory
 pytestmark = pytest.mark.django_db
 
 PERIOD = {"start": "2026-05-01", "end": "2026-05-31"}
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks in-process even when REDIS_URL points at a real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -13,20 +13,10 @@ from billing.wallets.notifications import SIGNATURE_HEADER, webhook_signature_ve
 from billing.wallets.selectors import customer_suspended_for_balance
 from billing.wallets.services import wallet_get_or_create, wallet_lots_expire_due
 from billing.wallets.tasks import wallet_lots_expire_task
-from distributor.celery import app as celery_app
 from tests.billing.factories import available, grant, spend, topup
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks in-process even when REDIS_URL points at a real broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
