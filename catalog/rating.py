@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from typing import NamedTuple
 
+from django.utils.translation import gettext_lazy as _
+
 # 60 significant digits hold any price (24 digits) times any token count (19 digits) exactly; should
 # a product ever need more, Inexact is raised rather than a rounded amount returned.
 EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
@@ -27,8 +29,9 @@ _COEFFICIENT_LIMIT = 10**EXACT.prec
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
-# Token classes in the order lines are returned. ``input`` is uncached input, ``output`` excludes
-# reasoning tokens: together the classes partition all tokens of a request exactly once.
+# Token classes (what a price is per), in the order lines are returned and the catalog shows them.
+# ``input`` is uncached input, ``output`` excludes reasoning tokens: together the classes partition all
+# tokens of a request exactly once. Usage *counts* are named differently (USAGE_FIELDS below).
 INPUT = "input"
 CACHE_READ = "cache_read"
 CACHE_WRITE_5M = "cache_write_5m"
@@ -37,8 +40,20 @@ OUTPUT = "output"
 REASONING = "reasoning"
 REQUEST = "request"
 TOKEN_CLASSES = (INPUT, CACHE_READ, CACHE_WRITE_5M, CACHE_WRITE_1H, OUTPUT, REASONING)
+# Each class's name as the catalog's price tables head their columns (lazy: this module reads no settings).
+TOKEN_CLASS_LABELS = {
+    INPUT: _("Input"),
+    CACHE_READ: _("Cache read"),
+    CACHE_WRITE_5M: _("Cache write 5m"),
+    CACHE_WRITE_1H: _("Cache write 1h"),
+    OUTPUT: _("Output"),
+    REASONING: _("Reasoning"),
+}
 
-# Usage field names as the API and gateways send them; errors name these fields.
+# The six usage counts of a request (``Usage``'s fields), named as the API and gateways send them and as
+# usage events and rollups store them (``billing.usage.models.TOKEN_COLUMNS``); errors name these fields.
+# ``prompt_tokens`` includes the cache counts and ``completion_tokens`` the reasoning ones: they overlap,
+# unlike the classes above.
 USAGE_FIELDS = (
     "prompt_tokens",
     "cache_read_tokens",

@@ -2,31 +2,21 @@
 
 The period close stores a usage line with ``unit_price`` None (one line per model mixes token classes
 priced differently) and puts the breakdown in ``line.details``: ``tokens`` {class: count},
-``unit_prices`` {class: price per million, as text} and ``prices_varied`` (the plan or its prices changed
-in the period, or the plan is tiered, so the amount is not simply tokens × the prices shown).
+``unit_prices`` {class: price per million, as text}, both keyed by the catalog's token classes
+(``catalog.rating.TOKEN_CLASSES``: "input", "cache_read", …), and ``prices_varied`` (the plan or its
+prices changed in the period, or the plan is tiered, so the amount is not simply tokens × the prices shown).
 """
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext_lazy as _
-
-from billing.usage.models import TOKEN_CLASSES
-
-TOKEN_CLASS_LABELS = {
-    "prompt_tokens": _("Input"),
-    "cache_read_tokens": _("Cache read"),
-    "cache_write_tokens": _("Cache write"),
-    "cache_write_1h_tokens": _("Cache write (1 h)"),
-    "completion_tokens": _("Output"),
-    "reasoning_tokens": _("Reasoning"),
-}
+from catalog.rating import TOKEN_CLASS_LABELS, TOKEN_CLASSES
 
 
 @dataclass(frozen=True)
 class ClassPrice:
     token_class: str
-    label: str
+    label: str  # translated when shown (a lazy string)
     tokens: int
     unit_price: Decimal | None  # per million tokens; None when the close did not know it
 
@@ -47,7 +37,8 @@ def _int(value) -> int:
 
 
 def class_prices(line) -> list[ClassPrice]:
-    """The token classes a usage line billed (non-zero tokens, close order), with their unit prices."""
+    """The token classes a usage line billed (non-zero tokens), in the catalog's order and with its labels
+    (translated), with their unit prices."""
     details = line.details if isinstance(line.details, dict) else {}
     if line.kind != "usage" or not details:
         return []
@@ -60,7 +51,9 @@ def class_prices(line) -> list[ClassPrice]:
         count = _int(tokens.get(cls))
         if not count:
             continue
-        rows.append(ClassPrice(cls, str(TOKEN_CLASS_LABELS.get(cls, cls)), count, _decimal(prices.get(cls))))
+        # The label stays lazy: a PDF is translated in its document's language, which rendering switches to.
+        label = TOKEN_CLASS_LABELS.get(cls, cls)
+        rows.append(ClassPrice(cls, label, count, _decimal(prices.get(cls))))
     return rows
 
 

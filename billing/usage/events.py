@@ -15,16 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
-from catalog.rating import RatingError, Usage, usage_check
+from catalog.rating import USAGE_FIELDS, RatingError, Usage, usage_check
 
-TOKEN_FIELDS = (
-    "prompt_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "completion_tokens",
-    "reasoning_tokens",
-)
 STATUSES = {"success", "failed"}
 MAX_ID = 200
 MAX_UPSTREAM = 120
@@ -300,7 +292,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
             errors.append(RowError(index, "occurred_at", "is more than a day in the future"))
     except ValueError as exc:
         errors.append(RowError(index, "occurred_at", str(exc) or "is not a valid time"))
-    counts = {name: _count(raw, name, errors, index) for name in TOKEN_FIELDS}
+    counts = {name: _count(raw, name, errors, index) for name in USAGE_FIELDS}
     if not errors:
         try:
             usage_check(Usage(**counts))

@@ -27,8 +27,8 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from billing.usage.bulk import bulk_ingest
-from billing.usage.events import TOKEN_FIELDS, UnreadableRecord
-from billing.usage.models import GatewaySource
+from billing.usage.events import UnreadableRecord
+from billing.usage.models import TOKEN_COLUMNS, GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
 
 FILE_BATCH = 5000
@@ -427,7 +427,7 @@ _INT_DIGITS = 18
 # Only token counts become ints (so that a well-formed row takes the bulk path's fast check); every other
 # cell stays text, so that ids keep their leading zeros ("0012" is not "12") and the connectors and
 # validation read numbers and times from text as they do from JSON.
-_COUNT_COLUMNS = frozenset(TOKEN_FIELDS)
+_COUNT_COLUMNS = frozenset(TOKEN_COLUMNS)
 
 
 def _csv_row(row: dict) -> dict:

@@ -14,19 +14,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from catalog.models import AIModel
+from catalog.rating import USAGE_FIELDS
 from common.encrypted_fields import EncryptedTextField
 
 # Rated amounts keep 24 decimal places: per-million prices have 12, per-token prices 18, and a plan's
 # markup (6 places) on top still fits exactly. Never rounded here (DESIGN §4.5).
 RATED_DIGITS = {"max_digits": 40, "decimal_places": 24}
-TOKEN_CLASSES = (
-    "prompt_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "completion_tokens",
-    "reasoning_tokens",
-)
+# The columns of an event (and of a rollup row) holding its six token counts: named as the counts of
+# ``catalog.rating.Usage`` are, so an event's counts go to rating by name. Prices are per token *class*
+# (``catalog.rating.TOKEN_CLASSES``), which these counts overlap: prompt includes cache, completion reasoning.
+TOKEN_COLUMNS = USAGE_FIELDS
 
 
 class StoredJSONField(models.JSONField):

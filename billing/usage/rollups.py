@@ -15,17 +15,9 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from billing.usage.models import RatingState, UsageEvent
+from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageEvent
 
-COUNT_FIELDS = (
-    "requests",
-    "prompt_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "completion_tokens",
-    "reasoning_tokens",
-)
+COUNT_FIELDS = ("requests", *TOKEN_COLUMNS)
 KEY_FIELDS = ("customer_id", "model_id", "upstream_account", "sell_currency", "cost_currency")
 
 
@@ -51,12 +43,7 @@ def rollup_sums(events: Iterable[UsageEvent]) -> tuple[dict, dict]:
         key = (e.customer_id, e.model_id, e.upstream_account, e.sell_currency, e.cost_currency)
         values = (
             1,
-            e.prompt_tokens,
-            e.cache_read_tokens,
-            e.cache_write_tokens,
-            e.cache_write_1h_tokens,
-            e.completion_tokens,
-            e.reasoning_tokens,
+            *(getattr(e, c) for c in TOKEN_COLUMNS),
             e.sell_amount or Decimal(0),
             e.cost_amount or Decimal(0),
         )

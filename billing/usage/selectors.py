@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.usage.models import (
+    TOKEN_COLUMNS,
     GatewaySource,
     RatingState,
     UsageBatch,
@@ -44,15 +45,7 @@ UNRATED_REASONS = ("unknown_key", "unknown_model", "no_plan", "no_price", "missi
 
 _MONEY = DecimalField(max_digits=60, decimal_places=36)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
-TOKEN_SUMS = (
-    "requests",
-    "prompt_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "completion_tokens",
-    "reasoning_tokens",
-)
+TOKEN_SUMS = ("requests", *TOKEN_COLUMNS)
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:

@@ -4,11 +4,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import MemberRole, StaffRole
 from billing.documents.line_prices import class_prices
 from billing.documents.pdf import invoice_pdf
 from billing.invoicing.services import LineDraft, invoice_create, invoice_issue
+from catalog.rating import TOKEN_CLASS_LABELS, TOKEN_CLASSES
 from tests.billing.documents.test_pdf import pdf_text
 from tests.billing.factories import staff
 from tests.billing.invoicing.factories import credit_terms
@@ -17,10 +19,11 @@ from tests.factories import CustomerFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 # As billing.invoicing.close stores a usage line: unit_price None, the breakdown in details.
+# Keyed by the catalog's token classes, as the close writes them (billing.invoicing.close.token_classes).
 DETAILS = {
-    "tokens": {"prompt_tokens": 1200000, "cache_read_tokens": 0, "completion_tokens": 300000},
+    "tokens": {"output": 300000, "cache_read": 0, "input": 1200000},
     "plan": "Standard",
-    "unit_prices": {"prompt_tokens": "2.5", "cache_read_tokens": "0.25", "completion_tokens": "10.075"},
+    "unit_prices": {"input": "2.5", "cache_read": "0.25", "output": "10.075"},
     "prices_varied": True,
 }
 VARIED = "Prices varied in this period"
@@ -51,11 +54,12 @@ def test_class_prices_lists_billed_classes_in_close_order_and_tolerates_bad_deta
     usage, service = usage_invoice.lines.order_by("position")
     rows = class_prices(usage)
     assert [(r.token_class, r.tokens, r.unit_price) for r in rows] == [
-        ("prompt_tokens", 1200000, Decimal("2.5")),
-        ("completion_tokens", 300000, Decimal("10.075")),
+        ("input", 1200000, Decimal("2.5")),
+        ("output", 300000, Decimal("10.075")),
     ]
+    assert [str(r.label) for r in rows] == ["Input", "Output"]
     assert class_prices(service) == []
-    usage.details = {"tokens": {"prompt_tokens": "x", "completion_tokens": 5}, "unit_prices": "nope"}
+    usage.details = {"tokens": {"input": "x", "output": 5}, "unit_prices": "nope"}
     assert [(r.tokens, r.unit_price) for r in class_prices(usage)] == [(5, None)]
     usage.details = None
     assert class_prices(usage) == []
@@ -70,6 +74,28 @@ def test_the_invoice_pdf_shows_each_usage_class_with_its_unit_price(usage_invoic
     assert "Cache read" not in text  # no tokens of that class were billed
     assert "per 1M tokens" in text
     assert VARIED in " ".join(text.split())
+
+
+def test_the_class_labels_are_the_catalogs_in_its_order_and_in_the_invoice_language(usage_invoice):
+    """Every class the close bills, listed in the catalog's order (not the order the details hold them,
+    nor alphabetically) under the catalog's label, in Chinese on a Chinese invoice's PDF."""
+    line = usage_invoice.lines.get(kind="usage")
+    line.details = {
+        **DETAILS,
+        "tokens": {cls: 1000 * (i + 1) for i, cls in enumerate(reversed(TOKEN_CLASSES))},
+    }
+    line.save(update_fields=["details"])
+    assert [r.token_class for r in class_prices(line)] == list(TOKEN_CLASSES)
+    usage_invoice.language = "zh-hans"
+    usage_invoice.save(update_fields=["language"])
+    text = pdf_text(invoice_pdf(usage_invoice))
+    with translation.override("zh-hans"):
+        labels = [str(TOKEN_CLASS_LABELS[cls]) for cls in TOKEN_CLASSES]
+    assert labels[0] == "输入" and labels[4] == "输出"
+    rows = [row for row in text.splitlines() if any(label in row for label in labels)]
+    assert [next(label for label in labels if label in row) for row in rows] == labels
+    assert rows[0].split()[1:] == ["6000", "2.50"]  # the input row: its tokens and unit price
+    assert not any(cls in text for cls in ("cache_read", "cache_write_5m", "reasoning"))
 
 
 def test_no_varied_note_when_prices_held(usage_invoice):

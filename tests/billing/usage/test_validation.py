@@ -18,12 +18,12 @@ from billing.usage.events import (
     MAX_METADATA_DEPTH,
     MAX_TOKENS,
     MAX_UPSTREAM,
-    TOKEN_FIELDS,
     CanonicalEvent,
     UnreadableRecord,
     event_validate,
     text_problem,
 )
+from billing.usage.models import TOKEN_COLUMNS
 from tests.billing.usage.factories import AT
 
 NOW = AT + timedelta(hours=1)
@@ -61,7 +61,7 @@ ANY_JSON = st.recursive(
     max_leaves=12,
 )
 FIELDS = (
-    "request_id", "occurred_at", "key", "model", "upstream_account", *TOKEN_FIELDS, "batch", "status",
+    "request_id", "occurred_at", "key", "model", "upstream_account", *TOKEN_COLUMNS, "batch", "status",
     "gateway_cost", "gateway_cost_currency", "metadata",
     # the connectors' own fields
     "id", "startTime", "model_group", "model_id", "api_base", "call_type", "response_cost", "hidden_params",
@@ -92,7 +92,7 @@ def assert_storable(event: CanonicalEvent) -> None:
     offset = event.occurred_at.utcoffset()
     assert -timedelta(hours=16) < offset < timedelta(hours=16) and not offset.microseconds
     assert EARLIEST <= event.occurred_at <= NOW + FUTURE_TOLERANCE
-    for name in TOKEN_FIELDS:
+    for name in TOKEN_COLUMNS:
         assert type(getattr(event, name)) is int and 0 <= getattr(event, name) <= MAX_TOKENS, name
     if event.gateway_cost is not None:
         cost = event.gateway_cost
@@ -169,7 +169,7 @@ def test_the_bulk_fast_check_accepts_only_what_event_validate_accepts_unchanged(
         reference.batch,
         reference.succeeded,
     )
-    assert list(counts) == [getattr(reference, name) for name in TOKEN_FIELDS]
+    assert list(counts) == [getattr(reference, name) for name in TOKEN_COLUMNS]
     assert_storable(reference)
 
 
@@ -189,7 +189,7 @@ def test_every_edge_value_in_every_field_is_decided_alike_by_both_checks():
                     reference.occurred_at,
                     reference.key,
                     reference.model,
-                    [getattr(reference, n) for n in TOKEN_FIELDS],
+                    [getattr(reference, n) for n in TOKEN_COLUMNS],
                 ), (name, value)
             if isinstance(reference, CanonicalEvent):
                 assert_storable(reference)
