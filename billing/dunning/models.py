@@ -80,6 +80,3 @@ class DunningNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice}: {self.level.name}"
-
-
-from billing.dunning import receivers  # noqa: E402, F401 - lifts overdue suspensions when invoices settle

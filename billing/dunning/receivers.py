@@ -1,17 +1,14 @@
 """Invoices that change amounts or status refresh the gateway status; settling lifts overdue suspensions.
 
-Connected from dunning.models. A receiver rather than calls from the payment and credit-note services so
+Connected in ``billing.apps``. A receiver rather than calls from the payment and credit-note services so
 that every way an invoice gets settled (allocation, card payment, credit note, void) lifts alike.
 """
 
 from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 from billing.invoicing.models import Invoice
 
 
-@receiver(post_save, sender=Invoice, dispatch_uid="dunning_invoice_changed")
 def invoice_changed(sender, instance: Invoice, created: bool, **kwargs) -> None:
     if created or instance.status == Invoice.Status.DRAFT:
         return

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from billing.dunning.emails import notice_message
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy
-from billing.dunning.suspension import OPEN_STATUSES, overdue_notices
+from billing.dunning.selectors import OPEN_STATUSES, overdue_notices
+from billing.gateway.notifications import gateway_event_notify
 from billing.invoicing.models import Invoice
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ def dunning_run(*, today: date | None = None) -> DunningResult:
 
 @transaction.atomic
 def _invoice_dun(*, invoice_id: int, levels: list[DunningLevel], today: date, result: DunningResult) -> None:
-    from billing.gateway.notifications import gateway_event_notify
-
     # The row lock serialises concurrent runs per invoice; the unique notice constraint backs it up.
     invoice = (
         Invoice.objects.select_for_update(of=("self",))

@@ -1,27 +1,18 @@
 """Overdue suspension: a dunning level with *suspend service* stops the customer's gateway traffic
 until the invoice is settled (paid in full, credited or void).
 
-The gateway status reads the open suspensions live (``overdue_notices``); this module records when one
-ends and tells the gateways (``customer.restored``, reason ``overdue_settled``).
+The gateway status reads the open suspensions live (``selectors.overdue_notices``); this module records
+when one ends and tells the gateways (``customer.restored``, reason ``overdue_settled``).
 """
 
 from django.db import transaction
 from django.utils import timezone
 
 from billing.dunning.models import DunningNotice
+from billing.dunning.selectors import OPEN_STATUSES, overdue_notices
+from billing.gateway.notifications import gateway_event_notify
+from billing.gateway.status import status_invalidate
 from billing.invoicing.models import Invoice
-
-OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
-
-
-def overdue_notices(*, customer_id: int):
-    """Suspending notices whose invoice is still open: each one keeps the customer suspended."""
-    return DunningNotice.objects.filter(
-        invoice__customer_id=customer_id,
-        suspended=True,
-        lifted_at__isnull=True,
-        invoice__status__in=OPEN_STATUSES,
-    ).select_related("invoice", "level")
 
 
 def invoice_settled(invoice: Invoice) -> bool:
@@ -33,9 +24,6 @@ def overdue_suspension_refresh(*, invoice_id: int, customer_id: int) -> bool:
 
     Returns whether a suspension was lifted. Safe to call any number of times.
     """
-    from billing.gateway.notifications import gateway_event_notify
-    from billing.gateway.status import status_invalidate
-
     invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
     lifted = False
     if invoice_settled(invoice):

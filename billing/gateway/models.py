@@ -26,6 +26,3 @@ class GatewayHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.reason}"
-
-
-from billing.gateway import receivers  # noqa: E402, F401 - connects the suspension watcher

@@ -1,19 +1,14 @@
-"""Watch balance suspensions (owned by billing.wallets) to tell gateways; connected from gateway.models.
+"""Watch balance suspensions (owned by billing.wallets) to tell gateways; connected in ``billing.apps``.
 
 A signal, not a call from the wallet service, because wallets must not depend on usage/gateway code and
 every path that suspends or restores (usage, top-ups, refunds, adjustments) should notify alike.
 """
 
-from django.db.models.signals import post_save
-from django.dispatch import receiver
-
+from billing.gateway.notifications import gateway_event_notify
 from billing.wallets.models import BalanceSuspension
 
 
-@receiver(post_save, sender=BalanceSuspension, dispatch_uid="gateway_balance_suspension")
 def balance_suspension_changed(sender, instance: BalanceSuspension, created: bool, **kwargs) -> None:
-    from billing.gateway.notifications import gateway_event_notify
-
     if created:
         gateway_event_notify(
             customer=instance.customer, event="customer.suspended", reason="balance_at_floor"

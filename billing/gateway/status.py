@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.dunning.suspension import overdue_notices
+from billing.dunning.selectors import overdue_notices
 from billing.gateway.models import GatewayHold
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_exposure

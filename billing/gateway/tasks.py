@@ -3,7 +3,7 @@
 import requests
 from celery import shared_task
 
-from billing.gateway.notifications import gateway_webhook_send
+from billing.gateway.webhooks import gateway_webhook_send
 from billing.usage.models import GatewaySource
 
 

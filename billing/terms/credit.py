@@ -17,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.gateway.notifications import gateway_event_notify
+from billing.gateway.status import status_invalidate
 from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
 
 CREDIT_MODES = (BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
@@ -120,14 +122,10 @@ def _breach_close(*, breach: CreditLimitBreach, exposure: Decimal) -> bool:
                 extra={"currency": breach.currency, "exposure": str(exposure)},
             )
         else:
-            from billing.gateway.status import status_invalidate
-
             customer_id = breach.customer_id
             transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
     return True
 
 
 def _queue_email(breach_id: int) -> None:
-    from billing.terms.tasks import notify_credit_limit_email_task
-
     notify_credit_limit_email_task.delay(breach_id)

@@ -167,6 +167,3 @@ class CreditLimitBreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.exposure_at_start} ≥ {self.credit_limit} {self.currency}"
-
-
-from billing.terms import receivers  # noqa: E402, F401 - connects the credit-limit watcher

@@ -1,4 +1,4 @@
-"""Watch journal postings that move a credit customer's exposure; connected from terms.models.
+"""Watch journal postings that move a credit customer's exposure; connected in ``billing.apps``.
 
 A receiver, not a call from the usage pipeline or the payment services, because every path that moves
 receivables, unbilled usage or paid deposits (usage accruals, invoice issue, payments, credit notes,
@@ -12,11 +12,8 @@ once per committed database transaction (one query finds the credit customers co
 import threading
 
 from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 from billing.ledger.models import JournalTransaction
-from billing.ledger.signals import transactions_posted
 
 _pending = threading.local()
 
@@ -39,14 +36,12 @@ def _flush() -> None:
     credit_limit_check_postings(transaction_ids=txn_ids)
 
 
-@receiver(post_save, sender=JournalTransaction, dispatch_uid="terms_credit_limit_watch")
 def journal_transaction_posted(sender, instance: JournalTransaction, created: bool, **kwargs) -> None:
     if not created:
         return
     _watch([instance.pk])
 
 
-@receiver(transactions_posted, sender=JournalTransaction, dispatch_uid="terms_credit_limit_watch_bulk")
 def journal_transactions_posted(sender, transactions, **kwargs) -> None:
     _watch([t.pk for t in transactions])
 

@@ -12,6 +12,7 @@ from accounts.models import Customer
 from accounts.services import customer_create
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry
+from billing.terms.credit import credit_limit_check
 from billing.terms.models import BillingTerms, BillingTermsChange
 
 MAX_PAYMENT_DAYS = 365
@@ -189,8 +190,6 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         customer_id = customer.pk
 
         def recheck():
-            from billing.terms.credit import credit_limit_check
-
             credit_limit_check(customer_ids=[customer_id])
 
         transaction.on_commit(recheck)

@@ -4,14 +4,6 @@ from celery import shared_task
 
 from billing.terms.credit import CREDIT_MODES, credit_limit_check
 from billing.terms.models import BillingTerms, CreditLimitBreach
-from billing.terms.notifications import credit_limit_email_send
-
-
-@shared_task(name="billing.terms.tasks.notify_credit_limit_email_task", max_retries=3)
-def notify_credit_limit_email_task(breach_id: int) -> int:
-    return credit_limit_email_send(
-        breach=CreditLimitBreach.objects.select_related("customer").get(pk=breach_id)
-    )
 
 
 @shared_task(name="billing.terms.tasks.credit_limit_check_task")

@@ -18,7 +18,7 @@ from django.utils import translation
 
 from accounts.models import StaffRole
 from billing.gateway.forms import GatewaySourceForm
-from billing.gateway.notifications import gateway_webhook_send
+from billing.gateway.webhooks import gateway_webhook_send
 from billing.wallets.forms import WalletSettingsForm
 from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
 from billing.wallets.services import wallet_get_or_create
