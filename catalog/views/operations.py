@@ -17,7 +17,12 @@ from catalog.models import FxRate, PriceAlert, PriceImport
 from catalog.selectors.pricelist import customer_price_list
 from catalog.services.alerts import price_check_run
 from catalog.services.fx import fx_rate_set, fx_rates_import_csv
-from catalog.services.imports.apply import ImportOptions, price_import_record, price_import_record_apply
+from catalog.services.imports.apply import (
+    ImportOptions,
+    price_import_record,
+    price_import_record_apply,
+    price_import_record_discard,
+)
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
 from common.listing import filtered_page
@@ -75,9 +80,7 @@ def import_detail(request, pk: int):
 def import_apply(request, pk: int):
     record = get_object_or_404(PriceImport, pk=pk)
     if request.POST.get("action") == "discard":
-        if record.status == PriceImport.Status.PREVIEWED:
-            record.status = PriceImport.Status.DISCARDED
-            record.save(update_fields=["status"])
+        if price_import_record_discard(record):
             messages.info(request, _("Import discarded; nothing changed."))
         return redirect("catalog-import-detail", pk=record.pk)
     try:

@@ -126,6 +126,34 @@ def test_upload_previews_then_applies_and_lists_unprofitable_prices(staff_client
     assert "Standard CNY / glm-5.1 tier (0, 32000] input: sells below cost" in body
 
 
+def test_discarding_a_preview_changes_no_price_and_an_applied_import_stays_applied(staff_client, priced):
+    def upload(book):
+        csv = b"model,tier_lo,tier_hi,input,output\nglm-5.1,0,32000,6.5,20\nglm-5.1,32000,,7,25\n"
+        staff_client.post(
+            reverse("catalog-import-new"),
+            {
+                "file": SimpleUploadedFile("zhipu.csv", csv, content_type="text/csv"),
+                "format": "csv",
+                "book": book,
+                "kind": "cost",
+                "effective": "2026-06-01",
+            },
+        )
+        return PriceImport.objects.latest("pk")
+
+    discarded = upload("Zhipu contract")
+    response = staff_client.post(reverse("catalog-import-apply", args=[discarded.pk]), {"action": "discard"})
+    assert response.status_code == 302
+    discarded.refresh_from_db()
+    assert discarded.status == PriceImport.Status.DISCARDED and PriceEntry.objects.count() == 2
+
+    applied = upload("Zhipu contract")
+    staff_client.post(reverse("catalog-import-apply", args=[applied.pk]), {"action": "apply"})
+    staff_client.post(reverse("catalog-import-apply", args=[applied.pk]), {"action": "discard"})
+    applied.refresh_from_db()
+    assert applied.status == PriceImport.Status.APPLIED and PriceEntry.objects.count() == 3
+
+
 def test_bad_upload_lists_rows_and_fields_and_changes_nothing(staff_client, priced):
     response = staff_client.post(
         reverse("catalog-import-new"),

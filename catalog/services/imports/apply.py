@@ -259,6 +259,18 @@ def price_import_record(
     return record, preview
 
 
+def price_import_record_discard(record: PriceImport) -> bool:
+    """Discard a previewed import; return whether it was discarded (an applied one stays applied).
+
+    One conditional update, so a discard racing an apply cannot undo the apply's status.
+    """
+    return bool(
+        PriceImport.objects.filter(pk=record.pk, status=PriceImport.Status.PREVIEWED).update(
+            status=PriceImport.Status.DISCARDED
+        )
+    )
+
+
 def record_options(record: PriceImport) -> ImportOptions:
     return ImportOptions(
         format=record.format,
