@@ -126,7 +126,7 @@ def run() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from billing.invoicing.close import close_period
+        from billing.invoicing.close.services import close_period
         from billing.invoicing.models import InvoiceLine
         from billing.ledger.models import AccountKind, LedgerAccount
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.invoicing.close import close_period
+from billing.invoicing.close.services import close_period
 from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
 from billing.terms.models import BillingTerms

@@ -434,7 +434,7 @@ CELERY_BEAT_SCHEDULE["usage-rerate"] = {
 }
 
 # ------------------------------------------------------------------------------
-# Period close (issue 6) — billing/invoicing/close.py
+# Period close (issue 6) — billing/invoicing/close/
 # ------------------------------------------------------------------------------
 # Beat reads crontab schedules in CELERY_TIMEZONE (Celery's default is UTC): periods close at the operator's
 # midnight, so the close must fire at 00:15 on the 1st *there*. Interval schedules are unaffected.

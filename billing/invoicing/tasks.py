@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from billing.invoicing.close import CloseError, close_period
+from billing.invoicing.close.services import CloseError, close_period
 from billing.invoicing.periods import period_parse, periods_just_ended
 
 logger = logging.getLogger(__name__)

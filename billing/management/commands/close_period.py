@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.invoicing.close import CloseError, close_period, close_refusal
+from billing.invoicing.close.services import CloseError, close_period, close_refusal
 from billing.invoicing.periods import PeriodError, period_parse, periods_just_ended
 
 

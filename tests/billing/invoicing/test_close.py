@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from billing.allowances.models import PackPurchase, Subscription
-from billing.invoicing.close import close_period
+from billing.invoicing.close.services import close_period
 from billing.invoicing.models import Invoice, InvoiceLine, PeriodClose, ServiceCharge, UsageStatement
 from billing.invoicing.services import invoice_issue
 from billing.ledger.accounts import account_get
@@ -302,7 +302,7 @@ def test_voided_draft_is_billed_again_but_voided_issued_invoice_is_not(source, m
 
 
 def test_a_failed_close_is_recorded_and_can_be_rerun(source, monthly, monkeypatch):
-    from billing.invoicing import close as close_module
+    from billing.invoicing.close import services as close_module
 
     use(source, "key-m", datetime(2026, 10, 3, 2, tzinfo=UTC))
     monkeypatch.setattr(

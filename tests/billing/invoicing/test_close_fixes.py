@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.allowances.models import Subscription
-from billing.invoicing.close import CloseError, _usage_billed, close_period
+from billing.invoicing.close.measure import usage_billed
+from billing.invoicing.close.services import CloseError, close_period
 from billing.invoicing.models import Invoice, InvoiceLine, ServiceCharge
 from billing.invoicing.periods import period_parse
 from billing.invoicing.services import InvoiceError, LineDraft, invoice_create, invoice_issue
@@ -87,8 +88,8 @@ def test_earlier_period_cannot_be_closed_after_a_later_one(source, model):
         call_command("close_period", "--period", "2026-09", "--issue-date", "2026-11-02")
     assert period_close_task(period="2026-09")[0]["error"]
     # The "already billed" subtraction never counts invoices of later periods.
-    assert _usage_billed([c.pk], period_parse("2026-09")) != _usage_billed([c.pk], period_parse("2026-10"))
-    assert sum(v["amount"] for v in _usage_billed([c.pk], period_parse("2026-09")).values()) == ONE_USE
+    assert usage_billed([c.pk], period_parse("2026-09")) != usage_billed([c.pk], period_parse("2026-10"))
+    assert sum(v["amount"] for v in usage_billed([c.pk], period_parse("2026-09")).values()) == ONE_USE
     assert Invoice.objects.filter(customer=c, total__lt=0).count() == 0
 
 

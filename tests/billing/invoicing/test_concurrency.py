@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from billing.invoicing.close import close_period
+from billing.invoicing.close.services import close_period
 from billing.invoicing.models import Invoice, NumberSeries
 from billing.invoicing.services import LineDraft, invoice_create, invoice_issue
 from billing.ledger.accounts import account_get

@@ -1,0 +1,215 @@
+"""Close a period: which customers close, chunk by chunk, each chunk one transaction (package docstring)."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.invoicing.close.lines import (
+    close_keys_billable,
+    other_lines,
+    other_lines_add,
+    statement_lines,
+    usage_lines,
+)
+from billing.invoicing.close.measure import (
+    Span,
+    billed_keys,
+    usage_billed,
+    usage_cumulative,
+    usage_in_period,
+    usage_stage,
+    usage_stage_drop,
+)
+from billing.invoicing.close.store import invoices_store, statements_store
+from billing.invoicing.models import Invoice, PeriodClose, UsageStatement
+from billing.invoicing.numbering import numbers_take
+from billing.invoicing.periods import Period, local_midnight, period_parse
+from billing.invoicing.pricing import UnitPrices
+from billing.terms.models import BillingTerms
+from catalog.models import AIModel
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+
+
+class CloseError(ValueError):
+    """A close that must not run: the period has not ended, or a later period was already closed."""
+
+
+@dataclass
+class CloseResult:
+    period_close: PeriodClose
+    invoices: list[Invoice] = field(default_factory=list)
+    statements: list[UsageStatement] = field(default_factory=list)
+
+
+def _close_chunk(
+    *,
+    customer_ids: list[int],
+    period: Period,
+    issue_date: date,
+    models: dict[int, AIModel],
+    prices: UnitPrices,
+    actor,
+    staged: bool = False,
+    spans: dict[int, Span] | None = None,
+) -> list[Invoice]:
+    with transaction.atomic():
+        # Lock the chunk's terms rows: a concurrent close of the same customers waits here, then finds
+        # their close keys taken below and makes nothing.
+        terms = {
+            t.customer_id: t
+            for t in BillingTerms.objects.select_for_update(of=("self",))
+            .filter(customer_id__in=customer_ids)
+            .select_related("customer")
+            .order_by("customer_id")
+        }
+        tax_rates = {cid: t.tax_rate for cid, t in terms.items()}
+        built_of = usage_lines(
+            usage_cumulative(customer_ids, period, staged, spans),
+            usage_billed(customer_ids, period, spans),
+            period=period,
+            models=models,
+            prices=prices,
+            tax_rates=tax_rates,
+        )
+        others = other_lines(customer_ids, period)
+        already = billed_keys(customer_ids, {d.source_key for ds in others.values() for d in ds})
+        other_lines_add(built_of, others, already=already, tax_rates=tax_rates)
+        close_keys = close_keys_billable(built_of, period)
+        existing = set(
+            Invoice.objects.filter(close_key__in=list(close_keys)).values_list("close_key", flat=True)
+        )
+        todo = sorted((ck for ck in close_keys if ck not in existing), key=lambda ck: close_keys[ck])
+        if not todo:
+            return []
+        issuing = [ck for ck in todo if not terms[close_keys[ck][0]].review_invoices]
+        # One locked step takes the chunk's numbers; the series row stays locked until commit.
+        series, numbers = numbers_take("invoice", issue_date, len(issuing))
+        return invoices_store(
+            todo=todo,
+            close_keys=close_keys,
+            built_of=built_of,
+            terms=terms,
+            period=period,
+            issue_date=issue_date,
+            series=series,
+            number_of=dict(zip(issuing, numbers, strict=True)),
+            actor=actor,
+        )
+
+
+def _statements_make(
+    customer_ids: list[int], period: Period, models: dict[int, AIModel]
+) -> list[UsageStatement]:
+    """Prepaid customers' usage statements for a month: per model tokens and amount, from the rollups."""
+    grouped = statement_lines(usage_in_period(customer_ids, period), models)
+    return statements_store(grouped, customer_ids=customer_ids, period=period)
+
+
+def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
+    """Raise ``CloseError`` when ``period`` must not be closed: it has not ended yet (by the issue date,
+    today in the operator's time zone by default), or a later period of the same cadence was closed
+    already (billing is cumulative: closing an earlier period afterwards would bill against the later
+    invoices)."""
+    issue_date = issue_date or timezone.localdate()
+    if period.end >= issue_date:
+        raise CloseError(
+            _(
+                "%(period)s ends on %(end)s: a period can only be closed after it has ended"
+                " (issue date %(issue)s)."
+            )
+            % {"period": period.label, "end": period.end, "issue": issue_date}
+        )
+    done = PeriodClose.objects.filter(state=PeriodClose.State.DONE, period_end__gt=period.end)
+    done = done.filter(period__contains="Q") if period.is_quarter else done.exclude(period__contains="Q")
+    later = done.order_by("-period_end").values_list("period", flat=True).first()
+    if later:
+        raise CloseError(
+            _("%(later)s is already closed: an earlier period (%(period)s) can no longer be closed.")
+            % {"later": later, "period": period.label}
+        )
+
+
+def close_period(
+    period: Period | str, *, actor=None, issue_date: date | None = None, chunk_size: int = CHUNK
+) -> CloseResult:
+    """Close ``period``: invoice its credit customers, give prepaid ones statements; record a PeriodClose.
+
+    Safe to re-run: customers already invoiced for the period are skipped, and late usage goes to the
+    next close. ``issue_date`` defaults to today in the operator's time zone.
+    """
+    if isinstance(period, str):
+        period = period_parse(period)
+    issue_date = issue_date or timezone.localdate()
+    close_refusal(period, issue_date=issue_date)
+    record = PeriodClose.objects.create(
+        period=period.label, period_start=period.start, period_end=period.end, started_by=actor
+    )
+    result = CloseResult(period_close=record)
+    try:
+        mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
+        closing = Q(mode=mode)
+        if not period.is_quarter:
+            # Customers who left credit terms recently still owe the usage they accrued on credit.
+            closing |= Q(
+                mode=BillingTerms.Mode.PREPAID,
+                credit_until__gte=local_midnight(period.start),
+                credit_until__lt=local_midnight(period.end + timedelta(days=1)),
+            )
+        rows = list(
+            BillingTerms.objects.filter(closing)
+            .order_by("customer_id")
+            .values_list("customer_id", "credit_since", "credit_until")
+        )
+        credit_ids = [cid for cid, _since, _until in rows]
+        spans = {cid: Span(since, until) for cid, since, until in rows if since or until}
+        prepaid_ids = []
+        if not period.is_quarter:
+            prepaid_ids = list(
+                BillingTerms.objects.filter(mode=BillingTerms.Mode.PREPAID)
+                .order_by("customer_id")
+                .values_list("customer_id", flat=True)
+            )
+        models = {m.pk: m for m in AIModel.objects.all()}
+        prices = UnitPrices(period=period, customer_ids=credit_ids)
+        staged = usage_stage(period, [cid for cid in credit_ids if cid not in spans])
+        try:
+            for i in range(0, len(credit_ids), chunk_size):
+                result.invoices += _close_chunk(
+                    customer_ids=credit_ids[i : i + chunk_size],
+                    period=period,
+                    issue_date=issue_date,
+                    models=models,
+                    prices=prices,
+                    actor=actor,
+                    staged=staged,
+                    spans=spans,
+                )
+        finally:
+            if staged:
+                usage_stage_drop()
+        for i in range(0, len(prepaid_ids), chunk_size):
+            result.statements += _statements_make(prepaid_ids[i : i + chunk_size], period, models)
+    except Exception as exc:
+        record.state = PeriodClose.State.FAILED
+        record.error = f"{type(exc).__name__}: {exc}"[:5000]
+        record.finished_at = timezone.now()
+        record.save(update_fields=["state", "error", "finished_at"])
+        raise
+    record.state = PeriodClose.State.DONE
+    record.customers = len(credit_ids) + len(prepaid_ids)
+    record.invoices_created = len(result.invoices)
+    record.statements_created = len(result.statements)
+    record.finished_at = timezone.now()
+    record.save(update_fields=["state", "customers", "invoices_created", "statements_created", "finished_at"])
+    logger.info(
+        "Closed %s: %s invoices, %s statements", period.label, len(result.invoices), len(result.statements)
+    )
+    return result

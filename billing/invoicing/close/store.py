@@ -1,0 +1,211 @@
+"""What a close writes: invoices, their lines (COPY on PostgreSQL), their postings, prepaid statements.
+
+A chunk's writes run inside its transaction (``services``), in bulk: a first close of 10,000 customers
+writes ~500,000 lines and 10,000 journal transactions.
+"""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from billing.invoicing.close.lines import CloseKeys
+from billing.invoicing.models import Invoice, InvoiceLine, UsageStatement
+from billing.invoicing.periods import Period, due_date
+from billing.invoicing.services import (
+    CUSTOMER_ACCOUNT_KINDS,
+    BuiltLine,
+    invoice_posting,
+    invoice_posting_lines,
+    invoice_totals,
+)
+from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get
+from billing.ledger.models import LedgerAccount
+from billing.ledger.services import transactions_post_many
+from billing.money import copy_field
+from billing.terms.models import BillingTerms
+
+LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "kind",
+    "description",
+    "ai_model_id",
+    "quantity",
+    "unit",
+    "unit_price",
+    "details",
+    "amount_exact",
+    "amount",
+    "tax_rate",
+    "tax_amount",
+    "service_charge_id",
+    "source_key",
+)
+
+
+def _accounts(invoices: list[Invoice]):
+    """Prefetch every account the chunk's postings touch; create the missing customer accounts in bulk.
+
+    Creating a receivable per customer one ``account_get`` at a time costs a few queries each, 10,000 at a
+    first close. The rows are exactly what ``account_get`` would create (code, kind, type from the chart).
+    """
+    wanted: dict[str, tuple] = {}
+    for inv in invoices:
+        for kind in CUSTOMER_ACCOUNT_KINDS:
+            code = account_code(kind=kind, currency=inv.currency, customer=inv.customer)
+            wanted[code] = (kind, inv.currency, inv.customer)
+    found = {a.code: a for a in LedgerAccount.objects.filter(code__in=list(wanted))}
+    missing = [
+        LedgerAccount(code=code, kind=kind, type=ACCOUNT_TYPES[kind], currency=ccy, customer=customer)
+        for code, (kind, ccy, customer) in wanted.items()
+        if code not in found
+    ]
+    if missing:
+        LedgerAccount.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
+        found |= {a.code: a for a in LedgerAccount.objects.filter(code__in=[a.code for a in missing])}
+    shared: dict[tuple[str, str], LedgerAccount] = {}
+
+    def resolver(invoice: Invoice):
+        def account(kind: str):
+            if kind in CUSTOMER_ACCOUNT_KINDS:
+                return found[account_code(kind=kind, currency=invoice.currency, customer=invoice.customer)]
+            if (kind, invoice.currency) not in shared:
+                shared[(kind, invoice.currency)] = account_get(kind=kind, currency=invoice.currency)
+            return shared[(kind, invoice.currency)]
+
+        return account
+
+    return resolver
+
+
+def _lines_store(lines: list[BuiltLine]) -> None:
+    """Store invoice lines: COPY on PostgreSQL (a close writes ~500,000 of them), bulk_create elsewhere.
+
+    The COPY text is formatted here (a few microseconds a row, against ~10 for adapting each value).
+    """
+    if connection.vendor != "postgresql":
+        InvoiceLine.objects.bulk_create([ln.model() for ln in lines], batch_size=1000)
+        return
+    sql = f"COPY {InvoiceLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+    f = copy_field
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        buffer = []
+        for ln in lines:
+            details = ln.details_json or json.dumps(ln.details, separators=(",", ":"))
+            buffer.append(
+                f"{ln.invoice_id}\t{ln.position}\t{f(ln.kind)}\t{f(ln.description)}\t{f(ln.ai_model_id)}\t"
+                f"{ln.quantity}\t{f(ln.unit)}\t{f(ln.unit_price)}\t{f(details)}\t{ln.amount_exact}\t"
+                f"{ln.amount}\t{ln.tax_rate}\t{ln.tax_amount}\t{f(ln.service_charge_id)}\t{f(ln.source_key)}\n"
+            )
+            if len(buffer) >= 5000:
+                copy.write("".join(buffer))
+                buffer.clear()
+        if buffer:
+            copy.write("".join(buffer))
+
+
+def _journal_links_store(invoices: list[Invoice]) -> None:
+    """Set each invoice's journal_transaction: one UPDATE … FROM unnest on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, ["journal_transaction"], batch_size=1000)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Invoice._meta.db_table} AS i SET journal_transaction_id = v.txn"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, txn) WHERE i.id = v.id",
+            [[inv.pk for inv in invoices], [inv.journal_transaction_id for inv in invoices]],
+        )
+
+
+def invoices_store(
+    *,
+    todo: list[str],
+    close_keys: CloseKeys,
+    built_of: dict[tuple[int, str], list[BuiltLine]],
+    terms: dict[int, BillingTerms],
+    period: Period,
+    issue_date: date,
+    series: str,
+    number_of: dict[str, int],
+    actor,
+) -> list[Invoice]:
+    """Write the invoices of ``todo`` (close keys) with their lines; post those numbered in ``number_of``.
+
+    A numbered invoice is issued at once (dates, ``invoice:<id>`` journal transaction), the others stay
+    drafts for review.
+    """
+    now = timezone.now()
+    invoices, lines_of = [], {}
+    for close_key in todo:
+        cid, ccy = close_keys[close_key]
+        t = terms[cid]
+        inv = Invoice(
+            customer=t.customer,
+            close_key=close_key,
+            period=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            currency=ccy,
+            language=t.customer.language,
+        )
+        if close_key in number_of:
+            inv.series, inv.number = series, number_of[close_key]
+            inv.status = Invoice.Status.ISSUED
+            inv.issue_date, inv.due_date = issue_date, due_date(t, issue_date)
+            inv.issued_at, inv.issued_by = now, actor
+        built = built_of[(cid, ccy)]
+        invoice_totals(inv, built)
+        invoices.append(inv)
+        lines_of[close_key] = built
+    Invoice.objects.bulk_create(invoices, batch_size=1000)
+    all_lines = []
+    for inv in invoices:
+        for ln in lines_of[inv.close_key]:
+            ln.invoice_id = inv.pk
+            all_lines.append(ln)
+    _lines_store(all_lines)
+
+    issued = [inv for inv in invoices if inv.number]
+    if issued:
+        resolve = _accounts(issued)
+        postings = []
+        for inv in issued:
+            legs = invoice_posting_lines(inv, lines_of[inv.close_key], resolve(inv))
+            postings.append(invoice_posting(inv, legs) if legs else None)
+        posted = transactions_post_many(postings=[p for p in postings if p], actor=actor)
+        txns = iter(posted)
+        for inv, posting in zip(issued, postings, strict=True):
+            if posting is not None:
+                inv.journal_transaction = next(txns)
+        _journal_links_store([inv for inv in issued if inv.journal_transaction_id])
+    return invoices
+
+
+def statements_store(
+    grouped: dict[tuple[int, str], list[dict]], *, customer_ids: list[int], period: Period
+) -> list[UsageStatement]:
+    """Write the prepaid customers' statements of ``period`` (``lines.statement_lines``), skipping those
+    already made (a re-run close)."""
+    existing = set(
+        UsageStatement.objects.filter(customer_id__in=customer_ids, period=period.label).values_list(
+            "customer_id", "currency"
+        )
+    )
+    statements = [
+        UsageStatement(
+            customer_id=cid,
+            period=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            currency=ccy,
+            lines=lines,
+            total=sum((Decimal(ln["amount"]) for ln in lines), Decimal("0")),
+        )
+        for (cid, ccy), lines in grouped.items()
+        if (cid, ccy) not in existing
+    ]
+    UsageStatement.objects.bulk_create(statements, ignore_conflicts=True, batch_size=1000)
+    return statements
