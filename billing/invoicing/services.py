@@ -298,3 +298,24 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
         ]
     )
     return invoice
+
+
+def invoices_issue(*, invoices, actor=None) -> tuple[int, list[str]]:
+    """Issue the drafts among ``invoices`` (finance's bulk action); return how many and why others were not.
+
+    One durable transaction: a draft refused for its content (``InvoiceError``: no lines, negative, void)
+    is skipped and reported, its savepoint rolled back; any other failure rolls the whole batch back, so
+    a crash midway never leaves some of the chosen drafts issued and numbered and the rest not.
+    """
+    issued, refused = 0, []
+    with transaction.atomic(durable=True):
+        for invoice in invoices:
+            if invoice.status != Invoice.Status.DRAFT:
+                continue
+            try:
+                invoice_issue(invoice=invoice, actor=actor)
+            except InvoiceError as exc:
+                refused.append(str(exc))
+            else:
+                issued += 1
+    return issued, refused

@@ -13,6 +13,7 @@ from accounts.selectors import customers_visible_to
 from billing.invoicing.charges import service_charge_create, service_charge_end
 from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
+from billing.invoicing.queue import period_close_queue
 from billing.invoicing.staff_filters import PeriodCloseFilter, ServiceChargeFilter
 from billing.invoicing.staff_forms import PeriodCloseForm, ServiceChargeForm
 from common.listing import filtered_page
@@ -81,9 +82,7 @@ def period_close_list(request):
     if request.method == "POST":
         form = PeriodCloseForm(request.POST)
         if form.is_valid():
-            from billing.invoicing.tasks import period_close_task
-
-            period_close_task.delay(form.cleaned_data["period"], request.user.pk)
+            period_close_queue(period=form.cleaned_data["period"], actor=request.user)
             messages.success(
                 request,
                 _("Close of %(period)s started; it appears below when it runs.")

@@ -313,6 +313,25 @@ def payment_allocate(
     return made
 
 
+def customer_credit_apply(*, invoice: Invoice, actor=None) -> list[PaymentAllocation]:
+    """Apply the customer's unallocated payments to ``invoice``, oldest payment first; return the allocations.
+
+    Finance's "Allocate credit" on one invoice. One durable transaction: if any allocation fails, none
+    of them stays, so the invoice is never left partly settled by some payments and not others.
+    """
+    made = []
+    with transaction.atomic(durable=True):
+        payments = CustomerPayment.objects.filter(
+            customer_id=invoice.customer_id, currency=invoice.currency, status=CustomerPayment.Status.RECEIVED
+        ).order_by("received_on", "pk")
+        for payment in payments:
+            invoice.refresh_from_db()
+            if invoice.amount_due <= 0:
+                break
+            made += payment_allocate(payment=payment, invoice=invoice, actor=actor)
+    return made
+
+
 def _check_chosen(payment: CustomerPayment, plan, left: Decimal) -> None:
     total = ZERO
     for inv, amount in plan:

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,15 +11,13 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
 from billing.documents.line_prices import with_class_prices
-from billing.invoicing.models import Invoice
 from billing.invoicing.pages.filters import InvoiceFilter
 from billing.invoicing.pages.forms import BulkForm, CreditNoteForm, ReasonForm
-from billing.invoicing.services import InvoiceError, invoice_issue
+from billing.invoicing.services import InvoiceError, invoice_issue, invoices_issue
 from billing.receivables.credit_notes import credit_note_issue, invoice_void, lines_remaining
-from billing.receivables.models import CustomerPayment
+from billing.receivables.queue import invoices_send_queue
 from billing.receivables.selectors import invoice_totals, invoices_visible_to, with_amount_due
-from billing.receivables.services import customer_credit, payment_allocate
-from billing.receivables.tasks import notify_invoice_send_task
+from billing.receivables.services import customer_credit, customer_credit_apply
 from common.listing import filtered_page
 from common.redirects import redirect_next
 
@@ -36,13 +33,6 @@ def pdf_response(content: bytes, filename: str, *, download: bool = True) -> Htt
     disposition = "attachment" if download else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
-
-
-def _send_later(invoices) -> int:
-    ids = [inv.pk for inv in invoices if inv.status not in (Invoice.Status.DRAFT, Invoice.Status.VOID)]
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: notify_invoice_send_task.delay(pk))
-    return len(ids)
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
@@ -66,20 +56,12 @@ def invoice_bulk(request):
         return redirect_next(request, "staff-invoice-list")
     chosen = list(visible.filter(pk__in=form.cleaned_data["ids"]).order_by("pk"))
     if form.cleaned_data["action"] == "issue":
-        issued, refused = 0, []
-        for invoice in chosen:
-            if invoice.status != Invoice.Status.DRAFT:
-                continue
-            try:
-                invoice_issue(invoice=invoice, actor=request.user)
-                issued += 1
-            except InvoiceError as exc:
-                refused.append(str(exc))
+        issued, refused = invoices_issue(invoices=chosen, actor=request.user)
         messages.success(request, _("%(count)s draft(s) issued.") % {"count": issued})
         for reason in refused:
             messages.error(request, reason)
     else:
-        count = _send_later(chosen)
+        count = invoices_send_queue(invoices=chosen)
         skipped = len(chosen) - count
         messages.success(request, _("%(count)s invoice(s) are being sent.") % {"count": count})
         if skipped:
@@ -126,7 +108,7 @@ def invoice_action(request, pk: int, action: str):
             invoice = invoice_issue(invoice=invoice, actor=request.user)
             messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
         elif action == "send":
-            if _send_later([invoice]):
+            if invoices_send_queue(invoices=[invoice]):
                 messages.success(request, _("The invoice is being sent to the billing contacts."))
             else:
                 messages.error(request, _("Only issued invoices are sent."))
@@ -138,15 +120,7 @@ def invoice_action(request, pk: int, action: str):
                 invoice_void(invoice=invoice, reason=form.cleaned_data["reason"], actor=request.user)
                 messages.success(request, _("Invoice voided."))
         elif action == "allocate":
-            made = []
-            payments = CustomerPayment.objects.filter(
-                customer=invoice.customer, currency=invoice.currency, status=CustomerPayment.Status.RECEIVED
-            ).order_by("received_on", "pk")
-            for payment in payments:
-                invoice.refresh_from_db()
-                if invoice.amount_due <= 0:
-                    break
-                made += payment_allocate(payment=payment, invoice=invoice, actor=request.user)
+            made = customer_credit_apply(invoice=invoice, actor=request.user)
             total = sum(a.amount for a in made)
             messages.success(
                 request,

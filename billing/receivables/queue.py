@@ -1,0 +1,21 @@
+"""Invoices finance chose to e-mail: queued here, sent by ``tasks.notify_invoice_send_task``.
+
+Apart from ``sending`` (which the task calls to deliver) so that queueing and delivering do not import
+each other.
+"""
+
+from django.db import transaction
+
+from billing.invoicing.models import Invoice
+from billing.receivables.tasks import notify_invoice_send_task
+
+
+def invoices_send_queue(*, invoices) -> int:
+    """Queue one e-mail per issued invoice once the caller's transaction commits; return how many.
+
+    Drafts and void invoices are skipped (the caller says how many): there is nothing to send yet.
+    """
+    ids = [inv.pk for inv in invoices if inv.status not in (Invoice.Status.DRAFT, Invoice.Status.VOID)]
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: notify_invoice_send_task.delay(pk))
+    return len(ids)
