@@ -15,8 +15,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 # Be extremely careful changing these: they are the column types of every money table, and a change needs
-# a migration that rewrites them.
-MONEY_FIELD = {"max_digits": 20, "decimal_places": 2}
+# a migration that rewrites them. Three places hold every currency's minor unit (KWD has three); amounts
+# are rounded to their own currency's exponent before they are stored, so a CNY amount still has two.
+MONEY_FIELD = {"max_digits": 21, "decimal_places": 3}
 """DecimalField arguments for an amount rounded to the minor unit, in major units of its currency."""
 
 LEDGER_DIGITS = 28
@@ -78,6 +79,30 @@ def is_money(amount: Decimal, currency: str) -> bool:
 def ledger_round(amount: Decimal) -> Decimal:
     """Round ``amount`` to the ledger's places, half even (usage events keep 24; the ledger 12)."""
     return amount.quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """A stored money amount as plain text with exactly its currency's decimals: 88.00, 1.500, 1234.
+
+    For CSV, JSON, webhooks and messages. The column keeps three places for every currency, so ``str()`` of
+    a CNY amount read back would print 88.000.
+    """
+    return str(quantize_money(amount, currency))
+
+
+def money_format(value, currency: str = "") -> str:
+    """Format ``value`` for people: 1,234.50 CNY, 1,234.500 KWD, 1,234 JPY, 0.000325 (full precision).
+
+    At least the currency's decimals (two when no currency is given), more only where the amount has
+    them, up to the ledger's places: an exact amount is never shown rounded. None and "" show as a dash.
+    """
+    if value is None or value == "":
+        return "—"
+    places = currency_exponent(currency) if currency else 2
+    text = f"{Decimal(value):,.{LEDGER_PLACES}f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    decimals = decimals.ljust(places, "0")
+    return f"{whole}.{decimals}" if decimals else whole
 
 
 class LineAmounts(NamedTuple):

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from billing.dunning.models import DunningLevel
 from billing.invoicing.models import Invoice
-from billing.templatetags.money import money
+from billing.money import money_format
 
 
 def notice_stage(level: DunningLevel) -> str:
@@ -37,7 +37,7 @@ def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[st
         "invoice": invoice,
         "level": level,
         "stage": notice_stage(level),
-        "amount_due": money(invoice.amount_due),
+        "amount_due": money_format(invoice.amount_due, invoice.currency),
         "currency": invoice.currency,
         "due_date": invoice.due_date,
         "days_overdue": (today - invoice.due_date).days,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.models import JournalTransaction
-from billing.money import LEDGER_FIELD, MONEY_FIELD
+from billing.money import LEDGER_FIELD, MONEY_FIELD, quantize_money
 from catalog.models import AIModel
 
 
@@ -142,7 +142,8 @@ class Invoice(models.Model):
     def amount_due(self) -> Decimal:
         if self.status in (self.Status.DRAFT, self.Status.VOID):
             return Decimal("0")
-        return self.total - self.amount_paid - self.amount_credited
+        # The columns keep three places for every currency; what is due is stated in the currency's own.
+        return quantize_money(self.total - self.amount_paid - self.amount_credited, self.currency)
 
 
 class InvoiceLine(models.Model):

@@ -37,7 +37,7 @@ from billing.invoicing.periods import due_date
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
-from billing.money import line_round
+from billing.money import line_round, money_text
 
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
@@ -267,7 +267,11 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
                 "%(invoice)s totals %(total)s %(currency)s: an invoice cannot be negative;"
                 " issue a credit note."
             )
-            % {"invoice": invoice, "total": invoice.total, "currency": invoice.currency}
+            % {
+                "invoice": invoice,
+                "total": money_text(invoice.total, invoice.currency),
+                "currency": invoice.currency,
+            }
         )
     issue_date = issue_date or timezone.localdate()
     invoice.series, invoice.number = number_next("invoice", on=issue_date)

@@ -6,13 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.invoicing.models import ServiceCharge
 from billing.invoicing.periods import PeriodError, period_parse
-from billing.terms.models import BillingTerms
+from billing.money import MONEY_FIELD
+from billing.terms.models import CREDIT_MODES
 
 
 class ServiceChargeForm(forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())
     description = forms.CharField(label=_("Description"), max_length=300)
-    amount = forms.DecimalField(label=_("Amount"), max_digits=20, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(label=_("Amount"), **MONEY_FIELD, min_value=0.01)
     recurrence = forms.ChoiceField(label=_("Recurrence"), choices=ServiceCharge.Recurrence.choices)
     starts_on = forms.DateField(
         label=_("From"),
@@ -26,9 +27,9 @@ class ServiceChargeForm(forms.Form):
     def __init__(self, *args, customers=None, **kwargs):
         super().__init__(*args, **kwargs)
         queryset = customers if customers is not None else Customer.objects.all()
-        self.fields["customer"].queryset = queryset.filter(
-            billing_terms__mode__in=(BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
-        ).order_by("name")
+        self.fields["customer"].queryset = queryset.filter(billing_terms__mode__in=CREDIT_MODES).order_by(
+            "name"
+        )
 
 
 class PeriodCloseForm(forms.Form):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
-from billing.money import quantize_money
+from billing.money import money_text, quantize_money
 from billing.payments import postings, stripe_api
 from billing.payments.amounts import captured_split, card_quote
 from billing.payments.models import CardTopUp
@@ -191,7 +191,8 @@ def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, currency: str, c
         topup = _locked_paid(topup, currency=currency, object_id=f"Charge {charge_id}")
         refunded = stripe_api.from_minor_units(refunded_minor, topup.currency)
         if refunded > topup.charged:
-            raise TopUpMismatch(f"Charge {charge_id} refunded {refunded}, more than {topup.charged} charged.")
+            charged = money_text(topup.charged, topup.currency)
+            raise TopUpMismatch(f"Charge {charge_id} refunded {refunded}, more than {charged} charged.")
         if refunded <= topup.refunded:
             return topup
         if refunded <= topup.refunded:
@@ -222,7 +223,8 @@ def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int, 
         topup = _locked_paid(topup, currency=currency, object_id=f"Dispute {dispute_id}")
         amount = stripe_api.from_minor_units(amount_minor, topup.currency)
         if amount > topup.charged:
-            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {topup.charged} charged.")
+            charged = money_text(topup.charged, topup.currency)
+            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {charged} charged.")
         wallet, fee = _split(topup, amount)
         full = topup.refunded == 0 and topup.disputed == 0 and amount == topup.charged
         postings.card_withdrawal_post(
@@ -257,7 +259,8 @@ def card_topup_dispute_won(
             )
         amount = stripe_api.from_minor_units(amount_minor, topup.currency)
         if amount > topup.charged:
-            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {topup.charged} charged.")
+            charged = money_text(topup.charged, topup.currency)
+            raise TopUpMismatch(f"Dispute {dispute_id} is for {amount}, more than {charged} charged.")
         wallet, fee = _split(topup, amount)
         postings.card_reinstate_post(
             topup=topup,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
+from billing.money import quantize_money
 from billing.payments import cards, stripe_api, stripe_objects
 from billing.payments.models import CardTopUp, StripeEvent
 from billing.payments.webhook_handlers import SETTLING_TYPES, NotOurs, settle, settlement_of
@@ -66,6 +67,8 @@ def captured_offer(event: StripeEvent) -> CapturedOffer | None:
         return None
     if target.payment_intent_id and target.payment_intent_id != settlement.payment_intent_id:
         return None
+    # The stored amount has the column's three places; the offer speaks the currency's own.
+    expected = quantize_money(expected, target.currency)
     return CapturedOffer(captured=captured, expected=expected, currency=target.currency)
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import customers_visible_to
+from billing.money import MONEY_FIELD
 from billing.payments.amounts import card_presets
 
 
@@ -67,7 +68,7 @@ class RedeemForm(_Styled, forms.Form):
 class BankTransferForm(_Styled, forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=None)
     currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3, help_text=_("ISO 4217 code."))
-    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=20, decimal_places=3)
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), **MONEY_FIELD)
     reference = forms.CharField(
         label=_("Bank reference"), max_length=100, help_text=_("流水号 on the bank statement.")
     )
@@ -123,9 +124,7 @@ class StripeEventNoteForm(_Styled, forms.Form):
 class RedemptionBatchForm(_Styled, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, help_text=_("E.g. the campaign or partner."))
     currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3)
-    value = forms.DecimalField(
-        label=_("Value per code"), min_value=Decimal("0.01"), max_digits=20, decimal_places=3
-    )
+    value = forms.DecimalField(label=_("Value per code"), min_value=Decimal("0.01"), **MONEY_FIELD)
     count = forms.IntegerField(label=_("Number of codes"), min_value=1)
     expires_at = forms.DateTimeField(
         label=_("Redeem before"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})

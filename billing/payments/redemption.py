@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole, User
-from billing.money import currency_exponent, is_money
+from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments import postings
 from billing.payments.cards import customer_currency
 from billing.payments.models import RedemptionBatch, RedemptionCode
@@ -90,7 +90,7 @@ def redemption_batch_export(*, batch: RedemptionBatch, user: User) -> str:
     rows = (
         [
             code.code,
-            batch.value,
+            quantize_money(batch.value, batch.currency),
             batch.currency,
             batch.expires_at.isoformat(),
             code.redeemed_at.isoformat() if code.redeemed_at else "",

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.invoicing.models import Invoice
-from billing.terms.models import BillingTerms
+from billing.money import MONEY_FIELD
+from billing.terms.models import CREDIT_MODES
 
 _INPUT = {"class": "form-control"}
 
@@ -27,9 +28,9 @@ class PaymentForm(forms.Form):
     )
     amount = forms.DecimalField(
         label=_("Amount"),
-        max_digits=20,
-        decimal_places=3,
-        widget=forms.NumberInput(attrs={**_INPUT, "step": "0.01"}),
+        **MONEY_FIELD,
+        # Any step: the currency is chosen in the same form, and the service checks its minor unit.
+        widget=forms.NumberInput(attrs={**_INPUT, "step": "any"}),
     )
     currency = forms.CharField(label=_("Currency"), max_length=3, widget=forms.TextInput(attrs=_INPUT))
     received_on = forms.DateField(
@@ -57,8 +58,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, customers, invoices, **kwargs):
         super().__init__(*args, **kwargs)
-        credit_modes = [m for m in BillingTerms.Mode.values if m != BillingTerms.Mode.PREPAID]
-        self.fields["customer"].queryset = customers.filter(billing_terms__mode__in=credit_modes).order_by(
+        self.fields["customer"].queryset = customers.filter(billing_terms__mode__in=CREDIT_MODES).order_by(
             "name"
         )
         self.fields["invoice"].queryset = invoices.filter(

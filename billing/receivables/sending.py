@@ -6,6 +6,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import Invoice
+from billing.money import money_text
 
 
 class NotSendable(Exception):
@@ -40,7 +41,7 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
             "Amount due: %(due_amount)s %(currency)s."
         ) % {
             "number": invoice.number,
-            "total": invoice.total,
+            "total": money_text(invoice.total, invoice.currency),
             "currency": invoice.currency,
             "due": invoice.due_date,
             "due_amount": invoice.amount_due,

@@ -33,7 +33,7 @@ from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.money import currency_exponent, is_money
+from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments.cards import customer_currency
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 
@@ -82,7 +82,7 @@ def payment_unallocated(payment: CustomerPayment) -> Decimal:
     if payment.status != CustomerPayment.Status.RECEIVED:
         return ZERO
     allocated = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
-    return payment.amount - allocated
+    return quantize_money(payment.amount - allocated, payment.currency)  # the columns keep three places
 
 
 def customer_credit(*, customer: Customer, currency: str) -> Decimal:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.invoicing.models import Invoice, UsageStatement
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
+from billing.money import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
 
 ZERO = Decimal("0")
@@ -331,7 +332,11 @@ def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucke
             if (low is None or overdue >= low) and (high is None or overdue <= high):
                 amounts[key] += open_amount
                 break
-    return [AgingBucket(key, str(label), amounts[key]) for key, label, *_rest in AGING_BUCKETS]
+    # Sums of stored amounts, which keep three places for every currency: shown in the currency's own.
+    return [
+        AgingBucket(key, str(label), quantize_money(amounts[key], currency))
+        for key, label, *_rest in AGING_BUCKETS
+    ]
 
 
 def _deposit_section(currency, accounts, date_from, date_to) -> Section:

@@ -3,7 +3,7 @@
 Every function yields CSV lines (header first) so views can stream them, written by
 ``common.csv_export`` (so free text cannot start a spreadsheet formula). Amounts are passed as Decimal
 and written exactly (no exponent, no rounding, no thousands separators); the journal and the trial balance
-keep the ledger's full precision, documents their two decimals.
+keep the ledger's full precision, documents their currency's decimals (JPY none, CNY two, KWD three).
 """
 
 from __future__ import annotations
@@ -124,12 +124,17 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 inv.period,
                 inv.status,
                 inv.currency,
-                inv.subtotal,
-                inv.tax_amount,
-                inv.total,
-                inv.amount_paid,
-                inv.amount_credited,
-                inv.amount_due,
+                *(
+                    quantize_money(amount, inv.currency)
+                    for amount in (
+                        inv.subtotal,
+                        inv.tax_amount,
+                        inv.total,
+                        inv.amount_paid,
+                        inv.amount_credited,
+                        inv.amount_due,
+                    )
+                ),
             ]
         )
 
@@ -169,8 +174,8 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 p.method,
                 p.reference,
                 p.currency,
-                p.amount,
-                # A sum of two-place amounts, set to the currency's places (SQLite returns 1300 for 1300.00).
+                # Stored amounts keep three places for every currency; each is written in its currency's own.
+                quantize_money(p.amount, p.currency),
                 quantize_money(p.allocated, p.currency),
                 quantize_money(p.amount - p.allocated, p.currency),
                 p.journal_transaction_id or "",
@@ -209,9 +214,7 @@ def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]
                 n.customer.name,
                 n.invoice.number,
                 n.currency,
-                n.subtotal,
-                n.tax_amount,
-                n.total,
+                *(quantize_money(amount, n.currency) for amount in (n.subtotal, n.tax_amount, n.total)),
                 "yes" if n.voids_invoice else "no",
                 n.reason,
             ]

@@ -1,21 +1,16 @@
-"""``{{ amount|money }}``: a Decimal with thousands separators, two decimals or more, no lost precision."""
-
-from decimal import Decimal
+"""``{{ amount|money:currency }}``: an amount with thousands separators and its currency's decimals."""
 
 from django import template
+
+from billing.money import money_format
 
 register = template.Library()
 
 
 @register.filter
-def money(value) -> str:
-    """Format ``value`` as 1,234.50 or 0.000325: trailing zeros past the second decimal are dropped."""
-    if value is None or value == "":
-        return "—"
-    amount = Decimal(value)
-    text = f"{amount:,.12f}".rstrip("0")
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals.ljust(2, '0')}"
+def money(value, currency: str = "") -> str:
+    """Format ``value`` as 1,234.50 (CNY), 1,234.500 (KWD), 1,234 (JPY) or 0.000325; see money_format."""
+    return money_format(value, currency)
 
 
 @register.filter

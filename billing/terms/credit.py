@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.gateway.notifications import gateway_event_notify
 from billing.gateway.status import status_invalidate
 from billing.ledger.models import JournalEntry
+from billing.money import money_text
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
@@ -86,7 +87,7 @@ def _breach_open(*, terms: BillingTerms, exposure: Decimal) -> bool:
             )
             extra = {
                 "currency": terms.currency,
-                "credit_limit": str(terms.credit_limit),
+                "credit_limit": money_text(terms.credit_limit, terms.currency),
                 "exposure": str(exposure),
                 "policy": terms.credit_policy,
             }

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.money import LEDGER_FIELD, MONEY_FIELD
 
 
 class BillingTerms(models.Model):
@@ -34,8 +35,7 @@ class BillingTerms(models.Model):
     payment_days = models.PositiveSmallIntegerField(_("payment days"), default=0)
     credit_limit = models.DecimalField(
         _("credit limit"),
-        max_digits=20,
-        decimal_places=2,
+        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("In the terms' currency; zero for prepaid customers."),
     )
@@ -94,7 +94,8 @@ class BillingTerms(models.Model):
 
     @property
     def is_credit(self) -> bool:
-        return self.mode != self.Mode.PREPAID
+        """Whether the customer is billed on credit (invoiced after use): the one test. No terms: prepaid."""
+        return self.mode in CREDIT_MODES
 
     @property
     def billing_email_list(self) -> list[str]:
@@ -103,6 +104,10 @@ class BillingTerms(models.Model):
         if not emails and self.customer.contact_email:
             emails = [self.customer.contact_email]
         return emails
+
+
+# Every mode but prepaid bills on credit; querysets filter on ``mode__in=CREDIT_MODES``.
+CREDIT_MODES = frozenset(BillingTerms.Mode.values) - {BillingTerms.Mode.PREPAID}
 
 
 class BillingTermsChange(models.Model):
@@ -141,16 +146,14 @@ class CreditLimitBreach(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_limit_breaches")
     currency = models.CharField(_("currency"), max_length=3)
-    credit_limit = models.DecimalField(_("credit limit"), max_digits=20, decimal_places=2)
+    credit_limit = models.DecimalField(_("credit limit"), **MONEY_FIELD)
     policy = models.CharField(_("policy"), max_length=8, choices=BillingTerms.CreditPolicy.choices)
     exposure_at_start = models.DecimalField(
-        _("exposure when crossed"), max_digits=28, decimal_places=12, help_text=_("Full precision.")
+        _("exposure when crossed"), **LEDGER_FIELD, help_text=_("Full precision.")
     )
     started_at = models.DateTimeField(_("crossed"), auto_now_add=True)
     ended_at = models.DateTimeField(_("cleared"), null=True, blank=True)
-    exposure_at_end = models.DecimalField(
-        _("exposure when cleared"), max_digits=28, decimal_places=12, null=True, blank=True
-    )
+    exposure_at_end = models.DecimalField(_("exposure when cleared"), **LEDGER_FIELD, null=True, blank=True)
 
     class Meta:
         db_table = "billing_credit_limit_breach"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import StaffRole, User
-from billing.templatetags.money import money
+from billing.money import money_format
 from billing.terms.models import BillingTerms, CreditLimitBreach
 
 
@@ -20,8 +20,8 @@ def _values(breach: CreditLimitBreach) -> dict:
         "customer": breach.customer.name,
         "code": breach.customer.code,
         "currency": breach.currency,
-        "exposure": money(breach.exposure_at_start),
-        "limit": money(breach.credit_limit),
+        "exposure": money_format(breach.exposure_at_start, breach.currency),
+        "limit": money_format(breach.credit_limit, breach.currency),
     }
 
 

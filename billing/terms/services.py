@@ -12,6 +12,7 @@ from accounts.models import Customer
 from accounts.services import customer_create
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry
+from billing.money import currency_exponent, is_money, money_text
 from billing.terms.credit import credit_limit_check
 from billing.terms.models import BillingTerms, BillingTermsChange
 
@@ -95,8 +96,14 @@ def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]
     errors: dict[str, str] = {}
     mode = values.get("mode", terms.mode)
     credit_limit = values.get("credit_limit", terms.credit_limit)
+    currency = (values.get("currency") or "").strip().upper()
     if credit_limit is not None and credit_limit < 0:
         errors["credit_limit"] = _("The credit limit cannot be negative.")
+    elif credit_limit and len(currency) == 3 and not is_money(credit_limit, currency):
+        errors["credit_limit"] = _("%(currency)s amounts have at most %(places)s decimal places.") % {
+            "currency": currency,
+            "places": currency_exponent(currency),
+        }
     elif credit_limit and mode == BillingTerms.Mode.PREPAID:
         errors["credit_limit"] = _(
             "A credit limit needs a credit mode (monthly or quarterly); prepaid customers have none."
@@ -104,7 +111,6 @@ def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]
     days = values.get("payment_days", terms.payment_days)
     if days is None or not 0 <= days <= MAX_PAYMENT_DAYS:
         errors["payment_days"] = _("Payment days must be between 0 and %(max)s.") % {"max": MAX_PAYMENT_DAYS}
-    currency = (values.get("currency") or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = _("Give the currency as a three-letter ISO 4217 code, e.g. CNY.")
     elif terms.pk and currency != terms.currency and _has_activity_in(terms.customer, terms.currency):
@@ -126,8 +132,12 @@ def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]
     return errors
 
 
-def _as_text(value) -> str:
-    return "" if value is None else str(value)
+def _as_text(field: str, value, currency: str) -> str:
+    if value is None:
+        return ""
+    if field == "credit_limit":  # stored with three places for every currency; recorded in its own
+        return money_text(value, currency)
+    return str(value)
 
 
 def _differs(old, new) -> bool:
@@ -175,7 +185,10 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         old = getattr(terms, field)
         new = values[field]
         if terms.pk is None or _differs(old, new):
-            changes[field] = [_as_text(old), _as_text(new)]
+            changes[field] = [
+                _as_text(field, old, terms.currency or values["currency"]),
+                _as_text(field, new, values["currency"]),
+            ]
             setattr(terms, field, new)
     if language != customer.language:
         changes["language"] = [customer.language, language]

@@ -15,7 +15,7 @@ from django.core.mail import send_mail
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from billing.templatetags.money import money
+from billing.money import money_format
 from billing.wallets.models import Wallet
 from common.outgoing_webhooks import webhook_post
 
@@ -82,10 +82,10 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
         values = {
             "customer": wallet.customer.name,
             # The payload keeps exact amounts for machines; people read them like the wallet page shows them.
-            "available": money(payload["available"]),
+            "available": money_format(payload["available"], payload["currency"]),
             "currency": payload["currency"],
-            "floor": money(payload["floor"]),
-            "threshold": money(payload.get("threshold")),
+            "floor": money_format(payload["floor"], payload["currency"]),
+            "threshold": money_format(payload.get("threshold"), payload["currency"]),
         }
         if payload["type"] == "wallet.suspended":
             subject = _("Service suspended: your %(currency)s balance reached its limit") % values

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import Invoice
+from billing.money import MONEY_FIELD, minor_unit
 
 
 class BulkForm(forms.Form):
@@ -48,11 +49,12 @@ class CreditNoteForm(forms.Form):
                 label=rem.line.description,
                 required=False,
                 min_value=0,
-                max_digits=20,
-                decimal_places=2,
+                **MONEY_FIELD,
                 help_text=_("Up to %(left)s %(currency)s before tax")
                 % {"left": rem.net, "currency": invoice.currency},
-                widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "step": "0.01"}),
+                widget=forms.NumberInput(
+                    attrs={"class": "form-control form-control-sm", "step": str(minor_unit(invoice.currency))}
+                ),
             )
 
     def line_fields(self):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
+from billing.money import money_text
 from billing.payments import stripe_api
 from billing.payments.amounts import card_limits
 from billing.payments.cards import card_topup_start, customer_currency
@@ -138,7 +139,10 @@ def portal_topup_redeem(request):
             messages.success(
                 request,
                 _("%(value)s %(currency)s of credit added to your wallet.")
-                % {"value": code.batch.value, "currency": code.batch.currency},
+                % {
+                    "value": money_text(code.batch.value, code.batch.currency),
+                    "currency": code.batch.currency,
+                },
             )
             return redirect("portal-topup")
     return _page(request, customer, redeem_form=form, status=400)
