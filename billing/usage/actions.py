@@ -2,7 +2,8 @@
 
 from django.db import transaction
 
-from billing.usage.tasks import usage_rerate_task
+from billing.usage.models import UsageUpload
+from billing.usage.tasks import usage_rerate_task, usage_upload_process_task
 
 # usage_rerate handles at most this many events per pass; one task per chunk keeps each pass whole.
 RERATE_CHUNK = 5000
@@ -18,3 +19,12 @@ def rerate_enqueue(*, event_ids: list[int]) -> int:
         chunk = ids[i : i + RERATE_CHUNK]
         transaction.on_commit(lambda chunk=chunk: usage_rerate_task.delay(event_ids=chunk))
     return len(ids)
+
+
+def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
+    """Store an uploaded file and queue its processing after commit."""
+    upload = UsageUpload.objects.create(
+        source=source, fmt=fmt, file=file, size_bytes=file.size, created_by=actor
+    )
+    transaction.on_commit(lambda: usage_upload_process_task.delay(upload.pk))
+    return upload

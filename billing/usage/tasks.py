@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from billing.usage.partitions import month_add, month_start, partitions_ensure
 from billing.usage.rerate import usage_rerate
+from billing.usage.uploads import usage_upload_process
 
 
 @shared_task(name="billing.usage.tasks.usage_rerate_task")
@@ -22,8 +23,6 @@ def usage_rerate_task(event_ids: list[int] | None = None) -> dict:
 
 @shared_task(name="billing.usage.tasks.usage_upload_process_task")
 def usage_upload_process_task(upload_id: int) -> str:
-    from billing.usage.uploads import usage_upload_process
-
     return usage_upload_process(upload_id=upload_id).state
 
 

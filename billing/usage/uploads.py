@@ -1,8 +1,8 @@
-"""Staff uploads: store the file, then a Celery task streams it through the pipeline with progress."""
+"""Staff uploads, processed: the Celery task streams a stored file through the pipeline with progress
+(``actions.usage_upload_create`` stores it and queues the task)."""
 
 import io
 
-from django.db import transaction
 from django.utils import timezone
 
 from billing.usage.files import UnreadableFile, file_ingest, records_iter
@@ -24,17 +24,6 @@ class _CountingReader(io.RawIOBase):
         n = self.raw.readinto(buffer)
         self.count += n or 0
         return n
-
-
-def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
-    """Store an uploaded file and queue its processing after commit."""
-    from billing.usage.tasks import usage_upload_process_task
-
-    upload = UsageUpload.objects.create(
-        source=source, fmt=fmt, file=file, size_bytes=file.size, created_by=actor
-    )
-    transaction.on_commit(lambda: usage_upload_process_task.delay(upload.pk))
-    return upload
 
 
 def usage_upload_process(*, upload_id: int) -> UsageUpload:

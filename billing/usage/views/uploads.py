@@ -8,11 +8,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import staff_required
+from billing.usage.actions import usage_upload_create
 from billing.usage.filters import UploadFilter
 from billing.usage.forms import UsageUploadForm
 from billing.usage.models import UsageUpload
 from billing.usage.selectors import uploads_list
-from billing.usage.uploads import usage_upload_create
 from billing.usage.views.common import USAGE_WRITE_ROLES
 from common.listing import filtered_page
 
