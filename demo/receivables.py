@@ -4,12 +4,10 @@ Runs after the period close loader (it needs issued invoices) and is idempotent:
 credit note carry fixed idempotency keys, so a second run finds them and changes nothing.
 """
 
-from decimal import Decimal
-
 from django.utils import timezone
 
 from billing.invoicing.models import Invoice
-from billing.money import quantize_money
+from billing.money import minor_unit, quantize_money
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import CreditNote, CustomerPayment
 from billing.receivables.services import payment_record
@@ -48,7 +46,7 @@ def load() -> list[tuple[str, str]]:
         line = credited.lines.filter(amount__gt=0).order_by("-amount").first()
         if line is not None:
             amount = quantize_money(
-                min(line.amount, max(line.amount / 10, Decimal("0.01"))), credited.currency
+                min(line.amount, max(line.amount / 10, minor_unit(credited.currency))), credited.currency
             )
             credit_note_issue(
                 invoice=credited,

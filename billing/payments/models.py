@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
-from billing.money import MONEY_FIELD
+from billing.money import MONEY_FIELD, money_text
 
 
 class FeeMode(models.TextChoices):
@@ -83,7 +83,7 @@ class CardTopUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} → {self.customer}"
+        return f"{money_text(self.amount, self.currency)} {self.currency} → {self.customer}"
 
 
 class StripeEvent(models.Model):
@@ -228,7 +228,7 @@ class BankTransfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference}: {self.amount} {self.currency} → {self.customer}"
+        return f"{self.reference}: {money_text(self.amount, self.currency)} {self.currency} → {self.customer}"
 
 
 class RedemptionBatch(models.Model):

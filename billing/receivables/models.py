@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalTransaction
-from billing.money import LEDGER_FIELD, MONEY_FIELD
+from billing.money import LEDGER_FIELD, MONEY_FIELD, money_text
 from billing.payments.models import BankTransfer, CardTopUp
 
 
@@ -70,7 +70,8 @@ class CustomerPayment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer} {self.amount} {self.currency} ({self.get_method_display()})"
+        amount = money_text(self.amount, self.currency)
+        return f"{self.customer} {amount} {self.currency} ({self.get_method_display()})"
 
 
 class PaymentAllocation(models.Model):

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.money import LEDGER_FIELD, MONEY_FIELD
+from billing.money import LEDGER_FIELD, MONEY_FIELD, money_text
 
 
 class BillingTerms(models.Model):
@@ -169,4 +169,5 @@ class CreditLimitBreach(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer}: {self.exposure_at_start} ≥ {self.credit_limit} {self.currency}"
+        limit = money_text(self.credit_limit, self.currency)
+        return f"{self.customer}: {self.exposure_at_start} ≥ {limit} {self.currency}"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing.invoicing.close.services import CloseError, close_period, close_refusal
 from billing.invoicing.periods import PeriodError, period_parse, periods_just_ended
+from billing.money import money_text
 
 
 class Command(BaseCommand):
@@ -48,7 +49,8 @@ class Command(BaseCommand):
                 f"{len(result.statements)} usage statements."
             )
             for inv in invoices:
+                total = money_text(inv.total, inv.currency)
                 self.stdout.write(
-                    f"  {inv.number or f'draft #{inv.pk}'}  {inv.customer}  {inv.total} {inv.currency}"
+                    f"  {inv.number or f'draft #{inv.pk}'}  {inv.customer}  {total} {inv.currency}"
                     f"  due {inv.due_date or '-'}"
                 )
