@@ -6,8 +6,8 @@ handful of models through their vendors' upstream accounts), 10% with cache read
 duplicates, 0.5% unknown models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 GB
 file (``_generate`` says more, and how to get the old month-long worst case). Then:
 
-- ``ingest_events_per_s``: events in the file ÷ wall time of ``billing.usage.bulk.bulk_ingest`` streaming
-  it (validate, deduplicate, rate twice, store, roll up, post to the ledger);
+- ``ingest_events_per_s``: events in the file ÷ wall time of ``billing.usage.bulk.ingest.bulk_ingest``
+  streaming it (validate, deduplicate, rate twice, store, roll up, post to the ledger);
 - ``ingest_vs_copy_ratio``: that rate ÷ the rate of a bare ``COPY`` of the same rows (the stored columns
   as PostgreSQL dumps them) into a table with exactly ``usage_event``'s indexes;
 - ``ingest_peak_rss_mb``: the peak RSS (VmHWM) of the ingesting process plus that of its forked producer
@@ -167,7 +167,7 @@ def _bare_copy_rate(staged_path: str, rows: int) -> float:
     timed) into a table indexed exactly like usage_event; return rows/s."""
     from django.db import connection
 
-    from billing.usage.bulk import COLUMNS
+    from billing.usage.bulk.sql import COLUMNS
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
@@ -198,7 +198,7 @@ def _dump_stored(path: str) -> int:
     """Write the stored rows of the last run as COPY text (the rows a bare COPY would load)."""
     from django.db import connection
 
-    from billing.usage.bulk import COLUMNS
+    from billing.usage.bulk.sql import COLUMNS
 
     with connection.cursor() as cursor, open(path, "wb") as out:
         cursor.execute("SELECT max(id) FROM usage_batch")

@@ -9,7 +9,7 @@ the uncovered share of its price (0 when fully covered); ``cost_amount`` stays w
 from decimal import Decimal
 
 from billing.allowances.drawdown import Draw, allowances_draw, balances_load, draws_record, event_tokens
-from billing.usage.models import RatingState, UsageBatch, UsageEvent
+from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageBatch, UsageEvent
 from billing.usage.pricing import BatchPricer, Unpriced
 from catalog.rating import RatingError, rate_total
 
@@ -57,16 +57,7 @@ def rows_draw(*, batch: UsageBatch, rows: list[UsageEvent], pricer: BatchPricer 
     ]
 
     def counts_of(draw: Draw):
-        r = draw.ref
-        counts = (
-            r.prompt_tokens,
-            r.cache_read_tokens,
-            r.cache_write_tokens,
-            r.cache_write_1h_tokens,
-            r.completion_tokens,
-            r.reasoning_tokens,
-        )
-        return counts, r.is_batch
+        return tuple(getattr(draw.ref, c) for c in TOKEN_COLUMNS), draw.ref.is_batch
 
     overage_price, notes = overage_pricer(pricer, counts_of)
     for draw in allowances_draw(draws=draws, balances=balances, overage_price=overage_price):

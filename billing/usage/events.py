@@ -84,16 +84,16 @@ class CanonicalEvent:
     gateway_cost_currency: str = ""
     metadata: dict = field(default_factory=dict)
 
-    def usage(self) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            cache_write_1h_tokens=self.cache_write_1h_tokens,
-            completion_tokens=self.completion_tokens,
-            reasoning_tokens=self.reasoning_tokens,
-            batch=self.batch,
-            at=self.occurred_at,
+    @property
+    def counts(self) -> tuple[int, int, int, int, int, int]:
+        """The six token counts, in ``USAGE_FIELDS`` (= ``TOKEN_COLUMNS``) order."""
+        return (
+            self.prompt_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.cache_write_1h_tokens,
+            self.completion_tokens,
+            self.reasoning_tokens,
         )
 
 

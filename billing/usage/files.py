@@ -26,7 +26,7 @@ import msgspec
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from billing.usage.bulk import bulk_ingest
+from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.events import UnreadableRecord
 from billing.usage.models import TOKEN_COLUMNS, GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest

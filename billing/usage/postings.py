@@ -7,7 +7,7 @@ tokens / Cr upstream prepaid credit (or payable, ``USAGE_COST_CREDIT_KIND``) per
 customers sale and cost are one journal transaction; for prepaid ones the cost lines ride on the wallet
 debit (``extra_lines``), so they are one journal transaction too (one per sell currency in the rare case
 of several; the cost goes with the first). A batch's wallet debits and its other postings are written in
-bulk (``wallets.services.wallet_debits_many``, which posts the others with the debits): the same journal
+bulk (``wallets.debits_many.wallet_debits_many``, which posts the others with the debits): the same journal
 transactions, a few statements instead of ~25 queries per customer. All run inside the batch's
 database transaction, so a batch's postings commit with its events or not at all.
 
@@ -15,7 +15,7 @@ Be extremely careful changing the idempotency keys: they are what makes a redeli
 """
 
 from collections import defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -23,36 +23,13 @@ from accounts.models import Customer
 from billing.ledger.accounts import account_code, account_get
 from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import Posting, credit, debit
-from billing.money import LEDGER_QUANTUM
-from billing.terms.models import BillingTerms
-from billing.usage.models import RatingState, UsageBatch, UsageEvent
-from billing.wallets.services import WalletDebit, wallet_debits_many
-from catalog.models import AIModel
-
-
-def ledger_amount(amount: Decimal) -> Decimal:
-    """The ledger keeps 12 places; events keep 24. The difference per posting is below 1e-12."""
-    return amount.quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_EVEN)
+from billing.money import ledger_round
+from billing.usage.models import UsageBatch
+from billing.wallets.debits_many import WalletDebit, wallet_debits_many
 
 
 def _cost_credit_kind() -> str:
     return getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
-
-
-def batch_post(
-    *, batch: UsageBatch, events: list[UsageEvent], customers: dict[int, Customer], models: dict[int, AIModel]
-) -> list[JournalTransaction]:
-    """Post the rated ``events`` of ``batch``; return the journal transactions (replays included)."""
-    sell: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    cost: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)
-    for e in events:
-        if e.rating_state != RatingState.RATED:
-            continue
-        sell[(e.customer_id, e.sell_currency)] += e.sell_amount
-        if e.cost_amount is not None:
-            cost[(e.customer_id, models[e.model_id].vendor_id, e.cost_currency)] += e.cost_amount
-    vendors = {m.vendor_id: m.vendor for m in models.values()}
-    return sums_post(batch=batch, sell=sell, cost=cost, customers=customers, vendors=vendors)
 
 
 def _accounts_existing(*, sells: dict, costs: dict, customers: dict, vendors: dict) -> dict[str, object]:
@@ -89,9 +66,9 @@ def sums_post(
     debits, postings = [], []
     sells, costs = defaultdict(list), defaultdict(list)
     for (cid, currency), amount in sorted(sell.items()):
-        sells[cid].append((currency, ledger_amount(amount)))
+        sells[cid].append((currency, ledger_round(amount)))
     for (cid, vendor_id, currency), amount in sorted(cost.items()):
-        costs[cid].append((vendor_id, currency, ledger_amount(amount)))
+        costs[cid].append((vendor_id, currency, ledger_round(amount)))
     accounts = _accounts_existing(sells=sells, costs=costs, customers=customers, vendors=vendors)
 
     def account(kind: str, currency: str, **owner):
@@ -105,7 +82,7 @@ def sums_post(
     for customer_id in sorted(sells.keys() | costs.keys()):
         customer = customers[customer_id]
         terms = getattr(customer, "billing_terms", None)
-        is_credit = terms is not None and terms.mode != BillingTerms.Mode.PREPAID
+        is_credit = terms is not None and terms.is_credit
         memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
         source = f"usage_batch:{batch.pk}"
         cost_lines = []

@@ -1,23 +1,33 @@
-"""Rate canonical events twice — at the sell price in force and at contract cost — on plain data.
+"""Rate a usage event twice — at the sell price in force and at contract cost — on plain data.
 
-No queries here: keys, models, customers and prices were loaded once for the batch (``resolve`` and
-``pricing``); this module only computes. Events that cannot be rated keep a reason and are stored
-*unrated* (DESIGN §4.8); failed requests are stored *not charged*.
+The one rating function of every path (per batch, re-rating, bulk). No queries here: keys, models,
+customers and prices were loaded once for the batch (``resolve`` and ``pricing``); this module only
+computes. Events that cannot be rated keep a reason and are stored *unrated* (DESIGN §4.8); failed
+requests are stored *not charged*.
 """
 
-from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
-from billing.usage.events import CanonicalEvent
 from billing.usage.models import RatingState
 from billing.usage.pricing import BatchPricer, Unpriced
 from catalog.models import AIModel
-from catalog.rating import RatingError, rate, rate_total
+from catalog.rating import RatingError, rate_total
+
+# Plain strings (not the enum members): the bulk path formats them straight into COPY text.
+RATED, UNRATED, NOT_CHARGED = (
+    RatingState.RATED.value,
+    RatingState.UNRATED.value,
+    RatingState.NOT_CHARGED.value,
+)
+# The length of UsageEvent.unrated_reason.
+MAX_REASON = 300
 
 
-@dataclass(slots=True)
-class Rated:
-    """The rating outcome of one event (amounts exact, in their currencies)."""
+class Rated(NamedTuple):
+    """How one event is charged (amounts exact, in their currencies). A tuple: the bulk path builds one
+    per event and unpacks it."""
 
     customer_id: int | None
     model_id: int | None
@@ -30,115 +40,50 @@ class Rated:
     cost_currency: str = ""
 
 
+def unrated(customer_id: int | None, model_id: int | None, code: str, detail: str) -> Rated:
+    """An event that cannot be rated, with its reason as stored: ``"<code>: <detail>"`` (the codes are
+    ``selectors.UNRATED_REASONS``), cut to the column's length."""
+    return Rated(customer_id, model_id, UNRATED, f"{code}: {detail}"[:MAX_REASON])
+
+
 def event_rate(
-    event: CanonicalEvent,
-    *,
-    customer_id: int | None,
-    model: AIModel | None,
-    pricer: BatchPricer | None,
-) -> Rated:
-    """Return how ``event`` is charged; never raises for a business reason."""
-    model_id = model.pk if model is not None else None
-    if customer_id is None:
-        return Rated(None, model_id, RatingState.UNRATED, f"unknown_key: no customer has key {event.key!r}")
-    if model is None:
-        return Rated(
-            customer_id,
-            None,
-            RatingState.UNRATED,
-            f"unknown_model: {event.model!r} is not a known model or alias",
-        )
-    if not event.succeeded:
-        return Rated(customer_id, model_id, RatingState.NOT_CHARGED)
-    try:
-        prices = pricer.prices(customer_id, model_id, event.occurred_at)
-        usage = event.usage()
-        sell = rate(prices.sell, usage)
-        cost = rate(prices.cost, usage) if prices.cost is not None else None
-    except Unpriced as exc:
-        return Rated(customer_id, model_id, RatingState.UNRATED, f"{exc.code}: {exc.reason}")
-    except RatingError as exc:
-        return Rated(customer_id, model_id, RatingState.UNRATED, f"not_rateable: {exc.field}: {exc.message}")
-    return Rated(
-        customer_id,
-        model_id,
-        RatingState.RATED,
-        plan=prices.plan,
-        sell_amount=sell.total,
-        sell_currency=sell.currency,
-        cost_amount=cost.total if cost is not None else None,
-        cost_currency=cost.currency if cost is not None else "",
-    )
-
-
-# Plain strings (not the enum members) so the bulk path can format them straight into COPY text.
-_RATED, _UNRATED, _NOT_CHARGED = (
-    RatingState.RATED.value,
-    RatingState.UNRATED.value,
-    RatingState.NOT_CHARGED.value,
-)
-
-
-def row_rate(
     *,
     key: str,
     model_name: str,
     customer_id: int | None,
     model: AIModel | None,
     pricer: BatchPricer | None,
-    at,
+    at: datetime,
     counts: tuple[int, int, int, int, int, int],
     batch: bool,
     succeeded: bool,
-) -> tuple:
-    """``event_rate`` for the bulk path, on plain values, returning a plain tuple.
+) -> Rated:
+    """Return how an event is charged; never raises for a business reason.
 
-    ``(customer_id, model_id, state, reason, plan, sell_amount, sell_currency, cost_amount, cost_currency)``
-    — the same outcome, reasons and amounts as ``event_rate`` (tests/billing/usage/test_bulk.py compares
-    the stored rows of both paths), but only the totals are computed (``catalog.rating.rate_total``):
-    per-class amounts are not stored per event.
+    ``key`` and ``model_name`` are as the gateway sent them (for the reasons), ``customer_id`` and
+    ``model`` what they resolved to (None: unknown), ``counts`` the six token counts in
+    ``TOKEN_COLUMNS`` order. Only totals are computed (``catalog.rating.rate_total``, equal to
+    ``rate()``'s): per-class amounts are not stored per event.
     """
     model_id = model.pk if model is not None else None
     if customer_id is None:
-        return (
-            None,
-            model_id,
-            _UNRATED,
-            f"unknown_key: no customer has key {key!r}",
-            "",
-            None,
-            "",
-            None,
-            "",
-        )
+        return unrated(None, model_id, "unknown_key", f"no customer has key {key!r}")
     if model is None:
-        reason = f"unknown_model: {model_name!r} is not a known model or alias"
-        return (customer_id, None, _UNRATED, reason, "", None, "", None, "")
+        return unrated(customer_id, None, "unknown_model", f"{model_name!r} is not a known model or alias")
     if not succeeded:
-        return (customer_id, model_id, _NOT_CHARGED, "", "", None, "", None, "")
+        return Rated(customer_id, model_id, NOT_CHARGED)
     try:
         prices = pricer.prices(customer_id, model_id, at)
         sell = rate_total(prices.sell, *counts, batch, at)
         cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
     except Unpriced as exc:
-        return (
-            customer_id,
-            model_id,
-            _UNRATED,
-            f"{exc.code}: {exc.reason}",
-            "",
-            None,
-            "",
-            None,
-            "",
-        )
+        return unrated(customer_id, model_id, exc.code, exc.reason)
     except RatingError as exc:
-        reason = f"not_rateable: {exc.field}: {exc.message}"
-        return (customer_id, model_id, _UNRATED, reason, "", None, "", None, "")
-    return (
+        return unrated(customer_id, model_id, "not_rateable", f"{exc.field}: {exc.message}")
+    return Rated(
         customer_id,
         model_id,
-        _RATED,
+        RATED,
         "",
         prices.plan,
         sell,

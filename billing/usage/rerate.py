@@ -9,14 +9,19 @@ import uuid
 from django.db import connection, transaction
 
 from billing.usage.allowance_use import rows_draw
+from billing.usage.charging import BatchResult, Charged, row_groups, usage_batch_finish, usage_charge
 from billing.usage.events import CanonicalEvent
-from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
-from billing.usage.postings import batch_post
-from billing.usage.pricing import BatchPricer
-from billing.usage.rating import event_rate
-from billing.usage.resolve import customers_load, keys_resolve, models_resolve
+from billing.usage.models import TOKEN_COLUMNS, GatewaySource, RatingState, UsageBatch, UsageEvent
+from billing.usage.postings import sums_post
+from billing.usage.rating import RATED
 from billing.usage.rollups import rollups_add
-from billing.usage.services import BatchResult, after_commit
+from billing.usage.services import RatedEvents, events_rate
+
+# What re-rating may change in a stored event.
+RATING_FIELDS = (
+    "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
+    "cost_amount", "cost_currency",
+)  # fmt: skip
 
 
 def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
@@ -27,60 +32,59 @@ def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
         key=row.gateway_key,
         model=row.model_name,
         upstream_account=row.upstream_account,
-        prompt_tokens=row.prompt_tokens,
-        cache_read_tokens=row.cache_read_tokens,
-        cache_write_tokens=row.cache_write_tokens,
-        cache_write_1h_tokens=row.cache_write_1h_tokens,
-        completion_tokens=row.completion_tokens,
-        reasoning_tokens=row.reasoning_tokens,
+        **{c: getattr(row, c) for c in TOKEN_COLUMNS},
         batch=row.is_batch,
         succeeded=row.succeeded,
     )
 
 
-def _rerate_group(
-    *, rows: list[UsageEvent], source: GatewaySource | None, batch: UsageBatch
-) -> tuple[list[UsageEvent], dict, dict]:
-    """Re-rate rows of one source (keys map to customers per source) and update those that now rate;
-    return them with the customers and models they refer to. The caller rolls up and posts."""
-    events = [_as_event(i, row) for i, row in enumerate(rows)]
-    key_map = keys_resolve(source=source, keys={e.key for e in events})
-    model_map = models_resolve({e.model for e in events})
-    customers = customers_load(set(key_map.values()))
-    models = {m.pk: m for m in model_map.values()}
-    times = [e.occurred_at for e in events]
-    pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
-    outcomes = []
-    for row, event in zip(rows, events, strict=True):
-        rated = event_rate(
-            event, customer_id=key_map.get(event.key), model=model_map.get(event.model.lower()), pricer=pricer
-        )
-        changes = {
-            "customer_id": rated.customer_id,
-            "model_id": rated.model_id,
-            "rating_state": rated.state,
-            "unrated_reason": rated.reason[:300],
-            "sell_plan": rated.plan,
-            "sell_amount": rated.sell_amount,
-            "sell_currency": rated.sell_currency,
-            "cost_amount": rated.cost_amount,
-            "cost_currency": rated.cost_currency,
-        }
-        if rated.state == RatingState.RATED:
-            changes["rated_in_id"] = batch.pk
-        for name, value in changes.items():
+def _rerate_group(*, rows: list[UsageEvent], source: GatewaySource | None, batch: UsageBatch) -> RatedEvents:
+    """Re-rate rows of one source (keys map to customers per source) in memory; return what rated them."""
+    rating = events_rate(events=[_as_event(i, row) for i, row in enumerate(rows)], source=source)
+    for row, rated in zip(rows, rating.rated, strict=True):
+        for name, value in zip(RATING_FIELDS, rated, strict=True):
             setattr(row, name, value)
-        outcomes.append((row, list(changes)))
-    # Allowances are drawn as for a new batch: the rows are locked (SKIP LOCKED), so the update below holds.
-    rows_draw(batch=batch, rows=rows, pricer=pricer)
-    done = []
-    for row, names in outcomes:
-        updated = UsageEvent.objects.filter(
-            pk=row.pk, occurred_at=row.occurred_at, rating_state=RatingState.UNRATED
-        ).update(**{name: getattr(row, name) for name in names})
-        if updated and row.rating_state != RatingState.UNRATED:
-            done.append(row)
-    return done, customers, models
+        if rated.state == RATED:
+            row.rated_in_id = batch.pk
+    return rating
+
+
+class _RerateCharge:
+    """Re-rating's charging steps (``charging.usage_charge``): stored rows rated again, by source."""
+
+    def __init__(self, *, batch: UsageBatch, groups: list[tuple[list[UsageEvent], RatedEvents]]):
+        self.batch, self.groups = batch, groups
+        self.done: list[UsageEvent] = []
+
+    def claim(self) -> None:
+        """The rows were locked when selected (SKIP LOCKED): another run takes others."""
+
+    def draw(self) -> None:
+        # Drawn as for a new batch: the rows are locked, so the update below holds.
+        for rows, rating in self.groups:
+            rows_draw(batch=self.batch, rows=rows, pricer=rating.pricer)
+
+    def store(self) -> None:
+        """Update the rows that now rate (or are not charged), guarded by their unrated state."""
+        for rows, _rating in self.groups:
+            for row in rows:
+                names = [*RATING_FIELDS, "rated_in_id"] if row.rating_state == RATED else RATING_FIELDS
+                updated = UsageEvent.objects.filter(
+                    pk=row.pk, occurred_at=row.occurred_at, rating_state=RatingState.UNRATED
+                ).update(**{name: getattr(row, name) for name in names})
+                if updated and row.rating_state != RatingState.UNRATED:
+                    self.done.append(row)
+
+    def roll_up(self):
+        rollups_add(events=self.done)
+        return row_groups(self.done, {pk: m for _rows, r in self.groups for pk, m in r.models.items()})
+
+    def post(self, charge: Charged) -> None:
+        # One posting per customer for the whole run: a customer's events may come through several
+        # sources, and per-source postings under one batch would share (and so replay) their keys.
+        customers = {pk: c for _rows, r in self.groups for pk, c in r.customers.items()}
+        vendors = {m.vendor_id: m.vendor for _rows, r in self.groups for m in r.models.values()}
+        sums_post(batch=self.batch, sell=charge.sell, cost=charge.cost, customers=customers, vendors=vendors)
 
 
 def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> BatchResult:
@@ -108,22 +112,13 @@ def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> Ba
         by_source: dict[int | None, list[UsageEvent]] = {}
         for row in rows:
             by_source.setdefault(row.source_id, []).append(row)
-        done, customers, models = [], {}, {}
+        groups = []
         for source_id, group in by_source.items():
             source = GatewaySource.objects.filter(pk=source_id).first() if source_id else None
-            rated, group_customers, group_models = _rerate_group(rows=group, source=source, batch=batch)
-            done += rated
-            customers |= group_customers
-            models |= group_models
-        # One posting per customer for the whole run: a customer's events may come through several
-        # sources, and per-source postings under one batch would share (and so replay) their keys.
-        rollups_add(events=done)
-        batch_post(batch=batch, events=done, customers=customers, models=models)
+            groups.append((group, _rerate_group(rows=group, source=source, batch=batch)))
+        steps = _RerateCharge(batch=batch, groups=groups)
+        charge = usage_charge(steps)
         unrated = sum(1 for r in rows if r.rating_state == RatingState.UNRATED)
-        result = BatchResult(batch_id=batch.pk, accepted=len(done), unrated=unrated)
-        UsageBatch.objects.filter(pk=batch.pk).update(
-            accepted=len(done), unrated=unrated, response={**result.as_dict(), "batch_id": None}
-        )
-        customer_ids = {r.customer_id for r in done}
-        transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
+        result = BatchResult(batch_id=batch.pk, accepted=charge.stored, unrated=unrated)
+        usage_batch_finish(batch=batch, result=result, customer_ids=charge.customer_ids)
     return result

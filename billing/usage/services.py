@@ -7,7 +7,7 @@ mid-batch leaves nothing behind, and the redelivered batch is processed from scr
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,19 +15,26 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.usage.allowance_use import rows_draw
-from billing.usage.connectors import ConnectorError, connector_for
+from billing.usage.charging import (
+    MAX_REPORTED_ERRORS,
+    BatchResult,
+    Charged,
+    row_groups,
+    usage_batch_finish,
+    usage_charge,
+)
+from billing.usage.connectors.base import ConnectorError
+from billing.usage.connectors.registry import connector_for
 from billing.usage.events import CanonicalEvent, RowError, event_validate
-from billing.usage.models import GatewaySource, RatingState, UsageBatch, UsageEvent
+from billing.usage.models import TOKEN_COLUMNS, GatewaySource, UsageBatch, UsageEvent
 from billing.usage.partitions import month_start, partitions_ensure
-from billing.usage.postings import batch_post
+from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
-from billing.usage.rating import event_rate
+from billing.usage.rating import RATED, Rated, event_rate
 from billing.usage.resolve import customers_load, keys_resolve, models_resolve
 from billing.usage.rollups import rollups_add
 
 MAX_BATCH_EVENTS = 10_000
-# Rejected rows reported per batch: enough to fix a feed, bounded so a garbage file cannot bloat a row.
-MAX_REPORTED_ERRORS = 1_000
 
 
 class BatchConflict(Exception):
@@ -36,41 +43,6 @@ class BatchConflict(Exception):
 
 class BatchTooLarge(Exception):
     """A batch holds more events than one request may carry."""
-
-
-@dataclass
-class BatchResult:
-    batch_id: int | None
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    unrated: int = 0
-    errors: list[dict] = field(default_factory=list)
-    replayed: bool = False
-    parts: int = 0  # batches or chunks counted into this total by ``add``
-
-    def add(self, part: "BatchResult", *, offset: int) -> None:
-        """Count ``part`` (a batch or chunk of a larger input starting at record ``offset``) into this
-        total; its bad rows' indices become indices within the whole input, up to MAX_REPORTED_ERRORS.
-        The total is replayed when every part was (the whole input had been ingested before)."""
-        self.replayed = part.replayed and (self.replayed or not self.parts)
-        self.parts += 1
-        self.accepted += part.accepted
-        self.duplicates += part.duplicates
-        self.rejected += part.rejected
-        self.unrated += part.unrated
-        room = max(0, MAX_REPORTED_ERRORS - len(self.errors))
-        self.errors += [{**e, "index": e["index"] + offset} for e in part.errors[:room]]
-
-    def as_dict(self) -> dict:
-        return {
-            "batch_id": self.batch_id,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "unrated": self.unrated,
-            "errors": self.errors,
-        }
 
 
 def _tagged(value) -> object:
@@ -112,16 +84,16 @@ def events_parse(
     return events, errors
 
 
-def _keys_claim(*, source_id: int, events: list[CanonicalEvent]) -> set[str]:
-    """Insert the events' (source, request id) keys; return the ids this batch won (new ones).
+def _keys_claim(*, source_id: int, rows: list[UsageEvent]) -> set[str]:
+    """Insert the rows' (source, request id) keys; return the ids this batch won (new ones).
 
     The unique key is the arbiter between concurrent batches: a loser waits for the winner's commit and
     then sees a conflict, so an event is charged by exactly one batch.
     """
     won: set[str] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(events), 1000):
-            chunk = events[start : start + 1000]
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             params = [p for e in chunk for p in (source_id, e.request_id, e.occurred_at)]
             cursor.execute(
@@ -133,7 +105,44 @@ def _keys_claim(*, source_id: int, events: list[CanonicalEvent]) -> set[str]:
     return won
 
 
-def _event_row(event: CanonicalEvent, rated, *, source_id, batch_id) -> UsageEvent:
+@dataclass
+class RatedEvents:
+    """Events of one source rated (``rated`` in their order) with what rated them, for the later steps."""
+
+    rated: list[Rated]
+    customers: dict
+    models: dict
+    pricer: BatchPricer | None
+
+
+def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -> RatedEvents:
+    """Resolve the events' keys and models, load their prices once and rate each (``event_rate``)."""
+    key_map = keys_resolve(source=source, keys={e.key for e in events})
+    model_map = models_resolve({e.model for e in events})
+    customers = customers_load(set(key_map.values()))
+    models = {m.pk: m for m in model_map.values()}
+    pricer = None
+    if events:
+        times = [e.occurred_at for e in events]
+        pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
+    rated = [
+        event_rate(
+            key=e.key,
+            model_name=e.model,
+            customer_id=key_map.get(e.key),
+            model=model_map.get(e.model.lower()),
+            pricer=pricer,
+            at=e.occurred_at,
+            counts=e.counts,
+            batch=e.batch,
+            succeeded=e.succeeded,
+        )
+        for e in events
+    ]
+    return RatedEvents(rated, customers, models, pricer)
+
+
+def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> UsageEvent:
     return UsageEvent(
         source_id=source_id,
         batch_id=batch_id,
@@ -144,51 +153,52 @@ def _event_row(event: CanonicalEvent, rated, *, source_id, batch_id) -> UsageEve
         model_name=event.model,
         model_id=rated.model_id,
         upstream_account=event.upstream_account,
-        prompt_tokens=event.prompt_tokens,
-        cache_read_tokens=event.cache_read_tokens,
-        cache_write_tokens=event.cache_write_tokens,
-        cache_write_1h_tokens=event.cache_write_1h_tokens,
-        completion_tokens=event.completion_tokens,
-        reasoning_tokens=event.reasoning_tokens,
+        **dict(zip(TOKEN_COLUMNS, event.counts, strict=True)),
         is_batch=event.batch,
         succeeded=event.succeeded,
         gateway_cost=event.gateway_cost,
         gateway_cost_currency=event.gateway_cost_currency,
         metadata=event.metadata,
         rating_state=rated.state,
-        unrated_reason=rated.reason[:300],
+        unrated_reason=rated.reason,
         sell_plan=rated.plan,
         sell_amount=rated.sell_amount,
         sell_currency=rated.sell_currency,
         cost_amount=rated.cost_amount,
         cost_currency=rated.cost_currency,
-        rated_in_id=batch_id if rated.state == RatingState.RATED else None,
+        rated_in_id=batch_id if rated.state == RATED else None,
     )
 
 
-def events_rate_store(
-    *, events: list[CanonicalEvent], source: GatewaySource | None, batch: UsageBatch
-) -> list[UsageEvent]:
-    """Resolve, rate, draw allowances, store, roll up and post ``events`` (already deduplicated)."""
-    key_map = keys_resolve(source=source, keys={e.key for e in events})
-    model_map = models_resolve({e.model for e in events})
-    customers = customers_load(set(key_map.values()))
-    models = {m.pk: m for m in model_map.values()}
-    pricer = None
-    if events:
-        times = [e.occurred_at for e in events]
-        pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
-    rows = []
-    for event in events:
-        rated = event_rate(
-            event, customer_id=key_map.get(event.key), model=model_map.get(event.model.lower()), pricer=pricer
+class _BatchCharge:
+    """The per-batch path's charging steps (``charging.usage_charge``): model instances, the ORM."""
+
+    def __init__(self, *, batch: UsageBatch, source: GatewaySource, rows: list[UsageEvent], rating):
+        self.batch, self.source, self.rows, self.rating = batch, source, rows, rating
+
+    def claim(self) -> None:
+        won = _keys_claim(source_id=self.source.pk, rows=self.rows)
+        self.rows = [r for r in self.rows if r.request_id in won]
+
+    def draw(self) -> None:
+        rows_draw(batch=self.batch, rows=self.rows, pricer=self.rating.pricer)
+
+    def store(self) -> None:
+        UsageEvent.objects.bulk_create(self.rows, batch_size=2000)
+
+    def roll_up(self):
+        rollups_add(events=self.rows)
+        return row_groups(self.rows, self.rating.models)
+
+    def post(self, charge: Charged) -> None:
+        vendors = {m.vendor_id: m.vendor for m in self.rating.models.values()}
+        sums_post(
+            batch=self.batch,
+            sell=charge.sell,
+            cost=charge.cost,
+            customers=self.rating.customers,
+            vendors=vendors,
         )
-        rows.append(_event_row(event, rated, source_id=source.pk if source else None, batch_id=batch.pk))
-    rows_draw(batch=batch, rows=rows, pricer=pricer)
-    UsageEvent.objects.bulk_create(rows, batch_size=2000)
-    rollups_add(events=rows)
-    batch_post(batch=batch, events=rows, customers=customers, models=models)
-    return rows
 
 
 def _replay(batch: UsageBatch, request_hash: str, records: list) -> BatchResult:
@@ -241,26 +251,22 @@ def usage_batch_ingest(
                 fmt=fmt,
                 received=len(records),
             )
-            won = _keys_claim(source_id=source.pk, events=list(unique.values()))
-            fresh = [e for e in unique.values() if e.request_id in won]
-            rows = events_rate_store(events=fresh, source=source, batch=batch)
+            candidates = list(unique.values())
+            rating = events_rate(events=candidates, source=source)
+            rows = [
+                _event_row(e, rated, source_id=source.pk, batch_id=batch.pk)
+                for e, rated in zip(candidates, rating.rated, strict=True)
+            ]
+            charge = usage_charge(_BatchCharge(batch=batch, source=source, rows=rows, rating=rating))
             result = BatchResult(
                 batch_id=batch.pk,
-                accepted=len(fresh),
-                duplicates=len(events) - len(fresh),
+                accepted=charge.stored,
+                duplicates=len(events) - charge.stored,
                 rejected=rejected_rows,
-                unrated=sum(1 for r in rows if r.rating_state == RatingState.UNRATED),
+                unrated=charge.unrated,
                 errors=[e.as_dict() for e in errors[:MAX_REPORTED_ERRORS]],
             )
-            UsageBatch.objects.filter(pk=batch.pk).update(
-                accepted=result.accepted,
-                duplicates=result.duplicates,
-                rejected=result.rejected,
-                unrated=result.unrated,
-                response={k: v for k, v in result.as_dict().items() if k != "batch_id"},
-            )
-            customer_ids = {r.customer_id for r in rows if r.customer_id}
-            transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
+            usage_batch_finish(batch=batch, result=result, customer_ids=charge.customer_ids)
     except IntegrityError:
         # Another worker committed the same key while we worked: answer as it did.
         existing = UsageBatch.objects.filter(source=source, idempotency_key=idempotency_key).first()
@@ -269,12 +275,3 @@ def usage_batch_ingest(
         return _replay(existing, request_hash, records)
     GatewaySource.objects.filter(pk=source.pk).update(last_used_at=now)
     return result
-
-
-def after_commit(customer_ids: set[int]) -> None:
-    """Read the gateway status of these customers afresh. Registered with ``on_commit(robust=True)``: the
-    usage has committed, so a cache that cannot be reached is logged (the status is then at most its
-    cache lifetime stale), never reported as a failed batch."""
-    from billing.gateway.status import status_invalidate
-
-    status_invalidate(customer_ids=customer_ids)

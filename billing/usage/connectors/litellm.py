@@ -10,7 +10,7 @@ virtual key), ``hidden_params.batch_models`` (set for Batches API calls) and the
 ``completion_tokens_details.reasoning_tokens``.
 """
 
-from billing.usage.connectors import ConnectorError, count, ident, label, mapping
+from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
 
 

@@ -11,7 +11,7 @@ in the source's cost currency. The customer key is ``token_name`` (else ``userna
 import json
 from decimal import Decimal, InvalidOperation, localcontext
 
-from billing.usage.connectors import ConnectorError, count, ident, label, mapping
+from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
 
 CONSUME, ERROR = 2, 5

@@ -6,7 +6,7 @@ customer key; else ``user``), ``native_tokens_prompt``/``tokens_prompt``, ``nati
 ``total_cost`` (USD, kept as gateway cost).
 """
 
-from billing.usage.connectors import ConnectorError, count, ident, label
+from billing.usage.connectors.base import ConnectorError, count, ident, label
 from billing.usage.events import MAX_UPSTREAM
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import StaffRole
-from billing.usage.bulk import bulk_ingest
+from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.events import MAX_METADATA_DEPTH
 from billing.usage.files import file_ingest, records_iter
 from billing.usage.models import RatingState, UsageEvent, UsageUpload

@@ -11,7 +11,7 @@ from django.db.models import F, Sum
 
 from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms
-from billing.usage.bulk import bulk_ingest
+from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.events import UnreadableRecord
 from billing.usage.files import file_ingest, ndjson_records, records_iter
 from billing.usage.models import RatingState, UsageBatch, UsageDaily, UsageEvent, UsageHourly
@@ -228,7 +228,7 @@ def test_lines_cut_by_a_block_end_are_read_whole(monkeypatch):
 def test_files_go_through_the_bulk_path_with_progress_after_each_chunk(monkeypatch, source, prepaid):
     """On PostgreSQL ``file_ingest`` (the upload task's and ``manage.py ingest``'s path) is the bulk path,
     keyed apart from per-batch keys (its chunks are cut differently); progress follows each chunk."""
-    monkeypatch.setattr("billing.usage.bulk.FIRST_CHUNK", 3)
+    monkeypatch.setattr("billing.usage.bulk.producer.FIRST_CHUNK", 3)
     top_up(prepaid, Decimal("100"))
     body = "\n".join(json.dumps(event(f"f{i}", prompt=100 + i)) for i in range(8)).encode()
     seen = []
@@ -252,7 +252,7 @@ def test_files_go_through_the_bulk_path_with_progress_after_each_chunk(monkeypat
 def test_parallel_producer_stores_what_the_in_process_path_stores(model, monkeypatch):
     """Outside a transaction the producer runs in a forked process; same rows, counts and money (chunks
     of 11 events in slices of 4: several spooled slices per chunk)."""
-    monkeypatch.setattr("billing.usage.bulk.SLICE", 4)
+    monkeypatch.setattr("billing.usage.bulk.producer.SLICE", 4)
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     customer_make(key="key-b", mode=BillingTerms.Mode.MONTHLY)
@@ -361,7 +361,7 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
     import json
     from datetime import UTC, datetime
 
-    from billing.usage.bulk import _encode_metadata, _metadata_text
+    from billing.usage.bulk.copytext import _encode_metadata, metadata_text
 
     metadata = {
         "d": Decimal("1.50"),
@@ -370,7 +370,7 @@ def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
         "nested": [{"x": None}],
     }
 
-    assert json.loads(_metadata_text(metadata)) == json.loads(_encode_metadata(metadata))
+    assert json.loads(metadata_text(metadata)) == json.loads(_encode_metadata(metadata))
 
 
 def test_allowances_drawn_across_slices_and_chunks_like_the_batch_path(monkeypatch, model):
@@ -392,7 +392,7 @@ def allowances_twins_compare(monkeypatch, *, parallel: bool) -> None:
     from billing.allowances.models import AllowanceDraw, TokenAllowance
     from tests.billing.usage.test_allowances import pack_buy
 
-    monkeypatch.setattr("billing.usage.bulk.SLICE", 3)
+    monkeypatch.setattr("billing.usage.bulk.producer.SLICE", 3)
     pairs = []
     for holder, other in (("key-a", "key-b"), ("ref-a", "ref-b")):
         customers = customer_make(key=holder), customer_make(key=other, mode=BillingTerms.Mode.MONTHLY)
@@ -446,7 +446,7 @@ def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once
     again the waiting way, and the late duplicate's row goes: stored once, charged once, drawn once.
     Slices of 2: the late one is line 3 of its chunk, line 1 of its slice."""
     from billing.allowances.models import AllowanceDraw
-    from billing.usage import bulk
+    from billing.usage.bulk import producer, writer
     from tests.billing.usage.test_allowances import pack_buy
 
     prepaid = customer_make(key="key-a")
@@ -455,8 +455,8 @@ def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once
         pack_buy(prepaid, 1_000_000)  # covers every event: all sales 0, all tokens drawn
     source = source_make("s")[0]
     bulk_ingest(source=source, records=[event("r1"), event("r2")], key_prefix="first")
-    monkeypatch.setattr(bulk, "PROBE_SQL", bulk.PROBE_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
-    monkeypatch.setattr(bulk, "SLICE", 2)
+    monkeypatch.setattr(writer, "PROBE_SQL", writer.PROBE_SQL.replace("LIMIT 1", "AND false LIMIT 1"))
+    monkeypatch.setattr(producer, "SLICE", 2)
 
     again = bulk_ingest(
         source=source, records=[event(i) for i in ("r3", "r4", "r5", "r2", "r6")], key_prefix="second"
@@ -475,7 +475,7 @@ def test_a_key_taken_since_the_probe_is_a_late_duplicate_stored_and_charged_once
 def test_chunks_of_several_slices_in_process(monkeypatch, model):
     """A chunk made of several producer slices (slices of 3 events, chunks of 7) stores every event once;
     the duplicate of an earlier chunk (r4) is claimed by it, so its line is left out of the COPY."""
-    monkeypatch.setattr("billing.usage.bulk.SLICE", 3)
+    monkeypatch.setattr("billing.usage.bulk.producer.SLICE", 3)
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(20)] + [event("r4"), {"request_id": "bad"}]
@@ -558,15 +558,15 @@ def test_a_later_failure_does_not_let_a_chunk_take_its_turn_early():
     commits, and takes its turn; chunk 4 never does."""
     import threading
 
-    from billing.usage.bulk import _Abandoned, _Turns
+    from billing.usage.bulk.turns import Abandoned, Turns
 
-    turns, took = _Turns(), []
+    turns, took = Turns(), []
 
     def wait(n):
         try:
             turns.wait(n)
             took.append(n)
-        except _Abandoned:
+        except Abandoned:
             took.append(-n)
 
     turns.done(0)
@@ -584,12 +584,12 @@ def test_a_later_failure_does_not_let_a_chunk_take_its_turn_early():
 def test_a_chunk_gives_up_waiting_for_a_stuck_one():
     """Chunk 1 never commits (stuck on a lock held elsewhere): chunk 2 fails after TURN_WAIT_S rather
     than hang."""
-    from billing.usage import bulk
+    from billing.usage.bulk import turns as module
 
-    turns = bulk._Turns()
+    turns = module.Turns()
     turns.done(0)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bulk, "TURN_WAIT_S", 0.2)
+        patch.setattr(module, "TURN_WAIT_S", 0.2)
         with pytest.raises(RuntimeError, match="chunk 2 waited"):
             turns.wait(2)
 
@@ -599,9 +599,9 @@ def post_slowly(monkeypatch, *, key: str | None, seconds: float, error: Exceptio
     then fail with ``error`` if one is given."""
     import time
 
-    from billing.usage import bulk
+    from billing.usage.bulk import writer
 
-    post = bulk._Writer._post
+    post = writer.Writer._post
 
     def slow(self, batch, end, sums):
         if key is None or batch.idempotency_key == key:
@@ -610,7 +610,7 @@ def post_slowly(monkeypatch, *, key: str | None, seconds: float, error: Exceptio
                 raise error
         return post(self, batch, end, sums)
 
-    monkeypatch.setattr(bulk._Writer, "_post", slow)
+    monkeypatch.setattr(writer.Writer, "_post", slow)
 
 
 def chunk_key_is(cursor, key: str) -> bool:
@@ -624,12 +624,12 @@ def chunk_key_is(cursor, key: str) -> bool:
 def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_reported(model, monkeypatch):
     """Chunk 1 fails slowly in its turn; chunk 2 fails before its turn, with an error of its own. The
     error raised is chunk 1's; chunk 0, committed, was reported to ``progress``."""
-    from billing.usage import bulk
+    from billing.usage.bulk import writer
 
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(20)]
-    probe = bulk._stage_probe
+    probe = writer._stage_probe
 
     def probe_failing_in_chunk_2(cursor, source_id):
         if chunk_key_is(cursor, "e:2"):
@@ -637,7 +637,7 @@ def test_the_first_failed_chunks_own_error_is_raised_and_what_committed_is_repor
         return probe(cursor, source_id)
 
     post_slowly(monkeypatch, key="e:1", seconds=1, error=RuntimeError("chunk 1: ledger gone"))
-    monkeypatch.setattr(bulk, "_stage_probe", probe_failing_in_chunk_2)
+    monkeypatch.setattr(writer, "_stage_probe", probe_failing_in_chunk_2)
     reported = []
     with pytest.raises(RuntimeError, match="chunk 1: ledger gone"):
         bulk_ingest(
@@ -676,7 +676,7 @@ def test_a_chunks_failure_is_raised_even_when_reading_the_input_fails_after_it(m
 def test_a_cache_that_fails_after_a_chunk_committed_fails_nothing(model, monkeypatch):
     """The gateway status refresh runs after a chunk commits; Redis failing there is logged, and the run
     goes on: every chunk committed, every chunk reported."""
-    from billing.usage import bulk
+    from billing.usage import charging
 
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
@@ -687,7 +687,7 @@ def test_a_cache_that_fails_after_a_chunk_committed_fails_nothing(model, monkeyp
         if len(refreshed) == 1:
             raise ConnectionError("redis gone")
 
-    monkeypatch.setattr(bulk, "after_commit", failing_once)
+    monkeypatch.setattr(charging, "after_commit", failing_once)
     reported = []
     result = bulk_ingest(
         source=source_make("c")[0],
@@ -734,11 +734,11 @@ def test_the_next_chunk_is_written_while_one_takes_its_turn(model, monkeypatch):
     rows and is probing its keys."""
     import threading
 
-    from billing.usage import bulk
+    from billing.usage.bulk import writer
 
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
-    post, probe = bulk._Writer._post, bulk._stage_probe
+    post, probe = writer.Writer._post, writer._stage_probe
     chunk_1_copying = threading.Event()
     overlapped = []
 
@@ -752,8 +752,8 @@ def test_the_next_chunk_is_written_while_one_takes_its_turn(model, monkeypatch):
             overlapped.append(chunk_1_copying.wait(10))
         return post(self, batch, end, sums)
 
-    monkeypatch.setattr(bulk, "_stage_probe", probe_noting_chunk_1)
-    monkeypatch.setattr(bulk._Writer, "_post", post_after_chunk_1_started)
+    monkeypatch.setattr(writer, "_stage_probe", probe_noting_chunk_1)
+    monkeypatch.setattr(writer.Writer, "_post", post_after_chunk_1_started)
     result = bulk_ingest(
         source=source_make("o")[0],
         records=[event(f"r{i}") for i in range(10)],
@@ -774,19 +774,19 @@ def test_no_transaction_waits_for_a_chunk_waiting_for_its_turn(model, monkeypatc
 
     from django.db import connection, connections
 
-    from billing.usage import bulk
+    from billing.usage.bulk.turns import Turns
 
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     source = source_make("t")[0]
-    chunk_2_waits, wait = threading.Event(), bulk._Turns.wait
+    chunk_2_waits, wait = threading.Event(), Turns.wait
 
     def noting_wait(turns, n):
         if n == 2:
             chunk_2_waits.set()
         wait(turns, n)
 
-    monkeypatch.setattr(bulk._Turns, "wait", noting_wait)
+    monkeypatch.setattr(Turns, "wait", noting_wait)
     ids = (
         [f"a{i}" for i in range(5)]
         + ["x1"]
@@ -946,11 +946,12 @@ def test_the_producer_settles_repeats_of_the_previous_chunk_and_numbers_lines_in
     """Chunks of 3: a repeat of the previous chunk's key is settled as a repeat before any claim (that
     chunk may still be uncommitted); one from further back is left to the claim, which sees it committed.
     Each chunk's stage lines are numbered from 0, as the writer finds its wide lines by them."""
-    from billing.usage.bulk import _ChunkEnd, _produce, _Slice
+    from billing.usage.bulk.producer import produce
+    from billing.usage.bulk.spool import ChunkEnd, Slice
 
     ids = ["r0", "r1", "r2", "r3", "r1", "r4", "r5", "r3", "r0"]
     items = list(
-        _produce(
+        produce(
             source=source_make("s")[0],
             records=[event(i) for i in ids],
             fmt="generic",
@@ -959,9 +960,9 @@ def test_the_producer_settles_repeats_of_the_previous_chunk_and_numbers_lines_in
         )
     )
 
-    staged, ends = [], [item for item in items if isinstance(item, _ChunkEnd)]
+    staged, ends = [], [item for item in items if isinstance(item, ChunkEnd)]
     for item in items:
-        if isinstance(item, _Slice):
+        if isinstance(item, Slice):
             rows = [line.split("\t") for line in item.narrow.decode().splitlines()]
             staged.append([(int(row[0]), row[1]) for row in rows])
     assert staged == [[(0, "r0"), (1, "r1"), (2, "r2")], [(0, "r3"), (1, "r4")], [(0, "r5"), (1, "r0")]]
@@ -971,7 +972,7 @@ def test_the_producer_settles_repeats_of_the_previous_chunk_and_numbers_lines_in
 def test_a_short_first_chunk_reports_indices_in_the_whole_input_and_replays_exactly(monkeypatch, model):
     """Chunks of 3, then 7, 7 …: bad rows are reported at their index in the input, and a re-run replays
     the same cuts (nothing skipped, nothing charged twice)."""
-    monkeypatch.setattr("billing.usage.bulk.FIRST_CHUNK", 3)
+    monkeypatch.setattr("billing.usage.bulk.producer.FIRST_CHUNK", 3)
     prepaid = customer_make(key="key-a")
     top_up(prepaid, Decimal("100"))
     records = [event(f"r{i}", prompt=100 + i) for i in range(20)]
@@ -1097,32 +1098,33 @@ def test_runs_cover_every_line_but_those_skipped():
     """The first, two adjacent and the last line left out, as byte ranges of the spooled slice."""
     from array import array
 
-    from billing.usage.bulk import _Lines, _runs
+    from billing.usage.bulk.copytext import Lines, runs
 
     lines = [f"r{i}\tv{i}\n".encode() for i in range(6)]
     text, ends = b"".join(lines), array("q", [sum(map(len, lines[: i + 1])) for i in range(6)])
-    spans = _Lines(ends, array("q", [0] * 6))
+    spans = Lines(ends, array("q", [0] * 6))
 
-    assert b"".join(text[a:b] for a, b in _runs(spans, [0, 2, 3, 5])) == lines[1] + lines[4]
-    assert _runs(spans, []) == [(0, len(text))]
-    assert _runs(spans, list(range(6))) == []
+    assert b"".join(text[a:b] for a, b in runs(spans, [0, 2, 3, 5])) == lines[1] + lines[4]
+    assert runs(spans, []) == [(0, len(text))]
+    assert runs(spans, list(range(6))) == []
 
 
 def test_lines_only_keeps_the_lines_asked_with_their_new_sales():
     """Only the lines asked for, in order; those an allowance changed carry the new sale in its columns."""
     from array import array
 
-    from billing.usage.bulk import COPY_COLUMNS, SELL_FIELDS, _Lines, _lines_only
+    from billing.usage.bulk.copytext import Lines, lines_only
+    from billing.usage.bulk.sql import COPY_COLUMNS, SELL_FIELDS
 
     def line(i):
         return "\t".join(f"r{i}" if c == "request_id" else f"{c}{i}" for c in COPY_COLUMNS).encode() + b"\n"
 
     lines = [line(i) for i in range(4)]
     text, ends = b"".join(lines), array("q", [sum(map(len, lines[: i + 1])) for i in range(4)])
-    spans = _Lines(ends, array("q", [7] * 4))
+    spans = Lines(ends, array("q", [7] * 4))
 
     # The slice's first line is line 10 of its chunk: line 2 here is 12 there.
-    only = _lines_only(text, spans, [0, 2, 3], {12: ("over\tplan", None, "USD"), 11: ("x", 1, "CNY")}, 10)
+    only = lines_only(text, spans, [0, 2, 3], {12: ("over\tplan", None, "USD"), 11: ("x", 1, "CNY")}, 10)
 
     out = only.split(b"\n")
     assert len(out) == 4 and out[-1] == b"" and out[0] + b"\n" == lines[0] and out[2] + b"\n" == lines[3]

@@ -133,7 +133,7 @@ def test_killed_mid_batch_leaves_nothing_and_redelivery_completes_once(source, p
     records = [event("r1"), event("r2")]
 
     with (
-        mock.patch("billing.usage.services.batch_post", side_effect=RuntimeError("worker killed")),
+        mock.patch("billing.usage.services.sums_post", side_effect=RuntimeError("worker killed")),
         pytest.raises(RuntimeError),
     ):
         usage_batch_ingest(source=source, records=records, idempotency_key="crash")
@@ -246,7 +246,7 @@ def test_a_cache_failing_after_the_batch_committed_does_not_fail_the_batch(sourc
     def unreachable(customer_ids):
         raise ConnectionError("redis gone")
 
-    monkeypatch.setattr("billing.usage.services.after_commit", unreachable)
+    monkeypatch.setattr("billing.usage.charging.after_commit", unreachable)
     top_up(prepaid, Decimal("100"))
 
     result = usage_batch_ingest(source=source, records=[event("r1")], idempotency_key="k")

@@ -9,8 +9,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.usage.bulk import _fast_event
-from billing.usage.connectors import ConnectorError, connector_for
+from billing.usage.bulk.validate import fast_event
+from billing.usage.connectors.base import ConnectorError
+from billing.usage.connectors.registry import connector_for
 from billing.usage.events import (
     EARLIEST,
     FUTURE_TOLERANCE,
@@ -153,7 +154,7 @@ GOOD = {
 def test_the_bulk_fast_check_accepts_only_what_event_validate_accepts_unchanged(changes):
     raw = {**GOOD, **changes}
 
-    fast = _fast_event(raw, NOW + FUTURE_TOLERANCE, 1)
+    fast = fast_event(raw, NOW + FUTURE_TOLERANCE, 1)
     reference = event_validate(raw, 0, now=NOW)
 
     if fast is None:
@@ -180,7 +181,7 @@ def test_every_edge_value_in_every_field_is_decided_alike_by_both_checks():
     for name in [*GOOD, "batch", "status"]:
         for value in values:
             raw = {**GOOD, name: value}
-            fast = _fast_event(raw, NOW + FUTURE_TOLERANCE, 1)
+            fast = fast_event(raw, NOW + FUTURE_TOLERANCE, 1)
             reference = event_validate(raw, 0, now=NOW)
             if fast is not None:
                 assert isinstance(reference, CanonicalEvent), (name, value, reference)
@@ -208,7 +209,7 @@ def test_metadata_nesting_is_limited_alike_on_both_paths():
     at_limit = {**GOOD, "metadata": nested(MAX_METADATA_DEPTH)}
     beyond = {**GOOD, "metadata": nested(MAX_METADATA_DEPTH + 1)}
 
-    assert _fast_event(at_limit, NOW, 1) is not None
+    assert fast_event(at_limit, NOW, 1) is not None
     assert isinstance(event_validate(at_limit, 0, now=NOW), CanonicalEvent)
-    assert _fast_event(beyond, NOW, 1) is None
+    assert fast_event(beyond, NOW, 1) is None
     assert [e.field for e in event_validate(beyond, 0, now=NOW)] == ["metadata"]

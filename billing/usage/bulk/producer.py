@@ -1,0 +1,239 @@
+"""The bulk path's producing half: read records, validate and rate them on plain data (prices loaded per
+slice), and turn each slice into COPY text for the writers. Runs in a forked process (``produce_into``)
+or in-process; it reads the database but writes nothing but partitions."""
+
+import traceback
+from array import array
+from collections.abc import Iterator
+from itertools import accumulate, islice
+from queue import Empty
+
+from django.db import connection
+from django.utils import timezone
+
+from billing.money import copy_escape
+from billing.usage.bulk.copytext import NULL, Lines
+from billing.usage.bulk.spool import ChunkEnd, Replayed, Slice, spooled
+from billing.usage.bulk.validate import slice_parse
+from billing.usage.models import GatewaySource, UsageBatch
+from billing.usage.partitions import month_start, partitions_ensure
+from billing.usage.pricing import BatchPricer
+from billing.usage.rating import RATED, event_rate
+from billing.usage.resolve import customers_load, keys_resolve, models_resolve
+
+CHUNK = 100_000
+# The first chunk is small so the writer starts as soon as the producer has a slice, not a whole chunk,
+# ready (filling the pipeline took ~4 s of a 1M-event file); later chunks are CHUNK long.
+FIRST_CHUNK = 10_000
+# Events per slice: the producer validates, rates and formats this many at a time (memory: one slice
+# of COPY text, ~1 KB per event with gateway metadata). Slices wait spooled to files (~10 MB each on
+# disk, none in memory): those of the chunks in flight (WRITERS chunks) and at most QUEUED more, so the
+# producer may run a chunk ahead of the writers (~300 MB of disk at most).
+SLICE = 10_000
+QUEUED = 10
+_INHERITED: list = []
+
+
+class _Lookups:
+    """Keys and models resolved once per run and extended as new names appear (plain dicts)."""
+
+    def __init__(self, source: GatewaySource):
+        self.source = source
+        self.keys: dict[str, int | None] = {}
+        self.models: dict[str, object] = {}
+        self.customers: dict[int, object] = {}
+        self.pricer: BatchPricer | None = None
+
+    def update(self, keys: set[str], model_names: set[str]) -> None:
+        new_keys = keys - self.keys.keys()
+        if new_keys:
+            found = keys_resolve(source=self.source, keys=new_keys)
+            self.keys.update({k: found.get(k) for k in new_keys})
+            self.customers.update(customers_load(set(found.values()) - self.customers.keys()))
+        new_models = {n.lower() for n in model_names} - self.models.keys()
+        if new_models:
+            found = models_resolve(new_models)
+            self.models.update({n: found.get(n) for n in new_models})
+
+
+def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int, first_line: int) -> "Slice":
+    """Rate the slice's events (queries allowed: prices load here) and return their COPY text, the narrow
+    lines numbered from ``first_line``."""
+    fresh = [e for e in events if e is not None]
+    lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
+    models = {m.pk: m for m in lookups.models.values() if m is not None}
+    times = [e[1] for e in fresh]
+    start, end = min(times), max(times)
+    pricer = lookups.pricer
+    # One pricer for the run, widened slice by slice: prices are looked up once per plan × model ×
+    # segment, not again for every slice. New customers or models (rare after the first slice) rebuild it.
+    if pricer is not None and pricer.covers(customer_ids=lookups.customers.keys(), model_ids=models):
+        pricer.extend(start=start, end=end)
+        pricer.forget_before(start)
+    else:
+        pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
+        lookups.pricer = pricer
+    keys, by_name = lookups.keys, lookups.models
+    wide, narrow, owners = [], [], array("q")
+    customers = set()
+    for line, (rid, at, key, model, counts, batch, succeeded, head, upstream, at_text) in enumerate(
+        fresh, start=first_line
+    ):
+        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = event_rate(
+            key=key,
+            model_name=model,
+            customer_id=keys.get(key),
+            model=by_name.get(model.lower()),
+            pricer=pricer,
+            at=at,
+            counts=counts,
+            batch=batch,
+            succeeded=succeeded,
+        )
+        if customer_id is not None:
+            customers.add(customer_id)
+        owners.append(customer_id or 0)
+        ids = f"{NULL if customer_id is None else customer_id}\t{NULL if model_id is None else model_id}\t"
+        sale = (
+            f"{copy_escape(plan)}\t{NULL if sell is None else sell}\t{sell_ccy}\t"
+            f"{NULL if cost is None else cost}\t{cost_ccy}"
+        )
+        wide.append(
+            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{stamp}\t{batch_id}\t"
+            f"{batch_id if state == RATED else NULL}\n".encode()
+        )
+        narrow.append(
+            f"{line}\t{copy_escape(rid)}\t{at_text}\t{ids}{copy_escape(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
+            f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
+        )
+    return Slice(
+        wide=b"".join(wide),
+        narrow="".join(narrow).encode(),
+        lines=Lines(array("q", accumulate(map(len, wide))), owners),
+        customer_ids=customers,
+        start=start,
+        end=end,
+        batch_id=batch_id,
+    )
+
+
+def _batch_id_take() -> int:
+    """The id the chunk's usage batch will have, taken from its sequence now so the COPY text can carry it.
+
+    Sequences are not transactional: the id is ours whatever else runs, and a chunk that fails or turns out
+    empty leaves a gap, as any failed insert does.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('usage_batch', 'id'))")
+        return cursor.fetchone()[0]
+
+
+def chunk_start(n: int, chunk: int) -> int:
+    """How many records come before chunk ``n``: the first is at most FIRST_CHUNK long, the rest ``chunk``.
+
+    A function of ``n`` and ``chunk`` only, so a re-run cuts the input exactly as the first run did.
+    """
+    return 0 if n == 0 else min(chunk, FIRST_CHUNK) + (n - 1) * chunk
+
+
+def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterator:
+    """Yield, chunk after chunk: its slices (``Slice``) then a ``ChunkEnd``, or one ``Replayed``.
+
+    Runs in the producer process (or in-process); reads the database (keys, models, prices, done
+    batches), takes each chunk's batch id from its sequence and creates monthly partitions, but writes
+    nothing else.
+    """
+    lookups = _Lookups(source)
+    iterator = iter(records)
+    # The previous chunk's request ids: a repeat of one is settled here, because that chunk may not have
+    # committed yet when this one probes its keys (two writers): the probe would miss it, and the claim
+    # would find it late (the slower way, and the event's row copied for nothing).
+    earlier: set[str] = set()
+    for n in range(10**9):
+        size = chunk_start(n + 1, chunk) - chunk_start(n, chunk)
+        done = UsageBatch.objects.filter(source=source, idempotency_key=f"{key_prefix}:{n}").first()
+        if done is not None:
+            # Replayed: skip its records without parsing them and answer as the first run did.
+            if sum(1 for _ in islice(iterator, size)) == 0:
+                return
+            yield Replayed({**done.response, "batch_id": done.pk})
+            earlier = set()  # committed: the claim sees its keys
+            continue
+        batch_id = _batch_id_take()
+        now = timezone.now()
+        stamp = now.isoformat()
+        seen: set[str] = set()
+        errors: list[tuple] = []
+        received = valid = lines = 0
+        customers: set[int] = set()
+        first = last = None
+        while received < size:
+            events, read = slice_parse(
+                iterator,
+                size=min(SLICE, size - received),
+                fmt=fmt,
+                source=source,
+                now=now,
+                offset=received,
+                seen=seen,
+                earlier=earlier,
+                errors=errors,
+            )
+            received += read
+            valid += len(events)
+            if any(e is not None for e in events):
+                partitions_ensure(months={month_start(e[1]) for e in events if e is not None})
+                piece = _slice_copy_text(events, lookups, stamp, batch_id, lines)
+                lines += len(piece.lines.ends)
+                customers |= piece.customer_ids
+                first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
+                yield piece
+            if read < SLICE:
+                break
+        if received == 0:
+            return
+        yield ChunkEnd(received, valid, errors, customers, first, last, batch_id)
+        earlier = seen
+
+
+def produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
+    """The producer process: run ``produce``, spool each slice to files in ``spool`` and put them (or the
+    chunk's end) on ``queue``; None when finished.
+
+    Files, not the queue, carry the text so the producer can run a chunk or two ahead of the writer —
+    while the writer's statements run — without either process holding more than one slice in memory.
+    """
+    from django.db import connections
+
+    # The parent's connection was inherited through fork: never use (or close) it here; open our own.
+    # The old connection objects are kept referenced so no finaliser ever says goodbye on the parent's
+    # socket (the process ends with os._exit, without running them).
+    for conn in connections.all(initialized_only=True):
+        _INHERITED.append(conn.connection)
+        conn.connection = None
+    try:
+        for item in spooled(
+            produce(source=source, records=records, fmt=fmt, chunk=chunk, key_prefix=key_prefix), spool
+        ):
+            queue.put(item)
+        queue.put(None)
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+        raise
+    finally:
+        connections.close_all()
+
+
+def from_queue(queue, process) -> Iterator:
+    while True:
+        try:
+            item = queue.get(timeout=5)
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError("The bulk ingest producer stopped without a word.") from None
+            continue
+        if item is None:
+            return
+        if type(item) is tuple:
+            raise RuntimeError(f"The bulk ingest producer failed:\n{item[1]}")
+        yield item

@@ -1,0 +1,140 @@
+"""The bulk path's SQL: the COPY column lists, the stage table, and the set-based statements a chunk runs
+(probe and claim its keys, drop late duplicates, upsert the rollups and sum what to post)."""
+
+from billing.usage.models import TOKEN_COLUMNS
+from billing.usage.rollups import COUNT_FIELDS, KEY_FIELDS
+
+COLUMNS = (
+    "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
+    "model_id", "upstream_account", *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost",
+    "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan", "sell_amount",
+    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
+)  # fmt: skip
+# COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
+# batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
+HEAD_COLUMNS = (
+    "source_id", "request_id", "occurred_at", "gateway_key", "model_name", "upstream_account",
+    *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost", "gateway_cost_currency", "metadata",
+)  # fmt: skip
+TAIL_COLUMNS = (
+    "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
+    "cost_amount", "cost_currency", "ingested_at",
+)  # fmt: skip
+BATCH_COLUMNS = ("batch_id", "rated_in_id")
+COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
+assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
+# What the writer rewrites in a line whose sale a token allowance changed (indices into COPY_COLUMNS).
+SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
+# The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
+# temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
+STAGE_COLUMNS = (
+    "line", "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
+    *TOKEN_COLUMNS, "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency",
+)  # fmt: skip
+STAGE_TABLE = """
+    CREATE TEMP TABLE IF NOT EXISTS usage_ingest_stage (
+        line integer, request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint,
+        model_id bigint, upstream_account text, rating_state text, prompt_tokens bigint,
+        cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
+        completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
+        sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text
+    ) ON COMMIT DELETE ROWS
+"""
+STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+
+# The stage is summed once, into quarter hours (every time zone's offset is a multiple of 15 minutes, so a
+# quarter hour lies within one local hour and one local day); hours, days and posting sums add those up.
+QUARTER_SUMS = ", ".join(
+    ["count(*) AS requests", *(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS), "sum(sell_amount) AS sell_amount",
+     "sum(cost_amount) AS cost_amount"]
+)  # fmt: skip
+ROLLUP_SUMS = ", ".join(
+    [
+        "sum(requests)",
+        *(f"sum({c})" for c in TOKEN_COLUMNS),
+        "sum(sell_amount)",
+        "coalesce(sum(cost_amount), 0)",
+    ]
+)
+KEYS = ", ".join(KEY_FIELDS)
+ROLLUP_COLUMNS = ", ".join((*KEY_FIELDS, *COUNT_FIELDS, "sell_amount", "cost_amount"))
+# Rollup rows are locked in the order rollups.rollups_add writes them (strings by code point), so a bulk
+# chunk and a concurrent per-batch ingest queue on shared rows instead of deadlocking.
+ROLLUP_ORDER = (
+    '1, customer_id, model_id, upstream_account COLLATE "C", sell_currency COLLATE "C", '
+    'cost_currency COLLATE "C"'
+)
+ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in (*COUNT_FIELDS, "sell_amount", "cost_amount"))
+
+
+# Keys another batch already holds (committed) are duplicates: dropped from the stage (so no allowance
+# draw, rollup or posting sees them) and returned by line number, so their wide lines are never sent. Each
+# staged key is probed once against the unique index (LATERAL … LIMIT 1: a nested loop of index probes,
+# never a scan of all the source's keys). Only reads: the chunk waits for no one here.
+PROBE_SQL = """
+    WITH taken AS MATERIALIZED (
+        SELECT s.line FROM usage_ingest_stage s
+        JOIN LATERAL (
+            SELECT 1 FROM usage_request_key k
+            WHERE k.source_id = %(source)s AND k.request_id = s.request_id LIMIT 1
+        ) k ON true
+    )
+    DELETE FROM usage_ingest_stage s USING taken t WHERE t.line = s.line
+    RETURNING s.line
+"""
+# In the chunk's turn the probed-new keys are claimed by a plain INSERT (ON CONFLICT's speculative
+# insertion costs about twice as much per row). A key committed since the probe, or inserted by another
+# ingest still running, makes it fail (once that one ends): the claim is then made the waiting way, and
+# the keys it could not claim are returned (line, request id) as late duplicates.
+CLAIM_SQL = """
+    INSERT INTO usage_request_key (source_id, request_id, occurred_at)
+    SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage
+"""
+CLAIM_WAITING_SQL = """
+    WITH won AS (
+        INSERT INTO usage_request_key (source_id, request_id, occurred_at)
+        SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage
+        ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
+    )
+    DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
+    RETURNING s.line, s.request_id, s.occurred_at
+"""
+# A late duplicate's wide row may already be in usage_event (copied before the turn): it goes again.
+# Bounded by time too, so only the partitions holding them are touched.
+LATE_DELETE_SQL = """
+    DELETE FROM usage_event
+    WHERE batch_id = %(batch)s AND source_id = %(source)s AND request_id = ANY(%(ids)s)
+      AND occurred_at BETWEEN %(first)s AND %(last)s
+"""
+
+
+# One statement over the (claimed) stage: upsert both rollups, return the sums to post (as
+# ``charging.Group``, then the hourly and daily rows written). Parameter: the operator's time zone.
+ROLLUPS_SQL = f"""
+    WITH quarter AS MATERIALIZED (
+        SELECT date_bin('15 minutes', occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at, {KEYS},
+               rating_state, {QUARTER_SUMS}
+        FROM usage_ingest_stage GROUP BY 1, {KEYS}, rating_state
+    ), hourly AS (
+        INSERT INTO usage_hourly (hour, {ROLLUP_COLUMNS})
+        SELECT date_trunc('hour', at), {KEYS}, {ROLLUP_SUMS}
+        FROM quarter WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
+        ON CONFLICT (hour, {KEYS}) DO UPDATE SET {ADD.format(t="usage_hourly")}
+        RETURNING 1
+    ), hours AS (
+        SELECT count(*) AS n FROM hourly
+    ), daily AS (
+        -- Reading ``hours`` makes the hourly upsert finish before the daily one starts (lock order).
+        INSERT INTO usage_daily (day, {ROLLUP_COLUMNS})
+        SELECT (at AT TIME ZONE %s)::date, {KEYS}, {ROLLUP_SUMS}
+        FROM quarter, hours WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
+        ON CONFLICT (day, {KEYS}) DO UPDATE SET {ADD.format(t="usage_daily")}
+        RETURNING 1
+    )
+    SELECT q.customer_id, q.rating_state, q.sell_currency, m.vendor_id, q.cost_currency,
+           sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount),
+           (SELECT n FROM hours), (SELECT count(*) FROM daily)
+    FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
+    GROUP BY 1, 2, 3, 4, 5
+"""

@@ -1,0 +1,182 @@
+"""How a batch of rated events is charged, written once for every path: the order of the steps, what
+they decide, and the batch's result.
+
+    claim → draw → store → roll up → post → finish
+
+Resolving keys and models, pricing and rating (``rating.event_rate``) come before and change nothing.
+Then, inside the batch's database transaction: the events another batch charged leave (*claim*: a
+duplicate draws, rolls up and posts nothing); token allowances cover what they can, oldest event first
+(*draw*: it lowers sales, so it comes before what sums them); the events are stored with those sales
+(*store*); the rated ones are added to the hourly and daily rollups and summed (*roll up*); the sums are
+posted per batch × customer (*post*, ``postings.sums_post``); and the batch records its counts
+(*finish*, ``usage_batch_finish``), reading the customers' gateway status afresh once it commits.
+
+Each path supplies the steps for its rows (``ChargeSteps``): the per-batch path (``services``) and
+re-rating (``rerate``) work on model instances in memory, the bulk writer (``bulk.writer``) on a staged
+chunk with set-based SQL and COPY, fast on purpose. What they share is here.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple, Protocol
+
+from django.db import transaction
+
+from billing.usage.models import UsageBatch
+from billing.usage.rating import RATED, UNRATED
+
+# Rejected rows reported per batch: enough to fix a feed, bounded so a garbage file cannot bloat a row.
+MAX_REPORTED_ERRORS = 1_000
+
+
+@dataclass
+class BatchResult:
+    batch_id: int | None
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unrated: int = 0
+    errors: list[dict] = field(default_factory=list)
+    replayed: bool = False
+    parts: int = 0  # batches or chunks counted into this total by ``add``
+
+    def add(self, part: "BatchResult", *, offset: int) -> None:
+        """Count ``part`` (a batch or chunk of a larger input starting at record ``offset``) into this
+        total; its bad rows' indices become indices within the whole input, up to MAX_REPORTED_ERRORS.
+        The total is replayed when every part was (the whole input had been ingested before)."""
+        self.replayed = part.replayed and (self.replayed or not self.parts)
+        self.parts += 1
+        self.accepted += part.accepted
+        self.duplicates += part.duplicates
+        self.rejected += part.rejected
+        self.unrated += part.unrated
+        room = max(0, MAX_REPORTED_ERRORS - len(self.errors))
+        self.errors += [{**e, "index": e["index"] + offset} for e in part.errors[:room]]
+
+    def as_dict(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "unrated": self.unrated,
+            "errors": self.errors,
+        }
+
+
+class Group(NamedTuple):
+    """Stored events of one customer, rating state, sell currency, vendor and cost currency: how many,
+    and their sale and cost summed (None: none of them has one)."""
+
+    customer_id: int | None
+    state: str
+    sell_currency: str
+    vendor_id: int | None
+    cost_currency: str
+    count: int
+    sell_amount: Decimal | None
+    cost_amount: Decimal | None
+
+
+@dataclass
+class Charged:
+    """What a batch charged: the sums to post and the counts it reports."""
+
+    sell: dict[tuple[int, str], Decimal]  # by (customer, currency)
+    cost: dict[tuple[int, int, str], Decimal]  # by (customer, vendor, currency)
+    stored: int  # events stored by this batch (every state)
+    unrated: int
+    customer_ids: set[int]
+
+
+def charged(groups) -> Charged:
+    """Sum the stored events' ``groups``: only rated events are charged; an unrated one is counted (staff
+    fix its cause and re-rate it), a failed request (*not charged*) neither."""
+    sell: dict = defaultdict(Decimal)
+    cost: dict = defaultdict(Decimal)
+    stored = unrated = 0
+    customer_ids = set()
+    for g in groups:
+        stored += g.count
+        if g.customer_id is not None:
+            customer_ids.add(g.customer_id)
+        if g.state == UNRATED:
+            unrated += g.count
+        elif g.state == RATED:
+            sell[(g.customer_id, g.sell_currency)] += g.sell_amount
+            if g.cost_amount is not None:
+                cost[(g.customer_id, g.vendor_id, g.cost_currency)] += g.cost_amount
+    return Charged(sell, cost, stored, unrated, customer_ids)
+
+
+def row_groups(rows, models: dict) -> list[Group]:
+    """``Group``s of one event each, for the paths that hold their events as model instances (``models``:
+    the events' models by id, for their vendors)."""
+    return [
+        Group(
+            r.customer_id,
+            r.rating_state,
+            r.sell_currency,
+            models[r.model_id].vendor_id if r.model_id is not None else None,
+            r.cost_currency,
+            1,
+            r.sell_amount,
+            r.cost_amount,
+        )
+        for r in rows
+    ]
+
+
+class ChargeSteps(Protocol):
+    """One path's implementation of the steps, for the rows of one batch (see the module docstring)."""
+
+    def claim(self) -> None:
+        """Drop the events another batch holds already: no later step sees them."""
+
+    def draw(self) -> None:
+        """Draw the rated events against their customers' token allowances, oldest first; set the sales."""
+
+    def store(self) -> None:
+        """Store the events (with the sales the draw set)."""
+
+    def roll_up(self) -> list[Group]:
+        """Add the rated events to the hourly and daily rollups; return the stored events' groups."""
+
+    def post(self, charge: Charged) -> None:
+        """Post ``charge.sell`` and ``charge.cost`` (``postings.sums_post``)."""
+
+
+def usage_charge(steps: ChargeSteps) -> Charged:
+    """Run the steps in the one order every path charges in; return what was charged."""
+    steps.claim()
+    steps.draw()
+    steps.store()
+    charge = charged(steps.roll_up())
+    steps.post(charge)
+    return charge
+
+
+def usage_batch_finish(*, batch: UsageBatch, result: BatchResult, customer_ids: set[int], **counts) -> None:
+    """Record ``batch``'s result (its counts and the answer a replay gives: ``result`` but its id) and,
+    once the batch commits, read its customers' gateway status afresh. ``counts``: other columns to set
+    (``received`` when only the end of the input knew it)."""
+    UsageBatch.objects.filter(pk=batch.pk).update(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=result.rejected,
+        unrated=result.unrated,
+        response={k: v for k, v in result.as_dict().items() if k != "batch_id"},
+        **counts,
+    )
+    customer_ids = set(customer_ids)
+    transaction.on_commit(lambda: after_commit(customer_ids), robust=True)
+
+
+def after_commit(customer_ids: set[int]) -> None:
+    """Read the gateway status of these customers afresh. Registered with ``on_commit(robust=True)``: the
+    usage has committed, so a cache that cannot be reached is logged (the status is then at most its
+    cache lifetime stale), never reported as a failed batch."""
+    from billing.gateway.status import status_invalidate
+
+    status_invalidate(customer_ids=customer_ids)

@@ -1,0 +1,63 @@
+"""What every connector reads records with: ``ConnectorError`` and the helpers below.
+
+A record may be any JSON value, so connectors read it only through these helpers: whatever it holds, a
+connector answers a dict or a ``ConnectorError``, never another exception.
+"""
+
+import math
+from decimal import Decimal
+
+from billing.usage.events import MAX_ID, MAX_TOKENS
+
+
+class ConnectorError(Exception):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def mapping(value) -> dict:
+    """``value`` if it is an object, else an empty one: optional sub-objects are read with ``.get``."""
+    return value if isinstance(value, dict) else {}
+
+
+def count(record: dict, name: str) -> int:
+    """The token count ``record[name]``: missing or null is 0, a whole number (12, 12.0 or "12") its int
+    value; anything else is an error naming the field, never taken as 0 (those tokens would go unbilled).
+    Negative or too large counts are left for ``event_validate`` to refuse."""
+    value = record.get(name)
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str):
+        digits = value.strip().removeprefix("-")
+        if digits.isascii() and digits.isdigit() and len(digits) <= 20:
+            value = int(value)
+    elif isinstance(value, Decimal | float) and _finite(value) and abs(value) <= MAX_TOKENS:
+        value = int(value) if value == int(value) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConnectorError(name, "must be a whole number of tokens")
+
+
+def _finite(value: Decimal | float) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def ident(value, name: str) -> str:
+    """An id as text (a number written out), or an error naming the field."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 4 * MAX_ID:  # writing out thousands of digits is slow, or refused
+            raise ConnectorError(name, f"is longer than {MAX_ID} characters")
+        return str(value)
+    raise ConnectorError(name, "must be a string or a number")
+
+
+def label(value, limit: int) -> str:
+    """Free text such as a deployment or channel name, cut to ``limit``; a number is written out, anything
+    else is no name ("")."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 4 * limit:
+        return str(value)
+    return value[:limit] if isinstance(value, str) else ""

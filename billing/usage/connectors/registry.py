@@ -1,0 +1,33 @@
+"""The connector of each usage format, by name (``connector_for``)."""
+
+from collections.abc import Callable
+
+from billing.usage.connectors import litellm, newapi, openrouter
+from billing.usage.connectors.base import ConnectorError
+from billing.usage.events import UnreadableRecord
+
+
+def generic_to_canonical(record, *, source=None):
+    return record
+
+
+CONNECTORS = {
+    "generic": generic_to_canonical,
+    "litellm": litellm.to_canonical,
+    "newapi": newapi.to_canonical,
+    "openrouter": openrouter.to_canonical,
+}
+
+
+def connector_for(fmt: str) -> Callable:
+    """``fmt``'s connector, which reports a row a file reader could not read as that row's error."""
+    if fmt not in CONNECTORS:
+        raise ValueError(f"Unknown usage format {fmt!r}; use one of {', '.join(CONNECTORS)}.")
+    convert = CONNECTORS[fmt]
+
+    def to_canonical(record, *, source=None):
+        if isinstance(record, UnreadableRecord):  # a row the file reader could not read: its own reason
+            raise ConnectorError("non_field_errors", record.reason)
+        return convert(record, source=source)
+
+    return to_canonical
