@@ -1,4 +1,4 @@
-"""Recompute the books from their entries and report every disagreement (``manage.py ledger_verify``)."""
+"""Recompute the journal's balances from its entries and report every disagreement (``ledger_verify``)."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -6,28 +6,33 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, F, Sum
 
-from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
+from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 
 
-def _decimal_sums(rows, key) -> dict:
-    """Sum ``amount`` per ``key(row)`` in Python with Decimal."""
+def decimal_sums(rows, key) -> dict:
+    """Sum each row's last value (an amount) per ``key(row)`` in Python, with Decimal."""
     sums: dict = defaultdict(Decimal)
     for row in rows:
         sums[key(row)] += row[-1]
     return sums
 
 
-def _sums_in_python() -> bool:
+def sums_in_python() -> bool:
+    """Whether checks must sum amounts in Python (:func:`decimal_sums`) rather than in SQL."""
     # SQLite (the `make run` demo) sums decimals as floats: 0.1 + 0.2 comes back 0.30000000000000004,
     # which would report every invoice posting as off by ~1e-13. PostgreSQL sums numerics exactly.
     return connection.vendor == "sqlite"
 
 
 def ledger_problems() -> list[str]:
-    """Return a line per problem found; an empty list means the books agree with themselves."""
+    """Return a line per problem found in the journal; an empty list means it agrees with itself.
+
+    Only the ledger's own records: ``manage.py ledger_verify`` adds the wallets' lots
+    (``billing.wallets.verify.wallet_problems``).
+    """
     problems: list[str] = []
-    if _sums_in_python():
-        sums = _decimal_sums(
+    if sums_in_python():
+        sums = decimal_sums(
             JournalEntry.objects.values_list("account_id", "amount").iterator(chunk_size=5000), lambda r: r[0]
         )
     else:
@@ -43,8 +48,8 @@ def ledger_problems() -> list[str]:
         if total != balance:
             problems.append(f"account {code}: cached balance {balance} but its entries sum to {total}")
 
-    if _sums_in_python():
-        per_txn = _decimal_sums(
+    if sums_in_python():
+        per_txn = decimal_sums(
             JournalEntry.objects.values_list("transaction_id", "currency", "amount").iterator(
                 chunk_size=5000
             ),
@@ -90,34 +95,5 @@ def ledger_problems() -> list[str]:
             problems.append(
                 f"account {codes[account_id]}: entry #{entry_id} records balance {balance_after}, "
                 f"entries up to it sum to {running[account_id]}"
-            )
-    problems.extend(_wallet_problems())
-    return problems
-
-
-def _wallet_problems() -> list[str]:
-    from billing.wallets.models import WalletLot, WalletLotUse
-
-    problems: list[str] = []
-    lots = WalletLot.objects.annotate(used=Sum("uses__amount")).select_related("account")
-    used_of = None
-    if _sums_in_python():
-        lots = WalletLot.objects.select_related("account")
-        used_of = _decimal_sums(WalletLotUse.objects.values_list("lot_id", "amount"), lambda r: r[0])
-    held: dict[int, Decimal] = defaultdict(Decimal)
-    for lot in lots:
-        used = used_of.get(lot.pk) if used_of is not None else lot.used
-        expected = lot.amount - (used or Decimal("0"))
-        if expected != lot.remaining:
-            problems.append(
-                f"wallet lot #{lot.pk} ({lot.account.code}): remaining {lot.remaining}, uses say {expected}"
-            )
-        held[lot.account_id] += lot.remaining
-    lot_kinds = (AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
-    for account in LedgerAccount.objects.filter(kind__in=lot_kinds):
-        in_lots = held.get(account.pk, Decimal("0"))
-        if -account.balance != in_lots:
-            problems.append(
-                f"account {account.code}: holds {-account.balance} but its open lots hold {in_lots}"
             )
     return problems

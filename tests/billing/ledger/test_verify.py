@@ -50,7 +50,7 @@ def test_ledger_verify_python_sums_path_agrees(monkeypatch):
     customer = CustomerFactory()
     topup(customer, "100.1", "t1")
     spend(customer, "30.2", "s1")
-    monkeypatch.setattr(verify, "_sums_in_python", lambda: True)
+    monkeypatch.setattr(verify, "sums_in_python", lambda: True)
     assert verify.ledger_problems() == []
     account = LedgerAccount.objects.get(kind="wallet_paid", customer=customer)
     LedgerAccount.objects.filter(pk=account.pk).update(balance=Decimal("-71"))

@@ -1,0 +1,38 @@
+"""Check the wallets' lots against the ledger (``manage.py ledger_verify`` runs it after the journal)."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from billing.ledger.models import AccountKind, LedgerAccount
+from billing.ledger.verify import decimal_sums, sums_in_python
+from billing.wallets.models import WalletLot, WalletLotUse
+
+
+def wallet_problems() -> list[str]:
+    """Return a line per lot whose ``remaining`` disagrees with its uses, and per granted or pack account
+    whose balance is not what its lots hold; an empty list means the lots agree with the journal."""
+    problems: list[str] = []
+    lots = WalletLot.objects.annotate(used=Sum("uses__amount")).select_related("account")
+    used_of = None
+    if sums_in_python():
+        lots = WalletLot.objects.select_related("account")
+        used_of = decimal_sums(WalletLotUse.objects.values_list("lot_id", "amount"), lambda r: r[0])
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    for lot in lots:
+        used = used_of.get(lot.pk) if used_of is not None else lot.used
+        expected = lot.amount - (used or Decimal("0"))
+        if expected != lot.remaining:
+            problems.append(
+                f"wallet lot #{lot.pk} ({lot.account.code}): remaining {lot.remaining}, uses say {expected}"
+            )
+        held[lot.account_id] += lot.remaining
+    lot_kinds = (AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
+    for account in LedgerAccount.objects.filter(kind__in=lot_kinds):
+        in_lots = held.get(account.pk, Decimal("0"))
+        if -account.balance != in_lots:
+            problems.append(
+                f"account {account.code}: holds {-account.balance} but its open lots hold {in_lots}"
+            )
+    return problems
