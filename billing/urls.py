@@ -8,7 +8,6 @@ urlpatterns: list = [
     path("", include("billing.gateway.urls")),
     path("", include("billing.dunning.urls")),
     path("", include("billing.statements.urls")),
-    path("", include("billing.invoicing.pages.urls")),
-    path("", include("billing.invoicing.staff_urls")),
     path("", include("billing.receivables.urls")),
+    path("", include("billing.invoicing.urls")),
 ]

@@ -1,4 +1,4 @@
-"""The customer portal's invoices: list, detail, PDF downloads, pay by card.
+"""The customer portal's invoices, credit notes and receipts: lists, detail, PDF downloads, pay by card.
 
 A portal user sees the invoices of every customer ``customers_visible_to`` gives it: its own
 organisation and, for a sub-distributor, its subtree (as for usage and customers). Only the user's own
@@ -23,11 +23,9 @@ from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
-from billing.invoicing.pages.filters import PortalInvoiceFilter
-from billing.invoicing.pages.staff import pdf_response
 from billing.payments import stripe_api
 from billing.receivables.cards import invoice_card_payment_start
-from billing.receivables.filters import ReceiptFilter as PortalReceiptFilter
+from billing.receivables.filters import PortalInvoiceFilter, ReceiptFilter
 from billing.receivables.selectors import (
     credit_notes_visible_to,
     invoice_totals,
@@ -36,6 +34,7 @@ from billing.receivables.selectors import (
     with_amount_due,
 )
 from common.listing import filtered_page
+from common.responses import pdf_response
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def portal_credit_note_pdf(request, pk: int):
 
 @customer_user_required
 def portal_receipt_list(request):
-    context = filtered_page(request, receipts_visible_to(request.user), PortalReceiptFilter)
+    context = filtered_page(request, receipts_visible_to(request.user), ReceiptFilter)
     context["home"] = home_customer(request.user)
     return render(request, "receivables/portal_receipt_list.html", context)
 

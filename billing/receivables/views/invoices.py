@@ -2,37 +2,27 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import StaffRole
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
 from billing.documents.line_prices import with_class_prices
-from billing.invoicing.pages.filters import InvoiceFilter
-from billing.invoicing.pages.forms import BulkForm, CreditNoteForm, ReasonForm
 from billing.invoicing.services import InvoiceError, invoice_issue, invoices_issue
 from billing.receivables.credit_notes import credit_note_issue, invoice_void, lines_remaining
+from billing.receivables.filters import InvoiceFilter
+from billing.receivables.forms import BulkForm, CreditNoteForm, ReasonForm
 from billing.receivables.queue import invoices_send_queue
 from billing.receivables.selectors import invoice_totals, invoices_visible_to, with_amount_due
-from billing.receivables.services import customer_credit, customer_credit_apply
+from billing.receivables.services import MONEY_ROLES, customer_credit, customer_credit_apply
 from common.listing import filtered_page
 from common.redirects import redirect_next
-
-FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
+from common.responses import pdf_response
 
 
 def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
-
-
-def pdf_response(content: bytes, filename: str, *, download: bool = True) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    disposition = "attachment" if download else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    return response
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
@@ -40,13 +30,13 @@ def invoice_list(request):
     invoices = with_amount_due(invoices_visible_to(request.user))
     context = filtered_page(request, invoices, InvoiceFilter)
     context["totals"] = invoice_totals(context["filter"].qs if context["filter"].is_bound else invoices)
-    context["may_act"] = request.user.staff_role in FINANCE
+    context["may_act"] = request.user.staff_role in MONEY_ROLES
     context["today"] = timezone.localdate()
     return render(request, "invoicing/invoice_list.html", context)
 
 
 @require_POST
-@staff_required(roles=FINANCE)
+@staff_required(roles=MONEY_ROLES)
 def invoice_bulk(request):
     visible = invoices_visible_to(request.user)
     form = BulkForm(request.POST, invoices=visible)
@@ -79,7 +69,7 @@ def _detail_context(request, invoice) -> dict:
         "credit_notes": invoice.credit_notes.order_by("issue_date", "id"),
         "notices": invoice.dunning_notices.select_related("level").order_by("sent_at"),
         "credit": customer_credit(customer=invoice.customer, currency=invoice.currency),
-        "may_act": request.user.staff_role in FINANCE,
+        "may_act": request.user.staff_role in MONEY_ROLES,
         "void_form": ReasonForm(),
         "today": timezone.localdate(),
     }
@@ -100,7 +90,7 @@ def invoice_pdf_view(request, pk: int):
 
 
 @require_POST
-@staff_required(roles=FINANCE)
+@staff_required(roles=MONEY_ROLES)
 def invoice_action(request, pk: int, action: str):
     invoice = get_object_or_404(invoices_visible_to(request.user), pk=pk)
     try:
@@ -136,7 +126,7 @@ def invoice_action(request, pk: int, action: str):
     return redirect("staff-invoice-detail", pk=pk)
 
 
-@staff_required(roles=FINANCE, auditor_reads=False)
+@staff_required(roles=MONEY_ROLES, auditor_reads=False)
 def credit_note_create(request, pk: int):
     invoice = get_object_or_404(invoices_visible_to(request.user), pk=pk)
     remaining = lines_remaining(invoice)

@@ -11,11 +11,11 @@ from accounts.models import StaffRole
 from accounts.permissions import staff_required
 from accounts.selectors import customers_visible_to
 from billing.invoicing.charges import service_charge_create, service_charge_end
+from billing.invoicing.filters import PeriodCloseFilter, ServiceChargeFilter
+from billing.invoicing.forms import PeriodCloseForm, ServiceChargeForm
 from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
 from billing.invoicing.queue import period_close_queue
-from billing.invoicing.staff_filters import PeriodCloseFilter, ServiceChargeFilter
-from billing.invoicing.staff_forms import PeriodCloseForm, ServiceChargeForm
 from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
 from accounts.selectors import customers_visible_to
-from billing.invoicing.pages.staff import FINANCE, pdf_response
 from billing.receivables.filters import CreditNoteFilter, PaymentFilter, ReceiptFilter
 from billing.receivables.forms import PaymentForm
 from billing.receivables.models import CustomerPayment
@@ -18,18 +17,19 @@ from billing.receivables.selectors import (
     payments_visible_to,
     receipts_visible_to,
 )
-from billing.receivables.services import payment_allocate, payment_record, payment_unallocated
+from billing.receivables.services import MONEY_ROLES, payment_allocate, payment_record, payment_unallocated
 from common.listing import filtered_page
+from common.responses import pdf_response
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
 def payment_list(request):
     context = filtered_page(request, payments_visible_to(request.user), PaymentFilter)
-    context["may_act"] = request.user.staff_role in FINANCE
+    context["may_act"] = request.user.staff_role in MONEY_ROLES
     return render(request, "receivables/payment_list.html", context)
 
 
-@staff_required(roles=FINANCE, auditor_reads=False)
+@staff_required(roles=MONEY_ROLES, auditor_reads=False)
 def payment_create(request):
     visible = invoices_visible_to(request.user)
     initial = {}
@@ -89,13 +89,13 @@ def payment_detail(request, pk: int):
         "allocations": payment.allocations.select_related("invoice").order_by("allocated_at"),
         "unallocated": payment_unallocated(payment),
         "receipt": getattr(payment, "receipt", None),
-        "may_act": request.user.staff_role in FINANCE,
+        "may_act": request.user.staff_role in MONEY_ROLES,
     }
     return render(request, "receivables/payment_detail.html", context)
 
 
 @require_POST
-@staff_required(roles=FINANCE)
+@staff_required(roles=MONEY_ROLES)
 def payment_allocate_view(request, pk: int):
     payment = get_object_or_404(payments_visible_to(request.user), pk=pk)
     try:
