@@ -61,6 +61,12 @@ def test_amounts_are_shown_with_their_currencys_decimals_and_never_rounded():
         Context({"a": D("0.5"), "b": D("-1500.000"), "c": "JPY"})
     )
     assert page == "0.500 -1,500"
+    report = Template(
+        "{% load money %}{{ a|money_rounded:'KWD' }} {{ b|money_rounded:'JPY' }} {{ c|money_rounded:'CNY' }}"
+    )
+    assert (
+        report.render(Context({"a": D("1.23456"), "b": D("1234.5"), "c": D("-0.001")})) == "1.235 1235 0.00"
+    )
 
 
 def test_copy_text_escapes_only_what_copy_reads_specially():
