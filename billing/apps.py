@@ -11,9 +11,7 @@ class BillingConfig(AppConfig):
         # models module: that import tied models, receivers and the services they call into one cycle.
         from django.db.models.signals import post_save
 
-        from billing.dunning.receivers import invoice_changed
         from billing.gateway.receivers import balance_suspension_changed
-        from billing.invoicing.models import Invoice
         from billing.ledger.models import JournalTransaction
         from billing.ledger.signals import transactions_posted
         from billing.terms.receivers import journal_transaction_posted, journal_transactions_posted
@@ -22,7 +20,6 @@ class BillingConfig(AppConfig):
         post_save.connect(
             balance_suspension_changed, sender=BalanceSuspension, dispatch_uid="gateway_balance_suspension"
         )
-        post_save.connect(invoice_changed, sender=Invoice, dispatch_uid="dunning_invoice_changed")
         post_save.connect(
             journal_transaction_posted, sender=JournalTransaction, dispatch_uid="terms_credit_limit_watch"
         )

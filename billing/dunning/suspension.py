@@ -19,6 +19,16 @@ def invoice_settled(invoice: Invoice) -> bool:
     return invoice.status not in OPEN_STATUSES or invoice.amount_due <= 0
 
 
+def overdue_suspension_watch(*, invoice: Invoice) -> None:
+    """Once the caller's database transaction commits, refresh ``invoice``'s overdue suspension.
+
+    Called by the services that change what an issued invoice still owes — payment allocation (card
+    payments allocate too), credit notes and voids — so a settled invoice lifts its suspension at once.
+    """
+    invoice_id, customer_id = invoice.pk, invoice.customer_id
+    transaction.on_commit(lambda: overdue_suspension_refresh(invoice_id=invoice_id, customer_id=customer_id))
+
+
 def overdue_suspension_refresh(*, invoice_id: int, customer_id: int) -> bool:
     """After an invoice changed: lift its overdue suspension if settled; always refresh the cached status.
 

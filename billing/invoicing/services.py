@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
+from billing.gateway.status import status_invalidate
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import number_next
 from billing.invoicing.periods import due_date
@@ -38,6 +39,7 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
 from billing.money import line_round, money_text
+from billing.terms.credit import credit_limit_watch
 
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
@@ -301,6 +303,10 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
             "total",
         ]
     )
+    credit_limit_watch(transactions=[invoice.journal_transaction])
+    # Service charges and tax reach the receivable only now: the gateway's cached exposure is stale.
+    customer_id = invoice.customer_id
+    transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
     return invoice
 
 

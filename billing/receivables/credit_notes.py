@@ -31,6 +31,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import number_next
 from billing.invoicing.services import LINE_ACCOUNT_KIND
@@ -45,6 +46,7 @@ from billing.receivables.services import (
     invoice_status_settle,
     require_money_role,
 )
+from billing.terms.credit import credit_limit_watch
 
 CREDITABLE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
 
@@ -320,6 +322,8 @@ def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, v
     invoice.amount_credited += total
     invoice_status_settle(invoice)
     invoice.save(update_fields=["amount_credited", "amount_paid", "status"])
+    credit_limit_watch(transactions=[note.journal_transaction])
+    overdue_suspension_watch(invoice=invoice)
     return note
 
 
@@ -362,4 +366,5 @@ def invoice_void(*, invoice: Invoice, reason: str, actor) -> Invoice:
     stamp = _("Voided on %(date)s: %(reason)s") % {"date": timezone.localdate(), "reason": reason}
     invoice.notes = f"{invoice.notes}\n{stamp}".strip()
     invoice.save(update_fields=["status", "notes", "series", "number", "issue_date"])
+    overdue_suspension_watch(invoice=invoice)
     return invoice

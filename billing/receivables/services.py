@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole
+from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
@@ -36,6 +37,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments.cards import customer_currency
 from billing.receivables.models import CustomerPayment, PaymentAllocation
+from billing.terms.credit import credit_limit_watch
 
 # Who may record payments, allocate them, issue credit notes and void invoices.
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -224,6 +226,7 @@ def payment_receive(*, payment: CustomerPayment, actor=None, allocate="oldest") 
 
     payment.journal_transaction = payment_post(payment=payment, actor=actor)
     payment.save(update_fields=["journal_transaction"])
+    credit_limit_watch(transactions=[payment.journal_transaction])
     receipt_for_payment(payment=payment)
     if allocate == "oldest":
         payment_allocate(payment=payment, actor=actor)
@@ -307,6 +310,7 @@ def payment_allocate(
         inv.amount_paid += take
         invoice_status_settle(inv)
         inv.save(update_fields=["amount_paid", "status"])
+        overdue_suspension_watch(invoice=inv)
         left -= take
         if left <= 0:
             break

@@ -8,7 +8,8 @@ e-mail to finance staff and to the customer's billing contacts plus a signed gat
 itself is computed live (``billing.gateway.status``), so it is right even if a notice is late.
 
 Checked after every committed posting that touches a credit customer's receivable, unbilled or deposit
-accounts (``terms.receivers``), after a terms change, and every few minutes as a safety net.
+accounts — each service that posts one calls ``credit_limit_watch`` — after a terms change, and every
+few minutes as a safety net (``tasks.credit_limit_check_task``).
 """
 
 from decimal import Decimal
@@ -25,6 +26,19 @@ from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
 
 CREDIT_MODES = (BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
+
+
+def credit_limit_watch(*, transactions) -> None:
+    """Once the caller's database transaction commits, check the customers these postings concern.
+
+    Called by the services that move a credit customer's exposure: usage accruals, invoice issue and the
+    period close, payments and credit notes, card and bank top-ups and their reversals, wallet
+    adjustments. On commit, so the check reads committed balances; a rolled-back posting checks nothing.
+    ``transactions`` may hold ``None`` (a service that posted nothing this time).
+    """
+    transaction_ids = {t.pk for t in transactions if t is not None}
+    if transaction_ids:
+        transaction.on_commit(lambda: credit_limit_check_postings(transaction_ids=transaction_ids))
 
 
 def credit_limit_check_postings(*, transaction_ids) -> list[tuple[int, str]]:

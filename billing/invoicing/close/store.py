@@ -25,6 +25,7 @@ from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get
 from billing.ledger.models import LedgerAccount
 from billing.ledger.services import transactions_post_many
 from billing.money import copy_field
+from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
 
 LINE_COLUMNS = (
@@ -176,6 +177,7 @@ def invoices_store(
             legs = invoice_posting_lines(inv, lines_of[inv.close_key], resolve(inv))
             postings.append(invoice_posting(inv, legs) if legs else None)
         posted = transactions_post_many(postings=[p for p in postings if p], actor=actor)
+        credit_limit_watch(transactions=posted)  # issuing moves service charges and tax into exposure
         txns = iter(posted)
         for inv, posting in zip(issued, postings, strict=True):
             if posting is not None:

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from billing.dunning.services import dunning_policy_standard
+from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
@@ -37,7 +38,8 @@ def invoice_due(customer, *, due=DUE, amount="1200.00") -> Invoice:
 
 
 def pay(invoice: Invoice, amount=None) -> Invoice:
-    """Settle ``invoice`` as the receivables service would: post the money, then mark the invoice."""
+    """Settle ``invoice`` as the receivables service would: post the money, mark the invoice, then ask
+    for the overdue suspension to be refreshed."""
     amount = Decimal(amount) if amount is not None else invoice.amount_due
     ccy = invoice.currency
     transaction_post(
@@ -53,4 +55,5 @@ def pay(invoice: Invoice, amount=None) -> Invoice:
     invoice.amount_paid += amount
     invoice.status = Invoice.Status.PAID if invoice.amount_due <= 0 else Invoice.Status.PARTIALLY_PAID
     invoice.save(update_fields=["amount_paid", "status"])
+    overdue_suspension_watch(invoice=invoice)
     return invoice
