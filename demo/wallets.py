@@ -9,7 +9,10 @@ from accounts.models import Customer
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.terms.models import BillingTerms
-from billing.wallets.services import wallet_credit, wallet_debit, wallet_get_or_create, wallet_lots_expire_due
+from billing.wallets.credits import wallet_credit
+from billing.wallets.debits import wallet_debit
+from billing.wallets.expiry import wallet_lots_expire_due
+from billing.wallets.locking import wallet_get_or_create
 
 # (customer code, top-ups, grant, usage debits) in the customer's currency.
 WALLETS = [

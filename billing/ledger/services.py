@@ -105,7 +105,7 @@ def _validate(*, idempotency_key: str, kind: str, lines: Sequence[Line], wallet_
             raise LedgerError(f"{account.code} is kept in {account.currency}, not {line.currency}.")
         if account.kind in WALLET_KINDS and not wallet_service:
             # Wallet accounts carry lots, floors and suspensions; only billing.wallets keeps those in step.
-            raise LedgerError(f"Post to {account.code} through billing.wallets.services, not directly.")
+            raise LedgerError(f"Post to {account.code} through billing.wallets, not directly.")
         totals[line.currency] += amount
     unbalanced = {ccy: total for ccy, total in totals.items() if total != 0}
     if unbalanced:
@@ -141,24 +141,40 @@ def _entries(txn: JournalTransaction, lines: Sequence[Line], running: dict) -> l
     return entries
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One transaction for :func:`transactions_post_many`: the same arguments as :func:`transaction_post`."""
+
+    idempotency_key: str
+    kind: str
+    lines: Sequence[Line]
+    memo: str = ""
+    source: str = ""
+    effective_date: date | None = None
+    # The idempotency fingerprint's body when the caller's request is not the lines (wallet debits).
+    request: dict | None = None
+
+
 def _post(
+    posting: Posting,
     *,
-    idempotency_key: str,
-    kind: str,
-    lines: Sequence[Line],
-    memo: str,
-    source: str,
-    effective_date: date | None,
     actor,
-    request: dict | None,
     reverses: JournalTransaction | None = None,
     wallet_service: bool = False,
 ) -> tuple[JournalTransaction, bool]:
     """Post and return ``(transaction, created)``; ``created`` is False when the key was replayed."""
-    lines = list(lines)
-    _validate(idempotency_key=idempotency_key, kind=kind, lines=lines, wallet_service=wallet_service)
+    idempotency_key = posting.idempotency_key
+    lines = list(posting.lines)
+    _validate(idempotency_key=idempotency_key, kind=posting.kind, lines=lines, wallet_service=wallet_service)
+    request = posting.request
     if request is None:
-        request = _request_of(kind=kind, memo=memo, source=source, effective_date=effective_date, lines=lines)
+        request = _request_of(
+            kind=posting.kind,
+            memo=posting.memo,
+            source=posting.source,
+            effective_date=posting.effective_date,
+            lines=lines,
+        )
     request_hash = request_fingerprint(request)
     with transaction.atomic():
         if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
@@ -178,10 +194,10 @@ def _post(
                 txn = JournalTransaction.objects.create(
                     idempotency_key=idempotency_key,
                     request_hash=request_hash,
-                    kind=kind,
-                    effective_date=effective_date or timezone.localdate(),
-                    memo=memo[:500],
-                    source=source[:200],
+                    kind=posting.kind,
+                    effective_date=posting.effective_date or timezone.localdate(),
+                    memo=posting.memo[:500],
+                    source=posting.source[:200],
                     reverses=reverses,
                     actor=actor,
                 )
@@ -218,17 +234,38 @@ def transaction_post(
     an explicit effective date and the lines; the same key with a different fingerprint raises
     ``IdempotencyConflictError``. Every refusal raises a ``LedgerError`` before anything is written.
     """
-    txn, _created = _post(
+    posting = Posting(
         idempotency_key=idempotency_key,
         kind=kind,
         lines=lines,
         memo=memo,
         source=source,
         effective_date=effective_date,
-        actor=actor,
-        request=None,
     )
+    txn, _created = _post(posting, actor=actor)
     return txn
+
+
+def transaction_post_for_wallets(*, posting: Posting, actor=None) -> tuple[JournalTransaction, bool]:
+    """Post ``posting``, which may touch wallet accounts, for ``billing.wallets`` only; return
+    ``(transaction, created)`` — ``created`` is False when the key was replayed.
+
+    Everything :func:`transaction_post` guarantees holds: the lines must sum to zero per currency (the
+    database refuses an unbalanced transaction even if this check were bypassed), the touched accounts are
+    locked in id order and their cached balances and running balances move with the entries, and a
+    replayed ``idempotency_key`` returns the first transaction. Two things differ, both for the wallet
+    service: wallet accounts are accepted (the wallet service keeps lots, floors and suspensions in step
+    with them, under its own wallet lock), and ``posting.request``, when given, is the body the
+    idempotency fingerprint covers (a wallet debit's request, not the lines its burn-down produced).
+    """
+    return _post(posting, actor=actor, wallet_service=True)
+
+
+# What reversing a wallet transaction must also do (``billing.wallets`` supplies it): given the original
+# transaction and its entries, check and lock, and return the step to run once the reversal is posted.
+WalletReversalEffect = Callable[
+    [JournalTransaction, list[JournalEntry]], Callable[[JournalTransaction], None]
+]
 
 
 def transaction_reverse(
@@ -238,12 +275,16 @@ def transaction_reverse(
     memo: str,
     actor=None,
     effective_date: date | None = None,
+    wallet_effect: WalletReversalEffect | None = None,
 ) -> JournalTransaction:
     """Post the mirror image of ``original`` (every entry negated), linked by ``reverses``.
 
     A transaction is reversed at most once and a reversal is not itself reversible (post the original
-    again instead). When ``original`` touched a wallet, its lots, floor and suspension are kept in step
-    by ``billing.wallets``, in the same database transaction.
+    again instead). When ``original`` touched a wallet, ``wallet_effect`` keeps its lots, floor and
+    suspension in step in the same database transaction: it is called with the original (locked, not yet
+    reversed) and its entries before anything is posted, and the step it returns runs after. Without it
+    such a reversal is refused — reverse wallet transactions with
+    ``billing.wallets.reversals.wallet_transaction_reverse``, which passes it.
     """
     request = {"reverses": original.pk}
     request_hash = request_fingerprint(request)
@@ -260,39 +301,24 @@ def transaction_reverse(
         touches_wallet = any(e.account.kind in WALLET_KINDS for e in entries)
         finish: Callable[[JournalTransaction], None] | None = None
         if touches_wallet:
-            # Deferred import: wallets build on the ledger, not the other way round; this is the one hook.
-            from billing.wallets.services import wallet_reversal_prepare
-
-            finish = wallet_reversal_prepare(original=original, entries=entries)
-        reversal, created = _post(
+            if wallet_effect is None:
+                raise LedgerError(
+                    f"Transaction #{original.pk} touched a wallet; reverse it through billing.wallets."
+                )
+            finish = wallet_effect(original, entries)
+        posting = Posting(
             idempotency_key=idempotency_key,
             kind="reversal",
             lines=[Line(account=e.account, amount=-e.amount, currency=e.currency) for e in entries],
             memo=memo,
             source=f"reversal:{original.pk}",
             effective_date=effective_date,
-            actor=actor,
             request=request,
-            reverses=original,
-            wallet_service=touches_wallet,
         )
+        reversal, created = _post(posting, actor=actor, reverses=original, wallet_service=touches_wallet)
         if created and finish is not None:
             finish(reversal)
     return reversal
-
-
-@dataclass(frozen=True)
-class Posting:
-    """One transaction for :func:`transactions_post_many`: the same arguments as :func:`transaction_post`."""
-
-    idempotency_key: str
-    kind: str
-    lines: Sequence[Line]
-    memo: str = ""
-    source: str = ""
-    effective_date: date | None = None
-    # The idempotency fingerprint's body when the caller's request is not the lines (wallet debits).
-    request: dict | None = None
 
 
 def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[JournalTransaction]:
@@ -308,13 +334,20 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
     return [txn for txn, _created in _post_many(postings=postings, actor=actor)]
 
 
+def transactions_post_many_for_wallets(
+    *, postings: Sequence[Posting], actor=None
+) -> list[tuple[JournalTransaction, bool]]:
+    """:func:`transactions_post_many` for ``billing.wallets`` only (a usage batch's wallet debits and the
+    company postings that go with them): wallet accounts and a posting's own ``request`` are accepted as
+    in :func:`transaction_post_for_wallets`; return ``(transaction, created)`` per posting, in order.
+    """
+    return _post_many(postings=postings, actor=actor, wallet_service=True)
+
+
 def _post_many(
     *, postings: Sequence[Posting], actor=None, wallet_service: bool = False
 ) -> list[tuple[JournalTransaction, bool]]:
-    """:func:`transactions_post_many`, saying of each transaction whether it was created (not replayed).
-
-    ``wallet_service`` and a posting's ``request`` are for ``billing.wallets`` only, as in :func:`_post`.
-    """
+    """:func:`transactions_post_many`, saying of each transaction whether it was created (not replayed)."""
     prepared = []
     for p in postings:
         lines = list(p.lines)

@@ -13,8 +13,10 @@ from decimal import Decimal
 
 from billing.ledger import accounts as ledger_accounts
 from billing.ledger.models import AccountKind, JournalTransaction
-from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
-from billing.wallets.services import wallet_credit, wallet_debit
+from billing.ledger.services import credit, debit, transaction_post
+from billing.wallets.credits import wallet_credit
+from billing.wallets.debits import wallet_debit
+from billing.wallets.reversals import wallet_transaction_reverse
 
 # Journal transaction kinds, dotted as the ledger names them.
 KIND_CARD = "wallet.topup.card"
@@ -110,7 +112,9 @@ def card_withdrawal_post(
     posted = None
     if wallet_part > 0:
         if full_reversal:
-            posted = transaction_reverse(original=topup.credit_transaction, idempotency_key=key, memo=memo)
+            posted = wallet_transaction_reverse(
+                original=topup.credit_transaction, idempotency_key=key, memo=memo
+            )
         else:
             posted = wallet_debit(
                 customer=topup.customer,

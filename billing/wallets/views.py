@@ -12,8 +12,10 @@ from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.ledger.exceptions import LedgerError
+from billing.wallets.adjustments import wallet_adjust
 from billing.wallets.filters import WalletFilter
 from billing.wallets.forms import WalletAdjustmentForm, WalletSettingsForm
+from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import (
     customer_suspended_for_balance,
@@ -23,7 +25,7 @@ from billing.wallets.selectors import (
     wallets_for_customer,
     wallets_visible,
 )
-from billing.wallets.services import wallet_adjust, wallet_get_or_create, wallet_settings_update
+from billing.wallets.status import wallet_settings_update
 from common.listing import filtered_page
 
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)

@@ -44,7 +44,7 @@ def staff(role: str):
 
 
 def topup(customer, amount, key, currency: str = "CNY"):
-    from billing.wallets.services import wallet_credit
+    from billing.wallets.credits import wallet_credit
 
     return wallet_credit(
         customer=customer,
@@ -59,7 +59,7 @@ def topup(customer, amount, key, currency: str = "CNY"):
 
 
 def grant(customer, amount, key, *, bucket="granted", expires_at=None, currency: str = "CNY"):
-    from billing.wallets.services import wallet_credit
+    from billing.wallets.credits import wallet_credit
 
     return wallet_credit(
         customer=customer,
@@ -75,7 +75,7 @@ def grant(customer, amount, key, *, bucket="granted", expires_at=None, currency:
 
 
 def spend(customer, amount, key, currency: str = "CNY", **kwargs):
-    from billing.wallets.services import wallet_debit
+    from billing.wallets.debits import wallet_debit
 
     return wallet_debit(
         customer=customer,
@@ -90,7 +90,7 @@ def spend(customer, amount, key, currency: str = "CNY", **kwargs):
 
 
 def available(customer, currency: str = "CNY") -> Decimal:
+    from billing.wallets.locking import wallet_get_or_create
     from billing.wallets.selectors import wallet_balance
-    from billing.wallets.services import wallet_get_or_create
 
     return wallet_balance(wallet=wallet_get_or_create(customer=customer, currency=currency)).available

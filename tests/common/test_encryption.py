@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from accounts.models import StaffRole
 from billing.usage.models import GatewaySource
+from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import Wallet
 from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
-from billing.wallets.services import wallet_get_or_create
 from common.encryption import (
     DecryptionError,
     decrypt,

@@ -10,9 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import pgettext
 
+from billing.wallets.adjustments import wallet_adjust
 from billing.wallets.exceptions import WalletError
 from billing.wallets.selectors import transaction_kind_label
-from billing.wallets.services import wallet_adjust
 from catalog.services.imports.csvfile import parse_csv
 from catalog.services.validation import price_check
 

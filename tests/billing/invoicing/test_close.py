@@ -16,7 +16,7 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.terms.models import BillingTerms
 from billing.usage.models import UsageDaily
-from billing.wallets.services import wallet_credit
+from billing.wallets.credits import wallet_credit
 from catalog.models import Pack, SubscriptionPlan
 from tests.billing.invoicing.conftest import use
 from tests.billing.usage.factories import customer_make

@@ -20,7 +20,7 @@ from billing.ledger.models import AccountKind
 from billing.terms.models import BillingTerms
 from billing.terms.services import billing_terms_update
 from billing.usage.models import UsageDaily
-from billing.wallets.services import wallet_credit
+from billing.wallets.credits import wallet_credit
 from catalog.models import SubscriptionPlan
 from tests.billing.invoicing.conftest import use
 from tests.billing.usage.factories import customer_make

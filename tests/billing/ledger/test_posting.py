@@ -82,3 +82,15 @@ def test_wallet_accounts_refused_outside_wallet_service():
             kind="test.x",
             lines=[debit(cash(), Decimal("1"), "CNY"), credit(wallet, Decimal("1"), "CNY")],
         )
+
+
+def test_reversing_a_wallet_transaction_needs_the_wallet_effect():
+    """The ledger knows no wallet code: reversing a wallet transaction without the wallets' effect (as
+    billing.wallets.reversals.wallet_transaction_reverse passes it) is refused, nothing written."""
+    from tests.billing.factories import topup
+    from tests.factories import CustomerFactory
+
+    paid = topup(CustomerFactory(), "10", "t1")
+    with pytest.raises(LedgerError, match=r"billing\.wallets"):
+        transaction_reverse(original=paid, idempotency_key="rev-t1", memo="refund")
+    assert not JournalEntry.objects.filter(transaction__reverses=paid).exists()

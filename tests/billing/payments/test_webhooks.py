@@ -12,8 +12,9 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.payments.cards import card_topup_start
 from billing.payments.models import CardTopUp, StripeEvent
+from billing.wallets.credits import wallet_credit
+from billing.wallets.debits import wallet_debit
 from billing.wallets.models import WalletLot
-from billing.wallets.services import wallet_credit, wallet_debit
 from tests.billing.payments.helpers import balance, clearing, fee_expense, topup_postings
 from tests.billing.payments.stripe_fakes import event_for, post_event, sign
 
@@ -268,7 +269,7 @@ def test_a_partial_refund_takes_paid_credit_only(client, customer, paid):
 def test_a_refund_after_the_money_was_spent_takes_the_wallet_negative(client, customer, paid):
     from billing.ledger.accounts import account_get
     from billing.ledger.models import AccountKind
-    from billing.wallets.services import wallet_debit
+    from billing.wallets.debits import wallet_debit
 
     wallet_debit(
         customer=customer,

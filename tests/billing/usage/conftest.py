@@ -2,7 +2,7 @@ import pytest
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
-from billing.wallets.services import wallet_credit
+from billing.wallets.credits import wallet_credit
 from tests.billing.usage.factories import customer_make, default_plan, priced_model, source_make
 
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from billing.gateway.services import gateway_hold_place, gateway_hold_release
 from billing.usage.models import UsageEvent
 from billing.wallets.models import Wallet
-from billing.wallets.services import wallet_settings_update
+from billing.wallets.status import wallet_settings_update
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import customer_make, event, source_make
 

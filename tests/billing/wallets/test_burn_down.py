@@ -6,11 +6,11 @@ from django.utils import timezone
 
 from billing.ledger.exceptions import IdempotencyConflictError, LedgerError
 from billing.ledger.models import JournalEntry
-from billing.ledger.services import transaction_reverse
 from billing.wallets.exceptions import WalletError, WalletFloorError
+from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import WalletLot
+from billing.wallets.reversals import wallet_transaction_reverse
 from billing.wallets.selectors import customer_suspended_for_balance, wallet_history
-from billing.wallets.services import wallet_get_or_create
 from tests.billing.factories import available, grant, spend, topup
 from tests.factories import CustomerFactory
 
@@ -103,12 +103,12 @@ def test_reversing_a_debit_gives_lots_back_and_a_used_grant_cannot_be_reversed()
     topup(customer, "10", "t1")
     debit = spend(customer, "12", "d1")
     with pytest.raises(WalletError, match="cannot be reversed"):
-        transaction_reverse(original=grant_txn, idempotency_key="r-grant", memo="take back")
-    transaction_reverse(original=debit, idempotency_key="r1", memo="usage re-rated")
+        wallet_transaction_reverse(original=grant_txn, idempotency_key="r-grant", memo="take back")
+    wallet_transaction_reverse(original=debit, idempotency_key="r1", memo="usage re-rated")
     assert WalletLot.objects.get().remaining == Decimal("10")
     assert available(customer) == Decimal("20")
     # now intact again, the grant can be reversed
-    transaction_reverse(original=grant_txn, idempotency_key="r-grant-2", memo="take back")
+    wallet_transaction_reverse(original=grant_txn, idempotency_key="r-grant-2", memo="take back")
     assert available(customer) == Decimal("10")
 
 
@@ -116,7 +116,7 @@ def test_refunding_a_spent_top_up_goes_below_the_floor_and_suspends():
     customer = CustomerFactory()
     paid = topup(customer, "100", "t1")
     spend(customer, "30", "d1")
-    transaction_reverse(original=paid, idempotency_key="refund", memo="card refund")
+    wallet_transaction_reverse(original=paid, idempotency_key="refund", memo="card refund")
     assert available(customer) == Decimal("-30")
     assert customer_suspended_for_balance(customer=customer)
 

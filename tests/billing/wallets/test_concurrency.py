@@ -11,7 +11,8 @@ from django.db import connection
 
 from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.wallets.exceptions import WalletFloorError
-from billing.wallets.services import wallet_get_or_create, wallet_settings_update
+from billing.wallets.locking import wallet_get_or_create
+from billing.wallets.status import wallet_settings_update
 from tests.billing.factories import available, spend, topup
 from tests.factories import CustomerFactory
 

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from billing.ledger.exceptions import IdempotencyConflictError
 from billing.ledger.models import JournalEntry, JournalTransaction
-from billing.ledger.services import transaction_reverse
 from billing.wallets.exceptions import WalletError, WalletFloorError
+from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import WalletLot, WalletLotUse
+from billing.wallets.reversals import wallet_transaction_reverse
 from billing.wallets.selectors import customer_suspended_for_balance, wallet_balance
-from billing.wallets.services import wallet_get_or_create
 from tests.billing.factories import available, grant, spend, topup
 from tests.factories import CustomerFactory
 
@@ -115,5 +115,5 @@ def test_buckets_are_part_of_the_request_for_idempotency(mixed):
 
 def test_reversing_a_paid_only_debit_gives_back_paid_credit(mixed):
     txn = spend(mixed, "40", "s1", buckets=["paid"])
-    transaction_reverse(original=txn, idempotency_key="rev-s1", memo="undo")
+    wallet_transaction_reverse(original=txn, idempotency_key="rev-s1", memo="undo")
     assert _buckets(mixed) == (Decimal("100"), Decimal("30"), Decimal("20"))

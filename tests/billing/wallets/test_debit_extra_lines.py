@@ -8,10 +8,11 @@ from billing.ledger.accounts import account_get, wallet_account_get
 from billing.ledger.exceptions import IdempotencyConflictError
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import credit, debit
+from billing.wallets.credits import wallet_credit
+from billing.wallets.debits import wallet_debit
 from billing.wallets.exceptions import WalletError
 from billing.wallets.models import Wallet, WalletLot
 from billing.wallets.selectors import wallet_balance
-from billing.wallets.services import wallet_credit, wallet_debit
 from catalog.models import Vendor
 from tests.factories import CustomerFactory
 

@@ -11,9 +11,9 @@ from billing.ledger.exceptions import IdempotencyConflictError
 from billing.ledger.models import JournalEntry, JournalTransaction
 from billing.ledger.services import Posting, credit
 from billing.ledger.services import debit as ledger_debit
+from billing.wallets.debits_many import WalletDebit, wallet_debits_many
 from billing.wallets.exceptions import WalletError, WalletFloorError
 from billing.wallets.models import BalanceSuspension, WalletLot, WalletLotUse
-from billing.wallets.services import WalletDebit, wallet_debits_many
 from tests.billing.factories import available, cash, grant, revenue, spend, topup
 from tests.factories import CustomerFactory
 
@@ -64,7 +64,7 @@ def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_cal
     amounts = ["12", "130"]  # the first burns the grant, part of the pack; the second runs below the floor
 
     with (
-        mock.patch("billing.wallets.tasks.notify_wallet_webhook_task.delay") as single_hooks,
+        mock.patch("billing.wallets.notification_tasks.notify_wallet_webhook_task.delay") as single_hooks,
         django_capture_on_commit_callbacks(execute=True),
     ):
         singles = [
@@ -72,7 +72,7 @@ def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_cal
             for i, (c, amount) in enumerate(zip(one, amounts, strict=True))
         ]
     with (
-        mock.patch("billing.wallets.tasks.notify_wallet_webhook_task.delay") as bulk_hooks,
+        mock.patch("billing.wallets.notification_tasks.notify_wallet_webhook_task.delay") as bulk_hooks,
         django_capture_on_commit_callbacks(execute=True),
     ):
         bulk = wallet_debits_many(

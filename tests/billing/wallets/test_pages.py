@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import StaffRole
+from billing.wallets.adjustments import wallet_adjust
 from billing.wallets.exceptions import WalletError
 from billing.wallets.models import WalletAdjustment
-from billing.wallets.services import wallet_adjust
 from tests.billing.factories import available, spend, staff, topup
 from tests.factories import (
     BillingTermsFactory,

@@ -1,0 +1,103 @@
+"""Crediting a wallet: paid credit, and granted or pack credit as lots that may expire."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from billing.ledger.accounts import WALLET_KINDS, wallet_account_get
+from billing.ledger.models import JournalTransaction, LedgerAccount
+from billing.ledger.services import (
+    Line,
+    Posting,
+    amount_canonical,
+    request_fingerprint,
+    transaction_find,
+    transaction_post_for_wallets,
+)
+from billing.wallets.exceptions import WalletError
+from billing.wallets.locking import amount_check, wallet_lock
+from billing.wallets.models import Bucket, WalletLot
+from billing.wallets.status import wallet_status_refresh
+
+
+def wallet_credit(
+    *,
+    customer: Customer,
+    currency: str,
+    amount: Decimal,
+    bucket: str,
+    idempotency_key: str,
+    source_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str = "",
+    expires_at: datetime | None = None,
+    actor=None,
+) -> JournalTransaction:
+    """Credit ``amount`` to ``customer``'s ``bucket`` ("paid", "granted", "pack") from ``source_account``.
+
+    Posts Dr ``source_account`` / Cr the wallet's bucket account. Granted and pack credit becomes a lot
+    that expires at ``expires_at`` (None: never); paid credit never expires, so ``expires_at`` is refused
+    for it. Replaying ``idempotency_key`` with the same arguments returns the first transaction; with
+    different arguments it raises ``IdempotencyConflictError``. Lifts a balance suspension when the
+    balance rises above the floor.
+    """
+    amount_check(amount)
+    if bucket not in Bucket.values:
+        raise WalletError(
+            _("Unknown wallet bucket %(bucket)s; use paid, granted or pack.") % {"bucket": repr(bucket)}
+        )
+    if bucket == Bucket.PAID and expires_at is not None:
+        raise WalletError(_("Paid credit does not expire; use the granted or pack bucket."))
+    if expires_at is not None and timezone.is_naive(expires_at):
+        raise WalletError(_("expires_at must be timezone-aware."))
+    request = {
+        "op": "wallet_credit",
+        "customer": customer.pk,
+        "currency": currency,
+        "amount": amount_canonical(amount),
+        "bucket": bucket,
+        "source_account": source_account.pk,
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+    with transaction.atomic():
+        if existing := transaction_find(
+            idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
+        ):
+            return existing
+        if source_account.kind in WALLET_KINDS:
+            raise WalletError(_("Credit a wallet from a company account, not from another wallet."))
+        wallet = wallet_lock(customer=customer, currency=currency)
+        target = wallet_account_get(customer=customer, currency=currency, bucket=bucket)
+        posting = Posting(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            lines=[
+                Line(account=source_account, amount=amount, currency=currency),
+                Line(account=target, amount=-amount, currency=currency),
+            ],
+            memo=memo,
+            source=source,
+            request=request,
+        )
+        txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
+        if created:
+            if bucket != Bucket.PAID:
+                WalletLot.objects.create(
+                    wallet=wallet,
+                    bucket=bucket,
+                    account=target,
+                    amount=amount,
+                    remaining=amount,
+                    expires_at=expires_at,
+                    credited_by=txn,
+                )
+            wallet_status_refresh(wallet)
+    return txn

@@ -1,0 +1,50 @@
+"""Expiry: what is left of a granted or pack lot past its expiry moves to breakage income."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind, JournalTransaction
+from billing.ledger.services import Line, Posting, amount_canonical, transaction_post_for_wallets
+from billing.wallets.models import Wallet, WalletLot, WalletLotUse
+from billing.wallets.status import wallet_status_refresh
+
+
+def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTransaction | None:
+    """Move what is left of an expired lot to breakage income; None when nothing is left or not due."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lot = WalletLot.objects.select_related("wallet__customer", "account").get(pk=lot_id)
+        wallet = Wallet.objects.select_for_update().select_related("customer").get(pk=lot.wallet_id)
+        lot = WalletLot.objects.select_related("account").get(pk=lot_id)
+        if lot.remaining <= 0 or lot.expires_at is None or lot.expires_at > now:
+            return None
+        breakage = account_get(kind=AccountKind.BREAKAGE, currency=wallet.currency)
+        request = {"op": "wallet_lot_expire", "lot": lot.pk, "amount": amount_canonical(lot.remaining)}
+        posting = Posting(
+            idempotency_key=f"wallet.lot.expire:{lot.pk}",
+            kind="wallet.breakage",
+            lines=[
+                Line(account=lot.account, amount=lot.remaining, currency=wallet.currency),
+                Line(account=breakage, amount=-lot.remaining, currency=wallet.currency),
+            ],
+            memo=f"Expired {lot.get_bucket_display().lower()} credited by #{lot.credited_by_id}",
+            source=f"wallet_lot:{lot.pk}",
+            effective_date=timezone.localdate(lot.expires_at),
+            request=request,
+        )
+        txn, created = transaction_post_for_wallets(posting=posting, actor=None)
+        if created:
+            WalletLotUse.objects.create(lot=lot, transaction=txn, amount=lot.remaining)
+            WalletLot.objects.filter(pk=lot.pk).update(remaining=0, closed_at=now)
+            wallet_status_refresh(wallet)
+    return txn
+
+
+def wallet_lots_expire_due(*, now: datetime | None = None) -> int:
+    """Expire every lot past its expiry with credit left; return how many were moved to breakage."""
+    now = now or timezone.now()
+    due = WalletLot.objects.filter(expires_at__lte=now, remaining__gt=0).values_list("pk", flat=True)
+    return sum(1 for lot_id in list(due) if wallet_lot_expire(lot_id=lot_id, now=now) is not None)
