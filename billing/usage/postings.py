@@ -24,6 +24,7 @@ from billing.ledger.accounts import account_code, account_get
 from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import Posting, credit, debit
 from billing.money import ledger_round
+from billing.terms.credit import credit_limit_watch
 from billing.usage.models import UsageBatch
 from billing.wallets.debits_many import WalletDebit, wallet_debits_many
 
@@ -134,4 +135,6 @@ def sums_post(
             )
     # All at once — the same journal transactions as one wallet_debit or transaction_post each, with every
     # wallet, then every ledger account, locked once in id order and written once per batch.
-    return wallet_debits_many(debits=debits, postings=postings)
+    posted = wallet_debits_many(debits=debits, postings=postings)
+    credit_limit_watch(transactions=posted)  # accruals raise a credit customer's exposure
+    return posted

@@ -190,3 +190,48 @@ def test_prepaid_postings_need_one_query_and_no_check(source, model, django_asse
     ids = set(JournalTransaction.objects.values_list("pk", flat=True))
     with django_assert_num_queries(1):
         assert credit_limit_check_postings(transaction_ids=ids) == []
+
+
+def test_a_recorded_payment_and_a_bank_top_up_clear_the_breach_they_end(
+    source, model, gateway, eager_celery, django_capture_on_commit_callbacks, settings
+):
+    from datetime import date
+
+    from billing.payments.bank_transfers import bank_transfer_record
+    from billing.receivables.services import payment_record
+
+    client, received = gateway
+    customer = credit_customer(BillingTerms.CreditPolicy.BLOCK)
+    ingest(source, "r1", capture=django_capture_on_commit_callbacks)
+    ingest(source, "r2", capture=django_capture_on_commit_callbacks)  # 0.012 ≥ 0.01
+    assert status(client)["status"] == "suspended"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(
+            customer=customer,
+            amount=Decimal("0.01"),
+            currency="CNY",
+            received_on=date(2026, 1, 5),
+            reference="ICBC-1",
+            actor=None,
+            idempotency_key="pay-1",
+            allocate=None,
+        )
+    assert status(client)["status"] == "active"
+    assert received[-1]["json"]["reason"] == "credit_limit_cleared"
+
+    ingest(source, "r3", capture=django_capture_on_commit_callbacks)
+    ingest(source, "r4", capture=django_capture_on_commit_callbacks)  # 0.024 − 0.01 ≥ 0.01
+    assert status(client)["status"] == "suspended"
+    settings.BANK_TRANSFER_REQUIRES_APPROVAL = False  # credited as recorded
+    with django_capture_on_commit_callbacks(execute=True):
+        bank_transfer_record(
+            recorder=staff("finance"),
+            customer=customer,
+            currency="CNY",
+            amount=Decimal("0.01"),
+            reference="ICBC-2",
+            value_date=date(2026, 1, 6),
+        )  # a paid deposit: exposure 0.024 − 0.02 < 0.01
+    assert status(client)["status"] == "active"
+    assert [h["json"]["type"] for h in received] == ["customer.suspended", "customer.restored"] * 2
