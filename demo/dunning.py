@@ -1,8 +1,7 @@
 """Demo dunning: the Standard policy (−3/+7/+15/+30, suspending at +30) on every demo credit customer."""
 
 from billing.dunning.services import dunning_policy_standard
-from billing.terms.credit import CREDIT_MODES
-from billing.terms.models import BillingTerms
+from billing.terms.models import CREDIT_MODES, BillingTerms
 
 
 def load() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from accounts.models import Customer
 from billing.invoicing.close.services import close_period
 from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
-from billing.terms.models import BillingTerms
+from billing.terms.models import CREDIT_MODES, BillingTerms
 
 # (customer code, payment term, days, tax rate, review before issue)
 TERMS = [
@@ -41,9 +41,7 @@ def load() -> list[tuple[str, str]]:
     """Fill in credit terms and service charges, then close the month that just ended; no logins."""
     customers = {c.code: c for c in Customer.objects.filter(code__in={row[0] for row in TERMS + CHARGES})}
     for code, term, days, tax, review in TERMS:
-        terms = (
-            BillingTerms.objects.filter(customer__code=code).exclude(mode=BillingTerms.Mode.PREPAID).first()
-        )
+        terms = BillingTerms.objects.filter(customer__code=code, mode__in=CREDIT_MODES).first()
         if terms is None or terms.payment_term != BillingTerms.PaymentTerm.DUE_ON_RECEIPT or terms.tax_rate:
             continue  # missing, prepaid, or already set up (by staff or an earlier load)
         terms.payment_term, terms.payment_days = term, days

@@ -21,11 +21,9 @@ from billing.gateway.notifications import gateway_event_notify
 from billing.gateway.status import status_invalidate
 from billing.ledger.models import JournalEntry
 from billing.money import money_text
-from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
-
-CREDIT_MODES = (BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY)
 
 
 def credit_limit_watch(*, transactions) -> None:

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from billing.terms.credit import CREDIT_MODES, credit_limit_check
-from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.credit import credit_limit_check
+from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 
 
 @shared_task(name="billing.terms.tasks.credit_limit_check_task")
