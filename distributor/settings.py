@@ -301,7 +301,7 @@ SPECTACULAR_SETTINGS = {
     # static files (static/vendor/redoc, `make assets`), never the CDN drf-spectacular defaults to.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
-        "billing.gateway.auth.GatewayTokenAuthentication",
+        "billing.usage.auth.GatewayTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "REDOC_DIST": f"/{STATIC_URL}vendor/redoc",

@@ -6,8 +6,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.gateway.status import status_for_key
+from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.usage.models import GatewayKey
 from common.api_input import field_errors_answer, printable_text
 from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, field_errors

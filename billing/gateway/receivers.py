@@ -5,6 +5,7 @@ every path that suspends or restores (usage, top-ups, refunds, adjustments) shou
 """
 
 from billing.gateway.notifications import gateway_event_notify
+from billing.gateway.status import status_invalidate
 from billing.wallets.models import BalanceSuspension
 
 
@@ -17,3 +18,8 @@ def balance_suspension_changed(sender, instance: BalanceSuspension, created: boo
         gateway_event_notify(
             customer=instance.customer, event="customer.restored", reason="balance_above_floor"
         )
+
+
+def usage_status_refresh(sender, customer_ids, **kwargs) -> None:
+    """A usage batch committed (``billing.usage.signals``): read these customers' status afresh."""
+    status_invalidate(customer_ids=customer_ids)

@@ -15,7 +15,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.gateway.auth import GatewayTokenAuthentication, IsGatewaySource
+from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.usage.serializers import (
     BatchResultSerializer,
     CanonicalEventSerializer,

@@ -9,7 +9,7 @@ duplicate draws, rolls up and posts nothing); token allowances cover what they c
 (*draw*: it lowers sales, so it comes before what sums them); the events are stored with those sales
 (*store*); the rated ones are added to the hourly and daily rollups and summed (*roll up*); the sums are
 posted per batch × customer (*post*, ``postings.sums_post``); and the batch records its counts
-(*finish*, ``usage_batch_finish``), reading the customers' gateway status afresh once it commits.
+(*finish*, ``usage_batch_finish``), announcing once it commits that its customers' usage changed.
 
 Each path supplies the steps for its rows (``ChargeSteps``): the per-batch path (``services``) and
 re-rating (``rerate``) work on model instances in memory, the bulk writer (``bulk.writer``) on a staged
@@ -25,6 +25,7 @@ from django.db import transaction
 
 from billing.usage.models import UsageBatch
 from billing.usage.rating import RATED, UNRATED
+from billing.usage.signals import usage_committed
 
 # Rejected rows reported per batch: enough to fix a feed, bounded so a garbage file cannot bloat a row.
 MAX_REPORTED_ERRORS = 1_000
@@ -174,9 +175,8 @@ def usage_batch_finish(*, batch: UsageBatch, result: BatchResult, customer_ids: 
 
 
 def after_commit(customer_ids: set[int]) -> None:
-    """Read the gateway status of these customers afresh. Registered with ``on_commit(robust=True)``: the
-    usage has committed, so a cache that cannot be reached is logged (the status is then at most its
-    cache lifetime stale), never reported as a failed batch."""
-    from billing.gateway.status import status_invalidate
-
-    status_invalidate(customer_ids=customer_ids)
+    """Say that these customers' usage committed (``signals.usage_committed``: the gateway reads their
+    status afresh). Registered with ``on_commit(robust=True)``: the usage has committed, so a cache that
+    cannot be reached is logged (the status is then at most its cache lifetime stale), never reported as
+    a failed batch."""
+    usage_committed.send(sender=UsageBatch, customer_ids=customer_ids)

@@ -1,4 +1,8 @@
-"""Gateway sources authenticate with ``Authorization: Bearer <token>``; only the token's hash is stored."""
+"""Gateway sources authenticate with ``Authorization: Bearer <token>``; only the token's hash is stored.
+
+Here, beside ``GatewaySource``, because both the usage API and the gateway's status API (a package above
+usage) authenticate with it.
+"""
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
@@ -42,7 +46,7 @@ class IsGatewaySource(BasePermission):
 
 
 class GatewayTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "billing.gateway.auth.GatewayTokenAuthentication"
+    target_class = "billing.usage.auth.GatewayTokenAuthentication"
     name = "gatewayToken"
 
     def get_security_definition(self, auto_schema):
