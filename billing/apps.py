@@ -12,9 +12,11 @@ class BillingConfig(AppConfig):
         # Signals carry notifications only; rules (credit limit, overdue) are called by the services.
         from django.db.models.signals import post_save
 
-        from billing.gateway.receivers import balance_suspension_changed
+        from billing.gateway.receivers import balance_suspension_changed, usage_status_refresh
+        from billing.usage.signals import usage_committed
         from billing.wallets.models import BalanceSuspension
 
         post_save.connect(
             balance_suspension_changed, sender=BalanceSuspension, dispatch_uid="gateway_balance_suspension"
         )
+        usage_committed.connect(usage_status_refresh, dispatch_uid="gateway_status_after_usage")
