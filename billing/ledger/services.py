@@ -20,7 +20,6 @@ from django.utils import timezone
 from billing.ledger.accounts import WALLET_KINDS
 from billing.ledger.exceptions import IdempotencyConflictError, LedgerError, UnbalancedTransactionError
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
-from billing.ledger.signals import transactions_posted
 from billing.money import LEDGER_DIGITS, LEDGER_PLACES, LEDGER_QUANTUM
 
 # Amounts must fit LEDGER_FIELD: at most 16 digits before the point.
@@ -329,7 +328,8 @@ def transactions_post_many(*, postings: Sequence[Posting], actor=None) -> list[J
     different body raises ``IdempotencyConflictError``) — but every touched account is locked once, in id
     order, and rows are written with a few bulk statements instead of a dozen queries per transaction.
     Wallet accounts are refused (they go through ``billing.wallets``). No ``post_save`` is sent for the
-    bulk-created transactions; ``ledger.signals.transactions_posted`` is, once, with all of them.
+    bulk-created transactions: rules that follow postings (the credit limit) are called by the services
+    that post.
     """
     return [txn for txn, _created in _post_many(postings=postings, actor=actor)]
 
@@ -411,6 +411,4 @@ def _post_many(
         else:
             LedgerAccount.objects.bulk_update(changed, ["balance"], batch_size=1000)
         by_key = {t.idempotency_key: t for t in created} | existing
-        if created:
-            transactions_posted.send(sender=JournalTransaction, transactions=created)
     return [(by_key[p.idempotency_key], p.idempotency_key not in existing) for p, _l, _h in prepared]

@@ -4,6 +4,9 @@ Every posting carries an idempotency key derived from the outside event it recor
 intent, a bank transfer row, a redemption code), so a retried webhook or a double-clicked button posts
 nothing twice: the ledger returns the first transaction for the same key and body.
 
+Postings that move a customer's paid credit (top-ups, refunds, disputes) ask for the credit-limit check
+(``terms.credit.credit_limit_watch``): a credit customer's paid deposit lowers its exposure.
+
 Be careful changing keys or amounts here: the ledger refuses a known key with a different body, so a
 changed formula would make replays of old events fail instead of being no-ops.
 """
@@ -14,6 +17,7 @@ from decimal import Decimal
 from billing.ledger import accounts as ledger_accounts
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import credit, debit, transaction_post
+from billing.terms.credit import credit_limit_watch
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
 from billing.wallets.reversals import wallet_transaction_reverse
@@ -86,6 +90,7 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
             memo=f"Card fee absorbed, top-up {topup.public_id}",
             source=source,
         )
+    credit_limit_watch(transactions=[credit])
     return credit
 
 
@@ -141,6 +146,7 @@ def card_withdrawal_post(
             memo=memo,
             source=source,
         )
+    credit_limit_watch(transactions=[posted])
     return posted
 
 
@@ -171,12 +177,13 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
             memo=memo,
             source=source,
         )
+    credit_limit_watch(transactions=[posted])
     return posted
 
 
 def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
     """Credit the paid bucket from cash at bank: the money is already in our account."""
-    return wallet_credit(
+    posted = wallet_credit(
         customer=transfer.customer,
         currency=transfer.currency,
         amount=transfer.amount,
@@ -188,6 +195,8 @@ def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
         source=f"bank:{transfer.reference}",
         actor=actor,
     )
+    credit_limit_watch(transactions=[posted])
+    return posted
 
 
 def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor) -> JournalTransaction:

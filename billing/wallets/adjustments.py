@@ -10,6 +10,7 @@ from accounts.models import Customer, StaffRole
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import amount_canonical, request_fingerprint, transaction_find
+from billing.terms.credit import credit_limit_watch
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit_locked
 from billing.wallets.exceptions import WalletError
@@ -103,4 +104,6 @@ def wallet_adjust(
                 "reason": reason,
             },
         )
+        # A credit customer's paid deposit offsets its exposure: an adjustment of it may cross or clear.
+        credit_limit_watch(transactions=[txn])
     return adjustment

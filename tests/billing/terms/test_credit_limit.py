@@ -7,7 +7,7 @@ import pytest
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.terms.credit import credit_limit_check_postings
+from billing.terms.credit import credit_limit_check_postings, credit_limit_watch
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
 from billing.terms.services import billing_terms_update
@@ -38,8 +38,9 @@ def ingest(source, request_id, key="key-c", capture=None):
 
 
 def pay(customer, amount, key):
-    """Money received on account (not yet allocated): Dr cash / Cr receivable."""
-    transaction_post(
+    """Money received on account (not yet allocated): Dr cash / Cr receivable, then the credit-limit
+    check a payment service asks for (the amounts are finer than a recorded payment may be)."""
+    txn = transaction_post(
         idempotency_key=key,
         kind="payment.bank",
         lines=[
@@ -51,6 +52,7 @@ def pay(customer, amount, key):
             ),
         ],
     )
+    credit_limit_watch(transactions=[txn])
 
 
 def status(client, key="key-c"):
@@ -235,3 +237,50 @@ def test_a_recorded_payment_and_a_bank_top_up_clear_the_breach_they_end(
         )  # a paid deposit: exposure 0.024 − 0.02 < 0.01
     assert status(client)["status"] == "active"
     assert [h["json"]["type"] for h in received] == ["customer.suspended", "customer.restored"] * 2
+
+
+def test_issuing_an_invoice_crosses_and_a_credit_note_clears(
+    source, model, gateway, eager_celery, django_capture_on_commit_callbacks
+):
+    from billing.receivables.credit_notes import credit_note_issue
+    from tests.billing.invoicing.factories import issued_invoice
+
+    client, received = gateway
+    customer = credit_customer(BillingTerms.CreditPolicy.BLOCK, limit="50")
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued_invoice(customer, "80.00")  # a service charge: exposure 80 ≥ 50
+    assert status(client)["status"] == "suspended"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        credit_note_issue(
+            invoice=invoice, reason="Goodwill", amount=Decimal("40.00"), actor=None, idempotency_key="cn"
+        )
+
+    assert status(client)["status"] == "active"
+    assert [h["json"]["type"] for h in received] == ["customer.suspended", "customer.restored"]
+
+
+def test_a_wallet_adjustment_of_the_paid_deposit_clears_the_breach(
+    source, model, gateway, eager_celery, django_capture_on_commit_callbacks
+):
+    from billing.wallets.adjustments import wallet_adjust
+
+    client, received = gateway
+    customer = credit_customer(BillingTerms.CreditPolicy.BLOCK)
+    ingest(source, "r1", capture=django_capture_on_commit_callbacks)
+    ingest(source, "r2", capture=django_capture_on_commit_callbacks)
+    assert status(client)["status"] == "suspended"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_adjust(
+            customer=customer,
+            currency="CNY",
+            amount=Decimal("0.01"),
+            bucket="paid",
+            reason="deposit received in cash",
+            actor=staff("finance"),
+            idempotency_key="adj-1",
+        )
+
+    assert status(client)["status"] == "active"
+    assert received[-1]["json"]["reason"] == "credit_limit_cleared"
