@@ -64,6 +64,22 @@ USAGE_FIELDS = (
 )
 
 
+def class_counts(
+    prompt: int, cache_read: int, cache_write: int, cache_write_1h: int, completion: int, reasoning: int
+) -> tuple[int, int, int, int, int, int]:
+    """Usage counts (``USAGE_FIELDS`` order) as tokens per class (``TOKEN_CLASSES`` order): input is the
+    prompt without its cache traffic, output the completion without its reasoning. (``rate`` does the
+    same inline: it is the hot loop.)"""
+    return (
+        prompt - cache_read - cache_write - cache_write_1h,
+        cache_read,
+        cache_write,
+        cache_write_1h,
+        completion - reasoning,
+        reasoning,
+    )
+
+
 class RatingError(Exception):
     """Usage that cannot be rated against a schedule; ``field`` names the usage field at fault."""
 

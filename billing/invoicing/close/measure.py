@@ -17,33 +17,18 @@ from django.utils import timezone
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.periods import Period, local_midnight
 from billing.money import ledger_round
-from billing.usage.models import UsageDaily, UsageHourly
-from catalog.rating import TOKEN_CLASSES
+from billing.usage.models import TOKEN_COLUMNS, UsageDaily, UsageHourly
+from catalog.rating import TOKEN_CLASSES, class_counts
 
 # Lines of a draft voided before it was issued were never posted: what they billed is billed again. An
 # issued invoice voided later was reversed by a credit note (revenue, not the unbilled accrual), so its
 # lines still count as billed — billing them again would book the usage twice.
 NEVER_POSTED = {"invoice__status": Invoice.Status.VOID, "invoice__journal_transaction__isnull": True}
 ZERO = Decimal("0")
-TOKEN_SUMS = {
-    "prompt": Sum("prompt_tokens"),
-    "cache_read": Sum("cache_read_tokens"),
-    "cache_write_5m": Sum("cache_write_tokens"),
-    "cache_write_1h": Sum("cache_write_1h_tokens"),
-    "completion": Sum("completion_tokens"),
-    "reasoning": Sum("reasoning_tokens"),
-}
+# The rollups' token sums, each named ``sum_<column>`` (an annotation may not take its field's name).
+TOKEN_SUMS = {f"sum_{c}": Sum(c) for c in TOKEN_COLUMNS}
 STAGE = "invoicing_close_usage"
-SUM_COLUMNS = (
-    ("amount", "sell_amount"),
-    ("requests", "requests"),
-    ("prompt", "prompt_tokens"),
-    ("cache_read", "cache_read_tokens"),
-    ("cache_write_5m", "cache_write_tokens"),
-    ("cache_write_1h", "cache_write_1h_tokens"),
-    ("completion", "completion_tokens"),
-    ("reasoning", "reasoning_tokens"),
-)
+SUM_COLUMNS = (("amount", "sell_amount"), ("requests", "requests"), *((f"sum_{c}", c) for c in TOKEN_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -65,18 +50,8 @@ def _hour_floor(at: datetime) -> datetime:
 
 def token_classes(sums: dict) -> dict[str, int]:
     """Rollup sums → tokens per rating class (input excludes cache traffic, output excludes reasoning)."""
-    cache_read = int(sums["cache_read"] or 0)
-    cache_5m = int(sums["cache_write_5m"] or 0)
-    cache_1h = int(sums["cache_write_1h"] or 0)
-    reasoning = int(sums["reasoning"] or 0)
-    return {
-        "input": int(sums["prompt"] or 0) - cache_read - cache_5m - cache_1h,
-        "cache_read": cache_read,
-        "cache_write_5m": cache_5m,
-        "cache_write_1h": cache_1h,
-        "output": int(sums["completion"] or 0) - reasoning,
-        "reasoning": reasoning,
-    }
+    counts = (int(sums[f"sum_{c}"] or 0) for c in TOKEN_COLUMNS)
+    return dict(zip(TOKEN_CLASSES, class_counts(*counts), strict=True))
 
 
 def usage_stage(period: Period, customer_ids: list[int]) -> bool:
