@@ -12,11 +12,19 @@ class BillingConfig(AppConfig):
         # Signals carry notifications only; rules (credit limit, overdue) are called by the services.
         from django.db.models.signals import post_save
 
-        from billing.gateway.receivers import balance_suspension_changed, usage_status_refresh
+        from billing.gateway.receivers import (
+            balance_suspension_changed,
+            credit_limit_breach_changed,
+            usage_status_refresh,
+        )
+        from billing.terms.models import CreditLimitBreach
         from billing.usage.signals import usage_committed
         from billing.wallets.models import BalanceSuspension
 
         post_save.connect(
             balance_suspension_changed, sender=BalanceSuspension, dispatch_uid="gateway_balance_suspension"
+        )
+        post_save.connect(
+            credit_limit_breach_changed, sender=CreditLimitBreach, dispatch_uid="gateway_credit_limit_breach"
         )
         usage_committed.connect(usage_status_refresh, dispatch_uid="gateway_status_after_usage")

@@ -2,7 +2,8 @@
 
 Exposure (``selectors.exposures``) at or above ``credit_limit`` opens a ``CreditLimitBreach``; falling
 below it (a payment, a credit note, a higher limit) closes it. Opening sends, once per crossing, an
-e-mail to finance staff and to the customer's billing contacts plus a signed gateway webhook:
+e-mail to finance staff and to the customer's billing contacts plus a signed gateway webhook (sent by
+``billing.gateway.receivers`` when the breach row is written):
 ``customer.credit_limit_crossed`` under the *warn* policy, ``customer.suspended`` (reason
 ``credit_limit``) under *block*; closing a *block* breach sends ``customer.restored``. The gateway status
 itself is computed live (``billing.gateway.status``), so it is right even if a notice is late.
@@ -17,10 +18,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.gateway.notifications import gateway_event_notify
-from billing.gateway.status import status_invalidate
 from billing.ledger.models import JournalEntry
-from billing.money import money_text
 from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
@@ -87,33 +85,16 @@ def credit_limit_check(*, customer_ids) -> list[tuple[int, str]]:
 
 
 def _breach_open(*, terms: BillingTerms, exposure: Decimal) -> bool:
-    customer = terms.customer
+    """Open a breach and queue its e-mail; the new row tells the gateways (``billing.gateway.receivers``)."""
     try:
         with transaction.atomic():
             breach = CreditLimitBreach.objects.create(
-                customer=customer,
+                customer=terms.customer,
                 currency=terms.currency,
                 credit_limit=terms.credit_limit,
                 policy=terms.credit_policy,
                 exposure_at_start=exposure,
             )
-            extra = {
-                "currency": terms.currency,
-                "credit_limit": money_text(terms.credit_limit, terms.currency),
-                "exposure": str(exposure),
-                "policy": terms.credit_policy,
-            }
-            if terms.credit_policy == BillingTerms.CreditPolicy.BLOCK:
-                gateway_event_notify(
-                    customer=customer, event="customer.suspended", reason="credit_limit", extra=extra
-                )
-            else:
-                gateway_event_notify(
-                    customer=customer,
-                    event="customer.credit_limit_crossed",
-                    reason="credit_limit",
-                    extra=extra,
-                )
             transaction.on_commit(lambda: _queue_email(breach.pk))
     except IntegrityError:
         return False  # another worker opened it first (one open breach per customer); it notified
@@ -121,22 +102,16 @@ def _breach_open(*, terms: BillingTerms, exposure: Decimal) -> bool:
 
 
 def _breach_close(*, breach: CreditLimitBreach, exposure: Decimal) -> bool:
+    """Close a breach still open (the row lock lets one worker only); its end tells the gateways."""
     with transaction.atomic():
-        closed = CreditLimitBreach.objects.filter(pk=breach.pk, ended_at__isnull=True).update(
-            ended_at=timezone.now(), exposure_at_end=exposure
+        breach = (
+            CreditLimitBreach.objects.select_for_update().filter(pk=breach.pk, ended_at__isnull=True).first()
         )
-        if not closed:
+        if breach is None:
             return False
-        if breach.policy == BillingTerms.CreditPolicy.BLOCK:
-            gateway_event_notify(
-                customer=breach.customer,
-                event="customer.restored",
-                reason="credit_limit_cleared",
-                extra={"currency": breach.currency, "exposure": str(exposure)},
-            )
-        else:
-            customer_id = breach.customer_id
-            transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
+        breach.ended_at = timezone.now()
+        breach.exposure_at_end = exposure
+        breach.save(update_fields=["ended_at", "exposure_at_end"])
     return True
 
 

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.services import customer_create
-from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry
 from billing.money import currency_exponent, is_money, money_text
 from billing.terms.credit import credit_limit_check
@@ -87,7 +86,7 @@ def billing_emails_parse(value: str) -> tuple[list[str], list[str]]:
 def _has_activity_in(customer: Customer, currency: str) -> bool:
     return (
         JournalEntry.objects.filter(account__customer=customer, currency=currency).exists()
-        or Invoice.objects.filter(customer=customer, currency=currency).exists()
+        or customer.invoices.filter(currency=currency).exists()
     )
 
 
