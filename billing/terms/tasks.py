@@ -8,8 +8,8 @@ from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 
 @shared_task(name="billing.terms.tasks.credit_limit_check_task")
 def credit_limit_check_task() -> int:
-    """Safety net: re-check every credit customer with a limit or an open breach (the postings watcher
-    covers the usual paths; this catches anything that moved balances without a journal post_save)."""
+    """Safety net: re-check every credit customer with a limit or an open breach (the services that post
+    call ``credit.credit_limit_watch``; this catches a balance moved some other way, by hand in the shell)."""
     ids = set(
         BillingTerms.objects.filter(mode__in=CREDIT_MODES, credit_limit__gt=0).values_list(
             "customer_id", flat=True
