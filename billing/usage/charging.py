@@ -139,7 +139,9 @@ class ChargeSteps(Protocol):
         """Draw the rated events against their customers' token allowances, oldest first; set the sales."""
 
     def store(self) -> None:
-        """Store the events (with the sales the draw set)."""
+        """Store the events (with the sales the draw set). A path may store earlier the events whose sale
+        the draw cannot change (the bulk writer: customers holding no allowance), as long as its claim
+        removes those it lost."""
 
     def roll_up(self) -> list[Group]:
         """Add the rated events to the hourly and daily rollups; return the stored events' groups."""

@@ -1,8 +1,9 @@
-"""Ingest a batch of usage events end to end, and re-rate unrated events once their cause is fixed.
+"""Ingest a batch of usage events end to end (the per-batch path: the API, small files, the demo).
 
-parse → validate → deduplicate → resolve → rate → store → roll up → post, as plain functions over plain
-data. Everything from deduplication to posting runs in ONE database transaction: a worker killed
-mid-batch leaves nothing behind, and the redelivered batch is processed from scratch exactly once.
+parse → validate → deduplicate within the batch → resolve → price → rate (``events_rate``, which
+re-rating shares) → charge (``charging.usage_charge``: claim → draw → store → roll up → post → finish), as
+plain functions over plain data. Everything after parsing runs in ONE database transaction: a worker
+killed mid-batch leaves nothing behind, and the redelivered batch is processed from scratch exactly once.
 """
 
 import hashlib
@@ -173,7 +174,9 @@ def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> U
 class _BatchCharge:
     """The per-batch path's charging steps (``charging.usage_charge``): model instances, the ORM."""
 
-    def __init__(self, *, batch: UsageBatch, source: GatewaySource, rows: list[UsageEvent], rating):
+    def __init__(
+        self, *, batch: UsageBatch, source: GatewaySource, rows: list[UsageEvent], rating: RatedEvents
+    ):
         self.batch, self.source, self.rows, self.rating = batch, source, rows, rating
 
     def claim(self) -> None:
