@@ -458,8 +458,9 @@ CELERY_BEAT_SCHEDULE["dunning-run"] = {
     "task": "billing.dunning.tasks.dunning_run_task",
     "schedule": crontab(minute=30, hour=9),
 }
-# Safety net for the credit limit: postings are checked as they commit (billing/terms/receivers.py); this
-# re-checks every credit customer with a limit in case a balance moved some other way.
+# Safety net for the credit limit: the services that post ask for the check as they commit
+# (billing.terms.credit.credit_limit_watch); this re-checks every credit customer with a limit in case a
+# balance moved some other way.
 CELERY_BEAT_SCHEDULE["credit-limit-check"] = {
     "task": "billing.terms.tasks.credit_limit_check_task",
     "schedule": 10 * 60,
