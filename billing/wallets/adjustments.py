@@ -17,6 +17,7 @@ from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_lock
 from billing.wallets.models import Bucket, Wallet, WalletAdjustment
 
+# Who may adjust a wallet by hand (the service refuses others; the pages show the form to them only).
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
 

@@ -1,4 +1,4 @@
-"""Getting a wallet and locking it: the first step of every wallet write.
+"""Getting a wallet and locking it, and checking the amount: the first steps of every wallet write.
 
 Every wallet write locks the wallet row first (SELECT … FOR UPDATE) and only then posts to the ledger, so
 two writers on one wallet queue instead of both reading the same balance: no lost update, and a hard floor
@@ -31,11 +31,13 @@ def wallet_get_or_create(*, customer: Customer, currency: str) -> Wallet:
 
 
 def wallet_lock(*, customer: Customer, currency: str) -> Wallet:
+    """Return ``customer``'s wallet in ``currency`` locked for this transaction (created if missing)."""
     wallet = wallet_get_or_create(customer=customer, currency=currency)
     return Wallet.objects.select_for_update().select_related("customer").get(pk=wallet.pk)
 
 
 def amount_check(amount) -> None:
+    """Refuse (``WalletError``) anything but a finite, positive ``Decimal`` as a credit or debit amount."""
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         message = _("The amount must be a positive Decimal, not %(amount)s.") % {"amount": repr(amount)}
         raise WalletError(message)

@@ -8,11 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.ledger.exceptions import LedgerError
-from billing.wallets.adjustments import wallet_adjust
+from billing.wallets.adjustments import ADJUSTING_ROLES, wallet_adjust
 from billing.wallets.filters import WalletFilter
 from billing.wallets.forms import WalletAdjustmentForm, WalletSettingsForm
 from billing.wallets.locking import wallet_get_or_create
@@ -28,7 +27,6 @@ from billing.wallets.selectors import (
 from billing.wallets.status import wallet_settings_update
 from common.listing import filtered_page
 
-ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 HISTORY_PAGE_SIZE = 25
 
 
