@@ -14,11 +14,35 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
+from django.db import models
+
 # Be extremely careful changing these: they are the column types of every money table, and a change needs
 # a migration that rewrites them. Three places hold every currency's minor unit (KWD has three); amounts
 # are rounded to their own currency's exponent before they are stored, so a CNY amount still has two.
 MONEY_FIELD = {"max_digits": 21, "decimal_places": 3}
 """DecimalField arguments for an amount rounded to the minor unit, in major units of its currency."""
+
+_CENT = Decimal("0.01")
+
+
+class MoneyField(models.DecimalField):
+    """A stored amount rounded to its currency's minor unit, in major units (MONEY_FIELD's column).
+
+    The column keeps three places for every currency, so PostgreSQL pads CNY 1280.50 to 1280.500. Reading
+    drops that padding zero: an amount whose third place is zero reads back with two places, as two-decimal
+    currencies were always written and read; KWD 1.235 keeps three. Text for people or machines still goes
+    through money_text / money_format, which know the currency (KWD 1.500, JPY 1235).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(MONEY_FIELD)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and value == value.quantize(_CENT):
+            return value.quantize(_CENT)
+        return value
+
 
 LEDGER_DIGITS = 28
 LEDGER_PLACES = 12

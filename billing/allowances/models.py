@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.money import MONEY_FIELD
+from billing.money import MoneyField
 from catalog.models import FreeGrant, ModelGroup, Pack, SubscriptionPlan
 
 
@@ -42,7 +42,7 @@ class PackPurchase(models.Model):
     pack = models.ForeignKey(Pack, on_delete=models.PROTECT, related_name="purchases")
     purchased_at = models.DateTimeField(_("purchased"))
     expires_at = models.DateTimeField(_("expires"))
-    price = models.DecimalField(_("price"), **MONEY_FIELD)
+    price = MoneyField(_("price"))
     currency = models.CharField(_("currency"), max_length=3)
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_by = models.ForeignKey(

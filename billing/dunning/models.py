@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import Invoice
-from billing.money import MONEY_FIELD
+from billing.money import MoneyField
 
 
 class DunningPolicy(models.Model):
@@ -54,7 +54,7 @@ class DunningNotice(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="dunning_notices")
     level = models.ForeignKey(DunningLevel, on_delete=models.PROTECT, related_name="notices")
     recipients = models.CharField(_("sent to"), max_length=500, blank=True)
-    amount_due = models.DecimalField(_("amount due"), **MONEY_FIELD)
+    amount_due = MoneyField(_("amount due"))
     sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
     suspended = models.BooleanField(_("suspended service"), default=False)
     error = models.TextField(_("error"), blank=True)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.ledger.models import JournalTransaction
-from billing.money import LEDGER_FIELD, MONEY_FIELD, quantize_money
+from billing.money import LEDGER_FIELD, MoneyField, quantize_money
 from catalog.models import AIModel
 
 
@@ -99,11 +99,11 @@ class Invoice(models.Model):
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"), null=True, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
-    subtotal = models.DecimalField(_("subtotal"), **MONEY_FIELD, default=Decimal("0"))
-    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
-    total = models.DecimalField(_("total"), **MONEY_FIELD, default=Decimal("0"))
-    amount_paid = models.DecimalField(_("paid"), **MONEY_FIELD, default=Decimal("0"))
-    amount_credited = models.DecimalField(_("credited"), **MONEY_FIELD, default=Decimal("0"))
+    subtotal = MoneyField(_("subtotal"), default=Decimal("0"))
+    tax_amount = MoneyField(_("tax"), default=Decimal("0"))
+    total = MoneyField(_("total"), default=Decimal("0"))
+    amount_paid = MoneyField(_("paid"), default=Decimal("0"))
+    amount_credited = MoneyField(_("credited"), default=Decimal("0"))
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
@@ -173,9 +173,9 @@ class InvoiceLine(models.Model):
         _("details"), default=dict, blank=True, help_text=_("E.g. tokens and prices per token class.")
     )
     amount_exact = models.DecimalField(_("exact amount"), **LEDGER_FIELD)
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD, help_text=_("Rounded once, to the minor unit."))
+    amount = MoneyField(_("amount"), help_text=_("Rounded once, to the minor unit."))
     tax_rate = models.DecimalField(_("tax rate"), max_digits=7, decimal_places=6, default=Decimal("0"))
-    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
+    tax_amount = MoneyField(_("tax"), default=Decimal("0"))
     service_charge = models.ForeignKey(
         "billing.ServiceCharge", on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_lines"
     )
@@ -208,7 +208,7 @@ class ServiceCharge(models.Model):
         Customer, on_delete=models.PROTECT, related_name="service_charges", verbose_name=_("customer")
     )
     description = models.CharField(_("description"), max_length=300)
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    amount = MoneyField(_("amount"))
     currency = models.CharField(_("currency"), max_length=3)
     recurrence = models.CharField(
         _("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.ONE_OFF
@@ -245,7 +245,7 @@ class UsageStatement(models.Model):
     period_end = models.DateField(_("period to"))
     currency = models.CharField(_("currency"), max_length=3)
     lines = models.JSONField(_("lines"), default=list, help_text=_("Per model: tokens and amount."))
-    total = models.DecimalField(_("total"), **MONEY_FIELD, default=Decimal("0"))
+    total = MoneyField(_("total"), default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

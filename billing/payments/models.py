@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
-from billing.money import MONEY_FIELD, money_text
+from billing.money import MoneyField, money_text
 
 
 class FeeMode(models.TextChoices):
@@ -36,31 +36,24 @@ class CardTopUp(models.Model):
     public_id = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="card_topups")
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
-    amount = models.DecimalField(
-        _("amount"), **MONEY_FIELD, help_text=_("Credited to the wallet, in major units of the currency.")
-    )
-    fee = models.DecimalField(
-        _("card fee"), **MONEY_FIELD, default=Decimal("0"), help_text=_("In major units; see fee mode.")
-    )
+    amount = MoneyField(_("amount"), help_text=_("Credited to the wallet, in major units of the currency."))
+    fee = MoneyField(_("card fee"), default=Decimal("0"), help_text=_("In major units; see fee mode."))
     fee_mode = models.CharField(_("fee mode"), max_length=10, choices=FeeMode.choices)
-    charged = models.DecimalField(
+    charged = MoneyField(
         _("charged"),
-        **MONEY_FIELD,
         help_text=_("What the card pays, in major units: amount, plus fee if passed on."),
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     stripe_session_id = models.CharField(_("Checkout Session"), max_length=255, unique=True, null=True)
     checkout_url = models.URLField(_("Checkout URL"), max_length=2000, blank=True)
     payment_intent_id = models.CharField(_("payment intent"), max_length=255, unique=True, null=True)
-    refunded = models.DecimalField(
+    refunded = MoneyField(
         _("refunded"),
-        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("Charged amount refunded so far, major units."),
     )
-    disputed = models.DecimalField(
+    disputed = MoneyField(
         _("disputed"),
-        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("Charged amount withdrawn by open or lost disputes."),
     )
@@ -181,7 +174,7 @@ class BankTransfer(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_transfers")
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD, help_text=_("Received, in major units."))
+    amount = MoneyField(_("amount"), help_text=_("Received, in major units."))
     reference = models.CharField(
         _("bank reference"), max_length=100, help_text=_("The bank's transaction number (流水号).")
     )
@@ -236,7 +229,7 @@ class RedemptionBatch(models.Model):
 
     name = models.CharField(_("name"), max_length=200, help_text=_("E.g. the campaign or partner."))
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
-    value = models.DecimalField(_("value"), **MONEY_FIELD, help_text=_("Per code, in major units."))
+    value = MoneyField(_("value"), help_text=_("Per code, in major units."))
     count = models.PositiveIntegerField(_("number of codes"))
     expires_at = models.DateTimeField(_("redeem before"))
     created_by = models.ForeignKey(

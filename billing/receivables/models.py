@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalTransaction
-from billing.money import LEDGER_FIELD, MONEY_FIELD, money_text
+from billing.money import LEDGER_FIELD, MoneyField, money_text
 from billing.payments.models import BankTransfer, CardTopUp
 
 
@@ -35,7 +35,7 @@ class CustomerPayment(models.Model):
     )
     method = models.CharField(_("method"), max_length=8, choices=Method.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    amount = MoneyField(_("amount"))
     currency = models.CharField(_("currency"), max_length=3)
     received_on = models.DateField(_("received on"), null=True, blank=True)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
@@ -79,7 +79,7 @@ class PaymentAllocation(models.Model):
 
     payment = models.ForeignKey(CustomerPayment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    amount = MoneyField(_("amount"))
     allocated_at = models.DateTimeField(_("allocated"), auto_now_add=True)
     allocated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -110,9 +110,9 @@ class CreditNote(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"))
-    subtotal = models.DecimalField(_("subtotal"), **MONEY_FIELD)
-    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
-    total = models.DecimalField(_("total"), **MONEY_FIELD)
+    subtotal = MoneyField(_("subtotal"))
+    tax_amount = MoneyField(_("tax"), default=Decimal("0"))
+    total = MoneyField(_("total"))
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -142,9 +142,9 @@ class CreditNoteLine(models.Model):
     )
     description = models.CharField(_("description"), max_length=300)
     amount_exact = models.DecimalField(_("exact amount"), **LEDGER_FIELD)
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    amount = MoneyField(_("amount"))
     tax_rate = models.DecimalField(_("tax rate"), max_digits=7, decimal_places=6, default=Decimal("0"))
-    tax_amount = models.DecimalField(_("tax"), **MONEY_FIELD, default=Decimal("0"))
+    tax_amount = MoneyField(_("tax"), default=Decimal("0"))
 
     class Meta:
         db_table = "receivables_credit_note_line"
@@ -162,7 +162,7 @@ class Receipt(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts")
     series = models.CharField(_("series"), max_length=40)
     number = models.CharField(_("number"), max_length=60, unique=True)
-    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    amount = MoneyField(_("amount"))
     currency = models.CharField(_("currency"), max_length=3)
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"))

@@ -2,17 +2,17 @@
 
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import customers_visible_to
 from billing.invoicing.models import Invoice
-from billing.money import MONEY_FIELD
+from billing.money import MoneyField
 from billing.receivables.models import CreditNote, CustomerPayment, Receipt
 
 OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
-_MONEY = DecimalField(**MONEY_FIELD)
+_MONEY = MoneyField()
 
 
 def invoices_visible_to(user: User) -> QuerySet[Invoice]:

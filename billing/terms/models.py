@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.money import LEDGER_FIELD, MONEY_FIELD, money_text
+from billing.money import LEDGER_FIELD, MoneyField, money_text
 
 
 class BillingTerms(models.Model):
@@ -33,9 +33,8 @@ class BillingTerms(models.Model):
         _("payment term"), max_length=12, choices=PaymentTerm.choices, default=PaymentTerm.DUE_ON_RECEIPT
     )
     payment_days = models.PositiveSmallIntegerField(_("payment days"), default=0)
-    credit_limit = models.DecimalField(
+    credit_limit = MoneyField(
         _("credit limit"),
-        **MONEY_FIELD,
         default=Decimal("0"),
         help_text=_("In the terms' currency; zero for prepaid customers."),
     )
@@ -146,7 +145,7 @@ class CreditLimitBreach(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_limit_breaches")
     currency = models.CharField(_("currency"), max_length=3)
-    credit_limit = models.DecimalField(_("credit limit"), **MONEY_FIELD)
+    credit_limit = MoneyField(_("credit limit"))
     policy = models.CharField(_("policy"), max_length=8, choices=BillingTerms.CreditPolicy.choices)
     exposure_at_start = models.DecimalField(
         _("exposure when crossed"), **LEDGER_FIELD, help_text=_("Full precision.")
