@@ -103,8 +103,9 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         narrow.append(
-            f"{line}\t{copy_escape(rid)}\t{at_text}\t{ids}{copy_escape(upstream)}\t{state}\t{counts[0]}\t{counts[1]}\t"
-            f"{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t{'t' if batch else 'f'}\t{sale}\n"
+            f"{line}\t{copy_escape(rid)}\t{at_text}\t{ids}{copy_escape(upstream)}\t{state}\t"
+            f"{counts[0]}\t{counts[1]}\t{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t"
+            f"{'t' if batch else 'f'}\t{sale}\n"
         )
     return Slice(
         wide=b"".join(wide),

@@ -155,7 +155,8 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     else:
         metadata_text = "{}"
     head = (
-        f"{source_id}\t{copy_escape(request_id)}\t{at_text}\t{copy_escape(key)}\t{copy_escape(model)}\t{copy_escape(upstream)}\t"
+        f"{source_id}\t{copy_escape(request_id)}\t{at_text}\t{copy_escape(key)}\t{copy_escape(model)}\t"
+        f"{copy_escape(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{cost_text}\t"
         f"{copy_escape(currency) if cost_text != NULL else ''}\t{copy_escape(metadata_text)}\t"
