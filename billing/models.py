@@ -1,7 +1,6 @@
 """Django discovers the billing app's models here; each capability keeps its own in its package."""
 
 from billing.allowances.models import AllowanceDraw, PackPurchase, Subscription, TokenAllowance  # noqa: F401
-from billing.statements.models import StatementExport  # noqa: F401
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
 from billing.gateway.models import GatewayHold  # noqa: F401
 from billing.invoicing.models import (  # noqa: F401
@@ -21,6 +20,7 @@ from billing.receivables.models import (  # noqa: F401
     PaymentAllocation,
     Receipt,
 )
+from billing.statements.models import StatementExport  # noqa: F401
 from billing.terms.models import BillingTerms
 from billing.usage.models import (  # noqa: F401
     GatewayKey,

@@ -20,15 +20,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import MemberRole, StaffRole
-from billing.statements.exports import EXPORT_KINDS
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.payments.models import RedemptionCode
 from billing.payments.redemption import redemption_batch_create
+from billing.statements.exports import EXPORT_KINDS
 from catalog.models import BookKind, PlanRule
-from common.csv_export import csv_cell, csv_text
 from common import csv_export
+from common.csv_export import csv_cell, csv_text
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import staff
 from tests.catalog.factories import (

@@ -6,9 +6,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Customer
-from billing.statements.exports import statement_csv_rows
 from billing.documents.pdf import statement_pdf
 from billing.statements.build import StatementReconciliationError, statement_build
+from billing.statements.exports import statement_csv_rows
 
 
 def _date(value: str, option: str) -> dt.date:
