@@ -7,7 +7,7 @@ money only where a document says so: an invoice line, a receipt.
 
 This module is the lowest billing layer: it imports no billing package, so the ledger and everything
 above it may use it. It knows nothing of Stripe; conversion to minor *integers* lives in
-``billing.payments.stripe_api``.
+``billing.stripe.api``.
 """
 
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal

@@ -1,7 +1,7 @@
 """Amount rules for card top-ups: limits, presets and the card fee, computed on plain Decimals.
 
 Everything here is in major units (yuan, dollars). Conversion to Stripe's minor units happens only in
-``billing.payments.stripe_api``.
+``billing.stripe.api``.
 """
 
 from dataclasses import dataclass

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer, StaffRole, User
 from billing.money import currency_exponent, is_money
 from billing.payments import postings
-from billing.payments.cards import customer_currency
 from billing.payments.models import BankTransfer
+from billing.terms.selectors import customer_currency
 
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
 

@@ -2,16 +2,17 @@
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
 from billing.money import money_text, quantize_money
-from billing.payments import postings, stripe_api
+from billing.payments import postings
 from billing.payments.amounts import captured_split, card_quote
 from billing.payments.models import CardTopUp
+from billing.stripe import api as stripe_api
+from billing.terms.selectors import customer_currency
 
 
 class TopUpMismatch(Exception):
@@ -24,11 +25,6 @@ class AwaitingEarlierEvent(Exception):
     Stripe does not promise to deliver events in order, so a refund may arrive before its payment. The
     event waits and is applied when the payment is credited (``billing.payments.webhooks``).
     """
-
-
-def customer_currency(customer: Customer) -> str:
-    terms = getattr(customer, "billing_terms", None)
-    return terms.currency if terms is not None else settings.BASE_CURRENCY
 
 
 def card_topup_start(

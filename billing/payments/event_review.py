@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
 from billing.money import quantize_money
-from billing.payments import cards, stripe_api, stripe_objects
+from billing.payments import cards
 from billing.payments.models import CardTopUp, StripeEvent
 from billing.payments.webhook_handlers import SETTLING_TYPES, NotOurs, settle, settlement_of
 from billing.payments.webhooks import stripe_event_lock, waiting_events_apply
 from billing.receivables.cards import InvoicePaymentMismatch
 from billing.receivables.models import CustomerPayment
+from billing.stripe import api as stripe_api
+from billing.stripe import objects as stripe_objects
 
 Status, Parked = StripeEvent.Status, StripeEvent.ParkedReason
 

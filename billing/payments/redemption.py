@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer, StaffRole, User
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments import postings
-from billing.payments.cards import customer_currency
 from billing.payments.models import RedemptionBatch, RedemptionCode
+from billing.terms.selectors import customer_currency
 from common.csv_export import csv_text
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U

@@ -14,10 +14,11 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 
-from billing.payments import cards, stripe_objects
+from billing.payments import cards
 from billing.payments.models import CardTopUp
 from billing.receivables import cards as invoice_cards
 from billing.receivables.models import CustomerPayment
+from billing.stripe import objects as stripe_objects
 
 
 class NotOurs(Exception):

@@ -32,10 +32,12 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
-from billing.payments import cards, stripe_api, stripe_objects
+from billing.payments import cards
 from billing.payments.models import StripeEvent
 from billing.payments.webhook_handlers import HANDLERS, IGNORED_ON_PURPOSE, NotOurs
 from billing.receivables.cards import InvoicePaymentMismatch
+from billing.stripe import api as stripe_api
+from billing.stripe import objects as stripe_objects
 
 logger = logging.getLogger(__name__)
 

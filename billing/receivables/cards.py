@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from billing.invoicing.models import Invoice
-from billing.payments import stripe_api
 from billing.receivables.models import CustomerPayment
 from billing.receivables.services import OPEN_STATUSES, payment_receive
+from billing.stripe import api as stripe_api
 
 # The metadata key that marks a Stripe object as an invoice payment (its value: the payment's id).
 METADATA_KEY = "invoice_payment"

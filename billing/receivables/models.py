@@ -15,7 +15,6 @@ from accounts.models import Customer
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalTransaction
 from billing.money import LEDGER_FIELD, MoneyField, money_text
-from billing.payments.models import BankTransfer, CardTopUp
 
 
 class CustomerPayment(models.Model):
@@ -167,10 +166,10 @@ class Receipt(models.Model):
     language = models.CharField(_("document language"), max_length=8)
     issue_date = models.DateField(_("issue date"))
     card_topup = models.OneToOneField(
-        CardTopUp, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+        "billing.CardTopUp", on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
     )
     bank_transfer = models.OneToOneField(
-        BankTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+        "billing.BankTransfer", on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
     )
     payment = models.OneToOneField(
         CustomerPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"

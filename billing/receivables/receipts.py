@@ -4,14 +4,19 @@ Each function is called inside the transaction that records the money as receive
 its gapless number exist exactly when the money does. Calling again returns the same receipt.
 """
 
+from __future__ import annotations
+
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from billing.invoicing.numbering import number_next
-from billing.payments.models import BankTransfer, CardTopUp
 from billing.receivables.models import CustomerPayment, Receipt
+
+if TYPE_CHECKING:  # payments sits above receivables and calls receipt_for_topup
+    from billing.payments.models import BankTransfer, CardTopUp
 
 
 def _receipt(*, customer, amount, currency, issue_date: date, **source) -> Receipt:

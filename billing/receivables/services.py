@@ -35,9 +35,9 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.money import currency_exponent, is_money, quantize_money
-from billing.payments.cards import customer_currency
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.terms.credit import credit_limit_watch
+from billing.terms.selectors import customer_currency
 
 # Who may record payments, allocate them, issue credit notes and void invoices.
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)

@@ -1,7 +1,9 @@
-"""Reads for billing terms: a credit customer's exposure against its limit."""
+"""Reads for billing terms: the currency a customer is billed in; a credit customer's exposure."""
 
 from collections import defaultdict
 from decimal import Decimal
+
+from django.conf import settings
 
 from accounts.models import Customer
 from billing.ledger.models import AccountKind, LedgerAccount
@@ -29,3 +31,9 @@ def exposures(*, currency_by_customer: dict[int, str]) -> dict[int, Decimal]:
 
 def customer_exposure(*, customer: Customer, currency: str) -> Decimal:
     return exposures(currency_by_customer={customer.pk: currency})[customer.pk]
+
+
+def customer_currency(customer: Customer) -> str:
+    """The currency of the customer's wallet and invoices: its terms', else the base currency."""
+    terms = getattr(customer, "billing_terms", None)
+    return terms.currency if terms is not None else settings.BASE_CURRENCY

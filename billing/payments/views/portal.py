@@ -16,13 +16,14 @@ from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
 from billing.money import money_text
-from billing.payments import stripe_api
 from billing.payments.amounts import card_limits
-from billing.payments.cards import card_topup_start, customer_currency
+from billing.payments.cards import card_topup_start
 from billing.payments.forms import CardTopUpForm, RedeemForm
 from billing.payments.models import CardTopUp
 from billing.payments.redemption import redemption_code_redeem
 from billing.payments.selectors import customer_topups
+from billing.stripe import api as stripe_api
+from billing.terms.selectors import customer_currency
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
-from billing.payments import stripe_api
 from billing.receivables.cards import invoice_card_payment_start
 from billing.receivables.filters import PortalInvoiceFilter, ReceiptFilter
 from billing.receivables.selectors import (
@@ -33,6 +32,7 @@ from billing.receivables.selectors import (
     receipts_visible_to,
     with_amount_due,
 )
+from billing.stripe import api as stripe_api
 from common.listing import filtered_page
 from common.responses import pdf_response
 

@@ -6,7 +6,7 @@ import pytest
 
 from billing.payments.amounts import card_fee, card_quote
 from billing.payments.models import CardTopUp
-from billing.payments.stripe_api import STRIPE_API_VERSION
+from billing.stripe.api import STRIPE_API_VERSION
 from tests.billing.payments.helpers import topup_postings
 
 pytestmark = pytest.mark.django_db
