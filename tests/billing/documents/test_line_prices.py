@@ -19,7 +19,7 @@ from tests.factories import CustomerFactory, MembershipFactory
 pytestmark = pytest.mark.django_db
 
 # As billing.invoicing.close stores a usage line: unit_price None, the breakdown in details.
-# Keyed by the catalog's token classes, as the close writes them (billing.invoicing.close.token_classes).
+# Keyed by the catalog's token classes, as the close writes them (billing.invoicing.close.measure).
 DETAILS = {
     "tokens": {"output": 300000, "cache_read": 0, "input": 1200000},
     "plan": "Standard",
