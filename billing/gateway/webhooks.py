@@ -1,21 +1,11 @@
 """Deliver one gateway event: the signed POST that ``tasks.notify_gateway_webhook_task`` makes.
 
-Signed exactly as the wallets' balance webhooks (``billing.wallets.notifications.webhook_signature``),
-keyed with the source's own secret, so a gateway verifies both kinds with the same code.
+Signed as every webhook we send (``common.signed_webhooks``), keyed with the source's own secret, so a
+gateway verifies balance webhooks and its own events with the same code.
 """
 
-import json
-import time
-
 from billing.usage.models import GatewaySource
-from billing.wallets.notifications import (
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    WEBHOOK_TIMEOUT_SECONDS,
-    webhook_signature,
-)
-from common.outgoing_webhooks import webhook_post
+from common.signed_webhooks import signed_webhook_send
 
 
 def gateway_webhook_send(*, source: GatewaySource, payload: dict) -> int | None:
@@ -25,17 +15,4 @@ def gateway_webhook_send(*, source: GatewaySource, payload: dict) -> int | None:
     """
     if not source.webhook_url or not source.webhook_secret:
         return None
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    response = webhook_post(
-        source.webhook_url,
-        body=body,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: webhook_signature(body=body, secret=source.webhook_secret, timestamp=timestamp),
-            TIMESTAMP_HEADER: str(timestamp),
-            EVENT_HEADER: payload["id"],
-        },
-        timeout=WEBHOOK_TIMEOUT_SECONDS,
-    )
-    return response.status_code
+    return signed_webhook_send(url=source.webhook_url, secret=source.webhook_secret, payload=payload)

@@ -1,14 +1,8 @@
 """Outbound balance notifications: e-mail and signed webhooks.
 
-Webhooks are signed like Stripe's: header ``X-Distributor-Signature: t=<unix time>,v1=<hex>`` where
-``v1`` is HMAC-SHA256, keyed with the wallet's secret (or ``WALLET_WEBHOOK_SECRET``), over
-``"<t>." + raw body``. Receivers recompute it and reject timestamps older than a few minutes.
+Webhooks are signed as every webhook we send (``common.signed_webhooks``), keyed with the wallet's secret
+or else ``WALLET_WEBHOOK_SECRET``.
 """
-
-import hashlib
-import hmac
-import json
-import time
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -17,31 +11,7 @@ from django.utils.translation import override
 
 from billing.money import money_format
 from billing.wallets.models import Wallet
-from common.outgoing_webhooks import webhook_post
-
-SIGNATURE_HEADER = "X-Distributor-Signature"
-TIMESTAMP_HEADER = "X-Distributor-Timestamp"
-EVENT_HEADER = "X-Distributor-Event-Id"
-WEBHOOK_TIMEOUT_SECONDS = 10
-
-
-def webhook_signature(*, body: bytes, secret: str, timestamp: int) -> str:
-    """Return the signature header value for ``body`` sent at ``timestamp``."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def webhook_signature_verify(*, body: bytes, header: str, secret: str, tolerance: int = 300) -> bool:
-    """Return whether ``header`` signs ``body`` with ``secret`` within ``tolerance`` seconds of now."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False
-    expected = webhook_signature(body=body, secret=secret, timestamp=timestamp)
-    return hmac.compare_digest(expected, header)
+from common.signed_webhooks import signed_webhook_send
 
 
 def webhook_secret_for(wallet: Wallet) -> str:
@@ -57,20 +27,7 @@ def wallet_webhook_send(*, wallet: Wallet, payload: dict) -> int | None:
     secret = webhook_secret_for(wallet)
     if not wallet.webhook_url or not secret:
         return None
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    timestamp = int(time.time())
-    response = webhook_post(
-        wallet.webhook_url,
-        body=body,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: webhook_signature(body=body, secret=secret, timestamp=timestamp),
-            TIMESTAMP_HEADER: str(timestamp),
-            EVENT_HEADER: payload["id"],
-        },
-        timeout=WEBHOOK_TIMEOUT_SECONDS,
-    )
-    return response.status_code
+    return signed_webhook_send(url=wallet.webhook_url, secret=secret, payload=payload)
 
 
 def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:

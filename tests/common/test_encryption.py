@@ -18,7 +18,7 @@ from accounts.models import StaffRole
 from billing.usage.models import GatewaySource
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import Wallet
-from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
+from billing.wallets.notifications import wallet_webhook_send
 from common.encryption import (
     DecryptionError,
     decrypt,
@@ -26,6 +26,7 @@ from common.encryption import (
     encrypt,
     field_encryption_keys,
 )
+from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from demo.accounts import DEMO_TOTP_SECRETS
 from tests.billing.usage.factories import source_make
 from tests.browser.conftest import current_totp

@@ -21,8 +21,9 @@ from billing.gateway.forms import GatewaySourceForm
 from billing.gateway.webhooks import gateway_webhook_send
 from billing.wallets.forms import WalletSettingsForm
 from billing.wallets.locking import wallet_get_or_create
-from billing.wallets.notifications import SIGNATURE_HEADER, wallet_webhook_send, webhook_signature_verify
+from billing.wallets.notifications import wallet_webhook_send
 from common.outgoing_webhooks import WebhookRefused, address_kind, webhook_post
+from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from tests.billing.factories import staff
 from tests.billing.usage.factories import source_make
 from tests.factories import CustomerFactory

@@ -6,7 +6,7 @@ import pytest
 
 from billing.dunning.models import DunningNotice
 from billing.dunning.services import dunning_run
-from billing.wallets.notifications import SIGNATURE_HEADER, webhook_signature_verify
+from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from tests.billing.dunning.helpers import DUE, dunned_customer, invoice_due, pay
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
 from billing.terms.services import billing_terms_update
 from billing.usage.services import usage_batch_ingest
-from billing.wallets.notifications import SIGNATURE_HEADER, webhook_signature_verify
+from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from tests.billing.factories import staff
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import customer_make, event

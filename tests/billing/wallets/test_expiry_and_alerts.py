@@ -11,9 +11,9 @@ from billing.ledger.models import LedgerAccount
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import BalanceSuspension, WalletLot
-from billing.wallets.notifications import SIGNATURE_HEADER, webhook_signature_verify
 from billing.wallets.selectors import customer_suspended_for_balance
 from billing.wallets.tasks import wallet_lots_expire_task
+from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from tests.billing.factories import available, grant, spend, topup
 from tests.factories import CustomerFactory
 
