@@ -1,6 +1,7 @@
 """Form helpers every app shares."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class BootstrapFormMixin:
@@ -16,3 +17,13 @@ class BootstrapFormMixin:
             else:
                 css = "form-control"
             field.widget.attrs.setdefault("class", css)
+
+
+def form_errors_add(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on ``form``: each message on its field when the form has that
+    field, else above the form. Services raise either kind (per field or one message); both land here."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

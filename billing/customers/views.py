@@ -16,6 +16,7 @@ from billing.customers.terms_form import BillingTermsForm
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
 from billing.terms.services import billing_terms_update, customer_onboard
+from common.forms import form_errors_add
 from common.listing import filtered_page
 
 
@@ -102,8 +103,7 @@ def staff_terms(request, pk: int):
         try:
             billing_terms_update(customer=customer, values=form.cleaned_data, actor=request.user)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("Billing terms of %(name)s saved.") % {"name": customer.name})
             return redirect("staff-customer-terms", pk=customer.pk)

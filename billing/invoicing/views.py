@@ -16,6 +16,7 @@ from billing.invoicing.forms import PeriodCloseForm, ServiceChargeForm
 from billing.invoicing.models import PeriodClose, ServiceCharge
 from billing.invoicing.periods import period_just_ended
 from billing.invoicing.queue import period_close_queue
+from common.forms import form_errors_add
 from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -50,8 +51,7 @@ def service_charge_list(request):
                     actor=request.user,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 messages.success(
                     request,

@@ -25,6 +25,7 @@ from catalog.services.imports.apply import (
 )
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
+from common.forms import form_errors_add
 from common.listing import filtered_page
 
 
@@ -129,8 +130,7 @@ def fx_list(request):
                         source=data["source"],
                     )
                 except ValidationError as exc:
-                    for field, errors in exc.message_dict.items():
-                        rate_form.add_error(field if field in rate_form.fields else None, errors)
+                    form_errors_add(rate_form, exc)
                 else:
                     messages.success(request, _("Exchange rate saved."))
                     return redirect("catalog-fx")

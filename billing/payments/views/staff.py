@@ -22,6 +22,7 @@ from billing.payments.selectors import (
     stripe_event_queue_counts,
 )
 from common.csv_export import csv_response
+from common.forms import form_errors_add
 from common.listing import filtered_page
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -53,11 +54,7 @@ def bank_transfer_create(request):
         try:
             transfer = bank_transfer_record(recorder=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_errors_add(form, exc)
         else:
             if transfer.status == transfer.Status.APPROVED:
                 messages.success(request, _("Transfer recorded and credited."))
@@ -130,8 +127,7 @@ def redemption_batch_new(request):
         try:
             batch = redemption_batch_create(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.error_dict.items():
-                form.add_error(field, errors)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("%(count)s codes generated.") % {"count": batch.count})
             return redirect("staff-redemption-batch-detail", pk=batch.pk)

@@ -16,6 +16,7 @@ from billing.receivables.forms import BulkForm, CreditNoteForm, ReasonForm
 from billing.receivables.queue import invoices_send_queue
 from billing.receivables.selectors import invoice_totals, invoices_visible_to, with_amount_due
 from billing.receivables.services import MONEY_ROLES, customer_credit, customer_credit_apply
+from common.forms import form_errors_add
 from common.listing import filtered_page
 from common.redirects import redirect_next
 from common.responses import pdf_response
@@ -141,11 +142,7 @@ def credit_note_create(request, pk: int):
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("Credit note %(number)s issued.") % {"number": note.number})
             return redirect("staff-invoice-detail", pk=pk)

@@ -18,6 +18,7 @@ from billing.receivables.selectors import (
     receipts_visible_to,
 )
 from billing.receivables.services import MONEY_ROLES, payment_allocate, payment_record, payment_unallocated
+from common.forms import form_errors_add
 from common.listing import filtered_page
 from common.responses import pdf_response
 
@@ -69,11 +70,7 @@ def payment_create(request):
                 note=data["note"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("Payment recorded."))
             return redirect("staff-payment-detail", pk=payment.pk)
