@@ -11,12 +11,22 @@ import hmac
 import json
 import time
 
+import requests
+
 from common.outgoing_webhooks import webhook_post
 
 SIGNATURE_HEADER = "X-Distributor-Signature"
 TIMESTAMP_HEADER = "X-Distributor-Timestamp"
 EVENT_HEADER = "X-Distributor-Event-Id"
 WEBHOOK_TIMEOUT_SECONDS = 10
+# How a Celery task sending one webhook retries (``@shared_task(name=..., **WEBHOOK_RETRIES)``): backing off
+# up to an hour, eight times, with the same event id each time so the receiver can drop repeats.
+WEBHOOK_RETRIES = {
+    "autoretry_for": (requests.RequestException,),
+    "retry_backoff": True,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
 
 
 def webhook_signature(*, body: bytes, secret: str, timestamp: int) -> str:

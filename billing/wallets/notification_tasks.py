@@ -5,20 +5,14 @@ import runs back from the services to the module that calls them. The task names
 are kept: messages already queued, and retries waiting, carry them.
 """
 
-import requests
 from celery import shared_task
 
 from billing.wallets.models import Wallet
 from billing.wallets.notifications import wallet_email_send, wallet_webhook_send
+from common.signed_webhooks import WEBHOOK_RETRIES
 
 
-@shared_task(
-    name="billing.wallets.tasks.notify_wallet_webhook_task",
-    autoretry_for=(requests.RequestException,),
-    retry_backoff=True,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+@shared_task(name="billing.wallets.tasks.notify_wallet_webhook_task", **WEBHOOK_RETRIES)
 def notify_wallet_webhook_task(wallet_id: int, payload: dict) -> int | None:
     """Send one signed balance event; the event id stays the same across retries."""
     wallet = Wallet.objects.select_related("customer").get(pk=wallet_id)
