@@ -16,8 +16,8 @@ from billing.ledger.services import (
     amount_canonical,
     request_fingerprint,
     transaction_find,
-    transaction_post_for_wallets,
 )
+from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import amount_check, wallet_lock
 from billing.wallets.models import Bucket, WalletLot

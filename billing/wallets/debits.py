@@ -16,8 +16,8 @@ from billing.ledger.services import (
     amount_canonical,
     request_fingerprint,
     transaction_find,
-    transaction_post_for_wallets,
 )
+from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.burn_down import LotTake, buckets_normalise, lot_uses_record, wallet_burn_down
 from billing.wallets.exceptions import WalletError, WalletFloorError
 from billing.wallets.locking import amount_check, wallet_lock

@@ -16,8 +16,8 @@ from billing.ledger.services import (
     replay_check,
     request_fingerprint,
     transactions_post_many,
-    transactions_post_many_for_wallets,
 )
+from billing.ledger.wallet_postings import transactions_post_many_for_wallets
 from billing.wallets.burn_down import lot_uses_record, lots_burn_down, lots_open
 from billing.wallets.debits import debit_lines, debit_request, floor_check
 from billing.wallets.exceptions import WalletError

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
-from billing.ledger.services import Line, Posting, amount_canonical, transaction_post_for_wallets
+from billing.ledger.services import Line, Posting, amount_canonical
+from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.models import Wallet, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 
