@@ -400,7 +400,7 @@ WALLET_WEBHOOK_SECRET = env_str("WALLET_WEBHOOK_SECRET", "" if PRODUCTION else "
 # addresses) are exempt, e.g. a gateway on the private network. Empty by default, in development too.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 # Secrets kept in the database (webhook signing secrets, TOTP keys through the MFA adapter) are encrypted
-# with these Fernet keys (distributor/encryption.py): comma-separated, the first encrypts, all decrypt.
+# with these Fernet keys (common/encryption.py): comma-separated, the first encrypts, all decrypt.
 # Without FIELD_ENCRYPTION_KEYS one key is derived from SECRET_KEY (check --deploy warns: distributor.W001).
 FIELD_ENCRYPTION_KEYS = field_encryption_keys(secret_key=SECRET_KEY)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"

@@ -10,7 +10,6 @@ from django.db import transaction
 
 from billing.gateway.notifications import gateway_event_notify
 from billing.gateway.status import status_invalidate
-from billing.money import money_text
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.wallets.models import BalanceSuspension
 
@@ -37,7 +36,7 @@ def credit_limit_breach_changed(sender, instance: CreditLimitBreach, created: bo
             reason="credit_limit",
             extra={
                 "currency": instance.currency,
-                "credit_limit": money_text(instance.credit_limit, instance.currency),
+                "credit_limit": str(instance.credit_limit),
                 "exposure": str(instance.exposure_at_start),
                 "policy": instance.policy,
             },

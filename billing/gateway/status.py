@@ -22,7 +22,6 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.dunning.selectors import overdue_notices
 from billing.gateway.models import GatewayHold
-from billing.money import money_text
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_exposure
 from billing.usage.models import GatewaySource
@@ -72,7 +71,7 @@ def customer_status_compute(*, customer: Customer) -> dict:
     if terms is not None and terms.is_credit:
         owed = exposure(customer=customer, currency=currency)
         answer.update(
-            credit_limit=money_text(terms.credit_limit, terms.currency),
+            credit_limit=str(terms.credit_limit),
             exposure=str(owed),
             credit_headroom=str(terms.credit_limit - owed),
         )

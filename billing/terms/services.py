@@ -98,7 +98,13 @@ def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]
     currency = (values.get("currency") or "").strip().upper()
     if credit_limit is not None and credit_limit < 0:
         errors["credit_limit"] = _("The credit limit cannot be negative.")
-    elif credit_limit and len(currency) == 3 and not is_money(credit_limit, currency):
+    elif (
+        credit_limit
+        and len(currency) == 3
+        and not is_money(credit_limit, currency)
+        # A limit stored before the check (a JPY 1000.50) must not block edits of other fields.
+        and (credit_limit != terms.credit_limit or currency != terms.currency)
+    ):
         errors["credit_limit"] = _("%(currency)s amounts have at most %(places)s decimal places.") % {
             "currency": currency,
             "places": currency_exponent(currency),

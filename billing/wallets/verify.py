@@ -1,4 +1,5 @@
-"""Check the wallets' lots against the ledger (``manage.py ledger_verify`` runs it after the journal)."""
+"""Check the wallets' lots against the ledger, and the books whole: ``books_problems`` is what
+``manage.py ledger_verify`` runs (the journal first, then the lots that must agree with it)."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -6,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from billing.ledger.models import AccountKind, LedgerAccount
-from billing.ledger.verify import decimal_sums, sums_in_python
+from billing.ledger.verify import decimal_sums, ledger_problems, sums_in_python
 from billing.wallets.models import WalletLot, WalletLotUse
 
 
@@ -36,3 +37,8 @@ def wallet_problems() -> list[str]:
                 f"account {account.code}: holds {-account.balance} but its open lots hold {in_lots}"
             )
     return problems
+
+
+def books_problems() -> list[str]:
+    """Every disagreement in the books: the journal's (``ledger_problems``), then the wallets' lots."""
+    return ledger_problems() + wallet_problems()

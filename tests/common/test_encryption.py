@@ -91,7 +91,7 @@ def test_totp_sign_in_still_works(client, secrets_stored):
 def test_the_demo_totp_secrets_keep_working():
     staff = StaffFactory(staff_role=StaffRole.ADMIN)
     secret = next(iter(DEMO_TOTP_SECRETS.values()))
-    TOTP.activate(staff, secret)  # what accounts/demo.py does
+    TOTP.activate(staff, secret)  # what demo/accounts.py does
     authenticator = Authenticator.objects.get(user=staff, type=Authenticator.Type.TOTP)
     assert authenticator.data["secret"] != secret
     assert TOTP(authenticator).validate_code(current_totp(secret))

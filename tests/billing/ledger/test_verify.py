@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from billing.ledger.models import LedgerAccount
 from billing.wallets.models import WalletLot
+from billing.wallets.verify import books_problems
 from demo.loader import demo_load
 from tests.billing.factories import grant, spend, topup
 from tests.factories import CustomerFactory
@@ -41,6 +42,16 @@ def test_ledger_verify_notices_a_lot_out_of_step_with_its_account(capsys):
     with pytest.raises(CommandError):
         call_command("ledger_verify")
     assert "wallet lot" in capsys.readouterr().err
+
+
+def test_books_problems_holds_the_journal_and_the_lots():
+    """What the money tests assert empty covers the wallets' lots too, not only the journal."""
+    customer = CustomerFactory()
+    grant(customer, "50", "g1")
+    assert books_problems() == []
+    WalletLot.objects.update(remaining=Decimal("40"))
+    [problem] = [p for p in books_problems() if p.startswith("wallet lot")]
+    assert "remaining 40" in problem
 
 
 def test_ledger_verify_python_sums_path_agrees(monkeypatch):

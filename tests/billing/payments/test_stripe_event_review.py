@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from billing.ledger.models import JournalTransaction
-from billing.ledger.verify import ledger_problems
 from billing.payments import webhook_handlers
 from billing.payments.models import StripeEvent
+from billing.wallets.verify import books_problems
 from tests.billing.payments.helpers import balance, card_topup, clearing, fee_expense
 from tests.billing.payments.stripe_fakes import event_for, post_event, recorded
 
@@ -215,7 +215,7 @@ def test_crediting_an_underpayment_credits_what_stripe_captured_and_a_waiting_re
     # a second click changes nothing
     client.post(f"{detail(paid)}credit-captured/", {"note": "again"})
     assert JournalTransaction.objects.filter(kind="wallet.topup.card").count() == 1
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_crediting_an_overpayment_credits_the_larger_capture(client, finance, customer, topup):
@@ -234,7 +234,7 @@ def test_crediting_an_overpayment_credits_the_larger_capture(client, finance, cu
     )
     assert balance(customer)[0] == Decimal("583.09")
     assert clearing() == Decimal("583.09")
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_crediting_a_capture_when_we_absorb_the_fee_scales_the_fee_we_bear(
@@ -256,7 +256,7 @@ def test_crediting_a_capture_when_we_absorb_the_fee_scales_the_fee_we_bear(
     assert balance(customer)[0] == Decimal("600.00")
     assert fee_expense() == Decimal("17.40")
     assert clearing() == Decimal("582.60")
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_payment_in_another_currency_cannot_be_credited_only_resolved(client, finance, customer, topup):

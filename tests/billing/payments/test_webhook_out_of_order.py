@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from billing.ledger.models import JournalTransaction
-from billing.ledger.verify import ledger_problems
 from billing.payments.models import StripeEvent
+from billing.wallets.verify import books_problems
 from tests.billing.payments.helpers import balance, clearing, fee_expense
 from tests.billing.payments.stripe_fakes import event_for, post_event, recorded
 
@@ -54,7 +54,7 @@ def test_a_refund_before_its_payment_waits_then_applies_with_the_payment_once(cl
     assert post_event(client, event_for("event_payment_intent_succeeded", topup)).status_code == 200
     assert JournalTransaction.objects.count() == postings
     assert balance(customer) == (Decimal("0"), Decimal("0"))
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_partial_refund_before_its_payment_takes_back_its_exact_share(client, customer, topup):
@@ -71,7 +71,7 @@ def test_a_partial_refund_before_its_payment_takes_back_its_exact_share(client, 
         "wallet_paid": Decimal("250.00"),
         "stripe_clearing": Decimal("-250.00"),
     }
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_dispute_before_its_payment_waits_although_it_carries_no_metadata(client, customer, topup):
@@ -86,7 +86,7 @@ def test_a_dispute_before_its_payment_waits_although_it_carries_no_metadata(clie
     assert balance(customer)[0] == Decimal("0")
     topup.refresh_from_db()
     assert (topup.status, topup.disputed) == ("disputed", Decimal("514.50"))
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_won_dispute_waits_for_the_dispute_which_waits_for_the_payment(client, customer, topup):
@@ -116,7 +116,7 @@ def test_a_won_dispute_waits_for_the_dispute_which_waits_for_the_payment(client,
         f"stripe:{PI}:dispute-won:{dispute}",
         f"stripe:{PI}:dispute-won:{dispute}:fee",
     ]
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_won_dispute_after_the_payment_still_waits_for_the_dispute_itself(client, customer, topup):
@@ -132,7 +132,7 @@ def test_a_won_dispute_after_the_payment_still_waits_for_the_dispute_itself(clie
 
     assert event("evt_won").status == "processed"
     assert balance(customer)[0] == Decimal("500")
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_an_older_refund_arriving_after_a_newer_one_changes_nothing(client, customer, topup):
@@ -147,7 +147,7 @@ def test_an_older_refund_arriving_after_a_newer_one_changes_nothing(client, cust
     assert balance(customer)[0] == Decimal("0")
     topup.refresh_from_db()
     assert (topup.status, topup.refunded) == ("refunded", Decimal("514.50"))
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_refund_of_a_payment_made_elsewhere_waits_and_is_never_credited(client):

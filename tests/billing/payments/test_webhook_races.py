@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from billing.ledger.verify import ledger_problems
 from billing.payments import webhook_handlers
 from billing.payments.cards import AwaitingEarlierEvent, card_topup_start
 from billing.payments.models import CardTopUp, StripeEvent
+from billing.wallets.verify import books_problems
 from tests.billing.payments.helpers import balance, topup_postings
 from tests.billing.payments.stripe_fakes import event_for, post_event
 
@@ -72,7 +72,7 @@ def test_the_same_event_delivered_twice_at_once_credits_once(owner, customer, st
         assert (event.status, event.attempts) == ("processed", 1)
     assert balance(customer)[0] == Decimal("300")
     assert topup_postings().count() == 3
-    assert ledger_problems() == []
+    assert books_problems() == []
 
 
 def test_a_dispute_racing_its_payment_is_never_left_waiting(owner, customer, stripe_http, monkeypatch):
@@ -100,4 +100,4 @@ def test_a_dispute_racing_its_payment_is_never_left_waiting(owner, customer, str
         "evt_dp": "processed",
     }
     assert balance(customer)[0] == Decimal("0")
-    assert ledger_problems() == []
+    assert books_problems() == []

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.gateway.status import customer_status_compute
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
@@ -16,6 +17,7 @@ from common.signed_webhooks import SIGNATURE_HEADER, webhook_signature_verify
 from tests.billing.factories import staff
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import customer_make, event
+from tests.factories import BillingTermsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +286,11 @@ def test_a_wallet_adjustment_of_the_paid_deposit_clears_the_breach(
 
     assert status(client)["status"] == "active"
     assert received[-1]["json"]["reason"] == "credit_limit_cleared"
+
+
+def test_the_status_answer_writes_the_limit_and_the_headroom_alike():
+    # Machine fields keep the stored decimal as it is, in every currency: a gateway comparing them as
+    # strings must not see "100000" next to "100000.00".
+    terms = BillingTermsFactory(mode="monthly", currency="JPY", credit_limit=Decimal("100000"))
+    answer = customer_status_compute(customer=terms.customer)
+    assert answer["credit_limit"] == answer["credit_headroom"] == "100000.00"

@@ -151,3 +151,18 @@ def test_customer_detail_links_to_billing_terms(client, terms):
     client.force_login(staff(StaffRole.SUPPORT))
     page = client.get(reverse("staff-customer-detail", args=[terms.customer_id])).content.decode()
     assert url(terms) in page
+
+
+def test_a_limit_finer_than_the_currency_is_refused_and_one_stored_before_the_check_blocks_nothing(client):
+    client.force_login(staff(StaffRole.FINANCE))
+    terms = BillingTermsFactory(mode="monthly", currency="JPY", credit_limit=Decimal("0"))
+
+    response = client.post(url(terms), form_data(terms, credit_limit="1000.5"))
+    assert "JPY amounts have at most 0 decimal places." in response.context["form"].errors["credit_limit"]
+
+    # A JPY 1000.50 limit saved when the column had two places: editing the contacts still saves.
+    BillingTerms.objects.filter(pk=terms.pk).update(credit_limit=Decimal("1000.50"))
+    terms.refresh_from_db()
+    response = client.post(url(terms), form_data(terms, billing_emails="ap@acme.example"))
+    assert response.status_code == 302
+    assert BillingTerms.objects.get(pk=terms.pk).billing_emails == "ap@acme.example"

@@ -263,7 +263,7 @@ def test_anonymous_users_are_sent_to_sign_in(client, usage):
 
 
 def test_usage_demo_loads_once_and_the_books_agree(settings):
-    from billing.ledger.verify import ledger_problems
+    from billing.wallets.verify import books_problems
     from demo.loader import demo_load
 
     demo_load()
@@ -276,7 +276,7 @@ def test_usage_demo_loads_once_and_the_books_agree(settings):
     if (
         settings.IS_POSTGRES
     ):  # SQLite keeps ledger balances in floats (see docs/usage.md); PostgreSQL is exact
-        assert ledger_problems() == []
+        assert books_problems() == []
 
 
 def test_portal_chart_data_carries_no_cost(client, usage):
