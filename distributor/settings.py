@@ -396,7 +396,7 @@ REDEMPTION_BATCH_MAX = 10_000
 # Global HMAC-SHA256 key for balance webhooks when a wallet has no secret of its own; without either,
 # no webhook is sent. https://docs.djangoproject.com/en/5.2/topics/signing/ explains the same idea.
 WALLET_WEBHOOK_SECRET = env_str("WALLET_WEBHOOK_SECRET", "" if PRODUCTION else "dev-wallet-webhook-secret")
-# Outgoing webhooks go only to public addresses (distributor/outgoing_webhooks.py); these host names (or
+# Outgoing webhooks go only to public addresses (common/outgoing_webhooks.py); these host names (or
 # addresses) are exempt, e.g. a gateway on the private network. Empty by default, in development too.
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 # Secrets kept in the database (webhook signing secrets, TOTP keys through the MFA adapter) are encrypted

@@ -1,4 +1,4 @@
-"""Webhook signing secrets (wallets, gateway sources) are stored encrypted (distributor/encryption.py).
+"""Webhook signing secrets (wallets, gateway sources) are stored encrypted (common/encryption.py).
 
 The column becomes text (a token is longer than the 128 characters a secret may have) and every secret
 stored in the clear is encrypted. Plain SQL reads and writes the column, so the field's own encryption does
