@@ -5,7 +5,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS
 
 from accounts.models import StaffRole
 
@@ -52,13 +52,3 @@ def customer_user_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-class IsOperatorStaff(BasePermission):
-    """DRF: operator staff; auditors only for safe methods."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated and user.is_operator_staff):
-            return False
-        return request.method in SAFE_METHODS or not user.is_read_only

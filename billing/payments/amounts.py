@@ -28,10 +28,6 @@ class CardQuote:
         return self.amount + self.fee if self.fee_mode == "customer" else self.amount
 
 
-def card_currencies() -> list[str]:
-    return sorted(settings.TOPUP_CARD_LIMITS)
-
-
 def card_limits(currency: str) -> tuple[Decimal, Decimal] | None:
     rule = settings.TOPUP_CARD_LIMITS.get(currency.upper())
     if rule is None:

@@ -79,12 +79,6 @@ def checkout_session_create(
     )
 
 
-def checkout_session_retrieve(*, session_id: str) -> stripe.checkout.Session:
-    return stripe.checkout.Session.retrieve(
-        session_id, api_key=settings.STRIPE_SECRET_KEY, stripe_version=STRIPE_API_VERSION
-    )
-
-
 def webhook_payload_verify(*, payload: bytes, signature: str) -> str:
     """Verify ``signature`` (the Stripe-Signature header) over the raw body; return the body as text.
 

@@ -182,10 +182,5 @@ def customer_suspended_for_balance(*, customer: Customer) -> bool:
     return BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).exists()
 
 
-def suspensions_open() -> QuerySet[BalanceSuspension]:
-    """Open balance suspensions, for the gateway-status endpoint."""
-    return BalanceSuspension.objects.filter(ended_at__isnull=True).select_related("customer", "wallet")
-
-
 def wallets_visible(customers: QuerySet[Customer]) -> QuerySet[Wallet]:
     return Wallet.objects.filter(Q(customer__in=customers)).select_related("customer")

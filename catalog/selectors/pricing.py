@@ -80,17 +80,6 @@ def entries_in_force(at: datetime, *, model_ids=None, book_ids=None):
     return queryset
 
 
-def book_history(book: PriceBook, model: AIModel) -> list[PriceSchedule]:
-    """Return every schedule of ``model`` in ``book``, newest first (for re-rating past events)."""
-    entries = (
-        PriceEntry.objects.filter(book=book, model=model)
-        .select_related("book", "model")
-        .prefetch_related("tiers")
-        .order_by("-effective_from")
-    )
-    return [entry_schedule(e) for e in entries]
-
-
 @dataclass(frozen=True)
 class PlanPrice:
     """A model's sell prices under a plan, and our cost converted to the same currency."""

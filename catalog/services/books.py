@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from catalog.models import AIModel, BookKind, Modality, ModelAlias, PriceBook, PriceEntry, PriceTier, Vendor
 from catalog.rating import TierPrices
-from catalog.services.validation import overlap_check, price_check, span_label, tiers_check
+from catalog.services.validation import overlap_check, price_check, tiers_check
 
 
 def model_create(
@@ -162,7 +162,3 @@ def price_entry_create(
         for t in ordered
     )
     return entry
-
-
-def entry_span(entry: PriceEntry) -> str:
-    return span_label(entry.effective_from, entry.effective_to)
