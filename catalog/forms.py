@@ -1,7 +1,5 @@
 """Forms for the catalog pages; they validate shape only, services validate business rules."""
 
-from datetime import date, datetime, time
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,11 +30,6 @@ class BootstrapMixin:
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
-
-
-def midnight(day: date) -> datetime:
-    """The start of ``day`` in the operator's time zone: when a dated price takes effect."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class ImportUploadForm(BootstrapMixin, forms.Form):

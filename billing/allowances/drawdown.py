@@ -24,7 +24,7 @@ duplicate never draws and a redelivered batch draws once.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from django.db.models import F, Q
@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from billing.allowances.models import AllowanceDraw, PackPurchase, Subscription, TokenAllowance
 from catalog.models import AIModel, AllowanceUnit, FreeGrant, ModelGroup
+from common.days import local_midnight
 
 # Ordering at equal expiry: granted before paid.
 PRIORITY = {TokenAllowance.Kind.GRANT: 0, TokenAllowance.Kind.SUBSCRIPTION: 1, TokenAllowance.Kind.PACK: 2}
@@ -87,10 +88,6 @@ def _month_start(day: date) -> date:
 
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _missing_create(*, customer_ids: set[int], start: datetime, end: datetime) -> None:
@@ -168,7 +165,7 @@ def _missing_rows(*, customer_ids: set[int], start: datetime, end: datetime) -> 
         while month <= last and (sub.ends_on is None or month <= sub.ends_on):
             if (sub.pk, month) not in have:
                 # The month's window, cut to the subscription's own days (its first and last day count).
-                begin = _local_midnight(max(month, sub.starts_on))
+                begin = local_midnight(max(month, sub.starts_on))
                 until = _next_month(month)
                 if sub.ends_on is not None:
                     until = min(until, sub.ends_on + timedelta(days=1))
@@ -181,7 +178,7 @@ def _missing_rows(*, customer_ids: set[int], start: datetime, end: datetime) -> 
                         month=month,
                         group_id=sub.plan.group_id,
                         starts_at=begin,
-                        expires_at=_local_midnight(until),
+                        expires_at=local_midnight(until),
                         tokens=tokens,
                         remaining=tokens,
                     )

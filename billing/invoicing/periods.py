@@ -10,7 +10,7 @@ here; a different answer for an old label would make a re-run close bill the wro
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,11 +94,6 @@ def period_of_day(day: date, *, quarter: bool = False) -> Period:
 def local_day(at: datetime | None = None) -> date:
     """The operator-time-zone calendar day of instant ``at`` (now if None)."""
     return timezone.localdate(at or timezone.now())
-
-
-def local_midnight(day: date) -> datetime:
-    """The instant operator-time-zone day ``day`` starts (a period's bounds as instants)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def periods_just_ended(at: datetime | None = None) -> list[Period]:

@@ -8,10 +8,9 @@ amount. Loaded once per close ("load once, compute on plain data"): plans resolv
 memory, one plan price per (plan, model).
 """
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
 from accounts.models import Customer
 from billing.invoicing.periods import Period
@@ -19,14 +18,13 @@ from catalog.errors import PricingError
 from catalog.models import AIModel, PlanAssignment, SellPlan
 from catalog.rating import TOKEN_CLASSES
 from catalog.selectors.pricing import PricingSnapshot, in_force
+from common.days import local_midnight
 
 
 class UnitPrices:
     def __init__(self, *, period: Period, customer_ids: list[int]):
-        start = timezone.make_aware(datetime.combine(period.start, time.min))
-        end = timezone.make_aware(datetime.combine(period.end + timedelta(days=1), time.min)) - timedelta(
-            microseconds=1
-        )
+        start = local_midnight(period.start)
+        end = local_midnight(period.end + timedelta(days=1)) - timedelta(microseconds=1)
         self._instants = {"start": start, "end": end}
         self._snapshots: dict[str, PricingSnapshot] = {}
         self._prices: dict[tuple[str, int, int], tuple | None] = {}

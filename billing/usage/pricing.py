@@ -8,7 +8,7 @@ usually costs a handful of queries, not one per event.
 
 import bisect
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +18,7 @@ from catalog.errors import MissingFxRate, NoPlan, NoPrice, PricingError
 from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceEntry, SellPlan
 from catalog.rating import PriceSchedule
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
+from common.days import local_midnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def _change_points(
     # Exchange rates are daily: a segment never crosses the operator's midnight.
     day = timezone.localtime(start).date() + timedelta(days=1)
     while True:
-        midnight = timezone.make_aware(datetime.combine(day, time.min))
+        midnight = local_midnight(day)
         if midnight > end:
             break
         points.add(midnight)

@@ -12,7 +12,7 @@ from accounts.permissions import staff_required
 from accounts.selectors import customer_for_user, customers_visible_to
 from catalog.errors import PricingError
 from catalog.filters import FxRateFilter, PriceAlertFilter, PriceImportFilter
-from catalog.forms import FxRateForm, FxUploadForm, ImportUploadForm, PlanAssignForm, midnight
+from catalog.forms import FxRateForm, FxUploadForm, ImportUploadForm, PlanAssignForm
 from catalog.models import FxRate, PriceAlert, PriceImport
 from catalog.selectors.pricelist import customer_price_list
 from catalog.services.alerts import price_check_run
@@ -25,6 +25,7 @@ from catalog.services.imports.apply import (
 )
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
+from common.days import local_midnight
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
@@ -46,7 +47,7 @@ def import_new(request):
             format=data["format"],
             book_name=data["book"].strip(),
             kind=data["kind"],
-            effective_from=midnight(data["effective"]),
+            effective_from=local_midnight(data["effective"]),
             currency=data["currency"].strip().upper(),
             vendor_slug=data["vendor"].slug if data["vendor"] else "",
             create_models=data["create_models"],
@@ -187,7 +188,7 @@ def customer_prices(request):
                 plan_assign(
                     customer=customer,
                     plan=data["plan"],
-                    effective_from=midnight(data["effective"]),
+                    effective_from=local_midnight(data["effective"]),
                     note=data["note"],
                     created_by=request.user,
                 )

@@ -16,11 +16,12 @@ from django.db.models import Q
 from billing.allowances.models import PackPurchase, Subscription
 from billing.invoicing.close.measure import ZERO, token_classes
 from billing.invoicing.models import InvoiceLine, ServiceCharge
-from billing.invoicing.periods import Period, local_midnight, period_of_day
+from billing.invoicing.periods import Period, period_of_day
 from billing.invoicing.pricing import UnitPrices
 from billing.invoicing.services import BuiltLine, LineDraft, line_build
 from billing.money import ledger_round, line_round, quantize_money
 from catalog.models import AIModel
+from common.days import local_midnight
 
 CloseKeys = dict[str, tuple[int, str]]
 """``<period>:<customer>:<currency>`` → (customer id, currency): one invoice each."""

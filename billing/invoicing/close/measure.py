@@ -15,10 +15,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.invoicing.models import Invoice, InvoiceLine
-from billing.invoicing.periods import Period, local_midnight
+from billing.invoicing.periods import Period
 from billing.money import ledger_round
 from billing.usage.models import TOKEN_COLUMNS, UsageDaily, UsageHourly
 from catalog.rating import TOKEN_CLASSES, class_counts
+from common.days import local_midnight
 
 # Lines of a draft voided before it was issued were never posted: what they billed is billed again. An
 # issued invoice voided later was reversed by a credit note (revenue, not the unbilled accrual), so its

@@ -28,10 +28,11 @@ from billing.invoicing.close.measure import (
 from billing.invoicing.close.store import invoices_store, statements_store
 from billing.invoicing.models import Invoice, PeriodClose, UsageStatement
 from billing.invoicing.numbering import numbers_take
-from billing.invoicing.periods import Period, local_midnight, period_parse
+from billing.invoicing.periods import Period, period_parse
 from billing.invoicing.pricing import UnitPrices
 from billing.terms.models import BillingTerms
 from catalog.models import AIModel
+from common.days import local_midnight
 
 logger = logging.getLogger(__name__)
 
