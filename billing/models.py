@@ -21,7 +21,7 @@ from billing.receivables.models import (  # noqa: F401
     Receipt,
 )
 from billing.statements.models import StatementExport  # noqa: F401
-from billing.terms.models import BillingTerms
+from billing.terms.models import BillingTerms, TermsSpan  # noqa: F401
 from billing.usage.models import (  # noqa: F401
     GatewayKey,
     GatewaySource,

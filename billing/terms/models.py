@@ -109,6 +109,50 @@ class BillingTerms(models.Model):
 CREDIT_MODES = frozenset(BillingTerms.Mode.values) - {BillingTerms.Mode.PREPAID}
 
 
+class TermsSpan(models.Model):
+    """One stretch of time a customer was on one billing mode: the terms history usage is charged by.
+
+    Every usage event is charged under the mode of the span holding its ``occurred_at``, whenever it
+    arrives (``billing.terms.spans``): credit-span usage accrues to unbilled and is invoiced by the close,
+    prepaid-span usage is debited from the wallet. Spans of a customer are contiguous: a mode change ends
+    the open span and starts the next at the same instant (``spans.terms_span_switch``). The first span's
+    ``starts_at`` records from when onboarding said the terms apply; usage before it is still charged
+    under the first span's mode, so nothing rated falls outside every span. A customer with no span rows
+    (terms written before spans existed) is on its current mode for all time.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="terms_spans")
+    mode = models.CharField(_("billing mode"), max_length=12, choices=BillingTerms.Mode.choices)
+    starts_at = models.DateTimeField(_("from"), null=True, blank=True, help_text=_("Blank: from the start."))
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Blank: still in force."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "billing_terms_span"
+        verbose_name = _("billing terms span")
+        verbose_name_plural = _("billing terms spans")
+        ordering = ["customer", "starts_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(ends_at__isnull=True), name="terms_span_one_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__isnull=True)
+                | models.Q(starts_at__lt=models.F("ends_at")),
+                name="terms_span_starts_before_end",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "ends_at"], name="terms_span_customer_end")]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.get_mode_display()} {self.starts_at or '…'} – {self.ends_at or '…'}"
+
+    @property
+    def is_credit(self) -> bool:
+        return self.mode in CREDIT_MODES
+
+
 class BillingTermsChange(models.Model):
     """The audit trail of billing terms: who changed which fields, from what to what, and when.
 

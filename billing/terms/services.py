@@ -1,5 +1,6 @@
 """Writes for billing terms: onboarding, and staff edits with validation and an audit trail."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from billing.ledger.models import JournalEntry
 from billing.money import currency_exponent, is_money, money_text
 from billing.terms.credit import credit_limit_check
 from billing.terms.models import BillingTerms, BillingTermsChange
+from billing.terms.spans import terms_span_start, terms_span_switch
 
 MAX_PAYMENT_DAYS = 365
 # The fields staff edit on the billing terms page, in page order; ``language`` lives on the customer.
@@ -45,14 +47,18 @@ def customer_onboard(
     contact_email: str,
     mode: str,
     currency: str,
+    terms_from: datetime | None = None,
 ) -> Customer:
-    """Create a customer together with its billing terms, so no customer exists without terms."""
+    """Create a customer together with its billing terms and their first span, so no customer exists
+    without terms. ``terms_from``: from when the terms apply (recorded on the span; usage before it is
+    charged under these terms too, see ``billing.terms.spans``)."""
     customer = customer_create(
         name=name, code=code, kind=kind, parent=parent, language=language, contact_email=contact_email
     )
     terms = BillingTerms(customer=customer, mode=mode, currency=currency)
     credit_span_update(terms, was_credit=False)
     terms.save()
+    terms_span_start(customer=customer, mode=mode, starts_at=terms_from)
     return customer
 
 
@@ -183,6 +189,7 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
     if "billing_emails" in values:
         values["billing_emails"] = ", ".join(valid)
     was_credit = terms.pk is not None and terms.is_credit
+    old_mode = terms.mode if terms.pk is not None else None
     changes = {}
     for field in EDITABLE_FIELDS:
         if field not in values:
@@ -203,6 +210,10 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         credit_span_update(terms, was_credit=was_credit)
     terms.full_clean()
     terms.save()
+    if old_mode is None:
+        terms_span_start(customer=customer, mode=terms.mode, starts_at=None)
+    elif "mode" in changes:
+        terms_span_switch(customer=customer, old_mode=old_mode, new_mode=terms.mode, at=timezone.now())
     if changes:
         BillingTermsChange.objects.create(terms=terms, actor=actor, changes=changes)
         customer_id = customer.pk

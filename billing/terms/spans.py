@@ -1,0 +1,116 @@
+"""The terms history as spans: which billing mode was in force at any instant, and the switch that ends one.
+
+Usage is charged by when it *happened*: an event is charged under the mode of the span holding its
+``occurred_at`` (credit: accrued to unbilled and invoiced by the close; prepaid: debited from the wallet),
+whenever it arrives. ``mode_at`` is that one rule; ``credit_intervals`` gives the close the stretches it
+invoices. Spans are contiguous, so every instant has exactly one mode: before the first span's start the
+first span's mode applies (usage that predates onboarding is charged, never left outside every span),
+and a customer without span rows is on its current mode throughout.
+"""
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import Customer
+from billing.terms.models import CREDIT_MODES, BillingTerms, TermsSpan
+
+
+@dataclass(frozen=True)
+class Span:
+    """One mode from ``starts_at`` (None: the beginning) until ``ends_at`` (None: still open)."""
+
+    mode: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+    @property
+    def is_credit(self) -> bool:
+        return self.mode in CREDIT_MODES
+
+
+@dataclass(frozen=True)
+class Spans:
+    """One customer's spans in time order, with the instants where the mode changes."""
+
+    spans: tuple[Span, ...]
+
+    @property
+    def cuts(self) -> tuple[datetime, ...]:
+        """The switch instants: each span's start but the first."""
+        return tuple(s.starts_at for s in self.spans[1:])
+
+    def at(self, when: datetime) -> Span:
+        """The span in force at ``when`` (the first one for any earlier instant)."""
+        return self.spans[bisect_right(self.cuts, when)]
+
+    def mode_at(self, when: datetime) -> str:
+        return self.at(when).mode
+
+    def credit_intervals(self) -> list[tuple[datetime | None, datetime | None]]:
+        """The ``[since, until)`` stretches on credit (None: unbounded), adjacent credit spans merged; the
+        first span reaches back to the beginning."""
+        out: list[list] = []
+        for i, span in enumerate(self.spans):
+            if not span.is_credit:
+                continue
+            since = None if i == 0 else span.starts_at
+            if out and out[-1][1] == since:
+                out[-1][1] = span.ends_at
+            else:
+                out.append([since, span.ends_at])
+        return [(since, until) for since, until in out]
+
+    @property
+    def ever_credit(self) -> bool:
+        return any(s.is_credit for s in self.spans)
+
+
+def spans_of(customer_ids) -> dict[int, Spans]:
+    """Every customer's spans (two queries). A customer without span rows gets one span of its current
+    terms' mode (prepaid without terms); an unknown id is left out."""
+    rows: dict[int, list[Span]] = defaultdict(list)
+    for cid, mode, starts_at, ends_at in (
+        TermsSpan.objects.filter(customer_id__in=list(customer_ids))
+        .order_by("customer_id", F("starts_at").asc(nulls_first=True), "pk")
+        .values_list("customer_id", "mode", "starts_at", "ends_at")
+    ):
+        rows[cid].append(Span(mode, starts_at, ends_at))
+    missing = set(customer_ids) - rows.keys()
+    if missing:
+        modes = dict(
+            BillingTerms.objects.filter(customer_id__in=list(missing)).values_list("customer_id", "mode")
+        )
+        for cid in Customer.objects.filter(pk__in=list(missing)).values_list("pk", flat=True):
+            rows[cid] = [Span(modes.get(cid, BillingTerms.Mode.PREPAID), None, None)]
+    return {cid: Spans(tuple(spans)) for cid, spans in rows.items()}
+
+
+def terms_span_start(*, customer: Customer, mode: str, starts_at: datetime | None) -> TermsSpan:
+    """The first span, written at onboarding: ``mode`` from ``starts_at`` (when the terms apply)."""
+    return TermsSpan.objects.create(customer=customer, mode=mode, starts_at=starts_at)
+
+
+@transaction.atomic
+def terms_span_switch(*, customer: Customer, old_mode: str, new_mode: str, at: datetime) -> TermsSpan:
+    """End the open span at ``at`` and open one of ``new_mode`` from ``at``; usage from then on is charged
+    under the new mode, usage before it under the old one, whenever it arrives.
+
+    A customer without spans (terms older than spans) first gets its history: ``old_mode`` until ``at``.
+    """
+    open_span = TermsSpan.objects.select_for_update().filter(customer=customer, ends_at__isnull=True).first()
+    if open_span is None:
+        open_span = TermsSpan(customer=customer, mode=old_mode, starts_at=None)
+    if open_span.starts_at is not None and open_span.starts_at >= at:
+        # Switched again within the same instant, or onboarded "from" a later time than now: the open
+        # span never held usage on its own, so the new mode simply replaces it.
+        open_span.mode = new_mode
+        open_span.save()
+        return open_span
+    open_span.ends_at = at
+    open_span.save()
+    return TermsSpan.objects.create(customer=customer, mode=new_mode, starts_at=at)

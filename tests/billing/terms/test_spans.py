@@ -1,0 +1,78 @@
+"""The terms history: every instant has one mode, switches end one span and start the next."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from billing.terms.models import BillingTerms, TermsSpan
+from billing.terms.services import billing_terms_update, customer_onboard
+from billing.terms.spans import spans_of
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+NOV_10 = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
+NOV_20 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _switch(customer, mode, at):
+    with mock.patch("billing.terms.services.timezone.now", return_value=at):
+        billing_terms_update(customer=customer, values={"mode": mode})
+
+
+def test_switches_make_contiguous_spans_and_mode_at_reads_them():
+    c = customer_onboard(
+        name="Acme",
+        code="acme",
+        kind="end_customer",
+        parent=None,
+        language="en",
+        contact_email="",
+        mode="monthly",
+        currency="CNY",
+        terms_from=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    _switch(c, "prepaid", NOV_10)
+    _switch(c, "monthly", NOV_20)
+    rows = list(TermsSpan.objects.filter(customer=c).values_list("mode", "starts_at", "ends_at"))
+    assert rows == [
+        ("monthly", datetime(2026, 11, 1, tzinfo=UTC), NOV_10),
+        ("prepaid", NOV_10, NOV_20),
+        ("monthly", NOV_20, None),
+    ]
+    spans = spans_of([c.pk])[c.pk]
+    assert spans.mode_at(datetime(2026, 10, 1, tzinfo=UTC)) == "monthly"  # before onboarding: first terms
+    assert spans.mode_at(datetime(2026, 11, 10, 12, 29, 59, tzinfo=UTC)) == "monthly"
+    assert spans.mode_at(NOV_10) == "prepaid"
+    assert spans.mode_at(datetime(2026, 11, 19, 23, 59, tzinfo=UTC)) == "prepaid"
+    assert spans.mode_at(NOV_20) == "monthly"
+    assert spans.credit_intervals() == [(None, NOV_10), (NOV_20, None)]
+
+
+def test_terms_written_before_spans_are_on_their_mode_throughout():
+    c = CustomerFactory()
+    BillingTerms.objects.create(customer=c, mode="quarterly", currency="CNY")
+    spans = spans_of([c.pk])[c.pk]
+    assert spans.mode_at(datetime(2020, 1, 1, tzinfo=UTC)) == "quarterly"
+    _switch(c, "prepaid", NOV_10)
+    spans = spans_of([c.pk])[c.pk]
+    assert spans.mode_at(datetime(2026, 11, 1, tzinfo=UTC)) == "quarterly"
+    assert spans.mode_at(NOV_10) == "prepaid"
+    assert spans.credit_intervals() == [(None, NOV_10)]
+
+
+def test_a_change_of_other_fields_keeps_the_span():
+    c = customer_onboard(
+        name="B",
+        code="b",
+        kind="end_customer",
+        parent=None,
+        language="en",
+        contact_email="",
+        mode="prepaid",
+        currency="CNY",
+    )
+    billing_terms_update(customer=c, values={"tax_rate": Decimal("0.06")})
+    assert TermsSpan.objects.filter(customer=c).count() == 1
