@@ -35,6 +35,14 @@ class CustomerPayment(models.Model):
     method = models.CharField(_("method"), max_length=8, choices=Method.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
     amount = MoneyField(_("amount"))
+    refunded = MoneyField(
+        _("refunded or reversed"),
+        default=Decimal("0"),
+        help_text=_(
+            "Paid back (refund, chargeback) or reversed (bounced), major units. Written only by "
+            "billing.payments corrections, whose dated rows it sums; no longer the customer's credit."
+        ),
+    )
     currency = models.CharField(_("currency"), max_length=3)
     received_on = models.DateField(_("received on"), null=True, blank=True)
     reference = models.CharField(_("reference"), max_length=200, blank=True)

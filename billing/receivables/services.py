@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,7 +84,8 @@ def payment_unallocated(payment: CustomerPayment) -> Decimal:
     if payment.status != CustomerPayment.Status.RECEIVED:
         return ZERO
     allocated = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
-    return quantize_money(payment.amount - allocated, payment.currency)  # the columns keep three places
+    left = payment.amount - payment.refunded - allocated
+    return quantize_money(left, payment.currency)  # the columns keep three places
 
 
 def customer_credit(*, customer: Customer, currency: str) -> Decimal:
@@ -92,7 +93,7 @@ def customer_credit(*, customer: Customer, currency: str) -> Decimal:
     payments = CustomerPayment.objects.filter(
         customer=customer, currency=currency, status=CustomerPayment.Status.RECEIVED
     )
-    received = payments.aggregate(s=Sum("amount"))["s"] or ZERO
+    received = payments.aggregate(s=Sum(F("amount") - F("refunded")))["s"] or ZERO
     allocated = PaymentAllocation.objects.filter(payment__in=payments).aggregate(s=Sum("amount"))["s"] or ZERO
     return received - allocated
 
