@@ -5,8 +5,10 @@ invoice booked the line's revenue in, per line kind) / Dr tax payable / Cr the c
 can never credit more of a line (amount or tax) than was billed and not yet credited.
 
 When a credit is larger than what is still due on the invoice (the invoice was already paid in part or
-in full), the excess releases payment allocations from that invoice, newest first: the money stays with
-the customer as unallocated credit, to be allocated to another invoice. So an invoice's amount due never
+in full), the excess releases payment allocations from that invoice, newest first, by release rows dated
+on the credit note's issue date (``billing.receivables.allocations``): the money stays with the customer
+as unallocated credit, to be allocated to another invoice, and a statement of an earlier date still
+shows the invoice as paid. So an invoice's amount due never
 goes below zero and the receivable invariant of ``billing.receivables.services`` holds.
 
 Voiding (``invoice_void``):
@@ -20,6 +22,8 @@ Voiding (``invoice_void``):
   stays "paid" (nothing due) unless voided explicitly.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -39,7 +43,8 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.money import currency_exponent, quantize_money
-from billing.receivables.models import CreditNote, CreditNoteLine, PaymentAllocation
+from billing.receivables.allocations import invoice_allocations_release
+from billing.receivables.models import CreditNote, CreditNoteLine
 from billing.receivables.services import (
     ZERO,
     _validate_amount,
@@ -184,21 +189,6 @@ def _spread(amount: Decimal, open_lines: list[_Remaining], currency: str) -> lis
     return shares
 
 
-def _release_allocations(invoice: Invoice, excess: Decimal) -> None:
-    """Give back ``excess`` of the invoice's allocated payments, newest allocation first."""
-    for allocation in PaymentAllocation.objects.select_for_update().filter(invoice=invoice).order_by("-id"):
-        if excess <= 0:
-            break
-        take = min(excess, allocation.amount)
-        if take == allocation.amount:
-            allocation.delete()
-        else:
-            allocation.amount -= take
-            allocation.save(update_fields=["amount"])
-        invoice.amount_paid -= take
-        excess -= take
-
-
 def _post(note: CreditNote, invoice: Invoice, rows: list[CreditNoteLine], kinds: list[str], actor):
     by_account: dict[str, Decimal] = defaultdict(Decimal)
     for row, kind in zip(rows, kinds, strict=True):
@@ -235,8 +225,9 @@ def credit_note_issue(
 
     ``lines`` [(invoice_line, net amount), …] credits chosen lines; ``amount`` spreads a net amount over
     the lines in proportion; neither credits everything not yet credited. Tax is reversed per line in
-    proportion to the line's tax. Replaying ``idempotency_key`` for the same invoice returns the first
-    credit note.
+    proportion to the line's tax. Replaying ``idempotency_key`` with the same request returns the first
+    credit note; with a different one (another invoice, amount, lines, reason, date) it raises
+    ValidationError, as payments and usage batches do (DESIGN §4.4).
     """
     require_money_role(actor)
     reason = (reason or "").strip()
@@ -244,28 +235,68 @@ def credit_note_issue(
         raise ValidationError({"reason": _("Say why the invoice is credited.")})
     if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
         raise ValidationError({"idempotency_key": _("An idempotency key (1–200 characters) is required.")})
+    if issue_date is not None and (not isinstance(issue_date, date) or issue_date > timezone.localdate()):
+        raise ValidationError({"issue_date": _("The issue date cannot be in the future.")})
+    request_hash = _request_hash(invoice, reason, lines, amount, issue_date, voids_invoice)
     existing = CreditNote.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replayed(existing, invoice)
+        return _replayed(existing, invoice, request_hash)
     try:
         with transaction.atomic():
-            return _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, voids_invoice)
+            key = (idempotency_key, request_hash)
+            return _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice)
     except IntegrityError:
         existing = CreditNote.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return _replayed(existing, invoice)
+        return _replayed(existing, invoice, request_hash)
 
 
-def _replayed(existing: CreditNote, invoice: Invoice) -> CreditNote:
+def _request_hash(invoice, reason, lines, amount, issue_date, voids_invoice) -> str:
+    """A fingerprint of what was asked for, so a replayed key can be told from a reused one."""
+
+    def number(value) -> str:
+        # 100, 100.0 and 100.00 are one request.
+        return str(value.normalize()) if isinstance(value, Decimal) and value.is_finite() else repr(value)
+
+    try:
+        chosen = (
+            None if lines is None else sorted((getattr(ln, "pk", repr(ln)), number(a)) for ln, a in lines)
+        )
+    except (TypeError, ValueError):
+        chosen = repr(lines)  # malformed: refused by the plan, and never equal to a valid request
+    body = {
+        "invoice": invoice.pk,
+        "reason": reason,
+        "lines": chosen,
+        "amount": None if amount is None else number(amount),
+        "issue_date": issue_date.isoformat() if issue_date else None,
+        "voids_invoice": bool(voids_invoice),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replayed(existing: CreditNote, invoice: Invoice, request_hash: str) -> CreditNote:
     if existing.invoice_id != invoice.pk:
         raise ValidationError(
             {"idempotency_key": _("This idempotency key was already used for another credit note.")}
         )
+    # Notes issued before requests were fingerprinted have no hash: the invoice is all they can be held to.
+    if existing.request_hash and existing.request_hash != request_hash:
+        raise ValidationError(
+            {
+                "idempotency_key": _(
+                    "This idempotency key was already used for credit note %(number)s with a different "
+                    "amount, lines, reason or date."
+                )
+                % {"number": existing.number}
+            }
+        )
     return existing
 
 
-def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, voids_invoice) -> CreditNote:
+def _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice) -> CreditNote:
+    idempotency_key, request_hash = key
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status not in CREDITABLE:
         raise ValidationError(
@@ -309,6 +340,7 @@ def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, v
         tax_amount=tax_total,
         total=total,
         idempotency_key=idempotency_key,
+        request_hash=request_hash,
         created_by=actor,
     )
     for row in rows:
@@ -318,7 +350,14 @@ def _issue(invoice, reason, lines, amount, actor, idempotency_key, issue_date, v
     note.save(update_fields=["journal_transaction"])
     excess = total - invoice.amount_due
     if excess > 0:
-        _release_allocations(invoice, excess)
+        # Dated release rows, never a shrunk allocation: what was paid before the note stays history.
+        invoice.amount_paid -= invoice_allocations_release(
+            invoice=invoice,
+            amount=excess,
+            at=issue_date,
+            reason=f"Credit note {note.number}: {note.reason}",
+            actor=actor,
+        )
     invoice.amount_credited += total
     invoice_status_settle(invoice)
     invoice.save(update_fields=["amount_credited", "amount_paid", "status"])

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.invoicing.models import Invoice
+from billing.ledger.exceptions import AppendOnlyError
 from billing.ledger.models import JournalTransaction
 from billing.money import LEDGER_FIELD, MoneyField, money_text
 
@@ -81,16 +83,53 @@ class CustomerPayment(models.Model):
         return f"{self.customer} {amount} {self.currency} ({self.get_method_display()})"
 
 
+class AllocationQuerySet(models.QuerySet):
+    """Refuse bulk updates and deletes: allocations are history (PostgreSQL adds a trigger too)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(_("Allocations are append-only; release one with a dated row instead."))
+
+    def delete(self):
+        raise AppendOnlyError(_("Allocations are append-only; release one with a dated row instead."))
+
+    _raw_delete = delete
+
+
 class PaymentAllocation(models.Model):
-    """Part of a payment settling part of an invoice."""
+    """Part of a payment settling part of an invoice, from a moment on; or the release of such a part.
+
+    Be careful here: these rows are the history statements and aging are read from. A row is never
+    changed or deleted. An allocation has a positive amount; releasing it (a credit note giving the money
+    back to the customer's credit, a payment reversed) adds a row with a negative amount pointing at it
+    (``releases``), dated when the release takes effect. What a payment had settled of an invoice at any
+    moment is the sum of the rows dated up to it (``billing.receivables.allocations``).
+    """
 
     payment = models.ForeignKey(CustomerPayment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = MoneyField(_("amount"))
-    allocated_at = models.DateTimeField(_("allocated"), auto_now_add=True)
+    amount = MoneyField(
+        _("amount"), help_text=_("Major units: positive for an allocation, negative for a release of one.")
+    )
+    allocated_at = models.DateTimeField(
+        _("effective"),
+        default=timezone.now,
+        help_text=_("When the allocation or its release takes effect; readers as of a date go by it."),
+    )
+    releases = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="released_by",
+        verbose_name=_("releases"),
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     allocated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    objects = AllocationQuerySet.as_manager()
 
     class Meta:
         db_table = "receivables_allocation"
@@ -98,11 +137,24 @@ class PaymentAllocation(models.Model):
         verbose_name_plural = _("payment allocations")
         ordering = ["allocated_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="allocation_amount_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(releases__isnull=True, amount__gt=0)
+                | models.Q(releases__isnull=False, amount__lt=0),
+                name="allocation_signed_by_kind",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.payment_id} → {self.invoice}: {self.amount}"
+
+    def save(self, *args, **kwargs):
+        # Guard, not business logic: a row of the allocation history is never rewritten.
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(_("Allocations are append-only; release one with a dated row instead."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(_("Allocations are append-only; release one with a dated row instead."))
 
 
 class CreditNote(models.Model):
@@ -121,6 +173,9 @@ class CreditNote(models.Model):
     tax_amount = MoneyField(_("tax"), default=Decimal("0"))
     total = MoneyField(_("total"))
     idempotency_key = models.CharField(max_length=200, unique=True)
+    request_hash = models.CharField(
+        max_length=64, blank=True, editable=False, help_text=_("SHA-256 of the request that issued it.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

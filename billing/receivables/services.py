@@ -11,9 +11,8 @@ allocated stays as a credit balance on the customer's receivable account.
 Allocation rules:
 - oldest first (by due date, then number), or to the invoices chosen; never more than an invoice's
   amount due nor more than the payment's unallocated amount;
-- unallocated credit is NOT applied automatically when a later invoice is issued (issuing belongs to
-  period close, which must not move money between documents behind finance's back); finance applies it
-  with "Allocate credit" (``payment_allocate`` without an invoice: oldest open invoices first).
+- allocations are history: never changed or deleted; a release is a dated row
+  (``billing.receivables.allocations``);
 - Locks: the payment row first, then the invoices, always in primary-key order, so two allocations (of
   one payment or of two payments to one invoice) queue instead of over-allocating or deadlocking.
 """
@@ -36,6 +35,7 @@ from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.receivables.models import CustomerPayment, PaymentAllocation
+from billing.receivables.moments import effective_moment
 from billing.terms.credit import credit_limit_watch
 from billing.terms.selectors import customer_currency
 
@@ -229,12 +229,15 @@ def payment_receive(*, payment: CustomerPayment, actor=None, allocate="oldest") 
     payment.save(update_fields=["journal_transaction"])
     credit_limit_watch(transactions=[payment.journal_transaction])
     receipt_for_payment(payment=payment)
+    # Allocated as it is recorded, the money settles the invoices from the day it was received, the day
+    # the ledger dates the payment: a statement of that day shows the invoices paid, not the money unapplied.
+    at = payment.received_on or timezone.localdate()
     if allocate == "oldest":
-        payment_allocate(payment=payment, actor=actor)
+        payment_allocate(payment=payment, actor=actor, at=at)
     elif isinstance(allocate, Invoice):
-        payment_allocate(payment=payment, invoice=allocate, actor=actor)
+        payment_allocate(payment=payment, invoice=allocate, actor=actor, at=at)
     elif allocate:
-        payment_allocate(payment=payment, allocations=list(allocate), actor=actor)
+        payment_allocate(payment=payment, allocations=list(allocate), actor=actor, at=at)
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,12 @@ def _wanted_from(invoice, allocations) -> list[_Wanted] | None:
 
 @transaction.atomic
 def payment_allocate(
-    *, payment: CustomerPayment, invoice: Invoice | None = None, allocations=None, actor=None
+    *,
+    payment: CustomerPayment,
+    invoice: Invoice | None = None,
+    allocations=None,
+    actor=None,
+    at: date | None = None,
 ) -> list[PaymentAllocation]:
     """Allocate a payment's unallocated amount to invoices; return the allocations made.
 
@@ -276,6 +284,9 @@ def payment_allocate(
     amounts, refused as a whole if any is more than its invoice has due or they add up to more than
     the payment has left. With neither: open invoices of the customer in the payment's currency, oldest
     due date first. Whatever is left stays as the customer's credit.
+
+    The allocations take effect now, or on day ``at`` (the payment's own date when it is recorded), never
+    before an invoice's issue date: later allocations of old credit never rewrite an earlier statement.
     """
     require_money_role(actor)
     wanted = _wanted_from(invoice, allocations)
@@ -306,7 +317,13 @@ def payment_allocate(
         if take <= 0:
             continue
         made.append(
-            PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=take, allocated_by=actor)
+            PaymentAllocation.objects.create(
+                payment=payment,
+                invoice=inv,
+                amount=take,
+                allocated_at=effective_moment(max(at, inv.issue_date or at)) if at else timezone.now(),
+                allocated_by=actor,
+            )
         )
         inv.amount_paid += take
         invoice_status_settle(inv)

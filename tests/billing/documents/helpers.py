@@ -48,10 +48,12 @@ def payment(customer, amount, day: dt.date, allocations=(), currency="CNY", refe
     p.save(update_fields=["journal_transaction"])
     for inv, part in allocations:
         part = Decimal(part)
-        allocation = PaymentAllocation.objects.create(payment=p, invoice=inv, amount=part)
-        # allocated_at is auto_now_add: date it on the payment day, as if allocated when received.
-        PaymentAllocation.objects.filter(pk=allocation.pk).update(
-            allocated_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        # Dated on the payment day, as if allocated when received.
+        PaymentAllocation.objects.create(
+            payment=p,
+            invoice=inv,
+            amount=part,
+            allocated_at=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
         )
         inv.amount_paid += part
         inv.status = "paid" if inv.amount_paid + inv.amount_credited >= inv.total else "partially_paid"
