@@ -11,8 +11,16 @@ from billing.invoicing.models import (  # noqa: F401
     ServiceCharge,
     UsageStatement,
 )
+from billing.journals.models import ManualJournal, ManualJournalAttachment, ManualJournalLine  # noqa: F401
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
-from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, RedemptionCode, StripeEvent
+from billing.payments.models import (  # noqa: F401
+    BankTransfer,
+    CardTopUp,
+    Correction,
+    RedemptionBatch,
+    RedemptionCode,
+    StripeEvent,
+)
 from billing.receivables.models import (  # noqa: F401
     CreditNote,
     CreditNoteLine,

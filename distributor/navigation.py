@@ -49,6 +49,7 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
     NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
     NavEntry(_("Finance"), _("Redemption codes"), "staff-redemption-batch-list", "gift", _FINANCE),
+    NavEntry(_("Finance"), _("Corrections"), "staff-correction-list", "arrow-counterclockwise", _FINANCE),
     NavEntry(
         _("Finance"), _("Statements"), "staff-statement", "file-earmark-text", (*_FINANCE, StaffRole.SUPPORT)
     ),

@@ -280,3 +280,132 @@ class RedemptionCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Correction(models.Model):
+    """A correction of money already booked: who proposed it, who approved it, when, and why.
+
+    Reversing a bank payment and refunding a credit balance move money out, so one finance user proposes
+    and another (finance or admin) approves: four eyes, held here and by a database constraint. Card
+    refunds and disputes of invoice payments are booked from Stripe's events, where the money has already
+    moved: they are recorded as done, with the Stripe object that booked them.
+
+    Be careful: ``CustomerPayment.refunded`` is the sum of the done rows' amounts per payment (disputes
+    reinstated count negative); a row is never edited once done — a later event is a new row.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT_REVERSAL = "payment_reversal", _("Bank payment reversal")
+        CREDIT_REFUND = "credit_refund", _("Credit refund")
+        CARD_REFUND = "card_refund", _("Card refund of an invoice payment")
+        CARD_DISPUTE = "card_dispute", _("Card dispute of an invoice payment")
+        DISPUTE_REINSTATED = "dispute_reinstated", _("Dispute funds reinstated")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected")
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced: the bank returned the money")
+        MISPOSTED = "misposted", _("Misposted: recorded for the wrong customer or twice")
+        CUSTOMER_REQUEST = "customer_request", _("The customer asked for its credit back")
+        STRIPE = "stripe", _("Reported by Stripe")
+
+    class Source(models.TextChoices):
+        RECEIVABLE = "receivable", _("Unapplied payment credit")
+        WALLET = "wallet", _("Paid wallet credit")
+
+    class Method(models.TextChoices):
+        BANK = "bank", _("Bank transfer")
+        CARD = "card", _("Card (Stripe refund)")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="corrections")
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
+    amount = MoneyField(_("amount"), help_text=_("What leaves (or comes back), major units."))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.CharField(_("explanation"), max_length=500, help_text=_("Why, in finance's words."))
+    source = models.CharField(_("refunded from"), max_length=10, choices=Source.choices, blank=True)
+    method = models.CharField(_("paid back by"), max_length=4, choices=Method.choices, blank=True)
+    payment = models.ForeignKey(
+        "billing.CustomerPayment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("payment"),
+    )
+    card_topup = models.ForeignKey(
+        CardTopUp,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("card top-up"),
+    )
+    effective_date = models.DateField(
+        _("effective date"), help_text=_("The day the money left or came back: the postings' date.")
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+        help_text=_("Empty when Stripe reported it."),
+    )
+    proposed_at = models.DateTimeField(_("proposed"), auto_now_add=True, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
+    journal_transaction = models.ForeignKey(
+        "billing.JournalTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("journal transaction"),
+    )
+    stripe_refund_id = models.CharField(_("Stripe refund"), max_length=255, blank=True)
+    stripe_object_id = models.CharField(
+        _("Stripe object"), max_length=255, blank=True, help_text=_("The charge or dispute Stripe reported.")
+    )
+    idempotency_key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_correction_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="payments_correction_four_eyes",
+            ),
+            # A payment is reversed at most once: a second proposal while one is pending or done is refused.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(kind="payment_reversal") & ~Q(status="rejected"),
+                name="payments_correction_one_reversal",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_refund_id"],
+                condition=~Q(stripe_refund_id=""),
+                name="payments_correction_stripe_refund_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {money_text(self.amount, self.currency)} {self.currency}"

@@ -11,12 +11,12 @@ Be careful changing keys or amounts here: the ledger refuses a known key with a 
 changed formula would make replays of old events fail instead of being no-ops.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from billing.ledger import accounts as ledger_accounts
 from billing.ledger.models import AccountKind, JournalTransaction
-from billing.ledger.services import credit, debit, transaction_post
+from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
 from billing.terms.credit import credit_limit_watch
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
@@ -30,6 +30,12 @@ KIND_CARD_DISPUTE = "wallet.topup.card_dispute"
 KIND_CARD_DISPUTE_WON = "wallet.topup.card_dispute_won"
 KIND_BANK = "wallet.topup.bank"
 KIND_CODE = "wallet.topup.code"
+KIND_RECEIVABLE_REFUND = "receivable.refund"
+KIND_WALLET_REFUND = "wallet.refund"
+KIND_INVOICE_CARD_REFUND = "receivable.payment.card_refund"
+KIND_INVOICE_CARD_DISPUTE = "receivable.payment.card_dispute"
+KIND_INVOICE_DISPUTE_WON = "receivable.payment.card_dispute_won"
+KIND_DISPUTE_FEE = "payment.dispute_fee"
 
 
 def _stripe_clearing(currency: str):
@@ -215,4 +221,88 @@ def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor
         source=f"redemption:{code.batch_id}",
         expires_at=expires_at,
         actor=actor,
+    )
+
+
+# --- corrections (billing.payments.reversals, refunds, invoice_card_events) ------------------------------
+
+
+def money_out_account(*, method: str, currency: str):
+    """Where refunded money leaves from: the bank account, or Stripe clearing for a card refund."""
+    kind = AccountKind.STRIPE_CLEARING if method == "card" else AccountKind.CASH_BANK
+    return ledger_accounts.account_get(kind=kind, currency=currency)
+
+
+def payment_reversal_post(*, payment, key: str, memo: str, effective_date: date, actor) -> JournalTransaction:
+    """Reverse a recorded payment's posting in full (Dr receivable / Cr cash): the money never stayed."""
+    posted = transaction_reverse(
+        original=payment.journal_transaction,
+        idempotency_key=key,
+        memo=memo,
+        actor=actor,
+        effective_date=effective_date,
+    )
+    credit_limit_watch(transactions=[posted])
+    return posted
+
+
+def receivable_money_out_post(
+    *,
+    customer,
+    currency: str,
+    amount: Decimal,
+    key: str,
+    kind: str,
+    memo: str,
+    source: str,
+    method: str,
+    effective_date: date | None = None,
+    actor=None,
+) -> JournalTransaction:
+    """Money a customer had paid goes back out (Dr receivable / Cr cash or clearing); negative: it returns.
+
+    The receivable rises by what left: an invoice the payment had settled is due again, or the customer's
+    credit balance shrinks.
+    """
+    receivable = ledger_accounts.account_get(
+        kind=AccountKind.RECEIVABLE, currency=currency, customer=customer
+    )
+    out = money_out_account(method=method, currency=currency)
+    posted = transaction_post(
+        idempotency_key=key,
+        kind=kind,
+        lines=[debit(receivable, amount, currency), credit(out, amount, currency)],
+        memo=memo,
+        source=source,
+        effective_date=effective_date,
+        actor=actor,
+    )
+    credit_limit_watch(transactions=[posted])
+    return posted
+
+
+def wallet_refund_post(
+    *, customer, currency: str, amount: Decimal, key: str, method: str, memo: str, source: str, actor
+) -> JournalTransaction:
+    """Pay paid wallet credit back out (bank or card); granted credit and packs are never refunded."""
+    posted = wallet_debit(
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        idempotency_key=key,
+        target_account=money_out_account(method=method, currency=currency),
+        kind=KIND_WALLET_REFUND,
+        memo=memo,
+        source=source,
+        actor=actor,
+        buckets=["paid"],
+    )
+    credit_limit_watch(transactions=[posted])
+    return posted
+
+
+def dispute_fee_post(*, currency: str, amount: Decimal, key: str, memo: str, source: str):
+    """Book Stripe's dispute fee (positive) to the payment-fee expense, or its return (negative)."""
+    return _fee_posting(
+        key=key, currency=currency, amount=amount, kind=KIND_DISPUTE_FEE, memo=memo, source=source
     )

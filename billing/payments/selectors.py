@@ -4,7 +4,14 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Customer, User
 from accounts.selectors import customers_visible_to
-from billing.payments.models import BankTransfer, CardTopUp, RedemptionBatch, RedemptionCode, StripeEvent
+from billing.payments.models import (
+    BankTransfer,
+    CardTopUp,
+    Correction,
+    RedemptionBatch,
+    RedemptionCode,
+    StripeEvent,
+)
 
 
 def card_topups_visible_to(user: User) -> QuerySet[CardTopUp]:
@@ -61,3 +68,9 @@ def customer_topups(*, customer: Customer, limit: int = 20) -> dict:
         .select_related("batch")
         .order_by("-redeemed_at")[:limit],
     }
+
+
+def corrections_visible_to(user: User) -> QuerySet[Correction]:
+    return Correction.objects.filter(customer__in=customers_visible_to(user)).select_related(
+        "customer", "payment", "card_topup", "proposed_by", "decided_by"
+    )

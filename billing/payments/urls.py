@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.payments.views import portal, staff, stripe_events, webhook
+from billing.payments.views import corrections, portal, staff, stripe_events, webhook
 
 urlpatterns = [
     path("stripe/webhook/", webhook.stripe_webhook, name="stripe-webhook"),
@@ -64,5 +64,26 @@ urlpatterns = [
         "dashboard/payments/codes/<int:pk>/codes.csv",
         staff.redemption_batch_csv,
         name="staff-redemption-batch-csv",
+    ),
+    path("dashboard/payments/corrections/", corrections.correction_list, name="staff-correction-list"),
+    path(
+        "dashboard/payments/corrections/<int:pk>/",
+        corrections.correction_detail,
+        name="staff-correction-detail",
+    ),
+    path(
+        "dashboard/payments/corrections/<int:pk>/decide/",
+        corrections.correction_decide,
+        name="staff-correction-decide",
+    ),
+    path(
+        "dashboard/payments/corrections/reverse-payment/<int:pk>/",
+        corrections.payment_reversal_create,
+        name="staff-payment-reversal-create",
+    ),
+    path(
+        "dashboard/payments/corrections/refund-credit/<int:pk>/",
+        corrections.credit_refund_create,
+        name="staff-credit-refund-create",
     ),
 ]

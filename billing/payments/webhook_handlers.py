@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 
-from billing.payments import cards
+from billing.payments import cards, invoice_card_events
 from billing.payments.models import CardTopUp
 from billing.receivables import cards as invoice_cards
 from billing.receivables.models import CustomerPayment
@@ -59,9 +59,8 @@ def _topup_for(obj: dict, payment_intent_id: str | None = None) -> CardTopUp:
 
 
 def _paid_topup(obj: dict, payment_intent_id: str | None) -> CardTopUp:
-    """Find the top-up a refund or dispute takes money back from; refuse invoice payments' ones."""
+    """Find the top-up a refund or dispute takes money back from."""
     stripe_objects.metadata(obj)
-    invoice_cards.invoice_payment_reversal_refuse(payment_intent_id=payment_intent_id, obj=obj)
     try:
         return _topup_for(obj, payment_intent_id)
     except NotOurs:
@@ -73,6 +72,12 @@ def _paid_topup(obj: dict, payment_intent_id: str | None) -> CardTopUp:
             f"No payment {payment_intent_id} has been credited here yet; the event applies when it is. "
             "If it never is, the payment was not made through this application."
         ) from None
+
+
+def _taken_back_from(obj: dict) -> tuple[str | None, CustomerPayment | None]:
+    """The payment intent a refund or dispute is about, and its invoice payment if it is one."""
+    payment_intent_id = stripe_objects.optional_stripe_id(obj, "payment_intent")
+    return payment_intent_id, invoice_card_events.invoice_payment_of(obj, payment_intent_id)
 
 
 # --- settling a payment ---------------------------------------------------------------------------------
@@ -142,38 +147,69 @@ def _on_charge_refunded(charge: dict) -> None:
     charge_id = stripe_objects.stripe_id(charge)
     refunded_minor = stripe_objects.minor_amount(charge, "amount_refunded")
     currency = stripe_objects.currency(charge)
-    topup = _paid_topup(charge, stripe_objects.optional_stripe_id(charge, "payment_intent"))
+    payment_intent_id, invoice_payment = _taken_back_from(charge)
+    if invoice_payment is not None:
+        invoice_card_events.invoice_card_refund(
+            payment=invoice_payment, refunded_minor=refunded_minor, currency=currency, charge_id=charge_id
+        )
+        return
+    topup = _paid_topup(charge, payment_intent_id)
     cards.card_topup_refund(
         topup=topup, refunded_minor=refunded_minor, currency=currency, charge_id=charge_id
     )
 
 
-def _on_dispute_created(dispute: dict) -> None:
+def _on_dispute_withdrawn(dispute: dict) -> None:
+    """charge.dispute.created and .funds_withdrawn: whichever comes first takes the money back."""
     dispute_id = stripe_objects.stripe_id(dispute)
     amount_minor = stripe_objects.minor_amount(dispute, "amount")
     currency = stripe_objects.currency(dispute)
-    topup = _paid_topup(dispute, stripe_objects.optional_stripe_id(dispute, "payment_intent"))
-    cards.card_topup_dispute(topup=topup, dispute_id=dispute_id, amount_minor=amount_minor, currency=currency)
+    payment_intent_id, invoice_payment = _taken_back_from(dispute)
+    if invoice_payment is not None:
+        invoice_card_events.invoice_card_dispute(
+            payment=invoice_payment, dispute_id=dispute_id, amount_minor=amount_minor, currency=currency
+        )
+    else:
+        topup = _paid_topup(dispute, payment_intent_id)
+        cards.card_topup_dispute(
+            topup=topup, dispute_id=dispute_id, amount_minor=amount_minor, currency=currency
+        )
+    invoice_card_events.dispute_fees_book(dispute)
+
+
+def _on_dispute_reinstated(dispute: dict) -> None:
+    """charge.dispute.funds_reinstated, and .closed as won: whichever comes first gives the money back."""
+    dispute_id = stripe_objects.stripe_id(dispute)
+    amount_minor = stripe_objects.minor_amount(dispute, "amount")
+    currency = stripe_objects.currency(dispute)
+    payment_intent_id, invoice_payment = _taken_back_from(dispute)
+    if invoice_payment is not None:
+        invoice_card_events.invoice_card_dispute_reinstated(
+            payment=invoice_payment, dispute_id=dispute_id, currency=currency
+        )
+    else:
+        topup = _paid_topup(dispute, payment_intent_id)
+        cards.card_topup_dispute_won(
+            topup=topup, dispute_id=dispute_id, amount_minor=amount_minor, currency=currency
+        )
+    invoice_card_events.dispute_fees_book(dispute)
 
 
 def _on_dispute_closed(dispute: dict) -> None:
     # Only a won dispute gives money back; "lost" leaves the withdrawal booked at creation as final.
-    if dispute.get("status") != "won":
-        return
-    dispute_id = stripe_objects.stripe_id(dispute)
-    amount_minor = stripe_objects.minor_amount(dispute, "amount")
-    currency = stripe_objects.currency(dispute)
-    topup = _paid_topup(dispute, stripe_objects.optional_stripe_id(dispute, "payment_intent"))
-    cards.card_topup_dispute_won(
-        topup=topup, dispute_id=dispute_id, amount_minor=amount_minor, currency=currency
-    )
+    if dispute.get("status") == "won":
+        _on_dispute_reinstated(dispute)
+    else:
+        invoice_card_events.dispute_fees_book(dispute)
 
 
 HANDLERS = {
     **{event_type: partial(settle, event_type) for event_type in SETTLING_TYPES},
     "checkout.session.expired": _on_checkout_session_expired,
     "charge.refunded": _on_charge_refunded,
-    "charge.dispute.created": _on_dispute_created,
+    "charge.dispute.created": _on_dispute_withdrawn,
+    "charge.dispute.funds_withdrawn": _on_dispute_withdrawn,
+    "charge.dispute.funds_reinstated": _on_dispute_reinstated,
     "charge.dispute.closed": _on_dispute_closed,
 }
 

@@ -5,9 +5,8 @@ The payment is recorded as pending when the session opens. When Stripe reports i
 (Dr Stripe clearing / Cr receivable) once per payment intent and allocated to the invoice it was started
 from; if that invoice was settled meanwhile, the money stays as the customer's credit.
 
-Refunds and disputes of invoice card payments are not booked automatically yet: their events are stored
-and parked for finance with an explanation (``invoice_payment_reversal_refuse``), so finance see them
-under "Needs attention" on the Stripe events page and book them by hand; they are never silently ignored.
+Refunds and disputes of invoice card payments are booked from Stripe's events by
+``billing.payments.invoice_card_events``: the payment is taken back and the invoice is due again.
 """
 
 import uuid
@@ -141,19 +140,3 @@ def invoice_card_payment_expire(*, payment: CustomerPayment) -> None:
     CustomerPayment.objects.filter(pk=payment.pk, status=CustomerPayment.Status.PENDING).update(
         status=CustomerPayment.Status.FAILED
     )
-
-
-def invoice_payment_reversal_refuse(*, payment_intent_id: str | None, obj: dict) -> None:
-    """Refuse (raise) a refund or dispute of an invoice card payment, which is not booked automatically."""
-    metadata = obj.get("metadata") or {}
-    payment = None
-    if payment_intent_id:
-        payment = CustomerPayment.objects.filter(payment_intent_id=payment_intent_id).first()
-    if payment is None and metadata.get(METADATA_KEY):
-        payment = invoice_payment_for(obj)
-    if payment is not None:
-        raise InvoicePaymentMismatch(
-            f"{obj.get('object')} {obj.get('id')} concerns card payment {payment.pk} of invoice "
-            f"{payment.reference}: refunds and disputes of invoice payments are not booked automatically. "
-            "Book it by hand (credit note or journal adjustment)."
-        )

@@ -91,3 +91,17 @@ def webhook_payload_verify(*, payload: bytes, signature: str) -> str:
         text, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
     )
     return text
+
+
+def refund_create(
+    *, idempotency_key: str, payment_intent_id: str, amount: Decimal, currency: str, metadata: dict[str, str]
+) -> stripe.Refund:
+    """Refund ``amount`` (major units) of a succeeded payment to the card it was paid with."""
+    return stripe.Refund.create(
+        api_key=settings.STRIPE_SECRET_KEY,
+        stripe_version=STRIPE_API_VERSION,
+        idempotency_key=idempotency_key,
+        payment_intent=payment_intent_id,
+        amount=to_minor_units(amount, currency),
+        metadata=metadata,
+    )

@@ -47,6 +47,8 @@ class RecordedStripeHTTP(stripe.HTTPClient):
         path = urlparse(url).path
         if method == "post" and path == "/v1/checkout/sessions":
             return json.dumps(self._session(params)), 200, response_headers
+        if method == "post" and path == "/v1/refunds":
+            return json.dumps(self._refund(params)), 200, response_headers
         raise AssertionError(f"No recorded response for {method.upper()} {path}")
 
     def close(self):
@@ -68,6 +70,16 @@ class RecordedStripeHTTP(stripe.HTTPClient):
             success_url=params["success_url"],
             cancel_url=params["cancel_url"],
             customer_email=params.get("customer_email"),
+        )
+        return body
+
+    @staticmethod
+    def _refund(params: dict) -> dict:
+        body = deepcopy(recorded("refund_create"))
+        body.update(
+            amount=int(params["amount"]),
+            payment_intent=params["payment_intent"],
+            metadata={k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},
         )
         return body
 

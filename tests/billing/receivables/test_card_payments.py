@@ -162,14 +162,15 @@ def test_an_expired_session_marks_the_payment_failed(client, started):
     assert payment.status == CustomerPayment.Status.FAILED
 
 
-def test_a_refund_of_an_invoice_payment_is_parked_for_finance_not_ignored(client, started):
-    _invoice, payment = started
+def test_a_refund_of_an_invoice_payment_is_booked_and_the_invoice_is_due_again(client, acme, started):
+    invoice, payment = started
     post_event(client, invoice_event("event_checkout_session_completed", payment))
 
-    response = post_event(client, invoice_event("event_charge_refunded", payment, payment_intent=PI))
+    refund = invoice_event("event_charge_refunded", payment, payment_intent=PI, amount_refunded=25000)
+    response = post_event(client, refund)
 
     assert response.status_code == 200
-    event = StripeEvent.objects.get(type="charge.refunded")
-    assert (event.status, event.parked_reason) == ("parked", "mismatch")
-    assert "not booked automatically" in event.error
-    assert JournalTransaction.objects.filter(kind="receivable.payment.card").count() == 1
+    assert StripeEvent.objects.get(type="charge.refunded").status == "processed"
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_due) == ("issued", Decimal("250.00"))
+    assert books_agree(acme) == (Decimal("250.00"), Decimal("250.00"))

@@ -1,0 +1,47 @@
+"""The second pair of eyes: approving or rejecting a proposed correction.
+
+Approval applies the correction and records the decision in one durable transaction: its postings, the
+released allocations, a card refund's Stripe id and the decision stand or fall together. A Stripe call
+that fails rolls everything back and leaves the proposal pending, to be approved again (Stripe sees the
+same idempotency key, so the refund is made once).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from billing.payments.corrections import correction_decided, correction_lock_pending
+from billing.payments.models import Correction
+from billing.payments.refunds import credit_refund_apply
+from billing.payments.reversals import payment_reversal_apply
+
+_APPLY = {
+    Correction.Kind.PAYMENT_REVERSAL: payment_reversal_apply,
+    Correction.Kind.CREDIT_REFUND: credit_refund_apply,
+}
+
+
+def correction_approve(*, correction: Correction, approver: User) -> Correction:
+    """Apply a pending correction; the approver is finance or admin staff other than the proposer."""
+    with transaction.atomic(durable=True):
+        correction = correction_lock_pending(correction, approver=approver)
+        if correction.kind == Correction.Kind.CREDIT_REFUND:
+            # A refund leaves on the day it is approved; a reversal keeps the day the bank returned the money.
+            correction.effective_date = timezone.localdate()
+        _APPLY[correction.kind](correction, actor=approver)
+        correction_decided(correction, approver=approver, status=Correction.Status.DONE)
+    return correction
+
+
+def correction_reject(*, correction: Correction, approver: User, reason: str) -> Correction:
+    """Refuse a pending correction with a reason; nothing is posted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the correction is rejected.")})
+    with transaction.atomic(durable=True):
+        correction = correction_lock_pending(correction, approver=approver)
+        correction.rejection_reason = reason[:500]
+        correction_decided(correction, approver=approver, status=Correction.Status.REJECTED)
+    return correction
