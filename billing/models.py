@@ -11,7 +11,6 @@ from billing.invoicing.models import (  # noqa: F401
     ServiceCharge,
     UsageStatement,
 )
-from billing.journals.models import ManualJournal, ManualJournalAttachment, ManualJournalLine  # noqa: F401
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 from billing.payments.models import (  # noqa: F401
     BankTransfer,
