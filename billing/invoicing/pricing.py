@@ -3,9 +3,12 @@
 The amount of a usage line always comes from the rated rollups (each event rated at the prices in force
 when it happened); the unit prices here are for the reader. They are the prices of the plan in force at
 the end of the period; when the plan or its prices at the start of the period differ, or the model has
-context tiers, the line says ``prices_varied`` so nobody multiplies tokens by one price and expects the
-amount. Loaded once per close ("load once, compute on plain data"): plans resolved for all customers in
-memory, one plan price per (plan, model).
+context tiers, the line says ``prices_varied``. What else makes the amount differ from tokens × these
+prices is named too: ``batch_prices`` (batch requests pay them, DESIGN §5) and ``request_fee``. The
+rollups do not split tokens by batch flag or tier, so the documents reconcile a line with a price
+adjustment row (``billing.documents.line_prices``), never by a guessed split. Loaded once per close
+("load once, compute on plain data"): plans resolved for all customers in memory, one plan price per
+(plan, model).
 """
 
 from datetime import timedelta
@@ -65,13 +68,18 @@ class UnitPrices:
                 self._snapshots[which] = PricingSnapshot(self._instants[which])
             try:
                 sell = self._snapshots[which].plan_price(plan, model).sell
-                self._prices[key] = (tuple(t.standard_prices() for t in sell.tiers), sell.currency)
+                self._prices[key] = (
+                    tuple(t.standard_prices() for t in sell.tiers),
+                    sell.tiers[0].batch_prices(sell.batch_multiplier),
+                    sell.request_fee,
+                )
             except PricingError:
                 self._prices[key] = None
         return self._prices[key]
 
     def details(self, customer_id: int, model: AIModel, currency: str) -> dict:
-        """``{"plan", "unit_prices": {class: per million}, "prices_varied"}``, or {} when unknown."""
+        """``{"plan", "unit_prices": {class: per million}, "prices_varied"}`` and, where they apply,
+        ``"batch_prices"`` {class: per million} and ``"request_fee"``; {} when unknown."""
         plan = self._plan_map("end").get(customer_id)
         if plan is None or plan.currency != currency:
             return {}
@@ -85,13 +93,20 @@ class UnitPrices:
         end = self._schedule("end", plan, model)
         if end is None:
             return {}
-        tiers, _ccy = end
+        tiers, batch, fee = end
         start = self._schedule("start", start_plan, model) if start_plan is not None else None
         varied = start_plan is None or start_plan.pk != plan.pk or start != end or len(tiers) > 1
-        return {
+        details = {
             "plan": plan.name,
-            "unit_prices": {
-                cls: str(price.normalize()) for cls, price in zip(TOKEN_CLASSES, tiers[0], strict=True)
-            },
+            "unit_prices": _per_class(tiers[0]),
             "prices_varied": varied,
         }
+        if batch != tiers[0]:
+            details["batch_prices"] = _per_class(batch)
+        if fee:
+            details["request_fee"] = str(fee.normalize())
+        return details
+
+
+def _per_class(prices: tuple) -> dict[str, str]:
+    return {cls: str(price.normalize()) for cls, price in zip(TOKEN_CLASSES, prices, strict=True)}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.invoicing import views
+from billing.invoicing import downloads, views
 
 urlpatterns = [
     path("dashboard/service-charges/", views.service_charge_list, name="staff-service-charges"),
@@ -10,4 +10,14 @@ urlpatterns = [
         name="staff-service-charge-end",
     ),
     path("dashboard/period-closes/", views.period_close_list, name="staff-period-closes"),
+    path(
+        "dashboard/finance/invoices/<int:pk>/lines.csv",
+        downloads.invoice_lines_csv,
+        name="staff-invoice-lines-csv",
+    ),
+    path(
+        "portal/invoices/<int:pk>/lines.csv",
+        downloads.portal_invoice_lines_csv,
+        name="portal-invoice-lines-csv",
+    ),
 ]
