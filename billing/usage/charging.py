@@ -7,9 +7,11 @@ Resolving keys and models, pricing and rating (``rating.event_rate``) come befor
 Then, inside the batch's database transaction: the events another batch charged leave (*claim*: a
 duplicate draws, rolls up and posts nothing); token allowances cover what they can, oldest event first
 (*draw*: it lowers sales, so it comes before what sums them); the events are stored with those sales
-(*store*); the rated ones are added to the hourly and daily rollups and summed (*roll up*); the sums are
-posted per batch × customer (*post*, ``postings.sums_post``); and the batch records its counts
-(*finish*, ``usage_batch_finish``), announcing once it commits that its customers' usage changed.
+(*store*); the rated ones are added to the hourly and daily rollups and summed per customer, currency and
+segment of the customer's timeline (*roll up*: ``timeline``, where the terms or the wallet lots change); the
+sums are posted per batch × customer, each segment under the terms in force then (*post*,
+``postings.sums_post``); and the batch records its counts (*finish*, ``usage_batch_finish``), announcing
+once it commits that its customers' usage changed.
 
 Each path supplies the steps for its rows (``ChargeSteps``): the per-batch path (``services``) and
 re-rating (``rerate``) work on model instances in memory, the bulk writer (``bulk.writer``) on a staged
@@ -26,6 +28,7 @@ from django.db import transaction
 from billing.usage.models import UsageBatch
 from billing.usage.rating import RATED, UNRATED
 from billing.usage.signals import usage_committed
+from billing.usage.timeline import Timeline, timeline_load
 
 # Rejected rows reported per batch: enough to fix a feed, bounded so a garbage file cannot bloat a row.
 MAX_REPORTED_ERRORS = 1_000
@@ -67,8 +70,8 @@ class BatchResult:
 
 
 class Group(NamedTuple):
-    """Stored events of one customer, rating state, sell currency, vendor and cost currency: how many,
-    and their sale and cost summed (None: none of them has one)."""
+    """Stored events of one customer, rating state, sell currency, vendor, cost currency and segment of
+    the customer's timeline: how many, and their sale and cost summed (None: none of them has one)."""
 
     customer_id: int | None
     state: str
@@ -78,20 +81,22 @@ class Group(NamedTuple):
     count: int
     sell_amount: Decimal | None
     cost_amount: Decimal | None
+    segment: int = 0
 
 
 @dataclass
 class Charged:
     """What a batch charged: the sums to post and the counts it reports."""
 
-    sell: dict[tuple[int, str], Decimal]  # by (customer, currency)
+    sell: dict[tuple[int, str, int], Decimal]  # by (customer, currency, segment)
     cost: dict[tuple[int, int, str], Decimal]  # by (customer, vendor, currency)
     stored: int  # events stored by this batch (every state)
     unrated: int
     customer_ids: set[int]
+    timeline: Timeline  # what the segments are, and the terms in force in each
 
 
-def charged(groups) -> Charged:
+def charged(groups, timeline: Timeline) -> Charged:
     """Sum the stored events' ``groups``: only rated events are charged; an unrated one is counted (staff
     fix its cause and re-rate it), a failed request (*not charged*) neither."""
     sell: dict = defaultdict(Decimal)
@@ -105,13 +110,13 @@ def charged(groups) -> Charged:
         if g.state == UNRATED:
             unrated += g.count
         elif g.state == RATED:
-            sell[(g.customer_id, g.sell_currency)] += g.sell_amount
+            sell[(g.customer_id, g.sell_currency, g.segment)] += g.sell_amount
             if g.cost_amount is not None:
                 cost[(g.customer_id, g.vendor_id, g.cost_currency)] += g.cost_amount
-    return Charged(sell, cost, stored, unrated, customer_ids)
+    return Charged(sell, cost, stored, unrated, customer_ids, timeline)
 
 
-def row_groups(rows, models: dict) -> list[Group]:
+def row_groups(rows, models: dict, timeline: Timeline) -> list[Group]:
     """``Group``s of one event each, for the paths that hold their events as model instances (``models``:
     the events' models by id, for their vendors)."""
     return [
@@ -124,6 +129,7 @@ def row_groups(rows, models: dict) -> list[Group]:
             1,
             r.sell_amount,
             r.cost_amount,
+            timeline.segment(r.customer_id, r.occurred_at) if r.customer_id is not None else 0,
         )
         for r in rows
     ]
@@ -143,8 +149,12 @@ class ChargeSteps(Protocol):
         the draw cannot change (the bulk writer: customers holding no allowance), as long as its claim
         removes those it lost."""
 
-    def roll_up(self) -> list[Group]:
-        """Add the rated events to the hourly and daily rollups; return the stored events' groups."""
+    def customers(self) -> set[int]:
+        """The customers of the stored events (more will do): whose timeline the batch reads."""
+
+    def roll_up(self, timeline: Timeline) -> list[Group]:
+        """Add the rated events to the hourly and daily rollups; return the stored events' groups, each
+        within one segment of ``timeline``."""
 
     def post(self, charge: Charged) -> None:
         """Post ``charge.sell`` and ``charge.cost`` (``postings.sums_post``)."""
@@ -155,7 +165,8 @@ def usage_charge(steps: ChargeSteps) -> Charged:
     steps.claim()
     steps.draw()
     steps.store()
-    charge = charged(steps.roll_up())
+    timeline = timeline_load(steps.customers())
+    charge = charged(steps.roll_up(timeline), timeline)
     steps.post(charge)
     return charge
 

@@ -1,15 +1,18 @@
 """Post a batch's rated usage to the ledger: per batch × customer, never per request.
 
-Prepaid customers: ``wallet_debit`` (burn-down through grants and packs, then paid credit) to usage
-revenue, allowed below the floor because the usage already happened — the wallet is then suspended.
-Credit-terms customers: Dr unbilled receivable / Cr usage revenue. Cost at contract price: Dr cost of
-tokens / Cr upstream prepaid credit (or payable, ``USAGE_COST_CREDIT_KIND``) per vendor. For credit
-customers sale and cost are one journal transaction; for prepaid ones the cost lines ride on the wallet
-debit (``extra_lines``), so they are one journal transaction too (one per sell currency in the rare case
-of several; the cost goes with the first). A batch's wallet debits and its other postings are written in
-bulk (``wallets.debits_many.wallet_debits_many``, which posts the others with the debits): the same journal
-transactions, a few statements instead of ~25 queries per customer. All run inside the batch's
-database transaction, so a batch's postings commit with its events or not at all.
+Every event is charged under the terms in force when it *happened* (``timeline``), whenever it arrives, so
+one batch × customer may post both of these:
+Prepaid-time usage: ``wallet_debit`` (burn-down through the grants and packs valid when it was used, then
+paid credit) to usage revenue, allowed below the floor because the usage already happened — the wallet is
+then suspended. Credit-time usage: Dr unbilled receivable / Cr usage revenue, which the close invoices.
+Cost at contract price: Dr cost of tokens / Cr upstream prepaid credit (or payable,
+``USAGE_COST_CREDIT_KIND``) per vendor. The cost goes with the accrual when there is one (one journal
+transaction), else it rides on the wallet debit (``extra_lines``: one journal transaction too; one per
+sell currency in the rare case of several, the cost with the first). A batch's wallet debits and its
+other postings are written in bulk (``wallets.debits_many.wallet_debits_many``, which posts the others
+with the debits): the same journal transactions, a few statements instead of ~25 queries per customer.
+All run inside the batch's database transaction, so a batch's postings commit with its events or not at
+all.
 
 Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
 """
@@ -26,6 +29,7 @@ from billing.ledger.services import Posting, credit, debit
 from billing.money import ledger_round
 from billing.terms.credit import credit_limit_watch
 from billing.usage.models import UsageBatch
+from billing.usage.timeline import Timeline
 from billing.wallets.debits_many import WalletDebit, wallet_debits_many
 
 
@@ -33,18 +37,21 @@ def _cost_credit_kind() -> str:
     return getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
 
 
-def _accounts_existing(*, sells: dict, costs: dict, customers: dict, vendors: dict) -> dict[str, object]:
+def _accounts_existing(
+    *, accruals: dict, debits: dict, costs: dict, customers: dict, vendors: dict
+) -> dict[str, object]:
     """The ledger accounts a batch's postings may use that exist already, by code, in one query."""
     kinds = (AccountKind.COST_OF_TOKENS, _cost_credit_kind())
     codes = {
         account_code(kind=AccountKind.REVENUE_USAGE, currency=ccy)
-        for lines in sells.values()
-        for ccy, _ in lines
+        for sales in (accruals, debits)
+        for lines in sales.values()
+        for ccy in lines
     }
     codes |= {
         account_code(kind=AccountKind.UNBILLED_RECEIVABLE, currency=ccy, customer=customers[cid])
-        for cid, lines in sells.items()
-        for ccy, _ in lines
+        for cid, lines in accruals.items()
+        for ccy in lines
     }
     codes |= {
         account_code(kind=kind, currency=ccy, vendor=vendors[vendor_id])
@@ -55,22 +62,45 @@ def _accounts_existing(*, sells: dict, costs: dict, customers: dict, vendors: di
     return {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
 
 
+def _sales_split(sell: dict, timeline: Timeline) -> tuple[dict, dict]:
+    """Split the sale by the terms in force when it happened: credit-time amounts per customer and
+    currency (to accrue), prepaid-time ``(since, amount)`` parts per customer and currency, oldest first
+    (to debit, each from the lots valid then). Rounded to the ledger's places once per accrual and part."""
+    accrued: dict = defaultdict(lambda: defaultdict(Decimal))
+    parts: dict = defaultdict(lambda: defaultdict(list))
+    for (cid, currency, segment), amount in sorted(sell.items()):
+        if timeline.is_credit(cid, segment):
+            accrued[cid][currency] += amount
+        else:
+            part = ledger_round(amount)
+            if part:
+                parts[cid][currency].append((timeline.since(cid, segment), part))
+    accruals = {
+        cid: {ccy: ledger_round(amount) for ccy, amount in own.items() if ledger_round(amount)}
+        for cid, own in accrued.items()
+    }
+    return accruals, {cid: dict(own) for cid, own in parts.items()}
+
+
 def sums_post(
     *,
     batch: UsageBatch,
-    sell: dict[tuple[int, str], Decimal],
+    sell: dict[tuple[int, str, int], Decimal],
     cost: dict[tuple[int, int, str], Decimal],
+    timeline: Timeline,
     customers: dict[int, Customer],
     vendors: dict,
 ) -> list[JournalTransaction]:
-    """Post per customer: ``sell`` by (customer, currency), ``cost`` by (customer, vendor, currency)."""
+    """Post per customer: ``sell`` by (customer, currency, segment of ``timeline``), ``cost`` by
+    (customer, vendor, currency)."""
     debits, postings = [], []
-    sells, costs = defaultdict(list), defaultdict(list)
-    for (cid, currency), amount in sorted(sell.items()):
-        sells[cid].append((currency, ledger_round(amount)))
+    accruals, prepaid = _sales_split(sell, timeline)
+    costs = defaultdict(list)
     for (cid, vendor_id, currency), amount in sorted(cost.items()):
         costs[cid].append((vendor_id, currency, ledger_round(amount)))
-    accounts = _accounts_existing(sells=sells, costs=costs, customers=customers, vendors=vendors)
+    accounts = _accounts_existing(
+        accruals=accruals, debits=prepaid, costs=costs, customers=customers, vendors=vendors
+    )
 
     def account(kind: str, currency: str, **owner):
         """The account of (kind, currency, owner): read above in one query, created here if missing."""
@@ -80,10 +110,8 @@ def sums_post(
         return accounts[code]
 
     # Customers in id order, so the postings (and their ids) come in one order run after run.
-    for customer_id in sorted(sells.keys() | costs.keys()):
+    for customer_id in sorted(accruals.keys() | prepaid.keys() | costs.keys()):
         customer = customers[customer_id]
-        terms = getattr(customer, "billing_terms", None)
-        is_credit = terms is not None and terms.is_credit
         memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
         source = f"usage_batch:{batch.pk}"
         cost_lines = []
@@ -96,34 +124,35 @@ def sums_post(
                 credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
             ]
         sale_lines = []
-        for currency, amount in sells[customer_id]:
-            if not amount:
-                continue
+        for currency, amount in sorted(accruals.get(customer_id, {}).items()):
+            unbilled = account(AccountKind.UNBILLED_RECEIVABLE, currency, customer=customer)
             revenue = account(AccountKind.REVENUE_USAGE, currency)
-            if is_credit:
-                unbilled = account(AccountKind.UNBILLED_RECEIVABLE, currency, customer=customer)
-                sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
-            else:
-                # The cost rides on the (first) wallet debit: one journal transaction per batch × customer.
-                debits.append(
-                    WalletDebit(
-                        customer=customer,
-                        currency=currency,
-                        amount=amount,
-                        idempotency_key=f"usage:b{batch.pk}:c{customer_id}:{currency}",
-                        target_account=revenue,
-                        kind="usage.prepaid",
-                        memo=memo,
-                        source=source,
-                        allow_below_floor=True,
-                        extra_lines=cost_lines,
-                    )
+            sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
+        if sale_lines:
+            sale_lines += cost_lines  # the cost goes with the accrual: one journal transaction
+            cost_lines = []
+        for currency, parts in sorted(prepaid.get(customer_id, {}).items()):
+            # The cost rides on the (first) wallet debit: one journal transaction per batch × customer.
+            debits.append(
+                WalletDebit(
+                    customer=customer,
+                    currency=currency,
+                    amount=sum(amount for _since, amount in parts),
+                    idempotency_key=f"usage:b{batch.pk}:c{customer_id}:{currency}",
+                    target_account=account(AccountKind.REVENUE_USAGE, currency),
+                    kind="usage.prepaid",
+                    memo=memo,
+                    source=source,
+                    allow_below_floor=True,
+                    extra_lines=cost_lines,
+                    parts=tuple(parts),
                 )
-                cost_lines = []
+            )
+            cost_lines = []
         lines = sale_lines + cost_lines
         if lines:
-            # Credit customers: sale and cost together. Prepaid: only when nothing was charged to the
-            # wallet (usage covered by token allowances still costs us), so the cost stands alone.
+            # Credit-time sale with its cost; or the cost alone when nothing was charged in money (usage
+            # covered by token allowances still costs us).
             postings.append(
                 Posting(
                     idempotency_key=f"usage:b{batch.pk}:c{customer_id}",

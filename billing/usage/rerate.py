@@ -1,5 +1,9 @@
 """Re-rate unrated events once their cause is fixed (a new key mapping, alias, plan or price).
 
+Re-rated events are charged like new ones, under the terms in force when they happened: traffic that
+arrived under a key mapped only later, before the customer's first span, is charged under that first
+span's mode (``billing.usage.timeline``).
+
 Be careful: this is the one place raw events change after they are stored, and only from *unrated* to
 *rated*/*not charged*; the update is guarded by that state, so an event is charged exactly once.
 """
@@ -16,6 +20,7 @@ from billing.usage.postings import sums_post
 from billing.usage.rating import RATED
 from billing.usage.rollups import rollups_add
 from billing.usage.services import RatedEvents, events_rate
+from billing.usage.timeline import Timeline
 
 # What re-rating may change in a stored event.
 RATING_FIELDS = (
@@ -75,16 +80,27 @@ class _RerateCharge:
                 if updated and row.rating_state != RatingState.UNRATED:
                     self.done.append(row)
 
-    def roll_up(self):
+    def customers(self) -> set[int]:
+        return {r.customer_id for r in self.done if r.customer_id is not None}
+
+    def roll_up(self, timeline: Timeline):
         rollups_add(events=self.done)
-        return row_groups(self.done, {pk: m for _rows, r in self.groups for pk, m in r.models.items()})
+        models = {pk: m for _rows, r in self.groups for pk, m in r.models.items()}
+        return row_groups(self.done, models, timeline)
 
     def post(self, charge: Charged) -> None:
         # One posting per customer for the whole run: a customer's events may come through several
         # sources, and per-source postings under one batch would share (and so replay) their keys.
         customers = {pk: c for _rows, r in self.groups for pk, c in r.customers.items()}
         vendors = {m.vendor_id: m.vendor for _rows, r in self.groups for m in r.models.values()}
-        sums_post(batch=self.batch, sell=charge.sell, cost=charge.cost, customers=customers, vendors=vendors)
+        sums_post(
+            batch=self.batch,
+            sell=charge.sell,
+            cost=charge.cost,
+            timeline=charge.timeline,
+            customers=customers,
+            vendors=vendors,
+        )
 
 
 def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> BatchResult:

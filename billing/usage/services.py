@@ -34,6 +34,7 @@ from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, Rated, event_rate
 from billing.usage.resolve import customers_load, keys_resolve, models_resolve
 from billing.usage.rollups import rollups_add
+from billing.usage.timeline import Timeline
 
 MAX_BATCH_EVENTS = 10_000
 
@@ -189,9 +190,12 @@ class _BatchCharge:
     def store(self) -> None:
         UsageEvent.objects.bulk_create(self.rows, batch_size=2000)
 
-    def roll_up(self):
+    def customers(self) -> set[int]:
+        return {r.customer_id for r in self.rows if r.customer_id is not None}
+
+    def roll_up(self, timeline: Timeline):
         rollups_add(events=self.rows)
-        return row_groups(self.rows, self.rating.models)
+        return row_groups(self.rows, self.rating.models, timeline)
 
     def post(self, charge: Charged) -> None:
         vendors = {m.vendor_id: m.vendor for m in self.rating.models.values()}
@@ -199,6 +203,7 @@ class _BatchCharge:
             batch=self.batch,
             sell=charge.sell,
             cost=charge.cost,
+            timeline=charge.timeline,
             customers=self.rating.customers,
             vendors=vendors,
         )

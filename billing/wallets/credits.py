@@ -1,15 +1,17 @@
-"""Crediting a wallet: paid credit, and granted or pack credit as lots that may expire."""
+"""Crediting a wallet: paid credit, granted or pack credit as lots that may expire, and money grants."""
 
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from billing.ledger.accounts import WALLET_KINDS, wallet_account_get
-from billing.ledger.models import JournalTransaction, LedgerAccount
+from billing.ledger.accounts import WALLET_KINDS, account_get, wallet_account_get
+from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import (
     Line,
     Posting,
@@ -22,6 +24,7 @@ from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import amount_check, wallet_lock
 from billing.wallets.models import Bucket, WalletLot
 from billing.wallets.status import wallet_status_refresh
+from catalog.models import AllowanceUnit, FreeGrant
 
 
 def wallet_credit(
@@ -101,3 +104,53 @@ def wallet_credit(
                 )
             wallet_status_refresh(wallet)
     return txn
+
+
+# A money grant's lot is credited by a transaction with this source and key (plus the grant's id): how the
+# burn-down finds the grant's start, and how a grant is known to be credited already.
+GRANT_SOURCE = "free_grant:"
+
+
+def grants_uncredited(*, customer_ids=None, now: datetime | None = None) -> QuerySet[FreeGrant]:
+    """Free grants in money units (``AllowanceUnit.CREDIT``) granted by ``now`` and not yet in a wallet,
+    of ``customer_ids`` (None: every customer). Token grants are drawn by ``billing.allowances``."""
+    now = now or timezone.now()
+    credited = JournalTransaction.objects.filter(
+        idempotency_key=Concat(Value(GRANT_SOURCE), Cast(OuterRef("pk"), CharField()))
+    )
+    grants = FreeGrant.objects.filter(unit=AllowanceUnit.CREDIT, amount__gt=0, granted_at__lte=now)
+    if customer_ids is not None:
+        grants = grants.filter(customer_id__in=list(customer_ids))
+    return grants.filter(~Exists(credited)).select_related("customer").order_by("pk")
+
+
+def grant_credit(*, grant: FreeGrant, actor=None) -> JournalTransaction:
+    """Put a money grant in its customer's wallet: granted credit (Dr promotional credit expense / Cr the
+    granted bucket), a lot expiring with the grant. The lot is valid from the grant's start, not from this
+    posting (``burn_down.lots_valid_from``): usage of the grant's time arriving later still draws it.
+    Idempotent on the grant."""
+    return wallet_credit(
+        customer=grant.customer,
+        currency=grant.currency,
+        amount=grant.amount,
+        bucket=Bucket.GRANTED,
+        idempotency_key=f"{GRANT_SOURCE}{grant.pk}",
+        source_account=account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=grant.currency),
+        kind="wallet.grant",
+        memo=(f"Free grant #{grant.pk}" + (f": {grant.reason}" if grant.reason else ""))[:500],
+        source=f"{GRANT_SOURCE}{grant.pk}",
+        expires_at=grant.expires_at,
+        actor=actor,
+    )
+
+
+def grants_credit_due(*, now: datetime | None = None) -> int:
+    """Credit every money grant due (``grants_uncredited``) to its wallet, each in its own transaction;
+    return how many. The expiry job runs it, so a grant shows in the wallet (and an unused one reaches
+    breakage) without waiting for usage; a usage batch credits its own customers' grants before it
+    debits them (``debits_many``)."""
+    done = 0
+    for grant in grants_uncredited(now=now):
+        grant_credit(grant=grant)
+        done += 1
+    return done

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,7 +19,14 @@ from billing.ledger.services import (
     transactions_post_many,
 )
 from billing.ledger.wallet_postings import transactions_post_many_for_wallets
-from billing.wallets.burn_down import lot_uses_record, lots_burn_down, lots_open
+from billing.wallets.burn_down import (
+    lot_uses_record,
+    lots_burn_down,
+    lots_burn_down_by_time,
+    lots_usable,
+    lots_valid_from,
+)
+from billing.wallets.credits import grant_credit, grants_uncredited
 from billing.wallets.debits import debit_lines, debit_request, floor_check
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_get_or_create
@@ -41,6 +49,9 @@ class WalletDebit:
     source: str = ""
     allow_below_floor: bool = False
     extra_lines: Sequence[Line] = ()
+    # Usage: the amount by when it was used, ``(since, amount)`` per stretch of time within which the same
+    # lots are valid (``burn_down.lots_burn_down_by_time``), summing to ``amount``. Empty: used now.
+    parts: Sequence[tuple[datetime | None, Decimal]] = ()
 
 
 def wallet_debits_many(
@@ -57,6 +68,10 @@ def wallet_debits_many(
     account is locked once, in id order, after the wallets (two rounds of account locks could deadlock
     with another batch). One debit per wallet. A debit that would cross its floor (without
     ``allow_below_floor``) raises ``WalletFloorError`` and nothing at all is written.
+
+    A debit with ``parts`` (usage) burns the lots valid when it was used, expired ones included until
+    breakage; the money grants of its customer not yet in the wallet are credited first, under the wallet
+    lock, so that usage of their time draws them.
     """
     for posting in postings:
         if posting.request is not None or any(ln.account.kind in WALLET_KINDS for ln in posting.lines):
@@ -77,6 +92,10 @@ def wallet_debits_many(
             buckets=None,
             extra_lines=d.extra_lines,
         )
+        if d.parts and sum(amount for _since, amount in d.parts) != d.amount:
+            raise WalletError(
+                f"wallet_debits_many: the parts of {d.idempotency_key} do not sum to its amount."
+            )
         prepared.append((d, extra_lines, request))
     if len({(d.customer.pk, d.currency) for d in debits}) != len(debits):
         raise WalletError("wallet_debits_many: one debit per wallet.")
@@ -110,10 +129,15 @@ def wallet_debits_many(
             replay_check(existing=existing.get(d.idempotency_key), request_hash=request_fingerprint(request))
         fresh = [(d, x, r) for d, x, r in prepared if d.idempotency_key not in existing]
         fresh_wallets = [wallets[(d.customer.pk, d.currency)] for d, _x, _r in fresh]
+        by_usage = {(d.customer.pk, d.currency) for d, _x, _r in fresh if d.parts}
+        for grant in grants_uncredited(customer_ids={cid for cid, _ccy in by_usage}, now=now):
+            if (grant.customer_id, grant.currency) in by_usage:
+                grant_credit(grant=grant, actor=actor)  # its wallet is locked above: no new lock order
         balances = wallet_balances(wallets=fresh_wallets, now=now)
         lots: dict[int, list[WalletLot]] = {w.pk: [] for w in fresh_wallets}
-        for lot in lots_open(now).filter(wallet__in=fresh_wallets).select_related("account"):
+        for lot in lots_usable().filter(wallet__in=fresh_wallets):
             lots[lot.wallet_id].append(lot)
+        starts = lots_valid_from([lot for own in lots.values() for lot in own]) if by_usage else {}
         paid_codes = {
             w.pk: account_code(kind=AccountKind.WALLET_PAID, currency=w.currency, customer=w.customer)
             for w in fresh_wallets
@@ -125,7 +149,21 @@ def wallet_debits_many(
             available = balances[wallet.pk].available
             if not d.allow_below_floor:
                 floor_check(wallet=wallet, available=available, amount=d.amount)
-            takes = lots_burn_down(lots=lots[wallet.pk], amount=d.amount, now=now)
+            if d.parts:
+                takes = lots_burn_down_by_time(lots=lots[wallet.pk], parts=d.parts, starts=starts, now=now)
+            else:
+                open_now = [lot for lot in lots[wallet.pk] if lot.expires_at is None or lot.expires_at > now]
+                takes = lots_burn_down(lots=open_now, amount=d.amount, now=now)
+            # Credit taken from a lot past its expiry was not available (it awaited breakage): the
+            # available balance falls by the rest only.
+            stale = sum(
+                (
+                    t.amount
+                    for t in takes
+                    if t.lot is not None and t.lot.expires_at and t.lot.expires_at <= now
+                ),
+                Decimal(0),
+            )
             lines = debit_lines(
                 wallet=wallet,
                 takes=takes,
@@ -147,7 +185,7 @@ def wallet_debits_many(
                     request=request,
                 )
             )
-            plans.append((wallet, takes, available - d.amount))
+            plans.append((wallet, takes, available - d.amount + stale))
         posted = transactions_post_many_for_wallets(postings=debit_postings + list(postings), actor=actor)
         debited, others = posted[: len(debit_postings)], posted[len(debit_postings) :]
         open_suspensions = {

@@ -1,4 +1,11 @@
-"""Expiry: what is left of a granted or pack lot past its expiry moves to breakage income."""
+"""Expiry: what is left of a granted or pack lot past its expiry moves to breakage income.
+
+Usage draws the lots valid when it *happened* (``burn_down.lots_burn_down_by_time``), so a lot past its
+expiry still serves usage of before the expiry that arrives late, until this job takes what is left: the
+breakage is then exactly what the usage up to the expiry did not use, as far as it had arrived. Breakage is
+final: usage of before the expiry arriving after it is charged to the lots still valid at its time, then
+paid credit (the lot is never reopened, so the breakage posted never changes).
+"""
 
 from datetime import datetime
 
@@ -9,6 +16,7 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import Line, Posting, amount_canonical
 from billing.ledger.wallet_postings import transaction_post_for_wallets
+from billing.wallets.credits import grants_credit_due
 from billing.wallets.models import Wallet, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 
@@ -45,7 +53,11 @@ def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTra
 
 
 def wallet_lots_expire_due(*, now: datetime | None = None) -> int:
-    """Expire every lot past its expiry with credit left; return how many were moved to breakage."""
+    """Expire every lot past its expiry with credit left; return how many were moved to breakage.
+
+    Money grants not yet in a wallet are credited first (``credits.grants_credit_due``): a grant reaches
+    the wallet without waiting for usage, and one never used still ends in breakage."""
     now = now or timezone.now()
+    grants_credit_due(now=now)
     due = WalletLot.objects.filter(expires_at__lte=now, remaining__gt=0).values_list("pk", flat=True)
     return sum(1 for lot_id in list(due) if wallet_lot_expire(lot_id=lot_id, now=now) is not None)

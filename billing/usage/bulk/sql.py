@@ -1,5 +1,6 @@
 """The bulk path's SQL: the COPY column lists, the stage table, and the set-based statements a chunk runs
-(probe and claim its keys, drop late duplicates, upsert the rollups and sum what to post)."""
+(probe and claim its keys, drop late duplicates, mark the segments, upsert the rollups and sum what to
+post)."""
 
 from billing.usage.models import TOKEN_COLUMNS
 from billing.usage.rollups import COUNT_FIELDS, KEY_FIELDS
@@ -37,7 +38,8 @@ STAGE_TABLE = """
         model_id bigint, upstream_account text, rating_state text, prompt_tokens bigint,
         cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
         completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
-        sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text
+        sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text,
+        segment integer NOT NULL DEFAULT 0
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -109,13 +111,30 @@ LATE_DELETE_SQL = """
 """
 
 
+# Where a customer's terms or wallet lots change inside the chunk's time (``usage.timeline``: cuts, as
+# parallel arrays of customers and instants, few), each staged event of that customer counts the cuts at or
+# before it: its segment within the chunk. Run only when there are such cuts, and it touches only those
+# customers' rows; every other row keeps segment 0 (its customer's timeline is the same all chunk long).
+SEGMENT_SQL = """
+    UPDATE usage_ingest_stage s SET segment = c.n
+    FROM (
+        SELECT t.line, count(*) AS n
+        FROM usage_ingest_stage t
+        JOIN unnest(%(customers)s::bigint[], %(cuts)s::timestamptz[]) AS cut(customer_id, at)
+          ON cut.customer_id = t.customer_id AND cut.at <= t.occurred_at
+        GROUP BY t.line
+    ) c
+    WHERE s.line = c.line
+"""
+
 # One statement over the (claimed) stage: upsert both rollups, return the sums to post (as
-# ``charging.Group``, then the hourly and daily rows written). Parameter: the operator's time zone.
+# ``charging.Group`` with the segment within the chunk, then the hourly and daily rows written).
+# Parameter: the operator's time zone.
 ROLLUPS_SQL = f"""
     WITH quarter AS MATERIALIZED (
         SELECT date_bin('15 minutes', occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at, {KEYS},
-               rating_state, {QUARTER_SUMS}
-        FROM usage_ingest_stage GROUP BY 1, {KEYS}, rating_state
+               rating_state, segment, {QUARTER_SUMS}
+        FROM usage_ingest_stage GROUP BY 1, {KEYS}, rating_state, segment
     ), hourly AS (
         INSERT INTO usage_hourly (hour, {ROLLUP_COLUMNS})
         SELECT date_trunc('hour', at), {KEYS}, {ROLLUP_SUMS}
@@ -133,8 +152,8 @@ ROLLUPS_SQL = f"""
         RETURNING 1
     )
     SELECT q.customer_id, q.rating_state, q.sell_currency, m.vendor_id, q.cost_currency,
-           sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount),
+           sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount), q.segment,
            (SELECT n FROM hours), (SELECT count(*) FROM daily)
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 9
 """

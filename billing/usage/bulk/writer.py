@@ -26,6 +26,7 @@ from billing.usage.bulk.sql import (
     LATE_DELETE_SQL,
     PROBE_SQL,
     ROLLUPS_SQL,
+    SEGMENT_SQL,
     STAGE_COPY,
     STAGE_TABLE,
 )
@@ -42,6 +43,7 @@ from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
 from billing.usage.resolve import customers_load
+from billing.usage.timeline import Timeline
 from catalog.models import AIModel, Vendor
 
 # The writer sends a spooled slice to COPY this many bytes at a time.
@@ -218,14 +220,19 @@ class Writer:
 
     def _post(self, batch: UsageBatch, end: ChunkEnd, charge: Charged) -> None:
         """Post the chunk's sums (the customers and vendors they name loaded once per run)."""
-        new_customers = {c for c, _ in charge.sell} - self.customers.keys()
+        new_customers = {c for c, _ccy, _segment in charge.sell} - self.customers.keys()
         if new_customers:
             self.customers.update(customers_load(new_customers))
         new_vendors = {v for _c, v, _ccy in charge.cost} - self.vendors.keys()
         if new_vendors:
             self.vendors.update(Vendor.objects.in_bulk(new_vendors))
         sums_post(
-            batch=batch, sell=charge.sell, cost=charge.cost, customers=self.customers, vendors=self.vendors
+            batch=batch,
+            sell=charge.sell,
+            cost=charge.cost,
+            timeline=charge.timeline,
+            customers=self.customers,
+            vendors=self.vendors,
         )
 
 
@@ -318,9 +325,24 @@ class _ChunkCharge:
             with self.cursor.copy(EVENT_COPY) as copy:
                 copy.write(lines_only(spooled.wide(), lines, only, self.sales, first_line))
 
-    def roll_up(self) -> list[Group]:
+    def customers(self) -> set[int]:
+        return self.end.customer_ids
+
+    def roll_up(self, timeline: Timeline) -> list[Group]:
+        """Mark the segments (set-based: only where a customer's timeline changes inside the chunk), then
+        roll up and sum; a group's segment is its customer's segment at the chunk's start plus the one
+        within the chunk."""
+        end = self.end
+        cuts = timeline.cuts_within(end.customer_ids, end.start, end.end) if end.start is not None else []
+        if cuts:
+            self.cursor.execute(
+                SEGMENT_SQL, {"customers": [c for c, _at in cuts], "cuts": [at for _c, at in cuts]}
+            )
         self.cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
-        return [Group(*row[:8]) for row in self.cursor.fetchall()]
+        return [
+            Group(*row[:8], segment=timeline.segment(row[0], end.start) + row[8] if row[0] else 0)
+            for row in self.cursor.fetchall()
+        ]
 
     def post(self, charge: Charged) -> None:
         self.writer._post(self.batch, self.end, charge)
