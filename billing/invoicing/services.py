@@ -7,7 +7,11 @@ How an issued invoice posts (one journal transaction per invoice, idempotency ke
 
 * Dr receivable(customer) — the invoice total, exactly what the customer owes.
 * Cr unbilled receivable(customer) — usage lines, at the *exact* (12-place) amounts the lines were rounded
-  from: that is what usage batches accrued, so the accrual is relieved to the last digit.
+  from: that is what usage batches accrued. Batches are each rounded to the ledger's places when posted,
+  so their sum can differ from the usage's by a trace (3e-12); a period close moves that trace to the
+  rounding account, so the accrual ends at exactly what is left to invoice. The share of a usage line that
+  bills again a voided issued invoice's usage (``details.rebilled``) is credited to usage revenue instead:
+  that invoice already relieved unbilled, and its credit note reversed the revenue.
 * Cr revenue: subscriptions — pack purchases on account. Packs are *token allowances*
   (``billing.allowances.drawdown``): usage a pack covers accrues no money, so the pack's price is the
   revenue for those tokens, and nothing else would ever book it. It is recognised when invoiced, like a
@@ -38,7 +42,7 @@ from billing.invoicing.periods import due_date
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
-from billing.money import line_round, money_text
+from billing.money import line_round, money_text, quantize_money
 from billing.terms.credit import credit_limit_watch
 
 # Which account each kind of line is credited to (see the module docstring).
@@ -182,21 +186,43 @@ def invoice_create(
     return invoice
 
 
-def invoice_posting_lines(invoice: Invoice, lines: list[InvoiceLine], account) -> list[Line]:
+def line_rebilled(line) -> Decimal:
+    """The share of a usage line billing again what a voided issued invoice billed (``details.rebilled``).
+
+    That invoice's issue relieved the unbilled accrual and its credit note reversed usage revenue, so the
+    share is credited to usage revenue: relieving unbilled again would take the accrual below zero.
+    """
+    if line.kind != InvoiceLine.Kind.USAGE or not line.details:
+        return Decimal("0")
+    return Decimal(line.details.get("rebilled", "0"))
+
+
+def invoice_posting_lines(
+    invoice: Invoice, lines: list[InvoiceLine], account, *, unbilled_residual: Decimal = Decimal("0")
+) -> list[Line]:
     """The ledger legs of issuing ``invoice`` (pure but for ``account(kind)`` returning LedgerAccounts).
 
     Legs are summed per account, so an invoice with 50 usage lines still posts a handful of entries.
+    ``unbilled_residual`` (period close only): the trace by which the customer's unbilled accrual exceeds
+    the credit usage not yet invoiced, moved to the rounding account (``close.store``).
     """
     ccy = invoice.currency
     per_account: dict[str, Decimal] = defaultdict(Decimal)
     per_account[AccountKind.RECEIVABLE] += invoice.total  # debit
     credited = Decimal("0")
     for ln in lines:
-        per_account[LINE_ACCOUNT_KIND[ln.kind]] -= ln.amount_exact
+        rebilled = line_rebilled(ln)
+        per_account[LINE_ACCOUNT_KIND[ln.kind]] -= ln.amount_exact - rebilled
+        # The credit note reversed the rounded amount; the original issue booked its rounding already.
+        per_account[AccountKind.REVENUE_USAGE] -= quantize_money(rebilled, ccy)
+        per_account[AccountKind.ROUNDING] -= rebilled - quantize_money(rebilled, ccy)
         per_account[AccountKind.TAX_PAYABLE] -= ln.tax_amount
         credited += ln.amount_exact + ln.tax_amount
     # Rounded total minus exact amounts: positive means we rounded up, a gain (credit to rounding).
     per_account[AccountKind.ROUNDING] -= invoice.total - credited
+    # The accrual's trace left by rounding each usage batch to the ledger's places (period close).
+    per_account[AccountKind.UNBILLED_RECEIVABLE] -= unbilled_residual
+    per_account[AccountKind.ROUNDING] += unbilled_residual
     return [
         Line(account=account(kind), amount=amount, currency=ccy)
         for kind, amount in per_account.items()

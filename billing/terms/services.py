@@ -55,24 +55,9 @@ def customer_onboard(
     customer = customer_create(
         name=name, code=code, kind=kind, parent=parent, language=language, contact_email=contact_email
     )
-    terms = BillingTerms(customer=customer, mode=mode, currency=currency)
-    credit_span_update(terms, was_credit=False)
-    terms.save()
+    BillingTerms.objects.create(customer=customer, mode=mode, currency=currency)
     terms_span_start(customer=customer, mode=mode, starts_at=terms_from)
     return customer
-
-
-def credit_span_update(terms: BillingTerms, *, was_credit: bool) -> None:
-    """Record when ``terms`` went on or off credit: the close invoices only usage inside that span.
-
-    Going credit → prepaid keeps credit_since and sets credit_until, so the usage accrued on credit is
-    still invoiced by the next month close; going prepaid → credit starts a new span.
-    """
-    now = timezone.now()
-    if terms.is_credit and not was_credit:
-        terms.credit_since, terms.credit_until = now, None
-    elif was_credit and not terms.is_credit:
-        terms.credit_until = now
 
 
 def billing_emails_parse(value: str) -> tuple[list[str], list[str]]:
@@ -188,7 +173,6 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         raise ValidationError(errors)
     if "billing_emails" in values:
         values["billing_emails"] = ", ".join(valid)
-    was_credit = terms.pk is not None and terms.is_credit
     old_mode = terms.mode if terms.pk is not None else None
     changes = {}
     for field in EDITABLE_FIELDS:
@@ -206,8 +190,6 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         changes["language"] = [customer.language, language]
         customer.language = language
         customer.save(update_fields=["language"])
-    if terms.pk is None or "mode" in changes:
-        credit_span_update(terms, was_credit=was_credit)
     terms.full_clean()
     terms.save()
     if old_mode is None:

@@ -2,12 +2,23 @@
 
 Be extremely careful changing how usage is measured here: it decides what every credit customer is billed.
 
-* **Usage is billed cumulatively.** For each customer × model × currency a close bills the rated usage of
-  every day up to the period's last day (``UsageDaily``, operator-time-zone days) minus what earlier
-  invoices already billed for that model (usage lines of every invoice but drafts voided unissued). Usage
-  of an earlier period that arrives after its close (a late gateway delivery, a re-rated event) is
-  therefore billed by the next close, never lost, and nothing is billed twice. A re-rating that lowers an
-  already-billed amount shows up as a negative usage line on the next invoice.
+* **Usage is billed cumulatively, by when it happened.** For each customer × model × currency a close bills
+  the customer's *credit usage* up to the period's end minus what earlier invoices already billed for that
+  model (usage lines of every invoice of the customer but void ones). Credit usage is the rated usage
+  whose ``occurred_at`` lies in one of the customer's credit intervals (``billing.terms.spans``: every
+  credit span of its terms history, the first reaching back before onboarding): whole operator days from
+  ``UsageDaily``, whole hours from ``UsageHourly``, and the switch hours themselves from the raw events,
+  so a switch at 12:30 splits its hour exactly. Usage of an earlier period that arrives after its close
+  (a late gateway delivery, a re-rated event) is therefore billed by the next close, never lost, and
+  nothing is billed twice. A re-rating that lowers an already-billed amount shows up as a negative usage
+  line on the next invoice.
+* **Every month close also takes the customers now on prepaid who were ever on credit**: what their credit
+  spans used and no invoice billed yet (the span just left, credit-time usage delivered after the switch)
+  gets a final invoice; with nothing left, none is made.
+* **A voided issued invoice's usage is billed again** by the next close; that share of a line credits
+  usage revenue, not unbilled (``unbilled``), and each issued close invoice moves the rounding trace of
+  the customer's usage batches to the rounding account, so unbilled ends at exactly the credit usage
+  still to invoice.
 * **Everything else carries a ``source_key``** (``subscription:<id>:<period>``, ``service:<id>`` for
   one-off charges, ``service:<id>:<period>`` for recurring ones, ``pack:<id>``); a key already on an
   invoice line is never billed again.
@@ -25,7 +36,8 @@ Be extremely careful changing how usage is measured here: it decides what every 
   it was issued.
 
 The package, in the order a close runs: ``measure`` (what was used and what was already billed, read from
-the rollups and earlier invoices), ``lines`` (invoice and statement lines built from those figures, rounded
-once), ``store`` (invoices, lines by COPY, postings and statements written), and ``services``
-(``close_period``: which customers close, chunk by chunk, each chunk one transaction).
+the rollups, the switch hours' events and earlier invoices), ``lines`` (invoice and statement lines built
+from those figures, rounded once), ``unbilled`` (the re-billed shares and the rounding trace), ``store``
+(invoices, lines by COPY, postings and statements written), and ``services`` (``close_period``: which
+customers close, chunk by chunk, each chunk one transaction).
 """

@@ -5,48 +5,103 @@ Be extremely careful changing how usage is measured here: it decides what every 
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Q, Sum
+from django.db.models import BigIntegerField, Count, DecimalField, F, Q, Sum, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.periods import Period
-from billing.money import ledger_round
-from billing.usage.models import TOKEN_COLUMNS, UsageDaily, UsageHourly
+from billing.money import LEDGER_FIELD, ledger_round
+from billing.terms.spans import spans_of
+from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageDaily, UsageEvent, UsageHourly
 from catalog.rating import TOKEN_CLASSES, class_counts
 from common.days import local_midnight
 
-# Lines of a draft voided before it was issued were never posted: what they billed is billed again. An
-# issued invoice voided later was reversed by a credit note (revenue, not the unbilled accrual), so its
-# lines still count as billed — billing them again would book the usage twice.
+# Lines of a draft voided before it was issued were never posted: they relieved nothing.
 NEVER_POSTED = {"invoice__status": Invoice.Status.VOID, "invoice__journal_transaction__isnull": True}
+# Lines of invoices that stand: a void invoice (draft or issued) bills nothing.
+LIVE = ~Q(invoice__status=Invoice.Status.VOID)
 ZERO = Decimal("0")
 # The rollups' token sums, each named ``sum_<column>`` (an annotation may not take its field's name).
 TOKEN_SUMS = {f"sum_{c}": Sum(c) for c in TOKEN_COLUMNS}
 STAGE = "invoicing_close_usage"
 SUM_COLUMNS = (("amount", "sell_amount"), ("requests", "requests"), *((f"sum_{c}", c) for c in TOKEN_COLUMNS))
+Interval = tuple[datetime | None, datetime | None]
+# A customer on credit terms for all time: its usage is read by the fast whole-day path.
+ALWAYS: list[Interval] = [(None, None)]
 
 
-@dataclass(frozen=True)
-class Span:
-    """When a customer was on credit terms (``BillingTerms.credit_since``/``credit_until``; None: open).
-
-    Only usage inside the span is invoiced: prepaid usage was already paid from the wallet. Whole
-    operator days inside the span come from the daily rollups, the switch days from the hourly ones; the
-    hour bucket holding a switch belongs to the new mode.
-    """
-
-    since: datetime | None
-    until: datetime | None
+def credit_intervals(customer_ids: list[int]) -> dict[int, list[Interval]]:
+    """Each customer's ``[since, until)`` stretches on credit terms (``billing.terms.spans``): the usage
+    a close invoices is exactly the rated usage whose ``occurred_at`` lies in one of them."""
+    return {cid: spans.credit_intervals() for cid, spans in spans_of(customer_ids).items()}
 
 
 def _hour_floor(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(at: datetime) -> datetime:
+    floor = _hour_floor(at)
+    return floor if floor == at else floor + timedelta(hours=1)
+
+
+def _day_ceil(at: datetime) -> date:
+    """The first operator day starting at or after ``at``."""
+    day = timezone.localdate(at)
+    return day if local_midnight(day) == at else day + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """``[since, until)`` cut into what each source sums exactly: whole operator days (``UsageDaily``,
+    ``day`` in [first, last), None: unbounded), whole hours (``UsageHourly``) and the parts of the switch
+    hours themselves (raw ``UsageEvent`` rows: a 12:30 switch splits its hour at 12:30)."""
+
+    days: tuple[date | None, date | None] | None
+    hours: tuple[tuple[datetime, datetime], ...]
+    raw: tuple[tuple[datetime, datetime], ...]
+
+
+def pieces(since: datetime | None, until: datetime | None) -> Pieces:
+    low = _hour_ceil(since) if since else None
+    high = _hour_floor(until) if until else None
+    if low is not None and high is not None and low > high:  # within one hour
+        return Pieces(None, (), ((since, until),))
+    raw = []
+    if since and since != low:
+        raw.append((since, low))
+    if until and until != high:
+        raw.append((high, until))
+    first = _day_ceil(low) if low is not None else None
+    last = timezone.localdate(high) if high is not None else None  # days before it end by ``high``
+    if first is None or last is None or first < last:
+        days = (first, last)
+        hours = [
+            (low, local_midnight(first)) if first else None,
+            (local_midnight(last), high) if last else None,
+        ]
+    else:
+        days, hours = None, [(low, high)]
+    return Pieces(days, tuple(h for h in hours if h and h[0] < h[1]), tuple(raw))
+
+
+def _clip(intervals: list[Interval], low: datetime | None, high: datetime | None) -> list[Interval]:
+    """``intervals`` cut to ``[low, high)`` (None: unbounded), empty ones left out."""
+    out = []
+    for since, until in intervals:
+        if low is not None and (since is None or since < low):
+            since = low
+        if high is not None and (until is None or until > high):
+            until = high
+        if since is None or until is None or since < until:
+            out.append((since, until))
+    return out
 
 
 def token_classes(sums: dict) -> dict[str, int]:
@@ -60,7 +115,8 @@ def usage_stage(period: Period, customer_ids: list[int]) -> bool:
 
     One hash aggregate over the month's rollups (15 M rows for 10,000 customers × 50 models) beats a scan
     per chunk; chunks then read their customers' sums from the small indexed temp table. Returns False
-    (nothing staged) elsewhere, and the chunks query the rollups themselves.
+    (nothing staged) elsewhere, and the chunks query the rollups themselves. Only for customers on
+    credit terms for all time: the others' usage is cut by their credit intervals (``usage_credit``).
     """
     if connection.vendor != "postgresql" or not customer_ids:
         return False
@@ -86,70 +142,83 @@ def usage_stage_drop() -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def _span_filters(customer_id: int, span: Span, period: Period) -> tuple[Q, list[Q]]:
-    """The daily-rollup filter and the hourly-rollup filters (switch days) of one customer's span."""
-    days = Q(customer_id=customer_id, day__lte=period.end)
-    hours: list[Q] = []
-    end = local_midnight(period.end + timedelta(days=1))
-    since_day = timezone.localdate(span.since) if span.since else None
-    until_day = timezone.localdate(span.until) if span.until else None
-    if span.since:
-        days &= Q(day__gt=since_day)
-        high = local_midnight(since_day + timedelta(days=1))
-        if span.until and until_day == since_day:
-            high = _hour_floor(span.until)
-        hours.append(Q(customer_id=customer_id, hour__gte=_hour_floor(span.since), hour__lt=min(high, end)))
-    if span.until:
-        days &= Q(day__lt=until_day)
-        if until_day != since_day:
-            hours.append(
-                Q(
-                    customer_id=customer_id,
-                    hour__gte=local_midnight(until_day),
-                    hour__lt=min(_hour_floor(span.until), end),
-                )
-            )
-    return days, hours
+def _filters(who: dict, intervals: list[Interval]) -> tuple[Q, Q, Q]:
+    """The (daily, hourly, raw-event) filters of ``intervals`` for the customers ``who`` selects."""
+    days_q, hours_q, raw_q = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
+    for since, until in intervals:
+        p = pieces(since, until)
+        if p.days is not None:
+            first, last = p.days
+            q = Q(**who)
+            if first is not None:
+                q &= Q(day__gte=first)
+            if last is not None:
+                q &= Q(day__lt=last)
+            days_q |= q
+        for start, end in p.hours:
+            hours_q |= Q(**who, hour__gte=start, hour__lt=end)
+        for start, end in p.raw:
+            raw_q |= Q(**who, occurred_at__gte=start, occurred_at__lt=end)
+    return days_q, hours_q, raw_q
 
 
-def _usage_spanned(customer_ids: list[int], period: Period, spans: dict[int, Span]) -> dict:
-    """Rollup sums of customers whose credit span is bounded (few: they switched mode), by the ORM."""
-    day_q, hour_q = Q(pk__in=[]), Q(pk__in=[])
-    for cid in customer_ids:
-        days, hours = _span_filters(cid, spans[cid], period)
-        day_q |= days
-        for q in hours:
-            hour_q |= q
+def _sums_add(out: dict, rows, count: str) -> None:
+    for r in rows:
+        key = (r["customer_id"], r["model_id"], r["sell_currency"])
+        r = {**r, "requests": r.get(count)}
+        if key not in out:
+            out[key] = {name: r[name] for name, _col in SUM_COLUMNS}
+        else:
+            for name, _col in SUM_COLUMNS:
+                out[key][name] = (out[key][name] or 0) + (r[name] or 0)
+
+
+def usage_credit(
+    intervals: dict[int, list[Interval]], *, low: datetime | None, high: datetime | None
+) -> dict[tuple[int, int, str], dict]:
+    """Rated usage sums per (customer, model, currency) whose ``occurred_at`` lies in the customers' credit
+    intervals cut to ``[low, high)``: whole days from ``UsageDaily``, whole hours from ``UsageHourly``,
+    the switch hours' parts from the raw events (rare: one customer-hour per switch)."""
+    days_q, hours_q, raw_q = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
+    always = [cid for cid, ivs in intervals.items() if ivs == ALWAYS]
+    # Customers always on credit share one filter (the same bounds for all of them); each other
+    # customer has its own.
+    selections = [({"customer_id__in": always}, ALWAYS)] if always else []
+    selections += [({"customer_id": cid}, ivs) for cid, ivs in intervals.items() if ivs != ALWAYS]
+    for who, ivs in selections:
+        d, h, r = _filters(who, _clip(ivs, low, high))
+        days_q, hours_q, raw_q = days_q | d, hours_q | h, raw_q | r
     out: dict[tuple[int, int, str], dict] = {}
-    for rollup, q in ((UsageDaily, day_q), (UsageHourly, hour_q)):
+    group = ("customer_id", "model_id", "sell_currency")
+    for rollup, q in ((UsageDaily, days_q), (UsageHourly, hours_q)):
         rows = (
             rollup.objects.filter(q)
-            .values("customer_id", "model_id", "sell_currency")
-            .annotate(amount=Sum("sell_amount"), requests=Sum("requests"), **TOKEN_SUMS)
-            .order_by()
+            .values(*group)
+            .annotate(amount=Sum("sell_amount"), n=Sum("requests"), **TOKEN_SUMS)
         )
-        for r in rows:
-            key = (r["customer_id"], r["model_id"], r["sell_currency"])
-            if key not in out:
-                out[key] = {name: r[name] for name, _col in SUM_COLUMNS}
-            else:
-                for name, _col in SUM_COLUMNS:
-                    out[key][name] = (out[key][name] or 0) + (r[name] or 0)
+        _sums_add(out, rows.order_by(), "n")
+    events = (
+        UsageEvent.objects.filter(raw_q, rating_state=RatingState.RATED)
+        .values(*group)
+        .annotate(amount=Sum("sell_amount"), n=Count("id"), **TOKEN_SUMS)
+    )
+    _sums_add(out, events.order_by(), "n")
     return out
 
 
 def usage_cumulative(
-    customer_ids: list[int], period: Period, staged: bool, spans: dict[int, Span] | None = None
+    customer_ids: list[int], period: Period, staged: bool, intervals: dict[int, list[Interval]]
 ) -> dict[tuple[int, int, str], dict]:
-    """Rollup sums per (customer, model, currency) over every day up to the period's last day (only
-    inside the customer's credit span when it is bounded, see ``Span``)."""
-    spans = spans or {}
-    bounded = [cid for cid in customer_ids if cid in spans]
-    out = _usage_spanned(bounded, period, spans) if bounded else {}
-    customer_ids = [cid for cid in customer_ids if cid not in spans]
-    if not customer_ids:
+    """Credit usage sums per (customer, model, currency) up to the period's end: for customers always on
+    credit every day up to its last (staged on PostgreSQL), for the others only inside their credit
+    intervals (``usage_credit``)."""
+    end = local_midnight(period.end + timedelta(days=1))
+    bounded = {cid: intervals[cid] for cid in customer_ids if intervals.get(cid, ALWAYS) != ALWAYS}
+    out = usage_credit(bounded, low=None, high=end) if bounded else {}
+    always = [cid for cid in customer_ids if cid not in bounded]
+    if not always:
         return out
-    return out | _usage_open(customer_ids, period, staged)
+    return out | _usage_open(always, period, staged)
 
 
 def _usage_open(customer_ids: list[int], period: Period, staged: bool) -> dict[tuple[int, int, str], dict]:
@@ -171,45 +240,66 @@ def _usage_open(customer_ids: list[int], period: Period, staged: bool) -> dict[t
     return {(r["customer_id"], r["model_id"], r["sell_currency"]): r for r in rows}
 
 
-def usage_billed(
-    customer_ids: list[int], period: Period, spans: dict[int, Span] | None = None
-) -> dict[tuple[int, int, str], dict]:
-    """What invoices already billed per (customer, model, currency), amount and tokens (see NEVER_POSTED).
+def _rebilled():
+    """A usage line's share billed again after its invoice was voided (``details.rebilled``; 0 if none)."""
+    return Coalesce(Cast(KT("details__rebilled"), DecimalField(**LEDGER_FIELD)), Value(ZERO))
 
-    Only invoices of periods ending by ``period``'s end count (what is billed is cumulative usage up to
-    that day), and for a customer whose credit span started later, only invoices of the current span.
-    Summed in SQL (tokens read from each line's ``details``), so a close reads one row per customer ×
-    model however many months were billed before.
+
+def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int, str], dict]:
+    """What invoices already billed per (customer, model, currency), amount and tokens, and what their
+    usage lines relieved (or will relieve, drafts) from the unbilled accrual.
+
+    ``amount`` and ``tokens``: usage lines of every invoice of the customer but void ones, of periods
+    ending by ``period``'s end (what is billed is cumulative usage up to that day). A voided *issued*
+    invoice's usage is therefore billed again by the next close (its credit note reversed the receivable
+    against usage revenue). ``relief``: the unbilled share of the lines of every invoice but drafts voided
+    unissued (``NEVER_POSTED``); ``relief - amount`` is what a voided invoice took out of unbilled and no
+    later line billed again yet (``rebill_mark``). Summed in SQL (tokens read from each line's
+    ``details``), so a close reads one row per customer × model however many months were billed before.
     """
-    spans = spans or {}
-    started = {
-        cid: timezone.localdate(spans[cid].since) for cid in customer_ids if cid in spans and spans[cid].since
-    }
-    scope = Q(invoice__customer_id__in=[cid for cid in customer_ids if cid not in started])
-    for cid, day in started.items():
-        scope |= Q(invoice__customer_id=cid, invoice__period_end__gte=day)
     token_sums = {
-        f"t_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField())) for cls in TOKEN_CLASSES
+        f"t_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField()), filter=LIVE)
+        for cls in TOKEN_CLASSES
     }
     rows = (
         InvoiceLine.objects.filter(
-            scope,
+            invoice__customer_id__in=customer_ids,
             invoice__period_end__lte=period.end,
             kind=InvoiceLine.Kind.USAGE,
             ai_model__isnull=False,
         )
         .exclude(**NEVER_POSTED)
         .values("invoice__customer_id", "ai_model_id", "invoice__currency")
-        .annotate(amount=Sum("amount_exact"), **token_sums)
+        .annotate(
+            amount=Sum("amount_exact", filter=LIVE),
+            relief=Sum(F("amount_exact") - _rebilled()),
+            **token_sums,
+        )
         .order_by()
     )
     return {
         (r["invoice__customer_id"], r["ai_model_id"], r["invoice__currency"]): {
             "amount": ledger_round(r["amount"] or ZERO),
+            "relief": ledger_round(r["relief"] or ZERO),
             "tokens": {cls: int(r[f"t_{cls}"] or 0) for cls in TOKEN_CLASSES},
         }
         for r in rows
     }
+
+
+def unbilled_relieved(customer_ids: list[int]) -> dict[tuple[int, str], Decimal]:
+    """What posted invoices' usage lines relieved from each (customer, currency)'s unbilled account."""
+    rows = (
+        InvoiceLine.objects.filter(
+            invoice__customer_id__in=customer_ids,
+            invoice__journal_transaction__isnull=False,
+            kind=InvoiceLine.Kind.USAGE,
+        )
+        .values("invoice__customer_id", "invoice__currency")
+        .annotate(relief=Sum(F("amount_exact") - _rebilled()))
+        .order_by()
+    )
+    return {(r["invoice__customer_id"], r["invoice__currency"]): r["relief"] or ZERO for r in rows}
 
 
 def billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,8 +17,10 @@ from billing.invoicing.close.lines import (
     usage_lines,
 )
 from billing.invoicing.close.measure import (
-    Span,
+    ALWAYS,
+    Interval,
     billed_keys,
+    credit_intervals,
     usage_billed,
     usage_cumulative,
     usage_in_period,
@@ -26,13 +28,13 @@ from billing.invoicing.close.measure import (
     usage_stage_drop,
 )
 from billing.invoicing.close.store import invoices_store, statements_store
+from billing.invoicing.close.unbilled import rebill_mark, unbilled_accounts_lock, unbilled_residuals
 from billing.invoicing.models import Invoice, PeriodClose, UsageStatement
 from billing.invoicing.numbering import numbers_take
 from billing.invoicing.periods import Period, period_parse
 from billing.invoicing.pricing import UnitPrices
-from billing.terms.models import BillingTerms
+from billing.terms.models import CREDIT_MODES, BillingTerms, TermsSpan
 from catalog.models import AIModel
-from common.days import local_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,8 @@ def _close_chunk(
     models: dict[int, AIModel],
     prices: UnitPrices,
     actor,
+    intervals: dict[int, list[Interval]],
     staged: bool = False,
-    spans: dict[int, Span] | None = None,
 ) -> list[Invoice]:
     with transaction.atomic():
         # Lock the chunk's terms rows: a concurrent close of the same customers waits here, then finds
@@ -72,14 +74,13 @@ def _close_chunk(
             .order_by("customer_id")
         }
         tax_rates = {cid: t.tax_rate for cid, t in terms.items()}
+        unbilled = unbilled_accounts_lock(customer_ids)
+        cumulative = usage_cumulative(customer_ids, period, staged, intervals)
+        billed = usage_billed(customer_ids, period)
         built_of = usage_lines(
-            usage_cumulative(customer_ids, period, staged, spans),
-            usage_billed(customer_ids, period, spans),
-            period=period,
-            models=models,
-            prices=prices,
-            tax_rates=tax_rates,
+            cumulative, billed, period=period, models=models, prices=prices, tax_rates=tax_rates
         )
+        rebill_mark(built_of, billed)
         others = other_lines(customer_ids, period)
         already = billed_keys(customer_ids, {d.source_key for ds in others.values() for d in ds})
         other_lines_add(built_of, others, already=already, tax_rates=tax_rates)
@@ -93,6 +94,13 @@ def _close_chunk(
         issuing = [ck for ck in todo if not terms[close_keys[ck][0]].review_invoices]
         # One locked step takes the chunk's numbers; the series row stays locked until commit.
         series, numbers = numbers_take("invoice", issue_date, len(issuing))
+        residuals = unbilled_residuals(
+            issuing=[close_keys[ck] for ck in issuing],
+            accounts=unbilled,
+            cumulative=cumulative,
+            intervals=intervals,
+            period=period,
+        )
         return invoices_store(
             todo=todo,
             close_keys=close_keys,
@@ -103,6 +111,7 @@ def _close_chunk(
             series=series,
             number_of=dict(zip(issuing, numbers, strict=True)),
             actor=actor,
+            residuals=residuals,
         )
 
 
@@ -138,6 +147,21 @@ def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
         )
 
 
+def closing_customers(period: Period) -> list[int]:
+    """The customers a close of ``period`` invoices, in id order: those on credit terms of its cadence
+    (monthly at a month, quarterly at a quarter), and at every month close each customer now on prepaid
+    that was ever on credit: the credit-span usage it has not been invoiced for yet (usage delivered late,
+    or the span it just left) gets a final invoice. Taking one with nothing left makes no invoice."""
+    mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
+    closing = Q(mode=mode)
+    if not period.is_quarter:
+        was_credit = TermsSpan.objects.filter(mode__in=CREDIT_MODES).values("customer_id")
+        closing |= Q(mode=BillingTerms.Mode.PREPAID, customer_id__in=was_credit)
+    return list(
+        BillingTerms.objects.filter(closing).order_by("customer_id").values_list("customer_id", flat=True)
+    )
+
+
 def close_period(
     period: Period | str, *, actor=None, issue_date: date | None = None, chunk_size: int = CHUNK
 ) -> CloseResult:
@@ -155,22 +179,8 @@ def close_period(
     )
     result = CloseResult(period_close=record)
     try:
-        mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
-        closing = Q(mode=mode)
-        if not period.is_quarter:
-            # Customers who left credit terms recently still owe the usage they accrued on credit.
-            closing |= Q(
-                mode=BillingTerms.Mode.PREPAID,
-                credit_until__gte=local_midnight(period.start),
-                credit_until__lt=local_midnight(period.end + timedelta(days=1)),
-            )
-        rows = list(
-            BillingTerms.objects.filter(closing)
-            .order_by("customer_id")
-            .values_list("customer_id", "credit_since", "credit_until")
-        )
-        credit_ids = [cid for cid, _since, _until in rows]
-        spans = {cid: Span(since, until) for cid, since, until in rows if since or until}
+        credit_ids = closing_customers(period)
+        intervals = credit_intervals(credit_ids)
         prepaid_ids = []
         if not period.is_quarter:
             prepaid_ids = list(
@@ -180,7 +190,7 @@ def close_period(
             )
         models = {m.pk: m for m in AIModel.objects.all()}
         prices = UnitPrices(period=period, customer_ids=credit_ids)
-        staged = usage_stage(period, [cid for cid in credit_ids if cid not in spans])
+        staged = usage_stage(period, [cid for cid in credit_ids if intervals.get(cid, ALWAYS) == ALWAYS])
         try:
             for i in range(0, len(credit_ids), chunk_size):
                 result.invoices += _close_chunk(
@@ -191,7 +201,7 @@ def close_period(
                     prices=prices,
                     actor=actor,
                     staged=staged,
-                    spans=spans,
+                    intervals=intervals,
                 )
         finally:
             if staged:
@@ -205,7 +215,7 @@ def close_period(
         record.save(update_fields=["state", "error", "finished_at"])
         raise
     record.state = PeriodClose.State.DONE
-    record.customers = len(credit_ids) + len(prepaid_ids)
+    record.customers = len({*credit_ids, *prepaid_ids})
     record.invoices_created = len(result.invoices)
     record.statements_created = len(result.statements)
     record.finished_at = timezone.now()

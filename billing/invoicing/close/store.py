@@ -132,12 +132,15 @@ def invoices_store(
     series: str,
     number_of: dict[str, int],
     actor,
+    residuals: dict[tuple[int, str], Decimal] | None = None,
 ) -> list[Invoice]:
     """Write the invoices of ``todo`` (close keys) with their lines; post those numbered in ``number_of``.
 
     A numbered invoice is issued at once (dates, ``invoice:<id>`` journal transaction), the others stay
-    drafts for review.
+    drafts for review. ``residuals``: per (customer, currency) the trace of the unbilled accrual an issued
+    invoice moves to the rounding account (``services.unbilled_residuals``).
     """
+    residuals = residuals or {}
     now = timezone.now()
     invoices, lines_of = [], {}
     for close_key in todo:
@@ -174,7 +177,10 @@ def invoices_store(
         resolve = _accounts(issued)
         postings = []
         for inv in issued:
-            legs = invoice_posting_lines(inv, lines_of[inv.close_key], resolve(inv))
+            residual = residuals.get(close_keys[inv.close_key], Decimal("0"))
+            legs = invoice_posting_lines(
+                inv, lines_of[inv.close_key], resolve(inv), unbilled_residual=residual
+            )
             postings.append(invoice_posting(inv, legs) if legs else None)
         posted = transactions_post_many(postings=[p for p in postings if p], actor=actor)
         credit_limit_watch(transactions=posted)  # issuing moves service charges and tax into exposure

@@ -282,7 +282,7 @@ def test_task_closes_month_and_quarter_that_ended(settings, source, model, month
     assert schedule.day_of_month == {1} and settings.CELERY_TIMEZONE == settings.TIME_ZONE
 
 
-def test_voided_draft_is_billed_again_but_voided_issued_invoice_is_not(source, model):
+def test_voided_invoices_draft_or_issued_are_billed_again_by_the_next_close(source, model):
     from billing.receivables.credit_notes import invoice_void
 
     reviewed = customer_make(key="key-r", mode=BillingTerms.Mode.MONTHLY, review_invoices=True)
@@ -291,14 +291,25 @@ def test_voided_draft_is_billed_again_but_voided_issued_invoice_is_not(source, m
     use(source, "key-i", datetime(2026, 10, 3, 2, tzinfo=UTC))
     draft, posted = sorted(close_period("2026-10", issue_date=ISSUE).invoices, key=lambda i: i.customer_id)
     invoice_void(invoice=draft, reason="wrong customer contact", actor=None)
-    invoice_void(invoice=posted, reason="disputed, written off", actor=None)
+    invoice_void(invoice=posted, reason="disputed, billed again", actor=None)
+    revenue = bal(AccountKind.REVENUE_USAGE)
 
     november = close_period("2026-11", issue_date=date(2026, 12, 1)).invoices
 
-    # The voided draft never left unbilled: its usage is billed again. The issued one was credited
-    # (revenue reversed): billing it again would book it twice.
-    assert [(i.customer, i.lines.get().amount_exact) for i in november] == [(reviewed, EVENT)]
+    # Both voids bill the usage again. The issued one had relieved unbilled and its credit note reversed
+    # usage revenue: the re-bill credits revenue back, and unbilled stays at zero (not −5.23).
+    assert [(i.customer, i.lines.get().amount_exact) for i in november] == [
+        (reviewed, EVENT),
+        (issued, EVENT),
+    ]
+    rebill = november[1].lines.get()
+    assert rebill.details["rebilled"] == str(EVENT.quantize(Decimal("1e-12")))
     assert bal(AccountKind.UNBILLED_RECEIVABLE, issued) == 0
+    assert bal(AccountKind.RECEIVABLE, issued) == Decimal("5.23")
+    # Revenue gets back what the credit note took (5.23); the rounding was booked by the first issue.
+    assert bal(AccountKind.REVENUE_USAGE) == revenue - Decimal("5.23")
+    # Once billed again it is billed: the next close makes nothing.
+    assert close_period("2026-12", issue_date=date(2027, 1, 1)).invoices == []
 
 
 def test_a_failed_close_is_recorded_and_can_be_rerun(source, monthly, monkeypatch):

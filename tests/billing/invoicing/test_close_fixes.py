@@ -19,6 +19,7 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.terms.models import BillingTerms
 from billing.terms.services import billing_terms_update
+from billing.terms.spans import spans_of
 from billing.usage.models import UsageDaily
 from billing.wallets.credits import wallet_credit
 from catalog.models import SubscriptionPlan
@@ -55,7 +56,7 @@ def test_prepaid_to_monthly_bills_only_usage_since_the_switch(source, model):
     close_period("2026-09", issue_date=date(2026, 10, 1))
     use(source, "key-p", datetime(2026, 10, 2, 9, tzinfo=UTC))  # 17:00 Shanghai, still prepaid
     _switch(c, "monthly", datetime(2026, 10, 2, 10, 30, tzinfo=UTC))
-    assert BillingTerms.objects.get(customer=c).credit_since == datetime(2026, 10, 2, 10, 30, tzinfo=UTC)
+    assert spans_of([c.pk])[c.pk].credit_intervals() == [(datetime(2026, 10, 2, 10, 30, tzinfo=UTC), None)]
     use(source, "key-p", datetime(2026, 10, 2, 11, tzinfo=UTC))  # same day, after the switch
     use(source, "key-p", datetime(2026, 10, 3, 2, tzinfo=UTC))
     [inv] = close_period("2026-10", issue_date=date(2026, 11, 1)).invoices
@@ -67,8 +68,7 @@ def test_monthly_to_prepaid_still_invoices_credit_usage(source, model):
     _fund(c)
     use(source, "key-m", datetime(2026, 10, 3, 2, tzinfo=UTC))  # on credit
     _switch(c, "prepaid", datetime(2026, 10, 10, tzinfo=UTC))
-    terms = BillingTerms.objects.get(customer=c)
-    assert terms.credit_until == datetime(2026, 10, 10, tzinfo=UTC)
+    assert spans_of([c.pk])[c.pk].credit_intervals() == [(None, datetime(2026, 10, 10, tzinfo=UTC))]
     use(source, "key-m", datetime(2026, 10, 12, 2, tzinfo=UTC))  # prepaid, paid from the wallet
     [inv] = close_period("2026-10", issue_date=date(2026, 11, 1)).invoices
     assert inv.customer == c
