@@ -39,6 +39,7 @@ from billing.gateway.status import status_invalidate
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import number_next
 from billing.invoicing.periods import due_date
+from billing.invoicing.signals import invoices_issued
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
@@ -331,8 +332,9 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
     )
     credit_limit_watch(transactions=[invoice.journal_transaction])
     # Service charges and tax reach the receivable only now: the gateway's cached exposure is stale.
-    customer_id = invoice.customer_id
+    customer_id, invoice_id = invoice.customer_id, invoice.pk
     transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
+    transaction.on_commit(lambda: invoices_issued.send(sender=Invoice, invoice_ids=[invoice_id]))
     return invoice
 
 

@@ -8,7 +8,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.invoicing.close.lines import CloseKeys
@@ -21,6 +21,7 @@ from billing.invoicing.services import (
     invoice_posting_lines,
     invoice_totals,
 )
+from billing.invoicing.signals import invoices_issued
 from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get
 from billing.ledger.models import LedgerAccount
 from billing.ledger.services import transactions_post_many
@@ -189,6 +190,8 @@ def invoices_store(
             if posting is not None:
                 inv.journal_transaction = next(txns)
         _journal_links_store([inv for inv in issued if inv.journal_transaction_id])
+        issued_ids = [inv.pk for inv in issued]
+        transaction.on_commit(lambda: invoices_issued.send(sender=Invoice, invoice_ids=issued_ids))
     return invoices
 
 
