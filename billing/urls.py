@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from billing.payments.views.card_purchase import portal_buy_by_card
+
 urlpatterns: list = [
     path("", include("billing.ledger.urls")),
     path("", include("billing.wallets.urls")),
@@ -10,4 +12,6 @@ urlpatterns: list = [
     path("", include("billing.statements.urls")),
     path("", include("billing.receivables.urls")),
     path("", include("billing.invoicing.urls")),
+    path("", include("billing.allowances.urls")),
+    path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]

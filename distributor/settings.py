@@ -411,6 +411,11 @@ CELERY_BEAT_SCHEDULE["wallet-lots-expire"] = {
     "task": "billing.wallets.tasks.wallet_lots_expire_task",
     "schedule": 3600,
 }
+# Prepaid customers' subscription months are charged to the wallet as they start (billing/allowances/).
+CELERY_BEAT_SCHEDULE["allowance-charges-due"] = {
+    "task": "billing.allowances.tasks.allowance_charges_due_task",
+    "schedule": 3600,
+}
 
 # ------------------------------------------------------------------------------
 # Usage pipeline — docs/usage.md

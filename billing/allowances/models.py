@@ -4,6 +4,8 @@ Billing reads these at period close (subscription fees, pack purchases on accoun
 their token allowances down before money.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +24,10 @@ class Subscription(models.Model):
     ends_on = models.DateField(_("until"), null=True, blank=True, help_text=_("Blank: until cancelled."))
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
@@ -129,3 +135,102 @@ class AllowanceDraw(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tokens} tokens from #{self.allowance_id} by batch {self.batch_id}"
+
+
+class AllowanceCharge(models.Model):
+    """A subscription month or a pack paid from the customer's wallet (the wallet debit it was paid by).
+
+    ``source_key`` is the key the period close bills the same thing by (``subscription:<id>:<YYYY-MM>``,
+    ``pack:<id>``); the close skips a key found here, so a month or pack is paid once, by wallet or by
+    invoice, whatever the customer's terms did in between (``billing.allowances.charges``).
+    """
+
+    source_key = models.CharField(max_length=120, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="allowance_charges")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+    month = models.DateField(_("month"), null=True, blank=True, help_text=_("Subscriptions: first day."))
+    pack_purchase = models.OneToOneField(
+        PackPurchase, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
+    )
+    amount = MoneyField(_("amount"), help_text=_("Debited from paid credit, in the currency shown."))
+    currency = models.CharField(_("currency"), max_length=3)
+    transaction = models.OneToOneField(
+        "billing.JournalTransaction", on_delete=models.PROTECT, related_name="allowance_charge"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("charged"), auto_now_add=True)
+
+    class Meta:
+        db_table = "allowances_charge"
+        verbose_name = _("allowance charge")
+        verbose_name_plural = _("allowance charges")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    subscription__isnull=False, month__isnull=False, pack_purchase__isnull=True
+                )
+                | models.Q(subscription__isnull=True, month__isnull=True, pack_purchase__isnull=False),
+                name="allowances_charge_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_key}: {self.amount} {self.currency}"
+
+
+class CardOrder(models.Model):
+    """A pack or subscription a portal user pays by card: bought once the card payment is credited.
+
+    The card payment is an ordinary card top-up (``topup_reference`` is its public id): its money lands in
+    the wallet's paid credit and the purchase is paid from there in the same database transaction, so a
+    refund or dispute of the card payment is booked as for any top-up.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting payment")
+        DONE = "done", _("Bought")
+        FAILED = "failed", _("Not bought")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="card_orders")
+    pack = models.ForeignKey(Pack, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    plan = models.ForeignKey(
+        SubscriptionPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    price = MoneyField(_("price"), help_text=_("In the currency shown, to its minor unit."))
+    currency = models.CharField(_("currency"), max_length=3)
+    topup_reference = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    error = models.TextField(_("why not bought"), blank=True)
+    pack_purchase = models.OneToOneField(
+        PackPurchase, on_delete=models.PROTECT, null=True, blank=True, related_name="card_order"
+    )
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="card_order"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "allowances_card_order"
+        verbose_name = _("card order")
+        verbose_name_plural = _("card orders")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pack__isnull=False, plan__isnull=True)
+                | models.Q(pack__isnull=True, plan__isnull=False),
+                name="allowances_card_order_one_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.pack or self.plan} ({self.get_status_display()})"

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
+from billing.allowances.card_orders import card_order_fulfil
 from billing.money import money_text, quantize_money
 from billing.payments import postings
 from billing.payments.amounts import captured_split, card_quote
@@ -36,8 +37,12 @@ def card_topup_start(
     success_url: str,
     cancel_url: str,
     locale: str = "auto",
+    description: str = "",
 ) -> CardTopUp:
     """Price and record a card top-up, open its Stripe Checkout Session and return it (with its URL).
+
+    ``description`` names what the money is for on Stripe's page (a pack bought by card); blank: a
+    wallet top-up.
 
     Raises ValidationError for an amount or currency the rules refuse, before anything is written. When
     Stripe fails the row is rolled back too, so a failed attempt leaves nothing behind.
@@ -53,7 +58,8 @@ def card_topup_start(
             charged=quote.charged,
             created_by=user,
         )
-        lines = [(_("Wallet top-up · %(customer)s") % {"customer": customer.name}, quote.amount)]
+        label = description or _("Wallet top-up · %(customer)s") % {"customer": customer.name}
+        lines = [(label, quote.amount)]
         if quote.fee_mode == "customer" and quote.fee > 0:
             lines.append((_("Card processing fee"), quote.fee))
         metadata = {"topup": str(topup.public_id), "customer": str(customer.pk)}
@@ -122,6 +128,8 @@ def card_topup_settle(
         from billing.receivables.receipts import receipt_for_topup
 
         receipt_for_topup(card_topup=topup)
+        # A pack or plan bought by card is paid from this credit now, in the same transaction.
+        card_order_fulfil(topup_reference=topup.public_id, credited=topup.amount, currency=topup.currency)
     return topup
 
 

@@ -14,6 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from billing.allowances.selectors import keys_paid_by_wallet
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.periods import Period
 from billing.money import LEDGER_FIELD, ledger_round
@@ -303,14 +304,17 @@ def unbilled_relieved(customer_ids: list[int]) -> dict[tuple[int, str], Decimal]
 
 
 def billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:
-    """Which of ``keys`` (subscription, service and pack source keys) an invoice line already billed."""
+    """Which of ``keys`` (subscription, service and pack source keys) must not be invoiced: those an
+    invoice line already billed, and those the wallet pays (``keys_paid_by_wallet``: charged to it, or
+    begun on prepaid terms), so a switch of terms never bills a month or pack twice."""
     if not keys:
         return set()
-    return set(
+    invoiced = set(
         InvoiceLine.objects.filter(invoice__customer_id__in=customer_ids, source_key__in=keys)
         .exclude(**NEVER_POSTED)
         .values_list("source_key", flat=True)
     )
+    return invoiced | keys_paid_by_wallet(customer_ids, keys - invoiced)
 
 
 def usage_in_period(customer_ids: list[int], period: Period):
