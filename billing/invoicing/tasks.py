@@ -3,8 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from billing.invoicing.close.services import CloseError, close_period
+from billing.invoicing.models import PeriodClose
 from billing.invoicing.periods import period_parse, periods_just_ended
 
 logger = logging.getLogger(__name__)
@@ -23,8 +25,18 @@ def period_close_task(period: str | None = None, actor_id: int | None = None) ->
         try:
             result = close_period(p, actor=actor)
         except CloseError as exc:
-            # Refused (not ended yet, or a later period already closed): retrying cannot help.
+            # Refused (not ended yet, or a later period already closed): retrying cannot help. Recorded
+            # as a failed close so the period close page says why, not only the worker's log.
             logger.error("Period close %s refused: %s", p.label, exc)
+            PeriodClose.objects.create(
+                period=p.label,
+                period_start=p.start,
+                period_end=p.end,
+                state=PeriodClose.State.FAILED,
+                error=str(exc),
+                finished_at=timezone.now(),
+                started_by=actor,
+            )
             done.append({"period": p.label, "error": str(exc)})
             continue
         done.append(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.invoicing import downloads, views
+from billing.invoicing import downloads, upcoming_views, views
 
 urlpatterns = [
     path("dashboard/service-charges/", views.service_charge_list, name="staff-service-charges"),
@@ -20,4 +20,9 @@ urlpatterns = [
         downloads.portal_invoice_lines_csv,
         name="portal-invoice-lines-csv",
     ),
+    path("dashboard/finance/upcoming/", upcoming_views.upcoming_list, name="staff-upcoming-invoices"),
+    path(
+        "dashboard/finance/upcoming/<int:pk>/", upcoming_views.upcoming_detail, name="staff-upcoming-invoice"
+    ),
+    path("portal/invoices/upcoming/", upcoming_views.portal_upcoming, name="portal-upcoming-invoice"),
 ]

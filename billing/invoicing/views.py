@@ -1,4 +1,8 @@
-"""Staff pages for period close: service charges (list, create, end) and period closes (list, run)."""
+"""Staff pages for period close: service charges (list, create, end) and period closes (list, run).
+
+A close that must not run (the period has not ended, a later one is closed) is refused on the form with
+its reason before anything is queued; one refused or failed on the worker shows its reason in the list.
+"""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,10 +15,11 @@ from accounts.models import StaffRole
 from accounts.permissions import staff_required
 from accounts.selectors import customers_visible_to
 from billing.invoicing.charges import service_charge_create, service_charge_end
+from billing.invoicing.close.services import CloseError, close_refusal
 from billing.invoicing.filters import PeriodCloseFilter, ServiceChargeFilter
 from billing.invoicing.forms import PeriodCloseForm, ServiceChargeForm
 from billing.invoicing.models import PeriodClose, ServiceCharge
-from billing.invoicing.periods import period_just_ended
+from billing.invoicing.periods import period_just_ended, period_parse
 from billing.invoicing.queue import period_close_queue
 from common.forms import form_errors_add
 from common.listing import filtered_page
@@ -82,6 +87,11 @@ def period_close_list(request):
     if request.method == "POST":
         form = PeriodCloseForm(request.POST)
         if form.is_valid():
+            try:
+                close_refusal(period_parse(form.cleaned_data["period"]))
+            except CloseError as exc:
+                form.add_error("period", str(exc))
+        if form.is_valid():
             period_close_queue(period=form.cleaned_data["period"], actor=request.user)
             messages.success(
                 request,
@@ -94,4 +104,5 @@ def period_close_list(request):
     context = filtered_page(request, PeriodClose.objects.select_related("started_by"), PeriodCloseFilter)
     context["form"] = form
     context["can_run"] = request.user.staff_role in FINANCE
-    return render(request, "invoicing/closes/period_close_list.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "invoicing/closes/period_close_list.html", context, status=status)
