@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from billing.ledger.exceptions import LedgerError
 from billing.payments.corrections import correction_decided, correction_lock_pending
 from billing.payments.models import Correction
 from billing.payments.refunds import credit_refund_apply
@@ -30,7 +31,12 @@ def correction_approve(*, correction: Correction, approver: User) -> Correction:
         if correction.kind == Correction.Kind.CREDIT_REFUND:
             # A refund leaves on the day it is approved; a reversal keeps the day the bank returned the money.
             correction.effective_date = timezone.localdate()
-        _APPLY[correction.kind](correction, actor=approver)
+        try:
+            _APPLY[correction.kind](correction, actor=approver)
+        except LedgerError as exc:
+            # A refusal of the ledger or a wallet (say, a transaction already reversed elsewhere) is a
+            # message for finance, and rolls the whole approval back.
+            raise ValidationError(str(exc)) from exc
         correction_decided(correction, approver=approver, status=Correction.Status.DONE)
     return correction
 

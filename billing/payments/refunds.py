@@ -34,6 +34,7 @@ from billing.receivables.models import CustomerPayment
 from billing.receivables.services import payment_unallocated
 from billing.stripe import api as stripe_api
 from billing.terms.selectors import customer_currency
+from billing.wallets.locking import wallet_lock
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 
@@ -172,6 +173,9 @@ def credit_refund_apply(correction: Correction, *, actor: User) -> None:
         payment = CustomerPayment.objects.select_for_update().get(pk=correction.payment_id)
     if correction.card_topup_id:
         topup = CardTopUp.objects.select_for_update().get(pk=correction.card_topup_id)
+    if correction.source == Source.WALLET:
+        # Locked before its balance is read, so two refunds approved at once cannot both spend it.
+        wallet_lock(customer=correction.customer, currency=correction.currency)
     _currency, limit = refundable(
         customer=correction.customer,
         source=correction.source,

@@ -305,6 +305,24 @@ def test_a_lost_dispute_stays_withdrawn(client, customer, paid):
     assert balance(customer)[0] == Decimal("0")
 
 
+def test_a_top_up_dispute_books_its_fee_and_each_step_once(client, customer, paid):
+    # funds_withdrawn after created, reinstated before closed: each step books once, fees by transaction
+    post_event(client, event_for("event_charge_dispute_created", paid))
+    post_event(client, event_for("event_charge_dispute_funds_withdrawn", paid))
+    # the passed-on fee share (14.50, not returned by Stripe) and the 100.00 dispute fee are our expense
+    assert (balance(customer)[0], fee_expense(), clearing()) == (
+        Decimal("0"),
+        Decimal("114.50"),
+        Decimal("-114.50"),
+    )
+
+    post_event(client, event_for("event_charge_dispute_funds_reinstated", paid))
+    post_event(client, event_for("event_charge_dispute_closed", paid))
+
+    assert (balance(customer)[0], fee_expense(), clearing()) == (Decimal("500"), Decimal("0"), Decimal("500"))
+    assert set(StripeEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
 def test_an_absorbed_fee_is_booked_as_an_expense(client, customer, owner, stripe_http, settings):
     settings.TOPUP_CARD_FEE_MODE = "absorb"
     topup = card_topup_start(
