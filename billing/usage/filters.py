@@ -92,13 +92,24 @@ class UsageFilter(_RollupFilter):
         queryset=Vendor.objects.order_by("name"),
         empty_label=_("All"),
     )
+    # The margin report in one currency: the page adds sales, cost and margin in the base currency.
+    amounts = django_filters.ChoiceFilter(
+        label=_("Amounts in"),
+        choices=[("base", _("the base currency too"))],
+        empty_label=_("each sell currency"),
+        method="amounts_shown",
+    )
     o = django_filters.OrderingFilter(
         fields=(("model__name", "model"), ("model__vendor__name", "vendor"), *_USAGE_ORDERING)
     )
 
     class Meta:
         model = UsageDaily
-        fields = ["start", "end", "customer", "model", "vendor", "currency"]
+        fields = ["start", "end", "customer", "model", "vendor", "currency", "amounts"]
+
+    def amounts_shown(self, queryset, name, value):
+        """Choose how the page shows money; the rows are the same either way."""
+        return queryset
 
 
 class CustomerUsageFilter(_RollupFilter):

@@ -1,10 +1,12 @@
 """Staff usage pages: the overview of all customers and one customer's usage."""
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 
 from accounts.permissions import staff_required
 from accounts.selectors import customer_for_user, customers_visible_to
+from billing.usage.base_currency import usage_in_base_currency
 from billing.usage.filters import CustomerUsageFilter, UsageFilter
 from billing.usage.selectors import daily_rows, usage_by_customer
 from billing.usage.views.common import usage_context
@@ -16,6 +18,9 @@ def usage_overview(request):
     rows = daily_rows(customers=customers_visible_to(request.user))
     context = usage_context(request, rows, UsageFilter, show_cost=True)
     context["by_customer"] = usage_by_customer(context["rows"])
+    usage_filter = context["filter"]
+    if usage_filter.is_valid() and usage_filter.form.cleaned_data.get("amounts") == "base":
+        context["in_base"] = usage_in_base_currency(context["rows"], base=settings.BASE_CURRENCY)
     return render(request, "dashboard/usage/overview.html", context)
 
 
