@@ -15,11 +15,14 @@ class BillingConfig(AppConfig):
         from billing.gateway.receivers import (
             balance_suspension_changed,
             credit_limit_breach_changed,
+            floor_overshoot_opened,
             usage_status_refresh,
+            wallet_limit_refresh,
         )
         from billing.terms.models import CreditLimitBreach
         from billing.usage.signals import usage_committed
-        from billing.wallets.models import BalanceSuspension
+        from billing.wallets.models import BalanceSuspension, FloorOvershoot
+        from billing.wallets.signals import wallet_limit_changed
 
         post_save.connect(
             balance_suspension_changed, sender=BalanceSuspension, dispatch_uid="gateway_balance_suspension"
@@ -27,4 +30,8 @@ class BillingConfig(AppConfig):
         post_save.connect(
             credit_limit_breach_changed, sender=CreditLimitBreach, dispatch_uid="gateway_credit_limit_breach"
         )
+        post_save.connect(
+            floor_overshoot_opened, sender=FloorOvershoot, dispatch_uid="gateway_floor_overshoot"
+        )
         usage_committed.connect(usage_status_refresh, dispatch_uid="gateway_status_after_usage")
+        wallet_limit_changed.connect(wallet_limit_refresh, dispatch_uid="gateway_status_after_wallet_limit")

@@ -20,7 +20,8 @@ STATUS_SCHEMA = inline_serializer(
         "status": serializers.ChoiceField(choices=["active", "suspended"]),
         "reasons": serializers.ListField(
             child=serializers.DictField(),
-            help_text="code: balance_at_floor | credit_limit | overdue | manual_hold | parent_suspended",
+            help_text="code: balance_at_floor | balance_reserve | credit_limit | overdue | manual_hold | "
+            "parent_suspended",
         ),
         "currency": serializers.CharField(),
         "balance": serializers.CharField(
@@ -28,6 +29,16 @@ STATUS_SCHEMA = inline_serializer(
         ),
         "floor": serializers.CharField(allow_null=True),
         "balance_headroom": serializers.CharField(allow_null=True, help_text="Balance minus floor."),
+        "limit": serializers.ChoiceField(
+            choices=["soft", "hard"],
+            allow_null=True,
+            help_text="soft: suspended once the balance is at or below the floor. hard: suspended while "
+            "balance − reserve is at or below the floor.",
+        ),
+        "reserve": serializers.CharField(
+            allow_null=True,
+            help_text="Hard limit: the usage charged over the trailing hour × reserve minutes ÷ 60.",
+        ),
         "credit_limit": serializers.CharField(allow_null=True),
         "exposure": serializers.CharField(
             allow_null=True, help_text="Receivable + unbilled − paid deposits."

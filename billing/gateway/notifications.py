@@ -29,9 +29,10 @@ def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | No
 def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | None = None) -> None:
     """After commit: invalidate the cached status and queue one webhook per listening source.
 
-    ``event`` is ``customer.suspended``, ``customer.restored`` or ``customer.credit_limit_crossed``;
-    ``reason`` a code (``balance_at_floor``, ``credit_limit``, ``overdue``, ``manual_hold: …``, and their
-    ``…_cleared``/``…_settled`` counterparts on restore); ``extra`` adds fields such as the exposure.
+    ``event`` is ``customer.suspended``, ``customer.restored``, ``customer.credit_limit_crossed`` or
+    ``customer.floor_overshoot``; ``reason`` a code (``balance_at_floor``, ``balance_reserve``,
+    ``credit_limit``, ``overdue``, ``manual_hold: …``, and their ``…_cleared``/``…_settled`` counterparts on
+    restore); ``extra`` adds fields such as the exposure.
     """
     payload = gateway_event_payload(customer=customer, event=event, reason=reason, extra=extra)
     source_ids = list(

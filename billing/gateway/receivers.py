@@ -1,9 +1,9 @@
 """Tell gateways of suspensions recorded elsewhere; connected in ``billing.apps``.
 
-Balance suspensions (``billing.wallets``) and credit-limit breaches (``billing.terms``) are decided by
-those packages' services; the gateway webhook is a notification of the row they write. A signal rather
-than a call so that wallets and terms, which the gateway's status reads, need not depend on the gateway,
-and every path that suspends or restores notifies alike.
+Balance suspensions and floor overshoots (``billing.wallets``) and credit-limit breaches
+(``billing.terms``) are decided by those packages' services; the gateway webhook is a notification of
+the row they write. A signal rather than a call so that wallets and terms, which the gateway's status
+reads, need not depend on the gateway, and every path that suspends or restores notifies alike.
 """
 
 from django.db import transaction
@@ -11,17 +11,52 @@ from django.db import transaction
 from billing.gateway.notifications import gateway_event_notify
 from billing.gateway.status import status_invalidate
 from billing.terms.models import BillingTerms, CreditLimitBreach
-from billing.wallets.models import BalanceSuspension
+from billing.wallets.models import BalanceSuspension, FloorOvershoot, SuspensionReason
 
 
 def balance_suspension_changed(sender, instance: BalanceSuspension, created: bool, **kwargs) -> None:
+    """Opened: suspend, saying whether the floor or (hard limit) the reserve above it was reached.
+    Closed: restore."""
+    extra = {
+        "currency": instance.wallet.currency,
+        "floor": str(instance.wallet.floor),
+        "limit": instance.wallet.limit_mode,
+    }
     if created:
         gateway_event_notify(
-            customer=instance.customer, event="customer.suspended", reason="balance_at_floor"
+            customer=instance.customer,
+            event="customer.suspended",
+            reason=instance.reason,
+            extra={
+                **extra,
+                "balance": str(instance.balance_at_start),
+                "reserve": str(instance.reserve_at_start),
+            },
         )
     elif instance.ended_at is not None:
         gateway_event_notify(
-            customer=instance.customer, event="customer.restored", reason="balance_above_floor"
+            customer=instance.customer,
+            event="customer.restored",
+            reason="balance_above_floor"
+            if instance.reason == SuspensionReason.FLOOR
+            else "balance_reserve_cleared",
+            extra=extra,
+        )
+
+
+def floor_overshoot_opened(sender, instance: FloorOvershoot, created: bool, **kwargs) -> None:
+    """A hard-limit wallet went below its floor after all: tell the gateways once, when it first crossed."""
+    if created:
+        gateway_event_notify(
+            customer=instance.customer,
+            event="customer.floor_overshoot",
+            reason="balance_below_floor",
+            extra={
+                "currency": instance.wallet.currency,
+                "floor": str(instance.floor),
+                "balance": str(instance.lowest_balance),
+                "excess": str(instance.excess),
+            },
         )
 
 
@@ -57,3 +92,8 @@ def credit_limit_breach_changed(sender, instance: CreditLimitBreach, created: bo
 def usage_status_refresh(sender, customer_ids, **kwargs) -> None:
     """A usage batch committed (``billing.usage.signals``): read these customers' status afresh."""
     status_invalidate(customer_ids=customer_ids)
+
+
+def wallet_limit_refresh(sender, customer_id, **kwargs) -> None:
+    """Staff changed a wallet's floor or limit (``billing.wallets.signals``): read the status afresh."""
+    status_invalidate(customer_ids=[customer_id])

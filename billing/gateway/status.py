@@ -1,15 +1,16 @@
 """Whether a gateway should serve a customer: answered from the cache, read through on a miss.
 
 A customer is *suspended* while any of these holds: a wallet at or below its floor (an open
-``BalanceSuspension``, reason ``balance_at_floor``), a staff hold (``GatewayHold``, ``manual_hold``), —
-on credit terms with a limit and the *block* policy — exposure (receivable + unbilled − paid deposits,
-``billing.terms.selectors``) at or above the credit limit (``credit_limit``; under *warn* it only
-notifies), an unpaid invoice past a dunning level that suspends (``overdue``), or a suspended
-sub-distributor above it (``parent_suspended``): the
-operator bills that sub-distributor for its whole subtree, so its customers stop with it. Entries are
+``BalanceSuspension``, reason ``balance_at_floor``) or, under a hard limit, whose balance less the
+reserve for its recent spend is (``balance_reserve``; ``billing.wallets.selectors.wallet_reserve``); a
+staff hold (``GatewayHold``, ``manual_hold``); on credit terms with a limit and the *block* policy,
+exposure (receivable + unbilled − paid deposits, ``billing.terms.selectors``) at or above the credit
+limit (``credit_limit``; under *warn* it only notifies); an unpaid invoice past a dunning level that
+suspends (``overdue``); or a suspended sub-distributor above it (``parent_suspended``): the operator
+bills that sub-distributor for its whole subtree, so its customers stop with it. Entries are
 invalidated, for the customer and its whole subtree, when usage is posted, a suspension opens or
-closes, or a hold changes; a short TTL bounds staleness for other balance moves (a top-up that does
-not cross the floor only changes the figures, not the answer).
+closes, a hold changes or staff change a wallet's floor or limit; a short TTL bounds staleness for
+other balance moves (a top-up that does not cross the floor only changes the figures, not the answer).
 """
 
 import hashlib
@@ -26,11 +27,16 @@ from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_exposure
 from billing.usage.models import GatewaySource
 from billing.usage.resolve import keys_resolve
-from billing.wallets.models import BalanceSuspension, Wallet
-from billing.wallets.selectors import wallet_balance
+from billing.wallets.models import BalanceSuspension, LimitMode, SuspensionReason, Wallet
+from billing.wallets.selectors import wallet_balance, wallet_reserve
 
 STATUS_TTL = 30
 KEY_TTL = 300
+
+BALANCE_DETAILS = {
+    SuspensionReason.FLOOR: "The prepaid balance reached its floor.",
+    SuspensionReason.RESERVE: "The prepaid balance less the reserve for recent spend reached its floor.",
+}
 
 
 def _status_key(customer_id: int) -> str:
@@ -48,8 +54,9 @@ def customer_status_compute(*, customer: Customer) -> dict:
     hold = GatewayHold.objects.filter(customer=customer, ended_at__isnull=True).first()
     if hold is not None:
         reasons.append({"code": "manual_hold", "detail": hold.reason})
-    if BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).exists():
-        reasons.append({"code": "balance_at_floor", "detail": "The prepaid balance reached its floor."})
+    suspension = BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).first()
+    if suspension is not None:
+        reasons.append({"code": suspension.reason, "detail": BALANCE_DETAILS[suspension.reason]})
     terms = BillingTerms.objects.filter(customer=customer).first()
     currency = terms.currency if terms else ""
     answer = {
@@ -58,6 +65,8 @@ def customer_status_compute(*, customer: Customer) -> dict:
         "balance": None,
         "floor": None,
         "balance_headroom": None,
+        "limit": None,
+        "reserve": None,
         "credit_limit": None,
         "exposure": None,
         "credit_headroom": None,
@@ -66,7 +75,11 @@ def customer_status_compute(*, customer: Customer) -> dict:
     if wallet is not None:
         balance = wallet_balance(wallet=wallet)
         answer.update(
-            balance=str(balance.available), floor=str(balance.floor), balance_headroom=str(balance.headroom)
+            balance=str(balance.available),
+            floor=str(balance.floor),
+            balance_headroom=str(balance.headroom),
+            limit=wallet.limit_mode,
+            reserve=str(wallet_reserve(wallet=wallet)) if wallet.limit_mode == LimitMode.HARD else None,
         )
     if terms is not None and terms.is_credit:
         owed = exposure(customer=customer, currency=currency)

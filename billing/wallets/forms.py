@@ -2,9 +2,11 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from billing.wallets.models import Bucket, Wallet
+from billing.wallets.models import MAX_RESERVE_MINUTES, Bucket, Wallet
+from billing.wallets.selectors import reserve_minutes_default
 from common.outgoing_webhooks import validate_webhook_url
 
 
@@ -71,12 +73,24 @@ class WalletSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Wallet
-        fields = ["floor", "low_balance_threshold", "alert_email", "webhook_url"]
+        fields = [
+            "floor",
+            "limit_mode",
+            "reserve_minutes",
+            "low_balance_threshold",
+            "alert_email",
+            "webhook_url",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        reserve = self.fields["reserve_minutes"]
+        reserve.validators.append(MaxValueValidator(MAX_RESERVE_MINUTES))
+        reserve.widget.attrs["max"] = MAX_RESERVE_MINUTES
+        reserve.widget.attrs["placeholder"] = reserve_minutes_default()
         for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-control")
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
 
     def clean_floor(self):
         floor = self.cleaned_data["floor"]

@@ -33,6 +33,17 @@ class Bucket(models.TextChoices):
 BUCKET_PRIORITY = {Bucket.GRANTED: 0, Bucket.PACK: 1, Bucket.PAID: 2}
 
 
+# A day of spend at the trailing hour's rate is as much reserve as makes sense.
+MAX_RESERVE_MINUTES = 1440
+
+
+class LimitMode(models.TextChoices):
+    """How the floor holds against metered usage, which is charged after it happened."""
+
+    SOFT = "soft", _("Soft: suspend once the floor is reached")
+    HARD = "hard", _("Hard: suspend early, keeping a reserve of recent spend")
+
+
 class Wallet(models.Model):
     """A customer's prepaid balance in one currency, with its floor and low-balance alerting."""
 
@@ -42,6 +53,25 @@ class Wallet(models.Model):
         _("floor"),
         _("Lowest available balance debits may reach, in the wallet's currency: 0 or negative."),
         default=Decimal("0"),
+    )
+    limit_mode = models.CharField(
+        _("limit"),
+        max_length=4,
+        choices=LimitMode.choices,
+        default=LimitMode.SOFT,
+        help_text=_(
+            "Soft: service stops once the available balance is at or below the floor, so usage already "
+            "under way can take it below. Hard: service stops while the available balance less a reserve "
+            "(the trailing hour's usage spend scaled to the reserve minutes) is at or below the floor."
+        ),
+    )
+    reserve_minutes = models.PositiveIntegerField(
+        _("reserve minutes"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Hard limit only: minutes of spend at the trailing hour's rate held back; blank: default."
+        ),
     )
     low_balance_threshold = _money(
         _("low-balance threshold"),
@@ -73,6 +103,11 @@ class Wallet(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "currency"], name="wallet_customer_currency_unique"),
             models.CheckConstraint(condition=models.Q(floor__lte=0), name="wallet_floor_lte_0"),
+            models.CheckConstraint(
+                condition=models.Q(reserve_minutes__isnull=True)
+                | models.Q(reserve_minutes__lte=MAX_RESERVE_MINUTES),
+                name="wallet_reserve_minutes_lte_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,8 +188,16 @@ class WalletAdjustment(models.Model):
         return f"{self.wallet}: {self.amount} ({self.reason[:40]})"
 
 
+class SuspensionReason(models.TextChoices):
+    """Why a balance suspension opened; the codes are what the gateway status and webhooks say."""
+
+    FLOOR = "balance_at_floor", _("Balance at its floor")
+    RESERVE = "balance_reserve", _("Balance less the reserve at its floor")
+
+
 class BalanceSuspension(models.Model):
-    """A period during which a customer's service is suspended because a wallet reached its floor.
+    """A period during which a customer's service is suspended because a wallet reached its floor
+    (or, under a hard limit, its floor plus the reserve).
 
     Open while ``ended_at`` is empty; the gateway-status endpoint reads the open ones.
     """
@@ -163,6 +206,14 @@ class BalanceSuspension(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="balance_suspensions")
     started_at = models.DateTimeField(_("suspended"), auto_now_add=True)
     balance_at_start = _money(_("balance"), _("Available balance when suspended, wallet currency."))
+    reason = models.CharField(
+        _("reason"), max_length=20, choices=SuspensionReason.choices, default=SuspensionReason.FLOOR
+    )
+    reserve_at_start = _money(
+        _("reserve"),
+        _("Reserve held back when suspended (hard limit; 0 under a soft one), wallet currency."),
+        default=Decimal("0"),
+    )
     ended_at = models.DateTimeField(_("restored"), null=True, blank=True)
 
     class Meta:
@@ -180,3 +231,43 @@ class BalanceSuspension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wallet} suspended {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class FloorOvershoot(models.Model):
+    """A crossing of a hard-limit wallet's floor: usage already under way when service stopped.
+
+    Opened by the first debit that takes the available balance below the floor (the customer and the
+    gateways are told once, then), deepened by the ones after it, closed when the balance is back at or
+    above the floor. Finance reads these as the excess the hard limit did not prevent.
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="overshoots")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="floor_overshoots")
+    floor = _money(_("floor"), _("The wallet's floor when it was crossed, wallet currency."))
+    lowest_balance = _money(
+        _("lowest balance"), _("Lowest available balance during the crossing, wallet currency.")
+    )
+    started_at = models.DateTimeField(_("crossed"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("back at the floor"), null=True, blank=True)
+
+    class Meta:
+        db_table = "billing_floor_overshoot"
+        verbose_name = _("floor overshoot")
+        verbose_name_plural = _("floor overshoots")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet"], condition=models.Q(ended_at__isnull=True), name="floor_overshoot_one_open"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lowest_balance__lt=models.F("floor")), name="floor_overshoot_below_floor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet} below {self.floor} by {self.excess}"
+
+    @property
+    def excess(self) -> Decimal:
+        """How far below the floor the balance went, positive, wallet currency."""
+        return self.floor - self.lowest_balance

@@ -44,7 +44,29 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
             "floor": money_format(payload["floor"], payload["currency"]),
             "threshold": money_format(payload.get("threshold"), payload["currency"]),
         }
-        if payload["type"] == "wallet.suspended":
+        if payload["type"] == "wallet.floor_overshoot":
+            values["excess"] = money_format(payload["excess"], payload["currency"])
+            subject = _("Hard limit exceeded: your %(currency)s balance went below its limit") % values
+            body = (
+                _(
+                    "Dear %(customer)s,\n\nrequests already under way when service stopped took your "
+                    "available %(currency)s balance to %(available)s, %(excess)s below its limit of "
+                    "%(floor)s. Service stays suspended; top up to restore it.\n"
+                )
+                % values
+            )
+        elif payload["type"] == "wallet.suspended" and payload.get("reason") == "balance_reserve":
+            values["reserve"] = money_format(payload["reserve"], payload["currency"])
+            subject = _("Service suspended: your %(currency)s balance is close to its limit") % values
+            body = (
+                _(
+                    "Dear %(customer)s,\n\nyour available %(currency)s balance is %(available)s. Less a "
+                    "reserve of %(reserve)s for your recent spending it is at or below its limit of "
+                    "%(floor)s, so service is suspended before the limit is crossed. Top up to restore it.\n"
+                )
+                % values
+            )
+        elif payload["type"] == "wallet.suspended":
             subject = _("Service suspended: your %(currency)s balance reached its limit") % values
             body = (
                 _(

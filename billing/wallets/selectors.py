@@ -1,11 +1,13 @@
-"""Reads for wallets: balances by bucket, history with running balance, suspension status."""
+"""Reads for wallets: balances by bucket, history with running balance, suspension status, the hard
+limit's reserve and the floor overshoots it reports."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.conf import settings
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -13,7 +15,8 @@ from django.utils.translation import pgettext_lazy
 from accounts.models import Customer
 from billing.ledger.accounts import account_code
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
-from billing.wallets.models import BalanceSuspension, Bucket, Wallet, WalletLot
+from billing.money import ledger_round
+from billing.wallets.models import BalanceSuspension, Bucket, FloorOvershoot, LimitMode, Wallet, WalletLot
 
 BUCKET_KINDS = {
     Bucket.PAID: AccountKind.WALLET_PAID,
@@ -180,6 +183,68 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
 def customer_suspended_for_balance(*, customer: Customer) -> bool:
     """Return whether any of ``customer``'s wallets has an open balance suspension."""
     return BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).exists()
+
+
+def balance_suspension_open(*, customer: Customer) -> BalanceSuspension | None:
+    """Return ``customer``'s open balance suspension (of any of its wallets), or None."""
+    return BalanceSuspension.objects.filter(customer=customer, ended_at__isnull=True).first()
+
+
+# The hard limit's spend rate is read over this trailing window; WALLET_RESERVE_MINUTES (or a wallet's
+# own reserve_minutes) of spend at that rate is held back.
+SPEND_WINDOW = timedelta(hours=1)
+DEFAULT_RESERVE_MINUTES = 15
+
+
+def reserve_minutes_default() -> int:
+    """The reserve horizon of a wallet without its own: ``settings.WALLET_RESERVE_MINUTES``, else 15."""
+    return getattr(settings, "WALLET_RESERVE_MINUTES", DEFAULT_RESERVE_MINUTES)
+
+
+def reserve_minutes(*, wallet: Wallet) -> int:
+    """The wallet's reserve horizon in minutes: its own, else the default."""
+    if wallet.reserve_minutes is not None:
+        return wallet.reserve_minutes
+    return reserve_minutes_default()
+
+
+def wallet_recent_spend(*, wallet: Wallet, now: datetime | None = None) -> Decimal:
+    """Metered usage charged to ``wallet`` over the trailing ``SPEND_WINDOW``, wallet currency (≥ 0).
+
+    Read from the wallet's own journal (``usage.*`` transactions posted in the window) rather than the
+    hourly usage rollups: those sit above wallets, are keyed by when usage happened rather than when it
+    was charged, and mix currencies; the journal is what moved this balance, in its currency.
+    """
+    since = (now or timezone.now()) - SPEND_WINDOW
+    accounts = [a for a in wallet_accounts(customer=wallet.customer, currency=wallet.currency).values() if a]
+    spent = JournalEntry.objects.filter(
+        account__in=accounts, transaction__kind__startswith="usage.", transaction__posted_at__gt=since
+    ).aggregate(total=Sum("amount"))["total"]
+    # Deposit accounts are credit-normal: a charge is a debit (positive); a re-rate refund offsets it.
+    return max(spent or Decimal("0"), Decimal("0"))
+
+
+def wallet_reserve(*, wallet: Wallet, now: datetime | None = None) -> Decimal:
+    """What a hard limit holds back above the floor, wallet currency, full precision; 0 under a soft one.
+
+    reserve = usage spend over the trailing hour × reserve minutes ÷ 60: the balance the customer would
+    spend in the next ``reserve_minutes`` at its recent rate, so service stops before the floor while
+    requests already under way still land above it.
+    """
+    if wallet.limit_mode != LimitMode.HARD:
+        return Decimal("0")
+    window_minutes = int(SPEND_WINDOW.total_seconds()) // 60
+    spent = wallet_recent_spend(wallet=wallet, now=now)
+    return ledger_round(spent * reserve_minutes(wallet=wallet) / window_minutes)
+
+
+def floor_overshoots(customers: QuerySet[Customer]) -> QuerySet[FloorOvershoot]:
+    """Crossings of hard-limit floors by ``customers``' wallets, newest first, with ``excess_amount``."""
+    return (
+        FloorOvershoot.objects.filter(customer__in=customers)
+        .select_related("customer", "wallet")
+        .annotate(excess_amount=F("floor") - F("lowest_balance"))
+    )
 
 
 def wallets_visible(customers: QuerySet[Customer]) -> QuerySet[Wallet]:

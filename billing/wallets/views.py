@@ -12,15 +12,20 @@ from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.ledger.exceptions import LedgerError
 from billing.wallets.adjustments import ADJUSTING_ROLES, wallet_adjust
-from billing.wallets.filters import WalletFilter
+from billing.wallets.filters import FloorOvershootFilter, WalletFilter
 from billing.wallets.forms import WalletAdjustmentForm, WalletSettingsForm
 from billing.wallets.locking import wallet_get_or_create
-from billing.wallets.models import Wallet
+from billing.wallets.models import LimitMode, Wallet
 from billing.wallets.selectors import (
-    customer_suspended_for_balance,
+    balance_suspension_open,
+    floor_overshoots,
+    reserve_minutes,
+    reserve_minutes_default,
     wallet_balance,
     wallet_history,
     wallet_lots_open,
+    wallet_recent_spend,
+    wallet_reserve,
     wallets_for_customer,
     wallets_visible,
 )
@@ -48,7 +53,7 @@ def _wallet_context(request, customer) -> dict:
             lots=wallet_lots_open(wallet=wallet),
             page_obj=page,
         )
-    context["suspended"] = customer_suspended_for_balance(customer=customer)
+    context["suspension"] = balance_suspension_open(customer=customer)
     return context
 
 
@@ -90,7 +95,32 @@ def staff_customer_wallet(request, pk: int):
     if wallet is not None:
         context["adjustments"] = wallet.adjustments.select_related("actor", "transaction")[:20]
         context["suspensions"] = wallet.suspensions.all()[:10]
+        context["overshoots"] = wallet.overshoots.all()[:10]
+        if wallet.limit_mode == LimitMode.HARD:
+            context.update(
+                reserve=wallet_reserve(wallet=wallet),
+                recent_spend=wallet_recent_spend(wallet=wallet),
+                reserve_minutes=reserve_minutes(wallet=wallet),
+            )
+    context["reserve_minutes_default"] = reserve_minutes_default()
     return render(request, "dashboard/wallets/detail.html", context)
+
+
+@staff_required()
+def staff_floor_overshoots(request):
+    """Crossings of hard-limit floors: what in-flight usage took below the floor, for finance to follow."""
+    context = filtered_page(
+        request, floor_overshoots(customers_visible_to(request.user)), FloorOvershootFilter
+    )
+    return render(request, "dashboard/wallets/overshoots.html", context)
+
+
+def _form_errors(form) -> str:
+    """The form's errors in one line, each after its field's label."""
+    return "; ".join(
+        f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
+        for f, e in form.errors.items()
+    )
 
 
 def _staff_wallet_target(request, pk: int):
@@ -124,11 +154,7 @@ def staff_wallet_adjust(request, pk: int):
         else:
             messages.success(request, _("Adjustment posted."))
     else:
-        errors = "; ".join(
-            f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
-            for f, e in form.errors.items()
-        )
-        messages.error(request, _("Adjustment not posted: %(errors)s") % {"errors": errors})
+        messages.error(request, _("Adjustment not posted: %(errors)s") % {"errors": _form_errors(form)})
     return redirect(f"{reverse('staff-customer-wallet', args=[pk])}?currency={currency}")
 
 
@@ -148,11 +174,13 @@ def staff_wallet_settings(request, pk: int):
                 alert_email=data["alert_email"],
                 webhook_url=data["webhook_url"],
                 webhook_secret=data["webhook_secret"] or None,
+                limit_mode=data["limit_mode"],
+                reserve_minutes=data["reserve_minutes"],
             )
         except LedgerError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("Wallet settings saved."))
     else:
-        messages.error(request, _("Settings not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        messages.error(request, _("Settings not saved: %(errors)s") % {"errors": _form_errors(form)})
     return redirect(f"{reverse('staff-customer-wallet', args=[pk])}?currency={currency}")
