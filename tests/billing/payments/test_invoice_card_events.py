@@ -10,8 +10,11 @@ import pytest
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
+from billing.payments.approvals import correction_approve
 from billing.payments.models import Correction, StripeEvent
+from billing.payments.refunds import credit_refund_propose
 from billing.receivables.cards import invoice_card_payment_start
+from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import PaymentAllocation
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, books, books_agree, credit_customer
@@ -168,3 +171,37 @@ def test_a_refund_of_more_than_was_paid_is_parked_for_finance(client, paid):
     event = StripeEvent.objects.get(type="charge.refunded")
     assert (event.status, event.parked_reason) == ("parked", "mismatch")
     assert books(customer)["clearing"] == D("514.50")
+
+
+def test_credit_from_a_card_payment_refunded_to_the_card_is_confirmed_without_booking_twice(
+    client, paid, finance, finance2, stripe_http
+):
+    customer, invoice, payment = paid
+    credit_note_issue(
+        invoice=invoice, reason="Goodwill", amount=D("100.00"), actor=finance, idempotency_key="cn"
+    )
+    assert books(customer)["credit"] == D("100.00")
+    proposal = credit_refund_propose(
+        proposer=finance,
+        customer=customer,
+        source="receivable",
+        method="card",
+        amount=D("100.00"),
+        payment=payment,
+        note="Goodwill paid back to the card",
+        idempotency_key="card-credit-refund",
+    )
+
+    done = correction_approve(correction=proposal, approver=finance2)
+    post_event(client, invoice_event("event_charge_refunded", payment, amount_refunded=10000))
+    post_event(client, invoice_event("event_charge_refunded", payment, amount_refunded=10000))
+
+    assert stripe_http.requests[-1]["params"]["payment_intent"] == PI
+    assert done.stripe_refund_id.startswith("re_")
+    after = books(customer)
+    assert (after["clearing"], after["receivable"], after["credit"]) == (D("414.50"), D("0"), D("0"))
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert books_agree(customer)
+    assert Correction.objects.count() == 1
+    _no_event_failed_or_parked()
