@@ -18,7 +18,7 @@ from accounts.models import Customer
 from billing.allowances.charges import price_round
 from billing.allowances.exceptions import PurchaseError
 from billing.allowances.models import CardOrder
-from billing.allowances.purchases import pack_sell, subscription_start
+from billing.allowances.purchases import pack_refusal, pack_sell, subscription_start
 from catalog.models import Pack, SubscriptionPlan
 
 
@@ -29,6 +29,8 @@ def card_order_create(
     if (pack is None) == (plan is None):
         raise PurchaseError(_("Choose one pack or one plan."))
     item = pack or plan
+    if pack is not None:
+        pack_refusal(customer=customer, pack=pack, at=timezone.now())
     if not item.is_active:
         raise PurchaseError(_("%(item)s is no longer sold.") % {"item": item.name})
     price = price_round(pack.price if pack else plan.monthly_fee, item.currency)

@@ -102,8 +102,10 @@ def wallet_charge(
     month: date | None = None,
     pack_purchase: PackPurchase | None = None,
     stop_at_floor: bool,
+    target_kind: str = AccountKind.REVENUE_SUBSCRIPTIONS,
 ) -> AllowanceCharge:
-    """Debit ``amount`` from ``customer``'s paid credit to subscription revenue, once per ``source_key``.
+    """Debit ``amount`` from ``customer``'s paid credit to ``target_kind`` (subscription revenue), once
+    per ``source_key``.
 
     Replaying the key returns the first charge; the same key for another customer, currency or amount
     raises ``PurchaseError``. ``stop_at_floor`` refuses (``PurchaseError``, nothing written) a charge that
@@ -151,7 +153,7 @@ def wallet_charge(
                 currency=currency,
                 amount=amount,
                 idempotency_key=source_key,
-                target_account=account_get(kind=AccountKind.REVENUE_SUBSCRIPTIONS, currency=currency),
+                target_account=account_get(kind=target_kind, currency=currency),
                 kind=kind,
                 memo=memo,
                 source=source_key,
@@ -198,6 +200,7 @@ def subscription_month_charge(
 
 def pack_charge(*, purchase: PackPurchase, actor=None, stop_at_floor: bool) -> AllowanceCharge | None:
     """Charge a pack purchase to the wallet; a credit pack's allowance then lands in the pack bucket."""
+    credit = purchase.pack.unit == AllowanceUnit.CREDIT
     if purchase.price <= 0:
         charge = None
     else:
@@ -211,8 +214,9 @@ def pack_charge(*, purchase: PackPurchase, actor=None, stop_at_floor: bool) -> A
             actor=actor,
             pack_purchase=purchase,
             stop_at_floor=stop_at_floor,
+            target_kind=AccountKind.PROMOTIONAL_CREDIT if credit else AccountKind.REVENUE_SUBSCRIPTIONS,
         )
-    if purchase.pack.unit == AllowanceUnit.CREDIT:
+    if credit:
         _credit_pack_fill(purchase=purchase, actor=actor)
     return charge
 

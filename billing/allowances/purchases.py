@@ -31,6 +31,22 @@ def _prepaid_now(customer: Customer, at: datetime) -> bool:
     return prepaid_at([customer.pk], {customer.pk: [at]})[(customer.pk, at)]
 
 
+def pack_refusal(*, customer: Customer, pack: Pack, at: datetime) -> None:
+    """Raise ``PurchaseError`` when ``pack`` may not be sold to ``customer`` at ``at``: it is no longer
+    sold, or it is wallet credit and the customer is on credit terms (its usage is invoiced, never drawn
+    from a wallet, so the credit could never be used)."""
+    if not pack.is_active:
+        raise PurchaseError(_("The pack %(pack)s is no longer sold.") % {"pack": pack.name})
+    if pack.unit == AllowanceUnit.CREDIT and not _prepaid_now(customer, at):
+        raise PurchaseError(
+            _(
+                "%(pack)s is wallet credit, and %(customer)s is on credit terms: its usage is invoiced, "
+                "never paid from a wallet. Sell a token pack instead."
+            )
+            % {"pack": pack.name, "customer": customer.name}
+        )
+
+
 def pack_sell(
     *,
     customer: Customer,
@@ -53,18 +69,9 @@ def pack_sell(
     existing = PackPurchase.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replayed(existing, customer=customer, pack=pack)
-    if not pack.is_active:
-        raise PurchaseError(_("The pack %(pack)s is no longer sold.") % {"pack": pack.name})
     now = timezone.now()
+    pack_refusal(customer=customer, pack=pack, at=now)
     from_wallet = pay_from_wallet or _prepaid_now(customer, now)
-    if pack.unit == AllowanceUnit.CREDIT and not from_wallet:
-        raise PurchaseError(
-            _(
-                "%(pack)s is wallet credit, and %(customer)s is on credit terms: its usage is invoiced, "
-                "never paid from a wallet. Sell a token pack, or let the customer pay this one by card."
-            )
-            % {"pack": pack.name, "customer": customer.name}
-        )
     try:
         with transaction.atomic():
             purchase = PackPurchase.objects.create(

@@ -37,6 +37,7 @@ from billing.allowances.selectors import (
 from billing.terms.selectors import customer_currency
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
+from catalog.models import AllowanceUnit
 
 # Who may sell and cancel for a customer: those who set its terms. Other staff read.
 SELLING_ROLES = (StaffRole.SALES, StaffRole.FINANCE, StaffRole.ADMIN)
@@ -173,10 +174,14 @@ def staff_subscription_cancel(request, pk: int, subscription_pk: int):
 def portal_allowances(request):
     customer = home_customer(request.user)
     context = _context(request, customer)
+    packs = packs_offered().filter(currency=context["currency"])
+    if not context["prepaid"]:
+        # Wallet credit is no use where usage is invoiced (purchases.pack_refusal).
+        packs = packs.exclude(unit=AllowanceUnit.CREDIT)
     context.update(
         can_buy=request.user.membership.role in BUYING_ROLES,
         card_enabled=settings.STRIPE_ENABLED,
-        packs=packs_offered().filter(currency=context["currency"]),
+        packs=packs,
         plans=plans_offered().filter(currency=context["currency"]),
         idempotency_key=f"portal:{uuid.uuid4()}",
     )

@@ -1,18 +1,22 @@
 """Packs and subscriptions are paid on prepaid and credit terms alike, each month and pack exactly once."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from billing.allowances.card_orders import card_order_create
 from billing.allowances.charges import charges_due, wallet_charge
 from billing.allowances.exceptions import PurchaseError
 from billing.allowances.models import AllowanceCharge, PackPurchase, Subscription
 from billing.allowances.purchases import pack_sell, subscription_cancel, subscription_start
+from billing.allowances.tasks import allowance_charges_due_task
 from billing.invoicing.close.services import close_period
 from billing.invoicing.models import Invoice, InvoiceLine
-from billing.ledger.models import JournalTransaction
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind, JournalTransaction
+from billing.wallets.credits import wallet_credit
 from billing.wallets.models import BalanceSuspension, Wallet
 from billing.wallets.selectors import wallet_balance
 from tests.billing.allowances.helpers import (
@@ -168,10 +172,6 @@ def test_a_renewal_is_charged_below_the_floor_and_suspends_the_wallet():
 
 def test_granted_credit_never_pays_for_a_purchase():
     customer = customer_on("prepaid")
-    from billing.ledger.accounts import account_get
-    from billing.ledger.models import AccountKind
-    from billing.wallets.credits import wallet_credit
-
     wallet_credit(
         customer=customer,
         currency="CNY",
@@ -214,6 +214,9 @@ def test_a_credit_pack_moves_paid_credit_into_the_pack_bucket():
     pack_sell(customer=customer, pack=credit_pack(), actor=None, idempotency_key="cp")
     balance = wallet_balance(wallet=Wallet.objects.get(customer=customer))
     assert (balance.paid, balance.pack) == (Decimal("0"), Decimal("1050"))
+    # No revenue until the credit pays for usage; the 50 given beyond the price is the promotion's cost.
+    assert account_get(kind=AccountKind.REVENUE_SUBSCRIPTIONS, currency="CNY").balance == 0
+    assert account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency="CNY").balance == Decimal("50")
 
 
 def test_a_credit_pack_is_refused_on_credit_terms():
@@ -243,3 +246,39 @@ def test_a_second_subscription_to_the_same_plan_is_refused():
     subscription_start(customer=customer, plan=plan, starts_on=timezone.localdate(), actor=None)
     with pytest.raises(PurchaseError, match="already has Coding plan Lite"):
         subscription_start(customer=customer, plan=plan, starts_on=timezone.localdate(), actor=None)
+
+
+def test_the_hourly_beat_task_charges_a_month_that_started():
+    customer = customer_on("prepaid")
+    fund(customer, "100")
+    with clock(local(2026, 11, 10, 12)):
+        subscription_start(customer=customer, plan=lite_plan(), starts_on=date(2026, 11, 10), actor=None)
+    with clock(local(2026, 12, 1, 1)):
+        assert allowance_charges_due_task() == 1
+        assert allowance_charges_due_task() == 0
+    assert paid(customer) == Decimal("20")
+
+
+def test_a_pack_recorded_without_its_charge_is_charged_by_the_beat():
+    # e.g. entered in the admin site: the wallet still pays it, once
+    customer = customer_on("prepaid")
+    fund(customer, "500")
+    now = timezone.now()
+    PackPurchase.objects.create(
+        customer=customer,
+        pack=deepseek_pack(),
+        purchased_at=now,
+        expires_at=now + timedelta(days=90),
+        price=Decimal("180"),
+        currency="CNY",
+        idempotency_key="admin-1",
+    )
+    assert charges_due() == 1
+    assert charges_due() == 0
+    assert paid(customer) == Decimal("320")
+
+
+def test_a_credit_pack_cannot_be_ordered_by_card_on_credit_terms():
+    customer = customer_on("monthly")
+    with pytest.raises(PurchaseError, match="on credit terms"):
+        card_order_create(customer=customer, user=None, pack=credit_pack())
