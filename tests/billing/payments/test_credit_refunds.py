@@ -17,6 +17,7 @@ from billing.payments.models import CardTopUp, Correction, StripeEvent
 from billing.payments.refunds import credit_refund_propose
 from billing.stripe import api as stripe_api
 from billing.wallets.credits import wallet_credit
+from billing.wallets.verify import books_problems
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, bank_payment, books, books_agree, credit_customer
 from tests.billing.payments.helpers import balance, card_topup, clearing
@@ -127,6 +128,7 @@ def test_paid_wallet_credit_refunded_by_bank_leaves_granted_credit(customer, fin
 
     assert balance(customer) == (D("180.00"), D("50.00"))
     assert account_get(kind=AccountKind.CASH_BANK, currency="CNY").balance == D("180.00")
+    assert books_problems() == []
 
 
 def test_wallet_credit_refunded_to_the_card_it_came_from(
@@ -166,6 +168,7 @@ def test_wallet_credit_refunded_to_the_card_it_came_from(
     assert StripeEvent.objects.get(stripe_id="evt_refund_confirm").status == "processed"
     assert balance(customer)[0] == D("300.00")
     assert clearing() == clearing_before - D("200.00")
+    assert books_problems() == []
 
 
 def test_a_card_refund_stripe_refuses_books_nothing_and_stays_pending(
