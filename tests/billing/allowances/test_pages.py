@@ -170,3 +170,18 @@ def test_an_item_in_another_currency_is_refused_in_the_portal(client, prepaid):
     response = client.post(reverse("portal-allowances-buy"), {"pack": usd.pk}, follow=True)
     assert "not sold in your currency" in response.content.decode()
     assert not PackPurchase.objects.exists()
+
+
+def test_both_pages_speak_chinese(client, prepaid):
+    deepseek_pack()
+    client.force_login(_member(prepaid))
+    portal = client.get(reverse("portal-allowances"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "资源包与套餐" in portal
+    assert "从钱包支付" in portal
+    assert "钱包中的已付余额：500.00 CNY" in portal
+    client.force_login(_staff(StaffRole.SALES))
+    staff = client.get(
+        reverse("staff-customer-allowances", args=[prepaid.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "出售资源包" in staff
+    assert "开始订阅" in staff
