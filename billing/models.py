@@ -2,6 +2,7 @@
 
 from billing.allowances.models import AllowanceDraw, PackPurchase, Subscription, TokenAllowance  # noqa: F401
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
+from billing.fx.models import FxRealisation, FxRevaluation  # noqa: F401
 from billing.gateway.models import GatewayHold  # noqa: F401
 from billing.invoicing.models import (  # noqa: F401
     Invoice,
@@ -11,6 +12,7 @@ from billing.invoicing.models import (  # noqa: F401
     ServiceCharge,
     UsageStatement,
 )
+from billing.journals.models import ManualJournal, ManualJournalAttachment, ManualJournalLine  # noqa: F401
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 from billing.payments.models import (  # noqa: F401
     BankTransfer,

@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("", include("billing.statements.urls")),
     path("", include("billing.receivables.urls")),
     path("", include("billing.invoicing.urls")),
+    path("", include("billing.journals.urls")),
     path("", include("billing.allowances.urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]

@@ -44,6 +44,9 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Finance"), _("Service charges"), "staff-service-charges", "briefcase", _FINANCE),
     NavEntry(_("Finance"), _("Period closes"), "staff-period-closes", "calendar-check", _FINANCE),
     NavEntry(_("Finance"), _("Journal"), "staff-journal", "journal-text", _FINANCE),
+    NavEntry(
+        _("Finance"), _("Manual journal entries"), "staff-manual-journal-list", "pencil-square", _FINANCE
+    ),
     NavEntry(_("Finance"), _("Chart of accounts"), "staff-ledger-accounts", "list-columns", _FINANCE),
     NavEntry(_("Finance"), _("Wallets"), "staff-wallet-list", "wallet2"),
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),

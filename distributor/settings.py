@@ -451,6 +451,18 @@ CELERY_BEAT_SCHEDULE["period-close"] = {
     "schedule": crontab(minute=15, hour=0, day_of_month=1),
 }
 
+# Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
+# yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
+# rate, and reversed on the 1st; a missing rate fails the run with the pairs to enter, and re-running is safe.
+CELERY_BEAT_SCHEDULE["fx-realised"] = {
+    "task": "billing.fx.tasks.fx_realised_task",
+    "schedule": crontab(minute=30, hour=1),
+}
+CELERY_BEAT_SCHEDULE["fx-revaluation"] = {
+    "task": "billing.fx.tasks.fx_revaluation_task",
+    "schedule": crontab(minute=45, hour=0, day_of_month=1),
+}
+
 # ------------------------------------------------------------------------------
 # Dunning and the credit-limit policy (issue 6) — billing/dunning/services.py, billing/terms/credit.py
 # ------------------------------------------------------------------------------

@@ -40,6 +40,12 @@ class AccountKind(models.TextChoices):
     TAX_PAYABLE = "tax_payable", _("Tax payable")
     ROUNDING = "rounding", _("Rounding differences")
     FX_GAIN_LOSS = "fx_gain_loss", _("FX gain/loss")
+    # Month-end revaluation of foreign-currency balances (billing.fx): kept in the base currency, one
+    # adjustment account per kind revalued, against unrealised gain/loss; reversed on the 1st.
+    FX_UNREALISED = "fx_unrealised", _("Unrealised FX gain/loss")
+    FX_REVALUATION_RECEIVABLE = "fx_reval_receivable", _("FX revaluation: receivables")
+    FX_REVALUATION_DEPOSITS = "fx_reval_deposits", _("FX revaluation: customer deposits")
+    FX_REVALUATION_PAYABLE = "fx_reval_payable", _("FX revaluation: payables")
     PROMOTIONAL_CREDIT = "promotional_credit", _("Promotional credit expense")
     BREAKAGE = "breakage", _("Breakage income")
     BAD_DEBT_EXPENSE = "bad_debt_expense", _("Bad-debt expense")
