@@ -16,7 +16,7 @@ from billing.usage.services import usage_batch_ingest
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import Bucket, WalletLot
-from billing.wallets.selectors import wallet_balance
+from billing.wallets.selectors import customer_suspended_for_balance, wallet_balance
 from catalog.models import AllowanceUnit, FreeGrant
 from tests.billing.factories import grant, topup
 from tests.billing.usage.factories import customer_make, default_plan, event, priced_model, source_make
@@ -139,6 +139,8 @@ def test_late_usage_draws_the_grant_valid_when_it_happened_and_breakage_keeps_th
         ingest(source, [event("r1", at=NOV_9, **SIZE_1_296)], "b1")
     assert lot(Bucket.GRANTED).remaining == Decimal("1.304")
     assert lot(Bucket.PACK).remaining == Decimal("100")  # the audit: charged to the pack
+    with clock(NOV_10 + timedelta(hours=8)):
+        assert balance(customer).available == Decimal("200")  # the expired grant was never available
 
     with clock(NOV_10 + timedelta(days=1)):
         assert wallet_lots_expire_due() == 1
@@ -180,3 +182,16 @@ def test_a_lot_credited_after_the_usage_does_not_cover_it(source):
 
     assert lot(Bucket.PACK).remaining == Decimal("50")
     assert balance(customer).paid == Decimal("93.52")
+
+
+def test_usage_drawn_from_an_expired_lot_does_not_suspend_the_wallet(source):
+    customer = customer_make(key="key-a")
+    with clock(NOV_1):
+        topup(customer, "1", "t1")
+        grant(customer, "2.60", "g1", expires_at=NOV_10)
+
+    with clock(NOV_10 + timedelta(hours=8)):
+        ingest_api(source, [event("r1", at=NOV_9, **SIZE_1_296)], "b1")
+        assert balance(customer).available == Decimal("1")  # the paid credit, untouched
+
+    assert not customer_suspended_for_balance(customer=customer)
