@@ -14,6 +14,10 @@ A subscription is valid month by month in the operator's time zone, each month w
 (its reset); what the allowance does not cover is rated at the plan's overage plan, or at the
 customer's own plan when it has none.
 
+Allowances in money units (``AllowanceUnit.CREDIT``) are not drawn here: a money free grant or a credit
+pack is wallet credit, a lot in the granted or pack bucket (``billing.wallets.credits.grant_credit``, the
+pack's purchase), and usage draws the lots valid when it happened, as here (``wallets.burn_down``).
+
 Batched: ``balances_load`` reads and locks every balance of a batch's customers in ONE query (after
 creating the missing rows), ``allowances_draw`` computes on plain data, ``draws_record`` writes one
 update per touched balance and one ``AllowanceDraw`` row per batch × allowance — never per event.
