@@ -1,5 +1,6 @@
 """A wallet's hard limit in the wallet services: the reserve, the early suspension, the overshoot record."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,14 +13,20 @@ from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import BalanceSuspension, FloorOvershoot
 from billing.wallets.selectors import wallet_recent_spend, wallet_reserve
 from billing.wallets.status import wallet_settings_update
-from tests.billing.factories import revenue, spend, topup
+from tests.billing.factories import revenue, topup
+from tests.billing.wallets.hard_limit_helpers import prepaid_customer, usage_charge, usage_setup
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
-def _hard_wallet(*, minutes=None, floor="-50", **customer):
-    customer = CustomerFactory(**customer)
+@pytest.fixture
+def source():
+    return usage_setup()
+
+
+def _hard_wallet(*, minutes=None, floor="-50", **fields):
+    customer = prepaid_customer(f"key-{uuid.uuid4().hex[:8]}", **fields)
     wallet = wallet_get_or_create(customer=customer, currency="CNY")
     wallet = wallet_settings_update(
         wallet=wallet,
@@ -31,16 +38,12 @@ def _hard_wallet(*, minutes=None, floor="-50", **customer):
     return customer, wallet
 
 
-def _usage(customer, amount, key):
-    return spend(customer, amount, key, allow_below_floor=True)
-
-
-def test_the_reserve_is_the_trailing_hours_usage_scaled_to_the_reserve_minutes(settings):
+def test_the_reserve_is_the_trailing_hours_usage_scaled_to_the_reserve_minutes(settings, source):
     settings.WALLET_RESERVE_MINUTES = 20
     customer, wallet = _hard_wallet()
     topup(customer, "500", "t1")
-    _usage(customer, "30", "u1")
-    _usage(customer, "60", "u2")
+    usage_charge(source, customer, "30", "u1")
+    usage_charge(source, customer, "60", "u2")
     # A pack bought with wallet money is no usage rate.
     wallet_debit(
         customer=customer,
@@ -62,21 +65,21 @@ def test_the_reserve_is_the_trailing_hours_usage_scaled_to_the_reserve_minutes(s
     assert wallet_reserve(wallet=wallet, now=timezone.now() + timedelta(minutes=61)) == 0
 
 
-def test_a_soft_wallet_holds_no_reserve():
-    customer = CustomerFactory()
+def test_a_soft_wallet_holds_no_reserve(source):
+    customer = prepaid_customer("key-soft")
     topup(customer, "500", "t1")
-    _usage(customer, "90", "u1")
+    usage_charge(source, customer, "90", "u1")
     wallet = wallet_get_or_create(customer=customer, currency="CNY")
     assert wallet_reserve(wallet=wallet) == 0
 
 
-def test_hard_limit_suspends_before_the_floor_and_records_the_crossing_once():
+def test_hard_limit_suspends_before_the_floor_and_records_the_crossing_once(source):
     customer, _wallet = _hard_wallet(minutes=15)
     topup(customer, "100", "t1")
-    _usage(customer, "60", "u1")
+    usage_charge(source, customer, "60", "u1")
     assert not BalanceSuspension.objects.exists()
 
-    _usage(customer, "60", "u2")  # −20, reserve 30: −20 − 30 ≤ −50
+    usage_charge(source, customer, "60", "u2")  # −20, reserve 30: −20 − 30 ≤ −50
     suspension = BalanceSuspension.objects.get()
     assert (suspension.reason, suspension.balance_at_start, suspension.reserve_at_start) == (
         "balance_reserve",
@@ -85,8 +88,8 @@ def test_hard_limit_suspends_before_the_floor_and_records_the_crossing_once():
     )
     assert not FloorOvershoot.objects.exists()
 
-    _usage(customer, "64.496", "u3")
-    _usage(customer, "0.504", "u4")
+    usage_charge(source, customer, "64.496", "u3")
+    usage_charge(source, customer, "0.504", "u4")
     crossing = FloorOvershoot.objects.get()
     assert (crossing.floor, crossing.lowest_balance, crossing.excess) == (
         Decimal("-50"),
@@ -96,10 +99,10 @@ def test_hard_limit_suspends_before_the_floor_and_records_the_crossing_once():
     assert BalanceSuspension.objects.count() == 1  # still the one opened before the floor
 
 
-def test_leaving_the_hard_limit_ends_the_crossing_and_keeps_it_listed():
+def test_leaving_the_hard_limit_ends_the_crossing_and_keeps_it_listed(source):
     customer, wallet = _hard_wallet(minutes=15)
     topup(customer, "10", "t1")
-    _usage(customer, "70", "u1")  # −60: suspended and 10 below the floor at once
+    usage_charge(source, customer, "70", "u1")  # −60: suspended and 10 below the floor at once
     assert FloorOvershoot.objects.get().ended_at is None
 
     wallet_settings_update(wallet=wallet, floor=Decimal("-50"), low_balance_threshold=None, limit_mode="soft")
@@ -132,14 +135,14 @@ def test_a_bad_limit_is_refused_with_its_reason(mode, minutes, says):
 
 
 def test_the_reserve_suspension_email_says_why_in_the_customers_language(
-    eager_celery, mailoutbox, django_capture_on_commit_callbacks
+    source, eager_celery, mailoutbox, django_capture_on_commit_callbacks
 ):
     customer, _wallet = _hard_wallet(minutes=30, contact_email="ops@example.com", language="zh-hans")
     topup(customer, "100", "t1")
     with django_capture_on_commit_callbacks(execute=True):
-        _usage(customer, "90", "u1")  # 10 − reserve 45 = −35 > −50: still served
+        usage_charge(source, customer, "90", "u1")  # 10 − reserve 45 = −35 > −50: still served
     assert not [m for m in mailoutbox if "暂停" in m.subject or "suspended" in m.subject]
     with django_capture_on_commit_callbacks(execute=True):
-        _usage(customer, "20", "u2")  # −10 − 55 = −65 ≤ −50
+        usage_charge(source, customer, "20", "u2")  # −10 − 55 = −65 ≤ −50
     mail = [m for m in mailoutbox if "暂停" in m.subject]
     assert len(mail) == 1 and "55.00" in mail[0].body and "-10.00" in mail[0].body

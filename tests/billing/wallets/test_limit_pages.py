@@ -9,7 +9,8 @@ from accounts.models import StaffRole
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import FloorOvershoot, Wallet
 from billing.wallets.status import wallet_settings_update
-from tests.billing.factories import spend, staff, topup
+from tests.billing.factories import staff, topup
+from tests.billing.wallets.hard_limit_helpers import prepaid_customer, usage_charge, usage_setup
 from tests.factories import BillingTermsFactory, CustomerFactory, MembershipFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -27,15 +28,21 @@ def _settings_post(client, customer, follow=False, **data):
     return client.post(reverse("staff-customer-wallet-settings", args=[customer.pk]), payload, follow=follow)
 
 
-def _overshoot(customer):
+@pytest.fixture
+def source():
+    return usage_setup()
+
+
+def _overshoot(source, name):
     """A hard-limit wallet at −50 that in-flight usage took to −84.496 (the audit's figures)."""
+    customer = prepaid_customer(f"key-{name}", name=name)
     wallet = wallet_get_or_create(customer=customer, currency="CNY")
     wallet_settings_update(
         wallet=wallet, floor=Decimal("-50"), low_balance_threshold=None, limit_mode="hard", reserve_minutes=15
     )
     topup(customer, "100", f"t1:{customer.pk}")
-    for key, amount in (("u1", "60"), ("u2", "60"), ("u3", "64.496")):
-        spend(customer, amount, f"{key}:{customer.pk}", allow_below_floor=True)
+    for request, amount in (("r1", "60"), ("r2", "60"), ("r3", "64.496")):
+        usage_charge(source, customer, amount, f"{request}:{name}")
     return FloorOvershoot.objects.get(customer=customer)
 
 
@@ -64,8 +71,7 @@ def test_other_roles_cannot_set_the_limit_nor_see_the_form(client, role):
     assert denied.status_code == 403
     assert not Wallet.objects.filter(customer=customer, limit_mode="hard").exists()
     page = client.get(reverse("staff-customer-wallet", args=[customer.pk]))
-    if page.status_code == 200:  # sales and support see the wallet, never the settings form
-        assert b"wallet-settings-form" not in page.content
+    assert page.status_code == 200 and b"wallet-settings-form" not in page.content  # they read, never set
 
 
 def test_a_customer_user_cannot_set_the_limit(client):
@@ -89,9 +95,9 @@ def test_a_reserve_beyond_a_day_is_a_form_error_naming_the_field(client):
     assert not Wallet.objects.filter(customer=customer, limit_mode="hard").exists()
 
 
-def test_the_overshoot_list_shows_customer_floor_lowest_balance_and_excess(client):
-    crossing = _overshoot(_customer(name="Overshooter"))
-    _overshoot(_customer(name="Other"))
+def test_the_overshoot_list_shows_customer_floor_lowest_balance_and_excess(client, source):
+    crossing = _overshoot(source, "Overshooter")
+    _overshoot(source, "Other")
     client.force_login(staff(StaffRole.FINANCE))
 
     page = client.get(
@@ -106,9 +112,8 @@ def test_the_overshoot_list_shows_customer_floor_lowest_balance_and_excess(clien
     assert "下限超支" in chinese and "超出金额" in chinese
 
 
-def test_the_wallet_page_lists_its_overshoots_and_the_reserve_reason(client):
-    customer = _customer()
-    _overshoot(customer)
+def test_the_wallet_page_lists_its_overshoots_and_the_reserve_reason(client, source):
+    customer = _overshoot(source, "Overshooter").customer
     client.force_login(staff(StaffRole.AUDITOR))
 
     page = client.get(reverse("staff-customer-wallet", args=[customer.pk])).content.decode()
