@@ -327,3 +327,18 @@ def test_the_list_filters_and_the_form_adds_lines(client, finance, accounts):
     assert 'name="lines-4-account"' in row
     assert 'value="5" id="id_lines-TOTAL_FORMS" hx-swap-oob="true"' in row
     assert "index=5" in row
+
+
+def test_the_pages_and_the_line_errors_speak_chinese(client, finance, accounts):
+    expense, cash = accounts
+    journal = _propose(finance, accounts, amount="8.00")
+    client.force_login(finance)
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    assert "手工分录" in client.get("/dashboard/journals/manual/", **zh).content.decode()
+    assert (
+        "等待提议人以外的管理员批准"
+        in client.get(f"/dashboard/journals/manual/{journal.pk}/", **zh).content.decode()
+    )
+    lines = [(expense, "debit", "100.00", "CNY"), (cash, "credit", "90.00", "CNY")]
+    refused = client.post(NEW, _form(lines, idempotency_key="zh-form"), **zh).content.decode()
+    assert "第 1 行：CNY 各行（1, 2）借贷不平：借方 100.00，贷方 90.00，差额 10.00。" in refused
