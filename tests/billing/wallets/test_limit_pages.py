@@ -59,6 +59,12 @@ def test_finance_and_admin_set_the_hard_limit_and_the_page_explains_it(client, r
     page = client.get(reverse("staff-customer-wallet", args=[customer.pk])).content.decode()
     assert 'data-testid="wallet-limit-help"' in page and "reserve minutes ÷ 60" in page
     assert 'data-testid="wallet-reserve"' in page  # the live reserve of a hard wallet
+    url = reverse("staff-customer-wallet", args=[customer.pk])
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert (
+        "预留额 = 过去 60 分钟内计入本钱包的用量" in chinese and "硬限制：预留近期消耗，提前暂停" in chinese
+    )
+    assert "过去一小时计费" in chinese
 
 
 @pytest.mark.parametrize("role", [StaffRole.SALES, StaffRole.SUPPORT, StaffRole.AUDITOR])
@@ -72,6 +78,7 @@ def test_other_roles_cannot_set_the_limit_nor_see_the_form(client, role):
     assert not Wallet.objects.filter(customer=customer, limit_mode="hard").exists()
     page = client.get(reverse("staff-customer-wallet", args=[customer.pk]))
     assert page.status_code == 200 and b"wallet-settings-form" not in page.content  # they read, never set
+    assert b"wallet-reserve" not in page.content  # a soft wallet holds no reserve
 
 
 def test_a_customer_user_cannot_set_the_limit(client):
