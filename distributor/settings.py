@@ -411,6 +411,14 @@ CELERY_BEAT_SCHEDULE["wallet-lots-expire"] = {
     "task": "billing.wallets.tasks.wallet_lots_expire_task",
     "schedule": 3600,
 }
+# A hard limit (Wallet.limit_mode) holds back the trailing hour's usage × WALLET_RESERVE_MINUTES ÷ 60 above
+# the floor (a wallet may set its own minutes); wallets suspended for that reserve are re-read every five
+# minutes, since the reserve runs down once the suspended customer stops spending.
+WALLET_RESERVE_MINUTES = env_int("WALLET_RESERVE_MINUTES", 15)
+CELERY_BEAT_SCHEDULE["wallet-reserves-refresh"] = {
+    "task": "billing.wallets.tasks.wallet_reserves_refresh_task",
+    "schedule": 300,
+}
 # Prepaid customers' subscription months are charged to the wallet as they start (billing/allowances/).
 CELERY_BEAT_SCHEDULE["allowance-charges-due"] = {
     "task": "billing.allowances.tasks.allowance_charges_due_task",

@@ -193,12 +193,11 @@ def balance_suspension_open(*, customer: Customer) -> BalanceSuspension | None:
 # The hard limit's spend rate is read over this trailing window; WALLET_RESERVE_MINUTES (or a wallet's
 # own reserve_minutes) of spend at that rate is held back.
 SPEND_WINDOW = timedelta(hours=1)
-DEFAULT_RESERVE_MINUTES = 15
 
 
 def reserve_minutes_default() -> int:
-    """The reserve horizon of a wallet without its own: ``settings.WALLET_RESERVE_MINUTES``, else 15."""
-    return getattr(settings, "WALLET_RESERVE_MINUTES", DEFAULT_RESERVE_MINUTES)
+    """The reserve horizon of a wallet without its own: ``settings.WALLET_RESERVE_MINUTES``."""
+    return settings.WALLET_RESERVE_MINUTES
 
 
 def reserve_minutes(*, wallet: Wallet) -> int:

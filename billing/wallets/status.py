@@ -6,6 +6,7 @@ suspension, an overshoot and the low-balance alert; the e-mail and webhook go ou
 """
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -87,7 +88,11 @@ def wallet_status_refresh(wallet: Wallet) -> None:
 
 
 def wallet_status_apply(
-    *, wallet: Wallet, available: Decimal, open_suspension: BalanceSuspension | None
+    *,
+    wallet: Wallet,
+    available: Decimal,
+    open_suspension: BalanceSuspension | None,
+    now: datetime | None = None,
 ) -> None:
     """``wallet_status_refresh`` with the wallet's available balance and open suspension already read.
 
@@ -97,7 +102,7 @@ def wallet_status_apply(
     """
     events: list[tuple[str, dict]] = []
     hard = wallet.limit_mode == LimitMode.HARD
-    reserve = wallet_reserve(wallet=wallet) if hard else Decimal("0")
+    reserve = wallet_reserve(wallet=wallet, now=now) if hard else Decimal("0")
     limit_info = {"limit": wallet.limit_mode, "reserve": str(reserve) if hard else None}
     if available - reserve <= wallet.floor and open_suspension is None:
         reason = SuspensionReason.FLOOR if available <= wallet.floor else SuspensionReason.RESERVE
@@ -127,6 +132,33 @@ def wallet_status_apply(
         wallet.save(update_fields=["low_balance_alerted_at"])
     for event, extra in events:
         _notify_on_commit(wallet=wallet, event=event, available=available, extra=extra)
+
+
+def wallet_reserves_refresh(*, now: datetime | None = None) -> int:
+    """Re-read every wallet suspended for its reserve; return how many were restored (beat, every 5 min).
+
+    A reserve is recent spend, and a suspended customer spends nothing more: within the hour the reserve
+    runs down, and once balance − reserve is above the floor again the customer may be served, although no
+    wallet write happened that would notice. Each wallet is locked and re-read as any write would.
+    """
+    wallet_ids = list(
+        BalanceSuspension.objects.filter(ended_at__isnull=True, reason=SuspensionReason.RESERVE)
+        .order_by("wallet_id")
+        .values_list("wallet_id", flat=True)
+    )
+    restored = 0
+    for wallet_id in wallet_ids:
+        with transaction.atomic():
+            wallet = Wallet.objects.select_for_update().select_related("customer").get(pk=wallet_id)
+            suspension = BalanceSuspension.objects.filter(wallet=wallet, ended_at__isnull=True).first()
+            wallet_status_apply(
+                wallet=wallet,
+                available=wallet_balance(wallet=wallet, now=now).available,
+                open_suspension=suspension,
+                now=now,
+            )
+            restored += suspension is not None and suspension.ended_at is not None
+    return restored
 
 
 def _overshoot_track(*, wallet: Wallet, available: Decimal) -> FloorOvershoot | None:

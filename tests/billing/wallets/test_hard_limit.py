@@ -12,7 +12,8 @@ from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import BalanceSuspension, FloorOvershoot
 from billing.wallets.selectors import wallet_recent_spend, wallet_reserve
-from billing.wallets.status import wallet_settings_update
+from billing.wallets.status import wallet_reserves_refresh, wallet_settings_update
+from billing.wallets.tasks import wallet_reserves_refresh_task
 from tests.billing.factories import revenue, topup
 from tests.billing.wallets.hard_limit_helpers import prepaid_customer, usage_charge, usage_setup
 from tests.factories import CustomerFactory
@@ -146,3 +147,34 @@ def test_the_reserve_suspension_email_says_why_in_the_customers_language(
         usage_charge(source, customer, "20", "u2")  # −10 − 55 = −65 ≤ −50
     mail = [m for m in mailoutbox if "暂停" in m.subject]
     assert len(mail) == 1 and "55.00" in mail[0].body and "-10.00" in mail[0].body
+
+
+def test_a_reserve_that_ran_down_restores_the_customer_on_the_next_refresh(
+    source, eager_celery, django_capture_on_commit_callbacks
+):
+    customer, _wallet = _hard_wallet(minutes=15)
+    topup(customer, "100", "t1")
+    usage_charge(source, customer, "60", "u1")
+    usage_charge(source, customer, "60", "u2")  # −20 − 30 ≤ −50: suspended for the reserve
+    assert BalanceSuspension.objects.get().reason == "balance_reserve"
+
+    # Ten minutes on, the hour's spend still holds the reserve: nothing changes.
+    assert wallet_reserves_refresh(now=timezone.now() + timedelta(minutes=10)) == 0
+    assert BalanceSuspension.objects.get().ended_at is None
+    # Once the spend is more than an hour old the reserve is 0 and −20 is above −50: served again.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert wallet_reserves_refresh(now=timezone.now() + timedelta(minutes=61)) == 1
+    assert BalanceSuspension.objects.get().ended_at is not None
+    assert wallet_reserves_refresh_task.delay().get() == 0  # nothing left suspended for its reserve
+
+
+def test_the_refresh_leaves_a_wallet_that_overshot_its_floor_suspended(source):
+    customer, _wallet = _hard_wallet(minutes=15)
+    topup(customer, "100", "t1")
+    usage_charge(source, customer, "60", "u1")
+    usage_charge(source, customer, "60", "u2")  # suspended for the reserve at −20
+    usage_charge(source, customer, "64.496", "u3")  # in flight: −84.496
+
+    assert wallet_reserves_refresh(now=timezone.now() + timedelta(hours=2)) == 0
+    suspension = BalanceSuspension.objects.get()
+    assert suspension.reason == "balance_reserve" and suspension.ended_at is None
