@@ -399,3 +399,46 @@ class UsageUpload(models.Model):
         if self.state == self.State.DONE:
             return 100
         return int(100 * self.processed_bytes / self.size_bytes) if self.size_bytes else 0
+
+
+class UsageCorrection(models.Model):
+    """A re-rating of already-rated usage after a price error (``billing.usage.corrections``): who, why,
+    which customer × model × time, and the difference it posted. Events and rollups carry the new amounts;
+    the ledger only ever gets the difference, posted now (never an edit of what was posted)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(_("from"))
+    until = models.DateTimeField(_("until"), help_text=_("Exclusive."))
+    reason = models.TextField(_("reason"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    request_hash = models.CharField(max_length=64)
+    batch = models.OneToOneField(
+        UsageBatch,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "The run that re-rated the events (their rated_in) and whose postings carry the difference."
+        ),
+    )
+    events = models.PositiveIntegerField(_("events re-rated"), default=0)
+    deltas = models.JSONField(
+        default=list,
+        help_text=_('What was posted: [{"mode": "credit"|"prepaid", "currency", "sell"}], full precision.'),
+    )
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "usage_correction"
+        verbose_name = _("usage correction")
+        verbose_name_plural = _("usage corrections")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(since__lt=models.F("until")), name="usage_correction_span"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}/{self.model_id} {self.since:%Y-%m-%d}–{self.until:%Y-%m-%d}"

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from billing.usage.api import LiteLLMView, UsageBatchView
-from billing.usage.views import portal, staff, unrated, uploads
+from billing.usage.views import corrections, portal, staff, unrated, uploads
 
 urlpatterns = [
     path("api/v1/usage/batches", UsageBatchView.as_view(), name="api-usage-batches"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("dashboard/customers/<int:pk>/usage/", staff.customer_usage, name="staff-customer-usage"),
     path("dashboard/usage/unrated/", unrated.unrated_list, name="staff-usage-unrated"),
     path("dashboard/usage/unrated/rerate/", unrated.unrated_rerate, name="staff-usage-rerate"),
+    path("dashboard/usage/corrections/", corrections.usage_corrections, name="staff-usage-corrections"),
     path("dashboard/usage/uploads/", uploads.upload_list, name="staff-usage-uploads"),
     path("dashboard/usage/uploads/new/", uploads.upload_create, name="staff-usage-upload-create"),
     path("dashboard/usage/uploads/<int:pk>/", uploads.upload_detail, name="staff-usage-upload"),

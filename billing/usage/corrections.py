@@ -1,0 +1,309 @@
+"""Re-rate already-rated usage after a price error: the difference is posted now, the past is never edited.
+
+Finance picks a customer × model × time range. Each rated event in it is rated again by the one rating
+function (``rating.event_rate``) at the prices now in force *for its time*; the events and the rollups take
+the new amounts (by the delta, so the rollups stay the sum of their events), and the ledger gets only the
+difference, under the terms in force at each event's ``occurred_at`` (``billing.terms.spans``):
+
+* credit-time usage: Dr/Cr unbilled receivable against usage revenue. The close bills usage cumulatively
+  (rated usage to date minus what invoices billed), so the next invoice carries the difference on its
+  usage line — or, when the difference is a net credit, reduces it;
+* prepaid-time usage: a wallet debit of the difference (below the floor if need be: the usage happened),
+  or a credit of paid credit when the prices were lower;
+* cost at contract price: Dr/Cr cost of tokens against the vendor's upstream account.
+
+Each posting carries an idempotency key under the correction's own (``usage-correction:<id>:…``), and the
+correction is one durable transaction with its audit row (``UsageCorrection``). Re-running it finds every
+event already at its prices and posts nothing. Events covered by token allowances (packs, subscriptions)
+are left alone: their charge is the allowance's overage, not the price list's; so are events the prices
+now in force cannot rate, or would rate in another currency (``RerateDiff.skipped`` says which and why).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from billing.allowances.models import AllowanceDraw
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind
+from billing.ledger.services import credit, debit, request_fingerprint, transaction_post
+from billing.money import ledger_round
+from billing.terms.spans import spans_of
+from billing.usage.models import (
+    TOKEN_COLUMNS,
+    RatingState,
+    UsageBatch,
+    UsageCorrection,
+    UsageDaily,
+    UsageEvent,
+    UsageHourly,
+)
+from billing.usage.pricing import BatchPricer
+from billing.usage.rating import RATED, event_rate
+from billing.wallets.credits import wallet_credit
+from billing.wallets.debits import wallet_debit
+from catalog.models import AIModel
+
+CREDIT, PREPAID = "credit", "prepaid"
+ZERO = Decimal(0)
+
+
+@dataclass
+class RerateDiff:
+    """What re-rating a scope would change: per (mode, currency) the sell difference, per (vendor,
+    currency) the cost difference, the events that change and those left alone with the reason."""
+
+    events: int = 0
+    changed: list[tuple[UsageEvent, Decimal, Decimal]] = field(default_factory=list)  # event, sell, cost
+    modes: dict[int, str] = field(default_factory=dict)  # event id → credit/prepaid
+    sell: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    cost: dict[tuple[int, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    skipped: list[tuple[UsageEvent, str]] = field(default_factory=list)
+
+    @property
+    def sell_rows(self) -> list[tuple[str, str, Decimal]]:
+        return [(mode, ccy, amount) for (mode, ccy), amount in sorted(self.sell.items()) if amount]
+
+
+def _scope(customer: Customer, model: AIModel, since: datetime, until: datetime):
+    return UsageEvent.objects.filter(
+        customer_id=customer.pk,
+        model_id=model.pk,
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+        rating_state=RatingState.RATED,
+    ).order_by("occurred_at", "id")
+
+
+def _drawn_batches(customer: Customer) -> set[int]:
+    """Batches that drew token allowances of ``customer``: their events' charge is the allowance's."""
+    return set(
+        AllowanceDraw.objects.filter(allowance__customer_id=customer.pk).values_list("batch_id", flat=True)
+    )
+
+
+def rerate_diff(
+    *, customer: Customer, model: AIModel, since: datetime, until: datetime, lock: bool = False
+) -> RerateDiff:
+    """Rate the scope's events again in memory and say what would change (nothing is written)."""
+    scope = _scope(customer, model, since, until)
+    rows = list(scope.select_for_update() if lock else scope)
+    diff = RerateDiff(events=len(rows))
+    if not rows:
+        return diff
+    drawn = _drawn_batches(customer)
+    pricer = BatchPricer(
+        customers={customer.pk: customer},
+        models={model.pk: model},
+        start=rows[0].occurred_at,
+        end=rows[-1].occurred_at,
+    )
+    spans = spans_of([customer.pk])[customer.pk]
+    for row in rows:
+        if row.batch_id in drawn or row.rated_in_id in drawn:
+            diff.skipped.append((row, _("drawn from a token allowance")))
+            continue
+        rated = event_rate(
+            key=row.gateway_key,
+            model_name=row.model_name,
+            customer_id=customer.pk,
+            model=model,
+            pricer=pricer,
+            at=row.occurred_at,
+            counts=tuple(getattr(row, c) for c in TOKEN_COLUMNS),
+            batch=row.is_batch,
+            succeeded=row.succeeded,
+        )
+        if rated.state != RATED:
+            diff.skipped.append((row, rated.reason))
+            continue
+        if rated.sell_currency != row.sell_currency or (
+            row.cost_currency and rated.cost_currency != row.cost_currency
+        ):
+            diff.skipped.append((row, _("the prices now in force are in another currency")))
+            continue
+        sell = rated.sell_amount - (row.sell_amount or ZERO)
+        cost = (rated.cost_amount or ZERO) - (row.cost_amount or ZERO)
+        if not sell and not cost:
+            continue
+        mode = CREDIT if spans.at(row.occurred_at).is_credit else PREPAID
+        row.sell_amount, row.cost_amount, row.sell_plan = rated.sell_amount, rated.cost_amount, rated.plan
+        diff.changed.append((row, sell, cost))
+        diff.modes[row.pk] = mode
+        diff.sell[(mode, row.sell_currency)] += sell
+        if cost:
+            diff.cost[(model.vendor_id, row.cost_currency)] += cost
+    return diff
+
+
+def _rollups_shift(changed: list[tuple[UsageEvent, Decimal, Decimal]]) -> None:
+    """Add each event's delta to its hourly and daily rollup rows (which hold the event already)."""
+    hourly, daily = defaultdict(lambda: [ZERO, ZERO]), defaultdict(lambda: [ZERO, ZERO])
+    for e, sell, cost in changed:
+        key = (e.customer_id, e.model_id, e.upstream_account, e.sell_currency, e.cost_currency)
+        at = e.occurred_at.astimezone(UTC)
+        for target, bucket in (
+            (hourly, at.replace(minute=0, second=0, microsecond=0)),
+            (daily, timezone.localtime(at).date()),
+        ):
+            target[(bucket, *key)][0] += sell
+            target[(bucket, *key)][1] += cost
+    for rollup, bucket_name, sums in ((UsageHourly, "hour", hourly), (UsageDaily, "day", daily)):
+        for (bucket, cid, mid, account, sell_ccy, cost_ccy), (sell, cost) in sorted(sums.items()):
+            rollup.objects.filter(
+                **{bucket_name: bucket},
+                customer_id=cid,
+                model_id=mid,
+                upstream_account=account,
+                sell_currency=sell_ccy,
+                cost_currency=cost_ccy,
+            ).update(sell_amount=F("sell_amount") + sell, cost_amount=F("cost_amount") + cost)
+
+
+def _moved(debited, credited, amount: Decimal, currency: str) -> list:
+    """Dr ``debited`` / Cr ``credited`` of ``amount``; the other way round when it is negative."""
+    if amount < 0:
+        debited, credited, amount = credited, debited, -amount
+    return [debit(debited, amount, currency), credit(credited, amount, currency)]
+
+
+def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, model: AIModel, actor) -> None:
+    key, memo = f"usage-correction:{correction.pk}", f"Usage re-rated: {correction.reason}"[:500]
+    # The source every usage posting has (``usage_batch:<id>``), the correction's run: the checks of
+    # ``billing_verify`` find the difference beside the batches' postings.
+    source = f"usage_batch:{correction.batch_id}"
+    for mode, ccy, exact in diff.sell_rows:
+        amount = ledger_round(exact)
+        if not amount:
+            continue
+        revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=ccy)
+        # Wallet postings take the kind of every prepaid usage debit, so the checks that add those up
+        # (``billing.invoicing.coverage``) count the difference too.
+        common = {
+            "idempotency_key": f"{key}:{mode}:{ccy}",
+            "kind": "usage.correction" if mode == CREDIT else "usage.prepaid",
+            "memo": memo,
+            "source": source,
+        }
+        if mode == CREDIT:
+            unbilled = account_get(kind=AccountKind.UNBILLED_RECEIVABLE, currency=ccy, customer=customer)
+            transaction_post(lines=_moved(unbilled, revenue, amount, ccy), actor=actor, **common)
+        elif amount > 0:
+            wallet_debit(
+                customer=customer,
+                currency=ccy,
+                amount=amount,
+                target_account=revenue,
+                allow_below_floor=True,
+                actor=actor,
+                **common,
+            )
+        else:
+            wallet_credit(
+                customer=customer,
+                currency=ccy,
+                amount=-amount,
+                bucket="paid",
+                source_account=revenue,
+                actor=actor,
+                **common,
+            )
+    upstream = getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
+    for (_vendor, ccy), exact in sorted(diff.cost.items()):
+        amount = ledger_round(exact)
+        if not amount:
+            continue
+        cost = account_get(kind=AccountKind.COST_OF_TOKENS, currency=ccy, vendor=model.vendor)
+        owed = account_get(kind=upstream, currency=ccy, vendor=model.vendor)
+        transaction_post(
+            idempotency_key=f"{key}:cost:{ccy}",
+            kind="usage.correction",
+            lines=_moved(cost, owed, amount, ccy),
+            memo=memo,
+            source=source,
+            actor=actor,
+        )
+
+
+def usage_correct(
+    *,
+    customer: Customer,
+    model: AIModel,
+    since: datetime,
+    until: datetime,
+    reason: str,
+    actor,
+    idempotency_key: str,
+) -> UsageCorrection:
+    """Re-rate the customer's rated usage of ``model`` in ``[since, until)`` and post the difference.
+
+    Replaying ``idempotency_key`` with the same request returns the first correction; with another, or
+    with nothing to correct (every event already at its prices), raises ``ValidationError``.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the usage is re-rated.")})
+    if since >= until:
+        raise ValidationError({"until": _("The end must be after the start.")})
+    request = {
+        "customer": customer.pk,
+        "model": model.pk,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "reason": reason,
+    }
+    request_hash = request_fingerprint(request)
+    with transaction.atomic(durable=True):
+        existing = UsageCorrection.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise ValidationError(_("This correction key was already used for another re-rating."))
+            return existing
+        diff = rerate_diff(customer=customer, model=model, since=since, until=until, lock=True)
+        if not diff.changed:
+            raise ValidationError(
+                _("Nothing to re-rate: every event in the range is already at the prices in force.")
+            )
+        batch = UsageBatch.objects.create(
+            source=None,
+            idempotency_key=f"usage-correction:{idempotency_key}"[:200],
+            request_hash=request_hash,
+            fmt="correction",
+            received=diff.events,
+            accepted=len(diff.changed),
+        )
+        correction = UsageCorrection.objects.create(
+            batch=batch,
+            customer=customer,
+            model=model,
+            since=since,
+            until=until,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            events=len(diff.changed),
+            deltas=[
+                {"mode": m, "currency": c, "sell": format(a.normalize(), "f")} for m, c, a in diff.sell_rows
+            ],
+            created_by=actor,
+        )
+        for e, _sell, _cost in diff.changed:
+            # rated_in: the run that charged the event last, so the checks see it as charged after any
+            # close that began before the correction (its difference waits for the next close).
+            UsageEvent.objects.filter(Q(pk=e.pk, occurred_at=e.occurred_at)).update(
+                sell_amount=e.sell_amount,
+                cost_amount=e.cost_amount,
+                sell_plan=e.sell_plan,
+                rated_in_id=batch.pk,
+            )
+        _rollups_shift(diff.changed)
+        _post(correction, diff, customer, model, actor)
+    return correction
