@@ -83,9 +83,10 @@ def months_started(subscription: Subscription, now: datetime) -> list[date]:
     return months
 
 
-def prepaid_at(customer_ids, moments: dict[int, list[datetime]]) -> dict[tuple[int, datetime], bool]:
-    """Whether each customer was prepaid at each of its ``moments`` (one read of the terms spans)."""
-    spans = spans_of(customer_ids)
+def prepaid_at(moments: dict[int, list[datetime]]) -> dict[tuple[int, datetime], bool]:
+    """Whether each customer (by id) was prepaid at each of its ``moments`` (one read of the terms
+    spans)."""
+    spans = spans_of(list(moments))
     return {(cid, at): not spans[cid].at(at).is_credit for cid, ats in moments.items() for at in ats}
 
 
@@ -271,7 +272,7 @@ def charges_due(*, now: datetime | None = None) -> int:
         moments.setdefault(s.customer_id, []).extend(month_anchor(s, m) for m in months[s.pk])
     for p in packs:
         moments.setdefault(p.customer_id, []).append(p.purchased_at)
-    prepaid = prepaid_at(list(moments), moments)
+    prepaid = prepaid_at(moments)
     made = 0
     for s in subs:
         for m in months[s.pk]:

@@ -28,7 +28,7 @@ from catalog.models import AllowanceUnit, Pack, SubscriptionPlan
 
 
 def _prepaid_now(customer: Customer, at: datetime) -> bool:
-    return prepaid_at([customer.pk], {customer.pk: [at]})[(customer.pk, at)]
+    return prepaid_at({customer.pk: [at]})[(customer.pk, at)]
 
 
 def pack_refusal(*, customer: Customer, pack: Pack, at: datetime) -> None:
@@ -162,7 +162,7 @@ def subscription_charge_started(
     if not months:
         return
     anchors = {m: month_anchor(subscription, m) for m in months}
-    prepaid = prepaid_at([subscription.customer_id], {subscription.customer_id: list(anchors.values())})
+    prepaid = prepaid_at({subscription.customer_id: list(anchors.values())})
     for i, month in enumerate(months):
         if (pay_from_wallet and i == 0) or prepaid[(subscription.customer_id, anchors[month])]:
             subscription_month_charge(

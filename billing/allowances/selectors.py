@@ -56,7 +56,7 @@ def keys_paid_by_wallet(customer_ids: list[int], keys: set[str]) -> set[str]:
             owned[key] = (purchase.customer_id, purchase.purchased_at)
     for cid, at in owned.values():
         moments.setdefault(cid, []).append(at)
-    prepaid = prepaid_at(list(moments), moments)
+    prepaid = prepaid_at(moments)
     return out | {key for key, moment in owned.items() if prepaid[moment]}
 
 

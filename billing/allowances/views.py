@@ -57,7 +57,7 @@ def _context(request, customer) -> dict:
     return {
         "customer": customer,
         "currency": currency,
-        "prepaid": prepaid_at([customer.pk], {customer.pk: [now]})[(customer.pk, now)],
+        "prepaid": prepaid_at({customer.pk: [now]})[(customer.pk, now)],
         "paid_credit": _paid_credit(customer, currency),
         "subscriptions": customer_subscriptions(customer=customer),
         "purchases": Paginator(customer_pack_purchases(customer=customer), PAGE_SIZE).get_page(
