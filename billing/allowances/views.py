@@ -82,11 +82,7 @@ def staff_allowances(request, pk: int):
     context = _context(request, customer)
     context["can_sell"] = request.user.staff_role in SELLING_ROLES
     if context["can_sell"]:
-        context.update(
-            sell_form=PackSellForm(),
-            start_form=SubscriptionStartForm(),
-            cancel_form=SubscriptionCancelForm(initial={"ends_on": timezone.localdate()}),
-        )
+        context.update(sell_form=PackSellForm(), start_form=SubscriptionStartForm())
     return render(request, "allowances/staff_customer.html", context)
 
 
