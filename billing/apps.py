@@ -19,6 +19,8 @@ class BillingConfig(AppConfig):
             usage_status_refresh,
             wallet_limit_refresh,
         )
+        from billing.invoicing.signals import invoices_issued
+        from billing.receivables.receivers import invoices_issued_receiver
         from billing.terms.models import CreditLimitBreach
         from billing.usage.signals import usage_committed
         from billing.wallets.models import BalanceSuspension, FloorOvershoot
@@ -35,3 +37,4 @@ class BillingConfig(AppConfig):
         )
         usage_committed.connect(usage_status_refresh, dispatch_uid="gateway_status_after_usage")
         wallet_limit_changed.connect(wallet_limit_refresh, dispatch_uid="gateway_status_after_wallet_limit")
+        invoices_issued.connect(invoices_issued_receiver, dispatch_uid="receivables_credit_auto_apply")

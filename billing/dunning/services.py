@@ -9,7 +9,9 @@ When several levels fall due at once (the job did not run for a while, or an inv
 only the highest is e-mailed; the lower ones are recorded as *skipped* so they are never sent later —
 a customer should not get "due in 3 days" after "15 days overdue". A level that suspends service takes
 effect even when skipped: its day has come. A lower level added to a policy after a higher one was
-sent is likewise only recorded. Paid, credited or void invoices drop out, so reminders stop.
+sent is likewise only recorded. Paid, credited or void invoices drop out, so reminders stop, and so
+does an invoice the customer's unallocated credit covers (``selectors.invoices_really_due``): only
+what is really due is dunned.
 
 If sending fails the notice is kept with the error (shown to staff) and not retried automatically: a
 reminder sent twice is worse than one a person re-sends.
@@ -25,7 +27,7 @@ from django.utils import timezone
 
 from billing.dunning.emails import notice_message
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy
-from billing.dunning.selectors import OPEN_STATUSES, overdue_notices
+from billing.dunning.selectors import OPEN_STATUSES, ZERO, invoices_really_due, overdue_notices
 from billing.gateway.notifications import gateway_event_notify
 from billing.invoicing.models import Invoice
 
@@ -99,6 +101,10 @@ def _invoice_dun(*, invoice_id: int, levels: list[DunningLevel], today: date, re
         .get(pk=invoice_id)
     )
     if invoice.status not in OPEN_STATUSES or invoice.amount_due <= 0:
+        return
+    # Covered by credit the customer holds unallocated: nothing is really due, so nothing is overdue.
+    really_due = invoices_really_due(customer_id=invoice.customer_id, currency=invoice.currency)
+    if really_due.get(invoice.pk, ZERO) <= 0:
         return
     noticed = dict(invoice.dunning_notices.values_list("level_id", "level__days_from_due"))
     due = [lv for lv in levels if invoice.due_date + timedelta(days=lv.days_from_due) <= today]

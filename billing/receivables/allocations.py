@@ -25,7 +25,13 @@ from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.receivables.moments import day_end, effective_moment
-from billing.receivables.services import ZERO, _validate_amount, invoice_status_settle, require_money_role
+from billing.receivables.services import (
+    ZERO,
+    _validate_amount,
+    credit_auto_apply_on_commit,
+    invoice_status_settle,
+    require_money_role,
+)
 
 
 def allocation_open(allocation: PaymentAllocation) -> Decimal:
@@ -102,8 +108,9 @@ def allocation_release(
     """Release ``amount`` (None: all still open) of ``allocation`` from ``at`` on; return the release row.
 
     The money goes back to the payment's unallocated credit and the invoice is due again by that much
-    (its status and any overdue suspension follow). ``at`` is a date (effective that day) or a moment;
-    never in the future. ``actor`` None is the system (a Stripe event).
+    (its status and any overdue suspension follow); once committed, the customer's credit is applied
+    again where its terms say so (``credit_auto_apply``), which may settle the invoice from other credit.
+    ``at`` is a date (effective that day) or a moment, never in the future. ``actor`` None is the system.
     """
     require_money_role(actor)
     reason = _reason(reason)
@@ -113,6 +120,7 @@ def allocation_release(
     invoice_status_settle(invoice)
     invoice.save(update_fields=["amount_paid", "status"])
     overdue_suspension_watch(invoice=invoice)
+    credit_auto_apply_on_commit(customer_id=invoice.customer_id, currency=invoice.currency)
     return row
 
 

@@ -48,6 +48,7 @@ from billing.receivables.models import CreditNote, CreditNoteLine
 from billing.receivables.services import (
     ZERO,
     _validate_amount,
+    credit_auto_apply_on_commit,
     invoice_status_settle,
     require_money_role,
 )
@@ -358,6 +359,7 @@ def _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice
             reason=f"Credit note {note.number}: {note.reason}",
             actor=actor,
         )
+        credit_auto_apply_on_commit(customer_id=invoice.customer_id, currency=ccy)
     invoice.amount_credited += total
     invoice_status_settle(invoice)
     invoice.save(update_fields=["amount_credited", "amount_paid", "status"])

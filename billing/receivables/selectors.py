@@ -1,15 +1,31 @@
 """Reads for receivables pages: what each user may see, and list totals."""
 
+import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Case, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import customers_visible_to
 from billing.invoicing.models import Invoice
 from billing.money import MoneyField
-from billing.receivables.models import CreditNote, CustomerPayment, Receipt
+from billing.receivables.models import CreditNote, CustomerPayment, PaymentAllocation, Receipt
+from billing.receivables.moments import day_end
 
 OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 _MONEY = MoneyField()
@@ -71,3 +87,35 @@ def invoice_totals(invoices: QuerySet[Invoice]) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def _summed(rows: QuerySet, by: str, field: str):
+    total = rows.order_by().values(by).annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(total), Value(Decimal("0")), output_field=_MONEY)
+
+
+def invoices_as_of(invoices: QuerySet[Invoice], day: dt.date) -> QuerySet[Invoice]:
+    """Annotate what was paid (``paid_then``) and credited (``credited_then``) of each invoice by the end of
+    ``day``, and when a credit note voided it (``voided_on``): history, not today's cached amounts."""
+    rows = PaymentAllocation.objects.filter(invoice=OuterRef("pk"), allocated_at__lt=day_end(day))
+    notes = CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__lte=day)
+    return invoices.annotate(
+        paid_then=_summed(rows, "invoice", "amount"),
+        credited_then=_summed(notes, "invoice", "total"),
+        voided_on=Min("credit_notes__issue_date", filter=Q(credit_notes__voids_invoice=True)),
+    )
+
+
+def invoice_status_then(invoice: Invoice, day: dt.date) -> str:
+    """The status an invoice annotated by ``invoices_as_of`` had at the end of ``day``."""
+    if invoice.status == Invoice.Status.VOID and (invoice.voided_on is None or invoice.voided_on <= day):
+        return Invoice.Status.VOID  # a voided draft was void from its (void) issue date on
+    if invoice.total - invoice.paid_then - invoice.credited_then <= 0:
+        return Invoice.Status.PAID
+    return Invoice.Status.PARTIALLY_PAID if invoice.paid_then > 0 else Invoice.Status.ISSUED
+
+
+def payments_as_of(payments: QuerySet[CustomerPayment], day: dt.date) -> QuerySet[CustomerPayment]:
+    """Annotate what of each payment was allocated by the end of ``day`` (``allocated_then``)."""
+    rows = PaymentAllocation.objects.filter(payment=OuterRef("pk"), allocated_at__lt=day_end(day))
+    return payments.annotate(allocated_then=_summed(rows, "payment", "amount"))

@@ -13,6 +13,10 @@ Allocation rules:
   amount due nor more than the payment's unallocated amount;
 - allocations are history: never changed or deleted; a release is a dated row
   (``billing.receivables.allocations``);
+- unallocated credit is applied automatically (``credit_auto_apply``) when an invoice is issued and when
+  a credit note frees paid money, unless the customer's terms turn it off; recording a payment "oldest
+  first" is the same application, and finance's explicit choice (chosen invoices, or keep it as credit)
+  is kept as made;
 - Locks: the payment row first, then the invoices, always in primary-key order, so two allocations (of
   one payment or of two payments to one invoice) queue instead of over-allocating or deadlocking.
 """
@@ -23,20 +27,22 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole
-from billing.dunning.suspension import overdue_suspension_watch
+from billing.dunning.suspension import overdue_suspension_watch, overdue_suspensions_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.money import currency_exponent, is_money, quantize_money
+from billing.money import MoneyField, currency_exponent, is_money, quantize_money
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.receivables.moments import effective_moment
 from billing.terms.credit import credit_limit_watch
+from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
 
 # Who may record payments, allocate them, issue credit notes and void invoices.
@@ -229,9 +235,13 @@ def payment_receive(*, payment: CustomerPayment, actor=None, allocate="oldest") 
     payment.save(update_fields=["journal_transaction"])
     credit_limit_watch(transactions=[payment.journal_transaction])
     receipt_for_payment(payment=payment)
+    # Credit the customer now holds may cover invoices it is suspended for, allocated or not.
+    overdue_suspensions_watch(customer_id=payment.customer_id)
     # Allocated as it is recorded, the money settles the invoices from the day it was received, the day
     # the ledger dates the payment: a statement of that day shows the invoices paid, not the money unapplied.
     at = payment.received_on or timezone.localdate()
+    # "oldest" is the automatic application; finance's explicit choice (these invoices, or keep it as
+    # credit for now) is kept as made, until the next invoice issued applies what is left.
     if allocate == "oldest":
         payment_allocate(payment=payment, actor=actor, at=at)
     elif isinstance(allocate, Invoice):
@@ -352,6 +362,48 @@ def customer_credit_apply(*, invoice: Invoice, actor=None) -> list[PaymentAlloca
                 break
             made += payment_allocate(payment=payment, invoice=invoice, actor=actor)
     return made
+
+
+def payments_with_credit(customer_ids, currency: str | None = None):
+    """Received payments of ``customer_ids`` (ids or a subquery) with something left unallocated."""
+    payments = CustomerPayment.objects.filter(
+        customer_id__in=customer_ids, status=CustomerPayment.Status.RECEIVED
+    ).annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MoneyField()))
+    if currency is not None:
+        payments = payments.filter(currency=currency)
+    return payments.filter(amount__gt=F("refunded") + F("allocated"))
+
+
+def credit_auto_apply(*, customer_id: int, currency: str, at: date | None = None) -> list[PaymentAllocation]:
+    """Apply a customer's unallocated credit in ``currency`` to its open invoices; return the allocations.
+
+    Credit left unallocated while invoices are open makes a customer look overdue when it owes nothing
+    (the audit: 900 of credit against a 200 invoice, suspended for "overdue"). So when money or credit
+    arrives and when an invoice is issued, the customer's payments with credit left, oldest first, are
+    allocated to its open invoices, oldest due date first — unless its billing terms turn it off
+    (``BillingTerms.auto_apply_credit``): then finance allocates by hand, and dunning still counts only
+    what the credit does not cover. The allocations take effect now, or on day ``at``.
+    """
+    if not BillingTerms.objects.filter(customer_id=customer_id, auto_apply_credit=True).exists():
+        return []
+    made = []
+    with transaction.atomic():
+        for payment in payments_with_credit([customer_id], currency).order_by("received_on", "pk"):
+            allocations = payment_allocate(payment=payment, actor=None, at=at)
+            if not allocations and payment_unallocated(payment) > 0:
+                break  # no open invoice has anything due
+            made += allocations
+    return made
+
+
+def credit_auto_apply_on_commit(*, customer_id: int, currency: str) -> None:
+    """Once the caller's transaction commits, apply the customer's credit (after a release or a credit).
+
+    After commit, so the invoice locks the caller holds are released first: applying credit locks the
+    payments before the invoices, and taking them the other way round could deadlock.
+    """
+    # Robust: the release or credit has committed; a failure here only leaves the credit for later.
+    transaction.on_commit(lambda: credit_auto_apply(customer_id=customer_id, currency=currency), robust=True)
 
 
 def _check_chosen(payment: CustomerPayment, plan, left: Decimal) -> None:

@@ -322,6 +322,8 @@ def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucke
         .prefetch_related("allocations", "credit_notes")
     )
     for invoice in invoices:
+        # Allocation rows are history: a release is a negative row dated when it took effect, so a credit
+        # note or reversal after ``day`` changes nothing here.
         paid = sum((a.amount for a in invoice.allocations.all() if _local_date(a.allocated_at) <= day), ZERO)
         credited = sum((n.total for n in invoice.credit_notes.all() if n.issue_date <= day), ZERO)
         open_amount = invoice.total - paid - credited

@@ -20,6 +20,7 @@ from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
 from billing.money import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
+from billing.receivables.selectors import invoice_status_then, invoices_as_of, payments_as_of
 from common.csv_export import CsvWriter
 
 ZERO = Decimal("0")
@@ -107,11 +108,13 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
             "due",
         ]
     )
-    invoices = (
+    # Paid, credited, due and status as they stood at the end of the period, so a re-export reads the same.
+    invoices = invoices_as_of(
         Invoice.objects.filter(issue_date__range=(date_from, date_to))
         .exclude(status=Invoice.Status.DRAFT)
         .select_related("customer")
-        .order_by("issue_date", "number")
+        .order_by("issue_date", "number"),
+        date_to,
     )
     for inv in invoices.iterator(chunk_size=2000):
         yield w.writerow(
@@ -122,7 +125,7 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 inv.customer.code,
                 inv.customer.name,
                 inv.period,
-                inv.status,
+                invoice_status_then(inv, date_to),
                 inv.currency,
                 *(
                     quantize_money(amount, inv.currency)
@@ -130,13 +133,19 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                         inv.subtotal,
                         inv.tax_amount,
                         inv.total,
-                        inv.amount_paid,
-                        inv.amount_credited,
-                        inv.amount_due,
+                        inv.paid_then,
+                        inv.credited_then,
+                        _due_then(inv, date_to),
                     )
                 ),
             ]
         )
+
+
+def _due_then(invoice: Invoice, day: dt.date) -> Decimal:
+    if invoice_status_then(invoice, day) == Invoice.Status.VOID:
+        return ZERO
+    return max(invoice.total - invoice.paid_then - invoice.credited_then, ZERO)
 
 
 def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
@@ -156,13 +165,14 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
             "journal_transaction",
         ]
     )
-    payments = (
+    # Allocated as it stood at the end of the period (later allocations and releases are not yet there).
+    payments = payments_as_of(
         CustomerPayment.objects.filter(
             status=CustomerPayment.Status.RECEIVED, received_on__range=(date_from, date_to)
         )
         .select_related("customer")
-        .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=DecimalField()))
-        .order_by("received_on", "id")
+        .order_by("received_on", "id"),
+        date_to,
     )
     for p in payments.iterator(chunk_size=2000):
         yield w.writerow(
@@ -176,8 +186,8 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 p.currency,
                 # Stored amounts keep three places for every currency; each is written in its currency's own.
                 quantize_money(p.amount, p.currency),
-                quantize_money(p.allocated, p.currency),
-                quantize_money(p.amount - p.allocated, p.currency),
+                quantize_money(p.allocated_then, p.currency),
+                quantize_money(p.amount - p.allocated_then, p.currency),
                 p.journal_transaction_id or "",
             ]
         )

@@ -66,6 +66,14 @@ class BillingTerms(models.Model):
         default=False,
         help_text=_("Period close keeps this customer's invoices as drafts until finance issues them."),
     )
+    auto_apply_credit = models.BooleanField(
+        _("apply credit to invoices automatically"),
+        default=True,
+        help_text=_(
+            "Unallocated credit is applied to open invoices, oldest due first, when an invoice is issued "
+            "and when a credit note frees paid money. Off: finance allocates it by hand."
+        ),
+    )
     dunning_policy = models.ForeignKey(
         "billing.DunningPolicy",
         verbose_name=_("dunning policy"),

@@ -32,6 +32,7 @@ EDITABLE_FIELDS = (
     "billing_address",
     "billing_emails",
     "review_invoices",
+    "auto_apply_credit",
     "dunning_policy",
 )
 

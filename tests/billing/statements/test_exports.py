@@ -36,17 +36,18 @@ def books():
     note = credit_note(b, "100.00", dt.date(2026, 10, 20))
     usd = CustomerFactory(name="Dollar Inc", code="dollar")
     invoice(usd, "99.99", dt.date(2026, 10, 7), currency="USD")
-    # A full-precision posting, as usage accruals are: the journal and trial balance keep every digit.
-    unbilled = account_get(kind=AccountKind.UNBILLED_RECEIVABLE, currency="CNY", customer=acme)
+    # A full-precision posting, as rounding differences are: the journal and trial balance keep every digit.
+    # (Not an accrual to unbilled: usage no rated event accounts for is what billing_verify refuses.)
+    rounding = account_get(kind=AccountKind.ROUNDING, currency="CNY")
     revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency="CNY")
     transaction_post(
-        idempotency_key="exp-accrual",
-        kind="usage.accrual",
+        idempotency_key="exp-rounding",
+        kind="rounding.adjustment",
         lines=[
-            debit(unbilled, Decimal("0.000000123457"), "CNY"),
+            debit(rounding, Decimal("0.000000123457"), "CNY"),
             credit(revenue, Decimal("0.000000123457"), "CNY"),
         ],
-        memo="accrual",
+        memo="rounding",
         source="test",
         effective_date=dt.date(2026, 10, 15),
     )
