@@ -114,6 +114,8 @@ def test_negative_invoice_refused_on_issue(model):
     assert draft.status == Invoice.Status.DRAFT and not draft.number
 
 
+# The re-rating is simulated by writing the rollup: unbilled and the events no longer match it.
+@pytest.mark.corrupts_billing("rewrites UsageDaily by hand")
 def test_net_credit_is_not_invoiced_and_reduces_the_next_invoice(source, model):
     c = customer_make(key="key-m", mode="monthly")
     use(source, "key-m", datetime(2026, 10, 3, 2, tzinfo=UTC))
