@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import MemberRole, StaffRole
 from billing.invoicing.close.services import close_period
@@ -171,9 +172,10 @@ def test_finance_previews_then_applies_on_the_page_and_others_are_refused(client
 
     bad = client.post(url, {**form, "date_to": "2026-09-01", "apply": ""})
     assert bad.status_code == 400 and "date_to" in bad.context["form"].errors
-    chinese = client.post(
-        url, {**form, "idempotency_key": "page-2", "apply": ""}, HTTP_ACCEPT_LANGUAGE="zh-hans"
-    )
+    with translation.override("en"):  # the request switches to Chinese; the tests after it must not
+        chinese = client.post(
+            url, {**form, "idempotency_key": "page-2", "apply": ""}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        )
     assert chinese.status_code == 400 and "无需重新计费" in chinese.content.decode()
 
     for role in (StaffRole.SALES, StaffRole.SUPPORT, StaffRole.AUDITOR):
