@@ -82,10 +82,6 @@ class BillingTerms(models.Model):
         blank=True,
         help_text=_("Blank: no reminders."),
     )
-    # The span the customer was on credit terms: the period close invoices only usage inside it (prepaid
-    # usage was paid from the wallet). Blank credit_since on credit terms means "always was".
-    credit_since = models.DateTimeField(_("on credit terms since"), null=True, blank=True, editable=False)
-    credit_until = models.DateTimeField(_("on credit terms until"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("billing terms")
