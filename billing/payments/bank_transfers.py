@@ -99,7 +99,7 @@ def bank_transfer_record(
     except IntegrityError as exc:
         if (
             BankTransfer.objects.filter(reference=reference, currency=currency)
-            .exclude(status=BankTransfer.Status.REJECTED)
+            .exclude(status__in=[BankTransfer.Status.REJECTED, BankTransfer.Status.REVERSED])
             .exists()
         ):
             raise ValidationError(

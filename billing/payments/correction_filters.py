@@ -38,6 +38,7 @@ class CorrectionFilter(StyledFilterSet):
             | Q(customer__code__icontains=value)
             | Q(note__icontains=value)
             | Q(payment__reference__icontains=value)
+            | Q(bank_transfer__reference__icontains=value)
             | Q(stripe_object_id__icontains=value)
             | Q(stripe_refund_id__icontains=value)
         )

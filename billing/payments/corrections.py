@@ -57,7 +57,18 @@ def idempotency_key_check(key: str) -> str:
 
 
 # The fields a replayed proposal must repeat exactly to be the same proposal.
-_BODY = ("kind", "customer", "currency", "amount", "reason", "source", "method", "payment", "card_topup")
+_BODY = (
+    "kind",
+    "customer",
+    "currency",
+    "amount",
+    "reason",
+    "source",
+    "method",
+    "payment",
+    "card_topup",
+    "bank_transfer",
+)
 
 
 def correction_create(*, idempotency_key: str, **fields) -> Correction:

@@ -171,6 +171,7 @@ class BankTransfer(models.Model):
         PENDING = "pending", _("Awaiting approval")
         APPROVED = "approved", _("Approved and credited")
         REJECTED = "rejected", _("Rejected")
+        REVERSED = "reversed", _("Reversed (bounced or misposted)")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_transfers")
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
@@ -206,10 +207,11 @@ class BankTransfer(models.Model):
         ordering = ["-recorded_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_bank_transfer_amount_gt_0"),
-            # Recording the same bank line twice would credit it twice; a rejected line may be re-recorded.
+            # Recording the same bank line twice would credit it twice; a rejected line may be re-recorded,
+            # and so may a reversed one (misposted: recorded again for the right customer).
             models.UniqueConstraint(
                 fields=["reference", "currency"],
-                condition=~Q(status="rejected"),
+                condition=~Q(status__in=["rejected", "reversed"]),
                 name="payments_bank_transfer_reference_unique",
             ),
             # Four eyes, in the database too: the approver is never the recorder (when approval is
@@ -347,6 +349,15 @@ class Correction(models.Model):
         related_name="corrections",
         verbose_name=_("card top-up"),
     )
+    bank_transfer = models.ForeignKey(
+        BankTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("bank transfer"),
+        help_text=_("A prepaid top-up by bank transfer that is reversed."),
+    )
     effective_date = models.DateField(
         _("effective date"), help_text=_("The day the money left or came back: the postings' date.")
     )
@@ -399,6 +410,11 @@ class Correction(models.Model):
                 fields=["payment"],
                 condition=Q(kind="payment_reversal") & ~Q(status="rejected"),
                 name="payments_correction_one_reversal",
+            ),
+            models.UniqueConstraint(
+                fields=["bank_transfer"],
+                condition=Q(kind="payment_reversal") & ~Q(status="rejected"),
+                name="payments_correction_one_transfer_reversal",
             ),
             models.UniqueConstraint(
                 fields=["stripe_refund_id"],

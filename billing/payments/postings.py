@@ -306,3 +306,16 @@ def dispute_fee_post(*, currency: str, amount: Decimal, key: str, memo: str, sou
     return _fee_posting(
         key=key, currency=currency, amount=amount, kind=KIND_DISPUTE_FEE, memo=memo, source=source
     )
+
+
+def bank_transfer_reversal_post(*, transfer, key: str, memo: str, effective_date: date, actor):
+    """Reverse a bank top-up's wallet credit (Dr wallet paid / Cr cash): the money never stayed."""
+    posted = wallet_transaction_reverse(
+        original=transfer.credit_transaction,
+        idempotency_key=key,
+        memo=memo,
+        actor=actor,
+        effective_date=effective_date,
+    )
+    credit_limit_watch(transactions=[posted])
+    return posted

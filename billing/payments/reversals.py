@@ -1,5 +1,9 @@
 """Reversing a recorded bank payment that bounced or was misposted, re-opening what it paid.
 
+Two kinds of bank payment can be reversed: a credit customer's payment (receivables), and a prepaid
+customer's top-up by bank transfer, whose wallet credit is reversed (paid credit only; if it was spent,
+the wallet goes below its floor and is suspended like any other).
+
 The reversal undoes the money, not the history: the payment's posting is reversed by a new, dated
 transaction (Dr receivable / Cr cash), each of its allocations is released by a dated reversal row (the
 invoices it settled are due again, and dunning sees them so), and the payment keeps its row, marked as
@@ -25,16 +29,16 @@ from billing.payments.corrections import (
     note_check,
     require_money_role,
 )
-from billing.payments.models import Correction
+from billing.payments.models import BankTransfer, Correction
 from billing.receivables.allocations import payment_allocations_release
 from billing.receivables.models import CustomerPayment
 
 REASONS = (Correction.Reason.BOUNCED, Correction.Reason.MISPOSTED)
 
 
-def _live_reversal(payment: CustomerPayment) -> Correction | None:
+def _live_reversal(**target) -> Correction | None:
     return (
-        Correction.objects.filter(payment=payment, kind=Correction.Kind.PAYMENT_REVERSAL)
+        Correction.objects.filter(kind=Correction.Kind.PAYMENT_REVERSAL, **target)
         .exclude(status=Correction.Status.REJECTED)
         .first()
     )
@@ -48,61 +52,115 @@ def _already(existing: Correction) -> ValidationError:
     return ValidationError(message % {"date": existing.effective_date, "number": existing.pk})
 
 
+def _check_dates(returned_on, received_on) -> None:
+    if not isinstance(returned_on, date) or returned_on > timezone.localdate():
+        raise ValidationError({"returned_on": _("The date cannot be in the future.")})
+    if received_on and returned_on < received_on:
+        raise ValidationError({"returned_on": _("The date cannot be before the payment was received.")})
+
+
+def _check_payment(payment: CustomerPayment, returned_on) -> None:
+    if payment.method != CustomerPayment.Method.BANK:
+        raise ValidationError(
+            _("Only bank payments are reversed here; a card payment is refunded through Stripe.")
+        )
+    if payment.status != CustomerPayment.Status.RECEIVED or payment.journal_transaction_id is None:
+        raise ValidationError(_("Only a received payment can be reversed."))
+    if existing := _live_reversal(payment=payment):
+        raise _already(existing)
+    _check_dates(returned_on, payment.received_on)
+    if payment.refunded >= payment.amount:
+        raise ValidationError(_("Nothing of this payment is left to reverse."))
+
+
+def _check_transfer(transfer: BankTransfer, returned_on) -> None:
+    if existing := _live_reversal(bank_transfer=transfer):
+        raise _already(existing)
+    if transfer.status != BankTransfer.Status.APPROVED or transfer.credit_transaction_id is None:
+        raise ValidationError(_("Only a credited transfer can be reversed."))
+    _check_dates(returned_on, transfer.value_date)
+
+
 def payment_reversal_propose(
     *,
     proposer: User,
-    payment: CustomerPayment,
     reason: str,
     note: str,
     returned_on: date,
     idempotency_key: str,
+    payment: CustomerPayment | None = None,
+    bank_transfer: BankTransfer | None = None,
 ) -> Correction:
-    """Propose reversing a received bank payment on ``returned_on``; nothing moves until another approves.
+    """Propose reversing a received bank payment, or a prepaid top-up by bank transfer, on ``returned_on``.
 
-    Refuses a card payment, a payment not received, a date outside [received on, today], and a payment
-    that is reversed already or has a reversal pending — each with a message saying which.
+    Nothing moves until another finance user or an admin approves. Refuses a card payment, a payment not
+    received (or a transfer not credited), a date outside [received, today], and a payment that is
+    reversed already or has a reversal pending — each with a message saying which.
     """
     require_money_role(proposer)
     idempotency_key_check(idempotency_key)
+    if (payment is None) == (bank_transfer is None):
+        raise ValueError("Pass a payment or a bank transfer.")
     if reason not in REASONS:
         raise ValidationError({"reason": _("Choose bounced or misposted.")})
     note = note_check(note)
+    # Checked against the rows as they are now, not as the caller last saw them.
+    if payment is not None:
+        payment = CustomerPayment.objects.get(pk=payment.pk)
+    else:
+        bank_transfer = BankTransfer.objects.get(pk=bank_transfer.pk)
+    target = payment or bank_transfer
     replay = Correction.objects.filter(idempotency_key=idempotency_key).first()
     if replay is None:
-        if payment.method != CustomerPayment.Method.BANK:
-            raise ValidationError(
-                _("Only bank payments are reversed here; a card payment is refunded through Stripe.")
-            )
-        if payment.status != CustomerPayment.Status.RECEIVED or payment.journal_transaction_id is None:
-            raise ValidationError(_("Only a received payment can be reversed."))
-        if existing := _live_reversal(payment):
-            raise _already(existing)
-        if not isinstance(returned_on, date) or returned_on > timezone.localdate():
-            raise ValidationError({"returned_on": _("The date cannot be in the future.")})
-        if payment.received_on and returned_on < payment.received_on:
-            raise ValidationError({"returned_on": _("The date cannot be before the payment was received.")})
-        if payment.refunded >= payment.amount:
-            raise ValidationError(_("Nothing of this payment is left to reverse."))
+        if payment is not None:
+            _check_payment(payment, returned_on)
+        else:
+            _check_transfer(bank_transfer, returned_on)
+        left = payment.amount - payment.refunded if payment is not None else bank_transfer.amount
+    else:
+        left = replay.amount  # a replay after approval finds the payment reversed: it is the same proposal
     try:
         return correction_create(
             idempotency_key=idempotency_key,
             kind=Correction.Kind.PAYMENT_REVERSAL,
-            customer=payment.customer,
-            currency=payment.currency,
-            amount=payment.amount - payment.refunded,
+            customer=target.customer,
+            currency=target.currency,
+            amount=left,
             reason=reason,
             note=note,
             payment=payment,
+            bank_transfer=bank_transfer,
             effective_date=returned_on,
             proposed_by=proposer,
         )
     except IntegrityError:
         # Another proposal for the same payment committed between the check and the insert.
-        raise _already(_live_reversal(payment)) from None
+        live = _live_reversal(payment=payment) if payment else _live_reversal(bank_transfer=bank_transfer)
+        raise _already(live) from None
+
+
+def _transfer_reverse(correction: Correction, *, actor: User) -> None:
+    """Take a bounced or misposted top-up back out of the wallet's paid credit (below its floor if spent)."""
+    transfer = BankTransfer.objects.select_for_update().get(pk=correction.bank_transfer_id)
+    if transfer.status != BankTransfer.Status.APPROVED:
+        raise ValidationError(_("Only a credited transfer can be reversed."))
+    correction.journal_transaction = postings.bank_transfer_reversal_post(
+        transfer=transfer,
+        key=f"correction:{correction.pk}",
+        memo=f"Bank transfer {transfer.reference} reversed ({correction.get_reason_display()}): "
+        f"{correction.note}"[:500],
+        effective_date=correction.effective_date,
+        actor=actor,
+    )
+    transfer.status = BankTransfer.Status.REVERSED
+    transfer.save(update_fields=["status"])
 
 
 def payment_reversal_apply(correction: Correction, *, actor: User) -> None:
     """Reverse the payment's money and release its allocations (the caller locked the correction)."""
+    if correction.bank_transfer_id:
+        _transfer_reverse(correction, actor=actor)
+        return
     payment = CustomerPayment.objects.select_for_update().get(pk=correction.payment_id)
     if payment.amount - payment.refunded != correction.amount:
         raise ValidationError(

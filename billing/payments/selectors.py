@@ -72,5 +72,5 @@ def customer_topups(*, customer: Customer, limit: int = 20) -> dict:
 
 def corrections_visible_to(user: User) -> QuerySet[Correction]:
     return Correction.objects.filter(customer__in=customers_visible_to(user)).select_related(
-        "customer", "payment", "card_topup", "proposed_by", "decided_by"
+        "customer", "payment", "card_topup", "bank_transfer", "proposed_by", "decided_by"
     )

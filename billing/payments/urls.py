@@ -82,6 +82,11 @@ urlpatterns = [
         name="staff-payment-reversal-create",
     ),
     path(
+        "dashboard/payments/corrections/reverse-transfer/<int:pk>/",
+        corrections.transfer_reversal_create,
+        name="staff-transfer-reversal-create",
+    ),
+    path(
         "dashboard/payments/corrections/refund-credit/<int:pk>/",
         corrections.credit_refund_create,
         name="staff-credit-refund-create",

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,7 +18,7 @@ from billing.payments.corrections import MONEY_ROLES
 from billing.payments.models import Correction
 from billing.payments.refunds import credit_refund_propose, wallet_refundable
 from billing.payments.reversals import payment_reversal_propose
-from billing.payments.selectors import corrections_visible_to
+from billing.payments.selectors import bank_transfers_visible_to, corrections_visible_to
 from billing.receivables.selectors import payments_visible_to
 from billing.receivables.services import customer_credit
 from billing.terms.selectors import customer_currency
@@ -76,15 +77,13 @@ def _replayed(request, key: str):
     return Correction.objects.filter(idempotency_key=key or None, proposed_by=request.user).first()
 
 
-@staff_required(roles=MONEY_ROLES, auditor_reads=False)
-def payment_reversal_create(request, pk: int):
-    payment = get_object_or_404(payments_visible_to(request.user), pk=pk)
+def _reversal_form(request, *, target: dict, cancel_url: str, context: dict):
     form = PaymentReversalForm(request.POST or None)
     if request.method == "POST" and (replayed := _replayed(request, request.POST.get("idempotency_key"))):
         return redirect("staff-correction-detail", pk=replayed.pk)
     if request.method == "POST" and form.is_valid():
         try:
-            correction = payment_reversal_propose(proposer=request.user, payment=payment, **form.cleaned_data)
+            correction = payment_reversal_propose(proposer=request.user, **target, **form.cleaned_data)
         except ValidationError as exc:
             form_errors_add(form, exc)
         else:
@@ -93,8 +92,42 @@ def payment_reversal_create(request, pk: int):
             )
             return redirect("staff-correction-detail", pk=correction.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "payment": payment}
+    context = {"form": form, "cancel_url": cancel_url, **context}
     return render(request, "dashboard/payments/reversal_form.html", context, status=status)
+
+
+@staff_required(roles=MONEY_ROLES, auditor_reads=False)
+def payment_reversal_create(request, pk: int):
+    payment = get_object_or_404(payments_visible_to(request.user), pk=pk)
+    return _reversal_form(
+        request,
+        target={"payment": payment},
+        cancel_url=reverse("staff-payment-detail", args=[pk]),
+        context={
+            "customer": payment.customer,
+            "reference": payment.reference or payment.pk,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "received_on": payment.received_on,
+        },
+    )
+
+
+@staff_required(roles=MONEY_ROLES, auditor_reads=False)
+def transfer_reversal_create(request, pk: int):
+    transfer = get_object_or_404(bank_transfers_visible_to(request.user), pk=pk)
+    return _reversal_form(
+        request,
+        target={"bank_transfer": transfer},
+        cancel_url=reverse("staff-bank-transfer-detail", args=[pk]),
+        context={
+            "customer": transfer.customer,
+            "reference": transfer.reference,
+            "amount": transfer.amount,
+            "currency": transfer.currency,
+            "received_on": transfer.value_date,
+        },
+    )
 
 
 @staff_required(roles=MONEY_ROLES, auditor_reads=False)

@@ -73,6 +73,7 @@ def bank_transfer_detail(request, pk: int):
         "may_decide": transfer.status == transfer.Status.PENDING
         and transfer.recorded_by_id != request.user.pk
         and not request.user.is_read_only,
+        "may_reverse": transfer.status == transfer.Status.APPROVED and not request.user.is_read_only,
     }
     return render(request, "dashboard/payments/bank_detail.html", context)
 

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from billing.invoicing.models import Invoice
+from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record
 from billing.payments.models import Correction
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, bank_payment, books, credit_customer
@@ -153,3 +154,36 @@ def test_the_list_filters_sorts_and_speaks_chinese(client, paid, finance, financ
     assert [c.kind for c in pending_refunds.context["page_obj"]] == ["credit_refund"]
     assert "更正" in chinese
     assert "待审批" in chinese
+
+
+def test_a_credited_transfer_offers_its_reversal(client, finance, finance2, auditor):
+    customer = credit_customer("Prepaid Co")
+    transfer = bank_transfer_record(
+        recorder=finance,
+        customer=customer,
+        currency="CNY",
+        amount=D("50.00"),
+        reference="TT-PAGE-1",
+        value_date=date(2026, 11, 20),
+    )
+    url = f"/dashboard/payments/bank-transfers/{transfer.pk}/"
+    client.force_login(finance2)
+    assert 'data-testid="reverse-transfer"' not in client.get(url).content.decode()  # not credited yet
+    bank_transfer_approve(transfer=transfer, approver=finance2)
+    assert 'data-testid="reverse-transfer"' in client.get(url).content.decode()
+
+    response = client.post(
+        f"/dashboard/payments/corrections/reverse-transfer/{transfer.pk}/",
+        {
+            "reason": "misposted",
+            "returned_on": "2026-11-21",
+            "note": "Wrong customer",
+            "idempotency_key": "tt-page",
+        },
+    )
+
+    correction = Correction.objects.get()
+    assert response.url == f"{LIST}{correction.pk}/"
+    assert correction.bank_transfer == transfer
+    client.force_login(auditor)
+    assert 'data-testid="reverse-transfer"' not in client.get(url).content.decode()

@@ -7,14 +7,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from billing.invoicing.models import Invoice
-from billing.ledger.models import JournalTransaction
+from billing.ledger.accounts import account_get
+from billing.ledger.models import AccountKind, JournalTransaction
 from billing.payments.approvals import correction_approve, correction_reject
-from billing.payments.models import Correction
+from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record
+from billing.payments.models import BankTransfer, Correction
+from billing.payments.refunds import credit_refund_propose
 from billing.payments.reversals import payment_reversal_propose
 from billing.receivables.allocations import invoice_paid_at
 from billing.receivables.models import PaymentAllocation
+from billing.wallets.debits import wallet_debit
+from billing.wallets.verify import books_problems
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, bank_payment, books, books_agree, credit_customer
+from tests.billing.payments.helpers import balance
 
 pytestmark = pytest.mark.django_db
 
@@ -116,11 +122,13 @@ def test_a_second_reversal_is_refused_with_a_clear_message(paid, finance, financ
     assert JournalTransaction.objects.filter(reverses=payment.journal_transaction).count() == 1
 
 
-def test_a_replayed_proposal_returns_the_first_and_a_changed_one_is_refused(paid, finance):
+def test_a_replayed_proposal_returns_the_first_and_a_changed_one_is_refused(paid, finance, finance2):
     payment = paid[0]
     first = _propose(payment, finance)
 
     assert _propose(payment, finance) == first
+    correction_approve(correction=first, approver=finance2)
+    assert _propose(payment, finance) == first  # replayed after approval too
     with pytest.raises(ValidationError, match="different correction"):
         _propose(payment, finance, reason="misposted")
 
@@ -149,3 +157,106 @@ def test_a_date_outside_the_payment_life_is_refused(paid, finance, returned_on, 
             idempotency_key="rev-date",
         )
     assert field in exc.value.message_dict
+
+
+def test_a_part_already_refunded_is_not_reversed_again(paid, lumen, finance, finance2):
+    payment = paid[0]
+    refund = credit_refund_propose(
+        proposer=finance,
+        customer=lumen,
+        source="receivable",
+        method="bank",
+        amount=D("30.00"),
+        payment=payment,
+        note="Part of the overpayment back",
+        idempotency_key="refund-30",
+    )
+    correction_approve(correction=refund, approver=finance2)
+
+    done = correction_approve(correction=_propose(payment, finance), approver=finance2)
+
+    assert done.amount == D("220.00")
+    after = books(lumen)
+    assert (after["cash"], after["receivable"], after["credit"]) == (D("0"), D("200.00"), D("0"))
+    assert books_agree(lumen)
+
+
+def test_a_bounced_top_up_by_transfer_leaves_the_wallet_even_when_spent(customer, finance, finance2):
+    transfer = bank_transfer_record(
+        recorder=finance,
+        customer=customer,
+        currency="CNY",
+        amount=D("500.00"),
+        reference="TT-20261120-01",
+        value_date=date(2026, 11, 20),
+    )
+    bank_transfer_approve(transfer=transfer, approver=finance2)
+    wallet_debit(
+        customer=customer,
+        currency="CNY",
+        amount=D("200.00"),
+        idempotency_key="usage-200",
+        target_account=account_get(kind=AccountKind.REVENUE_USAGE, currency="CNY"),
+        kind="usage.wallet",
+        memo="usage",
+    )
+    proposal = payment_reversal_propose(
+        proposer=finance2,
+        bank_transfer=transfer,
+        reason="bounced",
+        note="Returned by the bank",
+        returned_on=BOUNCED_ON,
+        idempotency_key="tt-rev",
+    )
+
+    done = correction_approve(correction=proposal, approver=finance)
+
+    assert balance(customer) == (D("-200.00"), D("0"))
+    assert books_problems() == []
+    assert account_get(kind=AccountKind.CASH_BANK, currency="CNY").balance == D("0")
+    transfer.refresh_from_db()
+    assert done.journal_transaction.reverses_id == transfer.credit_transaction_id
+    assert transfer.status == BankTransfer.Status.REVERSED
+    with pytest.raises(ValidationError, match="already reversed"):
+        payment_reversal_propose(
+            proposer=finance,
+            bank_transfer=transfer,
+            reason="bounced",
+            note="again",
+            returned_on=BOUNCED_ON,
+            idempotency_key="tt-rev-2",
+        )
+
+
+def test_a_misposted_transfer_may_be_recorded_again_for_the_right_customer(customer, finance, finance2):
+    transfer = bank_transfer_record(
+        recorder=finance,
+        customer=customer,
+        currency="CNY",
+        amount=D("80.00"),
+        reference="TT-MIS-1",
+        value_date=date(2026, 11, 20),
+    )
+    bank_transfer_approve(transfer=transfer, approver=finance2)
+    proposal = payment_reversal_propose(
+        proposer=finance,
+        bank_transfer=transfer,
+        reason="misposted",
+        note="Belongs to another customer",
+        returned_on=date(2026, 11, 21),
+        idempotency_key="mis-rev",
+    )
+    correction_approve(correction=proposal, approver=finance2)
+    right = credit_customer("Right Customer")
+
+    again = bank_transfer_record(
+        recorder=finance,
+        customer=right,
+        currency="CNY",
+        amount=D("80.00"),
+        reference="TT-MIS-1",
+        value_date=date(2026, 11, 20),
+    )
+
+    assert again.pk != transfer.pk
+    assert balance(customer) == (D("0"), D("0"))
