@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,9 +14,11 @@ from django.utils import translation
 
 from accounts.models import MemberRole, StaffRole
 from billing.invoicing.close.services import close_period
+from billing.invoicing.models import ServiceCharge
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.terms.models import BillingTerms
+from billing.terms.services import billing_terms_update
 from billing.usage.corrections import rerate_diff, usage_correct
 from billing.usage.models import UsageCorrection, UsageDaily, UsageEvent, UsageHourly
 from billing.wallets.models import Wallet
@@ -184,3 +187,59 @@ def test_finance_previews_then_applies_on_the_page_and_others_are_refused(client
     client.force_login(MembershipFactory(customer=customer, role=MemberRole.OWNER).user)
     assert client.get(url).status_code == 403
     assert UsageCorrection.objects.count() == 1
+
+
+def test_across_a_switch_each_events_difference_follows_the_terms_it_happened_under(source):
+    model = priced_model(sell_output="0.8")
+    default_plan()
+    customer = customer_make(key="key-s", mode=BillingTerms.Mode.MONTHLY)
+    with mock.patch("billing.terms.services.timezone.now", return_value=datetime(2026, 10, 15, tzinfo=UTC)):
+        billing_terms_update(customer=customer, values={"mode": BillingTerms.Mode.PREPAID})
+    top_up(customer, Decimal("100"))
+    use(source, "key-s", AT)  # 3 Oct: on credit
+    use(source, "key-s", datetime(2026, 10, 20, 2, tzinfo=UTC))  # 20 Oct: prepaid
+    wrong = Decimal("2.7456764")
+    assert _balance(AccountKind.UNBILLED_RECEIVABLE, customer) == wrong
+    assert _wallet(customer) == Decimal("100") - wrong
+
+    _fix_sell(model, output=Decimal("8"))
+    correction = _correct(customer, model)
+
+    assert correction.deltas == [
+        {"mode": "credit", "currency": "CNY", "sell": "2.4888816"},
+        {"mode": "prepaid", "currency": "CNY", "sell": "2.4888816"},
+    ]
+    assert _balance(AccountKind.UNBILLED_RECEIVABLE, customer) == RIGHT
+    assert _wallet(customer) == Decimal("100") - RIGHT
+    _ledger_clean()
+
+
+def test_an_overcharge_on_credit_lowers_the_next_invoice(settings, source):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    model = priced_model(sell_input="20")  # the price error: 20 per million input tokens, not 2
+    default_plan()
+    customer = customer_make(key="key-c", mode=BillingTerms.Mode.MONTHLY)
+    ServiceCharge.objects.create(
+        customer=customer,
+        description="Retainer",
+        amount=Decimal("100"),
+        currency="CNY",
+        recurrence=ServiceCharge.Recurrence.ONE_OFF,
+        starts_on=date(2026, 11, 10),
+    )
+    use(source, "key-c", AT)
+    [october] = close_period("2026-10", issue_date=date(2026, 11, 1)).invoices
+    assert october.total == Decimal("27.46")
+
+    _fix_sell(model, input=Decimal("2"))
+    _correct(customer, model, reason="Input price typed as 20 instead of 2")
+    assert _balance(AccountKind.UNBILLED_RECEIVABLE, customer) == Decimal("-22.222206")
+
+    use(source, "key-c", datetime(2026, 11, 3, 2, tzinfo=UTC))
+    [november] = close_period("2026-11", issue_date=date(2026, 12, 1)).invoices
+    usage = november.lines.get(kind="usage")
+    # November's 5.234558 less October's overcharge of 22.222206.
+    assert (usage.amount_exact, usage.amount) == (Decimal("-16.987648"), Decimal("-16.99"))
+    assert november.total == Decimal("83.01")
+    assert _balance(AccountKind.UNBILLED_RECEIVABLE, customer) == 0
+    _ledger_clean()
