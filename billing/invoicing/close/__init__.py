@@ -28,7 +28,8 @@ Be extremely careful changing how usage is measured here: it decides what every 
   customers queue instead of both building invoices.
 * **Monthly customers close at month periods, quarterly ones at quarter periods** ("2026-Q3"). The beat
   runs after every month end and also closes the quarter when the month ended one
-  (``periods.periods_just_ended``). Prepaid customers get a ``UsageStatement`` per month instead.
+  (``periods.periods_just_ended``). Customers on prepaid terms during the month get a
+  ``UsageStatement`` of the usage the wallet paid (their credit-time usage is on the invoice).
 * **Issue in bulk**: customers without ``review_invoices`` are issued at once; a chunk takes its numbers
   in one locked step (``numbers_take``) so they stay gapless, and posts one journal transaction per
   invoice (``invoice:<id>``, linked by ``Invoice.journal_transaction``) — the same posting

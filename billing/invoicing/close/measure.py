@@ -317,11 +317,30 @@ def billed_keys(customer_ids: list[int], keys: set[str]) -> set[str]:
     return invoiced | keys_paid_by_wallet(customer_ids, keys - invoiced)
 
 
-def usage_in_period(customer_ids: list[int], period: Period):
-    """Rollup sums per (customer, model, currency) of the period's own days (prepaid statements)."""
-    return (
-        UsageDaily.objects.filter(customer_id__in=customer_ids, day__gte=period.start, day__lte=period.end)
+def usage_in_period(
+    customer_ids: list[int], period: Period, intervals: dict[int, list[Interval]]
+) -> list[dict]:
+    """Prepaid-time usage sums per (customer, model, currency) of the period's own days (prepaid
+    statements): the rollups of its days less what the customer used on credit terms in it (invoiced,
+    not paid from the wallet). In (customer, currency, model) order."""
+    rows = {
+        (r["customer_id"], r["model_id"], r["sell_currency"]): r
+        for r in UsageDaily.objects.filter(
+            customer_id__in=customer_ids, day__gte=period.start, day__lte=period.end
+        )
         .values("customer_id", "model_id", "sell_currency")
         .annotate(amount=Sum("sell_amount"), requests=Sum("requests"), **TOKEN_SUMS)
-        .order_by("customer_id", "sell_currency", "model_id")
-    )
+        .order_by()
+    }
+    switched = {cid: intervals[cid] for cid in customer_ids if intervals.get(cid)}
+    if switched:
+        low, high = local_midnight(period.start), local_midnight(period.end + timedelta(days=1))
+        for key, sums in usage_credit(switched, low=low, high=high).items():
+            row = rows.get(key)
+            if row is not None:
+                for name, _col in SUM_COLUMNS:
+                    row[name] = (row[name] or 0) - (sums[name] or 0)
+    kept = [
+        r for r in rows.values() if r["amount"] or r["requests"] or any(r[f"sum_{c}"] for c in TOKEN_COLUMNS)
+    ]
+    return sorted(kept, key=lambda r: (r["customer_id"], r["sell_currency"], r["model_id"]))

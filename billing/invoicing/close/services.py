@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -35,6 +35,7 @@ from billing.invoicing.periods import Period, period_parse
 from billing.invoicing.pricing import UnitPrices
 from billing.terms.models import CREDIT_MODES, BillingTerms, TermsSpan
 from catalog.models import AIModel
+from common.days import local_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,26 @@ def _close_chunk(
 def _statements_make(
     customer_ids: list[int], period: Period, models: dict[int, AIModel]
 ) -> list[UsageStatement]:
-    """Prepaid customers' usage statements for a month: per model tokens and amount, from the rollups."""
-    grouped = statement_lines(usage_in_period(customer_ids, period), models)
-    return statements_store(grouped, customer_ids=customer_ids, period=period)
+    """Usage statements for a month: per model the tokens and amount of the usage each customer used on
+    prepaid terms (paid from the wallet), from the rollups."""
+    rows = usage_in_period(customer_ids, period, credit_intervals(customer_ids))
+    return statements_store(statement_lines(rows, models), customer_ids=customer_ids, period=period)
+
+
+def statement_customers(period: Period) -> list[int]:
+    """The customers a month close gives a usage statement, in id order: those now on prepaid terms, and
+    those on prepaid terms during some of the month before switching to credit."""
+    start, end = local_midnight(period.start), local_midnight(period.end + timedelta(days=1))
+    was_prepaid = TermsSpan.objects.filter(
+        Q(starts_at__isnull=True) | Q(starts_at__lt=end),
+        Q(ends_at__isnull=True) | Q(ends_at__gt=start),
+        mode=BillingTerms.Mode.PREPAID,
+    ).values("customer_id")
+    return list(
+        BillingTerms.objects.filter(Q(mode=BillingTerms.Mode.PREPAID) | Q(customer_id__in=was_prepaid))
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+    )
 
 
 def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
@@ -181,13 +199,7 @@ def close_period(
     try:
         credit_ids = closing_customers(period)
         intervals = credit_intervals(credit_ids)
-        prepaid_ids = []
-        if not period.is_quarter:
-            prepaid_ids = list(
-                BillingTerms.objects.filter(mode=BillingTerms.Mode.PREPAID)
-                .order_by("customer_id")
-                .values_list("customer_id", flat=True)
-            )
+        prepaid_ids = [] if period.is_quarter else statement_customers(period)
         models = {m.pk: m for m in AIModel.objects.all()}
         prices = UnitPrices(period=period, customer_ids=credit_ids)
         staged = usage_stage(period, [cid for cid in credit_ids if intervals.get(cid, ALWAYS) == ALWAYS])

@@ -113,8 +113,10 @@ def test_leaving_credit_invoices_late_credit_time_usage_once(source, model):
     send(source, customer, times, SIZE_6_48)  # credit-time, delivered after the switch
 
     # Now on prepaid, the customer still gets the credit span's final invoice.
-    [invoice] = close_period("2026-11", issue_date=DEC_1).invoices
+    result = close_period("2026-11", issue_date=DEC_1)
 
+    [invoice] = result.invoices
+    assert result.statements == []  # nothing was used on prepaid terms
     assert invoice.customer == customer and invoice.total == Decimal("32.40")
     assert paid_from_wallet(customer) == 0  # the audit: charged twice, unbilled at −32.40
     assert unbilled(customer) == 0
@@ -128,11 +130,15 @@ def test_joining_credit_invoices_only_credit_time_usage(source, model):
     send(source, customer, late_prepaid, SIZE_9_59)
     send(source, customer, [SWITCH + timedelta(days=1)], SIZE_6_48)
 
-    [invoice] = close_period("2026-11", issue_date=DEC_1).invoices
+    result = close_period("2026-11", issue_date=DEC_1)
 
+    [invoice] = result.invoices
     assert invoice.total == Decimal("6.48")
     assert paid_from_wallet(customer) == Decimal("28.77")  # the audit: never charged
     assert unbilled(customer) == 0
+    # Its November statement lists what the wallet paid, not the invoiced usage.
+    [statement] = result.statements
+    assert [ln["amount"] for ln in statement.lines] == ["28.77"]
 
 
 def test_a_switch_at_12_30_invoices_the_half_hour_before_it(source, model):
