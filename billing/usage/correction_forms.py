@@ -26,7 +26,9 @@ class UsageCorrectionForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, customers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = (customers or Customer.objects.none()).order_by("name")
+        self.fields["customer"].queryset = (
+            customers if customers is not None else Customer.objects.none()
+        ).order_by("name")
         self.initial.setdefault("idempotency_key", f"usage-correction-form:{uuid.uuid4()}")
 
     def clean(self):
