@@ -13,7 +13,8 @@ from billing.invoicing.coverage import usage_coverage_problems
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "corrupts_billing(reason): the test breaks usage or ledger data on purpose; billing_verify is not run",
+        "corrupts_billing(reason): the test breaks usage or ledger data on purpose; billing_verify is not"
+        " run after it",
     )
 
 
@@ -21,11 +22,14 @@ def pytest_configure(config):
 def billing_verified(request):
     """After the test, run the usage coverage check on what it left in the database; fail on problems."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or request.node.get_closest_marker("corrupts_billing") is not None:
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    uses_db = marker is not None or transactional or "db" in request.fixturenames
+    if not uses_db or request.node.get_closest_marker("corrupts_billing") is not None:
         yield
         return
     # Set the database up before this fixture, so the check runs before the test's data is rolled back.
-    transactional = marker.kwargs.get("transaction", False)
     request.getfixturevalue("transactional_db" if transactional else "db")
     yield
     problems = usage_coverage_problems()
