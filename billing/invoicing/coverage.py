@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Customer
 from billing.invoicing.close.measure import (
@@ -26,7 +27,7 @@ from billing.invoicing.close.measure import (
     usage_billed,
     usage_credit,
 )
-from billing.invoicing.models import PeriodClose
+from billing.invoicing.models import Invoice, InvoiceLine, PeriodClose
 from billing.invoicing.periods import period_parse
 from billing.ledger.accounts import WALLET_KINDS
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
@@ -135,6 +136,32 @@ def _last_closes() -> dict[bool, PeriodClose]:
     return out
 
 
+def _voided_since(customer_ids: list[int], close: PeriodClose) -> dict[tuple[int, int, str], Decimal]:
+    """Usage lines of invoices voided after ``close`` began: the next close bills them again, so until
+    then the open period accounts for them. (An issued invoice is voided by a credit note, read here
+    through the relation's name: receivables stands above invoicing and is never imported.)"""
+    voided = Q(
+        invoice__journal_transaction__isnull=True,
+        invoice__issue_date__gte=timezone.localdate(close.started_at),
+    ) | Q(invoice__credit_notes__voids_invoice=True, invoice__credit_notes__created_at__gte=close.started_at)
+    rows = (
+        InvoiceLine.objects.filter(
+            voided,
+            invoice__customer_id__in=customer_ids,
+            invoice__status=Invoice.Status.VOID,
+            invoice__period_end__lte=close.period_end,
+            kind=InvoiceLine.Kind.USAGE,
+        )
+        .values("invoice__customer_id", "ai_model_id", "invoice__currency")
+        .annotate(amount=Sum("amount_exact"))
+        .order_by()
+    )
+    return {
+        (r["invoice__customer_id"], r["ai_model_id"], r["invoice__currency"]): r["amount"] or ZERO
+        for r in rows
+    }
+
+
 def _invoice_problems(intervals: dict[int, list[Interval]], names: dict) -> list[str]:
     """Credit-time usage up to the last closed period, charged before that close began, against the usage
     lines invoiced for it: the close must have billed all of it (later deliveries wait for the next)."""
@@ -161,10 +188,11 @@ def _invoice_problems(intervals: dict[int, list[Interval]], names: dict) -> list
             .order_by()
         )
         billed = usage_billed(cids, period_parse(close.period))
+        pending = _voided_since(cids, close)
         short: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         for r in rows:
             key = (r["customer_id"], r["model_id"], r["sell_currency"])
-            before = billed.get(key, {}).get("amount", ZERO)
+            before = billed.get(key, {}).get("amount", ZERO) + pending.get(key, ZERO)
             short[(key[0], key[2])] += quantize_money(ledger_round(r["amount"] or ZERO) - before, key[2])
         for (cid, ccy), amount in sorted(short.items()):
             if amount > 0:

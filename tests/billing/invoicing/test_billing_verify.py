@@ -44,6 +44,19 @@ def test_clean_books_pass(source, model, capsys):
     assert monthly.invoices.count() == 1
 
 
+def test_a_voided_invoice_waits_for_the_next_close_without_a_problem(source, model, capsys):
+    from billing.receivables.credit_notes import invoice_void
+
+    customer_make(key="key-m", mode=BillingTerms.Mode.MONTHLY)
+    use(source, "key-m", OCT_3)
+    [invoice] = close_period("2026-10", issue_date=date(2026, 11, 1)).invoices
+    invoice_void(invoice=invoice, reason="wrong address", actor=None)
+
+    call_command("billing_verify")  # the next close bills it again: the open period accounts for it
+
+    assert "OK" in capsys.readouterr().out
+
+
 @pytest.mark.corrupts_billing("posts to unbilled by hand")
 def test_unbilled_that_no_usage_explains_is_reported(source, model, capsys):
     c = customer_make(key="key-m", mode=BillingTerms.Mode.MONTHLY)
