@@ -50,7 +50,9 @@ class WalletDebit:
     allow_below_floor: bool = False
     extra_lines: Sequence[Line] = ()
     # Usage: the amount by when it was used, ``(since, amount)`` per stretch of time within which the same
-    # lots are valid (``burn_down.lots_burn_down_by_time``), summing to ``amount``. Empty: used now.
+    # lots are valid (``burn_down.lots_burn_down_by_time``), summing to ``amount``. Empty: used now. Not in
+    # the idempotency fingerprint: like the burn-down it decides how, not what, and the usage batch's own
+    # key already covers the events it comes from.
     parts: Sequence[tuple[datetime | None, Decimal]] = ()
 
 
