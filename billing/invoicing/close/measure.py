@@ -5,7 +5,7 @@ Be extremely careful changing how usage is measured here: it decides what every 
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -44,7 +44,8 @@ def credit_intervals(customer_ids: list[int]) -> dict[int, list[Interval]]:
 
 
 def _hour_floor(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
+    """The start of the UTC hour holding ``at`` (the hourly rollups' buckets)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _hour_ceil(at: datetime) -> datetime:
@@ -65,7 +66,7 @@ class Pieces:
     hours themselves (raw ``UsageEvent`` rows: a 12:30 switch splits its hour at 12:30)."""
 
     days: tuple[date | None, date | None] | None
-    hours: tuple[tuple[datetime, datetime], ...]
+    hours: tuple[tuple[datetime | None, datetime | None], ...]
     raw: tuple[tuple[datetime, datetime], ...]
 
 
@@ -81,7 +82,10 @@ def pieces(since: datetime | None, until: datetime | None) -> Pieces:
         raw.append((high, until))
     first = _day_ceil(low) if low is not None else None
     last = timezone.localdate(high) if high is not None else None  # days before it end by ``high``
-    if first is None or last is None or first < last:
+    # Hourly rollups are by UTC hour: whole days stand in for hours only where the operator's days start
+    # on the hour (not in a zone at a half-hour offset, where the hours alone are summed).
+    on_the_hour = all(_hour_floor(local_midnight(d)) == local_midnight(d) for d in (first, last) if d)
+    if (first is None or last is None or first < last) and on_the_hour:
         days = (first, last)
         hours = [
             (low, local_midnight(first)) if first else None,
@@ -89,7 +93,8 @@ def pieces(since: datetime | None, until: datetime | None) -> Pieces:
         ]
     else:
         days, hours = None, [(low, high)]
-    return Pieces(days, tuple(h for h in hours if h and h[0] < h[1]), tuple(raw))
+    kept = tuple(h for h in hours if h and (h[0] is None or h[1] is None or h[0] < h[1]))
+    return Pieces(days, kept, tuple(raw))
 
 
 def _clip(intervals: list[Interval], low: datetime | None, high: datetime | None) -> list[Interval]:
@@ -157,7 +162,8 @@ def _filters(who: dict, intervals: list[Interval]) -> tuple[Q, Q, Q]:
                 q &= Q(day__lt=last)
             days_q |= q
         for start, end in p.hours:
-            hours_q |= Q(**who, hour__gte=start, hour__lt=end)
+            bounds = {"hour__gte": start, "hour__lt": end}
+            hours_q |= Q(**who, **{k: v for k, v in bounds.items() if v is not None})
         for start, end in p.raw:
             raw_q |= Q(**who, occurred_at__gte=start, occurred_at__lt=end)
     return days_q, hours_q, raw_q
