@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from billing.ledger import accounts as ledger_accounts
 from billing.ledger.models import AccountKind, JournalTransaction
-from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
+from billing.ledger.services import credit, debit, transaction_post
 from billing.terms.credit import credit_limit_watch
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
@@ -31,6 +31,7 @@ KIND_CARD_DISPUTE_WON = "wallet.topup.card_dispute_won"
 KIND_BANK = "wallet.topup.bank"
 KIND_CODE = "wallet.topup.code"
 KIND_RECEIVABLE_REFUND = "receivable.refund"
+KIND_PAYMENT_REVERSAL = "receivable.payment.reversal"
 KIND_WALLET_REFUND = "wallet.refund"
 KIND_INVOICE_CARD_REFUND = "receivable.payment.card_refund"
 KIND_INVOICE_CARD_DISPUTE = "receivable.payment.card_dispute"
@@ -231,19 +232,6 @@ def money_out_account(*, method: str, currency: str):
     """Where refunded money leaves from: the bank account, or Stripe clearing for a card refund."""
     kind = AccountKind.STRIPE_CLEARING if method == "card" else AccountKind.CASH_BANK
     return ledger_accounts.account_get(kind=kind, currency=currency)
-
-
-def payment_reversal_post(*, payment, key: str, memo: str, effective_date: date, actor) -> JournalTransaction:
-    """Reverse a recorded payment's posting in full (Dr receivable / Cr cash): the money never stayed."""
-    posted = transaction_reverse(
-        original=payment.journal_transaction,
-        idempotency_key=key,
-        memo=memo,
-        actor=actor,
-        effective_date=effective_date,
-    )
-    credit_limit_watch(transactions=[posted])
-    return posted
 
 
 def receivable_money_out_post(

@@ -4,11 +4,11 @@ Two kinds of bank payment can be reversed: a credit customer's payment (receivab
 customer's top-up by bank transfer, whose wallet credit is reversed (paid credit only; if it was spent,
 the wallet goes below its floor and is suspended like any other).
 
-The reversal undoes the money, not the history: the payment's posting is reversed by a new, dated
-transaction (Dr receivable / Cr cash), each of its allocations is released by a dated reversal row (the
-invoices it settled are due again, and dunning sees them so), and the payment keeps its row, marked as
-reversed in full (``CustomerPayment.refunded``). A statement printed for a day before the reversal still
-shows the payment as it was.
+The reversal undoes the money, not the history: the payment's posting is answered by a new, dated
+transaction (Dr receivable / Cr cash, kind ``receivable.payment.reversal``), each of its allocations is
+released by a dated reversal row (the invoices it settled are due again, and dunning sees them so), and the
+payment keeps its row, marked as reversed in full (``CustomerPayment.refunded``). A statement printed for a
+day before the reversal still shows the payment as it was.
 
 Card payments are not reversed here: their money goes back through Stripe, whose refund and dispute
 events book it (``billing.payments.invoice_card_events``).
@@ -168,24 +168,20 @@ def payment_reversal_apply(correction: Correction, *, actor: User) -> None:
         )
     key = f"correction:{correction.pk}"
     memo = f"Payment reversed ({correction.get_reason_display()}): {correction.note}"[:500]
-    if payment.refunded == 0:
-        correction.journal_transaction = postings.payment_reversal_post(
-            payment=payment, key=key, memo=memo, effective_date=correction.effective_date, actor=actor
-        )
-    else:
-        # Part of it was refunded already: only the rest goes back, as its own posting.
-        correction.journal_transaction = postings.receivable_money_out_post(
-            customer=payment.customer,
-            currency=payment.currency,
-            amount=correction.amount,
-            key=key,
-            kind=postings.KIND_RECEIVABLE_REFUND,
-            memo=memo,
-            source=key,
-            method=CustomerPayment.Method.BANK,
-            effective_date=correction.effective_date,
-            actor=actor,
-        )
+    # A posting of its own, not a ledger reversal linked to the payment's: the statement shows the
+    # payment received on its day and the money going back on this one, each as what it is.
+    correction.journal_transaction = postings.receivable_money_out_post(
+        customer=payment.customer,
+        currency=payment.currency,
+        amount=correction.amount,
+        key=key,
+        kind=postings.KIND_PAYMENT_REVERSAL,
+        memo=memo,
+        source=f"payment:{payment.pk}",
+        method=CustomerPayment.Method.BANK,
+        effective_date=correction.effective_date,
+        actor=actor,
+    )
     payment_allocations_release(
         payment=payment, amount=None, at=correction.effective_date, reason=memo, actor=actor
     )

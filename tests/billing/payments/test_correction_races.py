@@ -65,7 +65,7 @@ def test_two_approvers_at_once_reverse_a_payment_once(finance, finance2):
     )
 
     assert sorted(outcomes) == ["This correction is already done.", "done"]
-    assert JournalTransaction.objects.filter(reverses=payment.journal_transaction).count() == 1
+    assert JournalTransaction.objects.filter(kind="receivable.payment.reversal").count() == 1
     assert books(customer)["receivable"] == D("100.00")
     assert books_agree(customer)
 

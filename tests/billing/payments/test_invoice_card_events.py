@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
@@ -16,6 +17,7 @@ from billing.payments.refunds import credit_refund_propose
 from billing.receivables.cards import invoice_card_payment_start
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import PaymentAllocation
+from billing.statements.build import statement_build
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, books, books_agree, credit_customer
 from tests.billing.payments.stripe_fakes import post_event, recorded
@@ -85,6 +87,9 @@ def test_a_partial_refund_reopens_the_invoice_by_that_much(client, paid):
     correction = Correction.objects.get()
     assert (correction.kind, correction.status, correction.amount) == ("card_refund", "done", D("200.00"))
     assert correction.stripe_object_id == "ch_3QbTpyFxK8mWz4Lp1eF4gH5i"
+    statement = statement_build(customer, date(2026, 11, 1), timezone.localdate(), strict=True)
+    assert statement.reconciles
+    assert statement.sections[0].closing == D("200.00")
     _no_event_failed_or_parked()
 
 

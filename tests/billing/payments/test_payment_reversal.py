@@ -16,6 +16,7 @@ from billing.payments.refunds import credit_refund_propose
 from billing.payments.reversals import payment_reversal_propose
 from billing.receivables.allocations import invoice_paid_at
 from billing.receivables.models import PaymentAllocation
+from billing.statements.build import statement_build
 from billing.wallets.debits import wallet_debit
 from billing.wallets.verify import books_problems
 from tests.billing.invoicing.factories import issued_invoice
@@ -71,21 +72,35 @@ def test_a_reversal_reverses_the_posting_and_reopens_the_invoices(paid, lumen, f
     assert (second.status, second.amount_due) == (Invoice.Status.ISSUED, D("80.00"))
     assert books_agree(lumen)
     reversal = done.journal_transaction
-    assert reversal.reverses_id == payment.journal_transaction_id
+    assert reversal.kind == "receivable.payment.reversal"
+    assert {e.account.code: e.amount for e in reversal.entries.select_related("account")} == {
+        "cash_bank:CNY": D("-250.00"),
+        f"receivable:CNY:customer={lumen.pk}": D("250.00"),
+    }
     assert reversal.effective_date == BOUNCED_ON
     assert (done.status, done.decided_by, done.proposed_by) == ("done", finance2, finance)
     payment.refresh_from_db()
     assert payment.refunded == payment.amount
 
 
-def test_the_release_is_dated_so_an_earlier_day_still_reads_paid(paid, finance, finance2):
+def test_the_release_is_dated_so_an_earlier_day_still_reads_paid(paid, lumen, finance, finance2):
     payment, first, _second = paid
+    before = statement_build(lumen, date(2026, 11, 1), date(2026, 11, 24), strict=True)
     correction_approve(correction=_propose(payment, finance), approver=finance2)
 
     releases = PaymentAllocation.objects.filter(payment=payment, releases__isnull=False)
     assert sorted(r.amount for r in releases) == [D("-120.00"), D("-80.00")]
     assert invoice_paid_at(first, date(2026, 11, 24)) == D("120.00")
     assert invoice_paid_at(first, BOUNCED_ON) == D("0")
+    # A statement up to the day before reads as it did; one through the reversal shows it and reconciles.
+    again = statement_build(lumen, date(2026, 11, 1), date(2026, 11, 24), strict=True)
+    assert [(r.category, r.decrease) for r in again.sections[0].rows] == [
+        (r.category, r.decrease) for r in before.sections[0].rows
+    ]
+    after = statement_build(lumen, date(2026, 11, 1), date(2026, 11, 30), strict=True)
+    assert after.reconciles
+    assert after.sections[0].rows[-1].increase == D("250.00")
+    assert after.sections[0].closing == D("200.00")
 
 
 def test_the_proposer_cannot_approve_or_reject_it(paid, finance):
@@ -119,7 +134,7 @@ def test_a_second_reversal_is_refused_with_a_clear_message(paid, finance, financ
         _propose(payment, finance2, key="rev-3")
     with pytest.raises(ValidationError, match="already done"):
         correction_approve(correction=first, approver=finance2)
-    assert JournalTransaction.objects.filter(reverses=payment.journal_transaction).count() == 1
+    assert JournalTransaction.objects.filter(kind="receivable.payment.reversal").count() == 1
 
 
 def test_a_replayed_proposal_returns_the_first_and_a_changed_one_is_refused(paid, finance, finance2):
