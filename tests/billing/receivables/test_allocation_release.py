@@ -164,13 +164,14 @@ def test_a_credit_note_cannot_be_dated_in_the_future(acme, finance):
     assert Invoice.objects.get(pk=invoice.pk).amount_credited == 0
 
 
-def test_invoice_pages_show_a_release_with_its_day_and_reason(client, acme, paid, finance):
-    _payment, january, _february = paid
+def test_invoice_and_payment_pages_show_a_release_with_its_day_and_reason(client, acme, paid, finance):
+    payment, january, _february = paid
     allocation = PaymentAllocation.objects.get(invoice=january)
     allocation_release(allocation=allocation, at=date(2026, 4, 2), reason="Bounced cheque", actor=finance)
     owner = MembershipFactory(user=UserFactory(), customer=acme, role=MemberRole.OWNER).user
 
     for user, url in (
+        (finance, f"/dashboard/finance/payments/{payment.pk}/"),
         (finance, f"/dashboard/finance/invoices/{january.pk}/"),
         (owner, f"/portal/invoices/{january.pk}/"),
     ):
