@@ -16,6 +16,7 @@ from billing.customers.terms_form import BillingTermsForm
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
 from billing.terms.services import billing_terms_update, customer_onboard
+from billing.terms.spans import terms_spans
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
@@ -117,6 +118,7 @@ def staff_terms(request, pk: int):
         "can_edit": can_edit,
         "changes": terms.changes.select_related("actor")[:30] if terms.pk else [],
         "breaches": CreditLimitBreach.objects.filter(customer=customer)[:10],
+        "spans": terms_spans(customer),
     }
     if terms.pk and terms.is_credit:
         exposure = customer_exposure(customer=customer, currency=terms.currency)

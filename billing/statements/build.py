@@ -28,6 +28,9 @@ from billing.invoicing.models import Invoice, UsageStatement
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.money import quantize_money
 from billing.receivables.models import CreditNote, CustomerPayment
+from billing.terms.models import TermsSpan
+from billing.terms.spans import terms_switches
+from common.days import local_midnight
 
 ZERO = Decimal("0")
 WALLET_KINDS = (AccountKind.WALLET_PAID, AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
@@ -149,6 +152,9 @@ class Statement:
     language: str
     sections: list[Section]
     usage_statements: list[UsageStatement] = field(default_factory=list)
+    # Billing mode switches in the period, (span ended, span started): usage before each was charged
+    # under the old mode, after it under the new one, so the statement says where its rows change.
+    terms_switches: list[tuple[TermsSpan, TermsSpan]] = field(default_factory=list)
 
     @property
     def receivable_sections(self) -> list[Section]:
@@ -407,7 +413,10 @@ def statement_build(
     usage = UsageStatement.objects.filter(
         customer=customer, period_start__lte=date_to, period_end__gte=date_from
     ).order_by("period_start", "currency")
-    statement = Statement(customer, date_from, date_to, customer.language, sections, list(usage))
+    switches = terms_switches(
+        customer, local_midnight(date_from), local_midnight(date_to + dt.timedelta(days=1))
+    )
+    statement = Statement(customer, date_from, date_to, customer.language, sections, list(usage), switches)
     if strict:
         for section in sections:
             if section.difference:

@@ -52,7 +52,10 @@ def customer_onboard(
 ) -> Customer:
     """Create a customer together with its billing terms and their first span, so no customer exists
     without terms. ``terms_from``: from when the terms apply (recorded on the span; usage before it is
-    charged under these terms too, see ``billing.terms.spans``)."""
+    charged under these terms too, see ``billing.terms.spans``). Raises ``ValidationError`` for a
+    ``terms_from`` in the future: usage already charged could not follow it."""
+    if terms_from is not None and terms_from > timezone.now():
+        raise ValidationError({"terms_from": _("The terms cannot apply from a time in the future.")})
     customer = customer_create(
         name=name, code=code, kind=kind, parent=parent, language=language, contact_email=contact_email
     )

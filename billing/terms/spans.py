@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from django.db import transaction
 from django.db.models import F
@@ -88,6 +89,23 @@ def spans_of(customer_ids) -> dict[int, Spans]:
         for cid in Customer.objects.filter(pk__in=list(missing)).values_list("pk", flat=True):
             rows[cid] = [Span(modes.get(cid, BillingTerms.Mode.PREPAID), None, None)]
     return {cid: Spans(tuple(spans)) for cid, spans in rows.items()}
+
+
+def terms_spans(customer: Customer) -> list[TermsSpan]:
+    """``customer``'s span rows in time order (the first, open-started one first), for pages."""
+    return list(
+        TermsSpan.objects.filter(customer=customer).order_by(F("starts_at").asc(nulls_first=True), "pk")
+    )
+
+
+def terms_switches(customer: Customer, start: datetime, end: datetime) -> list[tuple[TermsSpan, TermsSpan]]:
+    """The mode switches of ``customer`` in ``[start, end)``, as (span ended, span started) pairs."""
+    spans = terms_spans(customer)
+    return [
+        (before, after)
+        for before, after in pairwise(spans)
+        if after.starts_at is not None and start <= after.starts_at < end
+    ]
 
 
 def terms_span_start(*, customer: Customer, mode: str, starts_at: datetime | None) -> TermsSpan:

@@ -76,3 +76,73 @@ def test_a_change_of_other_fields_keeps_the_span():
     )
     billing_terms_update(customer=c, values={"tax_rate": Decimal("0.06")})
     assert TermsSpan.objects.filter(customer=c).count() == 1
+
+
+def test_onboarding_refuses_terms_from_the_future():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        customer_onboard(
+            name="F",
+            code="f",
+            kind="end_customer",
+            parent=None,
+            language="en",
+            contact_email="",
+            mode="monthly",
+            currency="CNY",
+            terms_from=datetime(2999, 1, 1, tzinfo=UTC),
+        )
+    assert "terms_from" in err.value.message_dict
+    assert not TermsSpan.objects.filter(customer__code="f").exists()
+
+
+def test_the_terms_page_shows_the_mode_history(client):
+    from django.urls import reverse
+
+    from accounts.models import StaffRole
+    from tests.billing.factories import staff
+
+    c = customer_onboard(
+        name="H",
+        code="h",
+        kind="end_customer",
+        parent=None,
+        language="en",
+        contact_email="",
+        mode="monthly",
+        currency="CNY",
+    )
+    _switch(c, "prepaid", NOV_10)
+    client.force_login(staff(StaffRole.SUPPORT))
+    html = client.get(reverse("staff-customer-terms", args=[c.pk])).content.decode()
+    table = html.split('data-testid="terms-spans"')[1].split("</table>")[0]
+    assert "Monthly credit" in table and "Prepaid" in table
+    assert "2026-11-10" in table and "and any earlier usage" in table
+
+
+def test_the_statement_names_a_switch_in_its_period_in_the_customers_language():
+    from datetime import date
+
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from billing.statements.build import statement_build
+
+    c = customer_onboard(
+        name="S",
+        code="s",
+        kind="end_customer",
+        parent=None,
+        language="zh-hans",
+        contact_email="",
+        mode="monthly",
+        currency="CNY",
+    )
+    _switch(c, "prepaid", NOV_10)
+    statement = statement_build(c, date(2026, 11, 1), date(2026, 11, 30))
+    assert [(a.mode, b.mode) for a, b in statement.terms_switches] == [("monthly", "prepaid")]
+    assert statement_build(c, date(2026, 12, 1), date(2026, 12, 31)).terms_switches == []
+    with translation.override("zh-hans"):
+        html = render_to_string("documents/statement.html", {"statement": statement, "customer": c})
+    assert "计费条款变更" in html and "月结" in html.split("statement-terms-switches")[1]
