@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from billing.dunning.selectors import invoices_really_due
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
@@ -71,6 +72,11 @@ def test_a_reversal_reverses_the_posting_and_reopens_the_invoices(paid, lumen, f
     assert (first.status, first.amount_due) == (Invoice.Status.ISSUED, D("120.00"))
     assert (second.status, second.amount_due) == (Invoice.Status.ISSUED, D("80.00"))
     assert books_agree(lumen)
+    # dunning sees both due again: no credit is left to cover them
+    assert invoices_really_due(customer_id=lumen.pk, currency="CNY") == {
+        first.pk: D("120.00"),
+        second.pk: D("80.00"),
+    }
     reversal = done.journal_transaction
     assert reversal.kind == "receivable.payment.reversal"
     assert {e.account.code: e.amount for e in reversal.entries.select_related("account")} == {
