@@ -31,6 +31,7 @@ from common import csv_export
 from common.csv_export import csv_cell, csv_text
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.factories import staff
+from tests.billing.invoicing.factories import issued_invoice
 from tests.catalog.factories import (
     AIModelFactory,
     PriceBookFactory,
@@ -64,6 +65,16 @@ COVERED = {
     ),
     "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
     "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
+    "staff-invoice-lines-csv": (
+        "finance",
+        lambda s: reverse("staff-invoice-lines-csv", args=[s["invoice"].pk]),
+        {},
+    ),
+    "portal-invoice-lines-csv": (
+        "owner",
+        lambda s: reverse("portal-invoice-lines-csv", args=[s["invoice"].pk]),
+        {},
+    ),
 }
 EXPORT_URLS = {f"staff-accountant-export:{kind}": kind for kind in EXPORT_KINDS}
 COVERED_COMMANDS = {"statement"}
@@ -188,7 +199,11 @@ def seeded():
         "finance": finance,
         "owner": MembershipFactory(customer=acme, role=MemberRole.OWNER).user,
     }
-    return {"acme": acme, "plan": plan, "batch": batch, "users": users}
+    # November, outside the period the other exports read.
+    lines_invoice = issued_invoice(
+        acme, "50.00", issue_date=dt.date(2026, 11, 5), description="=cmd|' /C calc'!A0"
+    )
+    return {"acme": acme, "plan": plan, "batch": batch, "users": users, "invoice": lines_invoice}
 
 
 def _rows(text: str) -> list[list[str]]:

@@ -121,7 +121,13 @@ def test_public_addresses_pass(address):
 
 def _wallet_form(url: str):
     wallet = wallet_get_or_create(customer=CustomerFactory(), currency="CNY")
-    data = {"floor": "0", "low_balance_threshold": "", "alert_email": "", "webhook_url": url}
+    data = {
+        "floor": "0",
+        "limit_mode": "soft",
+        "low_balance_threshold": "",
+        "alert_email": "",
+        "webhook_url": url,
+    }
     return WalletSettingsForm(data, instance=wallet)
 
 
