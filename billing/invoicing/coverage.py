@@ -51,6 +51,11 @@ def _name(customers: dict[int, str], cid: int) -> str:
     return f"{customers.get(cid, '?')} (#{cid})"
 
 
+def _amount(value) -> str:
+    """An amount at the ledger's places, written out the same on every database (no 0E-12, no 7)."""
+    return format(ledger_round(Decimal(value)), "f")
+
+
 def _sales(customer_ids: list[int], intervals: dict[int, list[Interval]]) -> tuple[dict, dict]:
     """All rated sales per (customer, currency), and the credit-time ones per (customer, model, currency)."""
     total: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
@@ -93,8 +98,8 @@ def _wallet_problems(total: dict, credit: dict, names: dict) -> list[str]:
         if abs(prepaid - amount) > _tolerance(n + 1):
             cid, ccy = key
             problems.append(
-                f"{_name(names, cid)} {ccy}: prepaid-time usage sold {ledger_round(prepaid)} but usage"
-                f" debits took {amount} from the wallet"
+                f"{_name(names, cid)} {ccy}: prepaid-time usage sold {_amount(prepaid)} but usage"
+                f" debits took {_amount(amount)} from the wallet"
             )
     return problems
 
@@ -122,8 +127,8 @@ def _unbilled_problems(credit: dict, names: dict) -> list[str]:
         if abs(balance - expected) > _tolerance(entries.get(account.pk, 0) if account else 0):
             cid, ccy = key
             problems.append(
-                f"{_name(names, cid)} {ccy}: unbilled holds {balance} but the credit-time usage not yet"
-                f" invoiced is {expected}"
+                f"{_name(names, cid)} {ccy}: unbilled holds {_amount(balance)} but the credit-time usage"
+                f" not yet invoiced is {_amount(expected)}"
             )
     return problems
 
@@ -197,8 +202,8 @@ def _invoice_problems(intervals: dict[int, list[Interval]], names: dict) -> list
         for (cid, ccy), amount in sorted(short.items()):
             if amount > 0:
                 problems.append(
-                    f"{_name(names, cid)} {ccy}: {amount} of credit-time usage up to {close.period_end}"
-                    f" is on no invoice although {close.period} is closed"
+                    f"{_name(names, cid)} {ccy}: {amount} of credit-time usage up to"
+                    f" {close.period_end} is on no invoice although {close.period} is closed"
                 )
     return problems
 

@@ -60,11 +60,17 @@ def rollup_sums(events: Iterable[UsageEvent]) -> tuple[dict, dict]:
 def rollups_add(*, events: Iterable[UsageEvent]) -> int:
     """Add the rated ``events`` to the hourly and daily rollups; return how many rollup rows changed."""
     hourly, daily = rollup_sums(events)
+    # The hour goes in as the ORM writes it (on SQLite naive UTC text; a raw aware datetime would be stored
+    # with "+00:00" and no ORM lookup of that hour would match it again).
+    hour = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        for table, bucket, sums in (("usage_hourly", "hour", hourly), ("usage_daily", "day", daily)):
+        for table, bucket, sums, adapt in (
+            ("usage_hourly", "hour", hourly, hour),
+            ("usage_daily", "day", daily, connection.ops.adapt_datefield_value),
+        ):
             if sums:
                 cursor.executemany(
                     _upsert_sql(table, bucket),
-                    [(*key, *values) for key, values in sorted(sums.items())],
+                    [(adapt(key[0]), *key[1:], *values) for key, values in sorted(sums.items())],
                 )
     return len(hourly) + len(daily)
