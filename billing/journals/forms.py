@@ -7,11 +7,13 @@ They parse and shape input; the rules (balance per currency, accounts, attachmen
 import uuid
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.journals.lines import CREDIT, DEBIT, LineInput, lines_problems
 from billing.journals.selectors import postable_accounts
+from billing.ledger.models import LedgerAccount
 from billing.money import MONEY_FIELD
 from common.forms import BootstrapFormMixin
 
@@ -35,6 +37,22 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
         return [single(data, initial)] if data else []
+
+
+class _PostableChoices(ModelChoiceIterator):
+    def __init__(self, field):
+        super().__init__(field)
+        self.queryset = postable_accounts()
+
+
+class AccountField(forms.ModelChoiceField):
+    """Offers only the postable accounts, yet accepts any account: a kept one (a stale page, a hand-made
+    post) then gets ``lines``' message saying what to use instead, not "not one of the available choices"."""
+
+    iterator = _PostableChoices
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=LedgerAccount.objects.select_related("customer", "vendor"), **kwargs)
 
 
 class ManualJournalForm(BootstrapFormMixin, forms.Form):
@@ -61,7 +79,7 @@ class ManualJournalForm(BootstrapFormMixin, forms.Form):
 
 
 class JournalLineForm(BootstrapFormMixin, forms.Form):
-    account = forms.ModelChoiceField(label=_("Account"), queryset=postable_accounts())
+    account = AccountField(label=_("Account"))
     # An initial side, so a row left blank counts as unchanged and is skipped rather than refused.
     side = forms.ChoiceField(
         label=_("Debit or credit"), choices=[(DEBIT, _("Debit")), (CREDIT, _("Credit"))], initial=DEBIT

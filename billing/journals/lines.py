@@ -2,6 +2,14 @@
 
 The ledger and the database refuse an unbalanced transaction too; checking here lets the page say which
 lines are off and by how much before anything is proposed.
+
+A manual entry may not touch an account whose balance documents or services keep and another check relies
+on (``KEPT_KINDS``): a customer's receivable must equal its invoices' amounts due less unallocated credit, its
+unbilled receivable the credit-time usage not yet invoiced (``billing_verify``), a wallet account its lots,
+an FX revaluation account the revaluations and realisations behind it. A journal line there would change the
+balance with no document to show for it, and every page reading the documents would disagree with the books
+without anything noticing. Everything else (cash, revenue, expenses, rounding, FX gain/loss, tax,
+payables, upstream credit, the doubtful-debt allowance) is finance's to correct by hand.
 """
 
 from collections import defaultdict
@@ -11,10 +19,15 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from billing.ledger.accounts import WALLET_KINDS
-from billing.ledger.models import LedgerAccount
+from billing.ledger.models import AccountKind, LedgerAccount
 from billing.money import currency_exponent, is_money, money_text
 
 DEBIT, CREDIT = "debit", "credit"
+K = AccountKind
+FX_KEPT_KINDS = frozenset(
+    {K.FX_REVALUATION_RECEIVABLE, K.FX_REVALUATION_DEPOSITS, K.FX_REVALUATION_PAYABLE, K.FX_UNREALISED}
+)
+KEPT_KINDS = WALLET_KINDS | {K.RECEIVABLE, K.UNBILLED_RECEIVABLE} | FX_KEPT_KINDS
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,10 @@ def lines_problems(lines: list[LineInput]) -> list[tuple[int | None, str]]:
         if problem:
             problems.append((line.position, problem))
             continue
+        # A well-formed line on a kept account still counts towards the balance: only that line is wrong.
+        kept = kept_account_problem(line.position, line.account)
+        if kept:
+            problems.append((line.position, kept))
         totals[line.currency][line.side] += line.amount
         positions[line.currency].append(line.position)
     for currency, sides in sorted(totals.items()):
@@ -66,11 +83,6 @@ def _line_problem(line: LineInput) -> str | None:
     where = {"line": line.position}
     if line.account is None:
         return _("Line %(line)s: choose an account.") % where
-    if line.account.kind in WALLET_KINDS:
-        # Wallet accounts carry lots and floors; their adjustments go through the wallet's own page.
-        return (
-            _("Line %(line)s: wallet accounts are adjusted from the wallet's page, not by journal.") % where
-        )
     if line.currency != line.account.currency:
         return _("Line %(line)s: %(account)s is kept in %(kept)s, not %(currency)s.") % {
             **where,
@@ -89,4 +101,40 @@ def _line_problem(line: LineInput) -> str | None:
             "currency": line.currency,
             "places": currency_exponent(line.currency),
         }
+    return None
+
+
+def kept_account_problem(position: int, account: LedgerAccount) -> str | None:
+    """Why a manual line may not post to ``account`` and what to use instead; None when it may."""
+    where = {"line": position, "account": account.code}
+    if account.kind in WALLET_KINDS:
+        # Wallet accounts carry lots and floors; their adjustments go through the wallet's own page.
+        return (
+            _("Line %(line)s: wallet accounts are adjusted from the wallet's page, not by journal.") % where
+        )
+    if account.kind == K.RECEIVABLE:
+        return (
+            _(
+                "Line %(line)s: %(account)s is a customer's receivable, kept by its invoices, payments and "
+                "credit notes. Reduce or write off an invoice with a credit note, record money received as "
+                "a payment (or reverse one), refund a credit balance from the customer's page."
+            )
+            % where
+        )
+    if account.kind == K.UNBILLED_RECEIVABLE:
+        return (
+            _(
+                "Line %(line)s: %(account)s holds usage not invoiced yet, kept by rated usage and the month "
+                "close. Correct a price by re-rating the usage; the close invoices it."
+            )
+            % where
+        )
+    if account.kind in FX_KEPT_KINDS:
+        return (
+            _(
+                "Line %(line)s: %(account)s is kept by the month-end FX revaluation and the realised FX run. "
+                "Book an FX correction on FX gain/loss instead."
+            )
+            % where
+        )
     return None

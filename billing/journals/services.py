@@ -5,6 +5,7 @@ as one ledger transaction keyed by the proposal, so a double approval or a retri
 Each service writes its change and its audit fields in one durable transaction.
 """
 
+import hashlib
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,16 +30,39 @@ def _require(user: User | None, roles: tuple, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _body(lines: list[LineInput]) -> list[tuple]:
-    """What a replayed proposal must repeat to be the same proposal."""
-    return [(ln.position, ln.account.pk, ln.side, ln.amount, ln.currency) for ln in lines]
+def _digest(file) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
 
 
-def _stored_body(journal: ManualJournal) -> list[tuple]:
-    return [
-        (ln.position, ln.account_id, ln.side, ln.amount, ln.currency)
-        for ln in journal.lines.order_by("position")
-    ]
+def _body(reason: str, effective_date: date, lines: list[LineInput], attachments: list) -> tuple:
+    """What a replayed proposal must repeat to be the same proposal: reason, date, lines and files."""
+    return (
+        reason,
+        effective_date,
+        [(ln.position, ln.account.pk, ln.side, ln.amount, ln.currency) for ln in lines],
+        [(upload.name[:200], upload.size, _digest(upload)) for upload in attachments],
+    )
+
+
+def _stored_body(journal: ManualJournal) -> tuple:
+    files = []
+    for attachment in journal.attachments.order_by("id"):
+        with attachment.file.open("rb") as stored:
+            files.append((attachment.name, attachment.size, _digest(stored)))
+    return (
+        journal.reason,
+        journal.effective_date,
+        [
+            (ln.position, ln.account_id, ln.side, ln.amount, ln.currency)
+            for ln in journal.lines.order_by("position")
+        ],
+        files,
+    )
 
 
 def manual_journal_propose(
@@ -53,8 +77,9 @@ def manual_journal_propose(
     """Record a proposed entry with its lines and attachments; nothing is posted yet.
 
     Refuses (ValidationError naming the field or line) an entry without a reason, dated in the future,
-    with a bad or unbalanced line, or with an attachment too large or of the wrong type. The same
-    ``idempotency_key`` with the same lines returns the first proposal; with other lines it is refused.
+    with a bad or unbalanced line, a line on an account documents keep (``lines.KEPT_KINDS``), or with an
+    attachment too large or of the wrong type. The same ``idempotency_key`` with the same reason, date,
+    lines and attachments returns the first proposal; with anything else it is refused (DESIGN §4.4).
     """
     _require(proposer, PROPOSER_ROLES, _("Only finance staff or an admin may propose a journal entry."))
     attachments = list(attachments or [])
@@ -77,16 +102,18 @@ def manual_journal_propose(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    reason = reason[:500]
     existing = ManualJournal.objects.filter(idempotency_key=idempotency_key).first()
     if existing is None:
         try:
             with transaction.atomic(durable=True):
-                return _create(proposer, reason[:500], effective_date, lines, attachments, idempotency_key)
+                return _create(proposer, reason, effective_date, lines, attachments, idempotency_key)
         except IntegrityError:
             existing = ManualJournal.objects.filter(idempotency_key=idempotency_key).first()
             if existing is None:
                 raise
-    if existing.proposed_by_id != proposer.pk or _stored_body(existing) != _body(lines):
+    body = _body(reason, effective_date, lines, attachments)
+    if existing.proposed_by_id != proposer.pk or _stored_body(existing) != body:
         raise ValidationError(
             {"idempotency_key": _("This idempotency key was already used for a different journal entry.")}
         )
@@ -129,12 +156,19 @@ def _lock_proposed(journal: ManualJournal, *, approver: User) -> ManualJournal:
 
 
 def manual_journal_approve(*, journal: ManualJournal, approver: User) -> ManualJournal:
-    """Post a proposed entry as one ledger transaction and mark it approved; a second approval is refused."""
+    """Post a proposed entry as one ledger transaction and mark it approved; a second approval is refused,
+    and so is an entry whose lines the rules of ``billing.journals.lines`` no longer accept (reject it)."""
     with transaction.atomic(durable=True):
         journal = _lock_proposed(journal, approver=approver)
+        lines = list(journal.lines.select_related("account").order_by("position"))
+        # The rules again: a proposal made before an account kind was refused must not post there now.
+        problems = lines_problems(
+            [LineInput(ln.position, ln.account, ln.side, ln.amount, ln.currency) for ln in lines]
+        )
+        if problems:
+            raise ValidationError([message for _position, message in problems])
         entries = [
-            (debit if ln.side == DEBIT else credit)(ln.account, ln.amount, ln.currency)
-            for ln in journal.lines.select_related("account").order_by("position")
+            (debit if ln.side == DEBIT else credit)(ln.account, ln.amount, ln.currency) for ln in lines
         ]
         try:
             posted = transaction_post(
