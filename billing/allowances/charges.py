@@ -200,25 +200,29 @@ def subscription_month_charge(
 
 
 def pack_charge(*, purchase: PackPurchase, actor=None, stop_at_floor: bool) -> AllowanceCharge | None:
-    """Charge a pack purchase to the wallet; a credit pack's allowance then lands in the pack bucket."""
+    """Charge a pack purchase to the wallet; a credit pack's allowance then lands in the pack bucket.
+
+    The charge and the fill are one transaction: a charge that committed alone would leave a credit pack
+    paid with no credit, and nothing would retry it (``charges_due`` skips packs that have their charge).
+    """
     credit = purchase.pack.unit == AllowanceUnit.CREDIT
-    if purchase.price <= 0:
+    with transaction.atomic():
         charge = None
-    else:
-        charge = wallet_charge(
-            customer=purchase.customer,
-            currency=purchase.currency,
-            amount=purchase.price,
-            source_key=pack_key(purchase.pk),
-            kind=KIND_PACK,
-            memo=purchase.pack.name,
-            actor=actor,
-            pack_purchase=purchase,
-            stop_at_floor=stop_at_floor,
-            target_kind=AccountKind.PROMOTIONAL_CREDIT if credit else AccountKind.REVENUE_SUBSCRIPTIONS,
-        )
-    if credit:
-        _credit_pack_fill(purchase=purchase, actor=actor)
+        if purchase.price > 0:
+            charge = wallet_charge(
+                customer=purchase.customer,
+                currency=purchase.currency,
+                amount=purchase.price,
+                source_key=pack_key(purchase.pk),
+                kind=KIND_PACK,
+                memo=purchase.pack.name,
+                actor=actor,
+                pack_purchase=purchase,
+                stop_at_floor=stop_at_floor,
+                target_kind=AccountKind.PROMOTIONAL_CREDIT if credit else AccountKind.REVENUE_SUBSCRIPTIONS,
+            )
+        if credit:
+            _credit_pack_fill(purchase=purchase, actor=actor)
     return charge
 
 
