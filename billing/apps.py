@@ -22,7 +22,9 @@ class BillingConfig(AppConfig):
         from billing.invoicing.signals import invoices_issued
         from billing.receivables.receivers import invoices_issued_receiver
         from billing.terms.models import CreditLimitBreach
+        from billing.terms.spans import usage_reach_provide
         from billing.usage.signals import usage_committed
+        from billing.usage.timeline import usage_reach
         from billing.wallets.models import BalanceSuspension, FloorOvershoot
         from billing.wallets.signals import wallet_limit_changed
 
@@ -38,3 +40,5 @@ class BillingConfig(AppConfig):
         usage_committed.connect(usage_status_refresh, dispatch_uid="gateway_status_after_usage")
         wallet_limit_changed.connect(wallet_limit_refresh, dispatch_uid="gateway_status_after_wallet_limit")
         invoices_issued.connect(invoices_issued_receiver, dispatch_uid="receivables_credit_auto_apply")
+        # Terms sit below usage, yet a switch must fall after the usage already stored: usage says how far.
+        usage_reach_provide(usage_reach)

@@ -15,7 +15,7 @@ from billing.ledger.models import JournalEntry
 from billing.money import currency_exponent, is_money, money_text
 from billing.terms.credit import credit_limit_check
 from billing.terms.models import BillingTerms, BillingTermsChange
-from billing.terms.spans import terms_span_start, terms_span_switch
+from billing.terms.spans import spans_lock_exclusive, terms_span_start, terms_span_switch
 
 MAX_PAYMENT_DAYS = 365
 # The fields staff edit on the billing terms page, in page order; ``language`` lives on the customer.
@@ -155,8 +155,14 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
     ``values`` maps field names of ``EDITABLE_FIELDS`` (plus ``language``) to new values. Raises
     ``ValidationError`` with a message per field when a value is refused; nothing is written then.
     The credit limit is re-checked after commit, so a lower limit or a stricter policy takes effect
-    (and notifies the gateway) at once.
+    (and notifies the gateway) at once. A new mode applies from now, or from just after the customer's
+    latest usage when that is dated later (``spans.terms_span_switch``); the change log says from when.
     """
+    current = BillingTerms.objects.filter(customer=customer).values_list("mode", flat=True).first()
+    if values.get("mode", current) != current:
+        # The switch's lock comes before the row locks below: a charging batch holding it shared may be
+        # waiting for this customer's row (a wallet debit locks it), and would deadlock with us.
+        spans_lock_exclusive()
     terms = BillingTerms.objects.select_for_update().filter(customer=customer).first()
     if terms is None:
         terms = BillingTerms(customer=customer, currency=values.get("currency") or "")
@@ -196,10 +202,17 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         customer.save(update_fields=["language"])
     terms.full_clean()
     terms.save()
-    if old_mode is None:
-        terms_span_start(customer=customer, mode=terms.mode, starts_at=None)
-    elif "mode" in changes:
-        terms_span_switch(customer=customer, old_mode=old_mode, new_mode=terms.mode, at=timezone.now())
+    span = None
+    if old_mode is None or "mode" in changes:
+        # A customer without terms had its usage so far charged as prepaid (``spans.spans_of``).
+        span = terms_span_switch(
+            customer=customer,
+            old_mode=old_mode or BillingTerms.Mode.PREPAID,
+            new_mode=terms.mode,
+            at=timezone.now(),
+        )
+    if span is not None and span.starts_at is not None:
+        changes["mode_from"] = ["", timezone.localtime(span.starts_at).isoformat(sep=" ")]
     if changes:
         BillingTermsChange.objects.create(terms=terms, actor=actor, changes=changes)
         customer_id = customer.pk

@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 
 from django.db import transaction
 
+from billing.terms.spans import spans_lock_shared
 from billing.usage.models import UsageBatch
 from billing.usage.rating import RATED, UNRATED
 from billing.usage.signals import usage_committed
@@ -165,6 +166,7 @@ def usage_charge(steps: ChargeSteps) -> Charged:
     steps.claim()
     steps.draw()
     steps.store()
+    spans_lock_shared()  # until commit: no terms switch picks its instant under usage charged here
     timeline = timeline_load(steps.customers())
     charge = charged(steps.roll_up(timeline), timeline)
     steps.post(charge)

@@ -13,7 +13,10 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Max
+
 from billing.terms.spans import Spans, spans_of
+from billing.usage.models import UsageEvent
 from billing.wallets.burn_down import lot_bounds
 
 
@@ -56,3 +59,11 @@ def timeline_load(customer_ids) -> Timeline:
         if c in spans and (len(spans[c].spans) > 1 or bounds.get(c))
     }
     return Timeline(spans, cuts)
+
+
+def usage_reach(customer_id: int) -> datetime | None:
+    """The latest ``occurred_at`` stored for the customer (None: none): a terms switch must come after it,
+    since that usage was charged under the terms before (``billing.terms.spans``, which this is handed to
+    in ``billing.apps``). Every stored event counts, charged or not: simpler, and a later switch is always
+    safe. One probe of ``usage_event_customer_at`` per month partition."""
+    return UsageEvent.objects.filter(customer_id=customer_id).aggregate(at=Max("occurred_at"))["at"]
