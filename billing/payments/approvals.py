@@ -1,9 +1,10 @@
 """The second pair of eyes: approving or rejecting a proposed correction.
 
 Approval applies the correction and records the decision in one durable transaction: its postings, the
-released allocations, a card refund's Stripe id and the decision stand or fall together. A Stripe call
-that fails rolls everything back and leaves the proposal pending, to be approved again (Stripe sees the
-same idempotency key, so the refund is made once).
+released allocations and the decision stand or fall together. A credit refund to a card is the exception:
+money leaves at Stripe, which our transaction cannot roll back, so Stripe's refund is recorded in steps of
+its own before it is booked (``billing.payments.card_refunds``); such a refund, once asked of Stripe, can
+no longer be rejected.
 """
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from billing.ledger.exceptions import LedgerError
+from billing.payments.card_refunds import card_refund_approve
 from billing.payments.corrections import correction_decided, correction_lock_pending
 from billing.payments.models import Correction
 from billing.payments.refunds import credit_refund_apply
@@ -26,6 +28,8 @@ _APPLY = {
 
 def correction_approve(*, correction: Correction, approver: User) -> Correction:
     """Apply a pending correction; the approver is finance or admin staff other than the proposer."""
+    if correction.kind == Correction.Kind.CREDIT_REFUND and correction.method == Correction.Method.CARD:
+        return card_refund_approve(correction=correction, approver=approver)
     with transaction.atomic(durable=True):
         correction = correction_lock_pending(correction, approver=approver)
         if correction.kind == Correction.Kind.CREDIT_REFUND:
@@ -48,6 +52,13 @@ def correction_reject(*, correction: Correction, approver: User, reason: str) ->
         raise ValidationError({"reason": _("Say why the correction is rejected.")})
     with transaction.atomic(durable=True):
         correction = correction_lock_pending(correction, approver=approver)
+        if correction.stripe_refund_requested_at is not None or correction.stripe_refund_id:
+            raise ValidationError(
+                _(
+                    "Stripe was asked to make this refund, so it can no longer be rejected: approve it "
+                    "again to finish booking it."
+                )
+            )
         correction.rejection_reason = reason[:500]
         correction_decided(correction, approver=approver, status=Correction.Status.REJECTED)
     return correction

@@ -12,8 +12,11 @@ from billing.money import money_text, quantize_money
 from billing.payments import postings
 from billing.payments.amounts import captured_split, card_quote
 from billing.payments.models import CardTopUp
+from billing.payments.refund_claims import card_refund_claims, unconfirmed_wait_message
 from billing.stripe import api as stripe_api
 from billing.terms.selectors import customer_currency
+
+ZERO = Decimal("0")
 
 
 class TopUpMismatch(Exception):
@@ -185,11 +188,34 @@ def _locked_paid(topup: CardTopUp, *, currency: str, object_id: str) -> CardTopU
     return topup
 
 
+def _refund_split(topup: CardTopUp, *, new: Decimal, beyond: Decimal, claims) -> tuple[Decimal, Decimal]:
+    """Split ``new``, the newly refunded part of ``beyond``, into its wallet share and card-fee share.
+
+    ``beyond`` is what Stripe refunded beyond the credit refunds finance made to this card (``claims``).
+    Those took wallet credit only, so what is refunded beyond them comes out of the rest of the charge:
+    its wallet credit and the card fee, in proportion, rounded once on the running total (with no credit
+    refund, exactly as the whole charge splits). Never more than is left of either: the whole charge
+    refunded, in any order, takes back exactly the amount credited and the fee paid on top.
+    """
+    fee_paid = topup.charged - topup.amount
+    wallet_left = topup.amount - (topup.refunded - topup.refunded_fee) - (claims.made - claims.booked)
+    fee_left = fee_paid - topup.refunded_fee
+    rest = topup.charged - claims.made
+    if beyond >= rest:
+        fee = min(fee_left, new)
+        return new - fee, fee
+    wallet_total = quantize_money(beyond * (topup.amount - claims.made) / rest, topup.currency)
+    fee = min(max(beyond - wallet_total - topup.refunded_fee, new - wallet_left, ZERO), new, fee_left)
+    return new - fee, fee
+
+
 def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, currency: str, charge_id: str) -> CardTopUp:
     """Take back the newly refunded part; ``refunded_minor`` is Stripe's running total for the charge.
 
     Keys carry the running total, so each refund step posts once; an older event (a lower total, which
-    may arrive after a newer one) posts nothing and leaves the refunded total alone.
+    may arrive after a newer one) posts nothing and leaves the refunded total alone. Refunds made for
+    credit refunds (``billing.payments.refund_claims``) are in Stripe's total and are booked by their
+    correction, not here; while one's answer from Stripe is not recorded, the event waits for it.
     """
     with transaction.atomic():
         topup = _locked_paid(topup, currency=currency, object_id=f"Charge {charge_id}")
@@ -197,27 +223,35 @@ def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, currency: str, c
         if refunded > topup.charged:
             charged = money_text(topup.charged, topup.currency)
             raise TopUpMismatch(f"Charge {charge_id} refunded {refunded}, more than {charged} charged.")
-        if refunded <= topup.refunded:
+        key = f"stripe:{topup.payment_intent_id}:refunded:{refunded_minor}"
+        if postings.is_posted(key):
             return topup
-        if refunded <= topup.refunded:
-            return topup
-        wallet_before, fee_before = _split(topup, topup.refunded)
-        wallet_now, fee_now = _split(topup, refunded)
-        full = topup.refunded == 0 and topup.disputed == 0 and refunded == topup.charged
+        claims = card_refund_claims(card_topup=topup)
+        if claims.unconfirmed is not None:
+            raise AwaitingEarlierEvent(unconfirmed_wait_message(claims.unconfirmed))
+        beyond = refunded - claims.made
+        new = beyond - (topup.refunded - claims.booked)
+        if new <= 0:
+            return topup  # an older report, or only refunds already booked by their corrections
+        wallet_part, fee_part = _refund_split(topup, new=new, beyond=beyond, claims=claims)
+        full = topup.refunded == 0 and topup.disputed == 0 and new == topup.charged
         postings.card_withdrawal_post(
             topup=topup,
-            key=f"stripe:{topup.payment_intent_id}:refunded:{refunded_minor}",
+            key=key,
             kind=postings.KIND_CARD_REFUND,
-            wallet_part=wallet_now - wallet_before,
-            fee_part=fee_now - fee_before,
+            wallet_part=wallet_part,
+            fee_part=fee_part,
             full_reversal=full,
             memo=f"Card refund {charge_id}, top-up {topup.public_id}",
         )
-        topup.refunded = refunded
+        topup.refunded += new
+        topup.refunded_fee += fee_part
         topup.status = (
-            CardTopUp.Status.REFUNDED if refunded == topup.charged else CardTopUp.Status.PARTIALLY_REFUNDED
+            CardTopUp.Status.REFUNDED
+            if topup.refunded >= topup.charged
+            else CardTopUp.Status.PARTIALLY_REFUNDED
         )
-        topup.save(update_fields=["refunded", "status"])
+        topup.save(update_fields=["refunded", "refunded_fee", "status"])
     return topup
 
 

@@ -119,6 +119,7 @@ def correction_decided(correction: Correction, *, approver: User, status: str) -
             "rejection_reason",
             "journal_transaction",
             "stripe_refund_id",
+            "stripe_refund_requested_at",
             "effective_date",
         ]
     )

@@ -4,11 +4,13 @@ Stripe has already moved the money when it tells us, so these need no approval: 
 as a done ``Correction`` (the audit row names the charge or dispute), exactly once:
 
 - charge.refunded carries the charge's running refunded total; the part not booked yet is taken back
-  (refunds finance made from a credit refund are part of that total and already booked);
+  (refunds finance made from a credit refund are part of that total and booked by their corrections,
+  ``billing.payments.refund_claims``);
 - charge.dispute.created or charge.dispute.funds_withdrawn: the disputed amount is taken back, once
   per dispute, whichever arrives first;
 - charge.dispute.funds_reinstated, or charge.dispute.closed as won: what the dispute took comes back,
-  once per dispute, and is applied to open invoices again, oldest first.
+  once per dispute, and is applied to open invoices again, oldest first, unless the customer's terms
+  keep credit unapplied (``BillingTerms.auto_apply_credit``).
 
 Money taken back comes first out of the payment's unapplied credit, then out of the invoices it paid,
 newest allocation first: those allocations are released by dated rows and the invoices are due again.
@@ -24,11 +26,12 @@ from django.utils import timezone
 from billing.payments import postings
 from billing.payments.cards import AwaitingEarlierEvent
 from billing.payments.models import Correction
+from billing.payments.refund_claims import card_refund_claims, unconfirmed_wait_message
 from billing.receivables import cards as invoice_cards
 from billing.receivables.allocations import payment_allocations_release
 from billing.receivables.cards import InvoicePaymentMismatch
 from billing.receivables.models import CustomerPayment
-from billing.receivables.services import payment_allocate, payment_unallocated
+from billing.receivables.services import credit_auto_apply_on_commit, payment_unallocated
 from billing.stripe import api as stripe_api
 from billing.stripe import objects as stripe_objects
 
@@ -116,14 +119,17 @@ def invoice_card_refund(
             raise InvoicePaymentMismatch(
                 f"Charge {charge_id} refunded {refunded}, more than {payment.amount} paid."
             )
-        booked = (
-            Correction.objects.filter(payment=payment, status=Correction.Status.DONE)
-            .filter(kind__in=[Kind.CARD_REFUND, Kind.CREDIT_REFUND])
-            .exclude(kind=Kind.CREDIT_REFUND, method=Correction.Method.BANK)
-            .aggregate(s=Sum("amount"))["s"]
+        claims = card_refund_claims(payment=payment)
+        if claims.unconfirmed is not None:
+            raise AwaitingEarlierEvent(unconfirmed_wait_message(claims.unconfirmed))
+        # Credit refunds to the card are in Stripe's total and booked by their corrections (``made``).
+        card_refunds = (
+            Correction.objects.filter(
+                payment=payment, status=Correction.Status.DONE, kind=Kind.CARD_REFUND
+            ).aggregate(s=Sum("amount"))["s"]
             or ZERO
         )
-        new = refunded - booked
+        new = refunded - card_refunds - claims.made
         if new <= 0:
             return  # an older or repeated report of refunds already booked
         _take_back(
@@ -200,7 +206,8 @@ def invoice_card_dispute_reinstated(*, payment: CustomerPayment, dispute_id: str
             memo=memo,
             posted=posted,
         )
-        payment_allocate(payment=payment, actor=None)
+        # Applied to open invoices as any credit is, where the customer's terms say so, once this commits.
+        credit_auto_apply_on_commit(customer_id=payment.customer_id, currency=payment.currency)
 
 
 def dispute_fees_book(dispute: dict) -> None:

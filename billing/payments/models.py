@@ -52,6 +52,11 @@ class CardTopUp(models.Model):
         default=Decimal("0"),
         help_text=_("Charged amount refunded so far, major units."),
     )
+    refunded_fee = MoneyField(
+        _("card fee refunded"),
+        default=Decimal("0"),
+        help_text=_("Of the refunded amount, the card fee the customer had paid on top (our expense)."),
+    )
     disputed = MoneyField(
         _("disputed"),
         default=Decimal("0"),
@@ -388,6 +393,12 @@ class Correction(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("journal transaction"),
+    )
+    stripe_refund_requested_at = models.DateTimeField(
+        _("Stripe refund asked"),
+        null=True,
+        blank=True,
+        help_text=_("When Stripe was asked for this card refund; set before asking, kept until it answers."),
     )
     stripe_refund_id = models.CharField(_("Stripe refund"), max_length=255, blank=True)
     stripe_object_id = models.CharField(

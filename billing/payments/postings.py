@@ -270,9 +270,22 @@ def receivable_money_out_post(
 
 
 def wallet_refund_post(
-    *, customer, currency: str, amount: Decimal, key: str, method: str, memo: str, source: str, actor
+    *,
+    customer,
+    currency: str,
+    amount: Decimal,
+    key: str,
+    method: str,
+    memo: str,
+    source: str,
+    actor,
+    allow_below_floor: bool = False,
 ) -> JournalTransaction:
-    """Pay paid wallet credit back out (bank or card); granted credit and packs are never refunded."""
+    """Pay paid wallet credit back out (bank or card); granted credit and packs are never refunded.
+
+    ``allow_below_floor``: the money has already left (a card refund Stripe made), so the wallet must
+    show it even if it was spent meanwhile.
+    """
     posted = wallet_debit(
         customer=customer,
         currency=currency,
@@ -284,6 +297,7 @@ def wallet_refund_post(
         source=source,
         actor=actor,
         buckets=["paid"],
+        allow_below_floor=allow_below_floor,
     )
     credit_limit_watch(transactions=[posted])
     return posted

@@ -7,10 +7,12 @@ Two kinds of credit can be paid back, and only what is really the customer's:
 - paid wallet credit: what a prepaid customer topped up and has not spent; granted credit and packs are
   gifts and are never paid out. A card refund goes back through one of the customer's card top-ups.
 
+Only credit beyond what the customer owes on its open invoices is paid back: a customer does not get
+its money back while it has invoices due that the money would settle.
+
 One finance user proposes, another approves (``billing.payments.approvals``); the money leaves only on
-approval: the bank refund is recorded as paid out, the card refund is asked of Stripe first (with an
-idempotency key, so a retried approval never refunds twice) and its refund id kept. Stripe's own
-confirmation (charge.refunded) then finds the refund already booked and changes nothing.
+approval: the bank refund is recorded as paid out; the card refund is asked of Stripe first
+(``billing.payments.card_refunds``). Stripe's own confirmation (charge.refunded) never books it again.
 """
 
 from decimal import ROUND_DOWN, Decimal
@@ -20,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, User
+from billing.invoicing.models import Invoice
 from billing.money import currency_exponent, money_text
 from billing.payments import postings
 from billing.payments.corrections import (
@@ -30,9 +33,10 @@ from billing.payments.corrections import (
     require_money_role,
 )
 from billing.payments.models import CardTopUp, Correction
+from billing.payments.refund_claims import card_refund_claims, credit_reserved
+from billing.receivables.allocations import payment_allocations_release
 from billing.receivables.models import CustomerPayment
-from billing.receivables.services import payment_unallocated
-from billing.stripe import api as stripe_api
+from billing.receivables.services import OPEN_STATUSES, customer_credit, payment_unallocated
 from billing.terms.selectors import customer_currency
 from billing.wallets.locking import wallet_lock
 from billing.wallets.models import Wallet
@@ -56,18 +60,45 @@ def wallet_refundable(*, customer: Customer, currency: str) -> Decimal:
 
 
 def topup_refundable(topup: CardTopUp) -> Decimal:
-    """What of a card top-up's charge Stripe can still refund."""
+    """What of a card top-up's wallet credit can still go back to its card.
+
+    A credit refund pays back wallet credit, never the card fee on top: at most the credit not taken
+    back yet, and never more than Stripe can still refund of the charge.
+    """
     if topup.credit_transaction_id is None or not topup.payment_intent_id:
         return ZERO
-    return max(topup.charged - topup.refunded - topup.disputed, ZERO)
+    wallet_back = topup.refunded - topup.refunded_fee
+    return max(min(topup.amount - wallet_back, topup.charged - topup.refunded - topup.disputed), ZERO)
+
+
+def open_invoices_due(*, customer: Customer, currency: str) -> Decimal:
+    """What the customer owes on its open invoices in ``currency``."""
+    invoices = Invoice.objects.filter(customer=customer, currency=currency, status__in=OPEN_STATUSES)
+    return sum((invoice.amount_due for invoice in invoices), ZERO)
+
+
+def _net_credit_limit(customer: Customer, currency: str, exclude_pk) -> tuple[Decimal, str]:
+    """The customer's unapplied credit less what it owes on open invoices, and why it is that low."""
+    credit = customer_credit(customer=customer, currency=currency) - credit_reserved(
+        customer=customer, currency=currency, source=Source.RECEIVABLE, exclude_pk=exclude_pk
+    )
+    due = open_invoices_due(customer=customer, currency=currency)
+    why = _(
+        "The customer's unapplied credit of %(credit)s %(currency)s is owed on its open invoices "
+        "(%(due)s %(currency)s due): only credit beyond what it owes can be paid back."
+    ) % {"credit": money_text(credit, currency), "due": money_text(due, currency), "currency": currency}
+    return max(credit - due, ZERO), why
 
 
 def refundable(
-    *, customer: Customer, source: str, method: str, payment=None, card_topup=None
-) -> tuple[str, Decimal]:
-    """Return the currency and the most that may be refunded from ``source`` by ``method``.
+    *, customer: Customer, source: str, method: str, payment=None, card_topup=None, exclude_pk=None
+) -> tuple[str, Decimal, str]:
+    """Return the currency, the most that may be refunded from ``source`` by ``method``, and why it is less
+    than the credit chosen ("" when it is not).
 
-    Raises ValidationError naming the field when the payment or top-up chosen cannot carry the refund.
+    Credit that card refunds asked of Stripe will take (other than correction ``exclude_pk``'s) is not
+    refundable again. Raises ValidationError naming the field when the payment or top-up chosen cannot
+    carry the refund.
     """
     if source == Source.RECEIVABLE:
         if payment is None or payment.customer_id != customer.pk:
@@ -78,16 +109,33 @@ def refundable(
             payment.method == CustomerPayment.Method.CARD and payment.payment_intent_id
         ):
             raise ValidationError({"method": _("Only a card payment can be refunded to a card.")})
-        return payment.currency, payment_unallocated(payment)
+        limit = (
+            payment_unallocated(payment) - card_refund_claims(payment=payment, exclude_pk=exclude_pk).reserved
+        )
+        net, why = _net_credit_limit(customer, payment.currency, exclude_pk)
+        if net < limit:
+            return payment.currency, net, why
+        return payment.currency, max(limit, ZERO), ""
     if source != Source.WALLET:
         raise ValidationError({"source": _("Choose the credit to refund.")})
     currency = customer_currency(customer)
-    limit = wallet_refundable(customer=customer, currency=currency)
+    limit = wallet_refundable(customer=customer, currency=currency) - credit_reserved(
+        customer=customer, currency=currency, source=Source.WALLET, exclude_pk=exclude_pk
+    )
     if method == Method.CARD:
         if card_topup is None or card_topup.customer_id != customer.pk or card_topup.currency != currency:
             raise ValidationError({"card_topup": _("Choose a card top-up of this customer to refund to.")})
-        limit = min(limit, topup_refundable(card_topup))
-    return currency, limit
+        claims = card_refund_claims(card_topup=card_topup, exclude_pk=exclude_pk)
+        limit = min(limit, topup_refundable(card_topup) - claims.reserved)
+    return currency, max(limit, ZERO), ""
+
+
+def _at_most(limit: Decimal, currency: str, why: str) -> str:
+    message = _("At most %(limit)s %(currency)s can be refunded.") % {
+        "limit": money_text(limit, currency),
+        "currency": currency,
+    }
+    return f"{message} {why}" if why else message
 
 
 def credit_refund_propose(
@@ -114,19 +162,14 @@ def credit_refund_propose(
     card_topup = CardTopUp.objects.filter(pk=card_topup.pk).first() if card_topup is not None else None
     if method not in Method.values:
         raise ValidationError({"method": _("Choose bank transfer or card.")})
-    currency, limit = refundable(
+    currency, limit, why = refundable(
         customer=customer, source=source, method=method, payment=payment, card_topup=card_topup
     )
     amount = amount_check(amount, currency)
     note = note_check(note)
     existing = Correction.objects.filter(idempotency_key=idempotency_key).first()
     if existing is None and amount > limit:
-        raise ValidationError(
-            {
-                "amount": _("At most %(limit)s %(currency)s can be refunded.")
-                % {"limit": money_text(limit, currency), "currency": currency}
-            }
-        )
+        raise ValidationError({"amount": _at_most(limit, currency, why)})
     return correction_create(
         idempotency_key=idempotency_key,
         kind=Correction.Kind.CREDIT_REFUND,
@@ -144,30 +187,8 @@ def credit_refund_propose(
     )
 
 
-def _stripe_refund(correction: Correction, payment_intent_id: str) -> str:
-    """Ask Stripe to refund; the correction's id keys the request, so a retried approval refunds once."""
-    try:
-        refund = stripe_api.refund_create(
-            idempotency_key=f"correction:{correction.pk}",
-            payment_intent_id=payment_intent_id,
-            amount=correction.amount,
-            currency=correction.currency,
-            metadata={"correction": str(correction.pk), "customer": str(correction.customer_id)},
-        )
-    except stripe_api.StripeError as exc:
-        raise ValidationError(
-            _("Stripe refused the refund; nothing was booked: %(message)s")
-            % {"message": exc.user_message or str(exc)}
-        ) from exc
-    return refund["id"]
-
-
-def credit_refund_apply(correction: Correction, *, actor: User) -> None:
-    """Pay an approved refund out and book it (the caller holds the correction locked, in one transaction).
-
-    The payment or top-up is locked before Stripe is asked, so Stripe's confirmation of this very refund
-    waits for the booking and then finds nothing left to do.
-    """
+def refund_targets_lock(correction: Correction) -> tuple[CustomerPayment | None, CardTopUp | None]:
+    """Lock what a refund pays back from (the payment or the top-up, and the wallet) before reading it."""
     payment = topup = None
     if correction.payment_id:
         payment = CustomerPayment.objects.select_for_update().get(pk=correction.payment_id)
@@ -176,24 +197,50 @@ def credit_refund_apply(correction: Correction, *, actor: User) -> None:
     if correction.source == Source.WALLET:
         # Locked before its balance is read, so two refunds approved at once cannot both spend it.
         wallet_lock(customer=correction.customer, currency=correction.currency)
-    _currency, limit = refundable(
+    return payment, topup
+
+
+def refund_limit_check(correction: Correction, *, payment, card_topup) -> None:
+    """Refuse a refund of more than is refundable now (the caller holds the locks)."""
+    _currency, limit, why = refundable(
         customer=correction.customer,
         source=correction.source,
         method=correction.method,
         payment=payment,
-        card_topup=topup,
+        card_topup=card_topup,
+        exclude_pk=correction.pk,
     )
     if correction.amount > limit:
-        raise ValidationError(
-            _("Only %(limit)s %(currency)s is refundable now; reject this refund and propose it again.")
-            % {"limit": money_text(limit, correction.currency), "currency": correction.currency}
-        )
+        message = _(
+            "Only %(limit)s %(currency)s is refundable now; reject this refund and propose it again."
+        ) % {"limit": money_text(limit, correction.currency), "currency": correction.currency}
+        raise ValidationError(f"{message} {why}" if why else message)
+
+
+def credit_refund_apply(correction: Correction, *, actor: User) -> None:
+    """Pay an approved bank refund out and book it (the caller holds the correction locked, in one
+    transaction). Card refunds go through ``billing.payments.card_refunds``: Stripe first."""
+    payment, topup = refund_targets_lock(correction)
+    refund_limit_check(correction, payment=payment, card_topup=topup)
+    credit_refund_book(correction, payment=payment, card_topup=topup, actor=actor)
+
+
+def credit_refund_book(correction: Correction, *, payment, card_topup, actor: User) -> None:
+    """Book a refund whose money has left (paid out by bank, or refunded by Stripe); the caller holds the
+    locks of ``refund_targets_lock``.
+
+    A card refund is booked whatever happened since Stripe made it: the money is gone. Credit applied to
+    an invoice meanwhile is released from it (the invoice is due again), and a wallet spent meanwhile goes
+    below its floor, to be suspended like any other.
+    """
     key = f"correction:{correction.pk}"
     memo = f"Credit refund #{correction.pk}: {correction.note}"[:500]
-    if correction.method == Method.CARD:
-        intent = payment.payment_intent_id if payment is not None else topup.payment_intent_id
-        correction.stripe_refund_id = _stripe_refund(correction, intent)
     if payment is not None:
+        beyond_credit = correction.amount - payment_unallocated(payment)
+        if beyond_credit > 0:
+            payment_allocations_release(
+                payment=payment, amount=beyond_credit, at=correction.effective_date, reason=memo, actor=None
+            )
         correction.journal_transaction = postings.receivable_money_out_post(
             customer=correction.customer,
             currency=correction.currency,
@@ -203,6 +250,7 @@ def credit_refund_apply(correction: Correction, *, actor: User) -> None:
             memo=memo,
             source=key,
             method=correction.method,
+            effective_date=correction.effective_date,
             actor=actor,
         )
         payment.refunded += correction.amount
@@ -217,14 +265,14 @@ def credit_refund_apply(correction: Correction, *, actor: User) -> None:
         memo=memo,
         source=key,
         actor=actor,
+        allow_below_floor=correction.method == Method.CARD,
     )
-    if topup is not None:
-        # Stripe's charge.refunded reports the charge's running refunded total; with it raised here, that
-        # confirmation is a no-op for the top-up (billing.payments.cards.card_topup_refund).
-        topup.refunded += correction.amount
-        topup.status = (
+    if card_topup is not None:
+        # Wallet credit only: the card fee on top stays with the charge (billing.payments.cards).
+        card_topup.refunded += correction.amount
+        card_topup.status = (
             CardTopUp.Status.REFUNDED
-            if topup.refunded >= topup.charged
+            if card_topup.refunded >= card_topup.charged
             else CardTopUp.Status.PARTIALLY_REFUNDED
         )
-        topup.save(update_fields=["refunded", "status"])
+        card_topup.save(update_fields=["refunded", "status"])

@@ -162,7 +162,7 @@ def _error_text(exc: Exception) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()[:10_000]
 
 
-def _payment_lock(payment_intent_id: str) -> None:
+def payment_events_lock(payment_intent_id: str) -> None:
     """Serialise the events of one payment until the transaction ends.
 
     Without it a refund could find its payment not yet credited and park itself while, concurrently, the
@@ -179,7 +179,7 @@ def _payment_lock(payment_intent_id: str) -> None:
 
 def stripe_event_lock(event: StripeEvent) -> StripeEvent:
     """Lock ``event``, and the events of its payment, until the transaction ends; return it fresh."""
-    _payment_lock(event.payment_intent_id)
+    payment_events_lock(event.payment_intent_id)
     return StripeEvent.objects.select_for_update().get(pk=event.pk)
 
 

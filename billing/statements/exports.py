@@ -12,13 +12,14 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import journal_csv_rows
-from billing.money import quantize_money
+from billing.money import MoneyField, quantize_money
+from billing.payments.models import Correction
 from billing.receivables.models import CreditNote, CustomerPayment
 from billing.receivables.selectors import invoice_status_then, invoices_as_of, payments_as_of
 from common.csv_export import CsvWriter
@@ -162,16 +163,21 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
             "amount",
             "allocated",
             "unallocated",
+            "refunded",
             "journal_transaction",
         ]
     )
-    # Allocated as it stood at the end of the period (later allocations and releases are not yet there).
-    payments = payments_as_of(
-        CustomerPayment.objects.filter(
-            status=CustomerPayment.Status.RECEIVED, received_on__range=(date_from, date_to)
-        )
-        .select_related("customer")
-        .order_by("received_on", "id"),
+    # Allocated and refunded as they stood at the end of the period (later allocations, releases,
+    # refunds and reversals are not yet there): a reversed or refunded payment is not unapplied credit.
+    payments = _refunded_as_of(
+        payments_as_of(
+            CustomerPayment.objects.filter(
+                status=CustomerPayment.Status.RECEIVED, received_on__range=(date_from, date_to)
+            )
+            .select_related("customer")
+            .order_by("received_on", "id"),
+            date_to,
+        ),
         date_to,
     )
     for p in payments.iterator(chunk_size=2000):
@@ -187,10 +193,30 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
                 # Stored amounts keep three places for every currency; each is written in its currency's own.
                 quantize_money(p.amount, p.currency),
                 quantize_money(p.allocated_then, p.currency),
-                quantize_money(p.amount - p.allocated_then, p.currency),
+                quantize_money(p.amount - p.allocated_then - p.refunded_then, p.currency),
+                quantize_money(p.refunded_then, p.currency),
                 p.journal_transaction_id or "",
             ]
         )
+
+
+def _refunded_as_of(payments, day: dt.date):
+    """Annotate what of each payment had gone back by the end of ``day`` (``refunded_then``).
+
+    ``CustomerPayment.refunded`` is today's sum of the done corrections (refunds, reversals, card
+    refunds and disputes; a reinstated dispute gives back); dated by their effective dates, they say
+    what it was on ``day``.
+    """
+    done = Correction.objects.filter(
+        payment=OuterRef("pk"), status=Correction.Status.DONE, effective_date__lte=day
+    )
+    signed = Case(
+        When(kind=Correction.Kind.DISPUTE_REINSTATED, then=-F("amount")),
+        default=F("amount"),
+        output_field=MoneyField(),
+    )
+    total = done.order_by().values("payment").annotate(s=Sum(signed)).values("s")
+    return payments.annotate(refunded_then=Coalesce(Subquery(total), Value(ZERO), output_field=MoneyField()))
 
 
 def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:

@@ -32,6 +32,9 @@ class RecordedStripeHTTP(stripe.HTTPClient):
         super().__init__()
         self.requests: list[dict] = []
         self.fail_with: tuple[int, str] | None = None  # (status, recorded file) for the next request
+        # The next request is made, but its answer is lost on the way back (a connection reset).
+        self.lose_next_answer = False
+        self.refunds: dict[str, str] = {}  # idempotency key → refund id: Stripe makes one refund per key
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         params = {k: v[0] for k, v in parse_qs(post_data or "", keep_blank_values=True).items()}
@@ -48,7 +51,11 @@ class RecordedStripeHTTP(stripe.HTTPClient):
         if method == "post" and path == "/v1/checkout/sessions":
             return json.dumps(self._session(params)), 200, response_headers
         if method == "post" and path == "/v1/refunds":
-            return json.dumps(self._refund(params)), 200, response_headers
+            body = self._refund(params, (headers or {}).get("Idempotency-Key", ""))
+            if self.lose_next_answer:
+                self.lose_next_answer = False
+                raise stripe.APIConnectionError("Connection reset by peer", should_retry=False)
+            return json.dumps(body), 200, response_headers
         raise AssertionError(f"No recorded response for {method.upper()} {path}")
 
     def close(self):
@@ -73,10 +80,14 @@ class RecordedStripeHTTP(stripe.HTTPClient):
         )
         return body
 
-    @staticmethod
-    def _refund(params: dict) -> dict:
+    def _refund(self, params: dict, key: str) -> dict:
         body = deepcopy(recorded("refund_create"))
+        # The recorded id for the first refund, a new one for each other key; the same key, the same refund.
+        refund_id = self.refunds.setdefault(
+            key, body["id"] if not self.refunds else f"re_fake{len(self.refunds)}"
+        )
         body.update(
+            id=refund_id,
             amount=int(params["amount"]),
             payment_intent=params["payment_intent"],
             metadata={k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},

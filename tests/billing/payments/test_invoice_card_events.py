@@ -18,6 +18,7 @@ from billing.receivables.cards import invoice_card_payment_start
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import PaymentAllocation
 from billing.statements.build import statement_build
+from billing.terms.models import BillingTerms
 from tests.billing.invoicing.factories import issued_invoice
 from tests.billing.payments.correction_helpers import D, books, books_agree, credit_customer
 from tests.billing.payments.stripe_fakes import post_event, recorded
@@ -127,11 +128,14 @@ def test_a_dispute_takes_the_money_back_once_and_books_the_fee(client, paid):
     _no_event_failed_or_parked()
 
 
-def test_a_won_dispute_gives_the_money_back_and_pays_the_invoice_again(client, paid):
+def test_a_won_dispute_gives_the_money_back_and_pays_the_invoice_again(
+    client, paid, django_capture_on_commit_callbacks
+):
     customer, invoice, payment = paid
     post_event(client, invoice_event("event_charge_dispute_funds_withdrawn", payment))
 
-    post_event(client, invoice_event("event_charge_dispute_funds_reinstated", payment))
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, invoice_event("event_charge_dispute_funds_reinstated", payment))
     post_event(client, invoice_event("event_charge_dispute_closed", payment))  # status won: already booked
 
     invoice.refresh_from_db()
@@ -155,12 +159,30 @@ def test_a_lost_dispute_stays_booked(client, paid):
     _no_event_failed_or_parked()
 
 
-def test_a_reinstatement_before_its_dispute_waits_for_it(client, paid):
+def test_a_won_dispute_leaves_the_money_as_credit_when_the_terms_say_so(
+    client, paid, django_capture_on_commit_callbacks
+):
+    customer, invoice, payment = paid
+    BillingTerms.objects.filter(customer=customer).update(auto_apply_credit=False)
+    post_event(client, invoice_event("event_charge_dispute_funds_withdrawn", payment))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, invoice_event("event_charge_dispute_funds_reinstated", payment))
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_due) == (Invoice.Status.ISSUED, D("514.50"))
+    assert books(customer)["credit"] == D("514.50")  # finance allocates it by hand
+    assert books_agree(customer)
+    _no_event_failed_or_parked()
+
+
+def test_a_reinstatement_before_its_dispute_waits_for_it(client, paid, django_capture_on_commit_callbacks):
     customer, invoice, payment = paid
 
     post_event(client, invoice_event("event_charge_dispute_funds_reinstated", payment))
     assert StripeEvent.objects.get(type="charge.dispute.funds_reinstated").parked_reason == "waiting"
-    post_event(client, invoice_event("event_charge_dispute_created", payment))
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event(client, invoice_event("event_charge_dispute_created", payment))
 
     assert books(customer)["clearing"] == D("514.50")
     invoice.refresh_from_db()
