@@ -8,8 +8,9 @@ difference, under the terms in force at each event's ``occurred_at`` (``billing.
 * credit-time usage: Dr/Cr unbilled receivable against usage revenue. The close bills usage cumulatively
   (rated usage to date minus what invoices billed), so the next invoice carries the difference on its
   usage line — or, when the difference is a net credit, reduces it;
-* prepaid-time usage: a wallet debit of the difference (below the floor if need be: the usage happened),
-  or a credit of paid credit when the prices were lower;
+* prepaid-time usage: what cost more is debited from the lots valid when it happened (below the floor if
+  need be: the usage happened); what cost less goes back to the lots and buckets its charges drew, paid
+  credit last and never more than it gave (``correction_wallet``);
 * cost at contract price: Dr/Cr cost of tokens against the vendor's upstream account.
 
 Each posting carries an idempotency key under the correction's own (``usage-correction:<id>:…``), and the
@@ -38,6 +39,7 @@ from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, request_fingerprint, transaction_post
 from billing.money import ledger_round
 from billing.terms.spans import spans_of
+from billing.usage.correction_wallet import prepaid_post
 from billing.usage.models import (
     TOKEN_COLUMNS,
     RatingState,
@@ -49,8 +51,6 @@ from billing.usage.models import (
 )
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
-from billing.wallets.credits import wallet_credit
-from billing.wallets.debits import wallet_debit
 from catalog.models import AIModel
 
 CREDIT, PREPAID = "credit", "prepaid"
@@ -183,40 +183,26 @@ def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, mod
     source = f"usage_batch:{correction.batch_id}"
     for mode, ccy, exact in diff.sell_rows:
         amount = ledger_round(exact)
-        if not amount:
+        if mode != CREDIT or not amount:
             continue
         revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=ccy)
-        # Wallet postings take the kind of every prepaid usage debit, so the checks that add those up
-        # (``billing.invoicing.coverage``) count the difference too.
-        common = {
-            "idempotency_key": f"{key}:{mode}:{ccy}",
-            "kind": "usage.correction" if mode == CREDIT else "usage.prepaid",
-            "memo": memo,
-            "source": source,
-        }
-        if mode == CREDIT:
-            unbilled = account_get(kind=AccountKind.UNBILLED_RECEIVABLE, currency=ccy, customer=customer)
-            transaction_post(lines=_moved(unbilled, revenue, amount, ccy), actor=actor, **common)
-        elif amount > 0:
-            wallet_debit(
-                customer=customer,
-                currency=ccy,
-                amount=amount,
-                target_account=revenue,
-                allow_below_floor=True,
-                actor=actor,
-                **common,
-            )
-        else:
-            wallet_credit(
-                customer=customer,
-                currency=ccy,
-                amount=-amount,
-                bucket="paid",
-                source_account=revenue,
-                actor=actor,
-                **common,
-            )
+        unbilled = account_get(kind=AccountKind.UNBILLED_RECEIVABLE, currency=ccy, customer=customer)
+        transaction_post(
+            idempotency_key=f"{key}:{mode}:{ccy}",
+            kind="usage.correction",
+            lines=_moved(unbilled, revenue, amount, ccy),
+            memo=memo,
+            source=source,
+            actor=actor,
+        )
+    prepaid_post(
+        correction=correction,
+        changed=[(e, sell) for e, sell, _cost in diff.changed if sell and diff.modes[e.pk] == PREPAID],
+        revenue_of=lambda ccy: account_get(kind=AccountKind.REVENUE_USAGE, currency=ccy),
+        memo=memo,
+        source=source,
+        actor=actor,
+    )
     upstream = getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
     for (_vendor, ccy), exact in sorted(diff.cost.items()):
         amount = ledger_round(exact)

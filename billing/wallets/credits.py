@@ -1,10 +1,12 @@
 """Crediting a wallet: paid credit, granted or pack credit as lots that may expire, and money grants."""
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +24,7 @@ from billing.ledger.services import (
 from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import amount_check, wallet_lock
-from billing.wallets.models import Bucket, WalletLot
+from billing.wallets.models import Bucket, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 from catalog.models import AllowanceUnit, FreeGrant
 
@@ -102,6 +104,95 @@ def wallet_credit(
                     expires_at=expires_at,
                     credited_by=txn,
                 )
+            wallet_status_refresh(wallet)
+    return txn
+
+
+def wallet_credit_back(
+    *,
+    customer: Customer,
+    currency: str,
+    gives: Sequence[tuple[WalletLot | None, Decimal]],
+    idempotency_key: str,
+    source_account: LedgerAccount,
+    kind: str,
+    memo: str,
+    source: str = "",
+    actor=None,
+) -> JournalTransaction:
+    """Give back credit that debits took, each ``(lot, amount)`` to the lot it came from (None: paid
+    credit) — e.g. a usage charge lowered after a price error — in one transaction: Dr ``source_account``
+    / Cr each bucket's account. A lot's ``remaining`` rises and a negative lot use records it, as a
+    reversal does; a lot past its expiry is restored too (breakage takes it as it would have).
+
+    ``WalletError``, nothing written, for a lot of another wallet, a lot closed since (breakage is final:
+    give that back as a new lot instead) or more than the lot has used. Idempotent on
+    ``idempotency_key`` as :func:`wallet_credit`.
+    """
+    if not gives:
+        raise WalletError(_("Nothing to give back."))
+    per_lot: dict[int | None, Decimal] = defaultdict(Decimal)
+    for lot, amount in gives:
+        amount_check(amount)
+        per_lot[lot.pk if lot is not None else None] += amount
+    request = {
+        "op": "wallet_credit_back",
+        "customer": customer.pk,
+        "currency": currency,
+        "gives": [[pk, amount_canonical(per_lot[pk])] for pk in sorted(per_lot, key=lambda pk: pk or 0)],
+        "source_account": source_account.pk,
+        "kind": kind,
+        "memo": memo,
+        "source": source,
+    }
+    with transaction.atomic():
+        if existing := transaction_find(
+            idempotency_key=idempotency_key, request_hash=request_fingerprint(request)
+        ):
+            return existing
+        if source_account.kind in WALLET_KINDS:
+            raise WalletError(_("Credit a wallet from a company account, not from another wallet."))
+        wallet = wallet_lock(customer=customer, currency=currency)
+        lots = WalletLot.objects.select_related("account").in_bulk([pk for pk in per_lot if pk is not None])
+        accounts: dict[int, LedgerAccount] = {}
+        per_account: dict[int, Decimal] = defaultdict(Decimal)
+        for pk, amount in per_lot.items():
+            lot = lots.get(pk)
+            if pk is not None and (lot is None or lot.wallet_id != wallet.pk):
+                raise WalletError(_("Wallet lot #%(lot)s is not in this wallet.") % {"lot": pk})
+            if lot is not None and lot.closed_at is not None:
+                raise WalletError(
+                    _("Wallet lot #%(lot)s is closed: give its credit back as a new lot.") % {"lot": pk}
+                )
+            if lot is not None and lot.remaining + amount > lot.amount:
+                raise WalletError(
+                    _("Wallet lot #%(lot)s has used less than the %(amount)s given back to it.")
+                    % {"lot": pk, "amount": amount}
+                )
+            if lot is None:
+                account = wallet_account_get(customer=customer, currency=currency, bucket=Bucket.PAID)
+            else:
+                account = lot.account
+            accounts[account.pk] = account
+            per_account[account.pk] += amount
+        lines = [Line(account=source_account, amount=sum(per_lot.values()), currency=currency)]
+        lines += [
+            Line(account=accounts[pk], amount=-amt, currency=currency) for pk, amt in per_account.items()
+        ]
+        posting = Posting(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            lines=lines,
+            memo=memo,
+            source=source,
+            request=request,
+        )
+        txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
+        if created:
+            for pk, amount in per_lot.items():
+                if pk is not None:
+                    WalletLotUse.objects.create(lot_id=pk, transaction=txn, amount=-amount)
+                    WalletLot.objects.filter(pk=pk).update(remaining=F("remaining") + amount)
             wallet_status_refresh(wallet)
     return txn
 
