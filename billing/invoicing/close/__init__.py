@@ -19,9 +19,15 @@ Be extremely careful changing how usage is measured here: it decides what every 
   usage revenue, not unbilled (``unbilled``), and each issued close invoice moves the rounding trace of
   the customer's usage batches to the rounding account, so unbilled ends at exactly the credit usage
   still to invoice.
-* **Everything else carries a ``source_key``** (``subscription:<id>:<period>``, ``service:<id>`` for
-  one-off charges, ``service:<id>:<period>`` for recurring ones, ``pack:<id>``); a key already on an
-  invoice line is never billed again.
+* **Everything else is billed cumulatively too, by its ``source_key``** (``subscription:<id>:<YYYY-MM>``,
+  ``service:<id>`` for one-off charges, ``service:<id>:<YYYY-MM>`` or ``:<YYYY-QN>`` for recurring ones,
+  ``pack:<id>``): a close bills every subscription month, service charge and pack due by the period's end
+  (from the subscription's or charge's start, the pack's purchase) whose key is on no invoice line
+  (``measure.billed_keys``; a draft voided unissued gives its keys back) and that the wallet does not
+  pay (``billing.allowances.selectors.keys_paid_by_wallet``: a subscription month is the invoice's only
+  if the terms in force when the month *started* were credit, a pack if it was bought on credit terms).
+  So a month no close could bill — the customer was quarterly when its month closed and is no longer
+  quarterly at the quarter's, or its invoice came to zero or less — lands on a later invoice, once.
 * **Re-running a close creates nothing**: an invoice's ``close_key`` is ``<period>:<customer>:<currency>``
   (unique), and customers whose key exists are skipped. Customers are closed in chunks, each its own
   database transaction holding the chunk's billing-terms rows locked, so two closes racing on the same

@@ -11,8 +11,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
-
 from billing.allowances.models import PackPurchase, Subscription
 from billing.invoicing.close.measure import ZERO, token_classes
 from billing.invoicing.models import InvoiceLine, ServiceCharge
@@ -27,35 +25,52 @@ CloseKeys = dict[str, tuple[int, str]]
 """``<period>:<customer>:<currency>`` → (customer id, currency): one invoice each."""
 
 
-def _months_of(period: Period, starts: date, ends: date | None) -> list[Period]:
-    """The calendar months of ``period`` that overlap the span ``starts``..``ends`` (open-ended if None)."""
-    months, day = [], period.start
-    while day <= period.end:
+def _months(first: date, last: date) -> list[Period]:
+    """The calendar months from the one holding ``first`` to the one holding ``last`` (none if
+    ``last`` is earlier)."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
         month = period_of_day(day)
-        if starts <= month.end and (ends is None or ends >= month.start):
-            months.append(month)
+        months.append(month)
         day = month.end + timedelta(days=1)
     return months
 
 
-def other_lines(customer_ids: list[int], period: Period) -> dict[tuple[int, str], list[LineDraft]]:
-    """Subscription, service-charge and pack lines per (customer, currency).
+def _quarters(first: date, last: date) -> list[Period]:
+    """The calendar quarters from the one holding ``first`` to the one holding ``last``."""
+    quarters = (period_of_day(m.start, quarter=True) for m in _months(first, last))
+    return list({q.label: q for q in quarters}.values())
 
-    Subscriptions and monthly charges are keyed per calendar month (``subscription:<id>:2026-07``) and
-    quarterly charges per quarter, whatever the customer's cadence, so a switch between monthly and
-    quarterly billing neither bills a month twice nor skips one. One-off charges are billed by the first
-    close at or after their date (``service:<id>``), even one dated in an already-closed period.
+
+def _due_until(period: Period, ends_on: date | None) -> date:
+    """The last day whose month (or quarter) a close of ``period`` bills for an item ending ``ends_on``."""
+    return period.end if ends_on is None else min(ends_on, period.end)
+
+
+def other_lines(customer_ids: list[int], period: Period) -> dict[tuple[int, str], list[LineDraft]]:
+    """Every subscription month, service charge and pack due by the period's end, per (customer, currency).
+
+    Cumulative, like usage: each month of a subscription from its first to the period's last (or the
+    subscription's end), each month or quarter of a recurring charge likewise, each one-off charge dated by
+    the period's end and each pack bought by then, whatever the period that holds it. The caller drops
+    the keys already invoiced or paid by the wallet (``measure.billed_keys``), so what an earlier close
+    could not bill (the customer was on another cadence then, or its invoice came to zero or less) lands
+    on this one, and nothing twice. Subscriptions and monthly charges are keyed per calendar month
+    (``subscription:<id>:2026-07``), quarterly charges per quarter and one-off charges once
+    (``service:<id>``), whatever the customer's cadence; a line for another month or quarter than the
+    period's own names it.
     """
     out: dict[tuple[int, str], list[LineDraft]] = defaultdict(list)
-    subs = Subscription.objects.filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=period.start),
-        customer_id__in=customer_ids,
-        starts_on__lte=period.end,
-    ).select_related("plan")
+    quarter = period_of_day(period.end, quarter=True)
+    subs = (
+        Subscription.objects.filter(
+            customer_id__in=customer_ids, starts_on__lte=period.end, plan__monthly_fee__gt=0
+        )
+        .select_related("plan")
+        .order_by("customer_id", "pk")
+    )
     for sub in subs:
-        if not sub.plan.monthly_fee:
-            continue
-        for month in _months_of(period, sub.starts_on, sub.ends_on):
+        for month in _months(sub.starts_on, _due_until(period, sub.ends_on)):
             out[(sub.customer_id, sub.plan.currency)].append(
                 LineDraft(
                     kind=InvoiceLine.Kind.SUBSCRIPTION,
@@ -69,30 +84,25 @@ def other_lines(customer_ids: list[int], period: Period) -> dict[tuple[int, str]
                 )
             )
     charges = ServiceCharge.objects.filter(
-        Q(ends_on__isnull=True)
-        | Q(ends_on__gte=period.start)
-        | Q(recurrence=ServiceCharge.Recurrence.ONE_OFF),
-        customer_id__in=customer_ids,
-        is_active=True,
-        starts_on__lte=period.end,
-    )
+        customer_id__in=customer_ids, is_active=True, starts_on__lte=period.end
+    ).order_by("customer_id", "pk")
     for charge in charges:
         if charge.recurrence == ServiceCharge.Recurrence.ONE_OFF:
             billable = [(f"service:{charge.pk}", "each", charge.description)]
-        elif charge.recurrence == ServiceCharge.Recurrence.MONTHLY:
+        else:
+            monthly = charge.recurrence == ServiceCharge.Recurrence.MONTHLY
+            # A quarterly charge is due for a quarter from the first close (month or quarter) of it in
+            # which the charge is active, as a monthly one is for its month.
+            spans = (_months if monthly else _quarters)(charge.starts_on, _due_until(period, charge.ends_on))
+            own = period.label if monthly else quarter.label
             billable = [
                 (
-                    f"service:{charge.pk}:{m.label}",
-                    "month",
-                    f"{charge.description} ({m.label})" if period.is_quarter else charge.description,
+                    f"service:{charge.pk}:{p.label}",
+                    "month" if monthly else "quarter",
+                    charge.description if p.label == own else f"{charge.description} ({p.label})",
                 )
-                for m in _months_of(period, charge.starts_on, charge.ends_on)
+                for p in spans
             ]
-        else:
-            # Quarterly: once per calendar quarter, by the first close (month or quarter) in which the
-            # charge is active in that quarter; the key is the quarter either way.
-            quarter = period_of_day(period.end, quarter=True)
-            billable = [(f"service:{charge.pk}:{quarter.label}", "quarter", charge.description)]
         for key, unit, description in billable:
             out[(charge.customer_id, charge.currency)].append(
                 LineDraft(
@@ -106,11 +116,16 @@ def other_lines(customer_ids: list[int], period: Period) -> dict[tuple[int, str]
                     source_key=key,
                 )
             )
-    packs = PackPurchase.objects.filter(
-        customer_id__in=customer_ids,
-        purchased_at__gte=local_midnight(period.start),
-        purchased_at__lt=local_midnight(period.end + timedelta(days=1)),
-    ).select_related("pack")
+    # A pack charged to the wallet (``AllowanceCharge``) is never the invoice's: left out here already.
+    packs = (
+        PackPurchase.objects.filter(
+            customer_id__in=customer_ids,
+            purchased_at__lt=local_midnight(period.end + timedelta(days=1)),
+            charge__isnull=True,
+        )
+        .select_related("pack")
+        .order_by("customer_id", "purchased_at", "pk")
+    )
     for purchase in packs:
         out[(purchase.customer_id, purchase.currency)].append(
             LineDraft(
@@ -199,11 +214,14 @@ def other_lines_add(
     already: set[str],
     tax_rates: dict[int, Decimal],
 ) -> None:
-    """Round and append to ``built_of`` the drafts of ``other_lines`` whose source key was not billed."""
+    """Round and append to ``built_of`` the drafts of ``other_lines`` whose source key was not billed,
+    each key once."""
+    taken = set(already)
     for (cid, ccy), drafts in drafts_of.items():
         lines = built_of[(cid, ccy)]
         for d in drafts:
-            if d.source_key not in already:
+            if d.source_key not in taken:
+                taken.add(d.source_key)
                 lines.append(line_build(d, currency=ccy, tax_rate=tax_rates[cid], position=len(lines) + 1))
 
 

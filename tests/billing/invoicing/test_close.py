@@ -192,7 +192,8 @@ def test_subscriptions_services_and_packs(source, model, monthly):
     plan = SubscriptionPlan.objects.create(
         name="Coding plan", monthly_fee=Decimal("199"), allowance=0, currency="CNY"
     )
-    Subscription.objects.create(customer=monthly, plan=plan, starts_on=date(2026, 9, 15))
+    # Everything starts in October: a close bills every month due since an item began (cumulatively).
+    Subscription.objects.create(customer=monthly, plan=plan, starts_on=date(2026, 10, 15))
     one_off = ServiceCharge.objects.create(
         customer=monthly,
         description="Prompt workshop",
@@ -206,7 +207,7 @@ def test_subscriptions_services_and_packs(source, model, monthly):
         amount=Decimal("300"),
         currency="CNY",
         recurrence="monthly",
-        starts_on=date(2026, 1, 1),
+        starts_on=date(2026, 10, 1),
         ends_on=date(2026, 11, 30),
     )
     ServiceCharge.objects.create(
@@ -215,7 +216,7 @@ def test_subscriptions_services_and_packs(source, model, monthly):
         amount=Decimal("900"),
         currency="CNY",
         recurrence="quarterly",
-        starts_on=date(2026, 1, 1),
+        starts_on=date(2026, 10, 1),
     )
     pack = Pack.objects.create(
         name="10M tokens",
