@@ -204,13 +204,7 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
     terms.save()
     span = None
     if old_mode is None or "mode" in changes:
-        # A customer without terms had its usage so far charged as prepaid (``spans.spans_of``).
-        span = terms_span_switch(
-            customer=customer,
-            old_mode=old_mode or BillingTerms.Mode.PREPAID,
-            new_mode=terms.mode,
-            at=timezone.now(),
-        )
+        span = terms_span_switch(customer=customer, old_mode=old_mode, new_mode=terms.mode, at=timezone.now())
     if span is not None and span.starts_at is not None:
         changes["mode_from"] = ["", timezone.localtime(span.starts_at).isoformat(sep=" ")]
     if changes:

@@ -163,13 +163,14 @@ def terms_span_start(*, customer: Customer, mode: str, starts_at: datetime | Non
 
 
 @transaction.atomic
-def terms_span_switch(*, customer: Customer, old_mode: str, new_mode: str, at: datetime) -> TermsSpan:
+def terms_span_switch(*, customer: Customer, old_mode: str | None, new_mode: str, at: datetime) -> TermsSpan:
     """Switch ``customer`` to ``new_mode`` from ``at`` — or, when usage already stored reaches ``at`` or
     later, from just after that usage — and return the span in force from then. Usage before the span's
     ``starts_at`` is charged under the old mode, usage from it under the new one, whenever it arrives.
 
-    A customer without spans (terms older than spans, or none) first gets its history: ``old_mode`` until
-    then (one span for all time when the mode stays).
+    A customer without spans (terms older than spans) first gets its history: ``old_mode`` until then
+    (one span for all time when the mode stays). ``old_mode`` None: the customer had no terms, so its
+    usage so far was charged as prepaid (``spans_of``); without any, the new mode covers all time.
     """
     spans_lock_exclusive()  # from here on, every usage charged under the old spans is committed and seen
     reach = _reach(customer)
@@ -178,6 +179,8 @@ def terms_span_switch(*, customer: Customer, old_mode: str, new_mode: str, at: d
         at = reach + _INSTANT
     open_span = TermsSpan.objects.select_for_update().filter(customer=customer, ends_at__isnull=True).first()
     if open_span is None:
+        if old_mode is None:
+            old_mode = new_mode if reach is None else BillingTerms.Mode.PREPAID
         if old_mode == new_mode:
             return TermsSpan.objects.create(customer=customer, mode=new_mode, starts_at=None)
         open_span = TermsSpan(customer=customer, mode=old_mode, starts_at=None)

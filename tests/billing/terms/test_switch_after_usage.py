@@ -16,7 +16,9 @@ from django.urls import reverse
 from accounts.models import StaffRole
 from billing.invoicing.close.services import close_period
 from billing.terms.models import BillingTerms, TermsSpan
+from billing.terms.services import billing_terms_update
 from billing.usage import charging
+from billing.usage.models import GatewayKey
 from tests.billing.allowances.helpers import clock
 from tests.billing.factories import staff
 from tests.billing.invoicing.test_close_spans import (
@@ -27,6 +29,8 @@ from tests.billing.invoicing.test_close_spans import (
     switch,
     unbilled,
 )
+from tests.billing.usage.conftest import top_up
+from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -154,3 +158,25 @@ def test_a_switch_waits_for_a_batch_charging_under_the_old_spans(source, model, 
     new = TermsSpan.objects.get(customer=customer, ends_at__isnull=True)
     assert (new.mode, new.starts_at) == (second, AHEAD + US)
     assert charged_once(customer) == Decimal("6.48")
+
+
+def test_terms_for_a_customer_without_any_keep_its_prepaid_usage_prepaid(source, model):
+    customer = CustomerFactory(code="bare")
+    GatewayKey.objects.create(key="key-bare", customer=customer)
+    top_up(customer, Decimal("100"))
+    with clock(NOW):
+        send(source, customer, [AHEAD], SIZE_6_48)  # no terms: charged as prepaid, from the wallet
+        billing_terms_update(customer=customer, values={"mode": "monthly", "currency": "CNY"})
+    spans = TermsSpan.objects.filter(customer=customer).order_by("pk")
+    assert list(spans.values_list("mode", "starts_at", "ends_at")) == [
+        ("prepaid", None, AHEAD + US),
+        ("monthly", AHEAD + US, None),
+    ]
+    assert charged_once(customer) == Decimal("6.48") == paid_from_wallet(customer)
+
+
+def test_terms_for_a_customer_without_any_or_usage_apply_throughout():
+    customer = CustomerFactory(code="fresh")
+    billing_terms_update(customer=customer, values={"mode": "monthly", "currency": "CNY"})
+    spans = list(TermsSpan.objects.filter(customer=customer).values_list("mode", "starts_at", "ends_at"))
+    assert spans == [("monthly", None, None)]
