@@ -16,7 +16,7 @@ from billing.payments.correction_filters import CorrectionFilter
 from billing.payments.correction_forms import CorrectionRejectForm, CreditRefundForm, PaymentReversalForm
 from billing.payments.corrections import MONEY_ROLES
 from billing.payments.models import Correction
-from billing.payments.refunds import credit_refund_propose, wallet_refundable
+from billing.payments.refunds import credit_refund_propose, open_invoices_due, wallet_refundable
 from billing.payments.reversals import payment_reversal_propose
 from billing.payments.selectors import bank_transfers_visible_to, corrections_visible_to
 from billing.receivables.selectors import payments_visible_to
@@ -156,6 +156,8 @@ def credit_refund_create(request, pk: int):
         "currency": currency,
         "receivable_credit": customer_credit(customer=customer, currency=currency),
         "wallet_credit": wallet_refundable(customer=customer, currency=currency),
+        # Unapplied credit is refundable only beyond this (the customer's net credit).
+        "open_due": open_invoices_due(customer=customer, currency=currency),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/payments/refund_form.html", context, status=status)

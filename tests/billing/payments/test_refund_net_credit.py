@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from billing.payments.approvals import correction_approve
 from billing.payments.refunds import credit_refund_propose
@@ -84,3 +85,14 @@ def test_an_invoice_issued_after_the_proposal_is_counted_on_approval(customer, f
         + WHY.format(credit="100.00", due="70.00")
     ]
     assert books(customer)["credit"] == D("100.00")
+
+
+def test_the_refund_form_shows_what_the_customer_owes(client, customer, finance):
+    bank_payment(customer, "160.00", finance, key="p1", allocate=None)
+    issued_invoice(customer, "100.00", issue_date=date(2026, 11, 3))
+    client.force_login(finance)
+
+    page = client.get(reverse("staff-credit-refund-create", args=[customer.pk])).content.decode()
+
+    assert 'data-testid="receivable-credit">160.00 CNY' in page
+    assert 'data-testid="open-invoices-due">100.00 CNY' in page
