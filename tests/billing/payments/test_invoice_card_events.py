@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from billing.invoicing.models import Invoice
@@ -231,4 +232,38 @@ def test_credit_from_a_card_payment_refunded_to_the_card_is_confirmed_without_bo
     assert invoice.status == Invoice.Status.PAID
     assert books_agree(customer)
     assert Correction.objects.count() == 1
+    _no_event_failed_or_parked()
+
+
+def test_a_card_credit_refund_whose_stripe_answer_was_lost_is_booked_once(
+    client, paid, finance, finance2, stripe_http
+):
+    customer, invoice, payment = paid
+    credit_note_issue(
+        invoice=invoice, reason="Goodwill", amount=D("100.00"), actor=finance, idempotency_key="cn"
+    )
+    proposal = credit_refund_propose(
+        proposer=finance,
+        customer=customer,
+        source="receivable",
+        method="card",
+        amount=D("100.00"),
+        payment=payment,
+        note="Goodwill paid back to the card",
+        idempotency_key="card-credit-refund",
+    )
+    stripe_http.lose_next_answer = True
+    with pytest.raises(ValidationError, match="Stripe did not answer"):
+        correction_approve(correction=proposal, approver=finance2)
+    # Stripe made it; its report waits, for it cannot yet tell it from a refund made in Stripe's dashboard.
+    post_event(client, invoice_event("event_charge_refunded", payment, amount_refunded=10000))
+    assert StripeEvent.objects.get(type="charge.refunded").parked_reason == "waiting"
+    assert books(customer)["credit"] == D("100.00")
+
+    correction_approve(correction=proposal, approver=finance2)
+
+    after = books(customer)
+    assert (after["clearing"], after["receivable"], after["credit"]) == (D("414.50"), D("0"), D("0"))
+    assert books_agree(customer)
+    assert list(Correction.objects.values_list("kind", "status")) == [("credit_refund", "done")]
     _no_event_failed_or_parked()
