@@ -42,12 +42,15 @@ TRANSACTION_KIND_LABELS = {
     "wallet.topup.code": _("Redemption code top-up"),
     "wallet.grant": _("Credit granted"),
     "wallet.pack": _("Pack purchase"),
+    "wallet.subscription": _("Subscription fee"),
+    "wallet.refund": _("Credit refunded to the customer"),
     "wallet.breakage": _("Expired credit"),
     "wallet.adjustment": _("Manual adjustment"),
     "reversal": pgettext_lazy("transaction kind", "Reversal"),
 }
 TRANSACTION_KIND_PREFIX_LABELS = (
     ("wallet.topup.", _("Top-up")),
+    ("usage.correction", _("Usage price correction")),
     ("usage.", _("API usage")),
 )
 
