@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from itertools import pairwise
 
 from django.core.exceptions import ImproperlyConfigured
@@ -32,6 +33,8 @@ from billing.terms.models import CREDIT_MODES, BillingTerms, TermsSpan
 # customers: a charging transaction takes it once per batch or chunk, whatever its customers (a key per
 # customer would fill the lock table on a 10,000-event chunk), and shared holders never wait for each other.
 _SPANS_LOCK = (0x5350414E, 0)  # "SPAN"
+# Spans in time order: the first span (open-started, NULL) first, which PostgreSQL sorts last by default.
+_TIME_ORDER = (F("starts_at").asc(nulls_first=True), "pk")
 # The smallest step of a stored instant (PostgreSQL and SQLite keep microseconds).
 _INSTANT = timedelta(microseconds=1)
 # How far a customer's stored usage reaches (its latest ``occurred_at``; None: none). Usage stores it and
@@ -89,9 +92,9 @@ class Spans:
 
     spans: tuple[Span, ...]
 
-    @property
+    @cached_property
     def cuts(self) -> tuple[datetime, ...]:
-        """The switch instants: each span's start but the first."""
+        """The switch instants: each span's start but the first (read once per segment by every batch)."""
         return tuple(s.starts_at for s in self.spans[1:])
 
     def at(self, when: datetime) -> Span:
@@ -115,10 +118,6 @@ class Spans:
                 out.append([since, span.ends_at])
         return [(since, until) for since, until in out]
 
-    @property
-    def ever_credit(self) -> bool:
-        return any(s.is_credit for s in self.spans)
-
 
 def spans_of(customer_ids) -> dict[int, Spans]:
     """Every customer's spans (two queries). A customer without span rows gets one span of its current
@@ -126,7 +125,7 @@ def spans_of(customer_ids) -> dict[int, Spans]:
     rows: dict[int, list[Span]] = defaultdict(list)
     for cid, mode, starts_at, ends_at in (
         TermsSpan.objects.filter(customer_id__in=list(customer_ids))
-        .order_by("customer_id", F("starts_at").asc(nulls_first=True), "pk")
+        .order_by("customer_id", *_TIME_ORDER)
         .values_list("customer_id", "mode", "starts_at", "ends_at")
     ):
         rows[cid].append(Span(mode, starts_at, ends_at))
@@ -142,9 +141,7 @@ def spans_of(customer_ids) -> dict[int, Spans]:
 
 def terms_spans(customer: Customer) -> list[TermsSpan]:
     """``customer``'s span rows in time order (the first, open-started one first), for pages."""
-    return list(
-        TermsSpan.objects.filter(customer=customer).order_by(F("starts_at").asc(nulls_first=True), "pk")
-    )
+    return list(TermsSpan.objects.filter(customer=customer).order_by(*_TIME_ORDER))
 
 
 def terms_switches(customer: Customer, start: datetime, end: datetime) -> list[tuple[TermsSpan, TermsSpan]]:

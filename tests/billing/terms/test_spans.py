@@ -17,23 +17,27 @@ NOV_10 = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
 NOV_20 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
+def _onboard(code: str, mode: str, *, language: str = "en", terms_from=None):
+    return customer_onboard(
+        name=code.upper(),
+        code=code,
+        kind="end_customer",
+        parent=None,
+        language=language,
+        contact_email="",
+        mode=mode,
+        currency="CNY",
+        terms_from=terms_from,
+    )
+
+
 def _switch(customer, mode, at):
     with mock.patch("billing.terms.services.timezone.now", return_value=at):
         billing_terms_update(customer=customer, values={"mode": mode})
 
 
 def test_switches_make_contiguous_spans_and_mode_at_reads_them():
-    c = customer_onboard(
-        name="Acme",
-        code="acme",
-        kind="end_customer",
-        parent=None,
-        language="en",
-        contact_email="",
-        mode="monthly",
-        currency="CNY",
-        terms_from=datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    c = _onboard("acme", "monthly", terms_from=datetime(2026, 11, 1, tzinfo=UTC))
     _switch(c, "prepaid", NOV_10)
     _switch(c, "monthly", NOV_20)
     rows = list(TermsSpan.objects.filter(customer=c).values_list("mode", "starts_at", "ends_at"))
@@ -64,16 +68,7 @@ def test_terms_written_before_spans_are_on_their_mode_throughout():
 
 
 def test_a_change_of_other_fields_keeps_the_span():
-    c = customer_onboard(
-        name="B",
-        code="b",
-        kind="end_customer",
-        parent=None,
-        language="en",
-        contact_email="",
-        mode="prepaid",
-        currency="CNY",
-    )
+    c = _onboard("b", "prepaid")
     billing_terms_update(customer=c, values={"tax_rate": Decimal("0.06")})
     assert TermsSpan.objects.filter(customer=c).count() == 1
 
@@ -82,17 +77,7 @@ def test_onboarding_refuses_terms_from_the_future():
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as err:
-        customer_onboard(
-            name="F",
-            code="f",
-            kind="end_customer",
-            parent=None,
-            language="en",
-            contact_email="",
-            mode="monthly",
-            currency="CNY",
-            terms_from=datetime(2999, 1, 1, tzinfo=UTC),
-        )
+        _onboard("f", "monthly", terms_from=datetime(2999, 1, 1, tzinfo=UTC))
     assert "terms_from" in err.value.message_dict
     assert not TermsSpan.objects.filter(customer__code="f").exists()
 
@@ -103,16 +88,7 @@ def test_the_terms_page_shows_the_mode_history(client):
     from accounts.models import StaffRole
     from tests.billing.factories import staff
 
-    c = customer_onboard(
-        name="H",
-        code="h",
-        kind="end_customer",
-        parent=None,
-        language="en",
-        contact_email="",
-        mode="monthly",
-        currency="CNY",
-    )
+    c = _onboard("h", "monthly")
     _switch(c, "prepaid", NOV_10)
     client.force_login(staff(StaffRole.SUPPORT))
     html = client.get(reverse("staff-customer-terms", args=[c.pk])).content.decode()
@@ -129,16 +105,7 @@ def test_the_statement_names_a_switch_in_its_period_in_the_customers_language():
 
     from billing.statements.build import statement_build
 
-    c = customer_onboard(
-        name="S",
-        code="s",
-        kind="end_customer",
-        parent=None,
-        language="zh-hans",
-        contact_email="",
-        mode="monthly",
-        currency="CNY",
-    )
+    c = _onboard("s", "monthly", language="zh-hans")
     _switch(c, "prepaid", NOV_10)
     statement = statement_build(c, date(2026, 11, 1), date(2026, 11, 30))
     assert [(a.mode, b.mode) for a, b in statement.terms_switches] == [("monthly", "prepaid")]
