@@ -33,7 +33,8 @@ def count(record: dict, name: str) -> int:
         digits = value.strip().removeprefix("-")
         if digits.isascii() and digits.isdigit() and len(digits) <= 20:
             value = int(value)
-    elif isinstance(value, Decimal | float) and _finite(value) and abs(value) <= MAX_TOKENS:
+    # A comparison, not abs(): abs() rounds a Decimal in the context and overflows on 9E+999999.
+    elif isinstance(value, Decimal | float) and _finite(value) and -MAX_TOKENS <= value <= MAX_TOKENS:
         value = int(value) if value == int(value) else value
     if isinstance(value, int) and not isinstance(value, bool):
         return value

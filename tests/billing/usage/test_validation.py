@@ -213,3 +213,15 @@ def test_metadata_nesting_is_limited_alike_on_both_paths():
     assert isinstance(event_validate(at_limit, 0, now=NOW), CanonicalEvent)
     assert fast_event(beyond, NOW, 1) is None
     assert [e.field for e in event_validate(beyond, 0, now=NOW)] == ["metadata"]
+
+
+def test_a_token_count_too_large_for_the_decimal_context_is_a_field_error():
+    from billing.usage.connectors.base import count
+
+    for value in (Decimal("9E+999999"), Decimal("-9E+999999")):
+        try:
+            count({"tokens_prompt": value}, "tokens_prompt")
+        except ConnectorError as exc:
+            assert (exc.field, exc.reason) == ("tokens_prompt", "must be a whole number of tokens")
+        else:
+            raise AssertionError(f"{value} was taken as a token count")
