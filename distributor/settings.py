@@ -211,6 +211,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Distributor"
+# A code typed at the end of its 30 s window reaches the server in the next one (RFC 6238 §5.2
+# allows one step of delay); without it people, and the tests, are refused a code they just read.
+MFA_TOTP_TOLERANCE = 1
 # Every staff member must pass TOTP in each sign-in before any staff or admin page
 # (accounts/middleware.py RequireStaffTwoFactorMiddleware); staff cannot remove their last device.
 

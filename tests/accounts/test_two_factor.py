@@ -174,6 +174,22 @@ def test_a_wrong_code_signs_in_nobody_and_the_api_refuses_the_session(client):
     assert response["Content-Type"].startswith("application/json")
 
 
+def test_a_code_read_in_the_last_window_still_signs_in_but_one_from_two_windows_ago_does_not(client):
+    import time
+
+    from allauth.mfa import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
+    TOTP.activate(staff, SECRET)
+    step = int(time.time()) // mfa_settings.TOTP_PERIOD
+    _password_login(client, staff.email)
+    client.post(reverse("mfa_authenticate"), {"code": format_hotp_value(hotp_value(SECRET, step - 3))})
+    assert "_auth_user_id" not in client.session
+    client.post(reverse("mfa_authenticate"), {"code": format_hotp_value(hotp_value(SECRET, step - 1))})
+    assert "_auth_user_id" in client.session
+
+
 def test_staff_session_with_a_password_only_and_a_device_gets_json_403_on_the_api(client):
     staff = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
     _password_login(client, staff.email)
