@@ -83,6 +83,20 @@ class Customer(models.Model):
         ZH_HANS = "zh-hans", _("Simplified Chinese")
         EN = "en", _("English")
 
+    class ChainMode(models.TextChoices):
+        """How a sub-distributor sells to its customers (``accounts.chain``)."""
+
+        # S buys at its seller's (wholesale) plan and sells at its own, in its own book.
+        RESALE = "resale", _("Resale")
+        # S's seller bills S's customers at S's retail plans, in its own book ("via S"); S earns a commission.
+        AGENCY = "agency", _("Agency")
+        # No hop: S only groups customers that its seller prices and bills (the behaviour before chains).
+        DIRECT = "direct", _("Direct")
+
+    class CommissionBasis(models.TextChoices):
+        MARGIN = "margin", _("Retail − wholesale")
+        PERCENT = "percent", _("Percentage of retail")
+
     name = models.CharField(_("name"), max_length=200)
     code = models.SlugField(_("code"), max_length=40, unique=True, help_text=_("Short unique reference."))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.END_CUSTOMER)
@@ -98,6 +112,60 @@ class Customer(models.Model):
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     language = models.CharField(_("document language"), max_length=8, choices=Language.choices, default="en")
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    chain_mode = models.CharField(
+        _("chain mode"),
+        max_length=8,
+        choices=ChainMode.choices,
+        default=ChainMode.RESALE,
+        help_text=_("For a sub-distributor: resells in its own book, earns a commission, or only groups."),
+    )
+    # Denormalised from the tree and the chain modes (accounts.chain.chain_refresh keeps them): read by
+    # every rating and posting, so they are columns, not a walk up the tree per event.
+    seller = models.ForeignKey(
+        "self",
+        verbose_name=_("seller"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="buyers",
+        help_text=_(
+            "Whose book this customer is sold in: a resale sub-distributor, or none for the operator."
+        ),
+    )
+    price_owner = models.ForeignKey(
+        "self",
+        verbose_name=_("prices set by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="priced_customers",
+        help_text=_(
+            "Whose plans price this customer: its resale or agency sub-distributor, or the operator."
+        ),
+    )
+    commission_basis = models.CharField(
+        _("commission basis"), max_length=8, choices=CommissionBasis.choices, default=CommissionBasis.MARGIN
+    )
+    commission_rate = models.DecimalField(
+        _("commission rate"),
+        max_digits=7,
+        decimal_places=6,
+        default=0,
+        help_text=_("For a percentage commission: the fraction of retail (0.08 = 8%)."),
+    )
+    retail_floor = models.DecimalField(
+        _("retail floor"),
+        max_digits=7,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Lowest markup over its wholesale price this sub-distributor may sell at (0.05 = 5%); "
+            "blank: no floor."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -117,6 +185,11 @@ class Customer(models.Model):
     @property
     def is_sub_distributor(self) -> bool:
         return self.kind == self.Kind.SUB_DISTRIBUTOR
+
+    @property
+    def is_reseller(self) -> bool:
+        """A sub-distributor that sells in its own book (its customers' seller)."""
+        return self.is_sub_distributor and self.chain_mode == self.ChainMode.RESALE
 
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.chain import chain_of
 from accounts.models import Customer, MemberRole, Membership, StaffRole, User
 
 
@@ -16,12 +17,23 @@ def customer_create(
     parent: Customer | None = None,
     language: str = Customer.Language.EN,
     contact_email: str = "",
+    chain_mode: str = Customer.ChainMode.RESALE,
 ) -> Customer:
-    """Create a customer under ``parent`` (None: a direct customer of the operator)."""
+    """Create a customer under ``parent`` (None: a direct customer of the operator); a sub-distributor
+    sells in ``chain_mode`` (``accounts.chain``)."""
     if parent is not None and not parent.is_sub_distributor:
         raise ValidationError({"parent": _("Only a sub-distributor can have customers of its own.")})
+    seller_id, owner_id = chain_of(parent)
     customer = Customer(
-        name=name, code=code, kind=kind, parent=parent, language=language, contact_email=contact_email
+        name=name,
+        code=code,
+        kind=kind,
+        parent=parent,
+        language=language,
+        contact_email=contact_email,
+        chain_mode=chain_mode,
+        seller_id=seller_id,
+        price_owner_id=owner_id,
     )
     customer.full_clean(exclude=["path", "depth"])
     customer.save()

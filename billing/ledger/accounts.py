@@ -1,7 +1,12 @@
 """The chart of accounts: which accounts exist and how each is keyed.
 
 Accounts are created on demand by :func:`account_get`, never by typing a code into a view, so every
-account's code is derived the same way: ``<kind>:<currency>[:customer=<id>][:vendor=<id>][:ref=<reference>]``.
+account's code is derived the same way:
+``<kind>:<currency>[:customer=<id>][:vendor=<id>][:ref=<reference>][:book=<id>]``.
+
+Books (``accounts.chain``): a customer's own accounts (wallets, receivables) are kept in its seller's book,
+always; every other account is in the book the caller names (``book``: the resale sub-distributor, None for
+the operator). Vendor accounts are the operator's only: only the operator buys from vendors.
 """
 
 import re
@@ -44,11 +49,21 @@ ACCOUNT_TYPES: dict[str, str] = {
     K.ALLOWANCE_DOUBTFUL: AccountType.ASSET,
     K.MANUAL_ADJUSTMENT: AccountType.EXPENSE,
     K.PAYMENT_FEES: AccountType.EXPENSE,
+    K.DUE_TO_SELLER: AccountType.LIABILITY,
+    K.COMMISSION_EXPENSE: AccountType.EXPENSE,
+    K.COMMISSION_PAYABLE: AccountType.LIABILITY,
 }
 
 # Kinds that exist once per customer and must be given one.
 CUSTOMER_KINDS = frozenset(
-    {K.WALLET_PAID, K.WALLET_GRANTED, K.WALLET_PACK, K.RECEIVABLE, K.UNBILLED_RECEIVABLE}
+    {
+        K.WALLET_PAID,
+        K.WALLET_GRANTED,
+        K.WALLET_PACK,
+        K.RECEIVABLE,
+        K.UNBILLED_RECEIVABLE,
+        K.COMMISSION_PAYABLE,
+    }
 )
 # Kinds that exist once per vendor (until vendor contracts exist; then ``reference`` names the contract).
 VENDOR_KINDS = frozenset({K.UPSTREAM_PREPAID, K.PAYABLE})
@@ -60,8 +75,21 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9_.\-]*$")
 
 
+def book_id_of(*, kind: str, customer: Customer | None, book: Customer | None) -> int | None:
+    """The book an account of ``kind`` is kept in: its customer's seller's, else ``book``'s."""
+    if kind in CUSTOMER_KINDS and customer is not None:
+        return customer.seller_id
+    return book.pk if book is not None else None
+
+
 def account_code(
-    *, kind: str, currency: str, customer: Customer | None = None, vendor: Vendor | None = None, reference=""
+    *,
+    kind: str,
+    currency: str,
+    customer: Customer | None = None,
+    vendor: Vendor | None = None,
+    reference="",
+    book: Customer | None = None,
 ) -> str:
     """Return the code an account with these keys has (whether or not it exists yet)."""
     code = f"{kind}:{currency}"
@@ -71,6 +99,9 @@ def account_code(
         code += f":vendor={vendor.pk}"
     if reference:
         code += f":ref={reference}"
+    book_id = book_id_of(kind=kind, customer=customer, book=book)
+    if book_id is not None:
+        code += f":book={book_id}"
     return code
 
 
@@ -81,11 +112,13 @@ def account_get(
     customer: Customer | None = None,
     vendor: Vendor | None = None,
     reference: str = "",
+    book: Customer | None = None,
 ) -> LedgerAccount:
-    """Return the account of ``kind`` in ``currency`` for ``customer``/``vendor``, creating it if missing.
+    """Return the account of ``kind`` in ``currency`` for ``customer``/``vendor``, creating it if missing,
+    in ``book`` (None: the operator's; a customer's own accounts are always in its seller's book).
 
     Raises ``LedgerError`` when the keys do not fit the kind (a wallet needs a customer, a payable a
-    vendor, cash needs neither).
+    vendor, cash needs neither) or the book is not a seller's.
     """
     if kind not in ACCOUNT_TYPES:
         raise LedgerError(_("Unknown account kind %(kind)s.") % {"kind": repr(kind)})
@@ -103,7 +136,16 @@ def account_get(
         raise LedgerError(message % {"kind": kind})
     if not _REFERENCE.match(reference) or len(reference) > 60:
         raise LedgerError(_("Invalid account reference %(reference)s.") % {"reference": repr(reference)})
-    code = account_code(kind=kind, currency=currency, customer=customer, vendor=vendor, reference=reference)
+    if book is not None and not book.is_reseller:
+        raise LedgerError(_("%(book)s keeps no books: only a resale sub-distributor does.") % {"book": book})
+    if book is not None and kind in CUSTOMER_KINDS and customer is not None and book.pk != customer.seller_id:
+        message = _("%(customer)s's accounts are kept in its seller's book, not in %(book)s's.")
+        raise LedgerError(message % {"customer": customer, "book": book})
+    if book is not None and kind in VENDOR_KINDS:
+        raise LedgerError(_("Vendor accounts are kept in the operator's book only."))
+    code = account_code(
+        kind=kind, currency=currency, customer=customer, vendor=vendor, reference=reference, book=book
+    )
     try:
         account, _created = LedgerAccount.objects.get_or_create(
             code=code,
@@ -114,6 +156,7 @@ def account_get(
                 "customer": customer,
                 "vendor": vendor,
                 "reference": reference,
+                "book_id": book_id_of(kind=kind, customer=customer, book=book),
             },
         )
     except IntegrityError:  # pragma: no cover - lost a creation race that get_or_create did not absorb

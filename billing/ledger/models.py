@@ -5,8 +5,14 @@ transaction's entries sum to zero per currency and an account's balance is the p
 (debit-positive). Credit-normal accounts (liabilities, income) therefore carry negative balances; pages
 flip the sign for display with :attr:`LedgerAccount.display_balance`.
 
-Be extremely careful changing these tables: PostgreSQL triggers (migration ``0002_ledger``) refuse any
-UPDATE or DELETE of transactions and entries, and any transaction whose entries do not sum to zero.
+Books: every account and every transaction belongs to one book, the operator's (``book`` None) or a resale
+sub-distributor's (``accounts.chain``). A transaction's entries are all in its book, so each book balances
+on its own; a sale that crosses a hop is two transactions, one in each book.
+
+Be extremely careful changing these tables: PostgreSQL triggers (migrations ``0003_ledger_triggers`` and
+``0034_ledger_books``) refuse any UPDATE or DELETE of transactions and entries, any transaction whose
+entries do not sum to zero per currency, and any entry on an account of another book than its
+transaction's.
 """
 
 from decimal import Decimal
@@ -52,6 +58,12 @@ class AccountKind(models.TextChoices):
     ALLOWANCE_DOUBTFUL = "allowance_doubtful", _("Allowance for doubtful debts")
     MANUAL_ADJUSTMENT = "manual_adjustment", _("Manual adjustments")
     PAYMENT_FEES = "payment_fees", _("Payment processing fees")
+    # The distribution chain (accounts.chain): in a resale sub-distributor's book, what it owes its own
+    # seller for usage bought at wholesale (a debit balance: it prepaid more than it used); in the book that
+    # bills an agency sub-distributor's customers, the commission earned by that sub-distributor.
+    DUE_TO_SELLER = "due_to_seller", _("Due to our seller")
+    COMMISSION_EXPENSE = "commission_expense", _("Agency commission expense")
+    COMMISSION_PAYABLE = "commission_payable", _("Agency commission payable")
 
 
 class AccountType(models.TextChoices):
@@ -81,6 +93,17 @@ class LedgerAccount(models.Model):
     vendor = models.ForeignKey(
         Vendor, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_accounts"
     )
+    book = models.ForeignKey(
+        Customer,
+        verbose_name=_("book"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="book_accounts",
+        help_text=_(
+            "Whose books the account is kept in: a resale sub-distributor's, or none for the operator's."
+        ),
+    )
     reference = models.CharField(
         _("reference"),
         max_length=60,
@@ -101,6 +124,13 @@ class LedgerAccount(models.Model):
         verbose_name_plural = _("ledger accounts")
         ordering = ["code"]
         indexes = [models.Index(fields=["kind", "currency"], name="ledger_account_kind_ccy")]
+        constraints = [
+            # A customer's own accounts are kept by whoever sells to it (accounts.chain): checked here too,
+            # not only in account_get, because the trigger that balances each book relies on it.
+            models.CheckConstraint(
+                condition=~models.Q(book=models.F("customer")), name="ledger_account_not_own_book"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -155,6 +185,15 @@ class JournalTransaction(models.Model):
     source = models.CharField(
         _("source"), max_length=200, blank=True, help_text=_("Where it came from, e.g. stripe:evt_123.")
     )
+    book = models.ForeignKey(
+        Customer,
+        verbose_name=_("book"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="book_transactions",
+        help_text=_("The book every entry is in (the database refuses any other): none is the operator's."),
+    )
     reverses = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -180,6 +219,7 @@ class JournalTransaction(models.Model):
         verbose_name = _("journal transaction")
         verbose_name_plural = _("journal transactions")
         ordering = ["-posted_at", "-id"]
+        indexes = [models.Index(fields=["book", "effective_date"], name="ledger_txn_book_date")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.effective_date}"

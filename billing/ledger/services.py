@@ -106,6 +106,11 @@ def _validate(*, idempotency_key: str, kind: str, lines: Sequence[Line], wallet_
             # Wallet accounts carry lots, floors and suspensions; only billing.wallets keeps those in step.
             raise LedgerError(f"Post to {account.code} through billing.wallets, not directly.")
         totals[line.currency] += amount
+    books = {line.account.book_id for line in lines}
+    if len(books) > 1:
+        # Each book balances on its own: a sale that crosses a hop is one transaction in each book.
+        codes = ", ".join(sorted(line.account.code for line in lines))
+        raise LedgerError(f"Entries of one transaction must all be in one book; these are not: {codes}.")
     unbalanced = {ccy: total for ccy, total in totals.items() if total != 0}
     if unbalanced:
         detail = ", ".join(f"{ccy} {total:+}" for ccy, total in sorted(unbalanced.items()))
@@ -199,6 +204,7 @@ def _post(
                     source=posting.source[:200],
                     reverses=reverses,
                     actor=actor,
+                    book_id=lines[0].account.book_id,
                 )
         except IntegrityError:
             if existing := transaction_find(idempotency_key=idempotency_key, request_hash=request_hash):
@@ -361,8 +367,9 @@ def _post_many(
                     memo=p.memo[:500],
                     source=p.source[:200],
                     actor=actor,
+                    book_id=lines[0].account.book_id,
                 )
-                for p, _lines, h in fresh
+                for p, lines, h in fresh
             ]
         )
         running = {pk: account.balance for pk, account in locked.items()}

@@ -43,9 +43,9 @@ def _accounts_existing(
     """The ledger accounts a batch's postings may use that exist already, by code, in one query."""
     kinds = (AccountKind.COST_OF_TOKENS, _cost_credit_kind())
     codes = {
-        account_code(kind=AccountKind.REVENUE_USAGE, currency=ccy)
+        account_code(kind=AccountKind.REVENUE_USAGE, currency=ccy, book=customers[cid].seller)
         for sales in (accruals, debits)
-        for lines in sales.values()
+        for cid, lines in sales.items()
         for ccy in lines
     }
     codes |= {
@@ -54,12 +54,22 @@ def _accounts_existing(
         for ccy in lines
     }
     codes |= {
-        account_code(kind=kind, currency=ccy, vendor=vendors[vendor_id])
-        for lines in costs.values()
+        code
+        for cid, lines in costs.items()
         for vendor_id, ccy, _ in lines
-        for kind in kinds
+        for code in _cost_codes(customers[cid], vendors[vendor_id], ccy, kinds)
     }
     return {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
+
+
+def _cost_codes(customer: Customer, vendor, currency: str, kinds) -> list[str]:
+    if customer.seller_id is None:
+        return [account_code(kind=kind, currency=currency, vendor=vendor) for kind in kinds]
+    book = customer.seller
+    return [
+        account_code(kind=AccountKind.COST_OF_TOKENS, currency=currency, book=book),
+        account_code(kind=AccountKind.DUE_TO_SELLER, currency=currency, book=book),
+    ]
 
 
 def _sales_split(sell: dict, timeline: Timeline) -> tuple[dict, dict]:
@@ -115,18 +125,27 @@ def sums_post(
         memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
         source = f"usage_batch:{batch.pk}"
         cost_lines = []
+        book = customer.seller
         for vendor_id, currency, amount in costs[customer_id]:
             if not amount:
                 continue
-            vendor = vendors[vendor_id]
-            cost_lines += [
-                debit(account(AccountKind.COST_OF_TOKENS, currency, vendor=vendor), amount, currency),
-                credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
-            ]
+            if book is None:
+                vendor = vendors[vendor_id]
+                cost_lines += [
+                    debit(account(AccountKind.COST_OF_TOKENS, currency, vendor=vendor), amount, currency),
+                    credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
+                ]
+            else:
+                # A resale sub-distributor's cost is what its seller charges it (the event's cost was rated
+                # at its wholesale plan): owed to that seller, in its own book.
+                cost_lines += [
+                    debit(account(AccountKind.COST_OF_TOKENS, currency, book=book), amount, currency),
+                    credit(account(AccountKind.DUE_TO_SELLER, currency, book=book), amount, currency),
+                ]
         sale_lines = []
         for currency, amount in sorted(accruals.get(customer_id, {}).items()):
             unbilled = account(AccountKind.UNBILLED_RECEIVABLE, currency, customer=customer)
-            revenue = account(AccountKind.REVENUE_USAGE, currency)
+            revenue = account(AccountKind.REVENUE_USAGE, currency, book=book)
             sale_lines += [debit(unbilled, amount, currency), credit(revenue, amount, currency)]
         if sale_lines:
             sale_lines += cost_lines  # the cost goes with the accrual: one journal transaction
@@ -139,7 +158,7 @@ def sums_post(
                     currency=currency,
                     amount=sum(amount for _since, amount in parts),
                     idempotency_key=f"usage:b{batch.pk}:c{customer_id}:{currency}",
-                    target_account=account(AccountKind.REVENUE_USAGE, currency),
+                    target_account=account(AccountKind.REVENUE_USAGE, currency, book=book),
                     kind="usage.prepaid",
                     memo=memo,
                     source=source,

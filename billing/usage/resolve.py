@@ -38,4 +38,7 @@ def models_resolve(names: set[str]) -> dict[str, AIModel]:
 
 
 def customers_load(ids: set[int]) -> dict[int, Customer]:
-    return {c.pk: c for c in Customer.objects.filter(pk__in=ids).select_related("billing_terms")}
+    return {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=ids).select_related("billing_terms", "seller", "price_owner")
+    }
