@@ -103,16 +103,21 @@ def seller_member_required(
     return decorator
 
 
-def subtree_customer_or_404(request, pk: int) -> Customer:
-    """Return customer ``pk`` of the signed-in seller's subtree (never the seller itself), else 404.
+def subtree_customer_or_404(request, pk: int, *, own_book: bool = False) -> Customer:
+    """Return customer ``pk`` of the signed-in seller's subtree (never the seller itself), else 404; with
+    ``own_book``, only a customer the seller sells to in its own book (``seller`` is it), as money actions
+    (terms, transfers, suspension) need.
 
-    Use behind ``seller_member_required``: a customer outside the subtree is answered as if it did not
-    exist, so that ids of other sellers' customers cannot be probed.
+    Use behind ``seller_member_required``: a customer outside is answered as if it did not exist, so that
+    ids of other sellers' customers cannot be probed.
     """
     seller = getattr(request, "seller", None) or seller_of(request.user)
     if seller is None:
         raise Http404
-    customer = Customer.objects.filter(path__startswith=seller.path, pk=pk).exclude(pk=seller.pk).first()
+    customers = Customer.objects.filter(path__startswith=seller.path, pk=pk).exclude(pk=seller.pk)
+    if own_book:
+        customers = customers.filter(seller=seller)
+    customer = customers.first()
     if customer is None:
         raise Http404
     return customer
