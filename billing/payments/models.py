@@ -239,6 +239,17 @@ class RedemptionBatch(models.Model):
     value = MoneyField(_("value"), help_text=_("Per code, in major units."))
     count = models.PositiveIntegerField(_("number of codes"))
     expires_at = models.DateTimeField(_("redeem before"))
+    # Whose gift it is (``billing.payments.redemption``): a resale sub-distributor's codes credit only the
+    # customers it sells to, in its book; the operator's (None) only the operator's own customers.
+    book = models.ForeignKey(
+        Customer,
+        verbose_name=_("issued by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="redemption_batches",
+        help_text=_("The sub-distributor whose book the codes credit; blank for the operator."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
     )

@@ -5,6 +5,11 @@ They are stored in plain text, unique, so finance can export a batch again; the 
 finance and admin (not auditors: an unredeemed code is spendable credit) and recorded on the batch. A redeemed
 code credits *granted* credit funded by the promotional-credit expense (it is a gift, not cash received) and
 that credit expires REDEMPTION_CREDIT_VALID_DAYS later.
+
+Codes belong to a book (``RedemptionBatch.book``, ``accounts.chain``): the operator's finance staff issue
+codes for the operator's own customers; a resale sub-distributor's owner or billing member issues codes for
+the customers it sells to. A code credits only a customer of its book, funded by that book's
+promotional-credit expense, so a seller's gift is never paid for by another seller.
 """
 
 import secrets
@@ -19,7 +24,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, StaffRole, User
+from accounts.models import Customer, MemberRole, StaffRole, User
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments import postings
 from billing.payments.models import RedemptionBatch, RedemptionCode
@@ -47,12 +52,33 @@ def code_normalize(text: str) -> str | None:
     return "-".join(raw[i : i + GROUP_LENGTH] for i in range(0, len(raw), GROUP_LENGTH))
 
 
+def may_issue(user: User, book: Customer | None) -> bool:
+    """Whether ``user`` may generate or export codes of ``book`` (None: the operator's)."""
+    if book is None:
+        return user.is_active and user.staff_role in (StaffRole.FINANCE, StaffRole.ADMIN)
+    membership = getattr(user, "membership", None)
+    return (
+        user.is_active
+        and book.is_reseller
+        and membership is not None
+        and membership.customer_id == book.pk
+        and membership.role in (MemberRole.OWNER, MemberRole.BILLING)
+    )
+
+
 @transaction.atomic
 def redemption_batch_create(
-    *, user: User, name: str, currency: str, value: Decimal, count: int, expires_at: datetime
+    *,
+    user: User,
+    name: str,
+    currency: str,
+    value: Decimal,
+    count: int,
+    expires_at: datetime,
+    book: Customer | None = None,
 ) -> RedemptionBatch:
-    """Generate ``count`` unique codes worth ``value`` each."""
-    if user.staff_role not in (StaffRole.FINANCE, StaffRole.ADMIN):
+    """Generate ``count`` unique codes worth ``value`` each, for ``book``'s customers (None: operator)."""
+    if not may_issue(user, book):
         raise PermissionDenied(_("Only finance staff may generate redemption codes."))
     currency = currency.upper()
     errors = {}
@@ -67,7 +93,13 @@ def redemption_batch_create(
     if errors:
         raise ValidationError(errors)
     batch = RedemptionBatch.objects.create(
-        name=name, currency=currency, value=value, count=count, expires_at=expires_at, created_by=user
+        name=name,
+        currency=currency,
+        value=value,
+        count=count,
+        expires_at=expires_at,
+        book=book,
+        created_by=user,
     )
     codes: set[str] = set()
     while len(codes) < count:
@@ -84,7 +116,7 @@ def redemption_batch_create(
 
 def redemption_batch_export(*, batch: RedemptionBatch, user: User) -> str:
     """Return the batch as CSV (code, value, currency, expiry, redeemed) and note the export on it."""
-    if user.staff_role not in (StaffRole.FINANCE, StaffRole.ADMIN):
+    if not may_issue(user, batch.book):
         raise PermissionDenied
     header = ["code", "value", "currency", "expires_at", "redeemed_at", "customer"]
     rows = (
@@ -139,6 +171,15 @@ def redemption_code_redeem(*, user: User, customer: Customer, code: str) -> Rede
             _("This code expired on %(date)s.")
             % {"date": date_format(timezone.localtime(found.batch.expires_at))},
             "expired",
+        )
+    if found.batch.book_id != customer.seller_id:
+        # Not counted as a failure: the code is real, only for another seller's customers.
+        raise ValidationError(
+            _(
+                "This code was issued by another seller and cannot be used for this account. Redeem it "
+                "with the seller that gave it to you."
+            ),
+            code="book",
         )
     expected = customer_currency(customer)
     if found.batch.currency != expected:
