@@ -1,6 +1,7 @@
 """Django discovers the billing app's models here; each capability keeps its own in its package."""
 
 from billing.allowances.models import AllowanceDraw, PackPurchase, Subscription, TokenAllowance  # noqa: F401
+from billing.chain.models import CommissionSettlement, CommissionStatement  # noqa: F401
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
 from billing.fx.models import FxRealisation, FxRevaluation  # noqa: F401
 from billing.gateway.models import GatewayHold  # noqa: F401
