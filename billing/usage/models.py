@@ -182,10 +182,19 @@ class RatingState(models.TextChoices):
     RATED = "rated", _("Rated")
     UNRATED = "unrated", _("Unrated")
     NOT_CHARGED = "not_charged", _("Not charged (failed request)")
+    # An agency sub-distributor's commission on its customer's event (a derived row, ``hop`` 1): posted as
+    # the seller's commission expense, never rolled up or charged as a sale.
+    COMMISSION = "commission", _("Commission")
 
 
 class UsageEvent(models.Model):
     """One gateway request in canonical form, rated twice (sell and cost) at full precision.
+
+    A request of a customer sold through the distribution chain is stored once per hop: the *hop 0* row
+    (the gateway's event, customer = the end customer) and one derived row per hop up the chain
+    (``hop`` 1, 2…, customer = the buyer at that hop, ``end_customer`` = the hop-0 customer, same
+    request id and tokens), each sold at its buyer's plan with the next hop's price as its cost; an
+    agency's commission is a derived row too (``RatingState.COMMISSION``). See ``billing.usage.rating``.
 
     Token counts follow ``catalog.rating.Usage``: ``prompt_tokens`` includes cache reads and writes,
     ``completion_tokens`` includes reasoning. Foreign keys carry no database constraint so the table can
@@ -240,6 +249,21 @@ class UsageEvent(models.Model):
         **RATED_DIGITS, null=True, blank=True, help_text=_("In cost_currency; full precision, not rounded.")
     )
     cost_currency = models.CharField(max_length=3, blank=True)
+    hop = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text=_("0: the gateway's event; 1, 2…: its rating one hop up the chain."),
+    )
+    end_customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("On a derived row (hop > 0): the customer whose request it was."),
+    )
     rated_in = models.ForeignKey(
         UsageBatch,
         on_delete=models.DO_NOTHING,
