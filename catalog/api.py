@@ -143,7 +143,11 @@ def _usage(data: dict) -> Usage:
 
 
 def quote_payload(result: Quote, *, show_cost: bool) -> dict:
-    """Return the JSON body for a quote; our cost and margin only for operator staff."""
+    """Return the JSON body for a quote; our cost and margin only for operator staff.
+
+    Customers see the plan's name as the book and no basis: how a price derives ("wholesale × (1 + 0.2)",
+    a cost book's name) would tell a reseller's customer what its seller pays.
+    """
     sell = result.sell
     cost = result.cost
     return {
@@ -158,8 +162,8 @@ def quote_payload(result: Quote, *, show_cost: bool) -> dict:
         "margin_rate": decimal_text(result.margin_rate)
         if show_cost and result.margin_rate is not None
         else None,
-        "book": sell.schedule.book,
-        "basis": sell.schedule.basis,
+        "book": sell.schedule.book if show_cost else result.plan,
+        "basis": sell.schedule.basis if show_cost else "",
         "cost_book": cost.schedule.book if show_cost and cost else None,
         "tier": {"lo": sell.tier.lo, "hi": sell.tier.hi, "label": sell.tier.label},
         "batch": sell.batch,

@@ -104,12 +104,19 @@ class CalculatorForm(BootstrapMixin, forms.Form):
         self.fields["customer"].queryset = customers
         self.fields["model"].widget.attrs["list"] = "model-names"
         if staff:
-            plans = [(p, p) for p in SellPlan.objects.filter(is_active=True).values_list("name", flat=True)]
-            books = [
-                (b, b)
-                for b in PriceBook.objects.filter(is_active=True, kind=BookKind.SELL).values_list(
+            # By name, the operator's plans and books (sub-distributors' may share names): quote those
+            # through a customer they price.
+            plans = [
+                (p, p)
+                for p in SellPlan.objects.filter(is_active=True, owner__isnull=True).values_list(
                     "name", flat=True
                 )
+            ]
+            books = [
+                (b, b)
+                for b in PriceBook.objects.filter(
+                    is_active=True, kind=BookKind.SELL, owner__isnull=True
+                ).values_list("name", flat=True)
             ]
             self.fields["plan"].choices = [("", "—"), (_("Plans"), plans), (_("Sell books"), books)]
         else:
@@ -167,7 +174,10 @@ class FxUploadForm(BootstrapMixin, forms.Form):
 
 
 class PlanAssignForm(BootstrapMixin, forms.Form):
-    plan = forms.ModelChoiceField(label=_("Plan"), queryset=SellPlan.objects.filter(is_active=True))
+    # Staff assign the operator's plans; a sub-distributor assigns its own in the portal.
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=SellPlan.objects.filter(is_active=True, owner__isnull=True)
+    )
     effective = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 

@@ -21,7 +21,18 @@ class BookKind(models.TextChoices):
 
 
 class PriceBook(models.Model):
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    # A sub-distributor's explicit retail prices live in sell books it owns; every other book (list, cost,
+    # the operator's sell books) is the operator's, and only the operator's are found by name.
+    owner = models.ForeignKey(
+        "accounts.Customer",
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="price_books",
+        help_text=_("The sub-distributor whose explicit retail prices this sell book holds; blank: ours."),
+    )
+    name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=8, choices=BookKind.choices)
     currency = currency_field()
     vendor = models.ForeignKey(
@@ -61,6 +72,20 @@ class PriceBook(models.Model):
             models.CheckConstraint(
                 condition=models.Q(batch_multiplier__isnull=True) | models.Q(batch_multiplier__gte=0),
                 name="catalog_pricebook_batch_multiplier_gte_0",
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(owner__isnull=True),
+                name="catalog_pricebook_operator_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(owner__isnull=False),
+                name="catalog_pricebook_owner_name_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=True) | models.Q(kind="sell"),
+                name="catalog_pricebook_owned_is_sell",
             ),
         ]
 

@@ -51,11 +51,14 @@ class PriceImport(models.Model):
 
 
 class PriceAlert(models.Model):
-    """A plan price that loses money, or earns less than the plan's margin floor, against cost."""
+    """A plan price that loses money, earns less than the plan's margin floor, or (a sub-distributor's plan)
+    sells under the retail floor the operator set over its wholesale price."""
 
     class Kind(models.TextChoices):
         LOSS = "loss", _("Sells below cost")
         BELOW_FLOOR = "below_floor", _("Below margin floor")
+        # A sub-distributor's retail price under its wholesale × (1 + the retail floor the operator set).
+        RETAIL_FLOOR = "retail_floor", _("Below retail floor")
 
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     plan = models.ForeignKey(

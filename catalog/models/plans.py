@@ -12,7 +12,23 @@ from catalog.models.vendors import AIModel, Vendor
 
 
 class SellPlan(models.Model):
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    """A price list for customers: the operator's (``owner`` blank) or a sub-distributor's retail plan.
+
+    A customer is priced only by plans of its ``price_owner`` (``catalog.selectors.pricing``), so a
+    sub-distributor's customers never see the operator's wholesale plan, and a sub-distributor's plans
+    price nobody outside its subtree.
+    """
+
+    owner = models.ForeignKey(
+        Customer,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sell_plans",
+        help_text=_("The sub-distributor selling at this plan; blank for the operator's plans."),
+    )
+    name = models.CharField(_("name"), max_length=120)
     currency = currency_field()
     description = models.TextField(_("description"), blank=True)
     is_default = models.BooleanField(
@@ -40,9 +56,24 @@ class SellPlan(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(owner__isnull=True),
+                name="catalog_plan_operator_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(owner__isnull=False),
+                name="catalog_plan_owner_name_unique",
+            ),
+            models.UniqueConstraint(
                 fields=["currency"],
-                condition=models.Q(is_default=True),
+                condition=models.Q(is_default=True, owner__isnull=True),
                 name="catalog_plan_one_default_per_currency",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "currency"],
+                condition=models.Q(is_default=True, owner__isnull=False),
+                name="catalog_plan_owner_one_default_per_currency",
             ),
         ]
 
@@ -55,6 +86,8 @@ class PlanRule(models.Model):
 
     class Method(models.TextChoices):
         COST_MARKUP = "cost_markup", _("Cost × (1 + markup)")
+        # Cost-plus for a sub-distributor: on the price it buys at (its own plan's), not on our cost.
+        WHOLESALE_MARKUP = "wholesale_markup", _("Wholesale × (1 + markup)")
         LIST_DISCOUNT = "list_discount", _("List × (1 − discount)")
         EXPLICIT = "explicit", _("Explicit prices from a sell book")
 
@@ -72,7 +105,7 @@ class PlanRule(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text=_("Fraction added to cost: 0.055 sells at cost + 5.5%."),
+        help_text=_("Fraction added to cost (or wholesale): 0.055 sells at cost + 5.5%."),
     )
     discount = models.DecimalField(
         _("discount"),

@@ -14,7 +14,7 @@ from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from catalog.errors import MissingFxRate, NoPlan, NoPrice
+from catalog.errors import MissingFxRate, NoPlan, NoPrice, PricingError
 from catalog.models import (
     AIModel,
     BookKind,
@@ -111,6 +111,7 @@ class PricingSnapshot:
                 self._best[key] = (rank, schedule)
         self._fx: dict[tuple[str, str], Decimal] = {}
         self._rules: dict[int, list[PlanRule]] = {}
+        self._buy_plans: dict[int, SellPlan | NoPlan] = {}
 
     # -- books -------------------------------------------------------------------------------
     def book_schedule(self, book: PriceBook, model: AIModel) -> PriceSchedule | None:
@@ -170,8 +171,32 @@ class PricingSnapshot:
                 best, best_rank = rule, rank
         return best
 
+    def buy_plan(self, owner: Customer) -> SellPlan:
+        """Return the plan ``owner`` (a sub-distributor) itself buys at, at this instant; raise NoPlan."""
+        if owner.pk not in self._buy_plans:
+            try:
+                self._buy_plans[owner.pk] = plan_for_customer(owner, self.at)[0]
+            except NoPlan as exc:
+                self._buy_plans[owner.pk] = exc
+        found = self._buy_plans[owner.pk]
+        if isinstance(found, NoPlan):
+            raise found
+        return found
+
+    def buy_price(self, owner: Customer, model: AIModel, currency: str) -> PriceSchedule:
+        """Return what ``owner`` pays for ``model`` (its own plan's sell price) in ``currency``.
+
+        A sub-distributor's plan may derive from it, so this recurses up the chain, one hop per call:
+        the buy plan belongs to the owner's own price owner, strictly higher in the tree.
+        """
+        return self.convert(self.plan_price(self.buy_plan(owner), model).sell, currency)
+
     def plan_price(self, plan: SellPlan, model: AIModel) -> PlanPrice:
-        """Return ``model``'s prices under ``plan``; raise NoPrice or MissingFxRate when impossible."""
+        """Return ``model``'s prices under ``plan``; raise NoPrice, NoPlan or MissingFxRate when impossible.
+
+        For an operator's plan ``cost`` is our contract cost; for a sub-distributor's plan it is what the
+        sub-distributor pays (its wholesale price), since that is the cost its margin and alerts are about.
+        """
         rule = self.rule_for(plan, model)
         if rule is None:
             raise NoPrice(
@@ -180,7 +205,14 @@ class PricingSnapshot:
             )
         currency = plan.currency
         with_fx = ""
-        if rule.method == PlanRule.Method.COST_MARKUP:
+        book = None
+        if rule.method == PlanRule.Method.WHOLESALE_MARKUP:
+            source = self.plan_price(self.buy_plan(plan.owner), model).sell
+            factor_base = ONE + rule.markup
+            # Named after the plan itself: the buy plan's name and its books are the seller's business.
+            book = plan.name
+            label = _("wholesale × (1 + %(markup)s)") % {"markup": rule.markup.normalize()}
+        elif rule.method == PlanRule.Method.COST_MARKUP:
             source = self._source(rule, BookKind.COST, model)
             factor_base = ONE + rule.markup
             label = _("cost × (1 + %(markup)s)") % {"markup": rule.markup.normalize()}
@@ -199,16 +231,21 @@ class PricingSnapshot:
             rate = ONE
         with localcontext(EXACT):
             factor = factor_base * rate
-        sell = source.scaled(
-            factor,
-            kind=BookKind.SELL,
-            currency=currency,
-            plan=plan.name,
+        basis = (
+            f"{label}{with_fx}"
+            if book is not None
             # Translators: how a plan derives a price, e.g. "cost × (1 + 0.25) of Zhipu cost × USD/CNY 7.1".
-            basis=_("%(method)s of %(book)s%(fx)s") % {"method": label, "book": source.book, "fx": with_fx},
+            else _("%(method)s of %(book)s%(fx)s") % {"method": label, "book": source.book, "fx": with_fx}
         )
-        cost_source = source if rule.method == PlanRule.Method.COST_MARKUP else None
-        cost, warnings = self.cost_in(model, currency, source=cost_source)
+        named = {"book": book} if book is not None else {}
+        sell = source.scaled(
+            factor, kind=BookKind.SELL, currency=currency, plan=plan.name, basis=basis, **named
+        )
+        if plan.owner_id is not None:
+            cost, warnings = self._owner_cost(plan, model, source if book is not None else None)
+        else:
+            cost_source = source if rule.method == PlanRule.Method.COST_MARKUP else None
+            cost, warnings = self.cost_in(model, currency, source=cost_source)
         return PlanPrice(
             plan=plan.name,
             currency=currency,
@@ -218,6 +255,15 @@ class PricingSnapshot:
             rule=sell.basis,
             warnings=warnings,
         )
+
+    def _owner_cost(self, plan: SellPlan, model: AIModel, bought: PriceSchedule | None):
+        """Return (the owner's buy price in the plan's currency or None, warnings)."""
+        try:
+            if bought is not None:
+                return self.convert(bought, plan.currency), ()
+            return self.buy_price(plan.owner, model, plan.currency), ()
+        except PricingError as exc:
+            return None, (exc.message + " " + _("Wholesale price and margin unknown."),)
 
     def book_price(self, book: PriceBook, model: AIModel) -> PlanPrice:
         """Return ``model``'s prices in a sell book quoted as a plan of its own."""
@@ -262,13 +308,24 @@ class PricingSnapshot:
 def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
     """Return the plan that prices ``customer``'s usage at ``at`` and where it comes from.
 
-    The nearest assignment up the tree wins: the customer's own, else its closest sub-distributor's
-    (the wholesale price for that whole subtree), else the default plan in the customer's billing
-    currency, else the default plan in the operator's base currency.
+    Only plans of the customer's price owner count (its resale or agency sub-distributor, or the operator
+    when it has none): the nearest assignment of such a plan from the customer up to, not including, the
+    price owner wins; else the price owner's default plan in the customer's billing currency. Operator-
+    priced customers also inherit a direct sub-distributor's assignment (the subtree's price) and fall back
+    to the default in the operator's base currency. A sub-distributor's own wholesale assignment never
+    prices its customers: they would see and pay its buy price.
     """
-    chain = [*customer.ancestor_ids(), customer.pk]
+    owner_id = customer.price_owner_id
+    ancestors = customer.ancestor_ids()
+    if owner_id is not None and owner_id in ancestors:
+        ancestors = ancestors[ancestors.index(owner_id) + 1 :]
     assignments = (
-        PlanAssignment.objects.filter(in_force(at), customer_id__in=chain, plan__is_active=True)
+        PlanAssignment.objects.filter(
+            in_force(at),
+            customer_id__in=[*ancestors, customer.pk],
+            plan__is_active=True,
+            plan__owner_id=owner_id,
+        )
         .select_related("plan", "customer")
         .order_by("-customer__depth", "-effective_from")
     )
@@ -279,8 +336,11 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
         return assignment.plan, f"inherited from {assignment.customer.name}"
     terms = getattr(customer, "billing_terms", None)
     currencies = [c for c in (getattr(terms, "currency", None), settings.BASE_CURRENCY) if c]
+    if owner_id is not None:
+        currencies = currencies[:1]
+    defaults = SellPlan.objects.filter(is_default=True, is_active=True, owner_id=owner_id)
     for currency in currencies:
-        plan = SellPlan.objects.filter(is_default=True, is_active=True, currency=currency).first()
+        plan = defaults.filter(currency=currency).first()
         if plan is not None:
             return plan, "default"
     raise NoPlan(

@@ -1,14 +1,18 @@
-"""Which plan prices sell below cost, or below the plan's margin floor, at a given moment."""
+"""Which plan prices sell below cost, below the plan's margin floor or below a retail floor, at a moment.
+
+A sub-distributor's plan is compared with what the sub-distributor pays (its wholesale price, the
+``cost`` of its ``PlanPrice``), and against the retail floor the operator set on it when there is one.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.utils.translation import gettext as _
 
 from catalog.errors import MissingFxRate, NoPrice
 from catalog.models import AIModel, PriceAlert, SellPlan
-from catalog.rating import REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
+from catalog.rating import EXACT, ONE, REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot
 
@@ -36,7 +40,10 @@ class PriceFinding:
         return f"({self.tier_lo}, ∞)" if self.tier_hi is None else f"({self.tier_lo}, {self.tier_hi}]"
 
     def describe(self) -> str:
-        what = _("sells below cost") if self.kind == PriceAlert.Kind.LOSS else _("below the margin floor")
+        what = {
+            PriceAlert.Kind.LOSS: _("sells below cost"),
+            PriceAlert.Kind.RETAIL_FLOOR: _("below the retail floor"),
+        }.get(self.kind, _("below the margin floor"))
         token = (
             _("batch %(token_class)s") % {"token_class": self.token_class} if self.batch else self.token_class
         )
@@ -61,7 +68,9 @@ def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceF
     Sell and cost books may cut tiers at different prompt lengths, so each stretch between any two
     boundaries of either is compared: a loss hidden inside one tier is still found.
     """
-    plans = list(plans if plans is not None else SellPlan.objects.filter(is_active=True))
+    plans = list(
+        plans if plans is not None else SellPlan.objects.filter(is_active=True).select_related("owner")
+    )
     models = list(models if models is not None else active_models())
     snapshot = PricingSnapshot(at, model_ids=[m.pk for m in models])
     findings: list[PriceFinding] = []
@@ -72,11 +81,17 @@ def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceF
             except (NoPrice, MissingFxRate):
                 continue
             if price.cost is not None:
-                findings.extend(_compare(plan, model, price.sell, price.cost))
+                findings.extend(_compare(plan, model, price.sell, price.cost, _retail_floor(plan)))
     return findings
 
 
-def _compare(plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSchedule) -> list[PriceFinding]:
+def _retail_floor(plan: SellPlan) -> Decimal | None:
+    return plan.owner.retail_floor if plan.owner_id is not None else None
+
+
+def _compare(
+    plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSchedule, floor: Decimal | None = None
+) -> list[PriceFinding]:
     findings = []
     bounds = sorted({t.lo for t in sell.tiers} | {t.lo for t in cost.tiers})
     seen = set()
@@ -100,7 +115,7 @@ def _compare(plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSch
                 if key in seen:
                     continue
                 finding = _finding(
-                    plan, model, tier, token_class, batch, sell.currency, sell_price, cost_price
+                    plan, model, tier, token_class, batch, sell.currency, sell_price, cost_price, floor
                 )
                 if finding is not None:
                     seen.add(key)
@@ -108,12 +123,24 @@ def _compare(plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSch
     return findings
 
 
-def _finding(plan, model, tier, token_class, batch, currency, sell_price, cost_price) -> PriceFinding | None:
+def under_floor(sell_price: Decimal, cost_price: Decimal, floor: Decimal | None) -> bool:
+    """Whether a retail price is under wholesale × (1 + floor); exact, no rounding."""
+    if floor is None:
+        return False
+    with localcontext(EXACT):
+        return sell_price < cost_price * (ONE + floor)
+
+
+def _finding(
+    plan, model, tier, token_class, batch, currency, sell_price, cost_price, floor=None
+) -> PriceFinding | None:
     if sell_price == 0 and cost_price == 0:
         return None
     margin = margin_rate(sell_price, cost_price)
     if sell_price < cost_price:
         kind = PriceAlert.Kind.LOSS
+    elif under_floor(sell_price, cost_price, floor):
+        kind = PriceAlert.Kind.RETAIL_FLOOR
     elif margin is not None and margin < plan.margin_floor:
         kind = PriceAlert.Kind.BELOW_FLOOR
     else:

@@ -39,17 +39,19 @@ class Quote:
 
 
 def plan_resolve(name: str) -> SellPlan | PriceBook:
-    """Return the active plan called ``name``, else the active sell book of that name."""
+    """Return the operator's active plan called ``name``, else its active sell book of that name.
+
+    Sub-distributors' plans and books are not found by name (they may share one): quote them through a
+    customer they price.
+    """
     name = (name or "").strip()
-    for queryset in (
-        SellPlan.objects.filter(is_active=True),
-        PriceBook.objects.filter(is_active=True, kind=BookKind.SELL),
-    ):
+    plans = SellPlan.objects.filter(is_active=True, owner__isnull=True)
+    books = PriceBook.objects.filter(is_active=True, kind=BookKind.SELL, owner__isnull=True)
+    for queryset in (plans, books):
         found = queryset.filter(name=name).first() or queryset.filter(name__iexact=name).first()
         if found is not None:
             return found
-    names = list(SellPlan.objects.filter(is_active=True).values_list("name", flat=True))
-    names += list(PriceBook.objects.filter(is_active=True, kind=BookKind.SELL).values_list("name", flat=True))
+    names = list(plans.values_list("name", flat=True)) + list(books.values_list("name", flat=True))
     raise UnknownPlan(name, difflib.get_close_matches(name, names, n=5, cutoff=0.4))
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from accounts.models import Customer
 from catalog.models import BookKind, PlanRule
 from catalog.services.books import model_alias_add
 from catalog.services.plans import plan_assign
@@ -177,7 +178,8 @@ def test_customer_user_cannot_quote_for_another_customer(catalog):
 
 
 def test_sub_distributor_user_may_quote_for_its_subtree(catalog):
-    reseller = SubDistributorFactory()
+    # A direct sub-distributor's customers are priced by the operator's default plan.
+    reseller = SubDistributorFactory(chain_mode=Customer.ChainMode.DIRECT)
     child = CustomerFactory(parent=reseller)
     response = post_quote(
         customer_client(reseller), customer=child.pk, model="deepseek-chat", prompt_tokens=10

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import Customer
 from catalog.errors import MissingFxRate, NoPlan
 from catalog.models import BookKind, PlanRule
 from catalog.rating import Usage, rate
@@ -30,8 +31,9 @@ NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
 
 def test_nearest_assignment_up_the_tree_wins():
-    top = SubDistributorFactory(name="Reseller")
-    middle = SubDistributorFactory(parent=top)
+    # Direct sub-distributors only group: the operator prices the subtree (resale: test_retail_plans).
+    top = SubDistributorFactory(name="Reseller", chain_mode=Customer.ChainMode.DIRECT)
+    middle = SubDistributorFactory(parent=top, chain_mode=Customer.ChainMode.DIRECT)
     leaf = CustomerFactory(parent=middle)
     wholesale, special = SellPlanFactory(name="Wholesale"), SellPlanFactory(name="Special")
     plan_assign(customer=top, plan=wholesale, effective_from=EPOCH)

@@ -110,7 +110,7 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     if options.kind not in BookKind.values:
         message = _("Unknown kind %(kind)s; use list, cost or sell.") % {"kind": repr(options.kind)}
         raise ValidationError({"kind": message})
-    book = PriceBook.objects.filter(name=options.book_name).first()
+    book = PriceBook.objects.filter(name=options.book_name, owner__isnull=True).first()
     currency = _currency(book, options)
     vendor = None
     if options.vendor_slug:
