@@ -14,5 +14,7 @@ urlpatterns: list = [
     path("", include("billing.invoicing.urls")),
     path("", include("billing.journals.urls")),
     path("", include("billing.allowances.urls")),
+    path("", include("billing.chain.report_urls")),
+    path("", include("billing.chain.commission_urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]

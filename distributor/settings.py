@@ -462,6 +462,13 @@ CELERY_BEAT_SCHEDULE["period-close"] = {
     "schedule": crontab(minute=15, hour=0, day_of_month=1),
 }
 
+# Agency commission statements (billing/chain/commission.py): after the close has posted the month, each
+# agent's statement is read from its commission payable; re-running rewrites nothing that did not change.
+CELERY_BEAT_SCHEDULE["commission-statements"] = {
+    "task": "billing.chain.commission_statements_task",
+    "schedule": crontab(minute=0, hour=2, day_of_month=1),
+}
+
 # Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
 # yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
 # rate, and reversed on the 1st; a missing rate fails the run with the pairs to enter, and re-running is safe.
