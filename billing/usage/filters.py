@@ -1,4 +1,4 @@
-"""Filters for the usage pages: daily rollups by date range, customer, model, vendor and currency; the
+"""Filters for the usage pages: daily rollups by date range, customer, model, vendor, currency and book; the
 unrated queue; uploads."""
 
 import django_filters
@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from accounts.selectors import customers_visible_to
 from billing.usage.models import GatewaySource, UsageDaily, UsageEvent, UsageUpload
-from billing.usage.selectors import UNRATED_REASONS, default_range
+from billing.usage.selectors import UNRATED_REASONS, book_customers, default_range
 from catalog.models import AIModel, Vendor
 from common.filters import StyledFilterSet
 
@@ -30,6 +30,12 @@ def _visible_customers(request):
     if request is None:
         return Customer.objects.none()
     return customers_visible_to(request.user).order_by("path")
+
+
+def _resellers(request=None):
+    return Customer.objects.filter(
+        kind=Customer.Kind.SUB_DISTRIBUTOR, chain_mode=Customer.ChainMode.RESALE
+    ).order_by("name")
 
 
 def _sell_currencies():
@@ -64,6 +70,13 @@ class _RollupFilter(StyledFilterSet):
         for name, value in self.form.cleaned_data.items():
             if name != "o":
                 queryset = self.filters[name].filter(queryset, value)
+        return self.restrict(queryset)
+
+    def filter_queryset(self, queryset):
+        return self.restrict(super().filter_queryset(queryset))
+
+    def restrict(self, queryset):
+        """What every reading of the rows gets besides the fields' filters (nothing here)."""
         return queryset
 
     def period(self):
@@ -76,8 +89,21 @@ class _RollupFilter(StyledFilterSet):
 
 
 class UsageFilter(_RollupFilter):
-    """The staff overview: every customer, any model or vendor."""
+    """The staff overview: one book's sales (the operator's by default), any model or vendor.
 
+    Each request is stored once per hop of the chain (under every buyer up to the operator), so totals
+    over every customer would count a reseller's customers' requests twice or more. The overview reads
+    one book: the operator's sales (customers sold by the operator: a reseller once, for its whole
+    subtree at wholesale) or, with ``book``, one reseller's sales to its customers. A chosen ``customer``
+    shows that customer's own rows whatever its book (one customer's rows never repeat a request).
+    """
+
+    book = django_filters.ModelChoiceFilter(
+        label=_("Sales of"),
+        queryset=_resellers,
+        empty_label=_("the operator"),
+        method="book_chosen",
+    )
     customer = django_filters.ModelChoiceFilter(
         label=_("Customer"), queryset=_visible_customers, empty_label=_("All")
     )
@@ -92,6 +118,12 @@ class UsageFilter(_RollupFilter):
         queryset=Vendor.objects.order_by("name"),
         empty_label=_("All"),
     )
+    group = django_filters.ChoiceFilter(
+        label=_("Group customers by"),
+        choices=[("sub_distributor", _("sub-distributor"))],
+        empty_label=_("customer"),
+        method="group_chosen",
+    )
     # The margin report in one currency: the page adds sales, cost and margin in the base currency.
     amounts = django_filters.ChoiceFilter(
         label=_("Amounts in"),
@@ -105,11 +137,29 @@ class UsageFilter(_RollupFilter):
 
     class Meta:
         model = UsageDaily
-        fields = ["start", "end", "customer", "model", "vendor", "currency", "amounts"]
+        fields = ["start", "end", "book", "customer", "model", "vendor", "currency", "group", "amounts"]
 
     def amounts_shown(self, queryset, name, value):
         """Choose how the page shows money; the rows are the same either way."""
         return queryset
+
+    def group_chosen(self, queryset, name, value):
+        """Choose the customers table's grouping; the rows are the same either way."""
+        return queryset
+
+    def book_chosen(self, queryset, name, value):
+        """Applied by ``restrict``, with the operator's book when none is chosen."""
+        return queryset
+
+    def restrict(self, queryset):
+        data = self.form.cleaned_data
+        if data.get("customer") is not None:
+            return queryset
+        return queryset.filter(customer__in=book_customers(data.get("book")))
+
+    def chosen(self, name: str):
+        """A field's cleaned value (None while the filter is invalid)."""
+        return self.form.cleaned_data.get(name) if self.is_valid() else None
 
 
 class CustomerUsageFilter(_RollupFilter):
@@ -184,6 +234,12 @@ class PortalUsageFilter(CustomerUsageFilter):
     the customer's business, so they cannot sort by them either.
     """
 
+    show = django_filters.ChoiceFilter(
+        label=_("Show"),
+        choices=[("purchases", _("my own purchases"))],
+        empty_label=_("my customers' usage"),
+        method="show_chosen",
+    )
     customer = django_filters.ModelChoiceFilter(
         label=_("Customer"), queryset=_visible_customers, empty_label=_("All my customers")
     )
@@ -193,11 +249,16 @@ class PortalUsageFilter(CustomerUsageFilter):
 
     class Meta:
         model = UsageDaily
-        fields = ["customer", "start", "end", "model", "currency"]
+        fields = ["show", "customer", "start", "end", "model", "currency"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         home = getattr(getattr(request, "user", None), "membership", None)
         if home is None or not home.customer.is_sub_distributor:
-            del self.filters["customer"]
-            self.form.fields.pop("customer", None)
+            for name in ("show", "customer"):
+                del self.filters[name]
+                self.form.fields.pop(name, None)
+
+    def show_chosen(self, queryset, name, value):
+        """The view picks the rows (its customers' or its own) from this choice; nothing to filter here."""
+        return queryset

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Customer
 from billing.usage.models import (
     TOKEN_COLUMNS,
     GatewaySource,
@@ -71,10 +72,15 @@ def cost_in_sell_currency() -> Case:
     )
 
 
+def money_sum(expression) -> Coalesce:
+    """The full-precision sum of an amount column or expression, 0 over no rows."""
+    return Coalesce(Sum(expression), _ZERO, output_field=_MONEY)
+
+
 def _sums(**extra) -> dict:
     sums = {name: Coalesce(Sum(name), 0) for name in TOKEN_SUMS}
-    sums["sell"] = Coalesce(Sum("sell_amount"), _ZERO, output_field=_MONEY)
-    sums["cost"] = Coalesce(Sum(cost_in_sell_currency()), _ZERO, output_field=_MONEY)
+    sums["sell"] = money_sum("sell_amount")
+    sums["cost"] = money_sum(cost_in_sell_currency())
     sums.update(extra)
     return sums
 
@@ -98,6 +104,19 @@ def daily_rows(
     if end is not None:
         rows = rows.filter(day__lte=end)
     return rows
+
+
+def customers_sold_below(home: Customer) -> QuerySet[Customer]:
+    """The customers below ``home`` in the book they are sold in: a reseller's own book, else its
+    seller's. Deeper customers sold by a reseller below are left out: that reseller stands for them (at
+    its buy price), so each request counts once."""
+    book = home.pk if home.is_reseller else home.seller_id
+    return Customer.objects.filter(path__startswith=home.path, seller_id=book).exclude(pk=home.pk)
+
+
+def book_customers(book: Customer | None) -> QuerySet[Customer]:
+    """The customers sold in ``book`` (None: the operator's)."""
+    return Customer.objects.filter(seller=book)
 
 
 @dataclass
@@ -125,15 +144,21 @@ def usage_totals(rows: QuerySet[UsageDaily]) -> UsageTotals:
         _with_margin(r)
         for r in rows.values("sell_currency").annotate(**_sums()).order_by("-sell", "sell_currency")
     ]
+    return UsageTotals(by_currency=by_currency, missing_fx=fx_missing(rows))
+
+
+def fx_missing(rows: QuerySet[UsageDaily]) -> list[tuple[str, str]]:
+    """The (cost, sell) currency pairs of ``rows`` whose cost could not be converted on some day."""
     missing = (
-        rows.exclude(cost_currency="")
+        rows.order_by()
+        .exclude(cost_currency="")
         .exclude(cost_currency=F("sell_currency"))
         .annotate(rate=_fx_rate_on_day())
         .filter(rate__isnull=True)
         .values_list("cost_currency", "sell_currency")
         .distinct()
     )
-    return UsageTotals(by_currency=by_currency, missing_fx=sorted(set(missing)))
+    return sorted(set(missing))
 
 
 def chart_currency(totals: UsageTotals, wanted: str | None = None) -> str | None:
@@ -188,6 +213,34 @@ def usage_by_customer(rows: QuerySet[UsageDaily], *, limit: int = TOP_CUSTOMERS)
         .order_by("-sell", "customer__name")[:limit]
     )
     return [_with_margin(r) for r in grouped]
+
+
+def usage_by_sub_distributor(
+    rows: QuerySet[UsageDaily], *, book: Customer | None, limit: int = TOP_CUSTOMERS
+) -> list[dict]:
+    """``rows`` of one book grouped by the top of each customer's branch under the book's seller (the
+    operator's top-level customers, or a reseller's direct customers): a sub-distributor with every
+    customer of its branch in this book, an end customer alone; the ``limit`` largest per sell currency."""
+    depth = book.depth + 1 if book is not None else 0
+    grouped = rows.order_by().values("customer__path", "sell_currency").annotate(**_sums())
+    groups: dict[tuple[int, str], dict] = {}
+    for row in grouped:
+        top = int(row["customer__path"].strip("/").split("/")[depth])
+        group = groups.setdefault(
+            (top, row["sell_currency"]),
+            {"customer_id": top, "sell_currency": row["sell_currency"], "customers": 0}
+            | dict.fromkeys((*TOKEN_SUMS, "sell", "cost"), 0),
+        )
+        group["customers"] += 1
+        for name in (*TOKEN_SUMS, "sell", "cost"):
+            group[name] += row[name]
+    tops = Customer.objects.in_bulk({top for top, _currency in groups})
+    out = []
+    for (top, _currency), group in groups.items():
+        customer = tops[top]
+        group.update(customer__name=customer.name, customer__code=customer.code, customer=customer)
+        out.append(_with_margin(group))
+    return sorted(out, key=lambda g: (-g["sell"], g["customer__name"]))[:limit]
 
 
 def chart_series(days: list[dict]) -> dict:

@@ -1,4 +1,4 @@
-"""Staff usage pages: the overview of all customers and one customer's usage."""
+"""Staff usage pages: the overview of one book's sales and one customer's usage."""
 
 from django.conf import settings
 from django.http import Http404
@@ -8,18 +8,25 @@ from accounts.permissions import staff_required
 from accounts.selectors import customer_for_user, customers_visible_to
 from billing.usage.base_currency import usage_in_base_currency
 from billing.usage.filters import CustomerUsageFilter, UsageFilter
-from billing.usage.selectors import daily_rows, usage_by_customer
+from billing.usage.selectors import daily_rows, usage_by_customer, usage_by_sub_distributor
 from billing.usage.views.common import usage_context
 
 
 @staff_required()
 def usage_overview(request):
-    """All customers' usage by day, model and customer; reads only the daily rollups."""
+    """One book's usage by day, model and customer (the operator's sales unless a reseller's book or a
+    customer is chosen: ``UsageFilter``); reads only the daily rollups."""
     rows = daily_rows(customers=customers_visible_to(request.user))
     context = usage_context(request, rows, UsageFilter, show_cost=True)
-    context["by_customer"] = usage_by_customer(context["rows"])
     usage_filter = context["filter"]
-    if usage_filter.is_valid() and usage_filter.form.cleaned_data.get("amounts") == "base":
+    book = usage_filter.chosen("book")
+    grouped = usage_filter.chosen("group") == "sub_distributor" and usage_filter.chosen("customer") is None
+    if grouped:
+        context["by_customer"] = usage_by_sub_distributor(context["rows"], book=book)
+    else:
+        context["by_customer"] = usage_by_customer(context["rows"])
+    context.update(book=book, grouped=grouped)
+    if usage_filter.chosen("amounts") == "base":
         context["in_base"] = usage_in_base_currency(context["rows"], base=settings.BASE_CURRENCY)
     return render(request, "dashboard/usage/overview.html", context)
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.urls import reverse
 
-from accounts.models import StaffRole
+from accounts.models import Customer, StaffRole
 from billing.usage.models import RatingState, UsageDaily, UsageEvent, UsageUpload
 from billing.usage.services import usage_batch_ingest
 from tests.billing.factories import staff
@@ -131,7 +131,9 @@ def test_customer_user_gets_404_for_another_customers_usage(client, usage):
 
 
 def test_sub_distributor_sees_its_subtree_only(client, source, model):
-    sub = SubDistributorFactory()
+    sub = SubDistributorFactory(
+        chain_mode=Customer.ChainMode.DIRECT
+    )  # the operator prices and bills its child
     child = customer_make(key="key-child", parent=sub)
     outsider = customer_make(key="key-out")
     for c in (child, outsider):
@@ -145,10 +147,10 @@ def test_sub_distributor_sees_its_subtree_only(client, source, model):
     assert whole.context["totals"].overall["requests"] == 1  # the child's, never the outsider's
     assert one.context["totals"].by_currency[0]["sell"] == _rollup_sum("sell_amount", customer=child)
     assert client.get(reverse("portal-usage"), {"customer": outsider.pk}).status_code == 404
-    # the child's own user sees requests and tokens, not the sub-distributor's wholesale amounts
+    # the child's own user sees its own usage at what it is charged (its own rows are at its own price)
     client.force_login(MembershipFactory(customer=child).user)
     page = client.get(reverse("portal-usage"), PERIOD)
-    assert page.context["show_money"] is False and b"total-sell-" not in page.content
+    assert page.context["totals"].overall["requests"] == 1 and b"total-sell-CNY" in page.content
 
 
 def test_unrated_list_counts_reasons_and_bulk_rerate_rates_after_the_fix(
