@@ -1,4 +1,9 @@
-"""Bank transfers (对公转账): recorded by finance, credited on a second person's approval."""
+"""Bank transfers (对公转账): recorded by finance, credited on a second person's approval.
+
+A resale sub-distributor's customers pay into the sub-distributor's bank account: its owner or billing
+members record and approve those transfers (``accounts.chain``; the credit posts in its book), and operator
+finance may too, as for every customer.
+"""
 
 from datetime import date
 from decimal import Decimal
@@ -9,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, StaffRole, User
+from accounts.models import Customer, MemberRole, StaffRole, User
 from billing.money import currency_exponent, is_money
 from billing.payments import postings
 from billing.payments.models import BankTransfer
@@ -43,8 +48,19 @@ def attachment_validate(upload) -> None:
         raise ValidationError(_("Attach a PDF, PNG or JPEG file."), code="type")
 
 
-def _require_money_role(user: User) -> None:
-    if user.staff_role not in MONEY_ROLES or not user.is_active:
+def _require_money_role(user: User, customer: Customer) -> None:
+    """Operator finance for any customer; the seller's owner or billing members for a customer it sells to."""
+    if not user.is_active:
+        raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
+    if user.staff_role in MONEY_ROLES:
+        return
+    membership = getattr(user, "membership", None)
+    if (
+        membership is None
+        or customer.seller_id is None
+        or membership.customer_id != customer.seller_id
+        or membership.role not in (MemberRole.OWNER, MemberRole.BILLING)
+    ):
         raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
 
 
@@ -60,7 +76,7 @@ def bank_transfer_record(
     note: str = "",
 ) -> BankTransfer:
     """Record a received transfer; credit it at once unless a second person must approve it."""
-    _require_money_role(recorder)
+    _require_money_role(recorder, customer)
     currency = currency.upper()
     expected = customer_currency(customer)
     if currency != expected:
@@ -122,7 +138,7 @@ def _credit(transfer: BankTransfer, *, actor: User, decided_by: User | None) -> 
 
 
 def _locked_pending(transfer: BankTransfer, user: User) -> BankTransfer:
-    _require_money_role(user)
+    _require_money_role(user, transfer.customer)
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer.pk)
     if transfer.status != BankTransfer.Status.PENDING:
         raise ValidationError(
