@@ -208,3 +208,24 @@ def test_pages_and_usage_totals_count_each_request_once(client, story):
     own = client.get(reverse("portal-usage"), usage)
     assert own.context["totals"].by_currency[0]["sell"] == Decimal("121.50")  # at S's retail
     assert client.get(reverse("portal-chain-report")).status_code == 403
+
+
+def test_an_agency_hop_pays_the_commission_out_of_the_sellers_margin(story):
+    agent = _terms(SubDistributorFactory(name="Agent A", code="agent-a", chain_mode=Mode.AGENCY))
+    plan_assign(customer=agent, plan=story["wholesale"], effective_from=EPOCH)
+    e = _terms(CustomerFactory(name="E", code="e-via", parent=agent))
+    _retail(agent, "A Retail", buyers=[e])
+    result = usage_batch_ingest(source=story["source"], records=_requests(e, 2), idempotency_key="agency")
+    assert result.accepted == 2 and result.unrated == 0
+
+    hop = _hops(hop_report(MAY, "CNY"))["operator", "e-via"]
+
+    # the operator bills E at A's retail (12.15) and owes A retail − A's wholesale (2.43) per request
+    assert (hop.mode, hop.revenue, hop.commission, hop.cost, hop.margin) == (
+        Mode.AGENCY,
+        Decimal("24.30"),
+        Decimal("4.86"),
+        Decimal("14.40") + Decimal("4.86"),
+        Decimal("5.04"),
+    )
+    assert ("operator", "agent-a") not in _hops(hop_report(MAY, "CNY"))  # A bought nothing itself
