@@ -49,15 +49,23 @@ def customer_onboard(
     mode: str,
     currency: str,
     terms_from: datetime | None = None,
+    chain_mode: str = Customer.ChainMode.RESALE,
 ) -> Customer:
     """Create a customer together with its billing terms and their first span, so no customer exists
-    without terms. ``terms_from``: from when the terms apply (recorded on the span; usage before it is
-    charged under these terms too, see ``billing.terms.spans``). Raises ``ValidationError`` for a
-    ``terms_from`` in the future: usage already charged could not follow it."""
+    without terms; a sub-distributor sells in ``chain_mode`` (``accounts.chain``). ``terms_from``: from
+    when the terms apply (recorded on the span; usage before it is charged under these terms too, see
+    ``billing.terms.spans``). Raises ``ValidationError`` for a ``terms_from`` in the future: usage
+    already charged could not follow it."""
     if terms_from is not None and terms_from > timezone.now():
         raise ValidationError({"terms_from": _("The terms cannot apply from a time in the future.")})
     customer = customer_create(
-        name=name, code=code, kind=kind, parent=parent, language=language, contact_email=contact_email
+        name=name,
+        code=code,
+        kind=kind,
+        parent=parent,
+        language=language,
+        contact_email=contact_email,
+        chain_mode=chain_mode,
     )
     BillingTerms.objects.create(customer=customer, mode=mode, currency=currency)
     terms_span_start(customer=customer, mode=mode, starts_at=terms_from)
