@@ -1,0 +1,209 @@
+"""chain_migrate: a direct sub-distributor moves to resale with its customers' plans as its retail plans and
+their prepaid credit in its own book (every book still balancing), or is refused with what to settle first;
+back to direct only with an empty book."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from accounts.models import Customer
+from billing.chain.migrate import MigrationRefused, migration_apply, migration_plan
+from billing.ledger.models import AccountKind, LedgerAccount
+from billing.ledger.verify import ledger_problems
+from billing.usage.models import UsageBatch, UsageEvent
+from billing.wallets.verify import wallet_problems
+from catalog.models import BookKind, PlanRule, SellPlan
+from catalog.rating import TOKEN_CLASSES
+from catalog.selectors.pricelist import price_list
+from catalog.selectors.pricing import plan_for_customer
+from catalog.services.plans import plan_assign, plan_create
+from tests.billing.documents.helpers import invoice
+from tests.billing.factories import grant, topup
+from tests.catalog.factories import EPOCH, AIModelFactory, PriceBookFactory, add_prices, add_rule, tier
+from tests.factories import CustomerFactory, SubDistributorFactory
+
+pytestmark = pytest.mark.django_db
+DIRECT = Customer.ChainMode.DIRECT
+
+
+def balance(kind, customer=None, *, book=None, currency="CNY") -> Decimal:
+    """An account's balance as its holder reads it (credit-normal deposits positive)."""
+    account = LedgerAccount.objects.filter(kind=kind, customer=customer, book=book, currency=currency).first()
+    if account is None:
+        return Decimal(0)
+    return -account.balance if kind == AccountKind.WALLET_PAID else account.balance
+
+
+def books_balance() -> dict:
+    totals: dict = defaultdict(Decimal)
+    for book, currency, amount in LedgerAccount.objects.values_list("book_id", "currency", "balance"):
+        totals[(book, currency)] += amount
+    return {key: total for key, total in totals.items() if total != 0}
+
+
+@pytest.fixture
+def tree():
+    """Direct S on "Wholesale CNY" (5% off list); C1 inherits it and holds 100.00, C2 is on the explicit
+    "Gold" plan and holds 40.00, C3 is on the default plan with no money."""
+    model = AIModelFactory(name="glm-5")
+    listing = PriceBookFactory(name="Zhipu list", kind=BookKind.LIST, currency="CNY")
+    gold_book = PriceBookFactory(name="Gold prices", kind=BookKind.SELL, currency="CNY")
+    add_prices(listing, model, tier(input="16", output="40"))
+    add_prices(gold_book, model, tier(input="14", output="35"))
+    standard = plan_create(name="Standard CNY", currency="CNY", is_default=True)
+    add_rule(standard, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0"))
+    wholesale = plan_create(name="Wholesale CNY", currency="CNY")
+    add_rule(wholesale, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.05"))
+    gold = plan_create(name="Gold", currency="CNY")
+    add_rule(gold, PlanRule.Method.EXPLICIT, source_book=gold_book)
+    sub = SubDistributorFactory(name="Shop S", code="shop-s", chain_mode=DIRECT)
+    plan_assign(customer=sub, plan=wholesale, effective_from=EPOCH)
+    c1 = CustomerFactory(name="C One", code="c1", parent=sub)
+    c2 = CustomerFactory(name="C Two", code="c2", parent=sub)
+    c3 = CustomerFactory(name="C Three", code="c3", parent=sub)
+    plan_assign(customer=c2, plan=gold, effective_from=EPOCH)
+    # C3 has its own operator plan that its subtree default would otherwise give it.
+    plan_assign(customer=c3, plan=standard, effective_from=EPOCH)
+    topup(c1, "100.00", "c1-top")
+    topup(c2, "40.00", "c2-top")
+    return {"model": model, "sub": sub, "c1": c1, "c2": c2, "c3": c3, "wholesale": wholesale, "gold": gold}
+
+
+def _prices(plan, at):
+    """Input and output per million tokens, per model, under ``plan`` (normalised: 15.2, not 15.20…)."""
+    columns = (TOKEN_CLASSES.index("input"), TOKEN_CLASSES.index("output"))
+    return [
+        (row.model.name, tuple(row.prices[i].normalize() for i in columns))
+        for row in price_list(plan, at)
+        if not row.unavailable
+    ]
+
+
+def test_dry_run_says_what_would_happen_and_changes_nothing(tree, capsys):
+    call_command("chain_migrate", "--sub-distributor", "shop-s", "--mode", "resale")
+
+    out = capsys.readouterr().out
+    assert "Buys at the operator's plan Wholesale CNY." in out
+    assert "Retail plan Wholesale CNY (a copy owned by shop-s) for: c1." in out
+    assert "Retail plan Gold (a copy owned by shop-s) for: c2." in out
+    assert "Move c1's paid credit 100.000000000000 CNY into shop-s's book." in out
+    assert "Dry run: nothing was changed." in out
+    tree["sub"].refresh_from_db()
+    assert tree["sub"].chain_mode == DIRECT and not SellPlan.objects.filter(owner=tree["sub"]).exists()
+    assert balance(AccountKind.WALLET_PAID, tree["c1"]) == Decimal("100")
+
+
+def test_resale_moves_prices_and_money_into_the_sub_distributors_book(tree, capsys):
+    sub, c1, c2, c3 = tree["sub"], tree["c1"], tree["c2"], tree["c3"]
+    before = {c.code: _prices(plan_for_customer(c, timezone.now())[0], timezone.now()) for c in (c1, c2, c3)}
+
+    call_command("chain_migrate", "--sub-distributor", "shop-s", "--mode", "resale", "--apply")
+
+    assert "Done: shop-s is now resale." in capsys.readouterr().out
+    now = timezone.now() + dt.timedelta(seconds=1)
+    for customer in (sub, c1, c2, c3):
+        customer.refresh_from_db()
+    assert sub.chain_mode == "resale" and sub.seller_id is None
+    assert {(c.seller_id, c.price_owner_id) for c in (c1, c2, c3)} == {(sub.pk, sub.pk)}
+    # Each customer pays what it paid, now at a plan of S's: 16/40 at list, 14/35 on Gold, 15.2/38 wholesale.
+    for customer in (c1, c2, c3):
+        plan, source = plan_for_customer(customer, now)
+        assert (plan.owner_id, source) == (sub.pk, "assigned")
+        assert _prices(plan, now) == before[customer.code]
+    assert before == {
+        "c1": [("glm-5", (Decimal("15.2"), Decimal("38")))],
+        "c2": [("glm-5", (Decimal("14"), Decimal("35")))],
+        "c3": [("glm-5", (Decimal("16"), Decimal("40")))],
+    }
+    assert sorted(SellPlan.objects.filter(owner=sub).values_list("name", flat=True)) == [
+        "Gold",
+        "Standard CNY",
+        "Wholesale CNY",
+    ]
+    # S still buys at the operator's wholesale plan.
+    assert plan_for_customer(sub, now)[0] == tree["wholesale"]
+    # Money: the operator's book holds 140.00 of S's, S's book 100.00 of C1's and 40.00 of C2's,
+    # prepaid to its seller (DUE_TO_SELLER, a debit balance).
+    assert balance(AccountKind.WALLET_PAID, c1) == 0 and balance(AccountKind.WALLET_PAID, c2) == 0
+    assert balance(AccountKind.WALLET_PAID, sub) == Decimal("140")
+    assert balance(AccountKind.WALLET_PAID, c1, book=sub) == Decimal("100")
+    assert balance(AccountKind.WALLET_PAID, c2, book=sub) == Decimal("40")
+    assert balance(AccountKind.DUE_TO_SELLER, book=sub) == Decimal("140")
+    assert balance(AccountKind.CASH_BANK) == Decimal("140")
+    assert books_balance() == {}
+    assert ledger_problems() == [] and wallet_problems() == []
+
+
+def test_a_second_run_finds_it_done(tree):
+    migration_apply(migration_plan(sub=tree["sub"], mode="resale"))
+    sub = Customer.objects.get(pk=tree["sub"].pk)
+
+    plan = migration_plan(sub=sub, mode="resale")
+
+    assert plan.refusals == ["shop-s is already resale: nothing to do."]
+    with pytest.raises(MigrationRefused):
+        migration_apply(plan)
+    assert balance(AccountKind.WALLET_PAID, sub) == Decimal("140")
+
+
+def test_open_invoices_granted_credit_and_cost_plus_plans_are_refused(tree, capsys):
+    c4 = CustomerFactory(name="C Four", code="c4", parent=tree["sub"])
+    invoice(c4, "30.00", dt.date(2026, 10, 5))
+    grant(tree["c1"], "5.00", "c1-grant")
+    cost_plus = plan_create(name="Cost plus", currency="CNY")
+    add_rule(cost_plus, PlanRule.Method.COST_MARKUP, markup=Decimal("0.1"))
+    plan_assign(customer=tree["c3"], plan=cost_plus, effective_from=EPOCH + dt.timedelta(days=1))
+
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("chain_migrate", "--sub-distributor", "shop-s", "--mode", "resale", "--apply")
+
+    out = capsys.readouterr().out
+    assert "c4 has open or draft invoices" in out
+    assert "c4 has a receivable balance of 30.00" in out
+    assert "c1 has granted credit of 5.00" in out
+    assert "Plan Cost plus prices from our contract cost" in out
+    tree["sub"].refresh_from_db()
+    assert tree["sub"].chain_mode == DIRECT
+    assert balance(AccountKind.WALLET_PAID, tree["c1"]) == Decimal("100")
+
+
+def test_the_switch_is_never_before_usage_already_charged_nor_in_the_future(tree):
+    batch = UsageBatch.objects.create(idempotency_key="late", request_hash="")
+    charged = timezone.now() - dt.timedelta(minutes=5)
+    UsageEvent.objects.create(
+        batch=batch, request_id="r1", occurred_at=charged, customer=tree["c1"], model_name="glm-5"
+    )
+
+    early = migration_plan(sub=tree["sub"], mode="resale", at=charged - dt.timedelta(hours=1))
+    future = migration_plan(sub=tree["sub"], mode="resale", at=timezone.now() + dt.timedelta(hours=1))
+
+    assert early.refusals == [f"Usage up to {charged} is already charged the old way: switch after it."]
+    assert future.refusals == [
+        "The switch cannot be in the future: it applies to every event rated after it."
+    ]
+    assert migration_plan(sub=tree["sub"], mode="resale").refusals == []
+
+
+def test_back_to_direct_only_with_an_empty_book(tree):
+    sub = tree["sub"]
+    migration_apply(migration_plan(sub=sub, mode="resale"))
+    sub.refresh_from_db()
+
+    plan = migration_plan(sub=sub, mode="direct")
+    assert len(plan.refusals) == 1 and "shop-s's book is not empty" in plan.refusals[0]
+
+    empty = SubDistributorFactory(name="Shop E", code="shop-e", chain_mode=DIRECT)
+    lone = CustomerFactory(name="E One", code="e1", parent=empty)
+    migration_apply(migration_plan(sub=empty, mode="resale"))
+    empty.refresh_from_db()
+    migration_apply(migration_plan(sub=empty, mode="direct"))
+    lone.refresh_from_db()
+    assert (Customer.objects.get(pk=empty.pk).chain_mode, lone.seller_id, lone.price_owner_id) == (
+        "direct",
+        None,
+        None,
+    )
