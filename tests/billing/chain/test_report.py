@@ -393,6 +393,17 @@ def test_staff_overview_reads_the_operators_sales_by_default(client, tree):
     assert "usage-book" in default.content.decode()
 
 
+def test_a_resellers_own_usage_page_says_it_is_its_purchases(client, tree):
+    client.force_login(staff(StaffRole.SALES))
+
+    reseller = client.get(reverse("staff-customer-usage", args=[tree["s"].pk]), USAGE)
+    end = client.get(reverse("staff-customer-usage", args=[tree["c1"].pk]), USAGE)
+
+    assert _sell(reseller) == Decimal("17.58") and "usage-reseller-note" in reseller.content.decode()
+    assert f"book={tree['s'].pk}" in reseller.content.decode()
+    assert "usage-reseller-note" not in end.content.decode()
+
+
 def test_staff_overview_groups_by_sub_distributor(client, tree):
     client.force_login(staff(StaffRole.SALES))
 
