@@ -31,6 +31,10 @@ STAFF = [
 M, Q, P = BillingTerms.Mode.MONTHLY, BillingTerms.Mode.QUARTERLY, BillingTerms.Mode.PREPAID
 SUB, END = Customer.Kind.SUB_DISTRIBUTOR, Customer.Kind.END_CUSTOMER
 
+# How each demo sub-distributor sells (accounts.chain): East China resells in its own book; Pacific Hub is
+# an agent, its customers billed by us at its retail plan while it earns a commission.
+CHAIN_MODES = {"huadong-ai": Customer.ChainMode.RESALE, "pacific-hub": Customer.ChainMode.AGENCY}
+
 # (code, name, kind, parent code, billing mode, currency, language)
 CUSTOMERS = [
     ("huadong-ai", "华东智算分销 East China AI Reseller", SUB, None, M, "CNY", "zh-hans"),
@@ -91,6 +95,7 @@ def load() -> list[tuple[str, str]]:
             contact_email=f"accounts@{code}.example.com",
             mode=mode,
             currency=currency,
+            chain_mode=CHAIN_MODES.get(code, Customer.ChainMode.RESALE),
         )
 
     for email, code, role in CUSTOMER_USERS:

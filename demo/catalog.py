@@ -30,7 +30,7 @@ from catalog.models import (
 )
 from catalog.rating import TierPrices
 from catalog.services.books import model_alias_add, price_entry_create
-from catalog.services.plans import plan_assign, plan_rule_create
+from catalog.services.plans import plan_assign, plan_create, plan_rule_create
 
 D = Decimal
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -204,6 +204,7 @@ FX_RATES = [
 ]
 
 L, C, E = PlanRule.Method.LIST_DISCOUNT, PlanRule.Method.COST_MARKUP, PlanRule.Method.EXPLICIT
+W = PlanRule.Method.WHOLESALE_MARKUP
 # (name, currency, default, margin floor, description, rule method, markup or discount)
 PLANS = [
     ("Standard CNY", "CNY", True, "0.05", "Sell at the vendors' list price.", L, "0"),
@@ -386,7 +387,7 @@ def _allowances(vendors, models) -> None:
             "validity_days": 365,
         },
     )
-    standard = SellPlan.objects.get(name="Standard CNY")
+    standard = SellPlan.objects.get(owner=None, name="Standard CNY")
     for name, fee, allowance in (
         ("Coding plan Lite", "40", 18_000_000),
         ("Coding plan Pro", "200", 120_000_000),
@@ -413,6 +414,31 @@ ASSIGNMENTS = [
 ]
 
 
+# Sub-distributors' own retail plans: (owner code, name, currency, default, method, markup or discount).
+RETAIL_PLANS = [
+    ("huadong-ai", "华东零售 East China Retail", "CNY", True, W, "0.15"),
+    ("huadong-ai", "华东企业 East China Enterprise", "CNY", False, W, "0.08"),
+    ("pacific-hub", "Pacific Hub Retail", "USD", True, L, "0"),
+]
+# (customer code, retail plan name): the rest of a reseller's customers take its default plan.
+RETAIL_ASSIGNMENTS = [("suzhou-mfg", "华东企业 East China Enterprise")]
+
+
+def _retail_plans() -> None:
+    for owner_code, name, currency, default, method, value in RETAIL_PLANS:
+        owner = Customer.objects.filter(code=owner_code).first()
+        if owner is None or SellPlan.objects.filter(owner=owner, name=name).exists():
+            continue
+        plan = plan_create(name=name, currency=currency, is_default=default, owner=owner)
+        amount = {"discount": D(value)} if method == L else {"markup": D(value)}
+        plan_rule_create(plan=plan, method=method, effective_from=START, **amount)
+    for code, plan_name in RETAIL_ASSIGNMENTS:
+        customer = Customer.objects.filter(code=code).first()
+        if customer is not None and not PlanAssignment.objects.filter(customer=customer).exists():
+            plan = SellPlan.objects.get(owner=customer.price_owner, name=plan_name)
+            plan_assign(customer=customer, plan=plan, effective_from=START, note="demo")
+
+
 def load_assignments() -> list[tuple[str, str]]:
     """Give demo customers their plans and grants (runs after the accounts demo) and check margins."""
     from catalog.services.alerts import price_check_run
@@ -422,10 +448,11 @@ def load_assignments() -> list[tuple[str, str]]:
         if customer is not None and not PlanAssignment.objects.filter(customer=customer).exists():
             plan_assign(
                 customer=customer,
-                plan=SellPlan.objects.get(name=plan_name),
+                plan=SellPlan.objects.get(owner=None, name=plan_name),
                 effective_from=START,
                 note="demo",
             )
+    _retail_plans()
     now = timezone.now()
     grants = [
         ("indie-dev-li", AllowanceUnit.CREDIT, D("50"), "CNY", 30),

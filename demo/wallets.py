@@ -37,7 +37,7 @@ def load() -> list[tuple[str, str]]:
             continue
         currency = customer.billing_terms.currency
         wallet_get_or_create(customer=customer, currency=currency)
-        bank = account_get(kind=AccountKind.CASH_BANK, currency=currency)
+        bank = account_get(kind=AccountKind.CASH_BANK, currency=currency, book=customer.seller)
         for i, amount in enumerate(topups, start=1):
             wallet_credit(
                 customer=customer,
@@ -59,13 +59,15 @@ def load() -> list[tuple[str, str]]:
                 amount=Decimal(grant),
                 bucket="granted",
                 idempotency_key=grant_key,
-                source_account=account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=currency),
+                source_account=account_get(
+                    kind=AccountKind.PROMOTIONAL_CREDIT, currency=currency, book=customer.seller
+                ),
                 kind="wallet.grant",
                 memo="Welcome credit",
                 source="demo:grant",
                 expires_at=(now + timedelta(days=60)).replace(microsecond=0, second=0, minute=0),
             )
-        revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=currency)
+        revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=currency, book=customer.seller)
         for i, amount in enumerate(usages, start=1):
             wallet_debit(
                 customer=customer,
