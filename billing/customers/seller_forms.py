@@ -48,7 +48,10 @@ class SellerOnboardForm(CustomerCreateForm):
 
 class HoldForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), max_length=300, help_text=_("Kept with the hold and sent to the gateway.")
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("Kept with the hold and sent to the gateway."),
+        widget=forms.TextInput(attrs={"placeholder": _("Reason for suspending")}),
     )
 
 

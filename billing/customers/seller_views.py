@@ -6,6 +6,8 @@ reads, owners and billing members of a resale seller write. A customer outside t
 is a 404 (``seller_customer`` / ``subtree_customer_or_404``), never a 403 that would confirm it exists.
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -40,6 +42,7 @@ from billing.customers.terms_form import BillingTermsForm
 from billing.gateway.models import GatewayHold
 from billing.gateway.status import customer_status
 from billing.ledger.exceptions import LedgerError
+from billing.money import money_text
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
 from billing.wallets.exceptions import WalletError
@@ -116,7 +119,7 @@ def seller_customer_detail(request, pk: int):
             hold_form=HoldForm(),
             floor_form=WalletFloorForm(
                 initial={
-                    "floor": wallet.floor if wallet else 0,
+                    "floor": money_text(wallet.floor if wallet else Decimal("0"), currency),
                     "limit_mode": wallet.limit_mode if wallet else LimitMode.SOFT,
                 }
             ),

@@ -155,3 +155,9 @@ def test_the_list_filters_and_sorts(as_owner, prepaid, credit):
     assert [c.code for c in response.context["customers"]] == ["credit-c"]
     response = as_owner.get(reverse("portal-seller-home"), {"o": "-name"})
     assert [c.code for c in response.context["customers"]] == ["prepaid-c", "credit-c"]
+
+
+def test_the_console_speaks_chinese(as_owner, prepaid):
+    as_owner.cookies["django_language"] = "zh-hans"
+    page = as_owner.get(reverse("portal-seller-customer", args=[prepaid.pk])).content.decode()
+    assert "我的业务" in page and "钱包下限" in page and "暂停原因" in page
