@@ -1,4 +1,7 @@
+"""Filters of the ledger pages (staff and a resale sub-distributor's portal) and the trial balance's date."""
+
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -68,3 +71,53 @@ class LedgerAccountFilter(StyledFilterSet):
         return queryset.filter(
             Q(code__icontains=value) | Q(customer__name__icontains=value) | Q(vendor__name__icontains=value)
         )
+
+
+class PortalJournalFilter(StyledFilterSet):
+    """A sub-distributor's journal: by date, transaction kind and one of its own accounts.
+
+    The account choices are the book's only (``request.seller``'s, set by ``seller_member_required``), so
+    no choice can name another book's account.
+    """
+
+    date_from = django_filters.DateFilter(
+        label=_("From"), field_name="transaction__effective_date", lookup_expr="gte"
+    )
+    date_to = django_filters.DateFilter(
+        label=_("To"), field_name="transaction__effective_date", lookup_expr="lte"
+    )
+    kind = django_filters.CharFilter(
+        label=_("Transaction kind"), field_name="transaction__kind", lookup_expr="startswith"
+    )
+    account = django_filters.ModelChoiceFilter(
+        label=_("Account"), queryset=LedgerAccount.objects.none(), field_name="account"
+    )
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("transaction__effective_date", "date"),
+            ("transaction_id", "transaction"),
+            ("transaction__kind", "kind"),
+            ("amount", "amount"),
+        ),
+    )
+
+    class Meta:
+        model = JournalEntry
+        fields = ["date_from", "date_to", "kind", "account"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        seller = getattr(self.request, "seller", None)
+        if seller is not None:
+            self.filters["account"].queryset = LedgerAccount.objects.filter(book=seller).order_by("code")
+            self.form.fields["account"].queryset = self.filters["account"].queryset
+
+
+class AsOfForm(forms.Form):
+    """The trial balance's date: balances of entries effective up to it (empty: everything posted)."""
+
+    as_of = forms.DateField(
+        label=_("As of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )

@@ -58,6 +58,13 @@ COVERED = {
     "catalog-customer-prices": ("admin", lambda s: reverse("catalog-customer-prices"), {"customer": "acme"}),
     "portal-prices": ("owner", lambda s: reverse("portal-prices"), {}),
     "staff-journal": ("finance", lambda s: reverse("staff-journal"), {"export": "csv"}),
+    "staff-trial-balance": ("finance", lambda s: reverse("staff-trial-balance"), {"export": "csv"}),
+    "portal-book-journal": ("seller", lambda s: reverse("portal-book-journal"), {"export": "csv"}),
+    "portal-book-trial-balance": (
+        "seller",
+        lambda s: reverse("portal-book-trial-balance"),
+        {"export": "csv"},
+    ),
     "staff-redemption-batch-csv": (
         "finance",
         lambda s: reverse("staff-redemption-batch-csv", args=[s["batch"].pk]),
@@ -80,7 +87,7 @@ EXPORT_URLS = {f"staff-accountant-export:{kind}": kind for kind in EXPORT_KINDS}
 COVERED_COMMANDS = {"statement"}
 # Account codes and names built from the account's kind ("Receivable · CNY · <customer>"): no cell starts
 # with text a user typed.
-NO_FREE_TEXT = {"staff-accountant-export:trial_balance"}
+NO_FREE_TEXT = {"staff-accountant-export:trial_balance", "staff-trial-balance", "portal-book-trial-balance"}
 
 
 # -- finding the CSV writers by what their code calls ------------------------------------------------
@@ -184,6 +191,27 @@ def seeded():
         effective_date=dt.date(2026, 10, 25),
     )
 
+    # A resale sub-distributor's own book, read in its portal.
+    reseller = CustomerFactory(name="=reseller", code="-reseller", kind="sub_distributor")
+    shop = CustomerFactory(name="@shop", code="-shop", parent=reseller)
+    transaction_post(
+        idempotency_key="csv-injection-reseller-sale",
+        kind="manual.adjustment",
+        lines=[
+            debit(
+                account_get(kind=AccountKind.RECEIVABLE, currency="CNY", customer=shop), Decimal("7"), "CNY"
+            ),
+            credit(
+                account_get(kind=AccountKind.REVENUE_SERVICES, currency="CNY", book=reseller),
+                Decimal("7"),
+                "CNY",
+            ),
+        ],
+        memo="=1+1",
+        source="-source",
+        effective_date=dt.date(2026, 10, 26),
+    )
+
     finance = staff(StaffRole.FINANCE)
     batch = redemption_batch_create(
         user=finance,
@@ -198,6 +226,7 @@ def seeded():
         "admin": staff(StaffRole.ADMIN),
         "finance": finance,
         "owner": MembershipFactory(customer=acme, role=MemberRole.OWNER).user,
+        "seller": MembershipFactory(customer=reseller, role=MemberRole.OWNER).user,
     }
     # November, outside the period the other exports read.
     lines_invoice = issued_invoice(
