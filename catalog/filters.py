@@ -3,7 +3,17 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from catalog.models import AIModel, BookKind, FxRate, Modality, PriceAlert, PriceBook, PriceImport, Vendor
+from catalog.models import (
+    AIModel,
+    BookKind,
+    FxRate,
+    Modality,
+    PriceAlert,
+    PriceBook,
+    PriceImport,
+    SellPlan,
+    Vendor,
+)
 from common.filters import StyledFilterSet
 
 
@@ -85,3 +95,23 @@ class PriceImportFilter(StyledFilterSet):
     class Meta:
         model = PriceImport
         fields = ["status"]
+
+
+class SellPlanFilter(StyledFilterSet):
+    """A list of plans: the operator's, a sub-distributor's, or (staff) everyone's."""
+
+    q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
+    currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("currency", "currency"),
+            ("created_at", "created"),
+            ("customers", "customers"),
+        )
+    )
+
+    class Meta:
+        model = SellPlan
+        fields = ["q", "currency", "is_active"]

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from catalog import api
-from catalog.views import calculator, catalog_pages, operations, portal
+from catalog.views import calculator, catalog_pages, operations, portal, seller_plans
 
 urlpatterns = [
     path("api/v1/quotes", api.QuoteView.as_view(), name="api-quote"),
@@ -25,4 +25,12 @@ urlpatterns = [
     # customer portal
     path("portal/prices/", portal.portal_prices, name="portal-prices"),
     path("portal/calculator/", calculator.portal_calculator, name="portal-calculator"),
+    # a sub-distributor's retail plans
+    path("portal/plans/", seller_plans.seller_plan_list, name="portal-plan-list"),
+    path("portal/plans/new/", seller_plans.seller_plan_create, name="portal-plan-create"),
+    path("portal/plans/<int:pk>/", seller_plans.seller_plan_detail, name="portal-plan-detail"),
+    path("portal/plans/<int:pk>/edit/", seller_plans.seller_plan_edit, name="portal-plan-edit"),
+    path("portal/plans/<int:pk>/rules/", seller_plans.seller_plan_rule_add, name="portal-plan-rule-add"),
+    path("portal/plans/<int:pk>/prices/", seller_plans.seller_plan_price_set, name="portal-plan-price-set"),
+    path("portal/plans/<int:pk>/assign/", seller_plans.seller_plan_assign, name="portal-plan-assign"),
 ]

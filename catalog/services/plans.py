@@ -217,3 +217,29 @@ def plan_assign(
         note=note,
         created_by=created_by,
     )
+
+
+@transaction.atomic
+def retail_plan_create(
+    *,
+    owner: Customer,
+    name: str,
+    currency: str,
+    method: str,
+    effective_from: datetime,
+    markup: Decimal | None = None,
+    discount: Decimal | None = None,
+    description: str = "",
+    is_default: bool = False,
+) -> SellPlan:
+    """Create a sub-distributor's plan with its rule for every model, or nothing (a rule under the retail
+    floor refuses the plan too)."""
+    if owner is None:
+        raise ValidationError({"owner": _("A retail plan belongs to a sub-distributor.")})
+    plan = plan_create(
+        name=name, currency=currency, description=description, is_default=is_default, owner=owner
+    )
+    plan_rule_create(
+        plan=plan, method=method, effective_from=effective_from, markup=markup, discount=discount
+    )
+    return plan

@@ -4,6 +4,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from accounts.models import Customer
 from accounts.permissions import staff_required
 from catalog.filters import AIModelFilter, PriceBookFilter
 from catalog.models import (
@@ -84,15 +85,26 @@ def book_detail(request, pk: int):
 
 @staff_required()
 def plan_list(request):
-    plans = SellPlan.objects.annotate(customers=Count("assignments__customer", distinct=True)).order_by(
-        "name"
+    """Our plans by default; sub-distributors' retail plans (read only here) by owner, or all."""
+    plans = (
+        SellPlan.objects.select_related("owner")
+        .annotate(customers=Count("assignments__customer", distinct=True))
+        .order_by("owner__name", "name")
     )
-    return render(request, "dashboard/catalog/plan_list.html", {"plans": plans})
+    owner = request.GET.get("owner", "")
+    if owner.isdigit():
+        plans = plans.filter(owner_id=int(owner))
+    elif owner != "all":
+        plans = plans.filter(owner__isnull=True)
+    owners = Customer.objects.filter(sell_plans__isnull=False).distinct().order_by("name")
+    return render(
+        request, "dashboard/catalog/plan_list.html", {"plans": plans, "owners": owners, "owner_filter": owner}
+    )
 
 
 @staff_required()
 def plan_detail(request, pk: int):
-    plan = get_object_or_404(SellPlan, pk=pk)
+    plan = get_object_or_404(SellPlan.objects.select_related("owner"), pk=pk)
     now = timezone.now()
     rows = price_list(plan, now)
     if wants_csv(request):
