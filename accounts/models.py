@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from accounts.validators import validate_logo
+
 
 class StaffRole(models.TextChoices):
     ADMIN = "admin", _("Administrator")
@@ -209,3 +211,50 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.customer} ({self.role})"
+
+
+def _seller_logo_path(profile: "SellerProfile", filename: str) -> str:
+    # One folder per seller; the name is the upload's, already checked to be a PNG or JPEG.
+    return f"seller-logos/{profile.customer_id}/{filename.rsplit('/', 1)[-1]}"
+
+
+class SellerProfile(models.Model):
+    """A resale sub-distributor's identity on its customers' documents (invoices, receipts, statements,
+    e-mails): who sells, where, its tax id, logo and where to pay. The operator's own identity is in
+    settings (``OPERATOR_*``); ``billing.documents.identity.seller_identity`` chooses between them."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="seller_profile", verbose_name=_("sub-distributor")
+    )
+    legal_name = models.CharField(
+        _("legal name"), max_length=200, help_text=_("As printed on invoices; the customer's name if blank.")
+    )
+    address = models.TextField(_("address"), blank=True)
+    tax_id = models.CharField(_("tax ID"), max_length=64, blank=True)
+    logo = models.FileField(
+        _("logo"),
+        upload_to=_seller_logo_path,
+        blank=True,
+        validators=[validate_logo],
+        help_text=_("PNG or JPEG, at most 512 KB and 2000 × 2000 pixels."),
+    )
+    bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
+    bank_account_name = models.CharField(_("account name"), max_length=200, blank=True)
+    bank_account_number = models.CharField(_("account number"), max_length=64, blank=True)
+    bank_code = models.CharField(
+        _("SWIFT / branch"), max_length=64, blank=True, help_text=_("SWIFT/BIC code or branch name.")
+    )
+    billing_email = models.EmailField(
+        _("billing e-mail"), blank=True, help_text=_("Printed on documents and used as the reply-to address.")
+    )
+    invoice_footer = models.TextField(
+        _("invoice footer"), blank=True, help_text=_("A note printed at the foot of every document.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("seller profile")
+        verbose_name_plural = _("seller profiles")
+
+    def __str__(self) -> str:
+        return self.legal_name or str(self.customer)

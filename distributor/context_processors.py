@@ -1,12 +1,23 @@
 from django.conf import settings
 
+from billing.documents.identity import seller_name
 from distributor.navigation import entries_for
 
 
 def shell(request) -> dict:
-    """What every page's shell needs: the operator's name and, for staff, the navigation."""
+    """What every page's shell needs: whose name it shows and, for staff, the navigation.
+
+    A customer user's pages carry the name of whoever sells to it: a resale sub-distributor's customer
+    never sees the operator's (billing.documents.identity).
+    """
     user = getattr(request, "user", None)
     context = {"operator_name": settings.OPERATOR_NAME}
-    if user is not None and user.is_authenticated and user.is_operator_staff:
+    if user is None or not user.is_authenticated:
+        return context
+    if user.is_operator_staff:
         context["staff_navigation"] = entries_for(user)
+        return context
+    membership = getattr(user, "membership", None)
+    if membership is not None:
+        context["operator_name"] = seller_name(membership.customer)
     return context

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from billing.documents.identity import seller_identity
 from billing.documents.line_prices import with_class_prices
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -56,21 +57,6 @@ def _weasy():
     return weasyprint, font_config, stylesheet
 
 
-def _logo_uri() -> str | None:
-    path = Path(settings.OPERATOR_LOGO) if settings.OPERATOR_LOGO else None
-    return path.as_uri() if path and path.is_file() else None
-
-
-def operator_context() -> dict:
-    return {
-        "name": settings.OPERATOR_NAME,
-        "address": settings.OPERATOR_ADDRESS,
-        "tax_id": settings.OPERATOR_TAX_ID,
-        "bank_details": settings.OPERATOR_BANK_DETAILS,
-        "logo": _logo_uri(),
-    }
-
-
 def language_for(code: str | None) -> str:
     """The Django language a document's code maps to: zh, zh-hans, zh_Hans → zh-hans; anything else → en."""
     code = (code or "").lower().replace("_", "-")
@@ -78,7 +64,11 @@ def language_for(code: str | None) -> str:
 
 
 def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
-    """Render ``template`` in ``language`` and print it; returns the PDF's bytes."""
+    """Render ``template`` in ``language`` and print it; returns the PDF's bytes.
+
+    The header, bank details and footer are those of ``context["customer"]``'s seller
+    (``billing.documents.identity``): a resale sub-distributor's customer never sees the operator.
+    """
     with _lock:
         weasyprint, font_config, stylesheet = _weasy()
     lang = language_for(language)
@@ -87,7 +77,7 @@ def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
             template,
             {
                 **context,
-                "operator": operator_context(),
+                "seller": seller_identity(context["customer"]),
                 "lang": lang,
                 "generated_at": timezone.localtime(),
             },

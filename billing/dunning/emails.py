@@ -29,9 +29,13 @@ def _render(name: str, language: str, context: dict) -> str:
 
 def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[str], today) -> EmailMessage:
     """Build (not send) the reminder for ``invoice`` at ``level``, with the invoice PDF attached."""
+    from billing.documents.identity import seller_identity
     from billing.documents.pdf import invoice_pdf, language_for
 
     language = language_for(invoice.customer.language)
+    # The reminder comes from whoever sold to the customer: a resale sub-distributor's customer is chased
+    # by it, with its bank details, never by the operator.
+    seller = seller_identity(invoice.customer)
     context = {
         "customer": invoice.customer,
         "invoice": invoice,
@@ -42,13 +46,19 @@ def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[st
         "due_date": invoice.due_date,
         "days_overdue": (today - invoice.due_date).days,
         "days_left": (invoice.due_date - today).days,
-        "operator": settings.OPERATOR_NAME,
-        "bank_details": getattr(settings, "OPERATOR_BANK_DETAILS", ""),
+        "operator": seller.name,
     }
     with translation.override(language):
+        context["bank_details"] = seller.bank_text()
         subject = " ".join(_render("subject.txt", language, context).split())
         body = _render("body.txt", language, context)
         pdf = invoice_pdf(invoice)
-    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    message = EmailMessage(
+        subject,
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+        reply_to=[seller.email] if seller.email else None,
+    )
     message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return message

@@ -1,6 +1,5 @@
 """E-mail an issued invoice, its PDF attached, to the customer's billing contacts."""
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
 
     Written in the invoice's language. Records when it was last sent.
     """
+    from billing.documents.identity import seller_identity
     from billing.documents.pdf import invoice_pdf  # WeasyPrint is heavy: load it only to send
 
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
@@ -31,10 +31,12 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
         recipients = [invoice.customer.contact_email]
     if not recipients:
         raise NotSendable(_("%(customer)s has no billing contact e-mail.") % {"customer": invoice.customer})
+    # From the customer's seller: a resale sub-distributor's customer never hears of the operator.
+    seller = seller_identity(invoice.customer)
     with translation.override(invoice.language):
         subject = _("Invoice %(number)s from %(operator)s") % {
             "number": invoice.number,
-            "operator": getattr(settings, "OPERATOR_NAME", ""),
+            "operator": seller.name,
         }
         body = _(
             "Please find attached invoice %(number)s for %(total)s %(currency)s, due on %(due)s.\n"
@@ -46,7 +48,9 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
             "due": invoice.due_date,
             "due_amount": invoice.amount_due,
         }
-    message = EmailMessage(subject=subject, body=body, to=recipients)
+    message = EmailMessage(
+        subject=subject, body=body, to=recipients, reply_to=[seller.email] if seller.email else None
+    )
     message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
     message.send()
     Invoice.objects.filter(pk=invoice.pk).update(sent_at=timezone.now())

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from billing.documents import views as document_views
 from billing.statements import views
 
 urlpatterns = [
@@ -39,6 +40,13 @@ urlpatterns = [
         name="staff-usage-statement-pdf",
     ),
     path("portal/statement/", views.portal_statement, name="portal-statement"),
+    # The seller profile (billing.documents): the identity a resale sub-distributor's documents carry.
+    path("portal/seller/profile/", document_views.portal_seller_profile, name="portal-seller-profile"),
+    path(
+        "dashboard/customers/<int:pk>/seller-profile/",
+        document_views.staff_seller_profile,
+        name="staff-seller-profile",
+    ),
     path(
         "portal/usage-statements/",
         views.portal_usage_statement_list,

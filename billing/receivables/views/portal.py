@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
+from billing.documents.identity import seller_identity
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
 from billing.receivables.cards import invoice_card_payment_start
@@ -76,6 +77,8 @@ def portal_invoice_detail(request, pk: int):
             "allocated_at"
         ),
         "credit_notes": invoice.credit_notes.order_by("issue_date", "id"),
+        # Who the invoice is from and where to pay: the customer's seller, not always the operator.
+        "seller": seller_identity(invoice.customer),
         "may_pay": _may_pay(request.user, invoice),
         "just_paid": request.GET.get("paid") == "1",
         "today": timezone.localdate(),

@@ -146,9 +146,11 @@ def test_accountant_exports_page_links_and_unknown_kind(client, books):
 
 
 def test_sub_distributor_sees_its_customers_statement_not_its_parents(client):
+    from accounts.models import Customer
     from tests.factories import SubDistributorFactory
 
-    parent = SubDistributorFactory(name="Reseller")
+    # Direct: the operator invoices the child (the helpers post in the operator's book).
+    parent = SubDistributorFactory(name="Reseller", chain_mode=Customer.ChainMode.DIRECT)
     child = CustomerFactory(name="Child Co", parent=parent)
     invoice(child, "321.00", dt.date(2026, 10, 3))
     client_for(client, portal_user(parent))
