@@ -13,14 +13,12 @@ adjustment row (``billing.documents.line_prices``), never by a guessed split. Lo
 
 from datetime import timedelta
 
-from django.conf import settings
-
 from accounts.models import Customer
 from billing.invoicing.periods import Period
 from catalog.errors import PricingError
-from catalog.models import AIModel, PlanAssignment, SellPlan
+from catalog.models import AIModel, SellPlan
 from catalog.rating import TOKEN_CLASSES
-from catalog.selectors.pricing import PricingSnapshot, in_force
+from catalog.selectors.pricing import PricingSnapshot, plans_for_customers
 from common.days import local_midnight
 
 
@@ -39,25 +37,11 @@ class UnitPrices:
         if which in self._plans:
             return self._plans[which]
         at = self._instants[which]
-        assigned: dict[int, SellPlan] = {}
-        for a in (
-            PlanAssignment.objects.filter(in_force(at), plan__is_active=True)
-            .select_related("plan")
-            .order_by("customer_id", "-effective_from")
-        ):
-            assigned.setdefault(a.customer_id, a.plan)
-        defaults = {p.currency: p for p in SellPlan.objects.filter(is_default=True, is_active=True)}
-        plans: dict[int, SellPlan | None] = {}
         customers = Customer.objects.filter(pk__in=self._customer_ids).select_related("billing_terms")
-        for c in customers.only("id", "path", "billing_terms__currency"):
-            plan = next((assigned[i] for i in [c.pk, *reversed(c.ancestor_ids())] if i in assigned), None)
-            if plan is None:
-                terms = getattr(c, "billing_terms", None)
-                for ccy in (getattr(terms, "currency", None), settings.BASE_CURRENCY):
-                    if ccy in defaults:
-                        plan = defaults[ccy]
-                        break
-            plans[c.pk] = plan
+        # The plan that priced each customer, by catalog's rule: never its seller's wholesale plan.
+        plans = plans_for_customers(
+            customers.only("id", "path", "price_owner_id", "billing_terms__currency"), at
+        )
         self._plans[which] = plans
         return plans
 

@@ -305,6 +305,23 @@ class PricingSnapshot:
         return schedule
 
 
+def _assignable_chain(customer: Customer) -> list[int]:
+    """The customer and its ancestors below its price owner, the customer last: whose assignments count."""
+    ancestors = customer.ancestor_ids()
+    owner_id = customer.price_owner_id
+    if owner_id is not None and owner_id in ancestors:
+        ancestors = ancestors[ancestors.index(owner_id) + 1 :]
+    return [*ancestors, customer.pk]
+
+
+def _default_currencies(customer: Customer) -> list[str]:
+    """Currencies whose default plan prices ``customer``: its billing currency, then (operator-priced
+    only) the operator's base currency."""
+    terms = getattr(customer, "billing_terms", None)
+    currencies = [c for c in (getattr(terms, "currency", None), settings.BASE_CURRENCY) if c]
+    return currencies if customer.price_owner_id is None else currencies[:1]
+
+
 def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
     """Return the plan that prices ``customer``'s usage at ``at`` and where it comes from.
 
@@ -316,13 +333,10 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
     prices its customers: they would see and pay its buy price.
     """
     owner_id = customer.price_owner_id
-    ancestors = customer.ancestor_ids()
-    if owner_id is not None and owner_id in ancestors:
-        ancestors = ancestors[ancestors.index(owner_id) + 1 :]
     assignments = (
         PlanAssignment.objects.filter(
             in_force(at),
-            customer_id__in=[*ancestors, customer.pk],
+            customer_id__in=_assignable_chain(customer),
             plan__is_active=True,
             plan__owner_id=owner_id,
         )
@@ -334,10 +348,7 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
         if assignment.customer_id == customer.pk:
             return assignment.plan, "assigned"
         return assignment.plan, f"inherited from {assignment.customer.name}"
-    terms = getattr(customer, "billing_terms", None)
-    currencies = [c for c in (getattr(terms, "currency", None), settings.BASE_CURRENCY) if c]
-    if owner_id is not None:
-        currencies = currencies[:1]
+    currencies = _default_currencies(customer)
     defaults = SellPlan.objects.filter(is_default=True, is_active=True, owner_id=owner_id)
     for currency in currencies:
         plan = defaults.filter(currency=currency).first()
@@ -347,3 +358,37 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
         _("%(customer)s has no plan at %(at)s and there is no default plan in %(currencies)s.")
         % {"customer": customer.name, "at": f"{at:%Y-%m-%d %H:%M}", "currencies": "/".join(currencies)}
     )
+
+
+def plans_for_customers(customers, at: datetime) -> dict[int, SellPlan | None]:
+    """``plan_for_customer``'s plan for many customers (None where it has none) in three queries.
+
+    ``customers`` need ``path``, ``price_owner_id`` and ``billing_terms`` loaded.
+    """
+    customers = list(customers)
+    chains = {c.pk: _assignable_chain(c) for c in customers}
+    assigned: dict[int, list[SellPlan]] = {}
+    for a in (
+        PlanAssignment.objects.filter(
+            in_force(at),
+            customer_id__in={i for chain in chains.values() for i in chain},
+            plan__is_active=True,
+        )
+        .select_related("plan")
+        .order_by("-effective_from")
+    ):
+        assigned.setdefault(a.customer_id, []).append(a.plan)
+    defaults = {(p.owner_id, p.currency): p for p in SellPlan.objects.filter(is_default=True, is_active=True)}
+    plans: dict[int, SellPlan | None] = {}
+    for c in customers:
+        owner_id = c.price_owner_id
+        found = next(
+            (p for i in reversed(chains[c.pk]) for p in assigned.get(i, ()) if p.owner_id == owner_id), None
+        )
+        if found is None:
+            found = next(
+                (defaults[(owner_id, ccy)] for ccy in _default_currencies(c) if (owner_id, ccy) in defaults),
+                None,
+            )
+        plans[c.pk] = found
+    return plans

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Customer
 from catalog.errors import NoPlan
 from catalog.models import PlanRule, PriceAlert, SellPlan
-from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
+from catalog.selectors.pricing import PricingSnapshot, plan_for_customer, plans_for_customers
 from catalog.services.alerts import price_check_run
 from catalog.services.plans import plan_assign, plan_create, plan_update
 from catalog.services.retail import retail_price_set
@@ -292,3 +292,27 @@ def test_a_wholesale_price_rise_raises_a_retail_floor_alert_on_the_sellers_plan(
         Decimal("14"),
         Decimal("13"),
     )
+
+
+def test_plans_for_many_customers_follow_the_same_rule():
+    chain = chain_build()
+    standard = plan_create(name="Standard", currency="CNY", is_default=True)
+    s_default = plan_create(name="S Default", currency="CNY", owner=chain.seller, is_default=True)
+    direct = SubDistributorFactory(chain_mode=Customer.ChainMode.DIRECT)
+    plan_assign(customer=direct, plan=chain.wholesale, effective_from=EPOCH)
+    customers = [
+        chain.seller,
+        chain.customer,
+        CustomerFactory(parent=chain.seller),  # S's default, not S's wholesale nor our default
+        CustomerFactory(),  # our default
+        CustomerFactory(parent=direct),  # inherits the direct group's plan
+    ]
+    loaded = Customer.objects.filter(pk__in=[c.pk for c in customers]).select_related("billing_terms")
+    assert plans_for_customers(loaded, NOW) == {c.pk: plan_for_customer(c, NOW)[0] for c in customers}
+    assert [plans_for_customers(loaded, NOW)[c.pk] for c in customers] == [
+        chain.wholesale,
+        chain.retail,
+        s_default,
+        standard,
+        chain.wholesale,
+    ]
