@@ -10,21 +10,27 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Customer, MemberRole, StaffRole
 from billing.chain.commission import commission_statement_issue, commission_statements_issue
 from billing.chain.commission_pdf import commission_statement_pdf
 from billing.chain.commission_settle import commission_settle
 from billing.chain.models import CommissionSettlement, CommissionStatement
-from billing.invoicing.periods import period_parse
+from billing.invoicing.periods import period_of_day, period_parse
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.ledger.services import credit, debit, transaction_post
 from billing.ledger.verify import ledger_problems
-from billing.usage.models import RatingState, UsageBatch, UsageEvent
+from billing.terms.models import BillingTerms
+from billing.usage.models import GatewayKey, RatingState, UsageBatch, UsageEvent
+from billing.usage.services import usage_batch_ingest
+from catalog.models import BookKind, PlanRule
+from catalog.services.plans import plan_assign, plan_create
 from tests.billing.documents.helpers import invoice
 from tests.billing.factories import staff
-from tests.catalog.factories import AIModelFactory
+from tests.billing.usage.factories import source_make
+from tests.catalog.factories import EPOCH, AIModelFactory, PriceBookFactory, add_prices, add_rule, tier
 from tests.factories import CustomerFactory, MembershipFactory, SubDistributorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -345,3 +351,76 @@ def test_staff_pages_list_show_and_settle_for_finance_only(client, chain):
     client.force_login(staff(StaffRole.AUDITOR))
     assert client.get(reverse("staff-commission-detail", args=[statement.pk])).status_code == 200
     assert client.post(reverse("staff-commission-issue"), {"period": "2026-10"}).status_code == 403
+
+
+def _this_month_instant() -> dt.datetime:
+    """A moment ago, but in this month (operator's time zone): usage posts on the day it is ingested, so
+    the payable's month is this one."""
+    now = timezone.localtime()
+    return max(now - dt.timedelta(minutes=1), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+
+
+def _through_ingest(agent: Customer, customers: list[Customer]):
+    """The agency story through real ingestion (prices of tests/billing/chain/test_report_story.py): cost
+    6 / 18, the operator's wholesale cost × 1.35, the agent's retail its wholesale × 1.25; each request is
+    600,000 input and 200,000 output tokens: wholesale 9.72, retail 12.15."""
+    model = AIModelFactory(name="glm-5")
+    cost_book = PriceBookFactory(name="Zhipu contract", kind=BookKind.COST, currency="CNY")
+    add_prices(cost_book, model, tier(input="6", output="18"))
+    wholesale = plan_create(name="Wholesale", currency="CNY")
+    add_rule(wholesale, PlanRule.Method.COST_MARKUP, markup=Decimal("0.35"))
+    plan_assign(customer=agent, plan=wholesale, effective_from=EPOCH)
+    retail = plan_create(name="A Retail", currency="CNY", owner=agent)
+    add_rule(retail, PlanRule.Method.WHOLESALE_MARKUP, markup=Decimal("0.25"))
+    records = []
+    for n, customer in enumerate(customers, start=1):
+        BillingTerms.objects.create(customer=customer, mode=BillingTerms.Mode.MONTHLY, currency="CNY")
+        GatewayKey.objects.create(key=f"key-{customer.code}", customer=customer)
+        plan_assign(customer=customer, plan=retail, effective_from=EPOCH)
+        records += [
+            {
+                "request_id": f"{customer.code}-{i}",
+                "occurred_at": _this_month_instant().isoformat(),
+                "key": f"key-{customer.code}",
+                "model": "glm-5",
+                "prompt_tokens": 600_000,
+                "completion_tokens": 200_000,
+            }
+            for i in range(n)
+        ]
+    result = usage_batch_ingest(source=source_make()[0], records=records, idempotency_key="agency")
+    assert result.accepted == len(records) and result.unrated == 0
+
+
+@pytest.mark.parametrize(
+    ("basis", "rate", "per_request", "accrued"),
+    [
+        ("margin", "0", Decimal("2.43"), Decimal("7.29")),  # retail 12.15 − wholesale 9.72
+        ("percent", "0.08", Decimal("0.972"), Decimal("2.92")),  # 8% of 12.15; 2.916 booked, 2.92 shown
+    ],
+)
+def test_through_ingest_the_statement_reads_what_usage_posted(basis, rate, per_request, accrued):
+    agent = agency("agent-i", basis=basis, rate=rate)
+    e1 = CustomerFactory(name="E One", code="e1", parent=agent)
+    e2 = CustomerFactory(name="E Two", code="e2", parent=agent)
+
+    _through_ingest(agent, [e1, e2])  # E1 sends one request, E2 two
+    statement = commission_statement_issue(agent, period_of_day(timezone.localdate()), "CNY")
+
+    assert (statement.opening, statement.accrued, statement.settled, statement.closing) == (
+        Decimal("0"),
+        accrued,
+        Decimal("0"),
+        accrued,
+    )
+    lines = [
+        (ln["customer"], ln["requests"], Decimal(ln["revenue"]), Decimal(ln["commission"]))
+        for ln in statement.lines
+    ]
+    assert lines == [
+        ("E One", 1, Decimal("12.15"), per_request),
+        ("E Two", 2, Decimal("24.30"), 2 * per_request),
+    ]
+    payable = LedgerAccount.objects.get(kind=AccountKind.COMMISSION_PAYABLE, customer=agent)
+    assert payable.book_id is None and -payable.balance == 3 * per_request
+    assert ledger_problems() == []

@@ -14,7 +14,9 @@ from accounts.models import Customer
 from billing.chain.migrate import MigrationRefused, migration_apply, migration_plan
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.ledger.verify import ledger_problems
-from billing.usage.models import UsageBatch, UsageEvent
+from billing.terms.models import BillingTerms
+from billing.usage.models import GatewayKey, UsageBatch, UsageEvent
+from billing.usage.services import usage_batch_ingest
 from billing.wallets.verify import wallet_problems
 from catalog.models import BookKind, PlanRule, SellPlan
 from catalog.rating import TOKEN_CLASSES
@@ -23,6 +25,7 @@ from catalog.selectors.pricing import plan_for_customer
 from catalog.services.plans import plan_assign, plan_create
 from tests.billing.documents.helpers import invoice
 from tests.billing.factories import grant, topup
+from tests.billing.usage.factories import source_make
 from tests.catalog.factories import EPOCH, AIModelFactory, PriceBookFactory, add_prices, add_rule, tier
 from tests.factories import CustomerFactory, SubDistributorFactory
 
@@ -207,3 +210,36 @@ def test_back_to_direct_only_with_an_empty_book(tree):
         None,
         None,
     )
+
+
+def test_after_the_move_usage_is_sold_in_the_sub_distributors_book(tree):
+    sub, c1 = tree["sub"], tree["c1"]
+    add_prices(
+        PriceBookFactory(name="Zhipu contract", kind=BookKind.COST, currency="CNY"),
+        tree["model"],
+        tier(input="10", output="20"),
+    )
+    for customer in (sub, c1):
+        BillingTerms.objects.create(customer=customer, mode=BillingTerms.Mode.PREPAID, currency="CNY")
+    GatewayKey.objects.create(key="key-c1", customer=c1)
+    migration_apply(migration_plan(sub=sub, mode="resale"))
+    record = {
+        "request_id": "after-1",
+        "occurred_at": timezone.now().isoformat(),
+        "key": "key-c1",
+        "model": "glm-5",
+        "prompt_tokens": 1_000_000,
+        "completion_tokens": 0,
+    }
+
+    result = usage_batch_ingest(source=source_make()[0], records=[record], idempotency_key="after")
+
+    assert result.accepted == 1 and result.unrated == 0
+    sub.refresh_from_db()
+    # C1 pays S's retail (its old plan's 15.20) from the credit now held in S's book; S pays the operator
+    # its wholesale (15.20 too: the copy sells at what S buys) from the deposit it took over.
+    assert balance(AccountKind.WALLET_PAID, c1, book=sub) == Decimal("84.80")
+    assert balance(AccountKind.WALLET_PAID, sub) == Decimal("124.80")
+    assert balance(AccountKind.DUE_TO_SELLER, book=sub) == Decimal("124.80")
+    assert books_balance() == {}
+    assert ledger_problems() == [] and wallet_problems() == []
