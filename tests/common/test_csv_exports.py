@@ -70,6 +70,11 @@ COVERED = {
         lambda s: reverse("staff-redemption-batch-csv", args=[s["batch"].pk]),
         {},
     ),
+    "portal-seller-code-export": (
+        "seller",
+        lambda s: reverse("portal-seller-code-export", args=[s["seller_batch"].pk]),
+        {},
+    ),
     "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
     "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
     "staff-invoice-lines-csv": (
@@ -228,11 +233,31 @@ def seeded():
         "owner": MembershipFactory(customer=acme, role=MemberRole.OWNER).user,
         "seller": MembershipFactory(customer=reseller, role=MemberRole.OWNER).user,
     }
+    # The reseller's own codes, one redeemed by its customer, exported from its portal.
+    seller_batch = redemption_batch_create(
+        user=users["seller"],
+        book=reseller,
+        name="=codes",
+        currency="CNY",
+        value=Decimal("5.00"),
+        count=2,
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    RedemptionCode.objects.filter(pk=seller_batch.codes.first().pk).update(
+        customer=shop, redeemed_at=timezone.now()
+    )
     # November, outside the period the other exports read.
     lines_invoice = issued_invoice(
         acme, "50.00", issue_date=dt.date(2026, 11, 5), description="=cmd|' /C calc'!A0"
     )
-    return {"acme": acme, "plan": plan, "batch": batch, "users": users, "invoice": lines_invoice}
+    return {
+        "acme": acme,
+        "plan": plan,
+        "batch": batch,
+        "seller_batch": seller_batch,
+        "users": users,
+        "invoice": lines_invoice,
+    }
 
 
 def _rows(text: str) -> list[list[str]]:
