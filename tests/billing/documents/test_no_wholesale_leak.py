@@ -22,7 +22,8 @@ from django.utils import timezone
 from accounts.models import MemberRole, StaffRole
 from billing.documents.pdf import invoice_pdf
 from billing.invoicing.close.services import close_period
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import Invoice, UsageStatement
+from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.models import Receipt
 from billing.receivables.services import payment_record
 from billing.terms.models import BillingTerms
@@ -38,7 +39,7 @@ from tests.billing.documents.sellers import (
     pdf_text,
     reseller,
 )
-from tests.billing.factories import staff
+from tests.billing.factories import staff, topup
 from tests.billing.usage.factories import T0, default_plan, priced_model, source_make
 from tests.factories import MembershipFactory
 
@@ -56,8 +57,9 @@ def leaks(text: str) -> list[str]:
     # One space for any run of blanks: a PDF's narrow column wraps a name over two lines.
     text = " ".join(text.split())
     found = [word for word in (WHOLESALE, *OPERATOR.values()) if word in text]
-    # A figure counts only standing alone: "1.37" inside "11.37" or "1.375" is another number.
-    found += [f for f in WHOLESALE_FIGURES if re.search(rf"(?<![\d.,]){re.escape(f)}(?!\d)", text)]
+    # A figure counts standing alone, trailing zeros or not ("6.85", "6.850000"); "11.37" or "1.375" is
+    # another number.
+    found += [f for f in WHOLESALE_FIGURES if re.search(rf"(?<![\d.,]){re.escape(f)}0*(?!\d)", text)]
     return found
 
 
@@ -83,42 +85,62 @@ def chain(settings, tmp_path):
     plan_assign(customer=customer, plan=retail, effective_from=T0)
     source = source_make()[0]
     GatewayKey.objects.create(key="key-zed", customer=customer, source=source)
+    # A prepaid customer too: its usage statement and wallet are what a prepaid customer reads.
+    prepaid = end_customer(seller, name="Yak Studio", language="zh-hans")
+    BillingTerms.objects.create(customer=prepaid, mode=BillingTerms.Mode.PREPAID, currency="CNY")
+    plan_assign(customer=prepaid, plan=retail, effective_from=T0)
+    GatewayKey.objects.create(key="key-yak", customer=prepaid, source=source)
+    topup(prepaid, "100.00", "yak-topup-1")
+    for n, key in enumerate(("key-zed", "key-yak"), start=1):
+        _use(source, key, n)
+    close_period("2026-10", issue_date=dt.date(2026, 11, 1))
+    invoice = Invoice.objects.get(customer=customer)
+    assert invoice.total == RETAIL_TOTAL  # C is billed at retail, by S
+    finance = staff(StaffRole.FINANCE)
+    note = credit_note_issue(
+        invoice=invoice, reason="Goodwill", amount=Decimal("1.00"), actor=finance, idempotency_key="zed-cn-1"
+    )
+    invoice.refresh_from_db()
+    payment = payment_record(
+        customer=customer,
+        amount=invoice.amount_due,
+        currency="CNY",
+        received_on=dt.date(2026, 11, 5),
+        reference="ZED-TT-1",
+        actor=finance,
+        idempotency_key="zed-pay-1",
+    )
+    return {
+        "customer": customer,
+        "invoice": invoice,
+        "receipt": Receipt.objects.get(payment=payment),
+        "credit_note": note,
+        "user": MembershipFactory(customer=customer, role=MemberRole.OWNER).user,
+        "prepaid": prepaid,
+        "usage_statement": UsageStatement.objects.get(customer=prepaid),
+        "prepaid_user": MembershipFactory(customer=prepaid, role=MemberRole.OWNER).user,
+    }
+
+
+def _use(source, key: str, n: int) -> None:
+    """One request of 1M input and 1M output tokens on 10 October, through the real ingest."""
     at = dt.datetime(2026, 10, 10, 4, tzinfo=dt.UTC)
     result = usage_batch_ingest(
         source=source,
         records=[
             {
-                "request_id": "req-zed-1",
+                "request_id": f"req-leak-{n}",
                 "occurred_at": at.isoformat(),
-                "key": "key-zed",
+                "key": key,
                 "model": "deepseek-chat",
                 "prompt_tokens": 1_000_000,
                 "completion_tokens": 1_000_000,
             }
         ],
-        idempotency_key="batch-zed-1",
+        idempotency_key=f"batch-leak-{n}",
         now=max(at, timezone.now()),
     )
     assert result.accepted == 1, result
-    close_period("2026-10", issue_date=dt.date(2026, 11, 1))
-    invoice = Invoice.objects.get(customer=customer)
-    assert invoice.total == RETAIL_TOTAL  # C is billed at retail, by S
-    payment = payment_record(
-        customer=customer,
-        amount=invoice.total,
-        currency="CNY",
-        received_on=dt.date(2026, 11, 5),
-        reference="ZED-TT-1",
-        actor=staff(StaffRole.FINANCE),
-        idempotency_key="zed-pay-1",
-    )
-    user = MembershipFactory(customer=customer, role=MemberRole.OWNER).user
-    return {
-        "customer": customer,
-        "invoice": invoice,
-        "receipt": Receipt.objects.get(payment=payment),
-        "user": user,
-    }
 
 
 def _get(client, url: str, **params) -> str:
@@ -147,6 +169,7 @@ def test_documents_show_the_seller_and_nothing_of_the_wholesale_side(client, cha
         "invoice lines CSV": _get(client, reverse("portal-invoice-lines-csv", args=[invoice.pk])),
         "receipts": _get(client, reverse("portal-receipt-list")),
         "receipt PDF": _get(client, reverse("portal-receipt-pdf", args=[receipt.pk])),
+        "credit note PDF": _get(client, reverse("portal-credit-note-pdf", args=[chain["credit_note"].pk])),
         "statement": _get(client, reverse("portal-statement"), **month),
         "statement PDF": _get(client, reverse("portal-statement"), **month, format="pdf"),
         "statement CSV": _get(client, reverse("portal-statement"), **month, format="csv"),
@@ -154,11 +177,29 @@ def test_documents_show_the_seller_and_nothing_of_the_wholesale_side(client, cha
     }
     invoice.language = "zh-hans"
     pages["invoice PDF (zh)"] = pdf_text(invoice_pdf(invoice))
+    # The prepaid customer (Chinese): its usage statements.
+    client.force_login(chain["prepaid_user"])
+    usage = chain["usage_statement"]
+    assert usage.total == RETAIL_TOTAL
+    pages["usage statements (prepaid)"] = _get(client, reverse("portal-usage-statement-list"))
+    pages["usage statement PDF"] = _get(client, reverse("portal-usage-statement-pdf", args=[usage.pk]))
+    pages["home (prepaid)"] = _get(client, reverse("portal-home"))
+    pages["statement PDF (prepaid)"] = _get(client, reverse("portal-statement"), **month, format="pdf")
     _check(pages)
     # What C does see: its retail total, from S.
-    for name in ("invoice page", "invoice PDF", "invoice PDF (zh)", "receipt PDF", "statement PDF"):
+    for name in (
+        "invoice page",
+        "invoice PDF",
+        "invoice PDF (zh)",
+        "receipt PDF",
+        "credit note PDF",
+        "statement PDF",
+        "usage statement PDF",
+        "statement PDF (prepaid)",
+    ):
         assert SELLER_LEGAL in pages[name], name
     assert "8.91" in pages["invoice PDF"] and "8.91" in pages["invoice page"]
+    assert "deepseek-chat" in pages["usage statement PDF"]
 
 
 def test_other_portal_surfaces_show_nothing_of_the_wholesale_side(client, chain):
@@ -187,5 +228,8 @@ def test_other_portal_surfaces_show_nothing_of_the_wholesale_side(client, chain)
         ),
         "quote API": quote.content.decode(),
     }
+    client.force_login(chain["prepaid_user"])
+    pages["usage (prepaid)"] = _get(client, reverse("portal-usage"))
+    pages["wallet (prepaid)"] = _get(client, reverse("portal-wallet"))
     _check(pages)
     assert RETAIL in pages["prices"]
