@@ -58,7 +58,16 @@ class AIModelAdmin(admin.ModelAdmin):
 
 @admin.register(PriceBook)
 class PriceBookAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "currency", "vendor", "priority", "batch_multiplier", "is_active"]
+    list_display = [
+        "name",
+        "owner",
+        "kind",
+        "currency",
+        "vendor",
+        "priority",
+        "batch_multiplier",
+        "is_active",
+    ]
     list_filter = ["kind", "currency", "is_active"]
     search_fields = ["name"]
 
@@ -123,8 +132,9 @@ class PlanRuleInline(admin.TabularInline):
 
 @admin.register(SellPlan)
 class SellPlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "currency", "is_default", "margin_floor", "is_active"]
+    list_display = ["name", "owner", "currency", "is_default", "margin_floor", "is_active"]
     list_filter = ["currency", "is_default", "is_active"]
+    list_select_related = ["owner"]
     search_fields = ["name"]
     inlines = [PlanRuleInline]
 

@@ -112,6 +112,10 @@ def _detail(request, plan: SellPlan, **forms):
         "rows": retail_preview(plan, now),
         "assignments": plan_assignments(plan, now),
         "buy_plan": None,
+        # Raised by the price check when prices under this plan move (a wholesale rise, a list cut).
+        "alerts": plan.alerts.filter(resolved_at__isnull=True)
+        .select_related("model")
+        .order_by("model__name"),
     }
     with contextlib.suppress(PricingError):  # no buy plan: the page says so
         context["buy_plan"] = plan_for_customer(request.seller, now)[0]

@@ -10,7 +10,9 @@ from django.utils import timezone
 from accounts.models import Customer, MemberRole
 from catalog.models import PlanAssignment, PlanRule, SellPlan
 from catalog.selectors.pricing import plan_for_customer
+from catalog.services.alerts import price_check_run
 from catalog.services.plans import plan_create
+from tests.catalog.factories import add_rule
 from tests.catalog.retail import chain_build, floor_set
 from tests.factories import CustomerFactory, MembershipFactory, StaffFactory, SubDistributorFactory
 
@@ -198,3 +200,12 @@ def test_staff_read_sub_distributors_plans():
     assert "S Retail" in everyone and "Agency Retail" in everyone and "Shop S" in everyone
     detail = staff.get(reverse("catalog-plan-detail", args=[chain.retail.pk])).content.decode()
     assert "retail plan of Shop S" in detail
+
+
+def test_the_plan_page_lists_open_alerts_on_the_plan():
+    chain = chain_build()
+    cheap = plan_create(name="Cheap", currency="CNY", owner=chain.seller)
+    add_rule(cheap, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.5"))  # list 16 → 8 < wholesale 12.5
+    price_check_run(trigger="test", at=timezone.now())
+    page = member_client(chain.seller).get(reverse("portal-plan-detail", args=[cheap.pk])).content.decode()
+    assert "glm-5 input: Sells below cost — you sell at 8, you buy at 12.5 CNY per million tokens." in page
