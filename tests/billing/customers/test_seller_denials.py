@@ -39,6 +39,10 @@ def test_the_owner_of_a_resale_seller_reaches_every_page(as_owner, name):
     assert as_owner.get(reverse(name)).status_code == 200
 
 
+def test_the_portal_menu_leads_a_seller_to_its_business(as_owner):
+    assert 'data-testid="nav-seller"' in as_owner.get(reverse("portal-home")).content.decode()
+
+
 @pytest.mark.parametrize("name", READ_PAGES + RESALE_PAGES + MANAGER_PAGES)
 def test_an_end_customer_is_refused(client, prepaid, name):
     client.force_login(member(prepaid, "c@example.com"))
@@ -53,7 +57,7 @@ def test_a_direct_sub_distributor_is_refused_and_keeps_its_read_only_views(clien
     assert client.get(reverse(name)).status_code == 403
     # The views it had before chains still answer.
     assert client.get(reverse("portal-customer-list")).status_code == 200
-    assert "portal-seller-home" not in client.get(reverse("portal-home")).content.decode()
+    assert 'data-testid="nav-seller"' not in client.get(reverse("portal-home")).content.decode()
 
 
 @pytest.mark.parametrize("name", READ_PAGES + RESALE_PAGES + MANAGER_PAGES)
