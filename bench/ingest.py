@@ -17,7 +17,11 @@ file (``_generate`` says more, and how to get the old month-long worst case). Th
 - ``ingest_cpu_*_s_per_100k``: CPU seconds per 100,000 events of the writing process (its writer
   threads), the producer and (when the server runs on this machine) the whole PostgreSQL server (the
   writers' backends and its background processes), and ``ingest_cpu_bound_events_per_s``:
-  two cores divided by their sum — no overlap of the stages can beat it.
+  two cores divided by their sum — no overlap of the stages can beat it;
+- ``ingest_chain_events_per_s``: the same, for a file of the same shape whose customers are end customers
+  of a resale sub-distributor (operator → S → customers: two hops, so each event is rated at S's retail
+  plan, at the operator's wholesale plan and at contract cost, and stored twice);
+  ``BENCH_INGEST_CHAIN_EVENTS`` events (default: as many as the first file).
 """
 
 import contextlib
@@ -37,6 +41,7 @@ from decimal import Decimal
 from django.conf import settings
 
 EVENTS = int(os.environ.get("BENCH_INGEST_EVENTS", "1000000"))
+CHAIN_EVENTS = int(os.environ.get("BENCH_INGEST_CHAIN_EVENTS", str(EVENTS)))
 CUSTOMERS = 120
 MODELS = 40
 VENDORS = 6
@@ -107,6 +112,45 @@ def _setup() -> tuple[list[str], list[tuple[str, list[str]]]]:
             GatewayKey.objects.create(key=f"bench-key-{i}", customer=customer)
         keys.append(f"bench-key-{i}")
     return keys, models
+
+
+def _setup_chain() -> list[str]:
+    """Create (idempotently) a resale sub-distributor on the bench plan (its wholesale price) with
+    CUSTOMERS end customers on its own retail plan (cost × 2.5, above the bench plan's 2); return their keys."""
+    from accounts.models import Customer
+    from accounts.services import customer_create
+    from billing.terms.models import BillingTerms
+    from billing.usage.models import GatewayKey
+    from catalog.models import PlanAssignment, PlanRule, SellPlan
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    reseller = Customer.objects.filter(code="bench-reseller").first()
+    if reseller is None:
+        reseller = customer_create(
+            name="Bench reseller",
+            code="bench-reseller",
+            kind=Customer.Kind.SUB_DISTRIBUTOR,
+            chain_mode=Customer.ChainMode.RESALE,
+        )
+        BillingTerms.objects.create(customer=reseller, mode=BillingTerms.Mode.MONTHLY, currency="CNY")
+        wholesale = SellPlan.objects.get(name="bench-plan", owner=None)
+        PlanAssignment.objects.create(customer=reseller, plan=wholesale, effective_from=start)
+        retail = SellPlan.objects.create(name="bench-retail", currency="CNY", owner=reseller)
+        PlanRule.objects.create(
+            plan=retail, method=PlanRule.Method.COST_MARKUP, markup=Decimal("1.5"), effective_from=start
+        )
+    retail = SellPlan.objects.get(name="bench-retail", owner=reseller)
+    keys = []
+    for i in range(CUSTOMERS):
+        code = f"bench-chain-{i}"
+        if not Customer.objects.filter(code=code).exists():
+            customer = customer_create(name=f"Bench chain {i}", code=code, parent=reseller)
+            mode = BillingTerms.Mode.PREPAID if i % 2 else BillingTerms.Mode.MONTHLY
+            BillingTerms.objects.create(customer=customer, mode=mode, currency="CNY")
+            PlanAssignment.objects.create(customer=customer, plan=retail, effective_from=start)
+            GatewayKey.objects.create(key=f"bench-chain-key-{i}", customer=customer)
+        keys.append(f"bench-chain-key-{i}")
+    return keys
 
 
 def _generate(path: str, n: int, keys: list[str], models: list[tuple[str, list[str]]]) -> None:
@@ -339,35 +383,45 @@ def _ingest_child(path: str) -> None:
     )
 
 
+def _ingest_timed(path: str) -> dict:
+    """Ingest the file at ``path`` in a child process (``_ingest_child``); return its report."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','distributor.settings');"
+            f"django.setup();from bench.ingest import _ingest_child;_ingest_child({path!r})",
+        ],
+        capture_output=True,
+        text=True,
+        # Timed as it runs in production: DEBUG logs every SQL statement through a debug cursor.
+        env={**os.environ, "DEBUG": "0"},
+    )
+    if child.returncode != 0:
+        print(child.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"ingest child failed with exit code {child.returncode}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def run() -> None:
     if not settings.IS_POSTGRES:
         print("ingest_skipped: needs PostgreSQL (DATABASE_URL=postgres://…)")
         return
     keys, models = _setup()
+    chain_keys = _setup_chain()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "events.ndjson")
         _generate(path, EVENTS, keys, models)
         size_mb = os.path.getsize(path) / 1e6
-        child = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','distributor.settings');"
-                f"django.setup();from bench.ingest import _ingest_child;_ingest_child({path!r})",
-            ],
-            capture_output=True,
-            text=True,
-            # Timed as it runs in production: DEBUG logs every SQL statement through a debug cursor.
-            env={**os.environ, "DEBUG": "0"},
-        )
-        if child.returncode != 0:
-            print(child.stderr[-4000:], file=sys.stderr)
-            raise SystemExit(f"ingest child failed with exit code {child.returncode}")
-        report = json.loads(child.stdout.strip().splitlines()[-1])
+        report = _ingest_timed(path)
         rate = EVENTS / report["elapsed"]
         staged = os.path.join(tmp, "stored.copy")
         rows = _dump_stored(staged)
         copy_rate = _bare_copy_rate(staged, rows)
+        os.unlink(staged)
+        os.unlink(path)
+        _generate(path, CHAIN_EVENTS, chain_keys, models)
+        chain = _ingest_timed(path)
     print(f"ingest_file_mb: {size_mb:.0f}")
     print(f"ingest_events: {EVENTS}")
     print(f"ingest_accepted: {report['accepted']}")
@@ -377,6 +431,17 @@ def run() -> None:
     print(f"ingest_events_per_s: {rate:.0f}")
     print(f"copy_rows_per_s: {copy_rate:.0f}")
     print(f"ingest_vs_copy_ratio: {rate / copy_rate:.2f}")
+    print(f"ingest_chain_events: {CHAIN_EVENTS}")
+    print(f"ingest_chain_accepted: {chain['accepted']}")
+    print(f"ingest_chain_unrated: {chain['unrated']}")
+    print(f"ingest_chain_seconds: {chain['elapsed']:.1f}")
+    print(f"ingest_chain_events_per_s: {CHAIN_EVENTS / chain['elapsed']:.0f}")
+    chain_cpu = [chain["cpu_writer_s"], chain["cpu_producer_s"], chain["cpu_postgres_s"]]
+    for name, seconds in zip(("writer", "producer", "postgres"), chain_cpu, strict=True):
+        if seconds is not None:
+            print(f"ingest_chain_cpu_{name}_s_per_100k: {seconds * 100_000 / CHAIN_EVENTS:.2f}")
+    if chain_cpu[2] is not None:
+        print(f"ingest_chain_cpu_bound_events_per_s: {2 * CHAIN_EVENTS / sum(chain_cpu):.0f}")
     print(f"ingest_peak_rss_mb: {report['rss_mb']:.0f}")
     print(f"ingest_writer_rss_mb: {report['writer_rss_mb']:.0f}")
     print(f"ingest_producer_rss_mb: {report['producer_rss_mb']:.0f}")

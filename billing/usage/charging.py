@@ -25,9 +25,10 @@ from typing import NamedTuple, Protocol
 
 from django.db import transaction
 
+from accounts.models import Customer
 from billing.terms.spans import spans_lock_shared
 from billing.usage.models import UsageBatch
-from billing.usage.rating import RATED, UNRATED
+from billing.usage.rating import COMMISSION, RATED, UNRATED
 from billing.usage.signals import usage_committed
 from billing.usage.timeline import Timeline, timeline_load
 
@@ -72,7 +73,8 @@ class BatchResult:
 
 class Group(NamedTuple):
     """Stored events of one customer, rating state, sell currency, vendor, cost currency and segment of
-    the customer's timeline: how many, and their sale and cost summed (None: none of them has one)."""
+    the customer's timeline: how many, and their sale and cost summed (None: none of them has one);
+    ``derived``: how many of them are derived rows (a hop up the chain, not a gateway event)."""
 
     customer_id: int | None
     state: str
@@ -83,6 +85,7 @@ class Group(NamedTuple):
     sell_amount: Decimal | None
     cost_amount: Decimal | None
     segment: int = 0
+    derived: int = 0
 
 
 @dataclass
@@ -91,21 +94,26 @@ class Charged:
 
     sell: dict[tuple[int, str, int], Decimal]  # by (customer, currency, segment)
     cost: dict[tuple[int, int, str], Decimal]  # by (customer, vendor, currency)
-    stored: int  # events stored by this batch (every state)
+    stored: int  # gateway events stored by this batch (every state; derived rows not counted)
     unrated: int
     customer_ids: set[int]
     timeline: Timeline  # what the segments are, and the terms in force in each
+    # Agency commissions earned, by (agent, currency, book: the agent's customers' seller, None = the
+    # operator's): posted as the book's commission expense and payable to the agent, never as a sale.
+    commission: dict[tuple[int, str, int | None], Decimal] = field(default_factory=dict)
 
 
 def charged(groups, timeline: Timeline) -> Charged:
-    """Sum the stored events' ``groups``: only rated events are charged; an unrated one is counted (staff
-    fix its cause and re-rate it), a failed request (*not charged*) neither."""
+    """Sum the stored events' ``groups``: only rated events are charged (a derived row like any: its
+    customer bought the request at that hop); an unrated one is counted (staff fix its cause and re-rate
+    it), a failed request (*not charged*) neither; commissions are summed apart."""
     sell: dict = defaultdict(Decimal)
     cost: dict = defaultdict(Decimal)
+    commission: dict = defaultdict(Decimal)
     stored = unrated = 0
     customer_ids = set()
     for g in groups:
-        stored += g.count
+        stored += g.count - g.derived
         if g.customer_id is not None:
             customer_ids.add(g.customer_id)
         if g.state == UNRATED:
@@ -114,7 +122,18 @@ def charged(groups, timeline: Timeline) -> Charged:
             sell[(g.customer_id, g.sell_currency, g.segment)] += g.sell_amount
             if g.cost_amount is not None:
                 cost[(g.customer_id, g.vendor_id, g.cost_currency)] += g.cost_amount
-    return Charged(sell, cost, stored, unrated, customer_ids, timeline)
+        elif g.state == COMMISSION:
+            commission[(g.customer_id, g.sell_currency)] += g.sell_amount
+    return Charged(sell, cost, stored, unrated, customer_ids, timeline, _in_books(commission))
+
+
+def _in_books(commission: dict) -> dict[tuple[int, str, int | None], Decimal]:
+    """Key each agent's commission by the book it is owed in: its customers' seller, which is its own
+    (an agency sells nothing itself: ``accounts.chain.chain_of``). One query, only when there are any."""
+    if not commission:
+        return {}
+    books = dict(Customer.objects.filter(pk__in={a for a, _ccy in commission}).values_list("pk", "seller_id"))
+    return {(agent, ccy, books[agent]): amount for (agent, ccy), amount in commission.items()}
 
 
 def row_groups(rows, models: dict, timeline: Timeline) -> list[Group]:
@@ -131,6 +150,7 @@ def row_groups(rows, models: dict, timeline: Timeline) -> list[Group]:
             r.sell_amount,
             r.cost_amount,
             timeline.segment(r.customer_id, r.occurred_at) if r.customer_id is not None else 0,
+            1 if r.hop else 0,
         )
         for r in rows
     ]

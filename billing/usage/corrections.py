@@ -18,6 +18,9 @@ correction is one durable transaction with its audit row (``UsageCorrection``). 
 event already at its prices and posts nothing. Events covered by token allowances (packs, subscriptions)
 are left alone: their charge is the allowance's overage, not the price list's; so are events the prices
 now in force cannot rate, or would rate in another currency (``RerateDiff.skipped`` says which and why).
+
+Usage sold through the distribution chain is refused (``chain_refusal``): each of its events is charged
+at every hop (``rating``), in several books, and re-rating one hop would leave the others at the old price.
 """
 
 from collections import defaultdict
@@ -32,6 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.chain import agent_of
 from accounts.models import Customer
 from billing.allowances.models import AllowanceDraw
 from billing.ledger.accounts import account_get
@@ -84,6 +88,21 @@ def _scope(customer: Customer, model: AIModel, since: datetime, until: datetime)
     ).order_by("occurred_at", "id")
 
 
+def chain_refusal(customer: Customer, model: AIModel, since: datetime, until: datetime) -> str | None:
+    """Why the scope cannot be corrected here (its events are charged at more than one hop), or None."""
+    if (
+        customer.seller_id is not None
+        or agent_of(customer) is not None
+        or _scope(customer, model, since, until).filter(hop__gt=0).exists()
+    ):
+        return _(
+            "%(customer)s's usage is sold through the distribution chain: each event is charged at every "
+            "hop (the end customer, each seller's purchase, an agent's commission), in several books, and a "
+            "correction would re-rate only one of them. Post adjustments in each book instead."
+        ) % {"customer": customer.name}
+    return None
+
+
 def _drawn_batches(customer: Customer) -> set[int]:
     """Batches that drew token allowances of ``customer``: their events' charge is the allowance's."""
     return set(
@@ -99,6 +118,10 @@ def rerate_diff(
     rows = list(scope.select_for_update() if lock else scope)
     diff = RerateDiff(events=len(rows))
     if not rows:
+        return diff
+    refusal = chain_refusal(customer, model, since, until)
+    if refusal is not None:
+        diff.skipped = [(row, refusal) for row in rows]
         return diff
     drawn = _drawn_batches(customer)
     pricer = BatchPricer(
@@ -253,6 +276,9 @@ def usage_correct(
             if existing.request_hash != request_hash:
                 raise ValidationError(_("This correction key was already used for another re-rating."))
             return existing
+        refusal = chain_refusal(customer, model, since, until)
+        if refusal is not None:
+            raise ValidationError(refusal)
         diff = rerate_diff(customer=customer, model=model, since=since, until=until, lock=True)
         if not diff.changed:
             raise ValidationError(

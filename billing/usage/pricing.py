@@ -72,10 +72,27 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 _NEVER = _LATEST  # an empty range: lo <= at < hi holds for no time
 
 
+def chain_complete(customers: dict[int, Customer]) -> dict[int, Customer]:
+    """``customers`` and every customer their chain reaches — their sellers up to the operator and their
+    price owners (all ancestors) — loaded in one query when any is missing."""
+    missing = {
+        pk
+        for c in customers.values()
+        for pk in (c.seller_id, c.price_owner_id, *(c.ancestor_ids() if c.seller_id else ()))
+        if pk is not None and pk not in customers
+    }
+    if not missing:
+        return customers
+    found = Customer.objects.filter(pk__in=missing).select_related("billing_terms")
+    return {**customers, **{c.pk: c for c in found}}
+
+
 class BatchPricer:
-    """Prices for the customers and models of one batch over ``[start, end]``."""
+    """Prices for the customers and models of one batch over ``[start, end]``; ``customers`` gets their
+    chains' customers added (``chain_complete``), so every hop of an event can be priced."""
 
     def __init__(self, *, customers: dict[int, Customer], models: dict[int, AIModel], start, end):
+        customers = chain_complete(customers)
         self.customers = customers
         self.models = models
         self.customer_ids = frozenset(customers)
@@ -91,6 +108,23 @@ class BatchPricer:
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
         self._recent: tuple[datetime, datetime, datetime | None] = (_NEVER, _NEVER, None)
+        self._chains: dict[int, tuple[tuple[int, ...], Customer | None]] = {}
+
+    def chain(self, customer_id: int) -> tuple[tuple[int, ...], Customer | None]:
+        """``customer_id``'s sellers, nearest first, up to the operator (empty: sold by the operator), and
+        the agency sub-distributor earning a commission on its usage (``accounts.chain.agent_of``), or
+        None. Worked out once per customer: rating asks for every event."""
+        found = self._chains.get(customer_id)
+        if found is None:
+            customer = self.customers[customer_id]
+            sellers, seller_id = [], customer.seller_id
+            while seller_id is not None:
+                sellers.append(seller_id)
+                seller_id = self.customers[seller_id].seller_id
+            owner = self.customers.get(customer.price_owner_id) if customer.price_owner_id else None
+            agent = owner if owner is not None and owner.chain_mode == Customer.ChainMode.AGENCY else None
+            found = self._chains[customer_id] = (tuple(sellers), agent)
+        return found
 
     def covers(self, *, customer_ids, model_ids) -> bool:
         """Whether this pricer was built for all of these customers and models."""
@@ -200,6 +234,8 @@ class BatchPricer:
             return Unpriced("no_price", exc.message)
         except MissingFxRate as exc:
             return Unpriced("missing_fx", exc.message)
+        except NoPlan as exc:  # a sub-distributor's plan built on its own buy plan, which it lacks
+            return Unpriced("no_plan", exc.message)
         except PricingError as exc:  # pragma: no cover - any other catalog refusal
             return Unpriced("no_price", exc.message)
         # Cost is kept in the cost book's own currency: that is what the vendor bills and what the

@@ -1,9 +1,19 @@
-"""Rate a usage event twice — at the sell price in force and at contract cost — on plain data.
+"""Rate a usage event at every hop of the distribution chain — each buyer at its plan, the last seller
+at contract cost — on plain data.
 
 The one rating function of every path (per batch, re-rating, bulk). No queries here: keys, models,
 customers and prices were loaded once for the batch (``resolve`` and ``pricing``); this module only
 computes. Events that cannot be rated keep a reason and are stored *unrated* (DESIGN §4.8); failed
 requests are stored *not charged*.
+
+Hops (``accounts.chain``): an event of customer C sold by the operator is rated at C's plan, with the
+contract cost as its cost. When C's seller is a resale sub-distributor S, C's row costs what S pays for
+the same request — S's own price (its plan, rated on the same counts) — and S's purchase is a *derived*
+row (``Hop`` 1: customer S, sold at S's plan, cost at the next seller's price or, from the operator,
+contract cost), and so on up to the operator. When C's plans are an agency sub-distributor A's, a
+``COMMISSION`` row (hop 1, customer A) holds A's commission: retail less A's own price (basis *margin*)
+or a share of retail (basis *percent*), in C's sell currency. If any hop cannot be priced the whole event
+is unrated, its reason naming the hop: an end customer is never charged while its seller's purchase is lost.
 """
 
 from datetime import datetime
@@ -16,18 +26,36 @@ from catalog.models import AIModel
 from catalog.rating import RatingError, rate_total
 
 # Plain strings (not the enum members): the bulk path formats them straight into COPY text.
-RATED, UNRATED, NOT_CHARGED = (
+RATED, UNRATED, NOT_CHARGED, COMMISSION = (
     RatingState.RATED.value,
     RatingState.UNRATED.value,
     RatingState.NOT_CHARGED.value,
+    RatingState.COMMISSION.value,
 )
+# Rated amounts keep 24 places (``models.RATED_DIGITS``): a percentage commission is cut to them here, as
+# the column would store it, so every path sums the same amounts.
+RATED_PLACES = Decimal("1e-24")
+ZERO = Decimal(0)
 # The length of UsageEvent.unrated_reason.
 MAX_REASON = 300
 
 
+class Hop(NamedTuple):
+    """One derived row of an event: the purchase (or the commission) at ``hop`` of its chain."""
+
+    hop: int
+    customer_id: int
+    state: str  # RATED, or COMMISSION
+    plan: str
+    sell_amount: Decimal
+    sell_currency: str
+    cost_amount: Decimal | None = None
+    cost_currency: str = ""
+
+
 class Rated(NamedTuple):
-    """How one event is charged (amounts exact, in their currencies). A tuple: the bulk path builds one
-    per event and unpacks it."""
+    """How one event is charged (amounts exact, in their currencies), with its derived rows (``hops``,
+    when rated through a chain). A tuple: the bulk path builds one per event and unpacks it."""
 
     customer_id: int | None
     model_id: int | None
@@ -38,6 +66,7 @@ class Rated(NamedTuple):
     sell_currency: str = ""
     cost_amount: Decimal | None = None
     cost_currency: str = ""
+    hops: tuple[Hop, ...] = ()
 
 
 def unrated(customer_id: int | None, model_id: int | None, code: str, detail: str) -> Rated:
@@ -75,6 +104,9 @@ def event_rate(
     try:
         prices = pricer.prices(customer_id, model_id, at)
         sell = rate_total(prices.sell, *counts, batch, at)
+        sellers, agent = pricer.chain(customer_id)
+        if sellers or agent is not None:
+            return _chain_rate(customer_id, model_id, pricer, at, counts, batch, prices, sell)
         cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
     except Unpriced as exc:
         return unrated(customer_id, model_id, exc.code, exc.reason)
@@ -91,3 +123,57 @@ def event_rate(
         cost,
         prices.cost.currency if cost is not None else "",
     )
+
+
+def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, at, counts, batch, role: str):
+    """``buyer_id``'s price for the event (its plan's ``Prices`` and the amount); a refusal names the hop."""
+    try:
+        prices = pricer.prices(buyer_id, model_id, at)
+        return prices, rate_total(prices.sell, *counts, batch, at)
+    except Unpriced as exc:
+        name = pricer.customers[buyer_id].name
+        raise Unpriced(exc.code, f"{exc.reason} (for {name}'s {role})") from None
+    except RatingError as exc:
+        name = pricer.customers[buyer_id].name
+        raise Unpriced("not_rateable", f"{exc.field}: {exc.message} (for {name}'s {role})") from None
+
+
+def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, prices, sell) -> Rated:
+    """Rate an event of a customer sold through the chain (see the module docstring); raise Unpriced
+    when any hop cannot be priced."""
+    sellers, agent = pricer.chain(customer_id)
+    bought = [
+        (hop, seller_id, *_hop_price(pricer, seller_id, model_id, at, counts, batch, "purchase"))
+        for hop, seller_id in enumerate(sellers, 1)
+    ]
+    # From the top down, each buyer's row costs what its seller pays: the operator's, contract cost.
+    cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
+    cost_currency = prices.cost.currency if cost is not None else ""
+    hops = []
+    for hop, buyer, own, amount in reversed(bought):
+        hops.append(Hop(hop, buyer, RATED, own.plan, amount, own.sell.currency, cost, cost_currency))
+        cost, cost_currency = amount, own.sell.currency
+    hops.reverse()
+    if agent is not None:
+        commission = _commission(agent, pricer, model_id, at, counts, batch, prices, sell)
+        hops.append(Hop(1, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency))
+    return Rated(
+        customer_id, model_id, RATED, "", prices.plan, sell, prices.sell.currency, cost, cost_currency,
+        tuple(hops),
+    )  # fmt: skip
+
+
+def _commission(agent, pricer: BatchPricer, model_id, at, counts, batch, prices, sell) -> Decimal:
+    """The agency ``agent``'s commission on a sale of ``sell`` (in ``prices``' sell currency): retail less
+    the agent's own price, or the agent's rate of retail; never below zero (a retail under the agent's
+    own price earns it nothing — the retail floor is what keeps it above)."""
+    if agent.commission_basis == agent.CommissionBasis.PERCENT:
+        return max((sell * agent.commission_rate).quantize(RATED_PLACES), ZERO)
+    own, amount = _hop_price(pricer, agent.pk, model_id, at, counts, batch, "commission")
+    if own.sell.currency != prices.sell.currency:
+        raise Unpriced(
+            "not_rateable",
+            f"{agent.name}'s price is in {own.sell.currency}, its customer's in {prices.sell.currency}: "
+            "no commission can be worked out",
+        )
+    return max(sell - amount, ZERO)

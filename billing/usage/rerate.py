@@ -5,7 +5,9 @@ arrived under a key mapped only later, before the customer's first span, is char
 span's mode (``billing.usage.timeline``).
 
 Be careful: this is the one place raw events change after they are stored, and only from *unrated* to
-*rated*/*not charged*; the update is guarded by that state, so an event is charged exactly once.
+*rated*/*not charged*; the update is guarded by that state, so an event is charged exactly once. An event
+of a customer sold through the chain gets its derived rows (``rating``: one per hop) when, and only when,
+its own row's update succeeds.
 """
 
 import uuid
@@ -19,7 +21,7 @@ from billing.usage.models import TOKEN_COLUMNS, GatewaySource, RatingState, Usag
 from billing.usage.postings import sums_post
 from billing.usage.rating import RATED
 from billing.usage.rollups import rollups_add
-from billing.usage.services import RatedEvents, events_rate
+from billing.usage.services import RatedEvents, events_rate, hop_rows
 from billing.usage.timeline import Timeline
 
 # What re-rating may change in a stored event.
@@ -43,22 +45,34 @@ def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
     )
 
 
-def _rerate_group(*, rows: list[UsageEvent], source: GatewaySource | None, batch: UsageBatch) -> RatedEvents:
-    """Re-rate rows of one source (keys map to customers per source) in memory; return what rated them."""
+def _rerate_group(
+    *, rows: list[UsageEvent], source: GatewaySource | None, batch: UsageBatch
+) -> tuple[RatedEvents, dict[int, list[UsageEvent]]]:
+    """Re-rate rows of one source (keys map to customers per source) in memory; return what rated them
+    and the derived rows (not saved) of those that now rate through a chain, by their row's id."""
     rating = events_rate(events=[_as_event(i, row) for i, row in enumerate(rows)], source=source)
+    derived = {}
     for row, rated in zip(rows, rating.rated, strict=True):
-        for name, value in zip(RATING_FIELDS, rated, strict=True):
+        for name, value in zip(RATING_FIELDS, rated[: len(RATING_FIELDS)], strict=True):
             setattr(row, name, value)
         if rated.state == RATED:
             row.rated_in_id = batch.pk
-    return rating
+            if rated.hops:
+                derived[row.pk] = hop_rows(row, rated.hops, rated_in_id=batch.pk)
+    return rating, derived
 
 
 class _RerateCharge:
     """Re-rating's charging steps (``charging.usage_charge``): stored rows rated again, by source."""
 
-    def __init__(self, *, batch: UsageBatch, groups: list[tuple[list[UsageEvent], RatedEvents]]):
-        self.batch, self.groups = batch, groups
+    def __init__(
+        self,
+        *,
+        batch: UsageBatch,
+        groups: list[tuple[list[UsageEvent], RatedEvents]],
+        derived: dict[int, list[UsageEvent]],
+    ):
+        self.batch, self.groups, self.derived = batch, groups, derived
         self.done: list[UsageEvent] = []
 
     def claim(self) -> None:
@@ -67,10 +81,13 @@ class _RerateCharge:
     def draw(self) -> None:
         # Drawn as for a new batch: the rows are locked, so the update below holds.
         for rows, rating in self.groups:
-            rows_draw(batch=self.batch, rows=rows, pricer=rating.pricer)
+            hops = [d for row in rows for d in self.derived.get(row.pk, ())]
+            rows_draw(batch=self.batch, rows=rows + hops, pricer=rating.pricer)
 
     def store(self) -> None:
-        """Update the rows that now rate (or are not charged), guarded by their unrated state."""
+        """Update the rows that now rate (or are not charged), guarded by their unrated state; add the
+        derived rows of those updated."""
+        hops = []
         for rows, _rating in self.groups:
             for row in rows:
                 names = [*RATING_FIELDS, "rated_in_id"] if row.rating_state == RATED else RATING_FIELDS
@@ -79,6 +96,9 @@ class _RerateCharge:
                 ).update(**{name: getattr(row, name) for name in names})
                 if updated and row.rating_state != RatingState.UNRATED:
                     self.done.append(row)
+                    hops += self.derived.get(row.pk, ())
+        UsageEvent.objects.bulk_create(hops)
+        self.done += hops
 
     def customers(self) -> set[int]:
         return {r.customer_id for r in self.done if r.customer_id is not None}
@@ -98,6 +118,7 @@ class _RerateCharge:
             sell=charge.sell,
             cost=charge.cost,
             timeline=charge.timeline,
+            commission=charge.commission,
             customers=customers,
             vendors=vendors,
         )
@@ -128,11 +149,13 @@ def usage_rerate(*, event_ids: list[int] | None = None, limit: int = 5000) -> Ba
         by_source: dict[int | None, list[UsageEvent]] = {}
         for row in rows:
             by_source.setdefault(row.source_id, []).append(row)
-        groups = []
+        groups, derived = [], {}
         for source_id, group in by_source.items():
             source = GatewaySource.objects.filter(pk=source_id).first() if source_id else None
-            groups.append((group, _rerate_group(rows=group, source=source, batch=batch)))
-        steps = _RerateCharge(batch=batch, groups=groups)
+            rating, hops = _rerate_group(rows=group, source=source, batch=batch)
+            groups.append((group, rating))
+            derived.update(hops)
+        steps = _RerateCharge(batch=batch, groups=groups, derived=derived)
         charge = usage_charge(steps)
         unrated = sum(1 for r in rows if r.rating_state == RatingState.UNRATED)
         result = BatchResult(batch_id=batch.pk, accepted=charge.stored, unrated=unrated)

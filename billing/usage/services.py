@@ -141,7 +141,8 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
         )
         for e in events
     ]
-    return RatedEvents(rated, customers, models, pricer)
+    # The pricer's customers include every hop's buyer, which the later steps post for too.
+    return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer)
 
 
 def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> UsageEvent:
@@ -172,6 +173,37 @@ def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> U
     )
 
 
+def hop_rows(row: UsageEvent, hops, *, rated_in_id) -> list[UsageEvent]:
+    """The derived rows of hop-0 ``row`` (``rating.Hop``s): the same request, rated one hop up the chain.
+    The gateway's evidence (its cost, metadata) stays on the hop-0 row alone."""
+    return [
+        UsageEvent(
+            source_id=row.source_id,
+            batch_id=row.batch_id,
+            request_id=row.request_id,
+            occurred_at=row.occurred_at,
+            gateway_key=row.gateway_key,
+            customer_id=h.customer_id,
+            model_name=row.model_name,
+            model_id=row.model_id,
+            upstream_account=row.upstream_account,
+            **{c: getattr(row, c) for c in TOKEN_COLUMNS},
+            is_batch=row.is_batch,
+            succeeded=row.succeeded,
+            rating_state=h.state,
+            sell_plan=h.plan,
+            sell_amount=h.sell_amount,
+            sell_currency=h.sell_currency,
+            cost_amount=h.cost_amount,
+            cost_currency=h.cost_currency,
+            hop=h.hop,
+            end_customer_id=row.customer_id,
+            rated_in_id=rated_in_id,
+        )
+        for h in hops
+    ]
+
+
 class _BatchCharge:
     """The per-batch path's charging steps (``charging.usage_charge``): model instances, the ORM."""
 
@@ -181,7 +213,8 @@ class _BatchCharge:
         self.batch, self.source, self.rows, self.rating = batch, source, rows, rating
 
     def claim(self) -> None:
-        won = _keys_claim(source_id=self.source.pk, rows=self.rows)
+        # Only gateway events claim keys; their derived rows go (or stay) with them.
+        won = _keys_claim(source_id=self.source.pk, rows=[r for r in self.rows if not r.hop])
         self.rows = [r for r in self.rows if r.request_id in won]
 
     def draw(self) -> None:
@@ -204,6 +237,7 @@ class _BatchCharge:
             sell=charge.sell,
             cost=charge.cost,
             timeline=charge.timeline,
+            commission=charge.commission,
             customers=self.rating.customers,
             vendors=vendors,
         )
@@ -261,10 +295,10 @@ def usage_batch_ingest(
             )
             candidates = list(unique.values())
             rating = events_rate(events=candidates, source=source)
-            rows = [
-                _event_row(e, rated, source_id=source.pk, batch_id=batch.pk)
-                for e, rated in zip(candidates, rating.rated, strict=True)
-            ]
+            rows = []
+            for e, rated in zip(candidates, rating.rated, strict=True):
+                rows.append(_event_row(e, rated, source_id=source.pk, batch_id=batch.pk))
+                rows += hop_rows(rows[-1], rated.hops, rated_in_id=batch.pk)
             charge = usage_charge(_BatchCharge(batch=batch, source=source, rows=rows, rating=rating))
             result = BatchResult(
                 batch_id=batch.pk,

@@ -76,10 +76,10 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     keys, by_name = lookups.keys, lookups.models
     wide, narrow, owners = [], [], array("q")
     customers = set()
-    for line, (rid, at, key, model, counts, batch, succeeded, head, upstream, at_text) in enumerate(
-        fresh, start=first_line
-    ):
-        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy = event_rate(
+    line = first_line
+    tail = f"{stamp}\t0\t{NULL}\t{batch_id}\t"
+    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
+        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops = event_rate(
             key=key,
             model_name=model,
             customer_id=keys.get(key),
@@ -99,14 +99,35 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             f"{NULL if cost is None else cost}\t{cost_ccy}"
         )
         wide.append(
-            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{stamp}\t{batch_id}\t"
+            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{tail}"
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
-        narrow.append(
-            f"{line}\t{copy_escape(rid)}\t{at_text}\t{ids}{copy_escape(upstream)}\t{state}\t"
+        request = f"\t{copy_escape(rid)}\t{at_text}\t"
+        account = copy_escape(upstream)
+        tokens = (
             f"{counts[0]}\t{counts[1]}\t{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t"
-            f"{'t' if batch else 'f'}\t{sale}\n"
+            f"{'t' if batch else 'f'}\t"
         )
+        narrow.append(f"{line}{request}{ids}{account}\t{state}\t{tokens}{sale}\t0\n")
+        line += 1
+        if hops:
+            # The derived rows (one line each after the event's): the event's columns but the gateway's
+            # evidence (cost and metadata stay on the hop-0 row), the hop's customer and sale.
+            own = head.rsplit("\t", 4)[0]
+            for h in hops:
+                ids = f"{h.customer_id}\t{model_id}\t"
+                sale = (
+                    f"{copy_escape(h.plan)}\t{h.sell_amount}\t{h.sell_currency}\t"
+                    f"{NULL if h.cost_amount is None else h.cost_amount}\t{h.cost_currency}"
+                )
+                wide.append(
+                    f"{own}\t{NULL}\t\t{{}}\t{ids}{h.state}\t\t{sale}\t{stamp}\t{h.hop}\t{customer_id}\t"
+                    f"{batch_id}\t{batch_id}\n".encode()
+                )
+                narrow.append(f"{line}{request}{ids}{account}\t{h.state}\t{tokens}{sale}\t{h.hop}\n")
+                line += 1
+                customers.add(h.customer_id)
+                owners.append(h.customer_id)
     return Slice(
         wide=b"".join(wide),
         narrow="".join(narrow).encode(),

@@ -9,7 +9,7 @@ COLUMNS = (
     "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
     "model_id", "upstream_account", *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost",
     "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan", "sell_amount",
-    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
+    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at", "hop", "end_customer_id",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
 # batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
@@ -19,7 +19,7 @@ HEAD_COLUMNS = (
 )  # fmt: skip
 TAIL_COLUMNS = (
     "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
-    "cost_amount", "cost_currency", "ingested_at",
+    "cost_amount", "cost_currency", "ingested_at", "hop", "end_customer_id",
 )  # fmt: skip
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
@@ -28,9 +28,12 @@ assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
 SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
 # The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
 # temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
+# An event's derived rows (one per hop of the chain) are staged lines too, after their event's, with its
+# request id: whatever drops the event (a duplicate) drops them, and only hop 0 claims the key.
 STAGE_COLUMNS = (
     "line", "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
     *TOKEN_COLUMNS, "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency",
+    "hop",
 )  # fmt: skip
 STAGE_TABLE = """
     CREATE TEMP TABLE IF NOT EXISTS usage_ingest_stage (
@@ -39,7 +42,7 @@ STAGE_TABLE = """
         cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
         completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
         sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text,
-        segment integer NOT NULL DEFAULT 0
+        hop smallint NOT NULL DEFAULT 0, segment integer NOT NULL DEFAULT 0
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -49,7 +52,7 @@ EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 # quarter hour lies within one local hour and one local day); hours, days and posting sums add those up.
 QUARTER_SUMS = ", ".join(
     ["count(*) AS requests", *(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS), "sum(sell_amount) AS sell_amount",
-     "sum(cost_amount) AS cost_amount"]
+     "sum(cost_amount) AS cost_amount", "count(*) FILTER (WHERE hop > 0) AS derived"]
 )  # fmt: skip
 ROLLUP_SUMS = ", ".join(
     [
@@ -73,16 +76,18 @@ ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in (*COUNT_FIELDS, "sell
 # Keys another batch already holds (committed) are duplicates: dropped from the stage (so no allowance
 # draw, rollup or posting sees them) and returned by line number, so their wide lines are never sent. Each
 # staged key is probed once against the unique index (LATERAL … LIMIT 1: a nested loop of index probes,
-# never a scan of all the source's keys). Only reads: the chunk waits for no one here.
+# never a scan of all the source's keys); derived rows go with their event's key. Only reads: the chunk
+# waits for no one here.
 PROBE_SQL = """
     WITH taken AS MATERIALIZED (
-        SELECT s.line FROM usage_ingest_stage s
+        SELECT s.request_id FROM usage_ingest_stage s
         JOIN LATERAL (
             SELECT 1 FROM usage_request_key k
             WHERE k.source_id = %(source)s AND k.request_id = s.request_id LIMIT 1
         ) k ON true
+        WHERE s.hop = 0
     )
-    DELETE FROM usage_ingest_stage s USING taken t WHERE t.line = s.line
+    DELETE FROM usage_ingest_stage s USING taken t WHERE t.request_id = s.request_id
     RETURNING s.line
 """
 # In the chunk's turn the probed-new keys are claimed by a plain INSERT (ON CONFLICT's speculative
@@ -91,12 +96,12 @@ PROBE_SQL = """
 # the keys it could not claim are returned (line, request id) as late duplicates.
 CLAIM_SQL = """
     INSERT INTO usage_request_key (source_id, request_id, occurred_at)
-    SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage
+    SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage WHERE hop = 0
 """
 CLAIM_WAITING_SQL = """
     WITH won AS (
         INSERT INTO usage_request_key (source_id, request_id, occurred_at)
-        SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage
+        SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage WHERE hop = 0
         ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
     )
     DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
@@ -128,7 +133,8 @@ SEGMENT_SQL = """
 """
 
 # One statement over the (claimed) stage: upsert both rollups, return the sums to post (as
-# ``charging.Group`` with the segment within the chunk, then the hourly and daily rows written).
+# ``charging.Group`` with the segment within the chunk, then the hourly and daily rows written, then how
+# many of the group's rows are derived).
 # Parameter: the operator's time zone.
 ROLLUPS_SQL = f"""
     WITH quarter AS MATERIALIZED (
@@ -153,7 +159,7 @@ ROLLUPS_SQL = f"""
     )
     SELECT q.customer_id, q.rating_state, q.sell_currency, m.vendor_id, q.cost_currency,
            sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount), q.segment,
-           (SELECT n FROM hours), (SELECT count(*) FROM daily)
+           (SELECT n FROM hours), (SELECT count(*) FROM daily), sum(q.derived)::bigint
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
     GROUP BY 1, 2, 3, 4, 5, 9
 """

@@ -220,7 +220,8 @@ class Writer:
 
     def _post(self, batch: UsageBatch, end: ChunkEnd, charge: Charged) -> None:
         """Post the chunk's sums (the customers and vendors they name loaded once per run)."""
-        new_customers = {c for c, _ccy, _segment in charge.sell} - self.customers.keys()
+        named = {c for c, _ccy, _segment in charge.sell} | {a for a, _ccy, _book in charge.commission}
+        new_customers = named - self.customers.keys()
         if new_customers:
             self.customers.update(customers_load(new_customers))
         new_vendors = {v for _c, v, _ccy in charge.cost} - self.vendors.keys()
@@ -231,6 +232,7 @@ class Writer:
             sell=charge.sell,
             cost=charge.cost,
             timeline=charge.timeline,
+            commission=charge.commission,
             customers=self.customers,
             vendors=self.vendors,
         )
@@ -340,7 +342,11 @@ class _ChunkCharge:
             )
         self.cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
         return [
-            Group(*row[:8], segment=timeline.segment(row[0], end.start) + row[8] if row[0] else 0)
+            Group(
+                *row[:8],
+                segment=timeline.segment(row[0], end.start) + row[8] if row[0] else 0,
+                derived=row[11],
+            )
             for row in self.cursor.fetchall()
         ]
 

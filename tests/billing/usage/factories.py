@@ -108,3 +108,12 @@ def event(
         "completion_tokens": completion,
         **extra,
     }
+
+
+def owned_plan(owner, name: str, markup: str, currency: str = "CNY", **extra) -> SellPlan:
+    """A plan of ``owner`` (a sub-distributor's retail plan; None: the operator's) at cost × (1 + markup)."""
+    plan = SellPlan.objects.create(name=name, currency=currency, owner=owner, **extra)
+    PlanRule.objects.create(
+        plan=plan, method=PlanRule.Method.COST_MARKUP, markup=Decimal(markup), effective_from=T0
+    )
+    return plan

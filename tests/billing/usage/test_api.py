@@ -171,7 +171,10 @@ def test_customers_of_a_suspended_sub_distributor_are_suspended_with_it(
 
     _, client = gateway
     sub = customer_make(key="key-sub", mode="monthly")
-    Customer.objects.filter(pk=sub.pk).update(kind=Customer.Kind.SUB_DISTRIBUTOR)
+    # Direct: the operator bills the end customer (its wallet is in the operator's book).
+    Customer.objects.filter(pk=sub.pk).update(
+        kind=Customer.Kind.SUB_DISTRIBUTOR, chain_mode=Customer.ChainMode.DIRECT
+    )
     sub.refresh_from_db()
     end = customer_make(key="key-end", parent=sub)
     top_up(end, Decimal("50"), key="t-end")

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db.models import Sum
 
+from accounts.models import Customer
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.terms.models import BillingTerms
@@ -215,7 +216,8 @@ def test_failed_requests_are_stored_but_not_charged(source, prepaid):
 
 
 def test_sub_distributor_wholesale_plan_prices_its_end_customers(source, model):
-    reseller = SubDistributorFactory()
+    # Direct mode: the sub-distributor only groups its customers, which the operator prices and bills.
+    reseller = SubDistributorFactory(chain_mode=Customer.ChainMode.DIRECT)
     BillingTerms.objects.create(customer=reseller, mode=BillingTerms.Mode.PREPAID, currency="CNY")
     plan_assign(reseller, markup_plan("wholesale", "0.1"))
     end = customer_make(key="key-end", parent=reseller, mode=BillingTerms.Mode.MONTHLY)
