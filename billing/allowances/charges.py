@@ -154,7 +154,7 @@ def wallet_charge(
                 currency=currency,
                 amount=amount,
                 idempotency_key=source_key,
-                target_account=account_get(kind=target_kind, currency=currency),
+                target_account=account_get(kind=target_kind, currency=currency, book=customer.seller),
                 kind=kind,
                 memo=memo,
                 source=source_key,
@@ -240,7 +240,9 @@ def _credit_pack_fill(*, purchase: PackPurchase, actor) -> None:
         amount=purchase.pack.allowance,
         bucket="pack",
         idempotency_key=f"{pack_key(purchase.pk)}:credit",
-        source_account=account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=purchase.currency),
+        source_account=account_get(
+            kind=AccountKind.PROMOTIONAL_CREDIT, currency=purchase.currency, book=purchase.customer.seller
+        ),
         kind=KIND_PACK,
         memo=purchase.pack.name,
         expires_at=purchase.expires_at,

@@ -1,4 +1,7 @@
-"""Which ledger accounts FX revaluation touches, and the base-currency accounts it posts against."""
+"""Which ledger accounts FX revaluation touches, and the base-currency accounts it posts against.
+
+Each book revalues on its own (``accounts.chain``): the base-currency accounts are in the book of the
+account revalued (``book``: a resale sub-distributor, None for the operator's)."""
 
 from django.conf import settings
 
@@ -17,13 +20,13 @@ ADJUSTMENT_KIND = {
 }
 
 
-def adjustment_account(kind: str) -> LedgerAccount:
-    return account_get(kind=ADJUSTMENT_KIND[kind], currency=settings.BASE_CURRENCY)
+def adjustment_account(kind: str, book=None) -> LedgerAccount:
+    return account_get(kind=ADJUSTMENT_KIND[kind], currency=settings.BASE_CURRENCY, book=book)
 
 
-def unrealised_account() -> LedgerAccount:
-    return account_get(kind=K.FX_UNREALISED, currency=settings.BASE_CURRENCY)
+def unrealised_account(book=None) -> LedgerAccount:
+    return account_get(kind=K.FX_UNREALISED, currency=settings.BASE_CURRENCY, book=book)
 
 
-def realised_account() -> LedgerAccount:
-    return account_get(kind=K.FX_GAIN_LOSS, currency=settings.BASE_CURRENCY)
+def realised_account(book=None) -> LedgerAccount:
+    return account_get(kind=K.FX_GAIN_LOSS, currency=settings.BASE_CURRENCY, book=book)

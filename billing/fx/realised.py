@@ -96,7 +96,8 @@ def _post(plan: _Plan, base: str) -> FxRealisation:
     posted = None
     gain = plan.base_amount
     if gain:
-        adjustment, income = adjustment_account(AccountKind.RECEIVABLE), realised_account()
+        book = receivable.book  # the customer's seller's: each book realises its own FX
+        adjustment, income = adjustment_account(AccountKind.RECEIVABLE, book), realised_account(book)
         lines = (
             [debit(adjustment, gain, base), credit(income, gain, base)]
             if gain > 0

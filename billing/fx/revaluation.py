@@ -8,6 +8,9 @@ and reversed on the 1st of the next month, so each month starts again from carri
 
 Be careful changing how the carried value is computed: the reversal of last month assumes this month
 recomputes from history, so a change here changes what every future month reports.
+
+Books (``accounts.chain``): each account is revalued in its own book, against that book's FX accounts, so
+every book (the operator's and each reseller's) stays balanced on its own.
 """
 
 import calendar
@@ -48,7 +51,11 @@ def month_end_check(month_end: date) -> None:
 
 
 def revalued_accounts(rates: BaseRates):
-    return LedgerAccount.objects.filter(kind__in=list(ADJUSTMENT_KIND)).exclude(currency=rates.base)
+    return (
+        LedgerAccount.objects.filter(kind__in=list(ADJUSTMENT_KIND))
+        .exclude(currency=rates.base)
+        .select_related("book")
+    )
 
 
 def _plans(month_end: date, rates: BaseRates) -> list[_Plan]:
@@ -108,7 +115,7 @@ def fx_revaluation_run(*, month_end: date) -> list[FxRevaluation]:
 
 def _post(plan: _Plan, month_end: date, base: str) -> FxRevaluation:
     account, difference = plan.account, plan.difference
-    adjustment, unrealised = adjustment_account(account.kind), unrealised_account()
+    adjustment, unrealised = adjustment_account(account.kind, account.book), unrealised_account(account.book)
     lines = (
         [debit(adjustment, difference, base), credit(unrealised, difference, base)]
         if difference > 0

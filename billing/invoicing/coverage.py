@@ -133,11 +133,19 @@ def _unbilled_problems(credit: dict, names: dict) -> list[str]:
     return problems
 
 
-def _last_closes() -> dict[bool, PeriodClose]:
-    """The latest done close of each cadence (True: quarters)."""
-    out = {}
+def _last_closes(cids: list[int], quarterly: set[int]) -> dict[PeriodClose, list[int]]:
+    """The latest done close of each customer's cadence (a month or quarter close) that covered it — one of
+    every book, or of its seller's book only (``close_period(book=)``) — with the customers it is theirs."""
+    latest: dict[tuple[bool, object], PeriodClose] = {}
     for close in PeriodClose.objects.filter(state=PeriodClose.State.DONE).order_by("period_end", "pk"):
-        out["Q" in close.period] = close
+        latest["Q" in close.period, "all" if close.all_books else close.book_id] = close
+    sellers = dict(Customer.objects.filter(pk__in=cids).values_list("pk", "seller_id"))
+    out: dict[PeriodClose, list[int]] = defaultdict(list)
+    for cid in cids:
+        is_quarter = cid in quarterly
+        found = [c for c in (latest.get((is_quarter, "all")), latest.get((is_quarter, sellers[cid]))) if c]
+        if found:
+            out[max(found, key=lambda c: (c.period_end, c.pk))].append(cid)
     return out
 
 
@@ -170,15 +178,12 @@ def _voided_since(customer_ids: list[int], close: PeriodClose) -> dict[tuple[int
 def _invoice_problems(intervals: dict[int, list[Interval]], names: dict) -> list[str]:
     """Credit-time usage up to the last closed period, charged before that close began, against the usage
     lines invoiced for it: the close must have billed all of it (later deliveries wait for the next)."""
-    closes = _last_closes()
     quarterly = set(
         BillingTerms.objects.filter(mode=BillingTerms.Mode.QUARTERLY).values_list("customer_id", flat=True)
     )
+    closes = _last_closes([c for c, ivs in intervals.items() if ivs], quarterly)
     problems = []
-    for is_quarter, close in sorted(closes.items()):
-        cids = [c for c, ivs in intervals.items() if ivs and (c in quarterly) == is_quarter]
-        if not cids:
-            continue
+    for close, cids in sorted(closes.items(), key=lambda item: item[0].pk):
         end = local_midnight(close.period_end + timedelta(days=1))
         within = Q(pk__in=[])
         for cid in cids:

@@ -59,6 +59,18 @@ class PeriodClose(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A close runs for every book at once, or for one book (``accounts.chain``: a reseller closes its own
+    # customers; ``book`` None with ``all_books`` False is the operator's own customers only).
+    all_books = models.BooleanField(_("all books"), default=True)
+    book = models.ForeignKey(
+        Customer,
+        verbose_name=_("book"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="period_closes",
+        help_text=_("The reseller whose customers this close invoiced; none: the operator's (or all books)."),
+    )
 
     class Meta:
         db_table = "invoicing_period_close"

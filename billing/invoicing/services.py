@@ -236,7 +236,8 @@ def _account_resolver(customer: Customer, currency: str):
 
     def account(kind: str):
         if kind not in cache:
-            owner = {"customer": customer} if kind in CUSTOMER_ACCOUNT_KINDS else {}
+            # Revenue, tax and rounding are in the book the customer is sold in (``accounts.chain``).
+            owner = {"customer": customer} if kind in CUSTOMER_ACCOUNT_KINDS else {"book": customer.seller}
             cache[kind] = account_get(kind=kind, currency=currency, **owner)
         return cache[kind]
 
@@ -303,7 +304,7 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
             }
         )
     issue_date = issue_date or timezone.localdate()
-    invoice.series, invoice.number = number_next("invoice", on=issue_date)
+    invoice.series, invoice.number = number_next("invoice", on=issue_date, book=invoice.customer.seller_id)
     invoice.issue_date = issue_date
     invoice.due_date = due_date(terms, issue_date)
     invoice.status = Invoice.Status.ISSUED

@@ -7,10 +7,12 @@ They parse and shape input; the rules (balance per currency, accounts, attachmen
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Customer
 from billing.journals.lines import CREDIT, DEBIT, LineInput, lines_problems
 from billing.journals.selectors import postable_accounts
 from billing.ledger.models import LedgerAccount
@@ -70,10 +72,20 @@ class ManualJournalForm(BootstrapFormMixin, forms.Form):
         required=False,
         help_text=_("Supporting documents: PDF, PNG, JPEG or XLSX, up to 10 MB each, at most 5."),
     )
+    book = forms.ModelChoiceField(
+        label=_("Book"),
+        queryset=Customer.objects.filter(
+            kind=Customer.Kind.SUB_DISTRIBUTOR, chain_mode=Customer.ChainMode.RESALE
+        ).order_by("name"),
+        required=False,
+        help_text=_("Whose books the entry posts in: every line's account must be kept there."),
+    )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Blank is the operator's own book, the default.
+        self.fields["book"].empty_label = settings.OPERATOR_NAME
         self.initial.setdefault("idempotency_key", f"manual-journal-form:{uuid.uuid4()}")
         self.initial.setdefault("effective_date", timezone.localdate())
 

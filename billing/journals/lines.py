@@ -10,6 +10,9 @@ an FX revaluation account the revaluations and realisations behind it. A journal
 balance with no document to show for it, and every page reading the documents would disagree with the books
 without anything noticing. Everything else (cash, revenue, expenses, rounding, FX gain/loss, tax,
 payables, upstream credit, the doubtful-debt allowance) is finance's to correct by hand.
+
+An entry posts in one book (``accounts.chain``): the operator's by default, or a resale sub-distributor's
+chosen on the form; every line's account must be kept in that book, as every ledger transaction's are.
 """
 
 from collections import defaultdict
@@ -18,6 +21,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from accounts.chain import book_label
 from billing.ledger.accounts import WALLET_KINDS
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.money import currency_exponent, is_money, money_text
@@ -41,11 +45,17 @@ class LineInput:
     currency: str
 
 
-def lines_problems(lines: list[LineInput]) -> list[tuple[int | None, str]]:
-    """Return ``(position, message)`` for every problem; position None is about the entry as a whole."""
+# ``lines_problems(book=ANY_BOOK)``: the lines may be in any one book (an approval re-checks a proposal).
+ANY_BOOK = object()
+
+
+def lines_problems(lines: list[LineInput], *, book=ANY_BOOK) -> list[tuple[int | None, str]]:
+    """Return ``(position, message)`` for every problem; position None is about the entry as a whole.
+    ``book``: the book chosen for the entry (a reseller's customer id, None for the operator's)."""
     problems: list[tuple[int | None, str]] = []
     if len(lines) < 2:
         problems.append((None, _("A journal entry needs at least two lines.")))
+    problems += _book_problems(lines, book)
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: {DEBIT: Decimal(0), CREDIT: Decimal(0)})
     positions: dict[str, list[int]] = defaultdict(list)
     for line in lines:
@@ -138,3 +148,25 @@ def kept_account_problem(position: int, account: LedgerAccount) -> str | None:
             % where
         )
     return None
+
+
+def _book_problems(lines: list[LineInput], book) -> list[tuple[int | None, str]]:
+    """Lines on accounts of another book than the entry's (with ``ANY_BOOK``: than the first line's)."""
+    accounts = [ln for ln in lines if ln.account is not None]
+    if not accounts:
+        return []
+    wanted = accounts[0].account.book_id if book is ANY_BOOK else book
+    return [
+        (
+            ln.position,
+            _("Line %(line)s: %(account)s is kept in %(its)s's book; this entry posts in %(book)s's.")
+            % {
+                "line": ln.position,
+                "account": ln.account.code,
+                "its": book_label(ln.account.book_id),
+                "book": book_label(wanted),
+            },
+        )
+        for ln in accounts
+        if ln.account.book_id != wanted
+    ]

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import StaffRole, User
+from accounts.models import Customer, StaffRole, User
 from billing.journals.attachments import attachments_check
 from billing.journals.lines import DEBIT, LineInput, lines_problems
 from billing.journals.models import ManualJournal, ManualJournalAttachment, ManualJournalLine
@@ -73,8 +73,10 @@ def manual_journal_propose(
     lines: list[LineInput],
     attachments: list | None = None,
     idempotency_key: str,
+    book: Customer | None = None,
 ) -> ManualJournal:
-    """Record a proposed entry with its lines and attachments; nothing is posted yet.
+    """Record a proposed entry with its lines and attachments, in ``book`` (a resale sub-distributor's,
+    None: the operator's; every line's account must be kept there); nothing is posted yet.
 
     Refuses (ValidationError naming the field or line) an entry without a reason, dated in the future,
     with a bad or unbalanced line, a line on an account documents keep (``lines.KEPT_KINDS``), or with an
@@ -93,7 +95,7 @@ def manual_journal_propose(
         errors["effective_date"] = [_("The effective date cannot be in the future.")]
     if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
         errors["idempotency_key"] = [_("An idempotency key (1–200 characters) is required.")]
-    problems = lines_problems(lines)
+    problems = lines_problems(lines, book=book.pk if book is not None else None)
     if problems:
         errors["lines"] = [message for _position, message in problems]
     try:

@@ -45,6 +45,7 @@ def journal_create(request):
                 lines=lines.line_inputs(),
                 attachments=form.cleaned_data["attachments"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                book=form.cleaned_data["book"],
             )
         except ValidationError as exc:
             form_errors_add(form, exc)

@@ -7,6 +7,11 @@ nothing twice: the ledger returns the first transaction for the same key and bod
 Postings that move a customer's paid credit (top-ups, refunds, disputes) ask for the credit-limit check
 (``terms.credit.credit_limit_watch``): a credit customer's paid deposit lowers its exposure.
 
+Books (``accounts.chain``): every posting about a customer is in its seller's book. Card money of a
+reseller's customer is held by the operator's Stripe account for that reseller and relayed up the chain
+(``billing.wallets.books.card_relay``); money a reseller pays its own seller, or gets back, is mirrored in the
+reseller's own book (``seller_payment_mirror``). docs/payments.md tells the whole story.
+
 Be careful changing keys or amounts here: the ledger refuses a known key with a different body, so a
 changed formula would make replays of old events fail instead of being no-ops.
 """
@@ -15,9 +20,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from billing.ledger import accounts as ledger_accounts
-from billing.ledger.models import AccountKind, JournalTransaction
+from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction
 from billing.ledger.services import credit, debit, transaction_post
 from billing.terms.credit import credit_limit_watch
+from billing.wallets.books import card_clearing, card_relay, seller_payment_mirror
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
 from billing.wallets.reversals import wallet_transaction_reverse
@@ -39,12 +45,40 @@ KIND_INVOICE_DISPUTE_WON = "receivable.payment.card_dispute_won"
 KIND_DISPUTE_FEE = "payment.dispute_fee"
 
 
-def _stripe_clearing(currency: str):
-    return ledger_accounts.account_get(kind=AccountKind.STRIPE_CLEARING, currency=currency)
+def _stripe_clearing(currency: str, book):
+    return card_clearing(currency=currency, book=book)
 
 
-def _card_fee_expense(currency: str):
-    return ledger_accounts.account_get(kind=AccountKind.PAYMENT_FEES, currency=currency)
+def _card_fee_expense(currency: str, book):
+    return ledger_accounts.account_get(kind=AccountKind.PAYMENT_FEES, currency=currency, book=book)
+
+
+def _card_chain(*, transactions, customer, currency: str, key: str, memo: str, source: str, actor=None):
+    """The other books a card posting about ``customer`` reaches: the payout relayed up from its
+    seller's book, and, when ``customer`` is a reseller, its own book's side of what it paid (the net it
+    moved on its paid wallet)."""
+    card_relay(
+        transactions=transactions,
+        book=customer.seller,
+        currency=currency,
+        key=key,
+        memo=memo,
+        source=source,
+        actor=actor,
+    )
+    paid = _wallet_net(transactions=transactions, customer=customer, currency=currency)
+    seller_payment_mirror(
+        payer=customer, currency=currency, amount=paid, key=key, memo=memo, source=source, actor=actor
+    )
+
+
+def _wallet_net(*, transactions, customer, currency: str) -> Decimal:
+    """What ``transactions`` credited to ``customer``'s wallets and receivable (positive: it paid)."""
+    ids = [t.pk for t in transactions if t is not None]
+    entries = JournalEntry.objects.filter(
+        transaction_id__in=ids, account__customer=customer, currency=currency
+    ).exclude(account__kind=AccountKind.COMMISSION_PAYABLE)
+    return -sum((e.amount for e in entries), Decimal(0))
 
 
 def is_posted(key: str) -> bool:
@@ -56,9 +90,12 @@ def is_posted(key: str) -> bool:
     return JournalTransaction.objects.filter(idempotency_key__in=[key, f"{key}:fee"]).exists()
 
 
-def _fee_posting(*, key: str, currency: str, amount: Decimal, kind: str, memo: str, source: str, actor=None):
-    """Move ``amount`` between the card-fee expense and Stripe clearing (positive: expense up)."""
-    fee, clearing = _card_fee_expense(currency), _stripe_clearing(currency)
+def _fee_posting(
+    *, key: str, currency: str, amount: Decimal, kind: str, memo: str, source: str, book, actor=None
+):
+    """Move ``amount`` between the card-fee expense and Stripe clearing (positive: expense up) in
+    ``book``: a reseller bears the fees of its customers' card payments."""
+    fee, clearing = _card_fee_expense(currency, book), _stripe_clearing(currency, book)
     return transaction_post(
         idempotency_key=key,
         kind=kind,
@@ -77,26 +114,40 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
     what the customer added on top.
     """
     source = f"stripe:{payment_intent_id}"
+    book = topup.customer.seller
+    memo = f"Card top-up {topup.public_id}"
     credit = wallet_credit(
         customer=topup.customer,
         currency=topup.currency,
         amount=topup.amount,
         bucket="paid",
         idempotency_key=source,
-        source_account=_stripe_clearing(topup.currency),
+        source_account=_stripe_clearing(topup.currency, book),
         kind=KIND_CARD,
-        memo=f"Card top-up {topup.public_id}",
+        memo=memo,
         source=source,
     )
+    posted = [credit]
     if topup.fee_mode == "absorb" and topup.fee > 0:
-        _fee_posting(
-            key=f"{source}:fee",
-            currency=topup.currency,
-            amount=topup.fee,
-            kind=KIND_CARD_FEE,
-            memo=f"Card fee absorbed, top-up {topup.public_id}",
-            source=source,
+        posted.append(
+            _fee_posting(
+                key=f"{source}:fee",
+                currency=topup.currency,
+                amount=topup.fee,
+                kind=KIND_CARD_FEE,
+                memo=f"Card fee absorbed, top-up {topup.public_id}",
+                source=source,
+                book=book,
+            )
         )
+    _card_chain(
+        transactions=posted,
+        customer=topup.customer,
+        currency=topup.currency,
+        key=source,
+        memo=memo,
+        source=source,
+    )
     credit_limit_watch(transactions=[credit])
     return credit
 
@@ -121,7 +172,8 @@ def card_withdrawal_post(
     if is_posted(key):
         return None
     source = f"stripe:{topup.payment_intent_id}"
-    posted = None
+    book = topup.customer.seller
+    posted = fee = None
     if wallet_part > 0:
         if full_reversal:
             posted = wallet_transaction_reverse(
@@ -133,7 +185,7 @@ def card_withdrawal_post(
                 currency=topup.currency,
                 amount=wallet_part,
                 idempotency_key=key,
-                target_account=_stripe_clearing(topup.currency),
+                target_account=_stripe_clearing(topup.currency, book),
                 kind=kind,
                 memo=memo,
                 source=source,
@@ -145,14 +197,23 @@ def card_withdrawal_post(
                 buckets=["paid"],
             )
     if fee_part > 0:
-        _fee_posting(
+        fee = _fee_posting(
             key=f"{key}:fee",
             currency=topup.currency,
             amount=fee_part,
             kind=kind,
             memo=memo,
             source=source,
+            book=book,
         )
+    _card_chain(
+        transactions=[posted, fee],
+        customer=topup.customer,
+        currency=topup.currency,
+        key=key,
+        memo=memo,
+        source=source,
+    )
     credit_limit_watch(transactions=[posted])
     return posted
 
@@ -162,7 +223,8 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
     if is_posted(key):
         return None
     source = f"stripe:{topup.payment_intent_id}"
-    posted = None
+    book = topup.customer.seller
+    posted = fee = None
     if wallet_part > 0:
         posted = wallet_credit(
             customer=topup.customer,
@@ -170,36 +232,62 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
             amount=wallet_part,
             bucket="paid",
             idempotency_key=key,
-            source_account=_stripe_clearing(topup.currency),
+            source_account=_stripe_clearing(topup.currency, book),
             kind=KIND_CARD_DISPUTE_WON,
             memo=memo,
             source=source,
         )
     if fee_part > 0:
-        _fee_posting(
+        fee = _fee_posting(
             key=f"{key}:fee",
             currency=topup.currency,
             amount=-fee_part,
             kind=KIND_CARD_DISPUTE_WON,
             memo=memo,
             source=source,
+            book=book,
         )
+    _card_chain(
+        transactions=[posted, fee],
+        customer=topup.customer,
+        currency=topup.currency,
+        key=key,
+        memo=memo,
+        source=source,
+    )
     credit_limit_watch(transactions=[posted])
     return posted
 
 
 def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
     """Credit the paid bucket from cash at bank: the money is already in our account."""
+    key, memo, source = (
+        f"bank-transfer:{transfer.pk}",
+        f"Bank transfer {transfer.reference}",
+        f"bank:{transfer.reference}",
+    )
     posted = wallet_credit(
         customer=transfer.customer,
         currency=transfer.currency,
         amount=transfer.amount,
         bucket="paid",
-        idempotency_key=f"bank-transfer:{transfer.pk}",
-        source_account=ledger_accounts.account_get(kind=AccountKind.CASH_BANK, currency=transfer.currency),
+        idempotency_key=key,
+        source_account=ledger_accounts.account_get(
+            kind=AccountKind.CASH_BANK, currency=transfer.currency, book=transfer.customer.seller
+        ),
         kind=KIND_BANK,
-        memo=f"Bank transfer {transfer.reference}",
-        source=f"bank:{transfer.reference}",
+        memo=memo,
+        source=source,
+        actor=actor,
+    )
+    seller_payment_mirror(
+        payer=transfer.customer,
+        currency=transfer.currency,
+        amount=transfer.amount,
+        key=key,
+        memo=memo,
+        source=source,
+        effective_date=posted.effective_date,
         actor=actor,
     )
     credit_limit_watch(transactions=[posted])
@@ -215,7 +303,7 @@ def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor
         bucket="granted",
         idempotency_key=f"redemption:{code.pk}",
         source_account=ledger_accounts.account_get(
-            kind=AccountKind.PROMOTIONAL_CREDIT, currency=code.batch.currency
+            kind=AccountKind.PROMOTIONAL_CREDIT, currency=code.batch.currency, book=customer.seller
         ),
         kind=KIND_CODE,
         memo=f"Redemption code {code.code[:4]}…, batch {code.batch.name}"[:500],
@@ -228,10 +316,40 @@ def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor
 # --- corrections (billing.payments.reversals, refunds, invoice_card_events) ------------------------------
 
 
-def money_out_account(*, method: str, currency: str):
-    """Where refunded money leaves from: the bank account, or Stripe clearing for a card refund."""
-    kind = AccountKind.STRIPE_CLEARING if method == "card" else AccountKind.CASH_BANK
-    return ledger_accounts.account_get(kind=kind, currency=currency)
+def money_out_account(*, method: str, currency: str, book=None):
+    """Where refunded money leaves from in ``book``: the bank account, or Stripe clearing for a card
+    refund (in a reseller's book: what its seller holds for it, ``billing.wallets.books``)."""
+    if method == "card":
+        return _stripe_clearing(currency, book)
+    return ledger_accounts.account_get(kind=AccountKind.CASH_BANK, currency=currency, book=book)
+
+
+def _money_out_chain(
+    *, posted, customer, currency: str, key: str, method: str, memo: str, source: str, actor
+):
+    """The other books money paid back to ``customer`` reaches (see :func:`_card_chain`); a bank refund
+    reaches only a reseller's own book."""
+    if method == "card":
+        _card_chain(
+            transactions=[posted],
+            customer=customer,
+            currency=currency,
+            key=key,
+            memo=memo,
+            source=source,
+            actor=actor,
+        )
+        return
+    seller_payment_mirror(
+        payer=customer,
+        currency=currency,
+        amount=_wallet_net(transactions=[posted], customer=customer, currency=currency),
+        key=key,
+        memo=memo,
+        source=source,
+        effective_date=posted.effective_date,
+        actor=actor,
+    )
 
 
 def receivable_money_out_post(
@@ -255,7 +373,7 @@ def receivable_money_out_post(
     receivable = ledger_accounts.account_get(
         kind=AccountKind.RECEIVABLE, currency=currency, customer=customer
     )
-    out = money_out_account(method=method, currency=currency)
+    out = money_out_account(method=method, currency=currency, book=customer.seller)
     posted = transaction_post(
         idempotency_key=key,
         kind=kind,
@@ -263,6 +381,16 @@ def receivable_money_out_post(
         memo=memo,
         source=source,
         effective_date=effective_date,
+        actor=actor,
+    )
+    _money_out_chain(
+        posted=posted,
+        customer=customer,
+        currency=currency,
+        key=key,
+        method=method,
+        memo=memo,
+        source=source,
         actor=actor,
     )
     credit_limit_watch(transactions=[posted])
@@ -291,7 +419,7 @@ def wallet_refund_post(
         currency=currency,
         amount=amount,
         idempotency_key=key,
-        target_account=money_out_account(method=method, currency=currency),
+        target_account=money_out_account(method=method, currency=currency, book=customer.seller),
         kind=KIND_WALLET_REFUND,
         memo=memo,
         source=source,
@@ -299,14 +427,25 @@ def wallet_refund_post(
         buckets=["paid"],
         allow_below_floor=allow_below_floor,
     )
+    _money_out_chain(
+        posted=posted,
+        customer=customer,
+        currency=currency,
+        key=key,
+        method=method,
+        memo=memo,
+        source=source,
+        actor=actor,
+    )
     credit_limit_watch(transactions=[posted])
     return posted
 
 
 def dispute_fee_post(*, currency: str, amount: Decimal, key: str, memo: str, source: str):
-    """Book Stripe's dispute fee (positive) to the payment-fee expense, or its return (negative)."""
+    """Book Stripe's dispute fee (positive) to the payment-fee expense, or its return (negative), in the
+    operator's book: the operator's Stripe account is the platform and bears disputes' fees."""
     return _fee_posting(
-        key=key, currency=currency, amount=amount, kind=KIND_DISPUTE_FEE, memo=memo, source=source
+        key=key, currency=currency, amount=amount, kind=KIND_DISPUTE_FEE, memo=memo, source=source, book=None
     )
 
 
@@ -318,6 +457,16 @@ def bank_transfer_reversal_post(*, transfer, key: str, memo: str, effective_date
         memo=memo,
         actor=actor,
         effective_date=effective_date,
+    )
+    seller_payment_mirror(
+        payer=transfer.customer,
+        currency=transfer.currency,
+        amount=-transfer.amount,
+        key=key,
+        memo=memo,
+        source=posted.source,
+        effective_date=effective_date,
+        actor=actor,
     )
     credit_limit_watch(transactions=[posted])
     return posted

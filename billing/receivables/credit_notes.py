@@ -194,10 +194,15 @@ def _post(note: CreditNote, invoice: Invoice, rows: list[CreditNoteLine], kinds:
     by_account: dict[str, Decimal] = defaultdict(Decimal)
     for row, kind in zip(rows, kinds, strict=True):
         by_account[REVENUE_BY_KIND[kind]] += row.amount
-    ccy = invoice.currency
-    legs = [debit(account_get(kind=k, currency=ccy), v, ccy) for k, v in sorted(by_account.items()) if v]
+    ccy, book = invoice.currency, invoice.customer.seller  # the invoice's book (``accounts.chain``)
+    legs = [
+        debit(account_get(kind=k, currency=ccy, book=book), v, ccy)
+        for k, v in sorted(by_account.items())
+        if v
+    ]
     if note.tax_amount:
-        legs.append(debit(account_get(kind=AccountKind.TAX_PAYABLE, currency=ccy), note.tax_amount, ccy))
+        tax = account_get(kind=AccountKind.TAX_PAYABLE, currency=ccy, book=book)
+        legs.append(debit(tax, note.tax_amount, ccy))
     receivable = account_get(kind=AccountKind.RECEIVABLE, currency=ccy, customer=invoice.customer)
     legs.append(credit(receivable, note.total, ccy))
     return transaction_post(
@@ -326,7 +331,7 @@ def _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice
     total = subtotal + tax_total
     if total <= 0:
         raise ValidationError(_("Nothing is left to credit on invoice %(number)s.") % {"number": invoice})
-    series, number = number_next("credit_note", on=issue_date)
+    series, number = number_next("credit_note", on=issue_date, book=invoice.customer.seller_id)
     note = CreditNote.objects.create(
         customer=invoice.customer,
         invoice=invoice,
@@ -384,7 +389,9 @@ def invoice_void(*, invoice: Invoice, reason: str, actor) -> Invoice:
         return invoice
     if invoice.status == Invoice.Status.DRAFT:
         invoice.issue_date = timezone.localdate()
-        invoice.series, invoice.number = number_next("invoice", on=invoice.issue_date)
+        invoice.series, invoice.number = number_next(
+            "invoice", on=invoice.issue_date, book=invoice.customer.seller_id
+        )
     else:
         if invoice.amount_paid > 0:
             raise ValidationError(

@@ -24,7 +24,7 @@ def _receipt(*, customer, amount, currency, issue_date: date, **source) -> Recei
         existing = Receipt.objects.select_for_update().filter(**source).first()
         if existing is not None:
             return existing
-        series, number = number_next("receipt", on=issue_date)
+        series, number = number_next("receipt", on=issue_date, book=customer.seller_id)
         return Receipt.objects.create(
             customer=customer,
             series=series,

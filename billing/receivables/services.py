@@ -44,6 +44,7 @@ from billing.receivables.moments import effective_moment
 from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
+from billing.wallets.books import card_clearing, card_relay, seller_payment_mirror
 
 # Who may record payments, allocate them, issue credit notes and void invoices.
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -53,10 +54,6 @@ ZERO = Decimal("0")
 KIND_PAYMENT = {
     CustomerPayment.Method.BANK: "receivable.payment.bank",
     CustomerPayment.Method.CARD: "receivable.payment.card",
-}
-_CASH_KIND = {
-    CustomerPayment.Method.BANK: AccountKind.CASH_BANK,
-    CustomerPayment.Method.CARD: AccountKind.STRIPE_CLEARING,
 }
 
 
@@ -124,26 +121,43 @@ def _payment_matches(payment: CustomerPayment, **body) -> bool:
 
 
 def payment_post(*, payment: CustomerPayment, actor=None):
-    """Post a received payment in full: Dr cash (bank) or Stripe clearing (card) / Cr receivable."""
-    cash = account_get(kind=_CASH_KIND[payment.method], currency=payment.currency)
-    receivable = account_get(
-        kind=AccountKind.RECEIVABLE, currency=payment.currency, customer=payment.customer
-    )
+    """Post a received payment in full, in its customer's seller's book: Dr cash (bank) or Stripe
+    clearing (card) / Cr receivable. A card payment of a reseller's customer is held by the operator's
+    Stripe account and relayed up to it; a reseller's payment to its seller is mirrored in its own book
+    (``billing.wallets.books``)."""
+    customer, currency = payment.customer, payment.currency
+    book = customer.seller
+    if payment.method == CustomerPayment.Method.CARD:
+        cash = card_clearing(currency=currency, book=book)
+    else:
+        cash = account_get(kind=AccountKind.CASH_BANK, currency=currency, book=book)
+    receivable = account_get(kind=AccountKind.RECEIVABLE, currency=currency, customer=customer)
     source = f"stripe:{payment.payment_intent_id}" if payment.payment_intent_id else f"payment:{payment.pk}"
-    return transaction_post(
-        # The intent id (card) or the row (bank) is unique, so a replay posts nothing new.
-        idempotency_key=source if payment.payment_intent_id else f"receivables.payment:{payment.pk}",
+    # The intent id (card) or the row (bank) is unique, so a replay posts nothing new.
+    key = source if payment.payment_intent_id else f"receivables.payment:{payment.pk}"
+    memo = f"Payment from {customer.name}" + (f", ref {payment.reference}" if payment.reference else "")
+    posted = transaction_post(
+        idempotency_key=key,
         kind=KIND_PAYMENT[payment.method],
-        lines=[
-            debit(cash, payment.amount, payment.currency),
-            credit(receivable, payment.amount, payment.currency),
-        ],
-        memo=f"Payment from {payment.customer.name}"
-        + (f", ref {payment.reference}" if payment.reference else ""),
+        lines=[debit(cash, payment.amount, currency), credit(receivable, payment.amount, currency)],
+        memo=memo,
         source=source,
         effective_date=payment.received_on,
         actor=actor,
     )
+    if payment.method == CustomerPayment.Method.CARD:
+        card_relay(transactions=[posted], book=book, currency=currency, key=key, memo=memo, source=source)
+    seller_payment_mirror(
+        payer=customer,
+        currency=currency,
+        amount=payment.amount,
+        key=key,
+        memo=memo,
+        source=source,
+        effective_date=payment.received_on,
+        actor=actor,
+    )
+    return posted
 
 
 def payment_record(

@@ -14,6 +14,11 @@ with the debits): the same journal transactions, a few statements instead of ~25
 All run inside the batch's database transaction, so a batch's postings commit with its events or not at
 all.
 
+Books (``accounts.chain``): a customer's sale is posted in its seller's book. An agency sub-distributor's
+commission on its customers' usage (``Charged.commission``) is the selling book's expense and a payable to
+the agent: Dr commission expense / Cr commission payable (customer = the agent), one posting per batch ×
+agent × currency, never a sale.
+
 Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
 """
 
@@ -100,9 +105,10 @@ def sums_post(
     timeline: Timeline,
     customers: dict[int, Customer],
     vendors: dict,
+    commission: dict[tuple[int, str, int | None], Decimal] | None = None,
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency, segment of ``timeline``), ``cost`` by
-    (customer, vendor, currency)."""
+    (customer, vendor, currency); ``commission`` by (agent, currency, book) per agent."""
     debits, postings = [], []
     accruals, prepaid = _sales_split(sell, timeline)
     costs = defaultdict(list)
@@ -181,8 +187,39 @@ def sums_post(
                     source=source,
                 )
             )
+    postings += _commission_postings(batch, commission or {}, account)
     # All at once — the same journal transactions as one wallet_debit or transaction_post each, with every
     # wallet, then every ledger account, locked once in id order and written once per batch.
     posted = wallet_debits_many(debits=debits, postings=postings)
     credit_limit_watch(transactions=posted)  # accruals raise a credit customer's exposure
     return posted
+
+
+def _commission_postings(batch: UsageBatch, commission: dict, account) -> list[Posting]:
+    """Dr commission expense (the book's) / Cr commission payable (the agent's, kept in the same book: the
+    agent's seller's) per agent and currency, keyed like the usage postings."""
+    if not commission:
+        return []
+    people = Customer.objects.select_related("seller").in_bulk({agent for agent, _ccy, _book in commission})
+    postings = []
+    for (agent_id, currency, _book), amount in sorted(
+        commission.items(), key=lambda kv: (kv[0][0], kv[0][1])
+    ):
+        amount = ledger_round(amount)
+        if not amount:
+            continue
+        agent = people[agent_id]
+        # The payable is the agent's own account, so it is kept in the agent's seller's book, which is the
+        # book that sold (the key's book): the expense goes there too, and the ledger refuses any other.
+        expense = account(AccountKind.COMMISSION_EXPENSE, currency, book=agent.seller)
+        payable = account(AccountKind.COMMISSION_PAYABLE, currency, customer=agent)
+        postings.append(
+            Posting(
+                idempotency_key=f"usage:b{batch.pk}:commission:a{agent_id}:{currency}",
+                kind="usage.commission",
+                lines=[debit(expense, amount, currency), credit(payable, amount, currency)],
+                memo=f"Agency commission, usage batch {batch.pk} ({batch.idempotency_key})"[:500],
+                source=f"usage_batch:{batch.pk}",
+            )
+        )
+    return postings

@@ -50,7 +50,7 @@ def wallet_adjust(
     counter_kind = (
         AccountKind.PROMOTIONAL_CREDIT if bucket == Bucket.GRANTED else AccountKind.MANUAL_ADJUSTMENT
     )
-    counter = account_get(kind=counter_kind, currency=currency)
+    counter = account_get(kind=counter_kind, currency=currency, book=customer.seller)
     memo = f"Manual adjustment: {reason}"[:500]
     with transaction.atomic():
         if amount > 0:

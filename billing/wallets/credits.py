@@ -226,7 +226,9 @@ def grant_credit(*, grant: FreeGrant, actor=None) -> JournalTransaction:
         amount=grant.amount,
         bucket=Bucket.GRANTED,
         idempotency_key=f"{GRANT_SOURCE}{grant.pk}",
-        source_account=account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=grant.currency),
+        source_account=account_get(
+            kind=AccountKind.PROMOTIONAL_CREDIT, currency=grant.currency, book=grant.customer.seller
+        ),
         kind="wallet.grant",
         memo=(f"Free grant #{grant.pk}" + (f": {grant.reason}" if grant.reason else ""))[:500],
         source=f"{GRANT_SOURCE}{grant.pk}",

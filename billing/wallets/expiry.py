@@ -30,7 +30,9 @@ def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTra
         lot = WalletLot.objects.select_related("account").get(pk=lot_id)
         if lot.remaining <= 0 or lot.expires_at is None or lot.expires_at > now:
             return None
-        breakage = account_get(kind=AccountKind.BREAKAGE, currency=wallet.currency)
+        breakage = account_get(
+            kind=AccountKind.BREAKAGE, currency=wallet.currency, book=wallet.customer.seller
+        )
         request = {"op": "wallet_lot_expire", "lot": lot.pk, "amount": amount_canonical(lot.remaining)}
         posting = Posting(
             idempotency_key=f"wallet.lot.expire:{lot.pk}",

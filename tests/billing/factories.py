@@ -1,4 +1,4 @@
-"""Factories and helpers for ledger and wallet tests."""
+"""Factories and helpers for ledger and wallet tests; a customer's money moves in its seller's book."""
 
 from decimal import Decimal
 
@@ -20,16 +20,16 @@ class WalletFactory(factory.django.DjangoModelFactory):
     low_balance_threshold = None
 
 
-def cash(currency: str = "CNY"):
-    return account_get(kind=AccountKind.CASH_BANK, currency=currency)
+def cash(currency: str = "CNY", book=None):
+    return account_get(kind=AccountKind.CASH_BANK, currency=currency, book=book)
 
 
-def revenue(currency: str = "CNY"):
-    return account_get(kind=AccountKind.REVENUE_USAGE, currency=currency)
+def revenue(currency: str = "CNY", book=None):
+    return account_get(kind=AccountKind.REVENUE_USAGE, currency=currency, book=book)
 
 
-def promo(currency: str = "CNY"):
-    return account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=currency)
+def promo(currency: str = "CNY", book=None):
+    return account_get(kind=AccountKind.PROMOTIONAL_CREDIT, currency=currency, book=book)
 
 
 def staff(role: str):
@@ -52,7 +52,7 @@ def topup(customer, amount, key, currency: str = "CNY"):
         amount=Decimal(amount),
         bucket="paid",
         idempotency_key=key,
-        source_account=cash(currency),
+        source_account=cash(currency, customer.seller),
         kind="wallet.topup.bank",
         memo="bank transfer",
     )
@@ -67,7 +67,7 @@ def grant(customer, amount, key, *, bucket="granted", expires_at=None, currency:
         amount=Decimal(amount),
         bucket=bucket,
         idempotency_key=key,
-        source_account=promo(currency),
+        source_account=promo(currency, customer.seller),
         kind=f"wallet.{bucket}",
         memo=f"{bucket} credit",
         expires_at=expires_at,
@@ -82,7 +82,7 @@ def spend(customer, amount, key, currency: str = "CNY", **kwargs):
         currency=currency,
         amount=Decimal(amount),
         idempotency_key=key,
-        target_account=revenue(currency),
+        target_account=revenue(currency, customer.seller),
         kind="usage.prepaid",
         memo="usage",
         **kwargs,

@@ -1,14 +1,18 @@
 """Close a period: which customers close, chunk by chunk, each chunk one transaction (package docstring)."""
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Customer, StaffRole
+from accounts.permissions import SELLER_MANAGERS
 from billing.invoicing.close.lines import (
     close_keys_billable,
     other_lines,
@@ -41,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 500
 
+# ``book=ALL_BOOKS``: a close of every book at once (the default); otherwise a seller's customer (a resale
+# sub-distributor) or None (the operator): only the customers sold in that book (``accounts.chain``).
+ALL_BOOKS = object()
+
 
 class CloseError(ValueError):
     """A close that must not run: the period has not ended, or a later period was already closed."""
@@ -71,7 +79,7 @@ def _close_chunk(
             t.customer_id: t
             for t in BillingTerms.objects.select_for_update(of=("self",))
             .filter(customer_id__in=customer_ids)
-            .select_related("customer")
+            .select_related("customer__seller")
             .order_by("customer_id")
         }
         tax_rates = {cid: t.tax_rate for cid, t in terms.items()}
@@ -93,8 +101,15 @@ def _close_chunk(
         if not todo:
             return []
         issuing = [ck for ck in todo if not terms[close_keys[ck][0]].review_invoices]
-        # One locked step takes the chunk's numbers; the series row stays locked until commit.
-        series, numbers = numbers_take("invoice", issue_date, len(issuing))
+        # One locked step per seller takes the chunk's numbers in that seller's series (each book numbers
+        # its own invoices); the series rows stay locked until commit.
+        by_book: dict[int | None, list[str]] = defaultdict(list)
+        for ck in issuing:
+            by_book[terms[close_keys[ck][0]].customer.seller_id].append(ck)
+        number_of: dict[str, tuple[str, str]] = {}
+        for book in sorted(by_book, key=lambda b: b or 0):
+            series, numbers = numbers_take("invoice", issue_date, len(by_book[book]), book)
+            number_of |= {ck: (series, n) for ck, n in zip(by_book[book], numbers, strict=True)}
         residuals = unbilled_residuals(
             issuing=[close_keys[ck] for ck in issuing],
             accounts=unbilled,
@@ -109,8 +124,7 @@ def _close_chunk(
             terms=terms,
             period=period,
             issue_date=issue_date,
-            series=series,
-            number_of=dict(zip(issuing, numbers, strict=True)),
+            number_of=number_of,
             actor=actor,
             residuals=residuals,
         )
@@ -125,9 +139,16 @@ def _statements_make(
     return statements_store(statement_lines(rows, models), customer_ids=customer_ids, period=period)
 
 
-def statement_customers(period: Period) -> list[int]:
+def _in_book(terms, book):
+    """``terms`` (a BillingTerms queryset) of the customers sold in ``book`` (every book: all of them)."""
+    if book is ALL_BOOKS:
+        return terms
+    return terms.filter(customer__seller=book)
+
+
+def statement_customers(period: Period, book=ALL_BOOKS) -> list[int]:
     """The customers a month close gives a usage statement, in id order: those now on prepaid terms, and
-    those on prepaid terms during some of the month before switching to credit."""
+    those on prepaid terms during some of the month before switching to credit (of ``book``)."""
     start, end = local_midnight(period.start), local_midnight(period.end + timedelta(days=1))
     was_prepaid = TermsSpan.objects.filter(
         Q(starts_at__isnull=True) | Q(starts_at__lt=end),
@@ -135,17 +156,20 @@ def statement_customers(period: Period) -> list[int]:
         mode=BillingTerms.Mode.PREPAID,
     ).values("customer_id")
     return list(
-        BillingTerms.objects.filter(Q(mode=BillingTerms.Mode.PREPAID) | Q(customer_id__in=was_prepaid))
+        _in_book(
+            BillingTerms.objects.filter(Q(mode=BillingTerms.Mode.PREPAID) | Q(customer_id__in=was_prepaid)),
+            book,
+        )
         .order_by("customer_id")
         .values_list("customer_id", flat=True)
     )
 
 
-def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
-    """Raise ``CloseError`` when ``period`` must not be closed: it has not ended yet (by the issue date,
-    today in the operator's time zone by default), or a later period of the same cadence was closed
-    already (billing is cumulative: closing an earlier period afterwards would bill against the later
-    invoices)."""
+def close_refusal(period: Period, *, issue_date: date | None = None, book=ALL_BOOKS) -> None:
+    """Raise ``CloseError`` when ``period`` must not be closed (in ``book``): it has not ended yet (by the
+    issue date, today in the operator's time zone by default), or a later period of the same cadence was
+    closed already for those customers (billing is cumulative: closing an earlier period afterwards would
+    bill against the later invoices)."""
     issue_date = issue_date or timezone.localdate()
     if period.end >= issue_date:
         raise CloseError(
@@ -156,6 +180,8 @@ def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
             % {"period": period.label, "end": period.end, "issue": issue_date}
         )
     done = PeriodClose.objects.filter(state=PeriodClose.State.DONE, period_end__gt=period.end)
+    if book is not ALL_BOOKS:
+        done = done.filter(Q(all_books=True) | Q(book=book))
     done = done.filter(period__contains="Q") if period.is_quarter else done.exclude(period__contains="Q")
     later = done.order_by("-period_end").values_list("period", flat=True).first()
     if later:
@@ -165,41 +191,56 @@ def close_refusal(period: Period, *, issue_date: date | None = None) -> None:
         )
 
 
-def closing_customers(period: Period) -> list[int]:
+def closing_customers(period: Period, book=ALL_BOOKS) -> list[int]:
     """The customers a close of ``period`` invoices, in id order: those on credit terms of its cadence
     (monthly at a month, quarterly at a quarter), and at every month close each customer now on prepaid
     that was ever on credit: the credit-span usage it has not been invoiced for yet (usage delivered late,
-    or the span it just left) gets a final invoice. Taking one with nothing left makes no invoice."""
+    or the span it just left) gets a final invoice. Taking one with nothing left makes no invoice. Only
+    the customers sold in ``book`` unless it is ``ALL_BOOKS``."""
     mode = BillingTerms.Mode.QUARTERLY if period.is_quarter else BillingTerms.Mode.MONTHLY
     closing = Q(mode=mode)
     if not period.is_quarter:
         was_credit = TermsSpan.objects.filter(mode__in=CREDIT_MODES).values("customer_id")
         closing |= Q(mode=BillingTerms.Mode.PREPAID, customer_id__in=was_credit)
     return list(
-        BillingTerms.objects.filter(closing).order_by("customer_id").values_list("customer_id", flat=True)
+        _in_book(BillingTerms.objects.filter(closing), book)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
     )
 
 
 def close_period(
-    period: Period | str, *, actor=None, issue_date: date | None = None, chunk_size: int = CHUNK
+    period: Period | str,
+    *,
+    actor=None,
+    issue_date: date | None = None,
+    chunk_size: int = CHUNK,
+    book=ALL_BOOKS,
 ) -> CloseResult:
     """Close ``period``: invoice its credit customers, give prepaid ones statements; record a PeriodClose.
 
-    Safe to re-run: customers already invoiced for the period are skipped, and late usage goes to the
+    ``book``: every book (default), or only the customers sold in one: a resale sub-distributor's, None
+    for the operator's. Each invoice is issued in its customer's seller's book and number series either
+    way. Safe to re-run: customers already invoiced for the period are skipped, and late usage goes to the
     next close. ``issue_date`` defaults to today in the operator's time zone.
     """
     if isinstance(period, str):
         period = period_parse(period)
     issue_date = issue_date or timezone.localdate()
-    close_refusal(period, issue_date=issue_date)
+    close_refusal(period, issue_date=issue_date, book=book)
     record = PeriodClose.objects.create(
-        period=period.label, period_start=period.start, period_end=period.end, started_by=actor
+        period=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        started_by=actor,
+        all_books=book is ALL_BOOKS,
+        book=None if book is ALL_BOOKS else book,
     )
     result = CloseResult(period_close=record)
     try:
-        credit_ids = closing_customers(period)
+        credit_ids = closing_customers(period, book)
         intervals = credit_intervals(credit_ids)
-        prepaid_ids = [] if period.is_quarter else statement_customers(period)
+        prepaid_ids = [] if period.is_quarter else statement_customers(period, book)
         models = {m.pk: m for m in AIModel.objects.all()}
         prices = UnitPrices(period=period, customer_ids=credit_ids)
         staged = usage_stage(period, [cid for cid in credit_ids if intervals.get(cid, ALWAYS) == ALWAYS])
@@ -236,3 +277,33 @@ def close_period(
         "Closed %s: %s invoices, %s statements", period.label, len(result.invoices), len(result.statements)
     )
     return result
+
+
+def book_close_allowed(*, actor, book: Customer | None) -> bool:
+    """Whether ``actor`` may run ``book``'s close: operator finance or admin staff for any book, the owner
+    or a billing member of a resale sub-distributor for its own."""
+    if actor is None or not actor.is_active:
+        return False
+    if actor.is_operator_staff:
+        return actor.staff_role in (StaffRole.FINANCE, StaffRole.ADMIN)
+    membership = getattr(actor, "membership", None)
+    return (
+        book is not None
+        and membership is not None
+        and membership.customer_id == book.pk
+        and membership.role in SELLER_MANAGERS
+    )
+
+
+def period_close_book(
+    *, book: Customer | None, period: Period | str, actor, issue_date: date | None = None
+) -> CloseResult:
+    """Close ``period`` for one book only: a resale sub-distributor's customers (``book``) or the operator's
+    own (None), e.g. from the reseller's portal. ``PermissionDenied`` unless ``book_close_allowed``;
+    ``CloseError`` as :func:`close_period` (the period has not ended, or a later one of this book — or of
+    every book — was closed)."""
+    if book is not None and not book.is_reseller:
+        raise CloseError(_("%(book)s keeps no books: only a resale sub-distributor does.") % {"book": book})
+    if not book_close_allowed(actor=actor, book=book):
+        raise PermissionDenied(_("You may not run this book's period close."))
+    return close_period(period, actor=actor, issue_date=issue_date, book=book)

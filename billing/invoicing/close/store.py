@@ -22,7 +22,7 @@ from billing.invoicing.services import (
     invoice_totals,
 )
 from billing.invoicing.signals import invoices_issued
-from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get
+from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get, book_id_of
 from billing.ledger.models import LedgerAccount
 from billing.ledger.services import transactions_post_many
 from billing.money import copy_field
@@ -61,22 +61,31 @@ def _accounts(invoices: list[Invoice]):
             wanted[code] = (kind, inv.currency, inv.customer)
     found = {a.code: a for a in LedgerAccount.objects.filter(code__in=list(wanted))}
     missing = [
-        LedgerAccount(code=code, kind=kind, type=ACCOUNT_TYPES[kind], currency=ccy, customer=customer)
+        LedgerAccount(
+            code=code,
+            kind=kind,
+            type=ACCOUNT_TYPES[kind],
+            currency=ccy,
+            customer=customer,
+            book_id=book_id_of(kind=kind, customer=customer, book=None),
+        )
         for code, (kind, ccy, customer) in wanted.items()
         if code not in found
     ]
     if missing:
         LedgerAccount.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
         found |= {a.code: a for a in LedgerAccount.objects.filter(code__in=[a.code for a in missing])}
-    shared: dict[tuple[str, str], LedgerAccount] = {}
+    shared: dict[tuple[str, str, int | None], LedgerAccount] = {}
 
     def resolver(invoice: Invoice):
         def account(kind: str):
             if kind in CUSTOMER_ACCOUNT_KINDS:
                 return found[account_code(kind=kind, currency=invoice.currency, customer=invoice.customer)]
-            if (kind, invoice.currency) not in shared:
-                shared[(kind, invoice.currency)] = account_get(kind=kind, currency=invoice.currency)
-            return shared[(kind, invoice.currency)]
+            # Revenue, tax and rounding of the book the customer is sold in (``accounts.chain``).
+            key = (kind, invoice.currency, invoice.customer.seller_id)
+            if key not in shared:
+                shared[key] = account_get(kind=kind, currency=invoice.currency, book=invoice.customer.seller)
+            return shared[key]
 
         return account
 
@@ -130,16 +139,16 @@ def invoices_store(
     terms: dict[int, BillingTerms],
     period: Period,
     issue_date: date,
-    series: str,
-    number_of: dict[str, int],
+    number_of: dict[str, tuple[str, str]],
     actor,
     residuals: dict[tuple[int, str], Decimal] | None = None,
 ) -> list[Invoice]:
-    """Write the invoices of ``todo`` (close keys) with their lines; post those numbered in ``number_of``.
+    """Write the invoices of ``todo`` (close keys) with their lines; post those numbered in ``number_of``
+    (close key → ``(series, number)``: each in its seller's series).
 
-    A numbered invoice is issued at once (dates, ``invoice:<id>`` journal transaction), the others stay
-    drafts for review. ``residuals``: per (customer, currency) the trace of the unbilled accrual an issued
-    invoice moves to the rounding account (``services.unbilled_residuals``).
+        A numbered invoice is issued at once (dates, ``invoice:<id>`` journal transaction), the others stay
+        drafts for review. ``residuals``: per (customer, currency) the trace of the unbilled accrual an issued
+        invoice moves to the rounding account (``services.unbilled_residuals``).
     """
     residuals = residuals or {}
     now = timezone.now()
@@ -157,7 +166,7 @@ def invoices_store(
             language=t.customer.language,
         )
         if close_key in number_of:
-            inv.series, inv.number = series, number_of[close_key]
+            inv.series, inv.number = number_of[close_key]
             inv.status = Invoice.Status.ISSUED
             inv.issue_date, inv.due_date = issue_date, due_date(t, issue_date)
             inv.issued_at, inv.issued_by = now, actor

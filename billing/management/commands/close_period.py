@@ -1,10 +1,12 @@
-"""python manage.py close_period --period 2026-10 (or 2026-Q3): invoice credit customers, state prepaid."""
+"""python manage.py close_period --period 2026-10 (or 2026-Q3) [--book CODE|operator]: invoice credit
+customers, state prepaid; every book, or one seller's."""
 
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.invoicing.close.services import CloseError, close_period, close_refusal
+from accounts.models import Customer
+from billing.invoicing.close.services import ALL_BOOKS, CloseError, close_period, close_refusal
 from billing.invoicing.periods import PeriodError, period_parse, periods_just_ended
 from billing.money import money_text
 
@@ -22,8 +24,14 @@ class Command(BaseCommand):
             "quarter if that ended too), in the operator's time zone.",
         )
         parser.add_argument("--issue-date", help="YYYY-MM-DD; default today in the operator's time zone.")
+        parser.add_argument(
+            "--book",
+            help="Close one book only: a resale sub-distributor's code, or 'operator' for the operator's own "
+            "customers. Default: every book.",
+        )
 
-    def handle(self, *args, period=None, issue_date=None, **options):
+    def handle(self, *args, period=None, issue_date=None, book=None, **options):
+        scope = self._book(book)
         try:
             periods = [period_parse(period)] if period is not None else periods_just_ended()
         except PeriodError as exc:
@@ -36,11 +44,11 @@ class Command(BaseCommand):
                 raise CommandError(f"--issue-date: {issue_date!r} is not a date (YYYY-MM-DD).") from exc
         try:
             for p in periods:
-                close_refusal(p, issue_date=issued_on)
+                close_refusal(p, issue_date=issued_on, book=scope)
         except CloseError as exc:
             raise CommandError(f"--period: {exc}") from exc
         for p in periods:
-            result = close_period(p, issue_date=issued_on)
+            result = close_period(p, issue_date=issued_on, book=scope)
             invoices = result.invoices
             issued = [i for i in invoices if i.number]
             self.stdout.write(
@@ -54,3 +62,13 @@ class Command(BaseCommand):
                     f"  {inv.number or f'draft #{inv.pk}'}  {inv.customer}  {total} {inv.currency}"
                     f"  due {inv.due_date or '-'}"
                 )
+
+    def _book(self, code: str | None):
+        if code is None:
+            return ALL_BOOKS
+        if code == "operator":
+            return None
+        seller = Customer.objects.filter(code=code).first()
+        if seller is None or not seller.is_reseller:
+            raise CommandError(f"--book: {code!r} is not a resale sub-distributor's code (or 'operator').")
+        return seller
