@@ -233,3 +233,52 @@ def test_other_portal_surfaces_show_nothing_of_the_wholesale_side(client, chain)
     pages["wallet (prepaid)"] = _get(client, reverse("portal-wallet"))
     _check(pages)
     assert RETAIL in pages["prices"]
+
+
+def _portal_urls() -> list[str]:
+    """Every portal page that takes no id, read from the URL configuration (so a new page is walked too)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    return sorted(
+        {
+            f"/{url}"
+            for url in walk(get_resolver().url_patterns)
+            if url.startswith("portal/") and "<" not in url
+        }
+    )
+
+
+def test_every_portal_page_an_end_customer_reaches_shows_nothing_of_the_wholesale_side(client, chain):
+    """The walk over all id-less portal URLs (GET, as each end customer, with and without ?format=csv):
+    whatever answers 200 must not leak; pages refused to an end customer (403, 404, redirects) are fine."""
+    pages, reached = {}, set()
+    for user in ("user", "prepaid_user"):
+        client.force_login(chain[user])
+        for url in _portal_urls():
+            for params in ({}, {"format": "csv"}):
+                response = client.get(url, params)
+                if response.status_code != 200:
+                    continue
+                reached.add(url)
+                body = b"".join(response.streaming_content) if response.streaming else response.content
+                if response.get("Content-Type", "").startswith("application/pdf"):
+                    pages[f"{user} {url} {params}"] = pdf_text(body)
+                else:
+                    pages[f"{user} {url} {params}"] = body.decode()
+    # The walk did reach the pages an end customer lives on.
+    assert {
+        "/portal/",
+        "/portal/invoices/",
+        "/portal/usage/",
+        "/portal/wallet/",
+        "/portal/prices/",
+    } <= reached
+    assert "/portal/seller/profile/" not in reached  # a seller's page, not an end customer's
+    _check(pages)
