@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from accounts.models import Customer
-from catalog.errors import MissingFxRate, NoPrice
+from catalog.errors import PricingError
 from catalog.models import AIModel, PriceBook, SellPlan
 from catalog.rating import TOKEN_CLASSES
 from catalog.selectors.models import active_models
@@ -70,7 +70,7 @@ def price_list(plan: SellPlan | PriceBook, at: datetime) -> list[PriceListRow]:
                 if isinstance(plan, SellPlan)
                 else snapshot.book_price(plan, model)
             )
-        except (NoPrice, MissingFxRate) as exc:
+        except PricingError as exc:  # no price, no rate, or (a retail plan) no buy plan
             rows.append(PriceListRow(model=model, unavailable=exc.message))
             continue
         sell = price.sell

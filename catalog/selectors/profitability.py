@@ -10,7 +10,7 @@ from decimal import Decimal, localcontext
 
 from django.utils.translation import gettext as _
 
-from catalog.errors import MissingFxRate, NoPrice
+from catalog.errors import PricingError
 from catalog.models import AIModel, PriceAlert, SellPlan
 from catalog.rating import EXACT, ONE, REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
 from catalog.selectors.models import active_models
@@ -78,7 +78,7 @@ def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceF
         for model in models:
             try:
                 price = snapshot.plan_price(plan, model)
-            except (NoPrice, MissingFxRate):
+            except PricingError:
                 continue
             if price.cost is not None:
                 findings.extend(_compare(plan, model, price.sell, price.cost, _retail_floor(plan)))

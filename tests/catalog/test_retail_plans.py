@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Customer
 from catalog.errors import NoPlan
-from catalog.models import PlanRule, PriceAlert, SellPlan
+from catalog.models import PlanAssignment, PlanRule, PriceAlert, SellPlan
+from catalog.selectors.pricelist import price_list
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer, plans_for_customers
 from catalog.services.alerts import price_check_run
 from catalog.services.plans import plan_assign, plan_create, plan_update
@@ -316,3 +317,13 @@ def test_plans_for_many_customers_follow_the_same_rule():
         standard,
         chain.wholesale,
     ]
+
+
+def test_a_cost_plus_retail_plan_of_a_seller_without_a_buy_plan_prices_nothing_and_breaks_nothing():
+    chain = chain_build()
+    PlanAssignment.objects.filter(customer=chain.seller).delete()
+    with pytest.raises(NoPlan):
+        PricingSnapshot(NOW).plan_price(chain.retail, chain.model)
+    (row,) = price_list(chain.retail, NOW)
+    assert "has no plan" in row.unavailable
+    assert price_check_run(trigger="test", at=NOW).findings == []
