@@ -21,6 +21,10 @@ accounts 0003 made them all "direct"). Moving S to *resale*:
 
 Moving back to *direct* is allowed only when S's book is empty (every account in it at zero).
 
+The wallet service sees C's paid credit go to zero an instant before it comes back in S's book: a customer
+with a zero floor gets a balance suspension opened and closed in the same transaction, and its "suspended"
+and "restored" notifications go out after commit.
+
 Everything is one database transaction and every posting carries an idempotency key derived from S, the
 customer and the currency: a failure leaves nothing half-done, and a second run finds S already moved.
 ``migration_plan`` only reads (the dry run); ``migration_apply`` writes.

@@ -424,3 +424,39 @@ def test_through_ingest_the_statement_reads_what_usage_posted(basis, rate, per_r
     payable = LedgerAccount.objects.get(kind=AccountKind.COMMISSION_PAYABLE, customer=agent)
     assert payable.book_id is None and -payable.balance == 3 * per_request
     assert ledger_problems() == []
+
+
+def test_an_agent_under_a_reseller_is_owed_in_the_resellers_book(settings):
+    reseller = SubDistributorFactory(name="Reseller Rho", code="rho")
+    agent = SubDistributorFactory(
+        name="Agent Tau", code="tau", parent=reseller, chain_mode=Customer.ChainMode.AGENCY
+    )
+    end = CustomerFactory(name="End Upsilon", code="ups", parent=agent)
+    requests(
+        agent,
+        end,
+        AIModelFactory(name="glm-5"),
+        count=2,
+        retail="9.00",
+        commission="1.50",
+        at=dt.datetime(2026, 10, 3, tzinfo=dt.UTC),
+    )
+
+    statement = commission_statement_issue(agent, OCT, "CNY")
+
+    assert (end.seller_id, agent.seller_id, statement.book_id) == (reseller.pk, reseller.pk, reseller.pk)
+    assert statement.accrued == Decimal("3.00")
+    text = pdf_text(commission_statement_pdf(statement, language="en"))
+    assert "Reseller Rho" in text and settings.OPERATOR_NAME not in text
+    settlement = commission_settle(
+        agent=agent,
+        currency="CNY",
+        amount=Decimal("3.00"),
+        method="bank",
+        settled_on=dt.date(2026, 10, 30),
+        actor=staff(StaffRole.FINANCE),
+        idempotency_key="rho-pays-tau",
+    )
+    assert settlement.journal_transaction.book_id == reseller.pk
+    assert commission_statement_issue(agent, OCT, "CNY").closing == Decimal("0.00")
+    assert ledger_problems() == []
