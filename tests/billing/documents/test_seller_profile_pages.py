@@ -49,6 +49,7 @@ def test_an_owner_saves_the_profile_with_a_logo_and_documents_use_it(client):
     assert profile.logo.name.startswith(f"seller-logos/{seller.pk}/")
     page = client.get(URL).content.decode()
     assert 'data-testid="profile-logo"' in page and "data:image/png;base64," in page
+    assert 'data-testid="tab-seller-profile"' in client.get(reverse("portal-seller-home")).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,8 @@ def test_staff_edit_or_read_by_role(client):
     seller = reseller()
     url = reverse("staff-seller-profile", args=[seller.pk])
     client.force_login(staff(StaffRole.SALES))
+    detail = client.get(reverse("staff-customer-detail", args=[seller.pk])).content.decode()
+    assert f'href="{url}"' in detail
     assert client.post(url, {**FORM, "legal_name": "Fixed by sales"}).status_code == 302
     assert SellerProfile.objects.get(customer=seller).legal_name == "Fixed by sales"
     for role in (StaffRole.SUPPORT, StaffRole.AUDITOR):
