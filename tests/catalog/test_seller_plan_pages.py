@@ -209,3 +209,21 @@ def test_the_plan_page_lists_open_alerts_on_the_plan():
     price_check_run(trigger="test", at=timezone.now())
     page = member_client(chain.seller).get(reverse("portal-plan-detail", args=[cheap.pk])).content.decode()
     assert "glm-5 input: Sells below cost — you sell at 8, you buy at 12.5 CNY per million tokens." in page
+
+
+def test_staff_see_a_resellers_customer_priced_by_its_retail_plan_and_cannot_assign_ours():
+    chain = chain_build()
+    staff = Client()
+    staff.force_login(StaffFactory())
+    url = reverse("catalog-customer-prices") + f"?customer={chain.customer.pk}"
+    page = staff.get(url).content.decode()
+    assert "pays plan <strong>S Retail</strong>" in page
+    assert "Priced by the retail plans of Shop S" in page and 'data-testid="assign-form"' not in page
+    response = staff.post(
+        url, {"customer": chain.customer.pk, "plan": chain.wholesale.pk, "effective": "2026-01-01"}
+    )
+    # the form is not offered; a crafted POST is refused by the service and assigns nothing
+    assert response.status_code == 200
+    assert list(
+        PlanAssignment.objects.filter(customer=chain.customer).values_list("plan__name", flat=True)
+    ) == ["S Retail"]
