@@ -26,7 +26,7 @@ from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
-from billing.money import is_money
+from billing.money import is_money, money_text
 from billing.receivables.selectors import with_amount_due
 from billing.receivables.services import payment_record, require_money_role
 
@@ -54,14 +54,25 @@ def _validate(agent: Customer, currency: str, amount, method: str, settled_on) -
     if amount > owed:
         message = _("%(agent)s is owed %(owed)s %(currency)s of commission; %(amount)s is more.")
         raise ValidationError(
-            {"amount": message % {"agent": agent.name, "owed": owed, "currency": currency, "amount": amount}}
+            {
+                "amount": message
+                % {
+                    "agent": agent.name,
+                    "owed": money_text(owed, currency),
+                    "currency": currency,
+                    "amount": amount,
+                }
+            }
         )
     if method == CommissionSettlement.Method.OFFSET:
         due = invoices_open_due(agent, currency)
         if amount > due:
             message = _("%(agent)s's open invoices owe %(due)s %(currency)s; an offset cannot exceed that.")
             raise ValidationError(
-                {"amount": message % {"agent": agent.name, "due": due, "currency": currency}}
+                {
+                    "amount": message
+                    % {"agent": agent.name, "due": money_text(due, currency), "currency": currency}
+                }
             )
 
 

@@ -327,6 +327,11 @@ def test_staff_pages_list_show_and_settle_for_finance_only(client, chain):
     assert (
         "Customer Two" in client.get(reverse("staff-commission-detail", args=[statement.pk])).content.decode()
     )
+    too_much = client.post(
+        reverse("staff-commission-settle", args=[statement.pk]),
+        {"amount": "99.00", "method": "bank", "settled_on": "2026-10-30", "idempotency_key": "k8"},
+    )
+    assert too_much.status_code == 400 and "is owed 18.50 CNY of commission" in too_much.content.decode()
     response = client.post(
         reverse("staff-commission-settle", args=[statement.pk]),
         {
