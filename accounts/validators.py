@@ -13,6 +13,9 @@ def validate_logo(upload) -> None:
     """Refuse a logo that is not a PNG or JPEG (by its content, not its name), too large, or too big."""
     from PIL import Image, UnidentifiedImageError
 
+    if getattr(upload, "_committed", False):
+        # Already stored, so checked when it was uploaded: saving the other fields never re-reads it.
+        return
     if upload.size > LOGO_MAX_BYTES:
         raise ValidationError(_("The logo is larger than 512 KB."), code="logo_size")
     position = upload.tell() if hasattr(upload, "tell") else 0

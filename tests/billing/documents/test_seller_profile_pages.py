@@ -117,3 +117,23 @@ def test_staff_edit_or_read_by_role(client):
     # And a customer user never reaches the dashboard page.
     client.force_login(member(seller))
     assert client.get(url).status_code == 403
+
+
+def test_saving_keeps_the_logo_and_a_new_logo_replaces_the_old_file(
+    client, django_capture_on_commit_callbacks
+):
+    seller = reseller()
+    old = SellerProfile.objects.get(customer=seller).logo
+    storage, old_name = old.storage, old.name
+    client.force_login(member(seller))
+
+    assert client.post(URL, {**FORM, "tax_id": "TAX-2"}).status_code == 302
+    profile = SellerProfile.objects.get(customer=seller)
+    assert (profile.tax_id, profile.logo.name) == ("TAX-2", old_name)
+
+    blue = SimpleUploadedFile("new.png", png_bytes(color=(0, 0, 200)), content_type="image/png")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(URL, {**FORM, "logo": blue}).status_code == 302
+    profile.refresh_from_db()
+    assert profile.logo.name != old_name and storage.exists(profile.logo.name)
+    assert not storage.exists(old_name)
