@@ -243,3 +243,34 @@ def test_after_the_move_usage_is_sold_in_the_sub_distributors_book(tree):
     assert balance(AccountKind.DUE_TO_SELLER, book=sub) == Decimal("124.80")
     assert books_balance() == {}
     assert ledger_problems() == [] and wallet_problems() == []
+
+
+def test_a_named_wholesale_plan_becomes_its_buy_price_from_the_switch(tree, capsys):
+    sub = tree["sub"]
+    cheaper = plan_create(name="Wholesale 10% CNY", currency="CNY")
+    add_rule(cheaper, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.1"))
+
+    with pytest.raises(CommandError, match="no customer has the code"):
+        call_command("chain_migrate", "--sub-distributor", "nobody", "--mode", "resale")
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command(
+            "chain_migrate", "--sub-distributor", "shop-s", "--mode", "resale", "--wholesale-plan", "Nope"
+        )
+    assert "The operator has no plan named Nope." in capsys.readouterr().out
+    call_command(
+        "chain_migrate",
+        "--sub-distributor",
+        "shop-s",
+        "--mode",
+        "resale",
+        "--wholesale-plan",
+        cheaper.name,
+        "--apply",
+    )
+
+    now = timezone.now() + dt.timedelta(seconds=1)
+    sub.refresh_from_db()
+    assert plan_for_customer(sub, now) == (cheaper, "assigned")
+    assert _prices(cheaper, now) == [("glm-5", (Decimal("14.4"), Decimal("36")))]  # S's margin: 0.80 / 2.00
+    c1 = Customer.objects.get(pk=tree["c1"].pk)
+    assert _prices(plan_for_customer(c1, now)[0], now) == [("glm-5", (Decimal("15.2"), Decimal("38")))]
