@@ -14,12 +14,14 @@ from accounts.models import Customer, MemberRole
 from accounts.permissions import seller_member_required
 from billing.customers.seller_forms import SellerTransferForm
 from billing.customers.seller_selectors import (
-    recent_closes,
     seller_batches,
+    seller_closes,
     seller_customers,
     seller_invoices,
     seller_transfers,
 )
+from billing.invoicing.close.services import CloseError, period_close_book
+from billing.invoicing.forms import PeriodCloseForm
 from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record, bank_transfer_reject
 from billing.payments.filters import BankTransferFilter, RedemptionBatchFilter
 from billing.payments.forms import RedemptionBatchForm, RejectForm
@@ -137,9 +139,36 @@ def seller_code_export(request, pk: int):
 
 @reseller_required
 def seller_close(request):
-    """The period closes that invoiced the seller's credit customers and gave its prepaid ones statements."""
+    """The seller's period closes: those it ran for its book and the operator's runs of every book; owners
+    and billing members close a period for their book here (its credit customers invoiced in its name, its
+    prepaid ones given usage statements)."""
+    seller = request.seller
+    can_manage = _can_manage(request)
+    form = PeriodCloseForm(request.POST or None) if can_manage else None
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                result = period_close_book(
+                    book=seller, period=form.cleaned_data["period"], actor=request.user
+                )
+            except (CloseError, PermissionDenied) as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("%(period)s closed for your book: %(invoices)s invoices, %(statements)s statements.")
+                    % {
+                        "period": result.period_close.period,
+                        "invoices": len(result.invoices),
+                        "statements": len(result.statements),
+                    },
+                )
+                return redirect("portal-seller-close")
     context = {
-        "closes": recent_closes(),
-        "invoices": seller_invoices(request.seller).order_by("-issue_date")[:20],
+        "form": form,
+        "closes": seller_closes(seller),
+        "invoices": seller_invoices(seller).order_by("-issue_date", "-id")[:20],
     }
     return render(request, "portal/seller/close.html", context)

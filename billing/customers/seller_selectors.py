@@ -180,5 +180,6 @@ def book_totals(seller: Customer) -> dict[str, dict[str, Decimal]]:
     return dict(sorted(totals.items()))
 
 
-def recent_closes() -> QuerySet[PeriodClose]:
-    return PeriodClose.objects.select_related("started_by")[:12]
+def seller_closes(seller: Customer) -> QuerySet[PeriodClose]:
+    """The period closes that reached ``seller``'s book: its own, and the operator's runs of every book."""
+    return PeriodClose.objects.filter(Q(all_books=True) | Q(book=seller)).select_related("started_by")[:12]
