@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
+from billing.documents.identity import seller_identity
 from billing.documents.pdf import statement_pdf, usage_statement_pdf
 from billing.statements import exports
 from billing.statements.build import statement_build
@@ -66,6 +67,8 @@ def staff_statement(request):
     context = {
         "form": form,
         "statement": statement,
+        # Who the statement is from: the customer's seller (a reseller's customer never sees the operator).
+        "seller": seller_identity(statement.customer) if statement else None,
         "pdf_query": _query_for(request, "pdf"),
         "csv_query": _query_for(request, "csv"),
     }
@@ -96,6 +99,7 @@ def portal_statement(request):
         "customer": customer,
         "subtree": subtree if subtree.count() > 1 else None,
         "statement": statement,
+        "seller": seller_identity(customer) if statement else None,
         "pdf_query": _query_for(request, "pdf"),
         "csv_query": _query_for(request, "csv"),
     }

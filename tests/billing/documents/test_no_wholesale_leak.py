@@ -189,6 +189,7 @@ def test_documents_show_the_seller_and_nothing_of_the_wholesale_side(client, cha
     # What C does see: its retail total, from S.
     for name in (
         "invoice page",
+        "statement",
         "invoice PDF",
         "invoice PDF (zh)",
         "receipt PDF",
