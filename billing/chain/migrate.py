@@ -25,8 +25,8 @@ The wallet service sees C's paid credit go to zero an instant before it comes ba
 with a zero floor gets a balance suspension opened and closed in the same transaction, and its "suspended"
 and "restored" notifications go out after commit.
 
-Everything is one database transaction and every posting carries an idempotency key derived from S, the
-customer and the currency: a failure leaves nothing half-done, and a second run finds S already moved.
+Everything is one database transaction and every posting carries an idempotency key derived from S, the switch,
+the customer and the currency: a failure leaves nothing half-done, and a second run finds S already moved.
 ``migration_plan`` only reads (the dry run); ``migration_apply`` writes.
 """
 
@@ -322,7 +322,8 @@ def _book_copy(rule: PlanRule, book, at: datetime) -> None:
 
 def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) -> None:
     sub, customer = plan.sub, t.customer
-    key = f"chain_migrate:{sub.pk}:{customer.pk}:{t.currency}"
+    # Keyed by the switch too: a sub-distributor moved back to direct may move to resale again later.
+    key = f"chain_migrate:{sub.pk}:{plan.at:%Y%m%dT%H%M%S}:{customer.pk}:{t.currency}"
     memo = f"{customer.name}'s prepaid credit moves to {sub.name}'s book (chain migration)"
     if not after_switch:
         # Operator's book: the deposit C held with us becomes S's (S owes it to C in its own book). The
