@@ -25,8 +25,9 @@ The wallet service sees C's paid credit go to zero an instant before it comes ba
 with a zero floor gets a balance suspension opened and closed in the same transaction, and its "suspended"
 and "restored" notifications go out after commit.
 
-Everything is one database transaction and every posting carries an idempotency key derived from S, the switch,
-the customer and the currency: a failure leaves nothing half-done, and a second run finds S already moved.
+Everything is one database transaction and every posting carries an idempotency key derived from S, the
+switch, the customer and the currency: a failure leaves nothing half-done, and a second run finds S already
+moved.
 ``migration_plan`` only reads (the dry run); ``migration_apply`` writes.
 """
 
