@@ -134,3 +134,25 @@ def test_the_seller_sees_and_exports_only_its_own_batches(as_owner):
     response = as_owner.get(reverse("portal-seller-codes"))
     assert list(response.context["page_obj"]) == []
     assert as_owner.get(reverse("portal-seller-code-export", args=[theirs.pk])).status_code == 404
+
+
+def test_operator_finance_exports_a_sellers_batch_but_does_not_issue_for_its_book(as_owner, client, seller):
+    as_owner.post(reverse("portal-seller-codes"), batch_form())
+    batch = RedemptionBatch.objects.get()
+    finance = staff(StaffRole.FINANCE)
+    client.force_login(finance)
+
+    response = client.get(reverse("staff-redemption-batch-csv", args=[batch.pk]))
+
+    assert response.status_code == 200
+    assert batch.codes.first().code in response.content.decode()
+    with pytest.raises(PermissionDenied):
+        redemption_batch_create(
+            user=finance,
+            name="x",
+            currency="CNY",
+            value=Decimal("1"),
+            count=1,
+            expires_at=timezone.now() + timedelta(days=1),
+            book=seller,
+        )
