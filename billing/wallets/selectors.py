@@ -46,6 +46,9 @@ TRANSACTION_KIND_LABELS = {
     "wallet.refund": _("Credit refunded to the customer"),
     "wallet.breakage": _("Expired credit"),
     "wallet.adjustment": _("Manual adjustment"),
+    # A reseller's customers' card payments, taken by the operator's Stripe account and owed to the reseller
+    # (``billing.wallets.books``).
+    "chain.card_payout": _("Your customers' card payment"),
     "reversal": pgettext_lazy("transaction kind", "Reversal"),
 }
 TRANSACTION_KIND_PREFIX_LABELS = (
