@@ -89,3 +89,11 @@ def test_staff_quote_for_the_end_customer_shows_the_sellers_margin(chain, staff_
         "2.5",
         "wholesale × (1 + 0.2)",
     )
+
+
+def test_staff_quote_by_name_finds_only_the_operators_plans(chain, staff_client):
+    # A seller's plan may share a name with ours or another seller's: by name, only ours are found.
+    response = post_quote(staff_client, plan="S Retail", model="glm-5", prompt_tokens=1_000_000)
+    assert response.status_code == 404 and response.json()["detail"] == "Unknown plan 'S Retail'."
+    body = post_quote(staff_client, plan="Wholesale", model="glm-5", prompt_tokens=1_000_000).json()
+    assert (body["plan"], body["total"]) == ("Wholesale", "12.5")
