@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 from django.conf import settings
@@ -130,3 +131,11 @@ def seller_profile_for(seller: Customer) -> SellerProfile:
     return SellerProfile.objects.filter(customer=seller).first() or SellerProfile(
         customer=seller, legal_name=seller.name, billing_email=seller.contact_email
     )
+
+
+def sender_address(identity: SellerIdentity) -> str:
+    """The From of an e-mail carrying a document: a reseller's name on our sending address (mail from its
+    own domain would fail SPF/DKIM; replies go to its billing e-mail), else ``DEFAULT_FROM_EMAIL``."""
+    if identity.seller_id is None:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((identity.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))

@@ -5,7 +5,6 @@ msgids, because a reminder is prose a finance team words per language (and tone 
 string; the template is chosen by the customer's document language, English when it has none.
 """
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import select_template
 from django.utils import translation
@@ -29,7 +28,7 @@ def _render(name: str, language: str, context: dict) -> str:
 
 def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[str], today) -> EmailMessage:
     """Build (not send) the reminder for ``invoice`` at ``level``, with the invoice PDF attached."""
-    from billing.documents.identity import seller_identity
+    from billing.documents.identity import seller_identity, sender_address
     from billing.documents.pdf import invoice_pdf, language_for
 
     language = language_for(invoice.customer.language)
@@ -56,7 +55,7 @@ def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[st
     message = EmailMessage(
         subject,
         body,
-        settings.DEFAULT_FROM_EMAIL,
+        sender_address(seller),
         recipients,
         reply_to=[seller.email] if seller.email else None,
     )

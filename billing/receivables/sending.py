@@ -17,7 +17,7 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
 
     Written in the invoice's language. Records when it was last sent.
     """
-    from billing.documents.identity import seller_identity
+    from billing.documents.identity import seller_identity, sender_address
     from billing.documents.pdf import invoice_pdf  # WeasyPrint is heavy: load it only to send
 
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
@@ -49,7 +49,11 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
             "due_amount": invoice.amount_due,
         }
     message = EmailMessage(
-        subject=subject, body=body, to=recipients, reply_to=[seller.email] if seller.email else None
+        subject=subject,
+        body=body,
+        from_email=sender_address(seller),
+        to=recipients,
+        reply_to=[seller.email] if seller.email else None,
     )
     message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
     message.send()

@@ -26,6 +26,7 @@ def operator_settings(settings) -> None:
     for name, value in OPERATOR.items():
         setattr(settings, name, value)
     settings.OPERATOR_BANK_DETAILS = "Operator Bank 0000-OP"
+    settings.DEFAULT_FROM_EMAIL = "Operator Billing <noreply@platform.example>"
 
 
 def reseller(*, name="Acme Reseller", legal_name=SELLER_LEGAL, logo=True, **extra) -> Customer:

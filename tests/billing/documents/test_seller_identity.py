@@ -153,6 +153,7 @@ def test_invoice_email_and_dunning_reminder_come_from_the_seller(mailoutbox):
     [sent] = mailoutbox
     assert SELLER_LEGAL in sent.subject and OPERATOR["OPERATOR_NAME"] not in sent.subject + sent.body
     assert sent.reply_to == ["billing@acme.example"]
+    assert sent.from_email == f'"{SELLER_LEGAL}" <noreply@platform.example>'
     assert SELLER_LEGAL in pdf_text(sent.attachments[0][1])
 
     level = DunningLevel(name="First reminder", days_from_due=3)
@@ -163,6 +164,7 @@ def test_invoice_email_and_dunning_reminder_come_from_the_seller(mailoutbox):
     assert "账号" in reminder.body  # the bank labels in the customer's language
     assert OPERATOR["OPERATOR_NAME"] not in reminder.body and "Operator Bank" not in reminder.body
     assert reminder.reply_to == ["billing@acme.example"]
+    assert reminder.from_email.startswith(f'"{SELLER_LEGAL}"')
 
 
 def test_portal_pages_show_the_sellers_name_not_the_operators(client):
