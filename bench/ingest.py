@@ -116,7 +116,8 @@ def _setup() -> tuple[list[str], list[tuple[str, list[str]]]]:
 
 def _setup_chain() -> list[str]:
     """Create (idempotently) a resale sub-distributor on the bench plan (its wholesale price) with
-    CUSTOMERS end customers on its own retail plan (cost × 2.5, above the bench plan's 2); return their keys."""
+    CUSTOMERS end customers on its own retail plan (cost × 2.5, above the bench plan's 2); return their
+    keys."""
     from accounts.models import Customer
     from accounts.services import customer_create
     from billing.terms.models import BillingTerms

@@ -111,6 +111,9 @@ def quote_latencies() -> list[float]:
 
 
 def _quote_fixture():
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.http import HttpRequest
     from django.test import Client
 
     from accounts.models import StaffRole
@@ -135,12 +138,22 @@ def _quote_fixture():
     plan_rule_create(
         plan=plan, method=PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.05"), effective_from=start
     )
-    reseller = customer_create(name="Bench reseller", code="bench-reseller", kind="sub_distributor")
+    # Direct: the quoted customer inherits its sub-distributor's plan, as before chains (one hop).
+    reseller = customer_create(
+        name="Bench reseller", code="bench-reseller", kind="sub_distributor", chain_mode="direct"
+    )
     customer = customer_create(name="Bench customer", code="bench-customer", parent=reseller)
     plan_assign(customer=reseller, plan=plan, effective_from=start)
     user = staff_user_create(email="bench@example.com", password="bench-pass-123", role=StaffRole.SALES)
+    # Staff reach nothing until their session passed two-factor: a finished sign-in, TOTP included (the
+    # sign-in itself is not timed).
+    TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     client = Client()
     client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    record_authentication(request, user, "mfa", type="totp")
+    request.session.save()
     return client, customer.pk
 
 

@@ -13,6 +13,12 @@ sums are posted per batch × customer, each segment under the terms in force the
 ``postings.sums_post``); and the batch records its counts (*finish*, ``usage_batch_finish``), announcing
 once it commits that its customers' usage changed.
 
+An event sold through the distribution chain brings its derived rows (``rating``: one per hop up the
+chain, and an agency's commission): they go with their event through the claim (only the event claims its
+request key), and are then drawn, stored, rolled up and posted like any rated event of their own customer —
+the seller buying the request at its hop — except commissions, summed apart (``Charged.commission``) and
+never rolled up or charged as a sale. A batch counts gateway events, not derived rows.
+
 Each path supplies the steps for its rows (``ChargeSteps``): the per-batch path (``services``) and
 re-rating (``rerate``) work on model instances in memory, the bulk writer (``bulk.writer``) on a staged
 chunk with set-based SQL and COPY, fast on purpose. What they share is here.

@@ -375,3 +375,25 @@ def test_a_price_correction_of_chain_usage_is_refused_with_the_reason(source, au
                 idempotency_key=f"k{customer.pk}",
             )
     assert JournalEntry.objects.count() == posted
+
+
+@pytest.mark.parametrize("path", ["services", pytest.param("bulk", marks=pytest.mark.postgres)])
+def test_token_allowances_lower_each_buyers_own_purchase(source, audit, path):
+    from tests.billing.usage.test_allowances import pack_buy
+
+    s, prepaid, _credit = audit
+    for buyer in (prepaid, s):
+        pack_buy(buyer, 2 * MILLION)  # one request's tokens
+
+    ingest(
+        path, source, [use("p1", "key-p"), {**use("p2", "key-p"), "occurred_at": "2026-05-04T10:31:00+00:00"}]
+    )
+
+    sales = UsageEvent.objects.order_by("hop", "occurred_at").values_list("hop", "sell_amount", "cost_amount")
+    assert list(sales) == [
+        (0, money("0"), money("6")),  # covered by the end customer's pack; S still bought it
+        (0, money("7.5"), money("6")),
+        (1, money("0"), money("5")),  # covered by S's own pack
+        (1, money("6"), money("5")),
+    ]
+    assert (wallet(prepaid), wallet(s)) == (money("92.50"), money("94.00"))
