@@ -7,9 +7,11 @@ plan cost × 1.5, the operator's default plan cost × 1 (``tests.billing.usage.f
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 
 from accounts.models import Customer, MemberRole, StaffRole
 from billing.invoicing.close.services import CloseError, close_period, period_close_book
@@ -72,10 +74,13 @@ def test_a_full_close_issues_c_invoice_in_s_book_with_s_series_and_every_book_ba
     assert account_get(kind=K.RECEIVABLE, currency="CNY", customer=c).balance == c_invoice.total
     assert account_get(kind=K.UNBILLED_RECEIVABLE, currency="CNY", customer=c).balance == 0
     assert account_get(kind=K.RECEIVABLE, currency="CNY", customer=s).balance == s_invoice.total
-    # every book balances on its own and agrees with its running balances
+    # every book balances on its own and agrees with its running balances and wallet lots
     assert set(book_ids()) >= {None, s.pk}
     for book in book_ids():
         assert book_problems(book) == []
+    out = StringIO()
+    call_command("ledger_verify", stdout=out)
+    assert f"book {s} ({s.code}): OK" in out.getvalue() and "ledger_verify: OK — 2 book(s)" in out.getvalue()
 
 
 def test_a_credit_note_on_c_invoice_is_in_s_book_and_series(source, tree):
@@ -114,6 +119,20 @@ def test_a_reseller_closes_its_own_book_only(source, tree):
     rest = close_period("2026-10", issue_date=ISSUE).invoices
     assert sorted(i.customer_id for i in rest) == sorted([s.pk, d.pk])
     assert Invoice.objects.filter(customer=c).count() == 1
+
+
+def test_the_command_closes_one_book(source, tree):
+    s, c, _d = tree
+    use(source, "key-c", OCTOBER)
+    use(source, "key-d", OCTOBER)
+    out = StringIO()
+
+    call_command("close_period", period="2026-10", issue_date="2026-11-01", book=s.code, stdout=out)
+
+    assert list(Invoice.objects.values_list("customer_id", "number")) == [(c.pk, f"INV-{s.pk}-2026-000001")]
+    assert f"INV-{s.pk}-2026-000001" in out.getvalue()
+    with pytest.raises(CommandError, match="resale"):
+        call_command("close_period", period="2026-10", book="no-such-code")
 
 
 def test_only_the_book_s_managers_and_operator_finance_may_run_its_close(source, tree):
