@@ -5,8 +5,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
-from accounts.models import Customer
+from accounts.models import Customer, StaffRole
 from billing.documents.identity import seller_identity, seller_name
 from billing.documents.pdf import invoice_pdf, receipt_pdf, statement_pdf, usage_statement_pdf
 from billing.invoicing.models import UsageStatement
@@ -24,6 +25,7 @@ from tests.billing.documents.sellers import (
     pdf_text,
     reseller,
 )
+from tests.billing.factories import staff
 from tests.billing.invoicing.factories import issued_invoice
 from tests.factories import CustomerFactory, SubDistributorFactory
 
@@ -178,3 +180,24 @@ def test_portal_pages_show_the_sellers_name_not_the_operators(client):
     # The operator's own customer still sees the operator.
     client.force_login(MembershipFactory(customer=CustomerFactory()).user)
     assert OPERATOR["OPERATOR_NAME"] in client.get("/portal/").content.decode()
+
+
+def test_invoice_pages_name_the_seller_for_staff_and_via_the_agent_in_the_portal(client):
+    from billing.invoicing.models import Invoice
+    from tests.factories import MembershipFactory
+
+    seller = reseller()
+    invoice = issued_invoice(end_customer(seller), "12.00", issue_date=OCT_31)
+    client.force_login(staff(StaffRole.SUPPORT))
+    page = client.get(reverse("staff-invoice-detail", args=[invoice.pk])).content.decode()
+    assert (
+        'data-testid="invoice-seller"' in page and reverse("staff-seller-profile", args=[seller.pk]) in page
+    )
+
+    agency = SubDistributorFactory(name="Agent Co", chain_mode=Customer.ChainMode.AGENCY)
+    customer = end_customer(agency)
+    issued_invoice(customer, "9.00", issue_date=OCT_31)
+    client.force_login(MembershipFactory(customer=customer).user)
+    [own] = Invoice.objects.filter(customer=customer)
+    page = client.get(reverse("portal-invoice-detail", args=[own.pk])).content.decode()
+    assert OPERATOR["OPERATOR_NAME"] in page and "via Agent Co" in page
