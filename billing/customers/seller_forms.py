@@ -36,12 +36,22 @@ class SellerOnboardForm(CustomerCreateForm):
         initial=BillingTerms.PaymentTerm.NET,
     )
     payment_days = forms.IntegerField(label=_("Payment days"), min_value=0, max_value=365, initial=30)
+    chain_mode = forms.ChoiceField(
+        label=_("How a sub-distributor sells"),
+        choices=Customer.ChainMode.choices,
+        initial=Customer.ChainMode.RESALE,
+        help_text=_(
+            "For a sub-distributor only. Resale: it buys from you and bills its customers in its own book. "
+            "Agency: you bill its customers at its plans and owe it a commission. Direct: it only groups "
+            "customers you price and bill."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["parent"]
         self.fields["credit_limit"].widget.attrs.setdefault("class", "form-control")
-        for name in ("credit_policy", "payment_term"):
+        for name in ("credit_policy", "payment_term", "chain_mode"):
             self.fields[name].widget.attrs.setdefault("class", "form-select")
         self.fields["payment_days"].widget.attrs.setdefault("class", "form-control")
 

@@ -5,6 +5,7 @@ post in the customer's seller's book, which is the seller's). Viewers read, owne
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,6 +78,17 @@ def seller_transfer_new(request):
             )
             return redirect("portal-seller-transfers")
     return render(request, "portal/seller/transfer_new.html", {"form": form})
+
+
+@reseller_required
+def seller_transfer_attachment(request, pk: int):
+    """The bank slip of one of the seller's transfers, served here so only its members read it."""
+    transfer = get_object_or_404(seller_transfers(request.seller), pk=pk)
+    if not transfer.attachment:
+        raise Http404
+    return FileResponse(
+        transfer.attachment.open("rb"), as_attachment=False, filename=transfer.attachment.name
+    )
 
 
 @require_POST

@@ -49,10 +49,11 @@ def seller_customer_onboard(
     payment_term: str = BillingTerms.PaymentTerm.NET,
     payment_days: int = 30,
     terms_from: datetime | None = None,
+    chain_mode: str = Customer.ChainMode.RESALE,
 ) -> Customer:
     """Create a customer under ``seller`` with its billing terms; the new customer's seller is ``seller``
-    (``accounts.chain``), so its accounts open in ``seller``'s book. Raises ``ValidationError`` per field
-    (nothing is created then)."""
+    (``accounts.chain``), so its accounts open in ``seller``'s book; a sub-distributor sells below it in
+    ``chain_mode``. Raises ``ValidationError`` per field (nothing is created then)."""
     if not seller.is_reseller:
         raise PermissionDenied(_("Only a sub-distributor in resale mode onboards customers of its own."))
     customer = customer_onboard(
@@ -65,6 +66,8 @@ def seller_customer_onboard(
         mode=mode,
         currency=currency,
         terms_from=terms_from,
+        # An end customer sells to nobody: its mode stays the default whatever the form sent.
+        chain_mode=chain_mode if kind == Customer.Kind.SUB_DISTRIBUTOR else Customer.ChainMode.RESALE,
     )
     values = {
         "mode": mode,

@@ -41,6 +41,11 @@ urlpatterns = [
         name="portal-seller-transfer-new",
     ),
     path(
+        "portal/seller/transfers/<int:pk>/attachment/",
+        seller_money_views.seller_transfer_attachment,
+        name="portal-seller-transfer-attachment",
+    ),
+    path(
         "portal/seller/transfers/<int:pk>/decide/",
         seller_money_views.seller_transfer_decide,
         name="portal-seller-transfer-decide",

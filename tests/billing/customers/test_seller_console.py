@@ -10,6 +10,7 @@ from accounts.models import Customer
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.terms.models import BillingTerms
+from billing.terms.services import customer_onboard
 from billing.wallets.credits import wallet_credit
 from billing.wallets.models import Wallet
 from tests.billing.customers.conftest import onboard
@@ -44,6 +45,7 @@ def onboarding(**extra) -> dict:
         "credit_policy": "block",
         "payment_term": "net",
         "payment_days": "15",
+        "chain_mode": "resale",
         **extra,
     }
 
@@ -82,6 +84,28 @@ def test_a_sub_distributor_it_onboards_resells_below_it(as_owner, seller):
     )
     sub = Customer.objects.get(code="sub-2")
     assert (sub.seller, sub.chain_mode, sub.is_reseller) == (seller, "resale", True)
+
+
+def test_a_sub_distributor_it_onboards_as_its_agent_prices_customers_the_seller_bills(as_owner, seller):
+    as_owner.post(
+        reverse("portal-seller-customer-new"),
+        onboarding(code="agent-2", kind=Customer.Kind.SUB_DISTRIBUTOR, chain_mode="agency"),
+    )
+    agent = Customer.objects.get(code="agent-2")
+    below = customer_onboard(
+        name="Via agent",
+        code="via-agent",
+        kind=Customer.Kind.END_CUSTOMER,
+        parent=agent,
+        language="en",
+        contact_email="",
+        mode="prepaid",
+        currency="CNY",
+    )
+    assert agent.chain_mode == "agency"
+    assert (below.seller, below.price_owner) == (seller, agent)
+    # The seller acts on it: it is sold in the seller's book.
+    assert as_owner.get(reverse("portal-seller-terms", args=[below.pk])).status_code == 200
 
 
 def test_the_seller_edits_its_customers_terms_and_limit(as_owner, credit):

@@ -6,16 +6,33 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Customer
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy
 from billing.gateway.services import gateway_hold_place
 from billing.payments.bank_transfers import bank_transfer_record
 from billing.payments.redemption import redemption_batch_create
+from billing.terms.services import customer_onboard
+from tests.billing.customers.conftest import member
 from tests.billing.invoicing.factories import issued_invoice
 
 pytestmark = pytest.mark.django_db
+
+
+def onboard_other():
+    return customer_onboard(
+        name="Other",
+        code="other-s",
+        kind=Customer.Kind.SUB_DISTRIBUTOR,
+        parent=None,
+        language="en",
+        contact_email="",
+        mode="prepaid",
+        currency="CNY",
+    )
 
 
 @pytest.fixture
@@ -70,6 +87,34 @@ def test_the_detail_page_shows_invoices_holds_and_transfers(
     assert "ABC-1" in html
     assert "checking" in html and 'data-testid="lift-hold"' in html
     assert 'data-testid="balance-receivable">120.00' in html
+    # Its links lead to pages the seller may read: the invoice and the wallet history.
+    assert as_owner.get(reverse("portal-invoice-detail", args=[overdue.pk])).status_code == 200
+    assert as_owner.get(reverse("portal-customer-wallet", args=[credit.pk])).status_code == 200
+
+
+def test_a_transfers_slip_is_served_to_its_seller_only(
+    client, as_owner, seller_owner, prepaid, settings, tmp_path
+):
+
+    settings.MEDIA_ROOT = tmp_path
+    slip = SimpleUploadedFile("slip.pdf", b"%PDF-1.7 slip", content_type="application/pdf")
+    transfer = bank_transfer_record(
+        recorder=seller_owner,
+        customer=prepaid,
+        currency="CNY",
+        amount=Decimal("50"),
+        reference="SLIP-9",
+        value_date=timezone.localdate(),
+        attachment=slip,
+    )
+    url = reverse("portal-seller-transfer-attachment", args=[transfer.pk])
+    response = as_owner.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+    other = onboard_other()
+    client.force_login(member(other, "o@example.com"))
+    assert client.get(url).status_code == 404
 
 
 def test_the_transfers_and_codes_pages_list_what_was_recorded(
