@@ -108,11 +108,17 @@ class PlanRuleForm(forms.ModelForm):
             raise ValidationError({"source_book": f"This rule needs a {expected} book."})
         if method == "explicit" and book is None:
             raise ValidationError({"source_book": "An explicit rule needs the sell book holding its prices."})
-        if method == "cost_markup" and data.get("markup") is None:
+        if method in ("cost_markup", "wholesale_markup") and data.get("markup") is None:
             raise ValidationError({"markup": "A cost-plus rule needs a markup."})
         if method == "list_discount" and data.get("discount") is None:
             raise ValidationError({"discount": "A list-discount rule needs a discount."})
         plan = data.get("plan") or getattr(self.instance, "plan", None)
+        # As catalog.services.plans: a sub-distributor marks up its wholesale, the operator its cost.
+        owned = plan is not None and plan.owner_id is not None
+        if (method == "cost_markup" and owned) or (method == "wholesale_markup" and not owned):
+            raise ValidationError(
+                {"method": "Cost-plus on cost is the operator's; on wholesale, a seller's."}
+            )
         if plan is not None and data.get("effective_from"):
             same_scope = PlanRule.objects.filter(
                 plan=plan, model=data.get("model"), vendor=data.get("vendor")

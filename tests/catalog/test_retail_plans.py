@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Customer
+from catalog.admin import PlanRuleForm
 from catalog.errors import NoPlan
 from catalog.models import PlanAssignment, PlanRule, PriceAlert, SellPlan
 from catalog.selectors.pricelist import price_list
@@ -327,3 +328,16 @@ def test_a_cost_plus_retail_plan_of_a_seller_without_a_buy_plan_prices_nothing_a
     (row,) = price_list(chain.retail, NOW)
     assert "has no plan" in row.unavailable
     assert price_check_run(trigger="test", at=NOW).findings == []
+
+
+def test_the_admin_rule_form_keeps_cost_plus_for_our_plans_and_wholesale_for_sellers():
+    chain = chain_build()
+
+    def errors(plan, method):
+        data = {"plan": plan.pk, "method": method, "markup": "0.1", "effective_from": "2027-01-01 00:00"}
+        form = PlanRuleForm(data=data)
+        return form.errors.get("method") if not form.is_valid() else None
+
+    assert errors(chain.retail, PlanRule.Method.COST_MARKUP)
+    assert errors(chain.wholesale, PlanRule.Method.WHOLESALE_MARKUP)
+    assert errors(chain.retail, PlanRule.Method.WHOLESALE_MARKUP) is None
