@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole
+from accounts.permissions import SELLER_MANAGERS
 from billing.dunning.suspension import overdue_suspension_watch, overdue_suspensions_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
@@ -57,12 +58,25 @@ KIND_PAYMENT = {
 }
 
 
-def require_money_role(actor) -> None:
-    """Refuse anyone but active finance or admin staff; ``None`` is the system (a Stripe webhook)."""
+def require_money_role(actor, customer: Customer | None = None) -> None:
+    """Refuse anyone but active finance or admin staff; ``None`` is the system (a Stripe webhook). For
+    ``customer``, the owner or billing members of the resale sub-distributor that sells to it (its book)
+    may too: a reseller records its own customers' payments."""
     if actor is None:
         return
-    if not actor.is_active or actor.staff_role not in MONEY_ROLES:
-        raise PermissionDenied(_("Only finance staff may record payments, credit notes and voids."))
+    if actor.is_active and actor.staff_role in MONEY_ROLES:
+        return
+    membership = getattr(actor, "membership", None)
+    if (
+        actor.is_active
+        and customer is not None
+        and customer.seller_id is not None
+        and membership is not None
+        and membership.customer_id == customer.seller_id
+        and membership.role in SELLER_MANAGERS
+    ):
+        return
+    raise PermissionDenied(_("Only finance staff may record payments, credit notes and voids."))
 
 
 def invoice_status_settle(invoice: Invoice) -> None:
@@ -179,7 +193,7 @@ def payment_record(
     (keep it all as credit). Replaying the same ``idempotency_key`` with the same payment returns the
     first one and allocates nothing again; with a different payment it raises ValidationError.
     """
-    require_money_role(actor)
+    require_money_role(actor, customer)
     if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 200:
         raise ValidationError({"idempotency_key": _("An idempotency key (1–200 characters) is required.")})
     currency = (currency or "").upper()
@@ -312,7 +326,7 @@ def payment_allocate(
     The allocations take effect now, or on day ``at`` (the payment's own date when it is recorded), never
     before an invoice's issue date: later allocations of old credit never rewrite an earlier statement.
     """
-    require_money_role(actor)
+    require_money_role(actor, payment.customer)
     wanted = _wanted_from(invoice, allocations)
     payment = CustomerPayment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != CustomerPayment.Status.RECEIVED:
