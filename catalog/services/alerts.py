@@ -22,20 +22,23 @@ class CheckResult:
 
 
 @transaction.atomic
-def price_check_run(*, trigger: str, at: datetime | None = None) -> CheckResult:
-    """Compare every plan with cost now; open an alert per new finding, resolve those that went away.
+def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> CheckResult:
+    """Compare every plan (or only ``plans``) with cost now; open an alert per new finding, resolve those
+    that went away.
 
-    Staff are notified of new alerts after the transaction commits (never for a rolled-back import).
+    Staff (and, for a sub-distributor's plan, its owners) are notified of new alerts after the transaction
+    commits (never for a rolled-back import).
     """
     from catalog.tasks import notify_price_alerts_task
 
     now = at or timezone.now()
-    findings = unprofitable_prices(now)
+    findings = unprofitable_prices(now, plans=plans)
     result = CheckResult(findings=findings)
-    open_alerts = {
-        (a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch): a
-        for a in PriceAlert.objects.select_for_update().filter(resolved_at__isnull=True)
-    }
+    alerts = PriceAlert.objects.select_for_update().filter(resolved_at__isnull=True)
+    if plans is not None:
+        # Only the checked plans' alerts may be resolved: the others were not looked at.
+        alerts = alerts.filter(plan__in=list(plans))
+    open_alerts = {(a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch): a for a in alerts}
     for finding in findings:
         alert = open_alerts.pop(finding.key, None)
         if alert is not None:

@@ -10,10 +10,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceBook, SellPlan, Vendor
+from catalog.services.alerts import price_check_run
 from catalog.services.retail import floor_check, retail_book_for, rule_models
 from catalog.services.validation import overlap_check
 
@@ -209,7 +211,7 @@ def plan_assign(
             assignment.save(update_fields=["effective_to"])
     what = _("%(plan)s for %(customer)s") % {"plan": plan.name, "customer": customer.name}
     overlap_check(effective_from, effective_to, existing, what)
-    return PlanAssignment.objects.create(
+    assignment = PlanAssignment.objects.create(
         customer=customer,
         plan=plan,
         effective_from=effective_from,
@@ -217,6 +219,15 @@ def plan_assign(
         note=note,
         created_by=created_by,
     )
+    owned = list(SellPlan.objects.filter(owner=customer, is_active=True).select_related("owner"))
+    if owned:
+        # A new buy price moves every retail plan of the customer that derives from it or is held to a
+        # floor over it: check them when the new price starts (or now), as an import checks every plan.
+        at = max(effective_from, timezone.now())
+        price_check_run(
+            trigger=_("buy plan of %(customer)s changed") % {"customer": customer.name}, at=at, plans=owned
+        )
+    return assignment
 
 
 @transaction.atomic

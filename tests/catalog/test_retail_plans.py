@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, MemberRole
 from catalog.admin import PlanRuleForm
 from catalog.errors import NoPlan
 from catalog.models import PlanAssignment, PlanRule, PriceAlert, SellPlan
@@ -18,7 +19,7 @@ from catalog.services.plans import plan_assign, plan_create, plan_update
 from catalog.services.retail import retail_price_set
 from tests.catalog.factories import EPOCH, PriceBookFactory, add_prices, add_rule, tier
 from tests.catalog.retail import chain_build, floor_set
-from tests.factories import CustomerFactory, SubDistributorFactory
+from tests.factories import CustomerFactory, MembershipFactory, SubDistributorFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -341,3 +342,26 @@ def test_the_admin_rule_form_keeps_cost_plus_for_our_plans_and_wholesale_for_sel
     assert errors(chain.retail, PlanRule.Method.COST_MARKUP)
     assert errors(chain.wholesale, PlanRule.Method.WHOLESALE_MARKUP)
     assert errors(chain.retail, PlanRule.Method.WHOLESALE_MARKUP) is None
+
+
+def test_a_new_buy_plan_checks_the_sellers_plans_and_tells_its_owners(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    chain = chain_build()
+    floor_set(chain.seller, "0.1")
+    MembershipFactory(customer=chain.seller, role=MemberRole.OWNER, user__email="owner@shop-s.example.com")
+    MembershipFactory(customer=chain.seller, role=MemberRole.VIEWER, user__email="viewer@shop-s.example.com")
+    explicit = plan_create(name="S Explicit", currency="CNY", owner=chain.seller)
+    add_rule(explicit, PlanRule.Method.EXPLICIT)
+    retail_price_set(
+        plan=explicit, model=chain.model, effective_from=EPOCH, input=Decimal("14"), output=Decimal("40")
+    )
+    dearer = plan_create(name="Wholesale Plus", currency="CNY")
+    add_rule(dearer, PlanRule.Method.COST_MARKUP, markup=Decimal("0.35"))  # 13.5: floor 14.85 > 14
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_assign(customer=chain.seller, plan=dearer, effective_from=timezone.now())
+    alert = PriceAlert.objects.get(plan=explicit, token_class="input", resolved_at__isnull=True)
+    assert (alert.kind, alert.cost_price) == (PriceAlert.Kind.RETAIL_FLOOR, Decimal("13.5"))
+    seller_mail = [m for m in mailoutbox if m.to == ["owner@shop-s.example.com"]]
+    assert len(seller_mail) == 1 and "vs wholesale 13.5 CNY" in seller_mail[0].body
+    assert not [m for m in mailoutbox if "viewer@shop-s.example.com" in m.to]
