@@ -174,3 +174,34 @@ def test_s_payment_of_its_invoice_to_the_operator_is_mirrored(s, finance):
     assert mirror.book == s and mirror.idempotency_key == f"receivables.payment:{payment.pk}:mirror"
     assert (bal(K.DUE_TO_SELLER, book=s), bal(K.CASH_BANK, book=s)) == (D("250"), D("-250"))
     books_balance()
+
+
+@pytest.fixture
+def deep_customer(s):
+    """A customer of S2, a reseller under S: three books up to the operator's."""
+    s2 = BillingTermsFactory(
+        customer=SubDistributorFactory(name="Reseller S2", parent=s, chain_mode=Customer.ChainMode.RESALE),
+        currency="CNY",
+    ).customer
+    return BillingTermsFactory(customer=CustomerFactory(name="Shop E", parent=s2), currency="CNY").customer
+
+
+def test_a_card_top_up_deeper_in_the_tree_is_relayed_hop_by_hop(s, deep_customer, stripe_http):
+    s2 = deep_customer.parent
+    owner = MembershipFactory(customer=deep_customer, role=MemberRole.OWNER).user
+    topup = card_topup(owner, deep_customer, "500")
+
+    card_topup_settle(topup=topup, payment_intent_id=PI, amount_minor=51450, currency="CNY")
+
+    # S2's book: E's wallet against what S2's seller (S) holds for it
+    assert balance(deep_customer)[0] == D("500") and bal(K.DUE_TO_SELLER, book=s2) == D("500")
+    # S's book: S2's paid credit against what the operator holds for S
+    assert balance(s2)[0] == D("500") and bal(K.DUE_TO_SELLER, book=s) == D("500")
+    # the operator's book: its Stripe clearing, S's paid credit
+    assert balance(s)[0] == D("500") and bal(K.STRIPE_CLEARING) == D("500")
+    relays = JournalTransaction.objects.filter(kind=KIND_RELAY).order_by("pk")
+    assert [(r.book_id, r.idempotency_key) for r in relays] == [
+        (s.pk, f"stripe:{PI}:relay:{s2.pk}"),
+        (None, f"stripe:{PI}:relay:{s.pk}"),
+    ]
+    books_balance()
