@@ -18,6 +18,11 @@ def exposures(*, currency_by_customer: dict[int, str]) -> dict[int, Decimal]:
 
     Balances are debit-positive, so receivable and unbilled add and a paid deposit (a credit balance)
     subtracts; an overpayment (credit balance on receivable) lowers exposure too. Full precision.
+
+    Read by customer, so the book follows (``accounts.chain``): a customer's own accounts are all in its
+    seller's book, so this is its exposure at its seller, against the limit that seller gave. A resale
+    sub-distributor's accounts in its seller's book hold its whole subtree's usage at wholesale (its
+    derived usage rows), so its exposure covers its customers without any walk of the tree.
     """
     totals: dict[int, Decimal] = defaultdict(Decimal)
     rows = LedgerAccount.objects.filter(
