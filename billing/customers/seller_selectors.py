@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -72,9 +72,16 @@ def customer_balances(customers: list[Customer]) -> dict[int, Balances]:
     """
     ids = [c.pk for c in customers]
     out = {c.pk: Balances(currency=customer_currency(c)) for c in customers}
-    owed = LedgerAccount.objects.filter(
-        customer_id__in=ids, kind__in=(AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE)
-    ).values_list("customer_id", "kind", "currency", "balance")
+    # Only the book the customer is sold in now: a customer moved between books (``chain_migrate``)
+    # keeps its emptied accounts in the old one.
+    in_its_book = Q(book=F("customer__seller")) | Q(book__isnull=True, customer__seller__isnull=True)
+    owed = (
+        LedgerAccount.objects.filter(
+            customer_id__in=ids, kind__in=(AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE)
+        )
+        .filter(in_its_book)
+        .values_list("customer_id", "kind", "currency", "balance")
+    )
     for customer_id, kind, currency, balance in owed:
         row = out[customer_id]
         if currency != row.currency:
