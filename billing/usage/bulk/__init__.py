@@ -13,8 +13,10 @@ split so that the machine's two cores are both busy:
   duplicates and leave the stage), COPYs the wide rows of the new events straight into ``usage_event``
   (each written once: no wide staging table), draws token allowances for the chunk's customers holding
   any (``billing.allowances.drawdown``; their wide rows are copied after the draw, with the sales it
-  set), upserts the hourly and daily rollups from the stage, and posts one journal transaction per
-  chunk × customer, in bulk.
+  set), inserts the derived rows of events sold through the distribution chain (one per hop, rated by
+  the producer and staged with their event: ``billing.usage.rating``) from the stage in one statement,
+  upserts the hourly and daily rollups from the stage, and posts one journal transaction per chunk ×
+  customer, in bulk.
 
 ``WRITERS`` writers (threads of the calling process, each with its own connection) take consecutive
 chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. Before its turn a

@@ -14,6 +14,7 @@ from django.utils import timezone
 from billing.money import copy_escape
 from billing.usage.bulk.copytext import NULL, Lines
 from billing.usage.bulk.spool import ChunkEnd, Replayed, Slice, spooled
+from billing.usage.bulk.sql import derived_line
 from billing.usage.bulk.validate import slice_parse
 from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
@@ -76,8 +77,8 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     keys, by_name = lookups.keys, lookups.models
     wide, narrow, owners = [], [], array("q")
     customers = set()
-    line = first_line
-    tail = f"{stamp}\t0\t{NULL}\t{batch_id}\t"
+    line, derived = first_line, 0
+    tail = f"{stamp}\t{batch_id}\t"
     for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops = event_rate(
             key=key,
@@ -108,26 +109,23 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             f"{counts[0]}\t{counts[1]}\t{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t"
             f"{'t' if batch else 'f'}\t"
         )
-        narrow.append(f"{line}{request}{ids}{account}\t{state}\t{tokens}{sale}\t0\n")
-        line += 1
+        narrow.append(f"{line}{request}{ids}{account}\t{state}\t{tokens}{sale}\t0\t{NULL}\t{NULL}\t{NULL}\n")
         if hops:
-            # The derived rows (one line each after the event's): the event's columns but the gateway's
-            # evidence (cost and metadata stay on the hop-0 row), the hop's customer and sale.
-            own = head.rsplit("\t", 4)[0]
-            for h in hops:
-                ids = f"{h.customer_id}\t{model_id}\t"
+            # Staged only (sql.DERIVED_SQL inserts them): each hop's customer and sale, with what its row
+            # needs beyond the narrow columns.
+            names = f"{customer_id}\t{copy_escape(key)}\t{copy_escape(model)}\n"
+            for k, h in enumerate(hops):
                 sale = (
                     f"{copy_escape(h.plan)}\t{h.sell_amount}\t{h.sell_currency}\t"
                     f"{NULL if h.cost_amount is None else h.cost_amount}\t{h.cost_currency}"
                 )
-                wide.append(
-                    f"{own}\t{NULL}\t\t{{}}\t{ids}{h.state}\t\t{sale}\t{stamp}\t{h.hop}\t{customer_id}\t"
-                    f"{batch_id}\t{batch_id}\n".encode()
+                narrow.append(
+                    f"{derived_line(line, k)}{request}{h.customer_id}\t{model_id}\t{account}\t{h.state}\t"
+                    f"{tokens}{sale}\t{h.hop}\t{names}"
                 )
-                narrow.append(f"{line}{request}{ids}{account}\t{h.state}\t{tokens}{sale}\t{h.hop}\n")
-                line += 1
                 customers.add(h.customer_id)
-                owners.append(h.customer_id)
+            derived += len(hops)
+        line += 1
     return Slice(
         wide=b"".join(wide),
         narrow="".join(narrow).encode(),
@@ -136,6 +134,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
         start=start,
         end=end,
         batch_id=batch_id,
+        derived=derived,
     )
 
 
@@ -188,6 +187,7 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
         errors: list[tuple] = []
         received = valid = lines = 0
         customers: set[int] = set()
+        derived = 0
         first = last = None
         while received < size:
             events, read = slice_parse(
@@ -208,13 +208,14 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
                 piece = _slice_copy_text(events, lookups, stamp, batch_id, lines)
                 lines += len(piece.lines.ends)
                 customers |= piece.customer_ids
+                derived += piece.derived
                 first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
                 yield piece
             if read < SLICE:
                 break
         if received == 0:
             return
-        yield ChunkEnd(received, valid, errors, customers, first, last, batch_id)
+        yield ChunkEnd(received, valid, errors, customers, first, last, batch_id, derived)
         earlier = seen
 
 

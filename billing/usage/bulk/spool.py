@@ -21,12 +21,14 @@ class ChunkEnd:
     start: datetime | None
     end: datetime | None
     batch_id: int
+    derived: int = 0  # derived rows staged (events' hops up the chain)
 
 
 @dataclass
 class Slice:
     """Up to SLICE rated events as COPY text: ``wide`` for usage_event, ``narrow`` for the stage
-    (STAGE_COLUMNS, each line numbered by its place in the chunk); where each wide line ends and whose
+    (STAGE_COLUMNS, each event's line numbered by its place in the chunk, its derived rows' by
+    ``sql.derived_line``); where each wide line ends and whose
     it is."""
 
     wide: bytes
@@ -36,6 +38,7 @@ class Slice:
     start: datetime
     end: datetime
     batch_id: int
+    derived: int = 0
 
 
 @dataclass

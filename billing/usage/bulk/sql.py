@@ -9,7 +9,7 @@ COLUMNS = (
     "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
     "model_id", "upstream_account", *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost",
     "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan", "sell_amount",
-    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at", "hop", "end_customer_id",
+    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
 # batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
@@ -19,7 +19,7 @@ HEAD_COLUMNS = (
 )  # fmt: skip
 TAIL_COLUMNS = (
     "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
-    "cost_amount", "cost_currency", "ingested_at", "hop", "end_customer_id",
+    "cost_amount", "cost_currency", "ingested_at",
 )  # fmt: skip
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
@@ -28,13 +28,25 @@ assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
 SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
 # The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
 # temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
-# An event's derived rows (one per hop of the chain) are staged lines too, after their event's, with its
-# request id: whatever drops the event (a duplicate) drops them, and only hop 0 claims the key.
+# An event's derived rows (one per hop of the chain) are staged lines too, with its request id: whatever
+# drops the event (a duplicate) drops them, and only hop 0 claims the key. They have no wide line: once the
+# chunk's keys are claimed and its allowances drawn, DERIVED_SQL inserts them from the stage, set-based
+# (the columns they need beyond the narrow ones are staged with them; an event's own line leaves them
+# empty). Their line numbers are negative (``derived_line``), apart from the wide lines' numbering.
 STAGE_COLUMNS = (
     "line", "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
     *TOKEN_COLUMNS, "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency",
-    "hop",
+    "hop", "end_customer_id", "gateway_key", "model_name",
 )  # fmt: skip
+# Hops a line number leaves room for per event (a chain of sub-distributors this deep is no real tree).
+MAX_HOPS = 64
+
+
+def derived_line(line: int, k: int) -> int:
+    """The stage line number of the ``k``-th derived row of the event on wide line ``line``."""
+    return -(line * MAX_HOPS + k + 1)
+
+
 STAGE_TABLE = """
     CREATE TEMP TABLE IF NOT EXISTS usage_ingest_stage (
         line integer, request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint,
@@ -42,7 +54,8 @@ STAGE_TABLE = """
         cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
         completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
         sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text,
-        hop smallint NOT NULL DEFAULT 0, segment integer NOT NULL DEFAULT 0
+        hop smallint NOT NULL DEFAULT 0, end_customer_id bigint, gateway_key text, model_name text,
+        segment integer NOT NULL DEFAULT 0
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -87,8 +100,11 @@ PROBE_SQL = """
         ) k ON true
         WHERE s.hop = 0
     )
-    DELETE FROM usage_ingest_stage s USING taken t WHERE t.request_id = s.request_id
-    RETURNING s.line
+    , gone AS (
+        DELETE FROM usage_ingest_stage s USING taken t WHERE t.request_id = s.request_id
+        RETURNING s.line, s.hop
+    )
+    SELECT line FROM gone WHERE hop = 0
 """
 # In the chunk's turn the probed-new keys are claimed by a plain INSERT (ON CONFLICT's speculative
 # insertion costs about twice as much per row). A key committed since the probe, or inserted by another
@@ -104,8 +120,12 @@ CLAIM_WAITING_SQL = """
         SELECT %(source)s, request_id, occurred_at FROM usage_ingest_stage WHERE hop = 0
         ON CONFLICT (source_id, request_id) DO NOTHING RETURNING request_id
     )
-    DELETE FROM usage_ingest_stage s WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
-    RETURNING s.line, s.request_id, s.occurred_at
+    , lost AS (
+        DELETE FROM usage_ingest_stage s
+        WHERE NOT EXISTS (SELECT 1 FROM won WHERE won.request_id = s.request_id)
+        RETURNING s.line, s.request_id, s.occurred_at, s.hop
+    )
+    SELECT line, request_id, occurred_at FROM lost WHERE hop = 0
 """
 # A late duplicate's wide row may already be in usage_event (copied before the turn): it goes again.
 # Bounded by time too, so only the partitions holding them are touched.
@@ -115,6 +135,21 @@ LATE_DELETE_SQL = """
       AND occurred_at BETWEEN %(first)s AND %(last)s
 """
 
+
+# The chunk's derived rows, from the claimed stage with the sales the draw left there (one statement: no
+# text to parse, unlike COPY). The gateway's evidence (its cost and metadata) stays on the event's own row.
+DERIVED_SQL = f"""
+    INSERT INTO usage_event (
+        source_id, batch_id, rated_in_id, request_id, occurred_at, gateway_key, customer_id, model_name,
+        model_id, upstream_account, {", ".join(TOKEN_COLUMNS)}, is_batch, succeeded, gateway_cost_currency,
+        metadata, rating_state, unrated_reason, sell_plan, sell_amount, sell_currency, cost_amount,
+        cost_currency, ingested_at, hop, end_customer_id
+    )
+    SELECT %(source)s, %(batch)s, %(batch)s, request_id, occurred_at, gateway_key, customer_id, model_name,
+           model_id, upstream_account, {", ".join(TOKEN_COLUMNS)}, is_batch, true, '', '{{}}', rating_state,
+           '', sell_plan, sell_amount, sell_currency, cost_amount, cost_currency, now(), hop, end_customer_id
+    FROM usage_ingest_stage WHERE hop > 0
+"""
 
 # Where a customer's terms or wallet lots change inside the chunk's time (``usage.timeline``: cuts, as
 # parallel arrays of customers and instants, few), each staged event of that customer counts the cuts at or

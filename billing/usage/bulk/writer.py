@@ -22,6 +22,7 @@ from billing.usage.bulk.spool import ChunkEnd, Replayed, Spooled
 from billing.usage.bulk.sql import (
     CLAIM_SQL,
     CLAIM_WAITING_SQL,
+    DERIVED_SQL,
     EVENT_COPY,
     LATE_DELETE_SQL,
     PROBE_SQL,
@@ -321,11 +322,13 @@ class _ChunkCharge:
         self.sales = self.writer._allowances_draw(self.cursor, self.batch, self.end, self.holders)
 
     def store(self) -> None:
-        """COPY the holders' wide rows, with the sales the draw gave them."""
+        """COPY the holders' wide rows, with the sales the draw gave them; insert the derived rows."""
         for spooled, lines, first_line, only in self.held:
             only = [i for i in only if first_line + i not in self.late]
             with self.cursor.copy(EVENT_COPY) as copy:
                 copy.write(lines_only(spooled.wide(), lines, only, self.sales, first_line))
+        if self.end.derived:
+            self.cursor.execute(DERIVED_SQL, {"source": self.source_id, "batch": self.batch.pk})
 
     def customers(self) -> set[int]:
         return self.end.customer_ids
