@@ -26,6 +26,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.payments.models import RedemptionCode
 from billing.payments.redemption import redemption_batch_create
 from billing.statements.exports import EXPORT_KINDS
+from billing.usage.models import UsageDaily
 from catalog.models import BookKind, PlanRule
 from common import csv_export
 from common.csv_export import csv_cell, csv_text
@@ -51,6 +52,7 @@ PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 WRITES_CSV = re.compile(r"csv\.(writer|DictWriter)\b|content_type\s*=\s*[\"']text/csv|Response\(.*text/csv")
 OUR_APPS = {"accounts", "billing", "catalog", "distributor"}
 OCTOBER = {"period": "month", "month": "2026-10"}
+CHAIN_OCTOBER = {"period": "2026-10", "currency": "CNY"}
 
 # Every CSV endpoint: url name → (who fetches it, how to build its URL from the seeded data).
 COVERED = {
@@ -75,6 +77,8 @@ COVERED = {
         lambda s: reverse("portal-seller-code-export", args=[s["seller_batch"].pk]),
         {},
     ),
+    "staff-chain-report": ("finance", lambda s: reverse("staff-chain-report"), CHAIN_OCTOBER),
+    "portal-chain-report": ("seller", lambda s: reverse("portal-chain-report"), CHAIN_OCTOBER),
     "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
     "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
     "staff-invoice-lines-csv": (
@@ -89,7 +93,7 @@ COVERED = {
     ),
 }
 EXPORT_URLS = {f"staff-accountant-export:{kind}": kind for kind in EXPORT_KINDS}
-COVERED_COMMANDS = {"statement"}
+COVERED_COMMANDS = {"statement", "chain_report"}
 # Account codes and names built from the account's kind ("Receivable · CNY · <customer>"): no cell starts
 # with text a user typed.
 NO_FREE_TEXT = {"staff-accountant-export:trial_balance", "staff-trial-balance", "portal-book-trial-balance"}
@@ -217,6 +221,21 @@ def seeded():
         effective_date=dt.date(2026, 10, 26),
     )
 
+    # October usage: the reseller's purchase for its subtree (the operator's hop) and its shop's (its own).
+    for buyer, sell, cost in ((reseller, "9.00", "7.00"), (shop, "11.00", "9.00")):
+        UsageDaily.objects.create(
+            customer=buyer,
+            model=model,
+            day=dt.date(2026, 10, 15),
+            sell_currency="CNY",
+            cost_currency="CNY",
+            requests=3,
+            prompt_tokens=1000,
+            completion_tokens=500,
+            sell_amount=Decimal(sell),
+            cost_amount=Decimal(cost),
+        )
+
     finance = staff(StaffRole.FINANCE)
     batch = redemption_batch_create(
         user=finance,
@@ -307,6 +326,10 @@ def test_no_csv_export_starts_a_formula(client, seeded, tmp_path):
     args = ["--customer=-acme", "--from=2026-10-01", "--to=2026-10-31", "--format=csv", f"--out={out}"]
     call_command("statement", *args)
     assert_no_formula(_rows(out.read_text()), "manage.py statement --format csv")
+
+    printed = io.StringIO()
+    call_command("chain_report", "--period=2026-10", "--currency=CNY", "--format=csv", stdout=printed)
+    assert_no_formula(_rows(printed.getvalue()), "manage.py chain_report --format csv")
 
 
 def test_only_the_writer_module_writes_csv():
