@@ -35,6 +35,7 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Catalog"), _("Exchange rates"), "catalog-fx", "currency-exchange"),
     NavEntry(_("Catalog"), _("Packs and grants"), "catalog-allowances", "box-seam"),
     NavEntry(_("Usage"), _("Usage overview"), "staff-usage", "graph-up"),
+    NavEntry(_("Usage"), _("Margin per hop"), "staff-chain-report", "diagram-3"),
     NavEntry(_("Usage"), _("Unrated events"), "staff-usage-unrated", "question-circle"),
     NavEntry(_("Usage"), _("Usage uploads"), "staff-usage-uploads", "cloud-upload"),
     NavEntry(_("Usage"), _("Gateway sources"), "staff-gateway-sources", "hdd-network"),
@@ -48,6 +49,8 @@ STAFF_NAVIGATION: list[NavEntry] = [
         _("Finance"), _("Manual journal entries"), "staff-manual-journal-list", "pencil-square", _FINANCE
     ),
     NavEntry(_("Finance"), _("Chart of accounts"), "staff-ledger-accounts", "list-columns", _FINANCE),
+    NavEntry(_("Finance"), _("Trial balance"), "staff-trial-balance", "clipboard-data", _FINANCE),
+    NavEntry(_("Finance"), _("Agency commissions"), "staff-commission-list", "percent", _FINANCE),
     NavEntry(_("Finance"), _("Wallets"), "staff-wallet-list", "wallet2"),
     NavEntry(_("Finance"), _("Bank transfers"), "staff-bank-transfer-list", "bank", _FINANCE),
     NavEntry(_("Finance"), _("Card top-ups"), "staff-card-topup-list", "credit-card", _FINANCE),
