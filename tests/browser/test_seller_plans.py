@@ -26,7 +26,8 @@ def test_seller_creates_a_cost_plus_plan_assigns_it_and_sees_the_preview(page, l
 
     # when S's owner creates a plan at wholesale + 20%
     sign_in(page, "owner@shop-s.example.com")
-    page.goto("/portal/plans/")
+    page.get_by_test_id("nav-seller").click()
+    page.get_by_test_id("tab-retail-plans").click()
     expect(page.get_by_test_id("plan-table")).to_contain_text("S Retail")
     page.get_by_test_id("plan-create").click()
     page.get_by_label("Name").fill("Browser Retail")
