@@ -3,7 +3,7 @@
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 
-from accounts.models import Customer, MemberRole, StaffRole, User
+from accounts.models import Customer, MemberRole, SellerProfile, StaffRole, User
 from accounts.services import customer_user_create, staff_user_create
 from billing.terms.models import BillingTerms
 from billing.terms.services import customer_onboard
@@ -57,6 +57,20 @@ CUSTOMERS = [
     ("coding-club", "Open Coding Club", END, None, P, "USD", "en"),
 ]
 
+# What the reseller's customers see on their documents instead of the operator's details.
+SELLER_PROFILES = {
+    "huadong-ai": {
+        "legal_name": "上海华东智算科技有限公司 East China AI Computing Co., Ltd.",
+        "address": "上海市浦东新区张江路 88 号 / 88 Zhangjiang Road, Pudong, Shanghai",
+        "tax_id": "91310115MA1K4DEMO8",
+        "bank_name": "招商银行上海张江支行 China Merchants Bank, Zhangjiang",
+        "bank_account_name": "上海华东智算科技有限公司",
+        "bank_account_number": "6214 8300 0000 0088",
+        "bank_code": "CMBCCNBS",
+        "billing_email": "billing@huadong-ai.example.com",
+    }
+}
+
 # (e-mail, customer code, role)
 CUSTOMER_USERS = [
     ("owner@acme-agents.example.com", "acme-agents", MemberRole.OWNER),
@@ -97,6 +111,9 @@ def load() -> list[tuple[str, str]]:
             currency=currency,
             chain_mode=CHAIN_MODES.get(code, Customer.ChainMode.RESALE),
         )
+
+    for code, profile in SELLER_PROFILES.items():
+        SellerProfile.objects.get_or_create(customer=Customer.objects.get(code=code), defaults=profile)
 
     for email, code, role in CUSTOMER_USERS:
         if not User.objects.filter(email=email).exists():
