@@ -4,8 +4,9 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from billing.invoicing.close.services import CloseError, close_period
+from billing.invoicing.close.services import ALL_BOOKS, CloseError, close_period
 from billing.invoicing.models import PeriodClose
 from billing.invoicing.periods import period_parse, periods_just_ended
 
@@ -13,17 +14,34 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="billing.invoicing.tasks.period_close_task")
-def period_close_task(period: str | None = None, actor_id: int | None = None) -> list[dict]:
+def period_close_task(
+    period: str | None = None, actor_id: int | None = None, book: str | None = None
+) -> list[dict]:
     """Close ``period`` ("2026-10", "2026-Q3"); without one, the month that just ended in the operator's
-    time zone, and its quarter when the month ended one. Re-running is safe (nothing is made twice)."""
-    from accounts.models import User
+    time zone, and its quarter when the month ended one. Re-running is safe (nothing is made twice).
+
+    ``book``: every book (None, the default), "operator" for the operator's own customers, or a resale
+    sub-distributor's code for its customers only, as ``close_period(book=…)`` and ``close_period --book``.
+    A code that keeps no book is refused like a period that cannot close: recorded, never retried."""
+    from accounts.models import Customer, User
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     periods = [period_parse(period)] if period else periods_just_ended()
+    scope, refusal = ALL_BOOKS, ""
+    if book == "operator":
+        scope = None
+    elif book:
+        seller = Customer.objects.filter(code=book).first()
+        if seller is not None and seller.is_reseller:
+            scope = seller
+        else:
+            refusal = _("%(book)s is not a resale sub-distributor's code (or 'operator').") % {"book": book}
     done = []
     for p in periods:
         try:
-            result = close_period(p, actor=actor)
+            if refusal:
+                raise CloseError(refusal)
+            result = close_period(p, actor=actor, book=scope)
         except CloseError as exc:
             # Refused (not ended yet, or a later period already closed): retrying cannot help. Recorded
             # as a failed close so the period close page says why, not only the worker's log.
@@ -36,6 +54,8 @@ def period_close_task(period: str | None = None, actor_id: int | None = None) ->
                 error=str(exc),
                 finished_at=timezone.now(),
                 started_by=actor,
+                all_books=scope is ALL_BOOKS,
+                book=None if scope is ALL_BOOKS else scope,
             )
             done.append({"period": p.label, "error": str(exc)})
             continue
