@@ -1,8 +1,11 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.customers.chain_terms import chain_terms_errors
 from billing.terms.models import BillingTerms
 from common.days import local_midnight
 from common.forms import BootstrapFormMixin
@@ -31,6 +34,71 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
             "usage. Usage sent before this day is billed under these terms too, never left out."
         ),
     )
+
+    chain_mode = forms.ChoiceField(
+        label=_("Chain mode"),
+        choices=Customer.ChainMode.choices,
+        initial=Customer.ChainMode.RESALE,
+        required=False,
+        help_text=_(
+            "For a sub-distributor: resale (buys at its plan, sells at its own in its own book), agency "
+            "(we bill its customers at its plans and pay it a commission) or direct (only groups customers)."
+        ),
+    )
+    commission_basis = forms.ChoiceField(
+        label=_("Commission basis"),
+        choices=Customer.CommissionBasis.choices,
+        initial=Customer.CommissionBasis.MARGIN,
+        required=False,
+        help_text=_("For an agency: what it earns on its customers' usage."),
+    )
+    commission_rate = forms.DecimalField(
+        label=_("Commission rate"),
+        required=False,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        max_digits=7,
+        decimal_places=6,
+        help_text=_("For a percentage commission: the fraction of retail (0.08 = 8%)."),
+    )
+    retail_floor = forms.DecimalField(
+        label=_("Retail floor"),
+        required=False,
+        min_value=Decimal("0"),
+        decimal_places=6,
+        help_text=_(
+            "Lowest markup over its buy price this sub-distributor may sell at (0.05 = 5%); blank: none."
+        ),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") != Customer.Kind.SUB_DISTRIBUTOR:
+            # An end customer sells to nobody: the chain fields are not its own, whatever was sent.
+            for name in ("chain_mode", "commission_basis", "commission_rate", "retail_floor"):
+                self.errors.pop(name, None)
+            data.update(
+                chain_mode=Customer.ChainMode.RESALE,
+                commission_basis=Customer.CommissionBasis.MARGIN,
+                commission_rate=None,
+                retail_floor=None,
+            )
+            return data
+        # Left out (an older form, a script): a resale sub-distributor, as customer_onboard's default.
+        data["chain_mode"] = data.get("chain_mode") or Customer.ChainMode.RESALE
+        data["commission_basis"] = data.get("commission_basis") or Customer.CommissionBasis.MARGIN
+        if data["chain_mode"] != Customer.ChainMode.AGENCY:
+            # Only an agency is paid a commission; a rate typed for another mode is not kept.
+            data.update(commission_basis=Customer.CommissionBasis.MARGIN, commission_rate=None)
+        errors = chain_terms_errors(
+            commission_basis=data["commission_basis"],
+            commission_rate=data.get("commission_rate"),
+            retail_floor=data.get("retail_floor"),
+        )
+        for name, message in errors.items():
+            if name not in self.errors:  # a field's own error already says what is wrong
+                self.add_error(name, message)
+        return data
 
     def clean_code(self):
         code = self.cleaned_data["code"]

@@ -3,6 +3,7 @@ read) and the portal's view of one's own organisation and subtree."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
+from billing.customers.chain_terms import chain_terms_update
 from billing.customers.filters import CustomerFilter
 from billing.customers.forms import CustomerCreateForm
 from billing.customers.terms_form import BillingTermsForm
@@ -43,15 +45,25 @@ def staff_customer_detail(request, pk: int):
 def staff_customer_create(request):
     form = CustomerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        terms = {name: data.pop(name) for name in ("commission_basis", "commission_rate", "retail_floor")}
         try:
-            customer = customer_onboard(**data)
+            customer = _customer_create(data, terms)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("staff-customer-detail", pk=customer.pk)
     return render(request, "dashboard/customers/create.html", {"form": form})
+
+
+@transaction.atomic
+def _customer_create(data: dict, chain_terms: dict):
+    """The customer with its billing terms and, for a sub-distributor, its chain terms: all or nothing."""
+    customer = customer_onboard(**data)
+    if customer.is_sub_distributor:
+        chain_terms_update(sub=customer, **chain_terms)
+    return customer
 
 
 @customer_user_required
