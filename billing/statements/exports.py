@@ -1,5 +1,10 @@
 """CSV for accountants: a statement, and a period's invoices, payments, credit notes, journal, trial balance.
 
+A period's exports read one book (``accounts.chain``): the operator's (``book_id`` None, the default) or a
+resale sub-distributor's. Books are never mixed: a sale across a hop is in both, and a trial balance of two
+books would count it twice. A document belongs to the book its journal transaction was posted in (the
+book its customer was sold in then), or, not posted, to its customer's seller's.
+
 Every function yields CSV lines (header first) so views can stream them, written by
 ``common.csv_export`` (so free text cannot start a spreadsheet formula). Amounts are passed as Decimal
 and written exactly (no exponent, no rounding, no thousands separators); the journal and the trial balance
@@ -17,7 +22,7 @@ from django.db.models.functions import Coalesce
 
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry, LedgerAccount
-from billing.ledger.selectors import journal_csv_rows
+from billing.ledger.selectors import in_book, journal_csv_rows
 from billing.money import MoneyField, quantize_money
 from billing.payments.models import Correction
 from billing.receivables.models import CreditNote, CustomerPayment
@@ -89,7 +94,14 @@ def statement_csv_rows(statement) -> Iterator[str]:
             )
 
 
-def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+def _documents_in_book(book_id: int | None) -> Q:
+    """Invoices, payments or credit notes of one book (see the module's docstring)."""
+    sold_by = Q(customer__seller__isnull=True) if book_id is None else Q(customer__seller_id=book_id)
+    posted = Q(journal_transaction__isnull=False) & in_book("journal_transaction__", book_id)
+    return posted | (Q(journal_transaction__isnull=True) & sold_by)
+
+
+def invoices_csv_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
     w = CsvWriter()
     yield w.writerow(
         [
@@ -111,7 +123,7 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
     )
     # Paid, credited, due and status as they stood at the end of the period, so a re-export reads the same.
     invoices = invoices_as_of(
-        Invoice.objects.filter(issue_date__range=(date_from, date_to))
+        Invoice.objects.filter(_documents_in_book(book_id), issue_date__range=(date_from, date_to))
         .exclude(status=Invoice.Status.DRAFT)
         .select_related("customer")
         .order_by("issue_date", "number"),
@@ -149,7 +161,7 @@ def _due_then(invoice: Invoice, day: dt.date) -> Decimal:
     return max(invoice.total - invoice.paid_then - invoice.credited_then, ZERO)
 
 
-def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+def payments_csv_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
     w = CsvWriter()
     yield w.writerow(
         [
@@ -172,7 +184,9 @@ def payments_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
     payments = _refunded_as_of(
         payments_as_of(
             CustomerPayment.objects.filter(
-                status=CustomerPayment.Status.RECEIVED, received_on__range=(date_from, date_to)
+                _documents_in_book(book_id),
+                status=CustomerPayment.Status.RECEIVED,
+                received_on__range=(date_from, date_to),
             )
             .select_related("customer")
             .order_by("received_on", "id"),
@@ -219,7 +233,7 @@ def _refunded_as_of(payments, day: dt.date):
     return payments.annotate(refunded_then=Coalesce(Subquery(total), Value(ZERO), output_field=MoneyField()))
 
 
-def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
     w = CsvWriter()
     yield w.writerow(
         [
@@ -237,7 +251,7 @@ def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]
         ]
     )
     notes = (
-        CreditNote.objects.filter(issue_date__range=(date_from, date_to))
+        CreditNote.objects.filter(_documents_in_book(book_id), issue_date__range=(date_from, date_to))
         .select_related("customer", "invoice")
         .order_by("issue_date", "number")
     )
@@ -257,27 +271,30 @@ def credit_notes_csv_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]
         )
 
 
-def journal_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+def journal_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
     entries = (
-        JournalEntry.objects.filter(transaction__effective_date__range=(date_from, date_to))
+        JournalEntry.objects.filter(
+            in_book("transaction__", book_id), transaction__effective_date__range=(date_from, date_to)
+        )
         .select_related("transaction", "account", "account__customer", "account__vendor")
         .order_by("transaction__effective_date", "transaction_id", "id")
     )
     return journal_csv_rows(entries.iterator(chunk_size=2000))
 
 
-def trial_balance(date_from: dt.date, date_to: dt.date) -> list[dict]:
-    """Per account: opening (before ``date_from``), debits and credits in the period, closing.
+def trial_balance(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> list[dict]:
+    """Per account of one book: opening (before ``date_from``), debits and credits in the period, closing.
 
     Debit positive. Per currency the openings, the closings and debits − credits each sum to zero,
-    because every transaction balances per currency.
+    because every transaction balances per currency within its book.
     """
     in_period = Q(entries__transaction__effective_date__range=(date_from, date_to))
     before = Q(entries__transaction__effective_date__lt=date_from)
     zero = Value(ZERO)
     money = DecimalField(max_digits=38, decimal_places=12)
     accounts = (
-        LedgerAccount.objects.select_related("customer", "vendor")
+        LedgerAccount.objects.filter(in_book("", book_id))
+        .select_related("customer", "vendor")
         .annotate(
             opening=Coalesce(Sum("entries__amount", filter=before), zero, output_field=money),
             debits=Coalesce(
@@ -306,13 +323,13 @@ def trial_balance(date_from: dt.date, date_to: dt.date) -> list[dict]:
     return rows
 
 
-def trial_balance_rows(date_from: dt.date, date_to: dt.date) -> Iterator[str]:
+def trial_balance_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
     w = CsvWriter()
     yield w.writerow(
         ["account", "account_name", "type", "currency", "opening", "debits", "credits", "closing"]
     )
     totals: dict[str, list[Decimal]] = {}
-    for row in trial_balance(date_from, date_to):
+    for row in trial_balance(date_from, date_to, book_id):
         a = row["account"]
         figures = [row["opening"], row["debits"], row["credits"], row["closing"]]
         yield w.writerow([a.code, a.name, a.type, a.currency, *figures])

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.ledger.selectors import OPERATOR_BOOK, Book, book_find, books_list
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
@@ -91,6 +92,22 @@ class StaffStatementForm(PeriodForm):
     )
 
     field_order = ["customer", "period", "month", "quarter", "date_from", "date_to"]
+
+
+class ExportForm(PeriodForm):
+    """A period and the book its accountant exports read: the operator's or a resale sub-distributor's."""
+
+    book = forms.ChoiceField(label=_("Book"), required=False)
+
+    field_order = ["book", "period", "month", "quarter", "date_from", "date_to"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["book"].choices = [(book.key, str(book)) for book in books_list()]
+
+    def clean_book(self) -> Book:
+        """The chosen book; blank is the operator's (the choices refuse any other key)."""
+        return book_find(self.cleaned_data.get("book")) or OPERATOR_BOOK
 
 
 def period_initial() -> dict:

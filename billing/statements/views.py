@@ -26,7 +26,7 @@ from billing.statements.filters import (
     StatementExportFilter,
     UsageStatementFilter,
 )
-from billing.statements.forms import PeriodForm, StaffStatementForm, period_initial
+from billing.statements.forms import ExportForm, PeriodForm, StaffStatementForm, period_initial
 from billing.statements.models import StatementExport
 from billing.statements.selectors import usage_statements_visible_to
 from billing.statements.services import export_request
@@ -149,7 +149,7 @@ def statement_export_download(request, pk: int):
 @staff_required(roles=FINANCE_ROLES)
 def accountant_exports(request):
     submitted = "period" in request.GET
-    form = PeriodForm(request.GET if submitted else None, initial=period_initial())
+    form = ExportForm(request.GET if submitted else None, initial=period_initial())
     links = []
     if submitted and form.is_valid():
         query = request.GET.urlencode()
@@ -164,19 +164,23 @@ def accountant_exports(request):
             (key, labels[key], reverse("staff-accountant-export", args=[key]) + f"?{query}")
             for key in exports.EXPORT_KINDS
         ]
-    return render(request, "documents/pages/accountant_exports.html", {"form": form, "links": links})
+    book = form.cleaned_data["book"] if links else None
+    return render(
+        request, "documents/pages/accountant_exports.html", {"form": form, "links": links, "book": book}
+    )
 
 
 @staff_required(roles=FINANCE_ROLES)
 def accountant_export(request, kind: str):
     if kind not in exports.EXPORTERS:
         raise Http404
-    form = PeriodForm(request.GET)
+    form = ExportForm(request.GET)
     if not form.is_valid():
         return render(request, "documents/pages/accountant_exports.html", {"form": form}, status=400)
     date_from, date_to = form.dates
-    filename = f"{kind}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.csv"
-    return csv_response(exports.EXPORTERS[kind](date_from, date_to), filename)
+    book = form.cleaned_data["book"]
+    filename = f"{kind}-{book.key}-{date_from:%Y%m%d}-{date_to:%Y%m%d}.csv"
+    return csv_response(exports.EXPORTERS[kind](date_from, date_to, book.pk), filename)
 
 
 def _usage_statement_download(usage_statement):
