@@ -102,6 +102,7 @@ def bank_transfer_record(
         with transaction.atomic():
             transfer = BankTransfer.objects.create(
                 customer=customer,
+                book_id=customer.seller_id,
                 currency=currency,
                 amount=amount,
                 reference=reference,
@@ -113,8 +114,9 @@ def bank_transfer_record(
             if not settings.BANK_TRANSFER_REQUIRES_APPROVAL:
                 _credit(transfer, actor=recorder, decided_by=None)
     except IntegrityError as exc:
+        # Only this book's lines: whether a reference exists in another seller's book is not ours to tell.
         if (
-            BankTransfer.objects.filter(reference=reference, currency=currency)
+            BankTransfer.objects.filter(book_id=customer.seller_id, reference=reference, currency=currency)
             .exclude(status__in=[BankTransfer.Status.REJECTED, BankTransfer.Status.REVERSED])
             .exists()
         ):

@@ -179,6 +179,16 @@ class BankTransfer(models.Model):
         REVERSED = "reversed", _("Reversed (bounced or misposted)")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bank_transfers")
+    # Whose bank account received it: the customer's seller when recorded (None = the operator). Bank
+    # references are unique only within one book: two sellers' banks number their lines independently.
+    book = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("book"),
+    )
     currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code."))
     amount = MoneyField(_("amount"), help_text=_("Received, in major units."))
     reference = models.CharField(
@@ -212,12 +222,18 @@ class BankTransfer(models.Model):
         ordering = ["-recorded_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_bank_transfer_amount_gt_0"),
-            # Recording the same bank line twice would credit it twice; a rejected line may be re-recorded,
-            # and so may a reversed one (misposted: recorded again for the right customer).
+            # Recording the same bank line twice in one book would credit it twice; a rejected line may be
+            # re-recorded, and so may a reversed one (misposted: recorded again for the right customer).
+            # The operator's book is NULL, which a plain unique constraint treats as distinct: its own one.
+            models.UniqueConstraint(
+                fields=["book", "reference", "currency"],
+                condition=~Q(status__in=["rejected", "reversed"]) & Q(book__isnull=False),
+                name="payments_bank_transfer_reference_unique",
+            ),
             models.UniqueConstraint(
                 fields=["reference", "currency"],
-                condition=~Q(status__in=["rejected", "reversed"]),
-                name="payments_bank_transfer_reference_unique",
+                condition=~Q(status__in=["rejected", "reversed"]) & Q(book__isnull=True),
+                name="payments_bank_transfer_reference_unique_operator",
             ),
             # Four eyes, in the database too: the approver is never the recorder (when approval is
             # switched off, the recorder's own credit has decided_by empty).
