@@ -298,7 +298,7 @@ def test_the_agent_sees_its_statement_in_the_portal_and_nobody_else_does(client,
 
     client.force_login(_member(agent))
     listing = client.get(reverse("portal-commission-list")).content.decode()
-    assert statement.number in listing and "18.50" in listing
+    assert statement.number in listing and "18.50" in listing and 'data-testid="nav-commissions"' in listing
     page = client.get(detail).content.decode()
     assert "Customer One" in page and "36.00" in page
     response = client.get(pdf + "?lang=en")
@@ -310,6 +310,7 @@ def test_the_agent_sees_its_statement_in_the_portal_and_nobody_else_does(client,
     assert client.get(pdf).status_code == 404
 
     client.force_login(_member(c1))
+    assert 'data-testid="nav-commissions"' not in client.get(reverse("portal-home")).content.decode()
     assert client.get(reverse("portal-commission-list")).status_code == 403
     assert client.get(detail).status_code == 403
 
