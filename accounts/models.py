@@ -221,7 +221,7 @@ def _seller_logo_path(profile: "SellerProfile", filename: str) -> str:
 class SellerProfile(models.Model):
     """A resale sub-distributor's identity on its customers' documents (invoices, receipts, statements,
     e-mails): who sells, where, its tax id, logo and where to pay. The operator's own identity is in
-    settings (``OPERATOR_*``); ``billing.documents.identity.seller_identity`` chooses between them."""
+    settings (``OPERATOR_*``); ``accounts.identity.seller_identity`` chooses between them."""
 
     customer = models.OneToOneField(
         Customer, on_delete=models.CASCADE, related_name="seller_profile", verbose_name=_("sub-distributor")

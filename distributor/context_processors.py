@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from billing.documents.identity import seller_name
+from accounts.identity import seller_name
 from distributor.navigation import entries_for
 
 
@@ -8,7 +8,7 @@ def shell(request) -> dict:
     """What every page's shell needs: whose name it shows and, for staff, the navigation.
 
     A customer user's pages carry the name of whoever sells to it: a resale sub-distributor's customer
-    never sees the operator's (billing.documents.identity).
+    never sees the operator's (accounts.identity).
     """
     user = getattr(request, "user", None)
     context = {"operator_name": settings.OPERATOR_NAME}

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from billing.documents.identity import seller_identity
+from accounts.identity import seller_identity
 from billing.documents.line_prices import with_class_prices
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -67,7 +67,7 @@ def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
     """Render ``template`` in ``language`` and print it; returns the PDF's bytes.
 
     The header, bank details and footer are those of ``context["customer"]``'s seller
-    (``billing.documents.identity``): a resale sub-distributor's customer never sees the operator.
+    (``accounts.identity``): a resale sub-distributor's customer never sees the operator.
     """
     with _lock:
         weasyprint, font_config, stylesheet = _weasy()

@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.identity import profile_identity, seller_profile_for
 from accounts.models import Customer, StaffRole
 from accounts.permissions import SELLER_MANAGERS, seller_member_required, staff_required
 from billing.documents.forms import SellerProfileForm
-from billing.documents.identity import profile_identity, seller_profile_for
 from billing.documents.services import seller_profile_save
 
 EDITING_ROLES = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)

@@ -28,7 +28,7 @@ def _render(name: str, language: str, context: dict) -> str:
 
 def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[str], today) -> EmailMessage:
     """Build (not send) the reminder for ``invoice`` at ``level``, with the invoice PDF attached."""
-    from billing.documents.identity import seller_identity, sender_address
+    from accounts.identity import seller_identity, sender_address
     from billing.documents.pdf import invoice_pdf, language_for
 
     language = language_for(invoice.customer.language)

@@ -17,7 +17,7 @@ def invoice_send(*, invoice: Invoice) -> list[str]:
 
     Written in the invoice's language. Records when it was last sent.
     """
-    from billing.documents.identity import seller_identity, sender_address
+    from accounts.identity import seller_identity, sender_address
     from billing.documents.pdf import invoice_pdf  # WeasyPrint is heavy: load it only to send
 
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):

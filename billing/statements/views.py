@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.identity import seller_identity
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
-from billing.documents.identity import seller_identity
 from billing.documents.pdf import statement_pdf, usage_statement_pdf
 from billing.statements import exports
 from billing.statements.build import statement_build

@@ -6,10 +6,11 @@ periodic check, so one module holding both tasks would import ``credit`` and be 
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from accounts.identity import seller_identity, sender_address
 from accounts.models import StaffRole, User
 from billing.money import money_format
 from billing.terms.models import BillingTerms, CreditLimitBreach
@@ -71,9 +72,17 @@ def credit_limit_email_send(*, breach: CreditLimitBreach) -> int:
     terms = BillingTerms.objects.filter(customer=breach.customer).first()
     contacts = terms.billing_email_list if terms else []
     if contacts:
+        # From the customer's seller, as its invoices: a reseller's customer never hears of the operator.
+        seller = seller_identity(breach.customer)
         with override(breach.customer.language):
             subject, body = _message(breach, for_staff=False)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, contacts)
+        EmailMessage(
+            subject=subject,
+            body=f"{body}\n{seller.name}\n",
+            from_email=sender_address(seller),
+            to=contacts,
+            reply_to=[seller.email] if seller.email else None,
+        ).send()
         sent += 1
     return sent
 

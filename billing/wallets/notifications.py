@@ -5,10 +5,11 @@ or else ``WALLET_WEBHOOK_SECRET``.
 """
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from accounts.identity import seller_identity, sender_address
 from billing.money import money_format
 from billing.wallets.models import Wallet
 from common.signed_webhooks import signed_webhook_send
@@ -31,10 +32,14 @@ def wallet_webhook_send(*, wallet: Wallet, payload: dict) -> int | None:
 
 
 def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
-    """E-mail the customer about ``payload`` in its language; False when there is no address."""
+    """E-mail the customer about ``payload`` in its language; False when there is no address.
+
+    From the customer's seller (``accounts.identity``): a reseller's customer hears from the reseller,
+    signed with its name, replies to its billing e-mail, and never of the operator."""
     recipient = wallet.alert_email or wallet.customer.contact_email
     if not recipient:
         return False
+    seller = seller_identity(wallet.customer)
     with override(wallet.customer.language):
         values = {
             "customer": wallet.customer.name,
@@ -85,5 +90,11 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
                 )
                 % values
             )
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    EmailMessage(
+        subject=subject,
+        body=f"{body}\n{seller.name}\n",
+        from_email=sender_address(seller),
+        to=[recipient],
+        reply_to=[seller.email] if seller.email else None,
+    ).send()
     return True

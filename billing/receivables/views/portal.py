@@ -18,10 +18,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.identity import seller_identity
 from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
-from billing.documents.identity import seller_identity
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
 from billing.receivables.cards import invoice_card_payment_start

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from accounts.identity import seller_identity, seller_name
 from accounts.models import Customer, StaffRole
-from billing.documents.identity import seller_identity, seller_name
 from billing.documents.pdf import invoice_pdf, receipt_pdf, statement_pdf, usage_statement_pdf
 from billing.invoicing.models import UsageStatement
 from billing.receivables.models import CustomerPayment, Receipt

@@ -5,6 +5,9 @@ e-mails carrying them show S's name, address, tax id, logo and bank details (``a
 and nothing of the operator who sells to S. A customer sold by the operator (``seller`` None) gets the
 operator's identity from settings; when an agency sub-distributor set its plans, the documents add
 "via <agency>" (the operator bills, the agency introduced the customer).
+
+It reads only customers and settings, so it lives with them: the documents, and every e-mail to a customer
+(wallet alerts and credit-limit notices from the lowest billing packages too), use the same identity.
 """
 
 from __future__ import annotations
