@@ -1,4 +1,5 @@
-"""E-mails about a crossed credit limit: to finance staff (operator language) and the billing contacts.
+"""E-mails about a crossed credit limit: to whoever manages the risk (operator finance, or a reseller's
+owner and billing members for its customers) and to the customer's billing contacts.
 
 The e-mail task lives here rather than in ``tasks``: ``credit`` queues it, and ``tasks`` runs ``credit``'s
 periodic check, so one module holding both tasks would import ``credit`` and be imported by it.
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.identity import seller_identity, sender_address
-from accounts.models import StaffRole, User
+from accounts.models import Customer, MemberRole, StaffRole, User
 from billing.money import money_format
 from billing.terms.models import BillingTerms, CreditLimitBreach
 
@@ -56,18 +57,32 @@ def _message(breach: CreditLimitBreach, *, for_staff: bool) -> tuple[str, str]:
     return subject, body
 
 
+def _risk_managers(customer: Customer) -> tuple[list[str], str]:
+    """Who hears of ``customer``'s breach besides the customer, and in which language: whoever set its
+    limit and carries the risk. For a resale sub-distributor's customer that is the reseller's owner and
+    billing members (the operator neither set that limit nor is owed that money, and a reseller's
+    customers are not the operator's business); for the operator's own customers, operator finance."""
+    if customer.seller_id is None:
+        users = User.objects.filter(staff_role__in=[StaffRole.FINANCE, StaffRole.ADMIN])
+        language = settings.LANGUAGE_CODE
+    else:
+        users = User.objects.filter(
+            membership__customer_id=customer.seller_id,
+            membership__role__in=[MemberRole.OWNER, MemberRole.BILLING],
+        )
+        language = customer.seller.language
+    emails = users.filter(is_active=True).exclude(email="").order_by("email").values_list("email", flat=True)
+    return list(emails), language
+
+
 def credit_limit_email_send(*, breach: CreditLimitBreach) -> int:
     """Send the crossing e-mails; return how many messages went out."""
     sent = 0
-    staff = list(
-        User.objects.filter(staff_role__in=[StaffRole.FINANCE, StaffRole.ADMIN], is_active=True)
-        .order_by("email")
-        .values_list("email", flat=True)
-    )
-    if staff:
-        with override(settings.LANGUAGE_CODE):
+    managers, language = _risk_managers(breach.customer)
+    if managers:
+        with override(language):
             subject, body = _message(breach, for_staff=True)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, staff)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, managers)
         sent += 1
     terms = BillingTerms.objects.filter(customer=breach.customer).first()
     contacts = terms.billing_email_list if terms else []
