@@ -62,9 +62,16 @@ def chain_terms_update(
     sub.commission_rate = commission_rate or Decimal("0")
     sub.retail_floor = retail_floor
     sub.save(update_fields=["commission_basis", "commission_rate", "retail_floor"])
+    if floor_changed:
+        retail_floor_recheck(sub)
+    return sub
+
+
+def retail_floor_recheck(sub: Customer) -> None:
+    """Check ``sub``'s own active plans against its (new) retail floor now: a price under it raises its
+    alert, one no longer under it is resolved. Runs inside the caller's transaction."""
     plans = list(SellPlan.objects.filter(owner=sub, is_active=True).select_related("owner"))
-    if floor_changed and plans:
+    if plans:
         price_check_run(
             trigger=_("retail floor of %(customer)s changed") % {"customer": sub.name}, plans=plans
         )
-    return sub

@@ -35,6 +35,37 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
         ),
     )
 
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        if Customer.objects.filter(code=code).exists():
+            raise forms.ValidationError(_("A customer with this code already exists."))
+        return code
+
+    def clean_terms_from(self):
+        """The start of the day (operator's time zone), as ``customer_onboard`` takes it; never ahead."""
+        day = self.cleaned_data.get("terms_from")
+        if day is None:
+            return None
+        if day > timezone.localdate():
+            raise forms.ValidationError(
+                _(
+                    "Terms cannot apply from a day that has not come yet; pick today or earlier, or leave "
+                    "it blank."
+                )
+            )
+        return local_midnight(day)
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].upper()
+        if not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter ISO 4217 code such as CNY or USD."))
+        return currency
+
+
+class StaffCustomerCreateForm(CustomerCreateForm):
+    """The operator's onboarding: a sub-distributor also gets its chain mode, an agency's commission and the
+    retail floor the operator sets (``billing.customers.chain_terms``)."""
+
     chain_mode = forms.ChoiceField(
         label=_("Chain mode"),
         choices=Customer.ChainMode.choices,
@@ -99,29 +130,3 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
             if name not in self.errors:  # a field's own error already says what is wrong
                 self.add_error(name, message)
         return data
-
-    def clean_code(self):
-        code = self.cleaned_data["code"]
-        if Customer.objects.filter(code=code).exists():
-            raise forms.ValidationError(_("A customer with this code already exists."))
-        return code
-
-    def clean_terms_from(self):
-        """The start of the day (operator's time zone), as ``customer_onboard`` takes it; never ahead."""
-        day = self.cleaned_data.get("terms_from")
-        if day is None:
-            return None
-        if day > timezone.localdate():
-            raise forms.ValidationError(
-                _(
-                    "Terms cannot apply from a day that has not come yet; pick today or earlier, or leave "
-                    "it blank."
-                )
-            )
-        return local_midnight(day)
-
-    def clean_currency(self):
-        currency = self.cleaned_data["currency"].upper()
-        if not currency.isalpha():
-            raise forms.ValidationError(_("Use a three-letter ISO 4217 code such as CNY or USD."))
-        return currency

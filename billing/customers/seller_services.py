@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
+from billing.customers.chain_terms import retail_floor_recheck
 from billing.gateway.models import GatewayHold
 from billing.gateway.services import gateway_hold_place, gateway_hold_release
 from billing.terms.models import BillingTerms
@@ -105,6 +106,7 @@ def seller_wallet_floor_set(
     )
 
 
+@transaction.atomic
 def seller_retail_floor_set(
     *, seller: Customer, customer: Customer, retail_floor: Decimal | None
 ) -> Customer:
@@ -121,8 +123,11 @@ def seller_retail_floor_set(
                 )
             }
         )
+    changed = customer.retail_floor != retail_floor
     customer.retail_floor = retail_floor
     customer.save(update_fields=["retail_floor"])
+    if changed:
+        retail_floor_recheck(customer)
     return customer
 
 

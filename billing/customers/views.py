@@ -13,7 +13,7 @@ from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
 from billing.customers.chain_terms import chain_terms_update
 from billing.customers.filters import CustomerFilter
-from billing.customers.forms import CustomerCreateForm
+from billing.customers.forms import StaffCustomerCreateForm
 from billing.customers.terms_form import BillingTermsForm
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
@@ -43,7 +43,7 @@ def staff_customer_detail(request, pk: int):
 
 @staff_required(roles=(StaffRole.ADMIN, StaffRole.SALES), auditor_reads=False)
 def staff_customer_create(request):
-    form = CustomerCreateForm(request.POST or None)
+    form = StaffCustomerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         terms = {name: data.pop(name) for name in ("commission_basis", "commission_rate", "retail_floor")}

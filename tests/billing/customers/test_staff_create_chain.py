@@ -100,3 +100,23 @@ def test_the_form_offers_the_chain_fields(sales):
     page = sales.get(reverse("staff-customer-create")).content.decode()
     for name in ("chain_mode", "commission_basis", "commission_rate", "retail_floor"):
         assert f'name="{name}"' in page
+
+
+def test_a_resellers_floor_for_its_own_sub_distributor_re_checks_that_ones_plans():
+    from billing.customers.seller_services import seller_retail_floor_set
+    from catalog.models import PlanRule, PriceAlert
+    from catalog.services.plans import plan_assign, plan_create
+    from tests.catalog.factories import EPOCH, add_rule
+    from tests.catalog.retail import chain_build
+    from tests.factories import SubDistributorFactory
+
+    chain = chain_build()
+    s2 = SubDistributorFactory(parent=chain.seller, chain_mode=Mode.RESALE)
+    plan_assign(customer=s2, plan=chain.retail, effective_from=EPOCH)  # S2 buys at S's retail
+    own = plan_create(name="S2 Retail", currency="CNY", owner=s2)
+    add_rule(own, PlanRule.Method.WHOLESALE_MARKUP, markup=Decimal("0.2"))
+    seller_retail_floor_set(seller=chain.seller, customer=s2, retail_floor=Decimal("0.3"))
+    open_alerts = PriceAlert.objects.filter(plan=own, resolved_at__isnull=True)
+    assert {a.kind for a in open_alerts} == {PriceAlert.Kind.RETAIL_FLOOR}
+    seller_retail_floor_set(seller=chain.seller, customer=s2, retail_floor=None)
+    assert not PriceAlert.objects.filter(plan=own, resolved_at__isnull=True).exists()
