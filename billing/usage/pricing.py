@@ -74,11 +74,17 @@ _NEVER = _LATEST  # an empty range: lo <= at < hi holds for no time
 
 def chain_complete(customers: dict[int, Customer]) -> dict[int, Customer]:
     """``customers`` and every customer their chain reaches — their sellers up to the operator and their
-    price owners (all ancestors) — loaded in one query when any is missing."""
+    price owners, with theirs (all ancestors) — loaded in one query when any is missing."""
     missing = {
         pk
         for c in customers.values()
-        for pk in (c.seller_id, c.price_owner_id, *(c.ancestor_ids() if c.seller_id else ()))
+        # Every ancestor when sold or priced by one: the sellers up to the operator, and the agents whose
+        # commissions ride on the sale (an agency's own price may be another agency's plan).
+        for pk in (
+            c.seller_id,
+            c.price_owner_id,
+            *(c.ancestor_ids() if c.seller_id or c.price_owner_id else ()),
+        )
         if pk is not None and pk not in customers
     }
     if not missing:

@@ -12,8 +12,11 @@ the same request — S's own price (its plan, rated on the same counts) — and 
 row (``Hop`` 1: customer S, sold at S's plan, cost at the next seller's price or, from the operator,
 contract cost), and so on up to the operator. When C's plans are an agency sub-distributor A's, a
 ``COMMISSION`` row (hop 1, customer A) holds A's commission: retail less A's own price (basis *margin*)
-or a share of retail (basis *percent*), in C's sell currency. If any hop cannot be priced the whole event
-is unrated, its reason naming the hop: an end customer is never charged while its seller's purchase is lost.
+or a share of retail (basis *percent*), in C's sell currency. The same holds for every seller's purchase
+(a resale S buying at agency A's retail: A's commission on S's hop, one hop above it) and for an agency
+buying at another agency's plan (the upper agency earns on the lower one's own price). If any hop cannot be
+priced the whole event is unrated, its reason naming the hop: an end customer is never charged while its
+seller's purchase is lost.
 """
 
 from datetime import datetime
@@ -141,7 +144,7 @@ def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, at, counts, ba
 def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, prices, sell) -> Rated:
     """Rate an event of a customer sold through the chain (see the module docstring); raise Unpriced
     when any hop cannot be priced."""
-    sellers, agent = pricer.chain(customer_id)
+    sellers = pricer.chain(customer_id)[0]
     bought = [
         (hop, seller_id, *_hop_price(pricer, seller_id, model_id, at, counts, batch, "purchase"))
         for hop, seller_id in enumerate(sellers, 1)
@@ -154,21 +157,41 @@ def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, p
         hops.append(Hop(hop, buyer, RATED, own.plan, amount, own.sell.currency, cost, cost_currency))
         cost, cost_currency = amount, own.sell.currency
     hops.reverse()
-    if agent is not None:
-        commission = _commission(agent, pricer, model_id, at, counts, batch, prices, sell)
-        hops.append(Hop(1, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency))
+    # An agency earns on every sale priced at its plans: the end customer's, and the purchase of each
+    # seller on the way up whose own price is an agency's (a resale sub-distributor below an agency).
+    hops += _commissions(pricer, customer_id, 0, model_id, at, counts, batch, prices, sell)
+    for hop, buyer, own, amount in bought:
+        hops += _commissions(pricer, buyer, hop, model_id, at, counts, batch, own, amount)
     return Rated(
         customer_id, model_id, RATED, "", prices.plan, sell, prices.sell.currency, cost, cost_currency,
         tuple(hops),
     )  # fmt: skip
 
 
-def _commission(agent, pricer: BatchPricer, model_id, at, counts, batch, prices, sell) -> Decimal:
+def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, at, counts, batch, prices, sell) -> list[Hop]:
+    """The ``COMMISSION`` rows on ``buyer_id``'s sale at ``hop`` (of ``sell`` at ``prices``): its agent's
+    (``BatchPricer.chain``), then, while that agent's own price is another agency's plan, that agency's on
+    the agent's own price (agency under agency), each one hop further up."""
+    rows = []
+    agent = pricer.chain(buyer_id)[1]
+    while agent is not None:
+        hop += 1
+        commission, own = _commission(agent, pricer, model_id, at, counts, batch, prices, sell)
+        rows.append(Hop(hop, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency))
+        above = pricer.chain(agent.pk)[1]
+        if above is not None:
+            prices, sell = own or _hop_price(pricer, agent.pk, model_id, at, counts, batch, "purchase")
+        agent = above
+    return rows
+
+
+def _commission(agent, pricer: BatchPricer, model_id, at, counts, batch, prices, sell):
     """The agency ``agent``'s commission on a sale of ``sell`` (in ``prices``' sell currency): retail less
     the agent's own price, or the agent's rate of retail; never below zero (a retail under the agent's
-    own price earns it nothing — the retail floor is what keeps it above)."""
+    own price earns it nothing — the retail floor is what keeps it above). Returns it with the agent's own
+    price (``Prices`` and amount) when it was needed, else None."""
     if agent.commission_basis == agent.CommissionBasis.PERCENT:
-        return max((sell * agent.commission_rate).quantize(RATED_PLACES), ZERO)
+        return max((sell * agent.commission_rate).quantize(RATED_PLACES), ZERO), None
     own, amount = _hop_price(pricer, agent.pk, model_id, at, counts, batch, "commission")
     if own.sell.currency != prices.sell.currency:
         raise Unpriced(
@@ -176,4 +199,4 @@ def _commission(agent, pricer: BatchPricer, model_id, at, counts, batch, prices,
             f"{agent.name}'s price is in {own.sell.currency}, its customer's in {prices.sell.currency}: "
             "no commission can be worked out",
         )
-    return max(sell - amount, ZERO)
+    return max(sell - amount, ZERO), (own, amount)
