@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import AIModel, PlanRule
+from catalog.selectors.currencies import currency_choice_field
 from common.days import local_midnight
 from common.forms import BootstrapFormMixin
 
@@ -88,7 +89,7 @@ class RuleFields(FromTodayMixin, forms.Form):
 
 class RetailPlanCreateForm(BootstrapFormMixin, RuleFields):
     name = forms.CharField(label=_("Name"), max_length=120)
-    currency = forms.CharField(label=_("Currency"), max_length=3)
+    currency = currency_choice_field()
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

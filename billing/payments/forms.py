@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import customers_visible_to
 from billing.money import MONEY_FIELD
 from billing.payments.amounts import card_presets
+from catalog.selectors.currencies import currency_choice_field
 
 
 class _Styled:
@@ -123,7 +124,7 @@ class StripeEventNoteForm(_Styled, forms.Form):
 
 class RedemptionBatchForm(_Styled, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200, help_text=_("E.g. the campaign or partner."))
-    currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3)
+    currency = currency_choice_field()
     value = forms.DecimalField(label=_("Value per code"), min_value=Decimal("0.01"), **MONEY_FIELD)
     count = forms.IntegerField(label=_("Number of codes"), min_value=1)
     expires_at = forms.DateTimeField(
@@ -133,6 +134,3 @@ class RedemptionBatchForm(_Styled, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.style()
-
-    def clean_currency(self):
-        return self.cleaned_data["currency"].upper()

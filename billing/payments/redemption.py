@@ -30,6 +30,7 @@ from billing.payments import postings
 from billing.payments.models import RedemptionBatch, RedemptionCode
 from billing.terms.selectors import customer_currency
 from common.csv_export import csv_text
+from common.currencies import currency_exists
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 # Misreadings Crockford's decoding forgives, so a code typed from paper still works.
@@ -80,9 +81,13 @@ def redemption_batch_create(
     """Generate ``count`` unique codes worth ``value`` each, for ``book``'s customers (None: operator)."""
     if not may_issue(user, book):
         raise PermissionDenied(_("Only finance staff may generate redemption codes."))
-    currency = currency.upper()
+    currency = (currency or "").strip().upper()
     errors = {}
-    if value <= 0 or not is_money(value, currency):
+    if not currency_exists(currency):
+        errors["currency"] = _("%(code)s is not a currency; use an ISO 4217 code such as CNY or USD.") % {
+            "code": currency
+        }
+    elif value <= 0 or not is_money(value, currency):
         errors["value"] = _("Enter a positive value with at most %(places)s decimal places.") % {
             "places": currency_exponent(currency)
         }

@@ -18,6 +18,7 @@ from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceBoo
 from catalog.services.alerts import price_check_run
 from catalog.services.retail import floor_check, retail_book_for, rule_models
 from catalog.services.validation import overlap_check
+from common.currencies import currency_check
 
 
 def _owner_check(owner: Customer | None) -> None:
@@ -58,7 +59,7 @@ def plan_create(
     plan = SellPlan(
         owner=owner,
         name=name.strip(),
-        currency=(currency or "").upper(),
+        currency=currency_check(currency),
         is_default=is_default,
         margin_floor=margin_floor,
         description=description,
