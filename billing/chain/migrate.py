@@ -3,20 +3,23 @@
 Before chains every sub-distributor only grouped customers that the operator priced and billed (migration
 accounts 0003 made them all "direct"). Moving S to *resale*:
 
-1. Prices. Each customer's current plan (its own assignment or the one it inherits, ``plan_for_customer``)
-   is copied as a plan owned by S and assigned to the customer from the switch: the customer pays what it
-   paid, now as S's retail price. Rules that discount list are copied as they are; explicit prices are
-   copied into a sell book of S's own. A cost-plus rule cannot be copied (our contract cost is never a
-   sub-distributor's to see) and is refused: re-price those customers first. S keeps buying at the
-   operator's plan it has now (or ``wholesale_plan``, assigned to S from the switch).
-2. Books. S's customers' money moves from the operator's book into S's with paired transactions, so
-   nothing is lost and each book balances: in the operator's book C's paid credit becomes S's
-   (Dr C's paid wallet / Cr S's paid wallet, through a clearing account that returns to zero: S now holds
-   that deposit with the operator); in S's book, after
-   the switch, C holds it with S (Dr DUE_TO_SELLER, what S has prepaid its seller / Cr C's paid wallet).
-   What cannot move safely is refused, naming what to settle first: open or draft invoices, receivables,
-   unbilled usage (it would be invoiced by nobody once S is the seller), granted credit and packs (lots
-   with their own expiry, the operator's promotion), a negative balance.
+1. Prices. Each customer S will price has its current plan (its own assignment or the one it inherits,
+   ``plan_for_customer``) copied as a plan owned by S and assigned to it from the switch: the customer
+   pays what it paid, now as S's retail price. Rules that discount list are copied as they are; explicit
+   prices are copied into a sell book of S's own. A cost-plus rule cannot be copied (our contract cost is
+   never a sub-distributor's to see) and is refused: re-price those customers first. An agency's customers
+   below S keep their agent's plans. S keeps buying at its seller's plan it has now (or ``wholesale_plan``,
+   a plan of its seller's, assigned to S from the switch).
+2. Books. The customers S will sell to are every customer of its subtree whose seller becomes S (a dry run
+   of ``accounts.chain.chain_of``): those under direct sub-distributors and those of agency ones below S,
+   whose agent's seller bills them. Their money moves from their current seller's book (the operator's, or
+   that of the reseller R above S) into S's with paired transactions, so nothing is lost and each book
+   balances: in the old book C's paid credit becomes S's (Dr C's paid wallet / Cr S's paid wallet, through a
+   clearing account of that book that returns to zero: S now holds that deposit with its own seller); in
+   S's book, after the switch, C holds it with S (Dr DUE_TO_SELLER, what S has prepaid its seller / Cr C's
+   paid wallet). What cannot move safely is refused, naming what to settle first: open or draft invoices,
+   receivables, unbilled usage (it would be invoiced by nobody once S is the seller), granted credit and
+   packs (lots with their own expiry, the seller's promotion), a negative balance, an agent's commission.
 3. The switch: S's mode becomes resale and ``accounts.chain.chain_refresh`` makes S its customers' seller.
 
 Moving back to *direct* is allowed only when S's book is empty (every account in it at zero).
@@ -31,6 +34,7 @@ moved.
 ``migration_plan`` only reads (the dry run); ``migration_apply`` writes.
 """
 
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -40,7 +44,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.chain import chain_refresh
+from accounts.chain import book_label, chain_of, chain_refresh
 from accounts.models import Customer
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
@@ -71,7 +75,7 @@ class MigrationRefused(Exception):
 class Transfer:
     customer: Customer
     currency: str
-    amount: Decimal  # paid credit C holds with the operator, full precision
+    amount: Decimal  # paid credit C holds with its current seller, full precision
 
 
 @dataclass
@@ -129,19 +133,26 @@ class MigrationPlan:
 
 
 def _future_sellers(sub: Customer) -> list[Customer]:
-    """The customers of ``sub``'s subtree that ``sub`` will sell to once it is a reseller: those reached
-    through direct sub-distributors only (a resale or agency one below keeps its own)."""
+    """The customers of ``sub``'s subtree that ``sub`` will sell to once it is a reseller: a dry run of
+    ``accounts.chain.chain_of`` over the subtree with ``sub`` resale. That is everyone reached through direct
+    sub-distributors *and* the customers of agency ones below (their agent's seller bills them, which will
+    be ``sub``); a resale one below keeps its own. Each is returned with ``future_owner``, the id of whose
+    plans will price it (``sub``, or an agency below it)."""
     subtree = list(
         Customer.objects.filter(path__startswith=sub.path).exclude(pk=sub.pk).order_by("depth", "pk")
     )
-    sold = {sub.pk}
+    future = copy(sub)
+    future.chain_mode = Mode.RESALE
+    parents = {sub.pk: future}
     customers = []
     for customer in subtree:
-        parent = customer.parent_id
-        if parent in sold:
+        seller_id, owner_id = chain_of(parents[customer.parent_id])
+        shadow = copy(customer)
+        shadow.seller_id, shadow.price_owner_id = seller_id, owner_id
+        parents[customer.pk] = shadow
+        if seller_id == sub.pk:
+            customer.future_owner = owner_id
             customers.append(customer)
-            if customer.is_sub_distributor and customer.chain_mode == Mode.DIRECT:
-                sold.add(customer.pk)
     return customers
 
 
@@ -159,7 +170,8 @@ def _plan_refusals(plan: SellPlan) -> list[str]:
 
 
 def _money_refusals(customer: Customer) -> tuple[list[Transfer], list[str]]:
-    """The customer's balances in the operator's book: paid credit to move, and what blocks the move."""
+    """The customer's balances in its current seller's book (the operator's, or the reseller's above the
+    sub-distributor): paid credit to move, and what blocks the move."""
     transfers, refusals = [], []
     open_invoices = Invoice.objects.filter(customer=customer).exclude(
         status__in=[Invoice.Status.PAID, Invoice.Status.VOID]
@@ -170,7 +182,11 @@ def _money_refusals(customer: Customer) -> tuple[list[Transfer], list[str]]:
             _("%(customer)s has open or draft invoices (%(numbers)s): issue and settle them first.")
             % {"customer": customer.code, "numbers": numbers}
         )
-    accounts = LedgerAccount.objects.filter(customer=customer, book=None).exclude(balance=0).order_by("code")
+    accounts = (
+        LedgerAccount.objects.filter(customer=customer, book_id=customer.seller_id)
+        .exclude(balance=0)
+        .order_by("code")
+    )
     for account in accounts:
         balance = -account.balance  # what the operator owes the customer (negative: what it owes us)
         if account.kind == AccountKind.WALLET_PAID and balance > 0:
@@ -246,25 +262,31 @@ def migration_plan(
             _("The switch cannot be in the future: it applies to every event rated after it.")
         )
     if wholesale_plan:
-        plan.wholesale = SellPlan.objects.filter(name=wholesale_plan, owner=None).first()
+        # S buys from its own seller: the operator, or the reseller above it.
+        plan.wholesale = SellPlan.objects.filter(name=wholesale_plan, owner_id=sub.seller_id).first()
         plan.wholesale_assign = True
         if plan.wholesale is None:
-            plan.refusals.append(_("The operator has no plan named %(plan)s.") % {"plan": wholesale_plan})
+            plan.refusals.append(
+                _("%(seller)s has no plan named %(plan)s.")
+                % {"seller": book_label(sub.seller_id), "plan": wholesale_plan}
+            )
     else:
         try:
             plan.wholesale, _source = plan_for_customer(sub, at)
         except NoPlan as exc:
             plan.refusals.append(str(exc))
     for customer in plan.customers:
+        transfers, refusals = _money_refusals(customer)
+        plan.transfers += transfers
+        plan.refusals += refusals
+        if customer.future_owner != sub.pk:
+            continue  # an agency's customer below S: its agent's plans price it, before and after
         try:
             current, _source = plan_for_customer(customer, at)
         except NoPlan as exc:
             plan.refusals.append(str(exc))
             continue
         plan.plans[customer.pk] = current
-        transfers, refusals = _money_refusals(customer)
-        plan.transfers += transfers
-        plan.refusals += refusals
     for each in {p.pk: p for p in plan.plans.values()}.values():
         plan.refusals += _plan_refusals(each)
     return plan
@@ -327,11 +349,15 @@ def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) ->
     key = f"chain_migrate:{sub.pk}:{plan.at:%Y%m%dT%H%M%S}:{customer.pk}:{t.currency}"
     memo = f"{customer.name}'s prepaid credit moves to {sub.name}'s book (chain migration)"
     if not after_switch:
-        # Operator's book: the deposit C held with us becomes S's (S owes it to C in its own book). The
-        # wallet service moves wallet money only to and from company accounts: it passes through a
-        # clearing sub-account of manual adjustments, back at zero within the same database transaction.
+        # C's current seller's book (the operator's, or the reseller R's above S): the deposit C held there
+        # becomes S's own, held with that same seller (S owes it to C in its own book). The wallet service
+        # moves wallet money only to and from company accounts: it passes through a clearing sub-account of
+        # manual adjustments in that book, back at zero within the same database transaction.
         clearing = account_get(
-            kind=AccountKind.MANUAL_ADJUSTMENT, currency=t.currency, reference=f"chain-migrate-{sub.pk}"
+            kind=AccountKind.MANUAL_ADJUSTMENT,
+            currency=t.currency,
+            reference=f"chain-migrate-{sub.pk}",
+            book=customer.seller,
         )
         wallet_debit(
             customer=customer,
@@ -398,6 +424,8 @@ def migration_apply(plan: MigrationPlan, *, actor=None) -> None:
             return
         copies: dict[int, SellPlan] = {}
         for customer in plan.customers:
+            if customer.pk not in plan.plans:
+                continue  # priced by an agency below S, whose plans stay
             customer.refresh_from_db(fields=["seller", "price_owner"])
             source = plan.plans[customer.pk]
             if source.pk not in copies:

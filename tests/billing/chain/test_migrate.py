@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -256,7 +257,7 @@ def test_a_named_wholesale_plan_becomes_its_buy_price_from_the_switch(tree, caps
         call_command(
             "chain_migrate", "--sub-distributor", "shop-s", "--mode", "resale", "--wholesale-plan", "Nope"
         )
-    assert "The operator has no plan named Nope." in capsys.readouterr().out
+    assert f"{settings.OPERATOR_NAME} has no plan named Nope." in capsys.readouterr().out
     call_command(
         "chain_migrate",
         "--sub-distributor",
@@ -274,3 +275,122 @@ def test_a_named_wholesale_plan_becomes_its_buy_price_from_the_switch(tree, caps
     assert _prices(cheaper, now) == [("glm-5", (Decimal("14.4"), Decimal("36")))]  # S's margin: 0.80 / 2.00
     c1 = Customer.objects.get(pk=tree["c1"].pk)
     assert _prices(plan_for_customer(c1, now)[0], now) == [("glm-5", (Decimal("15.2"), Decimal("38")))]
+
+
+def _wallet_pairs(customer) -> dict:
+    """Where ``customer``'s paid credit is: book id → what it holds there."""
+    return {
+        book: -amount
+        for book, amount in LedgerAccount.objects.filter(
+            customer=customer, kind=AccountKind.WALLET_PAID
+        ).values_list("book_id", "balance")
+    }
+
+
+def test_under_a_reseller_the_credit_moves_from_the_resellers_book(tree):
+    """S, direct under the reseller R, holds C whose 100 is in R's book: the move takes it out of R's book
+    (where S now holds that deposit with R) into S's, each book balancing."""
+    r = SubDistributorFactory(name="Reseller R", code="r", chain_mode=Customer.ChainMode.RESALE)
+    plan_assign(customer=r, plan=tree["wholesale"], effective_from=EPOCH)
+    r_plan = plan_create(name="R retail", currency="CNY", owner=r)
+    add_rule(r_plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0"))
+    r_cheap = plan_create(name="R to shops", currency="CNY", owner=r)
+    add_rule(r_cheap, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.02"))
+    s = SubDistributorFactory(name="Shop T", code="shop-t", parent=r, chain_mode=DIRECT)
+    plan_assign(customer=s, plan=r_plan, effective_from=EPOCH)
+    c = CustomerFactory(name="C Deep", code="cdeep", parent=s)
+    c.refresh_from_db()
+    assert c.seller_id == r.pk
+    topup(c, "100.00", "cdeep-top")
+
+    plan = migration_plan(sub=s, mode="resale", wholesale_plan="R to shops")
+
+    assert plan.refusals == [] and [(t.customer.code, t.amount) for t in plan.transfers] == [
+        ("cdeep", Decimal("100"))
+    ]
+    assert plan.wholesale == r_cheap  # S buys from its own seller R, by R's plan's name
+    migration_apply(plan)
+    c.refresh_from_db()
+    s.refresh_from_db()
+    assert (s.seller_id, c.seller_id) == (r.pk, s.pk)
+    assert _wallet_pairs(c) == {r.pk: Decimal("0"), s.pk: Decimal("100")}
+    assert _wallet_pairs(s) == {r.pk: Decimal("100")}  # S's deposit with R
+    assert balance(AccountKind.DUE_TO_SELLER, book=s) == Decimal("100")
+    clearing = LedgerAccount.objects.get(kind=AccountKind.MANUAL_ADJUSTMENT, book=r)
+    assert clearing.balance == 0 and clearing.entries.count() == 2
+    assert books_balance() == {}
+    assert ledger_problems() == [] and wallet_problems() == []
+
+
+def test_under_a_reseller_what_cannot_move_is_refused_from_the_resellers_book(tree):
+    r = SubDistributorFactory(name="Reseller R", code="r", chain_mode=Customer.ChainMode.RESALE)
+    s = SubDistributorFactory(name="Shop T", code="shop-t", parent=r, chain_mode=DIRECT)
+    r_plan = plan_create(name="R retail", currency="CNY", owner=r, is_default=True)
+    add_rule(r_plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0"))
+    c = CustomerFactory(name="C Deep", code="cdeep", parent=s)
+    c.refresh_from_db()
+    grant(c, "5.00", "cdeep-grant")
+
+    plan = migration_plan(sub=s, mode="resale")
+
+    assert len(plan.refusals) == 1
+    assert plan.refusals[0].startswith("cdeep has granted credit of 5.00")
+    with pytest.raises(MigrationRefused):
+        migration_apply(plan)
+
+
+def test_an_agencys_customers_below_move_with_their_credit_and_keep_their_agents_plans(tree):
+    """An agency A under S: S will bill A's customers (A's seller), so their credit moves into S's book
+    too; A's plans still price them; A buys at S's copy of A's current plan."""
+    sub = tree["sub"]
+    agent = SubDistributorFactory(
+        name="Agent A", code="agent-a", parent=sub, chain_mode=Customer.ChainMode.AGENCY
+    )
+    plan_assign(customer=agent, plan=tree["wholesale"], effective_from=EPOCH)
+    a_plan = plan_create(name="A retail", currency="CNY", owner=agent)
+    add_rule(a_plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0"))
+    c = CustomerFactory(name="C Agency", code="cag", parent=agent)
+    plan_assign(customer=c, plan=a_plan, effective_from=EPOCH)
+    c.refresh_from_db()
+    assert (c.seller_id, c.price_owner_id) == (None, agent.pk)
+    topup(c, "100.00", "cag-top")
+
+    plan = migration_plan(sub=sub, mode="resale")
+
+    assert plan.refusals == []
+    assert {t.customer.code: t.amount for t in plan.transfers} == {
+        "c1": Decimal("100"),
+        "c2": Decimal("40"),
+        "cag": Decimal("100"),
+    }
+    assert c.pk not in plan.plans and plan.plans[agent.pk] == tree["wholesale"]
+    migration_apply(plan)
+    c.refresh_from_db()
+    agent.refresh_from_db()
+    assert (c.seller_id, c.price_owner_id) == (sub.pk, agent.pk)
+    assert _wallet_pairs(c) == {None: Decimal("0"), sub.pk: Decimal("100")}
+    assert balance(AccountKind.WALLET_PAID, sub) == Decimal("240")
+    now = timezone.now() + dt.timedelta(seconds=1)
+    assert plan_for_customer(c, now) == (a_plan, "assigned")
+    assert plan_for_customer(agent, now)[0].owner_id == sub.pk
+    assert books_balance() == {}
+    assert ledger_problems() == [] and wallet_problems() == []
+
+
+def test_usage_already_charged_to_an_agencys_customer_below_blocks_an_earlier_switch(tree):
+    agent = SubDistributorFactory(
+        name="Agent A", code="agent-a", parent=tree["sub"], chain_mode=Customer.ChainMode.AGENCY
+    )
+    c = CustomerFactory(name="C Agency", code="cag", parent=agent)
+    charged = timezone.now() - dt.timedelta(minutes=5)
+    UsageEvent.objects.create(
+        batch=UsageBatch.objects.create(idempotency_key="late", request_hash=""),
+        request_id="r1",
+        occurred_at=charged,
+        customer=c,
+        model_name="glm-5",
+    )
+
+    early = migration_plan(sub=tree["sub"], mode="resale", at=charged - dt.timedelta(hours=1))
+
+    assert f"Usage up to {charged} is already charged the old way: switch after it." in early.refusals
