@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.invoicing.models import ServiceCharge
 from billing.invoicing.periods import PeriodError, period_parse
+from billing.ledger.selectors import Book, book_find, books_list
 from billing.money import MONEY_FIELD
 from billing.terms.models import CREDIT_MODES
 
@@ -36,6 +37,20 @@ class PeriodCloseForm(forms.Form):
     period = forms.CharField(
         label=_("Period"), max_length=7, help_text=_("2026-10 (a month) or 2026-Q3 (a quarter).")
     )
+    book = forms.ChoiceField(
+        label=_("Book"),
+        required=False,
+        help_text=_("Every book, or only the customers sold in one: the operator's or a reseller's."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["book"].choices = [("", _("Every book"))] + [(b.key, str(b)) for b in books_list()]
+
+    def clean_book(self) -> Book | None:
+        """The book chosen, or None for every book (the choices refuse any other key)."""
+        key = self.cleaned_data.get("book")
+        return book_find(key) if key else None
 
     def clean_period(self):
         try:

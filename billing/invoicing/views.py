@@ -15,7 +15,7 @@ from accounts.models import StaffRole
 from accounts.permissions import staff_required
 from accounts.selectors import customers_visible_to
 from billing.invoicing.charges import service_charge_create, service_charge_end
-from billing.invoicing.close.services import CloseError, close_refusal
+from billing.invoicing.close.services import ALL_BOOKS, CloseError, close_refusal
 from billing.invoicing.filters import PeriodCloseFilter, ServiceChargeFilter
 from billing.invoicing.forms import PeriodCloseForm, ServiceChargeForm
 from billing.invoicing.models import PeriodClose, ServiceCharge
@@ -87,12 +87,20 @@ def period_close_list(request):
     if request.method == "POST":
         form = PeriodCloseForm(request.POST)
         if form.is_valid():
+            book = form.cleaned_data["book"]
             try:
-                close_refusal(period_parse(form.cleaned_data["period"]))
+                close_refusal(
+                    period_parse(form.cleaned_data["period"]),
+                    book=ALL_BOOKS if book is None else book.customer,
+                )
             except CloseError as exc:
                 form.add_error("period", str(exc))
         if form.is_valid():
-            period_close_queue(period=form.cleaned_data["period"], actor=request.user)
+            period_close_queue(
+                period=form.cleaned_data["period"],
+                actor=request.user,
+                book=book.key if book is not None else None,
+            )
             messages.success(
                 request,
                 _("Close of %(period)s started; it appears below when it runs.")

@@ -4,12 +4,14 @@ or every book; a code that keeps no book is recorded as a refused close, nothing
 from datetime import UTC, datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
-from accounts.models import Customer
+from accounts.models import Customer, StaffRole
 from billing.invoicing.models import Invoice, PeriodClose
 from billing.invoicing.tasks import period_close_task
 from billing.terms.models import BillingTerms
+from tests.billing.factories import staff
 from tests.billing.invoicing.conftest import use
 from tests.billing.usage.factories import customer_make, owned_plan, plan_assign
 from tests.factories import SubDistributorFactory
@@ -66,3 +68,16 @@ def test_a_code_keeping_no_book_is_a_refused_close_with_nothing_invoiced(tree):
     record = PeriodClose.objects.get()
     assert record.state == PeriodClose.State.FAILED and d.code in record.error
     assert not Invoice.objects.exists()
+
+
+def test_finance_closes_one_book_from_the_page(client, eager_celery, tree):
+    s, c, _d = tree
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(reverse("staff-period-closes")).content.decode()
+    assert 'value="reseller-s"' in page and 'value="operator"' in page
+    response = client.post(reverse("staff-period-closes"), {"period": "2026-10", "book": "reseller-s"})
+    assert response.status_code == 302
+    assert set(Invoice.objects.values_list("customer_id", flat=True)) == {c.pk}
+    assert PeriodClose.objects.get().book == s
+    refused = client.post(reverse("staff-period-closes"), {"period": "2026-10", "book": "nobody"})
+    assert refused.status_code == 400 and "book" in refused.context["form"].errors
