@@ -180,8 +180,10 @@ def quote_payload(result: Quote, *, show_cost: bool) -> dict:
     }
 
 
-def pricing_error_response(exc: PricingError) -> Response:
-    body = {exc.field: [exc.message], "detail": exc.message}
+def pricing_error_response(exc: PricingError, *, staff: bool = False) -> Response:
+    """The refusal as the API answers it; operator staff read its whole cause (``detail``)."""
+    message = exc.detail if staff else exc.message
+    body = {exc.field: [message], "detail": message}
     if isinstance(exc, UnknownModel | UnknownPlan):
         body["suggestions"] = exc.suggestions
     code = status.HTTP_409_CONFLICT if isinstance(exc, MissingFxRate) else status.HTTP_404_NOT_FOUND
@@ -256,7 +258,7 @@ class QuoteView(APIView):
                 model_name=data["model"], usage=_usage(data), customer=customer, plan_name=data.get("plan")
             )
         except PricingError as exc:
-            return pricing_error_response(exc)
+            return pricing_error_response(exc, staff=staff)
         except RatingError as exc:
             return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(quote_payload(result, show_cost=staff))

@@ -11,6 +11,18 @@ class PricingError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+        # The whole cause, for operator staff; ``message`` may tell less (``restated``).
+        self.detail = message
+
+    def restated(self, message: str) -> "PricingError":
+        """The same refusal (same class, same field) told as ``message`` to whoever may not read its cause,
+        e.g. a reseller's customer, whose plan failed for want of its seller's buy price; ``detail`` keeps
+        the cause for operator staff."""
+        told = self.__class__.__new__(self.__class__)
+        told.__dict__.update(self.__dict__)
+        Exception.__init__(told, message)
+        told.message = message
+        return told
 
 
 class UnknownModel(PricingError):

@@ -234,16 +234,17 @@ class BatchPricer:
         return self._by_plan[by_plan]
 
     def _plan_prices(self, snapshot: PricingSnapshot, plan, model: AIModel) -> Prices | Unpriced:
+        # The reason keeps the whole cause (``detail``): only operator staff read unrated reasons.
         try:
             price = snapshot.plan_price(plan, model)
         except NoPrice as exc:
-            return Unpriced("no_price", exc.message)
+            return Unpriced("no_price", exc.detail)
         except MissingFxRate as exc:
-            return Unpriced("missing_fx", exc.message)
+            return Unpriced("missing_fx", exc.detail)
         except NoPlan as exc:  # a sub-distributor's plan built on its own buy plan, which it lacks
-            return Unpriced("no_plan", exc.message)
+            return Unpriced("no_plan", exc.detail)
         except PricingError as exc:  # pragma: no cover - any other catalog refusal
-            return Unpriced("no_price", exc.message)
+            return Unpriced("no_price", exc.detail)
         # Cost is kept in the cost book's own currency: that is what the vendor bills and what the
         # upstream accounts hold; margin reports convert.
         return Prices(plan=plan.name, sell=price.sell, cost=snapshot.best_schedule(BookKind.COST, model))

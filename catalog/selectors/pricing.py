@@ -207,7 +207,7 @@ class PricingSnapshot:
         with_fx = ""
         book = None
         if rule.method == PlanRule.Method.WHOLESALE_MARKUP:
-            source = self.plan_price(self.buy_plan(plan.owner), model).sell
+            source = self._bought(plan, model)
             factor_base = ONE + rule.markup
             # Named after the plan itself: the buy plan's name and its books are the seller's business.
             book = plan.name
@@ -255,6 +255,19 @@ class PricingSnapshot:
             rule=sell.basis,
             warnings=warnings,
         )
+
+    def _bought(self, plan: SellPlan, model: AIModel) -> PriceSchedule:
+        """The sell price of ``model`` under the plan ``plan``'s owner buys at. When there is none, the
+        refusal names ``plan`` and the model only: the buy plan, its books and the owner's lack of a plan
+        are the seller's business, never its customer's (who quotes or is rated at ``plan``); the cause
+        stays in the error's ``detail`` for operator staff (unrated reasons, staff quotes)."""
+        try:
+            return self.plan_price(self.buy_plan(plan.owner), model).sell
+        except PricingError as exc:
+            raise exc.restated(
+                _("Plan %(plan)s cannot price %(model)s at %(at)s.")
+                % {"plan": repr(plan.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
+            ) from exc
 
     def _owner_cost(self, plan: SellPlan, model: AIModel, bought: PriceSchedule | None):
         """Return (the owner's buy price in the plan's currency or None, warnings)."""

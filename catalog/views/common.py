@@ -30,7 +30,8 @@ def calculator_context(request, *, customers, staff: bool) -> dict:
                 plan_name=data.get("plan") or None,
             )
         except (PricingError, RatingError) as exc:
-            context["error"] = exc.message
+            # Staff read the whole cause; a customer only that its plan cannot price the model.
+            context["error"] = getattr(exc, "detail", exc.message) if staff else exc.message
     return context
 
 

@@ -206,7 +206,7 @@ def customer_prices(request):
         try:
             plan, source, rows = customer_price_list(customer, timezone.now())
         except PricingError as exc:
-            context["error"] = exc.message
+            context["error"] = exc.detail
         else:
             if wants_csv(request):
                 return price_list_response(rows, currency=plan.currency, name=f"{customer.code}-{plan.name}")
