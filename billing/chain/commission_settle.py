@@ -13,13 +13,14 @@ Both are written in the book that owes the commission (the agent's seller's, whe
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
+from accounts.permissions import SELLER_MANAGERS
 from billing.chain.commission import SETTLEMENT_KIND_PREFIX, payable_account, payable_outstanding
 from billing.chain.models import CommissionSettlement
 from billing.invoicing.models import Invoice
@@ -35,6 +36,30 @@ def invoices_open_due(agent: Customer, currency: str) -> Decimal:
     """What the agent's open invoices in ``currency`` still owe (an offset may settle at most that)."""
     invoices = with_amount_due(Invoice.objects.filter(customer=agent, currency=currency))
     return invoices.aggregate(total=Sum("due"))["total"] or Decimal(0)
+
+
+def require_settler(actor, agent: Customer) -> None:
+    """Refuse anyone but whoever owes ``agent``'s commission, the agent's seller: for the operator's book
+    its finance or admin staff; for a reseller's book that reseller's active owner or billing members, and
+    not the operator's staff, who would be recording money leaving a bank account that is not the
+    operator's. ``None`` is the system."""
+    if actor is None:
+        return
+    if agent.seller_id is None:
+        require_money_role(actor)
+        return
+    membership = getattr(actor, "membership", None)
+    if (
+        actor.is_active
+        and membership is not None
+        and membership.customer_id == agent.seller_id
+        and membership.role in SELLER_MANAGERS
+    ):
+        return
+    raise PermissionDenied(
+        _("%(agent)s's commission is owed by %(seller)s: only its owner or billing members settle it.")
+        % {"agent": agent.name, "seller": agent.seller.name}
+    )
 
 
 def _validate(agent: Customer, currency: str, amount, method: str, settled_on) -> None:
@@ -98,10 +123,12 @@ def commission_settle(
 ) -> CommissionSettlement:
     """Record paying ``amount`` of ``agent``'s commission on ``settled_on``; return the settlement.
 
-    Finance or admin only. Refused beyond what the agent is owed, and for an offset beyond what its open
-    invoices owe. Replaying ``idempotency_key`` with the same settlement returns the first one.
+    Only whoever owes it may (``require_settler``): the operator's finance or admin for the operator's
+    book, the reseller's owner or billing members for a reseller's. Refused beyond what the agent is owed,
+    and for an offset beyond what its open invoices owe. Replaying ``idempotency_key`` with the same
+    settlement returns the first one.
     """
-    require_money_role(actor)
+    require_settler(actor, agent)
     currency = (currency or "").upper()
     reference = (reference or "").strip()
     body = {

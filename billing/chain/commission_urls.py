@@ -21,4 +21,22 @@ urlpatterns = [
     path("portal/commissions/", views.portal_commission_list, name="portal-commission-list"),
     path("portal/commissions/<int:pk>/", views.portal_commission_detail, name="portal-commission-detail"),
     path("portal/commissions/<int:pk>/pdf/", views.portal_commission_pdf, name="portal-commission-pdf"),
+    path(
+        "portal/agents/commissions/", views.portal_agent_commission_list, name="portal-agent-commission-list"
+    ),
+    path(
+        "portal/agents/commissions/<int:pk>/",
+        views.portal_agent_commission_detail,
+        name="portal-agent-commission-detail",
+    ),
+    path(
+        "portal/agents/commissions/<int:pk>/settle/",
+        views.portal_agent_commission_settle,
+        name="portal-agent-commission-settle",
+    ),
+    path(
+        "portal/agents/commissions/<int:pk>/pdf/",
+        views.portal_agent_commission_pdf,
+        name="portal-agent-commission-pdf",
+    ),
 ]

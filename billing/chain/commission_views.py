@@ -3,7 +3,9 @@
 Roles: statements are read by finance and admin (auditors read too) and settled or issued by finance and
 admin only. In the portal an agency sub-distributor's users see their own agent's statements and nobody
 else's: another agent's statement is answered 404 (ids cannot be probed), and an end customer, a resale or
-direct sub-distributor gets 403 (``seller_member_required``).
+direct sub-distributor gets 403 (``seller_member_required``). Settling is for whoever owes the commission:
+the operator's finance and admin for the operator's book; for a resale sub-distributor's book, that
+reseller's owner and billing members in its portal (its own agents' statements), never the operator's staff.
 """
 
 import uuid
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Customer, StaffRole
-from accounts.permissions import seller_member_required, staff_required
+from accounts.permissions import SELLER_MANAGERS, seller_member_required, staff_required
 from billing.chain.commission import commission_statements_issue, payable_outstanding
 from billing.chain.commission_filters import CommissionFilter, PortalCommissionFilter
 from billing.chain.commission_forms import IssueForm, SettleForm
@@ -71,11 +73,14 @@ def staff_commission_issue(request):
 def staff_commission_detail(request, pk: int):
     statement = get_object_or_404(_statements(), pk=pk)
     context = _detail_context(statement)
-    if not request.user.is_read_only:
-        context["settle_form"] = SettleForm(
-            initial={"amount": context["outstanding"], "idempotency_key": uuid.uuid4().hex}
-        )
+    # The operator's finance settles only what the operator's book owes; a reseller settles its own agents.
+    if not request.user.is_read_only and statement.book_id is None:
+        context["settle_form"] = _settle_form(context["outstanding"])
     return render(request, "commission/staff_detail.html", context)
+
+
+def _settle_form(outstanding) -> SettleForm:
+    return SettleForm(initial={"amount": outstanding, "idempotency_key": uuid.uuid4().hex})
 
 
 def _detail_context(statement: CommissionStatement) -> dict:
@@ -87,10 +92,9 @@ def _detail_context(statement: CommissionStatement) -> dict:
     }
 
 
-@require_POST
-@staff_required(roles=FINANCE_ROLES, auditor_reads=False)
-def staff_commission_settle(request, pk: int):
-    statement = get_object_or_404(_statements(), pk=pk)
+def _settle_post(request, statement: CommissionStatement, *, done: str, template: str):
+    """Record the settlement posted for ``statement`` (``commission_settle`` checks who may), then go to
+    the ``done`` page; the form again with its errors when refused."""
     form = SettleForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -110,9 +114,18 @@ def staff_commission_settle(request, pk: int):
             _form_errors(form, exc)
         else:
             messages.success(request, _("The settlement is recorded; the statement shows it once re-issued."))
-            return redirect("staff-commission-detail", pk=statement.pk)
+            return redirect(done, pk=statement.pk)
     context = {**_detail_context(statement), "settle_form": form}
-    return render(request, "commission/staff_detail.html", context, status=400)
+    return render(request, template, context, status=400)
+
+
+@require_POST
+@staff_required(roles=FINANCE_ROLES, auditor_reads=False)
+def staff_commission_settle(request, pk: int):
+    statement = get_object_or_404(_statements().filter(book=None), pk=pk)
+    return _settle_post(
+        request, statement, done="staff-commission-detail", template="commission/staff_detail.html"
+    )
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -151,3 +164,43 @@ def portal_commission_detail(request, pk: int):
 @seller_member_required(modes=[Customer.ChainMode.AGENCY])
 def portal_commission_pdf(request, pk: int):
     return _pdf_response(request, get_object_or_404(_portal_statements(request), pk=pk))
+
+
+# A resale sub-distributor's commission statements of the agents it sells through (its own book owes
+# them): every member reads; its owner and billing members settle. Another book's statement is 404.
+
+
+def _book_statements(request):
+    return _statements().filter(book=request.seller)
+
+
+@seller_member_required(modes=[Customer.ChainMode.RESALE])
+def portal_agent_commission_list(request):
+    context = filtered_page(request, _book_statements(request), CommissionFilter)
+    return render(request, "commission/portal_agent_list.html", context)
+
+
+@seller_member_required(modes=[Customer.ChainMode.RESALE])
+def portal_agent_commission_detail(request, pk: int):
+    statement = get_object_or_404(_book_statements(request), pk=pk)
+    context = _detail_context(statement)
+    if request.user.membership.role in SELLER_MANAGERS:
+        context["settle_form"] = _settle_form(context["outstanding"])
+    return render(request, "commission/portal_agent_detail.html", context)
+
+
+@require_POST
+@seller_member_required(SELLER_MANAGERS, modes=[Customer.ChainMode.RESALE])
+def portal_agent_commission_settle(request, pk: int):
+    statement = get_object_or_404(_book_statements(request), pk=pk)
+    return _settle_post(
+        request,
+        statement,
+        done="portal-agent-commission-detail",
+        template="commission/portal_agent_detail.html",
+    )
+
+
+@seller_member_required(modes=[Customer.ChainMode.RESALE])
+def portal_agent_commission_pdf(request, pk: int):
+    return _pdf_response(request, get_object_or_404(_book_statements(request), pk=pk))

@@ -432,7 +432,8 @@ def test_through_ingest_the_statement_reads_what_usage_posted(basis, rate, per_r
     assert ledger_problems() == []
 
 
-def test_an_agent_under_a_reseller_is_owed_in_the_resellers_book(settings):
+def _rho():
+    """Reseller Rho sells through agency Tau, whose end customer earned Tau 3.00 in October."""
     reseller = SubDistributorFactory(name="Reseller Rho", code="rho")
     agent = SubDistributorFactory(
         name="Agent Tau", code="tau", parent=reseller, chain_mode=Customer.ChainMode.AGENCY
@@ -447,6 +448,11 @@ def test_an_agent_under_a_reseller_is_owed_in_the_resellers_book(settings):
         commission="1.50",
         at=dt.datetime(2026, 10, 3, tzinfo=dt.UTC),
     )
+    return reseller, agent, end
+
+
+def test_an_agent_under_a_reseller_is_owed_and_settled_in_the_resellers_book(settings):
+    reseller, agent, end = _rho()
 
     statement = commission_statement_issue(agent, OCT, "CNY")
 
@@ -454,15 +460,104 @@ def test_an_agent_under_a_reseller_is_owed_in_the_resellers_book(settings):
     assert statement.accrued == Decimal("3.00")
     text = pdf_text(commission_statement_pdf(statement, language="en"))
     assert "Reseller Rho" in text and settings.OPERATOR_NAME not in text
-    settlement = commission_settle(
-        agent=agent,
-        currency="CNY",
-        amount=Decimal("3.00"),
-        method="bank",
-        settled_on=dt.date(2026, 10, 30),
-        actor=staff(StaffRole.FINANCE),
-        idempotency_key="rho-pays-tau",
-    )
-    assert settlement.journal_transaction.book_id == reseller.pk
+    body = {
+        "agent": agent,
+        "currency": "CNY",
+        "amount": Decimal("3.00"),
+        "method": "bank",
+        "settled_on": dt.date(2026, 10, 30),
+        "idempotency_key": "rho-pays-tau",
+    }
+    # Not the operator's money: its finance may not record cash leaving the reseller's bank; nor may the
+    # reseller's viewers, nor the agent paying itself.
+    for actor in (
+        staff(StaffRole.FINANCE),
+        staff(StaffRole.ADMIN),
+        _member(reseller, MemberRole.VIEWER),
+        _member(agent),
+    ):
+        with pytest.raises(PermissionDenied):
+            commission_settle(**body, actor=actor)
+    assert not CommissionSettlement.objects.exists()
+    settlement = commission_settle(**body, actor=_member(reseller, MemberRole.BILLING))
+    assert settlement.journal_transaction.book_id == reseller.pk and settlement.book_id == reseller.pk
     assert commission_statement_issue(agent, OCT, "CNY").closing == Decimal("0.00")
     assert ledger_problems() == []
+
+
+def test_the_operators_finance_settles_only_the_operators_book(chain):
+    agent, c1, _c2 = chain
+    reseller = SubDistributorFactory(name="Reseller Rho", code="rho")
+    body = {
+        "agent": agent,
+        "currency": "CNY",
+        "amount": Decimal("1.00"),
+        "method": "bank",
+        "settled_on": dt.date(2026, 10, 20),
+        "idempotency_key": "op",
+    }
+    for actor in (_member(reseller), _member(agent), _member(c1)):
+        with pytest.raises(PermissionDenied):
+            commission_settle(**body, actor=actor)
+    assert commission_settle(**body, actor=staff(StaffRole.FINANCE)).book_id is None
+
+
+def test_the_reseller_settles_its_agents_commission_in_its_portal(client):
+    reseller, agent, end = _rho()
+    statement = commission_statement_issue(agent, OCT, "CNY")
+    detail = reverse("portal-agent-commission-detail", args=[statement.pk])
+    settle = reverse("portal-agent-commission-settle", args=[statement.pk])
+    form = {"amount": "1.00", "method": "bank", "settled_on": "2026-10-30", "reference": "R-1"}
+
+    client.force_login(_member(reseller, MemberRole.VIEWER))
+    listing = client.get(reverse("portal-agent-commission-list")).content.decode()
+    assert (
+        statement.number in listing
+        and "Agent Tau" in listing
+        and 'data-testid="nav-agent-commissions"' in listing
+    )
+    page = client.get(detail).content.decode()
+    assert "End Upsilon" in page and 'data-testid="commission-settle-form"' not in page
+    assert client.post(settle, {**form, "idempotency_key": "v"}).status_code == 403
+    pdf = client.get(reverse("portal-agent-commission-pdf", args=[statement.pk]) + "?lang=en")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+    client.force_login(_member(reseller, MemberRole.OWNER))
+    assert 'data-testid="commission-settle-form"' in client.get(detail).content.decode()
+    too_much = client.post(settle, {**form, "amount": "9.00", "idempotency_key": "o1"})
+    assert too_much.status_code == 400 and "is owed 3.00 CNY of commission" in too_much.content.decode()
+    assert client.post(settle, {**form, "idempotency_key": "o2"}).status_code == 302
+    settlement = CommissionSettlement.objects.get()
+    assert (settlement.amount, settlement.book_id, settlement.reference) == (
+        Decimal("1.00"),
+        reseller.pk,
+        "R-1",
+    )
+
+    # Another reseller, the agent and the end customer reach none of it.
+    other = SubDistributorFactory(name="Reseller Sigma", code="sigma")
+    client.force_login(_member(other))
+    assert statement.number not in client.get(reverse("portal-agent-commission-list")).content.decode()
+    assert client.get(detail).status_code == 404
+    assert client.post(settle, {**form, "idempotency_key": "x1"}).status_code == 404
+    for user in (_member(agent), _member(end)):
+        client.force_login(user)
+        assert client.get(reverse("portal-agent-commission-list")).status_code == 403
+        assert client.post(settle, {**form, "idempotency_key": "x2"}).status_code == 403
+    assert CommissionSettlement.objects.count() == 1
+
+
+def test_the_operators_staff_read_a_resellers_statement_but_settle_nothing_there(client):
+    _reseller, agent, _end = _rho()
+    statement = commission_statement_issue(agent, OCT, "CNY")
+
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(reverse("staff-commission-detail", args=[statement.pk])).content.decode()
+    assert 'data-testid="commission-settle-form"' not in page
+    assert 'data-testid="commission-settled-by"' in page and "Reseller Rho" in page
+    response = client.post(
+        reverse("staff-commission-settle", args=[statement.pk]),
+        {"amount": "1.00", "method": "bank", "settled_on": "2026-10-30", "idempotency_key": "f1"},
+    )
+    assert response.status_code == 404
+    assert not CommissionSettlement.objects.exists()
