@@ -206,6 +206,9 @@ def _money_refusals(customer: Customer) -> tuple[list[Transfer], list[str]]:
             AccountKind.UNBILLED_RECEIVABLE: _(
                 "unbilled usage of %(amount)s %(currency)s: close the period and settle its invoice first"
             ),
+            AccountKind.COMMISSION_PAYABLE: _(
+                "commission of %(amount)s %(currency)s owed to it: settle its commission statement first"
+            ),
         }.get(account.kind, _("a balance of %(amount)s %(currency)s on %(account)s"))
         refusals.append(
             _("%(customer)s has %(what)s.")

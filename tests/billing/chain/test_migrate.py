@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from billing.chain.migrate import MigrationRefused, migration_apply, migration_plan
+from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, LedgerAccount
+from billing.ledger.services import credit, debit, transaction_post
 from billing.ledger.verify import ledger_problems
 from billing.terms.models import BillingTerms
 from billing.usage.models import GatewayKey, UsageBatch, UsageEvent
@@ -394,3 +396,24 @@ def test_usage_already_charged_to_an_agencys_customer_below_blocks_an_earlier_sw
     early = migration_plan(sub=tree["sub"], mode="resale", at=charged - dt.timedelta(hours=1))
 
     assert f"Usage up to {charged} is already charged the old way: switch after it." in early.refusals
+
+
+def test_commission_owed_to_an_agency_below_is_refused_until_settled(tree):
+    agent = SubDistributorFactory(
+        name="Agent A", code="agent-a", parent=tree["sub"], chain_mode=Customer.ChainMode.AGENCY
+    )
+    payable = account_get(kind=AccountKind.COMMISSION_PAYABLE, currency="CNY", customer=agent)
+    expense = account_get(kind=AccountKind.COMMISSION_EXPENSE, currency="CNY")
+    transaction_post(
+        idempotency_key="accrue-a",
+        kind="usage.commission",
+        lines=[debit(expense, Decimal("7.50"), "CNY"), credit(payable, Decimal("7.50"), "CNY")],
+        memo="commission",
+        source="test",
+    )
+
+    plan = migration_plan(sub=tree["sub"], mode="resale")
+
+    assert len(plan.refusals) == 1
+    assert plan.refusals[0].startswith("agent-a has commission of 7.50")
+    assert "settle its commission statement first" in plan.refusals[0]
