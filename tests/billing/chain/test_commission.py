@@ -561,3 +561,29 @@ def test_the_operators_staff_read_a_resellers_statement_but_settle_nothing_there
     )
     assert response.status_code == 404
     assert not CommissionSettlement.objects.exists()
+
+
+def test_the_reseller_offsets_its_agents_commission_against_the_agents_open_invoice():
+    reseller, agent, _end = _rho()
+    bill = invoice(agent, "10.00", dt.date(2026, 10, 5))
+
+    settlement = commission_settle(
+        agent=agent,
+        currency="CNY",
+        amount=Decimal("3.00"),
+        method="offset",
+        settled_on=dt.date(2026, 10, 25),
+        actor=_member(reseller, MemberRole.BILLING),
+        idempotency_key="rho-offset",
+    )
+
+    bill.refresh_from_db()
+    assert (bill.amount_paid, settlement.payment.customer_id) == (Decimal("3.00"), agent.pk)
+    receivable = account_get(kind=AccountKind.RECEIVABLE, currency="CNY", customer=agent)
+    cash = account_get(kind=AccountKind.CASH_BANK, currency="CNY", book=reseller)
+    assert (receivable.book_id, receivable.balance, cash.balance) == (
+        reseller.pk,
+        Decimal("7.00"),
+        Decimal("0"),
+    )
+    assert ledger_problems() == []
