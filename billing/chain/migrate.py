@@ -101,9 +101,14 @@ class MigrationPlan:
         ]
         if self.mode == Mode.RESALE:
             if self.wholesale is not None:
+                if sub.seller_id is None:
+                    buys = _("Buys at the operator's plan %(plan)s%(assigned)s.")
+                else:
+                    buys = _("Buys at its seller %(seller)s's plan %(plan)s%(assigned)s.")
                 lines.append(
-                    _("Buys at the operator's plan %(plan)s%(assigned)s.")
+                    buys
                     % {
+                        "seller": book_label(sub.seller_id),
                         "plan": self.wholesale.name,
                         "assigned": _(" (assigned from the switch)") if self.wholesale_assign else "",
                     }

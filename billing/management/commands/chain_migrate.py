@@ -19,7 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("--sub-distributor", required=True, help="The sub-distributor's code.")
         parser.add_argument("--mode", required=True, choices=["resale", "direct"])
         parser.add_argument(
-            "--wholesale-plan", default="", help="The operator's plan it buys at (default: its current plan)."
+            "--wholesale-plan",
+            default="",
+            help="The plan of its seller (the operator, or the reseller above it) that it buys at "
+            "(default: its current plan).",
         )
         parser.add_argument(
             "--at", help="When the switch applies, ISO 8601 (default: now); not before its latest usage."

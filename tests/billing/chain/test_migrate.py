@@ -311,6 +311,8 @@ def test_under_a_reseller_the_credit_moves_from_the_resellers_book(tree):
         ("cdeep", Decimal("100"))
     ]
     assert plan.wholesale == r_cheap  # S buys from its own seller R, by R's plan's name
+    assert "Buys at its seller Reseller R's plan R to shops (assigned from the switch)." in plan.describe()
+    assert "Move cdeep's paid credit 100.000000000000 CNY into shop-t's book." in plan.describe()
     migration_apply(plan)
     c.refresh_from_db()
     s.refresh_from_db()
