@@ -161,7 +161,7 @@ def _future_sellers(sub: Customer) -> list[Customer]:
     return customers
 
 
-def _plan_refusals(plan: SellPlan) -> list[str]:
+def _plan_refusals(plan: SellPlan, sub: Customer) -> list[str]:
     rules = PlanRule.objects.filter(plan=plan, method=PlanRule.Method.COST_MARKUP)
     if rules.exists():
         return [
@@ -170,6 +170,16 @@ def _plan_refusals(plan: SellPlan) -> list[str]:
                 "its customers a list-discount or explicit plan first."
             )
             % {"plan": plan.name}
+        ]
+    # A reseller's cost-plus plan marks up what its owner buys at; S's copy would mark up what S buys at
+    # (the reseller's own price to S), so the customers would pay more than they did.
+    if PlanRule.objects.filter(plan=plan, method=PlanRule.Method.WHOLESALE_MARKUP).exists():
+        return [
+            _(
+                "Plan %(plan)s marks up what %(owner)s buys at, which is not what %(sub)s will buy at: give "
+                "its customers a list-discount or explicit plan first."
+            )
+            % {"plan": plan.name, "owner": book_label(plan.owner_id), "sub": sub.code}
         ]
     return []
 
@@ -296,7 +306,7 @@ def migration_plan(
             continue
         plan.plans[customer.pk] = current
     for each in {p.pk: p for p in plan.plans.values()}.values():
-        plan.refusals += _plan_refusals(each)
+        plan.refusals += _plan_refusals(each, sub)
     return plan
 
 

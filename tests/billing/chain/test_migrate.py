@@ -419,3 +419,18 @@ def test_commission_owed_to_an_agency_below_is_refused_until_settled(tree):
     assert len(plan.refusals) == 1
     assert plan.refusals[0].startswith("agent-a has commission of 7.50")
     assert "settle its commission statement first" in plan.refusals[0]
+
+
+def test_a_resellers_cost_plus_plan_is_refused_it_would_price_on_what_s_buys_at(tree):
+    r = SubDistributorFactory(name="Reseller R", code="r", chain_mode=Customer.ChainMode.RESALE)
+    s = SubDistributorFactory(name="Shop T", code="shop-t", parent=r, chain_mode=DIRECT)
+    plus = plan_create(name="R plus", currency="CNY", owner=r, is_default=True)
+    add_rule(plus, PlanRule.Method.WHOLESALE_MARKUP, markup=Decimal("0.2"))
+    CustomerFactory(name="C Deep", code="cdeep", parent=s)
+
+    plan = migration_plan(sub=s, mode="resale")
+
+    assert plan.refusals == [
+        "Plan R plus marks up what Reseller R buys at, which is not what shop-t will buy at: give its "
+        "customers a list-discount or explicit plan first."
+    ]
