@@ -3,6 +3,8 @@
 Book by book (``accounts.chain``): each book's entries sum to zero per currency, each of its accounts' cached
 balance is the sum of its entries, and every entry of its transactions is on one of its own accounts. A
 book that balances only together with another would hide a sale posted on the wrong side of a hop.
+A resale sub-distributor's book also agrees with its seller's (:func:`reseller_position_problems`): what it
+owes its seller there is what its seller's book says it owes.
 """
 
 from collections import defaultdict
@@ -11,7 +13,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, F, Sum
 
-from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
+from accounts.models import Customer
+from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
 from billing.ledger.selectors import book_keepers, in_book
 
 
@@ -88,6 +91,45 @@ def book_problems(book_id: int | None) -> list[str]:
     ):
         problems.append(f"entry #{entry_id} of transaction #{txn_id}: account {code} is in another book")
     problems.extend(_running_problems(accounts))
+    if book_id is not None:
+        problems.extend(reseller_position_problems(book_id))
+    return problems
+
+
+# A customer's own accounts at its seller whose sum (debit-positive) is what it owes that seller, net.
+POSITION_KINDS = (
+    AccountKind.WALLET_PAID,
+    AccountKind.WALLET_GRANTED,
+    AccountKind.WALLET_PACK,
+    AccountKind.RECEIVABLE,
+    AccountKind.UNBILLED_RECEIVABLE,
+)
+
+
+def reseller_position_problems(book_id: int) -> list[str]:
+    """The book of resale sub-distributor S: per currency, its DUE_TO_SELLER must equal minus S's net
+    balance at its seller (S's wallets there, less its receivable and unbilled usage), else one line naming
+    S. A book kept by a customer that no longer resells is not checked: its seller's book holds S's
+    position for what S buys now."""
+    reseller = Customer.objects.filter(pk=book_id).first()
+    if reseller is None or not reseller.is_reseller:
+        return []
+    position = _sums(
+        JournalEntry.objects.filter(account__customer_id=book_id, account__kind__in=POSITION_KINDS),
+        "currency",
+    )
+    due = _sums(
+        JournalEntry.objects.filter(account__book_id=book_id, account__kind=AccountKind.DUE_TO_SELLER),
+        "currency",
+    )
+    problems = []
+    for currency in sorted(position.keys() | due.keys()):
+        net, owed = position.get(currency) or Decimal(0), due.get(currency) or Decimal(0)
+        if owed != -net:
+            problems.append(
+                f"reseller {reseller.code}: due to its seller {-owed} {currency} in its book, "
+                f"but its seller's book says it owes {net} (wallets less receivable and unbilled)"
+            )
     return problems
 
 

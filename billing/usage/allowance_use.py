@@ -3,7 +3,10 @@
 The rules (token counting, order, overage) are in ``billing.allowances.drawdown``; this module maps the
 pipeline's rows onto it. It runs after the batch's request ids were claimed (duplicates never draw) and
 before rollups and postings, so those see the money actually charged: an event's ``sell_amount`` becomes
-the uncovered share of its price (0 when fully covered); ``cost_amount`` stays whole, for margin.
+the uncovered share of its price (0 when fully covered); ``cost_amount`` stays whole, for margin — except
+where the cost is what the next hop of the chain was charged: a derived row drawn (a sub-distributor's
+allowance, or its overage plan) sets the cost of the row one hop below to its new sale (``hop_costs``), so
+the reseller's book owes its seller what the seller actually charged.
 """
 
 from decimal import Decimal
@@ -60,9 +63,24 @@ def rows_draw(*, batch: UsageBatch, rows: list[UsageEvent], pricer: BatchPricer 
         return tuple(getattr(draw.ref, c) for c in TOKEN_COLUMNS), draw.ref.is_batch
 
     overage_price, notes = overage_pricer(pricer, counts_of)
+    drawn = []
     for draw in allowances_draw(draws=draws, balances=balances, overage_price=overage_price):
         row = draw.ref
         row.sell_amount = draw.charged
         if id(draw) in notes:
             row.sell_plan, row.sell_currency = notes[id(draw)]
+        drawn.append(row)
+    hop_costs(rows, [row for row in drawn if row.hop])
     return draws_record(batch=batch, balances=balances)
+
+
+def hop_costs(rows: list[UsageEvent], drawn: list[UsageEvent]) -> None:
+    """Set the cost of the row one hop below each ``drawn`` derived row (both among ``rows``) to what that
+    derived row now sells at: the buyer below bought the request at that price."""
+    if not drawn:
+        return
+    below = {(r.source_id, r.request_id, r.hop): r for r in rows if r.rating_state == RatingState.RATED}
+    for row in drawn:
+        lower = below.get((row.source_id, row.request_id, row.hop - 1))
+        if lower is not None:
+            lower.cost_amount, lower.cost_currency = row.sell_amount, row.sell_currency

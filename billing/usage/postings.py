@@ -19,6 +19,11 @@ commission on its customers' usage (``Charged.commission``) is the selling book'
 the agent: Dr commission expense / Cr commission payable (customer = the agent), one posting per batch ×
 agent × currency, never a sale.
 
+A resale sub-distributor S's purchases are mirrored in its own book by its customers' cost lines (what S
+owes its seller for them); what else its seller charged it in the batch — its own traffic, and the trace of
+rounding each posting to the ledger's places — is mirrored there too (``_own_use_postings``), so S's
+DUE_TO_SELLER keeps equal to minus its net balance at its seller (``ledger.verify``).
+
 Be extremely careful changing the idempotency keys: they are what makes a redelivered batch post once.
 """
 
@@ -30,7 +35,7 @@ from django.conf import settings
 from accounts.models import Customer
 from billing.ledger.accounts import account_code, account_get
 from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
-from billing.ledger.services import Posting, credit, debit
+from billing.ledger.services import Line, Posting, credit, debit
 from billing.money import ledger_round
 from billing.terms.credit import credit_limit_watch
 from billing.usage.models import UsageBatch
@@ -188,6 +193,7 @@ def sums_post(
                 )
             )
     postings += _commission_postings(batch, commission or {}, account)
+    postings += _own_use_postings(batch, accruals, prepaid, costs, customers, account)
     # All at once — the same journal transactions as one wallet_debit or transaction_post each, with every
     # wallet, then every ledger account, locked once in id order and written once per batch.
     posted = wallet_debits_many(debits=debits, postings=postings)
@@ -222,4 +228,46 @@ def _commission_postings(batch: UsageBatch, commission: dict, account) -> list[P
                 source=f"usage_batch:{batch.pk}",
             )
         )
+    return postings
+
+
+def _own_use_postings(
+    batch: UsageBatch, accruals: dict, prepaid: dict, costs: dict, customers: dict, account
+) -> list[Posting]:
+    """In each resale sub-distributor's own book, what its seller charged it in this batch beyond its
+    customers' cost lines posted there (its own traffic, and rounding traces): Dr cost of tokens / Cr due
+    to seller, per currency. An event's derived rows are in its batch, so the two meet here; nothing is
+    posted for a reseller that only resold."""
+    resellers = {cid for cid in accruals.keys() | prepaid.keys() if customers[cid].is_reseller}
+    if not resellers:
+        return []
+    bought: dict = defaultdict(Decimal)
+    for cid, lines in costs.items():
+        if customers[cid].seller_id in resellers:
+            for _vendor_id, currency, amount in lines:
+                bought[(customers[cid].seller_id, currency)] += amount
+    postings = []
+    for sid in sorted(resellers):
+        sold: dict = defaultdict(Decimal, accruals.get(sid, {}))
+        for currency, parts in prepaid.get(sid, {}).items():
+            sold[currency] += sum(amount for _since, amount in parts)
+        book = customers[sid]
+        for currency, amount in sorted(sold.items()):
+            own = amount - bought[(sid, currency)]
+            if not own:
+                continue
+            postings.append(
+                Posting(
+                    idempotency_key=f"usage:b{batch.pk}:c{sid}:{currency}:own",
+                    kind="usage.own_use",
+                    lines=[
+                        Line(account(AccountKind.COST_OF_TOKENS, currency, book=book), own, currency),
+                        Line(account(AccountKind.DUE_TO_SELLER, currency, book=book), -own, currency),
+                    ],
+                    memo=f"Own use bought from our seller, usage batch {batch.pk} ({batch.idempotency_key})"[
+                        :500
+                    ],
+                    source=f"usage_batch:{batch.pk}",
+                )
+            )
     return postings

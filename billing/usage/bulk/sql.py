@@ -151,6 +151,25 @@ DERIVED_SQL = f"""
     FROM usage_ingest_stage WHERE hop > 0
 """
 
+# A derived row the draw changed (a sub-distributor's allowance or overage plan) is what the buyer one hop
+# below bought the request at: that row's cost follows (``allowance_use.hop_costs``). Returns the changed
+# events' own rows (hop 0), whose wide rows the writer then updates to say the same.
+HOP_COST_SQL = """
+    UPDATE usage_ingest_stage b SET cost_amount = u.sell_amount, cost_currency = u.sell_currency
+    FROM usage_ingest_stage u
+    WHERE u.line = ANY(%(lines)s) AND u.hop > 0 AND u.rating_state = 'rated'
+      AND b.request_id = u.request_id AND b.hop = u.hop - 1 AND b.rating_state = 'rated'
+    RETURNING b.hop, b.request_id, b.occurred_at, b.cost_amount, b.cost_currency
+"""
+EVENT_COST_SQL = """
+    UPDATE usage_event e SET cost_amount = v.cost, cost_currency = v.ccy
+    FROM unnest(%(ids)s::text[], %(times)s::timestamptz[], %(costs)s::numeric[], %(ccys)s::text[])
+      AS v(request_id, at, cost, ccy)
+    WHERE e.batch_id = %(batch)s AND e.source_id = %(source)s AND e.hop = 0
+      AND e.request_id = v.request_id AND e.occurred_at = v.at
+      AND e.occurred_at BETWEEN %(first)s AND %(last)s
+"""
+
 # Where a customer's terms or wallet lots change inside the chunk's time (``usage.timeline``: cuts, as
 # parallel arrays of customers and instants, few), each staged event of that customer counts the cuts at or
 # before it: its segment within the chunk. Run only when there are such cuts, and it touches only those

@@ -24,6 +24,8 @@ from billing.usage.bulk.sql import (
     CLAIM_WAITING_SQL,
     DERIVED_SQL,
     EVENT_COPY,
+    EVENT_COST_SQL,
+    HOP_COST_SQL,
     LATE_DELETE_SQL,
     PROBE_SQL,
     ROLLUPS_SQL,
@@ -176,11 +178,12 @@ class Writer:
 
     def _allowances_draw(
         self, cursor, batch: UsageBatch, end: "ChunkEnd", holders: set[int]
-    ) -> dict[int, tuple]:
+    ) -> tuple[dict[int, tuple], list[tuple]]:
         """Draw token allowances for the chunk's ``holders``; return the changed sales by line number (sell
-        plan, amount, currency as stored in the stage), for the wide lines to say the same."""
+        plan, amount, currency as stored in the stage), for the wide lines to say the same, and the new
+        costs of events whose next hop's sale changed (request id, time, cost, currency)."""
         if not holders:
-            return {}
+            return {}, []
         cursor.execute(
             "SELECT line, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
             "cache_write_tokens, cache_write_1h_tokens, completion_tokens, reasoning_tokens, is_batch, "
@@ -190,7 +193,7 @@ class Writer:
         )
         rows = cursor.fetchall()
         if not rows:
-            return {}
+            return {}, []
         balances = balances_load(customer_ids=holders, start=end.start, end=end.end)
         draws = [
             Draw(ref=r, customer_id=r[1], model_id=r[2], at=r[3], tokens=event_tokens(r[4], r[8]), sell=r[11])
@@ -216,8 +219,13 @@ class Writer:
                 ],
             )
             sales = {line: sale for line, *sale in cursor.fetchall()}
+        costs = []
+        derived = [d.ref[0] for d in changed if d.ref[0] < 0]  # derived rows' lines are negative
+        if derived:
+            cursor.execute(HOP_COST_SQL, {"lines": derived})
+            costs = [tuple(rest) for hop, *rest in cursor.fetchall() if hop == 0]
         draws_record(batch=batch, balances=balances)
-        return sales
+        return sales, costs
 
     def _post(self, batch: UsageBatch, end: ChunkEnd, charge: Charged) -> None:
         """Post the chunk's sums (the customers and vendors they name loaded once per run)."""
@@ -259,6 +267,7 @@ class _ChunkCharge:
         self.held: list[tuple[Spooled, Lines, int, list[int]]] = []
         self.late: dict[int, tuple[str, datetime]] = {}
         self.sales: dict[int, tuple] = {}
+        self.costs: list[tuple] = []
 
     def stage(self) -> None:
         cursor = self.cursor
@@ -319,7 +328,7 @@ class _ChunkCharge:
             )
 
     def draw(self) -> None:
-        self.sales = self.writer._allowances_draw(self.cursor, self.batch, self.end, self.holders)
+        self.sales, self.costs = self.writer._allowances_draw(self.cursor, self.batch, self.end, self.holders)
 
     def store(self) -> None:
         """COPY the holders' wide rows, with the sales the draw gave them; insert the derived rows."""
@@ -329,6 +338,22 @@ class _ChunkCharge:
                 copy.write(lines_only(spooled.wide(), lines, only, self.sales, first_line))
         if self.end.derived:
             self.cursor.execute(DERIVED_SQL, {"source": self.source_id, "batch": self.batch.pk})
+        if self.costs:
+            # Stored rows (ahead, or just above) whose next hop's sale the draw changed: their cost too.
+            ids, times, costs, ccys = zip(*self.costs, strict=True)
+            self.cursor.execute(
+                EVENT_COST_SQL,
+                {
+                    "ids": list(ids),
+                    "times": list(times),
+                    "costs": list(costs),
+                    "ccys": list(ccys),
+                    "batch": self.batch.pk,
+                    "source": self.source_id,
+                    "first": min(times),
+                    "last": max(times),
+                },
+            )
 
     def customers(self) -> set[int]:
         return self.end.customer_ids

@@ -8,6 +8,7 @@ from django.db import connection
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
+from billing.ledger.services import credit, debit, transaction_post
 from billing.ledger.verify import book_problems, ledger_problems
 from billing.wallets.credits import wallet_credit
 from billing.wallets.models import WalletLot
@@ -16,17 +17,34 @@ from tests.billing.ledger.books import two_books
 pytestmark = pytest.mark.django_db
 
 
+def sold_to_s(books, amount: str = "20") -> JournalTransaction:
+    """The operator's side of what S owes in its book (``two_books`` posts S's only): S bought ``amount``
+    at wholesale, on credit."""
+    value = Decimal(amount)
+    return transaction_post(
+        idempotency_key=f"op-sale-to-s:{amount}",
+        kind="usage.credit",
+        lines=[
+            debit(account_get(kind=AccountKind.RECEIVABLE, currency="CNY", customer=books.s), value, "CNY"),
+            credit(account_get(kind=AccountKind.REVENUE_USAGE, currency="CNY"), value, "CNY"),
+        ],
+        memo="S's wholesale purchase",
+    )
+
+
 def test_every_book_is_checked_and_reported(capsys):
     books = two_books()
+    sold_to_s(books)
     call_command("ledger_verify")
     out = capsys.readouterr().out
-    assert "(operator): OK — 2 accounts, 1 transactions" in out
+    assert "(operator): OK — 3 accounts, 2 transactions" in out
     assert f"book Reseller S ({books.s.code}): OK — 4 accounts, 2 transactions" in out
     assert "ledger_verify: OK — 2 book(s)" in out
 
 
 def test_a_corrupted_cached_balance_in_a_sub_distributors_book_names_that_book(capsys):
     books = two_books()
+    sold_to_s(books)
     account = LedgerAccount.objects.get(book=books.s, kind="due_to_seller")
     # A cached balance is not append-only (the service updates it), so corruption is possible — and caught.
     LedgerAccount.objects.filter(pk=account.pk).update(balance=Decimal("-25"))
@@ -77,6 +95,7 @@ def test_an_entry_on_another_books_account_is_named_in_the_transactions_book():
     """PostgreSQL refuses such an entry (0034); written with its triggers off, as a restore gone wrong could,
     ``ledger_verify`` still finds it, in the book of the transaction."""
     books = two_books()
+    sold_to_s(books)
     cash = account_get(kind=AccountKind.CASH_BANK, currency="CNY")  # the operator's
     revenue = LedgerAccount.objects.get(book=books.s, kind="revenue_usage")
     with connection.cursor() as cursor:
@@ -99,3 +118,30 @@ def test_an_entry_on_another_books_account_is_named_in_the_transactions_book():
     [problem] = book_problems(books.s.pk)
     assert problem.endswith(f"transaction #{txn.pk}: account {cash.code} is in another book")
     assert book_problems(None) == []
+
+
+def test_a_resellers_book_owing_other_than_its_sellers_book_says_names_the_reseller(capsys):
+    """S's book owes its seller 20 (DUE_TO_SELLER); the operator's book says S owes 15: S's net position
+    there (receivable 20, less 5 of paid credit) must be what S's book owes, exactly."""
+    books = two_books()
+    sold_to_s(books)
+    assert book_problems(books.s.pk) == []
+    wallet_credit(
+        customer=books.s,
+        currency="CNY",
+        amount=Decimal("5"),
+        bucket="paid",
+        idempotency_key="s-cash",
+        source_account=account_get(kind=AccountKind.CASH_BANK, currency="CNY"),
+        kind="wallet.topup.bank",
+        memo="posted in the operator's book only: no mirror in S's",
+    )
+    assert book_problems(books.s.pk) == [
+        "reseller reseller-s: due to its seller 20.000000000000 CNY in its book, but its seller's book says "
+        "it owes 15.000000000000 (wallets less receivable and unbilled)"
+    ]
+    with pytest.raises(CommandError, match=r"1 problem\(s\) found in book\(s\) Reseller S"):
+        call_command("ledger_verify")
+    assert (
+        "[book Reseller S (reseller-s)] reseller reseller-s: due to its seller 20" in capsys.readouterr().err
+    )
