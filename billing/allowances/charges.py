@@ -40,6 +40,7 @@ from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_lock
+from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.selectors import wallet_balance
 from catalog.models import AllowanceUnit
 from common.days import local_midnight
@@ -164,6 +165,10 @@ def wallet_charge(
             )
         except WalletError as exc:
             raise PurchaseError(str(exc)) from exc
+        if customer.is_reseller:
+            # A resale sub-distributor's fee is a cost of what it sells, paid from its wallet at its
+            # seller: mirrored in its own book.
+            seller_book_mirror(transaction=txn, counter=AccountKind.COST_OF_TOKENS, actor=actor)
         return AllowanceCharge.objects.create(
             source_key=source_key,
             customer=customer,
@@ -234,7 +239,7 @@ def _credit_pack_fill(*, purchase: PackPurchase, actor) -> None:
     what it gives beyond its price is the promotion's cost. Booking the price as revenue as well would
     count the same money twice.
     """
-    wallet_credit(
+    txn = wallet_credit(
         customer=purchase.customer,
         currency=purchase.currency,
         amount=purchase.pack.allowance,
@@ -248,6 +253,8 @@ def _credit_pack_fill(*, purchase: PackPurchase, actor) -> None:
         expires_at=purchase.expires_at,
         actor=actor,
     )
+    if purchase.customer.is_reseller:
+        seller_book_mirror(transaction=txn, counter=AccountKind.COST_OF_TOKENS, actor=actor)
 
 
 def charges_due(*, now: datetime | None = None) -> int:

@@ -45,6 +45,7 @@ from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, Posting, transaction_post
 from billing.money import line_round, money_text, quantize_money
 from billing.terms.credit import credit_limit_watch
+from billing.wallets.mirror import seller_book_mirror
 
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
@@ -331,6 +332,12 @@ def invoice_issue(*, invoice: Invoice, actor=None, issue_date: date | None = Non
             "total",
         ]
     )
+    if invoice.customer.is_reseller:
+        # What a resale sub-distributor owes its seller changes by the invoice's rounding (its usage was
+        # owed already), charges and tax: in its own book too.
+        seller_book_mirror(
+            transaction=invoice.journal_transaction, counter=AccountKind.COST_OF_TOKENS, actor=actor
+        )
     credit_limit_watch(transactions=[invoice.journal_transaction])
     # Service charges and tax reach the receivable only now: the gateway's cached exposure is stale.
     customer_id, invoice_id = invoice.customer_id, invoice.pk

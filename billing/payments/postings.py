@@ -26,6 +26,7 @@ from billing.terms.credit import credit_limit_watch
 from billing.wallets.books import card_clearing, card_relay, seller_payment_mirror
 from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
+from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.reversals import wallet_transaction_reverse
 
 # Journal transaction kinds, dotted as the ledger names them.
@@ -295,8 +296,9 @@ def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
 
 
 def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor) -> JournalTransaction:
-    """Credit the granted bucket, funded by the promotional-credit expense: a code is a gift, not cash."""
-    return wallet_credit(
+    """Credit the granted bucket, funded by the promotional-credit expense: a code is a gift, not cash. A
+    code redeemed by a resale sub-distributor is mirrored in its own book (``books.seller_book_mirror``)."""
+    txn = wallet_credit(
         customer=customer,
         currency=code.batch.currency,
         amount=code.batch.value,
@@ -311,6 +313,9 @@ def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor
         expires_at=expires_at,
         actor=actor,
     )
+    if customer.is_reseller:
+        seller_book_mirror(transaction=txn, counter=AccountKind.COST_OF_TOKENS, actor=actor)
+    return txn
 
 
 # --- corrections (billing.payments.reversals, refunds, invoice_card_events) ------------------------------

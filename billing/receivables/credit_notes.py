@@ -53,6 +53,7 @@ from billing.receivables.services import (
     require_money_role,
 )
 from billing.terms.credit import credit_limit_watch
+from billing.wallets.mirror import seller_book_mirror
 
 CREDITABLE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
 
@@ -353,6 +354,11 @@ def _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice
         row.credit_note = note
     CreditNoteLine.objects.bulk_create(rows)
     note.journal_transaction = _post(note, invoice, rows, kinds, actor)
+    if invoice.customer.is_reseller:
+        # What a resale sub-distributor bought costs it less: in its own book too.
+        seller_book_mirror(
+            transaction=note.journal_transaction, counter=AccountKind.COST_OF_TOKENS, actor=actor
+        )
     note.save(update_fields=["journal_transaction"])
     excess = total - invoice.amount_due
     if excess > 0:

@@ -15,6 +15,7 @@ from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit_locked
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_lock
+from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.models import Bucket, Wallet, WalletAdjustment
 
 # Who may adjust a wallet by hand (the service refuses others; the pages show the form to them only).
@@ -105,6 +106,9 @@ def wallet_adjust(
                 "reason": reason,
             },
         )
+        if customer.is_reseller:
+            # What a resale sub-distributor owes its seller changed: its own book says so too.
+            seller_book_mirror(transaction=txn, counter=AccountKind.MANUAL_ADJUSTMENT, actor=actor)
         # A credit customer's paid deposit offsets its exposure: an adjustment of it may cross or clear.
         credit_limit_watch(transactions=[txn])
     return adjustment

@@ -13,6 +13,13 @@ owed to S: in the seller's book, Dr Stripe clearing (or, deeper in the tree, tha
 DUE_TO_SELLER) / Cr S's paid wallet. S's prepaid balance with its seller then covers S's wholesale usage
 as any top-up would. A card refund or dispute takes it back the same way (a paid-only debit that may go
 below the floor: the money has left already).
+
+Everything else a seller changes on S's accounts without cash (a grant, a redemption code, a pack or
+subscription fee taken from S's wallet, a credit note on S's invoice, the rounding of S's invoice) changes
+what S owes that seller too: ``mirror.seller_book_mirror`` posts that change in S's book against the
+account the caller names, so S's DUE_TO_SELLER always equals minus S's net balance at its seller (its
+wallets less its receivable and unbilled usage there: ``ledger.verify``). Usage is mirrored by its own
+cost lines (``usage.postings``) and cash by :func:`seller_payment_mirror`; those callers do not call it.
 """
 
 from decimal import Decimal

@@ -24,6 +24,7 @@ from billing.ledger.services import (
 from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import amount_check, wallet_lock
+from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.models import Bucket, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 from catalog.models import AllowanceUnit, FreeGrant
@@ -219,8 +220,9 @@ def grant_credit(*, grant: FreeGrant, actor=None) -> JournalTransaction:
     """Put a money grant in its customer's wallet: granted credit (Dr promotional credit expense / Cr the
     granted bucket), a lot expiring with the grant. The lot is valid from the grant's start, not from this
     posting (``burn_down.lots_valid_from``): usage of the grant's time arriving later still draws it.
-    Idempotent on the grant."""
-    return wallet_credit(
+    Idempotent on the grant. A grant to a resale sub-distributor lowers what it owes its seller: mirrored
+    in its own book as a discount on what it buys (``mirror.seller_book_mirror``)."""
+    txn = wallet_credit(
         customer=grant.customer,
         currency=grant.currency,
         amount=grant.amount,
@@ -235,6 +237,9 @@ def grant_credit(*, grant: FreeGrant, actor=None) -> JournalTransaction:
         expires_at=grant.expires_at,
         actor=actor,
     )
+    if grant.customer.is_reseller:
+        seller_book_mirror(transaction=txn, counter=AccountKind.COST_OF_TOKENS, actor=actor)
+    return txn
 
 
 def grants_credit_due(*, now: datetime | None = None) -> int:

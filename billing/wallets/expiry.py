@@ -17,6 +17,7 @@ from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import Line, Posting, amount_canonical
 from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.credits import grants_credit_due
+from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.models import Wallet, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 
@@ -51,6 +52,9 @@ def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTra
             WalletLotUse.objects.create(lot=lot, transaction=txn, amount=lot.remaining)
             WalletLot.objects.filter(pk=lot.pk).update(remaining=0, closed_at=now)
             wallet_status_refresh(wallet)
+            if wallet.customer.is_reseller:
+                # A resale sub-distributor's lost grant or pack is a discount it no longer gets.
+                seller_book_mirror(transaction=txn, counter=AccountKind.COST_OF_TOKENS)
     return txn
 
 

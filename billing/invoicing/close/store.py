@@ -23,11 +23,12 @@ from billing.invoicing.services import (
 )
 from billing.invoicing.signals import invoices_issued
 from billing.ledger.accounts import ACCOUNT_TYPES, account_code, account_get, book_id_of
-from billing.ledger.models import LedgerAccount
+from billing.ledger.models import AccountKind, LedgerAccount
 from billing.ledger.services import transactions_post_many
 from billing.money import copy_field
 from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
+from billing.wallets.mirror import seller_book_mirror
 
 LINE_COLUMNS = (
     "invoice_id",
@@ -199,6 +200,13 @@ def invoices_store(
             if posting is not None:
                 inv.journal_transaction = next(txns)
         _journal_links_store([inv for inv in issued if inv.journal_transaction_id])
+        for inv in issued:
+            if inv.customer.is_reseller and inv.journal_transaction_id:
+                # A resale sub-distributor's book: its invoice's rounding, charges and tax (its usage was
+                # owed there already), as ``services.invoice_issue`` does.
+                seller_book_mirror(
+                    transaction=inv.journal_transaction, counter=AccountKind.COST_OF_TOKENS, actor=actor
+                )
         issued_ids = [inv.pk for inv in issued]
         transaction.on_commit(lambda: invoices_issued.send(sender=Invoice, invoice_ids=issued_ids))
     return invoices
