@@ -17,6 +17,7 @@ from billing.ledger.models import AccountKind
 from billing.ledger.verify import reseller_position_problems
 from billing.terms.models import BillingTerms
 from billing.usage.models import UsageEvent
+from billing.usage.rerate import usage_rerate
 from billing.wallets.books import seller_payment_mirror
 from billing.wallets.credits import wallet_credit
 from tests.billing.usage.factories import customer_make, owned_plan, plan_assign
@@ -111,4 +112,29 @@ def test_a_prepaid_resellers_own_traffic_is_its_cost_and_its_book_agrees(source,
 
     assert balance(AccountKind.DUE_TO_SELLER, book=s) == Decimal("88.00")
     assert balance(AccountKind.COST_OF_TOKENS, book=s) == Decimal("12.00")
+    assert reseller_position_problems(s.pk) == []
+
+
+def test_rerating_draws_the_resellers_allowance_and_its_book_owes_what_it_was_charged(source, model):
+    """S's plan could not price the request when it came (unrated); once staff fix it, re-rating draws S's
+    pack for S's purchase: S is charged nothing for it, and its book owes nothing for it."""
+    from catalog.models import PlanRule, Vendor
+
+    s = sub_make(key="key-s", terms=BillingTerms.Mode.MONTHLY)
+    partial = owned_plan(None, "Other vendor only", "0.2")
+    partial.rules.update(vendor=Vendor.objects.create(name="Other", slug="other"))
+    plan_assign(s, partial)
+    c = customer_make(key="key-c", parent=s)
+    plan_assign(c, owned_plan(s, "S retail", "0.5"))
+    book_top_up(c, "100")
+    pack_buy(s, 2 * MILLION)
+    ingest("services", source, [use("c1", "key-c")])
+    PlanRule.objects.filter(plan=partial).update(vendor=None)
+
+    assert usage_rerate().accepted == 1
+
+    rows = UsageEvent.objects.order_by("hop").values_list("hop", "sell_amount", "cost_amount")
+    assert list(rows) == [(0, Decimal("7.5"), Decimal("0")), (1, Decimal("0"), Decimal("5"))]
+    assert balance(AccountKind.UNBILLED_RECEIVABLE, customer=s) == 0
+    assert balance(AccountKind.DUE_TO_SELLER, book=s) == 0
     assert reseller_position_problems(s.pk) == []
