@@ -130,10 +130,12 @@ def commission_lines(agent: Customer, currency: str, period: Period) -> list[dic
             "revenue": Decimal(0),
         }
     customer_ids = {customer_id for customer_id, _model in rows}
-    # The end customer's own rows (hop 0) are its sale at the agent's retail plan: the retail revenue.
+    # The buyer's rated rows are its purchases at the agent's retail plan, the retail revenue: an end
+    # customer's own events (hop 0), a resale sub-distributor's own events and its purchases of its
+    # customers' (hop 1…). An agency buying at the agent's plan buys nothing itself: no revenue shown.
     retail = (
         UsageEvent.objects.filter(
-            in_month, customer_id__in=customer_ids, hop=0, rating_state="rated", sell_currency=currency
+            in_month, customer_id__in=customer_ids, rating_state="rated", sell_currency=currency
         )
         .values("customer_id", "model_id")
         .annotate(revenue=Sum("sell_amount"))

@@ -54,6 +54,10 @@ class Hop(NamedTuple):
     sell_currency: str
     cost_amount: Decimal | None = None
     cost_currency: str = ""
+    # A commission's buyer, stored as the row's ``end_customer``: whose sale it rides on, which commission
+    # statements and the margin-per-hop report credit it to. None: the event's own customer (every
+    # purchase row, and a commission on the end customer's sale).
+    buyer_id: int | None = None
 
 
 class Rated(NamedTuple):
@@ -159,28 +163,32 @@ def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, p
     hops.reverse()
     # An agency earns on every sale priced at its plans: the end customer's, and the purchase of each
     # seller on the way up whose own price is an agency's (a resale sub-distributor below an agency).
-    hops += _commissions(pricer, customer_id, 0, model_id, at, counts, batch, prices, sell)
+    hops += _commissions(pricer, customer_id, 0, model_id, at, counts, batch, prices, sell, None)
     for hop, buyer, own, amount in bought:
-        hops += _commissions(pricer, buyer, hop, model_id, at, counts, batch, own, amount)
+        hops += _commissions(pricer, buyer, hop, model_id, at, counts, batch, own, amount, buyer)
     return Rated(
         customer_id, model_id, RATED, "", prices.plan, sell, prices.sell.currency, cost, cost_currency,
         tuple(hops),
     )  # fmt: skip
 
 
-def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, at, counts, batch, prices, sell) -> list[Hop]:
-    """The ``COMMISSION`` rows on ``buyer_id``'s sale at ``hop`` (of ``sell`` at ``prices``): its agent's
-    (``BatchPricer.chain``), then, while that agent's own price is another agency's plan, that agency's on
-    the agent's own price (agency under agency), each one hop further up."""
+def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, at, counts, batch, prices, sell, named):
+    """The ``COMMISSION`` rows on ``buyer_id``'s sale at ``hop`` (of ``sell`` at ``prices``; ``named``: the
+    buyer as the rows record it, None for the event's customer): its agent's (``BatchPricer.chain``), then,
+    while that agent's own price is another agency's plan, that agency's on the agent's own price (agency
+    under agency, the agent its buyer), each one hop further up."""
     rows = []
     agent = pricer.chain(buyer_id)[1]
     while agent is not None:
         hop += 1
         commission, own = _commission(agent, pricer, model_id, at, counts, batch, prices, sell)
-        rows.append(Hop(hop, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency))
+        rows.append(
+            Hop(hop, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency, buyer_id=named)
+        )
         above = pricer.chain(agent.pk)[1]
         if above is not None:
             prices, sell = own or _hop_price(pricer, agent.pk, model_id, at, counts, batch, "purchase")
+            named = agent.pk
         agent = above
     return rows
 

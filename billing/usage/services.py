@@ -197,7 +197,7 @@ def hop_rows(row: UsageEvent, hops, *, rated_in_id) -> list[UsageEvent]:
             cost_amount=h.cost_amount,
             cost_currency=h.cost_currency,
             hop=h.hop,
-            end_customer_id=row.customer_id,
+            end_customer_id=h.buyer_id or row.customer_id,
             rated_in_id=rated_in_id,
         )
         for h in hops

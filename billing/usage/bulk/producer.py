@@ -113,7 +113,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
         if hops:
             # Staged only (sql.DERIVED_SQL inserts them): each hop's customer and sale, with what its row
             # needs beyond the narrow columns.
-            names = f"{customer_id}\t{copy_escape(key)}\t{copy_escape(model)}\n"
+            names = f"\t{copy_escape(key)}\t{copy_escape(model)}\n"
             for k, h in enumerate(hops):
                 sale = (
                     f"{copy_escape(h.plan)}\t{h.sell_amount}\t{h.sell_currency}\t"
@@ -121,7 +121,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
                 )
                 narrow.append(
                     f"{derived_line(line, k)}{request}{h.customer_id}\t{model_id}\t{account}\t{h.state}\t"
-                    f"{tokens}{sale}\t{h.hop}\t{names}"
+                    f"{tokens}{sale}\t{h.hop}\t{h.buyer_id or customer_id}{names}"
                 )
                 customers.add(h.customer_id)
             derived += len(hops)
