@@ -194,7 +194,8 @@ class UsageEvent(models.Model):
     (the gateway's event, customer = the end customer) and one derived row per hop up the chain
     (``hop`` 1, 2…, customer = the buyer at that hop, ``end_customer`` = the hop-0 customer, same
     request id and tokens), each sold at its buyer's plan with the next hop's price as its cost; an
-    agency's commission is a derived row too (``RatingState.COMMISSION``). See ``billing.usage.rating``.
+    agency's commission is a derived row too (``RatingState.COMMISSION``), its ``end_customer`` the buyer
+    whose sale earns it (the end customer, or a reseller's purchase of it). See ``billing.usage.rating``.
 
     Token counts follow ``catalog.rating.Usage``: ``prompt_tokens`` includes cache reads and writes,
     ``completion_tokens`` includes reasoning. Foreign keys carry no database constraint so the table can
