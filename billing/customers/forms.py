@@ -62,20 +62,10 @@ class CustomerCreateForm(BootstrapFormMixin, forms.Form):
         return currency
 
 
-class StaffCustomerCreateForm(CustomerCreateForm):
-    """The operator's onboarding: a sub-distributor also gets its chain mode, an agency's commission and the
-    retail floor the operator sets (``billing.customers.chain_terms``)."""
+class ChainTermsFields(forms.Form):
+    """An agency's commission terms and the retail floor the operator sets, as the staff pages ask them
+    (onboarding here, the chain settings page in ``billing.chain``); ``chain_terms`` checks them."""
 
-    chain_mode = forms.ChoiceField(
-        label=_("Chain mode"),
-        choices=Customer.ChainMode.choices,
-        initial=Customer.ChainMode.RESALE,
-        required=False,
-        help_text=_(
-            "For a sub-distributor: resale (buys at its plan, sells at its own in its own book), agency "
-            "(we bill its customers at its plans and pay it a commission) or direct (only groups customers)."
-        ),
-    )
     commission_basis = forms.ChoiceField(
         label=_("Commission basis"),
         choices=Customer.CommissionBasis.choices,
@@ -99,6 +89,25 @@ class StaffCustomerCreateForm(CustomerCreateForm):
         decimal_places=6,
         help_text=_(
             "Lowest markup over its buy price this sub-distributor may sell at (0.05 = 5%); blank: none."
+        ),
+    )
+
+
+class StaffCustomerCreateForm(CustomerCreateForm, ChainTermsFields):
+    """The operator's onboarding: a sub-distributor also gets its chain mode, an agency's commission and the
+    retail floor the operator sets (``billing.customers.chain_terms``)."""
+
+    # The customer's own fields first, then how it sells.
+    field_order = [*CustomerCreateForm.base_fields, "chain_mode", *ChainTermsFields.base_fields]
+
+    chain_mode = forms.ChoiceField(
+        label=_("Chain mode"),
+        choices=Customer.ChainMode.choices,
+        initial=Customer.ChainMode.RESALE,
+        required=False,
+        help_text=_(
+            "For a sub-distributor: resale (buys at its plan, sells at its own in its own book), agency "
+            "(we bill its customers at its plans and pay it a commission) or direct (only groups customers)."
         ),
     )
 
