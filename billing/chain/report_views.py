@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from accounts.permissions import seller_member_required, staff_required
 from billing.chain.report import hop_by_model, hop_of, hop_report, hops_sorted, report_csv_rows
+from billing.chain.report_customers import hop_by_end_customer, split_csv_rows
 from billing.chain.report_forms import HopReportForm
 from common.csv_export import csv_response, csv_text
 
@@ -82,12 +83,26 @@ def _hop_page(request, buyer, *, within, template):
     form = HopReportForm(request.GET or None, within=within)
     period, currency, _book = form.choice()
     hop = hop_of(period, currency, buyer)
+    # A reseller's hop carries its subtree's traffic too: split it by the customers who sent the requests.
+    split = (
+        hop_by_end_customer(period, currency, buyer, request.GET.get("o", "")) if buyer.is_reseller else None
+    )
+    if request.GET.get("format") == "csv":
+        if split is None:
+            raise Http404
+        rows = split_csv_rows(split, currency)
+        return csv_response(csv_text(rows), f"chain-hop-{buyer.code}-{period.label}-{currency}.csv")
     context = {
         "buyer": buyer,
         "hop": hop,
         "period": period,
         "currency": currency,
         "by_model": hop_by_model(period, currency, buyer),
+        "split_page": Paginator(split, PAGE_SIZE).get_page(request.GET.get("page"))
+        if split is not None
+        else None,
+        "csv_query": _query_with(request, format="csv"),
+        "customer_url": "staff-customer-detail" if within is None else "portal-customer-detail",
         "back_query": _query_with(request),
         "within": within,
         "operator_label": settings.OPERATOR_NAME,
