@@ -26,7 +26,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.payments.models import RedemptionCode
 from billing.payments.redemption import redemption_batch_create
 from billing.statements.exports import EXPORT_KINDS
-from billing.usage.models import UsageDaily
+from billing.usage.models import UsageBatch, UsageDaily, UsageEvent
 from catalog.models import BookKind, PlanRule
 from common import csv_export
 from common.csv_export import csv_cell, csv_text
@@ -79,6 +79,12 @@ COVERED = {
     ),
     "staff-chain-report": ("finance", lambda s: reverse("staff-chain-report"), CHAIN_OCTOBER),
     "portal-chain-report": ("seller", lambda s: reverse("portal-chain-report"), CHAIN_OCTOBER),
+    "staff-chain-hop": (
+        "finance",
+        lambda s: reverse("staff-chain-hop", args=[s["reseller"].pk]),
+        CHAIN_OCTOBER,
+    ),
+    "portal-chain-hop": ("seller", lambda s: reverse("portal-chain-hop", args=[s["sub"].pk]), CHAIN_OCTOBER),
     "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
     "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
     "staff-invoice-lines-csv": (
@@ -235,6 +241,28 @@ def seeded():
             sell_amount=Decimal(sell),
             cost_amount=Decimal(cost),
         )
+    # The same month per end customer (the hops' split): the shop's request on the operator's hop to the
+    # reseller (a derived row), and the own request of a reseller below the reseller, on the reseller's hop.
+    sub = CustomerFactory(name="=sub", code="-sub", kind="sub_distributor", parent=reseller)
+    batch = UsageBatch.objects.create(idempotency_key="csv-injection-usage", request_hash="")
+    for n, (buyer, hop, end_customer) in enumerate(((reseller, 1, shop), (sub, 0, None))):
+        UsageEvent.objects.create(
+            batch=batch,
+            request_id=f"csv-{n}",
+            occurred_at=dt.datetime(2026, 10, 15, 4, tzinfo=dt.UTC),
+            customer=buyer,
+            hop=hop,
+            end_customer=end_customer,
+            model=model,
+            model_name=model.name,
+            prompt_tokens=1000,
+            completion_tokens=500,
+            rating_state="rated",
+            sell_amount=Decimal("9.00"),
+            sell_currency="CNY",
+            cost_amount=Decimal("7.00"),
+            cost_currency="CNY",
+        )
 
     finance = staff(StaffRole.FINANCE)
     batch = redemption_batch_create(
@@ -271,6 +299,8 @@ def seeded():
     )
     return {
         "acme": acme,
+        "reseller": reseller,
+        "sub": sub,
         "plan": plan,
         "batch": batch,
         "seller_batch": seller_batch,

@@ -8,6 +8,8 @@ S (resale, credit terms) sends 1 request of its own; its customers send 18: C1 (
 5, C3 (credit) 3. The operator charges S 19 × 9.72 = 184.68 for its whole subtree, as the audit expected.
 """
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -229,3 +231,95 @@ def test_an_agency_hop_pays_the_commission_out_of_the_sellers_margin(story):
         Decimal("5.04"),
     )
     assert ("operator", "agent-a") not in _hops(hop_report(MAY, "CNY"))  # A bought nothing itself
+
+
+# --- the operator's hop to a reseller, split by end customer ------------------------------------------------
+
+SPLIT = {"period": "2026-05", "currency": "CNY"}
+
+
+def _split(response) -> dict:
+    rows = response.context["split_page"].paginator.object_list
+    return {r["code"]: (r["revenue"], r["cost"], r["margin"], r["requests"], r["tokens"]) for r in rows}
+
+
+def test_staff_splits_the_operators_hop_to_a_reseller_by_end_customer(client, story):
+    client.force_login(staff(StaffRole.FINANCE))
+
+    response = client.get(reverse("staff-chain-hop", args=[story["s"].pk]), SPLIT)
+
+    # per request: wholesale 9.72 at contract cost 7.20; S's own request is its own row
+    assert _split(response) == {
+        code: (Decimal("9.72") * n, Decimal("7.20") * n, Decimal("2.52") * n, n, n * 800_000)
+        for code, n in (("shop-s", 1), ("c1", 10), ("c2", 5), ("c3", 3))
+    }
+    hop, rows = response.context["hop"], response.context["split_page"].paginator.object_list
+    assert sum(r["revenue"] for r in rows) == hop.revenue == Decimal("184.68")
+    assert sum(r["cost"] for r in rows) == hop.cost == Decimal("136.80")
+    assert sum(r["margin"] for r in rows) == hop.margin == Decimal("47.88")
+    assert sum(r["requests"] for r in rows) == hop.requests and sum(r["tokens"] for r in rows) == hop.tokens
+    page = response.content.decode()
+    assert 'data-testid="split-c1"' in page
+    assert reverse("staff-customer-detail", args=[story["c1"].pk]) in page
+    assert [r["code"] for r in response.context["split_page"]] == ["c1", "c2", "c3", "shop-s"]  # most revenue
+    by_name = client.get(reverse("staff-chain-hop", args=[story["s"].pk]), {**SPLIT, "o": "-name"})
+    assert [r["code"] for r in by_name.context["split_page"]] == ["shop-s", "c3", "c2", "c1"]
+
+    download = client.get(reverse("staff-chain-hop", args=[story["s"].pk]), {**SPLIT, "format": "csv"})
+
+    assert download["Content-Type"].startswith("text/csv")
+    assert "chain-hop-shop-s-2026-05-CNY.csv" in download["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(download.content.decode())))
+    assert lines[0] == ["end_customer", "name", "revenue", "cost", "margin", "requests", "tokens"]
+    assert lines[1] == ["c1", "C1", "97.20", "72.00", "25.20", "10", "8000000"]
+    # an end customer's hop has nothing to split
+    end = client.get(reverse("staff-chain-hop", args=[story["c1"].pk]), SPLIT)
+    assert (
+        end.context["split_page"] is None and 'data-testid="hop-by-end-customer"' not in end.content.decode()
+    )
+    assert (
+        client.get(reverse("staff-chain-hop", args=[story["c1"].pk]), {**SPLIT, "format": "csv"}).status_code
+        == 404
+    )
+
+
+def test_a_deeper_tree_splits_by_the_customer_who_sent_the_request(client, story):
+    s = story["s"]
+    r = _terms(SubDistributorFactory(name="Reseller R", code="r-sub", parent=s))
+    d = _terms(CustomerFactory(name="D", code="d-end", parent=r))
+    _retail(s, "S Retail for resellers", buyers=[r])
+    _retail(r, "R Retail", buyers=[d])
+    result = usage_batch_ingest(source=story["source"], records=_requests(d, 2), idempotency_key="deeper")
+    assert result.accepted == 2 and result.unrated == 0
+    client.force_login(staff(StaffRole.SALES))
+
+    operator = _split(client.get(reverse("staff-chain-hop", args=[s.pk]), SPLIT))
+
+    # D's requests are on the operator's hop to S under D, never under R in between
+    assert operator["d-end"] == (Decimal("19.44"), Decimal("14.40"), Decimal("5.04"), 2, 1_600_000)
+    assert "r-sub" not in operator
+    # S, in its portal, splits its own hop to R the same way (S's retail to R, at S's wholesale)
+    client.force_login(MembershipFactory(customer=s, role=MemberRole.VIEWER).user)
+    mine = client.get(reverse("portal-chain-hop", args=[r.pk]), SPLIT)
+    assert _split(mine) == {"d-end": (Decimal("24.30"), Decimal("19.44"), Decimal("4.86"), 2, 1_600_000)}
+    assert reverse("portal-customer-detail", args=[d.pk]) in mine.content.decode()
+    download = client.get(reverse("portal-chain-hop", args=[r.pk]), {**SPLIT, "format": "csv"})
+    assert download.content.decode().splitlines()[1] == "d-end,D,24.30,19.44,4.86,2,1600000"
+
+
+def test_the_split_of_a_hop_above_is_refused(client, story):
+    s = story["s"]
+    r = _terms(SubDistributorFactory(name="Reseller R", code="r-sub", parent=s))
+    _retail(s, "S Retail for resellers", buyers=[r])
+    # S cannot read the operator's hop to itself, nor its split
+    client.force_login(MembershipFactory(customer=s).user)
+    for query in (SPLIT, {**SPLIT, "format": "csv"}):
+        assert client.get(reverse("portal-chain-hop", args=[s.pk]), query).status_code == 404
+    # R cannot read S's hop to R
+    client.force_login(MembershipFactory(customer=r).user)
+    for query in (SPLIT, {**SPLIT, "format": "csv"}):
+        assert client.get(reverse("portal-chain-hop", args=[r.pk]), query).status_code == 404
+    # an end customer reads no hop at all
+    client.force_login(MembershipFactory(customer=story["c1"]).user)
+    assert client.get(reverse("portal-chain-hop", args=[s.pk]), {**SPLIT, "format": "csv"}).status_code == 403
+    assert client.get(reverse("staff-chain-hop", args=[s.pk]), {**SPLIT, "format": "csv"}).status_code == 403
