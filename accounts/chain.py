@@ -53,18 +53,6 @@ def agent_of(customer: Customer) -> int | None:
     return None
 
 
-def hops_of(customer: Customer, sellers: dict[int, int | None]) -> list[tuple[int, int | None]]:
-    """``(buyer, seller)`` pairs from ``customer`` up to the operator: the end customer buys from its seller,
-    that seller from its own, … (``sellers``: customer id → seller id, for every customer of the chain)."""
-    hops = []
-    buyer: int | None = customer.pk
-    while buyer is not None:
-        seller = sellers[buyer]
-        hops.append((buyer, seller))
-        buyer = seller
-    return hops
-
-
 def book_label(book_id: int | None) -> str:
     """The book's name as pages print it: a sub-distributor's name, or the operator's."""
     if book_id is None:
