@@ -32,18 +32,23 @@ def member(customer, email, role=MemberRole.OWNER):
     return customer_user_create(email=email, password=PASSWORD, customer=customer, role=role)
 
 
-@pytest.fixture
-def seller():
+def reseller_onboard(code="reseller-s", name="Reseller S", mode="monthly", contact_email="s@example.com"):
+    """A resale sub-distributor of the operator, onboarded as staff do."""
     return customer_onboard(
-        name="Reseller S",
-        code="reseller-s",
+        name=name,
+        code=code,
         kind=Customer.Kind.SUB_DISTRIBUTOR,
         parent=None,
         language="en",
-        contact_email="s@example.com",
-        mode="monthly",
+        contact_email=contact_email,
+        mode=mode,
         currency="CNY",
     )
+
+
+@pytest.fixture
+def seller():
+    return reseller_onboard()
 
 
 @pytest.fixture

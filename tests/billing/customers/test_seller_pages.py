@@ -10,29 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Customer
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy
 from billing.gateway.services import gateway_hold_place
 from billing.payments.bank_transfers import bank_transfer_record
 from billing.payments.redemption import redemption_batch_create
-from billing.terms.services import customer_onboard
-from tests.billing.customers.conftest import member
+from tests.billing.customers.conftest import member, reseller_onboard
 from tests.billing.invoicing.factories import issued_invoice
 
 pytestmark = pytest.mark.django_db
 
 
 def onboard_other():
-    return customer_onboard(
-        name="Other",
-        code="other-s",
-        kind=Customer.Kind.SUB_DISTRIBUTOR,
-        parent=None,
-        language="en",
-        contact_email="",
-        mode="prepaid",
-        currency="CNY",
-    )
+    return reseller_onboard(code="other-s", name="Other", mode="prepaid", contact_email="")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from accounts.models import Customer
 from billing.payments.bank_transfers import bank_transfer_record
 from billing.payments.models import BankTransfer
 from billing.terms.services import customer_onboard
-from tests.billing.customers.conftest import member, onboard
+from tests.billing.customers.conftest import member, onboard, reseller_onboard
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +24,7 @@ REFERENCE = "20261201-0001"
 
 @pytest.fixture
 def seller():
-    return customer_onboard(
-        name="Reseller S",
-        code="reseller-s",
-        kind=Customer.Kind.SUB_DISTRIBUTOR,
-        parent=None,
-        language="en",
-        contact_email="s@example.com",
-        mode="monthly",
-        currency="CNY",
-    )
+    return reseller_onboard()
 
 
 @pytest.fixture
