@@ -31,7 +31,6 @@ from typing import NamedTuple, Protocol
 
 from django.db import transaction
 
-from accounts.models import Customer
 from billing.terms.spans import spans_lock_shared
 from billing.usage.models import UsageBatch
 from billing.usage.rating import COMMISSION, RATED, UNRATED
@@ -104,9 +103,9 @@ class Charged:
     unrated: int
     customer_ids: set[int]
     timeline: Timeline  # what the segments are, and the terms in force in each
-    # Agency commissions earned, by (agent, currency, book: the agent's customers' seller, None = the
-    # operator's): posted as the book's commission expense and payable to the agent, never as a sale.
-    commission: dict[tuple[int, str, int | None], Decimal] = field(default_factory=dict)
+    # Agency commissions earned, by (agent, currency): posted in the agent's seller's book as its commission
+    # expense and payable to the agent, never as a sale.
+    commission: dict[tuple[int, str], Decimal] = field(default_factory=dict)
 
 
 def charged(groups, timeline: Timeline) -> Charged:
@@ -130,16 +129,7 @@ def charged(groups, timeline: Timeline) -> Charged:
                 cost[(g.customer_id, g.vendor_id, g.cost_currency)] += g.cost_amount
         elif g.state == COMMISSION:
             commission[(g.customer_id, g.sell_currency)] += g.sell_amount
-    return Charged(sell, cost, stored, unrated, customer_ids, timeline, _in_books(commission))
-
-
-def _in_books(commission: dict) -> dict[tuple[int, str, int | None], Decimal]:
-    """Key each agent's commission by the book it is owed in: its customers' seller, which is its own
-    (an agency sells nothing itself: ``accounts.chain.chain_of``). One query, only when there are any."""
-    if not commission:
-        return {}
-    books = dict(Customer.objects.filter(pk__in={a for a, _ccy in commission}).values_list("pk", "seller_id"))
-    return {(agent, ccy, books[agent]): amount for (agent, ccy), amount in commission.items()}
+    return Charged(sell, cost, stored, unrated, customer_ids, timeline, dict(commission))
 
 
 def row_groups(rows, models: dict, timeline: Timeline) -> list[Group]:

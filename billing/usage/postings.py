@@ -110,10 +110,10 @@ def sums_post(
     timeline: Timeline,
     customers: dict[int, Customer],
     vendors: dict,
-    commission: dict[tuple[int, str, int | None], Decimal] | None = None,
+    commission: dict[tuple[int, str], Decimal] | None = None,
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency, segment of ``timeline``), ``cost`` by
-    (customer, vendor, currency); ``commission`` by (agent, currency, book) per agent."""
+    (customer, vendor, currency); ``commission`` by (agent, currency)."""
     debits, postings = [], []
     accruals, prepaid = _sales_split(sell, timeline)
     costs = defaultdict(list)
@@ -206,17 +206,15 @@ def _commission_postings(batch: UsageBatch, commission: dict, account) -> list[P
     agent's seller's) per agent and currency, keyed like the usage postings."""
     if not commission:
         return []
-    people = Customer.objects.select_related("seller").in_bulk({agent for agent, _ccy, _book in commission})
+    people = Customer.objects.select_related("seller").in_bulk({agent for agent, _ccy in commission})
     postings = []
-    for (agent_id, currency, _book), amount in sorted(
-        commission.items(), key=lambda kv: (kv[0][0], kv[0][1])
-    ):
+    for (agent_id, currency), amount in sorted(commission.items()):
         amount = ledger_round(amount)
         if not amount:
             continue
         agent = people[agent_id]
         # The payable is the agent's own account, so it is kept in the agent's seller's book, which is the
-        # book that sold (the key's book): the expense goes there too, and the ledger refuses any other.
+        # book that sold its customers (an agency sells nothing itself): the expense goes there too.
         expense = account(AccountKind.COMMISSION_EXPENSE, currency, book=agent.seller)
         payable = account(AccountKind.COMMISSION_PAYABLE, currency, customer=agent)
         postings.append(

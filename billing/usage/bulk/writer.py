@@ -229,7 +229,7 @@ class Writer:
 
     def _post(self, batch: UsageBatch, end: ChunkEnd, charge: Charged) -> None:
         """Post the chunk's sums (the customers and vendors they name loaded once per run)."""
-        named = {c for c, _ccy, _segment in charge.sell} | {a for a, _ccy, _book in charge.commission}
+        named = {c for c, _ccy, _segment in charge.sell} | {a for a, _ccy in charge.commission}
         new_customers = named - self.customers.keys()
         if new_customers:
             self.customers.update(customers_load(new_customers))

@@ -24,9 +24,9 @@ def test_commissions_post_once_per_batch_and_agent_in_the_selling_book():
     )
     batch = UsageBatch.objects.create(idempotency_key="b-1", request_hash="x")
     commission = {
-        (under_operator.pk, "CNY", None): Decimal("1.2345"),
-        (under_reseller.pk, "CNY", reseller.pk): Decimal("0.50"),
-        (under_reseller.pk, "USD", reseller.pk): Decimal("0"),  # nothing earned: no posting
+        (under_operator.pk, "CNY"): Decimal("1.2345"),
+        (under_reseller.pk, "CNY"): Decimal("0.50"),
+        (under_reseller.pk, "USD"): Decimal("0"),  # nothing earned: no posting
     }
 
     def post():
