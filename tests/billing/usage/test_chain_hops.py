@@ -13,7 +13,7 @@ from django.db.models import Sum
 from accounts.models import Customer
 from billing.invoicing.coverage import usage_coverage_problems
 from billing.ledger.accounts import account_get
-from billing.ledger.models import AccountKind, JournalEntry
+from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.terms.models import BillingTerms
 from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.models import GatewayKey, RatingState, UsageEvent, UsageHourly
@@ -152,14 +152,32 @@ def test_the_audit_story_each_party_is_charged_at_its_hop_in_its_book(source, au
 def test_the_bulk_path_gives_the_per_batch_paths_numbers(source, audit):
     from tests.billing.usage.factories import source_make
 
+    before = _balances()
     ingest("services", source, AUDIT_RECORDS)
     services = _stored()
+    by_services = _moved(before, _balances())
     UsageEvent.objects.all().delete()
     other = source_make("gw-2")[0]
 
+    middle = _balances()
     ingest("bulk", other, AUDIT_RECORDS)
 
     assert _stored() == services
+    # and the ledger moved the same way, account by account in every book (commissions, own use, mirrors)
+    assert _moved(middle, _balances()) == by_services
+    assert by_services  # not vacuous: the batch did post
+
+
+def _balances() -> dict[str, Decimal]:
+    return dict(LedgerAccount.objects.values_list("code", "balance"))
+
+
+def _moved(before: dict, after: dict) -> dict[str, Decimal]:
+    return {
+        code: amount - before.get(code, Decimal(0))
+        for code, amount in after.items()
+        if amount != before.get(code, Decimal(0))
+    }
 
 
 def _stored() -> list[tuple]:
