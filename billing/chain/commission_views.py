@@ -26,7 +26,9 @@ from billing.chain.commission_pdf import commission_context, commission_statemen
 from billing.chain.commission_settle import commission_settle, invoices_open_due
 from billing.chain.models import CommissionStatement
 from billing.documents.pdf import language_for
+from common.forms import form_errors_add
 from common.listing import filtered_page
+from common.responses import pdf_response
 
 FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
@@ -37,11 +39,9 @@ def _statements():
 
 def _pdf_response(request, statement: CommissionStatement) -> HttpResponse:
     language = request.GET.get("lang") or statement.language
-    data = commission_statement_pdf(statement, language=language)
-    response = HttpResponse(data, content_type="application/pdf")
     suffix = "zh" if language_for(language) == "zh-hans" else "en"
-    response["Content-Disposition"] = f'attachment; filename="{statement.filename}-{suffix}.pdf"'
-    return response
+    data = commission_statement_pdf(statement, language=language)
+    return pdf_response(data, f"{statement.filename}-{suffix}.pdf")
 
 
 @staff_required(roles=FINANCE_ROLES)
@@ -111,7 +111,7 @@ def _settle_post(request, statement: CommissionStatement, *, done: str, template
                 idempotency_key=data["idempotency_key"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_add(form, exc)
         else:
             messages.success(request, _("The settlement is recorded; the statement shows it once re-issued."))
             return redirect(done, pk=statement.pk)
@@ -128,14 +128,6 @@ def staff_commission_settle(request, pk: int):
     )
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @staff_required(roles=FINANCE_ROLES)
 def staff_commission_pdf(request, pk: int):
     return _pdf_response(request, get_object_or_404(_statements(), pk=pk))
@@ -150,7 +142,10 @@ def portal_commission_list(request):
     context = filtered_page(request, _portal_statements(request), PortalCommissionFilter)
     context["outstanding"] = [
         (currency, payable_outstanding(request.seller, currency))
-        for currency in sorted({s.currency for s in _portal_statements(request)})
+        for currency in _portal_statements(request)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
     ]
     return render(request, "commission/portal_list.html", context)
 
