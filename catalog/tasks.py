@@ -4,11 +4,11 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from accounts.models import MemberRole, StaffRole, User
+from accounts.models import StaffRole, User
+from accounts.permissions import SELLER_MANAGERS
 from catalog.models import PriceAlert
 
 ALERT_ROLES = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)
-SELLER_ALERT_ROLES = (MemberRole.OWNER, MemberRole.BILLING)
 # A price change can open hundreds of alerts (one per plan × model × token class); an e-mail that lists
 # them all is read by nobody, so it names the first ones and sends people to the alerts page.
 MAX_LISTED = 20
@@ -36,7 +36,7 @@ def notify_price_alerts_task(alert_ids: list[int]) -> int:
             by_owner.setdefault(alert.plan.owner_id, []).append(alert)
     for owner_id, owned in by_owner.items():
         members = User.objects.filter(
-            is_active=True, membership__customer_id=owner_id, membership__role__in=SELLER_ALERT_ROLES
+            is_active=True, membership__customer_id=owner_id, membership__role__in=SELLER_MANAGERS
         ).values_list("email", flat=True)
         if members:
             # A seller's plans are priced against what it buys at: "cost" would name our cost to it.

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Customer, MemberRole
-from accounts.permissions import seller_member_required
+from accounts.models import Customer
+from accounts.permissions import SELLER_MANAGERS, seller_member_required
 from billing.customers.seller_forms import SellerTransferForm
 from billing.customers.seller_selectors import (
     seller_batches,
@@ -21,6 +21,7 @@ from billing.customers.seller_selectors import (
     seller_invoices,
     seller_transfers,
 )
+from billing.customers.seller_views import can_manage
 from billing.invoicing.close.services import CloseError, period_close_book
 from billing.invoicing.forms import PeriodCloseForm
 from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record, bank_transfer_reject
@@ -32,20 +33,15 @@ from common.csv_export import csv_response
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
-MANAGERS = (MemberRole.OWNER, MemberRole.BILLING)
 RESALE = (Customer.ChainMode.RESALE,)
 reseller_required = seller_member_required(modes=RESALE)
-manager_required = seller_member_required(roles=MANAGERS, modes=RESALE)
-
-
-def _can_manage(request) -> bool:
-    return request.user.membership.role in MANAGERS
+manager_required = seller_member_required(roles=SELLER_MANAGERS, modes=RESALE)
 
 
 @reseller_required
 def seller_transfer_list(request):
     context = filtered_page(request, seller_transfers(request.seller), BankTransferFilter)
-    context.update(can_manage=_can_manage(request), reject_form=RejectForm())
+    context.update(can_manage=can_manage(request), reject_form=RejectForm())
     return render(request, "portal/seller/transfers.html", context)
 
 
@@ -119,10 +115,10 @@ def seller_transfer_decide(request, pk: int):
 @reseller_required
 def seller_codes(request):
     """The seller's redemption batches, and (owners, billing) a form to generate one for its customers."""
-    can_manage = _can_manage(request)
-    form = RedemptionBatchForm(request.POST or None) if can_manage else None
+    manages = can_manage(request)
+    form = RedemptionBatchForm(request.POST or None) if manages else None
     if request.method == "POST":
-        if not can_manage:
+        if not manages:
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -137,7 +133,7 @@ def seller_codes(request):
                 )
                 return redirect("portal-seller-codes")
     context = filtered_page(request, seller_batches(request.seller), RedemptionBatchFilter)
-    context.update(form=form, can_manage=can_manage)
+    context.update(form=form, can_manage=manages)
     return render(request, "portal/seller/codes.html", context)
 
 
@@ -155,10 +151,10 @@ def seller_close(request):
     and billing members close a period for their book here (its credit customers invoiced in its name, its
     prepaid ones given usage statements)."""
     seller = request.seller
-    can_manage = _can_manage(request)
-    form = PeriodCloseForm(request.POST or None) if can_manage else None
+    manages = can_manage(request)
+    form = PeriodCloseForm(request.POST or None) if manages else None
     if request.method == "POST":
-        if not can_manage:
+        if not manages:
             raise PermissionDenied
         if form.is_valid():
             try:

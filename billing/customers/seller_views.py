@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Customer, MemberRole
-from accounts.permissions import seller_member_required, subtree_customer_or_404
+from accounts.models import Customer
+from accounts.permissions import SELLER_MANAGERS, seller_member_required, subtree_customer_or_404
 from billing.customers.filters import CustomerFilter
 from billing.customers.seller_forms import HoldForm, RetailFloorForm, SellerOnboardForm, WalletFloorForm
 from billing.customers.seller_selectors import (
@@ -50,13 +50,13 @@ from billing.wallets.models import LimitMode, Wallet
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
-MANAGERS = (MemberRole.OWNER, MemberRole.BILLING)
 RESALE = (Customer.ChainMode.RESALE,)
-manager_required = seller_member_required(roles=MANAGERS, modes=RESALE)
+manager_required = seller_member_required(roles=SELLER_MANAGERS, modes=RESALE)
 
 
-def _can_manage(request) -> bool:
-    return request.seller.is_reseller and request.user.membership.role in MANAGERS
+def can_manage(request) -> bool:
+    """Whether the signed-in member may act for its reseller (not only read)."""
+    return request.seller.is_reseller and request.user.membership.role in SELLER_MANAGERS
 
 
 @seller_member_required()
@@ -74,7 +74,7 @@ def seller_home(request):
         seller=seller,
         customers=page,
         totals=book_totals(seller) if seller.is_reseller else {},
-        can_manage=_can_manage(request),
+        can_manage=can_manage(request),
     )
     return render(request, "portal/seller/home.html", context)
 
@@ -99,7 +99,7 @@ def seller_customer_detail(request, pk: int):
     customer = seller_customer(seller, pk)
     if customer is None:
         raise Http404
-    can_manage = _can_manage(request) and customer.seller_id == seller.pk
+    manages = can_manage(request) and customer.seller_id == seller.pk
     currency = customer_currency(customer)
     wallet = Wallet.objects.filter(customer=customer, currency=currency).first()
     context = {
@@ -112,9 +112,9 @@ def seller_customer_detail(request, pk: int):
         "invoices": customer.invoices.order_by("-issue_date", "-id")[:10],
         "transfers": seller_transfers(seller).filter(customer=customer).order_by("-recorded_at")[:10],
         "notices": dunning_notices(Customer.objects.filter(pk=customer.pk))[:10],
-        "can_manage": can_manage,
+        "can_manage": manages,
     }
-    if can_manage:
+    if manages:
         context.update(
             hold_form=HoldForm(),
             floor_form=WalletFloorForm(

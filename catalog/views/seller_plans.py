@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import MemberRole
-from accounts.permissions import seller_member_required
+from accounts.permissions import SELLER_MANAGERS, seller_member_required
 from catalog.errors import PricingError
 from catalog.filters import SellPlanFilter
 from catalog.models import PlanRule, SellPlan
@@ -35,8 +34,7 @@ from catalog.services.retail import retail_price_set
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
-EDITORS = (MemberRole.OWNER, MemberRole.BILLING)
-editor_required = seller_member_required(roles=EDITORS)
+editor_required = seller_member_required(roles=SELLER_MANAGERS)
 
 
 def _plan_or_404(request, pk: int) -> SellPlan:
@@ -51,7 +49,7 @@ def _currency(seller) -> str:
 @seller_member_required()
 def seller_plan_list(request):
     context = filtered_page(request, seller_plans(request.seller).order_by("name"), SellPlanFilter)
-    context["can_edit"] = request.user.membership.role in EDITORS
+    context["can_edit"] = request.user.membership.role in SELLER_MANAGERS
     return render(request, "portal/plans/list.html", context)
 
 
@@ -101,7 +99,7 @@ def seller_plan_detail(request, pk: int):
 def _detail(request, plan: SellPlan, **forms):
     """Render the plan page; ``forms`` are bound forms to show with their errors after a refused POST."""
     now = timezone.now()
-    can_edit = request.user.membership.role in EDITORS
+    can_edit = request.user.membership.role in SELLER_MANAGERS
     explicit = plan.rules.filter(method=PlanRule.Method.EXPLICIT).exists()
     context = {
         "plan": plan,
