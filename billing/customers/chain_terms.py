@@ -14,7 +14,7 @@ from accounts.models import Customer
 from catalog.models import SellPlan
 from catalog.services.alerts import price_check_run
 
-# A markup floor above 1000% is a typo, not a policy (as the seller console's own floor).
+# A markup floor above 1000% is a typo, not a policy.
 MAX_RETAIL_FLOOR = Decimal("10")
 Basis = Customer.CommissionBasis
 
@@ -30,12 +30,18 @@ def chain_terms_errors(
         errors["commission_rate"] = _("The rate is a fraction of retail between 0 and 1 (0.08 is 8%).")
     elif commission_basis == Basis.PERCENT and not commission_rate:
         errors["commission_rate"] = _("A percentage commission needs its rate (0.08 is 8%).")
+    if floor_error := retail_floor_error(retail_floor):
+        errors["retail_floor"] = floor_error
+    return errors
+
+
+def retail_floor_error(retail_floor: Decimal | None) -> str | None:
+    """Why ``retail_floor`` cannot be a sub-distributor's floor, or None (blank: no floor). Set by the
+    operator here and by a reseller for its own sub-distributors (``seller_services``)."""
     # Below 10, not up to it: the column holds one digit before the point.
     if retail_floor is not None and not Decimal("0") <= retail_floor < MAX_RETAIL_FLOOR:
-        errors["retail_floor"] = _(
-            "The floor is a markup between 0 and 10 (0.05 is 5%); leave it blank for none."
-        )
-    return errors
+        return _("The floor is a markup between 0 and 10 (0.05 is 5%); leave it blank for none.")
+    return None
 
 
 @transaction.atomic

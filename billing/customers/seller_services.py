@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from billing.customers.chain_terms import retail_floor_recheck
+from billing.customers.chain_terms import retail_floor_error, retail_floor_recheck
 from billing.gateway.models import GatewayHold
 from billing.gateway.services import gateway_hold_place, gateway_hold_release
 from billing.terms.models import BillingTerms
@@ -22,9 +22,6 @@ from billing.terms.services import billing_terms_update, customer_onboard
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.models import Wallet
 from billing.wallets.status import wallet_settings_update
-
-# A markup floor above 1000% is a typo, not a policy.
-MAX_RETAIL_FLOOR = Decimal("10")
 
 
 def _require_own(seller: Customer, customer: Customer) -> None:
@@ -115,14 +112,8 @@ def seller_retail_floor_set(
     _require_own(seller, customer)
     if not customer.is_sub_distributor:
         raise ValidationError({"retail_floor": _("Only a sub-distributor sells at a retail floor.")})
-    if retail_floor is not None and not Decimal("0") <= retail_floor <= MAX_RETAIL_FLOOR:
-        raise ValidationError(
-            {
-                "retail_floor": _(
-                    "The floor is a markup between 0 and 10 (0.05 is 5%); leave it blank for none."
-                )
-            }
-        )
+    if floor_error := retail_floor_error(retail_floor):
+        raise ValidationError({"retail_floor": floor_error})
     changed = customer.retail_floor != retail_floor
     customer.retail_floor = retail_floor
     customer.save(update_fields=["retail_floor"])
