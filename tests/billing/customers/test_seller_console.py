@@ -4,9 +4,11 @@ terms, limits and floors, and the list of customers with their balances read fro
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Customer
+from billing.customers.seller_services import seller_retail_floor_set
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.terms.models import BillingTerms
@@ -146,6 +148,11 @@ def test_the_seller_sets_its_sub_distributors_retail_floor_but_not_an_end_custom
 ):
     s2 = onboard(seller, seller_owner, "s2", kind=Customer.Kind.SUB_DISTRIBUTOR)
     as_owner.post(reverse("portal-seller-retail-floor", args=[s2.pk]), {"retail_floor": "0.08"})
+    s2.refresh_from_db()
+    assert s2.retail_floor == Decimal("0.08")
+    # 10 (1000%) is refused as the operator's form refuses it: the column holds one digit before the point
+    with pytest.raises(ValidationError, match="between 0 and 10"):
+        seller_retail_floor_set(seller=seller, customer=s2, retail_floor=Decimal("10"))
     s2.refresh_from_db()
     assert s2.retail_floor == Decimal("0.08")
 
