@@ -121,3 +121,17 @@ def subtree_customer_or_404(request, pk: int, *, own_book: bool = False) -> Cust
     if customer is None:
         raise Http404
     return customer
+
+
+def manages_book(user, book_id: int | None) -> bool:
+    """Whether ``user`` is an active owner or billing member of the sub-distributor whose book is
+    ``book_id`` (never for the operator's book, None): who may move a reseller's money. Each caller adds
+    what the operator's staff may do, which differs (any book, or the operator's only)."""
+    membership = getattr(user, "membership", None)
+    return (
+        book_id is not None
+        and user.is_active
+        and membership is not None
+        and membership.customer_id == book_id
+        and membership.role in SELLER_MANAGERS
+    )

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from accounts.permissions import SELLER_MANAGERS
+from accounts.permissions import manages_book
 from billing.chain.commission import SETTLEMENT_KIND_PREFIX, payable_account, payable_outstanding
 from billing.chain.models import CommissionSettlement
 from billing.invoicing.models import Invoice
@@ -48,13 +48,7 @@ def require_settler(actor, agent: Customer) -> None:
     if agent.seller_id is None:
         require_money_role(actor)
         return
-    membership = getattr(actor, "membership", None)
-    if (
-        actor.is_active
-        and membership is not None
-        and membership.customer_id == agent.seller_id
-        and membership.role in SELLER_MANAGERS
-    ):
+    if manages_book(actor, agent.seller_id):
         return
     raise PermissionDenied(
         _("%(agent)s's commission is owed by %(seller)s: only its owner or billing members settle it.")

@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, MemberRole, StaffRole, User
+from accounts.models import Customer, StaffRole, User
+from accounts.permissions import manages_book
 from billing.money import currency_exponent, is_money
 from billing.payments import postings
 from billing.payments.models import BankTransfer
@@ -54,13 +55,7 @@ def _require_money_role(user: User, customer: Customer) -> None:
         raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
     if user.staff_role in MONEY_ROLES:
         return
-    membership = getattr(user, "membership", None)
-    if (
-        membership is None
-        or customer.seller_id is None
-        or membership.customer_id != customer.seller_id
-        or membership.role not in (MemberRole.OWNER, MemberRole.BILLING)
-    ):
+    if not manages_book(user, customer.seller_id):
         raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
 
 

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, MemberRole, StaffRole, User
+from accounts.models import Customer, StaffRole, User
+from accounts.permissions import manages_book
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments import postings
 from billing.payments.models import RedemptionBatch, RedemptionCode
@@ -57,14 +58,7 @@ def may_issue(user: User, book: Customer | None) -> bool:
     """Whether ``user`` may generate or export codes of ``book`` (None: the operator's)."""
     if book is None:
         return user.is_active and user.staff_role in (StaffRole.FINANCE, StaffRole.ADMIN)
-    membership = getattr(user, "membership", None)
-    return (
-        user.is_active
-        and book.is_reseller
-        and membership is not None
-        and membership.customer_id == book.pk
-        and membership.role in (MemberRole.OWNER, MemberRole.BILLING)
-    )
+    return book.is_reseller and manages_book(user, book.pk)
 
 
 @transaction.atomic

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole
-from accounts.permissions import SELLER_MANAGERS
+from accounts.permissions import manages_book
 from billing.dunning.suspension import overdue_suspension_watch, overdue_suspensions_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
@@ -66,15 +66,7 @@ def require_money_role(actor, customer: Customer | None = None) -> None:
         return
     if actor.is_active and actor.staff_role in MONEY_ROLES:
         return
-    membership = getattr(actor, "membership", None)
-    if (
-        actor.is_active
-        and customer is not None
-        and customer.seller_id is not None
-        and membership is not None
-        and membership.customer_id == customer.seller_id
-        and membership.role in SELLER_MANAGERS
-    ):
+    if customer is not None and manages_book(actor, customer.seller_id):
         return
     raise PermissionDenied(_("Only finance staff may record payments, credit notes and voids."))
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole
-from accounts.permissions import SELLER_MANAGERS
+from accounts.permissions import manages_book
 from billing.invoicing.close.lines import (
     close_keys_billable,
     other_lines,
@@ -286,13 +286,7 @@ def book_close_allowed(*, actor, book: Customer | None) -> bool:
         return False
     if actor.is_operator_staff:
         return actor.staff_role in (StaffRole.FINANCE, StaffRole.ADMIN)
-    membership = getattr(actor, "membership", None)
-    return (
-        book is not None
-        and membership is not None
-        and membership.customer_id == book.pk
-        and membership.role in SELLER_MANAGERS
-    )
+    return manages_book(actor, book.pk if book is not None else None)
 
 
 def period_close_book(
