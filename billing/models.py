@@ -32,6 +32,18 @@ from billing.receivables.models import (  # noqa: F401
 )
 from billing.statements.models import StatementExport  # noqa: F401
 from billing.terms.models import BillingTerms, TermsSpan  # noqa: F401
+from billing.upstream.models import (  # noqa: F401
+    MismatchFlag,
+    ReconciliationLine,
+    ReconciliationRun,
+    UpstreamDraw,
+    UpstreamImport,
+    UpstreamPack,
+    UpstreamSettings,
+    VendorBill,
+    VendorPayment,
+    VendorUsage,
+)
 from billing.usage.models import (  # noqa: F401
     GatewayKey,
     GatewaySource,

@@ -52,6 +52,9 @@ ACCOUNT_TYPES: dict[str, str] = {
     K.DUE_TO_SELLER: AccountType.LIABILITY,
     K.COMMISSION_EXPENSE: AccountType.EXPENSE,
     K.COMMISSION_PAYABLE: AccountType.LIABILITY,
+    K.UPSTREAM_ACCRUED: AccountType.LIABILITY,
+    K.UPSTREAM_EXPIRED: AccountType.EXPENSE,
+    K.COMMIT_SHORTFALL: AccountType.EXPENSE,
 }
 
 # Kinds that exist once per customer and must be given one.
@@ -65,14 +68,20 @@ CUSTOMER_KINDS = frozenset(
         K.COMMISSION_PAYABLE,
     }
 )
-# Kinds that exist once per vendor (until vendor contracts exist; then ``reference`` names the contract).
-VENDOR_KINDS = frozenset({K.UPSTREAM_PREPAID, K.PAYABLE})
-# Kinds that may optionally be split by vendor for margin reports.
-VENDOR_OPTIONAL_KINDS = frozenset({K.COST_OF_TOKENS})
+# Kinds that exist once per vendor, and per channel where ``reference`` names one (``channel_reference``):
+# usage on a channel nobody mapped yet is owed on the vendor's account without a reference.
+VENDOR_KINDS = frozenset({K.UPSTREAM_PREPAID, K.PAYABLE, K.UPSTREAM_ACCRUED})
+# Kinds that may optionally be split by vendor (and channel) for margin reports.
+VENDOR_OPTIONAL_KINDS = frozenset({K.COST_OF_TOKENS, K.UPSTREAM_EXPIRED, K.COMMIT_SHORTFALL})
 WALLET_KINDS = frozenset({K.WALLET_PAID, K.WALLET_GRANTED, K.WALLET_PACK})
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9_.\-]*$")
+
+
+def channel_reference(channel_id: int) -> str:
+    """The ``reference`` of a channel's upstream accounts (with ``vendor`` its contract's vendor)."""
+    return f"channel-{channel_id}"
 
 
 def book_id_of(*, kind: str, customer: Customer | None, book: Customer | None) -> int | None:

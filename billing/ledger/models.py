@@ -64,6 +64,12 @@ class AccountKind(models.TextChoices):
     DUE_TO_SELLER = "due_to_seller", _("Due to our seller")
     COMMISSION_EXPENSE = "commission_expense", _("Agency commission expense")
     COMMISSION_PAYABLE = "commission_payable", _("Agency commission payable")
+    # The upstream side (billing.upstream), per channel (``reference`` "channel-<id>", with its vendor): a
+    # postpaid channel's consumption accrues until the vendor invoices it; an upstream pack's unused credit
+    # is expensed when it expires; a committed-spend shortfall is accrued as an expense.
+    UPSTREAM_ACCRUED = "upstream_accrued", _("Upstream cost accrued, not yet invoiced")
+    UPSTREAM_EXPIRED = "upstream_expired", _("Expired upstream credit")
+    COMMIT_SHORTFALL = "commit_shortfall", _("Committed-spend shortfall")
 
 
 class AccountType(models.TextChoices):

@@ -2,6 +2,16 @@
 
 from catalog.models.allowances import AllowanceUnit, FreeGrant, ModelGroup, Pack, SubscriptionPlan
 from catalog.models.books import BookKind, PriceBook, PriceEntry, PriceTier
+from catalog.models.contracts import (
+    Channel,
+    ChannelAlias,
+    ChannelKind,
+    CommitPeriod,
+    ContractTier,
+    CostBasis,
+    Settlement,
+    VendorContract,
+)
 from catalog.models.fx import FxRate
 from catalog.models.imports import PriceAlert, PriceImport
 from catalog.models.plans import PlanAssignment, PlanRule, SellPlan
@@ -11,6 +21,12 @@ __all__ = [
     "AIModel",
     "AllowanceUnit",
     "BookKind",
+    "Channel",
+    "ChannelAlias",
+    "ChannelKind",
+    "CommitPeriod",
+    "ContractTier",
+    "CostBasis",
     "FreeGrant",
     "FxRate",
     "Modality",
@@ -25,6 +41,8 @@ __all__ = [
     "PriceImport",
     "PriceTier",
     "SellPlan",
+    "Settlement",
     "SubscriptionPlan",
     "Vendor",
+    "VendorContract",
 ]
