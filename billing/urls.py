@@ -17,5 +17,6 @@ urlpatterns: list = [
     path("", include("billing.chain.report_urls")),
     path("", include("billing.chain.commission_urls")),
     path("", include("billing.chain.setup_urls")),
+    path("", include("billing.upstream.urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]
