@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns: list = [
+    path("", include("billing.upstream.channels.urls")),
     path("", include("billing.upstream.ledger_urls")),
     path("", include("billing.upstream.imports.urls")),
     path("", include("billing.upstream.reconcile.urls")),
