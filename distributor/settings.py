@@ -389,6 +389,8 @@ TOPUP_CARD_FEE_FIXED = {"CNY": "0", "USD": "0.30"}
 # A bank transfer is credited only after a second finance user (not the recorder) approves it.
 BANK_TRANSFER_REQUIRES_APPROVAL = env_bool("BANK_TRANSFER_REQUIRES_APPROVAL", True)
 BANK_TRANSFER_ATTACHMENT_MAX_BYTES = env_int("BANK_TRANSFER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Largest vendor usage or invoice file an import reads (page or import_upstream): a month per file fits.
+UPSTREAM_IMPORT_MAX_BYTES = env_int("UPSTREAM_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Redemption codes credit granted (promotional) credit that expires this many days after redemption.
 REDEMPTION_CREDIT_VALID_DAYS = env_int("REDEMPTION_CREDIT_VALID_DAYS", 365)
 REDEMPTION_BATCH_MAX = 10_000
