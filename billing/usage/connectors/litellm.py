@@ -8,10 +8,20 @@ virtual key), ``hidden_params.batch_models`` (set for Batches API calls) and the
 (``metadata.usage_object`` or ``response.usage``) for cache and reasoning tokens:
 ``cache_read_input_tokens``/``prompt_tokens_details.cached_tokens``, ``cache_creation_input_tokens`` and
 ``completion_tokens_details.reasoning_tokens``.
+
+The model the upstream *answered* with is ``response.model`` (the provider's own response body, e.g.
+``gpt-4o-2024-08-06`` for a request to ``gpt-4o``); it is kept as ``metadata.response_model`` when the payload
+carries it, for the 货不对版 signal (``billing.upstream.mismatch``). ``model`` is the deployment's configured
+model (``litellm_params.model``, our own routing, not the vendor's answer) and stays ``metadata.model``.
+LiteLLM proxies from 1.81.7 may restamp ``response.model`` with the name the caller sent (LiteLLM issue
+#22709) and ``turn_off_message_logging`` drops the response: then no reported model is recorded.
 """
 
 from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
+
+# A reported model name longer than this is no model's (event model names have the same limit).
+MAX_MODEL = 200
 
 
 def _usage_block(record: dict) -> dict:
@@ -46,6 +56,16 @@ def to_canonical(record, *, source=None) -> dict:
     hidden = mapping(record.get("hidden_params"))
     call_type = record.get("call_type") if isinstance(record.get("call_type"), str) else ""
     cost = record.get("response_cost")
+    metadata = {
+        "connector": "litellm",
+        "call_type": call_type,
+        "provider": record.get("custom_llm_provider") or "",
+        "model": record.get("model") or "",
+        "trace_id": record.get("trace_id") or "",
+    }
+    reported = label(mapping(record.get("response")).get("model"), MAX_MODEL).strip()
+    if reported:
+        metadata["response_model"] = reported
     return {
         "request_id": ident(record["id"], "id"),
         "occurred_at": record.get("startTime"),
@@ -63,11 +83,5 @@ def to_canonical(record, *, source=None) -> dict:
         "status": "failed" if record.get("status") == "failure" else "success",
         "gateway_cost": cost if cost is not None else None,
         "gateway_cost_currency": "USD" if cost is not None else "",
-        "metadata": {
-            "connector": "litellm",
-            "call_type": call_type,
-            "provider": record.get("custom_llm_provider") or "",
-            "model": record.get("model") or "",
-            "trace_id": record.get("trace_id") or "",
-        },
+        "metadata": metadata,
     }

@@ -3,9 +3,16 @@
 Columns read: ``id``, ``created_at`` (Unix seconds), ``type`` (2 = consume, 5 = error; top-ups and
 management rows are not usage), ``username``, ``token_name``, ``model_name``, ``quota``, ``prompt_tokens``,
 ``completion_tokens``, ``channel``/``channel_id`` (the upstream channel), ``is_stream``, ``request_id``
-when present, and ``other`` (JSON text holding ``cache_tokens`` and ``cache_creation_tokens``).
+when present, and ``other`` (JSON text holding ``cache_tokens`` and ``cache_creation_tokens``, and, when the
+channel's model mapping sent the request upstream under another name, ``is_model_mapped`` and
+``upstream_model_name``).
 ``quota`` becomes the gateway cost: quota ÷ the source's ``quota_per_unit`` (500000 per USD by default),
 in the source's cost currency. The customer key is ``token_name`` (else ``username``).
+
+``other.upstream_model_name`` is the model the channel was asked for upstream (new-api logs it only when a
+model mapping rewrote the request's model); it is kept as ``metadata.response_model``, the one key the
+货不对版 signal (``billing.upstream.mismatch``) reads whatever the gateway. new-api logs no model from the
+upstream's response body, so a channel that answers with another model than it was sent is not seen here.
 """
 
 import json
@@ -16,6 +23,8 @@ from billing.usage.events import MAX_UPSTREAM
 
 CONSUME, ERROR = 2, 5
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
+# A reported model name longer than this is no model's (event model names have the same limit).
+MAX_MODEL = 200
 # A quota beyond this is no log's (a year of the largest deployment's traffic is far less); refused before
 # dividing, where a huge exponent would overflow the decimal context.
 MAX_QUOTA = Decimal(10) ** 30
@@ -70,6 +79,14 @@ def to_canonical(record, *, source=None) -> dict:
     channel = record.get("channel") or record.get("channel_id") or record.get("channel_name") or ""
     channel = label(channel, MAX_UPSTREAM - len("channel:"))
     request_id = record.get("request_id")
+    metadata = {
+        "connector": "newapi",
+        "quota": str(quota) if quota is not None else "",
+        "user": record.get("username") or "",
+    }
+    reported = label(other.get("upstream_model_name"), MAX_MODEL).strip()
+    if reported:
+        metadata["response_model"] = reported
     return {
         "request_id": ident(request_id, "request_id") if request_id else f"log-{ident(record['id'], 'id')}",
         "occurred_at": record.get("created_at"),
@@ -85,9 +102,5 @@ def to_canonical(record, *, source=None) -> dict:
         "gateway_cost_currency": (source.cost_currency if source is not None else "USD")
         if cost is not None
         else "",
-        "metadata": {
-            "connector": "newapi",
-            "quota": str(quota) if quota is not None else "",
-            "user": record.get("username") or "",
-        },
+        "metadata": metadata,
     }
