@@ -1,0 +1,222 @@
+"""From parsed vendor rows to what an import would store: channels, models and days resolved, rows of
+one stored key summed, and each compared with what is stored ("created", "changed", "unchanged").
+
+The stored key is ``VendorUsage``'s: channel × day × model as reported × batch flag × vendor key. The
+vendor key is always blank here: the vendor's key ids only choose the channel, so several keys of one
+channel (and a file grouped by key or not, imported for a channel or by key id) land on one row per
+channel, day and model — importing the same usage two ways can never count it twice.
+
+A stored row is all-or-nothing: when one of the source rows summed into it is in error, none of them is
+imported (a partial sum would understate the vendor's figure), and each says why.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from billing.upstream.imports.days import BucketDays, day_window
+from billing.upstream.imports.resolve import ChannelFinder, ModelFinder
+from billing.upstream.imports.rows import COUNTS, FieldProblem, ParsedFile, RowError, SourceRow
+from billing.upstream.models import VendorUsage
+from catalog.models import AIModel, Channel
+
+# What a stored row holds besides its key; a re-import that changes none of them leaves the row untouched.
+FIGURES = (*COUNTS, "cost", "currency", "has_cache_counts", "starts_at", "ends_at", "model_id")
+CREATED, CHANGED, UNCHANGED = "created", "changed", "unchanged"
+
+
+@dataclass
+class PlannedUsage:
+    """One ``VendorUsage`` row as the import would store it."""
+
+    channel: Channel
+    day: date
+    model_name: str
+    is_batch: bool
+    starts_at: datetime
+    ends_at: datetime
+    model: AIModel | None
+    has_cache_counts: bool = True
+    cost: Decimal | None = None
+    currency: str = ""
+    counts: dict = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    rows: list[int] = field(default_factory=list)
+    problems: list[RowError] = field(default_factory=list)
+    outcome: str = ""
+    existing: VendorUsage | None = None
+    changes: dict = field(default_factory=dict)  # field: (stored, imported), for a changed row
+    vendor_key: str = ""
+
+    @property
+    def key(self) -> tuple:
+        return (self.channel.pk, self.day, self.model_name, self.is_batch, self.vendor_key)
+
+    def figures(self) -> dict:
+        return {
+            **self.counts,
+            "cost": self.cost,
+            "currency": self.currency,
+            "has_cache_counts": self.has_cache_counts,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "model_id": self.model.pk if self.model else None,
+        }
+
+
+@dataclass
+class UsagePlan:
+    rows_read: int = 0
+    planned: list[PlannedUsage] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({e.row for e in self.errors})
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for p in self.planned if p.outcome == outcome)
+
+
+def usage_plan(parsed: ParsedFile, *, channel: Channel | None) -> UsagePlan:
+    """Resolve, sum and compare every row of ``parsed`` (rows are read once, in order)."""
+    plan = UsagePlan()
+    channels, models = ChannelFinder(channel), ModelFinder()
+    days = BucketDays(parsed.buckets)
+    found: dict[tuple, PlannedUsage] = {}
+    for item in parsed.items:
+        plan.rows_read += 1
+        if isinstance(item, RowError):
+            plan.errors.append(item)
+            continue
+        try:
+            target = _placed(item, channels, days, models)
+        except FieldProblem as problem:
+            plan.errors.append(RowError(item.row, problem.field, problem.message, item.where))
+            continue
+        planned = found.setdefault(target.key, target)
+        _add(planned, item, target)
+    for planned in found.values():
+        if planned.problems:
+            plan.errors.extend(planned.problems)
+            culprits = {p.row for p in planned.problems}
+            for row in planned.rows:
+                if row not in culprits:
+                    plan.errors.append(_withheld(row, planned, culprits))
+        else:
+            plan.planned.append(planned)
+    plan.errors.sort(key=lambda e: e.row)
+    plan.planned.sort(key=lambda p: (p.channel.name, p.day, p.model_name, p.is_batch))
+    usage_compare(plan)
+    return plan
+
+
+def _placed(row: SourceRow, channels: ChannelFinder, days: BucketDays, models: ModelFinder) -> PlannedUsage:
+    channel = channels.find(row)
+    if row.window is not None:
+        day, (starts_at, ends_at) = days.place(row.window, channel.reporting_zone)
+    else:
+        day = row.day
+        starts_at, ends_at = day_window(day, row.zone or channel.reporting_zone)
+    return PlannedUsage(
+        channel=channel,
+        day=day,
+        model_name=row.model_name,
+        is_batch=row.is_batch,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        model=models.find(row.model_name, row.extra.get("permaslug", "")),
+        has_cache_counts=row.has_cache_counts,
+        cost=row.cost,
+        currency=row.currency,
+        rows=[],
+    )
+
+
+def _add(planned: PlannedUsage, row: SourceRow, target: PlannedUsage) -> None:
+    """Sum ``row`` (placed as ``target``) into ``planned``; the first row is ``target`` itself."""
+    first = not planned.rows
+    planned.rows.append(row.row)
+    for name in COUNTS:
+        planned.counts[name] += getattr(row, name)
+    if first:
+        return
+    if target.starts_at != planned.starts_at:
+        planned.problems.append(
+            RowError(
+                row.row,
+                "timezone",
+                _("Another row of the same channel, day and model is in another time zone."),
+                row.where,
+            )
+        )
+    planned.has_cache_counts = planned.has_cache_counts and row.has_cache_counts
+    if (planned.cost is None) != (row.cost is None):
+        planned.problems.append(
+            RowError(
+                row.row,
+                "cost",
+                _("Rows of the same channel, day and model must all have a cost or all have none."),
+                row.where,
+            )
+        )
+    elif row.cost is not None:
+        if row.currency != planned.currency:
+            planned.problems.append(
+                RowError(
+                    row.row,
+                    "currency",
+                    _("Rows of the same channel, day and model are in %(a)s and %(b)s: one currency per day.")
+                    % {"a": planned.currency, "b": row.currency},
+                    row.where,
+                )
+            )
+        else:
+            planned.cost += row.cost
+
+
+def _withheld(row: int, planned: PlannedUsage, culprits: set[int]) -> RowError:
+    return RowError(
+        row,
+        "row",
+        _(
+            "Not imported: it sums with row(s) %(rows)s into %(channel)s, %(day)s, %(model)s, and those "
+            "are in error."
+        )
+        % {
+            "rows": ", ".join(str(r) for r in sorted(culprits)),
+            "channel": planned.channel.name,
+            "day": planned.day.isoformat(),
+            "model": planned.model_name,
+        },
+    )
+
+
+def usage_compare(plan: UsagePlan) -> None:
+    """Set each planned row's outcome against what is stored now (run again under lock before writing)."""
+    by_channel: dict[int, list[PlannedUsage]] = {}
+    for planned in plan.planned:
+        by_channel.setdefault(planned.channel.pk, []).append(planned)
+    for channel_id, planned_rows in by_channel.items():
+        stored = {
+            (row.channel_id, row.day, row.model_name, row.is_batch, row.vendor_key): row
+            for row in VendorUsage.objects.filter(
+                channel_id=channel_id,
+                day__gte=min(p.day for p in planned_rows),
+                day__lte=max(p.day for p in planned_rows),
+            )
+        }
+        for planned in planned_rows:
+            existing = stored.get(planned.key)
+            planned.existing = existing
+            if existing is None:
+                planned.outcome, planned.changes = CREATED, {}
+                continue
+            new = planned.figures()
+            planned.changes = {
+                name: (getattr(existing, name), new[name])
+                for name in FIGURES
+                if getattr(existing, name) != new[name]
+            }
+            planned.outcome = CHANGED if planned.changes else UNCHANGED
