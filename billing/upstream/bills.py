@@ -27,10 +27,10 @@ from django.utils.translation import gettext as _
 
 from billing.ledger.models import AccountKind, JournalEntry
 from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
-from billing.money import currency_exponent, is_money
 from billing.upstream.consumption import cost_by_channel
 from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import VendorBill
+from billing.upstream.money_checks import amount_check
 from billing.upstream.volume_tiers import tier_rebate_posted
 from catalog.models import Channel, Settlement
 
@@ -46,21 +46,6 @@ def month_start(day: date) -> date:
 
 def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _amount_check(amount, currency: str, field: str = "amount") -> Decimal:
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise ValidationError({field: _("Enter the amount as a decimal number.")})
-    if amount <= 0:
-        raise ValidationError({field: _("The amount must be greater than zero.")})
-    if not is_money(amount, currency):
-        raise ValidationError(
-            {
-                field: _("Enter the amount with at most %(places)s decimal places.")
-                % {"places": currency_exponent(currency)}
-            }
-        )
-    return amount
 
 
 def _clean(*, channel, number, kind, month, amount, currency, issued_on, due_on) -> dict:
@@ -92,7 +77,7 @@ def _clean(*, channel, number, kind, month, amount, currency, issued_on, due_on)
                 % {"channel": channel.name, "expected": contract.currency, "currency": currency or "—"}
             }
         )
-    amount = _amount_check(amount, currency)
+    amount = amount_check(amount, currency)
     if due_on is None:
         due_on = issued_on + timedelta(days=contract.payment_terms_days)
     elif not isinstance(due_on, date):

@@ -71,3 +71,28 @@ def usage(model):
         return usage_batch_ingest(source=source, records=records, idempotency_key=f"batch-{n}")
 
     return ingest
+
+
+def at(day: date, hour: int = 0) -> datetime:
+    """``hour`` o'clock of ``day`` in the operator's zone."""
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def buy(
+    channel, reference, price, *, credit=None, kind="amount", expires=None, bought=date(2026, 1, 1), **extra
+):
+    """Buy a pack on ``channel`` from the bank, valid from ``bought`` until ``expires`` (operator's days)."""
+    from billing.upstream.packs import upstream_pack_buy
+
+    pack, _ = upstream_pack_buy(
+        channel=channel,
+        kind=kind,
+        reference=reference,
+        price=Decimal(price),
+        credit=None if credit is None else Decimal(credit),
+        purchased_at=at(bought),
+        expires_at=None if expires is None else at(expires),
+        payment="bank",
+        **extra,
+    )
+    return pack
