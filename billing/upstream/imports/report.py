@@ -1,0 +1,65 @@
+"""An import's outcome as plain data: for the command's text and JSON output and the page's table."""
+
+from billing.upstream.imports.plan import PlannedUsage
+from billing.upstream.imports.vendor_bills import PlannedBill
+from billing.upstream.models import UpstreamImport
+
+
+def _plain(value):
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def planned_dict(planned: PlannedUsage | PlannedBill) -> dict:
+    """One stored (or to be stored) row: its key, figures, outcome and, when changed, old and new."""
+    if isinstance(planned, PlannedBill):
+        return {
+            "outcome": planned.outcome,
+            "row": planned.row,
+            "channel": planned.channel.name,
+            "number": planned.number,
+            "kind": planned.kind,
+            "month": planned.month.strftime("%Y-%m"),
+            "amount": str(planned.amount),
+            "currency": planned.currency,
+            "issued_on": planned.issued_on.isoformat(),
+            "due_on": planned.due_on.isoformat() if planned.due_on else None,
+        }
+    return {
+        "outcome": planned.outcome,
+        "rows": planned.rows,
+        "channel": planned.channel.name,
+        "day": planned.day.isoformat(),
+        "starts_at": planned.starts_at.isoformat(),
+        "ends_at": planned.ends_at.isoformat(),
+        "model": planned.model_name,
+        "catalog_model": planned.model.name if planned.model else None,
+        "batch": planned.is_batch,
+        **planned.counts,
+        "cost": _plain(planned.cost),
+        "currency": planned.currency,
+        "has_cache_counts": planned.has_cache_counts,
+        "changes": {name: [_plain(old), _plain(new)] for name, (old, new) in planned.changes.items()},
+    }
+
+
+def import_dict(record: UpstreamImport) -> dict:
+    plan = getattr(record, "plan", None)
+    return {
+        "import": record.pk,
+        "format": record.fmt,
+        "file": record.filename,
+        "state": record.state,
+        "rows": record.rows,
+        "created": record.created,
+        "changed": record.updated,
+        "unchanged": record.unchanged,
+        "rejected": record.rejected,
+        "stored": [planned_dict(p) for p in plan.planned] if plan else [],
+        "errors": record.errors,
+    }
+
+
+# The counts the command's text output shows per row (all of them are in its JSON output).
+TEXT_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
