@@ -471,6 +471,13 @@ CELERY_BEAT_SCHEDULE["commission-statements"] = {
     "schedule": crontab(minute=0, hour=2, day_of_month=1),
 }
 
+# 货不对版 signals (billing/upstream/mismatch/): nightly, the past week's days (late usage and late vendor
+# files still change them); flags are upserted by key, so re-running changes nothing that did not change.
+CELERY_BEAT_SCHEDULE["upstream-mismatch-scan"] = {
+    "task": "billing.upstream.mismatch.tasks.mismatch_scan_task",
+    "schedule": crontab(minute=40, hour=7),
+}
+
 # Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
 # yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
 # rate, and reversed on the 1st; a missing rate fails the run with the pairs to enter, and re-running is safe.
