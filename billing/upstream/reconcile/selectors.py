@@ -1,0 +1,136 @@
+"""Reads for the reconciliation pages: runs, their lines, and a line's evidence on our side.
+
+A line's drill-down shows what our figures were summed from: the hourly rollups of the vendor-day window
+(hour buckets in UTC; for a zone off the hour the window's partial hours are the raw events' business)
+and the raw events themselves, a keyset-paginated list ordered by ``(occurred_at, id)`` so a page costs the
+same at the end of a busy day as at its start.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+
+from billing.upstream.models import ReconciliationLine, ReconciliationRun, ReconClass
+from billing.upstream.reconcile.figures import day_window
+from billing.upstream.reconcile.ours import channel_names, operator_sold_events, operator_sold_hourly
+from billing.usage.models import UsageEvent
+
+EVENTS_PAGE = 50
+
+
+def runs() -> QuerySet:
+    return ReconciliationRun.objects.select_related("channel", "created_by")
+
+
+def run_lines(run: ReconciliationRun) -> QuerySet:
+    return run.lines.select_related("channel", "model")
+
+
+def line_get(pk: int) -> ReconciliationLine | None:
+    return (
+        ReconciliationLine.objects.select_related("run", "channel", "model", "channel__contract")
+        .prefetch_related("channel__aliases")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def class_chart(run: ReconciliationRun) -> dict:
+    """Value at stake and line count per class, for the run's chart (non-matched classes that occur)."""
+    classes = run.totals.get("classes", {})
+    shown = [k for k in ReconClass.values if k != ReconClass.MATCHED and classes.get(k, {}).get("lines")]
+    return {
+        "labels": [str(ReconClass(k).label) for k in shown],
+        "values": [classes[k]["value"] for k in shown],
+        "lines": [classes[k]["lines"] for k in shown],
+    }
+
+
+def class_rows(run: ReconciliationRun) -> list[dict]:
+    """Every class with its lines and value at stake, in ``ReconClass`` order (for the totals table)."""
+    classes = run.totals.get("classes", {})
+    return [
+        {
+            "klass": k,
+            "label": label,
+            "lines": classes.get(k, {}).get("lines", 0),
+            "value": classes.get(k, {}).get("value", "0"),
+        }
+        for k, label in ReconClass.choices
+    ]
+
+
+def _window_filter(queryset, line: ReconciliationLine, at: str):
+    since, until = day_window(line.day, line.channel.reporting_zone)
+    names = list(channel_names(line.channel))
+    queryset = queryset.filter(**{f"{at}__gte": since, f"{at}__lt": until})
+    queryset = queryset.annotate(account=Lower("upstream_account")).filter(account__in=names)
+    if line.model_id:
+        return queryset.filter(model_id=line.model_id)
+    return queryset.filter(model__name=line.model_name)
+
+
+def line_rollups(line: ReconciliationLine) -> QuerySet:
+    """Our hourly rollups behind a line (operator-sold rows of the channel and model in its window)."""
+    rows = _window_filter(operator_sold_hourly(), line, "hour")
+    return rows.select_related("customer").order_by("hour", "customer__code")
+
+
+@dataclass
+class EventPage:
+    events: list[UsageEvent]
+    next_cursor: str  # "" on the last page
+
+
+def cursor_parse(text: str) -> tuple[datetime, int] | None:
+    """``"<occurred_at ISO>|<id>"`` → (occurred_at, id); None for an empty or malformed cursor."""
+    at, sep, pk = (text or "").partition("|")
+    try:
+        return (datetime.fromisoformat(at), int(pk)) if sep else None
+    except ValueError:
+        return None
+
+
+def line_events(line: ReconciliationLine, cursor: str = "", size: int = EVENTS_PAGE) -> EventPage:
+    """One page of the raw events behind a line, after ``cursor``, oldest first."""
+    events = _window_filter(operator_sold_events(), line, "occurred_at").select_related("customer")
+    after = cursor_parse(cursor)
+    if after is not None:
+        at, pk = after
+        events = events.filter(occurred_at__gte=at).exclude(occurred_at=at, id__lte=pk)
+    found = list(events.order_by("occurred_at", "id")[: size + 1])
+    if len(found) <= size:
+        return EventPage(found, "")
+    last = found[size - 1]
+    return EventPage(found[:size], f"{last.occurred_at.isoformat()}|{last.pk}")
+
+
+def lines_csv_rows(run: ReconciliationRun):
+    """The run's lines for CSV: both sides' figures per vendor class, the class and the value at stake."""
+    sides = ("requests", "input", "cache_read", "cache_write", "cache_write_1h", "output", "cost")
+    # Machine-readable headers, the same in every language (as the command's JSON keys).
+    yield [
+        "day",
+        "channel",
+        "model",
+        "class",
+        *(f"ours_{f}" for f in sides),
+        *(f"theirs_{f}" for f in sides),
+        "contract_currency",
+        f"value_{run.base_currency}",
+        "detail",
+    ]
+    for line in run_lines(run).order_by("day", "channel__name", "model_name").iterator(chunk_size=2000):
+        yield [
+            line.day.isoformat(),
+            line.channel.name,
+            line.model_name,
+            line.klass,
+            *(line.ours.get(f) for f in sides),
+            *(line.theirs.get(f) for f in sides),
+            line.ours.get("currency") or line.theirs.get("currency") or "",
+            line.value,
+            line.detail,
+        ]
