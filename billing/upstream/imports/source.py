@@ -76,7 +76,8 @@ def csv_rows(
         raise FileRefused(
             _("The file is empty: a %(format)s file starts with its header.") % {"format": format_name}
         )
-    names = [h.strip().lower() for h in header]
+    # "Prompt Tokens" (a console's export) reads as prompt_tokens.
+    names = [h.strip().lower().replace(" ", "_") for h in header]
     missing = [c for c in required if c not in names]
     unknown = [h for h in names if h and h not in required and h not in optional]
     duplicated = sorted({h for h in names if h and names.count(h) > 1})

@@ -78,7 +78,7 @@ def world(db):
             contract=_contract(moonshot, "Moonshot", "CNY"),
             name="kimi-main",
             reporting_zone="Asia/Shanghai",
-            reporting_lag_hours=31,
+            reporting_lag_hours=8,
         ),
         "deepseek": channel_create(
             contract=_contract(deepseek, "DeepSeek", "CNY"),
