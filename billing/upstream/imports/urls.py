@@ -9,5 +9,4 @@ urlpatterns = [
     path("upstream/imports/new/", views.import_new, name="upstream-import-new"),
     path("upstream/imports/<int:pk>/", views.import_detail, name="upstream-import-detail"),
     path("upstream/imports/<int:pk>/apply/", views.import_apply, name="upstream-import-apply"),
-    path("upstream/imports/template/<slug:fmt>.csv", views.import_template, name="upstream-import-template"),
 ]

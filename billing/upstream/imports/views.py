@@ -5,7 +5,6 @@ and support are refused."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,7 +20,6 @@ from common.listing import filtered_page
 
 IMPORTERS = (StaffRole.ADMIN, StaffRole.FINANCE)
 OUTCOMES = ("created", "changed", "unchanged")
-TEMPLATES = {"generic": generic.HEADER, "vendor-bills": vendor_bills.HEADER}
 
 
 def _imports():
@@ -53,7 +51,13 @@ def import_new(request):
             return redirect("upstream-import-detail", pk=record.pk)
         refused = record
     status = 400 if request.method == "POST" else 200
-    return render(request, "upstream/imports/new.html", {"form": form, "refused": refused}, status=status)
+    context = {
+        "form": form,
+        "refused": refused,
+        "generic_header": generic.HEADER,
+        "bills_header": vendor_bills.HEADER,
+    }
+    return render(request, "upstream/imports/new.html", context, status=status)
 
 
 @staff_required(roles=IMPORTERS)
@@ -102,14 +106,3 @@ def import_apply(request, pk: int):
             },
         )
     return redirect("upstream-import-detail", pk=record.pk)
-
-
-@staff_required(roles=IMPORTERS)
-def import_template(request, fmt: str):
-    """An empty CSV with the header of the generic usage or the vendor invoice format."""
-    header = TEMPLATES.get(fmt)
-    if header is None:
-        return HttpResponse(status=404)
-    response = HttpResponse(header + "\r\n", content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{fmt}-template.csv"'
-    return response

@@ -144,11 +144,10 @@ def test_sales_and_support_are_refused(client, world, role):
     assert UpstreamImport.objects.count() == 1 and not VendorUsage.objects.exists()
 
 
-def test_header_templates_download(client, world):
-    login(client, StaffRole.FINANCE)
-    response = client.get(reverse("upstream-import-template", args=["generic"]))
-    assert response.content.decode().startswith("date,timezone,channel,model,requests,input_tokens,")
-    assert client.get(reverse("upstream-import-template", args=["nothing"])).status_code == 404
+def test_the_upload_form_shows_the_csv_headers(client, world):
+    page = login(client, StaffRole.FINANCE).get(reverse("upstream-import-new")).content.decode()
+    assert "date,timezone,channel,model,requests,input_tokens,cache_read_tokens,cache_write_tokens," in page
+    assert "channel,number,kind,month,amount,currency,issued_on,due_on" in page
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, world):
