@@ -77,9 +77,11 @@ class BatchResult:
 
 
 class Group(NamedTuple):
-    """Stored events of one customer, rating state, sell currency, vendor, cost currency and segment of
-    the customer's timeline: how many, and their sale and cost summed (None: none of them has one);
-    ``derived``: how many of them are derived rows (a hop up the chain, not a gateway event)."""
+    """Stored events of one customer, rating state, sell currency, vendor, cost currency, segment of the
+    customer's timeline and channel: how many, and their sale and cost summed (None: none of them has
+    one); ``derived``: how many of them are derived rows (a hop up the chain, not a gateway event).
+    ``channel_id``: the channel their upstream account names (0: none), whose contract's vendor is then
+    ``vendor_id`` — the cost is owed on that channel's account."""
 
     customer_id: int | None
     state: str
@@ -91,6 +93,7 @@ class Group(NamedTuple):
     cost_amount: Decimal | None
     segment: int = 0
     derived: int = 0
+    channel_id: int = 0
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Charged:
     """What a batch charged: the sums to post and the counts it reports."""
 
     sell: dict[tuple[int, str, int], Decimal]  # by (customer, currency, segment)
-    cost: dict[tuple[int, int, str], Decimal]  # by (customer, vendor, currency)
+    cost: dict[tuple[int, int, str, int], Decimal]  # by (customer, vendor, currency, channel or 0)
     stored: int  # gateway events stored by this batch (every state; derived rows not counted)
     unrated: int
     customer_ids: set[int]
@@ -126,30 +129,39 @@ def charged(groups, timeline: Timeline) -> Charged:
         elif g.state == RATED:
             sell[(g.customer_id, g.sell_currency, g.segment)] += g.sell_amount
             if g.cost_amount is not None:
-                cost[(g.customer_id, g.vendor_id, g.cost_currency)] += g.cost_amount
+                cost[(g.customer_id, g.vendor_id, g.cost_currency, g.channel_id)] += g.cost_amount
         elif g.state == COMMISSION:
             commission[(g.customer_id, g.sell_currency)] += g.sell_amount
     return Charged(sell, cost, stored, unrated, customer_ids, timeline, dict(commission))
 
 
-def row_groups(rows, models: dict, timeline: Timeline) -> list[Group]:
+def row_groups(rows, models: dict, timeline: Timeline, channels: dict) -> list[Group]:
     """``Group``s of one event each, for the paths that hold their events as model instances (``models``:
-    the events' models by id, for their vendors)."""
-    return [
-        Group(
-            r.customer_id,
-            r.rating_state,
-            r.sell_currency,
-            models[r.model_id].vendor_id if r.model_id is not None else None,
-            r.cost_currency,
-            1,
-            r.sell_amount,
-            r.cost_amount,
-            timeline.segment(r.customer_id, r.occurred_at) if r.customer_id is not None else 0,
-            1 if r.hop else 0,
+    the events' models by id, for their vendors; ``channels``: the channels their upstream accounts
+    resolved to when they were rated, by account as sent)."""
+    groups = []
+    for r in rows:
+        channel = channels.get(r.upstream_account)
+        if channel is not None:
+            vendor_id = channel.contract.vendor_id
+        else:
+            vendor_id = models[r.model_id].vendor_id if r.model_id is not None else None
+        groups.append(
+            Group(
+                r.customer_id,
+                r.rating_state,
+                r.sell_currency,
+                vendor_id,
+                r.cost_currency,
+                1,
+                r.sell_amount,
+                r.cost_amount,
+                timeline.segment(r.customer_id, r.occurred_at) if r.customer_id is not None else 0,
+                1 if r.hop else 0,
+                channel.pk if channel is not None else 0,
+            )
         )
-        for r in rows
-    ]
+    return groups
 
 
 class ChargeSteps(Protocol):
@@ -174,7 +186,7 @@ class ChargeSteps(Protocol):
         within one segment of ``timeline``."""
 
     def post(self, charge: Charged) -> None:
-        """Post ``charge.sell`` and ``charge.cost`` (``postings.sums_post``)."""
+        """Post ``charge.sell`` and ``charge.cost`` (``postings.sums_post``: cost on its channel)."""
 
 
 def usage_charge(steps: ChargeSteps) -> Charged:

@@ -11,7 +11,8 @@ difference, under the terms in force at each event's ``occurred_at`` (``billing.
 * prepaid-time usage: what cost more is debited from the lots valid when it happened (below the floor if
   need be: the usage happened); what cost less goes back to the lots and buckets its charges drew, paid
   credit last and never more than it gave (``correction_wallet``);
-* cost at contract price: Dr/Cr cost of tokens against the vendor's upstream account.
+* cost at contract price: Dr/Cr cost of tokens against the upstream account the cost was posted to — the
+  event's channel's (``postings.usage_cost_credit``), or the vendor's for an account no channel names.
 
 Each posting carries an idempotency key under the correction's own (``usage-correction:<id>:…``), and the
 correction is one durable transaction with its audit row (``UsageCorrection``). Re-running it finds every
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -53,8 +53,10 @@ from billing.usage.models import (
     UsageEvent,
     UsageHourly,
 )
+from billing.usage.postings import usage_cost_credit
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
+from billing.usage.resolve import channels_load, channels_lock_shared
 from catalog.models import AIModel
 
 CREDIT, PREPAID = "credit", "prepaid"
@@ -64,14 +66,16 @@ ZERO = Decimal(0)
 @dataclass
 class RerateDiff:
     """What re-rating a scope would change: per (mode, currency) the sell difference, per (vendor,
-    currency) the cost difference, the events that change and those left alone with the reason."""
+    currency, channel id or 0) the cost difference, the events that change and those left alone with the
+    reason; ``channels``: the scope's channels by id."""
 
     events: int = 0
     changed: list[tuple[UsageEvent, Decimal, Decimal]] = field(default_factory=list)  # event, sell, cost
     modes: dict[int, str] = field(default_factory=dict)  # event id → credit/prepaid
     sell: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    cost: dict[tuple[int, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    cost: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     skipped: list[tuple[UsageEvent, str]] = field(default_factory=list)
+    channels: dict = field(default_factory=dict)
 
     @property
     def sell_rows(self) -> list[tuple[str, str, Decimal]]:
@@ -115,6 +119,8 @@ def rerate_diff(
 ) -> RerateDiff:
     """Rate the scope's events again in memory and say what would change (nothing is written)."""
     scope = _scope(customer, model, since, until)
+    if lock:
+        channels_lock_shared()  # the events' channels stay as resolved below until the correction commits
     rows = list(scope.select_for_update() if lock else scope)
     diff = RerateDiff(events=len(rows))
     if not rows:
@@ -131,7 +137,10 @@ def rerate_diff(
         end=rows[-1].occurred_at,
     )
     spans = spans_of([customer.pk])[customer.pk]
+    channels = channels_load({row.upstream_account for row in rows})
+    diff.channels = {c.pk: c for c in channels.values()}
     for row in rows:
+        channel = channels.get(row.upstream_account)
         if row.batch_id in drawn or row.rated_in_id in drawn:
             diff.skipped.append((row, _("drawn from a token allowance")))
             continue
@@ -145,6 +154,7 @@ def rerate_diff(
             counts=tuple(getattr(row, c) for c in TOKEN_COLUMNS),
             batch=row.is_batch,
             succeeded=row.succeeded,
+            channel=channel,
         )
         if rated.state != RATED:
             diff.skipped.append((row, rated.reason))
@@ -164,7 +174,10 @@ def rerate_diff(
         diff.modes[row.pk] = mode
         diff.sell[(mode, row.sell_currency)] += sell
         if cost:
-            diff.cost[(model.vendor_id, row.cost_currency)] += cost
+            if channel is None:
+                diff.cost[(model.vendor_id, row.cost_currency or rated.cost_currency, 0)] += cost
+            else:
+                diff.cost[(channel.contract.vendor_id, rated.cost_currency, channel.pk)] += cost
     return diff
 
 
@@ -226,15 +239,16 @@ def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, mod
         source=source,
         actor=actor,
     )
-    upstream = getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
-    for (_vendor, ccy), exact in sorted(diff.cost.items()):
+    for (_vendor, ccy, channel_id), exact in sorted(diff.cost.items()):
         amount = ledger_round(exact)
         if not amount:
             continue
-        cost = account_get(kind=AccountKind.COST_OF_TOKENS, currency=ccy, vendor=model.vendor)
-        owed = account_get(kind=upstream, currency=ccy, vendor=model.vendor)
+        kind, owner = usage_cost_credit(diff.channels.get(channel_id), model.vendor)
+        cost = account_get(kind=AccountKind.COST_OF_TOKENS, currency=ccy, vendor=owner["vendor"])
+        owed = account_get(kind=kind, currency=ccy, **owner)
         transaction_post(
-            idempotency_key=f"{key}:cost:{ccy}",
+            # The key a correction had before channels, for cost on no channel: a replay stays a replay.
+            idempotency_key=f"{key}:cost:{ccy}" if not channel_id else f"{key}:cost:ch{channel_id}:{ccy}",
             kind="usage.correction",
             lines=_moved(cost, owed, amount, ccy),
             memo=memo,

@@ -5,8 +5,11 @@ one batch × customer may post both of these:
 Prepaid-time usage: ``wallet_debit`` (burn-down through the grants and packs valid when it was used, then
 paid credit) to usage revenue, allowed below the floor because the usage already happened — the wallet is
 then suspended. Credit-time usage: Dr unbilled receivable / Cr usage revenue, which the close invoices.
-Cost at contract price: Dr cost of tokens / Cr upstream prepaid credit (or payable,
-``USAGE_COST_CREDIT_KIND``) per vendor. The cost goes with the accrual when there is one (one journal
+Cost at contract price: Dr cost of tokens (the vendor's) / Cr, per channel (``usage_cost_credit``), the
+channel's upstream prepaid asset (a prepaid contract) or accrued upstream liability (postpaid), kept under
+the contract's vendor and the channel's reference; cost on an upstream account no channel names goes to the
+vendor's own account (``USAGE_COST_CREDIT_KIND``), where mapping the account later moves it from
+(``channel_map``). The cost goes with the accrual when there is one (one journal
 transaction), else it rides on the wallet debit (``extra_lines``: one journal transaction too; one per
 sell currency in the rare case of several, the cost with the first). A batch's wallet debits and its
 other postings are written in bulk (``wallets.debits_many.wallet_debits_many``, which posts the others
@@ -33,7 +36,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from accounts.models import Customer
-from billing.ledger.accounts import account_code, account_get
+from billing.ledger.accounts import account_code, account_get, channel_reference
 from billing.ledger.models import AccountKind, JournalTransaction, LedgerAccount
 from billing.ledger.services import Line, Posting, credit, debit
 from billing.money import ledger_round
@@ -41,17 +44,32 @@ from billing.terms.credit import credit_limit_watch
 from billing.usage.models import UsageBatch
 from billing.usage.timeline import Timeline
 from billing.wallets.debits_many import WalletDebit, wallet_debits_many
+from catalog.models import Channel, Settlement
 
 
 def _cost_credit_kind() -> str:
     return getattr(settings, "USAGE_COST_CREDIT_KIND", AccountKind.UPSTREAM_PREPAID)
 
 
+def usage_cost_credit(channel: Channel | None, vendor) -> tuple[str, dict]:
+    """The account kind and owner that usage cost is credited to: a channel's upstream prepaid (prepaid
+    contract) or accrued (postpaid) account, under its contract's vendor; with no channel, ``vendor``'s
+    own account without a reference. Dr is cost of tokens of the same vendor."""
+    if channel is None:
+        return _cost_credit_kind(), {"vendor": vendor}
+    contract = channel.contract
+    kind = (
+        AccountKind.UPSTREAM_PREPAID
+        if contract.settlement == Settlement.PREPAID
+        else AccountKind.UPSTREAM_ACCRUED
+    )
+    return kind, {"vendor": contract.vendor, "reference": channel_reference(channel.pk)}
+
+
 def _accounts_existing(
-    *, accruals: dict, debits: dict, costs: dict, customers: dict, vendors: dict
+    *, accruals: dict, debits: dict, costs: dict, customers: dict, vendors: dict, channels: dict
 ) -> dict[str, object]:
     """The ledger accounts a batch's postings may use that exist already, by code, in one query."""
-    kinds = (AccountKind.COST_OF_TOKENS, _cost_credit_kind())
     codes = {
         account_code(kind=AccountKind.REVENUE_USAGE, currency=ccy, book=customers[cid].seller)
         for sales in (accruals, debits)
@@ -66,15 +84,19 @@ def _accounts_existing(
     codes |= {
         code
         for cid, lines in costs.items()
-        for vendor_id, ccy, _ in lines
-        for code in _cost_codes(customers[cid], vendors[vendor_id], ccy, kinds)
+        for vendor_id, ccy, channel_id, _ in lines
+        for code in _cost_codes(customers[cid], vendors.get(vendor_id), channels.get(channel_id), ccy)
     }
     return {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)}
 
 
-def _cost_codes(customer: Customer, vendor, currency: str, kinds) -> list[str]:
+def _cost_codes(customer: Customer, vendor, channel, currency: str) -> list[str]:
     if customer.seller_id is None:
-        return [account_code(kind=kind, currency=currency, vendor=vendor) for kind in kinds]
+        kind, owner = usage_cost_credit(channel, vendor)
+        return [
+            account_code(kind=AccountKind.COST_OF_TOKENS, currency=currency, vendor=owner["vendor"]),
+            account_code(kind=kind, currency=currency, **owner),
+        ]
     book = customer.seller
     return [
         account_code(kind=AccountKind.COST_OF_TOKENS, currency=currency, book=book),
@@ -106,21 +128,29 @@ def sums_post(
     *,
     batch: UsageBatch,
     sell: dict[tuple[int, str, int], Decimal],
-    cost: dict[tuple[int, int, str], Decimal],
+    cost: dict[tuple[int, int, str, int], Decimal],
     timeline: Timeline,
     customers: dict[int, Customer],
     vendors: dict,
     commission: dict[tuple[int, str], Decimal] | None = None,
+    channels: dict[int, Channel] | None = None,
 ) -> list[JournalTransaction]:
     """Post per customer: ``sell`` by (customer, currency, segment of ``timeline``), ``cost`` by
-    (customer, vendor, currency); ``commission`` by (agent, currency)."""
+    (customer, vendor, currency, channel: 0 for none; ``channels`` by id, their contracts loaded);
+    ``commission`` by (agent, currency)."""
     debits, postings = [], []
+    channels = channels or {}
     accruals, prepaid = _sales_split(sell, timeline)
     costs = defaultdict(list)
-    for (cid, vendor_id, currency), amount in sorted(cost.items()):
-        costs[cid].append((vendor_id, currency, ledger_round(amount)))
+    for (cid, vendor_id, currency, channel_id), amount in sorted(_cost_sums(cost, customers).items()):
+        costs[cid].append((vendor_id, currency, channel_id, ledger_round(amount)))
     accounts = _accounts_existing(
-        accruals=accruals, debits=prepaid, costs=costs, customers=customers, vendors=vendors
+        accruals=accruals,
+        debits=prepaid,
+        costs=costs,
+        customers=customers,
+        vendors=vendors,
+        channels=channels,
     )
 
     def account(kind: str, currency: str, **owner):
@@ -137,14 +167,16 @@ def sums_post(
         source = f"usage_batch:{batch.pk}"
         cost_lines = []
         book = customer.seller
-        for vendor_id, currency, amount in costs[customer_id]:
+        for vendor_id, currency, channel_id, amount in costs[customer_id]:
             if not amount:
                 continue
             if book is None:
-                vendor = vendors[vendor_id]
+                # The operator's contract cost: owed on the event's channel, or the vendor's own account.
+                kind, owner = usage_cost_credit(channels.get(channel_id), vendors.get(vendor_id))
+                expense = account(AccountKind.COST_OF_TOKENS, currency, vendor=owner["vendor"])
                 cost_lines += [
-                    debit(account(AccountKind.COST_OF_TOKENS, currency, vendor=vendor), amount, currency),
-                    credit(account(_cost_credit_kind(), currency, vendor=vendor), amount, currency),
+                    debit(expense, amount, currency),
+                    credit(account(kind, currency, **owner), amount, currency),
                 ]
             else:
                 # A resale sub-distributor's cost is what its seller charges it (the event's cost was rated
@@ -201,6 +233,18 @@ def sums_post(
     return posted
 
 
+def _cost_sums(cost: dict, customers: dict) -> dict:
+    """``cost`` as posted: a resale sub-distributor's customers' cost is owed to their seller in its book,
+    whatever the vendor or channel, so it is summed per currency alone (vendor and channel 0)."""
+    sums: dict = defaultdict(Decimal)
+    for (cid, vendor_id, currency, channel_id), amount in cost.items():
+        if customers[cid].seller_id is None:
+            sums[(cid, vendor_id, currency, channel_id)] += amount
+        else:
+            sums[(cid, 0, currency, 0)] += amount
+    return sums
+
+
 def _commission_postings(batch: UsageBatch, commission: dict, account) -> list[Posting]:
     """Dr commission expense (the book's) / Cr commission payable (the agent's, kept in the same book: the
     agent's seller's) per agent and currency, keyed like the usage postings."""
@@ -242,7 +286,7 @@ def _own_use_postings(
     bought: dict = defaultdict(Decimal)
     for cid, lines in costs.items():
         if customers[cid].seller_id in resellers:
-            for _vendor_id, currency, amount in lines:
+            for _vendor_id, currency, _channel_id, amount in lines:
                 bought[(customers[cid].seller_id, currency)] += amount
     postings = []
     for sid in sorted(resellers):

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from catalog.errors import MissingFxRate, NoPlan, NoPrice, PricingError
-from catalog.models import AIModel, BookKind, PlanAssignment, PlanRule, PriceEntry, SellPlan
+from catalog.models import AIModel, BookKind, Channel, PlanAssignment, PlanRule, PriceEntry, SellPlan
 from catalog.rating import PriceSchedule
+from catalog.selectors.channels import channel_cost
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
 from common.days import local_midnight
 
@@ -113,6 +114,8 @@ class BatchPricer:
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
+        # A channel's cost per (channel, model, segment): its contract's schedule, or None (not priced).
+        self._channel_costs: dict[tuple[int, int, datetime], PriceSchedule | None] = {}
         self._recent: tuple[datetime, datetime, datetime | None] = (_NEVER, _NEVER, None)
         self._chains: dict[int, tuple[tuple[int, ...], Customer | None]] = {}
 
@@ -163,7 +166,7 @@ class BatchPricer:
         first = self._segment(at)
         for segment in [s for s in self._snapshots if s < first]:
             del self._snapshots[segment]
-        for cache in (self._by_customer, self._by_plan):
+        for cache in (self._by_customer, self._by_plan, self._channel_costs):
             for key in [k for k in cache if k[2] < first]:
                 del cache[key]
 
@@ -180,6 +183,25 @@ class BatchPricer:
         hi = points[index + 1] if index + 1 < len(points) else _LATEST
         self._recent = (lo, hi, points[index])
         return points[index]
+
+    def _snapshot(self, segment: datetime) -> PricingSnapshot:
+        snapshot = self._snapshots.get(segment)
+        if snapshot is None:
+            snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
+        return snapshot
+
+    def channel_cost(self, channel: Channel, model_id: int, at: datetime) -> PriceSchedule | None:
+        """``model_id``'s cost on ``channel`` at ``at``, in the contract's currency (``channel_cost``);
+        None when the contract prices no such model then: cost unknown. The change points already hold
+        every price entry of the batch's models, so a contract's book cannot change inside a segment."""
+        key = (channel.pk, model_id, self._segment(at))
+        try:
+            return self._channel_costs[key]
+        except KeyError:
+            found = self._channel_costs[key] = channel_cost(
+                self._snapshot(key[2]), channel, self.models[model_id]
+            )
+            return found
 
     def prices(self, customer_id: int, model_id: int, at: datetime) -> Prices:
         """Return the sell and cost schedules in force at ``at``; raise Unpriced saying why not."""
@@ -198,9 +220,7 @@ class BatchPricer:
         segment = self._segment(at)
         key = (plan_id, model_id, segment)
         if key not in self._by_plan:
-            snapshot = self._snapshots.get(segment)
-            if snapshot is None:
-                snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
+            snapshot = self._snapshot(segment)
             plan = self._plan_objects.get(plan_id)
             if plan is None:
                 plan = self._plan_objects[plan_id] = SellPlan.objects.get(pk=plan_id)
@@ -211,9 +231,7 @@ class BatchPricer:
         return found
 
     def _load(self, customer_id: int, model_id: int, segment: datetime) -> Prices | Unpriced:
-        snapshot = self._snapshots.get(segment)
-        if snapshot is None:
-            snapshot = self._snapshots[segment] = PricingSnapshot(segment, model_ids=list(self.models))
+        snapshot = self._snapshot(segment)
         model = self.models[model_id]
         # Which plan applies changes only where a plan assignment of the customer's chain starts or ends
         # (plan_for_customer reads nothing else that depends on time), so it is looked up once per span
@@ -246,5 +264,6 @@ class BatchPricer:
         except PricingError as exc:  # pragma: no cover - any other catalog refusal
             return Unpriced("no_price", exc.detail)
         # Cost is kept in the cost book's own currency: that is what the vendor bills and what the
-        # upstream accounts hold; margin reports convert.
+        # upstream accounts hold; margin reports convert. This is the cost of an event on no known channel;
+        # on a mapped one, rating asks ``channel_cost`` instead.
         return Prices(plan=plan.name, sell=price.sell, cost=snapshot.best_schedule(BookKind.COST, model))

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from billing.usage.models import RatingState
 from billing.usage.pricing import BatchPricer, Unpriced
-from catalog.models import AIModel
+from catalog.models import AIModel, Channel
 from catalog.rating import RatingError, rate_total
 
 # Plain strings (not the enum members): the bulk path formats them straight into COPY text.
@@ -93,11 +93,13 @@ def event_rate(
     counts: tuple[int, int, int, int, int, int],
     batch: bool,
     succeeded: bool,
+    channel: Channel | None = None,
 ) -> Rated:
     """Return how an event is charged; never raises for a business reason.
 
-    ``key`` and ``model_name`` are as the gateway sent them (for the reasons), ``customer_id`` and
-    ``model`` what they resolved to (None: unknown), ``counts`` the six token counts in
+    ``key`` and ``model_name`` are as the gateway sent them (for the reasons), ``customer_id``,
+    ``model`` and ``channel`` (its upstream account) what they resolved to (None: unknown; an event on
+    no known channel costs the best cost book's price), ``counts`` the six token counts in
     ``TOKEN_COLUMNS`` order. Only totals are computed (``catalog.rating.rate_total``, equal to
     ``rate()``'s): per-class amounts are not stored per event.
     """
@@ -111,10 +113,13 @@ def event_rate(
     try:
         prices = pricer.prices(customer_id, model_id, at)
         sell = rate_total(prices.sell, *counts, batch, at)
+        # Contract cost: the channel's when the event names a known one, else the best cost book's. Only
+        # the row the operator sells carries it (the event, or its top hop in a resale chain).
+        costs = prices.cost if channel is None else pricer.channel_cost(channel, model_id, at)
         sellers, agent = pricer.chain(customer_id)
         if sellers or agent is not None:
-            return _chain_rate(customer_id, model_id, pricer, at, counts, batch, prices, sell)
-        cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
+            return _chain_rate(customer_id, model_id, pricer, at, counts, batch, prices, sell, costs)
+        cost = rate_total(costs, *counts, batch, at) if costs is not None else None
     except Unpriced as exc:
         return unrated(customer_id, model_id, exc.code, exc.reason)
     except RatingError as exc:
@@ -128,7 +133,7 @@ def event_rate(
         sell,
         prices.sell.currency,
         cost,
-        prices.cost.currency if cost is not None else "",
+        costs.currency if cost is not None else "",
     )
 
 
@@ -145,17 +150,17 @@ def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, at, counts, ba
         raise Unpriced("not_rateable", f"{exc.field}: {exc.message} (for {name}'s {role})") from None
 
 
-def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, prices, sell) -> Rated:
-    """Rate an event of a customer sold through the chain (see the module docstring); raise Unpriced
-    when any hop cannot be priced."""
+def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, prices, sell, costs) -> Rated:
+    """Rate an event of a customer sold through the chain (see the module docstring), ``costs`` the
+    contract cost schedule (None: unknown); raise Unpriced when any hop cannot be priced."""
     sellers = pricer.chain(customer_id)[0]
     bought = [
         (hop, seller_id, *_hop_price(pricer, seller_id, model_id, at, counts, batch, "purchase"))
         for hop, seller_id in enumerate(sellers, 1)
     ]
     # From the top down, each buyer's row costs what its seller pays: the operator's, contract cost.
-    cost = rate_total(prices.cost, *counts, batch, at) if prices.cost is not None else None
-    cost_currency = prices.cost.currency if cost is not None else ""
+    cost = rate_total(costs, *counts, batch, at) if costs is not None else None
+    cost_currency = costs.currency if cost is not None else ""
     hops = []
     for hop, buyer, own, amount in reversed(bought):
         hops.append(Hop(hop, buyer, RATED, own.plan, amount, own.sell.currency, cost, cost_currency))

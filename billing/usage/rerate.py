@@ -106,13 +106,15 @@ class _RerateCharge:
     def roll_up(self, timeline: Timeline):
         rollups_add(events=self.done)
         models = {pk: m for _rows, r in self.groups for pk, m in r.models.items()}
-        return row_groups(self.done, models, timeline)
+        channels = {a: c for _rows, r in self.groups for a, c in r.channels.items()}
+        return row_groups(self.done, models, timeline, channels)
 
     def post(self, charge: Charged) -> None:
         # One posting per customer for the whole run: a customer's events may come through several
         # sources, and per-source postings under one batch would share (and so replay) their keys.
         customers = {pk: c for _rows, r in self.groups for pk, c in r.customers.items()}
         vendors = {m.vendor_id: m.vendor for _rows, r in self.groups for m in r.models.values()}
+        channels = {c.pk: c for _rows, r in self.groups for c in r.channels.values()}
         sums_post(
             batch=self.batch,
             sell=charge.sell,
@@ -121,6 +123,7 @@ class _RerateCharge:
             commission=charge.commission,
             customers=customers,
             vendors=vendors,
+            channels=channels,
         )
 
 

@@ -1,11 +1,16 @@
-"""Resolve what gateways send into our records in bulk: keys to customers, model names to models."""
+"""Resolve what gateways send into our records in bulk: keys to customers, model names to models,
+upstream accounts to channels."""
 
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from accounts.models import Customer
 from billing.usage.models import GatewayKey, GatewaySource
-from catalog.models import AIModel, ModelAlias
+from catalog.models import AIModel, Channel, ModelAlias
+from catalog.selectors.channels import channels_resolve
+
+_CHANNELS_LOCK = (0x4348414E, 0)  # "CHAN"
 
 
 def keys_resolve(*, source: GatewaySource | None, keys: set[str]) -> dict[str, int]:
@@ -42,3 +47,29 @@ def customers_load(ids: set[int]) -> dict[int, Customer]:
         c.pk: c
         for c in Customer.objects.filter(pk__in=ids).select_related("billing_terms", "seller", "price_owner")
     }
+
+
+def channels_load(accounts: set[str]) -> dict[str, Channel]:
+    """Map each upstream account, exactly as events carry it, that names a channel (or one of its aliases,
+    case-insensitively) to the channel, its contract and vendor loaded (two queries). Blank or unknown
+    accounts are absent: their cost is the best cost book's, on the vendor's account."""
+    found = channels_resolve({a for a in accounts if a})
+    return {a: found[a.lower()] for a in accounts if a and a.lower() in found}
+
+
+def channels_lock_shared() -> None:
+    """Hold the channel-mapping read lock until the transaction ends. A charging transaction takes it
+    before it resolves its events' channels (the bulk writer: before it checks the producer's), so that
+    mapping an upstream account (``channel_map``, which takes it exclusively) waits for the usage charged
+    under the old mapping to commit, and sees it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", _CHANNELS_LOCK)
+
+
+def channels_lock_exclusive() -> None:
+    """Hold the channel-mapping write lock until the transaction ends: wait for the charging transactions
+    that resolved channels to commit, and keep new ones from resolving until the mapping commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", _CHANNELS_LOCK)

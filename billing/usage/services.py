@@ -32,7 +32,13 @@ from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, Rated, event_rate
-from billing.usage.resolve import customers_load, keys_resolve, models_resolve
+from billing.usage.resolve import (
+    channels_load,
+    channels_lock_shared,
+    customers_load,
+    keys_resolve,
+    models_resolve,
+)
 from billing.usage.rollups import rollups_add
 from billing.usage.timeline import Timeline
 
@@ -109,18 +115,23 @@ def _keys_claim(*, source_id: int, rows: list[UsageEvent]) -> set[str]:
 
 @dataclass
 class RatedEvents:
-    """Events of one source rated (``rated`` in their order) with what rated them, for the later steps."""
+    """Events of one source rated (``rated`` in their order) with what rated them, for the later steps
+    (``channels``: the events' channels by upstream account as sent, for the cost postings)."""
 
     rated: list[Rated]
     customers: dict
     models: dict
     pricer: BatchPricer | None
+    channels: dict
 
 
 def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -> RatedEvents:
-    """Resolve the events' keys and models, load their prices once and rate each (``event_rate``)."""
+    """Resolve the events' keys, models and channels, load their prices once and rate each
+    (``event_rate``). Inside the charging transaction: the channels are read under the mapping lock."""
     key_map = keys_resolve(source=source, keys={e.key for e in events})
     model_map = models_resolve({e.model for e in events})
+    channels_lock_shared()
+    channels = channels_load({e.upstream_account for e in events})
     customers = customers_load(set(key_map.values()))
     models = {m.pk: m for m in model_map.values()}
     pricer = None
@@ -138,11 +149,12 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
             counts=e.counts,
             batch=e.batch,
             succeeded=e.succeeded,
+            channel=channels.get(e.upstream_account),
         )
         for e in events
     ]
     # The pricer's customers include every hop's buyer, which the later steps post for too.
-    return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer)
+    return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer, channels)
 
 
 def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> UsageEvent:
@@ -228,7 +240,7 @@ class _BatchCharge:
 
     def roll_up(self, timeline: Timeline):
         rollups_add(events=self.rows)
-        return row_groups(self.rows, self.rating.models, timeline)
+        return row_groups(self.rows, self.rating.models, timeline, self.rating.channels)
 
     def post(self, charge: Charged) -> None:
         vendors = {m.vendor_id: m.vendor for m in self.rating.models.values()}
@@ -240,6 +252,7 @@ class _BatchCharge:
             commission=charge.commission,
             customers=self.rating.customers,
             vendors=vendors,
+            channels={c.pk: c for c in self.rating.channels.values()},
         )
 
 

@@ -20,7 +20,7 @@ from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
-from billing.usage.resolve import customers_load, keys_resolve, models_resolve
+from billing.usage.resolve import channels_load, customers_load, keys_resolve, models_resolve
 
 CHUNK = 100_000
 # The first chunk is small so the writer starts as soon as the producer has a slice, not a whole chunk,
@@ -36,16 +36,22 @@ _INHERITED: list = []
 
 
 class _Lookups:
-    """Keys and models resolved once per run and extended as new names appear (plain dicts)."""
+    """Keys, models and channels resolved once per run and extended as new names appear (plain dicts;
+    channels by upstream account exactly as sent, None for one no channel names)."""
 
     def __init__(self, source: GatewaySource):
         self.source = source
         self.keys: dict[str, int | None] = {}
         self.models: dict[str, object] = {}
+        self.channels: dict[str, object] = {}
         self.customers: dict[int, object] = {}
         self.pricer: BatchPricer | None = None
 
-    def update(self, keys: set[str], model_names: set[str]) -> None:
+    def update(self, keys: set[str], model_names: set[str], accounts: set[str]) -> None:
+        new_accounts = accounts - self.channels.keys()
+        if new_accounts:
+            found = channels_load(new_accounts)
+            self.channels.update({a: found.get(a) for a in new_accounts})
         new_keys = keys - self.keys.keys()
         if new_keys:
             found = keys_resolve(source=self.source, keys=new_keys)
@@ -61,7 +67,8 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     """Rate the slice's events (queries allowed: prices load here) and return their COPY text, the narrow
     lines numbered from ``first_line``."""
     fresh = [e for e in events if e is not None]
-    lookups.update({e[2] for e in fresh}, {e[3] for e in fresh})
+    accounts = {e[8] for e in fresh}
+    lookups.update({e[2] for e in fresh}, {e[3] for e in fresh}, accounts)
     models = {m.pk: m for m in lookups.models.values() if m is not None}
     times = [e[1] for e in fresh]
     start, end = min(times), max(times)
@@ -74,7 +81,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     else:
         pricer = BatchPricer(customers=dict(lookups.customers), models=models, start=start, end=end)
         lookups.pricer = pricer
-    keys, by_name = lookups.keys, lookups.models
+    keys, by_name, channels = lookups.keys, lookups.models, lookups.channels
     wide, narrow, owners = [], [], array("q")
     customers = set()
     line, derived = first_line, 0
@@ -90,6 +97,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             counts=counts,
             batch=batch,
             succeeded=succeeded,
+            channel=channels[upstream],
         )
         if customer_id is not None:
             customers.add(customer_id)
@@ -135,7 +143,14 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
         end=end,
         batch_id=batch_id,
         derived=derived,
+        # What each upstream account resolved to (channel and its contract's vendor, or None), for the
+        # writer's cost sums and its check that the mapping still holds.
+        channels={a: _channel_ids(channels[a]) for a in accounts},
     )
+
+
+def _channel_ids(channel) -> tuple[int, int] | None:
+    return None if channel is None else (channel.pk, channel.contract.vendor_id)
 
 
 def _batch_id_take() -> int:
@@ -187,6 +202,7 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
         errors: list[tuple] = []
         received = valid = lines = 0
         customers: set[int] = set()
+        channels: dict[str, tuple[int, int] | None] = {}
         derived = 0
         first = last = None
         while received < size:
@@ -208,6 +224,7 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
                 piece = _slice_copy_text(events, lookups, stamp, batch_id, lines)
                 lines += len(piece.lines.ends)
                 customers |= piece.customer_ids
+                channels |= piece.channels
                 derived += piece.derived
                 first, last = min(piece.start, first or piece.start), max(piece.end, last or piece.end)
                 yield piece
@@ -215,7 +232,7 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
                 break
         if received == 0:
             return
-        yield ChunkEnd(received, valid, errors, customers, first, last, batch_id, derived)
+        yield ChunkEnd(received, valid, errors, customers, first, last, batch_id, derived, channels)
         earlier = seen
 
 

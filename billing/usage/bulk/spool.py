@@ -4,7 +4,7 @@ that neither process holds more than a slice), then the chunk's end; or a chunk 
 import os
 import pickle
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from billing.usage.bulk.copytext import Lines
@@ -22,6 +22,9 @@ class ChunkEnd:
     end: datetime | None
     batch_id: int
     derived: int = 0  # derived rows staged (events' hops up the chain)
+    # Every upstream account of the chunk's events as sent → (channel, its contract's vendor), or None
+    # for an account no channel names (its cost is the best cost book's, on the vendor's account).
+    channels: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Slice:
     end: datetime
     batch_id: int
     derived: int = 0
+    channels: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
 
 @dataclass

@@ -188,8 +188,10 @@ SEGMENT_SQL = """
 
 # One statement over the (claimed) stage: upsert both rollups, return the sums to post (as
 # ``charging.Group`` with the segment within the chunk, then the hourly and daily rows written, then how
-# many of the group's rows are derived).
-# Parameter: the operator's time zone.
+# many of the group's rows are derived, then the channel). The cost of an event on a channel is owed on
+# that channel, to its contract's vendor: the chunk's mapped accounts come as parallel arrays (account as
+# sent, channel, vendor; few), joined to the summed quarter rows only.
+# Parameters: the operator's time zone (tz), the mapped accounts (accounts, channels, vendors).
 ROLLUPS_SQL = f"""
     WITH quarter AS MATERIALIZED (
         SELECT date_bin('15 minutes', occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at, {KEYS},
@@ -206,14 +208,18 @@ ROLLUPS_SQL = f"""
     ), daily AS (
         -- Reading ``hours`` makes the hourly upsert finish before the daily one starts (lock order).
         INSERT INTO usage_daily (day, {ROLLUP_COLUMNS})
-        SELECT (at AT TIME ZONE %s)::date, {KEYS}, {ROLLUP_SUMS}
+        SELECT (at AT TIME ZONE %(tz)s)::date, {KEYS}, {ROLLUP_SUMS}
         FROM quarter, hours WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
         ON CONFLICT (day, {KEYS}) DO UPDATE SET {ADD.format(t="usage_daily")}
         RETURNING 1
     )
-    SELECT q.customer_id, q.rating_state, q.sell_currency, m.vendor_id, q.cost_currency,
+    SELECT q.customer_id, q.rating_state, q.sell_currency, coalesce(c.vendor_id, m.vendor_id),
+           q.cost_currency,
            sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount), q.segment,
-           (SELECT n FROM hours), (SELECT count(*) FROM daily), sum(q.derived)::bigint
+           (SELECT n FROM hours), (SELECT count(*) FROM daily), sum(q.derived)::bigint,
+           coalesce(c.channel_id, 0)
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
-    GROUP BY 1, 2, 3, 4, 5, 9
+    LEFT JOIN unnest(%(accounts)s::text[], %(channels)s::bigint[], %(vendors)s::bigint[])
+      AS c(account, channel_id, vendor_id) ON c.account = q.upstream_account
+    GROUP BY 1, 2, 3, 4, 5, 9, 13
 """

@@ -45,9 +45,9 @@ from billing.usage.events import RowError
 from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
-from billing.usage.resolve import customers_load
+from billing.usage.resolve import channels_load, channels_lock_shared, customers_load
 from billing.usage.timeline import Timeline
-from catalog.models import AIModel, Vendor
+from catalog.models import AIModel, Channel, Vendor
 
 # The writer sends a spooled slice to COPY this many bytes at a time.
 BLOCK = 1 << 20
@@ -71,6 +71,29 @@ def _stage_claim(cursor, source_id: int) -> dict[int, tuple[str, datetime]]:
         return {line: (request_id, at) for line, request_id, at in cursor.fetchall()}
 
 
+class ChannelsChanged(Exception):
+    """An upstream account of a chunk was mapped to a channel (or remapped) after the producer rated the
+    chunk's events at the old mapping: the chunk is not written."""
+
+
+def _channels_check(end: ChunkEnd) -> None:
+    """Refuse the chunk if, under the mapping lock, an upstream account now resolves otherwise than when
+    its events were rated (their cost would be owed on the wrong account)."""
+    accounts = {a for a in end.channels if a}
+    if not accounts:
+        return
+    now = channels_load(accounts)
+    changed = sorted(
+        a for a in accounts if (None if a not in now else now[a].pk) != (end.channels[a] or (None,))[0]
+    )
+    if changed:
+        raise ChannelsChanged(
+            f"Upstream account(s) {', '.join(map(repr, changed[:5]))} were mapped to a channel while this "
+            f"chunk (usage batch {end.batch_id}) was being rated; nothing of it was written. Run the ingest "
+            "again: the chunks already written are skipped, and the rest are rated on the new mapping."
+        )
+
+
 class _KeyTaken(Exception):
     """A chunk's usage batch key was committed by another run of the same input."""
 
@@ -83,6 +106,7 @@ class Writer:
         self.fmt = fmt
         self.customers: dict[int, object] = {}
         self.vendors: dict[int, object] = {}
+        self.channels: dict[int, object] = {}
         self._block = bytearray(BLOCK)
 
     def chunk_write(
@@ -233,9 +257,13 @@ class Writer:
         new_customers = named - self.customers.keys()
         if new_customers:
             self.customers.update(customers_load(new_customers))
-        new_vendors = {v for _c, v, _ccy in charge.cost} - self.vendors.keys()
+        new_vendors = {v for _c, v, _ccy, _channel in charge.cost} - self.vendors.keys()
         if new_vendors:
             self.vendors.update(Vendor.objects.in_bulk(new_vendors))
+        new_channels = {ch for _c, _v, _ccy, ch in charge.cost if ch} - self.channels.keys()
+        if new_channels:
+            found = Channel.objects.select_related("contract__vendor").in_bulk(new_channels)
+            self.channels.update(found)
         sums_post(
             batch=batch,
             sell=charge.sell,
@@ -244,6 +272,7 @@ class Writer:
             commission=charge.commission,
             customers=self.customers,
             vendors=self.vendors,
+            channels=self.channels,
         )
 
 
@@ -271,6 +300,7 @@ class _ChunkCharge:
 
     def stage(self) -> None:
         cursor = self.cursor
+        channels_lock_shared()  # before the check below: a mapping waits for this chunk to commit
         # Session-local planner settings for this transaction only: JIT compiling costs more than the
         # statements save here, and the rollup aggregates want memory.
         cursor.execute("SET LOCAL jit = off")
@@ -287,6 +317,7 @@ class _ChunkCharge:
             slices.append((end, lines))
             end = next(self.items)
         self.end = end
+        _channels_check(end)
         duplicates = iter(_stage_probe(cursor, self.source_id))
         holders = self.holders = (
             allowance_holders(customer_ids=end.customer_ids, start=end.start, end=end.end)
@@ -368,12 +399,22 @@ class _ChunkCharge:
             self.cursor.execute(
                 SEGMENT_SQL, {"customers": [c for c, _at in cuts], "cuts": [at for _c, at in cuts]}
             )
-        self.cursor.execute(ROLLUPS_SQL, [settings.TIME_ZONE])
+        mapped = sorted((a, ids) for a, ids in end.channels.items() if ids is not None)
+        self.cursor.execute(
+            ROLLUPS_SQL,
+            {
+                "tz": settings.TIME_ZONE,
+                "accounts": [a for a, _ids in mapped],
+                "channels": [channel for _a, (channel, _vendor) in mapped],
+                "vendors": [vendor for _a, (_channel, vendor) in mapped],
+            },
+        )
         return [
             Group(
                 *row[:8],
                 segment=timeline.segment(row[0], end.start) + row[8] if row[0] else 0,
                 derived=row[11],
+                channel_id=row[12],
             )
             for row in self.cursor.fetchall()
         ]
