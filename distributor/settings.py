@@ -477,6 +477,8 @@ CELERY_BEAT_SCHEDULE["upstream-mismatch-scan"] = {
     "task": "billing.upstream.mismatch.tasks.mismatch_scan_task",
     "schedule": crontab(minute=40, hour=7),
 }
+# Workers discover ``tasks`` modules one package below an app (distributor/celery.py); this one is two.
+CELERY_IMPORTS = (*globals().get("CELERY_IMPORTS", ()), "billing.upstream.mismatch.tasks")
 
 # Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
 # yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
