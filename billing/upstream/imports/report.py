@@ -1,8 +1,14 @@
 """An import's outcome as plain data: for the command's text and JSON output and the page's table."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.translation import gettext as _
+
 from billing.upstream.imports.plan import PlannedUsage
 from billing.upstream.imports.vendor_bills import PlannedBill
-from billing.upstream.models import UpstreamImport
+from billing.upstream.models import UpstreamImport, VendorUsage
 
 
 def _plain(value):
@@ -63,3 +69,29 @@ def import_dict(record: UpstreamImport) -> dict:
 
 # The counts the command's text output shows per row (all of them are in its JSON output).
 TEXT_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+
+
+def _shown(name: str, value, planned: PlannedUsage) -> str:
+    if value is None or value == "":
+        return "—"
+    if name == "model_id":
+        stored = planned.existing.model if planned.existing is not None else None
+        return next((m.name for m in (planned.model, stored) if m is not None and m.pk == value), str(value))
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, int):
+        return intcomma(value)
+    return str(value)
+
+
+def changes_shown(planned: PlannedUsage) -> list[tuple[str, str, str]]:
+    """A changed row's differences for people: (field label, stored, imported)."""
+    shown = []
+    for name, (old, new) in planned.changes.items():
+        label = VendorUsage._meta.get_field(name.removesuffix("_id")).verbose_name
+        shown.append((str(label), _shown(name, old, planned), _shown(name, new, planned)))
+    return shown

@@ -14,6 +14,7 @@ from accounts.permissions import staff_required
 from billing.upstream.imports import generic, vendor_bills
 from billing.upstream.imports.filters import UpstreamImportFilter
 from billing.upstream.imports.forms import ImportUploadForm
+from billing.upstream.imports.report import changes_shown
 from billing.upstream.imports.services import upstream_import, upstream_import_apply, upstream_import_preview
 from billing.upstream.models import UpstreamImport, VendorUsage
 from common.listing import filtered_page
@@ -63,7 +64,13 @@ def import_new(request):
 @staff_required(roles=IMPORTERS)
 def import_detail(request, pk: int):
     record = get_object_or_404(_imports(), pk=pk)
-    context = {"record": record, "can_apply": False, "plan": None, "outcome": request.GET.get("outcome", "")}
+    context = {
+        "record": record,
+        "can_apply": False,
+        "plan": None,
+        "outcome": request.GET.get("outcome", ""),
+        "is_bills": record.fmt == UpstreamImport.Format.VENDOR_BILLS,
+    }
     rows = []
     if record.state == UpstreamImport.State.PREVIEW:
         try:
@@ -77,8 +84,10 @@ def import_detail(request, pk: int):
     elif record.state == UpstreamImport.State.APPLIED and record.fmt != UpstreamImport.Format.VENDOR_BILLS:
         rows = VendorUsage.objects.filter(source_import=record).select_related("channel", "model")
         rows = rows.order_by("channel__name", "day", "model_name", "is_batch")
-    context["page_obj"] = Paginator(rows, 50).get_page(request.GET.get("page"))
-    context["is_bills"] = record.fmt == UpstreamImport.Format.VENDOR_BILLS
+    context["page_obj"] = page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    if context["plan"] is not None and not context["is_bills"]:
+        for planned in page:
+            planned.shown_changes = changes_shown(planned)
     return render(request, "upstream/imports/detail.html", context)
 
 

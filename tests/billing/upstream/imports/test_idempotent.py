@@ -72,3 +72,16 @@ def test_a_preview_applies_against_what_is_stored_when_applied(world):
     applied = upstream_import_apply(preview)
     assert (applied.created, applied.unchanged) == (0, 1)
     assert VendorUsage.objects.get().day == date(2026, 11, 3)
+
+
+def test_a_model_found_later_changes_the_row_and_the_preview_names_both(world):
+    from billing.upstream.imports.report import changes_shown
+    from catalog.models import ModelAlias
+
+    content = generic("2026-11-03,,kimi-main,kimi-latest,10,1000,0,0,100,0,1.5,CNY")
+    upstream_import(content=content, filename="a.csv", fmt="generic")
+    assert VendorUsage.objects.get().model is None
+    ModelAlias.objects.create(model=world["models"]["kimi-k2"], alias="kimi-latest")
+    preview = upstream_import(content=content, filename="a.csv", fmt="generic", preview=True)
+    (planned,) = preview.plan.planned
+    assert planned.outcome == "changed" and changes_shown(planned) == [("model", "—", "kimi-k2")]

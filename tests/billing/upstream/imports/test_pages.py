@@ -54,7 +54,7 @@ def test_a_revision_shows_old_and_new_figures_in_the_preview(client, world):
     login(client, StaffRole.FINANCE)
     response = upload(client, generic("2026-11-03,,kimi-main,kimi-k2,14,1000,0,0,100,0,1.5,CNY"), "generic")
     page = client.get(response["Location"] + "?outcome=changed").content.decode()
-    assert "<code>requests</code> 10 → 14" in page
+    assert "Requests: <s>10</s> → <strong>14</strong>" in page
     assert "and change 1; 0 are unchanged" in page
 
 
