@@ -9,10 +9,9 @@ customers only: ``sell_amount`` is what the credit-terms invoice or the prepaid 
 customer's retail under a reseller is the reseller's revenue, never ours (``billing.chain.report`` shows
 every hop of the chain, and agents' commissions, which are not upstream cost and are not deducted here).
 
-Amounts are converted to ``settings.BASE_CURRENCY`` row by row at the rate in force on the rollup's day
-(``FxRate`` currency → base, the latest on or before the day, entered direction only, as
-``catalog.selectors.fx.fx_rate`` reads it). Everything is summed in SQL over whole days of the daily
-rollups, never raw events; Python only merges the grouped sums (channel aliases, branches, weeks).
+Amounts are converted to ``settings.BASE_CURRENCY`` at the rate in force on each rollup day (``sums``).
+Everything is summed in SQL over whole days of the daily rollups, never raw events; Python only merges
+the grouped sums (channel aliases, a sub-distributor's branch, the days of a week).
 """
 
 from dataclasses import dataclass, field
@@ -20,18 +19,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Min, QuerySet
+from django.db.models.functions import Lower
 
 from billing.upstream.margin.dimensions import Dimension, Grain, RowKey, row_keys
 from billing.upstream.margin.figures import Figures
+from billing.upstream.margin.sums import grouped_rows
 from billing.usage.models import UsageDaily
-from billing.usage.selectors import money_sum
 from catalog.models import Channel, ChannelAlias, FxRate
 
-_MONEY = DecimalField(max_digits=60, decimal_places=36)
-_RATE = DecimalField(max_digits=24, decimal_places=12)
-_ZERO = Value(Decimal(0), output_field=_MONEY)
 UNMAPPED = "unmapped"
 """The channel filter's value for upstream accounts that name no channel."""
 CHART_ROWS = 12
@@ -107,46 +103,6 @@ def scope_rows(scope: Scope, *, start: date | None = None, end: date | None = No
             account_name__in=_channel_names(scope.channel)
         )
     return rows
-
-
-def _rate_to_base(currency_field: str) -> Subquery:
-    """The rate turning the row's ``currency_field`` into the base currency on the row's day (NULL: none)."""
-    rates = FxRate.objects.filter(
-        base=OuterRef(currency_field), quote=settings.BASE_CURRENCY, date__lte=OuterRef("day")
-    ).order_by("-date")
-    return Subquery(rates.values("rate")[:1], output_field=_RATE)
-
-
-def _in_base(amount: str, currency: str, rate: str) -> Case:
-    native = Q(**{currency: settings.BASE_CURRENCY}) | Q(**{currency: ""})
-    return Case(When(native, then=F(amount)), default=F(amount) * F(rate), output_field=_MONEY)
-
-
-def _unconverted(amount: str, currency: str, rate: str) -> Case:
-    native = Q(**{currency: settings.BASE_CURRENCY}) | Q(**{currency: ""})
-    return Case(
-        When(native, then=_ZERO),
-        When(**{f"{rate}__isnull": True}, then=F(amount)),
-        default=_ZERO,
-        output_field=_MONEY,
-    )
-
-
-def grouped_rows(rows: QuerySet[UsageDaily], keys: tuple[str, ...]) -> QuerySet:
-    """``rows`` summed in SQL per ``keys`` × sell currency × cost currency: requests, the amounts as
-    recorded, their base-currency value at each day's rate, and what no rate converts."""
-    rated = rows.order_by().annotate(
-        sell_rate=_rate_to_base("sell_currency"), cost_rate=_rate_to_base("cost_currency")
-    )
-    return rated.values(*keys, "sell_currency", "cost_currency").annotate(
-        n=Coalesce(Sum("requests"), 0),
-        revenue=money_sum("sell_amount"),
-        cost=money_sum("cost_amount"),
-        revenue_base=money_sum(_in_base("sell_amount", "sell_currency", "sell_rate")),
-        cost_base=money_sum(_in_base("cost_amount", "cost_currency", "cost_rate")),
-        revenue_unconverted=money_sum(_unconverted("sell_amount", "sell_currency", "sell_rate")),
-        cost_unconverted=money_sum(_unconverted("cost_amount", "cost_currency", "cost_rate")),
-    )
 
 
 @dataclass
