@@ -28,7 +28,12 @@ from django.utils.translation import gettext as _
 from billing.ledger.models import AccountKind, JournalEntry
 from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
 from billing.upstream.consumption import cost_by_channel
-from billing.upstream.ledger_accounts import channel_account, vendor_expense
+from billing.upstream.ledger_accounts import (
+    SHORTFALL_KIND,
+    channel_account,
+    commitment_channel,
+    vendor_expense,
+)
 from billing.upstream.models import VendorBill
 from billing.upstream.money_checks import amount_check
 from billing.upstream.volume_tiers import tier_rebate_posted
@@ -37,7 +42,6 @@ from catalog.models import Channel, Settlement
 K = AccountKind
 Kind = VendorBill.Kind
 ZERO = Decimal(0)
-SHORTFALL_KIND = "upstream.commitment.shortfall"
 
 
 def month_start(day: date) -> date:
@@ -205,8 +209,6 @@ def month_accrued(channel: Channel, month: date) -> Decimal:
 def shortfall_accrued(channel: Channel, month: date) -> tuple[Decimal, object]:
     """The committed-spend shortfall accrued for the period ending in ``month`` on ``channel``'s contract,
     and the accrued account it sits on (``commitments`` posts it on the contract's first channel)."""
-    from billing.upstream.commitments import commitment_channel
-
     holder = commitment_channel(channel.contract) or channel
     account = channel_account(holder, K.UPSTREAM_ACCRUED)
     total = (

@@ -21,9 +21,13 @@ from django.utils import timezone
 
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import credit, debit, transaction_post
-from billing.upstream.bills import SHORTFALL_KIND
 from billing.upstream.consumption import cost_by_channel
-from billing.upstream.ledger_accounts import channel_account, vendor_expense
+from billing.upstream.ledger_accounts import (
+    SHORTFALL_KIND,
+    channel_account,
+    commitment_channel,
+    vendor_expense,
+)
 from catalog.models import CommitPeriod, VendorContract
 
 K = AccountKind
@@ -68,11 +72,6 @@ def commit_periods(contract: VendorContract, *, until: date) -> list[tuple[date,
         if contract.valid_to is not None and end >= contract.valid_to:
             return periods
         start, index = end + timedelta(days=1), index + 1
-
-
-def commitment_channel(contract: VendorContract):
-    """The channel whose accrual carries the contract's shortfall: its first (lowest id)."""
-    return contract.channels.order_by("pk").first()
 
 
 def _key(contract: VendorContract, end: date) -> str:

@@ -8,9 +8,11 @@ shortfall) are per vendor, as usage postings debit cost of tokens per vendor.
 
 from billing.ledger.accounts import account_get, channel_reference
 from billing.ledger.models import AccountKind, LedgerAccount
-from catalog.models import Channel, Settlement
+from catalog.models import Channel, Settlement, VendorContract
 
 K = AccountKind
+# The ledger kind of a committed-spend shortfall accrual (``commitments``; settled by ``bills``).
+SHORTFALL_KIND = "upstream.commitment.shortfall"
 
 
 def channel_account(channel: Channel, kind: str) -> LedgerAccount:
@@ -33,3 +35,8 @@ def vendor_expense(channel: Channel, kind: str = K.COST_OF_TOKENS) -> LedgerAcco
 def consumption_kind(channel: Channel) -> str:
     """The account a channel's consumption is credited to: prepaid asset, or accrual when postpaid."""
     return K.UPSTREAM_PREPAID if channel.contract.settlement == Settlement.PREPAID else K.UPSTREAM_ACCRUED
+
+
+def commitment_channel(contract: VendorContract) -> Channel | None:
+    """The channel whose accrual carries the contract's committed-spend shortfall: its first (lowest id)."""
+    return contract.channels.order_by("pk").first()

@@ -1,0 +1,125 @@
+"""Reads of the upstream ledger pages: the channel list with totals, packs in burn order, invoice status."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Case, CharField, DecimalField, F, Q, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from billing.fx.rates import BaseRates
+from billing.upstream.burn import burn_order
+from billing.upstream.cover import Cover, cover_for_channels
+from billing.upstream.models import UpstreamPack, VendorBill
+
+ZERO = Decimal(0)
+
+# Sort keys of the ledger list (``?o=``, ``-`` for descending) → how a row's Cover sorts.
+LEDGER_SORTS = {
+    "channel": lambda c: c.channel.name.lower(),
+    "vendor": lambda c: c.channel.contract.vendor.name.lower(),
+    "currency": lambda c: c.currency,
+    "balance": lambda c: c.balance,
+    "burn": lambda c: c.burn_rate,
+    # No burn (no figure) sorts after every figure.
+    "days": lambda c: (c.days is None, c.days if c.days is not None else ZERO),
+    "accrued": lambda c: c.accrued,
+    "payables": lambda c: c.payables,
+}
+
+BILL_STATUSES = [
+    ("open", _("Open")),
+    ("overdue", _("Overdue")),
+    ("paid", _("Paid")),
+    ("statement", _("Statement (prepaid, nothing owed)")),
+    ("void", _("Void")),
+]
+
+
+def ledger_covers(channels, *, sort: str = "channel", low_only: bool = False, today: date) -> list[Cover]:
+    """Every channel's cover, sorted by ``sort`` (a LEDGER_SORTS key, ``-`` first for descending)."""
+    covers = list(cover_for_channels(channels, today=today).values())
+    if low_only:
+        covers = [c for c in covers if c.low]
+    key = sort.lstrip("-")
+    covers.sort(key=LEDGER_SORTS.get(key, LEDGER_SORTS["channel"]), reverse=sort.startswith("-"))
+    return covers
+
+
+@dataclass(frozen=True)
+class BaseTotals:
+    """The list's totals in the base currency at today's rates; ``missing``: currencies without a rate."""
+
+    currency: str
+    balance: Decimal
+    accrued: Decimal
+    payables: Decimal
+    missing: tuple[str, ...]
+
+
+def base_totals(covers: list[Cover], *, today: date) -> BaseTotals:
+    rates = BaseRates()
+    balance = accrued = payables = ZERO
+    missing = set()
+    for cover in covers:
+        rate = rates.rate(cover.currency, today)
+        if rate is None:
+            missing.add(cover.currency)
+            continue
+        balance += cover.balance * rate if cover.prepaid else ZERO
+        accrued += cover.accrued * rate
+        payables += cover.payables * rate
+    return BaseTotals(rates.base, balance, accrued, payables, tuple(sorted(missing)))
+
+
+def bills_with_status(queryset, *, today: date):
+    """``queryset`` of vendor invoices annotated with ``status`` (a BILL_STATUSES key) and ``left``."""
+    return queryset.annotate(
+        status=Case(
+            When(state=VendorBill.State.VOID, then=Value("void")),
+            When(state=VendorBill.State.PAID, then=Value("paid")),
+            When(transaction__isnull=True, then=Value("statement")),
+            When(due_on__lt=today, then=Value("overdue")),
+            default=Value("open"),
+            output_field=CharField(),
+        ),
+        left=Case(
+            When(
+                Q(state=VendorBill.State.OPEN) & Q(transaction__isnull=False),
+                then=F("amount") - F("paid_amount"),
+            ),
+            default=Value(ZERO),
+            output_field=DecimalField(max_digits=21, decimal_places=3),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PackRow:
+    pack: UpstreamPack
+    order: int  # position in the burn order (1 first); 0 when it no longer draws
+    remaining: Decimal | int  # credit at contract cost, or tokens for a token pack
+    state: str
+
+
+def pack_rows(channel, *, now) -> list[PackRow]:
+    """``channel``'s packs in burn order with what each has left and whether it still draws."""
+    packs = list(UpstreamPack.objects.filter(channel=channel).select_related("model"))
+    rows, position = [], 0
+    for pack in burn_order(packs):
+        if pack.kind == UpstreamPack.Kind.TOKENS:
+            remaining = max(pack.tokens - pack.used_tokens, 0)
+        else:
+            remaining = max(pack.credit - pack.used_credit, ZERO)
+        if pack.expires_at is not None and pack.expires_at <= now:
+            state = "expired"
+        elif pack.starts_at > now:
+            state = "upcoming"
+        elif not remaining:
+            state = "used"
+        else:
+            state = "active"
+        if state in ("active", "upcoming"):
+            position += 1
+        rows.append(PackRow(pack, position if state in ("active", "upcoming") else 0, remaining, state))
+    return rows
