@@ -247,3 +247,18 @@ def test_the_page_in_chinese(client, month, chinese):
     assert "Direct customers (no sub-distributor)" not in body
     assert "Against the books" not in body
     assert 'data-testid="margin-total-margin">21.20<' in body
+
+
+def test_a_quarter_by_week_compares_with_the_quarter_before(client, month):
+    client.force_login(staff(StaffRole.FINANCE))
+
+    response = client.get(URL, {"period": "2026-q2", "dimension": "period", "grain": "week"})
+
+    report = response.context["report"]
+    assert (report.scope.start.isoformat(), report.scope.end.isoformat()) == ("2026-04-01", "2026-06-30")
+    previous = (report.previous_start.isoformat(), report.previous_end.isoformat())
+    assert previous == ("2026-01-01", "2026-03-31")
+    assert [r.key.ident for r in report.rows] == ["2026-W16", "2026-W19", "2026-W21"]
+    body = response.content.decode()
+    assert "2026-05-04 – 2026-05-10" in body  # a week row says which days it holds
+    assert "Previous margin" not in body  # period rows are not compared row by row
