@@ -480,6 +480,14 @@ CELERY_BEAT_SCHEDULE["upstream-mismatch-scan"] = {
 # Workers discover ``tasks`` modules one package below an app (distributor/celery.py); this one is two.
 CELERY_IMPORTS = (*globals().get("CELERY_IMPORTS", ()), "billing.upstream.mismatch.tasks")
 
+# The upstream prepaid ledger (billing/upstream/daily.py): each morning, burn yesterday's consumption from the
+# channels' packs, expire packs, accrue ended commit periods and last month's volume rebates, and alert
+# channels under their days of cover (once per channel and day); every step is re-run-safe.
+CELERY_BEAT_SCHEDULE["upstream-ledger-daily"] = {
+    "task": "billing.upstream.tasks.upstream_daily_task",
+    "schedule": crontab(minute=30, hour=5),
+}
+
 # Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
 # yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
 # rate, and reversed on the 1st; a missing rate fails the run with the pairs to enter, and re-running is safe.

@@ -130,3 +130,20 @@ def test_daily_run_burns_yesterday_and_expires(channel, usage):
     assert pack.expired_credit == Decimal("2")
     again = upstream_daily_run(day=TODAY - timedelta(days=1), alerts=False)
     assert again.expired == 0
+
+
+def test_upstream_burn_command_runs_a_day_and_refuses_a_bad_one(channel, usage):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    pack = buy(channel, "PACK", "5", credit="5", expires=date(2030, 1, 1))
+    usage(TODAY - timedelta(days=1), 100)
+    out = StringIO()
+    call_command("upstream_burn", "--day", (TODAY - timedelta(days=1)).isoformat(), "--no-alerts", stdout=out)
+    assert "1 pack draw(s)" in out.getvalue()
+    assert pack.draws.get().credit == Decimal("0.3")
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("upstream_burn", "--day", "2026-02-30")
+    with pytest.raises(CommandError, match="has not ended"):
+        call_command("upstream_burn", "--day", "2999-01-01")
