@@ -28,6 +28,11 @@ TRANSACTION_LABELS = {
     "usage.correction": _("Re-rating corrections"),
     "credit_note.issue": _("Credit notes"),
     "invoice.issue": _("Invoice adjustments (usage re-billed)"),
+    "upstream.pack.draw": _("Packs bought below or above contract cost"),
+    "upstream.tier.rebate": _("Volume tier rebates"),
+    "upstream.bill.usage": _("Vendor invoices differing from the accrued cost"),
+    "upstream.bill.commitment": _("Commitment shortfall invoiced"),
+    "upstream.pack.expiry": _("Expired upstream credit"),
 }
 USAGE_PREFIX = "usage."
 """Transactions of this kind post the same rated usage the rollups sum (on its posting day)."""
