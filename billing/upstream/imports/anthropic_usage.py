@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.upstream.imports import values
 from billing.upstream.imports.buckets import buckets_of, where, windows_checked
-from billing.upstream.imports.rows import FieldProblem, ParsedFile, RowError, SourceRow
+from billing.upstream.imports.rows import FieldProblem, ParsedFile, RowError, SourceRow, identity_of
 from billing.upstream.imports.source import json_load
 
 
@@ -38,7 +38,8 @@ def parse(content: bytes) -> ParsedFile:
             try:
                 parsed.items.append(_row(result, row=row, place=place, window=window))
             except FieldProblem as problem:
-                parsed.items.append(RowError(row, problem.field, problem.message, place))
+                identity = identity_of(_identity, result, row=row, place=place, window=window)
+                parsed.items.append(RowError(row, problem.field, problem.message, place, identity))
     return parsed
 
 
@@ -80,4 +81,17 @@ def _row(result, *, row: int, place: str, window) -> SourceRow:
         cache_write_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
         output_tokens=values.count(result.get("output_tokens"), "output_tokens"),
+    )
+
+
+def _identity(result, *, row: int, place: str, window) -> SourceRow:
+    if not isinstance(result, dict):
+        raise FieldProblem("result", "")
+    return SourceRow(
+        row=row,
+        where=place,
+        window=window,
+        model_name=values.text(result.get("model"), "model", max_length=200),
+        key_id=values.text(result.get("api_key_id"), "api_key_id", max_length=200, required=False),
+        is_batch=result.get("service_tier") == "batch",
     )

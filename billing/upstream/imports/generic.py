@@ -16,7 +16,7 @@ reasoning_tokens,cost,currency``
 from django.utils.translation import gettext as _
 
 from billing.upstream.imports import values
-from billing.upstream.imports.rows import FieldProblem, ParsedFile, RowError, SourceRow
+from billing.upstream.imports.rows import FieldProblem, ParsedFile, RowError, SourceRow, identity_of
 from billing.upstream.imports.source import csv_rows
 
 REQUIRED = ("date", "model", "input_tokens", "output_tokens")
@@ -79,4 +79,15 @@ def _row(number: int, record: dict, overflow: bool):
             has_cache_counts=bool(cache_read or cache_write),
         )
     except FieldProblem as problem:
-        return RowError(number, problem.field, problem.message, "")
+        return RowError(number, problem.field, problem.message, "", identity_of(_identity, number, record))
+
+
+def _identity(number: int, record: dict) -> SourceRow:
+    return SourceRow(
+        row=number,
+        where="",
+        day=values.day(record.get("date"), "date"),
+        zone=values.zone(record.get("timezone")),
+        channel_name=values.text(record.get("channel"), "channel", max_length=120, required=False),
+        model_name=values.text(record.get("model"), "model", max_length=200),
+    )

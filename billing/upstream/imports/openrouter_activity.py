@@ -14,7 +14,14 @@ summed.
 from django.utils.translation import gettext as _
 
 from billing.upstream.imports import values
-from billing.upstream.imports.rows import FieldProblem, FileRefused, ParsedFile, RowError, SourceRow
+from billing.upstream.imports.rows import (
+    FieldProblem,
+    FileRefused,
+    ParsedFile,
+    RowError,
+    SourceRow,
+    identity_of,
+)
 from billing.upstream.imports.source import csv_rows, json_load
 
 REQUIRED = ("date", "model", "usage", "requests", "prompt_tokens", "completion_tokens", "reasoning_tokens")
@@ -76,7 +83,19 @@ def _item(record: dict, *, row: int, place: str):
             extra={"permaslug": str(record.get("model_permaslug") or "")},
         )
     except FieldProblem as problem:
-        return RowError(row, problem.field, problem.message, place)
+        return RowError(
+            row, problem.field, problem.message, place, identity_of(_identity, record, row, place)
+        )
+
+
+def _identity(record: dict, row: int, place: str) -> SourceRow:
+    return SourceRow(
+        row=row,
+        where=place,
+        day=values.day(record.get("date"), "date"),
+        zone=ZONE,
+        model_name=values.text(record.get("model"), "model", max_length=200),
+    )
 
 
 def _usage(value):

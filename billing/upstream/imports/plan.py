@@ -88,7 +88,8 @@ def usage_plan(parsed: ParsedFile, *, channel: Channel | None) -> UsagePlan:
     for item in parsed.items:
         plan.rows_read += 1
         if isinstance(item, RowError):
-            plan.errors.append(item)
+            if not _withholds(item, found, channels, days, models):
+                plan.errors.append(item)
             continue
         try:
             target = _placed(item, channels, days, models)
@@ -132,6 +133,19 @@ def _placed(row: SourceRow, channels: ChannelFinder, days: BucketDays, models: M
         currency=row.currency,
         rows=[],
     )
+
+
+def _withholds(error: RowError, found: dict, channels, days, models) -> bool:
+    """Mark the stored row a bad source row would have summed into, so that none of it is imported; False
+    when the bad row cannot even be placed (then it withholds nothing)."""
+    if error.identity is None:
+        return False
+    try:
+        target = _placed(error.identity, channels, days, models)
+    except FieldProblem:
+        return False
+    found.setdefault(target.key, target).problems.append(error)
+    return True
 
 
 def _add(planned: PlannedUsage, row: SourceRow, target: PlannedUsage) -> None:

@@ -5,6 +5,7 @@ A parser knows the vendor's file; it does not know our channels or the database.
 to our token classes, or a ``RowError`` naming the row and field it could not read.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,6 +50,9 @@ class RowError:
     field: str
     message: str
     where: str = ""
+    # What the row is about (channel, day, model), when that much could be read: the other rows summed
+    # under the same key are then withheld too, as a partial sum would understate the vendor's figure.
+    identity: "SourceRow | None" = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         return {"row": self.row, "field": self.field, "message": self.message, "where": self.where}
@@ -91,3 +95,11 @@ class ParsedFile:
 
     items: list  # SourceRow | RowError, or an iterator of them for CSV files
     buckets: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+def identity_of(build: Callable[..., SourceRow], *args, **kwargs) -> SourceRow | None:
+    """The row's identity as ``build(*args, **kwargs)`` reads it, or None when even that cannot be read."""
+    try:
+        return build(*args, **kwargs)
+    except FieldProblem:
+        return None

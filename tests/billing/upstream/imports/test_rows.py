@@ -94,7 +94,7 @@ def test_openai_result_errors_say_the_bucket_and_result(world):
                     openai_result(),
                     openai_result(model=None, key="key_Eu999"),
                     openai_result(key="key_unknown"),
-                    openai_result(input_tokens=10, cached=20),
+                    openai_result(input_tokens=10, cached=20, batch=True),
                 ],
             )
         ]
@@ -154,3 +154,36 @@ def test_several_api_keys_of_one_channel_are_summed_into_one_row(world):
     )
     assert (record.rows, record.created) == (2, 1)
     assert VendorUsage.objects.get().input_tokens == 150
+
+
+def test_a_row_with_a_bad_count_withholds_the_rows_of_its_day_and_model(world):
+    content = generic(
+        "2026-11-03,,kimi-main,kimi-k2,10,1000,0,0,100,0,,",
+        "2026-11-03,,kimi-main,kimi-k2,10,-1000,0,0,100,0,,",
+        "2026-11-03,,kimi-main,kimi-other,10,1000,0,0,100,0,,",
+    )
+    record = upstream_import(content=content, filename="g.csv", fmt="generic")
+    # Row 2 alone would understate kimi-k2's day: neither is stored; the other model's row is.
+    assert VendorUsage.objects.get().model_name == "kimi-other"
+    errors = errors_by_row(record)
+    assert errors[3][0] == "input_tokens" and errors[2][1].startswith("Not imported: it sums with row(s) 3")
+    assert record.rejected == 2
+
+
+def test_a_bad_openai_result_withholds_its_key_but_not_other_models(world):
+    content = openai_page(
+        [
+            (
+                utc(2026, 11, 3),
+                utc(2026, 11, 4),
+                [
+                    openai_result(input_tokens=100),
+                    {**openai_result(input_tokens=100), "project_id": "proj_b", "output_tokens": -1},
+                    openai_result(model="gpt-4.1-2025-04-14", input_tokens=100),
+                ],
+            )
+        ]
+    )
+    record = upstream_import(content=content, filename="o.json", fmt="openai-usage")
+    assert list(VendorUsage.objects.values_list("model_name", flat=True)) == ["gpt-4.1-2025-04-14"]
+    assert record.rejected == 2
