@@ -28,7 +28,8 @@ exactly at the limit agrees.
      tolerance) and more tokens, requests reached it that we never billed: ``unbilled_usage``; if we count
      more of both, ``no_upstream_record`` (we billed requests it does not show); otherwise (requests agree
      or the vendor reports none, as Anthropic's report) the counting differs: ``token_drift``. Value: the
-     token difference at contract cost, ``|Σ (their − our tokens of a class) × price of the class|``.
+     token difference at contract cost, ``|Σ (their − our tokens of a class) × price of the class|``; a
+     vendor without cache counts (OpenRouter) has its total input split between the classes as ours is.
    * totals agree but the split between uncached input, cache reads and cache writes does not (not
      compared when the vendor reports no cache counts): ``cache_mismatch``. Value: as for drift, which
      prices the shifted tokens at the difference of their classes' prices.
@@ -95,9 +96,21 @@ class Verdict:
     detail: str = ""
 
 
-def _collapsed(figures: Figures) -> Figures:
-    """All input as one class, to compare with a vendor that reports no cache counts."""
-    return Figures(requests=figures.requests, input=figures.total_input, output=figures.output)
+def _split_like(theirs: Figures, ours: Figures) -> Figures:
+    """The vendor's input, reported as one number (no cache counts), split between the classes as ours
+    is, so its tokens are priced like ours rather than all at the uncached price."""
+    total, mine = theirs.total_input, ours.total_input
+    if not mine:
+        return theirs
+    cached = {c: getattr(ours, c) * total // mine for c in ("cache_read", "cache_write", "cache_write_1h")}
+    return Figures(
+        requests=theirs.requests,
+        input=total - sum(cached.values()),
+        **cached,
+        output=theirs.output,
+        cost=theirs.cost,
+        has_cache_counts=False,
+    )
 
 
 def _excess(theirs: Figures, ours: Figures | None) -> Figures:
@@ -113,7 +126,7 @@ def _excess(theirs: Figures, ours: Figures | None) -> Figures:
 
 def _difference_value(model: str, ours: Figures, theirs: Figures, price: Pricer) -> tuple[Decimal, str]:
     if not theirs.has_cache_counts:
-        ours = _collapsed(ours)
+        theirs = _split_like(theirs, ours)
     priced = price(model, ours), price(model, theirs)
     if priced[0] is not None and priced[1] is not None:
         return abs(priced[1] - priced[0]), ""

@@ -86,15 +86,18 @@ class _Prices:
         self.snapshots: dict[datetime, PricingSnapshot] = {}
         self.rates: dict[tuple[str, date], Decimal] = {}
 
-    def pricer(self, channel: Channel, day: date):
-        at = day_window(day, channel.reporting_zone)[0]
+    def snapshot(self, at: datetime) -> PricingSnapshot:
+        # Loaded on first use: only a line that does not match prices tokens, and most lines match.
         if at not in self.snapshots:
             self.snapshots[at] = PricingSnapshot(at, model_ids=[m.pk for m in self.models.values()])
-        snapshot = self.snapshots[at]
+        return self.snapshots[at]
+
+    def pricer(self, channel: Channel, day: date):
+        at = day_window(day, channel.reporting_zone)[0]
 
         def price(model_name: str, figures: Figures) -> Decimal | None:
             model = self.models.get(model_name)
-            schedule = channel_cost(snapshot, channel, model) if model is not None else None
+            schedule = channel_cost(self.snapshot(at), channel, model) if model is not None else None
             if schedule is None:
                 return None
             try:

@@ -159,9 +159,11 @@ def test_a_run_at_the_threshold_does_not_alert(month, alerting, django_capture_o
     alerting.save()
     vendor_rows_store(month.channel, vendor_month())
 
-    with mock.patch.object(alerts, "signed_webhook_send") as send:
-        with django_capture_on_commit_callbacks(execute=True):
-            run = reconcile(date_from=JUNE[0], date_to=JUNE[-1], now=AFTER_JUNE).run
+    with (
+        mock.patch.object(alerts, "signed_webhook_send") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run = reconcile(date_from=JUNE[0], date_to=JUNE[-1], now=AFTER_JUNE).run
 
     assert mail.outbox == [] and not send.called
     assert "alerted_at" not in run.totals

@@ -98,9 +98,9 @@ def test_cache_split_boundaries_and_value():
 def test_a_vendor_without_cache_counts_compares_total_input_only():
     no_cache = vendor(input=600_000, cache_read=0, has_cache_counts=False)
     assert one(no_cache)[0] == ReconClass.MATCHED
-    klass, value = one(vendor(input=610_000, cache_read=0, has_cache_counts=False))
-    # 10,000 more input tokens at the uncached price
-    assert (klass, value) == (ReconClass.TOKEN_DRIFT, Decimal("0.02"))
+    klass, value = one(vendor(input=660_000, cache_read=0, has_cache_counts=False))
+    # 60,000 more input tokens, split as ours (5/6 uncached at 2, 1/6 cache reads at 0.5 per million)
+    assert (klass, value) == (ReconClass.TOKEN_DRIFT, Decimal("0.105"))
 
 
 def test_more_requests_and_tokens_on_either_side_say_who_missed_them():
