@@ -488,6 +488,19 @@ CELERY_BEAT_SCHEDULE["upstream-ledger-daily"] = {
     "schedule": crontab(minute=30, hour=5),
 }
 
+# Upstream reconciliation (billing/upstream/reconcile/): each morning the last week's days that are now due
+# on their channels (day end + reporting lag), so a late vendor file changes the next run; on the 3rd the
+# month just closed. A re-run with unchanged inputs stores nothing; a leakage past the threshold alerts once.
+CELERY_IMPORTS = (*CELERY_IMPORTS, "billing.upstream.reconcile.tasks")
+CELERY_BEAT_SCHEDULE["upstream-reconcile-daily"] = {
+    "task": "billing.upstream.reconcile.tasks.reconcile_daily_task",
+    "schedule": crontab(minute=15, hour=8),
+}
+CELERY_BEAT_SCHEDULE["upstream-reconcile-monthly"] = {
+    "task": "billing.upstream.reconcile.tasks.reconcile_monthly_task",
+    "schedule": crontab(minute=45, hour=8, day_of_month=3),
+}
+
 # Realised FX on foreign-currency payments (billing/fx/realised.py): each night, for allocations up to
 # yesterday. The month that ended is revalued (billing/fx/revaluation.py) after its close, at the month-end
 # rate, and reversed on the 1st; a missing rate fails the run with the pairs to enter, and re-running is safe.
