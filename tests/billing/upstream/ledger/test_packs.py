@@ -141,3 +141,28 @@ def test_token_pack_expiry_values_unused_tokens_at_price(channel, model):
     packs_expire(today=date(2026, 1, 21))
     pack.refresh_from_db()
     assert pack.expired_credit == Decimal("10")
+
+
+def test_over_a_packs_life_the_asset_falls_by_its_price_and_cost_is_what_we_paid(channel, usage):
+    # given: 10 of credit bought for 8; usage of 3.000 at contract cost posted per channel by ingestion
+    pack = buy(channel, "PROMO", "8", credit="10", expires=date(2026, 2, 3))
+    prepaid = channel_account(channel, K.UPSTREAM_PREPAID)
+    cost = vendor_expense(channel)
+    cost_before = cost.balance
+    usage(date(2026, 2, 1), 1000)
+    prepaid.refresh_from_db()
+    assert prepaid.balance == Decimal("5")  # 8 paid − 3 consumed at contract cost
+
+    # when: the day is burnt and the pack expires
+    burn_day(channel=channel, day=date(2026, 2, 1))
+    packs_expire(today=date(2026, 2, 3))
+
+    # then: nothing is left on the asset, cost of tokens is 3 × 8/10 and the rest is expired credit
+    prepaid.refresh_from_db()
+    cost.refresh_from_db()
+    assert prepaid.balance == 0
+    assert cost.balance - cost_before == Decimal("2.4")
+    assert vendor_expense(channel, K.UPSTREAM_EXPIRED).balance == Decimal("5.6")
+    pack.refresh_from_db()
+    assert (pack.used_credit, pack.expired_credit) == (Decimal("3"), Decimal("5.6"))
+    assert ledger_problems() == []
