@@ -103,6 +103,9 @@ def test_bad_input_is_answered_on_its_field_and_the_report_still_shows(client, m
 
     reversed_range = client.get(URL, {"start": "2026-05-20", "end": "2026-05-10"})
     assert "is before the first day" in reversed_range.context["form"].errors["end"][0]
+    too_long = client.get(URL, {"start": "2025-01-01", "end": "2026-05-01"})
+    assert "at most 366 days" in too_long.context["form"].errors["end"][0]
+    assert too_long.context["report"].scope.start.day == 1  # the report fell back to this month
     unknown = client.get(URL, {"customer": "nobody"})
     assert "No customer has the code nobody." in unknown.context["form"].errors["customer"][0]
 
