@@ -10,6 +10,7 @@ from demo import catalog as catalog_demo
 from demo import dunning as dunning_demo
 from demo import invoicing as invoicing_demo
 from demo import receivables as receivables_demo
+from demo import upstream as upstream_demo
 from demo import usage as usage_demo
 from demo import wallets as wallets_demo
 
@@ -19,6 +20,7 @@ DEMO_LOADERS = [
     catalog_demo.load_assignments,
     wallets_demo.load,
     usage_demo.load,
+    upstream_demo.load,
     dunning_demo.load,
     invoicing_demo.load,
     # Needs issued invoices: keep it after the period close loader.

@@ -1,9 +1,10 @@
 """Demo usage: a gateway source, key mappings and a month of realistic requests, so the usage pages show.
 
 Events go through the real pipeline (``usage_batch_ingest``): rated, rolled up and posted to wallets and
-receivables like production usage. Idempotent: once the demo source has a batch nothing is added again
-(event times are relative to the first load). The source's token is not kept; issue a new one on the
-gateway sources page to point a real gateway at it.
+receivables like production usage. Every event names its upstream account, a channel of
+``demo.upstream`` (by name or alias), so its cost is rated at that channel's contract. Idempotent: once the
+demo source has a batch nothing is added again (event times are relative to the first load). The source's
+token is not kept; issue a new one on the gateway sources page to point a real gateway at it.
 """
 
 import random
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.usage.models import GatewayKey, GatewaySource, SourceKind, UsageBatch
 from billing.usage.services import usage_batch_ingest
+from demo.upstream import channels_load
 
 SOURCE_NAME = "demo-litellm"
 DAYS = 30
@@ -37,7 +39,7 @@ TRAFFIC = [
 UNRATED = [("sk-demo-acme-agents", "gpt-4.1-preview-custom"), ("sk-unmapped-7f3a", "deepseek-chat")]
 
 
-def _event(rng: random.Random, n: int, code: str, model: str, at) -> dict:
+def _event(rng: random.Random, n: int, code: str, model: str, at, routes: dict[str, str]) -> dict:
     # Counts are rounded (input to thousands, output to tens) so amounts have few decimal places: on
     # SQLite the ledger's balance arithmetic runs in floats and would drift at the 12th place otherwise
     # (PostgreSQL is exact whatever the amounts).
@@ -48,6 +50,7 @@ def _event(rng: random.Random, n: int, code: str, model: str, at) -> dict:
         "occurred_at": at.isoformat(),
         "key": f"sk-demo-{code}",
         "model": model,
+        "upstream_account": routes[model],
         "prompt_tokens": prompt,
         "completion_tokens": completion,
     }
@@ -76,6 +79,7 @@ def load(seed: int = 2026) -> list[tuple[str, str]]:
         GatewayKey.objects.get_or_create(
             source=None, key=f"sk-demo-{code}", defaults={"customer": customer, "note": "demo key"}
         )
+    routes = channels_load()
     rng = random.Random(seed)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     n = 0
@@ -90,11 +94,12 @@ def load(seed: int = 2026) -> list[tuple[str, str]]:
             for _ in range(rng.randint(0, round(2 * per_day * weight))):
                 n += 1
                 at = day_start - timedelta(minutes=rng.randint(0, 23 * 60))
-                records.append(_event(rng, n, code, rng.choice(models), at))
+                records.append(_event(rng, n, code, rng.choice(models), at, routes))
         if days_ago % 10 == 3:
             for key, model in UNRATED:
                 n += 1
-                records.append({**_event(rng, n, "x", model, day_start - timedelta(hours=2)), "key": key})
+                at = day_start - timedelta(hours=2)
+                records.append({**_event(rng, n, "x", model, at, routes), "key": key})
     # One delivery (as a nightly export would be): one posting per customer, few ledger entries.
     usage_batch_ingest(source=source, records=records, idempotency_key="demo:month")
     return []

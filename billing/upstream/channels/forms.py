@@ -78,6 +78,11 @@ class _ContractFields(_ModelFields):
         self.fields["cost_book"].queryset = PriceBook.objects.filter(kind=BookKind.COST).order_by("name")
         self.fields["list_book"].queryset = PriceBook.objects.filter(kind=BookKind.LIST).order_by("name")
         self.fields["list_book"].empty_label = _("The highest-priority list book")
+        if self.instance is not None and self.instance.channels.exists():
+            # Its channels' upstream ledger is kept in this vendor and currency (contract_update refuses).
+            for name in ("vendor", "currency"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Fixed: the contract has channels.")
 
 
 class ContractForm(BootstrapFormMixin, _ContractFields):
@@ -156,8 +161,14 @@ class _ChannelFields(_ModelFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         contracts = VendorContract.objects.select_related("vendor").order_by("vendor__name", "name")
-        current = getattr(self.instance, "contract_id", None)
-        self.fields["contract"].queryset = contracts.filter(Q(is_active=True) | Q(pk=current))
+        if self.instance is None:
+            self.fields["contract"].queryset = contracts.filter(is_active=True)
+        else:
+            # A channel moves only within its vendor and currency (its upstream ledger is kept in them).
+            current = self.instance.contract
+            self.fields["contract"].queryset = contracts.filter(
+                Q(is_active=True, vendor=current.vendor_id, currency=current.currency) | Q(pk=current.pk)
+            )
         self.fields["contract"].label_from_instance = lambda c: f"{c.name} · {c.vendor.name} · {c.currency}"
         if self.instance is None:
             self.fields["aliases"] = forms.CharField(
@@ -177,3 +188,34 @@ class ChannelForm(BootstrapFormMixin, _ChannelFields):
 
 class AliasForm(BootstrapFormMixin, forms.Form):
     alias = forms.CharField(label=_("Alias"), max_length=120)
+
+
+class UnmappedFilterForm(BootstrapFormMixin, forms.Form):
+    """The unmapped channels list's filters (``billing.usage.channels.unmapped_channels``)."""
+
+    q = forms.CharField(label=_("Upstream account"), required=False, max_length=120)
+    since = forms.DateField(label=_("Used since"), required=False, widget=DATE)
+    until = forms.DateField(label=_("Used until"), required=False, widget=DATE)
+    o = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The end comes before the start."))
+        return data
+
+
+class ChannelMapForm(BootstrapFormMixin, forms.Form):
+    upstream_account = forms.CharField(widget=forms.HiddenInput, max_length=120)
+    channel = forms.ModelChoiceField(
+        label=_("Channel"),
+        queryset=Channel.objects.filter(is_active=True).select_related("contract__vendor").order_by("name"),
+        empty_label=_("Choose the channel this account is"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].label_from_instance = lambda c: (
+            f"{c.name} · {c.contract.vendor.name} · {c.contract.name} ({c.contract.currency})"
+        )

@@ -229,12 +229,36 @@ def test_editing_a_contract_says_terms_apply_from_now_on(finance_client, contrac
     assert "its terms cost usage rated from now on" in response.content.decode()
 
 
-def test_a_contract_with_channels_keeps_its_currency(finance_client, channel, vendor, cost_book):
+def test_a_contract_with_channels_keeps_its_vendor_and_currency(finance_client, channel, vendor, cost_book):
     contract = channel.contract
-    data = _contract_post(vendor, cost_book, name=contract.name, currency="USD", valid_from="2026-01-01")
-    response = finance_client.post(reverse("upstream-contract-edit", args=[contract.pk]), data)
-    assert response.status_code == 400
-    assert "deepseek-main" in response.context["form"].errors["currency"][0]
+    url = reverse("upstream-contract-edit", args=[contract.pk])
+    form = finance_client.get(url).context["form"]
+    assert form.fields["currency"].disabled and form.fields["vendor"].disabled
+    other = VendorFactory(name="OpenRouter", slug="openrouter")
+    data = _contract_post(
+        other, cost_book, name=contract.name, currency="USD", valid_from="2026-01-01", payment_terms_days="60"
+    )
+    assert finance_client.post(url, data).status_code == 302
+    contract.refresh_from_db()
+    assert (contract.currency, contract.vendor, contract.payment_terms_days) == ("CNY", vendor, 60)
+
+
+def test_a_channel_moves_only_to_contracts_of_its_vendor_and_currency(
+    finance_client, channel, vendor, cost_book
+):
+    renewed = contract_create(
+        vendor=vendor,
+        name="DeepSeek 2027",
+        currency="CNY",
+        valid_from=channel.contract.valid_from,
+        cost_book=cost_book,
+    )
+    usd_book = PriceBookFactory(name="DeepSeek USD", kind="cost", currency="USD", vendor=vendor)
+    contract_create(
+        vendor=vendor, name="DeepSeek USD", currency="USD", valid_from=renewed.valid_from, cost_book=usd_book
+    )
+    form = finance_client.get(reverse("upstream-channel-edit", args=[channel.pk])).context["form"]
+    assert set(form.fields["contract"].queryset) == {channel.contract, renewed}
 
 
 def test_a_channel_is_created_with_aliases_under_the_preselected_contract(finance_client, contract):
