@@ -44,6 +44,7 @@ def _shift(evidence: dict) -> dict:
         "history_points": evidence.get("history_points"),
         "history_requests": evidence.get("history_requests"),
         "metrics": metrics,
+        "shifted": [metric for metric in metrics if metric.get("shifted")],
         "points": evidence.get("points", []),
     }
 

@@ -36,6 +36,8 @@ EVENTS_PER_PAGE = 50
 
 def _list(request, *, scan_form=None, pack_form=None, status=200) -> HttpResponse:
     context = filtered_page(request, flags(), MismatchFlagFilter)
+    for flag in context["page_obj"]:
+        flag.view = evidence_view(flag)
     today = timezone.localdate()
     context.update(
         can_write=not request.user.is_read_only,
@@ -74,10 +76,16 @@ def mismatch_scan_run(request):
 
 
 def _detail(request, flag: MismatchFlag, *, state_form=None, status=200) -> HttpResponse:
+    view = evidence_view(flag)
+    vendor_rows = flag_vendor_rows(flag)
+    # Each vendor row links to the import that brought it, while the row is still the one flagged.
+    imports = {row.pk: row.source_import_id for row in vendor_rows}
+    for row in view.get("rows", []):
+        row["import_id"] = imports.get(row["vendor_usage"])
     context = {
         "flag": flag,
-        "view": evidence_view(flag),
-        "vendor_rows": flag_vendor_rows(flag),
+        "view": view,
+        "vendor_rows": vendor_rows,
         "can_write": not request.user.is_read_only,
     }
     if context["can_write"]:

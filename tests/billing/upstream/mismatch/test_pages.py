@@ -276,3 +276,28 @@ def test_sales_and_support_are_refused(client, flags, role):
 def test_anonymous_visitors_are_sent_to_log_in(client, flags):
     response = client.get(reverse("upstream-mismatch-list"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_list_rows_summarise_each_signal(client, flags):
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(reverse("upstream-mismatch-list"), {"o": "signal"}).content.decode()
+    assert "6 of 6 responses (100.00%) named another model:" in page and "glm-4.6" in page
+    assert "Prompt tokens per request 1357.14 against 1000.00 elsewhere" in page
+    assert "Charged at claude-opus's prices (93.33% off the named model's)" in page
+
+
+def test_vendor_rows_link_to_their_import(client, world):
+    from billing.upstream.models import UpstreamImport
+
+    upload = UpstreamImport.objects.create(
+        fmt="generic", filename="day.csv", sha256="0" * 64, state="applied"
+    )
+    row = vendor_row(world.channels[1], world.haiku, cost="90", input_tokens=M, output_tokens=M)
+    row.source_import = upload
+    row.save()
+    mismatch_scan(date_from=DAY, date_to=DAY)
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(
+        reverse("upstream-mismatch-detail", args=[MismatchFlag.objects.get().pk])
+    ).content.decode()
+    assert reverse("upstream-import-detail", args=[upload.pk]) in page
