@@ -301,3 +301,19 @@ def test_vendor_rows_link_to_their_import(client, world):
         reverse("upstream-mismatch-detail", args=[MismatchFlag.objects.get().pk])
     ).content.decode()
     assert reverse("upstream-import-detail", args=[upload.pk]) in page
+
+
+def test_pack_csv_cells_cannot_start_a_formula(client, world):
+    from catalog.services.contracts import channel_create
+
+    channel_create(contract=world.contract, name="=chan")
+    world.ingest(
+        [record(f"=1+{i}", channel="=chan", when=at(DAY, 3, i), reported="@SUM(1+1)") for i in range(3)]
+    )
+    mismatch_scan(date_from=DAY, date_to=DAY)
+    flag = MismatchFlag.objects.get(channel__name="=chan")
+    client.force_login(staff(StaffRole.FINANCE))
+    body = client.get(reverse("upstream-mismatch-flag-pack", args=[flag.pk]), {"format": "csv"})
+    rows = _csv(body)
+    assert {(r["channel"], r["reported_model"]) for r in rows} == {("'=chan", "'@SUM(1+1)")}
+    assert sorted(r["reference"] for r in rows) == ["'=1+0", "'=1+1", "'=1+2"]
