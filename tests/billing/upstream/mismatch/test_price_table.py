@@ -107,3 +107,21 @@ def test_several_rows_of_one_day_make_one_flag(world):
     _scan()
     flag = MismatchFlag.objects.get()
     assert [r["vendor_key"] for r in flag.evidence["rows"]] == ["", "key-3"]
+
+
+def test_a_vendor_file_imported_as_generic_csv_is_checked(world, settings, tmp_path):
+    from billing.upstream.imports.services import upstream_import
+
+    settings.MEDIA_ROOT = tmp_path
+    header = "date,timezone,channel,model,requests,input_tokens,cache_read_tokens,cache_write_tokens,"
+    header += "output_tokens,reasoning_tokens,cost,currency"
+    content = f"{header}\n2026-05-20,,ant-b,claude-haiku,10,1000000,0,0,1000000,0,90,CNY\n".encode()
+    record = upstream_import(content=content, filename="ant-b.csv", fmt="generic")
+    assert (record.state, record.rejected) == ("applied", 0), record.errors
+    _scan()
+    flag = MismatchFlag.objects.get()
+    assert (flag.channel.name, flag.model_name, flag.evidence["rows"][0]["match_model"]) == (
+        "ant-b",
+        "claude-haiku",
+        "claude-opus",
+    )
