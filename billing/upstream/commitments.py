@@ -79,7 +79,8 @@ def _key(contract: VendorContract, end: date) -> str:
 
 
 def commitment_shortfalls_accrue(*, today: date | None = None) -> list[Shortfall]:
-    """Accrue the shortfall of every ended commit period not accrued yet; return what was looked at.
+    """Accrue the shortfall of every ended commit period not accrued yet; return the periods measured
+    (those accrued before are skipped; a met commitment is measured again each run, cheaply).
 
     Re-running posts nothing twice (one ledger key per contract and period)."""
     today = today or timezone.localdate()
@@ -90,13 +91,20 @@ def commitment_shortfalls_accrue(*, today: date | None = None) -> list[Shortfall
         if holder is None:
             continue
         channels = list(contract.channels.select_related("contract__vendor"))
-        for start, end in commit_periods(contract, until=today):
-            done = JournalTransaction.objects.filter(idempotency_key=_key(contract, end)).first()
+        periods = commit_periods(contract, until=today)
+        # Periods accrued before are not measured again (one query for all of them).
+        accrued = set(
+            JournalTransaction.objects.filter(
+                idempotency_key__in=[_key(contract, end) for _start, end in periods]
+            ).values_list("idempotency_key", flat=True)
+        )
+        for start, end in periods:
+            if _key(contract, end) in accrued:
+                continue
             consumed = sum(cost_by_channel(channels, start, end).values(), Decimal(0))
             shortfall = max(contract.committed_amount - consumed, Decimal(0))
-            if done is None and shortfall > 0:
-                done = _post(contract, holder, start, end, consumed, shortfall)
-            results.append(Shortfall(contract, start, end, consumed, shortfall, done))
+            posted = _post(contract, holder, start, end, consumed, shortfall) if shortfall > 0 else None
+            results.append(Shortfall(contract, start, end, consumed, shortfall, posted))
     return results
 
 
