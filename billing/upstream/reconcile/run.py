@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from billing.money import LEDGER_QUANTUM
 from billing.upstream.models import ReconciliationLine, ReconciliationRun, ReconClass, UpstreamSettings
+from billing.upstream.reconcile.alert_tasks import reconcile_alert_task
 from billing.upstream.reconcile.classify import Tolerances, Verdict, classify_day
 from billing.upstream.reconcile.figures import Figures, day_window, days_between
 from billing.upstream.reconcile.ours import our_usage
@@ -253,7 +254,5 @@ def reconcile(
             line.run = run
         ReconciliationLine.objects.bulk_create(lines, batch_size=2000)
         if Decimal(totals["at_stake"]) > upstream.leakage_threshold:
-            from billing.upstream.reconcile.tasks import reconcile_alert_task
-
             transaction.on_commit(lambda: reconcile_alert_task.delay(run.pk))
     return Outcome(run, True, not_due)

@@ -12,12 +12,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from billing.upstream.models import ReconciliationRun
-from billing.upstream.reconcile.alerts import leakage_alert, leakage_webhook_send
+from billing.upstream.reconcile.alert_tasks import reconcile_alert_task, reconcile_webhook_task
 from billing.upstream.reconcile.run import reconcile
 from catalog.models import Channel
-from common.signed_webhooks import WEBHOOK_RETRIES
 
 RECHECK_DAYS = 7
+# The alert's tasks live in alert_tasks (the run service enqueues them); named here so workers register them.
+__all__ = ["reconcile_alert_task", "reconcile_webhook_task"]
 
 
 @shared_task(name="billing.upstream.reconcile.tasks.reconcile_daily_task")
@@ -46,15 +47,3 @@ def reconcile_task(date_from: str, date_to: str, channel_id: int | None = None, 
         user=get_user_model().objects.filter(pk=user_id).first() if user_id else None,
     )
     return outcome.run.pk
-
-
-@shared_task(name="billing.upstream.reconcile.tasks.reconcile_alert_task")
-def reconcile_alert_task(run_id: int) -> None:
-    payload = leakage_alert(run_id)
-    if payload is not None:
-        reconcile_webhook_task.delay(payload)
-
-
-@shared_task(name="billing.upstream.reconcile.tasks.reconcile_webhook_task", **WEBHOOK_RETRIES)
-def reconcile_webhook_task(payload: dict) -> int | None:
-    return leakage_webhook_send(payload)
