@@ -2,9 +2,11 @@
 
 Generates N realistic events (default 1,000,000; ``BENCH_INGEST_EVENTS``) as NDJSON on disk — a day of a
 gateway's traffic from many customers (half prepaid, half on credit terms, Zipf-like sizes, each using a
-handful of models through their vendors' upstream accounts), 10% with cache reads, 5% batch, 1%
-duplicates, 0.5% unknown models — with gateway metadata padding lines to ~1 KB, so 1M events make a ~1 GB
-file (``_generate`` says more, and how to get the old month-long worst case). Then:
+handful of models through their vendors' upstream accounts, each a channel under a contract: one USD
+contract priced from its own book, CNY ones from the cost book or at a discount off list, prepaid and
+postpaid), 10% with cache reads, 5% batch, 1% duplicates, 0.5% unknown models — with gateway metadata
+padding lines to ~1 KB, so 1M events make a ~1 GB file (``_generate`` says more, and how to get the old
+month-long worst case). Then:
 
 - ``ingest_events_per_s``: events in the file ÷ wall time of ``billing.usage.bulk.ingest.bulk_ingest``
   streaming it (validate, deduplicate, rate twice, store, roll up, post to the ledger);
@@ -93,6 +95,7 @@ def _setup() -> tuple[list[str], list[tuple[str, list[str]]]]:
         )
     from catalog.models import PlanAssignment
 
+    _setup_channels(vendors, books[BookKind.COST], start)
     keys = []
     for i in range(CUSTOMERS):
         code = f"bench-{i}"
@@ -112,6 +115,68 @@ def _setup() -> tuple[list[str], list[tuple[str, list[str]]]]:
             GatewayKey.objects.create(key=f"bench-key-{i}", customer=customer)
         keys.append(f"bench-key-{i}")
     return keys, models
+
+
+def _setup_channels(vendors, cost_book, start: datetime) -> None:
+    """Create (idempotently) a contract per vendor and a channel per upstream account, so that every
+    event's cost is rated at its channel: vendor 0 on a prepaid USD contract with its own book (a tenth
+    of the CNY cost), vendor 5 at 20% off a CNY list book (postpaid), the others on the CNY cost book,
+    prepaid and postpaid in turn."""
+    from catalog.models import (
+        AIModel,
+        BookKind,
+        Channel,
+        CostBasis,
+        PriceBook,
+        PriceEntry,
+        PriceTier,
+        Settlement,
+        VendorContract,
+    )
+    from catalog.services.contracts import channel_create, contract_create
+
+    def book(name: str, kind: str, currency: str, vendor, factor: Decimal) -> PriceBook:
+        found, created = PriceBook.objects.get_or_create(
+            name=name, defaults={"kind": kind, "currency": currency}
+        )
+        if created:
+            for model in AIModel.objects.filter(vendor=vendor, name__startswith="bench-model-"):
+                source = PriceTier.objects.get(entry__book=cost_book, entry__model=model)
+                entry = PriceEntry.objects.create(book=found, model=model, effective_from=start)
+                PriceTier.objects.create(
+                    entry=entry,
+                    lo=0,
+                    input=source.input * factor,
+                    output=source.output * factor,
+                    cache_read=source.cache_read * factor,
+                )
+        return found
+
+    for v, vendor in enumerate(vendors):
+        name = f"bench-contract-{v}"
+        contract = VendorContract.objects.filter(name=name).first()
+        if contract is None:
+            terms = {"currency": "CNY", "cost_book": cost_book}
+            if v == 0:
+                terms = {
+                    "currency": "USD",
+                    "cost_book": book("bench-cost-usd", BookKind.COST, "USD", vendor, Decimal("0.1")),
+                }
+            elif v == VENDORS - 1:
+                terms = {
+                    "currency": "CNY",
+                    "cost_basis": CostBasis.LIST_DISCOUNT,
+                    "list_book": book("bench-list", BookKind.LIST, "CNY", vendor, Decimal("1.5")),
+                    "discount": Decimal("0.2"),
+                }
+            settlement = Settlement.PREPAID if v % 2 == 0 else Settlement.POSTPAID
+            contract = contract_create(
+                vendor=vendor, name=name, valid_from=start.date(), settlement=settlement, **terms
+            )
+        for a in range(2):
+            account = f"{vendor.slug}-acct-{a}"
+            if not Channel.objects.filter(name=account).exists():
+                channel_create(contract=contract, name=account)
 
 
 def _setup_chain() -> list[str]:

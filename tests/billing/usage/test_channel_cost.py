@@ -20,6 +20,7 @@ from billing.ledger.accounts import account_get, channel_reference
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.terms.models import BillingTerms
 from billing.usage.bulk.ingest import bulk_ingest
+from billing.usage.bulk.writer import ChannelsChanged
 from billing.usage.corrections import usage_correct
 from billing.usage.models import GatewayKey, RatingState, UsageDaily, UsageEvent
 from billing.usage.rerate import usage_rerate
@@ -256,3 +257,21 @@ def test_a_correction_posts_the_cost_difference_on_the_channel(source, model, ch
     vendor_level = account_get(kind=AccountKind.UPSTREAM_PREPAID, currency="CNY", vendor=model.vendor)
     assert vendor_level.balance == money("-5.00")
     verified()
+
+
+@pytest.mark.postgres
+def test_bulk_refuses_a_chunk_rated_before_its_account_was_mapped(monkeypatch, source, model, channels):
+    """The producer rated ``az-usd`` as unmapped (its view, patched here, predates the mapping): the
+    writer, checking under the mapping lock, writes nothing of the chunk rather than owe its cost on the
+    vendor's account, and says what to do; a run on the mapping as it is then charges it."""
+    customer_make(key="key-a", mode=BillingTerms.Mode.MONTHLY)
+    monkeypatch.setattr("billing.usage.bulk.producer.channels_load", lambda accounts: {})
+
+    with pytest.raises(ChannelsChanged, match=r"'az-usd'.*Run the ingest again"):
+        bulk_ingest(source=source, records=[use("u1", "az-usd")], key_prefix="file", parallel=False)
+
+    assert not UsageEvent.objects.exists()
+    assert not JournalTransaction.objects.exists()
+    monkeypatch.undo()
+    bulk_ingest(source=source, records=[use("u1", "az-usd")], key_prefix="file", parallel=False)
+    assert UsageEvent.objects.get().cost_currency == "USD"

@@ -4,7 +4,8 @@ entries and allowance draws.
 Two twin worlds, one per path, each with its own customers (so allowances, wallets and unbilled receivables
 are drawn and posted independently): a prepaid customer holding a token pack, a prepaid one with a
 subscription whose overage is priced by another plan, a prepaid one with nothing, and a credit customer.
-The input mixes every outcome: rated (cache, reasoning and batch tokens, an alias), failed requests,
+The input mixes every outcome: rated (cache, reasoning and batch tokens, an alias; half on an upstream
+account mapped to a channel of a USD contract, half on one no channel names), failed requests,
 unknown keys and models (unrated), repeats inside the input and of an earlier batch (duplicates), bad rows.
 """
 
@@ -15,6 +16,7 @@ from decimal import Decimal
 import pytest
 
 from billing.allowances.models import AllowanceDraw
+from billing.ledger.accounts import channel_reference
 from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms
 from billing.usage.bulk.ingest import bulk_ingest
@@ -22,9 +24,11 @@ from billing.usage.models import RatingState, UsageBatch, UsageDaily, UsageEvent
 from billing.usage.services import usage_batch_ingest
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
+from catalog.services.contracts import channel_alias_add
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import AT, alias_add, customer_make, event, markup_plan, source_make
 from tests.billing.usage.test_allowances import pack_buy, subscribe
+from tests.billing.usage.test_channel_cost import channels_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -114,7 +118,7 @@ def rollups(model, roles: dict) -> Counter:
 
 def entries(source, roles: dict) -> Counter:
     """The journal entries of the source's batches: (transaction kind, account kind, currency, the
-    account's customer as a role, its vendor, amount)."""
+    account's customer as a role, its vendor, its reference, amount)."""
     batches = [
         f"usage_batch:{pk}" for pk in UsageBatch.objects.filter(source=source).values_list("pk", flat=True)
     ]
@@ -124,11 +128,12 @@ def entries(source, roles: dict) -> Counter:
         "account__currency",
         "account__customer_id",
         "account__vendor_id",
+        "account__reference",
         "amount",
     )
     return Counter(
-        (kind, account, ccy, roles.get(cid), vendor, amount)
-        for kind, account, ccy, cid, vendor, amount in rows
+        (kind, account, ccy, roles.get(cid), vendor, reference, amount)
+        for kind, account, ccy, cid, vendor, reference, amount in rows
     )
 
 
@@ -143,6 +148,8 @@ def draws(roles: dict) -> Counter:
 def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, model, chunk):
     monkeypatch.setattr("billing.usage.bulk.producer.SLICE", 3)
     alias_add(model, "ds")
+    channel = channels_make(model)["az-usd"]
+    channel_alias_add(channel=channel, alias="up-0")
     overage = markup_plan("overage", "1.5")
     ref, bulk = world("ref", overage), world("blk", overage)
     ref_source, bulk_source = source_make("ref")[0], source_make("blk")[0]
@@ -193,6 +200,14 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
         )
     kinds = {account for _k, account, *_ in entries(bulk_source, bulk_roles)}
     assert {"wallet_paid", "unbilled_receivable", "revenue_usage", "cost_of_tokens"} <= kinds
+    owed = {(account, ccy, ref) for _k, account, ccy, _c, _v, ref, _a in entries(bulk_source, bulk_roles)}
+    assert {
+        ("upstream_prepaid", "USD", channel_reference(channel.pk)),
+        ("upstream_prepaid", "CNY", ""),
+    } <= owed
+    assert {
+        r["cost_currency"] for r in got.values() if r["upstream_account"] == "up-0" and r["cost_amount"]
+    } == {"USD"}
     for role in ROLES[:3]:
         balances = [
             wallet_balance(wallet=Wallet.objects.get(customer=w[role])).available for w in (ref, bulk)
