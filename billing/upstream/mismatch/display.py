@@ -32,7 +32,7 @@ def _reported(evidence: dict) -> dict:
 def _shift(evidence: dict) -> dict:
     labels = {"prompt": _("Prompt tokens per request"), "output": _("Output tokens per request")}
     metrics = [
-        {"label": labels.get(name, name), **figures}
+        {"label": labels.get(name, name), "floored": figures.get("spread") != figures.get("sigma"), **figures}
         for name, figures in sorted(evidence.get("metrics", {}).items(), key=lambda item: item[0] != "prompt")
     ]
     return {

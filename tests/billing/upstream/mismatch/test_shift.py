@@ -16,12 +16,12 @@ pytestmark = pytest.mark.django_db
 HISTORY = [(1000, 500), (1030, 480), (980, 515), (1010, 495), (970, 505), (1020, 490), (990, 510)]
 
 
-def _history(world, *, days=7, requests=20, channels=("ant-b", "ant-c", "ant-d")):
+def _history(world, *, days=7, requests=20, channels=("ant-b", "ant-c", "ant-d"), figures=HISTORY):
     rows = []
     for c, channel in enumerate(channels):
         for d in range(days):
             day = DAY - timedelta(days=d)
-            prompt, output = HISTORY[(d + c) % len(HISTORY)]
+            prompt, output = figures[(d + c) % len(figures)]
             rows += [
                 record(
                     f"{channel}-{d}-{i}",
@@ -136,3 +136,26 @@ def test_resold_requests_count_once(world):
     assert sum(r.requests for r in UsageDaily.objects.filter(upstream_account="ant-a", day=DAY)) == 100
     _scan()
     assert MismatchFlag.objects.get().evidence["requests"] == 50
+
+
+def test_sigma_is_floored_at_a_fiftieth_of_the_mean(world, client):
+    """Channels that agree exactly (σ = 0) would make any difference infinitely many σ: σ is taken as at
+    least 0.02 × μ, so 1,040 against 1,000 is 2σ (nothing) and 1,100 is 5σ (a flag)."""
+    from django.urls import reverse
+
+    from accounts.models import StaffRole
+    from tests.billing.factories import staff
+
+    _history(world, figures=[(1000, 500)])
+    _target(world, prompt=1040)
+    _scan()
+    assert not MismatchFlag.objects.exists()
+    world.ingest([record(f"more-{i}", channel="ant-a", when=at(DAY, 11, i), prompt=1160) for i in range(50)])
+    _scan()  # the day's mean is now 1,100
+    prompt = MismatchFlag.objects.get().evidence["metrics"]["prompt"]
+    assert (prompt["sigma"], prompt["spread"], prompt["z"]) == ("0.00", "20.00", "5.00")
+    client.force_login(staff(StaffRole.FINANCE))
+    page = client.get(
+        reverse("upstream-mismatch-detail", args=[MismatchFlag.objects.get().pk])
+    ).content.decode()
+    assert "0.00 → 20.00*" in page and "raised to 0.02 × the mean" in page
