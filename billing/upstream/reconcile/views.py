@@ -34,6 +34,8 @@ FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
 def _runs_page(request, form: RunForm, status: int = 200):
     context = filtered_page(request, runs(), RunFilter)
+    for run in context["page_obj"]:
+        run.flagged_classes = [row for row in class_rows(run) if row["lines"] and row["klass"] != "matched"]
     context.update(run_form=form, can_run=not request.user.is_read_only)
     return render(request, "upstream/reconcile/runs.html", context, status=status)
 

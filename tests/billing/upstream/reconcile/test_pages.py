@@ -50,6 +50,11 @@ def test_runs_run_and_line_pages_show_for_admin_finance_and_auditors(client, run
 
     assert runs_page.status_code == run_page.status_code == line_page.status_code == 200
     assert runs_page.context["page_obj"].object_list[0] == run
+    shown = {
+        row["klass"]: (row["lines"], row["value"]) for row in runs_page.context["page_obj"][0].flagged_classes
+    }
+    assert shown[ReconClass.MODEL_MISMATCH] == (2, "1.250000000000") and ReconClass.MATCHED not in shown
+    assert len(shown) == 7
     # auditors read but are not offered the run form
     assert (b'data-testid="recon-run-form"' in runs_page.content) is (role != StaffRole.AUDITOR)
     assert "12.915" in run_page.content.decode()  # the total at stake, to its exact digits
