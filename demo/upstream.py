@@ -17,7 +17,7 @@ from django.utils import timezone
 from billing.upstream.burn import burn_run
 from billing.upstream.imports import generic
 from billing.upstream.imports.services import upstream_import
-from billing.upstream.models import UpstreamImport
+from billing.upstream.models import UpstreamImport, UpstreamPack
 from billing.upstream.packs import upstream_pack_buy
 from billing.upstream.reconcile.run import reconcile
 from billing.usage.models import UsageHourly
@@ -63,20 +63,21 @@ ROUTES = {
 
 P, PP = Settlement.PREPAID, Settlement.POSTPAID
 # (vendor slug, contract, currency, settlement, cost basis: a book's name or a list discount, prepaid,
-#  committed per month, payment days)
+#  committed per month, payment days). Amounts fit the demo's small month of traffic (a few CNY or USD per
+#  channel): each prepaid amount is bought on the contract's channel (``_purchases``).
 CONTRACTS = [
-    ("openai", "OpenAI direct (prepaid)", "USD", P, "OpenAI contract", 2000, 0, 0),
-    ("anthropic", "Anthropic enterprise (postpaid)", "USD", PP, "Anthropic contract", 0, 500, 30),
-    ("google", "Google Vertex AI", "USD", P, "Google contract", 1000, 0, 0),
-    ("openrouter", "OpenRouter credits", "USD", P, "OpenRouter cost", 500, 0, 0),
-    ("deepseek", "DeepSeek prepaid", "CNY", P, "DeepSeek contract", 20000, 0, 0),
-    ("alibaba", "Alibaba Cloud Bailian 百炼", "CNY", P, D("0.20"), 30000, 0, 0),
-    ("moonshot", "Moonshot Kimi", "CNY", P, "Moonshot AI contract", 10000, 0, 0),
-    ("zhipu", "Zhipu GLM", "CNY", P, "Zhipu AI contract", 10000, 0, 0),
-    ("minimax", "MiniMax", "CNY", P, "MiniMax contract", 5000, 0, 0),
+    ("openai", "OpenAI direct (prepaid)", "USD", P, "OpenAI contract", "10", 0, 0),
+    ("anthropic", "Anthropic enterprise (postpaid)", "USD", PP, "Anthropic contract", 0, "5", 30),
+    ("google", "Google Vertex AI", "USD", P, "Google contract", "2", 0, 0),
+    ("openrouter", "OpenRouter credits", "USD", P, "OpenRouter cost", "1", 0, 0),
+    ("deepseek", "DeepSeek prepaid", "CNY", P, "DeepSeek contract", "20", 0, 0),
+    ("alibaba", "Alibaba Cloud Bailian 百炼", "CNY", P, D("0.20"), "15", 0, 0),
+    ("moonshot", "Moonshot Kimi", "CNY", P, "Moonshot AI contract", "1.5", 0, 0),
+    ("zhipu", "Zhipu GLM", "CNY", P, "Zhipu AI contract", "16", 0, 0),
+    ("minimax", "MiniMax", "CNY", P, "MiniMax contract", "10", 0, 0),
 ]
 # Alibaba's discount deepens with the month's list volume (CNY).
-ALIBABA_TIERS = [(D(50000), D("0.22")), (D(200000), D("0.25"))]
+ALIBABA_TIERS = [(D(50), D("0.22")), (D(200), D("0.25"))]
 # (name, contract, kind, endpoint, vendor key id, reporting zone, lag hours, aliases)
 CHANNELS = [
     (
@@ -251,19 +252,9 @@ def channels_load() -> dict[str, str]:
 # -- after the usage month: credit bought, the vendors' figures, a reconciliation ---------------------
 
 VENDOR_FILE = "demo-vendor-usage.csv"
-# (channel, kind, price, credit, days from purchase to expiry): a prepayment on most prepaid channels,
-# sized so the month's demo traffic leaves a spread of days of cover (Kimi runs low), and a Zhipu 资源包
-# that gives more than it costs and expires.
-PURCHASES = [
-    ("openai-main", "prepayment", "10", None, None),
-    ("vertex-gemini", "prepayment", "2", None, None),
-    ("openrouter-main", "prepayment", "1", None, None),
-    ("deepseek-main", "prepayment", "20", None, None),
-    ("bailian-main", "prepayment", "15", None, None),
-    ("kimi-main", "prepayment", "1.5", None, None),
-    ("minimax-main", "prepayment", "10", None, None),
-    ("zhipu-main", "amount", "16", "20", 60),
-]
+# Each prepaid contract's prepaid amount is bought as a prepayment on its channel, except Zhipu's, bought as
+# a 资源包 (amount pack) that gives more credit than it costs and expires: (channel, credit, days valid).
+PACK = ("zhipu-main", D(20), 60)
 
 
 def load() -> list[tuple[str, str]]:
@@ -285,18 +276,21 @@ def load() -> list[tuple[str, str]]:
 
 
 def _purchases(now) -> None:
-    channels = {c.name: c for c in Channel.objects.select_related("contract__vendor")}
     bought = now - timedelta(days=DEMO_DAYS + 5)
-    for name, kind, price, credit, days in PURCHASES:
+    channels = Channel.objects.select_related("contract__vendor").filter(
+        contract__settlement=Settlement.PREPAID, contract__prepaid_amount__gt=0
+    )
+    for channel in channels:
+        pack = channel.name == PACK[0]
         upstream_pack_buy(
-            channel=channels[name],
-            kind=kind,
-            name="GLM 资源包: 20 CNY of credit for 16" if kind == "amount" else "",
-            reference=f"DEMO-{name.upper()}-1",
-            price=D(price),
-            credit=D(credit) if credit else None,
+            channel=channel,
+            kind=UpstreamPack.Kind.AMOUNT if pack else UpstreamPack.Kind.PREPAYMENT,
+            name=f"GLM 资源包: {PACK[1]} CNY of credit" if pack else "",
+            reference=f"DEMO-{channel.name.upper()}-1",
+            price=channel.contract.prepaid_amount,
+            credit=PACK[1] if pack else None,
             purchased_at=bought,
-            expires_at=bought + timedelta(days=days) if days else None,
+            expires_at=bought + timedelta(days=PACK[2]) if pack else None,
             payment="bank",
         )
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.upstream.channels import views
+from billing.upstream.channels import unmapped_views, views
 
 urlpatterns: list = [
     path("upstream/contracts/", views.contract_list, name="upstream-contract-list"),
@@ -21,4 +21,6 @@ urlpatterns: list = [
         views.channel_alias_delete,
         name="upstream-channel-alias-remove",
     ),
+    path("upstream/channels/unmapped/", unmapped_views.unmapped_list, name="upstream-unmapped-list"),
+    path("upstream/channels/unmapped/map/", unmapped_views.unmapped_map, name="upstream-unmapped-map"),
 ]

@@ -16,6 +16,7 @@ from accounts.permissions import staff_required
 from billing.upstream.channels.filters import ChannelFilter, ContractFilter
 from billing.upstream.channels.forms import AliasForm, ChannelForm, ContractForm, tier_formset
 from billing.upstream.channels.selectors import channel_cost_rows, channels, contracts
+from billing.upstream.cover import cover_for_channels
 from catalog.services.contracts import (
     channel_alias_add,
     channel_alias_remove,
@@ -55,10 +56,12 @@ def contract_list(request):
 @staff_required(roles=WRITERS)
 def contract_detail(request, pk: int):
     contract = get_object_or_404(contracts(), pk=pk)
+    contract_channels = list(channels().filter(contract=contract))
+    _covers_attach(contract_channels)
     context = {
         "contract": contract,
         "tiers": contract.tiers.all(),
-        "channels": channels().filter(contract=contract),
+        "channels": contract_channels,
         "can_write": not request.user.is_read_only,
         "today": timezone.localdate(),
     }
@@ -118,14 +121,24 @@ def contract_active(request, pk: int):
 @staff_required(roles=WRITERS)
 def channel_list(request):
     context = filtered_page(request, channels(), ChannelFilter)
+    _covers_attach(context["page_obj"])
     context["can_write"] = not request.user.is_read_only
     return render(request, "upstream/channels/channel_list.html", context)
+
+
+def _covers_attach(rows) -> None:
+    """Give each channel shown its prepaid balance, burn rate and days of cover (one set of queries)."""
+    rows = list(rows)
+    covers = cover_for_channels(rows) if rows else {}
+    for channel in rows:
+        channel.cover = covers.get(channel.pk)
 
 
 def _channel_detail_context(request, channel, alias_form=None) -> dict:
     now = timezone.now()
     return {
         "channel": channel,
+        "cover": cover_for_channels([channel])[channel.pk],
         "contract": channel.contract,
         "aliases": channel.aliases.all(),
         "alias_form": alias_form or AliasForm(),
