@@ -108,6 +108,11 @@ def _events(account: str) -> list[UsageEvent]:
             occurred_at__gte=since,
             occurred_at__lt=until,
         )
+        # What re-rating the cost reads and the rollups are keyed by: not the gateway's metadata (~1 KB).
+        .only(
+            *("occurred_at", "customer_id", "model_id", "upstream_account", "is_batch"),
+            *("sell_currency", "sell_amount", "cost_amount", "cost_currency", *TOKEN_COLUMNS),
+        )
         .order_by("occurred_at", "id")
         .select_for_update(of=("self",))
     )

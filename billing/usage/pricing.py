@@ -194,7 +194,7 @@ class BatchPricer:
         """``model_id``'s cost on ``channel`` at ``at``, in the contract's currency (``channel_cost``);
         None when the contract prices no such model then: cost unknown. The change points already hold
         every price entry of the batch's models, so a contract's book cannot change inside a segment."""
-        key = (channel.pk, model_id, self._segment(at))
+        key = (channel.id, model_id, self._segment(at))
         try:
             return self._channel_costs[key]
         except KeyError:
