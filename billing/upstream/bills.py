@@ -83,7 +83,13 @@ def _clean(*, channel, number, kind, month, amount, currency, issued_on, due_on)
         )
     amount = amount_check(amount, currency)
     if due_on is None:
-        due_on = issued_on + timedelta(days=contract.payment_terms_days)
+        try:
+            due_on = issued_on + timedelta(days=contract.payment_terms_days)
+        except OverflowError:
+            # A mistyped year (9999) would otherwise crash the form or the import with a 500.
+            raise ValidationError(
+                {"issued_on": _("%(date)s is no plausible issue date: check the year.") % {"date": issued_on}}
+            ) from None
     elif not isinstance(due_on, date):
         raise ValidationError({"due_on": _("Enter the due date.")})
     elif due_on < issued_on:

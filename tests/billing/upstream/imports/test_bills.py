@@ -1,10 +1,13 @@
 """Vendor invoice totals recorded through ``vendor_bill_record``: created, unchanged on re-import, a number
 recorded with other figures is a row error, a preview records nothing."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from billing.upstream.bills import vendor_bill_record
 from billing.upstream.imports.services import upstream_import, upstream_import_apply
 from billing.upstream.models import VendorBill
 from tests.billing.upstream.imports.conftest import sample
@@ -80,3 +83,21 @@ def test_bad_bill_values_are_row_errors(world):
     )
     fields = {e["row"]: e["field"] for e in record.errors}
     assert fields == {2: "month", 3: "amount", 4: "issued_on"} and record.created == 0
+
+
+def test_an_issue_date_whose_due_date_is_past_the_calendar_is_a_field_error(world):
+    # Recorded directly (the import refuses such a year before): issued 9999-12-31 plus 30 days of terms
+    # overflows the calendar, which must be a field error, not a crash.
+    with pytest.raises(ValidationError) as refused:
+        vendor_bill_record(
+            channel=world["channels"]["kimi-main"],
+            number="Y-9999",
+            kind="usage",
+            month=date(2026, 11, 1),
+            amount=Decimal("1.00"),
+            currency="CNY",
+            issued_on=date(9999, 12, 31),
+        )
+    assert list(refused.value.message_dict) == ["issued_on"]
+    assert "9999-12-31" in refused.value.message_dict["issued_on"][0]
+    assert not VendorBill.objects.exists()
