@@ -85,12 +85,17 @@ def test_commit_periods_are_anchored_on_the_contract_start(model):
 
 @pytest.fixture
 def tiered_channel(model):
+    return _tiered(model, Settlement.PREPAID, "deepseek-tier")
+
+
+def _tiered(model, settlement, name):
     list_book = PriceBook.objects.create(name="list-CNY", kind=BookKind.LIST, currency="CNY")
     entry = PriceEntry.objects.create(book=list_book, model=model, effective_from=T0)
     PriceTier.objects.create(entry=entry, lo=0, input=Decimal("1"), output=Decimal("4"))
     contract = contract_create(
         vendor=model.vendor,
-        name="Tiered",
+        name=f"Tiered {name}",
+        settlement=settlement,
         currency="CNY",
         valid_from=date(2026, 1, 1),
         cost_basis=CostBasis.LIST_DISCOUNT,
@@ -98,7 +103,7 @@ def tiered_channel(model):
         discount=Decimal("0.1"),
         tiers=[(Decimal("2"), Decimal("0.2")), (Decimal("1000"), Decimal("0.5"))],
     )
-    return channel_create(contract=contract, name="deepseek-tier")
+    return channel_create(contract=contract, name=name)
 
 
 def test_tier_rebate_is_posted_once_when_the_months_list_volume_reaches_a_tier(tiered_channel, usage):
@@ -121,3 +126,24 @@ def test_tier_rebate_is_posted_once_when_the_months_list_volume_reaches_a_tier(t
 def test_no_rebate_below_the_first_tier(tiered_channel, usage):
     usage(date(2026, 1, 10), 500, account="deepseek-tier")  # list 1.500 < 2
     assert volume_rebates_post(month=date(2026, 1, 1), today=date(2026, 2, 1)) == []
+
+
+def test_a_postpaid_months_invoice_moves_the_accrual_net_of_its_rebate(model, usage):
+    channel = _tiered(model, Settlement.POSTPAID, "deepseek-tier-post")
+    usage(date(2026, 1, 10), 1000, account="deepseek-tier-post")  # 2.700 accrued at 10% off list
+    volume_rebates_post(month=date(2026, 1, 1), today=date(2026, 2, 1))  # 0.300 back: Dr accrued
+
+    bill, _ = vendor_bill_record(
+        channel=channel,
+        number="T-2026-01",
+        kind="usage",
+        month=date(2026, 1, 1),
+        amount=Decimal("2.40"),  # billed at the tier's 20% off
+        currency="CNY",
+        issued_on=date(2026, 2, 3),
+    )
+
+    legs = {e.account.kind: e.amount for e in bill.transaction.entries.select_related("account")}
+    assert legs == {K.UPSTREAM_ACCRUED: Decimal("2.4"), K.PAYABLE: Decimal("-2.4")}  # no variance
+    assert channel_account(channel, K.UPSTREAM_ACCRUED).balance == 0
+    assert ledger_problems() == []
