@@ -21,8 +21,7 @@ LEDGER_SORTS = {
     "currency": lambda c: c.currency,
     "balance": lambda c: c.balance,
     "burn": lambda c: c.burn_rate,
-    # No burn (no figure) sorts after every figure.
-    "days": lambda c: (c.days is None, c.days if c.days is not None else ZERO),
+    "days": lambda c: c.days,
     "accrued": lambda c: c.accrued,
     "payables": lambda c: c.payables,
 }
@@ -41,9 +40,10 @@ def ledger_covers(channels, *, sort: str = "channel", low_only: bool = False, to
     covers = list(cover_for_channels(channels, today=today).values())
     if low_only:
         covers = [c for c in covers if c.low]
-    key = sort.lstrip("-")
-    covers.sort(key=LEDGER_SORTS.get(key, LEDGER_SORTS["channel"]), reverse=sort.startswith("-"))
-    return covers
+    key = LEDGER_SORTS.get(sort.lstrip("-"), LEDGER_SORTS["channel"])
+    # A channel with no figure (nothing burns: no days of cover) comes last whichever way the list sorts.
+    known = sorted((c for c in covers if key(c) is not None), key=key, reverse=sort.startswith("-"))
+    return known + [c for c in covers if key(c) is None]
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,11 @@ def test_ledger_list_shows_cover_with_a_warning_under_the_threshold(
     exported = finance.get(reverse("upstream-ledger") + "?o=-days&format=csv")
     rows = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert rows[0][:3] == ["channel", "vendor", "contract"]
-    assert {r[0] for r in rows[1:]} == {"deepseek-main", "deepseek-post"}
+    assert [r[0] for r in rows[1:]] == ["deepseek-main", "deepseek-post"]  # no days of cover: last
+    ascending = finance.get(reverse("upstream-ledger") + "?o=days&format=csv")
+    rows = list(csv.reader(io.StringIO(b"".join(ascending.streaming_content).decode())))
+    assert [r[0] for r in rows[1:]] == ["deepseek-main", "deepseek-post"]
+    assert rows[1][7] == "0.7"  # 0.1 left ÷ (0.9 ÷ 7) a day, floored to a tenth
 
 
 def test_channel_page_shows_packs_in_burn_order_and_the_chart(finance, channel):
