@@ -47,7 +47,11 @@ def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
     expired = []
     for pack_id in due.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
-            pack = UpstreamPack.objects.select_for_update().select_related("channel__contract__vendor").get(pk=pack_id)
+            pack = (
+                UpstreamPack.objects.select_for_update()
+                .select_related("channel__contract__vendor")
+                .get(pk=pack_id)
+            )
             if pack.expiry_transaction_id is not None:
                 continue
             value = unused_at_price(pack)
