@@ -9,7 +9,7 @@ same at the end of a busy day as at its start.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Lower
 
 from billing.upstream.models import ReconciliationLine, ReconciliationRun, ReconClass
@@ -73,9 +73,19 @@ def _window_filter(queryset, line: ReconciliationLine, at: str):
 
 
 def line_rollups(line: ReconciliationLine) -> QuerySet:
-    """Our hourly rollups behind a line (operator-sold rows of the channel and model in its window)."""
+    """Our hourly rollups behind a line (operator-sold rows of the channel and model in its window), one row
+    per hour (and cost currency) summed over customers: at most 25 rows; the raw events name customers."""
     rows = _window_filter(operator_sold_hourly(), line, "hour")
-    return rows.select_related("customer").order_by("hour", "customer__code")
+    sums = ("requests", "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "completion_tokens")
+    return (
+        rows.values("hour", "cost_currency")
+        .annotate(
+            customers=Count("customer_id", distinct=True),
+            cost=Sum("cost_amount"),
+            **{f: Sum(f) for f in sums},
+        )
+        .order_by("hour", "cost_currency")
+    )
 
 
 @dataclass

@@ -89,7 +89,7 @@ def recon_line(request, pk: int):
     context = {
         "line": line,
         "run": line.run,
-        "rollups": line_rollups(line)[:200],
+        "rollups": line_rollups(line),
         "events": events,
         "after": request.GET.get("after", ""),
         "sides": _sides(line),

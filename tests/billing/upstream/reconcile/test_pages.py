@@ -116,7 +116,10 @@ def test_the_drill_down_shows_the_windows_rollups_and_pages_the_raw_events(clien
     page = c.get(reverse("upstream-recon-line", args=[line.pk]))
 
     rollups = list(page.context["rollups"])
-    assert [(r.hour.hour, r.requests, r.completion_tokens) for r in rollups] == [(10, 1, 200_000)]
+    assert [(r["hour"].hour, r["requests"], r["completion_tokens"], r["customers"]) for r in rollups] == [
+        (10, 1, 200_000, 1)
+    ]
+    assert rollups[0]["cost"] == Decimal("2.65")
     events = page.context["events"]
     assert [e.request_id for e in events.events] == ["acme-x-2026-06-04"] and events.next_cursor == ""
 
