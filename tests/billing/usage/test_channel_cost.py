@@ -27,6 +27,7 @@ from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
 from catalog.models import BookKind, CostBasis, PriceBook, PriceEntry, PriceTier, Settlement, Vendor
 from catalog.services.contracts import channel_create, contract_create
+from catalog.services.fx import fx_rate_set
 from tests.billing.factories import staff
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import AT, T0, customer_make, event, owned_plan, plan_assign
@@ -275,3 +276,27 @@ def test_bulk_refuses_a_chunk_rated_before_its_account_was_mapped(monkeypatch, s
     monkeypatch.undo()
     bulk_ingest(source=source, records=[use("u1", "az-usd")], key_prefix="file", parallel=False)
     assert UsageEvent.objects.get().cost_currency == "USD"
+
+
+def test_a_contract_in_another_currency_than_its_book_converts_at_the_days_rate(source, model, channels):
+    """A USD contract at 20% off the CNY list book: 15 × 0.8 = 12 CNY, at 0.125 USD a yuan 1.50 USD,
+    converted at the rate of the event's day."""
+    customer_make(key="key-a", mode=BillingTerms.Mode.MONTHLY)
+    contract = contract_create(
+        vendor=channels["az-usd"].contract.vendor,
+        name="Azure off list",
+        currency="USD",
+        valid_from=date(2026, 1, 1),
+        cost_basis=CostBasis.LIST_DISCOUNT,
+        list_book=PriceBook.objects.get(name="list-cny"),
+        discount=Decimal("0.2"),
+        settlement=Settlement.POSTPAID,
+    )
+    channel = channel_create(contract=contract, name="az-list")
+    fx_rate_set(base="CNY", quote="USD", on=AT.date(), rate=Decimal("0.125"))
+
+    usage_batch_ingest(source=source, records=[use("fx", "az-list")])
+
+    row = UsageEvent.objects.get()
+    assert (row.cost_amount, row.cost_currency) == (money("1.5"), "USD")
+    assert channel_account(channel, AccountKind.UPSTREAM_ACCRUED).balance == money("-1.50")
