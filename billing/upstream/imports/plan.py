@@ -1,10 +1,13 @@
 """From parsed vendor rows to what an import would store: channels, models and days resolved, rows of
 one stored key summed, and each compared with what is stored ("created", "changed", "unchanged").
 
-The stored key is ``VendorUsage``'s: channel × day × model as reported × batch flag × vendor key. The
-vendor key is always blank here: the vendor's key ids only choose the channel, so several keys of one
-channel (and a file grouped by key or not, imported for a channel or by key id) land on one row per
-channel, day and model — importing the same usage two ways can never count it twice.
+A channel's day holds one row per *matched* model × batch flag (the catalog model, or the name as
+reported when the catalog does not know it). The vendor key is always blank here: the vendor's key ids only
+choose the channel, so several keys of one channel (and a file grouped by key or not, imported for a
+channel or by key id) land on one row per channel, day and model. Spellings of one catalog model in a file
+(``gpt-4o-mini`` and ``gpt-4o-mini-2024-07-18``) are summed into one row, and a day stored under one
+spelling and imported again under another (the same day exported in another format) replaces the stored
+figures under the stored spelling — importing the same usage two ways never counts it twice.
 
 A stored row is all-or-nothing: when one of the source rows summed into it is in error, none of them is
 imported (a partial sum would understate the vendor's figure), and each says why.
@@ -25,6 +28,10 @@ from catalog.models import AIModel, Channel
 # What a stored row holds besides its key; a re-import that changes none of them leaves the row untouched.
 FIGURES = (*COUNTS, "cost", "currency", "has_cache_counts", "starts_at", "ends_at", "model_id")
 CREATED, CHANGED, UNCHANGED = "created", "changed", "unchanged"
+# What VendorUsage's columns hold (bigint counts; cost of 28 digits, 12 of them decimals): a sum of rows
+# beyond them is a broken export, refused on its rows rather than failing the whole import at the database.
+STORABLE_COUNT = 2**63 - 1
+STORABLE_COST_DIGITS = 16
 
 
 @dataclass
@@ -48,10 +55,17 @@ class PlannedUsage:
     existing: VendorUsage | None = None
     changes: dict = field(default_factory=dict)  # field: (stored, imported), for a changed row
     vendor_key: str = ""
+    reported: list[str] = field(default_factory=list)  # the file's spellings summed here, first first
 
     @property
     def key(self) -> tuple:
-        return (self.channel.pk, self.day, self.model_name, self.is_batch, self.vendor_key)
+        match = ("model", self.model.pk) if self.model else ("name", self.model_name)
+        return (self.channel.pk, self.day, match, self.is_batch, self.vendor_key)
+
+    @property
+    def other_spellings(self) -> list[str]:
+        """What the file called the model, where that is not the name the row is stored under."""
+        return [name for name in self.reported if name != self.model_name]
 
     def figures(self) -> dict:
         return {
@@ -152,10 +166,21 @@ def _add(planned: PlannedUsage, row: SourceRow, target: PlannedUsage) -> None:
     """Sum ``row`` (placed as ``target``) into ``planned``; the first row is ``target`` itself."""
     first = not planned.rows
     planned.rows.append(row.row)
+    if row.model_name not in planned.reported:
+        planned.reported.append(row.model_name)
     for name in COUNTS:
         planned.counts[name] += getattr(row, name)
     if first:
         return
+    if any(planned.counts[name] > STORABLE_COUNT for name in COUNTS):
+        planned.problems.append(
+            RowError(
+                row.row,
+                "row",
+                _("The rows of this channel, day and model sum to more than can be stored."),
+                row.where,
+            )
+        )
     if target.starts_at != planned.starts_at:
         planned.problems.append(
             RowError(
@@ -188,6 +213,15 @@ def _add(planned: PlannedUsage, row: SourceRow, target: PlannedUsage) -> None:
             )
         else:
             planned.cost += row.cost
+            if planned.cost.adjusted() >= STORABLE_COST_DIGITS:
+                planned.problems.append(
+                    RowError(
+                        row.row,
+                        "cost",
+                        _("The costs of this channel, day and model sum to more than can be stored."),
+                        row.where,
+                    )
+                )
 
 
 def _withheld(row: int, planned: PlannedUsage, culprits: set[int]) -> RowError:
@@ -208,22 +242,39 @@ def _withheld(row: int, planned: PlannedUsage, culprits: set[int]) -> RowError:
 
 
 def usage_compare(plan: UsagePlan) -> None:
-    """Set each planned row's outcome against what is stored now (run again under lock before writing)."""
+    """Set each planned row's outcome against what is stored now (run again under lock before writing).
+
+    A planned row is compared with the stored row of its name, else with a stored row of the same catalog
+    model under another spelling (whose name it then takes, so the day is not stored twice)."""
     by_channel: dict[int, list[PlannedUsage]] = {}
     for planned in plan.planned:
+        planned.model_name = planned.reported[0]
         by_channel.setdefault(planned.channel.pk, []).append(planned)
     for channel_id, planned_rows in by_channel.items():
-        stored = {
-            (row.channel_id, row.day, row.model_name, row.is_batch, row.vendor_key): row
-            for row in VendorUsage.objects.filter(
-                channel_id=channel_id,
-                day__gte=min(p.day for p in planned_rows),
-                day__lte=max(p.day for p in planned_rows),
-            )
-        }
+        by_name, by_model = {}, {}
+        for row in VendorUsage.objects.filter(
+            channel_id=channel_id,
+            day__gte=min(p.day for p in planned_rows),
+            day__lte=max(p.day for p in planned_rows),
+        ).order_by("pk"):
+            by_name[(row.day, row.model_name, row.is_batch, row.vendor_key)] = row
+            if row.model_id is not None:
+                by_model.setdefault((row.day, row.model_id, row.is_batch, row.vendor_key), row)
+        claimed = set()
         for planned in planned_rows:
-            existing = stored.get(planned.key)
-            planned.existing = existing
+            planned.existing = by_name.get(
+                (planned.day, planned.model_name, planned.is_batch, planned.vendor_key)
+            )
+            if planned.existing is not None:
+                claimed.add(planned.existing.pk)
+        for planned in planned_rows:
+            if planned.existing is None and planned.model is not None:
+                other = by_model.get((planned.day, planned.model.pk, planned.is_batch, planned.vendor_key))
+                if other is not None and other.pk not in claimed:
+                    claimed.add(other.pk)
+                    planned.existing, planned.model_name = other, other.model_name
+        for planned in planned_rows:
+            existing = planned.existing
             if existing is None:
                 planned.outcome, planned.changes = CREATED, {}
                 continue

@@ -40,6 +40,7 @@ def planned_dict(planned: PlannedUsage | PlannedBill) -> dict:
         "starts_at": planned.starts_at.isoformat(),
         "ends_at": planned.ends_at.isoformat(),
         "model": planned.model_name,
+        "reported_as": planned.reported,
         "catalog_model": planned.model.name if planned.model else None,
         "batch": planned.is_batch,
         **planned.counts,

@@ -3,6 +3,11 @@
 Channel, in order: the one the import is for (``--channel``, or chosen on the page); else the channel whose
 ``vendor_key_id`` is the row's key id (OpenAI/Anthropic ``api_key_id``); else the channel the row names by
 name or alias (the generic CSV's column). A row left without a channel is an error naming what it had.
+
+A chosen channel takes only its own rows: a row whose key id is another channel's vendor key id, or (when
+the chosen channel has a vendor key id) any other key id, is a row error — an organization-wide export
+imported for one channel must not store the other keys' usage on it. A chosen channel without a vendor key
+id takes the rows of keys no channel claims.
 Model: the catalog model whose name or alias is the reported name (or its part after a provider prefix,
 ``openai/gpt-4.1`` → ``gpt-4.1``); an unknown name is kept as reported with no model — reconciliation
 reads it as data, not an error.
@@ -20,9 +25,8 @@ class ChannelFinder:
     def __init__(self, channel: Channel | None):
         self.channel = channel
         self.by_key: dict[str, list[Channel]] = {}
-        if channel is None:
-            for found in Channel.objects.exclude(vendor_key_id="").select_related("contract"):
-                self.by_key.setdefault(found.vendor_key_id, []).append(found)
+        for found in Channel.objects.exclude(vendor_key_id="").select_related("contract"):
+            self.by_key.setdefault(found.vendor_key_id, []).append(found)
         self.by_name: dict[str, Channel | None] = {}
 
     def _named(self, name: str) -> Channel | None:
@@ -30,6 +34,32 @@ class ChannelFinder:
         if lowered not in self.by_name:
             self.by_name[lowered] = channels_resolve({lowered}).get(lowered)
         return self.by_name[lowered]
+
+    def _own_key(self, key: str) -> None:
+        """Refuse a row of the chosen channel's import whose key id is not the channel's."""
+        channel = self.channel
+        if key == channel.vendor_key_id:
+            return
+        owners = sorted(c.name for c in self.by_key.get(key, []))
+        if owners:
+            raise FieldProblem(
+                "api_key_id",
+                _(
+                    "The key id %(key)s is the vendor key id of %(owners)s, not of %(channel)s, which this "
+                    "import is for: import the file without choosing a channel to store each key's usage on "
+                    "its own channel."
+                )
+                % {"key": repr(key), "owners": ", ".join(owners), "channel": channel.name},
+            )
+        if channel.vendor_key_id:
+            raise FieldProblem(
+                "api_key_id",
+                _(
+                    "The key id %(key)s is not the vendor key id of %(channel)s (%(own)s), which this import "
+                    "is for: set the key id on its channel and import the file without choosing a channel."
+                )
+                % {"key": repr(key), "channel": channel.name, "own": repr(channel.vendor_key_id)},
+            )
 
     def find(self, row: SourceRow) -> Channel:
         if self.channel is not None:
@@ -41,6 +71,8 @@ class ChannelFinder:
                         _("The row names channel %(name)s, but this import is for channel %(channel)s.")
                         % {"name": repr(row.channel_name), "channel": self.channel.name},
                     )
+            if row.key_id:
+                self._own_key(row.key_id)
             return self.channel
         if row.key_id:
             found = self.by_key.get(row.key_id, [])

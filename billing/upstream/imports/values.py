@@ -15,6 +15,9 @@ from common.currencies import ISO_4217
 
 # A count beyond this is no real day's usage but a broken export (and would overflow the column).
 MAX_COUNT = 10**15
+# Dates and instants outside these years are typos (9999, 0001) or broken exports; refusing them here also
+# keeps every later step (a day's window, an invoice's due date) inside the calendar, which ends in 9999.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def count(value, field: str, *, blank=None) -> int:
@@ -77,22 +80,24 @@ def day(value, field: str = "date") -> date:
     """A calendar date as YYYY-MM-DD (YYYY/MM/DD, as some consoles export, is read too)."""
     text = str(value or "").strip()
     try:
-        return date.fromisoformat(text.replace("/", "-"))
+        parsed = date.fromisoformat(text.replace("/", "-"))
     except ValueError:
         raise FieldProblem(
             field, _("%(field)s must be a date as YYYY-MM-DD, not %(value)s.") % _shown(field, value)
         ) from None
+    return _bounded(parsed, field, value)
 
 
 def month(value, field: str = "month") -> date:
     """A month as YYYY-MM: its first day."""
     text = str(value or "").strip()
     try:
-        return date.fromisoformat(f"{text}-01")
+        parsed = date.fromisoformat(f"{text}-01")
     except ValueError:
         raise FieldProblem(
             field, _("%(field)s must be a month as YYYY-MM, not %(value)s.") % _shown(field, value)
         ) from None
+    return _bounded(parsed, field, value)
 
 
 def epoch(value, field: str) -> datetime:
@@ -100,11 +105,13 @@ def epoch(value, field: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldProblem(field, _("%(field)s must be Unix seconds, not %(value)s.") % _shown(field, value))
     try:
-        return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         raise FieldProblem(
             field, _("%(field)s is out of range (%(value)s).") % _shown(field, value)
         ) from None
+    _bounded(moment.date(), field, value)
+    return moment
 
 
 def instant(value, field: str) -> datetime:
@@ -120,7 +127,19 @@ def instant(value, field: str) -> datetime:
             _("%(field)s must be an RFC 3339 time with its offset, e.g. 2026-11-03T00:00:00Z, not %(value)s.")
             % _shown(field, value),
         )
+    # Bounded before converting: 0001-01-01T00:00:00+01:00 has no UTC instant (OverflowError).
+    _bounded(parsed.date(), field, value)
     return parsed.astimezone(UTC)
+
+
+def _bounded(day: date, field: str, value) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FieldProblem(
+            field,
+            _("%(field)s %(value)s is outside the years %(first)s–%(last)s: check the year.")
+            % {**_shown(field, value), "first": FIRST_DAY.year, "last": LAST_DAY.year},
+        )
+    return day
 
 
 def zone(value, field: str = "timezone") -> str:
