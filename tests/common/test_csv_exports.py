@@ -26,8 +26,18 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.payments.models import RedemptionCode
 from billing.payments.redemption import redemption_batch_create
 from billing.statements.exports import EXPORT_KINDS
+from billing.upstream.bills import vendor_bill_record
+from billing.upstream.mismatch.services import mismatch_scan
+from billing.upstream.models import (
+    MismatchFlag,
+    ReconciliationLine,
+    ReconciliationRun,
+    ReconClass,
+    VendorBill,
+)
 from billing.usage.models import UsageBatch, UsageDaily, UsageEvent
 from catalog.models import BookKind, PlanRule
+from catalog.services.contracts import channel_create, contract_create
 from common import csv_export
 from common.csv_export import csv_cell, csv_text
 from tests.billing.documents.helpers import credit_note, invoice, payment
@@ -87,6 +97,28 @@ COVERED = {
     "portal-chain-hop": ("seller", lambda s: reverse("portal-chain-hop", args=[s["sub"].pk]), CHAIN_OCTOBER),
     "staff-statement": ("finance", lambda s: reverse("staff-statement"), {"customer": "acme", **OCTOBER}),
     "portal-statement": ("owner", lambda s: reverse("portal-statement"), OCTOBER),
+    "staff-upstream-margin": (
+        "finance",
+        lambda s: reverse("staff-upstream-margin"),
+        {"period": "2026-10", "dimension": "customer"},
+    ),
+    "upstream-ledger": ("finance", lambda s: reverse("upstream-ledger"), {"format": "csv"}),
+    "upstream-bills": ("finance", lambda s: reverse("upstream-bills"), {"format": "csv"}),
+    "upstream-recon-run-csv": (
+        "finance",
+        lambda s: reverse("upstream-recon-run-csv", args=[s["recon_run"].pk]),
+        {},
+    ),
+    "upstream-mismatch-flag-pack": (
+        "finance",
+        lambda s: reverse("upstream-mismatch-flag-pack", args=[s["mismatch_flag"].pk]),
+        {"format": "csv"},
+    ),
+    "upstream-mismatch-pack": (
+        "finance",
+        lambda s: reverse("upstream-mismatch-pack"),
+        {"channel": "CHANNEL", "month": "2026-10", "fmt": "csv"},
+    ),
     "staff-invoice-lines-csv": (
         "finance",
         lambda s: reverse("staff-invoice-lines-csv", args=[s["invoice"].pk]),
@@ -298,6 +330,9 @@ def seeded():
         acme, "50.00", issue_date=dt.date(2026, 11, 5), description="=cmd|' /C calc'!A0"
     )
     return {
+        **_upstream_seed(
+            acme, vendor, model, batch=UsageBatch.objects.create(idempotency_key="csv-upstream")
+        ),
         "acme": acme,
         "reseller": reseller,
         "sub": sub,
@@ -307,6 +342,63 @@ def seeded():
         "users": users,
         "invoice": lines_invoice,
     }
+
+
+def _upstream_seed(customer, vendor, model, *, batch) -> dict:
+    """A channel, a vendor invoice, a reconciliation run and a 货不对版 flag whose texts start a formula."""
+    cost_book = PriceBookFactory(name="=cost", kind=BookKind.COST, currency="CNY")
+    add_prices(cost_book, model, tier(0, None, input="3", output="12"))
+    contract = contract_create(
+        vendor=vendor, name="=contract", currency="CNY", valid_from=dt.date(2026, 1, 1), cost_book=cost_book
+    )
+    channel = channel_create(contract=contract, name="=chan")
+    vendor_bill_record(
+        channel=channel,
+        number="=INV-1",
+        kind=VendorBill.Kind.USAGE,
+        month=dt.date(2026, 10, 1),
+        amount=Decimal("12.00"),
+        currency="CNY",
+        issued_on=dt.date(2026, 11, 2),
+    )
+    day = dt.date(2026, 10, 15)
+    for n in range(3):
+        UsageEvent.objects.create(
+            batch=batch,
+            request_id=f"=1+{n}",
+            occurred_at=dt.datetime(2026, 10, 15, 3, n, tzinfo=dt.UTC),
+            customer=customer,
+            model=model,
+            model_name=model.name,
+            upstream_account=channel.name,
+            prompt_tokens=1000,
+            completion_tokens=500,
+            metadata={"response_model": "@SUM(1+1)"},
+            rating_state="rated",
+            sell_amount=Decimal("1.00"),
+            sell_currency="CNY",
+            cost_amount=Decimal("0.50"),
+            cost_currency="CNY",
+        )
+    mismatch_scan(date_from=day, date_to=day)
+    run = ReconciliationRun.objects.create(
+        kind=ReconciliationRun.Kind.MANUAL,
+        state=ReconciliationRun.State.DONE,
+        date_from=day,
+        date_to=day,
+        base_currency="CNY",
+    )
+    ReconciliationLine.objects.create(
+        run=run,
+        channel=channel,
+        model=model,
+        model_name=model.name,
+        day=day,
+        klass=ReconClass.UNBILLED_USAGE,
+        value=Decimal("1.5"),
+        detail="@detail",
+    )
+    return {"channel": channel, "recon_run": run, "mismatch_flag": MismatchFlag.objects.get(channel=channel)}
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -341,7 +433,8 @@ def test_no_csv_export_starts_a_formula(client, seeded, tmp_path):
     assert csv_commands() == COVERED_COMMANDS, "a command writing CSV is not covered"
 
     def ids(query: dict) -> dict:
-        return {k: seeded["acme"].pk if v == "acme" else v for k, v in query.items()}
+        named = {"acme": seeded["acme"].pk, "CHANNEL": seeded["channel"].pk}
+        return {k: named.get(v, v) for k, v in query.items()}
 
     for name, (who, url, query) in COVERED.items():
         client.force_login(seeded["users"][who])
