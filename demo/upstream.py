@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from billing.upstream.burn import burn_run
+from billing.upstream.daily import upstream_daily_run
 from billing.upstream.imports import generic
 from billing.upstream.imports.services import upstream_import
 from billing.upstream.models import UpstreamImport, UpstreamPack
@@ -67,7 +67,7 @@ P, PP = Settlement.PREPAID, Settlement.POSTPAID
 #  channel): each prepaid amount is bought on the contract's channel (``_purchases``).
 CONTRACTS = [
     ("openai", "OpenAI direct (prepaid)", "USD", P, "OpenAI contract", "10", 0, 0),
-    ("anthropic", "Anthropic enterprise (postpaid)", "USD", PP, "Anthropic contract", 0, "5", 30),
+    ("anthropic", "Anthropic enterprise (postpaid)", "USD", PP, "Anthropic contract", 0, "20", 30),
     ("google", "Google Vertex AI", "USD", P, "Google contract", "2", 0, 0),
     ("openrouter", "OpenRouter credits", "USD", P, "OpenRouter cost", "1", 0, 0),
     ("deepseek", "DeepSeek prepaid", "CNY", P, "DeepSeek contract", "20", 0, 0),
@@ -207,6 +207,9 @@ def channels_load() -> dict[str, str]:
     """Create the demo's contracts and channels (once); return the account the gateway sends per model."""
     _openrouter_book()
     vendors = {v.slug: v for v in Vendor.objects.all()}
+    # A commitment starts with the demo month's first calendar month, so the daily run accrues that month's
+    # shortfall once (not one for every month since VALID_FROM).
+    committed_from = timezone.localdate(timezone.now() - timedelta(days=DEMO_DAYS + 1)).replace(day=1)
     for slug, name, currency, settlement, basis, prepaid, committed, days in CONTRACTS:
         if VendorContract.objects.filter(name=name).exists():
             continue
@@ -224,7 +227,7 @@ def channels_load() -> dict[str, str]:
             vendor=vendors[slug],
             name=name,
             currency=currency,
-            valid_from=VALID_FROM,
+            valid_from=committed_from if committed else VALID_FROM,
             settlement=settlement,
             prepaid_amount=D(prepaid),
             committed_amount=D(committed),
@@ -258,15 +261,17 @@ PACK = ("zhipu-main", D(20), 60)
 
 
 def load() -> list[tuple[str, str]]:
-    """Buy upstream credit, burn the month, import the vendors' month with planted discrepancies and
-    reconcile it (once: later loads find the vendor file imported and add nothing); return no logins."""
+    """Buy upstream credit, run the upstream ledger's days of the month, import the vendors' month with
+    planted discrepancies and reconcile it (once: later loads find the vendor file imported and add
+    nothing); return no logins."""
     if UpstreamImport.objects.filter(filename=VENDOR_FILE).exists():
         return []
     now = timezone.now()
     _purchases(now)
     first = timezone.localdate(now - timedelta(days=DEMO_DAYS + 1))
     for offset in range((timezone.localdate(now) - first).days):
-        burn_run(day=first + timedelta(days=offset))
+        # Each morning's run as it would have happened: burn the day, expire, accrue shortfalls; no alerts.
+        upstream_daily_run(day=first + timedelta(days=offset), alerts=False)
     rows = _our_days(now)
     _plant(rows)
     upstream_import(content=_csv(rows), filename=VENDOR_FILE, fmt=UpstreamImport.Format.GENERIC)

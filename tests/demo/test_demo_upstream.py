@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import StaffRole, User
+from billing.ledger.models import JournalTransaction
 from billing.upstream.cover import cover_for_channels
 from billing.upstream.models import ReconciliationRun, ReconClass, UpstreamImport, UpstreamPack, VendorUsage
 from billing.usage.channels import unmapped_channels
@@ -67,6 +68,8 @@ def test_the_demo_has_upstream_credit_a_vendor_month_and_one_difference_of_each_
     assert all(c.balance > 0 for c in prepaid)
     assert any(c.low for c in prepaid) and any(not c.low and c.days for c in prepaid)
     assert covers[Channel.objects.get(contract__settlement=Settlement.POSTPAID).pk].accrued > 0
+    # the committed contract's months that ended fell short of its commitment (the demo's traffic is small)
+    assert JournalTransaction.objects.filter(kind="upstream.commitment.shortfall").exists()
     client.force_login(User.objects.get(staff_role=StaffRole.FINANCE))
     assert 'data-testid="low-cover"' in client.get(reverse("upstream-channel-list")).content.decode()
     # the vendors' month, imported without a rejected row, and its reconciliation
