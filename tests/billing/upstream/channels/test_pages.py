@@ -302,6 +302,10 @@ def test_renaming_a_channel_on_its_form_keeps_the_old_name(finance_client, chann
 
 
 def test_aliases_are_added_and_removed_on_the_channel_page(finance_client, channel, contract):
+    page = finance_client.get(reverse("upstream-channel-detail", args=[channel.pk])).content.decode()
+    assert (
+        'data-confirm="Remove this alias?' in page and "onsubmit" not in page
+    )  # app.js asks; CSP allows no inline JS
     url = reverse("upstream-channel-alias-add", args=[channel.pk])
     assert finance_client.post(url, {"alias": "litellm-deploy-4"}).status_code == 302
     other = channel_create(contract=contract, name="deepseek-2")
