@@ -1,10 +1,12 @@
 """Month-end revaluation of foreign-currency receivables, customer deposits and payables.
 
 The ledger keeps each account in its own currency. Its *carried* base value is every entry at the rate of
-its own date, plus the realised FX already posted for it; at the month-end rate it is worth
-``balance × rate``. The difference is unrealised gain or loss: one base-currency transaction per account
-and month (Dr/Cr the kind's FX revaluation account against unrealised FX gain/loss), dated the month end
-and reversed on the 1st of the next month, so each month starts again from carried values.
+its own date, plus the realised FX already posted for it (``FxRealisation`` for receivables; for payables
+the vendor payments' entries on FX_REVALUATION_PAYABLE sourced ``fx.realised:payable:<code>``); at the
+month-end rate it is worth ``balance × rate``. The difference is unrealised gain or loss: one base-currency
+transaction per account and month (Dr/Cr the kind's FX revaluation account against unrealised FX
+gain/loss), dated the month end and reversed on the 1st of the next month, so each month starts again from
+carried values.
 
 Be careful changing how the carried value is computed: the reversal of last month assumes this month
 recomputes from history, so a change here changes what every future month reports.
@@ -27,9 +29,12 @@ from django.utils.translation import gettext as _
 from billing.fx.accounts import ADJUSTMENT_KIND, adjustment_account, unrealised_account
 from billing.fx.models import FxRealisation, FxRevaluation
 from billing.fx.rates import BaseRates
-from billing.ledger.models import JournalEntry, LedgerAccount
+from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
 from billing.money import quantize_money
+
+# The source of the realised FX a vendor payment posts for a foreign payable, followed by its code.
+PAYABLE_REALISED = "fx.realised:payable:"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ def _plans(month_end: date, rates: BaseRates) -> list[_Plan]:
     )
     for row in realised:
         carried[row["account_id"]] = carried.get(row["account_id"], Decimal(0)) + row["total"]
+    for pk, total in _payables_realised(accounts, month_end).items():
+        carried[pk] = carried.get(pk, Decimal(0)) + total
     plans = []
     for pk in sorted(set(balances) | set(carried)):
         if pk in done:
@@ -95,6 +102,27 @@ def _plans(month_end: date, rates: BaseRates) -> list[_Plan]:
         if difference:
             plans.append(_Plan(account, balance, rate, carried.get(pk, Decimal(0)), difference))
     return plans
+
+
+def _payables_realised(accounts: dict[int, LedgerAccount], month_end: date) -> dict[int, Decimal]:
+    """Payable account id → the realised FX posted for it until ``month_end`` (base currency).
+
+    Vendor payments (``billing.upstream.vendor_payments``) post it on the payables' FX revaluation account
+    with the source ``fx.realised:payable:<the payable's code>``, not as an ``FxRealisation``."""
+    payables = {a.code: pk for pk, a in accounts.items() if a.kind == AccountKind.PAYABLE}
+    if not payables:
+        return {}
+    rows = (
+        JournalEntry.objects.filter(
+            account__kind=AccountKind.FX_REVALUATION_PAYABLE,
+            transaction__source__in=[f"{PAYABLE_REALISED}{code}" for code in payables],
+            transaction__effective_date__lte=month_end,
+        )
+        .values("transaction__source")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {payables[r["transaction__source"].removeprefix(PAYABLE_REALISED)]: r["total"] for r in rows}
 
 
 def fx_revaluation_run(*, month_end: date) -> list[FxRevaluation]:
