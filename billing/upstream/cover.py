@@ -5,7 +5,9 @@
 * burn rate — the trailing 7-day average daily consumption at contract cost (the seven days before today,
   from the rollups; ``consumption``);
 * days of cover — balance ÷ burn rate (None, shown "—", when nothing burns); 0 when the balance is gone;
-* runs out on — today + days of cover.
+* runs out on — today + days of cover; beyond ``MAX_COVER_DAYS`` (ten years: a large top-up with one test
+  request) the pages say "more than 10 years" and gives no date (a date that far is no forecast, and past the
+  calendar it cannot be computed at all).
 
 A postpaid channel has no prepaid balance: its accrued cost and payables are shown instead.
 """
@@ -26,6 +28,7 @@ K = AccountKind
 ZERO = Decimal(0)
 TRAILING_DAYS = 7
 COVER_PLACES = Decimal("0.1")
+MAX_COVER_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,11 @@ class Cover:
         """Whether the channel's cover is under its alert threshold (``low_cover_days``; 0: never)."""
         threshold = self.channel.low_cover_days
         return bool(self.prepaid and threshold and self.days is not None and self.days < threshold)
+
+    @property
+    def beyond(self) -> bool:
+        """Whether the balance lasts over ``MAX_COVER_DAYS`` at the burn rate (shown "more than 10 years")."""
+        return self.days is not None and self.days > MAX_COVER_DAYS
 
 
 def days_of_cover(balance: Decimal, burn_rate: Decimal) -> Decimal | None:
@@ -89,6 +97,7 @@ def cover_for_channels(channels, *, today: date | None = None) -> dict[int, Cove
         balance = balances.get(code[K.UPSTREAM_PREPAID], ZERO)
         burn = spent.get(channel.pk, ZERO) / TRAILING_DAYS
         days = days_of_cover(balance, burn) if prepaid else None
+        dated = days is not None and days <= MAX_COVER_DAYS
         found[channel.pk] = Cover(
             channel=channel,
             currency=channel.contract.currency,
@@ -98,7 +107,7 @@ def cover_for_channels(channels, *, today: date | None = None) -> dict[int, Cove
             payables=-balances.get(code[K.PAYABLE], ZERO),
             burn_rate=burn,
             days=days,
-            runs_out_on=today + timedelta(days=int(days)) if days is not None else None,
+            runs_out_on=today + timedelta(days=int(days)) if dated else None,
         )
     return found
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.upstream.models import UpstreamPack, VendorBill
-from billing.upstream.packs import BANK, PAYABLE
+from billing.upstream.packs import BANK, MAX_VALIDITY_DAYS, PAYABLE
 from catalog.models import AIModel
 
 DATE = {"widget": forms.DateInput(attrs={"type": "date"})}
@@ -62,7 +62,9 @@ class PurchaseForm(_Styled):
     purchased_on = forms.DateField(label=_("Bought on"), initial=timezone.localdate, **DATE)
     starts_on = forms.DateField(label=_("Valid from"), required=False, **DATE)
     expires_on = forms.DateField(label=_("Expires on"), required=False, help_text=_("Blank: never."), **DATE)
-    validity_days = forms.IntegerField(label=_("or valid for (days)"), required=False, min_value=1)
+    validity_days = forms.IntegerField(
+        label=_("or valid for (days)"), required=False, min_value=1, max_value=MAX_VALIDITY_DAYS
+    )
     payment = forms.ChoiceField(
         label=_("Paid"),
         choices=[(PAYABLE, _("On the vendor's invoice (payable)")), (BANK, _("From the bank at once"))],

@@ -37,12 +37,23 @@ Kind = UpstreamPack.Kind
 PAYABLE, BANK = "payable", "bank"
 
 
+# The furthest a pack may run: the burn, expiry and cover work in whole days after the expiry, so a date
+# near the end of the calendar (a mistyped year) would overflow there; no vendor sells a century of credit.
+MAX_YEARS_AHEAD = 100
+MAX_VALIDITY_DAYS = 36500
+
+
 def _aware(value, field: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise ValidationError({field: _("Enter a date and time.")})
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
+    value = value if timezone.is_aware(value) else timezone.make_aware(value)
+    if value.year > timezone.now().year + MAX_YEARS_AHEAD:
+        raise ValidationError(
+            {field: _("%(date)s is no plausible date: check the year.") % {"date": value.date()}}
+        )
+    return value
 
 
 def _clean(
@@ -105,7 +116,14 @@ def _clean(
             raise ValidationError({"validity_days": _("Give the validity in days or the expiry, not both.")})
         if not isinstance(validity_days, int) or validity_days <= 0:
             raise ValidationError({"validity_days": _("The validity is a whole number of days above 0.")})
-        expires_at = starts_at + timedelta(days=validity_days)
+        if validity_days > MAX_VALIDITY_DAYS:
+            raise ValidationError(
+                {
+                    "validity_days": _("A validity of at most %(days)s days (a century), or no expiry.")
+                    % {"days": MAX_VALIDITY_DAYS}
+                }
+            )
+        expires_at = _aware(starts_at + timedelta(days=validity_days), "validity_days")
     if expires_at is not None and expires_at <= starts_at:
         raise ValidationError({"expires_at": _("A pack must expire after it starts.")})
     return {
