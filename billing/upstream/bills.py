@@ -5,13 +5,15 @@ What an invoice posts depends on what it bills (the channel's accounts, ``ledger
 * **usage, postpaid channel** — moves the month's accrual to payables: Dr UPSTREAM_ACCRUED (what usage
   accrued in that month and no earlier invoice of the month moved) / Cr PAYABLE (the invoice). The
   difference between the invoice and that accrual is a *cost variance*, posted to cost of tokens, so cost
-  of tokens ends at what the vendor billed;
+  of tokens ends at what the vendor billed. Usage of the month arriving after its invoice is matched against
+  that variance by the daily run (``invoiced_months``);
 * **usage, prepaid channel** — the vendor's statement of what we consumed: nothing to owe (consumption
   already drew the prepaid asset), no posting; kept for reconciliation;
 * **prepayment** — created with the purchase it bills (``packs.upstream_pack_buy``), never on its own;
 * **commitment** — settles the committed-spend shortfall accrued at the end of the period that ends in the
   invoice's month (``commitments``): Dr UPSTREAM_ACCRUED / Cr PAYABLE, any difference to the shortfall
-  expense.
+  expense. The accrual sits on the contract's first channel and may be invoiced on any of its channels, in
+  parts: what every commitment invoice of the contract and month moved counts.
 
 Invoices are not edited: the same number with the same figures is "unchanged"; a different figure is an
 error naming the field (void the invoice and record the corrected one under its own number).
@@ -22,7 +24,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from billing.ledger.models import AccountKind, JournalEntry
@@ -42,6 +44,10 @@ from catalog.models import Channel, Settlement
 K = AccountKind
 Kind = VendorBill.Kind
 ZERO = Decimal(0)
+# Ledger kinds that move a postpaid month's usage accrual: its invoices and the true-ups of usage arriving
+# after them (``invoiced_months``).
+TRUE_UP_KIND = "upstream.bill.trueup"
+USAGE_KINDS = ("upstream.bill.usage", TRUE_UP_KIND)
 
 
 def month_start(day: date) -> date:
@@ -168,7 +174,9 @@ def vendor_bill_record(
     )
     with transaction.atomic():
         # One writer per channel at a time: two invoices of a month must not both move the same accrual.
-        Channel.objects.select_for_update().filter(pk=channel.pk).first()
+        # A commitment invoice moves the accrual on the contract's first channel: lock that one as well.
+        locked = {channel.pk, getattr(commitment_channel(channel.contract), "pk", channel.pk)}
+        list(Channel.objects.select_for_update().filter(pk__in=locked).order_by("pk"))
         existing = VendorBill.objects.filter(channel=channel, number=fields["number"]).first()
         if existing is not None:
             _same_or_error(existing, fields, due_given=due_on is not None)
@@ -190,17 +198,27 @@ def vendor_bill_record(
     return bill, "created"
 
 
-def _moved_by_bills(account, *, channel: Channel, month: date, kind: str) -> Decimal:
-    """What earlier invoices of ``channel`` and ``month`` (of ledger kind ``kind``) moved off ``account``."""
+def _moved_by_bills(account, *, channels, month: date, kinds) -> Decimal:
+    """What earlier postings of ``channels``' invoices of ``month`` (ledger kinds ``kinds``: invoices and
+    their true-ups) moved off ``account``, voided ones left out."""
+    of_channels = Q()
+    for channel in channels:
+        of_channels |= Q(transaction__source__startswith=f"upstream.bill:{channel.pk}:{month:%Y-%m}:")
     return (
         JournalEntry.objects.filter(
+            of_channels,
             account=account,
-            transaction__kind=kind,
-            transaction__source__startswith=f"upstream.bill:{channel.pk}:{month:%Y-%m}:",
+            transaction__kind__in=list(kinds),
             transaction__reversed_by__isnull=True,
         ).aggregate(s=Sum("amount"))["s"]
         or ZERO
     )
+
+
+def usage_moved(channel: Channel, month: date) -> Decimal:
+    """What ``channel``'s usage invoices of ``month`` and their true-ups moved off its accrual."""
+    accrued = channel_account(channel, K.UPSTREAM_ACCRUED)
+    return _moved_by_bills(accrued, channels=[channel], month=month, kinds=USAGE_KINDS)
 
 
 def month_accrued(channel: Channel, month: date) -> Decimal:
@@ -236,15 +254,21 @@ def _post(bill: VendorBill, *, actor):
         if channel.contract.settlement == Settlement.PREPAID:
             return None
         accrued = channel_account(channel, K.UPSTREAM_ACCRUED)
-        moved = _moved_by_bills(accrued, channel=channel, month=bill.month, kind="upstream.bill.usage")
-        to_move = max(month_accrued(channel, bill.month) - moved, ZERO)
+        to_move = max(month_accrued(channel, bill.month) - usage_moved(channel, bill.month), ZERO)
         expense = vendor_expense(channel)
         ledger_kind = "upstream.bill.usage"
         memo = f"Vendor invoice {bill.number} ({channel.name}, {bill.month:%Y-%m}): accrued {to_move}"
     else:  # commitment
         remaining, holder = shortfall_accrued(channel, bill.month)
         accrued = channel_account(holder, K.UPSTREAM_ACCRUED)
-        moved = _moved_by_bills(accrued, channel=channel, month=bill.month, kind="upstream.bill.commitment")
+        # The accrual sits on the contract's first channel; the vendor may invoice it on any channel of the
+        # contract, in parts: what every one of them moved counts.
+        moved = _moved_by_bills(
+            accrued,
+            channels=list(channel.contract.channels.all()),
+            month=bill.month,
+            kinds=["upstream.bill.commitment"],
+        )
         to_move = max(remaining - moved, ZERO)
         expense = vendor_expense(channel, K.COMMIT_SHORTFALL)
         ledger_kind = "upstream.bill.commitment"

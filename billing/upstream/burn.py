@@ -16,8 +16,13 @@ another price than the contract cost it gives:
   tokens``. Over a pack's life the asset then falls by exactly its price.
 
 Re-running a day (late usage) recomputes that day's draws against what the packs have left on the other
-days and posts only the difference from what was posted before (a new transaction, never an edit). A pack
-whose expiry was posted keeps the draws it had. Later days keep their draws; run them again to re-flow.
+days and posts only the difference from what was posted before (a new transaction, never an edit); the
+daily run finds the days to re-run (``reburn``). A pack whose expiry was posted draws no more than it had
+(late usage of its days draws the next pack); when a correction makes it draw less, what it no longer
+draws is expired too (``pack_value.expiry_top_up``), so a pack gone leaves nothing on the asset.
+
+Days are whole operator days (the rollups' day): a pack expiring mid-day draws that whole day's usage,
+including the hours after its expiry instant (the channel page says so).
 """
 
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ from billing.money import ledger_round
 from billing.upstream.consumption import ModelUse, daily_use
 from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import UpstreamDraw, UpstreamPack
+from billing.upstream.pack_value import expiry_top_up
 from catalog.models import Channel, Settlement
 
 K = AccountKind
@@ -182,8 +188,12 @@ def burn_day(*, channel: Channel, day: date) -> list[Draw]:
         }
         uses = daily_use([channel], day, day).get((channel.pk, day), {})
         draws = allocate(packs, elsewhere, frozen, uses)
+        before = {pk: (d.credit, d.tokens) for pk, d in existing.items()}
         _store(draws, existing, day)
         _post(channel, draws, day, existing)
+        for draw in draws:
+            if draw.pack.pk in frozen and (draw.credit, draw.tokens) != before.get(draw.pack.pk, (ZERO, 0)):
+                expiry_top_up(draw.pack)
     return draws
 
 

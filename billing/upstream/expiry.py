@@ -5,35 +5,25 @@ price ÷ credit, a token pack's unused tokens × price ÷ tokens. It leaves the 
 
     Dr UPSTREAM_EXPIRED (vendor) / Cr UPSTREAM_PREPAID (channel)
 
-dated the day it expired, keyed by the pack (once, ever). A pack is expired only once every day it could
-be drawn on has been burnt, i.e. from the operator's day after its expiry: the daily run burns yesterday
-first, then expires. After that its draws are kept as they are (``burn``).
+dated the day it expired, keyed by the pack (once). A pack is expired only once every day it could be drawn
+on has been burnt, i.e. from the operator's day after its expiry: the daily run burns yesterday first, and
+before expiring a pack its days whose consumption changed since they were burnt are burnt again
+(``reburn``: a late batch is drawn, not expensed as unused). After that its draws can only shrink (a
+correction down), and what they shrink by is expired too (``pack_value.expiry_top_up``).
+
+A pack expiring in the middle of an operator's day draws that whole day's usage: the burn works in whole
+operator days (the rollups' day), so usage in the hours after the expiry instant is drawn from it as well.
 """
 
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from billing.ledger.models import AccountKind
-from billing.ledger.services import credit, debit, transaction_post
-from billing.money import ledger_round
 from billing.upstream.burn import day_bounds
-from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import UpstreamPack
-
-K = AccountKind
-ZERO = Decimal(0)
-
-
-def unused_at_price(pack: UpstreamPack) -> Decimal:
-    """What is left of ``pack``, valued at what we paid for it (contract currency, full precision)."""
-    if pack.kind == UpstreamPack.Kind.TOKENS:
-        return ledger_round(pack.price * max(pack.tokens - pack.used_tokens, 0) / pack.tokens)
-    if not pack.credit:
-        return ZERO
-    return ledger_round(max(pack.credit - pack.used_credit, ZERO) * pack.price / pack.credit)
+from billing.upstream.pack_value import expiry_post, unused_at_price
+from billing.upstream.reburn import channel_reburn, last_day
 
 
 def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
@@ -44,6 +34,7 @@ def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
     today = today or timezone.localdate()
     cutoff, _end = day_bounds(today)
     due = UpstreamPack.objects.filter(expires_at__lte=cutoff, expiry_transaction__isnull=True, price__gt=0)
+    _reburn_before_expiry(due, today)
     expired = []
     for pack_id in due.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
@@ -57,19 +48,32 @@ def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
             value = unused_at_price(pack)
             if value <= 0:
                 continue
-            channel, currency = pack.channel, pack.currency
-            pack.expiry_transaction = transaction_post(
-                idempotency_key=f"upstream.pack.expiry:{pack.pk}",
-                kind="upstream.pack.expiry",
-                lines=[
-                    debit(vendor_expense(channel, K.UPSTREAM_EXPIRED), value, currency),
-                    credit(channel_account(channel, K.UPSTREAM_PREPAID), value, currency),
-                ],
-                memo=f"{pack} on {channel.name} expired with {value} {currency} unused (at its price)",
-                source=f"upstream.pack:{pack.pk}",
-                effective_date=timezone.localdate(pack.expires_at),
+            pack.expiry_transaction = expiry_post(
+                pack,
+                value,
+                key=f"upstream.pack.expiry:{pack.pk}",
+                memo=(
+                    f"{pack} on {pack.channel.name} expired with {value} {pack.currency} unused "
+                    "(at its price)"
+                ),
             )
             pack.expired_credit = value
             pack.save(update_fields=["expiry_transaction", "expired_credit"])
             expired.append(pack)
     return expired
+
+
+def _reburn_before_expiry(due, today: date) -> None:
+    """Burn again the changed days of the packs about to expire, per channel, so what they expire with
+    counts every usage of their validity that has arrived (``reburn``)."""
+    windows: dict[int, tuple[date, date]] = {}
+    channels = {}
+    for pack in due.select_related("channel__contract__vendor"):
+        first, last = timezone.localdate(pack.starts_at), min(last_day(pack), today - timedelta(days=1))
+        if pack.channel_id in windows:
+            known = windows[pack.channel_id]
+            first, last = min(first, known[0]), max(last, known[1])
+        windows[pack.channel_id] = (first, last)
+        channels[pack.channel_id] = pack.channel
+    for channel_id, (first, last) in windows.items():
+        channel_reburn(channels[channel_id], first, last)

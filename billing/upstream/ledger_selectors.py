@@ -1,4 +1,5 @@
-"""Reads of the upstream ledger pages: the channel list with totals, packs in burn order, invoice status."""
+"""Reads of the upstream ledger pages: the channel list with totals, packs in burn order, invoice status,
+late usage matched against invoiced months."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -8,10 +9,15 @@ from django.db.models import Case, CharField, DecimalField, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from billing.fx.rates import BaseRates
+from billing.ledger.models import AccountKind, JournalEntry
+from billing.upstream.bills import TRUE_UP_KIND
 from billing.upstream.burn import burn_order
 from billing.upstream.cover import Cover, cover_for_channels
+from billing.upstream.ledger_accounts import channel_account
 from billing.upstream.models import UpstreamPack, VendorBill
+from catalog.models import Channel
 
+K = AccountKind
 ZERO = Decimal(0)
 
 # Sort keys of the ledger list (``?o=``, ``-`` for descending) → how a row's Cover sorts.
@@ -123,3 +129,31 @@ def pack_rows(channel, *, now) -> list[PackRow]:
             position += 1
         rows.append(PackRow(pack, position if state in ("active", "upcoming") else 0, remaining, state))
     return rows
+
+
+@dataclass(frozen=True)
+class TrueUp:
+    """Usage of an invoiced month that arrived after its invoice, matched against the invoice's variance
+    (``invoiced_months``): positive when usage arrived, negative when it was corrected down."""
+
+    posted_on: date
+    month: date
+    amount: Decimal
+
+
+def late_usage_true_ups(channel: Channel) -> list[TrueUp]:
+    """``channel``'s true-ups of invoiced months, newest first."""
+    accrued = channel_account(channel, K.UPSTREAM_ACCRUED)
+    rows = (
+        JournalEntry.objects.filter(
+            account=accrued,
+            transaction__kind=TRUE_UP_KIND,
+            transaction__source__startswith=f"upstream.bill:{channel.pk}:",
+        )
+        .values_list("transaction__effective_date", "transaction__source", "amount")
+        .order_by("-transaction__effective_date", "-transaction_id")
+    )
+    return [
+        TrueUp(posted_on, date.fromisoformat(source.split(":")[2] + "-01"), amount)
+        for posted_on, source, amount in rows
+    ]

@@ -23,6 +23,7 @@ from billing.upstream.ledger_selectors import (
     LEDGER_SORTS,
     base_totals,
     bills_with_status,
+    late_usage_true_ups,
     ledger_covers,
     pack_rows,
 )
@@ -116,6 +117,7 @@ def channel_context(request, channel: Channel, **forms) -> dict:
         .select_related("pack")
         .order_by("-day", "pack_id")[:60],
         "bills": bills[:50],
+        "true_ups": [] if cover.prepaid else late_usage_true_ups(channel)[:50],
         "payments": VendorPayment.objects.filter(bill__channel=channel).select_related("bill")[:50],
         "can_write": can_write,
         "purchase_form": forms.get("purchase_form") or PurchaseForm(),

@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Burn a day's consumption from each prepaid channel's packs (earliest expiry first), expire packs "
         "whose last day has passed, accrue ended commit periods' shortfalls and the previous month's "
-        "volume-tier rebates, then send low-cover alerts — as the daily beat does the morning after DATE. "
+        "volume-tier rebates, true up invoiced months for late usage, then send low-cover alerts — as the "
+        "daily beat does the morning after DATE. "
         "Safe to re-run: a day burnt again posts only what changed."
     )
 
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         result = upstream_daily_run(day=day, alerts=not no_alerts)
         self.stdout.write(
             f"{result.day}: {result.channels_burnt} channel(s) burnt, {result.draws} pack draw(s), "
+            f"{result.days_reburnt} earlier day(s) burnt again for late usage, "
             f"{result.expired} pack(s) expired, {result.shortfalls} shortfall(s) and {result.rebates} "
-            f"rebate(s) accrued, {result.alerts} low-cover alert(s) sent."
+            f"rebate(s) accrued, {result.true_ups} invoiced month(s) trued up for late usage, "
+            f"{result.alerts} low-cover alert(s) sent."
         )
