@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import StaffRole
 from billing.ledger.verify import ledger_problems
 from billing.upstream.alerts import cover_alerts
+from billing.upstream.bills import vendor_bill_record
 from billing.upstream.cover import MAX_COVER_DAYS, cover_for_channels
 from billing.upstream.models import UpstreamPack
 from billing.upstream.packs import upstream_pack_buy
@@ -97,3 +98,38 @@ def test_purchase_service_refuses_far_dates_on_the_field(channel, arguments, fie
             **arguments,
         )
     assert field in caught.value.message_dict
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"issued_on": "9999-12-31"},
+        {"due_on": "9999-12-31"},
+        {"amount": "12345678901234567890123"},
+        {"month": "99999-01"},
+    ],
+)
+def test_invoice_form_answers_far_values_without_a_500(finance, postpaid_channel, extra):
+    data = {"number": "INV-1", "kind": "usage", "month": "2026-01", "amount": "6", "issued_on": "2026-02-03"}
+    response = finance.post(reverse("upstream-ledger-bill", args=[postpaid_channel.pk]), data | extra)
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert response.context["bill_form"].errors
+    assert ledger_problems() == []
+
+
+@pytest.mark.parametrize("extra", [{"paid_on": "9999-12-31"}, {"amount": "12345678901234567890123"}])
+def test_payment_form_answers_far_values_without_a_500(finance, postpaid_channel, extra):
+    bill, _ = vendor_bill_record(
+        channel=postpaid_channel,
+        number="INV-1",
+        kind="usage",
+        month=date(2026, 1, 1),
+        amount=Decimal("6"),
+        currency="CNY",
+        issued_on=date(2026, 2, 3),
+    )
+    data = {"bill": bill.pk, "amount": "6", "paid_on": "2026-02-10", "reference": "B-1"}
+    response = finance.post(reverse("upstream-ledger-pay", args=[postpaid_channel.pk]), data | extra)
+    assert response.status_code in (302, 400)
+    assert ledger_problems() == []
