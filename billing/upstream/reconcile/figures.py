@@ -75,11 +75,5 @@ def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
     )
 
 
-def on_the_hour(day: date, zone: str) -> bool:
-    """Whether ``day``'s window in ``zone`` starts and ends on a UTC hour (UTC+5:30 does not): only then
-    do hourly rollups add up to exactly the vendor's day."""
-    return all(at.utcoffset() % timedelta(hours=1) == timedelta(0) for at in day_window(day, zone))
-
-
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -6,10 +6,12 @@ belongs to a customer without a seller (its top hop), so each request the vendor
 commission rows are never rolled up. Which channel: the row's ``upstream_account`` is the channel's name
 or one of its aliases, case-insensitively.
 
-Which window: the vendor's day ``[day 00:00, next day 00:00)`` in the channel's reporting zone. When that
-window starts and ends on UTC hours (every whole-hour zone, DST included) the hourly rollups (UTC hour
-buckets) add up to it exactly and are read; a zone whose day starts off the hour (Asia/Kolkata, UTC+5:30)
-would split an hour bucket between two vendor days, so for such a zone the raw events are read instead —
+Which window: each vendor day's spans (``reconcile.windows``): the windows ``[starts_at, ends_at)`` of
+the vendor's rows for that day — in whatever zone the vendor reported it — and the rest of the day in the
+channel's reporting zone no vendor window covers, each instant on exactly one day. When every span of a
+channel starts and ends on a UTC hour (whole-hour zones, DST included) the hourly rollups (UTC hour
+buckets) add up to them exactly and are read; a span off the hour (a vendor day in Asia/Kolkata, UTC+5:30)
+would split an hour bucket between two days, so for such a channel the raw events are read instead —
 slower, but exact, and such zones are rare among vendors.
 
 Cost is the rated ``cost_amount``: at the channel's contract cost in the contract currency once rating
@@ -17,15 +19,14 @@ prices by channel; a rollup in another cost currency is converted to the contrac
 dated rate (``catalog.selectors.fx.fx_rate``).
 """
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Sum
-from django.db.models.functions import Lower, TruncDate
+from django.db.models import Case, Count, DateField, F, Q, Sum, Value, When
+from django.db.models.functions import Lower
 
-from billing.upstream.reconcile.figures import Figures, day_window, on_the_hour
+from billing.upstream.reconcile.figures import Figures
+from billing.upstream.reconcile.windows import Span, day_spans, on_hours, vendor_windows
 from billing.usage.models import RatingState, UsageEvent, UsageHourly
 from catalog.models import Channel
 from catalog.selectors.fx import fx_rate
@@ -54,10 +55,19 @@ def operator_sold_events():
     return UsageEvent.objects.filter(rating_state=RatingState.RATED, customer__seller__isnull=True)
 
 
-def _grouped(queryset, at: str, zone: str, names: list[str], counted):
+def _grouped(queryset, at: str, spans: dict[date, list[Span]], names: list[str], counted):
+    """``queryset`` summed per account, model, cost currency and the day each row's time belongs to."""
+    whens = [
+        When(Q(**{f"{at}__gte": start, f"{at}__lt": end}), then=Value(day))
+        for day, pieces in spans.items()
+        for start, end in pieces
+    ]
+    since = min(start for pieces in spans.values() for start, _end in pieces)
+    until = max(end for pieces in spans.values() for _start, end in pieces)
     return (
-        queryset.annotate(account=Lower("upstream_account"), vday=TruncDate(at, tzinfo=ZoneInfo(zone)))
-        .filter(account__in=names)
+        queryset.filter(**{f"{at}__gte": since, f"{at}__lt": until})
+        .annotate(account=Lower("upstream_account"), vday=Case(*whens, output_field=DateField()))
+        .filter(account__in=names, vday__isnull=False)
         .values("account", "model_id", "vday", "cost_currency", model_label=F("model__name"))
         .annotate(
             n=counted,
@@ -67,33 +77,27 @@ def _grouped(queryset, at: str, zone: str, names: list[str], counted):
     )
 
 
+def _rows(channel: Channel, spans: dict[date, list[Span]]):
+    names = list(channel_names(channel))
+    if on_hours(span for pieces in spans.values() for span in pieces):
+        return _grouped(operator_sold_hourly(), "hour", spans, names, Sum("requests"))
+    return _grouped(operator_sold_events(), "occurred_at", spans, names, Count("id"))
+
+
 def our_usage(days: dict[Channel, list[date]]) -> dict[tuple[int, str, date], tuple[int, Figures]]:
     """Our figures per (channel id, model name, vendor day) for each channel's ``days``, with the model
     id: ``{key: (model_id, Figures)}``; cost in the channel's contract currency."""
-    by_zone: dict[str, dict[str, Channel]] = defaultdict(dict)
-    zone_days: dict[str, set[date]] = defaultdict(set)
-    for channel, channel_days in days.items():
-        if not channel_days:
-            continue
-        for name in channel_names(channel):
-            by_zone[channel.reporting_zone][name] = channel
-        zone_days[channel.reporting_zone].update(channel_days)
-    wanted = {(c.pk, d) for c, ds in days.items() for d in ds}
+    every_day = {d for ds in days.values() for d in ds}
+    if not every_day:
+        return {}
+    windows = vendor_windows([c.pk for c in days], min(every_day), max(every_day))
     found: dict[tuple[int, str, date], tuple[int, Figures]] = {}
     rates: dict[tuple[str, str, date], Decimal] = {}
-    for zone, names in by_zone.items():
-        first, last = min(zone_days[zone]), max(zone_days[zone])
-        since, until = day_window(first, zone)[0], day_window(last, zone)[1]
-        if all(on_the_hour(d, zone) for d in zone_days[zone]):
-            rows = operator_sold_hourly().filter(hour__gte=since, hour__lt=until)
-            rows = _grouped(rows, "hour", zone, list(names), Sum("requests"))
-        else:
-            rows = operator_sold_events().filter(occurred_at__gte=since, occurred_at__lt=until)
-            rows = _grouped(rows, "occurred_at", zone, list(names), Count("id"))
-        for row in rows:
-            channel = names[row["account"]]
-            if (channel.pk, row["vday"]) not in wanted:
-                continue
+    for channel, channel_days in days.items():
+        spans = day_spans(channel.reporting_zone, channel_days, windows.get(channel.pk, {}))
+        if not spans:
+            continue
+        for row in _rows(channel, spans):
             cost = row["cost"] or Decimal(0)
             if row["cost_currency"] and row["cost_currency"] != channel.contract.currency:
                 key = (row["cost_currency"], channel.contract.currency, row["vday"])

@@ -1,7 +1,8 @@
 """Reads for the reconciliation pages: runs, their lines, and a line's evidence on our side.
 
-A line's drill-down shows what our figures were summed from: the hourly rollups of the vendor-day window
-(hour buckets in UTC; for a zone off the hour the window's partial hours are the raw events' business)
+A line's drill-down shows what our figures were summed from: the hourly rollups of the vendor day's spans
+(``reconcile.windows``: the vendor rows' own windows and the rest of the zone day none covers; hour buckets
+in UTC, so for a span off the hour its partial hours are the raw events' business)
 and the raw events themselves, a keyset-paginated list ordered by ``(occurred_at, id)`` so a page costs the
 same at the end of a busy day as at its start.
 """
@@ -9,12 +10,12 @@ same at the end of a busy day as at its start.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 
 from billing.upstream.models import ReconciliationLine, ReconciliationRun, ReconClass
-from billing.upstream.reconcile.figures import day_window
 from billing.upstream.reconcile.ours import channel_names, operator_sold_events, operator_sold_hourly
+from billing.upstream.reconcile.windows import day_spans, vendor_windows
 from billing.usage.models import UsageEvent
 
 EVENTS_PAGE = 50
@@ -62,10 +63,21 @@ def class_rows(run: ReconciliationRun) -> list[dict]:
     ]
 
 
+def line_spans(line: ReconciliationLine) -> list[tuple[datetime, datetime]]:
+    """The stretches of UTC time whose usage of ours belongs to the line's day (``reconcile.windows``)."""
+    windows = vendor_windows([line.channel_id], line.day, line.day).get(line.channel_id, {})
+    return day_spans(line.channel.reporting_zone, [line.day], windows).get(line.day, [])
+
+
 def _window_filter(queryset, line: ReconciliationLine, at: str):
-    since, until = day_window(line.day, line.channel.reporting_zone)
+    spans = line_spans(line)
+    if not spans:
+        return queryset.none()
+    within = Q()
+    for start, end in spans:
+        within |= Q(**{f"{at}__gte": start, f"{at}__lt": end})
     names = list(channel_names(line.channel))
-    queryset = queryset.filter(**{f"{at}__gte": since, f"{at}__lt": until})
+    queryset = queryset.filter(within)
     queryset = queryset.annotate(account=Lower("upstream_account")).filter(account__in=names)
     if line.model_id:
         return queryset.filter(model_id=line.model_id)
@@ -73,8 +85,9 @@ def _window_filter(queryset, line: ReconciliationLine, at: str):
 
 
 def line_rollups(line: ReconciliationLine) -> QuerySet:
-    """Our hourly rollups behind a line (operator-sold rows of the channel and model in its window), one row
-    per hour (and cost currency) summed over customers: at most 25 rows; the raw events name customers."""
+    """Our hourly rollups behind a line (operator-sold rows of the channel and model in its day's spans), one
+    row per hour (and cost currency) summed over customers — a day's worth, a few more where the vendor's
+    windows and the channel's zone differ; the raw events name customers."""
     rows = _window_filter(operator_sold_hourly(), line, "hour")
     sums = ("requests", "prompt_tokens", "cache_read_tokens", "cache_write_tokens", "completion_tokens")
     return (

@@ -9,8 +9,9 @@ import pytest
 
 from billing.upstream.models import ReconciliationRun, ReconClass, UpstreamSettings
 from billing.upstream.reconcile.classify import Tolerances, classify_day
-from billing.upstream.reconcile.figures import Figures, on_the_hour
+from billing.upstream.reconcile.figures import Figures
 from billing.upstream.reconcile.run import reconcile
+from billing.upstream.reconcile.windows import day_spans, on_hours
 from billing.usage.services import usage_batch_ingest
 from catalog.models import FxRate
 from tests.billing.upstream.reconcile.conftest import (
@@ -205,10 +206,13 @@ def test_a_missing_rate_fails_the_run_saying_which():
 
 
 def test_a_zone_off_the_hour_is_not_on_the_hour():
-    assert on_the_hour(date(2026, 6, 1), "Asia/Shanghai") and on_the_hour(
-        date(2026, 3, 8), "America/New_York"
+    def spans(day, zone):
+        return [span for pieces in day_spans(zone, [day], {}).values() for span in pieces]
+
+    assert on_hours(spans(date(2026, 6, 1), "Asia/Shanghai")) and on_hours(
+        spans(date(2026, 3, 8), "America/New_York")
     )
-    assert not on_the_hour(date(2026, 6, 1), "Asia/Kolkata")
+    assert not on_hours(spans(date(2026, 6, 1), "Asia/Kolkata"))
 
 
 @pytest.mark.django_db
