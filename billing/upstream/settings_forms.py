@@ -13,6 +13,9 @@ from common.forms import BootstrapFormMixin
 from common.outgoing_webhooks import validate_webhook_url
 
 FRACTIONS = ("token_tolerance", "request_tolerance", "cost_tolerance")
+# A tolerance is a fraction of the larger figure: 1 (100%) or more would match anything, so the largest
+# allowed is the last step below 1 the field stores (six decimal places).
+FRACTION_MAX = Decimal("0.999999")
 
 
 class UpstreamSettingsForm(BootstrapFormMixin, forms.ModelForm):
@@ -49,7 +52,7 @@ class UpstreamSettingsForm(BootstrapFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in FRACTIONS:
-            self.fields[name].validators += [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
+            self.fields[name].validators += [MinValueValidator(Decimal(0)), MaxValueValidator(FRACTION_MAX)]
         self.fields["leakage_threshold"].validators.append(MinValueValidator(Decimal(0)))
         self.fields["shift_sigmas"].validators.append(MinValueValidator(Decimal("0.5")))
 
