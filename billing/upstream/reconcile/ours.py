@@ -14,6 +14,10 @@ buckets) add up to them exactly and are read; a span off the hour (a vendor day 
 would split an hour bucket between two days, so for such a channel the raw events are read instead —
 slower, but exact, and such zones are rare among vendors.
 
+Channels whose days' spans are exactly their zone days (every vendor row reported in the channel's zone:
+the common case) are read one query per zone, grouped by the zone's date; a channel whose vendor windows
+differ is grouped by its spans (a ``CASE`` over them).
+
 Cost is the rated ``cost_amount``: at the channel's contract cost in the contract currency once rating
 prices by channel; a rollup in another cost currency is converted to the contract's at the vendor day's
 dated rate (``catalog.selectors.fx.fx_rate``).
