@@ -1,21 +1,28 @@
-"""Map an upstream account nobody had mapped to a channel, and move its past usage's cost onto it.
+"""Map upstream accounts to channels, keeping one invariant: **an event's cost sits on the account its
+``upstream_account`` maps to now** — the channel's upstream prepaid (prepaid contract) or accrued (postpaid)
+account when a channel names it (its name or an alias, case-insensitively), else the vendor's own account
+(``postings.usage_cost_credit``, cost at the best cost book).
 
-Usage on an upstream account that no channel names is rated at the best cost book and its cost owed on the
-vendor's own account (``postings.usage_cost_credit``). Mapping the account (``channel_map``) adds it as an
-alias of the channel — later events resolve to the channel — and re-rates the *cost* of every stored event
-that carries it and that the operator sells (the event, or the top hop of a resale chain: the rows with
-contract cost; a derived hop's cost is its seller's price and does not change). Only the difference is
-posted, one journal transaction per currency: the old cost comes off the vendor's account and out of its
-cost of tokens, the channel's cost goes to the contract vendor's cost of tokens and onto the channel's
-upstream prepaid (prepaid contract) or accrued (postpaid) account.
+Rating posts each event's cost there, and corrections post their differences there (they resolve the
+channel from the current mapping), so every change of what a name maps to must move the cost of the events
+already stored under that name. ``upstream_account_recost(name=..., was=...)`` does it: every stored rated
+event carrying the name that the operator sells (the event, or the top hop of a resale chain: the rows with
+contract cost; a derived hop's cost is its seller's price and does not change) is re-rated at the current
+mapping's cost; its old cost comes off ``was``'s account and its vendor's cost of tokens, the new one goes
+onto the current account and its vendor's cost of tokens — only the difference posted, one journal
+transaction per currency, so running it again posts nothing. It refuses, changing nothing, when the new
+mapping cannot price an event that has a cost (no price, or no exchange rate). The run is recorded like a
+correction's: a ``UsageBatch`` (its ``response`` says what moved), the changed events' ``rated_in`` set to
+it, the rollups shifted by the same amounts (an event whose cost currency changes moves to the rollup row of
+its new currency).
 
-The run is recorded like a correction's: a ``UsageBatch`` (its ``response`` says what moved), the events'
-``rated_in`` set to it, the rollups shifted by the same amounts (an event whose cost currency changes moves
-to the rollup row of its new currency). One run per upstream account: mapping it again posts nothing.
-Under the channel-mapping lock (``resolve.channels_lock_exclusive``): the charging transactions that
-resolved the account before the alias existed commit first and are moved too; later ones see the alias.
+Every mapping change goes through here: ``channel_map`` (staff map an account, or move an alias from another
+channel), and the channel pages' alias add and remove and channel create and rename (``mapped_*``). All run
+under the channel-mapping lock (``resolve.channels_lock_exclusive``): the charging transactions that resolved
+a name before the change commit first and are moved too; later ones see the new mapping.
 """
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -34,13 +41,18 @@ from billing.ledger.services import Line, transaction_post
 from billing.money import ledger_round
 from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageBatch, UsageDaily, UsageEvent
 from billing.usage.postings import usage_cost_credit
-from billing.usage.pricing import BatchPricer
+from billing.usage.pricing import BatchPricer, Unpriced
 from billing.usage.resolve import channels_lock_exclusive
 from billing.usage.rollups import COUNT_FIELDS, KEY_FIELDS
-from catalog.models import AIModel, Channel
+from catalog.models import AIModel, Channel, ChannelAlias
 from catalog.rating import RatingError, rate_total
 from catalog.selectors.channels import channels_resolve
-from catalog.services.contracts import channel_alias_add
+from catalog.services.contracts import (
+    channel_alias_add,
+    channel_alias_remove,
+    channel_create,
+    channel_update,
+)
 from common.days import local_midnight
 
 FMT = "channel_map"
@@ -49,34 +61,17 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class ChannelMapped:
-    """What mapping an upstream account did: the run (``batch``), how many events' cost moved and the
-    cost moved, per currency (``moved_off``: off the vendor's account; ``moved_on``: onto the channel's);
-    ``replayed``: the account had been mapped to this channel before, and nothing was posted now."""
+    """What moving a name's usage did: the run (``batch``; None when nothing moved), how many events' cost
+    moved and the cost moved, per currency (``moved_off``: off the account the name mapped to before;
+    ``moved_on``: onto the one it maps to now)."""
 
-    batch: UsageBatch
+    batch: UsageBatch | None
     events: int
     moved_off: dict[str, Decimal]
     moved_on: dict[str, Decimal]
-    replayed: bool = False
 
 
-def _run_key(account: str) -> str:
-    return f"channel-map:{account.lower()}"[:200]
-
-
-def _replay(run: UsageBatch, channel: Channel, account: str) -> ChannelMapped:
-    if run.response.get("channel") != channel.pk:
-        raise ValidationError(
-            {
-                "upstream_account": _(
-                    "%(account)s was mapped to channel %(other)s already, and its usage moved there; "
-                    "moving usage between channels is not done here."
-                )
-                % {"account": account, "other": run.response.get("channel_name", "?")}
-            }
-        )
-    as_decimals = {k: {c: Decimal(a) for c, a in run.response.get(k, {}).items()} for k in ("off", "on")}
-    return ChannelMapped(run, run.accepted, as_decimals["off"], as_decimals["on"], replayed=True)
+NOTHING_MOVED = ChannelMapped(None, 0, {}, {})
 
 
 def _events(account: str) -> list[UsageEvent]:
@@ -118,38 +113,49 @@ def _events(account: str) -> list[UsageEvent]:
     )
 
 
-def _new_costs(events: list[UsageEvent], channel: Channel) -> list[tuple[Decimal | None, str]]:
-    """Each event's cost on ``channel`` at its time (``event_rate``'s cost for a mapped channel), with
-    its currency; (None, "") where the contract prices no such model then."""
-    models = AIModel.objects.select_related("vendor").in_bulk({e.model_id for e in events})
+def _new_costs(events: list[UsageEvent], channel: Channel | None, models: dict) -> list[tuple]:
+    """Each event's cost under ``channel`` at its time (``event_rate``'s cost: the channel's contract, or the
+    best cost book's on no channel), with its currency; (None, "", why) where it cannot be priced then."""
     pricer = BatchPricer(customers={}, models=models, start=events[0].occurred_at, end=events[-1].occurred_at)
     found = []
     for e in events:
-        schedule = pricer.channel_cost(channel, e.model_id, e.occurred_at)
-        if schedule is None:
-            found.append((None, ""))
-            continue
         try:
+            if channel is None:
+                schedule = pricer.best_cost(e.model_id, e.occurred_at)
+            else:
+                schedule = pricer.channel_cost(channel, e.model_id, e.occurred_at)
+            if schedule is None:
+                found.append((None, "", _("no price")))
+                continue
             counts = tuple(getattr(e, c) for c in TOKEN_COLUMNS)
-            found.append((rate_total(schedule, *counts, e.is_batch, e.occurred_at), schedule.currency))
-        except RatingError:
-            found.append((None, ""))
+            found.append((rate_total(schedule, *counts, e.is_batch, e.occurred_at), schedule.currency, ""))
+        except Unpriced as exc:
+            found.append((None, "", exc.reason))
+        except RatingError as exc:
+            found.append((None, "", f"{exc.field}: {exc.message}"))
     return found
 
 
-def _lines(off: dict, on: dict, channel: Channel, vendors: dict) -> dict[str, list[Line]]:
-    """The journal lines per currency: the old cost back off each vendor's account and cost of tokens,
-    the new one onto the channel's; lines on one account netted, zero ones dropped."""
+def _credit_account(channel: Channel | None, vendor) -> tuple[str, object, str]:
+    """Where a cost under ``channel`` (None: no channel) is owed: (kind, vendor, reference)."""
+    kind, owner = usage_cost_credit(channel, vendor)
+    return kind, owner["vendor"], owner.get("reference", "")
+
+
+def _lines(changes, was: Channel | None, now: Channel | None, models: dict) -> dict[str, list[Line]]:
+    """The journal lines per currency: each event's old cost back off ``was``'s account and its vendor's
+    cost of tokens, the new one onto ``now``'s; lines on one account netted, zero ones dropped."""
     sums: dict = defaultdict(Decimal)
-    for (vendor_id, currency), amount in off.items():
-        kind, _owner = usage_cost_credit(None, vendors[vendor_id])
-        sums[(AccountKind.COST_OF_TOKENS, currency, vendor_id, "")] -= amount
-        sums[(kind, currency, vendor_id, "")] += amount
-    kind, owner = usage_cost_credit(channel, None)
-    for currency, amount in on.items():
-        sums[(AccountKind.COST_OF_TOKENS, currency, owner["vendor"].pk, "")] += amount
-        sums[(kind, currency, owner["vendor"].pk, owner["reference"])] -= amount
-    vendors = {**vendors, owner["vendor"].pk: owner["vendor"]}
+    vendors: dict = {}
+    for e, old, old_ccy, new, new_ccy in changes:
+        model_vendor = models[e.model_id].vendor
+        for channel, amount, currency, sign in ((was, old, old_ccy, -1), (now, new, new_ccy, 1)):
+            if amount is None:
+                continue
+            kind, vendor, reference = _credit_account(channel, model_vendor)
+            vendors[vendor.pk] = vendor
+            sums[(AccountKind.COST_OF_TOKENS, currency, vendor.pk, "")] += sign * amount
+            sums[(kind, currency, vendor.pk, reference)] -= sign * amount
     lines: dict = defaultdict(list)
     for (kind, currency, vendor_id, reference), amount in sorted(sums.items()):
         amount = ledger_round(amount)
@@ -234,6 +240,102 @@ def _events_update(changes, batch: UsageBatch) -> None:
         )
 
 
+def _name(channel: Channel | None) -> str:
+    return channel.name if channel is not None else "-"
+
+
+def _refuse_unpriced(name: str, now: Channel | None, unpriced: dict, field: str) -> None:
+    where = (
+        _("channel %(channel)s") % {"channel": now.name}
+        if now is not None
+        else _("the best cost book (no channel)")
+    )
+    models = "; ".join(f"{model} ({why})" for model, why in sorted(unpriced.items()))
+    raise ValidationError(
+        {
+            field: _(
+                "Usage already stored under %(name)s cannot be costed at %(where)s: %(models)s. "
+                "Add the price (or the exchange rate) first; nothing was changed."
+            )
+            % {"name": name, "where": where, "models": models}
+        }
+    )
+
+
+@transaction.atomic
+def upstream_account_recost(
+    *, name: str, was: Channel | None, user=None, field: str = "upstream_account"
+) -> ChannelMapped:
+    """Move the cost of the stored events carrying ``name`` from ``was``'s account (None: the vendor's
+    own) to the account ``name`` maps to now, re-rated at the current mapping's cost (see the module
+    docstring). Call it right after changing the mapping, in the same transaction, with the lock held.
+
+    Raises ValidationError (on ``field``) listing the models when the current mapping cannot price an
+    event that has a cost: the caller's transaction rolls back, mapping included. An event without a
+    cost that stays without one is left as it is. Posting only differences, a second call posts nothing.
+    """
+    channels_lock_exclusive()
+    now = channels_resolve({name}).get(name.lower())
+    if getattr(was, "pk", None) == getattr(now, "pk", None):
+        return NOTHING_MOVED
+    events = _events(name)
+    if not events:
+        return NOTHING_MOVED
+    models = AIModel.objects.select_related("vendor").in_bulk({e.model_id for e in events})
+    changes, unpriced = [], {}
+    for e, (new, new_ccy, why) in zip(events, _new_costs(events, now, models), strict=True):
+        if new is None and e.cost_amount is not None:
+            unpriced[models[e.model_id].name] = why
+        changes.append((e, e.cost_amount, e.cost_currency, new, new_ccy))
+    if unpriced:
+        _refuse_unpriced(name, now, unpriced, field)
+    lines = _lines(changes, was, now, models)
+    changed = [c for c in changes if (c[1], c[2]) != (c[3], c[4])]
+    if not lines and not changed:
+        return NOTHING_MOVED
+    run = UsageBatch.objects.create(
+        source=None,
+        idempotency_key=f"{FMT}:{name.lower()[:120]}:{uuid.uuid4().hex}",
+        request_hash="",
+        fmt=FMT,
+        received=len(events),
+    )
+    memo = f"Usage on upstream account {name} moved from {_name(was)} to {_name(now)}"[:500]
+    for currency, currency_lines in sorted(lines.items()):
+        transaction_post(
+            idempotency_key=f"channel-map:{run.pk}:{currency}",
+            kind="usage.channel_map",
+            lines=currency_lines,
+            memo=memo,
+            source=f"usage_batch:{run.pk}",
+            actor=user,
+        )
+    if changed:
+        _events_update(changed, run)
+        _rollups_shift(changed)
+    moved_off: dict = defaultdict(Decimal)
+    moved_on: dict = defaultdict(Decimal)
+    for _e, old, old_ccy, new, new_ccy in changes:
+        if old is not None:
+            moved_off[old_ccy] += old
+        if new is not None:
+            moved_on[new_ccy] += new
+    run.accepted = len(changes)
+    run.response = {
+        "was": getattr(was, "pk", None),
+        "was_name": _name(was),
+        "channel": getattr(now, "pk", None),
+        "channel_name": _name(now),
+        "upstream_account": name,
+        "by": getattr(user, "pk", None),
+        "events": len(changes),
+        "off": {c: format(a.normalize(), "f") for c, a in sorted(moved_off.items())},
+        "on": {c: format(a.normalize(), "f") for c, a in sorted(moved_on.items())},
+    }
+    run.save(update_fields=["accepted", "response"])
+    return ChannelMapped(run, len(changes), dict(moved_off), dict(moved_on))
+
+
 def _check(account: str, channel: Channel) -> str:
     account = (account or "").strip()
     if not account:
@@ -247,75 +349,74 @@ def _check(account: str, channel: Channel) -> str:
 
 @transaction.atomic
 def channel_map(*, upstream_account: str, channel: Channel, user) -> ChannelMapped:
-    """Map ``upstream_account`` to ``channel`` (an alias of it) and move its stored usage's cost there.
+    """Map ``upstream_account`` to ``channel`` — an alias of it, taken off the channel it was an alias of,
+    if any — and move its stored usage's cost there (``upstream_account_recost``).
 
     Raises ValidationError (field ``upstream_account`` or ``channel``) when the account is blank, already
-    names another channel, was mapped to another channel before, or the channel is inactive. A second call
-    for the same account and channel posts nothing and returns the first run (``replayed``)."""
+    maps to ``channel``, is another channel's own name (rename that channel first), its usage cannot be
+    priced on ``channel``, or the channel is inactive."""
     account = _check(upstream_account, channel)
     channels_lock_exclusive()
-    run = UsageBatch.objects.filter(source=None, fmt=FMT, idempotency_key=_run_key(account)).first()
-    if run is not None:
-        return _replay(run, channel, account)
-    named = channels_resolve({account}).get(account.lower())
-    if named is not None and named.pk != channel.pk:
+    was = channels_resolve({account}).get(account.lower())
+    if was is not None and was.pk == channel.pk:
         raise ValidationError(
             {
                 "upstream_account": _("%(account)s already names channel %(channel)s.")
-                % {"account": account, "channel": named.name}
+                % {"account": account, "channel": channel.name}
             }
         )
-    if named is None:
-        channel_alias_add(channel=channel, alias=account)
-    channel = channels_resolve({account})[account.lower()]  # its contract and vendor loaded
-    events = _events(account)
-    run = UsageBatch.objects.create(
-        source=None,
-        idempotency_key=_run_key(account),
-        request_hash="",
-        fmt=FMT,
-        received=len(events),
-    )
-    changes = []
-    if events:
-        for e, (new, new_ccy) in zip(events, _new_costs(events, channel), strict=True):
-            changes.append((e, e.cost_amount, e.cost_currency, new, new_ccy))
-    off: dict = defaultdict(Decimal)  # by (model's vendor, currency)
-    on: dict = defaultdict(Decimal)  # by currency
-    vendors = {}
-    models = AIModel.objects.select_related("vendor").in_bulk({e.model_id for e in events})
-    for e, old, old_ccy, new, new_ccy in changes:
-        vendor = models[e.model_id].vendor
-        vendors[vendor.pk] = vendor
-        if old is not None:
-            off[(vendor.pk, old_ccy)] += old
-        if new is not None:
-            on[new_ccy] += new
-    memo = f"Usage on upstream account {account} mapped to channel {channel.name}"[:500]
-    for currency, lines in sorted(_lines(off, on, channel, vendors).items()):
-        transaction_post(
-            idempotency_key=f"channel-map:{run.pk}:{currency}",
-            kind="usage.channel_map",
-            lines=lines,
-            memo=memo,
-            source=f"usage_batch:{run.pk}",
-            actor=user,
+    if was is not None and was.name.lower() == account.lower():
+        raise ValidationError(
+            {
+                "upstream_account": _(
+                    "%(account)s is the name of channel %(channel)s: rename that channel first."
+                )
+                % {"account": account, "channel": was.name}
+            }
         )
-    if changes:
-        _events_update(changes, run)
-        _rollups_shift(changes)
-    moved_off: dict = defaultdict(Decimal)
-    for (_vendor, currency), amount in off.items():
-        moved_off[currency] += amount
-    run.accepted = len(changes)
-    run.response = {
-        "channel": channel.pk,
-        "channel_name": channel.name,
-        "upstream_account": account,
-        "by": getattr(user, "pk", None),
-        "events": len(changes),
-        "off": {c: format(a.normalize(), "f") for c, a in sorted(moved_off.items())},
-        "on": {c: format(a.normalize(), "f") for c, a in sorted(on.items())},
-    }
-    run.save(update_fields=["accepted", "response"])
-    return ChannelMapped(run, len(changes), dict(moved_off), dict(on))
+    if was is not None:
+        channel_alias_remove(channel=was, alias=account)
+    channel_alias_add(channel=channel, alias=account)
+    return upstream_account_recost(name=account, was=was, user=user)
+
+
+@transaction.atomic
+def mapped_alias_add(*, channel: Channel, alias: str, user) -> tuple[ChannelAlias, ChannelMapped]:
+    """Add ``alias`` to ``channel`` (``catalog`` refuses a name another channel has) and move the cost of
+    the usage stored under it from the vendor's account to the channel's."""
+    channels_lock_exclusive()
+    was = channels_resolve({alias.strip()}).get(alias.strip().lower())
+    added = channel_alias_add(channel=channel, alias=alias)
+    return added, upstream_account_recost(name=added.alias, was=was, user=user, field="alias")
+
+
+@transaction.atomic
+def mapped_alias_remove(*, channel: Channel, alias: str, user) -> tuple[str, ChannelMapped]:
+    """Remove ``alias`` from ``channel`` and move the cost of the usage stored under it back to the
+    vendor's account at the best cost book; refused when that book cannot price it."""
+    channels_lock_exclusive()
+    removed = channel_alias_remove(channel=channel, alias=alias)
+    return removed, upstream_account_recost(name=removed, was=channel, user=user, field="alias")
+
+
+@transaction.atomic
+def mapped_channel_create(*, user, **data) -> Channel:
+    """Create a channel (``catalog.services.contracts.channel_create``) and move the usage already stored
+    under its name and aliases, unmapped until now, onto it."""
+    channels_lock_exclusive()
+    created = channel_create(**data)
+    for name in (created.name, *created.aliases.values_list("alias", flat=True)):
+        upstream_account_recost(name=name, was=None, user=user, field="name")
+    return created
+
+
+@transaction.atomic
+def mapped_channel_update(*, channel: Channel, user, **changes) -> Channel:
+    """Change a channel (``channel_update``); renamed, the usage stored under its new name (unmapped until
+    now) moves onto it. Its old name stays an alias, so the usage under it stays where it is."""
+    channels_lock_exclusive()
+    new_name = changes.get("name", channel.name).strip()
+    was = channels_resolve({new_name}).get(new_name.lower())
+    updated = channel_update(channel=channel, **changes)
+    upstream_account_recost(name=updated.name, was=was, user=user, field="name")
+    return updated

@@ -114,8 +114,9 @@ class BatchPricer:
         # Customers share plans: price each (plan, model, segment) once, however many customers use it.
         self._by_plan: dict[tuple[int, int, datetime], Prices | Unpriced] = {}
         self._plan_objects: dict[int, SellPlan] = {}
-        # A channel's cost per (channel, model, segment): its contract's schedule, or None (not priced).
-        self._channel_costs: dict[tuple[int, int, datetime], PriceSchedule | None] = {}
+        # A channel's cost per (channel, model, segment): its contract's schedule, None (not priced) or
+        # Unpriced (its exchange rate missing).
+        self._channel_costs: dict[tuple[int, int, datetime], PriceSchedule | Unpriced | None] = {}
         self._recent: tuple[datetime, datetime, datetime | None] = (_NEVER, _NEVER, None)
         self._chains: dict[int, tuple[tuple[int, ...], Customer | None]] = {}
 
@@ -192,16 +193,26 @@ class BatchPricer:
 
     def channel_cost(self, channel: Channel, model_id: int, at: datetime) -> PriceSchedule | None:
         """``model_id``'s cost on ``channel`` at ``at``, in the contract's currency (``channel_cost``);
-        None when the contract prices no such model then: cost unknown. The change points already hold
-        every price entry of the batch's models, so a contract's book cannot change inside a segment."""
+        None when the contract prices no such model then: cost unknown. Raises Unpriced (``missing_fx``)
+        when the rate to the contract's currency is missing: the event waits for it, unrated, instead of
+        being costless for good. The change points already hold every price entry of the batch's models,
+        so a contract's book cannot change inside a segment."""
         key = (channel.id, model_id, self._segment(at))
-        try:
-            return self._channel_costs[key]
-        except KeyError:
-            found = self._channel_costs[key] = channel_cost(
-                self._snapshot(key[2]), channel, self.models[model_id]
-            )
-            return found
+        if key not in self._channel_costs:
+            try:
+                found = channel_cost(self._snapshot(key[2]), channel, self.models[model_id])
+            except MissingFxRate as exc:
+                found = Unpriced("missing_fx", f"{exc.detail} (cost on channel {channel.name})")
+            self._channel_costs[key] = found
+        found = self._channel_costs[key]
+        if isinstance(found, Unpriced):
+            raise found
+        return found
+
+    def best_cost(self, model_id: int, at: datetime) -> PriceSchedule | None:
+        """``model_id``'s cost at ``at`` on an upstream account no channel names: the best cost book's, in
+        its own currency (as ``prices`` gives it); None when no cost book prices it."""
+        return self._snapshot(self._segment(at)).best_schedule(BookKind.COST, self.models[model_id])
 
     def prices(self, customer_id: int, model_id: int, at: datetime) -> Prices:
         """Return the sell and cost schedules in force at ``at``; raise Unpriced saying why not."""

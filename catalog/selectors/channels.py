@@ -11,7 +11,6 @@ from decimal import localcontext
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
-from catalog.errors import MissingFxRate
 from catalog.models import AIModel, BookKind, Channel, ChannelAlias, CostBasis
 from catalog.rating import EXACT, ONE, PriceSchedule
 from catalog.selectors.pricing import PricingSnapshot
@@ -39,7 +38,9 @@ def channels_resolve(names: set[str]) -> dict[str, Channel]:
 
 def channel_cost(snapshot: PricingSnapshot, channel: Channel, model: AIModel) -> PriceSchedule | None:
     """``model``'s cost on ``channel`` at the snapshot's instant, in the contract's currency; None when the
-    contract prices no such model then (or the rate to convert it is missing): cost and margin unknown.
+    contract prices no such model then: cost and margin unknown. Raises ``MissingFxRate`` when the contract
+    prices it in another currency and the rate to convert it is missing: the cost exists but cannot be
+    worked out yet, so rating leaves the event unrated (``missing_fx``) rather than costless.
 
     ``channel.contract`` (and its books) should be loaded, as ``channels_resolve`` does."""
     contract = channel.contract
@@ -62,7 +63,4 @@ def channel_cost(snapshot: PricingSnapshot, channel: Channel, model: AIModel) ->
         schedule = source.scaled(factor, kind=BookKind.COST, basis=basis)
     if schedule is None:
         return None
-    try:
-        return snapshot.convert(schedule, contract.currency)
-    except MissingFxRate:
-        return None
+    return snapshot.convert(schedule, contract.currency)

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from billing.usage.models import UsageDaily
+from catalog.errors import MissingFxRate
 from catalog.models import AIModel, Channel, ChannelAlias, CostBasis, PriceEntry, VendorContract
 from catalog.selectors.channels import channel_cost
 from catalog.selectors.pricelist import PriceListRow
@@ -63,12 +64,20 @@ def channel_cost_rows(channel: Channel, at: datetime) -> list[PriceListRow]:
     models = _preview_models(channel)
     snapshot = PricingSnapshot(at, model_ids=[m.pk for m in models])
     unpriced = _(
-        "No cost now: the contract's book has no price for this model, or there is no exchange rate to "
-        "%(currency)s. Its usage on this channel is rated without cost."
-    ) % {"currency": channel.contract.currency}
+        "No cost now: the contract's book has no price for this model. Its usage on this channel is rated "
+        "without cost."
+    )
     rows: list[PriceListRow] = []
     for model in models:
-        schedule = channel_cost(snapshot, channel, model)
+        try:
+            schedule = channel_cost(snapshot, channel, model)
+        except MissingFxRate as exc:
+            no_rate = _(
+                "No cost now: %(reason)s Usage of this model on this channel stays unrated until the rate "
+                "is entered."
+            ) % {"reason": exc.detail}
+            rows.append(PriceListRow(model=model, unavailable=no_rate))
+            continue
         if schedule is None:
             rows.append(PriceListRow(model=model, unavailable=unpriced))
             continue

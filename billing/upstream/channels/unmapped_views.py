@@ -77,27 +77,20 @@ def unmapped_map(request):
             form_errors_add(form, exc)
         else:
             channel = form.cleaned_data["channel"]
-            if mapped.replayed:
-                messages.info(
-                    request,
-                    _("%(account)s was already mapped to %(channel)s; nothing was posted again.")
-                    % {"account": account.strip(), "channel": channel.name},
+            messages.success(
+                request,
+                _(
+                    "%(account)s is now an alias of %(channel)s: %(events)s events re-costed at its "
+                    "contract (off the account it was on: %(off)s; onto the channel: %(on)s)."
                 )
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "%(account)s is now an alias of %(channel)s: %(events)s events re-costed at its "
-                        "contract (off the vendor's account: %(off)s; onto the channel: %(on)s)."
-                    )
-                    % {
-                        "account": account.strip(),
-                        "channel": channel.name,
-                        "events": mapped.events,
-                        "off": _moved(mapped.moved_off),
-                        "on": _moved(mapped.moved_on),
-                    },
-                )
+                % {
+                    "account": account.strip(),
+                    "channel": channel.name,
+                    "events": mapped.events,
+                    "off": _moved(mapped.moved_off),
+                    "on": _moved(mapped.moved_on),
+                },
+            )
             return redirect("upstream-channel-detail", pk=channel.pk)
     elif request.method == "GET" and row is None:
         messages.warning(

@@ -17,12 +17,14 @@ from billing.upstream.channels.filters import ChannelFilter, ContractFilter
 from billing.upstream.channels.forms import AliasForm, ChannelForm, ContractForm, tier_formset
 from billing.upstream.channels.selectors import channel_cost_rows, channels, contracts
 from billing.upstream.cover import cover_for_channels
+from billing.usage.channel_map import (
+    mapped_alias_add,
+    mapped_alias_remove,
+    mapped_channel_create,
+    mapped_channel_update,
+)
 from catalog.services.contracts import (
-    channel_alias_add,
-    channel_alias_remove,
-    channel_create,
     channel_set_active,
-    channel_update,
     contract_create,
     contract_set_active,
     contract_update,
@@ -163,11 +165,11 @@ def _channel_form_page(request, channel=None):
         data = dict(form.cleaned_data)
         try:
             if channel is None:
-                channel = channel_create(**data)
+                channel = mapped_channel_create(user=request.user, **data)
                 messages.success(request, _("Channel %(name)s created.") % {"name": channel.name})
             else:
                 old_name = channel.name
-                channel = channel_update(channel=channel, **data)
+                channel = mapped_channel_update(channel=channel, user=request.user, **data)
                 note = (
                     _("Channel %(name)s saved; its old name %(old)s stays as an alias.")
                     if channel.name != old_name
@@ -200,14 +202,19 @@ def channel_alias_new(request, pk: int):
     form = AliasForm(request.POST)
     if form.is_valid():
         try:
-            alias = channel_alias_add(channel=channel, alias=form.cleaned_data["alias"])
+            alias, moved = mapped_alias_add(
+                channel=channel, alias=form.cleaned_data["alias"], user=request.user
+            )
         except ValidationError as exc:
             form_errors_add(form, exc)
         else:
             messages.success(
                 request,
-                _("Events naming %(alias)s are costed at channel %(channel)s from now on.")
-                % {"alias": alias.alias, "channel": channel.name},
+                _(
+                    "Events naming %(alias)s are costed at channel %(channel)s; the cost of the "
+                    "%(events)s events already stored under it moved onto the channel."
+                )
+                % {"alias": alias.alias, "channel": channel.name, "events": moved.events},
             )
             return redirect("upstream-channel-detail", pk=channel.pk)
     context = _channel_detail_context(request, channel, alias_form=form)
@@ -219,17 +226,19 @@ def channel_alias_new(request, pk: int):
 def channel_alias_delete(request, pk: int):
     channel = get_object_or_404(channels(), pk=pk)
     try:
-        removed = channel_alias_remove(channel=channel, alias=request.POST.get("alias", ""))
+        removed, moved = mapped_alias_remove(
+            channel=channel, alias=request.POST.get("alias", ""), user=request.user
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
             request,
             _(
-                "Alias %(alias)s removed. Events already rated under it keep their cost; new ones that "
-                "name it are listed as unmapped."
+                "Alias %(alias)s removed: it is listed as unmapped, and the cost of the %(events)s "
+                "events stored under it moved back to the vendor's account at the best cost book."
             )
-            % {"alias": removed},
+            % {"alias": removed, "events": moved.events},
         )
     return redirect("upstream-channel-detail", pk=channel.pk)
 

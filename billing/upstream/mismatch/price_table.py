@@ -107,7 +107,7 @@ class _Pricer:
         """Other models' schedules: at the channel's contract first, then at the vendors' list prices."""
         for model in self.channel_models(channel):
             if model.pk != named.pk:
-                yield model, channel_cost(self.snapshot, channel, model), "contract"
+                yield model, _contract_cost(self.snapshot, channel, model), "contract"
         vendors = sorted({channel.contract.vendor_id, named.vendor_id})
         for vendor_id in vendors:
             for model in self.vendor_models(vendor_id):
@@ -115,9 +115,18 @@ class _Pricer:
                     yield model, self.snapshot.best_schedule(BookKind.LIST, model), "list"
 
 
+def _contract_cost(snapshot: PricingSnapshot, channel: Channel, model: AIModel) -> PriceSchedule | None:
+    """``channel_cost``, None when the rate to the contract's currency is missing: like a rate missing
+    in ``price``, that row cannot be judged until the rate is entered."""
+    try:
+        return channel_cost(snapshot, channel, model)
+    except MissingFxRate:
+        return None
+
+
 def _judge(pricer: _Pricer, row: VendorUsage, model: AIModel, tolerance: Decimal) -> dict | None:
     currency = row.currency or row.channel.contract.currency
-    named_schedule = channel_cost(pricer.snapshot, row.channel, model)
+    named_schedule = _contract_cost(pricer.snapshot, row.channel, model)
     named = pricer.price(named_schedule, row, currency)
     if named is None:
         return None  # the contract prices no such model: reconciliation reports it, nothing to compare

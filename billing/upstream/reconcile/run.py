@@ -98,7 +98,10 @@ class _Prices:
 
         def price(model_name: str, figures: Figures) -> Decimal | None:
             model = self.models.get(model_name)
-            schedule = channel_cost(self.snapshot(at), channel, model) if model is not None else None
+            try:
+                schedule = channel_cost(self.snapshot(at), channel, model) if model is not None else None
+            except MissingFxRate:
+                schedule = None  # no rate to the contract's currency yet: valued like an unpriced model
             if schedule is None:
                 return None
             try:

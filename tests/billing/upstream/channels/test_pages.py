@@ -315,7 +315,7 @@ def test_aliases_are_added_and_removed_on_the_channel_page(finance_client, chann
     response = finance_client.post(
         reverse("upstream-channel-alias-remove", args=[channel.pk]), {"alias": "channel:3"}, follow=True
     )
-    assert "Events already rated under it keep their cost" in response.content.decode()
+    assert "moved back to the vendor&#x27;s account at the best cost book" in response.content.decode()
     assert sorted(channel.aliases.values_list("alias", flat=True)) == ["litellm-deploy-4"]
     assert not other.aliases.exists()
 
