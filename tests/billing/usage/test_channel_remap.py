@@ -32,7 +32,7 @@ from billing.usage.corrections import usage_correct
 from billing.usage.models import RatingState, UsageDaily, UsageEvent
 from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
-from catalog.models import BookKind, ChannelAlias, PriceEntry, Settlement, Vendor
+from catalog.models import BookKind, ChannelAlias, PriceEntry, PriceTier, Settlement, Vendor
 from catalog.services.contracts import channel_create, contract_create
 from catalog.services.fx import fx_rate_set
 from tests.billing.factories import staff
@@ -183,6 +183,30 @@ def test_a_correction_after_an_alias_was_added_keeps_the_cost_on_the_channel(
 
     assert cost_of("a1") == (money("12"), "CNY")
     assert (channel_account(listed, K.UPSTREAM_ACCRUED).balance, vendor_level(model)) == (money("-12.00"), 0)
+    clean()
+
+
+def test_a_correction_after_an_alias_was_added_posts_its_difference_on_the_channel(
+    source, model, channels, customer, finance
+):
+    listed = channels["rs-list"]
+    usage_batch_ingest(source=source, records=[use("a1", "key-x")])  # unmapped: 5 CNY, vendor-level
+    mapped_alias_add(channel=listed, alias="key-x", user=finance)  # 12 CNY on rs-list
+    # the list price was wrong: 4 + 16 a million, so 20% off is 16 CNY
+    PriceTier.objects.filter(entry__book__name="list-cny").update(input=Decimal("4"), output=Decimal("16"))
+
+    usage_correct(
+        customer=customer,
+        model=model,
+        since=AT.replace(hour=0),
+        until=AT.replace(hour=23),
+        reason="list price",
+        actor=finance,
+        idempotency_key="c2",
+    )
+
+    assert cost_of("a1") == (money("16"), "CNY")
+    assert (channel_account(listed, K.UPSTREAM_ACCRUED).balance, vendor_level(model)) == (money("-16.00"), 0)
     clean()
 
 
