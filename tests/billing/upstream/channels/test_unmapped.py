@@ -119,6 +119,34 @@ def test_mapping_needs_a_channel_and_names_the_field(seen):
     assert not ChannelAlias.objects.exists()
 
 
+def test_mapping_to_a_channel_that_cannot_price_the_usage_is_refused_on_the_field(seen):
+    empty = PriceBookFactory(name="Empty contract", kind="cost", currency="CNY", vendor=seen.contract.vendor)
+    contract = contract_create(
+        vendor=seen.contract.vendor,
+        name="Empty",
+        currency="CNY",
+        valid_from=date(2026, 1, 1),
+        cost_book=empty,
+    )
+    nothing = channel_create(contract=contract, name="empty-1")
+    client = client_for(StaffRole.FINANCE)
+
+    response = client.post(
+        reverse("upstream-unmapped-map"), {"upstream_account": "litellm-ds-9", "channel": nothing.pk}
+    )
+
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["upstream_account"]
+    assert "cannot be costed at channel empty-1" in error and "nothing was changed" in error
+    assert not ChannelAlias.objects.filter(alias__iexact="litellm-ds-9").exists()
+    costs = set(
+        UsageEvent.objects.filter(upstream_account__iexact="litellm-ds-9").values_list(
+            "cost_amount", flat=True
+        )
+    )
+    assert costs == {Decimal("5")}  # still the best cost book's, on the vendor's account
+
+
 def test_an_account_a_channel_names_is_not_offered_for_mapping(seen):
     response = client_for(StaffRole.FINANCE).get(
         reverse("upstream-unmapped-map"), {"upstream_account": "deepseek-main"}, follow=True
