@@ -354,7 +354,9 @@ def _contract_move_check(channel: Channel, contract: VendorContract) -> None:
 def channel_update(*, channel: Channel, **changes) -> Channel:
     """Change a channel's settings. Renamed, its old name stays as an alias, so events that carry it
     still find the channel; moved to another contract (same vendor and currency), usage rated from now on
-    is costed at that contract and usage rated before keeps its cost."""
+    is costed at that contract and usage rated before keeps its cost — a late event from before the move is
+    costed at the new contract too (contracts carry no history; prices that change on a date belong in the
+    contract's cost book, which is effective-dated)."""
     unknown = set(changes) - CHANNEL_FIELDS
     if unknown:
         raise TypeError(f"channel_update cannot change {', '.join(sorted(unknown))}")
@@ -409,8 +411,10 @@ def channel_alias_add(*, channel: Channel, alias: str) -> ChannelAlias:
 
 
 def channel_alias_remove(*, channel: Channel, alias: str) -> str:
-    """Remove one of ``channel``'s aliases; return it as it was spelled. Events already rated under it keep
-    their cost; events that carry it from now on are unmapped until it names a channel again."""
+    """Remove one of ``channel``'s aliases; return it as it was spelled. Events that carry it from now on are
+    unmapped until it names a channel again. This changes only the mapping: the cost of events already stored
+    under the alias moves with it only through ``billing.usage.channel_map.mapped_alias_remove``, which every
+    page uses (an event's cost sits on the account its name maps to now)."""
     found = ChannelAlias.objects.filter(channel=channel, alias__iexact=alias.strip()).first()
     if found is None:
         raise ValidationError(
