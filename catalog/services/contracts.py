@@ -30,39 +30,36 @@ from catalog.models import (
     VendorContract,
 )
 
-# What contract_update and channel_update may change; anything else is a programming error.
-CONTRACT_FIELDS = frozenset(
-    {
-        "vendor",
-        "name",
-        "reference",
-        "currency",
-        "cost_basis",
-        "cost_book",
-        "list_book",
-        "discount",
-        "settlement",
-        "prepaid_amount",
-        "committed_amount",
-        "commit_period",
-        "payment_terms_days",
-        "valid_from",
-        "valid_to",
-        "notes",
-    }
+# What contract_update and channel_update may change, in the order forms show them; anything else is a
+# programming error.
+CONTRACT_FIELDS = (
+    "vendor",
+    "name",
+    "reference",
+    "currency",
+    "cost_basis",
+    "cost_book",
+    "list_book",
+    "discount",
+    "settlement",
+    "prepaid_amount",
+    "committed_amount",
+    "commit_period",
+    "payment_terms_days",
+    "valid_from",
+    "valid_to",
+    "notes",
 )
-CHANNEL_FIELDS = frozenset(
-    {
-        "name",
-        "contract",
-        "kind",
-        "endpoint",
-        "vendor_key_id",
-        "reporting_zone",
-        "reporting_lag_hours",
-        "low_cover_days",
-        "notes",
-    }
+CHANNEL_FIELDS = (
+    "name",
+    "contract",
+    "kind",
+    "endpoint",
+    "vendor_key_id",
+    "reporting_zone",
+    "reporting_lag_hours",
+    "low_cover_days",
+    "notes",
 )
 _STRIPPED = ("name", "reference", "endpoint", "vendor_key_id")
 
@@ -184,7 +181,7 @@ def contract_update(
     The new terms cost usage rated from now on; usage rated before keeps its cost. The vendor and the
     currency of a contract with channels cannot change: its channels' upstream ledger is in them (make a
     new contract and put new channels under it)."""
-    unknown = set(changes) - CONTRACT_FIELDS
+    unknown = set(changes) - set(CONTRACT_FIELDS)
     if unknown:
         raise TypeError(f"contract_update cannot change {', '.join(sorted(unknown))}")
     contract = VendorContract.objects.select_for_update().get(pk=contract.pk)
@@ -357,7 +354,7 @@ def channel_update(*, channel: Channel, **changes) -> Channel:
     is costed at that contract and usage rated before keeps its cost — a late event from before the move is
     costed at the new contract too (contracts carry no history; prices that change on a date belong in the
     contract's cost book, which is effective-dated)."""
-    unknown = set(changes) - CHANNEL_FIELDS
+    unknown = set(changes) - set(CHANNEL_FIELDS)
     if unknown:
         raise TypeError(f"channel_update cannot change {', '.join(sorted(unknown))}")
     channel = Channel.objects.select_for_update().select_related("contract__vendor").get(pk=channel.pk)

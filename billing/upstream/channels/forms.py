@@ -9,37 +9,11 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import BookKind, Channel, PriceBook, VendorContract
+from catalog.services.contracts import CHANNEL_FIELDS, CONTRACT_FIELDS
 from common.forms import BootstrapFormMixin
 
-CONTRACT_FORM_FIELDS = [
-    "vendor",
-    "name",
-    "reference",
-    "currency",
-    "cost_basis",
-    "cost_book",
-    "list_book",
-    "discount",
-    "settlement",
-    "prepaid_amount",
-    "committed_amount",
-    "commit_period",
-    "payment_terms_days",
-    "valid_from",
-    "valid_to",
-    "notes",
-]
-CHANNEL_FORM_FIELDS = [
-    "name",
-    "contract",
-    "kind",
-    "endpoint",
-    "vendor_key_id",
-    "reporting_zone",
-    "reporting_lag_hours",
-    "low_cover_days",
-    "notes",
-]
+CONTRACT_FORM_FIELDS = list(CONTRACT_FIELDS)
+CHANNEL_FORM_FIELDS = list(CHANNEL_FIELDS)
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NOTES = forms.Textarea(attrs={"rows": 2})
 

@@ -12,7 +12,8 @@ from itertools import pairwise
 
 from django.utils.translation import gettext as _
 
-from billing.upstream.imports.rows import FieldProblem, FileRefused
+from billing.upstream.imports.rows import FieldProblem, FileRefused, ParsedFile, RowError, identity_of
+from billing.upstream.imports.source import json_load
 
 Window = tuple[datetime, datetime]
 
@@ -102,3 +103,22 @@ def _iso(moment: datetime) -> str:
 def where(window: Window, result: int) -> str:
     # Translators: where a row is in a usage file, e.g. "bucket 2026-11-03T00:00:00Z, result 2".
     return _("bucket %(start)s, result %(n)s") % {"start": _iso(window[0]), "n": result}
+
+
+def buckets_parse(content: bytes, *, vendor: str, bounds: Callable, row: Callable, identity) -> ParsedFile:
+    """Parse a JSON usage report of buckets of results (OpenAI's and Anthropic's share the shape): each
+    result through ``row(result, row=, place=, window=)``, a refused one kept as a ``RowError`` naming it
+    (``identity``: what it would have summed with)."""
+    parsed = ParsedFile(items=[])
+    number = 0
+    for _index, bucket, window in windows_checked(buckets_of(json_load(content), vendor=vendor), bounds):
+        parsed.buckets.append(window)
+        for index, result in enumerate(bucket["results"], start=1):
+            number += 1
+            place = where(window, index)
+            try:
+                parsed.items.append(row(result, row=number, place=place, window=window))
+            except FieldProblem as problem:
+                found = identity_of(identity, result, row=number, place=place, window=window)
+                parsed.items.append(RowError(number, problem.field, problem.message, place, found))
+    return parsed

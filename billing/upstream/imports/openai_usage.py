@@ -13,9 +13,8 @@ OpenAI's ``input_tokens`` counts *all* input: cached reads (``input_cached_token
 from django.utils.translation import gettext as _
 
 from billing.upstream.imports import values
-from billing.upstream.imports.buckets import buckets_of, where, windows_checked
-from billing.upstream.imports.rows import FieldProblem, ParsedFile, RowError, SourceRow, identity_of
-from billing.upstream.imports.source import json_load
+from billing.upstream.imports.buckets import buckets_parse
+from billing.upstream.imports.rows import FieldProblem, ParsedFile, SourceRow
 
 RESULT_OBJECT = "organization.usage.completions.result"
 
@@ -27,20 +26,7 @@ def _bounds(bucket: dict):
 
 
 def parse(content: bytes) -> ParsedFile:
-    document = json_load(content)
-    parsed = ParsedFile(items=[])
-    row = 0
-    for _number, bucket, window in windows_checked(buckets_of(document, vendor="OpenAI"), _bounds):
-        parsed.buckets.append(window)
-        for index, result in enumerate(bucket["results"], start=1):
-            row += 1
-            place = where(window, index)
-            try:
-                parsed.items.append(_row(result, row=row, place=place, window=window))
-            except FieldProblem as problem:
-                identity = identity_of(_identity, result, row=row, place=place, window=window)
-                parsed.items.append(RowError(row, problem.field, problem.message, place, identity))
-    return parsed
+    return buckets_parse(content, vendor="OpenAI", bounds=_bounds, row=_row, identity=_identity)
 
 
 def _row(result, *, row: int, place: str, window) -> SourceRow:
