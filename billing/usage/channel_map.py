@@ -204,6 +204,13 @@ def _rollups_shift(changes) -> None:
         ):
             if not any(values):
                 continue
+            # As the ORM writes the bucket (SQLite keeps datetimes as text in its own format).
+            adapt = (
+                connection.ops.adapt_datetimefield_value
+                if name == "hour"
+                else connection.ops.adapt_datefield_value
+            )
+            bucket = adapt(bucket)
             columns = (name, *KEY_FIELDS, *fields)
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
@@ -221,7 +228,14 @@ def _rollups_shift(changes) -> None:
 
 
 def _events_update(changes, batch: UsageBatch) -> None:
-    """Store each changed event's new cost, and the run as what rated it last, in one statement."""
+    """Store each changed event's new cost, and the run as what rated it last, in one statement (one per
+    event on SQLite, the demo's database, which has no arrays)."""
+    if connection.vendor != "postgresql":
+        for event, _old, _old_ccy, cost, currency in changes:
+            UsageEvent.objects.filter(pk=event.pk, occurred_at=event.occurred_at).update(
+                cost_amount=cost, cost_currency=currency, rated_in_id=batch.pk
+            )
+        return
     with connection.cursor() as cursor:
         times = [e.occurred_at for e, *_rest in changes]
         cursor.execute(

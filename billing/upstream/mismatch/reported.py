@@ -55,9 +55,38 @@ class _Tally:
 
 
 def _day_rows(start: datetime, end: datetime) -> list[tuple]:
+    if connection.vendor != "postgresql":
+        return _day_rows_portable(start, end)
     with connection.cursor() as cursor:
         cursor.execute(_DAY_SQL, [start, end])
         return cursor.fetchall()
+
+
+def _day_rows_portable(start: datetime, end: datetime) -> list[tuple]:
+    """``_DAY_SQL``'s rows grouped in Python, for SQLite (the demo's database: a demo day is small)."""
+    groups: dict[tuple, list] = {}
+    events = (
+        UsageEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end, hop=0)
+        .exclude(upstream_account="")
+        .order_by("occurred_at", "request_id")
+        .values_list(
+            "upstream_account",
+            "model_id",
+            "model_name",
+            "metadata__response_model",
+            "request_id",
+            "occurred_at",
+        )
+    )
+    for account, model_id, model_name, reported, request_id, occurred_at in events:
+        if reported is not None and not isinstance(reported, str):
+            reported = str(reported)
+        found = groups.setdefault((account, model_id, model_name, reported), [0, [], []])
+        found[0] += 1
+        if len(found[1]) < SAMPLES:
+            found[1].append(request_id)
+            found[2].append(occurred_at)
+    return [(*key, count, ids, instants) for key, (count, ids, instants) in groups.items()]
 
 
 def _tallies(rows: list[tuple], names: ModelNames) -> list[_Tally]:

@@ -11,6 +11,8 @@ from tests.billing.upstream.margin.conftest import rate, rollup
 
 pytestmark = [
     pytest.mark.django_db,
+    # Exact sums: SQLite, the demo's database, keeps decimals as REAL.
+    pytest.mark.postgres,
     pytest.mark.corrupts_billing("rollups written by hand, without their postings"),
 ]
 

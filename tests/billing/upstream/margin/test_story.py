@@ -93,6 +93,8 @@ def today():
     return Scope(start=day.replace(day=1), end=day)
 
 
+# Exact sums: SQLite, the demo's database, keeps decimals as REAL.
+@pytest.mark.postgres
 def test_margin_by_channel_of_ingested_usage(today):
     report = margin_report(today, Dimension.CHANNEL)
 
