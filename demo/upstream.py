@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.upstream.daily import upstream_daily_run
 from billing.upstream.imports import generic
 from billing.upstream.imports.services import upstream_import
+from billing.upstream.mismatch.services import mismatch_scan
 from billing.upstream.models import UpstreamImport, UpstreamPack
 from billing.upstream.packs import upstream_pack_buy
 from billing.upstream.reconcile.run import reconcile
@@ -277,6 +278,7 @@ def load() -> list[tuple[str, str]]:
     upstream_import(content=_csv(rows), filename=VENDOR_FILE, fmt=UpstreamImport.Format.GENERIC)
     days = sorted({day for _channel, _model, day in rows})
     reconcile(date_from=days[0], date_to=days[-1], now=now)
+    mismatch_scan(date_from=days[0], date_to=days[-1])
     return []
 
 

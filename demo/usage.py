@@ -54,6 +54,10 @@ def _event(rng: random.Random, n: int, code: str, model: str, at, routes: dict[s
         "prompt_tokens": prompt,
         "completion_tokens": completion,
     }
+    if model == "claude-sonnet-4-5" and 8 <= at.day <= 14:
+        # A week in which the channel answered with a cheaper model than named (货不对版): what the gateway
+        # recorded as the response's model, for the mismatch signal to find (no rng draw: figures stay).
+        event["metadata"] = {"response_model": "claude-haiku-4-5"}
     if rng.random() < 0.25:
         event["cache_read_tokens"] = 1000 * round(prompt * rng.uniform(0.3, 0.8) / 1000)
     if "reasoner" in model or model.startswith("gpt-5"):

@@ -9,7 +9,14 @@ from django.urls import reverse
 from accounts.models import StaffRole, User
 from billing.ledger.models import JournalTransaction
 from billing.upstream.cover import cover_for_channels
-from billing.upstream.models import ReconciliationRun, ReconClass, UpstreamImport, UpstreamPack, VendorUsage
+from billing.upstream.models import (
+    MismatchFlag,
+    ReconciliationRun,
+    ReconClass,
+    UpstreamImport,
+    UpstreamPack,
+    VendorUsage,
+)
 from billing.usage.channels import unmapped_channels
 from billing.usage.models import UsageEvent
 from catalog.models import Channel, ChannelKind, Settlement, Vendor, VendorContract
@@ -85,3 +92,7 @@ def test_the_demo_has_upstream_credit_a_vendor_month_and_one_difference_of_each_
     # one planted difference of each kind; a model mismatch is a pair of lines (ours and the vendor's)
     assert flagged == {k: 2 if k == ReconClass.MODEL_MISMATCH else 1 for k in expected}
     assert classes[ReconClass.MATCHED] > 100
+    # a week in which one channel answered claude-sonnet-4-5 with claude-haiku-4-5: the 货不对版 page shows it
+    flags = MismatchFlag.objects.filter(signal=MismatchFlag.Signal.REPORTED_MODEL)
+    assert flags.exists() and {f.model_name for f in flags} == {"claude-sonnet-4.5"}
+    assert "claude-haiku-4-5" in client.get(reverse("upstream-mismatch-list")).content.decode()
