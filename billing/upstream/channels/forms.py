@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import BookKind, Channel, PriceBook, VendorContract
 from catalog.services.contracts import CHANNEL_FIELDS, CONTRACT_FIELDS
-from common.forms import BootstrapFormMixin
+from common.forms import BootstrapFormMixin, bootstrap_style
 
 CONTRACT_FORM_FIELDS = list(CONTRACT_FIELDS)
 CHANNEL_FORM_FIELDS = list(CHANNEL_FIELDS)
@@ -18,7 +18,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NOTES = forms.Textarea(attrs={"rows": 2})
 
 
-class _ModelFields(forms.Form):
+class _ModelFields(BootstrapFormMixin, forms.Form):
     """A plain form with a model's field definitions: the services, not ``Model.full_clean`` on a half-built
     instance, judge the whole (so a constraint never speaks in its database name)."""
 
@@ -30,7 +30,9 @@ class _ModelFields(forms.Form):
         if instance is not None:
             kwargs.setdefault("initial", model_to_dict(instance, fields=self.field_names))
         super().__init__(*args, **kwargs)
-        self.fields.update(fields_for_model(self.model, fields=self.field_names, widgets=self.widgets))
+        added = fields_for_model(self.model, fields=self.field_names, widgets=self.widgets)
+        bootstrap_style(added.values())
+        self.fields.update(added)
         # A model form checks the model's validators (discount ≤ 1, amounts ≥ 0) on the instance; this
         # plain form checks them on its fields instead.
         for name in self.field_names:
@@ -41,7 +43,7 @@ class _ModelFields(forms.Form):
         self.instance = instance
 
 
-class _ContractFields(_ModelFields):
+class ContractForm(_ModelFields):
     model = VendorContract
     field_names = CONTRACT_FORM_FIELDS
     widgets = {"valid_from": DATE, "valid_to": DATE, "notes": NOTES}
@@ -57,10 +59,6 @@ class _ContractFields(_ModelFields):
             for name in ("vendor", "currency"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Fixed: the contract has channels.")
-
-
-class ContractForm(BootstrapFormMixin, _ContractFields):
-    pass
 
 
 class TierForm(BootstrapFormMixin, forms.Form):
@@ -127,7 +125,7 @@ def tier_formset(data=None, contract: VendorContract | None = None) -> BaseTierF
     return TierFormSet(data, initial=initial, prefix="tiers")
 
 
-class _ChannelFields(_ModelFields):
+class ChannelForm(_ModelFields):
     model = Channel
     field_names = CHANNEL_FORM_FIELDS
     widgets = {"notes": NOTES}
@@ -151,13 +149,10 @@ class _ChannelFields(_ModelFields):
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=_("Other names the gateway sends for this account, one per line."),
             )
+            bootstrap_style([self.fields["aliases"]])
 
     def clean_aliases(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data.get("aliases", "").splitlines() if line.strip()]
-
-
-class ChannelForm(BootstrapFormMixin, _ChannelFields):
-    pass
 
 
 class AliasForm(BootstrapFormMixin, forms.Form):

@@ -21,14 +21,12 @@ def decoded(content: bytes) -> str:
     Windows Excel saves CSV files in."""
     if b"\x00" in content[:4096]:
         raise FileRefused(_("The file is binary or UTF-16, not UTF-8 text: save it as CSV (UTF-8) or JSON."))
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FileRefused(_("The file is not UTF-8 (or GB 18030) text: save it as CSV (UTF-8).")) from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused(_("The file is not UTF-8 (or GB 18030) text: save it as CSV (UTF-8)."))
 
 
 def _refuse_constant(name: str):
