@@ -2,7 +2,8 @@
 
 from billing.allowances.models import AllowanceDraw, PackPurchase, Subscription, TokenAllowance  # noqa: F401
 from billing.chain.models import CommissionSettlement, CommissionStatement  # noqa: F401
-from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
+from billing.dunning.models import DunningExhaustion, DunningLevel, DunningNotice, DunningPolicy  # noqa: F401
+from billing.exposure.models import CapitalSnapshot, EclMatrix, EclRun  # noqa: F401
 from billing.fx.models import FxRealisation, FxRevaluation  # noqa: F401
 from billing.gateway.models import GatewayHold  # noqa: F401
 from billing.invoicing.models import (  # noqa: F401
@@ -15,6 +16,7 @@ from billing.invoicing.models import (  # noqa: F401
 )
 from billing.journals.models import ManualJournal, ManualJournalAttachment, ManualJournalLine  # noqa: F401
 from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
+from billing.opening.models import OpeningImport  # noqa: F401
 from billing.payments.models import (  # noqa: F401
     BankTransfer,
     CardTopUp,
@@ -24,14 +26,17 @@ from billing.payments.models import (  # noqa: F401
     StripeEvent,
 )
 from billing.receivables.models import (  # noqa: F401
+    BadDebtRecovery,
     CreditNote,
     CreditNoteLine,
     CustomerPayment,
     PaymentAllocation,
     Receipt,
+    WriteOff,
+    WriteOffLine,
 )
 from billing.statements.models import StatementExport  # noqa: F401
-from billing.terms.models import BillingTerms, TermsSpan  # noqa: F401
+from billing.terms.models import BillingTerms, RiskFlag, TermsSpan  # noqa: F401
 from billing.upstream.models import (  # noqa: F401
     MismatchFlag,
     ReconciliationLine,

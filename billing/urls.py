@@ -18,5 +18,7 @@ urlpatterns: list = [
     path("", include("billing.chain.commission_urls")),
     path("", include("billing.chain.setup_urls")),
     path("", include("billing.upstream.urls")),
+    path("", include("billing.exposure.urls")),
+    path("", include("billing.opening.urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]

@@ -10,8 +10,23 @@ from billing.money import MoneyField
 class DunningPolicy(models.Model):
     """A named set of reminder levels, chosen per customer in its billing terms."""
 
+    class Exhausted(models.TextChoices):
+        NOTHING = "nothing", _("Nothing more")
+        SUSPEND = "suspend", _("Suspend service")
+        PROPOSE_WRITE_OFF = "propose_write_off", _("Propose a write-off")
+        SUSPEND_AND_PROPOSE = "suspend_and_propose", _("Suspend and propose a write-off")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # When the last level was sent this many days ago and the invoice is still unpaid, dunning is
+    # exhausted: billing.dunning.services acts as the policy says (a write-off is only proposed; finance
+    # and an admin still decide it).
+    exhausted_after_days = models.PositiveSmallIntegerField(
+        _("exhausted after (days past the last level)"), default=30
+    )
+    exhausted_action = models.CharField(
+        _("when dunning is exhausted"), max_length=20, choices=Exhausted.choices, default=Exhausted.NOTHING
+    )
 
     class Meta:
         db_table = "dunning_policy"
@@ -81,3 +96,30 @@ class DunningNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice}: {self.level.name}"
+
+
+class DunningExhaustion(models.Model):
+    """An invoice whose dunning ran out (its policy's last level sent ``exhausted_after_days`` ago, still
+    unpaid), and what the policy did about it: once per invoice."""
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="dunning_exhaustion")
+    action = models.CharField(_("action"), max_length=20, choices=DunningPolicy.Exhausted.choices)
+    amount_due = MoneyField(_("amount due"))
+    write_off = models.ForeignKey(
+        "billing.WriteOff",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("write-off proposed"),
+    )
+    acted_at = models.DateTimeField(_("acted"), auto_now_add=True)
+
+    class Meta:
+        db_table = "dunning_exhaustion"
+        verbose_name = _("exhausted dunning")
+        verbose_name_plural = _("exhausted dunning")
+        ordering = ["-acted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice}: {self.get_action_display()}"

@@ -27,7 +27,7 @@ def invoices_really_due(*, customer_id: int, currency: str) -> dict[int, Decimal
     invoices = (
         Invoice.objects.filter(customer_id=customer_id, currency=currency, status__in=OPEN_STATUSES)
         .order_by(F("due_date").asc(nulls_last=True), "number", "pk")
-        .only("pk", "status", "total", "amount_paid", "amount_credited", "currency")
+        .only("pk", "status", "total", "amount_paid", "amount_credited", "amount_written_off", "currency")
     )
     due = {invoice.pk: invoice.amount_due for invoice in invoices}
     accounts = LedgerAccount.objects.filter(

@@ -68,7 +68,7 @@ def dunning_candidates(*, today: date):
             status__in=OPEN_STATUSES,
             due_date__isnull=False,
             due_date__lte=today - timedelta(days=earliest),
-            total__gt=F("amount_paid") + F("amount_credited"),
+            total__gt=F("amount_paid") + F("amount_credited") + F("amount_written_off"),
             customer__billing_terms__dunning_policy_id__in=list(levels),
         )
         .select_related("customer", "customer__billing_terms")

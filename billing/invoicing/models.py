@@ -83,11 +83,23 @@ class PeriodClose(models.Model):
 
 
 class Invoice(models.Model):
+    class Kind(models.TextChoices):
+        # Standard: a period close's invoice or one staff made. Interim: progressive billing of a credit
+        # customer's unbilled usage mid-period (billing.invoicing.progressive); the period-end close
+        # bills only the rest, since it bills usage cumulatively. Opening: an open item a distributor
+        # moving in brought from its old system (billing.opening), numbered with its old document number.
+        STANDARD = "standard", _("Invoice")
+        INTERIM = "interim", _("Interim invoice")
+        OPENING = "opening", _("Opening balance")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         ISSUED = "issued", _("Issued")
         PARTIALLY_PAID = "partially_paid", _("Partially paid")
         PAID = "paid", _("Paid")
+        # Nothing due any more because what was left was written off as bad debt (a later recovery
+        # reopens it: billing.receivables.writeoffs).
+        WRITTEN_OFF = "written_off", _("Written off")
         VOID = "void", _("Void")
 
     customer = models.ForeignKey(
@@ -105,6 +117,7 @@ class Invoice(models.Model):
     period_start = models.DateField(_("period from"), null=True, blank=True)
     period_end = models.DateField(_("period to"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.STANDARD)
     series = models.CharField(_("series"), max_length=40, blank=True)
     number = models.CharField(_("number"), max_length=60, unique=True, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3)
@@ -116,6 +129,14 @@ class Invoice(models.Model):
     total = MoneyField(_("total"), default=Decimal("0"))
     amount_paid = MoneyField(_("paid"), default=Decimal("0"))
     amount_credited = MoneyField(_("credited"), default=Decimal("0"))
+    amount_written_off = MoneyField(
+        _("written off"),
+        default=Decimal("0"),
+        help_text=_(
+            "Written off as bad debt and not recovered since, major units. Written only by "
+            "billing.receivables.writeoffs, whose dated rows it sums."
+        ),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
@@ -142,7 +163,9 @@ class Invoice(models.Model):
                 name="invoice_issued_has_number",
             ),
             models.CheckConstraint(
-                condition=models.Q(amount_paid__gte=0) & models.Q(amount_credited__gte=0),
+                condition=models.Q(amount_paid__gte=0)
+                & models.Q(amount_credited__gte=0)
+                & models.Q(amount_written_off__gte=0),
                 name="invoice_settlements_gte_0",
             ),
         ]
@@ -155,7 +178,9 @@ class Invoice(models.Model):
         if self.status in (self.Status.DRAFT, self.Status.VOID):
             return Decimal("0")
         # The columns keep three places for every currency; what is due is stated in the currency's own.
-        return quantize_money(self.total - self.amount_paid - self.amount_credited, self.currency)
+        return quantize_money(
+            self.total - self.amount_paid - self.amount_credited - self.amount_written_off, self.currency
+        )
 
 
 class InvoiceLine(models.Model):
@@ -165,6 +190,7 @@ class InvoiceLine(models.Model):
         SERVICE = "service", _("Service")
         PACK = "pack", _("Pack purchase")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        OPENING = "opening", _("Opening balance")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(_("position"), default=0)

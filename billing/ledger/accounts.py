@@ -55,6 +55,8 @@ ACCOUNT_TYPES: dict[str, str] = {
     K.UPSTREAM_ACCRUED: AccountType.LIABILITY,
     K.UPSTREAM_EXPIRED: AccountType.EXPENSE,
     K.COMMIT_SHORTFALL: AccountType.EXPENSE,
+    K.BAD_DEBT_RECOVERED: AccountType.INCOME,
+    K.OPENING_BALANCE_EQUITY: AccountType.EQUITY,
 }
 
 # Kinds that exist once per customer and must be given one.

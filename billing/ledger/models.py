@@ -70,6 +70,12 @@ class AccountKind(models.TextChoices):
     UPSTREAM_ACCRUED = "upstream_accrued", _("Upstream cost accrued, not yet invoiced")
     UPSTREAM_EXPIRED = "upstream_expired", _("Expired upstream credit")
     COMMIT_SHORTFALL = "commit_shortfall", _("Committed-spend shortfall")
+    # Bad debt (billing.receivables.writeoffs): money paid on a receivable written off earlier is income
+    # of its own, not a reversal of the impairment expense of a closed period.
+    BAD_DEBT_RECOVERED = "bad_debt_recovered", _("Bad debts recovered")
+    # Opening balances (billing.opening): what a distributor moving in brings along — open receivables,
+    # customer deposits, upstream prepaid credit — is posted against this equity account.
+    OPENING_BALANCE_EQUITY = "opening_equity", _("Opening balance equity")
 
 
 class AccountType(models.TextChoices):

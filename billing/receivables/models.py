@@ -257,3 +257,137 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class WriteOff(models.Model):
+    """Writing off what a customer still owes on chosen invoices as bad debt: proposed by finance (or by
+    an exhausted dunning policy), approved by an admin other than the proposer, then posted once.
+
+    Posting (``billing.receivables.writeoffs``): Dr allowance for doubtful debts (as far as the
+    allowance in that currency goes, the rest Dr bad-debt expense) / Cr the customer's receivable, dated
+    ``effective_date``; each line's invoice then carries the amount in ``amount_written_off``. Aging and
+    statements for a date read the approved lines dated up to it, less recoveries by then.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Awaiting approval")
+        APPROVED = "approved", _("Approved and posted")
+        REJECTED = "rejected", _("Rejected")
+
+    class Origin(models.TextChoices):
+        FINANCE = "finance", _("Proposed by finance")
+        DUNNING = "dunning", _("Proposed when dunning was exhausted")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="write_offs", verbose_name=_("customer")
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED, db_index=True
+    )
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.FINANCE)
+    reason = models.CharField(_("reason"), max_length=500)
+    effective_date = models.DateField(
+        _("effective date"), null=True, blank=True, help_text=_("Set on approval: the posting's date.")
+    )
+    total = MoneyField(_("total"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+        help_text=_("Blank when an exhausted dunning policy proposed it."),
+    )
+    proposed_at = models.DateTimeField(_("proposed"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
+    journal_transaction = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="write_off"
+    )
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    request_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        db_table = "receivables_write_off"
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            # Four eyes, held by the database too: nobody decides their own proposal.
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("proposed_by")),
+                name="write_off_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="approved")
+                | models.Q(journal_transaction__isnull=False, effective_date__isnull=False),
+                name="write_off_approved_posted",
+            ),
+            models.CheckConstraint(condition=models.Q(total__gt=0), name="write_off_total_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.customer} {money_text(self.total, self.currency)} {self.currency}"
+
+
+class WriteOffLine(models.Model):
+    """What one write-off takes of one invoice."""
+
+    write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="lines")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_off_lines")
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        db_table = "receivables_write_off_line"
+        verbose_name = _("write-off line")
+        verbose_name_plural = _("write-off lines")
+        ordering = ["write_off", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="write_off_line_amount_gt_0"),
+            models.UniqueConstraint(fields=["write_off", "invoice"], name="write_off_line_once_per_invoice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice}: {self.amount}"
+
+
+class BadDebtRecovery(models.Model):
+    """Money later paid on an amount written off: the write-off is reversed for that much (Dr receivable /
+    Cr bad debts recovered) and the payment settles the reopened amount. Dated, never changed."""
+
+    write_off_line = models.ForeignKey(WriteOffLine, on_delete=models.PROTECT, related_name="recoveries")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="recoveries")
+    payment = models.ForeignKey(
+        CustomerPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="recoveries"
+    )
+    amount = MoneyField(_("amount"))
+    recovered_on = models.DateField(_("recovered on"))
+    journal_transaction = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, related_name="bad_debt_recovery"
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "receivables_bad_debt_recovery"
+        verbose_name = _("bad-debt recovery")
+        verbose_name_plural = _("bad-debt recoveries")
+        ordering = ["recovered_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bad_debt_recovery_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice}: {self.amount}"

@@ -54,7 +54,9 @@ def receipts_visible_to(user: User) -> QuerySet[Receipt]:
 
 def with_amount_due(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Annotate ``due`` (what is still owed; zero for drafts and void) so lists can sort by it."""
-    owed = ExpressionWrapper(F("total") - F("amount_paid") - F("amount_credited"), output_field=_MONEY)
+    owed = ExpressionWrapper(
+        F("total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"), output_field=_MONEY
+    )
     return invoices.annotate(
         due=Case(When(status__in=OPEN, then=owed), default=Value(Decimal("0")), output_field=_MONEY)
     )
@@ -66,7 +68,9 @@ def overdue_q() -> Q:
 
 def invoice_totals(invoices: QuerySet[Invoice]) -> list[dict]:
     """Per currency: how many invoices, their total and what is still due (drafts and void owe nothing)."""
-    owed = ExpressionWrapper(F("total") - F("amount_paid") - F("amount_credited"), output_field=_MONEY)
+    owed = ExpressionWrapper(
+        F("total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"), output_field=_MONEY
+    )
     rows = (
         invoices.order_by()
         .values("currency")

@@ -74,14 +74,14 @@ def require_money_role(actor, customer: Customer | None = None) -> None:
 def invoice_status_settle(invoice: Invoice) -> None:
     """Set an issued invoice's status from what is still due (the caller saves it).
 
-    "Paid" means nothing is due any more, whether payments or credit notes settled it; "void" is only
-    ever set by ``invoice_void``.
+    "Paid" means nothing is due any more, whether payments or credit notes settled it; "written off"
+    that nothing is due because a write-off took the rest; "void" is only ever set by ``invoice_void``.
     """
     if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
         return
-    due = invoice.total - invoice.amount_paid - invoice.amount_credited
+    due = invoice.total - invoice.amount_paid - invoice.amount_credited - invoice.amount_written_off
     if due <= 0:
-        invoice.status = Invoice.Status.PAID
+        invoice.status = Invoice.Status.WRITTEN_OFF if invoice.amount_written_off > 0 else Invoice.Status.PAID
     elif invoice.amount_paid > 0:
         invoice.status = Invoice.Status.PARTIALLY_PAID
     else:

@@ -74,6 +74,41 @@ class BillingTerms(models.Model):
             "and when a credit note frees paid money. Off: finance allocates it by hand."
         ),
     )
+    # Risk flags (billing.dunning.risk): each off while blank. An open flag notifies under the *warn*
+    # credit policy and suspends the gateway under *block*, like the credit limit.
+    overdue_flag_days = models.PositiveSmallIntegerField(
+        _("flag when overdue beyond (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("Raise a risk flag while any invoice is unpaid this many days past its due date."),
+    )
+    spike_factor = models.DecimalField(
+        _("flag usage spikes above (× trailing average)"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("1.01")), MaxValueValidator(Decimal(1000))],
+        help_text=_("Raise a risk flag when a day's usage passes this multiple of the trailing average."),
+    )
+    # Progressive billing (billing.invoicing.progressive): an interim invoice as soon as unbilled usage
+    # passes either threshold; blank is off.
+    progressive_threshold = MoneyField(
+        _("interim invoice when unbilled passes"),
+        null=True,
+        blank=True,
+        help_text=_("An amount in the terms' currency."),
+    )
+    progressive_limit_share = models.DecimalField(
+        _("interim invoice at share of the credit limit"),
+        max_digits=7,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(1)],
+        help_text=_("A fraction: 0.8 bills at once when unbilled usage reaches 80% of the limit."),
+    )
     dunning_policy = models.ForeignKey(
         "billing.DunningPolicy",
         verbose_name=_("dunning policy"),
@@ -89,6 +124,11 @@ class BillingTerms(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(credit_limit__gte=0), name="billing_terms_credit_limit_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progressive_threshold__isnull=True)
+                | models.Q(progressive_threshold__gt=0),
+                name="billing_terms_progressive_threshold_gt_0",
             ),
         ]
 
@@ -218,3 +258,63 @@ class CreditLimitBreach(models.Model):
     def __str__(self) -> str:
         limit = money_text(self.credit_limit, self.currency)
         return f"{self.customer}: {self.exposure_at_start} ≥ {limit} {self.currency}"
+
+
+class RiskFlag(models.Model):
+    """A stretch of time a credit customer showed a risk sign: an invoice overdue beyond its terms'
+    ``overdue_flag_days``, or a day's usage beyond ``spike_factor`` × its trailing average.
+
+    Open while ``ended_at`` is empty (at most one open per customer and kind), written by
+    ``billing.dunning.risk``. Opening one notifies finance once per crossing; under the *block* credit
+    policy the gateway status answers suspended (reason ``overdue_days`` or ``usage_spike``) while it is
+    open. Staff may clear a spike flag by hand (``cleared_by``) after a look.
+    """
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue_days", _("Overdue beyond the set days")
+        SPIKE = "usage_spike", _("Usage spike")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="risk_flags")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    policy = models.CharField(_("policy"), max_length=8, choices=BillingTerms.CreditPolicy.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    measured = models.DecimalField(
+        _("measured"),
+        **LEDGER_FIELD,
+        null=True,
+        blank=True,
+        help_text=_("Days overdue, or the day's usage in the terms' currency."),
+    )
+    threshold = models.DecimalField(
+        _("threshold"),
+        **LEDGER_FIELD,
+        null=True,
+        blank=True,
+        help_text=_("The days allowed, or the spike factor × the trailing average."),
+    )
+    started_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cleared by"),
+    )
+
+    class Meta:
+        db_table = "billing_risk_flag"
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=models.Q(ended_at__isnull=True),
+                name="risk_flag_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.get_kind_display()}"

@@ -1,0 +1,3 @@
+"""Routes of this part of the working-capital pages (billing.exposure.urls includes them)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the opening-balance import pages."""
+
+urlpatterns: list = []
