@@ -54,6 +54,9 @@ LINE_ACCOUNT_KIND = {
     InvoiceLine.Kind.SUBSCRIPTION: AccountKind.REVENUE_SUBSCRIPTIONS,
     InvoiceLine.Kind.SERVICE: AccountKind.REVENUE_SERVICES,
     InvoiceLine.Kind.ADJUSTMENT: AccountKind.REVENUE_SERVICES,
+    # An open item brought from the old system (billing.opening): its revenue was booked there, so the
+    # receivable stands against opening balance equity, and a credit note on it corrects that equity.
+    InvoiceLine.Kind.OPENING: AccountKind.OPENING_BALANCE_EQUITY,
 }
 CUSTOMER_ACCOUNT_KINDS = {AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE}
 
