@@ -1,0 +1,87 @@
+"""The expected-credit-loss report as the command and the API print it: decimal strings, rates in percent.
+
+Top level: the base-currency view (``buckets``, ``total``, ``gross_total``, ``prior_allowance``,
+``change``); ``currencies``: each currency in the same shape. After posting, each currency's figures are
+its run's (the allowance held before it and the change it booked), with the run and journal ids.
+"""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from billing.exposure.ecl import BucketEcl, CurrencyEcl, EclMeasure, base_view, rate_text
+from billing.exposure.models import EclRun
+from billing.fx.rates import FxRatesMissing
+from billing.receivables.aging import BUCKET_LABELS
+
+
+def currency_of_run(run: EclRun) -> CurrencyEcl:
+    """A run's figures as a measurement of its currency."""
+    buckets = tuple(
+        BucketEcl(row["bucket"], Decimal(row["gross"]), Decimal(row["rate"]), Decimal(row["ecl"]))
+        for row in run.buckets
+    )
+    return CurrencyEcl(
+        currency=run.currency, buckets=buckets, total=run.total, prior_allowance=run.prior_allowance
+    )
+
+
+def report_json(measure: EclMeasure, *, runs: list[EclRun] | None = None) -> dict:
+    """The report of ``measure``; with ``runs`` (it was posted) each run's figures for its currency.
+
+    Raises ``FxRatesMissing`` when a currency has no rate into the base currency at the date.
+    """
+    currencies = dict(measure.currencies)
+    by_currency = {run.currency: run for run in runs or []}
+    for currency, run in by_currency.items():
+        currencies[currency] = currency_of_run(run)
+    if runs is None:
+        base, missing = measure.base, measure.missing_rates
+    else:
+        base, missing = base_view(currencies, measure.as_of, measure.rates)
+    if base is None:
+        raise FxRatesMissing(set(missing))
+    answer = {
+        "as_of": measure.as_of.isoformat(),
+        "base_currency": measure.base_currency,
+        "method": measure.method,
+        "rates": [rate_text(rate) for rate in measure.rates],
+        **base.as_json(),
+        "posted": runs is not None,
+        "currencies": {},
+    }
+    for currency, figures in currencies.items():
+        entry = figures.as_json()
+        if runs is not None:
+            run = by_currency.get(currency)
+            entry["run"] = run.pk if run else None
+            entry["journal_transaction"] = run.journal_transaction_id if run else None
+        answer["currencies"][currency] = entry
+    if measure.derivation is not None:
+        answer["derivation"] = measure.derivation.as_json()
+    return answer
+
+
+def report_text(answer: dict) -> str:
+    """The report as a plain table for people at a terminal (base currency, then each currency)."""
+    lines = [
+        _("Expected credit loss as of %(date)s (%(method)s rates)")
+        % {"date": answer["as_of"], "method": answer["method"]}
+    ]
+    sections = [(answer["base_currency"], answer, True)]
+    sections += [(currency, figures, False) for currency, figures in answer["currencies"].items()]
+    for currency, figures, is_base in sections:
+        title = _("In the base currency, %(currency)s") if is_base else _("In %(currency)s")
+        lines += ["", title % {"currency": currency}]
+        lines.append(f"{_('Bucket'):<16}{_('Gross'):>20}{_('Rate %'):>12}{_('ECL'):>20}")
+        for row in figures["buckets"]:
+            label = str(BUCKET_LABELS[row["bucket"]])
+            lines.append(f"{label:<16}{row['gross']:>20}{row['rate']:>12}{row['ecl']:>20}")
+        lines.append(f"{_('Total'):<16}{figures['gross_total']:>20}{'':>12}{figures['total']:>20}")
+        lines.append(f"{_('Allowance held')}: {figures['prior_allowance']}")
+        lines.append(f"{_('Change')}: {figures['change']}")
+        if figures.get("journal_transaction"):
+            lines.append(_("Posted: journal transaction #%(id)s") % {"id": figures["journal_transaction"]})
+    if answer["posted"]:
+        lines += ["", _("The change was posted.")]
+    return "\n".join(lines)
