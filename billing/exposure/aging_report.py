@@ -1,0 +1,308 @@
+"""The AR aging report: open receivables by age at an as-of date, per customer, per sub-distributor and
+in total, in each currency and in the base currency.
+
+Ages follow ``billing.receivables.aging`` (the goldens' boundary rule: age 0 is current, 1–30, 31–60,
+61–90, over 90 by due date); a past as-of date is read from history there, so the report of a past day is
+the one taken on that day, whatever was paid, credited or written off since.
+
+**Books.** The report reads one book: the operator's by default (invoices of customers whose ``seller`` is
+None: end customers the operator bills, agency customers, and each resale sub-distributor itself as the
+operator's customer). A resale sub-distributor's own customers are billed in *its* book: their invoices
+are its receivables, not the operator's (the operator's exposure to that chain is what the sub-distributor
+itself owes), so they appear only in the report of that book (``book_id`` = the sub-distributor).
+
+**Per sub-distributor.** Each resale or agency sub-distributor in the book's tree gets its subtree summed
+(itself and every customer below it at any depth whose invoices are in this book); a nested one is also
+inside its parent's sum. Customers under no such sub-distributor form the "direct" group, so the direct
+group and the top-level sub-distributors add up to the book's total.
+
+**Base currency.** Each currency's amounts × its rate to ``settings.BASE_CURRENCY`` in force at the as-of
+date (``billing.fx.rates.BaseRates``), rounded to the base currency's minor unit. A currency with no rate
+is listed in ``missing_rates`` and its base figures are None, never counted as 0 or 1: the base totals then
+cover only the currencies that have a rate.
+
+**Speed.** The open amounts are summed in SQL per customer, currency and bucket, once per book, as-of day
+and *receivables version* (the newest journal transaction and payment allocation: every invoice issued,
+payment, credit note, write-off, recovery or allocation moves one of them) and cached; a page then sorts,
+filters and paginates the cached rows in memory. Customer names and tree positions are cached with them
+for ``CACHE_SECONDS`` at most, so a rename shows within that time while amounts are never stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Max
+
+from accounts.models import Customer
+from billing.fx.rates import BaseRates
+from billing.invoicing.models import Invoice
+from billing.ledger.models import JournalTransaction
+from billing.money import quantize_money
+from billing.receivables.aging import BUCKET_KEYS, aging_by_customer
+from billing.receivables.models import PaymentAllocation
+
+ZERO = Decimal("0")
+CACHE_SECONDS = 300
+SELLER_MODES = (Customer.ChainMode.RESALE, Customer.ChainMode.AGENCY)
+# Sort keys a page or the API may ask for, each a function of a row.
+AMOUNT_KEYS = (*BUCKET_KEYS, "total")
+
+
+@dataclass(frozen=True)
+class Party:
+    """What the report prints of a customer: it and its place in the tree."""
+
+    pk: int
+    code: str
+    name: str
+    path: str
+    parent_code: str | None
+    seller_code: str | None
+    kind: str
+    chain_mode: str
+
+
+@dataclass
+class AgingRow:
+    """One customer (or one sub-distributor's subtree, or the direct group) in one currency.
+
+    ``buckets`` are rounded to the currency's minor unit; ``total`` is their sum; ``base_total`` is None
+    when the currency has no rate at the as-of date."""
+
+    party: Party | None
+    currency: str
+    buckets: dict[str, Decimal]
+    total: Decimal
+    base_total: Decimal | None
+    customers: int = 1
+
+    @property
+    def cells(self) -> list[Decimal]:
+        """The bucket amounts in the buckets' order (what a table row prints)."""
+        return [self.buckets[key] for key in BUCKET_KEYS]
+
+    def sort_value(self, key: str):
+        if key in AMOUNT_KEYS:
+            return self.buckets.get(key, self.total)
+        if key == "base_total":
+            # A row without a rate sorts as above every converted amount.
+            return (self.base_total is None, self.base_total or ZERO)
+        party = self.party
+        if key == "seller":
+            return (party.seller_code or "") if party else ""
+        if key == "parent":
+            return (party.parent_code or "") if party else ""
+        if key == "currency":
+            return self.currency
+        if key == "name":
+            return (party.name.casefold(), party.code) if party else ("", "")
+        return party.code if party else ""
+
+
+@dataclass
+class AgingReport:
+    as_of: dt.date
+    book_id: int | None
+    base_currency: str
+    rows: list[AgingRow]
+    # Per currency: bucket key → amount, plus "total".
+    totals: dict[str, dict[str, Decimal]]
+    # Bucket key → amount in the base currency over the currencies with a rate, plus "total".
+    base_totals: dict[str, Decimal]
+    rates: dict[str, Decimal | None]
+    parties: dict[int, Party] = field(default_factory=dict)
+
+    @property
+    def missing_rates(self) -> list[str]:
+        return sorted(currency for currency, rate in self.rates.items() if rate is None)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.totals)
+
+    def currency_lines(self) -> list[dict]:
+        """Per currency: its bucket amounts in order, total, rate and total in the base currency (None
+        without a rate)."""
+        lines = []
+        for currency, sums in self.totals.items():
+            rate = self.rates.get(currency)
+            lines.append(
+                {
+                    "currency": currency,
+                    "cells": [sums[key] for key in BUCKET_KEYS],
+                    "total": sums["total"],
+                    "rate": rate,
+                    "base": _base(sums["total"], rate, self.base_currency),
+                }
+            )
+        return lines
+
+    @property
+    def base_cells(self) -> list[Decimal]:
+        return [self.base_totals[key] for key in BUCKET_KEYS]
+
+
+def receivables_version() -> tuple[int, int]:
+    """A value that changes whenever any open amount may have: the newest journal transaction (invoices,
+    payments, credit notes, write-offs, recoveries, opening items all post one) and the newest allocation
+    row (allocating an existing credit posts nothing; releases are new rows too)."""
+    journal = JournalTransaction.objects.aggregate(m=Max("id"))["m"] or 0
+    allocation = PaymentAllocation.objects.aggregate(m=Max("id"))["m"] or 0
+    return journal, allocation
+
+
+def _book_invoices(book_id: int | None):
+    if book_id is None:
+        return Invoice.objects.filter(customer__seller_id__isnull=True)
+    return Invoice.objects.filter(customer__seller_id=book_id)
+
+
+def _parties(customer_ids) -> dict[int, Party]:
+    rows = Customer.objects.filter(pk__in=customer_ids).values_list(
+        "pk", "code", "name", "path", "parent__code", "seller__code", "kind", "chain_mode"
+    )
+    return {row[0]: Party(*row) for row in rows}
+
+
+def _sub_distributors(book_id: int | None) -> dict[int, Party]:
+    """The resale and agency sub-distributors whose subtrees are grouped in this book's report."""
+    subs = Customer.objects.filter(kind=Customer.Kind.SUB_DISTRIBUTOR, chain_mode__in=SELLER_MODES)
+    if book_id is not None:
+        owner_path = Customer.objects.values_list("path", flat=True).get(pk=book_id)
+        subs = subs.filter(path__startswith=owner_path).exclude(pk=book_id)
+    return _parties(subs.values("pk"))
+
+
+def _raw(as_of: dt.date, book_id: int | None) -> tuple[dict, dict[int, Party]]:
+    """Open amounts per (customer id, currency) and bucket, and the customers printed, cached (see above)."""
+    key = f"exposure:aging:{book_id or 0}:{as_of.isoformat()}:{'.'.join(map(str, receivables_version()))}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    amounts = aging_by_customer(as_of, _book_invoices(book_id))
+    parties = _parties({customer_id for customer_id, _currency in amounts})
+    value = (amounts, parties)
+    cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
+def _rounded(buckets: dict[str, Decimal], currency: str) -> dict[str, Decimal]:
+    return {key: quantize_money(buckets.get(key, ZERO), currency) for key in BUCKET_KEYS}
+
+
+def _base(amount: Decimal, rate: Decimal | None, base: str) -> Decimal | None:
+    return None if rate is None else quantize_money(amount * rate, base)
+
+
+def aging_report(
+    as_of: dt.date,
+    *,
+    book_id: int | None = None,
+    currency: str | None = None,
+    search: str = "",
+    customer_ids=None,
+) -> AgingReport:
+    """The report at the end of ``as_of`` for ``book_id`` (None: the operator's), one row per customer and
+    currency with anything open. ``currency`` keeps one currency; ``search`` keeps customers whose code or
+    name contains it (case-insensitive); ``customer_ids`` keeps only those customers (a portal's subtree).
+    Totals are those of the rows kept."""
+    base = settings.BASE_CURRENCY
+    amounts, parties = _raw(as_of, book_id)
+    needle = search.strip().casefold()
+    allowed = set(customer_ids) if customer_ids is not None else None
+    fx = BaseRates(base)
+    rates: dict[str, Decimal | None] = {}
+    rows: list[AgingRow] = []
+    for (customer_id, ccy), buckets in amounts.items():
+        if currency and ccy != currency:
+            continue
+        if allowed is not None and customer_id not in allowed:
+            continue
+        party = parties.get(customer_id)
+        if party is None:
+            continue
+        if needle and needle not in party.code.casefold() and needle not in party.name.casefold():
+            continue
+        if ccy not in rates:
+            rates[ccy] = fx.rate(ccy, as_of)
+        rounded = _rounded(buckets, ccy)
+        total = sum(rounded.values(), ZERO)
+        if total == 0:
+            continue
+        rows.append(AgingRow(party, ccy, rounded, total, _base(total, rates[ccy], base)))
+    rows.sort(key=lambda row: (row.party.code, row.currency))
+    totals = _totals(rows)
+    return AgingReport(
+        as_of=as_of,
+        book_id=book_id,
+        base_currency=base,
+        rows=rows,
+        totals=totals,
+        base_totals=_base_totals(totals, rates, base),
+        rates=rates,
+        parties=parties,
+    )
+
+
+def _totals(rows: list[AgingRow]) -> dict[str, dict[str, Decimal]]:
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(AMOUNT_KEYS, ZERO))
+    for row in rows:
+        sums = totals[row.currency]
+        for key in BUCKET_KEYS:
+            sums[key] += row.buckets[key]
+        sums["total"] += row.total
+    return dict(sorted(totals.items()))
+
+
+def _base_totals(totals, rates, base: str) -> dict[str, Decimal]:
+    out = dict.fromkeys(AMOUNT_KEYS, ZERO)
+    for ccy, sums in totals.items():
+        rate = rates.get(ccy)
+        if rate is None:
+            continue
+        for key in AMOUNT_KEYS:
+            out[key] += sums[key] * rate
+    return {key: quantize_money(amount, base) for key, amount in out.items()}
+
+
+def by_sub_distributor(report: AgingReport) -> list[AgingRow]:
+    """The report's rows summed per resale or agency sub-distributor's subtree (and the direct group,
+    ``party`` None), per currency; nested sub-distributors are inside their parents' sums too."""
+    subs = _sub_distributors(report.book_id)
+    groups: dict[tuple[int | None, str], AgingRow] = {}
+    for row in report.rows:
+        ancestors = [int(part) for part in row.party.path.strip("/").split("/") if part]
+        owners = [pk for pk in ancestors if pk in subs] or [None]
+        for owner in owners:
+            group = groups.get((owner, row.currency))
+            if group is None:
+                party = subs.get(owner) if owner is not None else None
+                group = AgingRow(party, row.currency, dict.fromkeys(BUCKET_KEYS, ZERO), ZERO, None, 0)
+                groups[(owner, row.currency)] = group
+            for key in BUCKET_KEYS:
+                group.buckets[key] += row.buckets[key]
+            group.total += row.total
+            group.customers += 1
+    for group in groups.values():
+        group.base_total = _base(group.total, report.rates.get(group.currency), report.base_currency)
+    return sorted(groups.values(), key=_group_order)
+
+
+def _group_order(group: AgingRow):
+    return (group.party is None, group.party.path if group.party else "", group.currency)
+
+
+def sorted_rows(rows: list[AgingRow], sort: str) -> list[AgingRow]:
+    """``rows`` ordered by ``sort`` (a key of ``SORTS``, ``-`` for descending); amounts ties by code."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    return sorted(rows, key=lambda row: row.sort_value(key), reverse=descending)
+
+
+SORTS = ("code", "name", "parent", "seller", "currency", *AMOUNT_KEYS, "base_total")
