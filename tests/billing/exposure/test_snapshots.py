@@ -1,0 +1,100 @@
+"""Daily working-capital snapshots: taken from the ledger as of the day, idempotent, back-filled, and the
+command and task that take them."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from billing.exposure.models import CapitalSnapshot
+from billing.exposure.snapshot_tasks import capital_snapshot_task
+from billing.exposure.snapshots import float_trend, snapshot_take, snapshots_backfill
+from demo.exposure import load as demo_snapshots
+from tests.billing.exposure.test_figures import ledger_world
+from tests.billing.factories import topup
+
+pytestmark = pytest.mark.django_db
+
+
+def _yesterday():
+    return timezone.localdate() - timedelta(days=1)
+
+
+def test_a_snapshot_holds_the_days_figures_and_retaking_it_replaces_the_row():
+    world = ledger_world()
+    day = _yesterday()
+
+    first = snapshot_take(day)
+    topup(world.prepaid, "1000", "later")  # effective today: not part of yesterday
+    again = snapshot_take(day)
+
+    assert CapitalSnapshot.objects.count() == 1 and again.pk == first.pk
+    figures = again.figures
+    assert figures["currencies"]["CNY"]["cash"].startswith("-300")
+    assert figures["base"]["receivables"].startswith("100")
+    assert figures["base"]["overdue"].startswith("100")
+    assert figures["base_currency"] == "CNY" and figures["missing_rates"] == []
+    assert set(figures["metrics"]) >= {"dso", "dpo", "cover_days", "ccc", "missing_rates"}
+    assert figures["queues"] is not None  # yesterday: counted by the nightly job
+    assert {k: v for k, v in first.figures.items() if k != "counted_at"} == {
+        k: v for k, v in again.figures.items() if k != "counted_at"
+    }
+
+
+def test_a_day_back_filled_later_has_no_work_queues_and_today_cannot_be_snapshotted():
+    old = timezone.localdate() - timedelta(days=30)
+    assert snapshot_take(old).figures["queues"] is None
+    with pytest.raises(ValueError):
+        snapshot_take(timezone.localdate())
+
+
+def test_back_fill_takes_only_missing_days_and_the_trend_shows_gaps_until_then():
+    day = _yesterday()
+    snapshot_take(day - timedelta(days=2))
+    trend = float_trend(day, days=5)
+    assert trend["missing"] == 4 and trend["values"][2] is not None
+
+    taken = snapshots_backfill(until=day, days=5)
+
+    assert len(taken) == 4 and day - timedelta(days=2) not in taken
+    assert CapitalSnapshot.objects.count() == 5
+    assert float_trend(day, days=5)["missing"] == 0
+    assert snapshots_backfill(until=day, days=5) == []
+
+
+def test_the_nightly_task_takes_yesterday_and_back_fills_the_window():
+    result = capital_snapshot_task(days=4)
+    assert result["day"] == _yesterday().isoformat() and len(result["backfilled"]) == 3
+    assert CapitalSnapshot.objects.count() == 4
+    assert capital_snapshot_task(days=4)["backfilled"] == []
+
+
+def test_the_command_takes_a_day_or_a_range_and_answers_bad_dates_clearly():
+    out = StringIO()
+    since = timezone.localdate() - timedelta(days=3)
+    call_command("capital_snapshots", "--since", since.isoformat(), "--format", "json", stdout=out)
+    rows = json.loads(out.getvalue())["snapshots"]
+    assert [r["day"] for r in rows] == [(since + timedelta(days=n)).isoformat() for n in range(3)]
+    out = StringIO()
+    call_command("capital_snapshots", "--day", since.isoformat(), stdout=out)
+    assert "funded float 0" in out.getvalue() and "1 snapshot(s) taken." in out.getvalue()
+    assert CapitalSnapshot.objects.count() == 3
+
+    for args, message in (
+        (["--day", "2026-02-30"], "--day: '2026-02-30' is not a date"),
+        (["--day", timezone.localdate().isoformat()], "has not ended yet"),
+        (["--since", "2000-01-01"], "at most"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("capital_snapshots", *args)
+
+
+def test_the_demo_step_takes_the_last_90_days_and_a_second_run_changes_nothing():
+    demo_snapshots()
+    assert CapitalSnapshot.objects.count() == 90
+    demo_snapshots()
+    assert CapitalSnapshot.objects.count() == 90
+    assert float_trend(timezone.localdate(), "0")["missing"] == 0
