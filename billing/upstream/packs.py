@@ -4,6 +4,7 @@ A purchase posts what it cost, in the contract currency, to the channel's upstre
 
     Dr UPSTREAM_PREPAID (channel) / Cr PAYABLE (channel)     bought on invoice: a prepayment VendorBill
     Dr UPSTREAM_PREPAID (channel) / Cr CASH_BANK             paid from the bank at once
+    Dr UPSTREAM_PREPAID (channel) / Cr OPENING_BALANCE_EQUITY  unused credit brought from old books
 
 The pack is the sub-ledger of that asset: how much consumption it can draw (``credit`` at contract cost;
 an amount pack may give more than its price; a token pack gives ``tokens`` of one model or of any), from
@@ -35,6 +36,9 @@ from catalog.models import AIModel, Channel, Settlement
 K = AccountKind
 Kind = UpstreamPack.Kind
 PAYABLE, BANK = "payable", "bank"
+# Credit a distributor moving in had left with the vendor when its old books closed (``billing.opening``):
+# paid for before this system existed, so it stands against opening balance equity.
+OPENING = "opening"
 
 
 # The furthest a pack may run: the burn, expiry and cover work in whole days after the expiry, so a date
@@ -185,7 +189,8 @@ def upstream_pack_buy(
     omitted); a token pack gives ``tokens`` of ``model`` (None: any model). ``expires_at``, or
     ``validity_days`` from ``starts_at`` (default: the purchase), or neither for credit that never
     expires. ``payment`` "payable" records the vendor's prepayment invoice (``invoice_number``, default
-    the reference) to pay later; "bank" pays it from the bank at once, in the contract currency.
+    the reference) to pay later; "bank" pays it from the bank at once, in the contract currency;
+    "opening" records credit left from before this system (against opening balance equity).
     """
     fields = _clean(
         channel=channel,
@@ -200,7 +205,7 @@ def upstream_pack_buy(
         expires_at=expires_at,
         validity_days=validity_days,
     )
-    if payment not in (PAYABLE, BANK):
+    if payment not in (PAYABLE, BANK, OPENING):
         raise ValidationError({"payment": _("Pay on invoice (payable) or from the bank at once (bank).")})
     number = (invoice_number or fields["reference"]).strip()[:120]
     with transaction.atomic():
@@ -242,6 +247,8 @@ def _post(pack: UpstreamPack, *, payment: str, number: str, actor):
             created_by=actor,
         )
         other = channel_account(channel, K.PAYABLE)
+    elif payment == OPENING:
+        bill, other = None, account_get(kind=K.OPENING_BALANCE_EQUITY, currency=currency)
     else:
         bill, other = None, account_get(kind=K.CASH_BANK, currency=currency)
     posted = transaction_post(
