@@ -10,6 +10,26 @@ from billing.terms.models import BillingTerms
 from billing.terms.services import EDITABLE_FIELDS
 from common.forms import BootstrapFormMixin
 
+# Credit terms only; each blank is off. The risk flags feed the gateway through the credit policy above.
+RISK_HELP = {
+    "overdue_flag_days": _(
+        "Credit terms only. Raise a risk flag while any invoice is unpaid more than this many days past its "
+        "due date; it clears once none is. Blank: off."
+    ),
+    "spike_factor": _(
+        "Credit terms only. Raise a risk flag when a day's usage passes this multiple of the average of the "
+        "14 days before (e.g. 3); needs at least 7 days of usage history. Blank: off."
+    ),
+    "progressive_threshold": _(
+        "Credit terms only. Issue an interim invoice at once when unbilled usage passes this amount, in the "
+        "terms' currency. Blank: off."
+    ),
+    "progressive_limit_share": _(
+        "Credit terms with a credit limit only. Issue an interim invoice when unbilled usage reaches this "
+        "share of the limit: a fraction, 0.8 is 80%. Blank: off."
+    ),
+}
+
 
 class BillingTermsForm(BootstrapFormMixin, forms.ModelForm):
     language = forms.ChoiceField(
@@ -39,8 +59,10 @@ class BillingTermsForm(BootstrapFormMixin, forms.ModelForm):
         ) | DunningPolicy.objects.filter(pk=current)
         self.fields["dunning_policy"].empty_label = _("No reminders")
         self.fields["payment_days"].help_text = _("Net N days or end of month + N days: 0 to 365.")
+        for name, text in RISK_HELP.items():
+            self.fields[name].help_text = text
         # The service decides (it also serves other callers); the model's own checks would only repeat it.
-        for name in ("credit_limit", "tax_rate", "payment_days"):
+        for name in ("credit_limit", "tax_rate", "payment_days", *RISK_HELP):
             field = self.fields[name]
             field.validators = [
                 v for v in field.validators if not isinstance(v, MinValueValidator | MaxValueValidator)

@@ -26,12 +26,34 @@ def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | No
     }
 
 
+def risk_flag_fields(flag) -> dict:
+    """What a risk flag's webhook says beside its reason: what was measured against what, as decimal
+    strings (whole days overdue and the days allowed; or the day's usage and the spike threshold, in the
+    terms' currency, full precision), the invoice number or the day, and the credit policy."""
+    terms = getattr(flag.customer, "billing_terms", None)
+    days = flag.kind == "overdue_days"
+
+    def plain(value):
+        if value is None:
+            return None
+        return str(int(value)) if days else format(value.normalize(), "f")
+
+    return {
+        "currency": terms.currency if terms is not None else "",
+        "policy": flag.policy,
+        "measured": plain(flag.measured),
+        "threshold": plain(flag.threshold),
+        "detail": flag.detail,
+    }
+
+
 def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | None = None) -> None:
     """After commit: invalidate the cached status and queue one webhook per listening source.
 
-    ``event`` is ``customer.suspended``, ``customer.restored``, ``customer.credit_limit_crossed`` or
-    ``customer.floor_overshoot``; ``reason`` a code (``balance_at_floor``, ``balance_reserve``,
-    ``credit_limit``, ``overdue``, ``manual_hold: …``, and their ``…_cleared``/``…_settled`` counterparts on
+    ``event`` is ``customer.suspended``, ``customer.restored``, ``customer.credit_limit_crossed``,
+    ``customer.risk_flagged`` or ``customer.floor_overshoot``; ``reason`` a code (``balance_at_floor``,
+    ``balance_reserve``, ``credit_limit``, ``overdue``, ``overdue_days``, ``usage_spike``, ``manual_hold: …``,
+    and their ``…_cleared``/``…_settled`` counterparts on
     restore); ``extra`` adds fields such as the exposure.
     """
     payload = gateway_event_payload(customer=customer, event=event, reason=reason, extra=extra)

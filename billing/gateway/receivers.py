@@ -1,16 +1,17 @@
 """Tell gateways of suspensions recorded elsewhere; connected in ``billing.apps``.
 
-Balance suspensions and floor overshoots (``billing.wallets``) and credit-limit breaches
-(``billing.terms``) are decided by those packages' services; the gateway webhook is a notification of
-the row they write. A signal rather than a call so that wallets and terms, which the gateway's status
-reads, need not depend on the gateway, and every path that suspends or restores notifies alike.
+Balance suspensions and floor overshoots (``billing.wallets``), credit-limit breaches (``billing.terms``)
+and risk flags (``billing.dunning.risk``, rows in ``billing.terms``) are decided by those packages'
+services; the gateway webhook is a notification of the row they write. A signal rather than a call so that
+wallets and terms, which the gateway's status reads, need not depend on the gateway, and every path that
+suspends or restores notifies alike.
 """
 
 from django.db import transaction
 
-from billing.gateway.notifications import gateway_event_notify
+from billing.gateway.notifications import gateway_event_notify, risk_flag_fields
 from billing.gateway.status import status_invalidate
-from billing.terms.models import BillingTerms, CreditLimitBreach
+from billing.terms.models import BillingTerms, CreditLimitBreach, RiskFlag
 from billing.wallets.models import BalanceSuspension, FloorOvershoot, SuspensionReason
 
 
@@ -83,6 +84,31 @@ def credit_limit_breach_changed(sender, instance: CreditLimitBreach, created: bo
                 event="customer.restored",
                 reason="credit_limit_cleared",
                 extra={"currency": instance.currency, "exposure": str(instance.exposure_at_end)},
+            )
+        else:
+            customer_id = instance.customer_id
+            transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
+
+
+def risk_flag_changed(sender, instance: RiskFlag, created: bool, **kwargs) -> None:
+    """Raised: suspend (*block*, reason ``overdue_days`` or ``usage_spike``) or warn (*warn*,
+    ``customer.risk_flagged``). Cleared: restore (*block*, ``…_cleared``); under *warn* only the cached
+    status, which lists open flags, is refreshed."""
+    block = instance.policy == BillingTerms.CreditPolicy.BLOCK
+    if created:
+        gateway_event_notify(
+            customer=instance.customer,
+            event="customer.suspended" if block else "customer.risk_flagged",
+            reason=instance.kind,
+            extra=risk_flag_fields(instance),
+        )
+    elif instance.ended_at is not None:
+        if block:
+            gateway_event_notify(
+                customer=instance.customer,
+                event="customer.restored",
+                reason=f"{instance.kind}_cleared",
+                extra={"policy": instance.policy, "cleared_by_staff": instance.cleared_by_id is not None},
             )
         else:
             customer_id = instance.customer_id

@@ -5,8 +5,10 @@ A customer is *suspended* while any of these holds: a wallet at or below its flo
 reserve for its recent spend is (``balance_reserve``; ``billing.wallets.selectors.wallet_reserve``); a
 staff hold (``GatewayHold``, ``manual_hold``); on credit terms with a limit and the *block* policy,
 exposure (receivable + unbilled − paid deposits, ``billing.terms.selectors``) at or above the credit
-limit (``credit_limit``; under *warn* it only notifies); an unpaid invoice past a dunning level that
-suspends (``overdue``); or a suspended sub-distributor above it (``parent_suspended``): the operator
+limit (``credit_limit``; under *warn* it only notifies); under *block* too, an open risk flag
+(``overdue_days``: an invoice unpaid beyond the terms' days; ``usage_spike``: a day's usage beyond the
+spike factor × its trailing average; ``billing.dunning.risk``); an unpaid invoice past a dunning level
+that suspends (``overdue``); or a suspended sub-distributor above it (``parent_suspended``): the operator
 bills that sub-distributor for its whole subtree, so its customers stop with it. Entries are
 invalidated, for the customer and its whole subtree, when usage is posted, a suspension opens or
 closes, a hold changes or staff change a wallet's floor or limit; a short TTL bounds staleness for
@@ -23,7 +25,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.dunning.selectors import overdue_notices
 from billing.gateway.models import GatewayHold
-from billing.terms.models import BillingTerms
+from billing.terms.models import BillingTerms, RiskFlag
 from billing.terms.selectors import customer_exposure
 from billing.usage.models import GatewaySource
 from billing.usage.resolve import keys_resolve
@@ -46,6 +48,33 @@ def _status_key(customer_id: int) -> str:
 def exposure(*, customer: Customer, currency: str) -> Decimal:
     """Receivable + unbilled − paid deposits, in ``currency`` (positive = owed); see DESIGN.md §9."""
     return customer_exposure(customer=customer, currency=currency)
+
+
+RISK_DETAILS = {
+    RiskFlag.Kind.OVERDUE: "Invoice {detail} is {measured} days past due (flagged beyond {threshold}).",
+    RiskFlag.Kind.SPIKE: "Usage on {detail} reached {measured}, above {threshold} (spike factor × average).",
+}
+
+
+def _plain(value: Decimal | None, *, days: bool) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if days else format(value.normalize(), "f")
+
+
+def risk_flag_reasons(*, customer_id: int) -> list[dict]:
+    """The open risk flags of a customer as suspension reasons (the caller knows its policy blocks)."""
+    flags = RiskFlag.objects.filter(customer_id=customer_id, ended_at__isnull=True).order_by("kind")
+    reasons = []
+    for flag in flags:
+        days = flag.kind == RiskFlag.Kind.OVERDUE
+        detail = RISK_DETAILS[flag.kind].format(
+            detail=flag.detail,
+            measured=_plain(flag.measured, days=days),
+            threshold=_plain(flag.threshold, days=days),
+        )
+        reasons.append({"code": flag.kind, "detail": detail})
+    return reasons
 
 
 def customer_status_compute(*, customer: Customer) -> dict:
@@ -94,6 +123,8 @@ def customer_status_compute(*, customer: Customer) -> dict:
             and terms.credit_policy == BillingTerms.CreditPolicy.BLOCK
         ):
             reasons.append({"code": "credit_limit", "detail": "Exposure reached the credit limit."})
+        if terms.credit_policy == BillingTerms.CreditPolicy.BLOCK:
+            reasons += risk_flag_reasons(customer_id=customer.pk)
     overdue = overdue_notices(customer_id=customer.pk).order_by("invoice__due_date").first()
     if overdue is not None:
         reasons.append(

@@ -14,7 +14,7 @@ from accounts.services import customer_create
 from billing.ledger.models import JournalEntry
 from billing.money import currency_exponent, is_money, money_text
 from billing.terms.credit import credit_limit_check
-from billing.terms.models import BillingTerms, BillingTermsChange
+from billing.terms.models import CREDIT_MODES, BillingTerms, BillingTermsChange, RiskFlag
 from billing.terms.spans import spans_lock_exclusive, terms_span_start, terms_span_switch
 
 MAX_PAYMENT_DAYS = 365
@@ -33,8 +33,17 @@ EDITABLE_FIELDS = (
     "billing_emails",
     "review_invoices",
     "auto_apply_credit",
+    "overdue_flag_days",
+    "spike_factor",
+    "progressive_threshold",
+    "progressive_limit_share",
     "dunning_policy",
 )
+# Risk flags (billing.dunning.risk) and interim invoices (progressive billing) watch credit customers only.
+CREDIT_ONLY_FIELDS = ("overdue_flag_days", "spike_factor", "progressive_threshold", "progressive_limit_share")
+MAX_OVERDUE_FLAG_DAYS = 3650
+SPIKE_FACTOR_RANGE = (Decimal("1.01"), Decimal("1000"))
+LIMIT_SHARE_RANGE = (Decimal("0.01"), Decimal("1"))
 
 
 @transaction.atomic
@@ -134,16 +143,74 @@ def billing_terms_errors(*, terms: BillingTerms, values: dict) -> dict[str, str]
         errors["billing_emails"] = _("Not a valid e-mail address: %(addresses)s.") % {
             "addresses": ", ".join(invalid)
         }
+    errors.update(_credit_only_errors(terms=terms, values=values, mode=mode, currency=currency))
     policy = values.get("dunning_policy", terms.dunning_policy)
     if policy is not None and not policy.is_active and policy.pk != terms.dunning_policy_id:
         errors["dunning_policy"] = _("The dunning policy %(name)s is not active.") % {"name": policy.name}
     return errors
 
 
+def _credit_only_errors(*, terms: BillingTerms, values: dict, mode: str, currency: str) -> dict[str, str]:
+    """Refusals of the risk-flag and interim-invoice fields: credit terms only, each within its range."""
+    errors: dict[str, str] = {}
+    new = {field: values.get(field, getattr(terms, field)) for field in CREDIT_ONLY_FIELDS}
+    if mode not in CREDIT_MODES:
+        for field, value in new.items():
+            if value is not None:
+                errors[field] = _(
+                    "Only credit terms (monthly or quarterly) have this setting; leave it blank for a "
+                    "prepaid customer."
+                )
+        return errors
+    days = new["overdue_flag_days"]
+    if days is not None and not 1 <= days <= MAX_OVERDUE_FLAG_DAYS:
+        message = _("Give a whole number of days from 1 to %(max)s, or leave it blank.")
+        errors["overdue_flag_days"] = message % {"max": MAX_OVERDUE_FLAG_DAYS}
+    factor = new["spike_factor"]
+    if factor is not None and not SPIKE_FACTOR_RANGE[0] <= factor <= SPIKE_FACTOR_RANGE[1]:
+        errors["spike_factor"] = _(
+            "The spike factor is a multiple of the trailing average from 1.01 to 1000 (3 flags a day three "
+            "times the usual), or blank."
+        )
+    threshold = new["progressive_threshold"]
+    if threshold is not None and threshold <= 0:
+        errors["progressive_threshold"] = _("The interim-invoice threshold must be more than zero, or blank.")
+    elif threshold is not None and len(currency) == 3 and not is_money(threshold, currency):
+        message = _("%(currency)s amounts have at most %(places)s decimal places.")
+        places = currency_exponent(currency)
+        errors["progressive_threshold"] = message % {"currency": currency, "places": places}
+    share = new["progressive_limit_share"]
+    limit = values.get("credit_limit", terms.credit_limit)
+    if share is not None and not LIMIT_SHARE_RANGE[0] <= share <= LIMIT_SHARE_RANGE[1]:
+        errors["progressive_limit_share"] = _(
+            "The share of the credit limit is a fraction from 0.01 to 1 (0.8 is 80%), or blank."
+        )
+    elif share is not None and not limit:
+        errors["progressive_limit_share"] = _(
+            "A share of the credit limit needs a credit limit: set the limit, or give an amount instead."
+        )
+    return errors
+
+
+def _flags_close_disabled(terms: BillingTerms) -> None:
+    """Close the open risk flags these terms no longer watch for (a blank field, prepaid terms): the
+    gateway hears of the restore from the closed row (``billing.gateway.receivers``)."""
+    watched = set()
+    if terms.is_credit and terms.overdue_flag_days:
+        watched.add(RiskFlag.Kind.OVERDUE)
+    if terms.is_credit and terms.spike_factor:
+        watched.add(RiskFlag.Kind.SPIKE)
+    stale = RiskFlag.objects.select_for_update().filter(customer=terms.customer, ended_at__isnull=True)
+    for flag in stale.exclude(kind__in=watched):
+        flag.ended_at = timezone.now()
+        flag.save(update_fields=["ended_at"])
+
+
 def _as_text(field: str, value, currency: str) -> str:
     if value is None:
         return ""
-    if field == "credit_limit":  # stored with three places for every currency; recorded in its own
+    # Stored with three places for every currency; recorded in its own.
+    if field in ("credit_limit", "progressive_threshold"):
         return money_text(value, currency)
     return str(value)
 
@@ -217,6 +284,7 @@ def billing_terms_update(*, customer: Customer, values: dict, actor=None) -> Bil
         changes["mode_from"] = ["", timezone.localtime(span.starts_at).isoformat(sep=" ")]
     if changes:
         BillingTermsChange.objects.create(terms=terms, actor=actor, changes=changes)
+        _flags_close_disabled(terms)
         customer_id = customer.pk
 
         def recheck():
