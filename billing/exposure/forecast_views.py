@@ -23,6 +23,7 @@ from billing.exposure.forecast import (
     WINDOW_MIN,
     forecast,
 )
+from common.csv_export import csv_response, csv_text
 from common.forms import BootstrapFormMixin
 
 FORECAST_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
@@ -54,6 +55,26 @@ def _chart(result) -> dict:
     }
 
 
+def _need_rows(result):
+    """The cash need table, one row per channel, amounts exact in the contract currency."""
+    yield [
+        "vendor", "channel", "currency", "settlement", "payment_terms_days", "trend_today_per_day",
+        "trend_change_per_day", "projected_consumption", "prepaid_unused", "accrued", "runs_out_on",
+        "open_invoices_due", "top_up", "billed", "billed_and_due", "to_fund", "to_fund_vendor_base",
+        "base_currency", "window_days", "horizon_days",
+    ]  # fmt: skip
+    for vendor in result.vendors:
+        for need in vendor.channels:
+            contract = need.channel.contract
+            yield [
+                vendor.name, need.channel.name, need.currency, contract.settlement,
+                contract.payment_terms_days, need.trend.today(), need.trend.slope, need.consumption,
+                need.balance if need.prepaid else None, None if need.prepaid else need.accrued,
+                need.runs_out_on, need.bills_due, need.top_up, need.billed, need.billed_due, need.to_fund,
+                vendor.total_base, result.currency, result.window, result.horizon,
+            ]  # fmt: skip
+
+
 @staff_required(roles=FORECAST_ROLES)
 def forecast_page(request):
     data = {
@@ -65,5 +86,7 @@ def forecast_page(request):
         return render(request, "exposure/forecast.html", {"form": form}, status=400)
     today = timezone.localdate()
     result = forecast(today, window=form.cleaned_data["window"], horizon=form.cleaned_data["horizon"])
+    if request.GET.get("format") == "csv":
+        return csv_response(csv_text(_need_rows(result)), f"upstream-cash-need-{today:%Y%m%d}.csv")
     context = {"form": form, "result": result, "chart": _chart(result) if result.curve else None}
     return render(request, "exposure/forecast.html", context)

@@ -1,7 +1,10 @@
 """The forecast page: who may see it, what it shows, and how it answers bad input."""
 
+import csv
+import io
 import subprocess
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -57,6 +60,7 @@ def test_portal_users_are_refused_and_anonymous_sent_to_sign_in():
         ("horizon=6", "horizon"),
         ("horizon=181", "horizon"),
         ("horizon=1e9", "horizon"),
+        ("window=abc&format=csv", "window"),
     ],
 )
 def test_bad_input_is_answered_on_its_field(query, field):
@@ -82,13 +86,22 @@ def test_the_page_shows_the_need_collections_curve_and_chart(channel, usage):  #
     assert (result.window, result.horizon) == (28, 30)
     need = result.vendors[0].channels[0]
     # 0.03 a day for 30 days = 0.90 against 0.16 unused: a top-up of 0.74
-    assert need.top_up.quantize(need.top_up.__class__("0.0001")) == need.top_up.__class__("0.7400")
+    assert need.top_up.quantize(Decimal("0.0001")) == Decimal("0.7400")
     assert 'data-testid="forecast-vendors"' in page and "deepseek-main" in page
     assert 'data-testid="bucket-current"' in page
     assert 'id="forecast-chart-data"' in page and "js/forecast-charts.js" in page
     assert response.context["chart"]["labels"][0] == today.isoformat()
     assert len(response.context["chart"]["float"]) == 31
     assert "<script>" not in page  # no inline script (CSP): the data is JSON, the code a static file
+
+    export = client_for(StaffRole.AUDITOR).get(f"{URL}?window=28&horizon=30&format=csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert export["Content-Type"].startswith("text/csv")
+    assert [(r["vendor"], r["channel"], r["currency"]) for r in rows] == [
+        (channel.contract.vendor.name, "deepseek-main", "CNY")
+    ]
+    assert Decimal(rows[0]["top_up"]).quantize(Decimal("0.0001")) == Decimal("0.7400")
+    assert rows[0]["window_days"] == "28" and rows[0]["horizon_days"] == "30"
 
 
 def test_a_missing_rate_is_named_and_the_curve_not_drawn():
