@@ -54,6 +54,11 @@ class Trend:
     def today(self) -> Decimal:
         return self.at(self.days)
 
+    @property
+    def per_30_days(self) -> Decimal:
+        """How much the daily figure moves in 30 days (the slope is too small to read per day)."""
+        return self.slope * 30
+
 
 def trend_fit(values: list[Decimal]) -> Trend:
     """The ordinary least-squares line through ``values`` (one per day, oldest first), in Decimal."""
@@ -157,25 +162,27 @@ def prepaid_schedule(need: ChannelNeed, today: date) -> None:
 
 
 def channel_needs(today: date, *, window: int, horizon: int) -> list[ChannelNeed]:
-    """Every channel's projection (module docstring), active channels and those that consumed lately."""
+    """Every channel's projection (module docstring): active channels, and closed ones still consuming,
+    owing or accrued."""
     first, last = today - timedelta(days=window), today - timedelta(days=1)
     channels = list(
         Channel.objects.select_related("contract__vendor").order_by("contract__vendor__name", "name")
     )
     by_day = cost_by_channel_day(channels, first, last) if channels else {}
-    channels = [c for c in channels if c.is_active or c.pk in by_day]
-    month_so_far = cost_by_channel(channels, _month_start(today), today) if channels else {}
-    covers = cover_for_channels(channels, today=today)
     end = today + timedelta(days=horizon)
     bills: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     open_bills = VendorBill.objects.filter(
-        channel__in=channels, state=VendorBill.State.OPEN, transaction__isnull=False, due_on__lte=end
+        state=VendorBill.State.OPEN, transaction__isnull=False, due_on__lte=end
     )
     for channel_id, due_on, amount, paid in open_bills.values_list(
         "channel_id", "due_on", "amount", "paid_amount"
     ):
         # An overdue invoice is paid at once: tomorrow, the first day the curve moves.
         bills[channel_id].append((max(due_on, today + timedelta(days=1)), amount - paid))
+    covers = cover_for_channels(channels, today=today)
+    # A channel closed since still counts while it consumed lately, owes an invoice or holds an accrual.
+    channels = [c for c in channels if c.is_active or c.pk in by_day or c.pk in bills or covers[c.pk].accrued]
+    month_so_far = cost_by_channel(channels, _month_start(today), today) if channels else {}
     needs = []
     for channel in channels:
         cover = covers[channel.pk]
