@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
@@ -123,7 +124,11 @@ def import_apply(request, pk: int):
         else:
             messages.error(
                 request,
-                _("Nothing was applied: %(rows)s rows are in error now. The errors are listed below.")
+                ngettext(
+                    "Nothing was applied: %(rows)s row is in error now. The errors are listed below.",
+                    "Nothing was applied: %(rows)s rows are in error now. The errors are listed below.",
+                    applied.rejected,
+                )
                 % {"rows": applied.rejected},
             )
     return redirect("opening-import-detail", pk=record.pk)

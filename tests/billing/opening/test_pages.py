@@ -42,7 +42,7 @@ def test_upload_previews_then_apply_writes_it_all(client, acme, beta, role):
     assert record.state == "preview" and not Invoice.objects.exists()
     page = client.get(response["Location"]).content.decode()
     assert (
-        "Applying creates 2 open items; 0 are already imported and stay as they are. Nothing is written yet."
+        "Applying creates 2 open items and leaves 0 already imported as they are. Nothing is written yet."
         in page
     )
     assert "12,800.00" in page and "13,150.50" in page and "by terms" in page
@@ -75,7 +75,7 @@ def test_a_preview_with_errors_lists_them_by_row_and_field_and_cannot_be_applied
     response = client.post(
         reverse("opening-import-apply", args=[record.pk]), {"digest": "anything"}, follow=True
     )
-    assert "Nothing was applied: 1 rows are in error now." in response.content.decode()
+    assert "Nothing was applied: 1 row is in error now." in response.content.decode()
     assert not Invoice.objects.exists()
     record.refresh_from_db()
     assert record.state == "refused" and record.errors[0]["field"] == "customer"
@@ -93,7 +93,7 @@ def test_apply_is_refused_when_what_it_would_do_changed_since_the_preview(client
     page = client.post(reverse("opening-import-apply", args=[record.pk]), {"digest": digest}, follow=True)
     text = page.content.decode()
     assert "What applying would do has changed since the preview" in text
-    assert "Applying creates 1 open items; 1 are already imported" in text
+    assert "Applying creates 1 open item and leaves 1 already imported as they are." in text
     assert Invoice.objects.count() == 1
     client.post(reverse("opening-import-apply", args=[record.pk]), {"digest": digest_of(text)})
     assert Invoice.objects.count() == 2
