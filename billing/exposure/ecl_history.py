@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from billing.fx.rates import BaseRates, FxRatesMissing
 from billing.invoicing.models import Invoice
+from billing.money import quantize_money
 from billing.receivables.aging import BUCKET_KEYS, POSTED
 from billing.receivables.models import BadDebtRecovery, CreditNote, PaymentAllocation, WriteOffLine
 from billing.receivables.moments import day_end
@@ -91,8 +92,9 @@ class Cohort:
         return {
             "currency": self.currency,
             "invoices": self.invoices,
-            "reached": [str(amount) for amount in self.reached],
-            "loss": str(self.loss),
+            # Shown to the currency's minor unit; the rates are computed from the exact amounts.
+            "reached": [str(quantize_money(amount, self.currency)) for amount in self.reached],
+            "loss": str(quantize_money(self.loss, self.currency)),
             "raw_rates": [str(rate.quantize(RATE_QUANTUM)) for rate in self.rates],
         }
 

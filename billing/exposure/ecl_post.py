@@ -102,11 +102,11 @@ def _satisfied_by(as_of: date, book_id: int | None, measured: CurrencyEcl, rates
     )
     if latest is None or measured.prior_allowance != measured.total:
         return None
-    same = _figures(measured, rates) == {
-        "buckets": latest.buckets,
-        "rates": latest.matrix.get("rates"),
-        "total": str(latest.total),
-    }
+    same = (
+        latest.buckets == measured.buckets_json()
+        and latest.matrix.get("rates") == rates
+        and latest.total == measured.total
+    )
     return latest if same else None
 
 

@@ -73,3 +73,30 @@ def allowance_balance(currency: str = "CNY", book=None) -> Decimal:
 
 def expense_balance(currency: str = "CNY", book=None) -> Decimal:
     return account_get(kind=AccountKind.BAD_DEBT_EXPENSE, currency=currency, book=book).balance
+
+
+def written_off(invoice, amount: str, on: dt.date):
+    """Write ``amount`` of ``invoice`` off, effective ``on``: proposed by finance, approved by an admin."""
+    from billing.receivables.writeoffs import writeoff_approve, writeoff_propose
+
+    proposal = writeoff_propose(
+        customer=invoice.customer,
+        reason="Customer gone",
+        actor=staff(StaffRole.FINANCE),
+        idempotency_key=f"wo:{invoice.pk}:{on}:{amount}",
+        invoices_amounts=[(invoice, D(amount))],
+    )
+    return writeoff_approve(write_off=proposal, approver=staff(StaffRole.ADMIN), effective_date=on)
+
+
+def firer_cohort(as_of: dt.date, *, code: str = "firer", currency: str = "CNY", scale: int = 1):
+    """S. Firer's cohort from our own records: 100 due 200 days before ``as_of``, paid 30 on its due date,
+    25 at 20 days late, 10 at 50, 25 at 80; the 10 left written off at 150 days. Still open after 0 / 1 /
+    31 / 61 / 91 days: 100 / 70 / 45 / 35 / 10; loss 10 (amounts × ``scale``)."""
+    customer = credit_customer(code, currency=currency)
+    due = as_of - dt.timedelta(days=200)
+    invoice = invoice_due(customer, str(100 * scale), due, currency)
+    for paid, late in ((30, 0), (25, 20), (10, 50), (25, 80)):
+        pay(invoice, str(paid * scale), due + dt.timedelta(days=late))
+    written_off(invoice, str(10 * scale), due + dt.timedelta(days=150))
+    return invoice
