@@ -3,12 +3,14 @@
 import logging
 
 from celery import shared_task
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.invoicing.close.services import ALL_BOOKS, CloseError, close_period
 from billing.invoicing.models import PeriodClose
 from billing.invoicing.periods import period_parse, periods_just_ended
+from billing.invoicing.progressive import progressive_check, progressive_customers
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +70,31 @@ def period_close_task(
             }
         )
     return done
+
+
+# While this key is in the cache a check of the customer is queued and has not started measuring, so a
+# posting committed meanwhile is seen by it and needs no check of its own (``receivers``). The timeout
+# only bounds the wait if that task is lost; the safety net runs anyway.
+PROGRESSIVE_PENDING = "progressive-pending:{}"
+PROGRESSIVE_PENDING_SECONDS = 300
+PROGRESSIVE_CHUNK = 200
+
+
+@shared_task(name="billing.invoicing.tasks.progressive_check_task")
+def progressive_check_task(customer_ids: list[int]) -> list[int]:
+    """Issue the interim invoices now due to these customers (``progressive.progressive_check``); return
+    their ids. Queued after usage accrued to them (``receivers.unbilled_accrued_receiver``)."""
+    # Before measuring: a posting that commits after this line queues a check of its own.
+    cache.delete_many([PROGRESSIVE_PENDING.format(cid) for cid in customer_ids])
+    return [invoice.pk for invoice in progressive_check(customer_ids)]
+
+
+@shared_task(name="billing.invoicing.tasks.progressive_billing_task")
+def progressive_billing_task() -> int:
+    """Safety net: check every customer billed progressively (usage posted some other way, a threshold
+    lowered, a queued check lost, the previous period closed since); return how many interim invoices."""
+    ids = progressive_customers()
+    issued = 0
+    for i in range(0, len(ids), PROGRESSIVE_CHUNK):
+        issued += len(progressive_check(ids[i : i + PROGRESSIVE_CHUNK]))
+    return issued

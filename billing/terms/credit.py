@@ -11,17 +11,29 @@ itself is computed live (``billing.gateway.status``), so it is right even if a n
 Checked after every committed posting that touches a credit customer's receivable, unbilled or deposit
 accounts — each service that posts one calls ``credit_limit_watch`` — after a terms change, and every
 few minutes as a safety net (``tasks.credit_limit_check_task``).
+
+The same on-commit path tells invoicing when usage accrued to the unbilled account of a customer billed
+progressively (``signals.unbilled_accrued``): its interim invoice must not wait for the period's end
+(``billing.invoicing.progressive``).
 """
 
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from billing.ledger.models import JournalEntry
+from billing.ledger.models import AccountKind, JournalEntry
 from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
+from billing.terms.signals import unbilled_accrued
+
+# Terms that bill progressively: an interim invoice once unbilled usage passes an amount or a share of
+# the credit limit (a share of a zero limit is no threshold).
+PROGRESSIVE = Q(progressive_threshold__isnull=False) | Q(
+    progressive_limit_share__isnull=False, credit_limit__gt=0
+)
 
 
 def credit_limit_watch(*, transactions) -> None:
@@ -35,6 +47,8 @@ def credit_limit_watch(*, transactions) -> None:
     transaction_ids = {t.pk for t in transactions if t is not None}
     if transaction_ids:
         transaction.on_commit(lambda: credit_limit_check_postings(transaction_ids=transaction_ids))
+        # A callback of its own: a failed limit check must not keep the interim invoice from being checked.
+        transaction.on_commit(lambda: unbilled_accrued_notify(transaction_ids=transaction_ids))
 
 
 def credit_limit_check_postings(*, transaction_ids) -> list[tuple[int, str]]:
@@ -52,6 +66,30 @@ def credit_limit_check_postings(*, transaction_ids) -> list[tuple[int, str]]:
     if not customer_ids:
         return []
     return credit_limit_check(customer_ids=customer_ids)
+
+
+def unbilled_accrued_notify(*, transaction_ids) -> list[int]:
+    """Send ``unbilled_accrued`` for the progressively billed credit customers whose unbilled accounts
+    these journal transactions debited (usage accrued); return their ids.
+
+    Only debits: an invoice relieving unbilled (an interim one included) lowers what is unbilled, so it
+    cannot make an interim invoice due.
+    """
+    customer_ids = sorted(
+        set(
+            JournalEntry.objects.filter(
+                transaction_id__in=list(transaction_ids),
+                account__kind=AccountKind.UNBILLED_RECEIVABLE,
+                amount__gt=0,
+                account__customer__billing_terms__in=BillingTerms.objects.filter(
+                    PROGRESSIVE, mode__in=CREDIT_MODES
+                ),
+            ).values_list("account__customer_id", flat=True)
+        )
+    )
+    if customer_ids:
+        unbilled_accrued.send(sender=BillingTerms, customer_ids=customer_ids)
+    return customer_ids
 
 
 def credit_limit_check(*, customer_ids) -> list[tuple[int, str]]:

@@ -12,6 +12,10 @@ Be extremely careful changing how usage is measured here: it decides what every 
   (a late gateway delivery, a re-rated event) is therefore billed by the next close, never lost, and
   nothing is billed twice. A re-rating that lowers an already-billed amount shows up as a negative usage
   line on the next invoice.
+* **Interim invoices** (``billing.invoicing.progressive``) bill a credit customer's usage mid-period, up
+  to a cut-off instant, once it passes a threshold. They are earlier invoices like any other, so the
+  close bills only the rest; ``measure.usage_billed`` counts them whatever their period, so even a re-run
+  of an earlier period's close never bills their usage twice.
 * **Every month close also takes the customers now on prepaid who were ever on credit**: what their credit
   spans used and no invoice billed yet (the span just left, credit-time usage delivered after the switch)
   gets a final invoice; with nothing left, none is made.

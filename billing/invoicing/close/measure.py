@@ -257,7 +257,9 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
     usage lines relieved (or will relieve, drafts) from the unbilled accrual.
 
     ``amount`` and ``tokens``: usage lines of every invoice of the customer but void ones, of periods
-    ending by ``period``'s end (what is billed is cumulative usage up to that day). A voided *issued*
+    ending by ``period``'s end (what is billed is cumulative usage up to that day), and of every interim
+    invoice whatever its period (``billing.invoicing.progressive``: it billed usage up to its cut-off,
+    so even a re-run of an earlier period's close must not bill that usage again). A voided *issued*
     invoice's usage is therefore billed again by the next close (its credit note reversed the receivable
     against usage revenue). ``relief``: the unbilled share of the lines of every invoice but drafts voided
     unissued (``NEVER_POSTED``); ``relief - amount`` is what a voided invoice took out of unbilled and no
@@ -270,8 +272,8 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
     }
     rows = (
         InvoiceLine.objects.filter(
+            Q(invoice__period_end__lte=period.end) | Q(invoice__kind=Invoice.Kind.INTERIM),
             invoice__customer_id__in=customer_ids,
-            invoice__period_end__lte=period.end,
             kind=InvoiceLine.Kind.USAGE,
             ai_model__isnull=False,
         )

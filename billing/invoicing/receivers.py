@@ -1,0 +1,28 @@
+"""Receivers of signals lower billing packages send, acted on by invoicing (connected in ``billing.apps``
+through :func:`progressive_receivers_connect`)."""
+
+from django.core.cache import cache
+
+from billing.invoicing.tasks import PROGRESSIVE_PENDING, PROGRESSIVE_PENDING_SECONDS, progressive_check_task
+from billing.terms.signals import unbilled_accrued
+
+
+def unbilled_accrued_receiver(sender, customer_ids: list[int], **kwargs) -> None:
+    """Usage accrued to progressively billed customers (``billing.terms.signals``, after commit): queue
+    the check of their interim invoices on the billing queue.
+
+    A customer whose check is queued and not started yet is left out: that check will see this posting
+    (``tasks.PROGRESSIVE_PENDING``), so a gateway posting every second queues one check at a time.
+    """
+    queued = [
+        cid
+        for cid in sorted(customer_ids)
+        if cache.add(PROGRESSIVE_PENDING.format(cid), 1, timeout=PROGRESSIVE_PENDING_SECONDS)
+    ]
+    if queued:
+        progressive_check_task.delay(queued)
+
+
+def progressive_receivers_connect() -> None:
+    """Connect the receivers above (idempotent: one ``dispatch_uid``); ``billing.apps`` calls it."""
+    unbilled_accrued.connect(unbilled_accrued_receiver, dispatch_uid="invoicing_progressive_after_accrual")
