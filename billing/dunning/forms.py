@@ -12,7 +12,35 @@ MAX_DAYS = 365
 class DunningPolicyForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = DunningPolicy
-        fields = ["name", "is_active"]
+        fields = ["name", "is_active", "exhausted_after_days", "exhausted_action"]
+        help_texts = {
+            "exhausted_after_days": _(
+                "Days after the last level was sent with the invoice still unpaid: then dunning is exhausted."
+            ),
+            "exhausted_action": _(
+                "Suspend puts a hold on the customer's gateway traffic until staff lift it; a write-off is "
+                "only proposed: an admin or finance approves or rejects it."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (an older form, the API of a script): the policy keeps what it had, else the defaults.
+        self.fields["exhausted_after_days"].required = False
+        self.fields["exhausted_action"].required = False
+
+    def clean_exhausted_action(self):
+        return self.cleaned_data["exhausted_action"] or self.instance.exhausted_action
+
+    def clean_exhausted_after_days(self):
+        days = self.cleaned_data["exhausted_after_days"]
+        if days is None:
+            return self.instance.exhausted_after_days
+        if not 1 <= days <= MAX_DAYS:
+            raise forms.ValidationError(
+                _("Days after the last level must be between 1 and %(max)s.") % {"max": MAX_DAYS}
+            )
+        return days
 
 
 class DunningLevelForm(BootstrapFormMixin, forms.ModelForm):

@@ -13,6 +13,10 @@ sent is likewise only recorded. Paid, credited or void invoices drop out, so rem
 does an invoice the customer's unallocated credit covers (``selectors.invoices_really_due``): only
 what is really due is dunned.
 
+After the reminders the run acts on exhausted dunning: an invoice still unpaid its policy's
+``exhausted_after_days`` after the last level is suspended and/or proposed for write-off, once
+(``exhaustion``). A written-off invoice is not open, so it gets no reminder and its suspension lifts.
+
 If sending fails the notice is kept with the error (shown to staff) and not retried automatically: a
 reminder sent twice is worse than one a person re-sends.
 """
@@ -26,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.dunning.emails import notice_message
+from billing.dunning.exhaustion import dunning_exhaust
 from billing.dunning.models import DunningLevel, DunningNotice, DunningPolicy
 from billing.dunning.selectors import OPEN_STATUSES, ZERO, invoices_really_due, overdue_notices
 from billing.gateway.notifications import gateway_event_notify
@@ -39,15 +44,14 @@ class DunningResult:
     sent: int = 0
     skipped: int = 0
     suspended: int = 0
+    exhausted: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "sent": self.sent,
-            "skipped": self.skipped,
-            "suspended": self.suspended,
-            "errors": self.errors,
-        }
+        out = {"sent": self.sent, "skipped": self.skipped, "suspended": self.suspended, "errors": self.errors}
+        if self.exhausted:  # invoices whose dunning ran out today (see billing.dunning.exhaustion)
+            out["exhausted"] = self.exhausted
+        return out
 
 
 def _levels_by_policy() -> dict[int, list[DunningLevel]]:
@@ -89,6 +93,9 @@ def dunning_run(*, today: date | None = None) -> DunningResult:
         except Exception as exc:  # one bad invoice must not stop everyone else's reminders
             logger.exception("Dunning failed for invoice %s", invoice.pk)
             result.errors.append(f"{invoice}: {exc}")
+    if levels:
+        result.exhausted, errors = dunning_exhaust(levels=levels, today=today)
+        result.errors += errors
     return result
 
 

@@ -24,7 +24,15 @@ from accounts.models import User
 from accounts.selectors import customers_visible_to
 from billing.invoicing.models import Invoice
 from billing.money import MoneyField
-from billing.receivables.models import CreditNote, CustomerPayment, PaymentAllocation, Receipt
+from billing.receivables.models import (
+    BadDebtRecovery,
+    CreditNote,
+    CustomerPayment,
+    PaymentAllocation,
+    Receipt,
+    WriteOff,
+    WriteOffLine,
+)
 from billing.receivables.moments import day_end
 
 OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
@@ -99,13 +107,22 @@ def _summed(rows: QuerySet, by: str, field: str):
 
 
 def invoices_as_of(invoices: QuerySet[Invoice], day: dt.date) -> QuerySet[Invoice]:
-    """Annotate what was paid (``paid_then``) and credited (``credited_then``) of each invoice by the end of
-    ``day``, and when a credit note voided it (``voided_on``): history, not today's cached amounts."""
+    """Annotate what was paid (``paid_then``), credited (``credited_then``) and written off, less recovered
+    (``written_off_then``), of each invoice by the end of ``day``, and when a credit note voided it
+    (``voided_on``): history, not today's cached amounts. A write-off counts from its effective date."""
     rows = PaymentAllocation.objects.filter(invoice=OuterRef("pk"), allocated_at__lt=day_end(day))
     notes = CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__lte=day)
+    written = WriteOffLine.objects.filter(
+        invoice=OuterRef("pk"), write_off__status=WriteOff.Status.APPROVED, write_off__effective_date__lte=day
+    )
+    recovered = BadDebtRecovery.objects.filter(invoice=OuterRef("pk"), recovered_on__lte=day)
     return invoices.annotate(
         paid_then=_summed(rows, "invoice", "amount"),
         credited_then=_summed(notes, "invoice", "total"),
+        written_off_then=ExpressionWrapper(
+            _summed(written, "invoice", "amount") - _summed(recovered, "invoice", "amount"),
+            output_field=_MONEY,
+        ),
         voided_on=Min("credit_notes__issue_date", filter=Q(credit_notes__voids_invoice=True)),
     )
 
@@ -114,8 +131,8 @@ def invoice_status_then(invoice: Invoice, day: dt.date) -> str:
     """The status an invoice annotated by ``invoices_as_of`` had at the end of ``day``."""
     if invoice.status == Invoice.Status.VOID and (invoice.voided_on is None or invoice.voided_on <= day):
         return Invoice.Status.VOID  # a voided draft was void from its (void) issue date on
-    if invoice.total - invoice.paid_then - invoice.credited_then <= 0:
-        return Invoice.Status.PAID
+    if invoice.total - invoice.paid_then - invoice.credited_then - invoice.written_off_then <= 0:
+        return Invoice.Status.WRITTEN_OFF if invoice.written_off_then > 0 else Invoice.Status.PAID
     return Invoice.Status.PARTIALLY_PAID if invoice.paid_then > 0 else Invoice.Status.ISSUED
 
 
@@ -123,3 +140,10 @@ def payments_as_of(payments: QuerySet[CustomerPayment], day: dt.date) -> QuerySe
     """Annotate what of each payment was allocated by the end of ``day`` (``allocated_then``)."""
     rows = PaymentAllocation.objects.filter(payment=OuterRef("pk"), allocated_at__lt=day_end(day))
     return payments.annotate(allocated_then=_summed(rows, "payment", "amount"))
+
+
+def write_offs_visible_to(user: User) -> QuerySet[WriteOff]:
+    """Write-offs of every customer ``user`` may see, with who proposed and decided them."""
+    return WriteOff.objects.filter(customer__in=customers_visible_to(user)).select_related(
+        "customer", "proposed_by", "decided_by"
+    )

@@ -13,6 +13,8 @@ Allocation rules:
   amount due nor more than the payment's unallocated amount;
 - allocations are history: never changed or deleted; a release is a dated row
   (``billing.receivables.allocations``);
+- a payment finance allocates to a written-off invoice first settles what is due, then recovers the
+  written-off amount (``billing.receivables.recoveries``); automatic application never does;
 - unallocated credit is applied automatically (``credit_auto_apply``) when an invoice is issued and when
   a credit note frees paid money, unless the customer's terms turn it off; recording a payment "oldest
   first" is the same application, and finance's explicit choice (chosen invoices, or keep it as credit)
@@ -42,6 +44,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.money import MoneyField, currency_exponent, is_money, quantize_money
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.receivables.moments import effective_moment
+from billing.receivables.recoveries import bad_debt_recover
 from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
@@ -310,7 +313,8 @@ def payment_allocate(
 ) -> list[PaymentAllocation]:
     """Allocate a payment's unallocated amount to invoices; return the allocations made.
 
-    With ``invoice``: as much as it has due. With ``allocations`` [(invoice, amount), …]: exactly those
+    With ``invoice``: as much as it has due, and then as much of what was written off of it (a recovery).
+    With ``allocations`` [(invoice, amount), …]: exactly those
     amounts, refused as a whole if any is more than its invoice has due or they add up to more than
     the payment has left. With neither: open invoices of the customer in the payment's currency, oldest
     due date first. Whatever is left stays as the customer's credit.
@@ -343,9 +347,13 @@ def payment_allocate(
     made = []
     for inv, amount in plan:
         due = inv.amount_due
-        take = min(left, due) if amount is None else amount
+        # Only a chosen invoice recovers a write-off: the automatic application leaves old debts alone.
+        recoverable = inv.amount_written_off if wanted is not None else ZERO
+        take = min(left, due + recoverable) if amount is None else amount
         if take <= 0:
             continue
+        if take > due:
+            bad_debt_recover(invoice=inv, payment=payment, amount=take - due, actor=actor)
         made.append(
             PaymentAllocation.objects.create(
                 payment=payment,
@@ -357,7 +365,7 @@ def payment_allocate(
         )
         inv.amount_paid += take
         invoice_status_settle(inv)
-        inv.save(update_fields=["amount_paid", "status"])
+        inv.save(update_fields=["amount_paid", "amount_written_off", "status"])
         overdue_suspension_watch(invoice=inv)
         left -= take
         if left <= 0:
@@ -441,7 +449,8 @@ def _check_chosen(payment: CustomerPayment, plan, left: Decimal) -> None:
                     % {"number": label, "currency": inv.currency, "paid": payment.currency}
                 }
             )
-        if inv.status not in OPEN_STATUSES:
+        written_off = inv.status == Invoice.Status.WRITTEN_OFF
+        if inv.status not in OPEN_STATUSES and not written_off:
             raise ValidationError(
                 {
                     "allocations": _("Invoice %(number)s is %(status)s; nothing is due on it.")
@@ -451,7 +460,18 @@ def _check_chosen(payment: CustomerPayment, plan, left: Decimal) -> None:
         if amount is None:
             continue
         _validate_amount(amount, payment.currency, field="allocations")
-        if amount > inv.amount_due:
+        if inv.amount_written_off and amount > inv.amount_due + inv.amount_written_off:
+            raise ValidationError(
+                {
+                    "allocations": _("Invoice %(number)s has only %(due)s %(currency)s due or written off.")
+                    % {
+                        "number": label,
+                        "due": inv.amount_due + inv.amount_written_off,
+                        "currency": inv.currency,
+                    }
+                }
+            )
+        if amount > inv.amount_due and not inv.amount_written_off:
             raise ValidationError(
                 {
                     "allocations": _("Invoice %(number)s has only %(due)s %(currency)s due.")

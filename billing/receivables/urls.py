@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing.receivables.views import invoices, portal, staff
 
@@ -40,4 +40,5 @@ urlpatterns = [
     ),
     path("dashboard/finance/receipts/", staff.receipt_list, name="staff-receipt-list"),
     path("dashboard/finance/receipts/<int:pk>/pdf/", staff.receipt_pdf_view, name="staff-receipt-pdf"),
+    path("", include("billing.receivables.writeoff_urls")),
 ]

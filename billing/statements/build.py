@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Q, Sum
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.invoicing.models import Invoice, UsageStatement
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.money import quantize_money
+from billing.receivables.aging import BUCKETS, open_items_as_of
 from billing.receivables.models import CreditNote, CustomerPayment
 from billing.terms.models import TermsSpan
 from billing.terms.spans import terms_switches
@@ -35,19 +35,15 @@ from common.days import local_midnight
 ZERO = Decimal("0")
 WALLET_KINDS = (AccountKind.WALLET_PAID, AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
 
-# Aging buckets by days past due at the statement date: (key, label, lowest day, highest day).
-AGING_BUCKETS = (
-    ("current", _("Current"), None, 0),
-    ("d1_30", _("1–30 days"), 1, 30),
-    ("d31_60", _("31–60 days"), 31, 60),
-    ("d61_90", _("61–90 days"), 61, 90),
-    ("d90_plus", _("Over 90 days"), 91, None),
-)
+# Aging buckets by days past due at the statement date: the one rule of billing.receivables.aging.
+AGING_BUCKETS = BUCKETS
 
 CATEGORY_LABELS = {
     "invoice": _("Invoice"),
     "payment": _("Payment"),
     "credit_note": _("Credit note"),
+    "write_off": _("Written off"),
+    "recovery": _("Bad debt recovered"),
     "adjustment": _("Adjustment"),
     "topup": _("Top-up"),
     "grant": _("Credit grant"),
@@ -112,6 +108,14 @@ class Section:
     @property
     def credits(self) -> Decimal:
         return -self.totals.get("credit_note", ZERO)
+
+    @property
+    def written_off(self) -> Decimal:
+        return -self.totals.get("write_off", ZERO)
+
+    @property
+    def recovered(self) -> Decimal:
+        return self.totals.get("recovery", ZERO)
 
     @property
     def adjustments(self) -> Decimal:
@@ -199,6 +203,15 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
             text = document.reference or document.get_method_display()
             return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
         return category, document.number, prefix + str(_("Credit note")) + f" · {document.reason}", document
+    write_off = getattr(original, "write_off", None)
+    if write_off is not None:
+        numbers = ", ".join(line.invoice.number for line in write_off.lines.all())
+        text = prefix + str(_("Written off as bad debt")) + f" · {numbers}"
+        return "write_off", f"#{write_off.pk}", text, None
+    recovery = getattr(original, "bad_debt_recovery", None)
+    if recovery is not None:
+        text = prefix + str(_("Bad debt recovered")) + f" · {recovery.invoice.number}"
+        return "recovery", recovery.invoice.number, text, None
     return "adjustment", f"#{txn.pk}", txn.memo or txn.kind, None
 
 
@@ -233,10 +246,13 @@ def _entries(accounts: list[LedgerAccount], date_from: dt.date, date_to: dt.date
             "transaction__invoice",
             "transaction__customer_payment",
             "transaction__credit_note",
+            "transaction__write_off",
+            "transaction__bad_debt_recovery__invoice",
             "transaction__reverses__invoice",
             "transaction__reverses__customer_payment",
             "transaction__reverses__credit_note",
         )
+        .prefetch_related("transaction__write_off__lines__invoice")
         .order_by("transaction__effective_date", "transaction__posted_at", "transaction_id", "id")
     )
 
@@ -315,31 +331,21 @@ def _document_discrepancies(customer, currency, date_from, date_to, by_document)
     return problems
 
 
-def _local_date(moment) -> dt.date:
-    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
-
-
 def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucket]:
-    """Open invoice amounts at the end of ``day`` by days past due; later settlements do not count."""
+    """Open invoice amounts at the end of ``day`` by days past due; later settlements do not count.
+
+    Read through ``billing.receivables.aging`` (payments, credit notes, write-offs and recoveries dated by
+    then), the same rule as the aging report.
+    """
     amounts = {key: ZERO for key, *_rest in AGING_BUCKETS}
-    invoices = (
-        posted_invoices(customer, currency)
-        .filter(issue_date__lte=day)
-        .prefetch_related("allocations", "credit_notes")
+    rows = (
+        open_items_as_of(day, posted_invoices(customer, currency))
+        .order_by()
+        .values("bucket")
+        .annotate(amount=Sum("open_then"))
     )
-    for invoice in invoices:
-        # Allocation rows are history: a release is a negative row dated when it took effect, so a credit
-        # note or reversal after ``day`` changes nothing here.
-        paid = sum((a.amount for a in invoice.allocations.all() if _local_date(a.allocated_at) <= day), ZERO)
-        credited = sum((n.total for n in invoice.credit_notes.all() if n.issue_date <= day), ZERO)
-        open_amount = invoice.total - paid - credited
-        if open_amount <= 0:
-            continue
-        overdue = (day - (invoice.due_date or invoice.issue_date)).days
-        for key, _label, low, high in AGING_BUCKETS:
-            if (low is None or overdue >= low) and (high is None or overdue <= high):
-                amounts[key] += open_amount
-                break
+    for row in rows:
+        amounts[row["bucket"]] += row["amount"] or ZERO
     # Sums of stored amounts, which keep three places for every currency: shown in the currency's own.
     return [
         AgingBucket(key, str(label), quantize_money(amounts[key], currency))

@@ -158,7 +158,7 @@ def invoices_csv_rows(date_from: dt.date, date_to: dt.date, book_id: int | None 
 def _due_then(invoice: Invoice, day: dt.date) -> Decimal:
     if invoice_status_then(invoice, day) == Invoice.Status.VOID:
         return ZERO
-    return max(invoice.total - invoice.paid_then - invoice.credited_then, ZERO)
+    return max(invoice.total - invoice.paid_then - invoice.credited_then - invoice.written_off_then, ZERO)
 
 
 def payments_csv_rows(date_from: dt.date, date_to: dt.date, book_id: int | None = None) -> Iterator[str]:
