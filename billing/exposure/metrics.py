@@ -18,11 +18,14 @@ currency. These are the definitions the dashboard shows on hover:
   owed to (or already paid to) a vendor: prepayments and packs bought (the upstream-prepaid debit of a pack
   buy, whether bought on a vendor invoice or paid from the bank at once), postpaid usage accrued at contract
   cost, commitment shortfalls, and the differences a vendor invoice or a true-up posts against the accrual
-  (a volume-tier rebate counts negative). Movements that only *move* or *settle* what is owed are not
-  purchases: a postpaid month's invoice turning the accrual into a payable (only its variance is a
-  purchase), a vendor payment, FX realisation and revaluation. In ledger terms: the upstream-prepaid debits
-  of pack buys, plus the net credits to payables and upstream accrued by every other transaction except
-  vendor payments and FX postings (a reversal counts as the kind it reverses).
+  (a volume-tier rebate on a postpaid channel counts negative: it lowers what we owe; on a prepaid
+  channel it is free credit, neither owed nor paid, so it is no purchase, and the pack's price
+  differences are not either: the price paid was counted when it was bought). Movements that only
+  *move* or *settle* what is owed are not purchases: a postpaid month's invoice turning the accrual
+  into a payable (only its variance is a purchase), a vendor payment, FX realisation and revaluation.
+  In ledger terms: the upstream-prepaid debits of pack buys, plus the net credits to payables and
+  upstream accrued by every other transaction except vendor payments and FX postings (a reversal counts
+  as the kind it reverses).
 * **DPO** (days payables outstanding) = payables ÷ purchases × days; None when purchases are zero or less.
 * **Upstream prepaid** — ``figures_by_currency(day)["upstream_prepaid"]``: prepaid credit and packs bought
   from vendors, not yet consumed or expired.
