@@ -56,6 +56,8 @@ def test_upload_previews_then_apply_writes_it_all(client, acme, beta, role):
     # The rows as they stand now link to the invoices; a second apply is refused.
     invoice = Invoice.objects.get(number="OLD-1")
     assert reverse("staff-invoice-detail", args=[invoice.pk]) in applied
+    shown = client.get(reverse("staff-invoice-detail", args=[invoice.pk]))
+    assert shown.status_code == 200 and "OLD-1" in shown.content.decode() and "Sept" in shown.content.decode()
     again = client.post(reverse("opening-import-apply", args=[record.pk]), {"digest": "x"}, follow=True)
     assert "This import is applied already" in again.content.decode()
     assert Invoice.objects.count() == 2

@@ -17,6 +17,7 @@ from billing.ledger.verify import ledger_problems
 from billing.opening.services import opening_import
 from billing.receivables.aging import open_items_as_of
 from billing.receivables.services import payment_record
+from billing.receivables.writeoffs import writeoff_approve, writeoff_propose
 from billing.statements.build import statement_build
 from tests.billing.factories import staff
 from tests.billing.invoicing.factories import credit_terms, issued_invoice
@@ -210,3 +211,25 @@ def test_a_blank_due_date_is_the_customer_s_payment_terms_from_the_issue_date(ac
     # Payment terms are read at import: the due date of a blank cell is the terms' then.
     apply("acme,OLD-1,2026-09-15,,500.00,CNY,")
     assert Invoice.objects.get(number="OLD-1").due_date == date(2026, 9, 15) + timedelta(days=30)
+
+
+def test_it_is_written_off_like_any_invoice(acme):
+    apply("acme,OLD-8,2026-06-01,2026-07-01,400.00,CNY,")
+    invoice = Invoice.objects.get(number="OLD-8")
+    proposal = writeoff_propose(
+        customer=acme,
+        reason="Customer went bankrupt before the move",
+        actor=staff(StaffRole.FINANCE),
+        idempotency_key="wo-old-8",
+        invoices_amounts=[(invoice, None)],
+    )
+    writeoff_approve(write_off=proposal, approver=staff(StaffRole.ADMIN), effective_date=date(2026, 12, 1))
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_written_off, invoice.amount_due) == (
+        "written_off",
+        Decimal("400.00"),
+        0,
+    )
+    assert account_get(kind=K.RECEIVABLE, currency="CNY", customer=acme).balance == 0
+    assert not open_items_as_of(date(2026, 12, 1), Invoice.objects.filter(customer=acme)).exists()
+    assert ledger_problems() == []
