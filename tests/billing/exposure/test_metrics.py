@@ -104,6 +104,12 @@ def test_cycle_on_a_small_ledger(channel, postpaid_channel, usage):  # noqa: F81
     )
     # the same day read from history (entries by effective date) gives the same cycle
     assert cycle_metrics(today, window_days=90) == metrics
+    # 25 days ago, before the credit note, the payment, the second pack, the usage and the vendor invoice:
+    # receivables 500 over sales 500, the 100 prepayment bought and nothing owed or consumed
+    before = cycle_metrics(today - timedelta(days=25), window_days=90)
+    assert (before.receivables, before.credit_sales, before.dso) == (D("500.00"), D("500.00"), D("90.00"))
+    assert (before.purchases, before.payables, before.dpo) == (D("100.00"), D("0.00"), D("0.00"))
+    assert (before.upstream_prepaid, before.cover_days, before.ccc) == (D("100.00"), None, None)
     # a window that starts after the invoices sees only the credit note: no sales, no DSO, no CCC
     short = cycle_metrics(today, window_days=25)
     assert short.credit_sales == D("-50.00") and short.dso is None and short.ccc is None
