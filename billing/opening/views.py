@@ -7,7 +7,7 @@ support and portal users are refused.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +21,7 @@ from billing.opening.models import OpeningImport
 from billing.opening.parse import header_of
 from billing.opening.plan import OUTCOMES
 from billing.opening.services import opening_import, opening_import_apply, opening_import_preview
+from common.csv_export import csv_response, csv_text
 from common.listing import filtered_page
 
 IMPORTERS = (StaffRole.ADMIN, StaffRole.FINANCE)
@@ -70,11 +71,8 @@ def import_template(request, kind: str):
     """A CSV file with the header of ``kind`` and one example row, to fill in."""
     if kind not in Kind.values:
         raise Http404
-    response = HttpResponse(
-        f"{header_of(kind)}\r\n{EXAMPLES[kind]}\r\n", content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="opening-{kind}.csv"'
-    return response
+    rows = [header_of(kind).split(","), EXAMPLES[kind].split(",")]
+    return csv_response(csv_text(rows), f"opening-{kind}.csv")
 
 
 @staff_required(roles=IMPORTERS)
