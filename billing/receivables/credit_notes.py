@@ -332,6 +332,21 @@ def _issue(invoice, reason, lines, amount, actor, key, issue_date, voids_invoice
     total = subtotal + tax_total
     if total <= 0:
         raise ValidationError(_("Nothing is left to credit on invoice %(number)s.") % {"number": invoice})
+    # What was written off is already off the receivable: crediting it too would relieve the customer twice.
+    creditable = invoice.total - invoice.amount_credited - invoice.amount_written_off
+    if invoice.amount_written_off and total > creditable:
+        raise ValidationError(
+            _(
+                "Invoice %(number)s has %(written)s %(currency)s written off as bad debt: a credit note may "
+                "take at most %(left)s %(currency)s."
+            )
+            % {
+                "number": invoice,
+                "written": invoice.amount_written_off,
+                "left": max(creditable, ZERO),
+                "currency": invoice.currency,
+            }
+        )
     series, number = number_next("credit_note", on=issue_date, book=invoice.customer.seller_id)
     note = CreditNote.objects.create(
         customer=invoice.customer,
@@ -399,6 +414,11 @@ def invoice_void(*, invoice: Invoice, reason: str, actor) -> Invoice:
             "invoice", on=invoice.issue_date, book=invoice.customer.seller_id
         )
     else:
+        if invoice.amount_written_off > 0:
+            raise ValidationError(
+                _("Invoice %(number)s has an amount written off as bad debt; it cannot be voided.")
+                % {"number": invoice}
+            )
         if invoice.amount_paid > 0:
             raise ValidationError(
                 _(

@@ -13,6 +13,7 @@ from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.ledger.services import credit, debit, transaction_post
+from billing.receivables.credit_notes import credit_note_issue, invoice_void
 from billing.receivables.models import BadDebtRecovery, WriteOff
 from billing.receivables.services import payment_allocate, payment_record
 from billing.receivables.writeoffs import (
@@ -308,3 +309,22 @@ def test_credit_applied_automatically_never_recovers_but_finance_may_apply_it(ac
     # chosen amounts beyond what was due or written off are refused
     with pytest.raises(ValidationError, match="nothing is due"):
         payment_allocate(payment=payment, allocations=[(invoice, D("1.00"))], actor=finance)
+
+
+def test_a_written_off_amount_cannot_be_credited_again_nor_the_invoice_voided(acme, finance, admin):
+    invoice = issued_invoice(acme, "100.00", issue_date=JAN)
+    writeoff_approve(write_off=propose(acme, [(invoice, D("70.00"))], finance), approver=admin)
+    with pytest.raises(
+        ValidationError, match=r"70\.00 CNY written off as bad debt: a credit note may take at most 30\.00"
+    ):
+        credit_note_issue(
+            invoice=invoice, reason="Goodwill", actor=finance, idempotency_key="cn", amount=D("40.00")
+        )
+    with pytest.raises(ValidationError, match="cannot be voided"):
+        invoice_void(invoice=invoice, reason="Wrong customer", actor=finance)
+    credit_note_issue(
+        invoice=invoice, reason="Goodwill", actor=finance, idempotency_key="cn2", amount=D("30.00")
+    )
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_due) == ("written_off", 0)
+    assert books_agree(acme)[0] == books_agree(acme)[1] == 0
