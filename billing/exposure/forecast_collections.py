@@ -96,6 +96,16 @@ class Collections:
     def within(self) -> Decimal:
         return sum(self.by_day.values(), ZERO)
 
+    def by_week(self, today: date, horizon: int) -> list[tuple[date, date, Decimal]]:
+        """(first day, last day, expected) for each 7 days from tomorrow to the horizon's end."""
+        weeks, start, end = [], today + timedelta(days=1), today + timedelta(days=horizon)
+        while start <= end:
+            last = min(start + timedelta(days=6), end)
+            amount = sum((v for on, v in self.by_day.items() if start <= on <= last), ZERO)
+            weeks.append((start, last, amount))
+            start = last + timedelta(days=1)
+        return weeks
+
 
 def month_ends(today: date, horizon: int, months: int = HISTORY_MONTHS) -> list[date]:
     """The month ends at least ``horizon`` days before ``today``, the latest ``months`` of them."""

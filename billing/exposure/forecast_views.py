@@ -88,5 +88,10 @@ def forecast_page(request):
     result = forecast(today, window=form.cleaned_data["window"], horizon=form.cleaned_data["horizon"])
     if request.GET.get("format") == "csv":
         return csv_response(csv_text(_need_rows(result)), f"upstream-cash-need-{today:%Y%m%d}.csv")
-    context = {"form": form, "result": result, "chart": _chart(result) if result.curve else None}
+    context = {
+        "form": form,
+        "result": result,
+        "chart": _chart(result) if result.curve else None,
+        "weeks": result.collections.by_week(today, result.horizon),
+    }
     return render(request, "exposure/forecast.html", context)

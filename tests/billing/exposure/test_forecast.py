@@ -115,9 +115,30 @@ def test_collections_are_weighted_by_each_buckets_history_or_the_matrix():
     assert (rows["d1_30"].weight.share, rows["d1_30"].weight.source) == (ZERO, HISTORY)
     assert (rows["d31_60"].weight.share, rows["d31_60"].weight.source) == (D("0.85"), MATRIX)
     assert (rows["current"].open_base, rows["current"].expected_base) == (D("200"), D("100"))
-    # the fresh invoice is expected on its due date, weighted; the overdue 50s in 1–30 weigh nothing
+    # the fresh invoice is expected on its due date, weighted; the four half-paid invoices are overdue
+    # today (which buckets depends on today's date), each expected from tomorrow at its bucket's weight
     assert collections.by_day[fresh.due_date] == D("100")
-    assert rows["d1_30"].open_base == D("50") and rows["d1_30"].expected_base == ZERO
+    overdue = [row for row in collections.rows if row.bucket != "current"]
+    assert sum(row.open_base for row in overdue) == D("200")
+    for row in overdue:
+        assert row.expected_base == row.open_base * row.weight.share
+    # by week from tomorrow: the overdue amounts in the first week, the fresh invoice's in the last (day 30)
+    weeks = collections.by_week(today, 30)
+    assert [(first, last) for first, last, _a in weeks] == [
+        (today + timedelta(days=1), today + timedelta(days=7)),
+        (today + timedelta(days=8), today + timedelta(days=14)),
+        (today + timedelta(days=15), today + timedelta(days=21)),
+        (today + timedelta(days=22), today + timedelta(days=28)),
+        (today + timedelta(days=29), today + timedelta(days=30)),
+    ]
+    assert [amount for *_days, amount in weeks] == [
+        sum(row.expected_base for row in overdue),
+        ZERO,
+        ZERO,
+        ZERO,
+        D("100"),
+    ]
+    assert collections.within == collections.expected_base
 
 
 def test_float_curve_moves_each_term_by_its_steps():
