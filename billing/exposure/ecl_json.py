@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from billing.exposure.ecl import BucketEcl, CurrencyEcl, EclMeasure, base_view, rate_text
 from billing.exposure.models import EclRun
 from billing.fx.rates import FxRatesMissing
+from billing.money import quantize_money
 from billing.receivables.aging import BUCKET_LABELS
 
 
@@ -21,8 +22,12 @@ def currency_of_run(run: EclRun) -> CurrencyEcl:
         BucketEcl(row["bucket"], Decimal(row["gross"]), Decimal(row["rate"]), Decimal(row["ecl"]))
         for row in run.buckets
     )
+    # Stored at the ledger's twelve places; the amounts are money of the currency.
     return CurrencyEcl(
-        currency=run.currency, buckets=buckets, total=run.total, prior_allowance=run.prior_allowance
+        currency=run.currency,
+        buckets=buckets,
+        total=quantize_money(run.total, run.currency),
+        prior_allowance=quantize_money(run.prior_allowance, run.currency),
     )
 
 
@@ -70,16 +75,18 @@ def report_text(answer: dict) -> str:
     ]
     sections = [(answer["base_currency"], answer, True)]
     sections += [(currency, figures, False) for currency, figures in answer["currencies"].items()]
+    bucket, gross, rate, ecl, total = _("Bucket"), _("Gross"), _("Loss rate"), _("ECL"), _("Total")
+    held, change = _("Allowance held"), _("Change")
     for currency, figures, is_base in sections:
         title = _("In the base currency, %(currency)s") if is_base else _("In %(currency)s")
         lines += ["", title % {"currency": currency}]
-        lines.append(f"{_('Bucket'):<16}{_('Gross'):>20}{_('Rate %'):>12}{_('ECL'):>20}")
+        lines.append(f"{bucket:<16}{gross:>20}{rate + ' %':>12}{ecl:>20}")
         for row in figures["buckets"]:
             label = str(BUCKET_LABELS[row["bucket"]])
             lines.append(f"{label:<16}{row['gross']:>20}{row['rate']:>12}{row['ecl']:>20}")
-        lines.append(f"{_('Total'):<16}{figures['gross_total']:>20}{'':>12}{figures['total']:>20}")
-        lines.append(f"{_('Allowance held')}: {figures['prior_allowance']}")
-        lines.append(f"{_('Change')}: {figures['change']}")
+        lines.append(f"{total:<16}{figures['gross_total']:>20}{'':>12}{figures['total']:>20}")
+        lines.append(f"{held}: {figures['prior_allowance']}")
+        lines.append(f"{change}: {figures['change']}")
         if figures.get("journal_transaction"):
             lines.append(_("Posted: journal transaction #%(id)s") % {"id": figures["journal_transaction"]})
     if answer["posted"]:

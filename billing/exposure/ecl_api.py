@@ -1,0 +1,141 @@
+"""``GET /api/v1/reports/ecl?as_of=YYYY-MM-DD[&rates=R1,R2,R3,R4,R5]``: expected credit loss at a date.
+
+The same JSON as ``python manage.py ecl --format json`` (``billing.exposure.ecl_json``), read only: it
+measures, it never posts. Signed-in staff of the roles that read the ECL page (admin, finance, auditor);
+sales, support, portal users and gateway tokens are refused. Bad input is a 400 naming the parameter; a
+currency without a rate into the base currency at the date is a 409 naming the pair.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import StaffRole
+from billing.exposure.ecl import EclInputError, ecl_measure, rates_parse
+from billing.exposure.ecl_history import EclError
+from billing.exposure.ecl_json import report_json
+from billing.fx.rates import FxRatesMissing
+from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error
+
+ECL_READERS = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR)
+
+
+class ReadsEcl(BasePermission):
+    message = "Only admin, finance and auditor staff may read expected credit loss."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_operator_staff):
+            return False
+        return user.staff_role in ECL_READERS
+
+
+_BUCKET = inline_serializer(
+    "EclBucket",
+    {
+        "bucket": serializers.ChoiceField(choices=["current", "d1_30", "d31_60", "d61_90", "d90_plus"]),
+        "gross": serializers.CharField(help_text="Receivables open in the bucket, to the minor unit."),
+        "rate": serializers.CharField(help_text="Loss rate in percent: 11, 14.285714, 100."),
+        "ecl": serializers.CharField(help_text="gross × rate ÷ 100, rounded once, half up."),
+    },
+    many=True,
+)
+_FIGURES = {
+    "buckets": _BUCKET,
+    "total": serializers.CharField(help_text="Allowance required: the sum of the buckets' ECL."),
+    "gross_total": serializers.CharField(),
+    "prior_allowance": serializers.CharField(help_text="Allowance for doubtful debts held at the date."),
+    "change": serializers.CharField(help_text="total − prior_allowance: a charge (+) or a release (−)."),
+}
+ECL_SCHEMA = inline_serializer(
+    "EclReport",
+    {
+        "as_of": serializers.DateField(),
+        "base_currency": serializers.CharField(),
+        "method": serializers.ChoiceField(
+            choices=["given", "entered", "derived"],
+            help_text="given: the rates parameter; entered: the matrix finance entered; derived: the "
+            "loss-rate method on the book's history.",
+        ),
+        "rates": serializers.ListField(child=serializers.CharField(), help_text="Percent, bucket order."),
+        **_FIGURES,
+        "posted": serializers.BooleanField(help_text="Always false here: the API never posts."),
+        "currencies": serializers.DictField(
+            child=inline_serializer("EclCurrency", _FIGURES), help_text="The same figures per currency."
+        ),
+        "derivation": serializers.DictField(
+            required=False,
+            help_text="Derived rates only: the cohorts (amounts that reached each bucket, loss, raw rates), "
+            "the window of due dates and the adjustment.",
+        ),
+    },
+)
+INPUT_ERROR = inline_serializer(
+    "EclQueryError",
+    {"error": serializers.CharField(), "field": serializers.CharField(help_text="as_of or rates.")},
+)
+CONFLICT = inline_serializer("EclConflict", {"error": serializers.CharField()})
+
+
+def _as_of(raw: str) -> dt.date:
+    raw = raw.strip()
+    if not raw:
+        return timezone.localdate()
+    try:
+        if len(raw) == 10:
+            return dt.date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise EclInputError("as_of", _("Enter the as-of date as YYYY-MM-DD, such as 2026-06-30."))
+
+
+class EclReportView(APIView):
+    permission_classes = [ReadsEcl]
+
+    @extend_schema(
+        operation_id="reports_ecl",
+        summary="Expected credit loss by provision matrix (IFRS 9 simplified approach)",
+        parameters=[
+            OpenApiParameter(
+                "as_of", dt.date, description="End of this day (default today); today or earlier."
+            ),
+            OpenApiParameter(
+                "rates",
+                str,
+                description="Five loss rates in percent for current, 1–30, 31–60, 61–90 and over 90 days, "
+                "comma-separated (11,15,25,31,100), each 0–100. Default: the configured matrix.",
+            ),
+        ],
+        responses={
+            200: ECL_SCHEMA,
+            400: INPUT_ERROR,
+            401: error("Not signed in."),
+            403: error(f"Not admin, finance or auditor staff. {SESSION_REFUSED}"),
+            406: error(NOT_ACCEPTABLE),
+            409: OpenApiResponse(
+                CONFLICT,
+                description="A currency has no exchange rate into the base currency at as_of (the pair is "
+                "named), or the matrix derives its rates from history and there is none.",
+            ),
+        },
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            day = _as_of(params.get("as_of", ""))
+            rates = rates_parse(params["rates"]) if "rates" in params else None
+            answer = report_json(ecl_measure(day, rates=rates))
+        except EclInputError as exc:
+            return Response({"error": exc.message, "field": exc.field}, status=400)
+        except FxRatesMissing as exc:
+            return Response({"error": str(exc)}, status=409)
+        except EclError as exc:
+            # Derived rates with no history to derive them from: the matrix, not the request, must change.
+            return Response({"error": str(exc)}, status=409)
+        return Response(answer)
