@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Min, Sum
+from django.db.models import F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.dunning.selectors import OPEN_STATUSES
@@ -46,9 +46,13 @@ SORTS = {
 DEFAULT_SORT = "-exposure"
 
 
-@dataclass
+@dataclass(slots=True)
 class RiskRow:
-    """One credit customer's risk figures; amounts in its terms currency, full precision."""
+    """One credit customer's risk figures; amounts in its terms currency, full precision.
+
+    The derived figures are computed once (``_derive``, ``concentration``), not on every read: the page
+    sorts 10,000 of these.
+    """
 
     customer_id: int
     code: str
@@ -61,27 +65,21 @@ class RiskRow:
     receivables: Decimal = ZERO
     unbilled: Decimal = ZERO
     deposits: Decimal = ZERO  # paid deposits held, positive
+    exposure: Decimal = ZERO  # receivables + unbilled − deposits
+    utilisation: Decimal | None = None  # exposure as a percent of the limit; None without a limit
+    headroom: Decimal | None = None  # limit − exposure; None without a limit
     overdue_days: int | None = None  # age of the oldest invoice unpaid past its due date
-    flags: list[RiskFlag] = field(default_factory=list)
+    flags: list = field(default_factory=list)  # open RiskFlags
     rate: Decimal | None = None  # 1 currency = rate base currency, today
+    exposure_base: Decimal | None = None
     share: Decimal | None = None  # percent of total positive exposure in the base currency
+    flag_texts: list = field(default_factory=list)  # (flag, sentence) pairs, set by the page for its rows
 
-    @property
-    def exposure(self) -> Decimal:
-        return self.receivables + self.unbilled - self.deposits
-
-    @property
-    def exposure_base(self) -> Decimal | None:
-        return None if self.rate is None else self.exposure * self.rate
-
-    @property
-    def utilisation(self) -> Decimal | None:
-        """Exposure as a percent of the credit limit; None without a limit."""
-        return self.exposure * HUNDRED / self.credit_limit if self.credit_limit > 0 else None
-
-    @property
-    def headroom(self) -> Decimal | None:
-        return self.credit_limit - self.exposure if self.credit_limit > 0 else None
+    def _derive(self) -> None:
+        self.exposure = self.receivables + self.unbilled - self.deposits
+        if self.credit_limit > 0:
+            self.utilisation = self.exposure * HUNDRED / self.credit_limit
+            self.headroom = self.credit_limit - self.exposure
 
     @property
     def policy_label(self) -> str:
@@ -112,72 +110,66 @@ class Concentration:
 def risk_rows(*, today: dt.date) -> list[RiskRow]:
     """Every customer on credit terms with its exposure parts, oldest overdue invoice and open flags."""
     rows = {
-        t["customer_id"]: RiskRow(
-            customer_id=t["customer_id"],
-            code=t["customer__code"],
-            name=t["customer__name"],
-            seller_id=t["customer__seller_id"],
-            seller_name=t["customer__seller__name"] or "",
-            currency=t["currency"],
-            credit_limit=t["credit_limit"],
-            policy=t["credit_policy"],
-        )
-        for t in BillingTerms.objects.filter(mode__in=CREDIT_MODES).values(
+        t[0]: RiskRow(*t)
+        for t in BillingTerms.objects.filter(mode__in=CREDIT_MODES).values_list(
             "customer_id",
             "customer__code",
             "customer__name",
             "customer__seller_id",
-            "customer__seller__name",
+            Coalesce("customer__seller__name", Value("")),
             "currency",
             "credit_limit",
             "credit_policy",
         )
     }
+    # Summed per customer in SQL, in its terms currency only (another currency's balance is not owed in
+    # this one); a paid wallet is credit-normal, so its balance is the deposit negated.
     balances = (
         LedgerAccount.objects.filter(
             kind__in=(AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE, AccountKind.WALLET_PAID),
             customer__billing_terms__mode__in=CREDIT_MODES,
+            currency=F("customer__billing_terms__currency"),
         )
         .order_by()
-        .values("customer_id", "currency", "kind")
-        .annotate(balance=Sum("balance"))
+        .values_list("customer_id")
+        .annotate(
+            receivable=Sum("balance", filter=Q(kind=AccountKind.RECEIVABLE)),
+            unbilled=Sum("balance", filter=Q(kind=AccountKind.UNBILLED_RECEIVABLE)),
+            paid=Sum("balance", filter=Q(kind=AccountKind.WALLET_PAID)),
+        )
     )
-    for b in balances:
-        row = rows.get(b["customer_id"])
-        if row is None or b["currency"] != row.currency:
-            continue
-        if b["kind"] == AccountKind.RECEIVABLE:
-            row.receivables += b["balance"]
-        elif b["kind"] == AccountKind.UNBILLED_RECEIVABLE:
-            row.unbilled += b["balance"]
-        else:
-            row.deposits -= b["balance"]  # a paid wallet is credit-normal: its balance is negative
+    for customer_id, receivable, unbilled, paid in balances:
+        row = rows[customer_id]
+        row.receivables, row.unbilled, row.deposits = receivable or ZERO, unbilled or ZERO, -(paid or ZERO)
     oldest = (
         Invoice.objects.filter(status__in=OPEN_STATUSES, customer__billing_terms__mode__in=CREDIT_MODES)
         .annotate(aged_from=Coalesce(F("due_date"), F("issue_date")))
         .filter(aged_from__lt=today)
         .order_by()
-        .values("customer_id")
+        .values_list("customer_id")
         .annotate(oldest=Min("aged_from"))
     )
-    for o in oldest:
-        if o["customer_id"] in rows:
-            rows[o["customer_id"]].overdue_days = (today - o["oldest"]).days
+    for customer_id, day in oldest:
+        rows[customer_id].overdue_days = (today - day).days
     for flag in RiskFlag.objects.filter(ended_at__isnull=True).order_by("kind"):
         if flag.customer_id in rows:
             rows[flag.customer_id].flags.append(flag)
+    for row in rows.values():
+        row._derive()
     return list(rows.values())
 
 
 def concentration(rows: list[RiskRow], *, today: dt.date, rates: BaseRates | None = None) -> Concentration:
     """Set each row's rate and share; return the concentration figures over all of ``rows``."""
     rates = rates or BaseRates()
-    missing = set()
+    by_currency = {currency: rates.rate(currency, today) for currency in {r.currency for r in rows}}
+    missing = {currency for currency, rate in by_currency.items() if rate is None}
+    weighed = []
     for row in rows:
-        row.rate = rates.rate(row.currency, today)
-        if row.rate is None:
-            missing.add(row.currency)
-    weighed = [r for r in rows if r.rate is not None]
+        row.rate = by_currency[row.currency]
+        if row.rate is not None:
+            row.exposure_base = row.exposure * row.rate
+            weighed.append(row)
     positive = sorted(
         (r for r in weighed if r.exposure > 0), key=lambda r: (r.exposure_base, r.code), reverse=True
     )
