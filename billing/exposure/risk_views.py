@@ -101,6 +101,10 @@ def risk_csv(request):
     return csv_response(csv_lines(_csv_rows(rows, figures.currency)), f"customer-risk-{today:%Y%m%d}.csv")
 
 
+def _money(value, currency: str):
+    return None if value is None else quantize_money(value, currency)
+
+
 def _csv_rows(rows, base: str):
     """Amounts to each currency's minor unit (base-currency figures to the base's); percents as numbers."""
     yield [
@@ -109,16 +113,13 @@ def _csv_rows(rows, base: str):
         "oldest_overdue_days", "open_flags", "policy",
     ]  # fmt: skip
     for r in rows:
-        ccy = r.currency
-
-        def money(value, currency=ccy):
-            return None if value is None else quantize_money(value, currency)
-
+        c = r.currency
         yield [
-            r.code, r.name, r.seller_name, ccy, money(r.receivables), money(r.unbilled), money(r.deposits),
-            money(r.exposure), money(r.credit_limit) if r.credit_limit > 0 else None,
-            None if r.utilisation is None else round(r.utilisation, 2), money(r.headroom),
-            money(r.exposure_base, base), None if r.share is None else round(r.share, 4),
+            r.code, r.name, r.seller_name, c, _money(r.receivables, c), _money(r.unbilled, c),
+            _money(r.deposits, c), _money(r.exposure, c),
+            _money(r.credit_limit, c) if r.credit_limit > 0 else None,
+            None if r.utilisation is None else round(r.utilisation, 2), _money(r.headroom, c),
+            _money(r.exposure_base, base), None if r.share is None else round(r.share, 4),
             r.overdue_days, " ".join(f.kind for f in r.flags), r.policy,
         ]  # fmt: skip
 

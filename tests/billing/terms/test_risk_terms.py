@@ -166,3 +166,13 @@ def test_blanking_a_setting_or_going_prepaid_closes_its_open_flags(
     )
     overdue.refresh_from_db()
     assert overdue.ended_at is not None
+
+
+def test_the_terms_page_lists_the_customers_risk_flags(client, credit):
+    RiskFlag.objects.create(customer=credit.customer, kind="usage_spike", policy="block", detail="2026-12-01")
+    client.force_login(staff(StaffRole.SALES))
+
+    page = client.get(url(credit)).content.decode()
+
+    assert 'data-testid="terms-risk-flags"' in page and "Usage spike" in page
+    assert f"/reports/risk/?q={credit.customer.code}" in page
