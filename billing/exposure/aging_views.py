@@ -8,6 +8,7 @@ only the customers they bill).
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from billing.documents.pdf import language_for
 from billing.exposure.aging_exports import aging_pdf, csv_rows
 from billing.exposure.aging_forms import AgingForm
 from billing.exposure.aging_report import aging_report, by_sub_distributor, sorted_rows
+from billing.money import money_format
 from billing.receivables.aging import BUCKET_KEYS, BUCKET_LABELS
 from common.csv_export import csv_lines, csv_response
 from common.listing import PAGE_SIZE
@@ -55,19 +57,52 @@ def _chart(report, currency: str) -> dict:
     }
 
 
+def _lines(rows, report, *, portal: bool) -> list[dict]:
+    """What the table prints of one page of rows, formatted here once: the template only writes text
+    (a page of ten thousand customers' report is rendered at every click, so its rendering is kept flat)."""
+    base = report.base_currency
+    invoices, statement = ("", "") if portal else (reverse("staff-invoice-list"), reverse("staff-statement"))
+    period = f"period=custom&date_from={report.as_of:%Y}-01-01&date_to={report.as_of.isoformat()}"
+    lines = []
+    for row in rows:
+        party = row.party
+        line = {
+            "party": party,
+            "row": row,
+            "cells": [(money_format(a, row.currency), bool(a) and i > 0) for i, a in enumerate(row.cells)],
+            "total": money_format(row.total, row.currency),
+            "base": None if row.base_total is None else money_format(row.base_total, base),
+        }
+        if party is not None and not portal:
+            line["invoices_url"] = f"{invoices}?customer={party.pk}&currency={row.currency}"
+            line["statement_url"] = f"{statement}?customer={party.pk}&{period}"
+        elif party is not None:
+            line["detail_url"] = reverse("portal-customer-detail", args=[party.pk])
+        lines.append(line)
+    return lines
+
+
 def _page(request, template: str, *, book_id=None, with_book: bool = True, extra: dict | None = None):
     form, report, rows, grouped = _read(request, book_id=book_id, with_book=with_book)
     context = {"form": form, "report": report, "grouped": grouped, "buckets": BUCKET_KEYS, **(extra or {})}
     if report is None:
         return render(request, template, context, status=400)
     currency = form.cleaned_data.get("currency", "") if form.is_bound else ""
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context |= {
-        "page_obj": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page_obj": page,
+        "lines": _lines(page.object_list, report, portal=bool((extra or {}).get("portal"))),
         "bucket_labels": [BUCKET_LABELS[key] for key in BUCKET_KEYS],
         "chart": _chart(report, currency),
         "currency_lines": report.currency_lines(),
         "book": book_label(report.book_id),
         "query": request.GET.urlencode(),
+        # Per-row words translated once, not in each of the page's rows.
+        "operator_label": _("operator"),
+        "no_rate": _("no rate"),
+        "no_rate_title": _("No exchange rate at the as-of date"),
+        "invoices_label": _("Invoices"),
+        "statement_label": _("Statement"),
     }
     return render(request, template, context)
 
