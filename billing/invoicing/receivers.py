@@ -1,10 +1,14 @@
 """Receivers of signals lower billing packages send, acted on by invoicing (connected in ``billing.apps``
 through :func:`progressive_receivers_connect`)."""
 
+import logging
+
 from django.core.cache import cache
 
 from billing.invoicing.tasks import PROGRESSIVE_PENDING, PROGRESSIVE_PENDING_SECONDS, progressive_check_task
 from billing.terms.signals import unbilled_accrued
+
+logger = logging.getLogger(__name__)
 
 
 def unbilled_accrued_receiver(sender, customer_ids: list[int], **kwargs) -> None:
@@ -19,8 +23,15 @@ def unbilled_accrued_receiver(sender, customer_ids: list[int], **kwargs) -> None
         for cid in sorted(customer_ids)
         if cache.add(PROGRESSIVE_PENDING.format(cid), 1, timeout=PROGRESSIVE_PENDING_SECONDS)
     ]
-    if queued:
+    if not queued:
+        return
+    try:
         progressive_check_task.delay(queued)
+    except Exception:
+        # The usage has committed: its poster must not fail now (a gateway would see an error for a batch
+        # that was stored). Nothing is pending after all; the next posting or the safety net checks them.
+        cache.delete_many([PROGRESSIVE_PENDING.format(cid) for cid in queued])
+        logger.exception("Queueing the progressive-billing check of customers %s failed", queued)
 
 
 def progressive_receivers_connect() -> None:

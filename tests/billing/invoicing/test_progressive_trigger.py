@@ -94,6 +94,14 @@ def test_a_check_already_queued_is_not_queued_again():
     assert cache.get(PROGRESSIVE_PENDING.format(9)) == 1
 
 
+def test_a_check_that_cannot_be_queued_fails_nothing_and_leaves_nothing_pending(caplog):
+    with mock.patch("billing.invoicing.receivers.progressive_check_task.delay", side_effect=OSError("down")):
+        unbilled_accrued_receiver(sender=BillingTerms, customer_ids=[7])
+
+    assert cache.get(PROGRESSIVE_PENDING.format(7)) is None  # the next posting queues it again
+    assert "progressive-billing check of customers [7] failed" in caplog.text
+
+
 @pytest.mark.django_db
 def test_the_safety_net_checks_every_progressively_billed_customer(source, model):
     billed = progressive_customer()
