@@ -70,8 +70,10 @@ class Command(BaseCommand):
                     f"Total {currency}: {total['amount']} in {total['rows']} rows, {total['new']} of it new."
                 )
         for error in report["errors"]:
-            where = f"row {error['row']}" if error["row"] else "file"
-            self.stderr.write(f"  {where}, {error['field']}: {error['message']}")
+            if error["row"]:
+                self.stderr.write(f"  row {error['row']}, {error['field']}: {error['message']}")
+            else:
+                self.stderr.write(f"  {error['message']}")
         if record.state == State.APPLIED:
             write(
                 f"Applied: {record.created} created, {record.unchanged} already imported "

@@ -116,3 +116,12 @@ def test_a_file_that_cannot_be_read_exits_1(acme, tmp_path, content, message):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match=r"Cannot read .*nope\.csv: No such file or directory\."):
         run(str(tmp_path / "nope.csv"))
+
+
+def test_a_refused_file_is_said_in_text_too(tmp_path):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("import_open_items", write(tmp_path, b""), stdout=out, stderr=err)
+    assert str(raised.value) == "open.csv: 1 error(s) in the file; nothing was applied."
+    assert err.getvalue() == "  The file is empty.\n"
+    assert out.getvalue() == "Nothing was applied: fix the errors and run it again.\n"
