@@ -66,6 +66,10 @@ from catalog.models import AIModel
 logger = logging.getLogger(__name__)
 
 
+class ProgressiveError(RuntimeError):
+    """Some customers' checks failed (logged each); the others' interim invoices were issued."""
+
+
 @dataclass(frozen=True)
 class Trigger:
     """Why an interim invoice is due: the bar reached (in the terms' currency) and what set it."""
@@ -169,7 +173,8 @@ def _span(terms: BillingTerms, period: Period, cutoff_day: date) -> Period:
         .values_list("period_end", flat=True)
         .first()
     )
-    return Period(label=period.label, start=last or period.start, end=cutoff_day)
+    start = last if last is not None and last <= cutoff_day else period.start
+    return Period(label=period.label, start=start, end=cutoff_day)
 
 
 def _interim_make(customer_id: int, *, at: datetime | None, actor) -> Invoice | None:
@@ -241,11 +246,23 @@ def progressive_check(customer_ids, *, at: datetime | None = None, actor=None) -
     progressive bar (module docstring); return the invoices issued.
 
     ``at``: the cut-off, now by default (tests and re-runs name it). Customers not billed progressively
-    are skipped. Each customer is its own durable transaction: call it outside any other.
+    are skipped. Each customer is its own durable transaction: call it outside any other. A customer
+    whose check fails is logged and skipped, so it never keeps the others from being billed; then
+    ``ProgressiveError`` names them all once every other customer was checked.
     """
-    issued = []
+    issued, failed = [], []
     for customer_id in sorted(set(customer_ids)):
-        invoice = _interim_make(customer_id, at=at, actor=actor)
+        try:
+            invoice = _interim_make(customer_id, at=at, actor=actor)
+        except Exception:
+            logger.exception("Progressive-billing check of customer %s failed", customer_id)
+            failed.append(customer_id)
+            continue
         if invoice is not None:
             issued.append(invoice)
+    if failed:
+        raise ProgressiveError(
+            f"Progressive-billing check failed for customers {failed};"
+            f" {len(issued)} interim invoice(s) issued."
+        )
     return issued

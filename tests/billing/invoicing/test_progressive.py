@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from billing.invoicing.close.services import close_period
 from billing.invoicing.models import Invoice, InvoiceLine
-from billing.invoicing.progressive import progressive_check
+from billing.invoicing.progressive import ProgressiveError, progressive_check
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.receivables.aging import aging_by_customer
@@ -307,3 +307,28 @@ def test_statement_and_aging_show_the_interim_invoice(source, model, october_clo
     )
     assert aging_current["current"] == Decimal("600.00")
     assert aging_late["d1_30"] == Decimal("600.00")  # 15 days past its due date
+
+
+def test_a_failing_customer_never_keeps_the_others_from_their_interim_invoice(source, model, october_closed):
+    from unittest import mock
+
+    from billing.invoicing import progressive
+
+    first = progressive_customer(key="key-1")
+    second = progressive_customer(key="key-2")
+    use(source, "key-1", NOV_5, **SIZE_600)
+    use(source, "key-2", NOV_5, **SIZE_600)
+    real = progressive.interim_lines
+
+    def broken_for_the_first(terms, cutoff, span):
+        if terms.customer_id == first.pk:
+            raise ValueError("a price book cannot be read")
+        return real(terms, cutoff, span)
+
+    refused = pytest.raises(ProgressiveError, match=rf"customers \[{first.pk}\]; 1 interim invoice")
+    with mock.patch.object(progressive, "interim_lines", broken_for_the_first), refused:
+        progressive_check([first.pk, second.pk], at=CUT_NOV_5)
+
+    assert list(Invoice.objects.values_list("customer_id", flat=True)) == [second.pk]
+    [late] = progressive_check([first.pk], at=CUT_NOV_5)  # fixed: the next check bills it
+    assert late.total == Decimal("600.00")
