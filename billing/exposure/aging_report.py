@@ -31,7 +31,8 @@ for ``CACHE_SECONDS`` at most, so a rename shows within that time while amounts 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -116,7 +117,16 @@ class AgingReport:
     # Bucket key → amount in the base currency over the currencies with a rate, plus "total".
     base_totals: dict[str, Decimal]
     rates: dict[str, Decimal | None]
-    parties: dict[int, Party] = field(default_factory=dict)
+    # What readers derive from the whole, unfiltered report, kept for the next request (None: filtered).
+    derived: dict | None = None
+
+    def kept(self, name: str, build):
+        """``build()``, computed once per report version when the report is unfiltered."""
+        if self.derived is None:
+            return build()
+        if name not in self.derived:
+            self.derived[name] = build()
+        return self.derived[name]
 
     @property
     def missing_rates(self) -> list[str]:
@@ -179,17 +189,22 @@ def _sub_distributors(book_id: int | None) -> dict[int, Party]:
     return _parties(subs.values("pk"))
 
 
-def _raw(as_of: dt.date, book_id: int | None) -> tuple[dict, dict[int, Party]]:
-    """Open amounts per (customer id, currency) and bucket, and the customers printed, cached (see above)."""
+def _raw(as_of: dt.date, book_id: int | None) -> tuple[str, tuple[dict, dict[int, Party]]]:
+    """The cache key and the open amounts per (customer id, currency) and bucket, with the customers
+    printed: from this process's memo, the shared cache (other workers' sums) or SQL (see above)."""
     key = f"exposure:aging:{book_id or 0}:{as_of.isoformat()}:{'.'.join(map(str, receivables_version()))}"
+    memo = _MEMO.get(key)
+    if memo is not None and time.monotonic() - memo.built < CACHE_SECONDS:
+        return key, ({}, {})
+    _MEMO.pop(key, None)
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return key, cached
     amounts = aging_by_customer(as_of, _book_invoices(book_id))
     parties = _parties({customer_id for customer_id, _currency in amounts})
     value = (amounts, parties)
     cache.set(key, value, CACHE_SECONDS)
-    return value
+    return key, value
 
 
 def _rounded(buckets: dict[str, Decimal], currency: str) -> dict[str, Decimal]:
@@ -198,6 +213,55 @@ def _rounded(buckets: dict[str, Decimal], currency: str) -> dict[str, Decimal]:
 
 def _base(amount: Decimal, rate: Decimal | None, base: str) -> Decimal | None:
     return None if rate is None else quantize_money(amount * rate, base)
+
+
+@dataclass
+class _Memo:
+    """One book's report at one day and receivables version, built once per process: the rows (base
+    figures at ``rates``), their totals, and whatever readers derive from the unfiltered report (orders,
+    groups, the API's body) under ``derived``."""
+
+    rows: list[AgingRow]
+    totals: dict[str, dict[str, Decimal]]
+    rates: dict[str, Decimal | None]
+    derived: dict = field(default_factory=dict)
+    built: float = field(default_factory=time.monotonic)
+
+
+# Recent reports in this process, newest last: the version in the key makes a stale entry unreachable.
+_MEMO: OrderedDict[str, _Memo] = OrderedDict()
+MEMO_SIZE = 8
+
+
+def _rates_at(currencies, as_of: dt.date, base: str) -> dict[str, Decimal | None]:
+    fx = BaseRates(base)
+    return {currency: fx.rate(currency, as_of) for currency in sorted(currencies)}
+
+
+def _memo(as_of: dt.date, book_id: int | None, base: str) -> _Memo:
+    key, (amounts, parties) = _raw(as_of, book_id)
+    memo = _MEMO.get(key)
+    if memo is None:
+        rows = []
+        for (customer_id, ccy), buckets in amounts.items():
+            party = parties.get(customer_id)
+            rounded = _rounded(buckets, ccy)
+            total = sum(rounded.values(), ZERO)
+            if party is not None and total:
+                rows.append(AgingRow(party, ccy, rounded, total, None))
+        rows.sort(key=lambda row: (row.party.code, row.currency))
+        memo = _Memo(rows, _totals(rows), {})
+        _MEMO[key] = memo
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    # Rates are read at every request (a rate entered for a past day changes its report) and the base
+    # figures redone only when they moved.
+    rates = _rates_at(memo.totals, as_of, base)
+    if rates != memo.rates or not memo.derived.get("based"):
+        for row in memo.rows:
+            row.base_total = _base(row.total, rates.get(row.currency), base)
+        memo.rates, memo.derived = rates, {"based": True}
+    return memo
 
 
 def aging_report(
@@ -209,35 +273,25 @@ def aging_report(
     customer_ids=None,
 ) -> AgingReport:
     """The report at the end of ``as_of`` for ``book_id`` (None: the operator's), one row per customer and
-    currency with anything open. ``currency`` keeps one currency; ``search`` keeps customers whose code or
-    name contains it (case-insensitive); ``customer_ids`` keeps only those customers (a portal's subtree).
-    Totals are those of the rows kept."""
+    currency with anything open, ordered by customer code. ``currency`` keeps one currency; ``search``
+    keeps customers whose code or name contains it (case-insensitive); ``customer_ids`` keeps only those
+    customers. Totals are those of the rows kept. The rows are shared with later calls: never change them."""
     base = settings.BASE_CURRENCY
-    amounts, parties = _raw(as_of, book_id)
+    memo = _memo(as_of, book_id, base)
     needle = search.strip().casefold()
-    allowed = set(customer_ids) if customer_ids is not None else None
-    fx = BaseRates(base)
-    rates: dict[str, Decimal | None] = {}
-    rows: list[AgingRow] = []
-    for (customer_id, ccy), buckets in amounts.items():
-        if currency and ccy != currency:
-            continue
-        if allowed is not None and customer_id not in allowed:
-            continue
-        party = parties.get(customer_id)
-        if party is None:
-            continue
-        if needle and needle not in party.code.casefold() and needle not in party.name.casefold():
-            continue
-        if ccy not in rates:
-            rates[ccy] = fx.rate(ccy, as_of)
-        rounded = _rounded(buckets, ccy)
-        total = sum(rounded.values(), ZERO)
-        if total == 0:
-            continue
-        rows.append(AgingRow(party, ccy, rounded, total, _base(total, rates[ccy], base)))
-    rows.sort(key=lambda row: (row.party.code, row.currency))
-    totals = _totals(rows)
+    filtered = bool(currency or needle or customer_ids is not None)
+    rows, totals = memo.rows, memo.totals
+    if filtered:
+        allowed = set(customer_ids) if customer_ids is not None else None
+        rows = [
+            row
+            for row in rows
+            if (not currency or row.currency == currency)
+            and (allowed is None or row.party.pk in allowed)
+            and (not needle or needle in row.party.code.casefold() or needle in row.party.name.casefold())
+        ]
+        totals = _totals(rows)
+    rates = {ccy: memo.rates.get(ccy) for ccy in totals}
     return AgingReport(
         as_of=as_of,
         book_id=book_id,
@@ -246,7 +300,7 @@ def aging_report(
         totals=totals,
         base_totals=_base_totals(totals, rates, base),
         rates=rates,
-        parties=parties,
+        derived=None if filtered else memo.derived,
     )
 
 

@@ -40,9 +40,12 @@ def _read(request, *, book_id=None, with_book: bool = True):
     currency = data.get("currency") or None
     report = aging_report(as_of, book_id=book_id, currency=currency, search=data.get("q", ""))
     grouped = data.get("group") == "sub_distributor"
-    rows = by_sub_distributor(report) if grouped else report.rows
     sort = data.get("o") or ("-total" if grouped else "code")
-    return form, report, sorted_rows(rows, sort), grouped
+
+    def ordered():
+        return sorted_rows(by_sub_distributor(report) if grouped else report.rows, sort)
+
+    return form, report, report.kept(f"rows:{grouped}:{sort}", ordered), grouped
 
 
 def _chart(report, currency: str) -> dict:

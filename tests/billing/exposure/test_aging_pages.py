@@ -10,7 +10,14 @@ from django.urls import reverse
 
 from accounts.models import MemberRole, StaffRole
 from catalog.services.fx import fx_rate_set
-from tests.billing.exposure.aging_helpers import D, credit_customer, invoice_aged, sub_distributor, today
+from tests.billing.exposure.aging_helpers import (  # noqa: F401 (fixture)
+    D,
+    credit_customer,
+    fresh_aging_memo,
+    invoice_aged,
+    sub_distributor,
+    today,
+)
 from tests.billing.factories import staff
 from tests.factories import MembershipFactory
 

@@ -11,7 +11,14 @@ from billing.receivables.aging import bucket_of
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.services import payment_record
 from catalog.services.fx import fx_rate_set
-from tests.billing.exposure.aging_helpers import D, credit_customer, invoice_aged, sub_distributor, today
+from tests.billing.exposure.aging_helpers import (  # noqa: F401 (fixture)
+    D,
+    credit_customer,
+    fresh_aging_memo,
+    invoice_aged,
+    sub_distributor,
+    today,
+)
 from tests.billing.factories import staff
 
 pytestmark = [pytest.mark.django_db]
@@ -172,3 +179,21 @@ def test_filters_keep_one_currency_and_search_by_code_or_name():
     assert aging_report(on, search="ALP").totals == {
         "CNY": {**ZERO_ROW, "d1_30": D("10.00"), "total": D("10.00")}
     }
+
+
+def test_a_rate_entered_later_and_a_new_invoice_show_at_once_whatever_was_cached():
+    on = today()
+    usd = credit_customer("late-rate", currency="USD")
+    invoice_aged(usd, "10.00", age=2, on=on, currency="USD")
+    assert aging_report(on).rows[0].base_total is None
+
+    fx_rate_set(base="USD", quote="CNY", on=on, rate=D("7"))
+    assert aging_report(on).rows[0].base_total == D("70.00")
+
+    invoice_aged(usd, "5.00", age=0, on=on, currency="USD")
+    again = aging_report(on)
+    assert (again.rows[0].total, again.rows[0].base_total, again.base_totals["total"]) == (
+        D("15.00"),
+        D("105.00"),
+        D("105.00"),
+    )
