@@ -25,7 +25,7 @@ from billing.exposure.balances import figures_by_currency
 from billing.fx.rates import BaseRates
 from billing.invoicing.models import Invoice
 from billing.ledger.models import AccountKind as K
-from billing.ledger.models import JournalEntry
+from billing.ledger.models import JournalEntry, JournalTransaction, LedgerAccount
 from billing.receivables.aging import BUCKET_KEYS, aging_totals
 
 ZERO = Decimal("0")
@@ -153,13 +153,17 @@ def overdue_by_currency(day: date) -> dict[str, Decimal]:
 
 
 def pl_by_currency(start: date, end: date) -> dict[str, dict[str, Decimal]]:
-    """Revenue and cost of tokens of the operator's book effective in [start, end], per currency."""
+    """Revenue and cost of tokens of the operator's book effective in [start, end], per currency.
+
+    The period's transactions are picked by their effective-date index first and joined to the entries of
+    these few accounts, rather than walking every entry the revenue accounts ever had.
+    """
+    accounts = LedgerAccount.objects.filter(kind__in=REVENUE_KINDS + COST_KINDS, book__isnull=True)
+    period = JournalTransaction.objects.filter(effective_date__gte=start, effective_date__lte=end)
     rows = (
         JournalEntry.objects.filter(
-            account__kind__in=REVENUE_KINDS + COST_KINDS,
-            account__book__isnull=True,
-            transaction__effective_date__gte=start,
-            transaction__effective_date__lte=end,
+            account_id__in=list(accounts.values_list("pk", flat=True)),
+            transaction_id__in=period.values("pk"),
         )
         .order_by()
         .values("account__kind", "account__currency")

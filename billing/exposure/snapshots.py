@@ -8,11 +8,13 @@ queues — low wallets, unrated events, open reconciliation differences — have
 so they are counted only when the snapshot is taken on the day or the morning after (the nightly job);
 a day back-filled later from the ledger has them as None ("not recorded").
 
-Today's payload is read live, cached for ``LIVE_SECONDS`` (the overdue split and the month's income
-walk many rows); a past day's comes from its snapshot, or is computed from the ledger as of its end and
-stored (``snapshot_take``). Re-taking a day replaces its row: one per day.
+Today's payload is read live and cached for ``LIVE_SECONDS`` (the overdue split and the month's income
+walk many rows): a beat job recomputes it every minute (``capital_live_task``), so a page rarely waits.
+A past day's comes from its snapshot, or is computed from the ledger as of its end and stored
+(``snapshot_take``). Re-taking a day replaces its row: one per day.
 """
 
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -27,6 +29,8 @@ from billing.exposure.models import CapitalSnapshot
 from billing.fx.rates import BaseRates
 
 LIVE_SECONDS = 60
+# How long a computed payload may still be shown while a newer one is being computed.
+STALE_SECONDS = 15 * 60
 TREND_DAYS = 90
 METRIC_FIELDS = (
     "dso",
@@ -117,14 +121,27 @@ def snapshots_backfill(*, until: date, days: int = TREND_DAYS) -> list[date]:
     return taken
 
 
-def live_payload() -> dict:
-    """Today's payload, computed at most once a minute (cached ``LIVE_SECONDS``)."""
-    key = f"exposure:dashboard:{timezone.localdate().isoformat()}"
-    payload = cache.get(key)
-    if payload is None:
-        payload = day_payload(None)
-        cache.set(key, payload, LIVE_SECONDS)
+def live_payload_refresh() -> dict:
+    """Compute today's payload now and cache it (the minute beat job, and a page finding it stale)."""
+    payload = day_payload(None)
+    cache.set(_live_key(), (time.time(), payload), STALE_SECONDS)
     return payload
+
+
+def live_payload() -> dict:
+    """Today's payload, at most ``LIVE_SECONDS`` old: refreshed by the beat job every minute; a page that
+    finds it older refreshes it itself, unless another request already is (then the previous minute's
+    payload is shown meanwhile, never an empty page)."""
+    cached = cache.get(_live_key())
+    if cached is not None and time.time() - cached[0] < LIVE_SECONDS:
+        return cached[1]
+    if cached is not None and not cache.add(_live_key() + ":refreshing", 1, LIVE_SECONDS):
+        return cached[1]
+    return live_payload_refresh()
+
+
+def _live_key() -> str:
+    return f"exposure:dashboard:{timezone.localdate().isoformat()}"
 
 
 def payload_for(day: date | None) -> tuple[dict, CapitalSnapshot | None]:

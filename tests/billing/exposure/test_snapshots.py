@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from billing.exposure.models import CapitalSnapshot
-from billing.exposure.snapshot_tasks import capital_snapshot_task
+from billing.exposure.snapshot_tasks import capital_live_task, capital_snapshot_task
 from billing.exposure.snapshots import float_trend, snapshot_take, snapshots_backfill
 from demo.exposure import load as demo_snapshots
 from tests.billing.exposure.test_figures import ledger_world
@@ -98,3 +98,27 @@ def test_the_demo_step_takes_the_last_90_days_and_a_second_run_changes_nothing()
     demo_snapshots()
     assert CapitalSnapshot.objects.count() == 90
     assert float_trend(timezone.localdate(), "0")["missing"] == 0
+
+
+def test_todays_figures_are_cached_a_minute_refreshed_by_the_task_and_a_stale_copy_shown_while_refreshing(
+    monkeypatch,
+):
+    from django.core.cache import cache
+
+    from billing.exposure import snapshots
+
+    cache.clear()
+    customer = ledger_world().prepaid
+    first = snapshots.live_payload()
+    topup(customer, "1000", "after-first")
+    assert snapshots.live_payload() == first  # within the minute: the cached copy
+
+    # a minute later: another request already refreshing → the previous copy, not a wait
+    monkeypatch.setattr(snapshots, "LIVE_SECONDS", 0)
+    cache.add(snapshots._live_key() + ":refreshing", 1, 60)
+    assert snapshots.live_payload() == first
+    cache.delete(snapshots._live_key() + ":refreshing")
+    # nobody refreshing: this request refreshes; the beat task does the same
+    assert snapshots.live_payload()["base"]["cash"].startswith("1240")
+    assert capital_live_task() == timezone.localdate().isoformat()
+    cache.clear()
