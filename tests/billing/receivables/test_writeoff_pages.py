@@ -150,6 +150,9 @@ def test_an_admin_approves_and_the_invoice_shows_written_off(client, proposed, a
     invoice_page = client.get(reverse("staff-invoice-detail", args=[invoice.pk])).content.decode()
     assert 'data-status="written_off"' in invoice_page and "Written off as bad debt" in invoice_page
     assert 'data-testid="invoice-written-off"' in invoice_page
+    # neither a credit note nor a void is offered for what is already written off
+    assert 'data-testid="credit-note"' not in invoice_page and 'data-testid="void-form"' not in invoice_page
+    assert 'data-testid="void-refused-written-off"' in invoice_page
     pdf = client.get(reverse("staff-invoice-pdf", args=[invoice.pk]))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
 
