@@ -134,7 +134,9 @@ def _fixture() -> None:
             """
         )
         cur.execute("SET session_replication_role = DEFAULT")
-        for table in ("billing_ledger_transaction", "billing_ledger_entry", "invoicing_invoice"):
+        tables = ("accounts_customer", "billing_ledger_account", "billing_ledger_transaction",
+                  "billing_ledger_entry", "invoicing_invoice")  # fmt: skip
+        for table in tables:
             cur.execute(f"VACUUM ANALYZE {table}")
 
 

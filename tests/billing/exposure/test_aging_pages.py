@@ -6,6 +6,7 @@ import io
 import subprocess
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import MemberRole, StaffRole
@@ -192,6 +193,9 @@ def test_a_resellers_owner_and_billing_see_their_own_book_only(client, book):
         )
         text = b"".join(client.get(reverse("portal-seller-aging-csv")).streaming_content).decode()
         assert "hidden" in text and "acme" not in text
+    pdf = pdf_text(client.get(reverse("portal-seller-aging-pdf"), {"lang": "en"}).content)
+    assert "Hidden" in pdf and "777.00" in pdf and "Reseller" in pdf  # printed under the reseller's name
+    assert "Acme" not in pdf and settings.OPERATOR_NAME not in pdf
     client.force_login(MembershipFactory(customer=book["reseller"], role=MemberRole.VIEWER).user)
     assert client.get(reverse("portal-seller-aging")).status_code == 403
     client.force_login(MembershipFactory(customer=book["acme"], role=MemberRole.OWNER).user)
