@@ -11,6 +11,8 @@ from accounts.models import StaffRole
 
 ALL = tuple(StaffRole.values)
 _FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
+# Receivables and customer risk are sales' business too: they manage the customers who owe.
+_CUSTOMER_SIDE = (*_FINANCE, StaffRole.SALES)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,12 @@ STAFF_NAVIGATION: list[NavEntry] = [
     ),
     NavEntry(_("Finance"), _("Accountant exports"), "staff-accountant-exports", "filetype-csv", _FINANCE),
     NavEntry(_("Finance"), _("Dunning"), "staff-dunning-policies", "envelope-exclamation", _FINANCE),
+    NavEntry(_("Finance"), _("Write-offs"), "writeoff-list", "x-octagon", _FINANCE),
+    NavEntry(_("Finance"), _("Opening balances"), "opening-import", "box-arrow-in-down", _FINANCE),
+    NavEntry(_("Working capital"), _("AR aging"), "exposure-aging", "hourglass-split", _CUSTOMER_SIDE),
+    NavEntry(_("Working capital"), _("Customer risk"), "exposure-risk", "shield-exclamation", _CUSTOMER_SIDE),
+    NavEntry(_("Working capital"), _("Expected credit loss"), "exposure-ecl", "shield-x", _FINANCE),
+    NavEntry(_("Working capital"), _("Forecast"), "exposure-forecast", "graph-up-arrow", _FINANCE),
 ]
 
 

@@ -532,3 +532,37 @@ CELERY_BEAT_SCHEDULE["credit-limit-check"] = {
     "task": "billing.terms.tasks.credit_limit_check_task",
     "schedule": 10 * 60,
 }
+
+# ------------------------------------------------------------------------------
+# Working capital and bad debt (issue 19) — billing/exposure/, billing/dunning/risk*.py, progressive billing
+# ------------------------------------------------------------------------------
+# The owner's dashboard: yesterday's figures kept as a snapshot shortly after midnight (missing days of the
+# last 90 back-filled from the ledger), and today's recomputed every minute so no page request pays for it.
+CELERY_IMPORTS = (*CELERY_IMPORTS, "billing.exposure.snapshot_tasks", "billing.exposure.ecl_tasks")
+CELERY_BEAT_SCHEDULE["capital-snapshot"] = {
+    "task": "billing.exposure.snapshot_tasks.capital_snapshot_task",
+    "schedule": crontab(minute=10, hour=0),
+}
+CELERY_BEAT_SCHEDULE["capital-live"] = {
+    "task": "billing.exposure.snapshot_tasks.capital_live_task",
+    "schedule": 60,
+}
+# Expected credit loss: on the 1st, the allowance as of the month just ended; only the change is posted, so
+# a re-run posts nothing.
+CELERY_BEAT_SCHEDULE["ecl-monthly"] = {
+    "task": "billing.exposure.ecl_tasks.ecl_monthly_task",
+    "schedule": crontab(minute=30, hour=1, day_of_month=1),
+}
+# Risk flags (overdue beyond the terms' days, usage spikes): also checked after usage commits; this is the
+# sweep that raises overdue flags as days pass and clears spikes when a day ends.
+CELERY_IMPORTS = (*CELERY_IMPORTS, "billing.dunning.risk_tasks")
+CELERY_BEAT_SCHEDULE["risk-flags"] = {
+    "task": "billing.dunning.risk_tasks.risk_flags_task",
+    "schedule": 10 * 60,
+}
+# Progressive billing (billing/invoicing/progressive.py): interim invoices are asked for as usage commits; this
+# is the safety net for a check that failed or was never queued.
+CELERY_BEAT_SCHEDULE["progressive-billing"] = {
+    "task": "billing.invoicing.tasks.progressive_billing_task",
+    "schedule": 15 * 60,
+}

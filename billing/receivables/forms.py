@@ -61,8 +61,9 @@ class PaymentForm(forms.Form):
         self.fields["customer"].queryset = customers.filter(billing_terms__mode__in=CREDIT_MODES).order_by(
             "name"
         )
+        # A written-off invoice is offered too: money paid on it is a recovery (receivables.recoveries).
         self.fields["invoice"].queryset = invoices.filter(
-            status__in=(Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+            status__in=(Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.WRITTEN_OFF)
         ).order_by("due_date", "number")
         self.initial.setdefault("idempotency_key", f"payment-form:{uuid.uuid4()}")
         self.initial.setdefault("received_on", timezone.localdate())

@@ -198,7 +198,8 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
             continue
         if category == "invoice":
             period = f" · {document.period}" if document.period else ""
-            return category, document.number or "", prefix + str(_("Invoice")) + period, document
+            # "Invoice", "Interim invoice" or "Opening balance": what the document is, in the reader's language.
+            return category, document.number or "", prefix + str(document.get_kind_display()) + period, document
         if category == "payment":
             text = document.reference or document.get_method_display()
             return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
