@@ -560,8 +560,8 @@ CELERY_BEAT_SCHEDULE["risk-flags"] = {
     "task": "billing.dunning.risk_tasks.risk_flags_task",
     "schedule": 10 * 60,
 }
-# Progressive billing (billing/invoicing/progressive.py): interim invoices are asked for as usage commits; this
-# is the safety net for a check that failed or was never queued.
+# Progressive billing (billing/invoicing/progressive.py): interim invoices are asked for as usage commits;
+# this is the safety net for a check that failed or was never queued.
 CELERY_BEAT_SCHEDULE["progressive-billing"] = {
     "task": "billing.invoicing.tasks.progressive_billing_task",
     "schedule": 15 * 60,

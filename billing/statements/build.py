@@ -198,8 +198,9 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
             continue
         if category == "invoice":
             period = f" · {document.period}" if document.period else ""
-            # "Invoice", "Interim invoice" or "Opening balance": what the document is, in the reader's language.
-            return category, document.number or "", prefix + str(document.get_kind_display()) + period, document
+            # "Invoice", "Interim invoice" or "Opening balance", in the reader's language.
+            label = prefix + str(document.get_kind_display()) + period
+            return category, document.number or "", label, document
         if category == "payment":
             text = document.reference or document.get_method_display()
             return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
