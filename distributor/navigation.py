@@ -13,6 +13,7 @@ ALL = tuple(StaffRole.values)
 _FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 # Receivables and customer risk are sales' business too: they manage the customers who owe.
 _CUSTOMER_SIDE = (*_FINANCE, StaffRole.SALES)
+_CAPITAL = _("Working capital")
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,10 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Finance"), _("Dunning"), "staff-dunning-policies", "envelope-exclamation", _FINANCE),
     NavEntry(_("Finance"), _("Write-offs"), "writeoff-list", "x-octagon", _FINANCE),
     NavEntry(_("Finance"), _("Opening balances"), "opening-import", "box-arrow-in-down", _FINANCE),
-    NavEntry(_("Working capital"), _("AR aging"), "exposure-aging", "hourglass-split", _CUSTOMER_SIDE),
-    NavEntry(_("Working capital"), _("Customer risk"), "exposure-risk", "shield-exclamation", _CUSTOMER_SIDE),
-    NavEntry(_("Working capital"), _("Expected credit loss"), "exposure-ecl", "shield-x", _FINANCE),
-    NavEntry(_("Working capital"), _("Forecast"), "exposure-forecast", "graph-up-arrow", _FINANCE),
+    NavEntry(_CAPITAL, _("Receivables aging"), "exposure-aging", "hourglass-split", _CUSTOMER_SIDE),
+    NavEntry(_CAPITAL, _("Customer risk"), "exposure-risk", "shield-exclamation", _CUSTOMER_SIDE),
+    NavEntry(_CAPITAL, _("Expected credit loss"), "exposure-ecl", "shield-x", _FINANCE),
+    NavEntry(_CAPITAL, _("Forecast"), "exposure-forecast", "graph-up-arrow", _FINANCE),
 ]
 
 

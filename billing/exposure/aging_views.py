@@ -115,28 +115,42 @@ def aging_page(request):
     return _page(request, "exposure/aging.html")
 
 
-def _export(request, kind: str, *, book_id=None, with_book: bool = True):
+def _refusal(form) -> HttpResponse:
+    errors = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in form.errors.items())
+    return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+
+
+def _filename(report, grouped: bool) -> str:
+    return f"aging-{report.as_of:%Y%m%d}{'-subdistributors' if grouped else ''}"
+
+
+def _csv(request, *, book_id=None, with_book: bool = True):
     form, report, rows, grouped = _read(request, book_id=book_id, with_book=with_book)
     if report is None:
-        errors = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in form.errors.items())
-        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    name = f"aging-{report.as_of:%Y%m%d}{'-subdistributors' if grouped else ''}"
-    if kind == "csv":
-        return csv_response(csv_lines(csv_rows(report, rows, grouped=grouped)), f"{name}.csv")
+        return _refusal(form)
+    lines = csv_lines(csv_rows(report, rows, grouped=grouped))
+    return csv_response(lines, f"{_filename(report, grouped)}.csv")
+
+
+def _pdf(request, *, book_id=None, with_book: bool = True):
+    form, report, rows, grouped = _read(request, book_id=book_id, with_book=with_book)
+    if report is None:
+        return _refusal(form)
     language = language_for(request.GET.get("lang") or request.LANGUAGE_CODE)
     response = HttpResponse(aging_pdf(report, rows, grouped=grouped, language=language), "application/pdf")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{name}.pdf")
+    filename = f"{_filename(report, grouped)}.pdf"
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 
 
 @staff_required(roles=AGING_ROLES)
 def aging_csv(request):
-    return _export(request, "csv")
+    return _csv(request)
 
 
 @staff_required(roles=AGING_ROLES)
 def aging_pdf_view(request):
-    return _export(request, "pdf")
+    return _pdf(request)
 
 
 SELLER_ROLES = (MemberRole.OWNER, MemberRole.BILLING)
@@ -154,9 +168,9 @@ def portal_aging(request):
 
 @seller_member_required(roles=SELLER_ROLES, modes=RESALE)
 def portal_aging_csv(request):
-    return _export(request, "csv", book_id=request.seller.pk, with_book=False)
+    return _csv(request, book_id=request.seller.pk, with_book=False)
 
 
 @seller_member_required(roles=SELLER_ROLES, modes=RESALE)
 def portal_aging_pdf(request):
-    return _export(request, "pdf", book_id=request.seller.pk, with_book=False)
+    return _pdf(request, book_id=request.seller.pk, with_book=False)

@@ -94,6 +94,8 @@ def test_the_schema_lists_every_api_operation():
         "POST /api/v1/quotes",
         "POST /api/v1/usage/batches",
         "POST /api/v1/usage/litellm",
+        "GET /api/v1/reports/aging",
+        "GET /api/v1/reports/ecl",
     }
 
 
