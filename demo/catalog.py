@@ -201,6 +201,8 @@ FX_RATES = [
     ("CNY", "USD", date(2026, 1, 1), "0.1404"),
     ("USD", "EUR", date(2025, 1, 1), "0.92"),
     ("CNY", "EUR", date(2025, 1, 1), "0.13"),
+    # Into the base currency, for the working-capital figures of the euro customer (billing.exposure).
+    ("EUR", "CNY", date(2025, 1, 1), "7.7"),
 ]
 
 L, C, E = PlanRule.Method.LIST_DISCOUNT, PlanRule.Method.COST_MARKUP, PlanRule.Method.EXPLICIT

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from demo import accounts as accounts_demo
 from demo import catalog as catalog_demo
 from demo import dunning as dunning_demo
+from demo import exposure as exposure_demo
 from demo import invoicing as invoicing_demo
 from demo import receivables as receivables_demo
 from demo import upstream as upstream_demo
@@ -25,6 +26,8 @@ DEMO_LOADERS = [
     invoicing_demo.load,
     # Needs issued invoices: keep it after the period close loader.
     receivables_demo.load,
+    # Snapshots read the whole ledger: keep it last.
+    exposure_demo.load,
 ]
 
 
