@@ -20,8 +20,8 @@ STATUS_SCHEMA = inline_serializer(
         "status": serializers.ChoiceField(choices=["active", "suspended"]),
         "reasons": serializers.ListField(
             child=serializers.DictField(),
-            help_text="code: balance_at_floor | balance_reserve | credit_limit | overdue | manual_hold | "
-            "parent_suspended",
+            help_text="code: balance_at_floor | balance_reserve | credit_limit | overdue | overdue_days | "
+            "usage_spike | manual_hold | parent_suspended",
         ),
         "currency": serializers.CharField(),
         "balance": serializers.CharField(
