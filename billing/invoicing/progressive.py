@@ -21,9 +21,10 @@ what it left (``billing/invoicing/close/__init__.py``).
   after it (a late gateway delivery, a re-rating) is billed by the next invoice, interim or close, since
   every invoice bills cumulatively; nothing is lost or billed twice.
 * **The period close bills only the rest**: its usage lines are cumulative usage minus what earlier
-  invoices billed, and an interim invoice is such an invoice (``measure.usage_billed`` counts interim
-  invoices whatever their period, so even a re-run of an earlier period's close cannot bill their usage
-  again).
+  invoices billed, and an interim invoice is such an invoice. A re-run of an earlier period's close
+  (a late one-off charge) counts a later period's interim invoices only as far as they cover its own
+  usage (``measure.billed_against``): the late usage they billed is not billed again, and none of the
+  later period's usage is credited on the earlier invoice.
 * **The previous period must be closed first** for the customer: its cadence's last period has a done
   close of every book or of the customer's seller's book. An interim invoice of December taken before
   November's close ran would carry November's usage (billing is cumulative) and leave November's invoice

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.allowances.models import PackPurchase, Subscription
-from billing.invoicing.close.measure import ZERO, token_classes
+from billing.invoicing.close.measure import ZERO, billed_against, token_classes
 from billing.invoicing.models import InvoiceLine, ServiceCharge
 from billing.invoicing.periods import Period, period_of_day
 from billing.invoicing.pricing import UnitPrices
@@ -150,7 +150,8 @@ def usage_lines(
     prices: UnitPrices,
     tax_rates: dict[int, Decimal],
 ) -> dict[tuple[int, str], list[BuiltLine]]:
-    """Usage lines, rounded, per (customer, currency): cumulative usage minus what was billed.
+    """Usage lines, rounded, per (customer, currency): cumulative usage minus what was billed
+    (``measure.billed_against``: a later period's interim invoices only as far as they cover it).
 
     ``cumulative`` and ``billed`` are ``measure.usage_cumulative`` and ``measure.usage_billed``. The hot
     loop of a close (one pass per line, ~500,000 at 10,000 customers): it builds the rounded line and its
@@ -163,16 +164,18 @@ def usage_lines(
         before = billed.get((customer_id, model_id, currency))
         amount = ledger_round(sums["amount"] or ZERO)
         tokens = token_classes(sums)
+        previously = ZERO
         if before is not None:
-            amount -= before["amount"]
-            tokens = {cls: n - before["tokens"].get(cls, 0) for cls, n in tokens.items()}
+            previously, counted = billed_against(before, amount, tokens)
+            amount -= previously
+            tokens = {cls: n - counted[cls] for cls, n in tokens.items()}
         if amount == 0 and not any(tokens.values()):
             continue
         model = models[model_id]
         price_details = prices.details(customer_id, model, currency)
         details = None  # stored as details_json; BuiltLine.model() parses it where a dict is needed
-        if before is not None and before["amount"]:
-            details = {"tokens": tokens, **price_details, "previously_billed": str(before["amount"])}
+        if previously:
+            details = {"tokens": tokens, **price_details, "previously_billed": str(previously)}
             details_json = json.dumps(details, separators=(",", ":"))
         else:
             key = id(price_details)

@@ -258,16 +258,23 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
 
     ``amount`` and ``tokens``: usage lines of every invoice of the customer but void ones, of periods
     ending by ``period``'s end (what is billed is cumulative usage up to that day), and of every interim
-    invoice whatever its period (``billing.invoicing.progressive``: it billed usage up to its cut-off,
-    so even a re-run of an earlier period's close must not bill that usage again). A voided *issued*
-    invoice's usage is therefore billed again by the next close (its credit note reversed the receivable
-    against usage revenue). ``relief``: the unbilled share of the lines of every invoice but drafts voided
-    unissued (``NEVER_POSTED``); ``relief - amount`` is what a voided invoice took out of unbilled and no
-    later line billed again yet (``rebill_mark``). Summed in SQL (tokens read from each line's
-    ``details``), so a close reads one row per customer × model however many months were billed before.
+    invoice of a later period (``billing.invoicing.progressive``), whose part of them is also given alone
+    as ``later`` and ``later_tokens``. A later interim billed usage up to its cut-off: the late usage of
+    ``period`` in it must not be billed again by a re-run of ``period``'s close, while the later period's
+    own usage in it is no credit on ``period``'s invoice — so it counts only as far as it covers
+    ``period``'s usage (``billed_against``). A voided *issued* invoice's usage is therefore billed again
+    by the next close (its credit note reversed the receivable against usage revenue). ``relief``: the
+    unbilled share of the lines of every invoice but drafts voided unissued (``NEVER_POSTED``);
+    ``relief - amount`` is what a voided invoice took out of unbilled and no later line billed again yet
+    (``rebill_mark``). Summed in SQL (tokens read from each line's ``details``), so a close reads one row
+    per customer × model however many months were billed before.
     """
+    later = LIVE & Q(invoice__kind=Invoice.Kind.INTERIM, invoice__period_end__gt=period.end)
     token_sums = {
         f"t_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField()), filter=LIVE)
+        for cls in TOKEN_CLASSES
+    } | {
+        f"l_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField()), filter=later)
         for cls in TOKEN_CLASSES
     }
     rows = (
@@ -281,6 +288,7 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
         .values("invoice__customer_id", "ai_model_id", "invoice__currency")
         .annotate(
             amount=Sum("amount_exact", filter=LIVE),
+            later=Sum("amount_exact", filter=later),
             relief=Sum(F("amount_exact") - _rebilled()),
             **token_sums,
         )
@@ -291,9 +299,37 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
             "amount": ledger_round(r["amount"] or ZERO),
             "relief": ledger_round(r["relief"] or ZERO),
             "tokens": {cls: int(r[f"t_{cls}"] or 0) for cls in TOKEN_CLASSES},
+            "later": ledger_round(r["later"] or ZERO),
+            "later_tokens": {cls: int(r[f"l_{cls}"] or 0) for cls in TOKEN_CLASSES},
         }
         for r in rows
     }
+
+
+def billed_against(before: dict, amount: Decimal, tokens: dict[str, int]) -> tuple[Decimal, dict[str, int]]:
+    """What counts as already billed against a period's credit usage up to its end (``amount`` rounded,
+    ``tokens`` per class), from ``before``, a row of ``usage_billed``.
+
+    The invoices of periods ending by the period's end count whole (``billed_le``): what they billed
+    beyond the usage — a re-rating that lowered it — stays a negative line. A later period's interim
+    invoices count only as far as they cover what is left (``min(later, max(0, usage - billed_le))``):
+    the late usage they already billed is not billed again, and none of the later period's own usage is
+    credited. The same for each token class.
+    """
+
+    if not before["later"] and not any(before["later_tokens"].values()):
+        return before["amount"], before["tokens"]  # the usual case: no later interim invoice
+
+    def counted(usage, billed, later):
+        return billed - later + min(later, max(0, usage - (billed - later)))
+
+    return (
+        counted(amount, before["amount"], before["later"]),
+        {
+            cls: counted(n, before["tokens"].get(cls, 0), before["later_tokens"].get(cls, 0))
+            for cls, n in tokens.items()
+        },
+    )
 
 
 def unbilled_relieved(customer_ids: list[int]) -> dict[tuple[int, str], Decimal]:
