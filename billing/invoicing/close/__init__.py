@@ -14,8 +14,9 @@ Be extremely careful changing how usage is measured here: it decides what every 
   line on the next invoice.
 * **Interim invoices** (``billing.invoicing.progressive``) bill a credit customer's usage mid-period, up
   to a cut-off instant, once it passes a threshold. They are earlier invoices like any other, so the
-  close bills only the rest; ``measure.usage_billed`` counts them whatever their period, so even a re-run
-  of an earlier period's close never bills their usage twice.
+  close bills only the rest; a re-run of an earlier period's close counts a later period's interim
+  invoices only as far as they cover its own usage (``measure.billed_against``), so it neither bills
+  their usage twice nor credits the later period's.
 * **Every month close also takes the customers now on prepaid who were ever on credit**: what their credit
   spans used and no invoice billed yet (the span just left, credit-time usage delivered after the switch)
   gets a final invoice; with nothing left, none is made.
