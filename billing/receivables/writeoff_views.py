@@ -26,8 +26,8 @@ from billing.receivables.writeoff_forms import (
     WriteOffProposeForm,
 )
 from billing.receivables.writeoffs import (
+    APPROVER_ROLES,
     PROPOSER_ROLES,
-    SYSTEM_PROPOSAL_APPROVER_ROLES,
     may_decide,
     writeoff_approve,
     writeoff_candidates,
@@ -124,7 +124,7 @@ def writeoff_detail(request, pk: int):
 
 
 @require_POST
-@staff_required(roles=SYSTEM_PROPOSAL_APPROVER_ROLES, auditor_reads=False)
+@staff_required(roles=APPROVER_ROLES, auditor_reads=False)
 def writeoff_decide(request, pk: int):
     write_off = get_object_or_404(write_offs_visible_to(request.user), pk=pk)
     try:

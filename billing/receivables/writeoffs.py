@@ -9,10 +9,13 @@ customer's receivable by exactly what the invoices' ``amount_written_off`` grows
 Finance or an admin proposes writing off a customer's open invoices in one currency (all of them, or
 chosen invoices and amounts) with a reason; nothing is posted. An admin other than the proposer approves:
 the posting, dated ``effective_date``, debits the allowance for doubtful debts as far as the allowance held
-in that currency and book goes and bad-debt expense for the rest, and credits the receivable. A proposal an
-exhausted dunning policy made has no proposer: an admin or finance approves it (four eyes: the policy
-proposed, a person decides). Approval re-reads what is due: a payment received since the proposal is
-never written off (the line shrinks to what is still due; with nothing left the approval is refused).
+in that currency and book goes and bad-debt expense for the rest, and credits the receivable. The allowance
+taken is never more than was held from the effective date on (``_allowance_available``): a backdated
+write-off does not spend an allowance charged later. A proposal an exhausted dunning policy made has no
+proposer: only an admin approves it too (finance may edit the dunning policy that makes such proposals,
+so finance alone deciding them would be one person writing off a debt). Approval re-reads what is due: a
+payment received since the proposal is never written off (the line shrinks to what is still due; with
+nothing left the approval is refused).
 """
 
 import hashlib
@@ -23,6 +26,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +36,7 @@ from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice
 from billing.ledger.accounts import account_get
 from billing.ledger.exceptions import LedgerError
-from billing.ledger.models import AccountKind, LedgerAccount
+from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.ledger.services import credit, debit, transaction_post
 from billing.money import currency_exponent, is_money, quantize_money
 from billing.receivables.models import WriteOff, WriteOffLine
@@ -45,9 +49,8 @@ from billing.receivables.services import (
 from billing.terms.credit import credit_limit_watch
 
 PROPOSER_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
+# Every write-off, the dunning policy's proposals included, is decided by an admin.
 APPROVER_ROLES = (StaffRole.ADMIN,)
-# A proposal without a proposer (an exhausted dunning policy's): any of these may decide it.
-SYSTEM_PROPOSAL_APPROVER_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 POSTING_KIND = "receivable.write_off"
 ZERO = Decimal("0")
@@ -70,8 +73,7 @@ def may_decide(user: User | None, write_off: WriteOff) -> bool:
     """Whether ``user`` may approve or reject ``write_off`` (role and four eyes; not its status)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    roles = APPROVER_ROLES if write_off.proposed_by_id else SYSTEM_PROPOSAL_APPROVER_ROLES
-    return user.staff_role in roles and write_off.proposed_by_id != user.pk
+    return user.staff_role in APPROVER_ROLES and write_off.proposed_by_id != user.pk
 
 
 def _require_decider(user: User | None, write_off: WriteOff) -> None:
@@ -316,10 +318,29 @@ def _effective_date_checked(effective_date, invoices: list[Invoice]) -> date:
     return effective_date
 
 
-def _allowance_held(account: LedgerAccount) -> Decimal:
-    """The allowance on its normal (credit) side, now, read under the account's lock."""
+def _allowance_available(account: LedgerAccount, effective_date: date) -> Decimal:
+    """What a write-off effective ``effective_date`` may take from the allowance, read under the account's
+    lock: the least the allowance held (credit side) at the end of that day or of any later-dated day,
+    now included. Taking more would leave it negative in the history: an allowance charged on 30 November
+    does not exist for a write-off effective 15 October."""
     locked = LedgerAccount.objects.select_for_update().get(pk=account.pk)
-    return max(locked.display_balance, ZERO)
+    entries = JournalEntry.objects.filter(account=locked)
+    # Entries are debit-positive: the allowance held is minus their sum.
+    held = -(
+        entries.filter(transaction__effective_date__lte=effective_date).aggregate(s=Sum("amount"))["s"]
+        or ZERO
+    )
+    lowest = min(held, locked.display_balance)
+    later = (
+        entries.filter(transaction__effective_date__gt=effective_date)
+        .values("transaction__effective_date")
+        .annotate(s=Sum("amount"))
+        .order_by("transaction__effective_date")
+    )
+    for day in later:
+        held -= day["s"]
+        lowest = min(lowest, held)
+    return max(lowest, ZERO)
 
 
 def writeoff_approve(*, write_off: WriteOff, approver: User, effective_date: date | None = None) -> WriteOff:
@@ -363,7 +384,7 @@ def writeoff_approve(*, write_off: WriteOff, approver: User, effective_date: dat
         total = sum((line.amount for line, _inv in kept), ZERO)
         book = customer.seller
         allowance = account_get(kind=AccountKind.ALLOWANCE_DOUBTFUL, currency=currency, book=book)
-        from_allowance = min(_allowance_held(allowance), total)
+        from_allowance = min(_allowance_available(allowance, effective_date), total)
         expense = total - from_allowance
         entries = []
         if from_allowance > 0:

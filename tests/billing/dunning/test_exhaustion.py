@@ -4,6 +4,7 @@ suspends and/or proposes a write-off, once."""
 from datetime import date, timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,7 +129,7 @@ def test_exhausted_dunning_suspends_once_with_a_clear_reason(gateway, django_cap
     assert GatewayHold.objects.count() == 1 and DunningExhaustion.objects.count() == 1
 
 
-def test_exhausted_dunning_proposes_a_write_off_once_that_finance_may_approve():
+def test_exhausted_dunning_proposes_a_write_off_once_that_only_an_admin_approves():
     set_action(DunningPolicy.Exhausted.PROPOSE_WRITE_OFF, days=10)
     invoice = invoice_due(dunned_customer())
     dunning_run(today=day(30))
@@ -147,8 +148,9 @@ def test_exhausted_dunning_proposes_a_write_off_once_that_finance_may_approve():
     assert invoice.number in write_off.reason
     assert DunningExhaustion.objects.get().write_off == write_off
     assert not GatewayHold.objects.exists()
-    finance = staff(StaffRole.FINANCE)
-    writeoff_approve(write_off=write_off, approver=finance)
+    with pytest.raises(PermissionDenied):
+        writeoff_approve(write_off=write_off, approver=staff(StaffRole.FINANCE))
+    writeoff_approve(write_off=write_off, approver=staff(StaffRole.ADMIN))
     invoice.refresh_from_db()
     assert invoice.status == "written_off"
 

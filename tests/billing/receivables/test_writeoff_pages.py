@@ -1,12 +1,13 @@
 """Write-off pages: the queue, proposing from an invoice or a customer, deciding (four eyes), denials."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from accounts.models import MemberRole, StaffRole
-from billing.receivables.models import WriteOff
+from billing.receivables.models import BadDebtRecovery, WriteOff
 from billing.receivables.services import payment_record
 from billing.receivables.writeoffs import writeoff_approve, writeoff_propose
 from tests.billing.factories import staff
@@ -244,3 +245,66 @@ def test_finance_applies_the_customers_credit_to_a_written_off_invoice(
     assert (invoice.amount_written_off, invoice.amount_paid) == (D("70.00"), D("30.00"))
     page = client.get(reverse("writeoff-detail", args=[write_off.pk])).content.decode()
     assert 'data-testid="writeoff-recovery"' in page
+
+
+def test_finance_may_not_decide_a_dunning_proposal_an_admin_does(client, acme, finance, admin):
+    # finance may edit the dunning policy that proposes these: an admin decides them
+    invoice = issued_invoice(acme, "100.00", issue_date=JAN)
+    write_off = writeoff_propose(
+        customer=acme,
+        invoices_amounts=[(invoice, None)],
+        reason="Dunning exhausted",
+        actor=None,
+        idempotency_key="dunning.exhausted:1",
+        origin=WriteOff.Origin.DUNNING,
+    )
+    url = reverse("writeoff-decide", args=[write_off.pk])
+    client.force_login(finance)
+    assert b'data-testid="approve"' not in client.get(reverse("writeoff-detail", args=[write_off.pk])).content
+    assert client.post(url, {"decision": "approve"}).status_code == 403
+    assert client.post(url, {"decision": "reject", "reason": "no"}).status_code == 403
+    write_off.refresh_from_db()
+    assert write_off.status == "proposed"
+
+    client.force_login(admin)
+    assert b'data-testid="approve"' in client.get(reverse("writeoff-detail", args=[write_off.pk])).content
+    assert client.post(url, {"decision": "approve", "effective_date": "2026-03-01"}).status_code == 302
+    write_off.refresh_from_db()
+    assert (write_off.status, write_off.decided_by) == ("approved", admin)
+
+
+def test_a_payment_recorded_on_a_written_off_invoice_with_the_form_is_a_recovery(
+    client, proposed, finance, admin, acme
+):
+    write_off, invoice = proposed
+    writeoff_approve(write_off=write_off, approver=admin, effective_date=FEB)
+    client.force_login(finance)
+    form = client.get(reverse("staff-payment-create"), {"invoice": invoice.pk})
+    assert invoice in form.context["form"].fields["invoice"].queryset
+    response = client.post(
+        reverse("staff-payment-create"),
+        {
+            "customer": acme.pk,
+            "amount": "40.00",
+            "currency": "CNY",
+            "received_on": "2026-03-10",
+            "reference": "late",
+            "allocate": "invoice",
+            "invoice": invoice.pk,
+            "idempotency_key": form.context["form"].initial["idempotency_key"],
+        },
+    )
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid, invoice.amount_written_off) == (
+        "written_off",
+        D("40.00"),
+        D("60.00"),
+    )
+    recovery = BadDebtRecovery.objects.get()
+    assert (recovery.amount, recovery.recovered_on, recovery.payment.reference) == (
+        D("40.00"),
+        date(2026, 3, 10),
+        "late",
+    )
+    assert recovery.journal_transaction.effective_date == date(2026, 3, 10)

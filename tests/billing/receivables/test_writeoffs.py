@@ -154,13 +154,20 @@ def test_four_eyes_the_proposer_finance_and_an_auditor_may_not_approve(acme, adm
     assert invoice.status == Invoice.Status.WRITTEN_OFF
 
 
-def test_a_dunning_proposal_may_be_approved_by_finance(acme, finance):
+def test_a_dunning_proposal_is_decided_by_an_admin_never_by_finance(acme, finance, admin):
+    # finance may edit the dunning policy that proposes: finance alone must not also approve
     invoice = issued_invoice(acme, "100.00", issue_date=JAN)
     write_off = propose(acme, [(invoice, None)], None, origin=WriteOff.Origin.DUNNING)
     assert write_off.proposed_by is None
-    writeoff_approve(write_off=write_off, approver=finance)
+    with pytest.raises(PermissionDenied):
+        writeoff_approve(write_off=write_off, approver=finance)
+    with pytest.raises(PermissionDenied):
+        writeoff_reject(write_off=write_off, approver=finance, reason="no")
     write_off.refresh_from_db()
-    assert (write_off.status, write_off.decided_by) == ("approved", finance)
+    assert write_off.status == "proposed" and write_off.journal_transaction_id is None
+    writeoff_approve(write_off=write_off, approver=admin)
+    write_off.refresh_from_db()
+    assert (write_off.status, write_off.decided_by) == ("approved", admin)
 
 
 def test_a_payment_since_the_proposal_is_not_written_off(acme, finance, admin):
