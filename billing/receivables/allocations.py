@@ -25,6 +25,7 @@ from billing.dunning.suspension import overdue_suspension_watch
 from billing.invoicing.models import Invoice
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.receivables.moments import day_end, effective_moment
+from billing.receivables.recoveries import recovery_reverse
 from billing.receivables.services import (
     ZERO,
     _validate_amount,
@@ -110,15 +111,24 @@ def allocation_release(
     The money goes back to the payment's unallocated credit and the invoice is due again by that much
     (its status and any overdue suspension follow); once committed, the customer's credit is applied
     again where its terms say so (``credit_auto_apply``), which may settle the invoice from other credit.
+    What the payment recovered of a written-off invoice is released first and the recovery undone, dated
+    the release (``recoveries.recovery_reverse``): that amount is written off again, not due again.
     ``at`` is a date (effective that day) or a moment, never in the future. ``actor`` None is the system.
     """
     require_money_role(actor)
     reason = _reason(reason)
     invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
     row = release_row(allocation=allocation, amount=amount, at=at, reason=reason, actor=actor)
+    recovery_reverse(
+        invoice=invoice,
+        payment=row.payment,
+        amount=-row.amount,
+        on=timezone.localtime(row.allocated_at).date(),
+        actor=actor,
+    )
     invoice.amount_paid += row.amount
     invoice_status_settle(invoice)
-    invoice.save(update_fields=["amount_paid", "status"])
+    invoice.save(update_fields=["amount_paid", "amount_written_off", "status"])
     overdue_suspension_watch(invoice=invoice)
     credit_auto_apply_on_commit(customer_id=invoice.customer_id, currency=invoice.currency)
     return row

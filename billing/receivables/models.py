@@ -363,7 +363,10 @@ class WriteOffLine(models.Model):
 
 class BadDebtRecovery(models.Model):
     """Money later paid on an amount written off: the write-off is reversed for that much (Dr receivable /
-    Cr bad debts recovered) and the payment settles the reopened amount. Dated, never changed."""
+    Cr bad debts recovered) and the payment settles the reopened amount. Dated, never changed.
+
+    A recovery undone (its payment bounced or was paid back) is a further, negative row pointing at it
+    (``reverses``), dated the release: the amount is written off again from that day."""
 
     write_off_line = models.ForeignKey(WriteOffLine, on_delete=models.PROTECT, related_name="recoveries")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="recoveries")
@@ -374,6 +377,14 @@ class BadDebtRecovery(models.Model):
     recovered_on = models.DateField(_("recovered on"))
     journal_transaction = models.OneToOneField(
         JournalTransaction, on_delete=models.PROTECT, related_name="bad_debt_recovery"
+    )
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        verbose_name=_("reverses"),
     )
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     recorded_by = models.ForeignKey(
@@ -386,7 +397,12 @@ class BadDebtRecovery(models.Model):
         verbose_name_plural = _("bad-debt recoveries")
         ordering = ["recovered_on", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bad_debt_recovery_amount_gt_0"),
+            # A recovery is positive; only its reversal, pointing at it, is negative.
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, reverses__isnull=True)
+                | models.Q(amount__lt=0, reverses__isnull=False),
+                name="bad_debt_recovery_amount_sign",
+            ),
         ]
 
     def __str__(self) -> str:

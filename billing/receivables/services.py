@@ -44,7 +44,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.money import MoneyField, currency_exponent, is_money, quantize_money
 from billing.receivables.models import CustomerPayment, PaymentAllocation
 from billing.receivables.moments import effective_moment
-from billing.receivables.recoveries import bad_debt_recover
+from billing.receivables.recoveries import bad_debt_recover, recovery_day
 from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
@@ -310,10 +310,12 @@ def payment_allocate(
     allocations=None,
     actor=None,
     at: date | None = None,
+    recover: bool = True,
 ) -> list[PaymentAllocation]:
     """Allocate a payment's unallocated amount to invoices; return the allocations made.
 
-    With ``invoice``: as much as it has due, and then as much of what was written off of it (a recovery).
+    With ``invoice``: as much as it has due, and then (unless ``recover`` is False) as much of what was
+    written off of it (a recovery, dated with its allocation: ``recoveries.recovery_day``).
     With ``allocations`` [(invoice, amount), …]: exactly those
     amounts, refused as a whole if any is more than its invoice has due or they add up to more than
     the payment has left. With neither: open invoices of the customer in the payment's currency, oldest
@@ -348,18 +350,25 @@ def payment_allocate(
     for inv, amount in plan:
         due = inv.amount_due
         # Only a chosen invoice recovers a write-off: the automatic application leaves old debts alone.
-        recoverable = inv.amount_written_off if wanted is not None else ZERO
+        recoverable = inv.amount_written_off if wanted is not None and recover else ZERO
         take = min(left, due + recoverable) if amount is None else amount
         if take <= 0:
             continue
+        allocated_at = effective_moment(max(at, inv.issue_date or at)) if at else timezone.now()
         if take > due:
-            bad_debt_recover(invoice=inv, payment=payment, amount=take - due, actor=actor)
+            # The recovery and the allocation that pays it take effect on one day, never before the
+            # write-off: applying old credit today never rewrites an earlier statement or aging.
+            day = timezone.localtime(allocated_at).date()
+            recovered_on = recovery_day(inv, day)
+            bad_debt_recover(invoice=inv, payment=payment, amount=take - due, on=recovered_on, actor=actor)
+            if recovered_on > day:
+                allocated_at = effective_moment(recovered_on)
         made.append(
             PaymentAllocation.objects.create(
                 payment=payment,
                 invoice=inv,
                 amount=take,
-                allocated_at=effective_moment(max(at, inv.issue_date or at)) if at else timezone.now(),
+                allocated_at=allocated_at,
                 allocated_by=actor,
             )
         )
@@ -376,8 +385,10 @@ def payment_allocate(
 def customer_credit_apply(*, invoice: Invoice, actor=None) -> list[PaymentAllocation]:
     """Apply the customer's unallocated payments to ``invoice``, oldest payment first; return the allocations.
 
-    Finance's "Allocate credit" on one invoice. One durable transaction: if any allocation fails, none
-    of them stays, so the invoice is never left partly settled by some payments and not others.
+    Finance's "Allocate credit" on one invoice: only what is due; an amount written off is recovered
+    only through the write-off's own "apply the customer's credit" (``writeoffs.writeoff_credit_recover``).
+    One durable transaction: if any allocation fails, none of them stays, so the invoice is never left
+    partly settled by some payments and not others.
     """
     made = []
     with transaction.atomic(durable=True):
@@ -388,7 +399,7 @@ def customer_credit_apply(*, invoice: Invoice, actor=None) -> list[PaymentAlloca
             invoice.refresh_from_db()
             if invoice.amount_due <= 0:
                 break
-            made += payment_allocate(payment=payment, invoice=invoice, actor=actor)
+            made += payment_allocate(payment=payment, invoice=invoice, actor=actor, recover=False)
     return made
 
 
