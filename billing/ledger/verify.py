@@ -106,16 +106,30 @@ POSITION_KINDS = (
 )
 
 
+# The seller's write-off of S's receivable, its recoveries and their reversals (billing.receivables
+# .writeoffs and .recoveries; named here because the ledger imports nothing above it). Writing a debt off
+# is the seller's estimate that it will not be paid, not a release: S still owes it, and its book keeps
+# the debt due to its seller until S pays. So these postings do not move S's position.
+SELLER_WRITE_OFF_KINDS = (
+    "receivable.write_off",
+    "receivable.bad_debt_recovered",
+    "receivable.bad_debt_recovery_reversed",
+)
+
+
 def reseller_position_problems(book_id: int) -> list[str]:
     """The book of resale sub-distributor S: per currency, its DUE_TO_SELLER must equal minus S's net
-    balance at its seller (S's wallets there, less its receivable and unbilled usage), else one line naming
-    S. A book kept by a customer that no longer resells is not checked: its seller's book holds S's
-    position for what S buys now."""
+    balance at its seller (S's wallets there, less its receivable and unbilled usage, not counting the
+    seller's write-offs of S's debt: ``SELLER_WRITE_OFF_KINDS``), else one line naming S. A book kept by a
+    customer that no longer resells is not checked: its seller's book holds S's position for what S buys
+    now."""
     reseller = Customer.objects.filter(pk=book_id).first()
     if reseller is None or not reseller.is_reseller:
         return []
     position = _sums(
-        JournalEntry.objects.filter(account__customer_id=book_id, account__kind__in=POSITION_KINDS),
+        JournalEntry.objects.filter(account__customer_id=book_id, account__kind__in=POSITION_KINDS).exclude(
+            transaction__kind__in=SELLER_WRITE_OFF_KINDS
+        ),
         "currency",
     )
     due = _sums(
