@@ -7,6 +7,7 @@ a missing or unknown column, too large) raises ``FileRefused``; a value that can
 everything wrong with the file.
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,8 +39,19 @@ MAX_ROWS = 10000
 # The longest old document number kept: an opening invoice's number column holds 60 characters.
 DOCUMENT_LENGTH = 60
 DESCRIPTION_LENGTH = 300
-# Amounts of this many digits before the point are typos, not balances (the ledger holds 16).
+# Amounts of this many digits before the point are typos, not balances: an opening balance (and what one
+# file brings to one account) stays below 10**15, a tenth of what a ledger balance holds (16 digits before
+# the point, ``billing.money.LEDGER_FIELD``), so what is stored already and what comes later still fit.
 AMOUNT_DIGITS = 15
+AMOUNT_LIMIT = Decimal(10) ** AMOUNT_DIGITS
+# With thousands separators, digits in groups of three: "1,234.50". Anything else with a comma ("1,2,3.4",
+# a decimal comma "1234,50") is refused, never guessed at.
+GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
+
+
+def limit_text() -> str:
+    """The limit of an opening amount as the errors say it: 1,000,000,000,000,000."""
+    return f"{AMOUNT_LIMIT:,}"
 
 
 def header_of(kind: str) -> str:
@@ -73,9 +85,20 @@ class SourceRow:
 
 def _amount(text: str) -> Decimal:
     """A positive decimal amount written as 1234.5 or 1,234.50 (no currency sign, no exponent)."""
-    cleaned = text.strip().replace(",", "")
+    cleaned = text.strip()
     if not cleaned:
         raise FieldProblem("amount", _("amount is missing."))
+    if "," in cleaned:
+        if not GROUPED.fullmatch(cleaned):
+            raise FieldProblem(
+                "amount",
+                _(
+                    "amount %(value)s has a comma out of place: write 1234.50, or with thousands separators "
+                    "1,234.50 (groups of three digits)."
+                )
+                % {"value": repr(text)},
+            )
+        cleaned = cleaned.replace(",", "")
     try:
         parsed = Decimal(cleaned)
     except InvalidOperation:
@@ -91,8 +114,12 @@ def _amount(text: str) -> Decimal:
             _("amount must be greater than zero, not %(value)s: an opening balance is what is owed or held.")
             % {"value": text.strip()},
         )
-    if parsed.adjusted() >= AMOUNT_DIGITS:
-        raise FieldProblem("amount", _("amount %(value)s is implausibly large.") % {"value": text.strip()})
+    if parsed >= AMOUNT_LIMIT:
+        raise FieldProblem(
+            "amount",
+            _("amount %(value)s is too large: an opening balance must be below %(limit)s.")
+            % {"value": text.strip(), "limit": limit_text()},
+        )
     return parsed
 
 

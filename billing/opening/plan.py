@@ -17,7 +17,10 @@ The rules, the same for the page and the command:
 * A document is imported once per customer (receivables, deposits) or per channel (upstream): the same
   document again with the same figures is *unchanged*; with other figures it is an error naming what is
   stored. An opening invoice keeps its old number, so that number must not be another invoice's (any
-  customer's: invoice numbers are unique), nor twice in the file.
+  customer's: invoice numbers are unique), nor twice in the file, nor shaped like a number this system's
+  own series could take (``limits``).
+* Each amount, and what the file brings to one customer, channel or book in one currency, stays below
+  10**15 (``limits``), within what a ledger balance holds.
 """
 
 import hashlib
@@ -36,6 +39,7 @@ from accounts.models import Customer
 from billing.invoicing.models import Invoice
 from billing.ledger.models import AccountKind, JournalEntry
 from billing.money import currency_exponent, is_money, money_text
+from billing.opening.limits import our_numbers_refuse, totals_limit
 from billing.opening.models import OpeningImport
 from billing.opening.parse import SourceRow
 from billing.opening.resolve import channels_resolve_rows, customers_resolve
@@ -165,6 +169,9 @@ def plan_build(kind: str, rows: list[SourceRow]) -> Plan:
     {Kind.RECEIVABLES: _receivables_compare, Kind.DEPOSITS: _deposits_compare, Kind.UPSTREAM: _packs_compare}[
         kind
     ](plan.rows)
+    if kind == Kind.RECEIVABLES:
+        our_numbers_refuse(plan.rows)
+    totals_limit(plan.rows)
     for planned in plan.rows:
         if planned.errors:
             planned.outcome = ERROR

@@ -9,16 +9,18 @@ applying was asked for). Applying is idempotent per document: the same file agai
 """
 
 import hashlib
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
+from billing.money import LEDGER_DIGITS, LEDGER_PLACES
 from billing.opening.models import OpeningImport
 from billing.opening.parse import rows_read
 from billing.opening.plan import CREATED, UNCHANGED, Plan, plan_build
@@ -196,6 +198,19 @@ def _apply(record: OpeningImport, content: bytes, *, digest: str | None, actor) 
         raise ValidationError(
             _("Another change wrote one of these documents at the same time; nothing was applied: try again.")
         ) from None
+    except (DataError, InvalidOperation):
+        # The plan keeps each file below parse.AMOUNT_LIMIT per account; what is stored already can still take
+        # a balance past the ledger's columns. Nothing of the file was written (the transaction rolled
+        # back): record the refusal, and say it, instead of failing the request. PostgreSQL says DataError;
+        # SQLite (the demo) stores the sum and fails reading it back as a Decimal of too many digits.
+        message = _(
+            "The amounts are more than the ledger can hold: with what is stored already, an account's "
+            "balance would reach %(limit)s or more. Nothing was applied."
+        ) % {"limit": f"{Decimal(10) ** (LEDGER_DIGITS - LEDGER_PLACES):,}"}
+        OpeningImport.objects.filter(pk=record.pk).update(
+            state=State.REFUSED, errors=[{"row": 0, "field": "file", "message": message}]
+        )
+        raise ValidationError(message) from None
     locked.plan = plan
     return locked
 
