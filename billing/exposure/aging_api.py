@@ -127,8 +127,11 @@ class AgingReportView(APIView):
         responses={
             200: AGING_SCHEMA,
             400: AS_OF_ERROR,
-            401: error("Not signed in."),
-            403: error(f"Not admin, finance, sales or auditor staff. {SESSION_REFUSED}"),
+            # Session authentication only: DRF answers a caller without a session 403, never 401.
+            403: error(
+                "Not signed in (no session: this API has no other authentication), or not admin, finance, "
+                f"sales or auditor staff. {SESSION_REFUSED}"
+            ),
             406: error(NOT_ACCEPTABLE),
         },
     )
