@@ -212,7 +212,9 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
         return "write_off", f"#{write_off.pk}", text, None
     recovery = getattr(original, "bad_debt_recovery", None)
     if recovery is not None:
-        text = prefix + str(_("Bad debt recovered")) + f" · {recovery.invoice.number}"
+        # A released payment undoes its recovery by a row pointing at it (billing.receivables.recoveries).
+        label = _("Bad debt recovery undone") if recovery.reverses_id else _("Bad debt recovered")
+        text = prefix + str(label) + f" · {recovery.invoice.number}"
         return "recovery", recovery.invoice.number, text, None
     return "adjustment", f"#{txn.pk}", txn.memo or txn.kind, None
 
