@@ -10,9 +10,11 @@ The rates are, in this order: the five given (``rates``: the command's ``--rates
 else the provision matrix in force (``EclMatrix``): the rates finance entered, or those derived from the
 book's own history by the loss-rate method (``ecl_history``). The same rates apply to every currency.
 
-Each currency is measured on its own; the base-currency view converts each currency's figures at the
-date's rate (``BaseRates``) and rounds each once. A missing rate leaves the base view out and names the
-pair (``missing_rates``); ``base_or_raise`` turns that into the error readers of the base view need.
+Each currency is measured on its own and needs no exchange rate; posting is per currency too. The
+base-currency view converts each currency's figures at the date's rate (``BaseRates``) and rounds each
+once. A currency without a rate leaves the base view out (None: a sum without it would understate the
+allowance) and names the pair (``missing_rates``); every currency's own figures stand. Only derived rates
+need rates to be measured at all, because they pool the history in the base currency: ``DerivedRatesMissing``.
 """
 
 import re
@@ -125,6 +127,27 @@ def as_of_check(as_of: date, *, field: str = "as_of") -> date:
     return as_of
 
 
+class DerivedRatesMissing(FxRatesMissing):
+    """Derived loss rates pool every currency's history in the base currency; a pair has no rate."""
+
+    def __init__(self, pairs: set[tuple[str, str, date]]):
+        self.pairs = sorted(pairs)
+        Exception.__init__(
+            self,
+            _(
+                "The loss rates are derived from history pooled in %(base)s, and there is no exchange rate "
+                "on or before: %(pairs)s. Enter these exchange rates, or enter the loss rates (or give "
+                "them); nothing was posted."
+            )
+            % {"base": settings.BASE_CURRENCY, "pairs": ", ".join(pairs_text(self.pairs))},
+        )
+
+
+def pairs_text(pairs) -> list[str]:
+    """Missing pairs as people and JSON read them: ``JPY→CNY 2026-12-06``."""
+    return [f"{currency}→{base} {on:%Y-%m-%d}" for currency, base, on in sorted(pairs)]
+
+
 @dataclass(frozen=True)
 class BucketEcl:
     bucket: str
@@ -181,12 +204,6 @@ class EclMeasure:
     base: CurrencyEcl | None
     missing_rates: tuple[tuple[str, str, date], ...]
 
-    def base_or_raise(self) -> CurrencyEcl:
-        """The base-currency view, or ``FxRatesMissing`` naming every pair without a rate."""
-        if self.base is None:
-            raise FxRatesMissing(set(self.missing_rates))
-        return self.base
-
 
 @dataclass(frozen=True)
 class RatesUsed:
@@ -203,13 +220,16 @@ def rates_used(as_of: date, *, rates=None, book_id: int | None = None) -> RatesU
         return RatesUsed(GIVEN, checked, None, {"method": GIVEN, "rates": [rate_text(r) for r in checked]})
     matrix = EclMatrix.load()
     if matrix.method == EclMatrix.Method.DERIVED:
-        derivation = rates_derive(
-            as_of,
-            history_months=matrix.history_months,
-            forward_adjustment=matrix.forward_adjustment,
-            round_whole=matrix.round_whole,
-            book_id=book_id,
-        )
+        try:
+            derivation = rates_derive(
+                as_of,
+                history_months=matrix.history_months,
+                forward_adjustment=matrix.forward_adjustment,
+                round_whole=matrix.round_whole,
+                book_id=book_id,
+            )
+        except FxRatesMissing as exc:
+            raise DerivedRatesMissing(set(exc.pairs)) from None
         described = {
             "method": matrix.method,
             "rates": [rate_text(r) for r in derivation.rates],
@@ -283,7 +303,8 @@ def ecl_measure(as_of: date, *, rates=None, book_id: int | None = None) -> EclMe
 
     ``rates``: five percents for current, 1–30, 31–60, 61–90 and over 90 days, else the matrix in force.
     Raises ``EclInputError`` for bad rates or a future date, ``EclError`` when derived rates have no
-    history, ``FxRatesMissing`` when pooling the history needs a rate that is missing.
+    history, ``DerivedRatesMissing`` when pooling the history needs a rate that is missing. A currency
+    without a rate for the base view is no error: ``base`` is None and ``missing_rates`` names the pairs.
     """
     as_of_check(as_of)
     used = rates_used(as_of, rates=rates, book_id=book_id)

@@ -2,8 +2,11 @@
 
 The same JSON as ``python manage.py ecl --format json`` (``billing.exposure.ecl_json``), read only: it
 measures, it never posts. Signed-in staff of the roles that read the ECL page (admin, finance, auditor);
-sales, support, portal users and gateway tokens are refused. Bad input is a 400 naming the parameter; a
-currency without a rate into the base currency at the date is a 409 naming the pair.
+sales, support, portal users, gateway tokens and anonymous callers are refused (403: session
+authentication has no challenge to offer, so DRF answers 403, not 401). Bad input is a 400 naming the
+parameter. A currency without a rate into the base currency at the date is no error: its own figures are
+there, the base view's amounts are null and ``missing_rates`` names the pair. Only derived rates, which pool
+the history in the base currency, cannot be measured then: a 409 naming the pairs.
 """
 
 import datetime as dt
@@ -17,10 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import StaffRole
-from billing.exposure.ecl import EclInputError, ecl_measure, rates_parse
+from billing.exposure.ecl import DerivedRatesMissing, EclInputError, ecl_measure, pairs_text, rates_parse
 from billing.exposure.ecl_history import EclError
 from billing.exposure.ecl_json import report_json
-from billing.fx.rates import FxRatesMissing
 from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error
 
 ECL_READERS = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR)
@@ -53,6 +55,30 @@ _FIGURES = {
     "prior_allowance": serializers.CharField(help_text="Allowance for doubtful debts held at the date."),
     "change": serializers.CharField(help_text="total − prior_allowance: a charge (+) or a release (−)."),
 }
+_BASE_NULL = " Null when a currency has no rate into the base currency (see missing_rates)."
+_BASE_BUCKET = inline_serializer(
+    "EclBaseBucket",
+    {
+        "bucket": serializers.ChoiceField(choices=["current", "d1_30", "d31_60", "d61_90", "d90_plus"]),
+        "gross": serializers.CharField(allow_null=True, help_text="In the base currency." + _BASE_NULL),
+        "rate": serializers.CharField(help_text="Loss rate in percent: 11, 14.285714, 100."),
+        "ecl": serializers.CharField(allow_null=True, help_text="In the base currency." + _BASE_NULL),
+    },
+    many=True,
+)
+_BASE_FIGURES = {
+    "buckets": _BASE_BUCKET,
+    **{
+        name: serializers.CharField(allow_null=True, help_text=((field.help_text or "") + _BASE_NULL).strip())
+        for name, field in _FIGURES.items()
+        if name != "buckets"
+    },
+}
+_MISSING = serializers.ListField(
+    child=serializers.CharField(),
+    help_text="Each currency with no rate into the base currency on or before as_of, as "
+    "'JPY→CNY 2026-12-06'; empty when every currency has one.",
+)
 ECL_SCHEMA = inline_serializer(
     "EclReport",
     {
@@ -64,10 +90,12 @@ ECL_SCHEMA = inline_serializer(
             "loss-rate method on the book's history.",
         ),
         "rates": serializers.ListField(child=serializers.CharField(), help_text="Percent, bucket order."),
-        **_FIGURES,
+        **_BASE_FIGURES,
+        "missing_rates": _MISSING,
         "posted": serializers.BooleanField(help_text="Always false here: the API never posts."),
         "currencies": serializers.DictField(
-            child=inline_serializer("EclCurrency", _FIGURES), help_text="The same figures per currency."
+            child=inline_serializer("EclCurrency", _FIGURES),
+            help_text="The same figures per currency, in that currency: they need no exchange rate.",
         ),
         "derivation": serializers.DictField(
             required=False,
@@ -80,7 +108,17 @@ INPUT_ERROR = inline_serializer(
     "EclQueryError",
     {"error": serializers.CharField(), "field": serializers.CharField(help_text="as_of or rates.")},
 )
-CONFLICT = inline_serializer("EclConflict", {"error": serializers.CharField()})
+CONFLICT = inline_serializer(
+    "EclConflict",
+    {
+        "error": serializers.CharField(),
+        "missing_rates": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Derived rates only: the pairs the pooled history needs, as 'JPY→CNY 2026-12-06'.",
+        ),
+    },
+)
 
 
 def _as_of(raw: str) -> dt.date:
@@ -115,13 +153,16 @@ class EclReportView(APIView):
         responses={
             200: ECL_SCHEMA,
             400: INPUT_ERROR,
-            401: error("Not signed in."),
-            403: error(f"Not admin, finance or auditor staff. {SESSION_REFUSED}"),
+            403: error(
+                "Not signed in (session authentication: anonymous callers get 403, not 401), or not admin, "
+                f"finance or auditor staff. {SESSION_REFUSED}"
+            ),
             406: error(NOT_ACCEPTABLE),
             409: OpenApiResponse(
                 CONFLICT,
-                description="A currency has no exchange rate into the base currency at as_of (the pair is "
-                "named), or the matrix derives its rates from history and there is none.",
+                description="The matrix derives its rates from history and there is none, or the history "
+                "is pooled in the base currency and a currency has no rate into it (missing_rates names "
+                "the pairs). A missing rate with given or entered rates is no error: see missing_rates.",
             ),
         },
     )
@@ -133,8 +174,8 @@ class EclReportView(APIView):
             answer = report_json(ecl_measure(day, rates=rates))
         except EclInputError as exc:
             return Response({"error": exc.message, "field": exc.field}, status=400)
-        except FxRatesMissing as exc:
-            return Response({"error": str(exc)}, status=409)
+        except DerivedRatesMissing as exc:
+            return Response({"error": str(exc), "missing_rates": pairs_text(exc.pairs)}, status=409)
         except EclError as exc:
             # Derived rates with no history to derive them from: the matrix, not the request, must change.
             return Response({"error": str(exc)}, status=409)

@@ -1,4 +1,9 @@
-"""python manage.py ecl --as-of DATE [--rates R1,R2,R3,R4,R5] [--book CODE] [--post] [--format json|text]"""
+"""python manage.py ecl --as-of DATE [--rates R1,R2,R3,R4,R5] [--book CODE] [--post] [--format json|text]
+
+A currency without a rate into the base currency does not stop the report or the posting (both are per
+currency): the base view is left out and ``missing_rates`` names the pair. Derived rates pool the history in
+the base currency, so there a missing rate is an error naming the pairs, and nothing is posted.
+"""
 
 import json
 from datetime import date
@@ -6,12 +11,11 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Customer
-from billing.exposure.ecl import EclInputError, ecl_measure, rates_parse
+from billing.exposure.ecl import DerivedRatesMissing, EclInputError, ecl_measure, rates_parse
 from billing.exposure.ecl_history import EclError
 from billing.exposure.ecl_json import report_json, report_text
 from billing.exposure.ecl_post import ecl_post
 from billing.exposure.models import EclRun
-from billing.fx.rates import FxRatesMissing
 from billing.ledger.exceptions import LedgerError
 
 
@@ -24,7 +28,9 @@ class Command(BaseCommand):
         "provision matrix configured on the ECL page (entered rates, or derived from history). With "
         "--post, book the change: Dr bad-debt expense / Cr allowance for doubtful debts (a release the "
         "other way), one run per currency with the matrix used; running it again posts nothing twice. "
-        "Amounts are decimal strings; the top level is in the base currency, 'currencies' per currency."
+        "Amounts are decimal strings; the top level is in the base currency, 'currencies' per currency. A "
+        "currency with no rate into the base currency is listed in 'missing_rates' and the base amounts are "
+        "null; its own figures and its posting are not affected (derived rates need every rate: an error)."
     )
 
     def add_arguments(self, parser):
@@ -54,8 +60,6 @@ class Command(BaseCommand):
         try:
             given = rates_parse(rates) if rates is not None else None
             measure = ecl_measure(day, rates=given, book_id=book_id)
-            # The base view is printed: a missing rate is refused before anything is posted.
-            measure.base_or_raise()
             runs = None
             if post:
                 runs = ecl_post(day, origin=EclRun.Origin.COMMAND, rates=given, book_id=book_id)
@@ -63,7 +67,7 @@ class Command(BaseCommand):
         except EclInputError as error:
             option = {"as_of": "--as-of", "rates": "--rates", "book": "--book"}.get(error.field, error.field)
             raise CommandError(f"{option}: {error.message}") from None
-        except (EclError, FxRatesMissing, LedgerError) as error:
+        except (EclError, DerivedRatesMissing, LedgerError) as error:
             raise CommandError(str(error)) from None
         if fmt == "json":
             self.stdout.write(json.dumps(answer, indent=2, ensure_ascii=False))

@@ -77,15 +77,6 @@ def test_base_currency_view_converts_each_currency():
     assert answer["currencies"]["USD"]["total"] == "178.50"
 
 
-def test_a_missing_rate_names_the_pair_and_posts_nothing():
-    as_of = as_of_day()
-    golden_receivables(as_of, code="usd", currency="USD")
-
-    with pytest.raises(CommandError, match=f"USD→CNY {as_of:%Y-%m-%d}"):
-        ecl("--as-of", as_of.isoformat(), "--rates", GOLDEN, "--post")
-    assert not EclRun.objects.exists()
-
-
 def test_text_format_reads_as_a_table():
     as_of = as_of_day()
     golden_receivables(as_of)
