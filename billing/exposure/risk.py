@@ -8,6 +8,14 @@ top ten's share, and the Herfindahl–Hirschman index Σ (share in %)², from ne
 (one customer holds it all). A customer whose currency has no rate today is listed with "no rate" and left
 out of the concentration figures, never counted at 0 or 1.
 
+**One book at a time.** A customer's receivable, unbilled usage and deposits are held in its seller's book
+(``customer.seller``; None = the operator's). The operator's book is what customers owe the operator; a
+resale sub-distributor's own customers owe the sub-distributor, in its book, and the operator's exposure to
+that chain is the sub-distributor itself (its receivable in the operator's book, a row like any other credit
+customer). Summing both books would count the chain twice and mix two creditors, so the rows, the total and
+the concentration are always of one book, the operator's unless ``book_id`` names a sub-distributor's, as
+the dashboard, aging, ECL and forecast read it.
+
 Load once (four grouped queries, whatever the number of customers), compute on plain rows: the page
 filters, sorts and pages these rows in memory, which stays fast for 10,000 customers.
 """
@@ -107,11 +115,13 @@ class Concentration:
         return "high" if self.hhi > HHI_HIGH else "moderate" if self.hhi >= HHI_MODERATE else "low"
 
 
-def risk_rows(*, today: dt.date) -> list[RiskRow]:
-    """Every customer on credit terms with its exposure parts, oldest overdue invoice and open flags."""
+def risk_rows(*, today: dt.date, book_id: int | None = None) -> list[RiskRow]:
+    """Every customer on credit terms billed in ``book_id``'s book (None: the operator's) with its
+    exposure parts, oldest overdue invoice and open flags."""
+    in_book = Q(customer__seller__isnull=True) if book_id is None else Q(customer__seller_id=book_id)
     rows = {
         t[0]: RiskRow(*t)
-        for t in BillingTerms.objects.filter(mode__in=CREDIT_MODES).values_list(
+        for t in BillingTerms.objects.filter(in_book, mode__in=CREDIT_MODES).values_list(
             "customer_id",
             "customer__code",
             "customer__name",
@@ -126,6 +136,7 @@ def risk_rows(*, today: dt.date) -> list[RiskRow]:
     # this one); a paid wallet is credit-normal, so its balance is the deposit negated.
     balances = (
         LedgerAccount.objects.filter(
+            in_book,
             kind__in=(AccountKind.RECEIVABLE, AccountKind.UNBILLED_RECEIVABLE, AccountKind.WALLET_PAID),
             customer__billing_terms__mode__in=CREDIT_MODES,
             currency=F("customer__billing_terms__currency"),
@@ -142,7 +153,9 @@ def risk_rows(*, today: dt.date) -> list[RiskRow]:
         row = rows[customer_id]
         row.receivables, row.unbilled, row.deposits = receivable or ZERO, unbilled or ZERO, -(paid or ZERO)
     oldest = (
-        Invoice.objects.filter(status__in=OPEN_STATUSES, customer__billing_terms__mode__in=CREDIT_MODES)
+        Invoice.objects.filter(
+            in_book, status__in=OPEN_STATUSES, customer__billing_terms__mode__in=CREDIT_MODES
+        )
         .annotate(aged_from=Coalesce(F("due_date"), F("issue_date")))
         .filter(aged_from__lt=today)
         .order_by()
@@ -160,7 +173,7 @@ def risk_rows(*, today: dt.date) -> list[RiskRow]:
 
 
 def concentration(rows: list[RiskRow], *, today: dt.date, rates: BaseRates | None = None) -> Concentration:
-    """Set each row's rate and share; return the concentration figures over all of ``rows``."""
+    """Set each row's rate and share; return the concentration figures over all of ``rows`` (one book's)."""
     rates = rates or BaseRates()
     by_currency = {currency: rates.rate(currency, today) for currency in {r.currency for r in rows}}
     missing = {currency for currency, rate in by_currency.items() if rate is None}
@@ -190,18 +203,12 @@ def concentration(rows: list[RiskRow], *, today: dt.date, rates: BaseRates | Non
     )
 
 
-def rows_filter(
-    rows: list[RiskRow], *, q: str = "", seller: str = "", policy: str = "", flagged=False, high=False
-):
-    """Narrow ``rows``: a name or code containing ``q``; ``seller`` "operator" or a seller's id; flagged
-    only; over 80% of the limit only."""
+def rows_filter(rows: list[RiskRow], *, q: str = "", policy: str = "", flagged=False, high=False):
+    """Narrow ``rows``: a name or code containing ``q``; one credit policy; flagged only; over 80% of the
+    limit only. (The book is chosen before, in ``risk_rows``.)"""
     q = q.strip().lower()
     if q:
         rows = [r for r in rows if q in r.name.lower() or q in r.code.lower()]
-    if seller == "operator":
-        rows = [r for r in rows if r.seller_id is None]
-    elif seller:
-        rows = [r for r in rows if str(r.seller_id) == seller]
     if policy:
         rows = [r for r in rows if r.policy == policy]
     if flagged:

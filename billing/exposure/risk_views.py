@@ -1,6 +1,8 @@
 """The customer risk page: exposure against limits, concentration, open risk flags; its CSV; clearing.
 
 Roles: admin, finance and sales read, auditors read; support is refused (403), as are portal users.
+One book at a time (``billing.exposure.risk``): the operator's unless the Book filter names a resale
+sub-distributor's; the page says which.
 Clearing a usage-spike flag is a POST for finance and administrators (``billing.dunning.risk``).
 Bad filter input shows the form's errors over an empty list, never a 500.
 """
@@ -16,10 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import Customer, StaffRole
+from accounts.chain import book_label
+from accounts.models import StaffRole
 from accounts.permissions import staff_required
 from billing.dunning.risk import CLEARERS, risk_flag_clear
 from billing.dunning.risk_notify import risk_flag_sentence
+from billing.exposure.aging_forms import resale_books
 from billing.exposure.risk import HIGH_UTILISATION, concentration, risk_rows, rows_filter, rows_sort
 from billing.money import quantize_money
 from billing.terms.models import BillingTerms, RiskFlag
@@ -31,8 +35,16 @@ READERS = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SALES)
 
 
 class RiskFilterForm(BootstrapFormMixin, forms.Form):
+    book = forms.ModelChoiceField(
+        label=gettext_lazy("Book"),
+        queryset=resale_books(),
+        required=False,
+        empty_label=gettext_lazy("The operator's book"),
+        help_text=gettext_lazy(
+            "A resale sub-distributor's book holds the invoices of the customers it bills itself."
+        ),
+    )
     q = forms.CharField(label=gettext_lazy("Customer name or code"), required=False, max_length=100)
-    seller = forms.ChoiceField(label=gettext_lazy("Seller"), required=False)
     policy = forms.ChoiceField(
         label=gettext_lazy("Credit policy"),
         required=False,
@@ -42,33 +54,27 @@ class RiskFilterForm(BootstrapFormMixin, forms.Form):
     # The figure is HIGH_UTILISATION's.
     high = forms.BooleanField(label=gettext_lazy("Over 80% of the limit"), required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        sellers = Customer.objects.filter(pk__in=Customer.objects.values("seller_id")).order_by("name")
-        self.fields["seller"].choices = [
-            ("", _("Any")),
-            ("operator", _("Our own customers")),
-            *((str(pk), name) for pk, name in sellers.values_list("pk", "name")),
-        ]
-
 
 def _rows(request):
-    """The filtered, sorted rows, the concentration over every credit customer, the form and the sort."""
+    """The book's filtered, sorted rows, the concentration over every credit customer of that book, the
+    book's id (None: the operator's), the form and the sort. An unknown book is a form error and reads
+    the operator's book's figures over no rows."""
     today = timezone.localdate()
-    rows = risk_rows(today=today)
-    figures = concentration(rows, today=today)
     form = RiskFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        rows = []
-    elif form.is_bound:
-        rows = rows_filter(rows, **form.cleaned_data)
+    valid = not form.is_bound or form.is_valid()
+    data = dict(form.cleaned_data) if form.is_bound else {}
+    book = data.pop("book", None)
+    book_id = book.pk if book else None
+    rows = risk_rows(today=today, book_id=book_id)
+    figures = concentration(rows, today=today)
+    rows = rows_filter(rows, **data) if valid else []
     rows, sort = rows_sort(rows, request.GET.get("o") or "")
-    return rows, figures, form, sort, today
+    return rows, figures, book_id, form, sort, today
 
 
 @staff_required(roles=READERS)
 def risk_list(request):
-    rows, figures, form, sort, today = _rows(request)
+    rows, figures, book_id, form, sort, today = _rows(request)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page:
         row.flag_texts = [(flag, risk_flag_sentence(flag, row.currency)) for flag in row.flags]
@@ -83,6 +89,8 @@ def risk_list(request):
         chart["cumulative"].append(str(round(running, 2)))
     context = {
         "filter": form,
+        "book": book_label(book_id),
+        "operator_book": book_id is None,
         "page_obj": page,
         "figures": figures,
         "sort": sort,
@@ -97,8 +105,11 @@ def risk_list(request):
 
 @staff_required(roles=READERS)
 def risk_csv(request):
-    rows, figures, _form, _sort, today = _rows(request)
-    return csv_response(csv_lines(_csv_rows(rows, figures.currency)), f"customer-risk-{today:%Y%m%d}.csv")
+    rows, figures, book_id, _form, _sort, today = _rows(request)
+    name = (
+        f"customer-risk-{today:%Y%m%d}" if book_id is None else f"customer-risk-book{book_id}-{today:%Y%m%d}"
+    )
+    return csv_response(csv_lines(_csv_rows(rows, figures.currency)), f"{name}.csv")
 
 
 def _money(value, currency: str):
