@@ -18,9 +18,11 @@ from accounts.permissions import staff_required
 from accounts.selectors import customers_visible_to, home_customer
 from billing.customers.selectors import customer_mix
 from billing.exposure.figures import FIGURES
-from billing.exposure.snapshots import float_trend, payload_for
+from billing.exposure.snapshots import first_posting_day, float_trend, payload_for
 
 FULL = {StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR}
+# Who may write a past day's snapshot by opening it; every other role reads the figures without storing.
+STORES = {StaffRole.ADMIN, StaffRole.FINANCE}
 # What each role sees: sales the customer side (no cash, float, vendors or cost), support its queues.
 SECTIONS = {
     "capital": FULL,
@@ -91,6 +93,17 @@ class DayForm(forms.Form):
             raise forms.ValidationError(_("%(day)s has not happened yet.") % {"day": day.isoformat()})
         if day is not None and day.year < 2000:
             raise forms.ValidationError(_("Pick a day from 2000 on."))
+        if day is not None and day < timezone.localdate():
+            first = first_posting_day()
+            if first is None:
+                raise forms.ValidationError(
+                    _("Nothing has been posted to the ledger yet: there is no past day to show.")
+                )
+            if day < first:
+                raise forms.ValidationError(
+                    _("The ledger starts on %(first)s: pick a day from then on.")
+                    % {"first": first.isoformat()}
+                )
         return day
 
 
@@ -165,7 +178,8 @@ def dashboard(request):
     today = timezone.localdate()
     if day == today:
         day = None
-    payload, snapshot = payload_for(day)
+    store = role in STORES
+    payload, snapshot = payload_for(day, store=store)
     context = {
         "form": form,
         "day": date.fromisoformat(payload["day"]),
@@ -182,7 +196,7 @@ def dashboard(request):
     if "capital" in shown:
         context["capital"] = [_card(payload, name, role) for name in CAPITAL_FIGURES]
         context["trend"] = float_trend(
-            context["day"], None if day is not None else payload["base"]["funded_float"]
+            context["day"], None if day is not None else payload["base"]["funded_float"], store=store
         )
     if "customers" in shown:
         context["customer_figures"] = [_card(payload, name, role) for name in CUSTOMER_FIGURES]

@@ -6,20 +6,26 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from billing.exposure.snapshots import TREND_DAYS, live_payload_refresh, snapshot_take, snapshots_backfill
+from billing.exposure.snapshots import TREND_DAYS, live_payload_refresh, snapshots_refresh, trend_refresh
 
 
 @shared_task(name="billing.exposure.snapshot_tasks.capital_snapshot_task")
 def capital_snapshot_task(days: int = TREND_DAYS) -> dict:
-    """Take yesterday's snapshot (again, so it holds the day's final postings and its work queues) and
-    back-fill any day of the last ``days`` that has none, from the ledger; return the days taken."""
+    """Bring the last ``days`` ended days up to the ledger: take yesterday and any day without a snapshot,
+    re-take the days something posted since (a payment entered the next morning, an opening import) takes
+    effect on or before; return the days taken and re-taken."""
     yesterday = timezone.localdate() - timedelta(days=1)
-    snapshot_take(yesterday)
-    filled = snapshots_backfill(until=yesterday - timedelta(days=1), days=days - 1) if days > 1 else []
-    return {"day": yesterday.isoformat(), "backfilled": [d.isoformat() for d in filled]}
+    result = snapshots_refresh(until=yesterday, days=days)
+    return {
+        "day": yesterday.isoformat(),
+        "taken": [d.isoformat() for d in result["taken"]],
+        "retaken": [d.isoformat() for d in result["retaken"]],
+    }
 
 
 @shared_task(name="billing.exposure.snapshot_tasks.capital_live_task")
 def capital_live_task() -> str:
-    """Recompute today's dashboard figures into the cache (beat, every minute), so no page waits for them."""
+    """Recompute today's dashboard figures into the cache (beat, every minute), so no page waits for them,
+    and re-take any day of the float trend the ledger has moved since (usually none: a few index reads)."""
+    trend_refresh()
     return live_payload_refresh()["day"]

@@ -3,6 +3,7 @@ command and task that take them."""
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from billing.exposure.models import CapitalSnapshot
 from billing.exposure.snapshot_tasks import capital_live_task, capital_snapshot_task
-from billing.exposure.snapshots import float_trend, snapshot_take, snapshots_backfill
+from billing.exposure.snapshots import float_trend, snapshot_take, snapshots_refresh
+from billing.receivables.services import payment_record
 from demo.exposure import load as demo_snapshots
 from tests.billing.exposure.test_figures import ledger_world
 from tests.billing.factories import topup
@@ -39,8 +41,10 @@ def test_a_snapshot_holds_the_days_figures_and_retaking_it_replaces_the_row():
     assert figures["base_currency"] == "CNY" and figures["missing_rates"] == []
     assert set(figures["metrics"]) >= {"dso", "dpo", "cover_days", "ccc", "missing_rates"}
     assert figures["queues"] is not None  # yesterday: counted by the nightly job
-    assert {k: v for k, v in first.figures.items() if k != "counted_at"} == {
-        k: v for k, v in again.figures.items() if k != "counted_at"
+    assert again.figures["ledger_mark"]["journal"] > first.figures["ledger_mark"]["journal"]  # the top-up
+    moving = ("counted_at", "ledger_mark")
+    assert {k: v for k, v in first.figures.items() if k not in moving} == {
+        k: v for k, v in again.figures.items() if k not in moving
     }
 
 
@@ -57,19 +61,55 @@ def test_back_fill_takes_only_missing_days_and_the_trend_shows_gaps_until_then()
     trend = float_trend(day, days=5)
     assert trend["missing"] == 4 and trend["values"][2] is not None
 
-    taken = snapshots_backfill(until=day, days=5)
+    result = snapshots_refresh(until=day, days=5)
 
-    assert len(taken) == 4 and day - timedelta(days=2) not in taken
+    assert len(result["taken"]) == 4 and day - timedelta(days=2) not in result["taken"]
+    assert result["retaken"] == []
     assert CapitalSnapshot.objects.count() == 5
     assert float_trend(day, days=5)["missing"] == 0
-    assert snapshots_backfill(until=day, days=5) == []
+    assert snapshots_refresh(until=day, days=5) == {"taken": [], "retaken": []}
 
 
 def test_the_nightly_task_takes_yesterday_and_back_fills_the_window():
     result = capital_snapshot_task(days=4)
-    assert result["day"] == _yesterday().isoformat() and len(result["backfilled"]) == 3
+    assert result["day"] == _yesterday().isoformat() and len(result["taken"]) == 4
     assert CapitalSnapshot.objects.count() == 4
-    assert capital_snapshot_task(days=4)["backfilled"] == []
+    assert capital_snapshot_task(days=4) == {"day": _yesterday().isoformat(), "taken": [], "retaken": []}
+
+
+def test_the_nightly_refresh_retakes_the_days_a_late_posting_reaches_and_moves_the_others_marks_on():
+    world = ledger_world()
+    yesterday = _yesterday()
+    snapshots_refresh(until=yesterday, days=5)
+    marks = dict(CapitalSnapshot.objects.values_list("day", "figures__ledger_mark"))
+    kept = CapitalSnapshot.objects.get(day=yesterday).figures["queues"]
+    assert kept is not None
+
+    # a payment received two days ago, entered now: that day and the later ones moved, not the earlier
+    payment_record(
+        customer=world.invoiced,
+        amount=Decimal("25"),
+        currency="CNY",
+        received_on=yesterday - timedelta(days=1),
+        reference="BANK-LATE",
+        actor=world.finance,
+        idempotency_key="late-pay",
+    )
+    result = capital_snapshot_task(days=5)
+
+    assert result["taken"] == [] and result["retaken"] == [
+        (yesterday - timedelta(days=1)).isoformat(),
+        yesterday.isoformat(),
+    ]
+    after = {s.day: s for s in CapitalSnapshot.objects.all()}
+    assert after[yesterday].figures["base"]["receivables"].startswith("75")
+    assert after[yesterday - timedelta(days=2)].figures["base"]["receivables"].startswith("100")
+    assert after[yesterday].figures["queues"] == kept  # recorded queues stay as recorded
+    # the untouched days keep their figures, with their mark moved on to now
+    moved = after[yesterday - timedelta(days=2)].figures["ledger_mark"]
+    assert moved["allocation"] > marks[yesterday - timedelta(days=2)]["allocation"]
+    assert moved == after[yesterday].figures["ledger_mark"]
+    assert capital_snapshot_task(days=5)["retaken"] == []
 
 
 def test_the_command_takes_a_day_or_a_range_and_answers_bad_dates_clearly():
