@@ -30,6 +30,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Max, Min
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from billing.exposure import dashboard_lists as lists
@@ -124,10 +125,14 @@ def ledger_mark() -> dict[str, int]:
     }
 
 
-def _mark_of(snapshot: CapitalSnapshot | None) -> dict[str, int] | None:
-    """The mark a snapshot's figures hold; None for one taken before marks were recorded (always stale)."""
-    mark = snapshot.figures.get("ledger_mark") if snapshot is not None else None
+def _valid(mark: dict | None) -> dict[str, int] | None:
+    """A recorded mark, or None for a snapshot taken before marks were recorded (always stale)."""
     return mark if mark and all(key in mark for key in MARK_SOURCES) else None
+
+
+def _mark_of(snapshot: CapitalSnapshot | None) -> dict[str, int] | None:
+    """The mark a snapshot's figures hold (None: none recorded)."""
+    return _valid(snapshot.figures.get("ledger_mark")) if snapshot is not None else None
 
 
 def snapshot_stale(day: date, mark: dict[str, int] | None) -> bool:
@@ -169,16 +174,25 @@ def earliest_effect_since(marks: list[dict[str, int] | None]) -> date | None:
     return min(days) if days else None
 
 
-def stale_days(snapshots) -> set[date]:
-    """The days of ``snapshots`` whose figures the ledger has moved since: one aggregate per source
-    bounds the search, then only the days from the earliest effect on are tested one by one."""
-    earliest = earliest_effect_since([_mark_of(s) for s in snapshots])
+def stale_days(marks: dict[date, dict | None]) -> set[date]:
+    """The days of ``marks`` (day → the mark its snapshot holds) whose figures the ledger has moved since:
+    one aggregate per source bounds the search, then only the days from the earliest effect on are
+    tested one by one."""
+    marks = {day: _valid(mark) for day, mark in marks.items()}
+    earliest = earliest_effect_since(list(marks.values()))
     return {
-        s.day
-        for s in snapshots
-        if _mark_of(s) is None
-        or (earliest is not None and s.day >= earliest and snapshot_stale(s.day, _mark_of(s)))
+        day
+        for day, mark in marks.items()
+        if mark is None or (earliest is not None and day >= earliest and snapshot_stale(day, mark))
     }
+
+
+def _window_marks(start: date, until: date) -> dict[date, dict | None]:
+    """Each snapshot's day and mark in [start, until], without loading their payloads."""
+    rows = CapitalSnapshot.objects.filter(day__range=(start, until)).values_list(
+        "day", "figures__ledger_mark"
+    )
+    return dict(rows)
 
 
 def _keep_queues(payload: dict, previous: CapitalSnapshot | None) -> dict:
@@ -220,7 +234,7 @@ def snapshots_refresh(*, until: date, days: int = TREND_DAYS) -> dict[str, list[
     start = until - timedelta(days=days - 1)
     now_mark = ledger_mark()
     snapshots = {s.day: s for s in CapitalSnapshot.objects.filter(day__range=(start, until))}
-    stale = stale_days(snapshots.values())
+    stale = stale_days({day: s.figures.get("ledger_mark") for day, s in snapshots.items()})
     taken, retaken, checked = [], [], []
     for offset in range(days):
         day = start + timedelta(days=offset)
@@ -303,9 +317,13 @@ def float_trend(
     A stored day the ledger has moved since (``stale_days``) is re-read with ``day_read``.
     """
     start = until - timedelta(days=days - 1)
-    snapshots = {s.day: s for s in CapitalSnapshot.objects.filter(day__range=(start, until))}
-    stored = {day: s.figures["base"]["funded_float"] for day, s in snapshots.items()}
-    for day in stale_days(snapshots.values()):
+    rows = list(
+        CapitalSnapshot.objects.filter(day__range=(start, until))
+        .annotate(value=KT("figures__base__funded_float"))
+        .values_list("day", "value", "figures__ledger_mark")
+    )
+    stored = {day: value for day, value, _mark in rows}
+    for day in stale_days({day: mark for day, _value, mark in rows}):
         stored[day] = day_read(day, store=store)[0]["base"]["funded_float"]
     labels, values = [], []
     for offset in range(days):
@@ -320,7 +338,7 @@ def trend_refresh(until: date | None = None, days: int = TREND_DAYS) -> list[dat
     """Re-take the stale snapshots of the trend window (the minute job, so pages rarely have to)."""
     until = until or timezone.localdate() - timedelta(days=1)
     start = until - timedelta(days=days - 1)
-    stale = sorted(stale_days(CapitalSnapshot.objects.filter(day__range=(start, until))))
+    stale = sorted(stale_days(_window_marks(start, until)))
     for day in stale:
         snapshot_take(day)
     return stale
