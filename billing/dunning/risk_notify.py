@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.identity import seller_identity, sender_address
-from accounts.models import Customer, MemberRole, StaffRole, User
 from billing.money import money_format
 from billing.terms.models import BillingTerms, RiskFlag
+from billing.terms.notifications import risk_managers
 
 
 def risk_flag_sentence(flag: RiskFlag, currency: str) -> str:
@@ -54,27 +54,12 @@ def _message(flag: RiskFlag, currency: str, *, for_staff: bool) -> tuple[str, st
     return subject, body
 
 
-def _risk_managers(customer: Customer) -> tuple[list[str], str]:
-    """Who hears of ``customer``'s flag besides the customer, and in which language."""
-    if customer.seller_id is None:
-        users = User.objects.filter(staff_role__in=[StaffRole.FINANCE, StaffRole.ADMIN])
-        language = settings.LANGUAGE_CODE
-    else:
-        users = User.objects.filter(
-            membership__customer_id=customer.seller_id,
-            membership__role__in=[MemberRole.OWNER, MemberRole.BILLING],
-        )
-        language = customer.seller.language
-    emails = users.filter(is_active=True).exclude(email="").order_by("email").values_list("email", flat=True)
-    return list(emails), language
-
-
 def risk_flag_email_send(*, flag: RiskFlag) -> int:
     """Send the e-mails of a raised flag; return how many messages went out."""
     sent = 0
     terms = BillingTerms.objects.filter(customer=flag.customer).first()
     currency = terms.currency if terms else settings.BASE_CURRENCY
-    managers, language = _risk_managers(flag.customer)
+    managers, language = risk_managers(flag.customer)
     if managers:
         with override(language):
             subject, body = _message(flag, currency, for_staff=True)

@@ -57,11 +57,12 @@ def _message(breach: CreditLimitBreach, *, for_staff: bool) -> tuple[str, str]:
     return subject, body
 
 
-def _risk_managers(customer: Customer) -> tuple[list[str], str]:
-    """Who hears of ``customer``'s breach besides the customer, and in which language: whoever set its
-    limit and carries the risk. For a resale sub-distributor's customer that is the reseller's owner and
-    billing members (the operator neither set that limit nor is owed that money, and a reseller's
-    customers are not the operator's business); for the operator's own customers, operator finance."""
+def risk_managers(customer: Customer) -> tuple[list[str], str]:
+    """Who hears of ``customer``'s breach or risk flag besides the customer, and in which language:
+    whoever set its limit and carries the risk. For a resale sub-distributor's customer that is the
+    reseller's owner and billing members (the operator neither set that limit nor is owed that money,
+    and a reseller's customers are not the operator's business); for the operator's own customers,
+    operator finance."""
     if customer.seller_id is None:
         users = User.objects.filter(staff_role__in=[StaffRole.FINANCE, StaffRole.ADMIN])
         language = settings.LANGUAGE_CODE
@@ -78,7 +79,7 @@ def _risk_managers(customer: Customer) -> tuple[list[str], str]:
 def credit_limit_email_send(*, breach: CreditLimitBreach) -> int:
     """Send the crossing e-mails; return how many messages went out."""
     sent = 0
-    managers, language = _risk_managers(breach.customer)
+    managers, language = risk_managers(breach.customer)
     if managers:
         with override(language):
             subject, body = _message(breach, for_staff=True)
