@@ -6,7 +6,10 @@ posts) or needs far less (a price quote) reads the stream itself through ``body_
 the setting is never raised for the whole site, and a body over the limit is a 413 that says the limit.
 """
 
+import datetime as dt
+
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import APIException
@@ -16,6 +19,24 @@ MIB = 1024 * 1024
 # C0 and C1 control characters (NUL included: PostgreSQL cannot store it in text) have no place in a key,
 # a model name or a header value; refusing them at the door names the parameter instead of failing deeper.
 CONTROL_CHARACTERS = r"\u0000-\u001f\u007f-\u009f"
+AS_OF_EXPECTED = gettext_lazy("Enter the as-of date as YYYY-MM-DD, such as 2026-06-30.")
+
+
+def query_date(raw: str) -> dt.date | None:
+    """A report's ``as_of`` query parameter: blank is today, ``YYYY-MM-DD`` that day, anything else None
+    (answer ``AS_OF_EXPECTED`` on the field). Only the ISO form: ``2026-6-3`` or a week date is refused,
+    so a client never gets a date it did not mean."""
+    raw = raw.strip()
+    if not raw:
+        return timezone.localdate()
+    if len(raw) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
 printable_text = RegexValidator(
     rf"^[^{CONTROL_CHARACTERS}]*[^\s{CONTROL_CHARACTERS}][^{CONTROL_CHARACTERS}]*$",
     gettext_lazy("Must hold visible characters and no control characters."),

@@ -10,8 +10,6 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -23,6 +21,7 @@ from accounts.models import StaffRole
 from billing.exposure.aging_forms import as_of_check
 from billing.exposure.aging_report import AMOUNT_KEYS, AgingReport, aging_report
 from billing.receivables.aging import BUCKET_KEYS
+from common.api_input import AS_OF_EXPECTED, query_date
 from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error
 
 AGING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SALES, StaffRole.AUDITOR)
@@ -136,19 +135,13 @@ class AgingReportView(APIView):
         },
     )
     def get(self, request):
-        raw = request.query_params.get("as_of", "").strip()
-        if not raw:
-            day = timezone.localdate()
-        else:
-            try:
-                day = as_of_check(dt.date.fromisoformat(raw)) if len(raw) == 10 else None
-            except ValueError:
-                day = None
-            except ValidationError as exc:
-                return Response({"error": " ".join(exc.messages), "field": "as_of"}, status=400)
-            if day is None:
-                message = _("Enter the as-of date as YYYY-MM-DD, such as 2026-06-30.")
-                return Response({"error": message, "field": "as_of"}, status=400)
+        day = query_date(request.query_params.get("as_of", ""))
+        if day is None:
+            return Response({"error": str(AS_OF_EXPECTED), "field": "as_of"}, status=400)
+        try:
+            as_of_check(day)
+        except ValidationError as exc:
+            return Response({"error": " ".join(exc.messages), "field": "as_of"}, status=400)
         report = aging_report(day)
         # The body of ten thousand customers is rendered once per report version, then served as is.
         body = report.kept("api", lambda: JSONRenderer().render(aging_json(report)))

@@ -11,8 +11,6 @@ the history in the base currency, cannot be measured then: a 409 naming the pair
 
 import datetime as dt
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -23,6 +21,7 @@ from accounts.models import StaffRole
 from billing.exposure.ecl import DerivedRatesMissing, EclInputError, ecl_measure, pairs_text, rates_parse
 from billing.exposure.ecl_history import EclError
 from billing.exposure.ecl_json import report_json
+from common.api_input import AS_OF_EXPECTED, query_date
 from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error
 
 ECL_READERS = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR)
@@ -121,18 +120,6 @@ CONFLICT = inline_serializer(
 )
 
 
-def _as_of(raw: str) -> dt.date:
-    raw = raw.strip()
-    if not raw:
-        return timezone.localdate()
-    try:
-        if len(raw) == 10:
-            return dt.date.fromisoformat(raw)
-    except ValueError:
-        pass
-    raise EclInputError("as_of", _("Enter the as-of date as YYYY-MM-DD, such as 2026-06-30."))
-
-
 class EclReportView(APIView):
     permission_classes = [ReadsEcl]
 
@@ -169,7 +156,9 @@ class EclReportView(APIView):
     def get(self, request):
         params = request.query_params
         try:
-            day = _as_of(params.get("as_of", ""))
+            day = query_date(params.get("as_of", ""))
+            if day is None:
+                raise EclInputError("as_of", str(AS_OF_EXPECTED))
             rates = rates_parse(params["rates"]) if "rates" in params else None
             answer = report_json(ecl_measure(day, rates=rates))
         except EclInputError as exc:
