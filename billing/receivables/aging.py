@@ -58,14 +58,6 @@ POSTED = ~Q(status=Invoice.Status.DRAFT) & Q(journal_transaction__isnull=False, 
 CURRENTLY_OPEN = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 
 
-def bucket_of(age_days: int) -> str:
-    """The bucket key of an amount ``age_days`` past due (≤ 0: current)."""
-    for key, _label, _low, high in BUCKETS:
-        if high is None or age_days <= high:
-            return key
-    raise AssertionError("unreachable: the last bucket is unbounded")
-
-
 def _summed(rows: QuerySet, by: str, field: str):
     total = rows.order_by().values(by).annotate(s=Sum(field)).values("s")
     return Coalesce(Subquery(total), Value(ZERO), output_field=_MONEY)
@@ -85,7 +77,7 @@ def _bucket_case(day: dt.date):
 
 def open_items_as_of(day: dt.date, invoices: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
     """Invoices with something open at the end of ``day``, annotated ``open_then`` (major units, > 0),
-    ``aged_from`` (due date, else issue date) and ``bucket`` (key); ``age_of`` gives the days.
+    ``aged_from`` (due date, else issue date) and ``bucket`` (key).
 
     ``invoices`` narrows the set (a customer, a subtree, a currency); default every invoice.
     """
@@ -119,11 +111,6 @@ def open_items_as_of(day: dt.date, invoices: QuerySet[Invoice] | None = None) ->
         )
     aged_from, bucket = _bucket_case(day)
     return invoices.annotate(aged_from=aged_from).annotate(bucket=bucket).filter(open_then__gt=0)
-
-
-def age_of(invoice: Invoice, day: dt.date) -> int:
-    """Days past due at ``day`` of an invoice (negative: not yet due)."""
-    return (day - (invoice.due_date or invoice.issue_date)).days
 
 
 def aging_by_customer(

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import StaffRole
 from billing.exposure.aging_report import aging_report, by_sub_distributor, sorted_rows
-from billing.receivables.aging import bucket_of
+from billing.receivables.aging import aging_by_customer
 from billing.receivables.credit_notes import credit_note_issue
 from billing.receivables.services import payment_record
 from catalog.services.fx import fx_rate_set
@@ -30,8 +30,13 @@ ZERO_ROW = {"current": D("0"), "d1_30": D("0"), "d31_60": D("0"), "d61_90": D("0
     [(-5, "current"), (0, "current"), (1, "d1_30"), (30, "d1_30"), (31, "d31_60"), (60, "d31_60"),
      (61, "d61_90"), (90, "d61_90"), (91, "d90_plus"), (400, "d90_plus")],
 )  # fmt: skip
-def test_bucket_of_follows_the_goldens_boundary_rule(age, bucket):
-    assert bucket_of(age) == bucket
+def test_an_amount_falls_in_the_bucket_of_the_goldens_boundary_rule(age, bucket):
+    on = today()
+    invoice_aged(credit_customer("bounds"), "1.00", age=age, on=on)
+
+    [amounts] = aging_by_customer(on).values()
+
+    assert [key for key, amount in amounts.items() if amount] == [bucket]
 
 
 @pytest.mark.parametrize("days_back", [0, 45], ids=["today", "past-day-from-history"])
