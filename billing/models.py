@@ -58,6 +58,7 @@ from billing.usage.models import (  # noqa: F401
     UsageHourly,
     UsageRequestKey,
     UsageUpload,
+    UsageWindowDaily,
 )
 from billing.wallets.models import (
     BalanceSuspension,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from catalog.models import AIModel
-from catalog.rating import USAGE_FIELDS
+from catalog.rating import UNIT_FIELDS, USAGE_FIELDS
 from common.encrypted_fields import EncryptedTextField
 
 # Rated amounts keep 24 decimal places: per-million prices have 12, per-token prices 18, and a plan's
@@ -24,6 +24,14 @@ RATED_DIGITS = {"max_digits": 40, "decimal_places": 24}
 # ``catalog.rating.Usage`` are, so an event's counts go to rating by name. Prices are per token *class*
 # (``catalog.rating.TOKEN_CLASSES``), which these counts overlap: prompt includes cache, completion reasoning.
 TOKEN_COLUMNS = USAGE_FIELDS
+# Image and audio counts (``catalog.rating.UNIT_FIELDS``), zero on nearly every event. Kept apart from the
+# six so that every path that reads or writes only those six stays as it was; the columns' database
+# default (0) fills them where a writer leaves them out.
+UNIT_COLUMNS = UNIT_FIELDS
+
+
+def _unit_count(help_text=None) -> models.BigIntegerField:
+    return models.BigIntegerField(default=0, db_default=0, help_text=help_text or "")
 
 
 class StoredJSONField(models.JSONField):
@@ -230,6 +238,26 @@ class UsageEvent(models.Model):
     cache_write_1h_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0, help_text=_("All output, reasoning included."))
     reasoning_tokens = models.BigIntegerField(default=0)
+    audio_prompt_tokens = _unit_count(_("Audio input tokens, included in prompt_tokens."))
+    audio_completion_tokens = _unit_count(_("Audio output tokens, included in completion_tokens."))
+    images = _unit_count(_("Images generated."))
+    audio_ms = _unit_count(_("Audio duration in milliseconds (priced per second)."))
+    service_tier = models.CharField(
+        _("service tier"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The tier the request asked for (flex, priority); blank: standard."),
+    )
+    price_window = models.CharField(
+        _("time-of-day window"),
+        max_length=60,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The window (off-peak) whose prices the sale was rated at; blank: standard hours."),
+    )
     is_batch = models.BooleanField(_("batch request"), default=False)
     succeeded = models.BooleanField(_("succeeded"), default=True)
     gateway_cost = models.DecimalField(
@@ -338,6 +366,10 @@ class _Rollup(models.Model):
     cache_write_1h_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     reasoning_tokens = models.BigIntegerField(default=0)
+    audio_prompt_tokens = _unit_count()
+    audio_completion_tokens = _unit_count()
+    images = _unit_count()
+    audio_ms = _unit_count()
     sell_amount = models.DecimalField(
         **RATED_DIGITS, default=0, help_text=_("In sell_currency, full precision.")
     )
@@ -383,6 +415,33 @@ class UsageDaily(_Rollup):
         ]
         # Day ranges use usage_daily_key, which leads with day (a separate day index was redundant).
         indexes = [models.Index(fields=["customer", "day"], name="usage_daily_customer")]
+
+
+class UsageWindowDaily(_Rollup):
+    """Rated usage sold at a time-of-day window's prices (off-peak), per day × customer × model × window: the
+    part of ``UsageDaily`` that invoices show apart from standard hours. Events at standard prices (blank
+    ``price_window``) are never added here."""
+
+    day = models.DateField()
+    price_window = models.CharField(max_length=60)
+
+    class Meta:
+        db_table = "usage_window_daily"
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "customer",
+                    "model",
+                    "upstream_account",
+                    "sell_currency",
+                    "cost_currency",
+                    "price_window",
+                ],
+                name="usage_window_daily_key",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "day"], name="usage_window_daily_customer")]
 
 
 class UsageUpload(models.Model):

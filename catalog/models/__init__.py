@@ -1,7 +1,7 @@
 """Vendors and models, price books, plans, allowances, exchange rates, imports and alerts."""
 
 from catalog.models.allowances import AllowanceUnit, FreeGrant, ModelGroup, Pack, SubscriptionPlan
-from catalog.models.books import BookKind, PriceBook, PriceEntry, PriceTier
+from catalog.models.books import BookKind, PriceBook, PriceEntry, PriceTier, PriceWindow
 from catalog.models.contracts import (
     Channel,
     ChannelAlias,
@@ -13,7 +13,7 @@ from catalog.models.contracts import (
     VendorContract,
 )
 from catalog.models.fx import FxRate
-from catalog.models.imports import PriceAlert, PriceImport
+from catalog.models.imports import PriceAlert, PriceImport, ProviderMapping
 from catalog.models.plans import PlanAssignment, PlanRule, SellPlan
 from catalog.models.vendors import AIModel, Modality, ModelAlias, Vendor
 
@@ -40,6 +40,8 @@ __all__ = [
     "PriceEntry",
     "PriceImport",
     "PriceTier",
+    "PriceWindow",
+    "ProviderMapping",
     "SellPlan",
     "Settlement",
     "SubscriptionPlan",

@@ -179,13 +179,33 @@ class PriceTier(models.Model):
     reasoning = price_field(_("reasoning"), required=False)
     batch_input = price_field(_("batch input"), required=False)
     batch_output = price_field(_("batch output"), required=False)
+    audio_input = price_field(_("audio input"), required=False)
+    audio_output = price_field(_("audio output"), required=False)
+    image = price_field(
+        _("per image"), required=False, help_text=_("Per image generated, in the price book's currency.")
+    )
+    audio_second = price_field(
+        _("per audio second"),
+        required=False,
+        help_text=_("Per second of audio, in the price book's currency."),
+    )
+    service_tier = models.CharField(
+        _("service tier"),
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=_(
+            "Blank: the standard prices. A name (flex, priority): the prices of requests that ask for "
+            "that service tier; its tiers stand on their own, like the standard ones."
+        ),
+    )
 
     class Meta:
         verbose_name = _("price tier")
         verbose_name_plural = _("price tiers")
-        ordering = ["entry", "lo"]
+        ordering = ["entry", "service_tier", "lo"]
         constraints = [
-            models.UniqueConstraint(fields=["entry", "lo"], name="catalog_tier_unique_lo"),
+            models.UniqueConstraint(fields=["entry", "service_tier", "lo"], name="catalog_tier_unique_lo"),
             models.CheckConstraint(
                 condition=models.Q(hi__isnull=True) | models.Q(hi__gt=models.F("lo")),
                 name="catalog_tier_hi_gt_lo",
@@ -197,3 +217,44 @@ class PriceTier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry} ({self.lo}, {self.hi or '∞'}]"
+
+
+class PriceWindow(models.Model):
+    """Time-of-day prices of one entry (off-peak, 错峰): in force during the hours ``rules`` give, in
+    ``time_zone``, for as long as the entry is (``catalog.tier_prices.TimeWindow`` rates with it).
+
+    ``rules`` is a list of ``{"weekdays": [1..7], "start": "HH:MM", "end": "HH:MM"}`` (ISO weekdays, 1 =
+    Monday; a start after the end runs past midnight; equal start and end: the whole day). A blank price
+    keeps the standard price of that class.
+    """
+
+    entry = models.ForeignKey(
+        PriceEntry, verbose_name=_("price entry"), on_delete=models.CASCADE, related_name="windows"
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=1, help_text=_("When windows overlap, the first in position order applies.")
+    )
+    label = models.CharField(_("label"), max_length=60, default="Off-peak")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", help_text=_("IANA name, e.g. Asia/Shanghai.")
+    )
+    rules = models.JSONField(_("hours"), default=list)
+    input = price_field(_("input (uncached)"), required=False)
+    cache_read = price_field(_("cache read"), required=False)
+    cache_write_5m = price_field(_("cache write, 5 minutes"), required=False)
+    cache_write_1h = price_field(_("cache write, 1 hour"), required=False)
+    output = price_field(_("output"), required=False)
+    reasoning = price_field(_("reasoning"), required=False)
+    audio_input = price_field(_("audio input"), required=False)
+    audio_output = price_field(_("audio output"), required=False)
+
+    class Meta:
+        verbose_name = _("time-of-day window")
+        verbose_name_plural = _("time-of-day windows")
+        ordering = ["entry", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "position"], name="catalog_window_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} · {self.label}"

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models.books import BookKind, PriceBook
 from catalog.models.fields import FRACTION_DIGITS, PRICE_DIGITS, currency_field
 from catalog.models.plans import SellPlan
-from catalog.models.vendors import AIModel
+from catalog.models.vendors import AIModel, Vendor
 
 
 class PriceImport(models.Model):
@@ -101,3 +101,54 @@ class PriceAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} · {self.model} · {self.token_class}: {self.get_kind_display()}"
+
+
+class ProviderMapping(models.Model):
+    """What an import does with the entries of one ``litellm_provider``: staff data, not code.
+
+    ``vendor``: the vendor whose models the entries are (a LiteLLM import into a list or cost book creates
+    or prices them); ``channel_book``: a reseller's entries (``bedrock``, ``azure``, ``openrouter`` …)
+    priced into that cost book, a channel's (``VendorContract.cost_book``), matched to our models by name
+    or alias without the provider's prefix; ``skip``: never imported. A provider with no row is imported
+    only into a book of its vendor-less kind when its entries' names are known models.
+    """
+
+    class Action(models.TextChoices):
+        VENDOR = "vendor", _("Our vendor's own prices")
+        CHANNEL = "channel", _("A reseller channel's cost book")
+        SKIP = "skip", _("Skip")
+
+    provider = models.CharField(_("LiteLLM provider"), max_length=80, unique=True)
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices, default=Action.VENDOR)
+    vendor = models.ForeignKey(
+        Vendor, verbose_name=_("vendor"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    channel_book = models.ForeignKey(
+        PriceBook,
+        verbose_name=_("channel cost book"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": BookKind.COST},
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("provider mapping")
+        verbose_name_plural = _("provider mappings")
+        ordering = ["provider"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="vendor") | models.Q(vendor__isnull=False),
+                name="catalog_provider_vendor_needs_vendor",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(action="channel") | models.Q(channel_book__isnull=False),
+                name="catalog_provider_channel_needs_book",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} → {self.get_action_display()}"

@@ -129,6 +129,14 @@ class PlanRule(models.Model):
             "that kind), or the sell book holding explicit prices (required)."
         ),
     )
+    keep_windows = models.BooleanField(
+        _("keep time-of-day prices"),
+        default=True,
+        help_text=_(
+            "Derived prices keep the source book's time-of-day windows (off-peak), scaled like every "
+            "price; untick to sell at the standard price at all hours."
+        ),
+    )
     effective_from = models.DateTimeField(_("effective from"))
     effective_to = models.DateTimeField(_("effective to"), null=True, blank=True, help_text=_("Exclusive."))
 

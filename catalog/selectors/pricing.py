@@ -23,10 +23,12 @@ from catalog.models import (
     PriceBook,
     PriceEntry,
     PriceTier,
+    PriceWindow,
     SellPlan,
 )
-from catalog.rating import EXACT, ONE, PriceSchedule, TierPrices
+from catalog.rating import EXACT, ONE, PRICE_FIELDS, WINDOW_FIELDS, PriceSchedule, TierPrices, TimeWindow
 from catalog.selectors.fx import event_date, fx_rate
+from catalog.time_windows import window_rules
 
 
 def in_force(at: datetime) -> Q:
@@ -35,35 +37,35 @@ def in_force(at: datetime) -> Q:
 
 
 def tier_prices(tier: PriceTier) -> TierPrices:
-    return TierPrices(
-        lo=tier.lo,
-        hi=tier.hi,
-        input=tier.input,
-        output=tier.output,
-        cache_read=tier.cache_read,
-        cache_write_5m=tier.cache_write_5m,
-        cache_write_1h=tier.cache_write_1h,
-        reasoning=tier.reasoning,
-        batch_input=tier.batch_input,
-        batch_output=tier.batch_output,
-    )
+    return TierPrices(lo=tier.lo, hi=tier.hi, **{name: getattr(tier, name) for name in PRICE_FIELDS})
+
+
+def time_window(window: PriceWindow) -> TimeWindow:
+    """A stored window as the rating function's ``TimeWindow`` (its rules were checked when saved)."""
+    prices = {name: getattr(window, name) for name in WINDOW_FIELDS}
+    return TimeWindow(label=window.label, zone=window.time_zone, rules=window_rules(window.rules), **prices)
 
 
 def entry_schedule(entry: PriceEntry) -> PriceSchedule:
-    """Return an entry (book and model loaded, tiers prefetched) as a PriceSchedule."""
+    """Return an entry (book and model loaded, tiers and windows prefetched) as a PriceSchedule."""
     book = entry.book
     multiplier = entry.batch_multiplier if entry.batch_multiplier is not None else book.batch_multiplier
+    sets: dict[str, list[TierPrices]] = {}
+    for t in sorted(entry.tiers.all(), key=lambda t: (t.service_tier, t.lo)):
+        sets.setdefault(t.service_tier, []).append(tier_prices(t))
     return PriceSchedule(
         book=book.name,
         kind=book.kind,
         currency=book.currency,
         model=entry.model.name,
-        tiers=tuple(tier_prices(t) for t in sorted(entry.tiers.all(), key=lambda t: t.lo)),
+        tiers=tuple(sets.pop("", ())),
         effective_from=entry.effective_from,
         effective_to=entry.effective_to,
         request_fee=entry.request_fee,
         batch_multiplier=multiplier,
         basis=str(BookKind(book.kind).label),
+        service_tiers=tuple((name, tuple(tiers)) for name, tiers in sorted(sets.items())),
+        windows=tuple(time_window(w) for w in sorted(entry.windows.all(), key=lambda w: w.position)),
     )
 
 
@@ -71,7 +73,10 @@ def entries_in_force(at: datetime, *, model_ids=None, book_ids=None):
     queryset = (
         PriceEntry.objects.filter(in_force(at), book__is_active=True)
         .select_related("book", "model")
-        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lo")))
+        .prefetch_related(
+            Prefetch("tiers", queryset=PriceTier.objects.order_by("service_tier", "lo")),
+            Prefetch("windows", queryset=PriceWindow.objects.order_by("position")),
+        )
     )
     if model_ids is not None:
         queryset = queryset.filter(model_id__in=model_ids)
@@ -238,7 +243,9 @@ class PricingSnapshot:
             else _("%(method)s of %(book)s%(fx)s") % {"method": label, "book": source.book, "fx": with_fx}
         )
         named = {"book": book} if book is not None else {}
-        sell = source.scaled(
+        # A rule that drops the windows sells at the standard price at all hours; its cost keeps them.
+        sold_from = source if rule.keep_windows or not source.windows else replace(source, windows=())
+        sell = sold_from.scaled(
             factor, kind=BookKind.SELL, currency=currency, plan=plan.name, basis=basis, **named
         )
         if plan.owner_id is not None:
