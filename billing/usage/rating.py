@@ -60,6 +60,23 @@ class Hop(NamedTuple):
     buyer_id: int | None = None
 
 
+class Request(NamedTuple):
+    """What every hop of one event is rated on: its instant, token counts, batch flag, unit counts and
+    service tier (``event_rate``'s arguments)."""
+
+    at: datetime
+    counts: tuple[int, int, int, int, int, int]
+    batch: bool
+    units: tuple[int, int, int, int] | None
+    service_tier: str
+
+
+def request_total(schedule, request: Request) -> Decimal:
+    return rate_total(
+        schedule, *request.counts, request.batch, request.at, request.service_tier, request.units
+    )
+
+
 class Rated(NamedTuple):
     """How one event is charged (amounts exact, in their currencies), with its derived rows (``hops``,
     when rated through a chain). A tuple: the bulk path builds one per event and unpacks it."""
@@ -74,6 +91,8 @@ class Rated(NamedTuple):
     cost_amount: Decimal | None = None
     cost_currency: str = ""
     hops: tuple[Hop, ...] = ()
+    # The time-of-day window (``TimeWindow.label``) whose prices the sale was rated at; blank: standard.
+    window: str = ""
 
 
 def unrated(customer_id: int | None, model_id: int | None, code: str, detail: str) -> Rated:
@@ -94,14 +113,19 @@ def event_rate(
     batch: bool,
     succeeded: bool,
     channel: Channel | None = None,
+    units: tuple[int, int, int, int] | None = None,
+    service_tier: str = "",
 ) -> Rated:
     """Return how an event is charged; never raises for a business reason.
 
     ``key`` and ``model_name`` are as the gateway sent them (for the reasons), ``customer_id``,
     ``model`` and ``channel`` (its upstream account) what they resolved to (None: unknown; an event on
     no known channel costs the best cost book's price), ``counts`` the six token counts in
-    ``TOKEN_COLUMNS`` order. Only totals are computed (``catalog.rating.rate_total``, equal to
-    ``rate()``'s): per-class amounts are not stored per event.
+    ``TOKEN_COLUMNS`` order, ``units`` the image and audio counts (``UNIT_COLUMNS`` order; None: all zero)
+    and ``service_tier`` the tier the request asked for. Only totals are computed
+    (``catalog.rating.rate_total``, equal to ``rate()``'s): per-class amounts are not stored per event.
+    Every hop and the cost are rated with the same counts, tier and instant, so a time-of-day window
+    prices each side by its own book; ``Rated.window`` names the sale's.
     """
     model_id = model.pk if model is not None else None
     if customer_id is None:
@@ -111,15 +135,19 @@ def event_rate(
     if not succeeded:
         return Rated(customer_id, model_id, NOT_CHARGED)
     try:
+        request = Request(at, counts, batch, units, service_tier)
         prices = pricer.prices(customer_id, model_id, at)
-        sell = rate_total(prices.sell, *counts, batch, at)
+        sell = request_total(prices.sell, request)
+        window = prices.sell.window_label(at, batch, service_tier) if prices.sell.windows else ""
         # Contract cost: the channel's when the event names a known one, else the best cost book's. Only
         # the row the operator sells carries it (the event, or its top hop in a resale chain).
         costs = prices.cost if channel is None else pricer.channel_cost(channel, model_id, at)
         sellers, agent = pricer.chain(customer_id)
         if sellers or agent is not None:
-            return _chain_rate(customer_id, model_id, pricer, at, counts, batch, prices, sell, costs)
-        cost = rate_total(costs, *counts, batch, at) if costs is not None else None
+            return _chain_rate(customer_id, model_id, pricer, request, prices, sell, costs)._replace(
+                window=window
+            )
+        cost = request_total(costs, request) if costs is not None else None
     except Unpriced as exc:
         return unrated(customer_id, model_id, exc.code, exc.reason)
     except RatingError as exc:
@@ -134,14 +162,15 @@ def event_rate(
         prices.sell.currency,
         cost,
         costs.currency if cost is not None else "",
+        window=window,
     )
 
 
-def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, at, counts, batch, role: str):
+def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, request: Request, role: str):
     """``buyer_id``'s price for the event (its plan's ``Prices`` and the amount); a refusal names the hop."""
     try:
-        prices = pricer.prices(buyer_id, model_id, at)
-        return prices, rate_total(prices.sell, *counts, batch, at)
+        prices = pricer.prices(buyer_id, model_id, request.at)
+        return prices, request_total(prices.sell, request)
     except Unpriced as exc:
         name = pricer.customers[buyer_id].name
         raise Unpriced(exc.code, f"{exc.reason} (for {name}'s {role})") from None
@@ -150,16 +179,16 @@ def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, at, counts, ba
         raise Unpriced("not_rateable", f"{exc.field}: {exc.message} (for {name}'s {role})") from None
 
 
-def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, prices, sell, costs) -> Rated:
+def _chain_rate(customer_id, model_id, pricer: BatchPricer, request: Request, prices, sell, costs) -> Rated:
     """Rate an event of a customer sold through the chain (see the module docstring), ``costs`` the
     contract cost schedule (None: unknown); raise Unpriced when any hop cannot be priced."""
     sellers = pricer.chain(customer_id)[0]
     bought = [
-        (hop, seller_id, *_hop_price(pricer, seller_id, model_id, at, counts, batch, "purchase"))
+        (hop, seller_id, *_hop_price(pricer, seller_id, model_id, request, "purchase"))
         for hop, seller_id in enumerate(sellers, 1)
     ]
     # From the top down, each buyer's row costs what its seller pays: the operator's, contract cost.
-    cost = rate_total(costs, *counts, batch, at) if costs is not None else None
+    cost = request_total(costs, request) if costs is not None else None
     cost_currency = costs.currency if cost is not None else ""
     hops = []
     for hop, buyer, own, amount in reversed(bought):
@@ -168,16 +197,16 @@ def _chain_rate(customer_id, model_id, pricer: BatchPricer, at, counts, batch, p
     hops.reverse()
     # An agency earns on every sale priced at its plans: the end customer's, and the purchase of each
     # seller on the way up whose own price is an agency's (a resale sub-distributor below an agency).
-    hops += _commissions(pricer, customer_id, 0, model_id, at, counts, batch, prices, sell, None)
+    hops += _commissions(pricer, customer_id, 0, model_id, request, prices, sell, None)
     for hop, buyer, own, amount in bought:
-        hops += _commissions(pricer, buyer, hop, model_id, at, counts, batch, own, amount, buyer)
+        hops += _commissions(pricer, buyer, hop, model_id, request, own, amount, buyer)
     return Rated(
         customer_id, model_id, RATED, "", prices.plan, sell, prices.sell.currency, cost, cost_currency,
         tuple(hops),
     )  # fmt: skip
 
 
-def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, at, counts, batch, prices, sell, named):
+def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, request, prices, sell, named):
     """The ``COMMISSION`` rows on ``buyer_id``'s sale at ``hop`` (of ``sell`` at ``prices``; ``named``: the
     buyer as the rows record it, None for the event's customer): its agent's (``BatchPricer.chain``), then,
     while that agent's own price is another agency's plan, that agency's on the agent's own price (agency
@@ -186,26 +215,26 @@ def _commissions(pricer: BatchPricer, buyer_id, hop, model_id, at, counts, batch
     agent = pricer.chain(buyer_id)[1]
     while agent is not None:
         hop += 1
-        commission, own = _commission(agent, pricer, model_id, at, counts, batch, prices, sell)
+        commission, own = _commission(agent, pricer, model_id, request, prices, sell)
         rows.append(
             Hop(hop, agent.pk, COMMISSION, prices.plan, commission, prices.sell.currency, buyer_id=named)
         )
         above = pricer.chain(agent.pk)[1]
         if above is not None:
-            prices, sell = own or _hop_price(pricer, agent.pk, model_id, at, counts, batch, "purchase")
+            prices, sell = own or _hop_price(pricer, agent.pk, model_id, request, "purchase")
             named = agent.pk
         agent = above
     return rows
 
 
-def _commission(agent, pricer: BatchPricer, model_id, at, counts, batch, prices, sell):
+def _commission(agent, pricer: BatchPricer, model_id, request, prices, sell):
     """The agency ``agent``'s commission on a sale of ``sell`` (in ``prices``' sell currency): retail less
     the agent's own price, or the agent's rate of retail; never below zero (a retail under the agent's
     own price earns it nothing — the retail floor is what keeps it above). Returns it with the agent's own
     price (``Prices`` and amount) when it was needed, else None."""
     if agent.commission_basis == agent.CommissionBasis.PERCENT:
         return max((sell * agent.commission_rate).quantize(RATED_PLACES), ZERO), None
-    own, amount = _hop_price(pricer, agent.pk, model_id, at, counts, batch, "commission")
+    own, amount = _hop_price(pricer, agent.pk, model_id, request, "commission")
     if own.sell.currency != prices.sell.currency:
         raise Unpriced(
             "not_rateable",

@@ -87,17 +87,19 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     line, derived = first_line, 0
     tail = f"{stamp}\t{batch_id}\t"
     for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
-        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops = event_rate(
-            key=key,
-            model_name=model,
-            customer_id=keys.get(key),
-            model=by_name.get(model.lower()),
-            pricer=pricer,
-            at=at,
-            counts=counts,
-            batch=batch,
-            succeeded=succeeded,
-            channel=channels[upstream],
+        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, _window = (
+            event_rate(
+                key=key,
+                model_name=model,
+                customer_id=keys.get(key),
+                model=by_name.get(model.lower()),
+                pricer=pricer,
+                at=at,
+                counts=counts,
+                batch=batch,
+                succeeded=succeeded,
+                channel=channels[upstream],
+            )
         )
         if customer_id is not None:
             customers.add(customer_id)
