@@ -19,6 +19,11 @@ from django.test import Client
 
 from distributor.celery import app as celery_app
 
+# The LiteLLM package (a dev dependency the connector and import tests use) fetches its price map from
+# GitHub when imported unless told to read its bundled copy: the tests run offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_TELEMETRY", "False")
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
