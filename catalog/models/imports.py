@@ -71,6 +71,13 @@ class PriceAlert(models.Model):
     tier_hi = models.PositiveBigIntegerField(_("tier up to"), null=True, blank=True)
     token_class = models.CharField(_("token class"), max_length=20)
     batch = models.BooleanField(_("batch"), default=False)
+    window = models.CharField(
+        _("time-of-day window"),
+        max_length=60,
+        blank=True,
+        default="",
+        help_text=_("The sell price's window (off-peak) at the hours compared; blank: standard hours."),
+    )
     currency = currency_field()
     sell_price = models.DecimalField(_("sell price"), **PRICE_DIGITS, help_text=_("Per million tokens."))
     cost_price = models.DecimalField(
@@ -93,7 +100,7 @@ class PriceAlert(models.Model):
         ordering = ["-raised_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["plan", "model", "tier_lo", "token_class", "batch"],
+                fields=["plan", "model", "tier_lo", "token_class", "batch", "window"],
                 condition=models.Q(resolved_at__isnull=True),
                 name="catalog_alert_one_open_per_price",
             ),

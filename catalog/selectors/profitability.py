@@ -4,7 +4,7 @@ A sub-distributor's plan is compared with what the sub-distributor pays (its who
 ``cost`` of its ``PlanPrice``), and against the retail floor the operator set on it when there is one.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, localcontext
 
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from catalog.errors import PricingError
 from catalog.models import AIModel, PriceAlert, SellPlan
-from catalog.rating import EXACT, ONE, REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate
+from catalog.rating import EXACT, ONE, REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate, window_pairs
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot
 
@@ -30,10 +30,12 @@ class PriceFinding:
     cost_price: Decimal
     margin: Decimal | None
     kind: str
+    # The sell side's time-of-day window at the hours compared (blank: standard hours).
+    window: str = ""
 
     @property
     def key(self) -> tuple:
-        return (self.plan.pk, self.model.pk, self.tier_lo, self.token_class, self.batch)
+        return (self.plan.pk, self.model.pk, self.tier_lo, self.token_class, self.batch, self.window)
 
     @property
     def tier_label(self) -> str:
@@ -47,6 +49,8 @@ class PriceFinding:
         token = (
             _("batch %(token_class)s") % {"token_class": self.token_class} if self.batch else self.token_class
         )
+        if self.window:
+            token = _("%(token)s at %(window)s hours") % {"token": token, "window": self.window}
         return _(
             "%(plan)s / %(model)s tier %(tier)s %(token)s: %(what)s — sells %(sell)s, costs %(cost)s "
             "%(currency)s per million tokens"
@@ -81,7 +85,7 @@ def unprofitable_prices(at: datetime, *, plans=None, models=None) -> list[PriceF
             except PricingError:
                 continue
             if price.cost is not None:
-                findings.extend(_compare(plan, model, price.sell, price.cost, _retail_floor(plan)))
+                findings.extend(_compare(plan, model, price.sell, price.cost, _retail_floor(plan), at))
     return findings
 
 
@@ -90,11 +94,20 @@ def _retail_floor(plan: SellPlan) -> Decimal | None:
 
 
 def _compare(
-    plan: SellPlan, model: AIModel, sell: PriceSchedule, cost: PriceSchedule, floor: Decimal | None = None
+    plan: SellPlan,
+    model: AIModel,
+    sell: PriceSchedule,
+    cost: PriceSchedule,
+    floor: Decimal | None = None,
+    at: datetime | None = None,
 ) -> list[PriceFinding]:
+    """Findings of ``sell`` against ``cost`` per tier stretch, token class and batch mode, and per pair of
+    time-of-day windows that are open together (``window_pairs``): a night price that sells below a cost
+    with no night price is a loss, a night price against the night cost is not compared with the day's."""
     findings = []
     bounds = sorted({t.lo for t in sell.tiers} | {t.lo for t in cost.tiers})
     seen = set()
+    pairs_open = sorted(window_pairs(sell, cost, at)) if at is not None else [(-1, -1)]
     for lo in bounds:
         prompt = lo + 1
         try:
@@ -102,25 +115,36 @@ def _compare(
         except Exception:
             continue
         tier = sell.tiers[s_index]
-        for batch in (False, True):
-            sell_prices = (sell._batch if batch else sell._standard)[s_index]
-            cost_prices = (cost._batch if batch else cost._standard)[c_index]
-            if batch and sell_prices == sell._standard[s_index] and cost_prices == cost._standard[c_index]:
-                continue  # neither side discounts batch: the standard comparison already covers it
-            pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
-            if not batch:
-                pairs.append((REQUEST, sell.request_fee, cost.request_fee))
-            for token_class, sell_price, cost_price in pairs:
-                key = (tier.lo, token_class, batch)
-                if key in seen:
-                    continue
-                finding = _finding(
-                    plan, model, tier, token_class, batch, sell.currency, sell_price, cost_price, floor
-                )
-                if finding is not None:
-                    seen.add(key)
-                    findings.append(finding)
+        for sell_window, cost_window in pairs_open:
+            sell_standard = _standard(sell, sell_window, s_index)
+            cost_standard = _standard(cost, cost_window, c_index)
+            label = sell.windows[sell_window].label if sell_window >= 0 else ""
+            for batch in (False, True):
+                if batch and (sell_window, cost_window) != (-1, -1):
+                    continue  # windows price standard requests only
+                sell_prices = sell._batch[s_index] if batch else sell_standard
+                cost_prices = cost._batch[c_index] if batch else cost_standard
+                if batch and sell_prices == sell._standard[s_index] and cost_prices == cost._standard[c_index]:
+                    continue  # neither side discounts batch: the standard comparison already covers it
+                pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
+                if not batch:
+                    pairs.append((REQUEST, sell.request_fee, cost.request_fee))
+                for token_class, sell_price, cost_price in pairs:
+                    key = (tier.lo, token_class, batch, label)
+                    if key in seen:
+                        continue
+                    finding = _finding(
+                        plan, model, tier, token_class, batch, sell.currency, sell_price, cost_price, floor
+                    )
+                    if finding is not None:
+                        seen.add(key)
+                        findings.append(replace(finding, window=label))
     return findings
+
+
+def _standard(schedule: PriceSchedule, window: int, index: int) -> tuple[Decimal, ...]:
+    """The six class prices of tier ``index`` for standard requests, at window ``window`` (-1: none)."""
+    return schedule._window_sets[window].standard[index] if window >= 0 else schedule._standard[index]
 
 
 def under_floor(sell_price: Decimal, cost_price: Decimal, floor: Decimal | None) -> bool:

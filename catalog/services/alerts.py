@@ -38,7 +38,7 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
     if plans is not None:
         # Only the checked plans' alerts may be resolved: the others were not looked at.
         alerts = alerts.filter(plan__in=list(plans))
-    open_alerts = {(a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch): a for a in alerts}
+    open_alerts = {(a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch, a.window): a for a in alerts}
     for finding in findings:
         alert = open_alerts.pop(finding.key, None)
         if alert is not None:
@@ -64,6 +64,7 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
                 tier_hi=finding.tier_hi,
                 token_class=finding.token_class,
                 batch=finding.batch,
+                window=finding.window,
                 currency=finding.currency,
                 sell_price=finding.sell_price,
                 cost_price=finding.cost_price,
