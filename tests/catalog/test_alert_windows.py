@@ -1,0 +1,86 @@
+"""Price alerts compare time-of-day prices: a night sell price under a cost that has no night price is a
+loss, and a night price is compared with the night cost, never with the day's (no false alarms)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import BookKind, PlanRule, PriceAlert, PriceWindow
+from catalog.rating import PriceSchedule, TierPrices, TimeWindow, window_pairs
+from catalog.services.alerts import price_check_run
+from tests.catalog.factories import (
+    AIModelFactory,
+    PriceBookFactory,
+    SellPlanFactory,
+    add_prices,
+    add_rule,
+    tier,
+)
+
+pytestmark = pytest.mark.django_db
+DEC = datetime(2026, 12, 7, tzinfo=UTC)
+NIGHTS_AND_WEEKENDS = [
+    {"weekdays": [1, 2, 3, 4, 5], "start": "00:30", "end": "08:30"},
+    {"weekdays": [6, 7], "start": "00:00", "end": "00:00"},
+]
+
+
+def window(entry, **prices):
+    return PriceWindow.objects.create(
+        entry=entry, label="Off-peak", time_zone="Asia/Shanghai", rules=NIGHTS_AND_WEEKENDS, **prices
+    )
+
+
+@pytest.fixture
+def deepseek(db):
+    model = AIModelFactory(name="deepseek-chat")
+    listing = PriceBookFactory(name="DeepSeek list", kind=BookKind.LIST, currency="CNY")
+    window(add_prices(listing, model, tier(input="2", output="8")), input=Decimal("1"), output=Decimal("4"))
+    plan = SellPlanFactory(name="List less 10%", currency="CNY", margin_floor=Decimal("0"))
+    add_rule(plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0.1"))
+    return model
+
+
+def test_a_night_price_below_a_flat_cost_is_a_loss_at_night_only(deepseek):
+    cost = PriceBookFactory(name="DeepSeek contract", kind=BookKind.COST, currency="CNY")
+    add_prices(cost, deepseek, tier(input="1.5", output="6"))
+    result = price_check_run(trigger="test", at=DEC)
+    found = {(f.token_class, f.window, f.kind) for f in result.findings}
+    # 0.9 < 1.5 and 3.6 < 6 at night; 1.8 and 7.2 by day earn their margin.
+    assert ("input", "Off-peak", PriceAlert.Kind.LOSS) in found
+    assert ("output", "Off-peak", PriceAlert.Kind.LOSS) in found
+    assert not any(w == "" for _c, w, _k in found)
+    alert = PriceAlert.objects.get(token_class="input", window="Off-peak")
+    assert (alert.sell_price, alert.cost_price) == (Decimal("0.9"), Decimal("1.5"))
+
+
+def test_a_night_price_is_compared_with_the_night_cost(deepseek):
+    cost = PriceBookFactory(name="DeepSeek contract", kind=BookKind.COST, currency="CNY")
+    entry = add_prices(cost, deepseek, tier(input="1.5", output="6"))
+    window(entry, input=Decimal("0.7"), output=Decimal("2.8"))
+    result = price_check_run(trigger="test", at=DEC)
+    # Night sells 0.9/3.6 against night cost 0.7/2.8, day 1.8/7.2 against 1.5/6: no loss anywhere,
+    # though night sell (0.9) is under the day cost (1.5): those hours never meet.
+    assert result.findings == []
+
+
+def test_window_pairs_cut_the_week_where_either_side_changes():
+    def schedule(zone, rules):
+        return PriceSchedule(
+            book="b",
+            kind="list",
+            currency="CNY",
+            model="m",
+            tiers=(TierPrices(0, None, Decimal(1), Decimal(1)),),
+            windows=(TimeWindow("W", zone, rules, input=Decimal("0.5")),) if rules else (),
+        )
+
+    night_shanghai = schedule("Asia/Shanghai", ((0b11111, 0, 8 * 60),))
+    flat = schedule("UTC", ())
+    assert window_pairs(night_shanghai, flat, DEC) == {(-1, -1), (0, -1)}
+    # The same hours written in UTC (16:00–24:00 the day before) meet the Shanghai ones except on the
+    # week's edges (Monday 00:00–08:00 Shanghai is Sunday evening in UTC, which the UTC rule lacks).
+    night_utc = schedule("UTC", ((0b11111, 16 * 60, 0),))
+    assert window_pairs(night_shanghai, night_utc, DEC) == {(-1, -1), (0, 0), (0, -1), (-1, 0)}
+    assert window_pairs(flat, flat, DEC) == {(-1, -1)}
