@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
-from catalog.rating import USAGE_FIELDS, RatingError, Usage, usage_check
+from catalog.rating import UNIT_FIELDS, USAGE_FIELDS, RatingError, Usage, usage_check
 
-STATUSES = {"success", "failed"}
+# "adjustment": a gateway's quota adjustment (new-api's "补扣/退还额度" and refunds): no tokens, a gateway
+# cost that may be negative; stored not charged, as a failed request is, and kept as gateway evidence.
+ADJUSTMENT = "adjustment"
+STATUSES = {"success", "failed", ADJUSTMENT}
+# UsageEvent.service_tier's length.
+MAX_SERVICE_TIER = 20
+# audio_seconds is stored in milliseconds: more places than three would be a fraction of the unit stored.
+AUDIO_PLACES = 3
 MAX_ID = 200
 MAX_UPSTREAM = 120
 # Clocks drift; an event stamped further ahead than this is a gateway bug, not usage.
@@ -83,6 +90,19 @@ class CanonicalEvent:
     gateway_cost: Decimal | None = None
     gateway_cost_currency: str = ""
     metadata: dict = field(default_factory=dict)
+    audio_prompt_tokens: int = 0
+    audio_completion_tokens: int = 0
+    images: int = 0
+    audio_ms: int = 0
+    service_tier: str = ""
+    adjustment: bool = False
+
+    @property
+    def units(self) -> tuple[int, int, int, int] | None:
+        """The unit counts in ``UNIT_FIELDS`` (= ``UNIT_COLUMNS``) order, or None when all are zero (the
+        form ``event_rate`` takes)."""
+        units = (self.audio_prompt_tokens, self.audio_completion_tokens, self.images, self.audio_ms)
+        return units if any(units) else None
 
     @property
     def counts(self) -> tuple[int, int, int, int, int, int]:
@@ -191,37 +211,102 @@ def _text(raw: dict, name: str, errors: list, index: int, *, required: bool, lim
     return value
 
 
-def _count(raw: dict, name: str, errors: list, index: int) -> int:
+def _count(raw: dict, name: str, errors: list, index: int, unit: str = "tokens") -> int:
     value = raw.get(name, 0)
     if value is None:
         return 0
     if isinstance(value, str) and value.isascii() and value.isdigit():
         if len(value) > len(str(MAX_TOKENS)):
-            errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} tokens"))
+            errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} {unit}"))
             return 0
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        errors.append(RowError(index, name, "must be a whole number of tokens"))
+        errors.append(RowError(index, name, f"must be a whole number of {unit}"))
         return 0
     if value < 0:
         errors.append(RowError(index, name, "must not be negative"))
     elif value > MAX_TOKENS:
-        errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} tokens"))
+        errors.append(RowError(index, name, f"must be at most {MAX_TOKENS} {unit}"))
     return value
 
 
-def _cost(value) -> Decimal:
-    """The gateway's cost as stored (24 places); raise ValueError with the reason it cannot be."""
+def _audio_seconds(value) -> int:
+    """``audio_seconds`` (a number ≥ 0 with at most three decimals) in milliseconds; raise ValueError with
+    the reason it is not one."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number of seconds")
+    try:
+        seconds = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError("must be a number of seconds") from None
+    if not seconds.is_finite():
+        raise ValueError("must be a number of seconds")
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    if seconds >= Decimal(MAX_TOKENS).scaleb(-AUDIO_PLACES):
+        raise ValueError(f"must be less than {MAX_TOKENS // 10**AUDIO_PLACES} seconds")
+    if seconds.as_tuple().exponent < -AUDIO_PLACES and seconds != seconds.quantize(Decimal("0.001")):
+        raise ValueError(f"must have at most {AUDIO_PLACES} decimal places (milliseconds)")
+    return int(seconds.scaleb(AUDIO_PLACES))
+
+
+def units_parse(raw: dict, errors: list, index: int) -> dict:
+    """The unit counts of ``raw`` by ``UNIT_FIELDS`` name, errors appended to ``errors``: audio tokens and
+    images as whole numbers, audio as ``audio_ms`` or ``audio_seconds`` (both only when they agree)."""
+    units = {
+        "audio_prompt_tokens": _count(raw, "audio_prompt_tokens", errors, index),
+        "audio_completion_tokens": _count(raw, "audio_completion_tokens", errors, index),
+        "images": _count(raw, "images", errors, index, "images"),
+        "audio_ms": _count(raw, "audio_ms", errors, index, "milliseconds"),
+    }
+    seconds = raw.get("audio_seconds")
+    if seconds is None or seconds == "":
+        return units
+    try:
+        millis = _audio_seconds(seconds)
+    except ValueError as exc:
+        errors.append(RowError(index, "audio_seconds", str(exc)))
+        return units
+    if raw.get("audio_ms") not in (None, "") and units["audio_ms"] != millis:
+        errors.append(
+            RowError(
+                index,
+                "audio_seconds",
+                f"says {millis} ms, audio_ms says {units['audio_ms']}: send one of them, or both equal",
+            )
+        )
+    units["audio_ms"] = millis
+    return units
+
+
+def service_tier_parse(raw: dict, errors: list, index: int) -> str:
+    """The service tier ``raw`` names (flex, priority…), lower-cased; blank when none."""
+    return _text(raw, "service_tier", errors, index, required=False, limit=MAX_SERVICE_TIER).lower()
+
+
+def adjustment_check(counts: dict, errors: list, index: int) -> None:
+    """An adjustment carries no usage: every token and unit count must be 0 (the first other one is named)."""
+    for name in (*USAGE_FIELDS, *UNIT_FIELDS):
+        if counts.get(name):
+            errors.append(RowError(index, name, "must be 0 on an adjustment (status adjustment)"))
+            return
+
+
+def cost_parse(value, *, negative: bool = False) -> Decimal:
+    """The gateway's cost as stored (24 places); raise ValueError with the reason it cannot be. Only an
+    adjustment's (``negative``) may be below zero: a refund of quota."""
+    kind = "a decimal number" if negative else "a non-negative decimal number"
     try:
         cost = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ValueError("must be a non-negative decimal number") from None
-    if not cost.is_finite() or cost < 0:
-        raise ValueError("must be a non-negative decimal number")
-    if cost < COST_LIMIT and cost.as_tuple().exponent < -24:
+        raise ValueError(f"must be {kind}") from None
+    if not cost.is_finite() or (cost < 0 and not negative):
+        raise ValueError(f"must be {kind}")
+    if cost.copy_abs() < COST_LIMIT and cost.as_tuple().exponent < -24:
+        # ROUND_HALF_UP rounds half away from zero, as PostgreSQL does, negative amounts too.
         cost = cost.quantize(COST_STEP, rounding=ROUND_HALF_UP, context=_COST_CONTEXT)
-    if cost >= COST_LIMIT:  # rounding may reach it
-        raise ValueError("must be less than 10^16")
+    if cost.copy_abs() >= COST_LIMIT:  # rounding may reach it
+        raise ValueError("must be less than 10^16" if not negative else "must be within ±10^16")
     return cost
 
 
@@ -293,6 +378,8 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
     except ValueError as exc:
         errors.append(RowError(index, "occurred_at", str(exc) or "is not a valid time"))
     counts = {name: _count(raw, name, errors, index) for name in USAGE_FIELDS}
+    counts |= units_parse(raw, errors, index)
+    service_tier = service_tier_parse(raw, errors, index)
     if not errors:
         try:
             usage_check(Usage(**counts))
@@ -300,7 +387,10 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
             errors.append(RowError(index, exc.field, exc.message))
     status = raw.get("status", "success") or "success"
     if not isinstance(status, str) or status not in STATUSES:
-        errors.append(RowError(index, "status", "must be success or failed"))
+        errors.append(RowError(index, "status", "must be success, failed or adjustment"))
+    adjustment = status == ADJUSTMENT
+    if adjustment:
+        adjustment_check(counts, errors, index)
     batch = raw.get("batch", False)
     if not isinstance(batch, bool):
         errors.append(RowError(index, "batch", "must be true or false"))
@@ -309,7 +399,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
         cost = None
     else:
         try:
-            cost = _cost(cost)
+            cost = cost_parse(cost, negative=adjustment)
         except ValueError as exc:
             errors.append(RowError(index, "gateway_cost", str(exc)))
             cost = None
@@ -330,6 +420,8 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
             metadata = _json_safe(metadata)
         except _Unstorable as exc:
             errors.append(RowError(index, "metadata", str(exc)))
+        if adjustment:
+            metadata = {**metadata, "adjustment": True}
     if errors:
         return errors
     return CanonicalEvent(
@@ -344,5 +436,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
         gateway_cost=cost,
         gateway_cost_currency=currency if cost is not None else "",
         metadata=metadata,
+        service_tier=service_tier,
+        adjustment=adjustment,
         **counts,
     )

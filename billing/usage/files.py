@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.events import UnreadableRecord
-from billing.usage.models import TOKEN_COLUMNS, GatewaySource
+from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
 
 FILE_BATCH = 5000
@@ -424,15 +424,15 @@ def csv_records(stream) -> Iterator:
 
 # A cell of more digits than this stays text: it is no token count (validation refuses it as one).
 _INT_DIGITS = 18
-# Only token counts become ints (so that a well-formed row takes the bulk path's fast check); every other
-# cell stays text, so that ids keep their leading zeros ("0012" is not "12") and the connectors and
-# validation read numbers and times from text as they do from JSON.
-_COUNT_COLUMNS = frozenset(TOKEN_COLUMNS)
+# Only token and unit counts become ints (so that a well-formed row takes the bulk path's fast check); every
+# other cell stays text, so that ids keep their leading zeros ("0012" is not "12") and the connectors and
+# validation read numbers and times from text as they do from JSON (audio_seconds, gateway_cost: decimals).
+_COUNT_COLUMNS = frozenset((*TOKEN_COLUMNS, *UNIT_COLUMNS))
 
 
 def _csv_row(row: dict) -> dict:
-    """CSV cells are text: turn token counts into ints, the ``batch`` cell's ``true``/``false`` into a
-    boolean, empty cells into None, and the ``metadata`` cell into JSON when it is."""
+    """CSV cells are text: turn token and unit counts into ints, the ``batch`` cell's ``true``/``false``
+    into a boolean, empty cells into None, and the ``metadata`` cell into JSON when it is."""
     out = {}
     for name, value in row.items():
         value = value.strip()

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from billing.usage.events import MAX_METADATA_DEPTH, MAX_TOKENS
+from billing.usage.events import AUDIO_PLACES, MAX_METADATA_DEPTH, MAX_SERVICE_TIER, MAX_TOKENS
 
 
 class CanonicalEventSerializer(serializers.Serializer):
@@ -32,19 +32,53 @@ class CanonicalEventSerializer(serializers.Serializer):
         min_value=0, max_value=MAX_TOKENS, help_text="All output tokens, reasoning included."
     )
     reasoning_tokens = serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, required=False, default=0)
+    audio_prompt_tokens = serializers.IntegerField(
+        min_value=0, max_value=MAX_TOKENS, required=False, default=0, help_text="In prompt_tokens."
+    )
+    audio_completion_tokens = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_TOKENS,
+        required=False,
+        default=0,
+        help_text="Audio output, in completion_tokens.",
+    )
+    images = serializers.IntegerField(
+        min_value=0, max_value=MAX_TOKENS, required=False, default=0, help_text="Images generated."
+    )
+    audio_seconds = serializers.DecimalField(
+        max_digits=11,
+        decimal_places=AUDIO_PLACES,
+        min_value=0,
+        required=False,
+        help_text="Audio duration in seconds (at most 3 decimals), stored as audio_ms; or send audio_ms.",
+    )
+    audio_ms = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_TOKENS,
+        required=False,
+        default=0,
+        help_text="Audio duration in milliseconds; must equal audio_seconds when both are sent.",
+    )
+    service_tier = serializers.CharField(
+        required=False,
+        max_length=MAX_SERVICE_TIER,
+        help_text="The tier the request asked for (flex, priority…), stored lower-cased; a tier the price "
+        "book does not price is rated at standard prices.",
+    )
     batch = serializers.BooleanField(required=False, default=False, help_text="Sent through a batch API.")
     status = serializers.ChoiceField(
-        choices=["success", "failed"],
+        choices=["success", "failed", "adjustment"],
         required=False,
         default="success",
-        help_text="Failed requests are not charged.",
+        help_text="Failed requests are not charged. adjustment: a gateway quota adjustment (a refund or an "
+        "extra charge of quota): every count 0, gateway_cost may be negative; stored, not charged.",
     )
     gateway_cost = serializers.DecimalField(
         max_digits=40,
         decimal_places=24,
         required=False,
         help_text="Cost the gateway computed, below 10^16 (more than 24 places are rounded); kept for "
-        "comparison.",
+        "comparison. Negative only on an adjustment.",
     )
     gateway_cost_currency = serializers.CharField(required=False, max_length=3)
     metadata = serializers.DictField(
