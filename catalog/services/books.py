@@ -1,16 +1,114 @@
-"""Create models, aliases, price books and effective-dated price entries."""
+"""Create models, aliases, price books and effective-dated price entries (with their service tiers and
+time-of-day windows), and revise an entry by a new version from an instant."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from catalog.models import AIModel, BookKind, Modality, ModelAlias, PriceBook, PriceEntry, PriceTier, Vendor
-from catalog.rating import TierPrices
-from catalog.services.validation import overlap_check, price_check, tiers_check
+from catalog.models import (
+    AIModel,
+    BookKind,
+    Modality,
+    ModelAlias,
+    PriceBook,
+    PriceEntry,
+    PriceTier,
+    PriceWindow,
+    Vendor,
+)
+from catalog.rating import PRICE_FIELDS, WINDOW_FIELDS, TierPrices
+from catalog.services.validation import (
+    overlap_check,
+    price_check,
+    service_tier_name_check,
+    tiers_check,
+    unit_prices_check,
+    window_prices_check,
+)
+from catalog.time_windows import rules_check, zone_check
+
+LABEL_MAX = PriceWindow._meta.get_field("label").max_length
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A time-of-day window to store: ``rules`` in the stored form (``catalog.time_windows``); a blank
+    price keeps the standard price of its class."""
+
+    label: str
+    time_zone: str
+    rules: list
+    input: Decimal | None = None
+    cache_read: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    output: Decimal | None = None
+    reasoning: Decimal | None = None
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
+
+    @property
+    def prices(self) -> dict[str, Decimal | None]:
+        return {name: getattr(self, name) for name in WINDOW_FIELDS}
+
+
+def window_check(window: WindowSpec) -> WindowSpec:
+    """``window`` with its label trimmed and rules normalised, or ValidationError keyed by the field at fault
+    (``label``, ``time_zone``, ``rules`` or a price's name)."""
+    errors: dict[str, list[str]] = {}
+    label = (window.label or "").strip()
+    if not label or len(label) > LABEL_MAX:
+        errors["label"] = [_("A window needs a label of at most %(max)s characters.") % {"max": LABEL_MAX}]
+    try:
+        zone_check(window.time_zone)
+    except ValidationError as exc:
+        errors["time_zone"] = exc.messages
+    rules = window.rules
+    try:
+        rules = rules_check(window.rules)
+    except ValidationError as exc:
+        errors["rules"] = exc.messages
+    try:
+        window_prices_check(window.prices)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return replace(window, label=label, rules=rules)
+
+
+def _windows_check(windows: Sequence[WindowSpec]) -> list[WindowSpec]:
+    checked = [window_check(w) for w in windows]
+    labels = [w.label.lower() for w in checked]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise ValidationError({"label": _("Two windows are labelled %(label)s.") % {"label": label}})
+    return checked
+
+
+def _service_tiers_check(service_tiers) -> list[tuple[str, list[TierPrices]]]:
+    checked, seen = [], set()
+    for name, tiers in service_tiers:
+        name = service_tier_name_check(name)
+        if name in seen:
+            raise ValidationError(
+                {"service_tier": _("Service tier %(name)s is given twice.") % {"name": name}}
+            )
+        seen.add(name)
+        try:
+            ordered = tiers_check(tiers)
+            unit_prices_check(ordered)
+        except ValidationError as exc:
+            raise ValidationError({"service_tier": [f"{name}: {m}" for m in exc.messages]}) from None
+        checked.append((name, ordered))
+    return checked
 
 
 def model_create(
@@ -106,14 +204,20 @@ def price_entry_create(
     source: str = "",
     created_by=None,
     close_open: bool = True,
+    service_tiers: Sequence[tuple[str, Sequence[TierPrices]]] = (),
+    windows: Sequence[WindowSpec] = (),
 ) -> PriceEntry:
-    """Add ``model``'s prices to ``book`` from ``effective_from``.
+    """Add ``model``'s prices to ``book`` from ``effective_from``: the standard ``tiers``, named
+    ``service_tiers`` (flex, priority) and time-of-day ``windows`` (the first that covers an instant wins).
 
     With ``close_open``, an open-ended earlier entry is ended where this one starts (a price
     change); any other overlap is refused with the spans named, since rewriting prices that rating
     may already have used would silently change money already billed.
     """
     ordered = tiers_check(tiers)
+    unit_prices_check(ordered)
+    named = _service_tiers_check(service_tiers)
+    checked_windows = _windows_check(windows)
     price_check(request_fee)
     if batch_multiplier is not None and batch_multiplier < 0:
         raise ValidationError({"batch_multiplier": "The batch multiplier cannot be negative."})
@@ -148,17 +252,87 @@ def price_entry_create(
     PriceTier.objects.bulk_create(
         PriceTier(
             entry=entry,
+            service_tier=name,
             lo=t.lo,
             hi=t.hi,
-            input=t.input,
-            output=t.output,
-            cache_read=t.cache_read,
-            cache_write_5m=t.cache_write_5m,
-            cache_write_1h=t.cache_write_1h,
-            reasoning=t.reasoning,
-            batch_input=t.batch_input,
-            batch_output=t.batch_output,
+            **{price: getattr(t, price) for price in PRICE_FIELDS},
         )
-        for t in ordered
+        for name, tiers_of in [("", ordered), *named]
+        for t in tiers_of
+    )
+    PriceWindow.objects.bulk_create(
+        PriceWindow(
+            entry=entry,
+            position=position,
+            label=w.label,
+            time_zone=w.time_zone,
+            rules=w.rules,
+            **w.prices,
+        )
+        for position, w in enumerate(checked_windows, start=1)
     )
     return entry
+
+
+def entry_tiers(entry: PriceEntry) -> tuple[list[TierPrices], list[tuple[str, list[TierPrices]]]]:
+    """An entry's standard tiers and its service tiers by name, as ``price_entry_create`` takes them."""
+    sets: dict[str, list[TierPrices]] = {}
+    for t in entry.tiers.order_by("service_tier", "lo"):
+        prices = {name: getattr(t, name) for name in PRICE_FIELDS}
+        sets.setdefault(t.service_tier, []).append(TierPrices(lo=t.lo, hi=t.hi, **prices))
+    standard = sets.pop("", [])
+    return standard, sorted(sets.items())
+
+
+def entry_windows(entry: PriceEntry) -> list[WindowSpec]:
+    return [
+        WindowSpec(
+            label=w.label,
+            time_zone=w.time_zone,
+            rules=w.rules,
+            **{name: getattr(w, name) for name in WINDOW_FIELDS},
+        )
+        for w in entry.windows.order_by("position")
+    ]
+
+
+@transaction.atomic
+def price_entry_revise(
+    *,
+    entry: PriceEntry,
+    effective_from: datetime,
+    tiers: Sequence[TierPrices] | None = None,
+    service_tiers: Sequence[tuple[str, Sequence[TierPrices]]] | None = None,
+    windows: Sequence[WindowSpec] | None = None,
+    created_by=None,
+) -> PriceEntry:
+    """A new version of ``entry`` from ``effective_from``: its prices, with the parts given replaced, and
+    ``entry`` ended there. Only the current open-ended version is revised and never from the past: prices
+    rating may already have used are never rewritten."""
+    entry = PriceEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.effective_to is not None:
+        raise ValidationError(
+            {"effective_from": _("Only the open-ended price entry can be changed; this one has ended.")}
+        )
+    if effective_from < timezone.now():
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "Changes start now or later; prices already used for rating are never rewritten."
+                )
+            }
+        )
+    current_tiers, current_named = entry_tiers(entry)
+    who = getattr(created_by, "email", "") or getattr(created_by, "username", "")
+    return price_entry_create(
+        book=entry.book,
+        model=entry.model,
+        effective_from=effective_from,
+        tiers=current_tiers if tiers is None else tiers,
+        service_tiers=current_named if service_tiers is None else service_tiers,
+        windows=entry_windows(entry) if windows is None else windows,
+        request_fee=entry.request_fee,
+        batch_multiplier=entry.batch_multiplier,
+        source=_("Edited by %(who)s") % {"who": who} if who else _("Edited"),
+        created_by=created_by,
+    )

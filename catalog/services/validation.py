@@ -121,3 +121,64 @@ def overlap_check(start: datetime, end: datetime | None, existing: Iterable, wha
             "spans": names,
         }
         raise ValidationError({"effective_from": message})
+
+
+# The per-unit prices a tier may carry beside the token classes (``TierPrices``' last four fields).
+UNIT_PRICE_NAMES = ("audio_input", "audio_output", "image", "audio_second")
+SERVICE_TIER_MAX = 20
+
+
+def unit_prices_check(tiers: Sequence[TierPrices], where: str = "") -> None:
+    """Refuse a tier's audio, image or audio-second price that is negative or over-precise, naming it."""
+    errors = []
+    for tier in tiers:
+        for name in UNIT_PRICE_NAMES:
+            value = getattr(tier, name)
+            if value is None:
+                continue
+            try:
+                price_check(value)
+            except ValidationError as exc:
+                errors.append(
+                    _("%(where)sTier %(tier)s %(price)s: %(error)s")
+                    % {
+                        "where": where,
+                        "tier": tier_label(tier.lo, tier.hi),
+                        "price": name,
+                        "error": exc.messages[0],
+                    }
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+def service_tier_name_check(name: str) -> str:
+    """A service tier's name as events send it (lower-cased, ``flex``, ``priority``), or ValidationError."""
+    cleaned = (name or "").strip().lower()
+    if not cleaned:
+        raise ValidationError({"service_tier": _("A service tier needs a name (flex, priority).")})
+    if len(cleaned) > SERVICE_TIER_MAX:
+        raise ValidationError(
+            {
+                "service_tier": _("A service tier's name is at most %(max)s characters.")
+                % {"max": SERVICE_TIER_MAX}
+            }
+        )
+    return cleaned
+
+
+def window_prices_check(prices: dict[str, Decimal | None]) -> None:
+    """A window's prices: at least one given (a window without prices changes nothing), each a price."""
+    if all(value is None for value in prices.values()):
+        raise ValidationError(
+            {"input": _("Give the window at least one price; blank ones keep the standard price.")}
+        )
+    errors = {}
+    for name, value in prices.items():
+        if value is not None:
+            try:
+                price_check(value)
+            except ValidationError as exc:
+                errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
