@@ -14,24 +14,31 @@ from decimal import Decimal
 from billing.allowances.drawdown import Draw, allowances_draw, balances_load, draws_record, event_tokens
 from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageBatch, UsageEvent
 from billing.usage.pricing import BatchPricer, Unpriced
+from billing.usage.rating import units_of
 from catalog.rating import RatingError, rate_total
 
 
 def overage_pricer(pricer: BatchPricer | None, counts_of) -> tuple[callable, dict]:
     """Return ``overage_price(draw, plan_id)`` for ``allowances_draw`` and the dict where it notes, per
-    draw, the overage plan's name and currency. ``counts_of(draw)`` gives (the six token counts, batch)."""
-    notes: dict[int, tuple[str, str]] = {}
+    draw, the overage plan's name, currency and time-of-day window (blank: standard prices).
+
+    ``counts_of(draw)`` gives (the six token counts, batch, service tier, unit counts or None); a caller
+    whose rows carry no tier nor units may give the first two only (standard tier, no units). The overage
+    plan is rated at the draw's instant, so its window prices it as the customer's own plan would."""
+    notes: dict[int, tuple[str, str, str]] = {}
 
     def overage_price(draw: Draw, plan_id: int) -> Decimal | None:
         if pricer is None:
             return None
-        counts, batch = counts_of(draw)
+        counts, batch, *request = counts_of(draw)
+        service_tier, units = request or ("", None)
         try:
             prices = pricer.plan_prices(plan_id, draw.model_id, draw.at)
-            amount = rate_total(prices.sell, *counts, batch, draw.at)
+            amount = rate_total(prices.sell, *counts, batch, draw.at, service_tier, units)
         except (Unpriced, RatingError):
             return None  # the overage plan cannot price it: the customer's own price stands
-        notes[id(draw)] = (prices.plan, prices.sell.currency)
+        window = prices.sell.window_label(draw.at, batch, service_tier) if prices.sell.windows else ""
+        notes[id(draw)] = (prices.plan, prices.sell.currency, window)
         return amount
 
     return overage_price, notes
@@ -60,7 +67,8 @@ def rows_draw(*, batch: UsageBatch, rows: list[UsageEvent], pricer: BatchPricer 
     ]
 
     def counts_of(draw: Draw):
-        return tuple(getattr(draw.ref, c) for c in TOKEN_COLUMNS), draw.ref.is_batch
+        row = draw.ref
+        return tuple(getattr(row, c) for c in TOKEN_COLUMNS), row.is_batch, row.service_tier, units_of(row)
 
     overage_price, notes = overage_pricer(pricer, counts_of)
     drawn = []
@@ -68,7 +76,7 @@ def rows_draw(*, batch: UsageBatch, rows: list[UsageEvent], pricer: BatchPricer 
         row = draw.ref
         row.sell_amount = draw.charged
         if id(draw) in notes:
-            row.sell_plan, row.sell_currency = notes[id(draw)]
+            row.sell_plan, row.sell_currency, row.price_window = notes[id(draw)]
         drawn.append(row)
     hop_costs(rows, [row for row in drawn if row.hop])
     return draws_record(batch=batch, balances=balances)

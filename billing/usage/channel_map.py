@@ -22,28 +22,29 @@ under the channel-mapping lock (``resolve.channels_lock_exclusive``): the chargi
 a name before the change commit first and are moved too; later ones see the new mapping.
 """
 
+import copy
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Min, Value
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import Line, transaction_post
 from billing.money import ledger_round
-from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageBatch, UsageDaily, UsageEvent
+from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, RatingState, UsageBatch, UsageDaily, UsageEvent
 from billing.usage.postings import usage_cost_credit
 from billing.usage.pricing import BatchPricer, Unpriced
+from billing.usage.rating import units_of
 from billing.usage.resolve import channels_lock_exclusive
-from billing.usage.rollups import COUNT_FIELDS, KEY_FIELDS
+from billing.usage.rollups import rollups_move
 from catalog.models import AIModel, Channel, ChannelAlias
 from catalog.rating import RatingError, rate_total
 from catalog.selectors.channels import channels_resolve
@@ -56,7 +57,6 @@ from catalog.services.contracts import (
 from common.days import local_midnight
 
 FMT = "channel_map"
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,9 @@ def _events(account: str) -> list[UsageEvent]:
         )
         # What re-rating the cost reads and the rollups are keyed by: not the gateway's metadata (~1 KB).
         .only(
-            *("occurred_at", "customer_id", "model_id", "upstream_account", "is_batch"),
+            *("occurred_at", "customer_id", "model_id", "upstream_account", "is_batch", "rating_state"),
             *("sell_currency", "sell_amount", "cost_amount", "cost_currency", *TOKEN_COLUMNS),
+            *("service_tier", "price_window", *UNIT_COLUMNS),
         )
         .order_by("occurred_at", "id")
         .select_for_update(of=("self",))
@@ -128,7 +129,9 @@ def _new_costs(events: list[UsageEvent], channel: Channel | None, models: dict) 
                 found.append((None, "", _("no price")))
                 continue
             counts = tuple(getattr(e, c) for c in TOKEN_COLUMNS)
-            found.append((rate_total(schedule, *counts, e.is_batch, e.occurred_at), schedule.currency, ""))
+            # The cost book's own time-of-day window and service tier price the event, as in event_rate.
+            total = rate_total(schedule, *counts, e.is_batch, e.occurred_at, e.service_tier, units_of(e))
+            found.append((total, schedule.currency, ""))
         except Unpriced as exc:
             found.append((None, "", exc.reason))
         except RatingError as exc:
@@ -167,64 +170,15 @@ def _lines(changes, was: Channel | None, now: Channel | None, models: dict) -> d
     return lines
 
 
-def _rollup_deltas(changes) -> dict:
-    """Per (table, bucket, rollup key): what the rollup row gains (negative: loses) when each changed
-    event's cost is replaced — its cost only, or, when its cost currency changes, the whole event leaving
-    the row of the old currency for the row of the new one."""
-    deltas: dict = defaultdict(lambda: [0] * len(COUNT_FIELDS) + [ZERO, ZERO])
-    for e, old, old_ccy, new, new_ccy in changes:
-        at = e.occurred_at.astimezone(UTC)
-        buckets = (
-            ("usage_hourly", "hour", at.replace(minute=0, second=0, microsecond=0)),
-            ("usage_daily", "day", timezone.localtime(at).date()),
-        )
-        counts = (1, *(getattr(e, c) for c in TOKEN_COLUMNS), e.sell_amount or ZERO)
-        for table, name, bucket in buckets:
-            key = (e.customer_id, e.model_id, e.upstream_account, e.sell_currency)
-            if old_ccy == new_ccy:
-                deltas[(table, name, bucket, *key, old_ccy)][-1] += (new or ZERO) - (old or ZERO)
-                continue
-            leaving = deltas[(table, name, bucket, *key, old_ccy)]
-            arriving = deltas[(table, name, bucket, *key, new_ccy)]
-            for i, value in enumerate(counts):
-                leaving[i] -= value
-                arriving[i] += value
-            leaving[-1] -= old or ZERO
-            arriving[-1] += new or ZERO
-    return deltas
-
-
 def _rollups_shift(changes) -> None:
-    """Apply ``_rollup_deltas`` (rows in key order, as every rollup writer locks them); drop the rows
-    left with no request (all their events moved to another cost currency)."""
-    fields = (*COUNT_FIELDS, "sell_amount", "cost_amount")
-    with connection.cursor() as cursor:
-        for (table, name, bucket, *key), values in sorted(
-            _rollup_deltas(changes).items(), key=lambda kv: (kv[0][0] != "usage_hourly", kv[0][1:])
-        ):
-            if not any(values):
-                continue
-            # As the ORM writes the bucket (SQLite keeps datetimes as text in its own format).
-            adapt = (
-                connection.ops.adapt_datetimefield_value
-                if name == "hour"
-                else connection.ops.adapt_datefield_value
-            )
-            bucket = adapt(bucket)
-            columns = (name, *KEY_FIELDS, *fields)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-                f"ON CONFLICT ({name}, {', '.join(KEY_FIELDS)}) DO UPDATE SET "
-                + ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in fields),
-                [bucket, *key, *values],
-            )
-            if values[0] < 0:
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE {name} = %s AND "
-                    + " AND ".join(f"{k} = %s" for k in KEY_FIELDS)
-                    + " AND requests = 0",
-                    [bucket, *key],
-                )
+    """Move each changed event in the rollups from its old cost to its new one: its cost only, or, when its
+    cost currency changes, the whole event from the rows of the old currency to those of the new one."""
+    after = []
+    for e, _old, _old_ccy, new, new_ccy in changes:
+        now = copy.copy(e)
+        now.cost_amount, now.cost_currency = new, new_ccy
+        after.append(now)
+    rollups_move(before=[e for e, *_rest in changes], after=after)
 
 
 def _events_update(changes, batch: UsageBatch) -> None:

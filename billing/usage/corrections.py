@@ -24,15 +24,15 @@ Usage sold through the distribution chain is refused (``chain_refusal``): each o
 at every hop (``rating``), in several books, and re-rating one hop would leave the others at the old price.
 """
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.chain import agent_of
@@ -44,19 +44,12 @@ from billing.ledger.services import credit, debit, request_fingerprint, transact
 from billing.money import ledger_round
 from billing.terms.spans import spans_of
 from billing.usage.correction_wallet import prepaid_post
-from billing.usage.models import (
-    TOKEN_COLUMNS,
-    RatingState,
-    UsageBatch,
-    UsageCorrection,
-    UsageDaily,
-    UsageEvent,
-    UsageHourly,
-)
+from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageBatch, UsageCorrection, UsageEvent
 from billing.usage.postings import usage_cost_credit
 from billing.usage.pricing import BatchPricer
-from billing.usage.rating import RATED, event_rate
+from billing.usage.rating import RATED, event_rate, units_of
 from billing.usage.resolve import channels_load, channels_lock_shared
+from billing.usage.rollups import rollups_move
 from catalog.models import AIModel
 
 CREDIT, PREPAID = "credit", "prepaid"
@@ -67,10 +60,12 @@ ZERO = Decimal(0)
 class RerateDiff:
     """What re-rating a scope would change: per (mode, currency) the sell difference, per (vendor,
     currency, channel id or 0) the cost difference, the events that change and those left alone with the
-    reason; ``channels``: the scope's channels by id."""
+    reason; ``channels``: the scope's channels by id; ``before``: each changed event as it was stored (and
+    rolled up), by id."""
 
     events: int = 0
     changed: list[tuple[UsageEvent, Decimal, Decimal]] = field(default_factory=list)  # event, sell, cost
+    before: dict[int, UsageEvent] = field(default_factory=dict)
     modes: dict[int, str] = field(default_factory=dict)  # event id → credit/prepaid
     sell: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     cost: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
@@ -155,6 +150,8 @@ def rerate_diff(
             batch=row.is_batch,
             succeeded=row.succeeded,
             channel=channel,
+            units=units_of(row),
+            service_tier=row.service_tier,
         )
         if rated.state != RATED:
             diff.skipped.append((row, rated.reason))
@@ -166,10 +163,13 @@ def rerate_diff(
             continue
         sell = rated.sell_amount - (row.sell_amount or ZERO)
         cost = (rated.cost_amount or ZERO) - (row.cost_amount or ZERO)
-        if not sell and not cost:
+        if not sell and not cost and rated.window == row.price_window:
             continue
         mode = CREDIT if spans.at(row.occurred_at).is_credit else PREPAID
+        diff.before[row.pk] = copy.copy(row)
         row.sell_amount, row.cost_amount, row.sell_plan = rated.sell_amount, rated.cost_amount, rated.plan
+        # A window added to (or dropped from) the book since moves the event in or out of its window rows.
+        row.price_window = rated.window
         diff.changed.append((row, sell, cost))
         diff.modes[row.pk] = mode
         diff.sell[(mode, row.sell_currency)] += sell
@@ -179,30 +179,6 @@ def rerate_diff(
             else:
                 diff.cost[(channel.contract.vendor_id, rated.cost_currency, channel.pk)] += cost
     return diff
-
-
-def _rollups_shift(changed: list[tuple[UsageEvent, Decimal, Decimal]]) -> None:
-    """Add each event's delta to its hourly and daily rollup rows (which hold the event already)."""
-    hourly, daily = defaultdict(lambda: [ZERO, ZERO]), defaultdict(lambda: [ZERO, ZERO])
-    for e, sell, cost in changed:
-        key = (e.customer_id, e.model_id, e.upstream_account, e.sell_currency, e.cost_currency)
-        at = e.occurred_at.astimezone(UTC)
-        for target, bucket in (
-            (hourly, at.replace(minute=0, second=0, microsecond=0)),
-            (daily, timezone.localtime(at).date()),
-        ):
-            target[(bucket, *key)][0] += sell
-            target[(bucket, *key)][1] += cost
-    for rollup, bucket_name, sums in ((UsageHourly, "hour", hourly), (UsageDaily, "day", daily)):
-        for (bucket, cid, mid, account, sell_ccy, cost_ccy), (sell, cost) in sorted(sums.items()):
-            rollup.objects.filter(
-                **{bucket_name: bucket},
-                customer_id=cid,
-                model_id=mid,
-                upstream_account=account,
-                sell_currency=sell_ccy,
-                cost_currency=cost_ccy,
-            ).update(sell_amount=F("sell_amount") + sell, cost_amount=F("cost_amount") + cost)
 
 
 def _moved(debited, credited, amount: Decimal, currency: str) -> list:
@@ -328,8 +304,12 @@ def usage_correct(
                 sell_amount=e.sell_amount,
                 cost_amount=e.cost_amount,
                 sell_plan=e.sell_plan,
+                price_window=e.price_window,
                 rated_in_id=batch.pk,
             )
-        _rollups_shift(diff.changed)
+        rollups_move(
+            before=[diff.before[e.pk] for e, _sell, _cost in diff.changed],
+            after=[e for e, _sell, _cost in diff.changed],
+        )
         _post(correction, diff, customer, model, actor)
     return correction

@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from billing.usage.models import RatingState
+from billing.usage.models import UNIT_COLUMNS, RatingState
 from billing.usage.pricing import BatchPricer, Unpriced
 from catalog.models import AIModel, Channel
 from catalog.rating import RatingError, rate_total
@@ -58,6 +58,8 @@ class Hop(NamedTuple):
     # statements and the margin-per-hop report credit it to. None: the event's own customer (every
     # purchase row, and a commission on the end customer's sale).
     buyer_id: int | None = None
+    # A purchase's own time-of-day window (its buyer's plan's); blank: standard prices, and on commissions.
+    window: str = ""
 
 
 class Request(NamedTuple):
@@ -71,10 +73,21 @@ class Request(NamedTuple):
     service_tier: str
 
 
+def units_of(row) -> tuple[int, int, int, int] | None:
+    """A stored event's unit counts as ``event_rate`` takes them (``UNIT_COLUMNS`` order; None: all 0)."""
+    units = tuple(getattr(row, c) for c in UNIT_COLUMNS)
+    return units if any(units) else None
+
+
 def request_total(schedule, request: Request) -> Decimal:
     return rate_total(
         schedule, *request.counts, request.batch, request.at, request.service_tier, request.units
     )
+
+
+def request_window(schedule, request: Request) -> str:
+    """The label of the time-of-day window of ``schedule`` that prices ``request``; blank: standard."""
+    return schedule.window_label(request.at, request.batch, request.service_tier) if schedule.windows else ""
 
 
 class Rated(NamedTuple):
@@ -125,7 +138,7 @@ def event_rate(
     and ``service_tier`` the tier the request asked for. Only totals are computed
     (``catalog.rating.rate_total``, equal to ``rate()``'s): per-class amounts are not stored per event.
     Every hop and the cost are rated with the same counts, tier and instant, so a time-of-day window
-    prices each side by its own book; ``Rated.window`` names the sale's.
+    prices each side by its own book; ``Rated.window`` names the sale's, ``Hop.window`` each purchase's.
     """
     model_id = model.pk if model is not None else None
     if customer_id is None:
@@ -138,7 +151,7 @@ def event_rate(
         request = Request(at, counts, batch, units, service_tier)
         prices = pricer.prices(customer_id, model_id, at)
         sell = request_total(prices.sell, request)
-        window = prices.sell.window_label(at, batch, service_tier) if prices.sell.windows else ""
+        window = request_window(prices.sell, request)
         # Contract cost: the channel's when the event names a known one, else the best cost book's. Only
         # the row the operator sells carries it (the event, or its top hop in a resale chain).
         costs = prices.cost if channel is None else pricer.channel_cost(channel, model_id, at)
@@ -192,7 +205,10 @@ def _chain_rate(customer_id, model_id, pricer: BatchPricer, request: Request, pr
     cost_currency = costs.currency if cost is not None else ""
     hops = []
     for hop, buyer, own, amount in reversed(bought):
-        hops.append(Hop(hop, buyer, RATED, own.plan, amount, own.sell.currency, cost, cost_currency))
+        window = request_window(own.sell, request)
+        hops.append(
+            Hop(hop, buyer, RATED, own.plan, amount, own.sell.currency, cost, cost_currency, window=window)
+        )
         cost, cost_currency = amount, own.sell.currency
     hops.reverse()
     # An agency earns on every sale priced at its plans: the end customer's, and the purchase of each

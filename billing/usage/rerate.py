@@ -17,7 +17,14 @@ from django.db import connection, transaction
 from billing.usage.allowance_use import rows_draw
 from billing.usage.charging import BatchResult, Charged, row_groups, usage_batch_finish, usage_charge
 from billing.usage.events import CanonicalEvent
-from billing.usage.models import TOKEN_COLUMNS, GatewaySource, RatingState, UsageBatch, UsageEvent
+from billing.usage.models import (
+    TOKEN_COLUMNS,
+    UNIT_COLUMNS,
+    GatewaySource,
+    RatingState,
+    UsageBatch,
+    UsageEvent,
+)
 from billing.usage.postings import sums_post
 from billing.usage.rating import RATED
 from billing.usage.rollups import rollups_add
@@ -39,7 +46,8 @@ def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
         key=row.gateway_key,
         model=row.model_name,
         upstream_account=row.upstream_account,
-        **{c: getattr(row, c) for c in TOKEN_COLUMNS},
+        **{c: getattr(row, c) for c in (*TOKEN_COLUMNS, *UNIT_COLUMNS)},
+        service_tier=row.service_tier,
         batch=row.is_batch,
         succeeded=row.succeeded,
     )
@@ -55,6 +63,7 @@ def _rerate_group(
     for row, rated in zip(rows, rating.rated, strict=True):
         for name, value in zip(RATING_FIELDS, rated[: len(RATING_FIELDS)], strict=True):
             setattr(row, name, value)
+        row.price_window = rated.window
         if rated.state == RATED:
             row.rated_in_id = batch.pk
             if rated.hops:
@@ -90,7 +99,9 @@ class _RerateCharge:
         hops = []
         for rows, _rating in self.groups:
             for row in rows:
-                names = [*RATING_FIELDS, "rated_in_id"] if row.rating_state == RATED else RATING_FIELDS
+                names = [*RATING_FIELDS, "price_window"]
+                if row.rating_state == RATED:
+                    names.append("rated_in_id")
                 updated = UsageEvent.objects.filter(
                     pk=row.pk, occurred_at=row.occurred_at, rating_state=RatingState.UNRATED
                 ).update(**{name: getattr(row, name) for name in names})

@@ -27,7 +27,7 @@ from billing.usage.charging import (
 from billing.usage.connectors.base import ConnectorError
 from billing.usage.connectors.registry import connector_for
 from billing.usage.events import CanonicalEvent, RowError, event_validate
-from billing.usage.models import TOKEN_COLUMNS, GatewaySource, UsageBatch, UsageEvent
+from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, GatewaySource, UsageBatch, UsageEvent
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.postings import sums_post
 from billing.usage.pricing import BatchPricer
@@ -150,6 +150,8 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
             batch=e.batch,
             succeeded=e.succeeded,
             channel=channels.get(e.upstream_account),
+            units=e.units,
+            service_tier=e.service_tier,
         )
         for e in events
     ]
@@ -169,6 +171,9 @@ def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> U
         model_id=rated.model_id,
         upstream_account=event.upstream_account,
         **dict(zip(TOKEN_COLUMNS, event.counts, strict=True)),
+        **{c: getattr(event, c) for c in UNIT_COLUMNS},
+        service_tier=event.service_tier,
+        price_window=rated.window,
         is_batch=event.batch,
         succeeded=event.succeeded,
         gateway_cost=event.gateway_cost,
@@ -186,7 +191,8 @@ def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> U
 
 
 def hop_rows(row: UsageEvent, hops, *, rated_in_id) -> list[UsageEvent]:
-    """The derived rows of hop-0 ``row`` (``rating.Hop``s): the same request, rated one hop up the chain.
+    """The derived rows of hop-0 ``row`` (``rating.Hop``s): the same request (its token and unit counts,
+    its service tier), rated one hop up the chain, each purchase with its own plan's time-of-day window.
     The gateway's evidence (its cost, metadata) stays on the hop-0 row alone."""
     return [
         UsageEvent(
@@ -199,7 +205,9 @@ def hop_rows(row: UsageEvent, hops, *, rated_in_id) -> list[UsageEvent]:
             model_name=row.model_name,
             model_id=row.model_id,
             upstream_account=row.upstream_account,
-            **{c: getattr(row, c) for c in TOKEN_COLUMNS},
+            **{c: getattr(row, c) for c in (*TOKEN_COLUMNS, *UNIT_COLUMNS)},
+            service_tier=row.service_tier,
+            price_window=h.window,
             is_batch=row.is_batch,
             succeeded=row.succeeded,
             rating_state=h.state,
