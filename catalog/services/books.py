@@ -3,7 +3,7 @@ time-of-day windows), and revise an entry by a new version from an instant."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -35,6 +35,8 @@ from catalog.services.validation import (
 from catalog.time_windows import rules_check, zone_check
 
 LABEL_MAX = PriceWindow._meta.get_field("label").max_length
+# A change dated "now" on a page reaches the service a moment later; earlier than this is the past.
+REVISE_SLACK = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,7 @@ def price_entry_revise(
         raise ValidationError(
             {"effective_from": _("Only the open-ended price entry can be changed; this one has ended.")}
         )
-    if effective_from < timezone.now():
+    if effective_from < timezone.now() - REVISE_SLACK:
         raise ValidationError(
             {
                 "effective_from": _(

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import gettext as _
 
 from catalog.selectors.pricelist import decimal_text
+from catalog.time_windows import rule_label
 
 register = template.Library()
 
@@ -29,3 +31,29 @@ def percent(value) -> str:
 def tier_span(tier) -> str:
     hi = getattr(tier, "hi", None)
     return f"({tier.lo}, ∞)" if hi is None else f"({tier.lo}, {hi}]"
+
+
+@register.filter
+def unit_prices_text(tier) -> str:
+    """A tier's audio and image prices in one short cell: "audio in 40 · per image 0.04"; — when none."""
+    parts = [
+        f"{label} {decimal_text(value)}"
+        for name, label in unit_labels().items()
+        if (value := getattr(tier, name, None)) is not None
+    ]
+    return " · ".join(parts) or "—"
+
+
+def unit_labels() -> dict[str, str]:
+    return {
+        "audio_input": _("audio input"),
+        "audio_output": _("audio output"),
+        "image": _("per image"),
+        "audio_second": _("per audio second"),
+    }
+
+
+@register.filter
+def hours_text(rules) -> str:
+    """A window's stored rules for people, in the active language: "Mon–Fri 18:00–08:00; Sat, Sun all day"."""
+    return "; ".join(rule_label(rule) for rule in rules)

@@ -15,6 +15,7 @@ from catalog.models import (
     PriceBook,
     PriceEntry,
     PriceTier,
+    PriceWindow,
     SellPlan,
     SubscriptionPlan,
 )
@@ -23,7 +24,8 @@ from catalog.selectors.pricing import in_force
 from catalog.views.common import price_list_response, wants_csv
 from common.listing import filtered_page
 
-_TIERS = Prefetch("tiers", queryset=PriceTier.objects.order_by("lo"))
+_TIERS = Prefetch("tiers", queryset=PriceTier.objects.order_by("service_tier", "lo"))
+_WINDOWS = Prefetch("windows", queryset=PriceWindow.objects.order_by("position"))
 
 
 @staff_required()
@@ -40,7 +42,7 @@ def model_detail(request, pk: int):
     entries = (
         PriceEntry.objects.filter(model=model)
         .select_related("book")
-        .prefetch_related(_TIERS)
+        .prefetch_related(_TIERS, _WINDOWS)
         .order_by("book__kind", "book__name", "-effective_from")
     )
     now = timezone.now()
@@ -72,7 +74,7 @@ def book_list(request):
 def book_detail(request, pk: int):
     book = get_object_or_404(PriceBook.objects.select_related("vendor"), pk=pk)
     show_all = request.GET.get("history") == "1"
-    entries = PriceEntry.objects.filter(book=book).select_related("model").prefetch_related(_TIERS)
+    entries = PriceEntry.objects.filter(book=book).select_related("model").prefetch_related(_TIERS, _WINDOWS)
     if not show_all:
         entries = entries.filter(in_force(timezone.now()))
     entries = entries.order_by("model__name", "-effective_from")
