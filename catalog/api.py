@@ -73,7 +73,27 @@ class QuoteRequestSerializer(serializers.Serializer):
     reasoning_tokens = _count("Reasoning tokens (part of completion_tokens).")
     batch = serializers.BooleanField(default=False, help_text="A batch API request.")
     at = serializers.DateTimeField(
-        required=False, help_text="Event time; prices in force then. Default: now."
+        required=False,
+        help_text="Event time; prices in force then, and the time-of-day window (off-peak) covering it. "
+        "Default: now.",
+    )
+    service_tier = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        validators=[printable_text],
+        help_text="The service tier the request names (flex, priority); blank: standard. A tier the model "
+        "has no prices for is quoted at the standard prices.",
+    )
+    audio_prompt_tokens = _count("Audio input tokens (part of prompt_tokens).")
+    audio_completion_tokens = _count("Audio output tokens (part of completion_tokens).")
+    images = _count("Images generated.")
+    audio_seconds = serializers.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=15,
+        decimal_places=3,
+        help_text="Seconds of audio, to the millisecond.",
     )
 
     def validate(self, attrs):
@@ -95,7 +115,10 @@ def _money(
 class QuoteLineSerializer(serializers.Serializer):
     token_class = serializers.CharField()
     tokens = serializers.IntegerField()
-    unit_price = serializers.CharField(help_text="Per million tokens (per request for 'request').")
+    unit_price = serializers.CharField(
+        help_text="Per million tokens; per image for 'image', per second for 'audio_second', per request for "
+        "'request'."
+    )
     amount = _money()
 
 
@@ -103,6 +126,15 @@ class QuoteTierSerializer(serializers.Serializer):
     lo = serializers.IntegerField(help_text="Exclusive lower bound of prompt tokens.")
     hi = serializers.IntegerField(allow_null=True, help_text="Inclusive upper bound; null: no limit.")
     label = serializers.CharField()
+
+
+class HoursPricesSerializer(serializers.Serializer):
+    window = serializers.CharField(help_text="Blank: standard hours; else the window's label.")
+    hours = serializers.CharField(help_text="The window's weekdays and hours, in the response's language.")
+    time_zone = serializers.CharField()
+    prices = serializers.DictField(
+        child=serializers.CharField(), help_text="Per million tokens by token class, full precision."
+    )
 
 
 class QuoteResponseSerializer(serializers.Serializer):
@@ -122,6 +154,17 @@ class QuoteResponseSerializer(serializers.Serializer):
     batch = serializers.BooleanField()
     lines = QuoteLineSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
+    window = serializers.CharField(
+        help_text="The time-of-day window that priced the request; blank: standard."
+    )
+    service_tier = serializers.CharField(help_text="The service tier whose prices applied; blank: standard.")
+    hours_prices = HoursPricesSerializer(
+        many=True, help_text="The request's tier at standard hours, then in each time-of-day window."
+    )
+    unit_prices = serializers.DictField(
+        child=serializers.CharField(allow_null=True),
+        help_text="Audio input/output per million tokens, per image, per audio second; null: not priced.",
+    )
 
 
 class QuoteErrorSerializer(serializers.Serializer):
@@ -139,6 +182,11 @@ def _usage(data: dict) -> Usage:
         reasoning_tokens=data.get("reasoning_tokens", 0),
         batch=data.get("batch", False),
         at=data.get("at"),
+        audio_prompt_tokens=data.get("audio_prompt_tokens", 0),
+        audio_completion_tokens=data.get("audio_completion_tokens", 0),
+        images=data.get("images", 0),
+        audio_ms=int(data.get("audio_seconds", 0) * 1000),
+        service_tier=(data.get("service_tier") or "").strip().lower(),
     )
 
 
@@ -177,6 +225,20 @@ def quote_payload(result: Quote, *, show_cost: bool) -> dict:
             for line in sell.lines
         ],
         "warnings": list(result.warnings) if show_cost else [],
+        "window": result.window,
+        "service_tier": result.service_tier,
+        "hours_prices": [
+            {
+                "window": row.label,
+                "hours": row.hours,
+                "time_zone": row.zone,
+                "prices": {name: decimal_text(price) for name, price in row.by_class()},
+            }
+            for row in result.hours_prices
+        ],
+        "unit_prices": {
+            name: decimal_text(price) if price is not None else None for name, price in result.unit_prices
+        },
     }
 
 

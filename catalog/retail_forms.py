@@ -66,6 +66,15 @@ class RuleFields(FromTodayMixin, forms.Form):
         help_text=_("For a list discount: 10 sells at 90% of list."),
     )
     effective = _effective_field()
+    keep_windows = forms.BooleanField(
+        label=_("Keep time-of-day prices"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Derived prices keep the source's off-peak windows, scaled like every price; untick to sell at "
+            "the standard price at all hours."
+        ),
+    )
 
     def clean(self):
         data = super().clean()
@@ -84,6 +93,7 @@ class RuleFields(FromTodayMixin, forms.Form):
             "markup": markup / HUNDRED if markup is not None else None,
             "discount": discount / HUNDRED if discount is not None else None,
             "effective_from": starts_at(data["effective"]),
+            "keep_windows": bool(data.get("keep_windows")),
         }
 
 

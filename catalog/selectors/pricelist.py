@@ -1,4 +1,10 @@
-"""A plan's prices for every model, for the price list pages and their CSV export."""
+"""A plan's prices for every model, for the price list pages, their CSV export and PDF.
+
+Per model: a row per context tier of the standard prices, then a row per service tier (flex, priority)
+and per time-of-day window (its label, hours, zone and the prices in force then, blanks resolved to the
+standard ones). The CSV adds the columns for service tiers, windows and audio/image prices only when some
+model has them.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,9 +13,10 @@ from decimal import Decimal
 from accounts.models import Customer
 from catalog.errors import PricingError
 from catalog.models import AIModel, PriceBook, SellPlan
-from catalog.rating import TOKEN_CLASSES
+from catalog.rating import TOKEN_CLASSES, UNIT_CLASSES, TimeWindow
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
+from catalog.time_windows import hhmm, rule_label
 from common.csv_export import csv_text
 
 CSV_COLUMNS = (
@@ -25,6 +32,9 @@ CSV_COLUMNS = (
     "basis",
     "effective_from",
 )
+SERVICE_TIER_COLUMNS = ("service_tier",)
+WINDOW_COLUMNS = ("window", "window_hours", "window_time_zone")
+STANDARD, SERVICE_TIER, WINDOW = "", "service_tier", "window"
 
 
 def decimal_text(value: Decimal | None) -> str:
@@ -47,6 +57,21 @@ class PriceListRow:
     basis: str = ""
     effective_from: datetime | None = None
     unavailable: str = ""
+    # STANDARD, SERVICE_TIER (``label`` its name) or WINDOW (``label``, ``hours`` for people, ``zone``).
+    kind: str = STANDARD
+    label: str = ""
+    hours: str = ""
+    zone: str = ""
+    # Audio input and output per million tokens, per image, per audio second (UNIT_CLASSES order).
+    units: tuple[Decimal | None, ...] = ()
+
+    @property
+    def has_units(self) -> bool:
+        return any(u is not None for u in self.units)
+
+    @property
+    def unit_cells(self) -> list[str]:
+        return [decimal_text(u) for u in self.units] if self.units else ["", "", "", ""]
 
     @property
     def tier_label(self) -> str:
@@ -73,20 +98,76 @@ def price_list(plan: SellPlan | PriceBook, at: datetime) -> list[PriceListRow]:
         except PricingError as exc:  # no price, no rate, or (a retail plan) no buy plan
             rows.append(PriceListRow(model=model, unavailable=exc.message))
             continue
-        sell = price.sell
-        for index, tier in enumerate(sell.tiers):
-            batch = sell._batch[index]
+        rows += _model_rows(model, price.sell)
+    return rows
+
+
+def window_hours(window: TimeWindow) -> str:
+    """A window's hours for people, in the active language: "Mon–Fri 18:00–08:00; Sat, Sun all day"."""
+    return "; ".join(
+        rule_label(
+            {
+                "weekdays": [d for d in range(1, 8) if mask & 1 << (d - 1)],
+                "start": hhmm(start),
+                "end": hhmm(end),
+            }
+        )
+        for mask, start, end in window.rules
+    )
+
+
+def _units(tier) -> tuple[Decimal | None, ...]:
+    units = tuple(getattr(tier, name) for name in UNIT_CLASSES)
+    return units if any(u is not None for u in units) else ()
+
+
+def _model_rows(model: AIModel, sell) -> list[PriceListRow]:
+    common = {
+        "model": model,
+        "request_fee": sell.request_fee,
+        "basis": sell.basis,
+        "effective_from": sell.effective_from,
+    }
+    rows = []
+    for index, tier in enumerate(sell.tiers):
+        batch = sell._batch[index]
+        rows.append(
+            PriceListRow(
+                tier_lo=tier.lo,
+                tier_hi=tier.hi,
+                prices=sell._standard[index],
+                batch_input=batch[0],
+                batch_output=batch[4],
+                units=_units(tier),
+                **common,
+            )
+        )
+    for name, tiers in sell.service_tiers:
+        for tier in tiers:
             rows.append(
                 PriceListRow(
-                    model=model,
                     tier_lo=tier.lo,
                     tier_hi=tier.hi,
-                    prices=sell._standard[index],
-                    batch_input=batch[0],
-                    batch_output=batch[4],
-                    request_fee=sell.request_fee,
-                    basis=sell.basis,
-                    effective_from=sell.effective_from,
+                    prices=tier.standard_prices(),
+                    units=_units(tier),
+                    kind=SERVICE_TIER,
+                    label=name,
+                    **common,
+                )
+            )
+    for window in sell.windows:
+        hours = window_hours(window)
+        for tier in sell.tiers:
+            rows.append(
+                PriceListRow(
+                    tier_lo=tier.lo,
+                    tier_hi=tier.hi,
+                    prices=window.over(tier).standard_prices(),
+                    kind=WINDOW,
+                    label=window.label,
+                    hours=hours,
+                    zone=window.zone,
+                    **common,
                 )
             )
     return rows
@@ -109,10 +190,19 @@ def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bo
     which customers must not see.
     """
     columns = [c for c in CSV_COLUMNS if include_basis or c != "basis"]
+    priced = [row for row in rows if not row.unavailable]
+    tiers = any(row.kind == SERVICE_TIER for row in priced)
+    windows = any(row.kind == WINDOW for row in priced)
+    units = any(row.has_units for row in priced)
+    columns += [*(SERVICE_TIER_COLUMNS if tiers else ()), *(WINDOW_COLUMNS if windows else ())]
+    columns += list(UNIT_CLASSES) if units else []
     table = [columns]
-    for row in rows:
-        if row.unavailable:
-            continue
+    for row in priced:
+        extra = [row.label if row.kind == SERVICE_TIER else ""] if tiers else []
+        if windows:
+            extra += [row.label, row.hours, row.zone] if row.kind == WINDOW else ["", "", ""]
+        if units:
+            extra += [_exact(u) for u in row.units] if row.units else ["", "", "", ""]
         table.append(
             [
                 row.model.vendor.name,
@@ -126,6 +216,7 @@ def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bo
                 currency,
                 *([row.basis] if include_basis else []),
                 row.effective_from.isoformat() if row.effective_from else "",
+                *extra,
             ]
         )
     return csv_text(table)

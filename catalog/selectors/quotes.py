@@ -11,9 +11,24 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from catalog.errors import UnknownPlan
 from catalog.models import AIModel, BookKind, PriceBook, SellPlan
-from catalog.rating import EXACT, Rating, RatingError, Usage, margin_rate, rate
+from catalog.rating import EXACT, TOKEN_CLASSES, UNIT_CLASSES, Rating, RatingError, Usage, margin_rate, rate
 from catalog.selectors.models import model_resolve
+from catalog.selectors.pricelist import window_hours
 from catalog.selectors.pricing import PlanPrice, PricingSnapshot, plan_for_customer
+
+
+@dataclass(frozen=True)
+class ClassPrices:
+    """Per-million prices of the token classes (``TOKEN_CLASSES`` order) at some hours: the standard ones
+    (blank ``label``) or a time-of-day window's (its label, hours for people and time zone)."""
+
+    prices: tuple[Decimal, ...]
+    label: str = ""
+    hours: str = ""
+    zone: str = ""
+
+    def by_class(self) -> list[tuple[str, Decimal]]:
+        return list(zip(TOKEN_CLASSES, self.prices, strict=True))
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,36 @@ class Quote:
     @property
     def currency(self) -> str:
         return self.sell.currency
+
+    @property
+    def window(self) -> str:
+        """The time-of-day window that priced the sale; blank at standard hours."""
+        return self.sell.window
+
+    @property
+    def service_tier(self) -> str:
+        """The service tier whose prices applied; blank for the standard prices."""
+        return self.sell.service_tier
+
+    @property
+    def hours_prices(self) -> list[ClassPrices]:
+        """The request's context tier at standard hours, then in each window: peak and off-peak side by side.
+        Only the standard service tier has windows, so a request in another one lists its prices alone."""
+        schedule = self.sell.schedule
+        if self.service_tier:
+            return [ClassPrices(self.sell.tier.standard_prices())]
+        tier = next(t for t in schedule.tiers if (t.lo, t.hi) == (self.sell.tier.lo, self.sell.tier.hi))
+        rows = [ClassPrices(tier.standard_prices())]
+        rows += [
+            ClassPrices(w.over(tier).standard_prices(), w.label, window_hours(w), w.zone)
+            for w in schedule.windows
+        ]
+        return rows
+
+    @property
+    def unit_prices(self) -> list[tuple[str, Decimal | None]]:
+        """The audio and image prices of the tier that priced the request (None: not priced)."""
+        return list(zip(UNIT_CLASSES, self.sell.tier.unit_prices(), strict=True))
 
     @property
     def total(self) -> Decimal:

@@ -135,12 +135,15 @@ def plan_rule_create(
     discount: Decimal | None = None,
     source_book: PriceBook | None = None,
     close_open: bool = False,
+    keep_windows: bool = True,
 ) -> PlanRule:
     """Add a pricing rule to ``plan`` for one model, one vendor's models, or all models.
 
     Rules for the same scope may not overlap in time; the overlap is refused with the spans named. With
     ``close_open`` an open-ended earlier rule of the same scope ends where this one starts (a price
-    change). A sub-distributor's rule that prices a model under its retail floor is refused.
+    change). A sub-distributor's rule that prices a model under its retail floor is refused. With
+    ``keep_windows`` False a derived price drops the source book's time-of-day windows (standard price at
+    all hours).
     """
     if model is not None and vendor is not None:
         raise ValidationError({"model": _("A rule covers one model or one vendor, not both.")})
@@ -166,6 +169,7 @@ def plan_rule_create(
         source_book=source_book,
         effective_from=effective_from,
         effective_to=effective_to,
+        keep_windows=keep_windows,
     )
     rule.full_clean()
     SellPlan.objects.select_for_update().get(pk=plan.pk)
@@ -243,6 +247,7 @@ def retail_plan_create(
     discount: Decimal | None = None,
     description: str = "",
     is_default: bool = False,
+    keep_windows: bool = True,
 ) -> SellPlan:
     """Create a sub-distributor's plan with its rule for every model, or nothing (a rule under the retail
     floor refuses the plan too)."""
@@ -252,6 +257,11 @@ def retail_plan_create(
         name=name, currency=currency, description=description, is_default=is_default, owner=owner
     )
     plan_rule_create(
-        plan=plan, method=method, effective_from=effective_from, markup=markup, discount=discount
+        plan=plan,
+        method=method,
+        effective_from=effective_from,
+        markup=markup,
+        discount=discount,
+        keep_windows=keep_windows,
     )
     return plan

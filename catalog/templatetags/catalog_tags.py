@@ -57,3 +57,14 @@ def unit_labels() -> dict[str, str]:
 def hours_text(rules) -> str:
     """A window's stored rules for people, in the active language: "Mon–Fri 18:00–08:00; Sat, Sun all day"."""
     return "; ".join(rule_label(rule) for rule in rules)
+
+
+@register.filter
+def any_units(rows) -> bool:
+    """True when some price-list row has audio or image prices: only then the list shows their columns."""
+    return any(getattr(row, "has_units", False) for row in rows)
+
+
+@register.filter
+def any_windows(rows) -> bool:
+    return any(getattr(row, "kind", "") == "window" for row in rows)

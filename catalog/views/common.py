@@ -6,7 +6,7 @@ from django.utils.text import slugify
 
 from accounts.models import StaffRole
 from catalog.errors import PricingError
-from catalog.forms import CalculatorForm
+from catalog.quote_forms import QuoteForm
 from catalog.rating import RatingError
 from catalog.selectors.pricelist import price_list_csv
 from catalog.selectors.quotes import quote
@@ -18,7 +18,7 @@ PRICE_EDITORS = (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE)
 
 def calculator_context(request, *, customers, staff: bool) -> dict:
     """Bind the calculator to the query string; when valid, quote and return result or error."""
-    form = CalculatorForm(request.GET or None, customers=customers, staff=staff)
+    form = QuoteForm(request.GET or None, customers=customers, staff=staff)
     context = {"form": form, "result": None, "error": None, "show_cost": staff}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
