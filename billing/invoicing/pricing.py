@@ -1,4 +1,5 @@
-"""Unit prices to print on usage lines: the sell plan's per-million prices per token class.
+"""Unit prices to print on usage lines: the sell plan's per-million prices per token class, its unit prices
+(audio tokens per million, per image, per second of audio) and its time-of-day windows' prices.
 
 The amount of a usage line always comes from the rated rollups (each event rated at the prices in force
 when it happened); the unit prices here are for the reader. They are the prices of the plan in force at
@@ -9,6 +10,11 @@ rollups do not split tokens by batch flag or tier, so the documents reconcile a 
 adjustment row (``billing.documents.line_prices``), never by a guessed split. Loaded once per close
 ("load once, compute on plain data"): plans resolved for all customers in memory, one plan price per
 (plan, model).
+
+Unit classes are listed only where the plan gives them a price of their own (audio tokens otherwise pay
+the input and output prices, as rating falls back): a model without them has the details it always had.
+Windows are listed by label with each class's price in the window, its fallbacks resolved as rating
+resolves them (``catalog.tier_prices.TimeWindow.over``) for the first context tier.
 """
 
 from datetime import timedelta
@@ -17,7 +23,7 @@ from accounts.models import Customer
 from billing.invoicing.periods import Period
 from catalog.errors import PricingError
 from catalog.models import AIModel, SellPlan
-from catalog.rating import TOKEN_CLASSES
+from catalog.rating import AUDIO_INPUT, AUDIO_OUTPUT, TOKEN_CLASSES, UNIT_CLASSES, TierPrices
 from catalog.selectors.pricing import PricingSnapshot, plans_for_customers
 from common.days import local_midnight
 
@@ -56,6 +62,8 @@ class UnitPrices:
                     tuple(t.standard_prices() for t in sell.tiers),
                     sell.tiers[0].batch_prices(sell.batch_multiplier),
                     sell.request_fee,
+                    _own_unit_prices(sell.tiers[0]),
+                    tuple((w.label, _window_prices(w.over(sell.tiers[0]))) for w in sell.windows),
                 )
             except PricingError:
                 self._prices[key] = None
@@ -63,7 +71,9 @@ class UnitPrices:
 
     def details(self, customer_id: int, model: AIModel, currency: str) -> dict:
         """``{"plan", "unit_prices": {class: per million}, "prices_varied"}`` and, where they apply,
-        ``"batch_prices"`` {class: per million} and ``"request_fee"``; {} when unknown."""
+        ``"batch_prices"`` {class: per million}, ``"request_fee"`` and ``"window_prices"`` {label: {class:
+        per million}}; ``unit_prices`` also holds ``image`` (per image), ``audio_second`` (per second) and
+        the audio token classes (per million) the plan prices; {} when unknown."""
         plan = self._plan_map("end").get(customer_id)
         if plan is None or plan.currency != currency:
             return {}
@@ -77,20 +87,46 @@ class UnitPrices:
         end = self._schedule("end", plan, model)
         if end is None:
             return {}
-        tiers, batch, fee = end
+        tiers, batch, fee, units, windows = end
         start = self._schedule("start", start_plan, model) if start_plan is not None else None
         varied = start_plan is None or start_plan.pk != plan.pk or start != end or len(tiers) > 1
         details = {
             "plan": plan.name,
-            "unit_prices": _per_class(tiers[0]),
+            "unit_prices": _per_class(tiers[0]) | units,
             "prices_varied": varied,
         }
         if batch != tiers[0]:
             details["batch_prices"] = _per_class(batch)
         if fee:
             details["request_fee"] = str(fee.normalize())
+        if windows:
+            details["window_prices"] = dict(windows)
         return details
 
 
 def _per_class(prices: tuple) -> dict[str, str]:
     return {cls: str(price.normalize()) for cls, price in zip(TOKEN_CLASSES, prices, strict=True)}
+
+
+def _own_unit_prices(tier: TierPrices) -> dict[str, str]:
+    """The unit classes ``tier`` prices itself: audio tokens with a price of their own (not the input or
+    output price they fall back to), images and audio seconds when priced at all."""
+    own = {AUDIO_INPUT: tier.audio_input, AUDIO_OUTPUT: tier.audio_output}
+    return {
+        cls: str(price.normalize())
+        for cls, price in zip(UNIT_CLASSES, tier.unit_prices(), strict=True)
+        if price is not None and own.get(cls, price) is not None
+    }
+
+
+def _window_prices(tier: TierPrices) -> dict[str, str]:
+    """A window's prices (``tier`` is the first tier with the window's prices in place): every token
+    class, and the audio token classes where they differ from the input and output they would follow."""
+    prices = _per_class(tier.standard_prices())
+    for cls, price, follows in (
+        (AUDIO_INPUT, tier.audio_input, tier.input),
+        (AUDIO_OUTPUT, tier.audio_output, tier.output),
+    ):
+        if price is not None and price != follows:
+            prices[cls] = str(price.normalize())
+    return prices

@@ -55,6 +55,7 @@ from django.utils.translation import gettext as _
 from billing.invoicing.close.lines import usage_lines
 from billing.invoicing.close.measure import ZERO, credit_intervals, usage_billed, usage_credit
 from billing.invoicing.close.unbilled import rebill_mark, unbilled_accounts_lock
+from billing.invoicing.close.windows import window_shares
 from billing.invoicing.models import Invoice, InvoiceLine, PeriodClose
 from billing.invoicing.periods import Period, period_of_day
 from billing.invoicing.pricing import UnitPrices
@@ -141,7 +142,8 @@ def interim_lines(terms: BillingTerms, cutoff: datetime, span: Period) -> list[B
     to the cut-off minus what invoices billed, per model, rounded once — the close's own code, so a
     line here is exactly what a close at that instant would bill."""
     cid = terms.customer_id
-    cumulative = usage_credit(credit_intervals([cid]), low=None, high=cutoff)
+    intervals = credit_intervals([cid])
+    cumulative = usage_credit(intervals, low=None, high=cutoff)
     cumulative = {key: sums for key, sums in cumulative.items() if key[2] == terms.currency}
     if not cumulative:
         return []
@@ -154,6 +156,7 @@ def interim_lines(terms: BillingTerms, cutoff: datetime, span: Period) -> list[B
         models=models,
         prices=UnitPrices(period=span, customer_ids=[cid]),
         tax_rates={cid: terms.tax_rate},
+        windows=window_shares([cid], span, intervals, high=cutoff),
     )
     rebill_mark(built_of, billed)
     return built_of.get((cid, terms.currency), [])

@@ -17,6 +17,7 @@ from billing.documents.line_prices import with_class_prices
 from billing.invoicing.close.lines import other_lines, other_lines_add, usage_lines
 from billing.invoicing.close.measure import billed_keys, credit_intervals, usage_billed, usage_cumulative
 from billing.invoicing.close.services import closing_customers
+from billing.invoicing.close.windows import window_shares
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.periods import Period, period_of_day
 from billing.invoicing.pricing import UnitPrices
@@ -49,7 +50,8 @@ def upcoming_invoices(customer: Customer, *, today: date | None = None) -> tuple
         return period, []
     ids = [customer.pk]
     with transaction.atomic():
-        cumulative = usage_cumulative(ids, period, False, credit_intervals(ids))
+        intervals = credit_intervals(ids)
+        cumulative = usage_cumulative(ids, period, False, intervals)
         models = {m.pk: m for m in AIModel.objects.filter(pk__in={key[1] for key in cumulative})}
         tax_rates = {customer.pk: terms.tax_rate}
         built_of = usage_lines(
@@ -59,6 +61,7 @@ def upcoming_invoices(customer: Customer, *, today: date | None = None) -> tuple
             models=models,
             prices=UnitPrices(period=period, customer_ids=ids),
             tax_rates=tax_rates,
+            windows=window_shares(ids, period, intervals),
         )
         others = other_lines(ids, period)
         already = billed_keys(ids, {d.source_key for ds in others.values() for d in ds})

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.allowances.models import PackPurchase, Subscription
-from billing.invoicing.close.measure import ZERO, billed_against, token_classes
+from billing.invoicing.close.measure import ZERO, billed_against, line_tokens, token_classes
+from billing.invoicing.close.windows import Shares
 from billing.invoicing.models import InvoiceLine, ServiceCharge
 from billing.invoicing.periods import Period, period_of_day
 from billing.invoicing.pricing import UnitPrices
@@ -149,13 +150,17 @@ def usage_lines(
     models: dict[int, AIModel],
     prices: UnitPrices,
     tax_rates: dict[int, Decimal],
+    windows: Shares | None = None,
 ) -> dict[tuple[int, str], list[BuiltLine]]:
     """Usage lines, rounded, per (customer, currency): cumulative usage minus what was billed
     (``measure.billed_against``: a later period's interim invoices only as far as they cover it).
 
-    ``cumulative`` and ``billed`` are ``measure.usage_cumulative`` and ``measure.usage_billed``. The hot
-    loop of a close (one pass per line, ~500,000 at 10,000 customers): it builds the rounded line and its
-    details JSON directly instead of going through LineDraft and json.dumps.
+    ``cumulative`` and ``billed`` are ``measure.usage_cumulative`` and ``measure.usage_billed``;
+    ``windows`` (``windows.window_shares``) what of each line was sold at a time-of-day window's prices,
+    put in its details as ``windows`` and never changing its amount. The quantity counts tokens only
+    (not images, not audio milliseconds). The hot loop of a close (one pass per line, ~500,000 at 10,000
+    customers): it builds the rounded line and its details JSON directly instead of going through
+    LineDraft and json.dumps.
     """
     out: dict[tuple[int, str], list[BuiltLine]] = defaultdict(list)
     suffixes: dict[int, str] = {}
@@ -168,14 +173,20 @@ def usage_lines(
         if before is not None:
             previously, counted = billed_against(before, amount, tokens)
             amount -= previously
-            tokens = {cls: n - counted[cls] for cls, n in tokens.items()}
+            # A unit class billed before and absent now (its usage re-rated away) still nets out.
+            tokens = {cls: tokens.get(cls, 0) - n for cls, n in counted.items() if n or cls in tokens}
         if amount == 0 and not any(tokens.values()):
             continue
         model = models[model_id]
         price_details = prices.details(customer_id, model, currency)
         details = None  # stored as details_json; BuiltLine.model() parses it where a dict is needed
-        if previously:
-            details = {"tokens": tokens, **price_details, "previously_billed": str(previously)}
+        shares = windows.get((customer_id, model_id, currency)) if windows else None
+        if previously or shares:
+            details = {"tokens": tokens, **price_details}
+            if shares:
+                details["windows"] = shares
+            if previously:
+                details["previously_billed"] = str(previously)
             details_json = json.dumps(details, separators=(",", ":"))
         else:
             key = id(price_details)
@@ -194,7 +205,7 @@ def usage_lines(
                 kind=usage,
                 description=model.name,
                 ai_model_id=model_id,
-                quantity=Decimal(sum(tokens.values())),
+                quantity=Decimal(line_tokens(tokens)),
                 unit="tokens",
                 unit_price=None,
                 details=details,

@@ -19,8 +19,15 @@ from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.periods import Period
 from billing.money import LEDGER_FIELD, ledger_round
 from billing.terms.spans import spans_of
-from billing.usage.models import TOKEN_COLUMNS, RatingState, UsageDaily, UsageEvent, UsageHourly
-from catalog.rating import TOKEN_CLASSES, class_counts
+from billing.usage.models import (
+    TOKEN_COLUMNS,
+    UNIT_COLUMNS,
+    RatingState,
+    UsageDaily,
+    UsageEvent,
+    UsageHourly,
+)
+from catalog.rating import AUDIO_SECOND, IMAGE, INPUT, OUTPUT, TOKEN_CLASSES, UNIT_CLASSES, class_counts
 from common.days import local_midnight
 
 # Lines of a draft voided before it was issued were never posted: they relieved nothing.
@@ -28,10 +35,17 @@ NEVER_POSTED = {"invoice__status": Invoice.Status.VOID, "invoice__journal_transa
 # Lines of invoices that stand: a void invoice (draft or issued) bills nothing.
 LIVE = ~Q(invoice__status=Invoice.Status.VOID)
 ZERO = Decimal("0")
-# The rollups' token sums, each named ``sum_<column>`` (an annotation may not take its field's name).
-TOKEN_SUMS = {f"sum_{c}": Sum(c) for c in TOKEN_COLUMNS}
+# The rollups' token and unit sums (images, audio), each named ``sum_<column>`` (an annotation may not take
+# its field's name).
+COUNT_COLUMNS = (*TOKEN_COLUMNS, *UNIT_COLUMNS)
+TOKEN_SUMS = {f"sum_{c}": Sum(c) for c in COUNT_COLUMNS}
 STAGE = "invoicing_close_usage"
-SUM_COLUMNS = (("amount", "sell_amount"), ("requests", "requests"), *((f"sum_{c}", c) for c in TOKEN_COLUMNS))
+SUM_COLUMNS = (("amount", "sell_amount"), ("requests", "requests"), *((f"sum_{c}", c) for c in COUNT_COLUMNS))
+# The classes a usage line's ``details.tokens`` may hold: the token classes, then the unit classes (only
+# when non-zero). ``image`` counts images and ``audio_second`` audio *milliseconds* (as ``catalog.rating``
+# counts them); neither is a token, so a line's quantity in tokens leaves them out (``NOT_TOKENS``).
+LINE_CLASSES = (*TOKEN_CLASSES, *UNIT_CLASSES)
+NOT_TOKENS = (IMAGE, AUDIO_SECOND)
 Interval = tuple[datetime | None, datetime | None]
 # A customer on credit terms for all time: its usage is read by the fast whole-day path.
 ALWAYS: list[Interval] = [(None, None)]
@@ -111,9 +125,22 @@ def _clip(intervals: list[Interval], low: datetime | None, high: datetime | None
 
 
 def token_classes(sums: dict) -> dict[str, int]:
-    """Rollup sums → tokens per rating class (input excludes cache traffic, output excludes reasoning)."""
+    """Rollup sums → tokens per rating class (input excludes cache traffic, output excludes reasoning),
+    then the unit classes that are not zero: audio tokens (carved out of input and output, as rating
+    prices them), images and audio milliseconds (``LINE_CLASSES``)."""
     counts = (int(sums[f"sum_{c}"] or 0) for c in TOKEN_COLUMNS)
-    return dict(zip(TOKEN_CLASSES, class_counts(*counts), strict=True))
+    classes = dict(zip(TOKEN_CLASSES, class_counts(*counts), strict=True))
+    units = [int(sums.get(f"sum_{c}") or 0) for c in UNIT_COLUMNS]
+    if any(units):
+        classes[INPUT] -= units[0]
+        classes[OUTPUT] -= units[1]
+        classes.update((cls, n) for cls, n in zip(UNIT_CLASSES, units, strict=True) if n)
+    return classes
+
+
+def line_tokens(tokens: dict[str, int]) -> int:
+    """A usage line's quantity in tokens: every class of ``tokens`` but images and audio milliseconds."""
+    return sum(tokens.values()) - tokens.get(IMAGE, 0) - tokens.get(AUDIO_SECOND, 0)
 
 
 def usage_stage(period: Period, customer_ids: list[int]) -> bool:
@@ -272,10 +299,10 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
     later = LIVE & Q(invoice__kind=Invoice.Kind.INTERIM, invoice__period_end__gt=period.end)
     token_sums = {
         f"t_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField()), filter=LIVE)
-        for cls in TOKEN_CLASSES
+        for cls in LINE_CLASSES
     } | {
         f"l_{cls}": Sum(Cast(KT(f"details__tokens__{cls}"), BigIntegerField()), filter=later)
-        for cls in TOKEN_CLASSES
+        for cls in LINE_CLASSES
     }
     rows = (
         InvoiceLine.objects.filter(
@@ -298,9 +325,9 @@ def usage_billed(customer_ids: list[int], period: Period) -> dict[tuple[int, int
         (r["invoice__customer_id"], r["ai_model_id"], r["invoice__currency"]): {
             "amount": ledger_round(r["amount"] or ZERO),
             "relief": ledger_round(r["relief"] or ZERO),
-            "tokens": {cls: int(r[f"t_{cls}"] or 0) for cls in TOKEN_CLASSES},
+            "tokens": {cls: int(r[f"t_{cls}"] or 0) for cls in LINE_CLASSES},
             "later": ledger_round(r["later"] or ZERO),
-            "later_tokens": {cls: int(r[f"l_{cls}"] or 0) for cls in TOKEN_CLASSES},
+            "later_tokens": {cls: int(r[f"l_{cls}"] or 0) for cls in LINE_CLASSES},
         }
         for r in rows
     }

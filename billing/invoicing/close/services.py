@@ -33,6 +33,7 @@ from billing.invoicing.close.measure import (
 )
 from billing.invoicing.close.store import invoices_store, statements_store
 from billing.invoicing.close.unbilled import rebill_mark, unbilled_accounts_lock, unbilled_residuals
+from billing.invoicing.close.windows import window_shares
 from billing.invoicing.models import Invoice, PeriodClose, UsageStatement
 from billing.invoicing.numbering import numbers_take
 from billing.invoicing.periods import Period, period_parse
@@ -87,7 +88,13 @@ def _close_chunk(
         cumulative = usage_cumulative(customer_ids, period, staged, intervals)
         billed = usage_billed(customer_ids, period)
         built_of = usage_lines(
-            cumulative, billed, period=period, models=models, prices=prices, tax_rates=tax_rates
+            cumulative,
+            billed,
+            period=period,
+            models=models,
+            prices=prices,
+            tax_rates=tax_rates,
+            windows=window_shares(customer_ids, period, intervals),
         )
         rebill_mark(built_of, billed)
         others = other_lines(customer_ids, period)
