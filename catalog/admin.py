@@ -19,6 +19,8 @@ from catalog.models import (
     PriceEntry,
     PriceImport,
     PriceTier,
+    PriceWindow,
+    ProviderMapping,
     SellPlan,
     SubscriptionPlan,
     Vendor,
@@ -77,12 +79,17 @@ class PriceTierInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
 
 
+class PriceWindowInline(ReadOnlyMixin, admin.TabularInline):
+    model = PriceWindow
+    extra = 0
+
+
 @admin.register(PriceEntry)
 class PriceEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["model", "book", "effective_from", "effective_to", "request_fee", "source"]
     list_filter = ["book"]
     search_fields = ["model__name"]
-    inlines = [PriceTierInline]
+    inlines = [PriceTierInline, PriceWindowInline]
 
 
 class PlanRuleForm(forms.ModelForm):
@@ -200,6 +207,13 @@ class FxRateAdmin(admin.ModelAdmin):
 class PriceImportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["pk", "filename", "book_name", "kind", "status", "created_at"]
     exclude = ["content"]
+
+
+@admin.register(ProviderMapping)
+class ProviderMappingAdmin(admin.ModelAdmin):
+    list_display = ["provider", "action", "vendor", "channel_book", "updated_at"]
+    list_filter = ["action", "vendor"]
+    search_fields = ["provider", "note"]
 
 
 @admin.register(PriceAlert)

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import BookKind, PriceBook, PriceImport, SellPlan, Vendor
+from catalog.models import BookKind, PriceBook, PriceImport, ProviderMapping, SellPlan, Vendor
 from catalog.rating import Usage
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -38,9 +38,24 @@ class ImportUploadForm(BootstrapMixin, forms.Form):
     )
     format = forms.ChoiceField(label=_("Format"), choices=PriceImport.Format.choices)
     book = forms.CharField(
-        label=_("Price book"), max_length=120, help_text=_("An existing book's name, or a new one to create.")
+        label=_("Price book"),
+        max_length=120,
+        required=False,
+        help_text=_("An existing book's name, or a new one to create."),
     )
-    kind = forms.ChoiceField(label=_("Kind"), choices=BookKind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", "---------"), *BookKind.choices], required=False)
+    provider = forms.ModelChoiceField(
+        label=_("Reseller channel"),
+        queryset=ProviderMapping.objects.filter(action=ProviderMapping.Action.CHANNEL).select_related(
+            "channel_book"
+        ),
+        required=False,
+        to_field_name="provider",
+        help_text=_(
+            "LiteLLM only: import just this provider's entries into its channel cost book (book and kind "
+            "are then the mapping's)."
+        ),
+    )
     currency = forms.CharField(
         label=_("Currency"),
         max_length=3,
@@ -64,10 +79,23 @@ class ImportUploadForm(BootstrapMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["effective"].initial = timezone.localdate()
+        self.fields["provider"].label_from_instance = lambda m: f"{m.provider} → {m.channel_book.name}"
         self._style()
 
     def clean_file(self):
         return _upload_text(self.cleaned_data["file"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("provider"):
+            if data.get("format") != PriceImport.Format.LITELLM:
+                self.add_error("provider", _("Only a LiteLLM file names providers."))
+        else:
+            if not (data.get("book") or "").strip():
+                self.add_error("book", _("Name the price book, or choose a reseller channel."))
+            if not data.get("kind"):
+                self.add_error("kind", _("Choose the kind of book."))
+        return data
 
 
 class CalculatorForm(BootstrapMixin, forms.Form):

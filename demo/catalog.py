@@ -30,6 +30,7 @@ from catalog.models import (
 )
 from catalog.rating import TierPrices
 from catalog.services.books import model_alias_add, price_entry_create
+from catalog.services.imports.mappings import provider_mappings_default_seed
 from catalog.services.plans import plan_assign, plan_create, plan_rule_create
 
 D = Decimal
@@ -249,6 +250,8 @@ def load() -> list[tuple[str, str]]:
         vendors[slug], _ = Vendor.objects.get_or_create(
             slug=slug, defaults={"name": name, "website": website, "country": country}
         )
+    # LiteLLM's providers of these vendors, as data the provider mappings page edits (imports read it).
+    provider_mappings_default_seed()
     models = _models(vendors)
     _books(vendors, models)
     for base, quote, day, rate in FX_RATES:

@@ -1,9 +1,9 @@
-"""Staff pages that change prices: imports, exchange rates, alerts and plan assignments."""
+"""Staff pages that change prices: exchange rates, alerts, plan assignments (imports: price_imports)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -11,93 +11,17 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import staff_required
 from accounts.selectors import customer_for_user, customers_visible_to
 from catalog.errors import PricingError
-from catalog.filters import FxRateFilter, PriceAlertFilter, PriceImportFilter
-from catalog.forms import FxRateForm, FxUploadForm, ImportUploadForm, PlanAssignForm
-from catalog.models import FxRate, PriceAlert, PriceImport
+from catalog.filters import FxRateFilter, PriceAlertFilter
+from catalog.forms import FxRateForm, FxUploadForm, PlanAssignForm
+from catalog.models import FxRate, PriceAlert
 from catalog.selectors.pricelist import customer_price_list
 from catalog.services.alerts import price_check_run
 from catalog.services.fx import fx_rate_set, fx_rates_import_csv
-from catalog.services.imports.apply import (
-    ImportOptions,
-    price_import_record,
-    price_import_record_apply,
-    price_import_record_discard,
-)
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS, price_list_response, wants_csv
 from common.days import local_midnight
 from common.forms import form_errors_add
 from common.listing import filtered_page
-
-
-@staff_required()
-def import_list(request):
-    queryset = PriceImport.objects.select_related("created_by", "book").defer("content")
-    return render(
-        request, "dashboard/catalog/import_list.html", filtered_page(request, queryset, PriceImportFilter)
-    )
-
-
-@staff_required(roles=PRICE_EDITORS)
-def import_new(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        options = ImportOptions(
-            format=data["format"],
-            book_name=data["book"].strip(),
-            kind=data["kind"],
-            effective_from=local_midnight(data["effective"]),
-            currency=data["currency"].strip().upper(),
-            vendor_slug=data["vendor"].slug if data["vendor"] else "",
-            create_models=data["create_models"],
-        )
-        try:
-            record, _preview = price_import_record(
-                content=data["file"], options=options, filename=request.FILES["file"].name, user=request.user
-            )
-        except ValidationError as exc:
-            # All or nothing: the file is refused with every row and field at fault listed.
-            return render(
-                request, "dashboard/catalog/import_new.html", {"form": form, "errors": exc.messages}
-            )
-        return redirect("catalog-import-detail", pk=record.pk)
-    return render(request, "dashboard/catalog/import_new.html", {"form": form, "errors": []})
-
-
-@staff_required()
-def import_detail(request, pk: int):
-    record = get_object_or_404(
-        PriceImport.objects.select_related("created_by", "book").defer("content"), pk=pk
-    )
-    return render(
-        request,
-        "dashboard/catalog/import_detail.html",
-        {"record": record, "summary": record.summary, "findings": None},
-    )
-
-
-@require_POST
-@staff_required(roles=PRICE_EDITORS)
-def import_apply(request, pk: int):
-    record = get_object_or_404(PriceImport, pk=pk)
-    if request.POST.get("action") == "discard":
-        if price_import_record_discard(record):
-            messages.info(request, _("Import discarded; nothing changed."))
-        return redirect("catalog-import-detail", pk=record.pk)
-    try:
-        result = price_import_record_apply(record, user=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return redirect("catalog-import-detail", pk=record.pk)
-    record.refresh_from_db()
-    messages.success(request, _("Prices applied to %(book)s.") % {"book": record.book_name})
-    return render(
-        request,
-        "dashboard/catalog/import_detail.html",
-        {"record": record, "summary": record.summary, "findings": result.findings},
-    )
 
 
 @staff_required()

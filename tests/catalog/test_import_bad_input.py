@@ -37,23 +37,49 @@ def entry(**prices) -> str:
 LITELLM = [
     ("[" * 5000 + "]" * 5000, "File, field (top level): nested too deeply to read."),
     ('{"m": ' + '{"a": ' * 3000 + "1" + "}" * 3001, "nested too deeply to read."),
-    ('{"gpt-4o": ' + entry(input_cost_per_token="[" * 900 + "]" * 900) + "}", "[[[[...]]]] is not a number."),
     ('{"gpt-4o": ' + entry(input_cost_per_token="9" * 5000) + "}", "holds a number too long or too large"),
     ('{"gpt-4o": ' + entry(input_cost_per_token="1e9999999999999999999999") + "}", "too long or too large"),
-    ('{"gpt-4o": ' + entry(input_cost_per_token="1.5e999999999") + "}", "1.5E+999999999 is too large."),
-    ('{"gpt-4o": ' + entry(input_cost_per_token='"1e999999"') + "}", "'1e999999' is too large."),
-    (
-        '{"gpt-4o": ' + entry(**{"input_cost_per_token_above_" + "9" * 5000 + "k_tokens": 1}) + "}",
-        "the token threshold is not a number of at most 9 digits.",
-    ),
-    (
-        '{"gpt-4o": ' + entry(tiered_pricing='[{"range": [0, 1e30]}]') + "}",
-        "tiered_pricing[1].range: [0, 1E+30] is not a pair of token counts.",
-    ),
-    ('{"gpt-4o\\u0000": ' + entry() + "}", "must not contain the NUL character."),
-    ('{"gpt-\\ud800": ' + entry() + "}", "is not valid text (it holds a lone surrogate)."),
     ('{"gpt-4o": ' + entry() + ', "x": "\x00"}', "The file contains NUL characters"),
 ]
+# An entry beyond what can be read is skipped with its reason (#20): the file as published still imports.
+LITELLM_SKIPPED = [
+    (entry(input_cost_per_token="[" * 900 + "]" * 900), "gpt-4o", "[[[[...]]]] is not a number"),
+    (entry(input_cost_per_token="1.5e999999999"), "gpt-4o", "1.5E+999999999 is too large"),
+    (entry(input_cost_per_token='"1e999999"'), "gpt-4o", "'1e999999' is too large"),
+    (
+        entry(**{"input_cost_per_token_above_" + "9" * 5000 + "k_tokens": 1}),
+        "gpt-4o",
+        "the token threshold is not a number of at most 9 digits",
+    ),
+    (
+        entry(tiered_pricing='[{"range": [0, 1e30]}]'),
+        "gpt-4o",
+        "tiered_pricing[1].range: [0, 1E+30] is not a pair of token counts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "name", "says"), LITELLM_SKIPPED)
+def test_a_litellm_entry_beyond_what_can_be_read_is_skipped_with_the_reason(spec, name, says):
+    AIModelFactory(name="gpt-4o", vendor=VendorFactory(slug="openai"))
+
+    result = preview('{"gpt-4o": ' + spec + ', "gpt-4o-mini": ' + entry() + "}", "litellm")
+
+    assert any(says in reason for skipped, reason in result.skipped if skipped == name), result.skipped
+    assert not PriceEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        ('{"gpt-4o\\u0000": ' + entry() + "}", "'gpt-4o\\x00'"),
+        ('{"gpt-\\ud800": ' + entry() + "}", "'gpt-\\ud800'"),
+    ],
+)
+def test_a_litellm_name_that_is_not_text_is_skipped_escaped(content, name):
+    result = preview(content, "litellm")
+
+    assert (name, "the name is not valid text (NUL or a lone surrogate)") in result.skipped
 
 
 @pytest.mark.parametrize(("content", "says"), LITELLM)

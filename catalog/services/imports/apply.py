@@ -7,9 +7,9 @@ between), so staff always apply exactly what they reviewed.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,14 +18,17 @@ from django.utils.translation import gettext as _
 
 from catalog.models import AIModel, BookKind, PriceBook, PriceEntry, PriceImport, Vendor
 from catalog.models.fields import currency_validator
-from catalog.rating import TierPrices
 from catalog.selectors.models import model_suggestions, models_for_matching
 from catalog.services.books import model_create, price_book_create, price_entry_create
+from catalog.services.imports import providers
+from catalog.services.imports.compare import entry_diff, item_json, window_spec
 from catalog.services.imports.csvfile import parse_csv
 from catalog.services.imports.litellm import parse_litellm
 from catalog.services.imports.parsed import ErrorList, ImportedPrices, content_check
-from catalog.services.validation import PRICE_NAMES, span_label, tier_label, tiers_check
+from catalog.services.validation import span_label, tiers_check
 
+# A quoted part of a skip reason (a value, a name) is left out when reasons are grouped.
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 PARSERS = {PriceImport.Format.LITELLM: parse_litellm, PriceImport.Format.CSV: parse_csv}
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 
@@ -39,6 +42,8 @@ class ImportOptions:
     currency: str = ""
     vendor_slug: str = ""
     create_models: bool = False
+    # A LiteLLM reseller provider (bedrock …): its entries only, into its mapping's channel cost book.
+    provider: str = ""
 
 
 @dataclass
@@ -60,6 +65,8 @@ class ImportPreview:
     currency: str
     changes: list[ModelChange]
     skipped: list[tuple[str, str]]
+    normalised: list[tuple[str, str, str, str]] = field(default_factory=list)
+    unmapped: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def to_apply(self) -> list[ModelChange]:
@@ -67,6 +74,7 @@ class ImportPreview:
 
     def counts(self) -> dict[str, int]:
         counts = {NEW: 0, CHANGED: 0, UNCHANGED: 0, "skipped": len(self.skipped)}
+        counts["normalised"] = len(self.normalised)
         for change in self.changes:
             counts[change.status] += 1
         counts["models_created"] = sum(1 for c in self.changes if c.model is None)
@@ -81,13 +89,14 @@ class ImportPreview:
             "currency": self.currency,
             # UTC, so the digest does not depend on the time zone the date was read back in.
             "effective_from": self.options.effective_from.astimezone(UTC).isoformat(),
+            "provider": self.options.provider,
             "counts": self.counts(),
             "changes": [
                 {
                     "model": c.name,
                     "create_model": c.model is None,
                     "status": c.status,
-                    "tiers": [_tier_json(t) for t in c.item.tiers],
+                    **item_json(c.item),
                     "changes": [list(x) for x in c.changes],
                 }
                 for c in self.changes
@@ -95,6 +104,8 @@ class ImportPreview:
             # Skip reasons stay in English: they are hashed into the digest, which must not depend on
             # the language the preview was made in (a preview in Chinese may be applied in English).
             "skipped": [list(s) for s in self.skipped],
+            "normalised": [list(n) for n in self.normalised],
+            "unmapped": [list(u) for u in self.unmapped],
         }
 
     def digest(self) -> str:
@@ -110,6 +121,12 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     if options.kind not in BookKind.values:
         message = _("Unknown kind %(kind)s; use list, cost or sell.") % {"kind": repr(options.kind)}
         raise ValidationError({"kind": message})
+    mappings = providers.provider_mappings() if options.format == PriceImport.Format.LITELLM else {}
+    if options.provider:
+        if options.format != PriceImport.Format.LITELLM:
+            raise ValidationError({"provider": _("Only a LiteLLM file names providers.")})
+        channel = providers.channel_mapping(options.provider, mappings).channel_book
+        options = replace(options, book_name=channel.name, kind=BookKind.COST, create_models=False)
     book = PriceBook.objects.filter(name=options.book_name, owner__isnull=True).first()
     currency = _currency(book, options)
     vendor = None
@@ -126,15 +143,36 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     matched: dict[int, ModelChange] = {}
     created: dict[str, ModelChange] = {}
     changes: list[ModelChange] = []
+    litellm = options.format == PriceImport.Format.LITELLM
     for item in parsed.items:
         try:
             item.tiers = tiers_check(item.tiers)
         except ValidationError as exc:
+            if litellm:  # the vendor's file as published: one entry we cannot store does not stop the rest
+                skipped.append((item.name, "tiers: " + " ".join(exc.messages)))
+                continue
             where = _("%(where)s (%(model)s)") % {"where": item.ref, "model": item.name}
             for message in exc.messages:
                 errors.add(where, "tiers", message)
             continue
-        model = index.get(item.name.lower())
+        if options.provider:
+            if item.provider != options.provider:
+                skipped.append((item.name, "another provider's entry"))
+                continue
+            model = providers.channel_model(item.name, options.provider, index)
+            if model is None:
+                last = item.name.rsplit("/", 1)[-1]
+                skipped.append((item.name, f"no model named {last!r} (add an alias)"))
+                continue
+        elif litellm:
+            resolution = providers.resolve(item.provider, mappings)
+            if resolution.skip:
+                skipped.append((item.name, resolution.skip))
+                continue
+            item.vendor = resolution.vendor
+            model = index.get(item.name.lower())
+        else:
+            model = index.get(item.name.lower())
         if model is None:
             if not options.create_models:
                 if options.format == PriceImport.Format.LITELLM:
@@ -174,8 +212,9 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
                 }
                 errors.add(item.ref, "model", message)
                 continue
-            # LiteLLM lists some models under several keys; the canonical name's entry wins.
-            if item.name.lower() == model.name.lower() and earlier.item.name.lower() != model.name.lower():
+            # LiteLLM lists some models under several keys (a reseller under each region): the canonical
+            # name's entry wins, then one named exactly by an alias, else the first.
+            if _match_rank(item, model, index) < _match_rank(earlier.item, model, index):
                 skipped.append((earlier.item.name, f"another key for {model.name}; {item.name!r} used"))
                 earlier.item = item
             else:
@@ -188,7 +227,16 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     if book is not None:
         _compare(book, changes, options.effective_from, errors)
         errors.raise_if_any()
-    return ImportPreview(options=options, book=book, currency=currency, changes=changes, skipped=skipped)
+    priced = {c.item.name for c in changes}
+    return ImportPreview(
+        options=options,
+        book=book,
+        currency=currency,
+        changes=changes,
+        skipped=skipped,
+        normalised=[n for n in parsed.normalised if n[0] in priced],
+        unmapped=providers.unmapped(parsed.providers, mappings) if litellm and not options.provider else [],
+    )
 
 
 @transaction.atomic
@@ -222,6 +270,8 @@ def price_import_apply(preview: ImportPreview, *, user=None, source: str = "") -
                 tiers=change.item.tiers,
                 request_fee=change.item.request_fee,
                 batch_multiplier=change.item.batch_multiplier,
+                service_tiers=change.item.service_tiers,
+                windows=[window_spec(w) for w in change.item.windows],
                 source=source,
                 created_by=user,
             )
@@ -241,6 +291,7 @@ def price_import_record(
 ) -> tuple[PriceImport, ImportPreview]:
     """Preview ``content`` and keep it, with its diff, for a later apply."""
     preview = price_import_preview(content, options)
+    options = preview.options  # a channel import names its book and kind by its provider
     record = PriceImport.objects.create(
         format=options.format,
         book_name=options.book_name,
@@ -280,6 +331,7 @@ def record_options(record: PriceImport) -> ImportOptions:
         currency=record.currency,
         vendor_slug=record.vendor_slug,
         create_models=record.create_models,
+        provider=(record.summary or {}).get("provider", ""),
     )
 
 
@@ -311,6 +363,11 @@ def price_import_record_apply(record: PriceImport, *, user=None):
     return price_check_run(trigger=trigger)
 
 
+def _match_rank(item: ImportedPrices, model: AIModel, index: dict[str, AIModel]) -> int:
+    name = item.name.lower()
+    return 0 if name == model.name.lower() else 1 if index.get(name) is model else 2
+
+
 def _new_model_vendor(item, vendor, options, errors, skipped) -> Vendor | None:
     """Return the vendor a created model belongs to, or None (skipped or an error recorded)."""
     litellm = options.format == PriceImport.Format.LITELLM
@@ -324,7 +381,7 @@ def _new_model_vendor(item, vendor, options, errors, skipped) -> Vendor | None:
     found = Vendor.objects.filter(slug=hint).first() if hint else None
     if found is None:
         if litellm:
-            skipped.append((item.name, "provider is not one of our vendors"))
+            skipped.append((item.name, f"provider {item.provider!r} is not mapped to a vendor (map it)"))
         else:
             message = _("cannot tell the vendor of new model %(name)s; name one.") % {"name": repr(item.name)}
             errors.add(item.ref, "vendor", message)
@@ -363,14 +420,15 @@ def _currency(book: PriceBook | None, options: ImportOptions) -> str:
 def _compare(book: PriceBook, changes: list[ModelChange], at: datetime, errors: ErrorList) -> None:
     model_ids = [c.model.pk for c in changes if c.model is not None]
     entries: dict[int, list[PriceEntry]] = {}
-    for entry in PriceEntry.objects.filter(book=book, model_id__in=model_ids).prefetch_related("tiers"):
+    entries_of = PriceEntry.objects.filter(book=book, model_id__in=model_ids)
+    for entry in entries_of.prefetch_related("tiers", "windows"):
         entries.setdefault(entry.model_id, []).append(entry)
     for change in changes:
         if change.model is None:
             continue
         history = entries.get(change.model.pk, [])
         later = [e for e in history if e.effective_from >= at]
-        if len(later) == 1 and later[0].effective_from == at and not _entry_diff(later[0], change.item):
+        if len(later) == 1 and later[0].effective_from == at and not entry_diff(later[0], change.item):
             # The same file imported again at the same date: nothing to do, not a conflict.
             change.status = UNCHANGED
             continue
@@ -394,42 +452,14 @@ def _compare(book: PriceBook, changes: list[ModelChange], at: datetime, errors: 
         current = next((e for e in history if e.effective_to is None or e.effective_to > at), None)
         if current is None:
             continue
-        change.changes = _entry_diff(current, change.item)
+        change.changes = entry_diff(current, change.item)
         change.status = CHANGED if change.changes else UNCHANGED
 
 
-def _entry_diff(entry: PriceEntry, item: ImportedPrices) -> list[tuple[str, str, str, str]]:
-    diffs = []
-    old_fee, new_fee = entry.request_fee, item.request_fee
-    if old_fee != new_fee:
-        diffs.append(("", "request_fee", _text(old_fee), _text(new_fee)))
-    if entry.batch_multiplier != item.batch_multiplier:
-        diffs.append(("", "batch_multiplier", _text(entry.batch_multiplier), _text(item.batch_multiplier)))
-    old = {(t.lo, t.hi): t for t in entry.tiers.all()}
-    new = {(t.lo, t.hi): t for t in item.tiers}
-    for key in sorted(set(old) | set(new), key=lambda k: k[0]):
-        label = tier_label(*key)
-        if key not in new:
-            diffs.append((label, "tier", "present", "removed"))
-            continue
-        if key not in old:
-            diffs.append((label, "tier", "", "added"))
-            continue
-        for name in PRICE_NAMES:
-            before, after = getattr(old[key], name), getattr(new[key], name)
-            if before != after:
-                diffs.append((label, name, _text(before), _text(after)))
-    return diffs
-
-
-def _text(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
-
-
-def _tier_json(tier: TierPrices) -> dict:
-    data = {"lo": tier.lo, "hi": tier.hi}
-    for name in PRICE_NAMES:
-        data[name] = _text(getattr(tier, name))
-    return data
+def skip_groups(skipped) -> list[tuple[str, list[str]]]:
+    """Skipped entries by reason, most entries first; reasons differing only in a quoted value (a provider's
+    or model's name) are one group."""
+    groups: dict[str, list[str]] = {}
+    for name, reason in skipped:
+        groups.setdefault(QUOTED.sub("…", reason), []).append(name)
+    return sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))

@@ -1,29 +1,41 @@
-"""Read LiteLLM's ``model_prices_and_context_window.json``.
+"""Read LiteLLM's ``model_prices_and_context_window.json`` as published.
 
-LiteLLM states USD per *token*; we store per *million*: every value is multiplied by 10^6 exactly
-(a decimal shift, no rounding), after parsing the JSON numbers as Decimal, never float.
+LiteLLM states USD per *token*; we store per *million*: every value is multiplied by 10^6 exactly (a
+decimal shift, no rounding), after reading the JSON numbers as the decimals they meant
+(``litellm_values``). Only a file that is not a JSON object is refused; an entry we do not price (its
+``mode``, a field of a shape we do not read, a price we cannot store) is skipped with its reason.
 
-Keys read: ``input_cost_per_token``, ``output_cost_per_token``, ``cache_read_input_token_cost``
-(or DeepSeek's ``input_cost_per_token_cache_hit``), ``cache_creation_input_token_cost`` (5-minute
-write), ``cache_creation_input_token_cost_above_1hr``, ``output_cost_per_reasoning_token``,
-``*_batches`` (explicit batch prices), ``*_above_<N>k_tokens`` (a context tier above N×1000
-prompt tokens), ``tiered_pricing`` (a list of ``range: [lo, hi]`` tiers), ``input_cost_per_request``
-(a per-request fee, not scaled), and ``max_input_tokens``/``max_output_tokens``/``mode``/
-``litellm_provider`` for models created by the import. A price missing from a tier falls back to
-the entry's top-level price, as LiteLLM itself does.
+Keys read: ``input_cost_per_token``, ``output_cost_per_token``, ``cache_read_input_token_cost`` (or
+DeepSeek's ``input_cost_per_token_cache_hit``), ``cache_creation_input_token_cost`` (5-minute write),
+``cache_creation_input_token_cost_above_1hr``, ``output_cost_per_reasoning_token``,
+``input_cost_per_audio_token``/``output_cost_per_audio_token`` (audio tokens, per million),
+``output_cost_per_image`` (per image) and, in audio modes, ``input_cost_per_second``/
+``output_cost_per_second`` (per second of audio; neither is scaled), ``*_batches`` (explicit batch prices),
+``*_above_<N>k_tokens`` (a context tier above N×1000 prompt tokens), ``tiered_pricing`` (a list of
+``range: [lo, hi]`` tiers), service tiers (the same keys ending ``_flex``, ``_priority``, ``_ultrafast``,
+``_balanced``; a price a service tier does not restate is the standard one at the same bound, as in
+LiteLLM), ``off_peak_pricing`` (``litellm_windows``), ``input_cost_per_request`` (a per-request fee, not
+scaled), and ``max_input_tokens``/``max_output_tokens``/``mode``/``litellm_provider`` for models created by
+the import. A price missing from a tier falls back to the entry's top-level price, as LiteLLM itself does.
+
+Token prices absent from an entry priced by unit: an image or audio model priced per image or per second
+of audio takes 0 for the token side it prices by unit; an embedding takes 0 for output (it produces none).
+Any other entry without an input and an output price per token is skipped.
 """
 
 import json
 import re
-from decimal import Decimal, localcontext
+from dataclasses import replace
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
 from catalog.models import Modality
-from catalog.rating import EXACT, TierPrices
+from catalog.rating import TierPrices
+from catalog.services.imports.litellm_values import EntrySkipped, entry_number, read_float
+from catalog.services.imports.litellm_windows import off_peak_window
 from catalog.services.imports.parsed import (
     MAX_MODEL_TOKENS,
-    MAX_PRICE_EXPONENT,
     ErrorList,
     ImportedPrices,
     ParsedFile,
@@ -41,40 +53,34 @@ FIELD_KEYS = {
     "reasoning": ("output_cost_per_reasoning_token",),
     "batch_input": ("input_cost_per_token_batches",),
     "batch_output": ("output_cost_per_token_batches",),
+    "audio_input": ("input_cost_per_audio_token",),
+    "audio_output": ("output_cost_per_audio_token",),
 }
 FIELD_BY_KEY = {key: field for field, keys in FIELD_KEYS.items() for key in keys}
 THRESHOLD_KEY = re.compile(r"^(?P<key>.+)_above_(?P<n>\d+)(?P<unit>[km])_tokens$")
-
-# litellm_provider → our vendor slug, for models the import creates.
-PROVIDER_VENDORS = {
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "vertex_ai-language-models": "google",
-    "deepseek": "deepseek",
-    "dashscope": "alibaba",
-    "moonshot": "moonshot",
-    "zai": "zhipu",
-    "zhipu": "zhipu",
-    "minimax": "minimax",
-}
+SERVICE_TIERS = ("flex", "priority", "ultrafast", "balanced")
 MODES = {
     "chat": Modality.TEXT,
     "completion": Modality.TEXT,
     "responses": Modality.TEXT,
+    "realtime": Modality.AUDIO,
     "embedding": Modality.EMBEDDING,
     "image_generation": Modality.IMAGE,
+    "image_edit": Modality.IMAGE,
     "audio_transcription": Modality.AUDIO,
     "audio_speech": Modality.AUDIO,
 }
+AUDIO_MODES = ("audio_transcription", "audio_speech")
+UNIT_MODES = ("image_generation", "image_edit", *AUDIO_MODES)
+# Units LiteLLM prices that we do not: named in the reason an entry priced only by them is skipped.
+OTHER_UNITS = ("character", "pixel", "query", "page", "second", "image_token", "video", "credit")
 
 
 def parse_litellm(content: str) -> ParsedFile:
-    """Parse the file; raise ValidationError listing every malformed entry and field."""
+    """Parse the file; raise ValidationError only when it is not a readable JSON object."""
     errors = ErrorList()
     try:
-        data = json.loads(content, parse_float=Decimal)
+        data = json.loads(content, parse_float=read_float)
     except json.JSONDecodeError as exc:
         errors.add(
             _("Line %(number)s") % {"number": exc.lineno},
@@ -91,145 +97,173 @@ def parse_litellm(content: str) -> ParsedFile:
         errors.raise_if_any()
     parsed = ParsedFile()
     for name, spec in data.items():
-        if name == "sample_spec":
+        if name == "sample_spec":  # LiteLLM's description of the format, not a model
             continue
-        where = _("Entry %(name)s") % {"name": shown(name)}
-        if (problem := text_problem(name)) is not None:
-            errors.add(where, _("(name)"), problem)
+        if text_problem(name) is not None:
+            # Kept escaped: the summary is stored as JSON text, which cannot hold the name as it is.
+            parsed.skipped.append((ascii(name), "the name is not valid text (NUL or a lone surrogate)"))
             continue
         if not isinstance(spec, dict):
-            errors.add(where, _("(entry)"), _("expected an object."))
+            parsed.skipped.append((name, "expected an object of prices"))
             continue
-        item = _entry(name, spec, where, errors)
-        if isinstance(item, str):
-            parsed.skipped.append((name, item))
-        elif item is not None:
-            parsed.items.append(item)
-    errors.raise_if_any()
+        provider = spec.get("litellm_provider")
+        provider = provider if isinstance(provider, str) and text_problem(provider) is None else ""
+        parsed.providers[provider] = parsed.providers.get(provider, 0) + 1
+        found: list[tuple[str, str, str]] = []
+        try:
+            item = _entry(name, spec, provider, found)
+        except EntrySkipped as skip:
+            parsed.skipped.append((name, skip.reason))
+            continue
+        parsed.items.append(item)
+        parsed.normalised += [(name, *value) for value in found]
     return parsed
 
 
-def _entry(name: str, spec: dict, where: str, errors: ErrorList) -> ImportedPrices | str | None:
-    count = len(errors.errors)
-    base = {field: _price(spec, field, where, errors) for field in FIELD_KEYS}
-    tiers = _tiers(spec, base, where, errors)
-    fee = _number(spec.get("input_cost_per_request"), where, "input_cost_per_request", errors, scale=False)
-    if len(errors.errors) > count:
-        return None
-    if tiers is None:
-        return "no per-token input and output prices (priced per image, second or character?)"
+def _entry(name: str, spec: dict, provider: str, found: list) -> ImportedPrices:
+    mode = spec.get("mode") or "chat"  # LiteLLM's own default
+    if not isinstance(mode, str) or mode not in MODES:
+        raise EntrySkipped(f"mode {shown(mode)} is not priced here")
+    base = {field: _price(spec, field, found) for field in FIELD_KEYS}
+    image = entry_number(spec.get("output_cost_per_image"), "output_cost_per_image", found, scale=False)
+    audio_second = _audio_second(spec, mode, found)
+    units = {"image": image, "audio_second": audio_second}
+    if not spec.get("tiered_pricing"):
+        base = _token_prices(spec, mode, base, units)
+    tiers = _tiers(spec, {**base, **units}, found)
+    windows = []
+    if spec.get("off_peak_pricing") is not None:
+        windows.append(off_peak_window(spec["off_peak_pricing"], found))
+    fee = entry_number(spec.get("input_cost_per_request"), "input_cost_per_request", found, scale=False)
     return ImportedPrices(
-        ref=where,
+        ref=_("Entry %(name)s") % {"name": shown(name)},
         name=name,
         tiers=tiers,
         request_fee=fee or Decimal(0),
-        vendor=PROVIDER_VENDORS.get(_text(spec.get("litellm_provider")), ""),
-        modality=Modality.MULTIMODAL
-        if spec.get("supports_vision") and spec.get("mode", "chat") == "chat"
-        else MODES.get(_text(spec.get("mode", "chat")), Modality.TEXT),
+        provider=provider,
+        modality=Modality.MULTIMODAL if spec.get("supports_vision") and mode == "chat" else MODES[mode],
         context_window=token_count(spec.get("max_input_tokens"), limit=MAX_MODEL_TOKENS),
         max_output_tokens=token_count(spec.get("max_output_tokens"), limit=MAX_MODEL_TOKENS),
+        service_tiers=_service_tiers(spec, tiers, found),
+        windows=windows,
     )
 
 
-def _text(value) -> str:
-    """A descriptive field (provider, mode): its text, or none when it is not text."""
-    return value if isinstance(value, str) else ""
-
-
-def _price(spec: dict, field: str, where: str, errors: ErrorList) -> Decimal | None:
+def _price(spec: dict, field: str, found: list) -> Decimal | None:
     for key in FIELD_KEYS[field]:
-        if key in spec and spec[key] is not None:
-            return _number(spec[key], where, key, errors)
+        if spec.get(key) is not None:
+            return entry_number(spec[key], key, found)
     return None
 
 
-def _number(value, where: str, key: str, errors: ErrorList, *, scale: bool = True) -> Decimal | None:
-    """Return a per-token value as per million tokens (or as is, ``scale=False``), exactly."""
-    if value is None:
+def _audio_second(spec: dict, mode: str, found: list) -> Decimal | None:
+    """The per-second price of an audio model (LiteLLM prices transcription input, speech output)."""
+    if mode not in AUDIO_MODES:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        errors.add(where, key, _("%(value)s is not a number.") % {"value": shown(value)})
-        return None
-    try:
-        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except ArithmeticError:
-        errors.add(where, key, _("%(value)s is not a number.") % {"value": shown(value)})
-        return None
-    if not number.is_finite() or number < 0:
-        message = _("%(value)s is not a price (negative or not finite).") % {"value": shown(value)}
-        errors.add(where, key, message)
-        return None
-    if number and number.adjusted() > MAX_PRICE_EXPONENT:
-        errors.add(where, key, _("%(value)s is too large.") % {"value": shown(value)})
-        return None
-    with localcontext(EXACT):
-        return number.scaleb(6) if scale else number
+    key = "input_cost_per_second" if mode == "audio_transcription" else "output_cost_per_second"
+    return entry_number(spec.get(key), key, found, scale=False)
 
 
-def _tier(lo: int, hi: int | None, prices: dict) -> TierPrices:
-    return TierPrices(lo=lo, hi=hi, **prices)
+def _token_prices(spec: dict, mode: str, base: dict, units: dict) -> dict:
+    """``base`` with an absent input or output price set to 0 where the entry prices that side otherwise."""
+    by_unit = mode in UNIT_MODES and any(value is not None for value in units.values())
+    prices = dict(base)
+    if prices["input"] is None and by_unit:
+        prices["input"] = Decimal(0)
+    if prices["output"] is None and (by_unit or mode == "embedding"):
+        prices["output"] = Decimal(0)
+    if prices["input"] is None or prices["output"] is None:
+        named = [unit for unit in OTHER_UNITS if any(f"_per_{unit}" in key for key in spec)]
+        if "second" in named and mode not in AUDIO_MODES:
+            raise EntrySkipped("priced per second of video or audio outside an audio mode, not per token")
+        how = f" (priced per {', '.join(named)})" if named else ""
+        raise EntrySkipped(f"no input and output price per token{how}")
+    return prices
 
 
-def _tiers(spec: dict, base: dict, where: str, errors: ErrorList) -> list[TierPrices] | None:
+def _tiers(spec: dict, base: dict, found: list) -> list[TierPrices]:
     if spec.get("tiered_pricing"):
-        return _explicit_tiers(spec["tiered_pricing"], base, where, errors)
-    if base["input"] is None or base["output"] is None:
-        return None
+        return _explicit_tiers(spec["tiered_pricing"], base, found)
+    thresholds = _thresholds(spec, found)
+    bounds = sorted(thresholds)
+    tiers = [TierPrices(lo=0, hi=bounds[0] if bounds else None, **base)]
+    for index, lo in enumerate(bounds):
+        hi = bounds[index + 1] if index + 1 < len(bounds) else None
+        # A price the tier does not restate stays at the entry's base price, as in LiteLLM.
+        tiers.append(TierPrices(lo=lo, hi=hi, **{**base, **thresholds[lo]}))
+    return tiers
+
+
+def _thresholds(spec: dict, found: list) -> dict[int, dict]:
+    """``{prompt tokens: {field: price}}`` from the ``*_above_<N>k_tokens`` keys of ``spec``."""
     thresholds: dict[int, dict] = {}
     for key, value in spec.items():
         match = THRESHOLD_KEY.match(key)
         if not match or match["key"] not in FIELD_BY_KEY:
             continue
         if not match["n"].isascii() or len(match["n"]) > 9:
-            errors.add(where, shown(key), _("the token threshold is not a number of at most 9 digits."))
-            continue
+            raise EntrySkipped(f"{shown(key)}: the token threshold is not a number of at most 9 digits")
         tokens = int(match["n"]) * (1000 if match["unit"] == "k" else 1_000_000)
-        price = _number(value, where, key, errors)
+        price = entry_number(value, key, found)
         if price is not None:
             thresholds.setdefault(tokens, {})[FIELD_BY_KEY[match["key"]]] = price
-    bounds = sorted(thresholds)
-    tiers = [_tier(0, bounds[0] if bounds else None, base)]
-    for index, lo in enumerate(bounds):
-        hi = bounds[index + 1] if index + 1 < len(bounds) else None
-        # A price the tier does not restate stays at the entry's base price, as in LiteLLM.
-        tiers.append(_tier(lo, hi, {**base, **thresholds[lo]}))
-    return tiers
+    return thresholds
 
 
-def _explicit_tiers(raw, base: dict, where: str, errors: ErrorList) -> list[TierPrices] | None:
+def _explicit_tiers(raw, base: dict, found: list) -> list[TierPrices]:
     if not isinstance(raw, list):
-        errors.add(where, "tiered_pricing", _("expected a list of tiers."))
-        return None
+        raise EntrySkipped("tiered_pricing: expected a list of tiers")
     tiers = []
     for number, tier in enumerate(raw, start=1):
         key = f"tiered_pricing[{number}]"
-        bounds = tier.get("range") if isinstance(tier, dict) else None
+        if not isinstance(tier, dict):
+            raise EntrySkipped(f"{key}: expected an object")
+        if "range" not in tier:
+            other = ", ".join(sorted(k for k in tier if k.endswith("range"))) or "no range"
+            raise EntrySkipped(f"tiered_pricing of another shape ({other}, not a range of prompt tokens)")
+        bounds = tier["range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
-            errors.add(where, f"{key}.range", _("expected [lo, hi]."))
-            continue
+            raise EntrySkipped(f"{key}.range: expected [lo, hi]")
         lo, hi = token_count(bounds[0]), token_count(bounds[1])
         if lo is None or (bounds[1] is not None and hi is None):
-            errors.add(
-                where,
-                f"{key}.range",
-                _("%(value)s is not a pair of token counts.") % {"value": shown(bounds)},
-            )
-            continue
+            raise EntrySkipped(f"{key}.range: {shown(bounds)} is not a pair of token counts")
         prices = dict(base)
         for field, keys in FIELD_KEYS.items():
             for k in keys:
                 if tier.get(k) is not None:
-                    prices[field] = _number(tier[k], where, f"{key}.{k}", errors)
+                    prices[field] = entry_number(tier[k], f"{key}.{k}", found)
         if prices["input"] is None or prices["output"] is None:
-            errors.add(where, key, _("a tier needs an input and an output price (here or at the top level)."))
-            continue
+            raise EntrySkipped(f"{key}: a tier needs an input and an output price (here or at the top level)")
         tiers.append((lo, hi, prices))
+    if not tiers:
+        raise EntrySkipped("tiered_pricing: no tiers")
     tiers.sort(key=lambda t: t[0])
-    result = []
+    result: list[TierPrices] = []
     for index, (lo, hi, prices) in enumerate(tiers):
         # Ranges written inclusively ([0, 32000] then [32001, 128000]) mean the same boundary.
         if index and result[-1].hi is not None and lo == result[-1].hi + 1:
             lo = result[-1].hi
-        result.append(_tier(lo, hi, prices))
-    return result or None
+        result.append(TierPrices(lo=lo, hi=hi, **prices))
+    return result
+
+
+def _service_tiers(spec: dict, tiers: list[TierPrices], found: list) -> list[tuple[str, list[TierPrices]]]:
+    """Each service tier's prices at the standard tiers' bounds, missing ones taken from the standard tier."""
+    result = []
+    for name in SERVICE_TIERS:
+        suffix = f"_{name}"
+        own = {key.removesuffix(suffix): value for key, value in spec.items() if key.endswith(suffix)}
+        at_bound = _thresholds(own, found)
+        at_bound.setdefault(0, {}).update(
+            {field: price for field in FIELD_KEYS if (price := _price(own, field, found)) is not None}
+        )
+        at_bound = {lo: prices for lo, prices in at_bound.items() if prices}
+        if not at_bound:
+            continue
+        bounds = {tier.lo for tier in tiers}
+        if stray := sorted(set(at_bound) - bounds):
+            raise EntrySkipped(
+                f"service tier {name} has a context threshold ({stray[0]} tokens) the standard prices lack"
+            )
+        result.append((name, [replace(tier, **at_bound.get(tier.lo, {})) for tier in tiers]))
+    return result

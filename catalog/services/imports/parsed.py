@@ -22,9 +22,24 @@ MAX_MODEL_TOKENS = 2**31 - 1
 MAX_PRICE_EXPONENT = 100
 
 
+@dataclass(frozen=True)
+class ImportedWindow:
+    """A time-of-day window as imported: stored-form ``rules`` (``catalog.time_windows``) in ``time_zone``,
+    and per-million prices by ``WINDOW_FIELDS`` name (absent: the standard price)."""
+
+    label: str
+    time_zone: str
+    rules: tuple[dict, ...]
+    prices: tuple[tuple[str, Decimal], ...]
+
+
 @dataclass
 class ImportedPrices:
-    """One model's prices as a file states them (per million tokens, the book's currency)."""
+    """One model's prices as a file states them (per million tokens, the book's currency).
+
+    ``service_tiers``: ``(name, tiers)`` for each service tier (flex, priority …) the file prices, with
+    the same bounds as ``tiers``; ``provider``: LiteLLM's ``litellm_provider`` (blank in a CSV).
+    """
 
     ref: str
     name: str
@@ -37,12 +52,20 @@ class ImportedPrices:
     modality: str = Modality.TEXT
     context_window: int | None = None
     max_output_tokens: int | None = None
+    service_tiers: list[tuple[str, list[TierPrices]]] = field(default_factory=list)
+    windows: list[ImportedWindow] = field(default_factory=list)
+    provider: str = ""
 
 
 @dataclass
 class ParsedFile:
+    """``normalised``: ``(entry, key, as written, as read)`` for each float read as the decimal it meant;
+    ``providers``: each provider named in the file → its number of entries."""
+
     items: list[ImportedPrices] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    normalised: list[tuple[str, str, str, str]] = field(default_factory=list)
+    providers: dict[str, int] = field(default_factory=dict)
 
 
 class ErrorList:
