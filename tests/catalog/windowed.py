@@ -1,5 +1,5 @@
 """A DeepSeek-like catalog for the window tests: a CNY list book whose night window (00:30–08:30 Beijing,
-every day) halves input and output, a cost book with the same window, a flex service tier and an image
+every night) halves input and output, a cost book with the same window, a flex service tier and an image
 price, and plans derived from the list by a 10% discount, one keeping the window and one dropping it."""
 
 from datetime import UTC, datetime
@@ -16,7 +16,11 @@ from tests.catalog.factories import (
     tier,
 )
 
-NIGHT_RULES = [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:30", "end": "08:30"}]
+# Every night, written as two rules (weekdays, weekend) as LiteLLM's map may give them.
+NIGHT_RULES = [
+    {"weekdays": [1, 2, 3, 4, 5], "start": "00:30", "end": "08:30"},
+    {"weekdays": [6, 7], "start": "00:30", "end": "08:30"},
+]
 # 02:00 and 12:00 in Beijing on Wednesday 4 March 2026.
 OFF_PEAK = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
 PEAK = datetime(2026, 3, 4, 4, 0, tzinfo=UTC)
