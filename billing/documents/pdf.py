@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 
 from accounts.identity import seller_identity
 from billing.documents.line_prices import with_class_prices
+from catalog.rating import AUDIO_SECOND, IMAGE
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # (family, weight, file). Latin text comes from a 77 KB Latin-only cut of the same typeface, so English
@@ -124,9 +125,13 @@ def statement_pdf(statement) -> bytes:
 
 
 def _usage_line(line: dict) -> dict:
-    """A usage statement line as stored by period close: model, requests, tokens per class, amount."""
+    """A usage statement line as stored by period close: model, requests, tokens per class, amount. The
+    total counts tokens only: images and audio milliseconds are counts of other units."""
     tokens = line.get("tokens") or {}
-    total = sum(int(n) for n in tokens.values()) if isinstance(tokens, dict) else int(tokens or 0)
+    if isinstance(tokens, dict):
+        total = sum(int(n) for cls, n in tokens.items() if cls not in (IMAGE, AUDIO_SECOND))
+    else:
+        total = int(tokens or 0)
     return {
         "model": line.get("model") or "",
         "requests": line.get("requests"),
