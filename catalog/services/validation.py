@@ -128,7 +128,7 @@ UNIT_PRICE_NAMES = ("audio_input", "audio_output", "image", "audio_second")
 SERVICE_TIER_MAX = 20
 
 
-def unit_prices_check(tiers: Sequence[TierPrices], where: str = "") -> None:
+def unit_prices_check(tiers: Sequence[TierPrices]) -> None:
     """Refuse a tier's audio, image or audio-second price that is negative or over-precise, naming it."""
     errors = []
     for tier in tiers:
@@ -140,9 +140,8 @@ def unit_prices_check(tiers: Sequence[TierPrices], where: str = "") -> None:
                 price_check(value)
             except ValidationError as exc:
                 errors.append(
-                    _("%(where)sTier %(tier)s %(price)s: %(error)s")
+                    _("Tier %(tier)s %(price)s: %(error)s")
                     % {
-                        "where": where,
                         "tier": tier_label(tier.lo, tier.hi),
                         "price": name,
                         "error": exc.messages[0],
