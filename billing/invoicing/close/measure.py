@@ -43,9 +43,10 @@ STAGE = "invoicing_close_usage"
 SUM_COLUMNS = (("amount", "sell_amount"), ("requests", "requests"), *((f"sum_{c}", c) for c in COUNT_COLUMNS))
 # The classes a usage line's ``details.tokens`` may hold: the token classes, then the unit classes (only
 # when non-zero). ``image`` counts images and ``audio_second`` audio *milliseconds* (as ``catalog.rating``
-# counts them); neither is a token, so a line's quantity in tokens leaves them out (``NOT_TOKENS``).
+# counts them); neither is a token, so a line's quantity in tokens leaves them out (``line_tokens``).
 LINE_CLASSES = (*TOKEN_CLASSES, *UNIT_CLASSES)
-NOT_TOKENS = (IMAGE, AUDIO_SECOND)
+_TOKEN_KEYS = tuple(f"sum_{c}" for c in TOKEN_COLUMNS)
+_UNIT_KEYS = tuple(f"sum_{c}" for c in UNIT_COLUMNS)
 Interval = tuple[datetime | None, datetime | None]
 # A customer on credit terms for all time: its usage is read by the fast whole-day path.
 ALWAYS: list[Interval] = [(None, None)]
@@ -128,10 +129,11 @@ def token_classes(sums: dict) -> dict[str, int]:
     """Rollup sums → tokens per rating class (input excludes cache traffic, output excludes reasoning),
     then the unit classes that are not zero: audio tokens (carved out of input and output, as rating
     prices them), images and audio milliseconds (``LINE_CLASSES``)."""
-    counts = (int(sums[f"sum_{c}"] or 0) for c in TOKEN_COLUMNS)
+    counts = [int(sums[key] or 0) for key in _TOKEN_KEYS]
     classes = dict(zip(TOKEN_CLASSES, class_counts(*counts), strict=True))
-    units = [int(sums.get(f"sum_{c}") or 0) for c in UNIT_COLUMNS]
-    if any(units):
+    units = [sums.get(key) for key in _UNIT_KEYS]
+    if any(units):  # rare: most lines carry no images or audio, and this runs once per line
+        units = [int(n or 0) for n in units]
         classes[INPUT] -= units[0]
         classes[OUTPUT] -= units[1]
         classes.update((cls, n) for cls, n in zip(UNIT_CLASSES, units, strict=True) if n)
