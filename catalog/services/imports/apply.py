@@ -118,15 +118,15 @@ def price_import_preview(content: str, options: ImportOptions) -> ImportPreview:
     if options.format not in PARSERS:
         message = _("Unknown format %(format)s; use litellm or csv.") % {"format": repr(options.format)}
         raise ValidationError({"format": message})
-    if options.kind not in BookKind.values:
-        message = _("Unknown kind %(kind)s; use list, cost or sell.") % {"kind": repr(options.kind)}
-        raise ValidationError({"kind": message})
     mappings = providers.provider_mappings() if options.format == PriceImport.Format.LITELLM else {}
     if options.provider:
         if options.format != PriceImport.Format.LITELLM:
             raise ValidationError({"provider": _("Only a LiteLLM file names providers.")})
         channel = providers.channel_mapping(options.provider, mappings).channel_book
         options = replace(options, book_name=channel.name, kind=BookKind.COST, create_models=False)
+    if options.kind not in BookKind.values:
+        message = _("Unknown kind %(kind)s; use list, cost or sell.") % {"kind": repr(options.kind)}
+        raise ValidationError({"kind": message})
     book = PriceBook.objects.filter(name=options.book_name, owner__isnull=True).first()
     currency = _currency(book, options)
     vendor = None

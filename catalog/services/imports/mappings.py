@@ -70,7 +70,7 @@ def provider_mapping_delete(mapping: ProviderMapping) -> None:
 
 
 def provider_mappings_default_seed() -> int:
-    """Map ``DEFAULT_VENDORS``' providers whose vendor exists and that have no mapping yet; return how many."""
+    """Map the providers of ``DEFAULT_VENDORS`` whose vendor exists and that have none; return how many."""
     vendors = {v.slug: v for v in Vendor.objects.filter(slug__in=set(DEFAULT_VENDORS.values()))}
     mapped = set(ProviderMapping.objects.values_list("provider", flat=True))
     rows = [
