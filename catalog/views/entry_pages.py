@@ -52,11 +52,6 @@ def _detail(request, entry: PriceEntry, **forms):
         "standard": standard,
         "service_tiers": sorted(named.items()),
         "windows": windows,
-        "has_units": any(
-            getattr(t, name) is not None
-            for t in tiers
-            for name in ("audio_input", "audio_output", "image", "audio_second")
-        ),
         "versions": PriceEntry.objects.filter(book=entry.book, model=entry.model).order_by("-effective_from"),
         "can_edit": can_edit,
     }

@@ -113,6 +113,8 @@ def test_editing_and_removing_a_window_each_make_a_version(entry):
     client = _client(StaffRole.FINANCE)
     client.post(reverse("catalog-entry-window", args=[entry.pk]), _window_post())
     second = PriceEntry.objects.get(effective_to__isnull=True)
+    page = client.get(reverse("catalog-entry-detail", args=[second.pk]))
+    assert "Edit window Off-peak" in page.text and "Every day 16:30-00:30</textarea>" in page.text
     # An edit posts the prefixed form of that window; a later day so the versions do not share an instant.
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     edit = {
