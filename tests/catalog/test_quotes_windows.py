@@ -99,3 +99,18 @@ def test_the_calculator_shows_peak_and_window_side_by_side(windowed):
     assert page.context["result"].total == Decimal("4.5")
     text = page.text
     assert 'data-testid="quote-hours"' in text and "Off-peak" in text and "3.6" in text and "7.2" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"service_tier": "x" * 21}, "service_tier"),
+        ({"audio_seconds": "1.2345"}, "audio_seconds"),
+        ({"images": -1}, "images"),
+        ({"audio_seconds": "2"}, "audio_ms"),  # the book has no per-second audio price
+        ({"audio_prompt_tokens": 5}, "audio_prompt_tokens"),  # more than prompt_tokens (0)
+    ],
+)
+def test_bad_unit_input_is_400_naming_the_field(staff_client, windowed, body, field):
+    response = post_quote(staff_client, plan="Night owl", model="deepseek-chat", at=PEAK.isoformat(), **body)
+    assert response.status_code == 400 and field in response.json()
