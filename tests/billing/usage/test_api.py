@@ -159,7 +159,9 @@ def test_decimal_metadata_is_kept_exactly_and_an_odd_status_is_a_row_error(gatew
     assert response.status_code == 200
     data = response.json()
     assert (data["accepted"], data["rejected"]) == (1, 1)
-    assert data["errors"] == [{"index": 1, "field": "status", "reason": "must be success or failed"}]
+    assert data["errors"] == [
+        {"index": 1, "field": "status", "reason": "must be success, failed or adjustment"}
+    ]
     stored = UsageEvent.objects.get(request_id="m1").metadata
     assert stored == {"latency_s": "0.1234567890123456789", "tags": ["1.5", "x"]}
 
