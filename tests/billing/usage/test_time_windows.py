@@ -17,21 +17,23 @@ reads, 567 completion tokens. By hand:
 * cost, off-peak: 1034 × 0.1 + 200 × 0.002 + 567 × 0.4 = 330.6 → 0.0003306
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from accounts.models import Customer, StaffRole
 from billing.terms.models import BillingTerms
+from billing.usage.channel_map import mapped_channel_create
 from billing.usage.corrections import usage_correct
 from billing.usage.models import GatewayKey, RatingState, UsageDaily, UsageEvent, UsageWindowDaily
 from billing.usage.pricing import BatchPricer
 from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
-from catalog.models import AIModel, BookKind, PlanRule, PriceBook, PriceWindow, SellPlan, Vendor
+from catalog.models import AIModel, BookKind, PlanRule, PriceBook, PriceWindow, SellPlan, Settlement, Vendor
 from catalog.rating import Usage, rate
 from catalog.services.books import WindowSpec
+from catalog.services.contracts import contract_create
 from catalog.services.plans import plan_assign, plan_rule_create
 from tests.billing.factories import staff
 from tests.billing.usage.factories import T0, customer_make, owned_plan, source_make
@@ -329,3 +331,40 @@ def test_each_hop_of_a_resale_chain_is_priced_in_its_own_plans_window(world):
     by_customer = {r.customer_id: r for r in UsageWindowDaily.objects.all()}
     assert by_customer[end.pk].sell_amount == Decimal("0.0004959")
     assert (by_customer[s.pk].sell_amount, by_customer[s.pk].cost_amount) == (SELL_OFF_PEAK, COST_OFF_PEAK)
+
+
+def test_mapping_the_upstream_account_to_a_channel_moves_the_window_rollups_cost(world):
+    """The event's cost first at the best cost book (off-peak 330.6 per million), then at the new channel's
+    contract book, windowed at twice those prices: 661.2 per million."""
+    usage_batch_ingest(
+        source=world["source"],
+        records=[
+            {
+                **_record("off", "2026-05-04T04:30:00", "deepseek-v4-flash", "key-keeps"),
+                "upstream_account": "ds-1",
+            }
+        ],
+    )
+    assert UsageWindowDaily.objects.get().cost_amount == COST_OFF_PEAK
+    book = PriceBook.objects.create(name="DeepSeek contract", kind=BookKind.COST, currency="USD")
+    add_prices(
+        book,
+        world["flash"],
+        tier(input="0.40", output="1.60", cache_read="0.008"),
+        effective_from=T0,
+        windows=[_window("UTC", UTC_RULES, input="0.20", cache_read="0.004", output="0.80")],
+    )
+    contract = contract_create(
+        vendor=world["flash"].vendor,
+        name="DeepSeek direct",
+        currency="USD",
+        valid_from=date(2026, 1, 1),
+        cost_book=book,
+        settlement=Settlement.POSTPAID,
+    )
+    mapped_channel_create(user=staff(StaffRole.FINANCE), contract=contract, name="ds-1")
+    event = UsageEvent.objects.get()
+    assert (event.cost_amount, event.price_window) == (COST_STANDARD, OFF_PEAK)
+    window = UsageWindowDaily.objects.get()
+    assert (window.requests, window.sell_amount, window.cost_amount) == (1, SELL_OFF_PEAK, COST_STANDARD)
+    assert UsageDaily.objects.get().cost_amount == COST_STANDARD
