@@ -23,6 +23,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Customer, StaffRole
+from billing.allowances.models import Subscription
 from billing.terms.models import BillingTerms
 from billing.usage.channel_map import mapped_channel_create
 from billing.usage.corrections import usage_correct
@@ -30,13 +31,23 @@ from billing.usage.models import GatewayKey, RatingState, UsageDaily, UsageEvent
 from billing.usage.pricing import BatchPricer
 from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
-from catalog.models import AIModel, BookKind, PlanRule, PriceBook, PriceWindow, SellPlan, Settlement, Vendor
+from catalog.models import (
+    AIModel,
+    BookKind,
+    PlanRule,
+    PriceBook,
+    PriceWindow,
+    SellPlan,
+    Settlement,
+    SubscriptionPlan,
+    Vendor,
+)
 from catalog.rating import Usage, rate
 from catalog.services.books import WindowSpec
 from catalog.services.contracts import contract_create
 from catalog.services.plans import plan_assign, plan_rule_create
 from tests.billing.factories import staff
-from tests.billing.usage.factories import T0, customer_make, owned_plan, source_make
+from tests.billing.usage.factories import T0, customer_make, markup_plan, owned_plan, source_make
 from tests.catalog.factories import add_prices, tier
 from tests.factories import SubDistributorFactory
 
@@ -368,3 +379,31 @@ def test_mapping_the_upstream_account_to_a_channel_moves_the_window_rollups_cost
     window = UsageWindowDaily.objects.get()
     assert (window.requests, window.sell_amount, window.cost_amount) == (1, SELL_OFF_PEAK, COST_STANDARD)
     assert UsageDaily.objects.get().cost_amount == COST_STANDARD
+
+
+def test_allowance_overage_is_rated_in_the_overage_plans_window(world):
+    """A subscription of 1,801 tokens (one event) whose overage plan is cost × 2: the first event is covered,
+    the next ones pay the overage plan's price at their own instant — 2 × 661.2 per million at standard
+    hours, 2 × 330.6 off-peak."""
+    plan = SubscriptionPlan.objects.create(
+        name="coding",
+        monthly_fee=Decimal("10"),
+        allowance=Decimal(1801),
+        overage_plan=markup_plan("overage", "1", currency="USD"),
+        currency="USD",
+    )
+    Subscription.objects.create(customer=world["keeps"], plan=plan, starts_on=date(2026, 5, 1))
+    records = [
+        _record("covered", "2026-05-04T00:00:00", "deepseek-v4-flash", "key-keeps"),
+        _record("standard", "2026-05-04T01:30:00", "deepseek-v4-flash", "key-keeps"),
+        _record("off-peak", "2026-05-04T04:30:00", "deepseek-v4-flash", "key-keeps"),
+    ]
+    usage_batch_ingest(source=world["source"], records=records)
+    rows = {e.request_id: (e.sell_amount, e.sell_plan, e.price_window) for e in UsageEvent.objects.all()}
+    assert rows == {
+        "covered": (Decimal(0), "List -25%", OFF_PEAK),
+        "standard": (Decimal("0.0013224"), "overage", ""),
+        "off-peak": (Decimal("0.0006612"), "overage", OFF_PEAK),
+    }
+    window = UsageWindowDaily.objects.get()
+    assert (window.requests, window.sell_amount) == (2, Decimal("0.0006612"))
