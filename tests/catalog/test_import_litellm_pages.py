@@ -73,6 +73,8 @@ def test_catalog_staff_list_add_edit_and_delete_provider_mappings(staff_client):
     assert page.status_code == 200
     assert "Bedrock cost" in page.content.decode() and "<code>deepseek</code>" not in page.content.decode()
 
+    edit_page = staff_client.get(reverse("catalog-provider-mapping-edit", args=[mapping.pk])).content.decode()
+    assert 'value="bedrock"' in edit_page and f'<option value="{book.pk}" selected>' in edit_page
     staff_client.post(
         reverse("catalog-provider-mapping-edit", args=[mapping.pk]), {"provider": "bedrock", "action": "skip"}
     )
