@@ -29,7 +29,7 @@ from catalog.models import (
     Vendor,
 )
 from catalog.rating import TierPrices
-from catalog.services.books import model_alias_add, price_entry_create
+from catalog.services.books import WindowSpec, model_alias_add, price_entry_create
 from catalog.services.imports.mappings import provider_mappings_default_seed
 from catalog.services.plans import plan_assign, plan_create, plan_rule_create
 
@@ -194,6 +194,14 @@ MODELS = [
 
 # DeepSeek cut its output price on 2026-01-01; the old price shows how history is kept.
 DEEPSEEK_BEFORE_CUT = [t(0, None, "2", "8", cache_read="0.5")]
+# Since the cut DeepSeek also sells at half price off-peak (错峰): Beijing nights, 00:30–08:30 every day.
+# Its list and contract prices both carry the window; plans derived from them inherit it.
+DEEPSEEK_OFF_PEAK = {
+    "label": "Off-peak",
+    "time_zone": "Asia/Shanghai",
+    "rules": [{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:30", "end": "08:30"}],
+    "share": D("0.5"),
+}
 
 FX_RATES = [
     ("USD", "CNY", date(2025, 1, 1), "7.1"),
@@ -308,13 +316,28 @@ def _books(vendors, models) -> None:
                 if PriceEntry.objects.filter(book=book, model=model).exists():
                     continue
                 for start, prices in history:
+                    tiers = [tier.scaled(factor) for tier in prices]
+                    off_peak = name == "deepseek-v3.2" and start == PRICE_CUT
                     price_entry_create(
                         book=book,
                         model=model,
                         effective_from=start,
-                        tiers=[tier.scaled(factor) for tier in prices],
+                        tiers=tiers,
+                        windows=[_deepseek_off_peak(tiers[0])] if off_peak else (),
                         source="demo",
                     )
+
+
+def _deepseek_off_peak(tier: TierPrices) -> WindowSpec:
+    share = DEEPSEEK_OFF_PEAK["share"]
+    return WindowSpec(
+        label=DEEPSEEK_OFF_PEAK["label"],
+        time_zone=DEEPSEEK_OFF_PEAK["time_zone"],
+        rules=DEEPSEEK_OFF_PEAK["rules"],
+        input=tier.input * share,
+        cache_read=(tier.cache_read or tier.input) * share,
+        output=tier.output * share,
+    )
 
 
 def _plans(models) -> None:

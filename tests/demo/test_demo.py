@@ -53,6 +53,12 @@ def test_demo_data_is_what_a_reseller_would_recognise(capsys):
     } <= vendors
     for user in User.objects.all():
         assert user.email in out
+    # DeepSeek's off-peak hours are in its list and contract prices, and demo usage at night was sold at them.
+    windows = apps.get_model("catalog", "PriceWindow").objects.filter(entry__model__name="deepseek-v3.2")
+    assert {w.entry.book.kind for w in windows} == {"list", "cost"}
+    events = apps.get_model("billing", "UsageEvent").objects.filter(model__name="deepseek-v3.2")
+    assert events.filter(price_window="Off-peak").exists()
+    assert events.filter(price_window="").exists()
 
 
 def test_loading_the_demo_twice_adds_nothing():
