@@ -15,8 +15,8 @@ split so that the machine's two cores are both busy:
   any (``billing.allowances.drawdown``; their wide rows are copied after the draw, with the sales it
   set), inserts the derived rows of events sold through the distribution chain (one per hop, rated by
   the producer and staged with their event: ``billing.usage.rating``) from the stage in one statement,
-  upserts the hourly and daily rollups from the stage, and posts one journal transaction per chunk ×
-  customer, in bulk.
+  upserts the hourly and daily rollups (and, for sales priced at a time-of-day window, the window's daily
+  rollup) from the stage, and posts one journal transaction per chunk × customer, in bulk.
 
 ``WRITERS`` writers (threads of the calling process, each with its own connection) take consecutive
 chunks, so PostgreSQL works on two at once: one chunk's COPYs overlap the other's. Before its turn a

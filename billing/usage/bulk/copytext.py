@@ -33,6 +33,8 @@ def event_head(event: CanonicalEvent, source_id: int) -> str:
         f"{event.completion_tokens}\t{event.reasoning_tokens}\t{'t' if event.batch else 'f'}\t"
         f"{'t' if event.succeeded else 'f'}\t{NULL if cost is None else cost}\t"
         f"{copy_escape(event.gateway_cost_currency)}\t{copy_escape(metadata_text(event.metadata))}\t"
+        f"{event.audio_prompt_tokens}\t{event.audio_completion_tokens}\t{event.images}\t{event.audio_ms}\t"
+        f"{copy_escape(event.service_tier)}\t"
     )
 
 
@@ -75,18 +77,17 @@ def runs(lines: Lines, skip: list[int]) -> list[tuple[int, int]]:
 def lines_only(text: bytes, lines: Lines, only: list[int], sales: dict[int, tuple], base: int) -> bytes:
     """The lines at ``only`` (ascending) of a slice's wide COPY text, each with the sale a token allowance
     gave it (``sales`` by line number in the chunk, the slice's first being ``base``: plan, amount,
-    currency as stored in the stage)."""
+    currency and time-of-day window as stored in the stage)."""
     kept = []
     for i in only:
         first, after = lines.span(i)
         line = text[first:after]
         sale = sales.get(base + i)
         if sale is not None:
-            plan, amount, currency = sale
+            plan, amount, currency, window = sale
             fields = line[:-1].split(b"\t")
-            for field, value in zip(
-                SELL_FIELDS, (copy_escape(plan), NULL if amount is None else amount, currency), strict=True
-            ):
+            values = (copy_escape(plan), NULL if amount is None else amount, currency, copy_escape(window))
+            for field, value in zip(SELL_FIELDS, values, strict=True):
                 fields[field] = str(value).encode()
             line = b"\t".join(fields) + b"\n"
         kept.append(line)

@@ -22,6 +22,8 @@ from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
 from billing.usage.resolve import channels_load, customers_load, keys_resolve, models_resolve
 
+# The unit counts (UNIT_COLUMNS) of an event that has none, as stage COPY text.
+_NO_UNITS = "0\t0\t0\t0\t"
 CHUNK = 100_000
 # The first chunk is small so the writer starts as soon as the producer has a slice, not a whole chunk,
 # ready (filling the pipeline took ~4 s of a 1M-event file); later chunks are CHUNK long.
@@ -86,20 +88,20 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     customers = set()
     line, derived = first_line, 0
     tail = f"{stamp}\t{batch_id}\t"
-    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text in fresh:
-        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, _window = (
-            event_rate(
-                key=key,
-                model_name=model,
-                customer_id=keys.get(key),
-                model=by_name.get(model.lower()),
-                pricer=pricer,
-                at=at,
-                counts=counts,
-                batch=batch,
-                succeeded=succeeded,
-                channel=channels[upstream],
-            )
+    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text, units, tier in fresh:
+        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, window = event_rate(
+            key=key,
+            model_name=model,
+            customer_id=keys.get(key),
+            model=by_name.get(model.lower()),
+            pricer=pricer,
+            at=at,
+            counts=counts,
+            batch=batch,
+            succeeded=succeeded,
+            channel=channels[upstream],
+            units=units,
+            service_tier=tier,
         )
         if customer_id is not None:
             customers.add(customer_id)
@@ -109,8 +111,9 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             f"{copy_escape(plan)}\t{NULL if sell is None else sell}\t{sell_ccy}\t"
             f"{NULL if cost is None else cost}\t{cost_ccy}"
         )
+        window = copy_escape(window) if window else ""
         wide.append(
-            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{tail}"
+            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{window}\t{tail}"
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         request = f"\t{copy_escape(rid)}\t{at_text}\t"
@@ -118,12 +121,18 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
         tokens = (
             f"{counts[0]}\t{counts[1]}\t{counts[2]}\t{counts[3]}\t{counts[4]}\t{counts[5]}\t"
             f"{'t' if batch else 'f'}\t"
+            + (_NO_UNITS if units is None else f"{units[0]}\t{units[1]}\t{units[2]}\t{units[3]}\t")
         )
-        narrow.append(f"{line}{request}{ids}{account}\t{state}\t{tokens}{sale}\t0\t{NULL}\t{NULL}\t{NULL}\n")
+        # The tier too (an allowance's overage plan rates the line with it); key and model are a derived
+        # row's alone.
+        narrow.append(
+            f"{line}{request}{ids}{account}\t{state}\t{tokens}{window}\t{sale}\t0\t{NULL}\t{NULL}\t{NULL}\t"
+            f"{copy_escape(tier)}\n"
+        )
         if hops:
-            # Staged only (sql.DERIVED_SQL inserts them): each hop's customer and sale, with what its row
-            # needs beyond the narrow columns.
-            names = f"\t{copy_escape(key)}\t{copy_escape(model)}\n"
+            # Staged only (sql.DERIVED_SQL inserts them): each hop's customer, sale and window, with what
+            # its row needs beyond the narrow columns.
+            names = f"\t{copy_escape(key)}\t{copy_escape(model)}\t{copy_escape(tier)}\n"
             for k, h in enumerate(hops):
                 sale = (
                     f"{copy_escape(h.plan)}\t{h.sell_amount}\t{h.sell_currency}\t"
@@ -131,7 +140,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
                 )
                 narrow.append(
                     f"{derived_line(line, k)}{request}{h.customer_id}\t{model_id}\t{account}\t{h.state}\t"
-                    f"{tokens}{sale}\t{h.hop}\t{h.buyer_id or customer_id}{names}"
+                    f"{tokens}{copy_escape(h.window)}\t{sale}\t{h.hop}\t{h.buyer_id or customer_id}{names}"
                 )
                 customers.add(h.customer_id)
             derived += len(hops)

@@ -2,30 +2,34 @@
 (probe and claim its keys, drop late duplicates, mark the segments, upsert the rollups and sum what to
 post)."""
 
-from billing.usage.models import TOKEN_COLUMNS
-from billing.usage.rollups import COUNT_FIELDS, KEY_FIELDS
+from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS
+from billing.usage.rollups import KEY_FIELDS, SUM_FIELDS
 
 COLUMNS = (
     "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
-    "model_id", "upstream_account", *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost",
-    "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan", "sell_amount",
-    "sell_currency", "cost_amount", "cost_currency", "rated_in_id", "ingested_at",
+    "model_id", "upstream_account", *TOKEN_COLUMNS, *UNIT_COLUMNS, "service_tier", "is_batch", "succeeded",
+    "gateway_cost", "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan",
+    "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window", "rated_in_id",
+    "ingested_at",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
 # batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
 HEAD_COLUMNS = (
     "source_id", "request_id", "occurred_at", "gateway_key", "model_name", "upstream_account",
     *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost", "gateway_cost_currency", "metadata",
+    *UNIT_COLUMNS, "service_tier",
 )  # fmt: skip
 TAIL_COLUMNS = (
     "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
-    "cost_amount", "cost_currency", "ingested_at",
+    "cost_amount", "cost_currency", "price_window", "ingested_at",
 )  # fmt: skip
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS
 assert sorted(COPY_COLUMNS) == sorted(COLUMNS)
 # What the writer rewrites in a line whose sale a token allowance changed (indices into COPY_COLUMNS).
-SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency"))
+SELL_FIELDS = tuple(
+    COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", "sell_currency", "price_window")
+)
 # The narrow copy of each event that deduplication, allowances, rollups and posting sums work on, in a
 # temporary table: the wide rows (~1 KB each with gateway metadata) go once, straight into usage_event.
 # An event's derived rows (one per hop of the chain) are staged lines too, with its request id: whatever
@@ -33,10 +37,12 @@ SELL_FIELDS = tuple(COPY_COLUMNS.index(c) for c in ("sell_plan", "sell_amount", 
 # chunk's keys are claimed and its allowances drawn, DERIVED_SQL inserts them from the stage, set-based
 # (the columns they need beyond the narrow ones are staged with them; an event's own line leaves them
 # empty). Their line numbers are negative (``derived_line``), apart from the wide lines' numbering.
+# Every line carries its unit counts (rolled up) and the time-of-day window of its sale (a derived row's is
+# its buyer's plan's): window-priced sales are rolled up per window too.
 STAGE_COLUMNS = (
     "line", "request_id", "occurred_at", "customer_id", "model_id", "upstream_account", "rating_state",
-    *TOKEN_COLUMNS, "is_batch", "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency",
-    "hop", "end_customer_id", "gateway_key", "model_name",
+    *TOKEN_COLUMNS, "is_batch", *UNIT_COLUMNS, "price_window", "sell_plan", "sell_amount", "sell_currency",
+    "cost_amount", "cost_currency", "hop", "end_customer_id", "gateway_key", "model_name", "service_tier",
 )  # fmt: skip
 # Hops a line number leaves room for per event (a chain of sub-distributors this deep is no real tree).
 MAX_HOPS = 64
@@ -52,10 +58,11 @@ STAGE_TABLE = """
         line integer, request_id text COLLATE "C", occurred_at timestamptz, customer_id bigint,
         model_id bigint, upstream_account text, rating_state text, prompt_tokens bigint,
         cache_read_tokens bigint, cache_write_tokens bigint, cache_write_1h_tokens bigint,
-        completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, sell_plan text,
-        sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24), cost_currency text,
-        hop smallint NOT NULL DEFAULT 0, end_customer_id bigint, gateway_key text, model_name text,
-        segment integer NOT NULL DEFAULT 0
+        completion_tokens bigint, reasoning_tokens bigint, is_batch boolean, audio_prompt_tokens bigint,
+        audio_completion_tokens bigint, images bigint, audio_ms bigint, price_window text COLLATE "C",
+        sell_plan text, sell_amount numeric(40, 24), sell_currency text, cost_amount numeric(40, 24),
+        cost_currency text, hop smallint NOT NULL DEFAULT 0, end_customer_id bigint, gateway_key text,
+        model_name text, service_tier text, segment integer NOT NULL DEFAULT 0
     ) ON COMMIT DELETE ROWS
 """
 STAGE_COPY = f"COPY usage_ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
@@ -64,26 +71,21 @@ EVENT_COPY = f"COPY usage_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 # The stage is summed once, into quarter hours (every time zone's offset is a multiple of 15 minutes, so a
 # quarter hour lies within one local hour and one local day); hours, days and posting sums add those up.
 QUARTER_SUMS = ", ".join(
-    ["count(*) AS requests", *(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS), "sum(sell_amount) AS sell_amount",
+    ["count(*) AS requests", *(f"sum({c}) AS {c}" for c in SUM_FIELDS[1:]), "sum(sell_amount) AS sell_amount",
      "sum(cost_amount) AS cost_amount", "count(*) FILTER (WHERE hop > 0) AS derived"]
 )  # fmt: skip
 ROLLUP_SUMS = ", ".join(
-    [
-        "sum(requests)",
-        *(f"sum({c})" for c in TOKEN_COLUMNS),
-        "sum(sell_amount)",
-        "coalesce(sum(cost_amount), 0)",
-    ]
+    [*(f"sum({c})" for c in SUM_FIELDS), "sum(sell_amount)", "coalesce(sum(cost_amount), 0)"]
 )
 KEYS = ", ".join(KEY_FIELDS)
-ROLLUP_COLUMNS = ", ".join((*KEY_FIELDS, *COUNT_FIELDS, "sell_amount", "cost_amount"))
+ROLLUP_COLUMNS = ", ".join((*KEY_FIELDS, *SUM_FIELDS, "sell_amount", "cost_amount"))
 # Rollup rows are locked in the order rollups.rollups_add writes them (strings by code point), so a bulk
 # chunk and a concurrent per-batch ingest queue on shared rows instead of deadlocking.
 ROLLUP_ORDER = (
     '1, customer_id, model_id, upstream_account COLLATE "C", sell_currency COLLATE "C", '
     'cost_currency COLLATE "C"'
 )
-ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in (*COUNT_FIELDS, "sell_amount", "cost_amount"))
+ADD = ", ".join(f"{c} = {{t}}.{c} + excluded.{c}" for c in (*SUM_FIELDS, "sell_amount", "cost_amount"))
 
 
 # Keys another batch already holds (committed) are duplicates: dropped from the stage (so no allowance
@@ -141,13 +143,14 @@ LATE_DELETE_SQL = """
 DERIVED_SQL = f"""
     INSERT INTO usage_event (
         source_id, batch_id, rated_in_id, request_id, occurred_at, gateway_key, customer_id, model_name,
-        model_id, upstream_account, {", ".join(TOKEN_COLUMNS)}, is_batch, succeeded, gateway_cost_currency,
-        metadata, rating_state, unrated_reason, sell_plan, sell_amount, sell_currency, cost_amount,
-        cost_currency, ingested_at, hop, end_customer_id
+        model_id, upstream_account, {", ".join((*TOKEN_COLUMNS, *UNIT_COLUMNS))}, service_tier, is_batch,
+        succeeded, gateway_cost_currency, metadata, rating_state, unrated_reason, sell_plan, sell_amount,
+        sell_currency, cost_amount, cost_currency, price_window, ingested_at, hop, end_customer_id
     )
     SELECT %(source)s, %(batch)s, %(batch)s, request_id, occurred_at, gateway_key, customer_id, model_name,
-           model_id, upstream_account, {", ".join(TOKEN_COLUMNS)}, is_batch, true, '', '{{}}', rating_state,
-           '', sell_plan, sell_amount, sell_currency, cost_amount, cost_currency, now(), hop, end_customer_id
+           model_id, upstream_account, {", ".join((*TOKEN_COLUMNS, *UNIT_COLUMNS))}, service_tier, is_batch,
+           true, '', '{{}}', rating_state, '', sell_plan, sell_amount, sell_currency, cost_amount,
+           cost_currency, price_window, now(), hop, end_customer_id
     FROM usage_ingest_stage WHERE hop > 0
 """
 
@@ -186,7 +189,9 @@ SEGMENT_SQL = """
     WHERE s.line = c.line
 """
 
-# One statement over the (claimed) stage: upsert both rollups, return the sums to post (as
+# One statement over the (claimed) stage: upsert the hourly and daily rollups, and the daily rollup of
+# window-priced sales (``usage_window_daily``, after the daily one, in the per-batch path's key order: the
+# quarter sums are split by window for it), and return the sums to post (as
 # ``charging.Group`` with the segment within the chunk, then the hourly and daily rows written, then how
 # many of the group's rows are derived, then the channel). The cost of an event on a channel is owed on
 # that channel, to its contract's vendor: the chunk's mapped accounts come as parallel arrays (account as
@@ -195,8 +200,8 @@ SEGMENT_SQL = """
 ROLLUPS_SQL = f"""
     WITH quarter AS MATERIALIZED (
         SELECT date_bin('15 minutes', occurred_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS at, {KEYS},
-               rating_state, segment, {QUARTER_SUMS}
-        FROM usage_ingest_stage GROUP BY 1, {KEYS}, rating_state, segment
+               rating_state, segment, price_window, {QUARTER_SUMS}
+        FROM usage_ingest_stage GROUP BY 1, {KEYS}, rating_state, segment, price_window
     ), hourly AS (
         INSERT INTO usage_hourly (hour, {ROLLUP_COLUMNS})
         SELECT date_trunc('hour', at), {KEYS}, {ROLLUP_SUMS}
@@ -212,11 +217,21 @@ ROLLUPS_SQL = f"""
         FROM quarter, hours WHERE rating_state = 'rated' GROUP BY 1, {KEYS} ORDER BY {ROLLUP_ORDER}
         ON CONFLICT (day, {KEYS}) DO UPDATE SET {ADD.format(t="usage_daily")}
         RETURNING 1
+    ), days AS (
+        SELECT count(*) AS n FROM daily
+    ), windowed AS (
+        -- Reading ``days``: after the daily upsert. Run though nothing reads it (PostgreSQL runs every
+        -- data-modifying WITH statement to completion).
+        INSERT INTO usage_window_daily (day, {ROLLUP_COLUMNS}, price_window)
+        SELECT (at AT TIME ZONE %(tz)s)::date, {KEYS}, {ROLLUP_SUMS}, price_window
+        FROM quarter, days WHERE rating_state = 'rated' AND price_window <> ''
+        GROUP BY 1, {KEYS}, price_window ORDER BY {ROLLUP_ORDER}, price_window
+        ON CONFLICT (day, {KEYS}, price_window) DO UPDATE SET {ADD.format(t="usage_window_daily")}
     )
     SELECT q.customer_id, q.rating_state, q.sell_currency, coalesce(c.vendor_id, m.vendor_id),
            q.cost_currency,
            sum(q.requests)::bigint, sum(q.sell_amount), sum(q.cost_amount), q.segment,
-           (SELECT n FROM hours), (SELECT count(*) FROM daily), sum(q.derived)::bigint,
+           (SELECT n FROM hours), (SELECT n FROM days), sum(q.derived)::bigint,
            coalesce(c.channel_id, 0)
     FROM quarter q LEFT JOIN catalog_aimodel m ON m.id = q.model_id
     LEFT JOIN unnest(%(accounts)s::text[], %(channels)s::bigint[], %(vendors)s::bigint[])

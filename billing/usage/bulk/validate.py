@@ -18,6 +18,7 @@ from billing.usage.events import (
     EARLIEST,
     FUTURE_TOLERANCE,
     MAX_ID,
+    MAX_SERVICE_TIER,
     MAX_TOKENS,
     MAX_UPSTREAM,
     MAX_UTC_OFFSET,
@@ -38,9 +39,10 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
 
     Accepts only what ``event_validate`` accepts unchanged (plain types, nothing to coerce), so the two
     agree on every row this takes; anything else (errors, coercions, odd types, text beyond ASCII, metadata
-    holding an escaped NUL) goes the slow way. Nothing this takes can fail in COPY.
+    holding an escaped NUL, ``audio_seconds``, an adjustment) goes the slow way. Nothing this takes can
+    fail in COPY.
     Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account,
-    occurred_at as COPY text).
+    occurred_at as COPY text, unit counts (None: all zero), service tier).
     """
     if type(raw) is not dict:
         return None
@@ -154,14 +156,63 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
             return None
     else:
         metadata_text = "{}"
+    units, tier, extras_text = None, "", _NO_EXTRAS
+    # Image and audio counts and a service tier are rare: one look for each, none of them there, is all
+    # most events cost.
+    if not (
+        get("audio_prompt_tokens") is None
+        and get("audio_completion_tokens") is None
+        and get("images") is None
+        and get("audio_ms") is None
+        and get("audio_seconds") is None
+        and get("service_tier") is None
+    ):
+        extras = _extras(get, prompt - cache_read - cache_write - cache_write_1h, completion - reasoning)
+        if extras is None:
+            return None
+        units, tier, extras_text = extras
     head = (
         f"{source_id}\t{copy_escape(request_id)}\t{at_text}\t{copy_escape(key)}\t{copy_escape(model)}\t"
         f"{copy_escape(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{cost_text}\t"
-        f"{copy_escape(currency) if cost_text != NULL else ''}\t{copy_escape(metadata_text)}\t"
+        f"{copy_escape(currency) if cost_text != NULL else ''}\t{copy_escape(metadata_text)}\t{extras_text}"
     )
-    return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text)
+    return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text, units, tier)
+
+
+# The unit counts (UNIT_COLUMNS) and service tier of an event that has none, as COPY text (HEAD_COLUMNS).
+_NO_EXTRAS = "0\t0\t0\t0\t\t"
+
+
+def _extras(get, uncached: int, output: int) -> tuple | None:
+    """(unit counts or None, service tier, their COPY text) of an event that names any of them, or None to
+    let ``event_validate`` decide: whole numbers within limits that fit in the prompt's uncached part and the
+    completion's non-reasoning part, a tier of plain ASCII text, and no ``audio_seconds`` (a decimal)."""
+    if get("audio_seconds") is not None:
+        return None
+    units = []
+    for name in ("audio_prompt_tokens", "audio_completion_tokens", "images", "audio_ms"):
+        value = get(name)
+        if value is None:
+            value = 0
+        elif type(value) is not int or not 0 <= value <= MAX_TOKENS:
+            return None
+        units.append(value)
+    if units[0] > uncached or units[1] > output:
+        return None
+    tier = get("service_tier")
+    if tier is None:
+        tier = ""
+    elif type(tier) is str:
+        tier = tier.strip()
+        if len(tier) > MAX_SERVICE_TIER or not tier.isascii() or "\x00" in tier:
+            return None
+        tier = tier.lower()
+    else:
+        return None
+    text = f"{units[0]}\t{units[1]}\t{units[2]}\t{units[3]}\t{copy_escape(tier)}\t"
+    return (tuple(units) if any(units) else None), tier, text
 
 
 def slice_parse(
@@ -210,6 +261,8 @@ def slice_parse(
                 event_head(e, source_id),
                 e.upstream_account,
                 e.occurred_at.isoformat(),
+                e.units,
+                e.service_tier,
             )
         seen_before = len(seen)
         seen.add(row[0])

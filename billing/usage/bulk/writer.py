@@ -204,14 +204,16 @@ class Writer:
         self, cursor, batch: UsageBatch, end: "ChunkEnd", holders: set[int]
     ) -> tuple[dict[int, tuple], list[tuple]]:
         """Draw token allowances for the chunk's ``holders``; return the changed sales by line number (sell
-        plan, amount, currency as stored in the stage), for the wide lines to say the same, and the new
-        costs of events whose next hop's sale changed (request id, time, cost, currency)."""
+        plan, amount, currency and time-of-day window as stored in the stage), for the wide lines to say
+        the same, and the new costs of events whose next hop's sale changed (request id, time, cost,
+        currency)."""
         if not holders:
             return {}, []
         cursor.execute(
             "SELECT line, customer_id, model_id, occurred_at, prompt_tokens, cache_read_tokens, "
             "cache_write_tokens, cache_write_1h_tokens, completion_tokens, reasoning_tokens, is_batch, "
-            "sell_amount FROM usage_ingest_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
+            "sell_amount, service_tier, audio_prompt_tokens, audio_completion_tokens, images, audio_ms "
+            "FROM usage_ingest_stage WHERE rating_state = 'rated' AND customer_id = ANY(%s) "
             "ORDER BY occurred_at, request_id",
             [sorted(holders)],
         )
@@ -224,22 +226,23 @@ class Writer:
             for r in rows
         ]
         pricer = _LazyPricer(customers_load(holders), {r[2] for r in rows}, end.start, end.end)
-        overage_price, notes = overage_pricer(pricer, lambda d: (d.ref[4:10], d.ref[10]))
+        overage_price, notes = overage_pricer(pricer, _request_of)
         changed = allowances_draw(draws=draws, balances=balances, overage_price=overage_price)
         sales = {}
         if changed:
             cursor.execute(
                 "UPDATE usage_ingest_stage s SET sell_amount = v.sell, "
-                "sell_plan = coalesce(v.plan, s.sell_plan), sell_currency = coalesce(v.ccy, s.sell_currency) "
-                "FROM unnest(%s::integer[], %s::numeric[], %s::text[], %s::text[]) "
-                "AS v(line, sell, plan, ccy) "
+                "sell_plan = coalesce(v.plan, s.sell_plan), "
+                "sell_currency = coalesce(v.ccy, s.sell_currency), "
+                "price_window = coalesce(v.price_window, s.price_window) "
+                "FROM unnest(%s::integer[], %s::numeric[], %s::text[], %s::text[], %s::text[]) "
+                "AS v(line, sell, plan, ccy, price_window) "
                 "WHERE s.line = v.line "
-                "RETURNING s.line, s.sell_plan, s.sell_amount, s.sell_currency",
+                "RETURNING s.line, s.sell_plan, s.sell_amount, s.sell_currency, s.price_window",
                 [
                     [d.ref[0] for d in changed],
                     [d.charged for d in changed],
-                    [notes.get(id(d), (None, None))[0] for d in changed],
-                    [notes.get(id(d), (None, None))[1] for d in changed],
+                    *([notes.get(id(d), _NO_NOTE)[i] for d in changed] for i in range(3)),
                 ],
             )
             sales = {line: sale for line, *sale in cursor.fetchall()}
@@ -274,6 +277,18 @@ class Writer:
             vendors=self.vendors,
             channels=self.channels,
         )
+
+
+# An allowance draw the overage plan did not price: the sale keeps its plan, currency and window.
+_NO_NOTE = (None, None, None)
+
+
+def _request_of(draw: Draw) -> tuple:
+    """What the overage plan rates a staged line's draw on (``overage_pricer``): its six token counts, batch
+    flag, service tier and unit counts (None when all are zero), as the stage holds them."""
+    row = draw.ref
+    units = row[13:17]
+    return row[4:10], row[10], row[12] or "", units if any(units) else None
 
 
 class _ChunkCharge:

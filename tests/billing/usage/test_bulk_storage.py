@@ -220,12 +220,13 @@ def test_lines_only_keeps_the_lines_asked_with_their_new_sales():
     spans = Lines(ends, array("q", [7] * 4))
 
     # The slice's first line is line 10 of its chunk: line 2 here is 12 there.
-    only = lines_only(text, spans, [0, 2, 3], {12: ("over\tplan", None, "USD"), 11: ("x", 1, "CNY")}, 10)
+    sales = {12: ("over\tplan", None, "USD", "Off-peak"), 11: ("x", 1, "CNY", "")}
+    only = lines_only(text, spans, [0, 2, 3], sales, 10)
 
     out = only.split(b"\n")
     assert len(out) == 4 and out[-1] == b"" and out[0] + b"\n" == lines[0] and out[2] + b"\n" == lines[3]
     changed = out[1].split(b"\t")
-    assert [changed[f] for f in SELL_FIELDS] == [b"over\\tplan", b"\\N", b"USD"]
+    assert [changed[f] for f in SELL_FIELDS] == [b"over\\tplan", b"\\N", b"USD", b"Off-peak"]
     assert [v for f, v in enumerate(changed) if f not in SELL_FIELDS] == [
         v for f, v in enumerate(lines[2][:-1].split(b"\t")) if f not in SELL_FIELDS
     ]

@@ -160,7 +160,7 @@ def test_the_bulk_fast_check_accepts_only_what_event_validate_accepts_unchanged(
     if fast is None:
         return  # decided the slow way, by event_validate itself
     assert isinstance(reference, CanonicalEvent), reference
-    request_id, at, key, model, counts, batch, succeeded, _head, upstream, _at_text = fast
+    request_id, at, key, model, counts, batch, succeeded, _head, upstream, _at_text, _units, _tier = fast
     assert (request_id, at, key, model, upstream, batch, succeeded) == (
         reference.request_id,
         reference.occurred_at,
