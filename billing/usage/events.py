@@ -18,7 +18,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from catalog.rating import UNIT_FIELDS, USAGE_FIELDS, RatingError, Usage, usage_check
 
 # "adjustment": a gateway's quota adjustment (new-api's "补扣/退还额度" and refunds): no tokens, a gateway
-# cost that may be negative; stored not charged, as a failed request is, and kept as gateway evidence.
+# cost that may be negative; stored not charged (``succeeded`` false, as a failed request is) with
+# ``metadata["adjustment"] = true``, kept as gateway evidence.
 ADJUSTMENT = "adjustment"
 STATUSES = {"success", "failed", ADJUSTMENT}
 # UsageEvent.service_tier's length.
@@ -95,7 +96,6 @@ class CanonicalEvent:
     images: int = 0
     audio_ms: int = 0
     service_tier: str = ""
-    adjustment: bool = False
 
     @property
     def units(self) -> tuple[int, int, int, int] | None:
@@ -437,6 +437,5 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
         gateway_cost_currency=currency if cost is not None else "",
         metadata=metadata,
         service_tier=service_tier,
-        adjustment=adjustment,
         **counts,
     )
