@@ -3,13 +3,14 @@ every shape, a change only in windows, and the CSV's refusal of over-precise pri
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from catalog.models import BookKind, PriceEntry, ProviderMapping
+from catalog.rating import TimeWindow
 from catalog.services.books import model_alias_add
 from catalog.services.imports.apply import (
     CHANGED,
@@ -19,6 +20,7 @@ from catalog.services.imports.apply import (
     price_import_record,
     price_import_record_apply,
 )
+from catalog.time_windows import window_rules
 from tests.catalog.factories import AIModelFactory, PriceBookFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +198,41 @@ def test_a_csv_with_an_over_precise_price_is_still_refused(db):
         price_import_preview("model,input,output\nm,1.6000000000000001,2\n", options)
 
     assert "more than 12 decimal places" in " ".join(exc.value.messages)
+
+
+def litellm_is_off_peak():
+    """LiteLLM's own reading of an off_peak_pricing block (the dev dependency, offline)."""
+    from litellm.litellm_core_utils.llm_cost_calc.utils import _is_off_peak
+
+    return _is_off_peak
+
+
+DEEPSEEK_WINDOWS = [
+    {"hours_utc": ["00:00-01:00", "04:00-06:00", "10:00-00:00"], "weekdays": [1, 2, 3, 4, 5]},
+    {"hours_utc": "00:00-00:00", "weekdays": [6, 7]},
+]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"windows": DEEPSEEK_WINDOWS},
+        {"weekday_timezone": "Asia/Shanghai", "windows": DEEPSEEK_WINDOWS},
+        {k: v for k, v in OFF_PEAK.items() if not k.endswith("_token")},
+    ],
+)
+def test_an_imported_window_covers_exactly_the_instants_litellm_prices_off_peak(db, block):
+    AIModelFactory(name="m", vendor=VendorFactory(slug="deepseek"))
+    priced = {**block, "input_cost_per_token": Number("1e-07")}
+    (window,) = (
+        price_import_preview(dumps({"m": spec("deepseek", off_peak_pricing=priced)}), litellm())
+        .changes[0]
+        .item.windows
+    )
+    ours = TimeWindow(label=window.label, zone=window.time_zone, rules=window_rules(list(window.rules)))
+    is_off_peak = litellm_is_off_peak()
+
+    start = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+    for step in range(2 * 7 * 24 * 4):  # every quarter of an hour over two weeks
+        at = start + timedelta(minutes=15 * step)
+        assert ours.covers(at) == is_off_peak(block, at), at
