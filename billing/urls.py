@@ -20,5 +20,6 @@ urlpatterns: list = [
     path("", include("billing.upstream.urls")),
     path("", include("billing.exposure.urls")),
     path("", include("billing.opening.urls")),
+    path("", include("billing.documents.price_list_urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]
