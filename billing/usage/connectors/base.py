@@ -5,7 +5,7 @@ connector answers a dict or a ``ConnectorError``, never another exception.
 """
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from billing.usage.events import MAX_ID, MAX_TOKENS
 
@@ -62,3 +62,19 @@ def label(value, limit: int) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 4 * limit:
         return str(value)
     return value[:limit] if isinstance(value, str) else ""
+
+
+def milliseconds(value, name: str) -> int:
+    """Seconds of audio (a number, or its text) as whole milliseconds, half a millisecond rounded up: the
+    canonical event stores audio in milliseconds and gateways report seconds to any precision. Anything
+    but a finite number ≥ 0 is an error naming the field, never 0 (that audio would go unbilled)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ConnectorError(name, "must be a number of seconds")
+    try:
+        seconds = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConnectorError(name, "must be a number of seconds") from None
+    # A comparison, not abs() or quantize() first: both round in the context and overflow on 9E+999999.
+    if not seconds.is_finite() or not 0 <= seconds <= MAX_TOKENS:
+        raise ConnectorError(name, "must be a number of seconds, at least 0")
+    return int(seconds.scaleb(3).quantize(Decimal(1), rounding=ROUND_HALF_UP))

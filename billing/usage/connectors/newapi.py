@@ -1,33 +1,62 @@
-"""new-api / one-api consume logs: rows of its ``logs`` table or its CSV export.
+"""new-api / one-api logs: rows of its ``logs`` table or its CSV export.
 
-Columns read: ``id``, ``created_at`` (Unix seconds), ``type`` (2 = consume, 5 = error; top-ups and
-management rows are not usage), ``username``, ``token_name``, ``model_name``, ``quota``, ``prompt_tokens``,
-``completion_tokens``, ``channel``/``channel_id`` (the upstream channel), ``is_stream``, ``request_id``
-when present, and ``other`` (JSON text holding ``cache_tokens`` and ``cache_creation_tokens``, and, when the
-channel's model mapping sent the request upstream under another name, ``is_model_mapped`` and
-``upstream_model_name``).
+Columns read (new-api ``model/log.go``, ``Log``): ``id``, ``created_at`` (Unix seconds), ``type`` (2 =
+consume, 5 = error, 6 = refund; top-ups and management rows are not usage), ``content``, ``username``,
+``token_name``, ``model_name``, ``quota``, ``prompt_tokens``, ``completion_tokens``, ``channel``/
+``channel_id`` (the upstream channel), ``is_stream``, ``request_id`` when present, and ``other`` (JSON text).
+
+``other`` as new-api's ``service/log_info_generate.go`` and ``service/text_quota.go`` write it:
+
+- ``cache_tokens``: cache reads. ``cache_creation_tokens``: cache writes, of which
+  ``cache_creation_tokens_1h`` are 1-hour writes (``cache_creation_tokens_5m`` the 5-minute ones; each
+  written only when not 0, and writes neither names are 5-minute writes, as new-api prices them);
+- ``claude: true`` or ``usage_semantic: "anthropic"`` (``GenerateClaudeOtherInfo``): the row's
+  ``prompt_tokens`` is Anthropic's ``input_tokens``, the cache reads and writes *beside* it, however small.
+  Otherwise new-api's prompt counts them (OpenAI's usage) unless they do not fit in it;
+- ``audio_input``/``audio_output`` (``GenerateAudioOtherInfo``, ``GenerateWssOtherInfo``) and
+  ``audio_input_token_count`` (Gemini's separately priced audio input): audio tokens, counted in the prompt
+  and completion;
+- ``is_model_mapped``/``upstream_model_name``: the model a channel's model mapping sent upstream.
+
+An image generation row says how many images in its ``content`` (``生成数量 N``, new-api's
+``relay/image_handler.go``, ``ImageHelper``).
+
+Asynchronous tasks (video, music, images) are charged ahead and settled when they finish; the settlement
+is a log row of its own without tokens: ``type`` 2 with the quota difference (negative when quota went
+back: ``model.RecordReConsumeLog``, ``other.quota_delta``; or ``service.RecalculateTaskQuota`` with
+``other.pre_consumed_quota`` when more was charged) and ``type`` 6 refunds (``RecalculateTaskQuota`` and
+``RefundTaskQuota``, the quota given back, positive). These are the gateway's quota adjustments: events
+with ``status: "adjustment"``, no tokens, and the signed quota as gateway cost (a refund negative), kept
+as evidence and charged nothing.
+
 ``quota`` becomes the gateway cost: quota ÷ the source's ``quota_per_unit`` (500000 per USD by default),
 in the source's cost currency. The customer key is ``token_name`` (else ``username``).
 
-``other.upstream_model_name`` is the model the channel was asked for upstream (new-api logs it only when a
-model mapping rewrote the request's model); it is kept as ``metadata.response_model``, the one key the
-货不对版 signal (``billing.upstream.mismatch``) reads whatever the gateway. new-api logs no model from the
-upstream's response body, so a channel that answers with another model than it was sent is not seen here.
+``other.upstream_model_name`` is kept as ``metadata.response_model``, the one key the 货不对版 signal
+(``billing.upstream.mismatch``) reads whatever the gateway. new-api logs no model from the upstream's
+response body, so a channel that answers with another model than it was sent is not seen here.
 """
 
 import json
+import re
 from decimal import Decimal, InvalidOperation, localcontext
 
 from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
 
-CONSUME, ERROR = 2, 5
+CONSUME, ERROR, REFUND = 2, 5, 6
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
 # A reported model name longer than this is no model's (event model names have the same limit).
 MAX_MODEL = 200
 # A quota beyond this is no log's (a year of the largest deployment's traffic is far less); refused before
 # dividing, where a huge exponent would overflow the decimal context.
 MAX_QUOTA = Decimal(10) ** 30
+# What an adjustment keeps of the row's content (new-api writes a sentence or two there).
+MAX_CONTENT = 200
+# The keys new-api writes in ``other`` when it settles an asynchronous task's quota.
+TASK_SETTLEMENT_KEYS = ("quota_delta", "pre_consumed", "pre_consumed_quota")
+# ``ImageHelper`` writes the number of images into the content: "大小 1024x1024, 品质 standard, 生成数量 2".
+IMAGES_IN_CONTENT = re.compile(r"生成数量 ([0-9]{1,10})(?![0-9])")
 
 
 def _other(value) -> dict:
@@ -50,32 +79,64 @@ def _quota(value) -> Decimal:
     return quota
 
 
-def to_canonical(record, *, source=None) -> dict:
-    if not isinstance(record, dict):
-        raise ConnectorError("non_field_errors", "each log row must be an object")
+def _kind(record: dict) -> int:
     try:
         kind = count(record, "type") if "type" in record else CONSUME
     except ConnectorError:
         kind = None
-    if kind not in (CONSUME, ERROR):
+    if kind not in (CONSUME, ERROR, REFUND):
         named = f"log type {kind}" if kind is not None and abs(kind) < 1000 else "this log type"
-        raise ConnectorError("type", f"{named} is not usage (2 = consume, 5 = error)")
+        raise ConnectorError("type", f"{named} is not usage (2 = consume, 5 = error, 6 = refund)")
+    return kind
+
+
+def _is_adjustment(kind: int, record: dict, other: dict, quota: Decimal | None) -> bool:
+    """A refund, or a consume row without tokens that settles a task (or gives quota back)."""
+    if kind == REFUND:
+        return True
+    if kind != CONSUME or count(record, "prompt_tokens") or count(record, "completion_tokens"):
+        return False
+    return (quota is not None and quota < 0) or any(name in other for name in TASK_SETTLEMENT_KEYS)
+
+
+def _cache(other: dict) -> tuple[int, int, int]:
+    """Cache (reads, 5-minute writes, 1-hour writes) as ``GenerateClaudeOtherInfo`` logs them."""
+    one_hour = count(other, "cache_creation_tokens_1h")
+    # new-api's cacheWriteTokensTotal: the split counts, unless the total says more.
+    writes = max(count(other, "cache_creation_tokens"), count(other, "cache_creation_tokens_5m") + one_hour)
+    return count(other, "cache_tokens"), writes - one_hour, one_hour
+
+
+def _images(content) -> int:
+    found = IMAGES_IN_CONTENT.search(content) if isinstance(content, str) else None
+    return int(found.group(1)) if found else 0
+
+
+def _adjustment_metadata(record: dict, other: dict, kind: int) -> dict:
+    metadata = {"log_type": kind, "content": label(record.get("content"), MAX_CONTENT)}
+    task = label(other.get("task_id"), MAX_MODEL)
+    if task:
+        metadata["task_id"] = task
+    return metadata
+
+
+def to_canonical(record, *, source=None) -> dict:
+    if not isinstance(record, dict):
+        raise ConnectorError("non_field_errors", "each log row must be an object")
+    kind = _kind(record)
     if not record.get("id") and not record.get("request_id"):
         raise ConnectorError("id", "is required")
     other = _other(record.get("other"))
-    cache_read = count(other, "cache_tokens")
-    cache_write = count(other, "cache_creation_tokens")
-    prompt = count(record, "prompt_tokens")
-    if cache_read + cache_write > prompt:
-        prompt += cache_read + cache_write
     quota = record.get("quota")
+    quota = _quota(quota) if quota not in (None, "") else None
+    adjustment = _is_adjustment(kind, record, other, quota)
     cost = None
-    if quota not in (None, ""):
-        quota = _quota(quota)
+    if quota is not None:
         per_unit = (source.quota_per_unit if source is not None else None) or DEFAULT_QUOTA_PER_UNIT
         with localcontext() as ctx:
             ctx.prec = 40
-            cost = quota / per_unit
+            # A refund row logs the quota given back as a positive number: to the gateway, a negative cost.
+            cost = (-quota if kind == REFUND else quota) / per_unit
     channel = record.get("channel") or record.get("channel_id") or record.get("channel_name") or ""
     channel = label(channel, MAX_UPSTREAM - len("channel:"))
     request_id = record.get("request_id")
@@ -87,20 +148,35 @@ def to_canonical(record, *, source=None) -> dict:
     reported = label(other.get("upstream_model_name"), MAX_MODEL).strip()
     if reported:
         metadata["response_model"] = reported
-    return {
+    event = {
         "request_id": ident(request_id, "request_id") if request_id else f"log-{ident(record['id'], 'id')}",
         "occurred_at": record.get("created_at"),
         "key": record.get("token_name") or record.get("username"),
         "model": record.get("model_name"),
         "upstream_account": f"channel:{channel}" if channel != "" else "",
-        "prompt_tokens": prompt,
-        "cache_read_tokens": cache_read,
-        "cache_write_tokens": cache_write,
-        "completion_tokens": count(record, "completion_tokens"),
-        "status": "failed" if kind == ERROR else "success",
         "gateway_cost": cost,
         "gateway_cost_currency": (source.cost_currency if source is not None else "USD")
         if cost is not None
         else "",
         "metadata": metadata,
+    }
+    if adjustment:
+        metadata |= _adjustment_metadata(record, other, kind)
+        return {**event, "status": "adjustment"}
+    cache_read, cache_write, cache_write_1h = _cache(other)
+    prompt = count(record, "prompt_tokens")
+    cached = cache_read + cache_write + cache_write_1h
+    if other.get("claude") is True or other.get("usage_semantic") == "anthropic" or cached > prompt:
+        prompt += cached
+    return {
+        **event,
+        "prompt_tokens": prompt,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": cache_write_1h,
+        "completion_tokens": count(record, "completion_tokens"),
+        "audio_prompt_tokens": count(other, "audio_input") or count(other, "audio_input_token_count"),
+        "audio_completion_tokens": count(other, "audio_output"),
+        "images": _images(record.get("content")) if kind == CONSUME else 0,
+        "status": "failed" if kind == ERROR else "success",
     }
