@@ -236,3 +236,27 @@ def test_an_imported_window_covers_exactly_the_instants_litellm_prices_off_peak(
     for step in range(2 * 7 * 24 * 4):  # every quarter of an hour over two weeks
         at = start + timedelta(minutes=15 * step)
         assert ours.covers(at) == is_off_peak(block, at), at
+
+
+def test_a_service_tier_above_a_threshold_takes_prices_as_litellm_resolves_them(db):
+    AIModelFactory(name="m", vendor=VendorFactory(slug="openai"))
+    more = {
+        "input_cost_per_token_above_100k_tokens": Number("2e-06"),
+        "input_cost_per_token_flex": Number("5e-07"),
+        "output_cost_per_token_flex": Number("1e-06"),
+        "cache_read_input_token_cost_above_100k_tokens_flex": Number("4e-07"),
+    }
+    entries = {"m": spec("openai", "1e-06", "3e-06", **more)}
+
+    (change,) = price_import_preview(dumps(entries), litellm()).changes
+
+    ((name, (below, above)),) = change.item.service_tiers
+    assert (name, below.input, below.output) == ("flex", Decimal("0.5"), Decimal("1"))
+    # input: the standard threshold price; output: flex's base price (the standard threshold does not
+    # restate it); cache read: flex's own threshold price
+    assert (above.lo, above.input, above.output, above.cache_read) == (
+        100_000,
+        Decimal("2"),
+        Decimal("1"),
+        Decimal("0.4"),
+    )

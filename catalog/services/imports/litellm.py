@@ -248,22 +248,30 @@ def _explicit_tiers(raw, base: dict, found: list) -> list[TierPrices]:
 
 
 def _service_tiers(spec: dict, tiers: list[TierPrices], found: list) -> list[tuple[str, list[TierPrices]]]:
-    """Each service tier's prices at the standard tiers' bounds, missing ones taken from the standard tier."""
+    """Each service tier's prices at the standard tiers' bounds, as LiteLLM resolves a request naming it.
+
+    Above a threshold a price is the service tier's own threshold price, else the standard threshold
+    price, else the service tier's base price, else the standard one; below every threshold, the service
+    tier's base price, else the standard one.
+    """
+    standard_thresholds = {} if spec.get("tiered_pricing") else _thresholds(spec, [])
+    bounds = {tier.lo for tier in tiers}
     result = []
     for name in SERVICE_TIERS:
         suffix = f"_{name}"
         own = {key.removesuffix(suffix): value for key, value in spec.items() if key.endswith(suffix)}
-        at_bound = _thresholds(own, found)
-        at_bound.setdefault(0, {}).update(
-            {field: price for field in FIELD_KEYS if (price := _price(own, field, found)) is not None}
-        )
-        at_bound = {lo: prices for lo, prices in at_bound.items() if prices}
-        if not at_bound:
+        own_thresholds = _thresholds(own, found)
+        own_base = {field: price for field in FIELD_KEYS if (price := _price(own, field, found)) is not None}
+        if not own_base and not any(own_thresholds.values()):
             continue
-        bounds = {tier.lo for tier in tiers}
-        if stray := sorted(set(at_bound) - bounds):
+        if stray := sorted(set(own_thresholds) - bounds):
             raise EntrySkipped(
                 f"service tier {name} has a context threshold ({stray[0]} tokens) the standard prices lack"
             )
-        result.append((name, [replace(tier, **at_bound.get(tier.lo, {})) for tier in tiers]))
+        named = []
+        for tier in tiers:
+            restated = standard_thresholds.get(tier.lo, {}) if tier.lo else {}
+            prices = {field: price for field, price in own_base.items() if field not in restated}
+            named.append(replace(tier, **{**prices, **own_thresholds.get(tier.lo, {})}))
+        result.append((name, named))
     return result
