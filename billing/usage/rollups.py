@@ -24,9 +24,8 @@ from django.utils import timezone
 
 from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, RatingState, UsageEvent
 
-COUNT_FIELDS = ("requests", *TOKEN_COLUMNS)
 # Every count a rollup row sums: the requests, the six token counts and the image and audio units.
-SUM_FIELDS = (*COUNT_FIELDS, *UNIT_COLUMNS)
+SUM_FIELDS = ("requests", *TOKEN_COLUMNS, *UNIT_COLUMNS)
 KEY_FIELDS = ("customer_id", "model_id", "upstream_account", "sell_currency", "cost_currency")
 # The rollup tables in the order they are written: (table, bucket column, key columns after the bucket).
 TABLES = (
