@@ -182,3 +182,13 @@ def test_an_image_line_counts_images_apart_from_tokens_and_prices_them(customer)
     assert (tokens["input"], tokens["audio_input"], tokens["audio_second"]) == (600, 400, 12_500)
     assert audio.quantity == 1_020  # 600 + 400 audio + 20 output tokens; not the 12,500 ms
     assert audio.details["unit_prices"]["audio_second"] == "0.0054"
+
+
+def test_the_next_close_bills_only_the_images_not_billed_yet(customer):
+    ingest(customer.source, at=PEAK_AT, model="gpt-image-1", prompt_tokens=100, images=3)
+    close_period("2026-10", **OCT)
+    ingest(customer.source, at=datetime(2026, 11, 3, 4, tzinfo=PEAK_AT.tzinfo), model="gpt-image-1", images=2)
+    close_period("2026-11", issue_date=date(2026, 12, 1))
+    november = InvoiceLine.objects.get(invoice__customer=customer, invoice__period="2026-11")
+    assert november.details["tokens"]["image"] == 2 and november.details["tokens"]["input"] == 0
+    assert november.amount_exact == Decimal("0.072") and november.quantity == 0
