@@ -52,7 +52,8 @@ def _send(alerts: list[PriceAlert], recipients: list[str], wording: tuple[str, s
     cost_word, below, where = wording
     lines = [
         f"- {a.plan.name} / {a.model.name} {'batch ' if a.batch else ''}{a.token_class} "
-        f"{f'at {a.window} hours ' if a.window else ''}(tier above {a.tier_lo}): sells {a.sell_price.normalize():f} vs {cost_word} "
+        + (f"at {a.window} hours " if a.window else "")
+        + f"(tier above {a.tier_lo}): sells {a.sell_price.normalize():f} vs {cost_word} "
         f"{a.cost_price.normalize():f} {a.currency} per million tokens — {a.get_kind_display()}"
         for a in alerts
     ]

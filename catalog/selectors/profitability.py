@@ -124,7 +124,8 @@ def _compare(
                     continue  # windows price standard requests only
                 sell_prices = sell._batch[s_index] if batch else sell_standard
                 cost_prices = cost._batch[c_index] if batch else cost_standard
-                if batch and sell_prices == sell._standard[s_index] and cost_prices == cost._standard[c_index]:
+                same_sell = sell_prices == sell._standard[s_index]
+                if batch and same_sell and cost_prices == cost._standard[c_index]:
                     continue  # neither side discounts batch: the standard comparison already covers it
                 pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
                 if not batch:
