@@ -34,6 +34,13 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Catalog"), _("Customer prices"), "catalog-customer-prices", "person-lines-fill"),
     NavEntry(_("Catalog"), _("Price calculator"), "catalog-calculator", "calculator"),
     NavEntry(_("Catalog"), _("Price imports"), "catalog-import-list", "upload"),
+    NavEntry(
+        _("Catalog"),
+        _("Provider mappings"),
+        "catalog-provider-mappings",
+        "signpost-split",
+        (StaffRole.ADMIN, StaffRole.SALES, StaffRole.FINANCE, StaffRole.AUDITOR),
+    ),
     NavEntry(_("Catalog"), _("Price alerts"), "catalog-alerts", "exclamation-triangle"),
     NavEntry(_("Catalog"), _("Exchange rates"), "catalog-fx", "currency-exchange"),
     NavEntry(_("Catalog"), _("Packs and grants"), "catalog-allowances", "box-seam"),
