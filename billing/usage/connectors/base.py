@@ -70,6 +70,8 @@ def milliseconds(value, name: str) -> int:
     but a finite number ≥ 0 is an error naming the field, never 0 (that audio would go unbilled)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise ConnectorError(name, "must be a number of seconds")
+    if isinstance(value, int) and value.bit_length() > 64:  # no duration; and too long to write out
+        raise ConnectorError(name, "must be a number of seconds, at least 0")
     try:
         seconds = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
