@@ -242,7 +242,7 @@ async def _run(capture: Capture) -> None:
         litellm.callbacks = previous
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bodies() -> list[str]:
     """The JSON bodies LiteLLM's generic API logger POSTs for the scenarios' 300 requests."""
     capture = Capture()
@@ -250,7 +250,7 @@ def bodies() -> list[str]:
     return capture.bodies
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def payloads(bodies) -> dict[str, list[dict]]:
     """The StandardLoggingPayloads by scenario."""
     by_name: dict[str, list[dict]] = {}
