@@ -71,7 +71,8 @@ MODES = {
     "audio_speech": Modality.AUDIO,
 }
 AUDIO_MODES = ("audio_transcription", "audio_speech")
-UNIT_MODES = ("image_generation", "image_edit", *AUDIO_MODES)
+IMAGE_MODES = ("image_generation", "image_edit")
+UNIT_MODES = (*IMAGE_MODES, *AUDIO_MODES)
 # Units LiteLLM prices that we do not: named in the reason an entry priced only by them is skipped.
 OTHER_UNITS = ("character", "pixel", "query", "page", "second", "image_token", "video", "credit")
 
@@ -127,6 +128,14 @@ def _entry(name: str, spec: dict, provider: str, found: list) -> ImportedPrices:
     base = {field: _price(spec, field, found) for field in FIELD_KEYS}
     image = entry_number(spec.get("output_cost_per_image"), "output_cost_per_image", found, scale=False)
     audio_second = _audio_second(spec, mode, found)
+    # LiteLLM bills a model with a per-token price by its tokens, never per second
+    # (``_has_token_or_tiered_pricing``), and an image model with input and output token prices but no
+    # per-image price by its tokens: the seconds and images such requests report are free, said as a price of
+    # 0 (a blank one would leave every such request unrated, as it must for a model priced by nothing else).
+    if mode in AUDIO_MODES and _per_token(spec, any):
+        audio_second = Decimal(0)
+    if mode in IMAGE_MODES and image is None and _per_token(spec, all):
+        image = Decimal(0)
     units = {"image": image, "audio_second": audio_second}
     if not spec.get("tiered_pricing"):
         base = _token_prices(spec, mode, base, units)
@@ -154,6 +163,14 @@ def _price(spec: dict, field: str, found: list) -> Decimal | None:
         if spec.get(key) is not None:
             return entry_number(spec[key], key, found)
     return None
+
+
+def _per_token(spec: dict, how) -> bool:
+    """Whether ``how`` (any, all) of the input and output per-token prices are positive numbers."""
+    return how(
+        isinstance(value := spec.get(key), int | Decimal) and not isinstance(value, bool) and value > 0
+        for key in ("input_cost_per_token", "output_cost_per_token")
+    )
 
 
 def _audio_second(spec: dict, mode: str, found: list) -> Decimal | None:
