@@ -277,7 +277,7 @@ class PriceSchedule:
     # The standard tiers resolved for rating, and each service tier's by name ("" is the standard set).
     _sets: dict[str, _PriceSet] = field(init=False, repr=False, compare=False)
     # Per window: the standard tiers with the window's prices in place, resolved the same way.
-    _window_sets: tuple[_PriceSet, ...] = field(init=False, repr=False, compare=False)
+    _window_sets: dict[str, tuple[_PriceSet, ...]] = field(init=False, repr=False, compare=False)
     # The standard set's per-tier vectors, as before service tiers existed (price lists read them).
     _standard: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
     _batch: tuple[tuple[Decimal, ...], ...] = field(init=False, repr=False, compare=False)
@@ -291,10 +291,15 @@ class PriceSchedule:
                 raise ValueError(f"{self.book}/{self.model}: service tier {name!r} needs a name and tiers.")
             sets[name] = _price_set(tiers, self.batch_multiplier, self.request_fee)
         object.__setattr__(self, "_sets", sets)
-        windowed = tuple(
-            _price_set(tuple(w.over(t) for t in self.tiers), self.batch_multiplier, self.request_fee)
-            for w in self.windows
-        )
+        # Per tier set, standard and each service tier's: the set's tiers with each window's prices in
+        # place (LiteLLM applies off-peak prices after resolving a service tier's).
+        windowed = {
+            name: tuple(
+                _price_set(tuple(w.over(t) for t in priced.tiers), self.batch_multiplier, self.request_fee)
+                for w in self.windows
+            )
+            for name, priced in sets.items()
+        }
         object.__setattr__(self, "_window_sets", windowed)
         object.__setattr__(self, "_standard", sets[""].standard)
         object.__setattr__(self, "_batch", sets[""].batch)
@@ -304,19 +309,19 @@ class PriceSchedule:
             self.effective_to is None or at < self.effective_to
         )
 
-    def window_at(self, at: datetime | None, batch: bool = False, service_tier: str = "") -> int:
-        """The index of the window that prices a request at ``at``, or -1 (standard prices): windows price
-        standard requests of the standard service tier only."""
-        if not self.windows or at is None or batch or (service_tier and service_tier in self._sets):
+    def window_at(self, at: datetime | None, batch: bool = False) -> int:
+        """The index of the window that prices a request at ``at``, or -1 (standard hours): windows price
+        requests of every service tier, never batch requests."""
+        if not self.windows or at is None or batch:
             return -1
         for index, window in enumerate(self.windows):
             if window.covers(at):
                 return index
         return -1
 
-    def window_label(self, at: datetime | None, batch: bool = False, service_tier: str = "") -> str:
+    def window_label(self, at: datetime | None, batch: bool = False) -> str:
         """The label of the window that prices a request at ``at``; blank for standard prices."""
-        index = self.window_at(at, batch, service_tier)
+        index = self.window_at(at, batch)
         return self.windows[index].label if index >= 0 else ""
 
     def price_set(self, service_tier: str = "") -> _PriceSet:
@@ -442,8 +447,8 @@ def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
         )
     tier_name = usage.service_tier if usage.service_tier in schedule._sets else ""
     index = schedule.tier_index(prompt, tier_name)
-    window = schedule.window_at(usage.at, usage.batch, tier_name)
-    priced = schedule._window_sets[window] if window >= 0 else schedule._sets[tier_name]
+    window = schedule.window_at(usage.at, usage.batch)
+    priced = schedule._window_sets[tier_name][window] if window >= 0 else schedule._sets[tier_name]
     if images or audio_ms:
         _unit_refusal(schedule, images, audio_ms, priced.unpriced[index])
     if usage.batch:
@@ -524,8 +529,8 @@ def rate_total(
             service_tier, None,
         )  # fmt: skip
     index = schedule.tier_index(prompt, tier_name)
-    window = schedule.window_at(at, batch, tier_name) if schedule.windows else -1
-    priced = schedule._window_sets[window] if window >= 0 else schedule._sets[tier_name]
+    window = schedule.window_at(at, batch) if schedule.windows else -1
+    priced = schedule._window_sets[tier_name][window] if window >= 0 else schedule._sets[tier_name]
     n0, n1, n2, n3, n4, n5, fee, exponent = (priced.batch_ints if batch else priced.standard_ints)[index]
     total = (
         n0 * uncached

@@ -37,7 +37,7 @@ def overage_pricer(pricer: BatchPricer | None, counts_of) -> tuple[callable, dic
             amount = rate_total(prices.sell, *counts, batch, draw.at, service_tier, units)
         except (Unpriced, RatingError):
             return None  # the overage plan cannot price it: the customer's own price stands
-        window = prices.sell.window_label(draw.at, batch, service_tier) if prices.sell.windows else ""
+        window = prices.sell.window_label(draw.at, batch) if prices.sell.windows else ""
         notes[id(draw)] = (prices.plan, prices.sell.currency, window)
         return amount
 

@@ -87,7 +87,7 @@ def request_total(schedule, request: Request) -> Decimal:
 
 def request_window(schedule, request: Request) -> str:
     """The label of the time-of-day window of ``schedule`` that prices ``request``; blank: standard."""
-    return schedule.window_label(request.at, request.batch, request.service_tier) if schedule.windows else ""
+    return schedule.window_label(request.at, request.batch) if schedule.windows else ""
 
 
 class Rated(NamedTuple):

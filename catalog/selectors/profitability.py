@@ -145,7 +145,7 @@ def _compare(
 
 def _standard(schedule: PriceSchedule, window: int, index: int) -> tuple[Decimal, ...]:
     """The six class prices of tier ``index`` for standard requests, at window ``window`` (-1: none)."""
-    return schedule._window_sets[window].standard[index] if window >= 0 else schedule._standard[index]
+    return schedule._window_sets[""][window].standard[index] if window >= 0 else schedule._standard[index]
 
 
 def under_floor(sell_price: Decimal, cost_price: Decimal, floor: Decimal | None) -> bool:
