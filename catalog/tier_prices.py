@@ -171,10 +171,10 @@ class TimeWindow:
     and a start equal to the end is the whole day. Weekday and time are both read at the event's own
     instant in ``zone`` (as LiteLLM reads ``off_peak_pricing``): 02:00 on Saturday of a Friday-night
     window is Saturday's. A price given here replaces the tier's price of that class for the whole
-    request, whatever its context tier; a blank one keeps the standard price, except 1-hour cache
-    writes, reasoning and audio tokens without a price of their own in the tier, which follow the
-    window's 5-minute write, output and input/output prices (LiteLLM's rule). Batch requests keep their
-    batch prices.
+    request, whatever its context tier or service tier; a blank one keeps the tier's own price of that
+    class, and a class the tier does not price either follows the window: cache reads and 5-minute writes
+    its input, 1-hour writes its 5-minute write, reasoning its output, audio tokens its input and output
+    (LiteLLM's rule). Batch requests keep their batch prices.
     """
 
     label: str
@@ -254,12 +254,20 @@ class TimeWindow:
         """``tier`` with this window's prices in place, fallbacks resolved as the class docstring says."""
         standard = tier.standard_prices()
         own = {name: getattr(self, name) for name in WINDOW_FIELDS}
-        write_5m = own["cache_write_5m"] if own["cache_write_5m"] is not None else standard[2]
         output = own["output"] if own["output"] is not None else standard[4]
         input_ = own["input"] if own["input"] is not None else standard[0]
+        # A cache price the tier does not give either is the window's input price, as LiteLLM resolves an
+        # absent cache rate (never the standard input: a cached token would cost more than an uncached one).
+        write_5m = (
+            own["cache_write_5m"]
+            if own["cache_write_5m"] is not None
+            else (tier.cache_write_5m if tier.cache_write_5m is not None else input_)
+        )
         resolved = {
             "input": input_,
-            "cache_read": own["cache_read"] if own["cache_read"] is not None else standard[1],
+            "cache_read": own["cache_read"]
+            if own["cache_read"] is not None
+            else (tier.cache_read if tier.cache_read is not None else input_),
             "cache_write_5m": write_5m,
             "cache_write_1h": own["cache_write_1h"]
             if own["cache_write_1h"] is not None

@@ -181,7 +181,8 @@ def flex_schedule() -> PriceSchedule:
             ("flex", (TierPrices(0, None, D("0.625"), D("5"), cache_read=D("0.0625")),)),
             ("priority", (TierPrices(0, None, D("2.5"), D("20"), cache_read=D("0.25")),)),
         ),
-        windows=(TimeWindow("Night", "UTC", ((0b1111111, 0, 0),), input=D("0.1"), output=D("0.1")),),
+        # Sundays only: 2026-12-06 is a Sunday, 2026-12-07 a Monday.
+        windows=(TimeWindow("Sunday", "UTC", ((0b1000000, 0, 0),), input=D("0.1"), output=D("0.1")),),
     )
 
 
@@ -190,19 +191,54 @@ def flex_schedule() -> PriceSchedule:
     [
         ("flex", D("0.625") + D("5"), "flex"),
         ("priority", D("2.5") + D("20"), "priority"),
-        # A tier the vendor does not price costs the standard price (and the window applies).
-        ("scale", D("0.1") + D("0.1"), ""),
-        ("", D("0.1") + D("0.1"), ""),
+        # A tier the vendor does not price costs the standard price.
+        ("scale", D("1.25") + D("10"), ""),
+        ("", D("1.25") + D("10"), ""),
     ],
 )
 def test_a_service_tier_is_rated_at_its_own_prices(tier, expected, named):
     at = datetime(2026, 12, 7, tzinfo=UTC)
     usage = Usage(1_000_000, completion_tokens=1_000_000, at=at, service_tier=tier)
     rated = rate(flex_schedule(), usage)
-    assert (rated.total, rated.service_tier) == (expected, named)
+    assert (rated.total, rated.service_tier, rated.window) == (expected, named, "")
     assert total(flex_schedule(), usage) == expected
-    # A named tier's prices win over the window: the window prices standard requests only.
-    assert rated.window == ("" if named else "Night")
+
+
+@pytest.mark.parametrize("tier", ["flex", "priority", "scale", ""])
+def test_a_window_prices_every_service_tier(tier):
+    """LiteLLM applies off-peak prices after resolving the service tier's: in the window a flex request
+    pays the window's input and output, and the flex tier's own cache price (the window has none)."""
+    at = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    usage = Usage(
+        1_000_000, cache_read_tokens=1_000_000, completion_tokens=1_000_000, at=at, service_tier=tier
+    )
+    rated = rate(flex_schedule(), usage)
+    cache = {"flex": D("0.0625"), "priority": D("0.25")}.get(tier, D("0.125"))
+    assert (rated.window, rated.total) == ("Sunday", cache + D("0.1"))
+    assert total(flex_schedule(), usage) == rated.total
+
+
+def test_a_window_over_a_tier_without_cache_prices_charges_cache_at_the_windows_input():
+    """LiteLLM resolves an absent cache rate to the input rate in force: the window's, at night (a cached
+    token never costs more than an uncached one)."""
+    window = TimeWindow("Night", "UTC", ((0b1111111, 0, 0),), input=D("1"), output=D("4"))
+    schedule = PriceSchedule(
+        book="b",
+        kind="list",
+        currency="USD",
+        model="m",
+        tiers=(TierPrices(0, None, D("2"), D("8")),),
+        windows=(window,),
+    )
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    usage = Usage(3_000_000, cache_read_tokens=1_000_000, cache_write_tokens=1_000_000, at=at)
+    prices = {line.token_class: line.unit_price for line in rate(schedule, usage).lines}
+    assert (prices["cache_read"], prices["cache_write_5m"], prices["cache_write_1h"]) == (
+        D("1"),
+        D("1"),
+        D("1"),
+    )
+    assert total(schedule, usage) == D("3")
 
 
 def test_images_and_audio_are_priced_per_image_and_per_second():
