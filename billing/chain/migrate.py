@@ -55,8 +55,8 @@ from billing.wallets.debits import wallet_debit
 from billing.wallets.models import Bucket
 from catalog.errors import NoPlan
 from catalog.models import PlanRule, PriceEntry, SellPlan
-from catalog.selectors.pricing import plan_for_customer, tier_prices
-from catalog.services.books import price_entry_create
+from catalog.selectors.pricing import plan_for_customer
+from catalog.services.books import entry_tiers, entry_windows, price_entry_create
 from catalog.services.plans import plan_assign, plan_create, plan_rule_create
 
 Mode = Customer.ChainMode
@@ -349,12 +349,16 @@ def _book_copy(rule: PlanRule, book, at: datetime) -> None:
     elif rule.vendor_id:
         entries = entries.filter(model__vendor_id=rule.vendor_id)
     for entry in entries.exclude(effective_to__lte=at).order_by("model_id", "effective_from"):
+        # Every part of the price: standard tiers, service tiers and time-of-day windows.
+        standard, service_tiers = entry_tiers(entry)
         price_entry_create(
             book=book,
             model=entry.model,
             effective_from=max(entry.effective_from, at),
             effective_to=entry.effective_to,
-            tiers=[tier_prices(t) for t in entry.tiers.order_by("lo")],
+            tiers=standard,
+            service_tiers=service_tiers,
+            windows=entry_windows(entry),
             request_fee=entry.request_fee,
             batch_multiplier=entry.batch_multiplier,
             source=f"chain_migrate from {rule.source_book.name}"[:200],

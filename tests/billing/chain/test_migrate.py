@@ -434,3 +434,37 @@ def test_a_resellers_cost_plus_plan_is_refused_it_would_price_on_what_s_buys_at(
         "Plan R plus marks up what Reseller R buys at, which is not what shop-t will buy at: give its "
         "customers a list-discount or explicit plan first."
     ]
+
+
+def test_explicit_prices_move_with_their_windows_and_service_tiers(tree):
+    """The Gold book's night price and flex tier are part of its prices: the sub-distributor's copy keeps
+    both, so its customer pays at night what it paid at night."""
+    from catalog.models import PriceBook, PriceEntry
+    from catalog.rating import Usage, rate
+    from catalog.selectors.pricing import entry_schedule
+    from catalog.services.books import WindowSpec, price_entry_create
+
+    gold_book = PriceBook.objects.get(name="Gold prices")
+    night = WindowSpec(
+        label="Off-peak",
+        time_zone="Asia/Shanghai",
+        rules=[{"weekdays": [1, 2, 3, 4, 5, 6, 7], "start": "00:30", "end": "08:30"}],
+        input=Decimal("7"),
+        output=Decimal("17.5"),
+    )
+    price_entry_create(
+        book=gold_book,
+        model=tree["model"],
+        effective_from=timezone.now() - dt.timedelta(hours=1),
+        tiers=[tier(input="14", output="35")],
+        service_tiers=[("flex", [tier(input="7", output="20")])],
+        windows=[night],
+    )
+    migration_apply(migration_plan(sub=tree["sub"], mode="resale"))
+
+    copy = PriceEntry.objects.get(book__owner=tree["sub"], effective_to__isnull=True)
+    schedule = entry_schedule(copy)
+    at_night = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)  # 01:00 in Shanghai
+    assert rate(schedule, Usage(1_000_000, at=at_night)).total == Decimal("7")
+    assert rate(schedule, Usage(1_000_000, service_tier="flex")).total == Decimal("7")
+    assert [w.label for w in schedule.windows] == ["Off-peak"]
