@@ -7,6 +7,12 @@ whatever each class costs. A partly covered event is charged for the uncovered s
 ``sell × uncovered / size`` (exact, then kept to the event's 24 places); a fully covered one costs 0 money
 and is still rated at cost (margin reports need it). A request fee rides with the share too.
 
+Images and audio seconds are not tokens: no token allowance covers them. The part of an event's price
+that is per image and per audio second (``Draw.units``) is always charged whole, and only the rest is
+shared: ``units + (sell − units) × uncovered / size`` — else an image call with a few prompt tokens would
+get its images for free under any allowance, while its cost is still booked. (Audio *tokens* are tokens
+and count with the others; the request fee stays with the shared part, as before.)
+
 Order (DESIGN §5): earliest expiry first; at equal expiry a free grant before paid allowances
 (subscription month, then pack); then oldest first. An allowance covers an event that happened while it
 was valid (``starts_at <= occurred_at < expires_at``) on a model of its group (blank group: every model).
@@ -75,6 +81,7 @@ class Draw:
     at: datetime
     tokens: int
     sell: Decimal
+    units: Decimal = Decimal(0)  # the part of ``sell`` per image and per audio second: never covered
     covered: int = 0  # output: tokens the allowances took
     charged: Decimal | None = None  # output: the new sell amount, None when unchanged
     overage_plan_id: int | None = None  # output: rate the rest at this plan (None: the customer's own)
@@ -272,12 +279,13 @@ def allowances_draw(
     *,
     draws: list[Draw],
     balances: dict[int, list[Balance]],
-    overage_price: Callable[[Draw, int], Decimal | None] | None = None,
+    overage_price: Callable[[Draw, int], tuple[Decimal, Decimal] | None] | None = None,
 ) -> list[Draw]:
     """Take each event's tokens from its customer's balances, oldest event first; return the changed ones.
 
-    ``overage_price(draw, plan_id)`` returns the event's full sell amount at that plan (None: it cannot be
-    priced there, the customer's own price stands). Pure computation on the loaded balances.
+    ``overage_price(draw, plan_id)`` returns the event's full sell amount at that plan and the part of it
+    per image and per audio second, as ``Draw.units`` is of ``sell`` (None: it cannot be priced there,
+    the customer's own price stands). Pure computation on the loaded balances.
     """
     changed = []
     for d in sorted(draws, key=lambda d: d.at):
@@ -298,15 +306,17 @@ def allowances_draw(
                 need -= take
                 d.balances.append(b.pk)
         d.covered = d.tokens - need
-        base = d.sell
+        base, units = d.sell, d.units
         if need and overage is not None and overage_price is not None:
             price = overage_price(d, overage)
             if price is not None:
-                base = price
+                base, units = price
                 d.overage_plan_id = overage
         if d.covered or d.overage_plan_id is not None:
-            share = _EXACT.divide(_EXACT.multiply(base, Decimal(need)), Decimal(d.tokens))
-            d.charged = share.quantize(_PLACES, rounding=ROUND_HALF_EVEN, context=_EXACT)
+            shared = _EXACT.subtract(base, units)
+            share = _EXACT.divide(_EXACT.multiply(shared, Decimal(need)), Decimal(d.tokens))
+            charged = _EXACT.add(units, share)
+            d.charged = charged.quantize(_PLACES, rounding=ROUND_HALF_EVEN, context=_EXACT)
             changed.append(d)
     return changed
 

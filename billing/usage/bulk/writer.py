@@ -16,7 +16,7 @@ from billing.allowances.drawdown import (
     draws_record,
     event_tokens,
 )
-from billing.usage.allowance_use import overage_pricer
+from billing.usage.allowance_use import overage_pricer, sale_units
 from billing.usage.bulk.copytext import Lines, lines_only, runs
 from billing.usage.bulk.spool import ChunkEnd, Replayed, Spooled
 from billing.usage.bulk.sql import (
@@ -226,6 +226,8 @@ class Writer:
             for r in rows
         ]
         pricer = _LazyPricer(customers_load(holders), {r[2] for r in rows}, end.start, end.end)
+        for draw in draws:
+            draw.units = sale_units(pricer, draw, _request_of)
         overage_price, notes = overage_pricer(pricer, _request_of)
         changed = allowances_draw(draws=draws, balances=balances, overage_price=overage_price)
         sales = {}
@@ -439,15 +441,22 @@ class _ChunkCharge:
 
 
 class _LazyPricer:
-    """A ``BatchPricer`` built on first use: most chunks never price an overage."""
+    """A ``BatchPricer`` built on first use: most chunks never price an overage nor an image or audio
+    second under an allowance."""
 
     def __init__(self, customers, model_ids, start, end):
         self._args = (customers, model_ids, start, end)
         self._pricer = None
 
-    def plan_prices(self, plan_id, model_id, at):
+    def _built(self) -> BatchPricer:
         if self._pricer is None:
             customers, model_ids, start, end = self._args
             models = {m.pk: m for m in AIModel.objects.filter(pk__in=model_ids).select_related("vendor")}
             self._pricer = BatchPricer(customers=customers, models=models, start=start, end=end)
-        return self._pricer.plan_prices(plan_id, model_id, at)
+        return self._pricer
+
+    def prices(self, customer_id, model_id, at):
+        return self._built().prices(customer_id, model_id, at)
+
+    def plan_prices(self, plan_id, model_id, at):
+        return self._built().plan_prices(plan_id, model_id, at)
