@@ -17,8 +17,18 @@ from billing.usage.models import UsageDaily, UsageEvent
 from billing.usage.services import usage_batch_ingest
 from catalog.models import AIModel, BookKind, FreeGrant, PriceBook, PriceEntry, PriceTier, Vendor
 from catalog.rating import PriceSchedule, TierPrices, Usage, rate
-from tests.billing.usage.factories import AT, T0, customer_make, default_plan, event, owned_plan, source_make
+from tests.billing.usage.factories import (
+    AT,
+    T0,
+    customer_make,
+    default_plan,
+    event,
+    owned_plan,
+    plan_assign,
+    source_make,
+)
 from tests.billing.usage.test_allowances import subscribe
+from tests.billing.usage.test_chain_hops import sub_make
 
 D = Decimal
 # (input, output, image, audio second) per book.
@@ -182,3 +192,45 @@ def test_a_pure_token_event_is_still_fully_covered_and_an_image_is_charged(sourc
     sells = dict(UsageEvent.objects.values_list("request_id", "sell_amount"))
     assert sells == {"text": D(0), "image": D("0.16")}
     assert TokenAllowance.objects.get().remaining == 10**6 - 1520
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_resellers_grant_leaves_it_paying_the_images_it_buys_on_both_paths(imagen):
+    """A resale sub-distributor S (wholesale at cost × 1.25) holds a token grant; its end customer (retail
+    at cost × 2) holds none. S's purchase of an image request pays the images only, and the end
+    customer's sale costs what S was charged."""
+    monthly = BillingTerms.Mode.MONTHLY
+    got = {}
+    for prefix in ("ref", "blk"):
+        s = sub_make(terms=monthly)
+        plan_assign(s, owned_plan(None, f"{prefix} wholesale", "0.25"))
+        FreeGrant.objects.create(
+            customer=s,
+            amount=D(10**6),
+            granted_at=AT - timedelta(days=1),
+            expires_at=AT + timedelta(days=30),
+            currency="CNY",
+        )
+        e = customer_make(key=f"{prefix}-e", parent=s, mode=monthly)
+        plan_assign(e, owned_plan(s, f"{prefix} retail", "1"))
+        rows = [event("e-image", key=f"{prefix}-e", model="imagen", prompt=20, completion=0, images=4)]
+        source = source_make(prefix)[0]
+        if prefix == "ref":
+            usage_batch_ingest(source=source, records=rows, idempotency_key="units")
+        else:
+            bulk_ingest(source=source, records=rows, key_prefix="units", chunk=1000)
+        got[prefix] = set(
+            UsageEvent.objects.filter(source=source).values_list("hop", "sell_amount", "cost_amount")
+        )
+
+    assert (
+        got["blk"]
+        == got["ref"]
+        == {
+            # retail: 20 × 4 per million + 4 × 0.04; its cost is S's charge
+            (0, D("0.16008"), D("0.1")),
+            # S's purchase: 4 × 0.025 (its 20 tokens' 0.00005 covered); contract cost 20 × 2 / 10⁶ + 4 × 0.02
+            (1, D("0.1"), D("0.08004")),
+        }
+    )
