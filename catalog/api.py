@@ -102,8 +102,13 @@ class QuoteRequestSerializer(serializers.Serializer):
         try:
             usage_check(_usage(attrs))
         except RatingError as exc:
-            raise serializers.ValidationError({exc.field: [exc.message]}) from None
+            raise serializers.ValidationError({_request_field(exc.field): [exc.message]}) from None
         return attrs
+
+
+def _request_field(usage_field: str) -> str:
+    """The request field a rating refusal is about: audio is asked for in seconds, counted in milliseconds."""
+    return "audio_seconds" if usage_field == "audio_ms" else usage_field
 
 
 def _money(
@@ -322,5 +327,5 @@ class QuoteView(APIView):
         except PricingError as exc:
             return pricing_error_response(exc, staff=staff)
         except RatingError as exc:
-            return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({_request_field(exc.field): [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(quote_payload(result, show_cost=staff))

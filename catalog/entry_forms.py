@@ -33,7 +33,7 @@ def _day(text: str) -> int:
     text = text.strip().lower()
     for prefix in ("星期", "周", "週"):
         text = text.removeprefix(prefix)
-    if text.isdigit() and 1 <= int(text) <= 7:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 7:
         return int(text)
     return DAY_NAMES[text[:3] if text.isascii() else text]
 

@@ -341,7 +341,7 @@ class PriceSchedule:
             top = priced.tiers[-1].hi
             raise RatingError(
                 "prompt_tokens",
-                f"No price tier of {self.model} in {self.book} covers {prompt_tokens} prompt tokens"
+                f"No price tier of {self.model} in {_priced_by(self)} covers {prompt_tokens} prompt tokens"
                 + (f"; the highest tier ends at {top}." if top is not None else "."),
             )
         return index
@@ -398,11 +398,19 @@ class Rating(NamedTuple):
         return sum((line.amount for line in self.lines if line.token_class == token_class), ZERO)
 
 
+def _priced_by(schedule: PriceSchedule) -> str:
+    """What a refusal names as the source of the prices: the plan a customer buys at when the prices were
+    derived for one (never the book it derives from), else the book."""
+    return schedule.plan or schedule.book
+
+
 def _unit_refusal(schedule: PriceSchedule, images: int, audio_ms: int, unpriced: tuple[bool, bool]) -> None:
     if images and unpriced[0]:
-        raise RatingError("images", f"{schedule.book} has no per-image price for {schedule.model}.")
+        raise RatingError("images", f"{_priced_by(schedule)} has no per-image price for {schedule.model}.")
     if audio_ms and unpriced[1]:
-        raise RatingError("audio_ms", f"{schedule.book} has no per-second audio price for {schedule.model}.")
+        raise RatingError(
+            "audio_ms", f"{_priced_by(schedule)} has no per-second audio price for {schedule.model}."
+        )
 
 
 def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
@@ -443,7 +451,7 @@ def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
         usage_check(usage)
     if usage.at is not None and not schedule.covers(usage.at):
         raise RatingError(
-            "at", f"{schedule.book} prices for {schedule.model} are not in force at {usage.at}."
+            "at", f"{_priced_by(schedule)} prices for {schedule.model} are not in force at {usage.at}."
         )
     tier_name = usage.service_tier if usage.service_tier in schedule._sets else ""
     index = schedule.tier_index(prompt, tier_name)

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from catalog.tier_prices import MINUTES_PER_DAY
 
+# Far more than any vendor's week needs (DeepSeek's has four); a bound keeps pages and rating small.
+MAX_RULES = 50
 HHMM = re.compile(r"^(?P<h>[01]\d|2[0-4]):(?P<m>[0-5]\d)$")
 
 
@@ -44,6 +46,10 @@ def rules_check(rules) -> list[dict]:
     """Return ``rules`` in their stored form, normalised, or raise ValidationError naming each bad rule."""
     if not isinstance(rules, list) or not rules:
         raise ValidationError(_("A window needs at least one rule of weekdays and hours."))
+    if len(rules) > MAX_RULES:
+        raise ValidationError(
+            _("A window has at most %(max)s rules (one per weekdays and hours).") % {"max": MAX_RULES}
+        )
     errors, out = [], []
     for number, rule in enumerate(rules, start=1):
         where = _("Rule %(number)s") % {"number": number}

@@ -1,6 +1,7 @@
 """Checks shared by every write path (forms, imports, the admin): tiers, spans and price digits."""
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -151,6 +152,10 @@ def unit_prices_check(tiers: Sequence[TierPrices]) -> None:
         raise ValidationError(errors)
 
 
+# The names vendors give their tiers (flex, priority, scale, on_demand): nothing else matches an event.
+SERVICE_TIER_NAME = re.compile(r"^[a-z0-9_-]+$")
+
+
 def service_tier_name_check(name: str) -> str:
     """A service tier's name as events send it (lower-cased, ``flex``, ``priority``), or ValidationError."""
     cleaned = (name or "").strip().lower()
@@ -161,6 +166,14 @@ def service_tier_name_check(name: str) -> str:
             {
                 "service_tier": _("A service tier's name is at most %(max)s characters.")
                 % {"max": SERVICE_TIER_MAX}
+            }
+        )
+    if not SERVICE_TIER_NAME.match(cleaned):
+        raise ValidationError(
+            {
+                "service_tier": _(
+                    "A service tier's name is letters, digits, - and _ (as gateways send it: flex, priority)."
+                )
             }
         )
     return cleaned

@@ -57,10 +57,13 @@ def test_a_plan_that_drops_windows_quotes_standard_at_night(staff_client, window
     assert body["cost"] == "2.5"
 
 
-def test_a_flex_request_is_quoted_at_its_service_tier_without_the_window(staff_client, windowed):
-    body = _quote(staff_client, OFF_PEAK, plan="Night owl", service_tier="Flex").json()
-    # flex 1.2 + 4.8, less 10%; windows price the standard tier only.
+def test_a_flex_request_is_quoted_at_its_service_tier_and_at_night_at_the_window(staff_client, windowed):
+    body = _quote(staff_client, PEAK, plan="Night owl", service_tier="Flex").json()
+    # flex 1.2 + 4.8, less 10%.
     assert (body["total"], body["service_tier"], body["window"]) == ("5.4", "flex", "")
+    # At night the window's prices replace the flex tier's, as LiteLLM applies them.
+    body = _quote(staff_client, OFF_PEAK, plan="Night owl", service_tier="Flex").json()
+    assert (body["total"], body["service_tier"], body["window"]) == ("4.5", "flex", "Off-peak")
 
 
 def test_an_image_is_quoted_at_its_price_and_listed_with_the_units(staff_client, windowed):
@@ -107,10 +110,23 @@ def test_the_calculator_shows_peak_and_window_side_by_side(windowed):
         ({"service_tier": "x" * 21}, "service_tier"),
         ({"audio_seconds": "1.2345"}, "audio_seconds"),
         ({"images": -1}, "images"),
-        ({"audio_seconds": "2"}, "audio_ms"),  # the book has no per-second audio price
+        ({"audio_seconds": "2"}, "audio_seconds"),  # the plan has no per-second audio price
         ({"audio_prompt_tokens": 5}, "audio_prompt_tokens"),  # more than prompt_tokens (0)
     ],
 )
 def test_bad_unit_input_is_400_naming_the_field(staff_client, windowed, body, field):
     response = post_quote(staff_client, plan="Night owl", model="deepseek-chat", at=PEAK.isoformat(), **body)
     assert response.status_code == 400 and field in response.json()
+
+
+def test_a_unit_refusal_names_the_plan_never_the_book_it_derives_from(client, windowed):
+    """A customer is told its own plan has no such price, under the field it sent; the list book the plan
+    derives from is the operator's business."""
+    customer = CustomerFactory(name="Owl Co")
+    plan_assign(customer=customer, plan=windowed["keeps"], effective_from=PEAK.replace(year=2025))
+    client.force_login(MembershipFactory(customer=customer).user)
+    response = post_quote(client, model="deepseek-chat", at=PEAK.isoformat(), audio_seconds="5")
+    assert response.status_code == 400
+    plan = windowed["keeps"].name
+    assert response.json() == {"audio_seconds": [f"{plan} has no per-second audio price for deepseek-chat."]}
+    assert windowed["list"].name not in response.text

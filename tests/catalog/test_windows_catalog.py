@@ -220,3 +220,8 @@ def test_rules_are_read_in_english_and_chinese_and_written_back():
     with translation.override("zh-hans"), pytest.raises(Exception) as caught:
         rules_parse("tomorrow")
     assert "Mon-Fri 18:00-08:00" in str(caught.value)
+    # Digits that are digits only to Unicode (², ٣) are not weekdays: a line error, not a crash.
+    for text in ("² 00:00-01:00", "٣ 00:00-01:00"):
+        with pytest.raises(ValidationError) as caught:
+            rules_parse(text)
+        assert "Line 1" in str(caught.value)
