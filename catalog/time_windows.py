@@ -11,9 +11,12 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.tier_prices import MINUTES_PER_DAY
 
+# The label the catalog gives a window (``PriceWindow.label``'s default, the LiteLLM import's).
+OFF_PEAK = "Off-peak"
 # Far more than any vendor's week needs (DeepSeek's has four); a bound keeps pages and rating small.
 MAX_RULES = 50
 HHMM = re.compile(r"^(?P<h>[01]\d|2[0-4]):(?P<m>[0-5]\d)$")
@@ -100,3 +103,9 @@ def rule_label(rule: dict) -> str:
         day_text = _("Every day")
     hours = _("all day") if rule["start"] == rule["end"] else f"{rule['start']}–{rule['end']}"
     return f"{day_text} {hours}"
+
+
+def window_label(label: str):
+    """A window's label as a reader sees it: the catalog's default one translated (优惠时段), any other as
+    staff typed it. Stored and sent by the API as given; pages, documents and CSVs show this."""
+    return pgettext_lazy("time of day", "Off-peak") if label == OFF_PEAK else label

@@ -48,6 +48,7 @@ from catalog.rating import (
     TOKEN_CLASSES,
     UNIT_CLASSES,
 )
+from catalog.time_windows import window_label
 
 MILLION = Decimal(1_000_000)
 # How many counted units one price is for: a million tokens, one image, one second (1,000 ms).
@@ -55,17 +56,10 @@ _PER = {IMAGE: Decimal(1), AUDIO_SECOND: Decimal(1000)}
 # Audio tokens without a price of their own pay these classes' prices (``TierPrices.unit_prices``).
 _FALLBACK = {AUDIO_INPUT: INPUT, AUDIO_OUTPUT: OUTPUT}
 LINE_CLASSES = (*TOKEN_CLASSES, *UNIT_CLASSES)
-# The label the catalog gives a window (``PriceWindow.label``'s default, the LiteLLM import's).
-OFF_PEAK = "Off-peak"
 PEAK = pgettext_lazy("time of day", "Peak")
 # Row labels and price units of the classes that are not tokens.
 _UNIT_LABELS = {AUDIO_SECOND: _("Audio")}
 _PRICE_UNITS = {IMAGE: _("per image"), AUDIO_SECOND: pgettext_lazy("invoice unit price", "per second")}
-
-
-def window_label(label: str):
-    """A window's label as a reader sees it: the catalog's default one translated, any other as typed."""
-    return pgettext_lazy("time of day", "Off-peak") if label == OFF_PEAK else label
 
 
 @dataclass(frozen=True)

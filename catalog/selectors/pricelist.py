@@ -16,7 +16,7 @@ from catalog.models import AIModel, PriceBook, SellPlan
 from catalog.rating import TOKEN_CLASSES, UNIT_CLASSES, TimeWindow
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
-from catalog.time_windows import hhmm, rule_label
+from catalog.time_windows import hhmm, rule_label, window_label
 from common.csv_export import csv_text
 
 CSV_COLUMNS = (
@@ -200,7 +200,8 @@ def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bo
     for row in priced:
         extra = [row.label if row.kind == SERVICE_TIER else ""] if tiers else []
         if windows:
-            extra += [row.label, row.hours, row.zone] if row.kind == WINDOW else ["", "", ""]
+            shown = [str(window_label(row.label)), row.hours, row.zone]
+            extra += shown if row.kind == WINDOW else ["", "", ""]
         if units:
             extra += [_exact(u) for u in row.units] if row.units else ["", "", "", ""]
         table.append(

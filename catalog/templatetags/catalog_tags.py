@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from catalog.selectors.pricelist import decimal_text
 from catalog.time_windows import rule_label
+from catalog.time_windows import window_label as shown_window_label
 
 register = template.Library()
 
@@ -68,3 +69,9 @@ def any_units(rows) -> bool:
 @register.filter
 def any_windows(rows) -> bool:
     return any(getattr(row, "kind", "") == "window" for row in rows)
+
+
+@register.filter
+def window_label(label: str):
+    """A window's label in the reader's language: "Off-peak" is 优惠时段 in Chinese; a typed one as typed."""
+    return shown_window_label(label)

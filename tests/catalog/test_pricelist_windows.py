@@ -100,9 +100,10 @@ def test_the_staff_plan_page_and_csv_show_the_window_in_chinese(windowed):
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
         exported = client.get(url + "?format=csv", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert page.status_code == 200
-    assert "Off-peak" in page.text and ZH_HOURS in page.text and "Asia/Shanghai" in page.text
+    # The catalog's default label is shown in the reader's language, as on invoices.
+    assert "优惠时段" in page.text and ZH_HOURS in page.text and "Asia/Shanghai" in page.text
     assert 'data-service_tier="flex"' in page.text and "0.036" in page.text
-    assert ZH_HOURS in exported.content.decode()
+    assert ZH_HOURS in exported.content.decode() and "优惠时段" in exported.content.decode()
     # The rule keeps the windows, and says so.
     assert 'data-keep-windows="1"' in page.text
     assert (
@@ -120,7 +121,8 @@ def test_the_staff_pdf_lists_the_window(windowed, language, hours):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
     # The cell may wrap the hours between rules: each rule is read whole.
-    assert "Off-peak" in text and hours.split("; ")[0] in text and "Asia/Shanghai" in text
+    label = "优惠时段" if language == "zh-hans" else "Off-peak"
+    assert label in text and hours.split("; ")[0] in text and "Asia/Shanghai" in text
     assert "flex" in text and "0.036" in text and "3.6" in text
 
 
@@ -137,7 +139,7 @@ def test_the_portal_lists_the_customers_own_plans_windows(windowed):
     with translation.override("zh-hans"):
         pdf = client.get(reverse("portal-prices-pdf"), {"lang": "zh-hans"})
     text = pdf_text(pdf.content)
-    assert ZH_HOURS.split("; ")[0] in text and "Off-peak" in text
+    assert ZH_HOURS.split("; ")[0] in text and "优惠时段" in text and "Off-peak" not in text
     # How the prices derive (list × (1 − 0.1) of DeepSeek list) never reaches the customer.
     assert "DeepSeek list" not in text
     # Another customer's prices are not the caller's to read.

@@ -101,7 +101,7 @@ def test_the_calculator_shows_peak_and_window_side_by_side(windowed):
     assert page.context["result"].window == "Off-peak"
     assert page.context["result"].total == Decimal("4.5")
     text = page.text
-    assert 'data-testid="quote-hours"' in text and "Off-peak" in text and "3.6" in text and "7.2" in text
+    assert 'data-testid="quote-hours"' in text and "优惠时段" in text and "3.6" in text and "7.2" in text
 
 
 @pytest.mark.parametrize(
