@@ -53,6 +53,7 @@ def _send(alerts: list[PriceAlert], recipients: list[str], wording: tuple[str, s
     lines = [
         f"- {a.plan.name} / {a.model.name} {'batch ' if a.batch else ''}{a.token_class} "
         + (f"at {a.window} hours " if a.window else "")
+        + (f"of service tier {a.service_tier} " if a.service_tier else "")
         + f"(tier above {a.tier_lo}): sells {a.sell_price.normalize():f} vs {cost_word} "
         f"{a.cost_price.normalize():f} {a.currency} per million tokens — {a.get_kind_display()}"
         for a in alerts

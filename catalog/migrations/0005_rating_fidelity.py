@@ -133,8 +133,13 @@ class Migration(migrations.Migration):
             name='window',
             field=models.CharField(blank=True, default='', help_text="The sell price's window (off-peak) at the hours compared; blank: standard hours.", max_length=60, verbose_name='time-of-day window'),
         ),
+        migrations.AddField(
+            model_name='pricealert',
+            name='service_tier',
+            field=models.CharField(blank=True, default='', help_text='The service tier of the requests compared (flex, priority); blank: standard requests.', max_length=20, verbose_name='service tier'),
+        ),
         migrations.AddConstraint(
             model_name='pricealert',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('plan', 'model', 'tier_lo', 'token_class', 'batch', 'window'), name='catalog_alert_one_open_per_price'),
+            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('plan', 'model', 'tier_lo', 'token_class', 'batch', 'window', 'service_tier'), name='catalog_alert_one_open_per_price'),
         ),
     ]

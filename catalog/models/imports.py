@@ -78,6 +78,13 @@ class PriceAlert(models.Model):
         default="",
         help_text=_("The sell price's window (off-peak) at the hours compared; blank: standard hours."),
     )
+    service_tier = models.CharField(
+        _("service tier"),
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=_("The service tier of the requests compared (flex, priority); blank: standard requests."),
+    )
     currency = currency_field()
     sell_price = models.DecimalField(_("sell price"), **PRICE_DIGITS, help_text=_("Per million tokens."))
     cost_price = models.DecimalField(
@@ -100,7 +107,7 @@ class PriceAlert(models.Model):
         ordering = ["-raised_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["plan", "model", "tier_lo", "token_class", "batch", "window"],
+                fields=["plan", "model", "tier_lo", "token_class", "batch", "window", "service_tier"],
                 condition=models.Q(resolved_at__isnull=True),
                 name="catalog_alert_one_open_per_price",
             ),

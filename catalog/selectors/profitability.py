@@ -12,7 +12,16 @@ from django.utils.translation import gettext as _
 
 from catalog.errors import PricingError
 from catalog.models import AIModel, PriceAlert, SellPlan
-from catalog.rating import EXACT, ONE, REQUEST, TOKEN_CLASSES, PriceSchedule, margin_rate, window_pairs
+from catalog.rating import (
+    EXACT,
+    ONE,
+    REQUEST,
+    TOKEN_CLASSES,
+    UNIT_CLASSES,
+    PriceSchedule,
+    margin_rate,
+    window_pairs,
+)
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot
 
@@ -32,10 +41,20 @@ class PriceFinding:
     kind: str
     # The sell side's time-of-day window at the hours compared (blank: standard hours).
     window: str = ""
+    # The service tier of the requests compared (blank: standard requests).
+    service_tier: str = ""
 
     @property
     def key(self) -> tuple:
-        return (self.plan.pk, self.model.pk, self.tier_lo, self.token_class, self.batch, self.window)
+        return (
+            self.plan.pk,
+            self.model.pk,
+            self.tier_lo,
+            self.token_class,
+            self.batch,
+            self.window,
+            self.service_tier,
+        )
 
     @property
     def tier_label(self) -> str:
@@ -51,6 +70,8 @@ class PriceFinding:
         )
         if self.window:
             token = _("%(token)s at %(window)s hours") % {"token": token, "window": self.window}
+        if self.service_tier:
+            token = _("%(token)s, service tier %(tier)s") % {"token": token, "tier": self.service_tier}
         return _(
             "%(plan)s / %(model)s tier %(tier)s %(token)s: %(what)s — sells %(sell)s, costs %(cost)s "
             "%(currency)s per million tokens"
@@ -93,6 +114,10 @@ def _retail_floor(plan: SellPlan) -> Decimal | None:
     return plan.owner.retail_floor if plan.owner_id is not None else None
 
 
+# Every class a tier prices, in the order ``_vectors`` gives their prices.
+PRICED_CLASSES = (*TOKEN_CLASSES, *UNIT_CLASSES)
+
+
 def _compare(
     plan: SellPlan,
     model: AIModel,
@@ -101,33 +126,47 @@ def _compare(
     floor: Decimal | None = None,
     at: datetime | None = None,
 ) -> list[PriceFinding]:
-    """Findings of ``sell`` against ``cost`` per tier stretch, token class and batch mode, and per pair of
-    time-of-day windows that are open together (``window_pairs``): a night price that sells below a cost
-    with no night price is a loss, a night price against the night cost is not compared with the day's."""
-    findings = []
-    bounds = sorted({t.lo for t in sell.tiers} | {t.lo for t in cost.tiers})
-    seen = set()
+    """Findings of ``sell`` against ``cost`` per service tier (each side's own, or its standard prices where
+    it has none: what rating charges), tier stretch, class (tokens, then audio, image and audio-second
+    prices where both sides have them) and batch mode, and per pair of time-of-day windows that are open
+    together (``window_pairs``): a night price under a cost with no night price is a loss, a night price is
+    never compared with the day's cost."""
+    findings: list[PriceFinding] = []
     pairs_open = sorted(window_pairs(sell, cost, at)) if at is not None else [(-1, -1)]
+    names = ["", *sorted({n for n, _t in sell.service_tiers} | {n for n, _t in cost.service_tiers})]
+    for name in names:
+        findings += _compare_set(plan, model, sell, cost, name, pairs_open, floor)
+    return findings
+
+
+def _compare_set(plan, model, sell, cost, name, pairs_open, floor) -> list[PriceFinding]:
+    """``_compare`` for the requests naming service tier ``name`` (blank: standard requests)."""
+    sell_name = name if name in sell._sets else ""
+    cost_name = name if name in cost._sets else ""
+    sell_set, cost_set = sell._sets[sell_name], cost._sets[cost_name]
+    findings, seen = [], set()
+    bounds = sorted({t.lo for t in sell_set.tiers} | {t.lo for t in cost_set.tiers})
     for lo in bounds:
         prompt = lo + 1
         try:
-            s_index, c_index = sell.tier_index(prompt), cost.tier_index(prompt)
+            s_index, c_index = sell.tier_index(prompt, sell_name), cost.tier_index(prompt, cost_name)
         except Exception:
             continue
-        tier = sell.tiers[s_index]
+        tier = sell_set.tiers[s_index]
+        compared = _compared_classes(tier, cost_set.tiers[c_index])
         for sell_window, cost_window in pairs_open:
-            sell_standard = _standard(sell, sell_window, s_index)
-            cost_standard = _standard(cost, cost_window, c_index)
+            sell_standard = _vectors(sell, sell_name, sell_window, s_index)
+            cost_standard = _vectors(cost, cost_name, cost_window, c_index)
             label = sell.windows[sell_window].label if sell_window >= 0 else ""
             for batch in (False, True):
                 if batch and (sell_window, cost_window) != (-1, -1):
                     continue  # windows price standard requests only
-                sell_prices = sell._batch[s_index] if batch else sell_standard
-                cost_prices = cost._batch[c_index] if batch else cost_standard
-                same_sell = sell_prices == sell._standard[s_index]
-                if batch and same_sell and cost_prices == cost._standard[c_index]:
+                sell_prices = _batch(sell_set, s_index) if batch else sell_standard
+                cost_prices = _batch(cost_set, c_index) if batch else cost_standard
+                if batch and sell_prices == sell_standard and cost_prices == cost_standard:
                     continue  # neither side discounts batch: the standard comparison already covers it
-                pairs = list(zip(TOKEN_CLASSES, sell_prices, cost_prices, strict=True))
+                classes = zip(PRICED_CLASSES, sell_prices, cost_prices, strict=True)
+                pairs = [(cls, s, c) for cls, s, c in classes if cls in compared and None not in (s, c)]
                 if not batch:
                     pairs.append((REQUEST, sell.request_fee, cost.request_fee))
                 for token_class, sell_price, cost_price in pairs:
@@ -139,13 +178,31 @@ def _compare(
                     )
                     if finding is not None:
                         seen.add(key)
-                        findings.append(replace(finding, window=label))
+                        findings.append(replace(finding, window=label, service_tier=name))
     return findings
 
 
-def _standard(schedule: PriceSchedule, window: int, index: int) -> tuple[Decimal, ...]:
-    """The six class prices of tier ``index`` for standard requests, at window ``window`` (-1: none)."""
-    return schedule._window_sets[""][window].standard[index] if window >= 0 else schedule._standard[index]
+def _compared_classes(sell_tier, cost_tier) -> set[str]:
+    """The classes whose prices are compared at one tier stretch: every token class, and a unit class only
+    where it has a price of its own on either side (audio tokens without one pay input and output, already
+    compared; a unit one side does not price is never rated, which the caller skips by its None price)."""
+    own = {
+        cls
+        for cls in UNIT_CLASSES
+        if getattr(sell_tier, cls) is not None or getattr(cost_tier, cls) is not None
+    }
+    return {*TOKEN_CLASSES, *own}
+
+
+def _vectors(schedule: PriceSchedule, name: str, window: int, index: int) -> tuple:
+    """Tier ``index``'s class prices (tokens, then units) for standard requests of tier set ``name``, at
+    window ``window`` (-1: none)."""
+    priced = schedule._window_sets[name][window] if window >= 0 else schedule._sets[name]
+    return (*priced.standard[index], *priced.standard_units[index])
+
+
+def _batch(priced, index: int) -> tuple:
+    return (*priced.batch[index], *priced.batch_units[index])
 
 
 def under_floor(sell_price: Decimal, cost_price: Decimal, floor: Decimal | None) -> bool:

@@ -38,7 +38,7 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
     if plans is not None:
         # Only the checked plans' alerts may be resolved: the others were not looked at.
         alerts = alerts.filter(plan__in=list(plans))
-    open_alerts = {(a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch, a.window): a for a in alerts}
+    open_alerts = {_alert_key(a): a for a in alerts}
     for finding in findings:
         alert = open_alerts.pop(finding.key, None)
         if alert is not None:
@@ -65,6 +65,7 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
                 token_class=finding.token_class,
                 batch=finding.batch,
                 window=finding.window,
+                service_tier=finding.service_tier,
                 currency=finding.currency,
                 sell_price=finding.sell_price,
                 cost_price=finding.cost_price,
@@ -79,6 +80,11 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
         ids = [a.pk for a in result.raised]
         transaction.on_commit(lambda: notify_price_alerts_task.delay(ids))
     return result
+
+
+def _alert_key(a: PriceAlert) -> tuple:
+    """An open alert's key, as ``PriceFinding.key`` gives a finding's."""
+    return (a.plan_id, a.model_id, a.tier_lo, a.token_class, a.batch, a.window, a.service_tier)
 
 
 def _margin(finding: PriceFinding) -> Decimal | None:

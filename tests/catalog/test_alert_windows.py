@@ -84,3 +84,37 @@ def test_window_pairs_cut_the_week_where_either_side_changes():
     night_utc = schedule("UTC", ((0b11111, 16 * 60, 0),))
     assert window_pairs(night_shanghai, night_utc, DEC) == {(-1, -1), (0, 0), (0, -1), (-1, 0)}
     assert window_pairs(flat, flat, DEC) == {(-1, -1)}
+
+
+def test_a_service_tier_or_image_price_below_cost_is_a_loss(db):
+    """A flex sell price under the flex cost, and a per-image price under its cost, alert like any price;
+    a tier the cost side lacks is compared with the cost's standard price (what rating charges)."""
+    model = AIModelFactory(name="gpt-5")
+    listing = PriceBookFactory(name="OpenAI list", kind=BookKind.LIST, currency="USD")
+    cost = PriceBookFactory(name="OpenAI contract", kind=BookKind.COST, currency="USD")
+    add_prices(
+        listing,
+        model,
+        tier(input="1.25", output="10", image="0.04"),
+        service_tiers=[("flex", [tier(input="0.625", output="5", image="0.04")])],
+    )
+    add_prices(
+        cost,
+        model,
+        tier(input="1", output="8", image="0.05"),
+        service_tiers=[("priority", [tier(input="2", output="16", image="0.05")])],
+    )
+    plan = SellPlanFactory(name="Open list", currency="USD", margin_floor=Decimal("0"))
+    add_rule(plan, PlanRule.Method.LIST_DISCOUNT, discount=Decimal("0"))
+    found = {(f.service_tier, f.token_class, f.kind) for f in price_check_run(trigger="t", at=DEC).findings}
+    # Standard: the image sells at 0.04 and costs 0.05. Flex: 0.625 < 1 (the cost has no flex tier).
+    assert ("", "image", PriceAlert.Kind.LOSS) in found
+    assert ("flex", "input", PriceAlert.Kind.LOSS) in found and (
+        "flex",
+        "output",
+        PriceAlert.Kind.LOSS,
+    ) in found
+    # Priority: the sell side has none, so a priority request pays the standard 1.25 against a cost of 2.
+    assert ("priority", "input", PriceAlert.Kind.LOSS) in found
+    assert ("", "input", PriceAlert.Kind.LOSS) not in found
+    assert PriceAlert.objects.filter(service_tier="flex", token_class="input").exists()
