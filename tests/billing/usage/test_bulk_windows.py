@@ -192,7 +192,9 @@ def records(prefix: str) -> list[dict]:
     a, n, e = f"{prefix}-a", f"{prefix}-n", f"{prefix}-e"
     rows = [use(rid, a, when, utc=utc) for rid, when, utc, _prices in TIMED]
     rows += [
-        use("flex-0830", a, at(4, 8, 30), service_tier="flex"),  # a tier the book prices: no window
+        # A tier the book prices: its prices at peak, the window's over them in the window (LiteLLM's order).
+        use("flex-0830", a, at(4, 8, 30), service_tier="flex"),
+        use("flex-1030", a, at(4, 10, 30), service_tier="flex"),
         use("flex-upper", a, at(4, 10), service_tier=" FLEX "),
         use("priority-0830", a, at(4, 8, 30), service_tier="priority"),  # not priced: standard, windowed
         use("batch-0830", a, at(4, 8, 30), batch=True),  # batch requests ignore windows
@@ -264,7 +266,7 @@ def test_windows_tiers_units_and_adjustments_alike_on_both_paths(monkeypatch, ca
 
     counts = (result.accepted, result.duplicates, result.rejected, result.unrated)
     assert counts == (reference.accepted, reference.duplicates, reference.rejected, reference.unrated)
-    assert counts == (len(TIMED) + 12, 0, 3, 1)
+    assert counts == (len(TIMED) + 13, 0, 3, 1)
     key = lambda e: (e["index"], e["field"])  # noqa: E731
     assert sorted(result.errors, key=key) == sorted(reference.errors, key=key)
     assert {e["field"] for e in result.errors} == {"audio_seconds", "service_tier", "prompt_tokens"}
@@ -281,8 +283,10 @@ def test_windows_tiers_units_and_adjustments_alike_on_both_paths(monkeypatch, ca
         row = got[rid, 0]
         assert (row["sell_amount"], row["cost_amount"]) == (sell, cost), rid
         assert row["price_window"] == (OFF_PEAK if sell == WINDOW[0] else ""), rid
-    assert (got["flex-0830", 0]["sell_amount"], got["flex-0830", 0]["cost_amount"]) == FLEX
-    assert (got["flex-0830", 0]["service_tier"], got["flex-0830", 0]["price_window"]) == ("flex", "")
+    assert (got["flex-1030", 0]["sell_amount"], got["flex-1030", 0]["cost_amount"]) == FLEX
+    assert (got["flex-1030", 0]["service_tier"], got["flex-1030", 0]["price_window"]) == ("flex", "")
+    assert (got["flex-0830", 0]["sell_amount"], got["flex-0830", 0]["cost_amount"]) == WINDOW
+    assert (got["flex-0830", 0]["service_tier"], got["flex-0830", 0]["price_window"]) == ("flex", OFF_PEAK)
     assert (got["flex-upper", 0]["service_tier"], got["flex-upper", 0]["sell_amount"]) == ("flex", FLEX[0])
     priority = got["priority-0830", 0]
     assert (priority["service_tier"], priority["price_window"], priority["sell_amount"]) == (
@@ -341,8 +345,8 @@ def test_windows_tiers_units_and_adjustments_alike_on_both_paths(monkeypatch, ca
     }
     by_day = {(row[0], row[1]): row for row in windows}
     monday = by_day[datetime(2026, 5, 4).date(), "a"]
-    # 08:00, 08:30, 08:59, 12:00, 18:00, priority and audio: seven off-peak sales on Monday.
-    assert monday[6] == 7 and monday[-3] == 7 * WINDOW[0]
+    # 08:00, 08:30, 08:59, 12:00, 18:00, priority, audio and flex at 08:30: eight off-peak sales on Monday.
+    assert monday[6] == 8 and monday[-3] == 8 * WINDOW[0]
     assert monday[-1] == OFF_PEAK
     hourly_units = UsageHourly.objects.filter(customer_id=blk["a"].pk).values_list("images", "audio_ms")
     assert (sum(i for i, _ in hourly_units), sum(a for _, a in hourly_units)) == (4, 1250)
@@ -354,7 +358,7 @@ def test_an_ndjson_file_through_manage_py_ingest(tmp_path, catalog):
     rows = [
         use("off", "file-a", at(4, 8, 30), utc=True),
         use("peak", "file-a", at(4, 10)),
-        use("flex", "file-a", at(4, 8, 30), service_tier="flex"),
+        use("flex", "file-a", at(4, 10, 30), service_tier="flex"),
         {"request_id": "image", "occurred_at": "2026-05-04T02:00:00Z", "key": "file-a", "model": "imagen",
          "prompt_tokens": 100, "images": 4, "audio_seconds": 1.25},
         {"request_id": "refund", "occurred_at": "2026-05-04T02:00:00Z", "key": "file-a", "model": "imagen",
