@@ -127,3 +127,14 @@ def test_service_tier_amounts_match_litellms(name, tier):
 
 def test_minute_of_reads_litellms_midnight_forms():
     assert (minute_of("00:00"), minute_of("24:00"), minute_of("16:30")) == (0, 0, 990)
+
+
+@pytest.mark.parametrize("prompt", [199_999, 200_000, 200_001])
+def test_xai_bills_its_higher_price_from_the_threshold_itself_as_litellm_does(prompt):
+    name = "xai/grok-4.20-multi-agent-beta-0309"
+    ours = rate(schedule_of(name), Usage(prompt, completion_tokens=1_000))
+    prompt_cost, completion_cost = litellm.cost_per_token(
+        model=name, custom_llm_provider="xai", prompt_tokens=prompt, completion_tokens=1_000
+    )
+    theirs = Decimal(repr(prompt_cost + completion_cost))
+    assert abs(ours.total - theirs) <= Decimal("1e-12"), (ours.total, theirs)

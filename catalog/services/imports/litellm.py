@@ -58,6 +58,8 @@ FIELD_KEYS = {
 }
 FIELD_BY_KEY = {key: field for field, keys in FIELD_KEYS.items() for key in keys}
 THRESHOLD_KEY = re.compile(r"^(?P<key>.+)_above_(?P<n>\d+)(?P<unit>[km])_tokens$")
+# Providers whose ``_above_<N>k_tokens`` prices start at N prompt tokens, not above N (as LiteLLM bills them).
+INCLUSIVE_THRESHOLD_PROVIDERS = ("xai",)
 SERVICE_TIERS = ("flex", "priority", "ultrafast", "balanced")
 MODES = {
     "chat": Modality.TEXT,
@@ -212,7 +214,10 @@ def _tiers(spec: dict, base: dict, found: list) -> list[TierPrices]:
 
 
 def _thresholds(spec: dict, found: list) -> dict[int, dict]:
-    """``{prompt tokens: {field: price}}`` from the ``*_above_<N>k_tokens`` keys of ``spec``."""
+    """``{prompt tokens: {field: price}}`` from the ``*_above_<N>k_tokens`` keys of ``spec``: our tiers take
+    prompts above their lower bound, so a provider that bills the higher price from the threshold itself
+    (LiteLLM's ``_INCLUSIVE_THRESHOLD_PROVIDERS``: xAI) has its bound one token lower."""
+    inclusive = spec.get("litellm_provider") in INCLUSIVE_THRESHOLD_PROVIDERS
     thresholds: dict[int, dict] = {}
     for key, value in spec.items():
         match = THRESHOLD_KEY.match(key)
@@ -220,7 +225,7 @@ def _thresholds(spec: dict, found: list) -> dict[int, dict]:
             continue
         if not match["n"].isascii() or len(match["n"]) > 9:
             raise EntrySkipped(f"{shown(key)}: the token threshold is not a number of at most 9 digits")
-        tokens = int(match["n"]) * (1000 if match["unit"] == "k" else 1_000_000)
+        tokens = int(match["n"]) * (1000 if match["unit"] == "k" else 1_000_000) - (1 if inclusive else 0)
         price = entry_number(value, key, found)
         if price is not None:
             thresholds.setdefault(tokens, {})[FIELD_BY_KEY[match["key"]]] = price
