@@ -29,7 +29,6 @@ from catalog.services.validation import (
     price_check,
     service_tier_name_check,
     tiers_check,
-    unit_prices_check,
     window_prices_check,
 )
 from catalog.time_windows import rules_check, zone_check
@@ -106,7 +105,6 @@ def _service_tiers_check(service_tiers) -> list[tuple[str, list[TierPrices]]]:
         seen.add(name)
         try:
             ordered = tiers_check(tiers)
-            unit_prices_check(ordered)
         except ValidationError as exc:
             raise ValidationError({"service_tier": [f"{name}: {m}" for m in exc.messages]}) from None
         checked.append((name, ordered))
@@ -217,7 +215,6 @@ def price_entry_create(
     may already have used would silently change money already billed.
     """
     ordered = tiers_check(tiers)
-    unit_prices_check(ordered)
     named = _service_tiers_check(service_tiers)
     checked_windows = _windows_check(windows)
     price_check(request_fee)

@@ -10,18 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from catalog.models.fields import PRICE_DIGITS
-from catalog.rating import TierPrices
-
-PRICE_NAMES = (
-    "input",
-    "output",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "reasoning",
-    "batch_input",
-    "batch_output",
-)
+from catalog.rating import PRICE_FIELDS, UNIT_CLASSES, TierPrices
 
 
 def row_label(number: int) -> str:
@@ -57,7 +46,7 @@ def tiers_check(tiers: Sequence[TierPrices]) -> list[TierPrices]:
     for tier in ordered:
         if tier.hi is not None and tier.hi <= tier.lo:
             errors.append(_("Tier %(tier)s ends before it starts.") % {"tier": tier_label(tier.lo, tier.hi)})
-        for name in PRICE_NAMES:
+        for name in PRICE_FIELDS:
             value = getattr(tier, name)
             if value is not None:
                 try:
@@ -124,34 +113,9 @@ def overlap_check(start: datetime, end: datetime | None, existing: Iterable, wha
         raise ValidationError({"effective_from": message})
 
 
-# The per-unit prices a tier may carry beside the token classes (``TierPrices``' last four fields).
-UNIT_PRICE_NAMES = ("audio_input", "audio_output", "image", "audio_second")
+# The per-unit prices a tier may carry beside the token classes, named as their classes.
+UNIT_PRICE_NAMES = UNIT_CLASSES
 SERVICE_TIER_MAX = 20
-
-
-def unit_prices_check(tiers: Sequence[TierPrices]) -> None:
-    """Refuse a tier's audio, image or audio-second price that is negative or over-precise, naming it."""
-    errors = []
-    for tier in tiers:
-        for name in UNIT_PRICE_NAMES:
-            value = getattr(tier, name)
-            if value is None:
-                continue
-            try:
-                price_check(value)
-            except ValidationError as exc:
-                errors.append(
-                    _("Tier %(tier)s %(price)s: %(error)s")
-                    % {
-                        "tier": tier_label(tier.lo, tier.hi),
-                        "price": name,
-                        "error": exc.messages[0],
-                    }
-                )
-    if errors:
-        raise ValidationError(errors)
-
-
 # The names vendors give their tiers (flex, priority, scale, on_demand): nothing else matches an event.
 SERVICE_TIER_NAME = re.compile(r"^[a-z0-9_-]+$")
 
