@@ -15,10 +15,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
@@ -561,32 +560,6 @@ def rate_total(
 def _delegated(schedule: PriceSchedule, counts: tuple, batch: bool, at, service_tier: str, units) -> Decimal:
     """``rate()``'s total for what the fast path does not take (units, refusals, overflow)."""
     return rate(schedule, Usage(*counts, batch, at, *(units or (0, 0, 0, 0)), service_tier)).total
-
-
-def window_pairs(first: PriceSchedule, second: PriceSchedule, week_of: datetime) -> set[tuple[int, int]]:
-    """Which windows of ``first`` and ``second`` are open together (``window_at`` indexes, -1: standard),
-    over the week (Monday 00:00 UTC) holding ``week_of``: what comparing two schedules hour by hour must
-    compare. Each rule's start and end, on every day of the week in its own zone, cuts the week into
-    stretches in which neither side changes; one instant of each stretch decides its pair."""
-    if not first.windows and not second.windows:
-        return {(-1, -1)}
-    monday = (week_of.astimezone(UTC) - timedelta(days=week_of.astimezone(UTC).weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    end = monday + timedelta(days=7)
-    cuts = {monday}
-    for window in (*first.windows, *second.windows):
-        zone = ZoneInfo(window.zone)
-        first_day = monday.astimezone(zone).date() - timedelta(days=1)
-        for _days, start, stop in window.rules:
-            for offset in range(9):
-                day = first_day + timedelta(days=offset)
-                for minute in (start, stop):
-                    local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
-                    instant = local.astimezone(UTC)
-                    if monday <= instant < end:
-                        cuts.add(instant)
-    return {(first.window_at(at), second.window_at(at)) for at in cuts}
 
 
 def schedule_at(schedules: Sequence[PriceSchedule], at: datetime) -> PriceSchedule | None:

@@ -7,6 +7,8 @@ whole day). Rating form: ``(weekday bit mask, start minute, end minute)`` tuples
 
 import re
 import zoneinfo
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS_ABBR
@@ -14,6 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.tier_prices import MINUTES_PER_DAY
+
+if TYPE_CHECKING:
+    from catalog.rating import PriceSchedule
 
 # The label the catalog gives a window (``PriceWindow.label``'s default, the LiteLLM import's).
 OFF_PEAK = "Off-peak"
@@ -109,3 +114,29 @@ def window_label(label: str):
     """A window's label as a reader sees it: the catalog's default one translated (优惠时段), any other as
     staff typed it. Stored and sent by the API as given; pages, documents and CSVs show this."""
     return pgettext_lazy("time of day", "Off-peak") if label == OFF_PEAK else label
+
+
+def window_pairs(first: "PriceSchedule", second: "PriceSchedule", week_of: datetime) -> set[tuple[int, int]]:
+    """Which windows of ``first`` and ``second`` are open together (``window_at`` indexes, -1: standard),
+    over the week (Monday 00:00 UTC) holding ``week_of``: what comparing two schedules hour by hour must
+    compare. Each rule's start and end, on every day of the week in its own zone, cuts the week into
+    stretches in which neither side changes; one instant of each stretch decides its pair."""
+    if not first.windows and not second.windows:
+        return {(-1, -1)}
+    monday = (week_of.astimezone(UTC) - timedelta(days=week_of.astimezone(UTC).weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    end = monday + timedelta(days=7)
+    cuts = {monday}
+    for window in (*first.windows, *second.windows):
+        zone = zoneinfo.ZoneInfo(window.zone)
+        first_day = monday.astimezone(zone).date() - timedelta(days=1)
+        for _days, start, stop in window.rules:
+            for offset in range(9):
+                day = first_day + timedelta(days=offset)
+                for minute in (start, stop):
+                    local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+                    instant = local.astimezone(UTC)
+                    if monday <= instant < end:
+                        cuts.add(instant)
+    return {(first.window_at(at), second.window_at(at)) for at in cuts}

@@ -20,10 +20,10 @@ from catalog.rating import (
     UNIT_CLASSES,
     PriceSchedule,
     margin_rate,
-    window_pairs,
 )
 from catalog.selectors.models import active_models
 from catalog.selectors.pricing import PricingSnapshot
+from catalog.time_windows import window_pairs
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import BookKind, PlanRule, PriceAlert, PriceWindow
-from catalog.rating import PriceSchedule, TierPrices, TimeWindow, window_pairs
+from catalog.rating import PriceSchedule, TierPrices, TimeWindow
 from catalog.services.alerts import price_check_run
+from catalog.time_windows import window_pairs
 from tests.catalog.factories import (
     AIModelFactory,
     PriceBookFactory,
