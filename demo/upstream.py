@@ -65,7 +65,8 @@ ROUTES = {
 P, PP = Settlement.PREPAID, Settlement.POSTPAID
 # (vendor slug, contract, currency, settlement, cost basis: a book's name or a list discount, prepaid,
 #  committed per month, payment days). Amounts fit the demo's small month of traffic (a few CNY or USD per
-#  channel): each prepaid amount is bought on the contract's channel (``_purchases``).
+#  channel): each prepaid amount is bought on the contract's channel (``_purchases``). Kimi's is nearly spent
+#  (about two days of cover left, whatever the hour the demo loads at): the low-cover alert has a channel.
 CONTRACTS = [
     ("openai", "OpenAI direct (prepaid)", "USD", P, "OpenAI contract", "10", 0, 0),
     ("anthropic", "Anthropic enterprise (postpaid)", "USD", PP, "Anthropic contract", 0, "20", 30),
@@ -73,7 +74,7 @@ CONTRACTS = [
     ("openrouter", "OpenRouter credits", "USD", P, "OpenRouter cost", "1", 0, 0),
     ("deepseek", "DeepSeek prepaid", "CNY", P, "DeepSeek contract", "20", 0, 0),
     ("alibaba", "Alibaba Cloud Bailian 百炼", "CNY", P, D("0.20"), "15", 0, 0),
-    ("moonshot", "Moonshot Kimi", "CNY", P, "Moonshot AI contract", "1.5", 0, 0),
+    ("moonshot", "Moonshot Kimi", "CNY", P, "Moonshot AI contract", "1.1", 0, 0),
     ("zhipu", "Zhipu GLM", "CNY", P, "Zhipu AI contract", "16", 0, 0),
     ("minimax", "MiniMax", "CNY", P, "MiniMax contract", "10", 0, 0),
 ]
