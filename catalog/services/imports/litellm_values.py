@@ -1,19 +1,21 @@
 """Read LiteLLM's numbers as the decimals the vendor meant, and say when a value had to be read that way.
 
 LiteLLM's file is written by a program from binary floats, so a price of 1.6 per million tokens is
-published as ``1.6000000000000001e-06``. Such a value is read by round-tripping the float to 15
-significant digits (every decimal of up to 15 digits survives a float exactly) and dropping trailing
-zeros; each value read so is recorded, so the preview says what was normalised. A value that still has
-more than 12 decimal places per million is not a price we can store without rounding: its entry is
-skipped with that reason, the file is not refused.
+published as ``1.6000000000000001e-06``. Such a value is read rounded to 15 significant digits (every
+decimal of up to 15 digits survives a float exactly, so that is what the float can mean) with trailing
+zeros dropped, in Decimal arithmetic (no float is involved); each value read so is recorded, so the preview
+says what was normalised. A value that still has more than 12 decimal places per million is not a price we
+can store without rounding: its entry is skipped with that reason, the file is not refused.
 """
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 
 from catalog.models.fields import PRICE_DIGITS
 from catalog.rating import EXACT
 from catalog.services.imports.parsed import MAX_PRICE_EXPONENT, shown
 
+# The significant digits a binary float (double) always reproduces: what a published float can mean.
+FLOAT_DIGITS = Context(prec=15, rounding=ROUND_HALF_EVEN)
 PLACES = PRICE_DIGITS["decimal_places"]
 INTEGER_DIGITS = PRICE_DIGITS["max_digits"] - PLACES
 
@@ -37,7 +39,7 @@ def read_float(text: str) -> Decimal:
     exact = Decimal(text)
     if not exact.is_finite() or not exact or exact.adjusted() > MAX_PRICE_EXPONENT or exact.adjusted() < -300:
         return exact
-    meant = Decimal(format(float(text), ".15g")).normalize()
+    meant = FLOAT_DIGITS.plus(exact).normalize(FLOAT_DIGITS)
     if meant == exact:
         return exact
     value = Normalised(meant)
