@@ -5,7 +5,7 @@ shows in the amount."""
 from decimal import Decimal
 
 from catalog.models import BookKind, PriceBook
-from catalog.rating import TierPrices
+from catalog.rating import UNIT_FIELDS, USAGE_FIELDS, TierPrices
 from tests.billing.usage.factories import customer_make, default_plan
 from tests.catalog.factories import AIModelFactory, VendorFactory, add_prices, tier
 
@@ -63,3 +63,8 @@ def gateway_catalog() -> None:
 def per_million(*terms: tuple[int, str]) -> Decimal:
     """Σ tokens × price per million, exactly: ``(50, "3")`` is 50 tokens at 3 per million."""
     return sum((tokens * Decimal(price) for tokens, price in terms), Decimal(0)) / MILLION
+
+
+def counts(event) -> dict:
+    """A canonical event's non-zero counts, tokens and units, by field name."""
+    return {name: getattr(event, name) for name in (*USAGE_FIELDS, *UNIT_FIELDS) if getattr(event, name)}

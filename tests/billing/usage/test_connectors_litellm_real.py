@@ -26,7 +26,7 @@ from billing.usage.events import event_validate
 from billing.usage.models import RatingState, UsageEvent
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
-from tests.billing.usage.connector_catalog import gateway_catalog, per_million
+from tests.billing.usage.connector_catalog import counts, gateway_catalog, per_million
 from tests.billing.usage.factories import AT, source_make
 
 ENDPOINT = "http://distributor.test/api/v1/usage/litellm"
@@ -264,22 +264,6 @@ def canonical(payload: dict):
     event = event_validate(connector.to_canonical(payload), 0, now=AT.replace(year=2100))
     assert not isinstance(event, list), event
     return event
-
-
-def counts(event) -> dict:
-    names = (
-        "prompt_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-        "completion_tokens",
-        "reasoning_tokens",
-        "audio_prompt_tokens",
-        "audio_completion_tokens",
-        "images",
-        "audio_ms",
-    )
-    return {name: getattr(event, name) for name in names if getattr(event, name)}
 
 
 def test_the_logger_sends_every_request_once_in_batches(bodies, payloads):

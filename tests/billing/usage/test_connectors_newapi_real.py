@@ -17,7 +17,7 @@ from billing.usage.events import event_validate
 from billing.usage.models import GatewayKey, RatingState, UsageEvent
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
-from tests.billing.usage.connector_catalog import gateway_catalog, per_million, priced
+from tests.billing.usage.connector_catalog import counts, gateway_catalog, per_million, priced
 from tests.billing.usage.factories import AT, source_make
 from tests.catalog.factories import tier
 
@@ -275,22 +275,6 @@ def canonical(row: dict):
     event = event_validate(newapi.to_canonical(row), 0, now=AT)
     assert not isinstance(event, list), event
     return event
-
-
-def counts(event) -> dict:
-    names = (
-        "prompt_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-        "completion_tokens",
-        "reasoning_tokens",
-        "audio_prompt_tokens",
-        "audio_completion_tokens",
-        "images",
-        "audio_ms",
-    )
-    return {name: getattr(event, name) for name in names if getattr(event, name)}
 
 
 @pytest.mark.parametrize("name", USAGE_ROWS)
