@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 from django.db import models
 
+from common.currencies import currency_exponent
+
 # Be extremely careful changing these: they are the column types of every money table, and a change needs
 # a migration that rewrites them. Three places hold every currency's minor unit (KWD has three); amounts
 # are rounded to their own currency's exponent before they are stored, so a CNY amount still has two.
@@ -49,39 +51,6 @@ LEDGER_PLACES = 12
 LEDGER_FIELD = {"max_digits": LEDGER_DIGITS, "decimal_places": LEDGER_PLACES}
 """DecimalField arguments for a full-precision amount: ledger entries, exact line and wallet amounts."""
 LEDGER_QUANTUM = Decimal(1).scaleb(-LEDGER_PLACES)
-
-# ISO 4217 exponents that differ from the usual two decimals. Stripe follows ISO here.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "JPY",
-        "KMF",
-        "KRW",
-        "MGA",
-        "PYG",
-        "RWF",
-        "UGX",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    }
-)
-THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-
-
-def currency_exponent(currency: str) -> int:
-    """Return how many decimals ``currency``'s minor unit has (JPY 0, CNY and USD 2, KWD 3)."""
-    currency = currency.upper()
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if currency in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
 
 
 @lru_cache(maxsize=256)

@@ -4,6 +4,8 @@ Forms offer the currencies the product is configured for (``known_currencies``);
 that is no currency at all, whoever calls them, so a plan or a batch of codes is never created in one.
 """
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -197,3 +199,52 @@ def configured_currencies() -> list[str]:
     }
     rest = sorted(c for c in named if c in ISO_4217 and c != settings.BASE_CURRENCY)
     return [settings.BASE_CURRENCY, *rest]
+
+
+# ISO 4217 exponents that differ from the usual two decimals. Stripe follows ISO here.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def currency_exponent(currency: str) -> int:
+    """Return how many decimals ``currency``'s minor unit has (JPY 0, CNY and USD 2, KWD 3)."""
+    currency = currency.upper()
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if currency in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def amount_display(value, currency: str = "") -> str:
+    """``value`` for people: rounded half up to ``currency``'s minor unit (two decimals with no currency),
+    with thousands separators: 1,324.31 CNY, 1,235 JPY, 1.500 KWD. None and "" show as a dash.
+
+    Pages show this; the exact amount goes on hover and into exports (``billing.templatetags.money``).
+    """
+    if value is None or value == "":
+        return "—"
+    places = currency_exponent(currency) if currency else 2
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)  # -0.001 shows 0.00, not -0.00
+    return f"{rounded:,.{places}f}"

@@ -194,6 +194,15 @@ class JournalTransaction(models.Model):
     )
     effective_date = models.DateField(_("effective date"), db_index=True)
     memo = models.CharField(_("memo"), max_length=500, blank=True)
+    memo_message = models.JSONField(
+        _("memo message"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The memo as a message key and its parameters (common.stored_text), for the reader's language."
+        ),
+    )
     source = models.CharField(
         _("source"), max_length=200, blank=True, help_text=_("Where it came from, e.g. stripe:evt_123.")
     )

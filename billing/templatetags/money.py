@@ -1,20 +1,42 @@
-"""``{{ amount|money:currency }}``: an amount with thousands separators and its currency's decimals.
+"""How pages show amounts and counts.
 
-``{{ amount|money_rounded:currency }}`` rounds a full-precision figure (a usage report's sums) to the
-currency's minor unit instead, without separators.
+- ``{{ amount|money:currency }}``: rounded to the currency's minor unit with thousands separators
+  (1,324.31 CNY, 1,235 JPY); where the stored amount has more places, the exact figure is on hover
+  (``title``). What people read on screen and in documents.
+- ``{{ price|money_exact:currency }}``: every place the amount has (at least the currency's): unit prices
+  (0.000325 per token) and ledger detail where the exact figure is the point.
+- ``{{ amount|money_rounded:currency }}``: the rounded figure as plain text, no separators or markup (for
+  attributes and figures inside sentences).
+- ``{{ count|quantity }}``: a count (tokens, requests) as an integer with separators: 1,635,884.
 """
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils.html import format_html
 
 from billing.money import money_format, quantize_money
+from common.currencies import amount_display
 
 register = template.Library()
 
 
 @register.filter
-def money(value, currency: str = "") -> str:
+def money(value, currency: str = ""):
+    """``value`` rounded to ``currency``'s minor unit, with separators; the exact amount on hover when it
+    has more places than that."""
+    shown = amount_display(value, currency)
+    if value is None or value == "":
+        return shown
+    exact = money_format(value, currency)
+    if exact == shown:
+        return shown
+    label = f"{exact} {currency}".strip()
+    return format_html('<span class="money" title="{}">{}</span>', label, shown)
+
+
+@register.filter
+def money_exact(value, currency: str = "") -> str:
     """Format ``value`` as 1,234.50 (CNY), 1,234.500 (KWD), 1,234 (JPY) or 0.000325; see money_format."""
     return money_format(value, currency)
 
@@ -26,6 +48,18 @@ def money_rounded(value, currency: str) -> str:
         return ""
     rounded = quantize_money(Decimal(value), currency or "")  # no currency (an empty report): two decimals
     return str(abs(rounded) if rounded == 0 else rounded)  # a margin of -0.001 shows 0.00, not -0.00
+
+
+@register.filter
+def quantity(value) -> str:
+    """A count as an integer with thousands separators (1,635,884); a dash for none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    return f"{number.to_integral_value():,}"
 
 
 @register.filter

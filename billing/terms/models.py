@@ -278,6 +278,9 @@ class RiskFlag(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     policy = models.CharField(_("policy"), max_length=8, choices=BillingTerms.CreditPolicy.choices)
     detail = models.CharField(_("detail"), max_length=300, blank=True)
+    detail_message = models.JSONField(
+        null=True, blank=True, help_text=_("The detail as a message key (common.stored_text).")
+    )
     measured = models.DecimalField(
         _("measured"),
         **LEDGER_FIELD,

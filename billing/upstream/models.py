@@ -391,6 +391,9 @@ class ReconciliationLine(models.Model):
     theirs = models.JSONField(_("theirs"), default=dict)
     value = models.DecimalField(_("value at stake"), **LEDGER_FIELD, default=Decimal(0))
     detail = models.CharField(_("detail"), max_length=500, blank=True)
+    detail_message = models.JSONField(
+        null=True, blank=True, help_text=_("The detail as a message key (common.stored_text).")
+    )
 
     class Meta:
         db_table = "upstream_recon_line"
@@ -430,6 +433,9 @@ class MismatchFlag(models.Model):
         _("strength"), max_digits=12, decimal_places=4, default=Decimal(0), help_text=_("Signal-specific.")
     )
     detail = models.CharField(_("detail"), max_length=500, blank=True)
+    detail_message = models.JSONField(
+        null=True, blank=True, help_text=_("The detail as a message key (common.stored_text).")
+    )
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
     note = models.TextField(_("note"), blank=True)

@@ -267,6 +267,8 @@ class UsageEvent(models.Model):
     metadata = StoredJSONField(default=dict, blank=True)
     rating_state = models.CharField(max_length=12, choices=RatingState.choices, default=RatingState.UNRATED)
     unrated_reason = models.CharField(max_length=300, blank=True)
+    # The reason as a message key and parameters (common.stored_text); json, not jsonb: COPYed with the row.
+    unrated_message = StoredJSONField(null=True, blank=True)
     sell_plan = models.CharField(
         max_length=120, blank=True, help_text=_("Plan or book that priced the sale.")
     )
@@ -465,6 +467,9 @@ class UsageUpload(models.Model):
     unrated = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text=_("The first rejected rows."))
     error = models.TextField(blank=True)
+    error_message = models.JSONField(
+        null=True, blank=True, help_text=_("The error as a message key (common.stored_text).")
+    )
     created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
