@@ -54,12 +54,39 @@ def _operator_logo() -> str | None:
     return path.as_uri() if path and path.is_file() else None
 
 
+def _bank_fields(name: str, account_name: str, number: str, code: str) -> tuple[tuple[str, str], ...]:
+    """The labelled bank fields that are filled in (labels lazy: each document or page translates them)."""
+    fields = (
+        (_("Bank"), name),
+        (_("Account name"), account_name),
+        (_("Account number"), number),
+        (_("SWIFT / branch"), code),
+    )
+    return tuple((label, value) for label, value in fields if value)
+
+
+def _operator_bank_fields() -> tuple[tuple[str, str], ...]:
+    return _bank_fields(
+        settings.OPERATOR_BANK_NAME,
+        settings.OPERATOR_BANK_ACCOUNT_NAME,
+        settings.OPERATOR_BANK_ACCOUNT_NUMBER,
+        settings.OPERATOR_BANK_CODE,
+    )
+
+
+def _profile_bank_fields(profile: SellerProfile) -> tuple[tuple[str, str], ...]:
+    return _bank_fields(
+        profile.bank_name, profile.bank_account_name, profile.bank_account_number, profile.bank_code
+    )
+
+
 def operator_identity(*, via: str = "") -> SellerIdentity:
     return SellerIdentity(
         name=settings.OPERATOR_NAME,
         address=settings.OPERATOR_ADDRESS,
         tax_id=settings.OPERATOR_TAX_ID,
         bank_details=settings.OPERATOR_BANK_DETAILS,
+        bank_fields=_operator_bank_fields(),
         logo=_operator_logo(),
         via=via,
     )
@@ -86,17 +113,11 @@ def profile_identity(seller: Customer) -> SellerIdentity:
     profile = SellerProfile.objects.filter(customer=seller).first()
     if profile is None:
         return SellerIdentity(name=seller.name, email=seller.contact_email, seller_id=seller.pk)
-    bank_fields = (
-        (_("Bank"), profile.bank_name),
-        (_("Account name"), profile.bank_account_name),
-        (_("Account number"), profile.bank_account_number),
-        (_("SWIFT / branch"), profile.bank_code),
-    )
     return SellerIdentity(
         name=profile.legal_name or seller.name,
         address=profile.address,
         tax_id=profile.tax_id,
-        bank_fields=tuple((label, value) for label, value in bank_fields if value),
+        bank_fields=_profile_bank_fields(profile),
         email=profile.billing_email or seller.contact_email,
         footer=profile.invoice_footer,
         logo=_logo_data_uri(profile),
@@ -115,6 +136,49 @@ def seller_identity(customer: Customer | None) -> SellerIdentity:
     if agency is not None:
         return operator_identity(via=Customer.objects.only("name").get(pk=agency).name)
     return operator_identity()
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    """How a customer pays its seller by bank transfer: on its invoices and statements, and on the portal's
+    "notify a bank transfer" page. ``bank_fields`` are (lazy label, value) pairs; ``bank_details`` the
+    operator's older free-text setting (``OPERATOR_BANK_DETAILS``); ``note`` a free-text instruction
+    (``OPERATOR_PAYMENT_INSTRUCTIONS``; a reseller's profile has none). The transfer reference and due date
+    belong to each document, so the document adds them."""
+
+    payee: str
+    bank_fields: tuple[tuple[str, str], ...] = ()
+    bank_details: str = ""
+    note: str = ""
+    email: str = ""
+
+
+def payment_instructions(customer: Customer | None) -> PaymentInstructions | None:
+    """The bank details ``customer`` pays to: its reseller's (never the operator's, which a reseller's
+    customer must not see), else the operator's from settings. None when its seller configured no bank
+    details: nothing to print, and a page says to ask the seller instead. None customer: the operator."""
+    if customer is not None and customer.seller_id is not None:
+        seller = customer.seller
+        profile = SellerProfile.objects.filter(customer=seller).first()
+        if profile is None:
+            return None
+        fields = _profile_bank_fields(profile)
+        if not fields:
+            return None
+        return PaymentInstructions(
+            payee=profile.legal_name or seller.name,
+            bank_fields=fields,
+            email=profile.billing_email or seller.contact_email,
+        )
+    fields = _operator_bank_fields()
+    if not fields and not settings.OPERATOR_BANK_DETAILS:
+        return None
+    return PaymentInstructions(
+        payee=settings.OPERATOR_NAME,
+        bank_fields=fields,
+        bank_details=settings.OPERATOR_BANK_DETAILS,
+        note=settings.OPERATOR_PAYMENT_INSTRUCTIONS,
+    )
 
 
 def seller_name(customer: Customer) -> str:

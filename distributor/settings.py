@@ -237,6 +237,13 @@ OPERATOR_ADDRESS = env_str("OPERATOR_ADDRESS", "1 Example Road, Shanghai")
 OPERATOR_LOGO = env_str("OPERATOR_LOGO", str(BASE_DIR / "static" / "documents" / "logo.svg"))
 OPERATOR_TAX_ID = env_str("OPERATOR_TAX_ID", "")
 OPERATOR_BANK_DETAILS = env_str("OPERATOR_BANK_DETAILS", "")
+# Where customers of the operator pay by bank transfer: the payment-instructions block on invoices and
+# statements and the portal's bank-transfer page (accounts.identity.payment_instructions). All blank: none.
+OPERATOR_BANK_NAME = env_str("OPERATOR_BANK_NAME", "")
+OPERATOR_BANK_ACCOUNT_NAME = env_str("OPERATOR_BANK_ACCOUNT_NAME", "")
+OPERATOR_BANK_ACCOUNT_NUMBER = env_str("OPERATOR_BANK_ACCOUNT_NUMBER", "")
+OPERATOR_BANK_CODE = env_str("OPERATOR_BANK_CODE", "")
+OPERATOR_PAYMENT_INSTRUCTIONS = env_str("OPERATOR_PAYMENT_INSTRUCTIONS", "")
 
 # ------------------------------------------------------------------------------
 # Static files — https://docs.djangoproject.com/en/5.2/howto/static-files/
