@@ -223,6 +223,8 @@ MFA_TOTP_TOLERANCE = 1
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Chinese tables keep thousands separators (Django's zh_Hans formats have none).
+FORMAT_MODULE_PATH = ["distributor.formats"]
 TIME_ZONE = env_timezone("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
