@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # ``?bom=1`` on any CSV download: the UTF-8 byte-order mark Excel needs for Chinese names.
+    "common.csv_export.ExcelBomMiddleware",
 ]
 
 ROOT_URLCONF = "distributor.urls"

@@ -131,7 +131,7 @@ def journal_csv_rows(entries: Iterable[JournalEntry]) -> Iterator[str]:
             [
                 txn.pk,
                 txn.effective_date.isoformat(),
-                txn.posted_at.isoformat(),
+                txn.posted_at,
                 txn.kind,
                 txn.source,
                 txn.memo,

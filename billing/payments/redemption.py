@@ -124,8 +124,8 @@ def redemption_batch_export(*, batch: RedemptionBatch, user: User) -> str:
             code.code,
             quantize_money(batch.value, batch.currency),
             batch.currency,
-            batch.expires_at.isoformat(),
-            code.redeemed_at.isoformat() if code.redeemed_at else "",
+            batch.expires_at,
+            code.redeemed_at,
             code.customer.code if code.customer else "",
         ]
         for code in batch.codes.select_related("customer").order_by("id").iterator()

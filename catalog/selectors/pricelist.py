@@ -216,7 +216,7 @@ def price_list_csv(rows: list[PriceListRow], currency: str, *, include_basis: bo
                 _exact(row.request_fee),
                 currency,
                 *([row.basis] if include_basis else []),
-                row.effective_from.isoformat() if row.effective_from else "",
+                row.effective_from,
                 *extra,
             ]
         )

@@ -63,7 +63,7 @@ def _event_rows(flag: MismatchFlag) -> Iterator[list]:
             flag,
             "event",
             reference=event.request_id,
-            occurred_at=event.occurred_at.isoformat(),
+            occurred_at=event.occurred_at,
             requested_model=event.model_name,
             reported_model=event.reported,
             requests=1,
