@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -58,6 +60,8 @@ pytestmark = pytest.mark.django_db
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+# A date/time written in UTC (ISO or str()); the operator's zone in the tests is Asia/Shanghai (+08:00).
+UTC_INSTANT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)")
 # Building CSV, or a response declared text/csv, outside common.csv_export.
 WRITES_CSV = re.compile(r"csv\.(writer|DictWriter)\b|content_type\s*=\s*[\"']text/csv|Response\(.*text/csv")
 OUR_APPS = {"accounts", "billing", "catalog", "distributor"}
@@ -431,13 +435,37 @@ def assert_no_formula(rows: list[list[str]], where: str) -> None:
     assert any(c.startswith("'") and c[1:2] in FORMULA_STARTS for c in cells), f"{where}: nothing seeded"
 
 
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 def _fetch(client, url: str, query: dict) -> str:
     response = client.get(url, query)
     assert response.status_code == 200, (url, response.status_code)
     assert response["Content-Type"].startswith("text/csv"), url
-    if response.streaming:
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
+    body = _body(response)
+    assert not body.startswith(csv_export.BOM), f"{url}: a byte-order mark nobody asked for"
+    text = body.decode()
+    assert not UTC_INSTANT.search(text), f"{url}: a date/time in UTC, not the screen's zone"
+    return text
+
+
+def assert_excel_bom_on_request(client, seeded) -> None:
+    """Every CSV endpoint, streamed or whole, starts with the UTF-8 BOM when asked (?bom=1), and the rest
+    of the body is the same CSV."""
+    streamed = whole = 0
+    for name, (who, url, query) in COVERED.items():
+        client.force_login(seeded["users"][who])
+        named = {"acme": seeded["acme"].pk, "CHANNEL": seeded["channel"].pk}
+        query = {"format": "csv", **{k: named.get(v, v) for k, v in query.items()}}
+        response = client.get(url(seeded), {**query, "bom": "1"})
+        assert response.status_code == 200, name
+        body = _body(response)
+        assert body.startswith(csv_export.BOM), f"{name}: no byte-order mark with ?bom=1"
+        rows = _rows(body.decode("utf-8-sig"))
+        assert rows and rows[0] and not rows[0][0].startswith("\ufeff"), name
+        streamed, whole = streamed + response.streaming, whole + (not response.streaming)
+    assert streamed and whole, "both the streamed and the whole responses were checked"
 
 
 # PostgreSQL: the CSVs' full-precision amounts (SQLite, the demo database, stores decimals as REAL).
@@ -458,6 +486,8 @@ def test_no_csv_export_starts_a_formula(client, seeded, tmp_path):
     for name, kind in EXPORT_URLS.items():
         url = reverse("staff-accountant-export", args=[kind])
         assert_no_formula(_rows(_fetch(client, url, OCTOBER)), name)
+
+    assert_excel_bom_on_request(client, seeded)
 
     out = tmp_path / "statement.csv"
     args = ["--customer=-acme", "--from=2026-10-01", "--to=2026-10-31", "--format=csv", f"--out={out}"]
@@ -523,3 +553,62 @@ def test_numbers_stay_numbers_and_exact():
     )
     assert csv_cell(Decimal("-Infinity")) == "'-Infinity"  # not a finite amount: text
     assert _rows(csv_text([["a", "b"], [Decimal("-1.00"), "-1.00"]])) == [["a", "b"], ["-1.00", "'-1.00"]]
+
+
+def test_datetimes_are_written_in_the_active_zone_with_their_offset():
+    instant = dt.datetime(2026, 10, 15, 20, 30, tzinfo=dt.UTC)
+    assert csv_cell(instant) == "2026-10-16T04:30:00+08:00"  # settings.TIME_ZONE, as pages show it
+    with timezone.override("Europe/Berlin"):
+        assert csv_cell(instant) == "2026-10-15T22:30:00+02:00"
+    assert csv_cell(dt.datetime(2026, 10, 15, 20, 30)) == "2026-10-15T20:30:00"  # naive: as given
+
+
+# -- the byte-order mark Excel needs ------------------------------------------------------------------
+
+
+def _answer(content, query: str):
+    """``csv_response(content)`` as a view would answer a request with ``query``, through the middleware."""
+    request = RequestFactory().get(f"/export/?{query}")
+    middleware = csv_export.ExcelBomMiddleware(lambda _request: csv_export.csv_response(content, "名单.csv"))
+    return middleware(request)
+
+
+@pytest.mark.parametrize("query", ["bom=1", "bom=true", "bom=YES"])
+def test_bom_on_request_whole_and_streamed(query):
+    rows = [["customer", "amount"], ["深度求索", Decimal("1.50")]]
+    whole = _answer(csv_text(rows), query)
+    assert not whole.streaming
+    assert whole.content == csv_export.BOM + csv_text(rows).encode()
+    streamed = _answer(csv_export.csv_lines(rows), query)
+    assert streamed.streaming
+    assert b"".join(streamed.streaming_content) == csv_export.BOM + csv_text(rows).encode()
+    assert _rows(whole.content.decode("utf-8-sig")) == [["customer", "amount"], ["深度求索", "1.50"]]
+    assert whole["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize("query", ["", "bom=0", "bom=", "bom=no"])
+def test_no_bom_unless_asked_so_machine_readers_get_plain_utf8(query):
+    rows = [["customer"], ["深度求索"]]
+    assert _answer(csv_text(rows), query).content == csv_text(rows).encode()
+    streamed = _answer(csv_export.csv_lines(rows), query)
+    assert b"".join(streamed.streaming_content) == csv_text(rows).encode()
+
+
+def test_bom_only_on_csv_answers():
+    request = RequestFactory().get("/page/?bom=1")
+    page = csv_export.ExcelBomMiddleware(lambda _request: HttpResponse("<p>x</p>"))(request)
+    assert page.content == b"<p>x</p>"
+
+
+def test_redemption_code_expiry_reads_in_the_screens_zone(client):
+    finance = staff(StaffRole.FINANCE)
+    expires = dt.datetime(2027, 1, 31, 16, 0, tzinfo=dt.UTC)  # 1 February, midnight in Shanghai
+    batch = redemption_batch_create(
+        user=finance, name="Promo", currency="CNY", value=Decimal("8.00"), count=1, expires_at=expires
+    )
+    client.force_login(finance)
+    response = client.get(reverse("staff-redemption-batch-csv", args=[batch.pk]), {"bom": "1"})
+    text = response.content.decode("utf-8-sig")
+    header, row = _rows(text)
+    assert row[header.index("expires_at")] == "2027-02-01T00:00:00+08:00"
+    assert row[header.index("redeemed_at")] == ""
