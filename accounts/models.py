@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -211,6 +212,114 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.customer} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An invitation to be a portal user of ``customer`` as ``role``: the way in, since sign-up is closed.
+
+    Only a hash of the link's token is kept (``accounts.invitations``): a leaked database row opens nothing.
+    Resending issues a new token (the old link stops working) and a new expiry. The row stays as history
+    once accepted or revoked.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("customer")
+    )
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=MemberRole.choices, default=MemberRole.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    invited_at = models.DateTimeField(_("invited"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("last sent"))
+    send_count = models.PositiveSmallIntegerField(_("times sent"), default=1)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("user"),
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-invited_at", "-id"]
+        constraints = [
+            # One open invitation per address and organisation: inviting again is "resend".
+            models.UniqueConstraint(
+                Lower("email"),
+                "customer",
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.customer} ({self.role})"
+
+    def status_at(self, now) -> str:
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        return self.Status.EXPIRED if self.expires_at <= now else self.Status.PENDING
+
+
+class MembershipEvent(models.Model):
+    """What happened to an organisation's portal users and who did it: the history a revoked membership
+    (whose row is deleted so that nothing can act on it) leaves behind."""
+
+    class Action(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        RESENT = "resent", _("Invitation resent")
+        ACCEPTED = "accepted", _("Joined")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+        REVOKED = "revoked", _("Access revoked")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="membership_events")
+    email = models.EmailField(_("e-mail address"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    role = models.CharField(_("role"), max_length=16, choices=MemberRole.choices)
+    previous_role = models.CharField(
+        _("previous role"), max_length=16, choices=MemberRole.choices, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership event")
+        verbose_name_plural = _("membership events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.email} {self.action}"
 
 
 def _seller_logo_path(profile: "SellerProfile", filename: str) -> str:

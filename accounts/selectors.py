@@ -30,3 +30,17 @@ def home_customer(user: User) -> Customer | None:
     """Return the organisation a customer user acts for, or None for staff and strangers."""
     membership = getattr(user, "membership", None)
     return membership.customer if membership else None
+
+
+def customer_users(customer: Customer) -> dict:
+    """``customer``'s portal users, its invitations not yet accepted or revoked (expired ones too, to
+    resend), and the latest changes to them, for the users panel."""
+    from accounts.models import Invitation, MembershipEvent
+
+    return {
+        "members": customer.memberships.select_related("user").order_by("user__email"),
+        "invitations": Invitation.objects.filter(
+            customer=customer, accepted_at__isnull=True, revoked_at__isnull=True
+        ).select_related("invited_by"),
+        "events": MembershipEvent.objects.filter(customer=customer).select_related("actor")[:20],
+    }

@@ -6,6 +6,7 @@ urlpatterns: list = [
     path("", include("billing.ledger.urls")),
     path("", include("billing.wallets.urls")),
     path("", include("billing.payments.urls")),
+    path("", include("billing.payments.portal_bank_urls")),
     path("", include("billing.usage.urls")),
     path("", include("billing.gateway.urls")),
     path("", include("billing.dunning.urls")),
@@ -21,5 +22,6 @@ urlpatterns: list = [
     path("", include("billing.exposure.urls")),
     path("", include("billing.opening.urls")),
     path("", include("billing.documents.price_list_urls")),
+    path("", include("billing.usage.request_log_urls")),
     path("portal/packs/buy-by-card/", portal_buy_by_card, name="portal-allowances-buy-card"),
 ]

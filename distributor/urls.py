@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", api_docs, name="api-docs"),
+    path("", include("accounts.urls")),
     path("", include("billing.customers.urls")),
     path("", include("catalog.urls")),
     path("", include("billing.urls")),

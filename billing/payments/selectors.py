@@ -1,8 +1,8 @@
 """Reads for top-up pages; every query is scoped to the customers the user may see."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
-from accounts.models import Customer, User
+from accounts.models import Customer, Membership, User
 from accounts.selectors import customers_visible_to
 from billing.payments.models import (
     BankTransfer,
@@ -18,9 +18,26 @@ def card_topups_visible_to(user: User) -> QuerySet[CardTopUp]:
     return CardTopUp.objects.filter(customer__in=customers_visible_to(user)).select_related("customer")
 
 
+def with_notice_flag(transfers: QuerySet[BankTransfer]) -> QuerySet[BankTransfer]:
+    """Annotate ``notified_by_customer``: recorded from the portal by the customer itself.
+
+    Only staff, the book's (a reseller's) owner or billing members, and the customer's own may record a
+    transfer (``bank_transfers``); a recorder who is neither staff nor a member of the book is the customer,
+    even after its user was revoked (whereas asking "is it a member of the customer" would then forget it).
+    """
+    book_member = Membership.objects.filter(user=OuterRef("recorded_by"), customer=OuterRef("book"))
+    return transfers.annotate(
+        notified_by_customer=ExpressionWrapper(
+            Q(recorded_by__staff_role="") & ~Exists(book_member), output_field=BooleanField()
+        )
+    )
+
+
 def bank_transfers_visible_to(user: User) -> QuerySet[BankTransfer]:
-    return BankTransfer.objects.filter(customer__in=customers_visible_to(user)).select_related(
-        "customer", "recorded_by", "decided_by"
+    return with_notice_flag(
+        BankTransfer.objects.filter(customer__in=customers_visible_to(user)).select_related(
+            "customer", "recorded_by", "decided_by"
+        )
     )
 
 
