@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer, StaffRole, User
-from accounts.permissions import manages_book
+from accounts.permissions import SELLER_MANAGERS, manages_book
 from billing.money import currency_exponent, is_money
 from billing.payments import postings
 from billing.payments.models import BankTransfer
@@ -59,6 +59,18 @@ def _require_money_role(user: User, customer: Customer) -> None:
         raise PermissionDenied(_("Only finance staff may record or approve bank transfers."))
 
 
+def customer_notice(user: User, customer: Customer) -> bool:
+    """Whether ``user`` notifies a transfer its own organisation sent (an owner or billing member of
+    ``customer``, from the portal): recorded like finance's, but always left for finance to approve."""
+    membership = getattr(user, "membership", None)
+    return (
+        user.is_active
+        and membership is not None
+        and membership.customer_id == customer.pk
+        and membership.role in SELLER_MANAGERS
+    )
+
+
 def bank_transfer_record(
     *,
     recorder: User,
@@ -70,8 +82,13 @@ def bank_transfer_record(
     attachment=None,
     note: str = "",
 ) -> BankTransfer:
-    """Record a received transfer; credit it at once unless a second person must approve it."""
-    _require_money_role(recorder, customer)
+    """Record a received transfer; credit it at once unless a second person must approve it.
+
+    The customer's own owner or billing member may record (notify) one too (``customer_notice``); it then
+    waits for finance, whatever ``BANK_TRANSFER_REQUIRES_APPROVAL`` says."""
+    notified = customer_notice(recorder, customer)
+    if not notified:
+        _require_money_role(recorder, customer)
     currency = currency.upper()
     expected = customer_currency(customer)
     if currency != expected:
@@ -106,7 +123,7 @@ def bank_transfer_record(
                 note=note,
                 recorded_by=recorder,
             )
-            if not settings.BANK_TRANSFER_REQUIRES_APPROVAL:
+            if not settings.BANK_TRANSFER_REQUIRES_APPROVAL and not notified:
                 _credit(transfer, actor=recorder, decided_by=None)
     except IntegrityError as exc:
         # Only this book's lines: whether a reference exists in another seller's book is not ours to tell.
