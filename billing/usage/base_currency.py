@@ -10,15 +10,13 @@ left out of the base figures and their currencies listed, never converted at a g
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models import DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.usage.models import UsageDaily
-from billing.usage.selectors import cost_in_sell_currency
-from catalog.models import FxRate
+from billing.usage.selectors import cost_in_sell_currency, rate_to_base
 
 _AMOUNT = DecimalField(max_digits=60, decimal_places=36)
-_RATE = DecimalField(max_digits=24, decimal_places=12)
 
 
 @dataclass
@@ -38,16 +36,6 @@ class BaseCurrencyUsage:
         return 100 * self.margin / self.sell if self.sell else None
 
 
-def _rate_to_base(base: str) -> Case:
-    """Per rollup row: 1 when sold in ``base``, else the sell currency's rate to ``base`` on the row's day."""
-    rates = FxRate.objects.filter(base=OuterRef("sell_currency"), quote=base, date__lte=OuterRef("day"))
-    return Case(
-        When(sell_currency=base, then=Value(Decimal(1))),
-        default=Subquery(rates.order_by("-date").values("rate")[:1]),
-        output_field=_RATE,
-    )
-
-
 def _sums() -> dict:
     zero = Value(Decimal(0), output_field=_AMOUNT)
     return {
@@ -58,7 +46,7 @@ def _sums() -> dict:
 
 def usage_in_base_currency(rows: QuerySet[UsageDaily], *, base: str) -> BaseCurrencyUsage:
     """Totals and per-model figures of ``rows`` converted into ``base`` at each day's rate."""
-    converted = rows.order_by().annotate(base_rate=_rate_to_base(base), cost_in_sell=cost_in_sell_currency())
+    converted = rows.order_by().annotate(base_rate=rate_to_base(base), cost_in_sell=cost_in_sell_currency())
     totals = converted.aggregate(**_sums())
     by_model = [
         {**row, "margin": row["sell"] - row["cost"]}

@@ -5,12 +5,18 @@ contract cost converted into that same sell currency with the exchange rate in f
 (``catalog.FxRate``, the entered direction only), so margin = sell − cost is meaningful. A row whose cost
 currency has no rate to the sell currency yet contributes no cost; the pages list such pairs as missing.
 Amounts are full-precision ``Decimal``; templates round for display only.
+
+Rankings across currencies (by model, top customers, by sub-distributor) compare ``sell_base``: the sales
+in the operator's base currency, each day's rollup at that day's rate (``rate_to_base``), so 10,000 JPY
+does not outrank 100 USD. A group sold in a currency with no rate has no ``sell_base`` and ranks last;
+pages show the amount in its own currency with the base figure beside it.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -25,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -61,6 +68,37 @@ def _fx_rate_on_day() -> Subquery:
         base=OuterRef("cost_currency"), quote=OuterRef("sell_currency"), date__lte=OuterRef("day")
     ).order_by("-date")
     return Subquery(rates.values("rate")[:1], output_field=DecimalField(max_digits=24, decimal_places=12))
+
+
+def rate_to_base(base: str) -> Case:
+    """Per rollup row: 1 when sold in ``base``, else the sell currency's rate to ``base`` on the row's day:
+    the latest ``FxRate`` dated on or before it, entered as ``1 sell currency = rate base`` (NULL if none)."""
+    rates = FxRate.objects.filter(base=OuterRef("sell_currency"), quote=base, date__lte=OuterRef("day"))
+    return Case(
+        When(sell_currency=base, then=Value(Decimal(1))),
+        default=Subquery(rates.order_by("-date").values("rate")[:1]),
+        output_field=DecimalField(max_digits=24, decimal_places=12),
+    )
+
+
+def _in_base(rows: QuerySet[UsageDaily]) -> QuerySet[UsageDaily]:
+    """``rows`` with each one's rate to the base currency, for ``sell_base`` sums."""
+    return rows.order_by().annotate(base_rate=rate_to_base(settings.BASE_CURRENCY))
+
+
+def _sell_base() -> Case:
+    """Sales in the base currency; NULL when any row of the group has no rate (a group whose first days
+    came before its currency's first rate is not ranked on a partial sum)."""
+    every_row_rated = Exact(Count("base_rate"), Count("*"))
+    return Case(
+        When(every_row_rated, then=Sum(F("sell_amount") * F("base_rate"), output_field=_MONEY)),
+        default=None,
+        output_field=_MONEY,
+    )
+
+
+def _by_base(*tiebreak: str) -> list:
+    return [F("sell_base").desc(nulls_last=True), "-sell", *tiebreak]
 
 
 def cost_in_sell_currency() -> Case:
@@ -195,22 +233,27 @@ def usage_by_day(rows: QuerySet[UsageDaily], *, currency: str | None, start: dat
 
 
 def usage_by_model(rows: QuerySet[UsageDaily]) -> QuerySet:
-    """Rollups grouped by model and sell currency, with totals (a values() queryset a filter can sort)."""
+    """Rollups grouped by model and sell currency, with totals (a values() queryset a filter can sort),
+    largest sales in the base currency first."""
     return (
-        rows.order_by()
+        _in_base(rows)
         .values("model_id", "model__name", "model__vendor__name", "sell_currency")
-        .annotate(**_sums(), margin=F("sell") - F("cost"), tokens=F("prompt_tokens") + F("completion_tokens"))
-        .order_by("-sell", "model__name")
+        .annotate(
+            **_sums(sell_base=_sell_base()),
+            margin=F("sell") - F("cost"),
+            tokens=F("prompt_tokens") + F("completion_tokens"),
+        )
+        .order_by(*_by_base("model__name"))
     )
 
 
 def usage_by_customer(rows: QuerySet[UsageDaily], *, limit: int = TOP_CUSTOMERS) -> list[dict]:
-    """The ``limit`` customers with the highest sales, per sell currency."""
+    """The ``limit`` customers (per sell currency) with the highest sales in the base currency."""
     grouped = (
-        rows.order_by()
+        _in_base(rows)
         .values("customer_id", "customer__name", "customer__code", "sell_currency")
-        .annotate(**_sums())
-        .order_by("-sell", "customer__name")[:limit]
+        .annotate(**_sums(sell_base=_sell_base()))
+        .order_by(*_by_base("customer__name"))[:limit]
     )
     return [_with_margin(r) for r in grouped]
 
@@ -222,25 +265,34 @@ def usage_by_sub_distributor(
     operator's top-level customers, or a reseller's direct customers): a sub-distributor with every
     customer of its branch in this book, an end customer alone; the ``limit`` largest per sell currency."""
     depth = book.depth + 1 if book is not None else 0
-    grouped = rows.order_by().values("customer__path", "sell_currency").annotate(**_sums())
+    grouped = (
+        _in_base(rows).values("customer__path", "sell_currency").annotate(**_sums(sell_base=_sell_base()))
+    )
     groups: dict[tuple[int, str], dict] = {}
     for row in grouped:
         top = int(row["customer__path"].strip("/").split("/")[depth])
         group = groups.setdefault(
             (top, row["sell_currency"]),
             {"customer_id": top, "sell_currency": row["sell_currency"], "customers": 0}
-            | dict.fromkeys((*TOKEN_SUMS, "sell", "cost"), 0),
+            | dict.fromkeys((*TOKEN_SUMS, "sell", "cost", "sell_base"), 0),
         )
         group["customers"] += 1
         for name in (*TOKEN_SUMS, "sell", "cost"):
             group[name] += row[name]
+        # One customer without a rate leaves the whole group without a base figure.
+        has_base = group["sell_base"] is not None and row["sell_base"] is not None
+        group["sell_base"] = group["sell_base"] + row["sell_base"] if has_base else None
     tops = Customer.objects.in_bulk({top for top, _currency in groups})
     out = []
     for (top, _currency), group in groups.items():
         customer = tops[top]
         group.update(customer__name=customer.name, customer__code=customer.code, customer=customer)
         out.append(_with_margin(group))
-    return sorted(out, key=lambda g: (-g["sell"], g["customer__name"]))[:limit]
+    # Base sales first (none last), then sales in the group's own currency, then the name.
+    return sorted(
+        out,
+        key=lambda g: (g["sell_base"] is None, -(g["sell_base"] or 0), -g["sell"], g["customer__name"]),
+    )[:limit]
 
 
 def chart_series(days: list[dict]) -> dict:

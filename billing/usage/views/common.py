@@ -1,5 +1,6 @@
 """What every usage page shows: totals, a chart per day and a table by model, from the daily rollups."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole
@@ -48,6 +49,8 @@ def usage_context(request, rows, filter_class, *, show_cost: bool) -> dict:
         },
         show_cost=show_cost,
         show_money=True,
+        # Rankings compare sales in the base currency; staff see that figure beside each row's own.
+        base_currency=settings.BASE_CURRENCY,
         start=start,
         end=end,
     )
