@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.customers.chain_terms import chain_terms_errors
 from billing.terms.models import BillingTerms
+from billing.usage.models import GatewayKey
+from catalog.models import SellPlan
 from common.days import local_midnight
 from common.forms import BootstrapFormMixin
 
@@ -93,12 +95,71 @@ class ChainTermsFields(forms.Form):
     )
 
 
-class StaffCustomerCreateForm(CustomerCreateForm, ChainTermsFields):
-    """The operator's onboarding: a sub-distributor also gets its chain mode, an agency's commission and the
-    retail floor the operator sets (``billing.customers.chain_terms``)."""
+class OnboardingTermsFields(forms.Form):
+    """What a credit customer needs on day one, asked at onboarding so it is not a second trip: the payment
+    term, the credit limit and the plan that prices it. All optional; blank keeps the defaults (due on
+    receipt, no credit limit, the default plan)."""
 
-    # The customer's own fields first, then how it sells.
-    field_order = [*CustomerCreateForm.base_fields, "chain_mode", *ChainTermsFields.base_fields]
+    payment_term = forms.ChoiceField(
+        label=_("Payment term"),
+        choices=[("", "—"), *BillingTerms.PaymentTerm.choices],
+        required=False,
+    )
+    payment_days = forms.IntegerField(
+        label=_("Payment days"),
+        required=False,
+        min_value=0,
+        max_value=365,
+        help_text=_("For net and end-of-month terms: the days the customer has to pay."),
+    )
+    credit_limit = forms.DecimalField(
+        label=_("Credit limit"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=18,
+        decimal_places=3,
+        help_text=_("In the terms' currency, for monthly or quarterly credit; blank: no credit limit."),
+    )
+    plan = forms.ModelChoiceField(
+        label=_("Plan"),
+        queryset=SellPlan.objects.filter(is_active=True, owner__isnull=True),
+        required=False,
+        empty_label=_("The default plan"),
+        help_text=_(
+            "The operator's plan that prices this customer, from the day its terms apply (or today). A "
+            "customer of a reselling sub-distributor is priced by its seller's plans instead."
+        ),
+    )
+
+    def onboarding_errors(self, data: dict) -> dict[str, str]:
+        """Refusals that need several fields at once; each lands on the field to correct."""
+        errors = {}
+        term, days = data.get("payment_term"), data.get("payment_days")
+        if term in (BillingTerms.PaymentTerm.NET, BillingTerms.PaymentTerm.END_OF_MONTH) and days is None:
+            errors["payment_days"] = _("Give the number of days this payment term allows.")
+        elif days and not term:
+            errors["payment_term"] = _("Choose the payment term these days count for.")
+        elif days and term == BillingTerms.PaymentTerm.DUE_ON_RECEIPT:
+            errors["payment_days"] = _("Due on receipt has no payment days: leave it blank or choose net.")
+        if data.get("credit_limit") and data.get("mode") == BillingTerms.Mode.PREPAID:
+            errors["credit_limit"] = _(
+                "A credit limit needs a credit mode (monthly or quarterly); prepaid customers have none."
+            )
+        return errors
+
+
+class StaffCustomerCreateForm(CustomerCreateForm, OnboardingTermsFields, ChainTermsFields):
+    """The operator's onboarding: terms, limit and plan for any customer; a sub-distributor also gets its
+    chain mode, an agency's commission and the retail floor the operator sets
+    (``billing.customers.chain_terms``)."""
+
+    # The customer's own fields first, then its terms and plan, then how it sells.
+    field_order = [
+        *CustomerCreateForm.base_fields,
+        *OnboardingTermsFields.base_fields,
+        "chain_mode",
+        *ChainTermsFields.base_fields,
+    ]
 
     chain_mode = forms.ChoiceField(
         label=_("Chain mode"),
@@ -113,6 +174,9 @@ class StaffCustomerCreateForm(CustomerCreateForm, ChainTermsFields):
 
     def clean(self):
         data = super().clean()
+        for name, message in self.onboarding_errors(data).items():
+            if name not in self.errors:  # a field's own error already says what is wrong
+                self.add_error(name, message)
         if data.get("kind") != Customer.Kind.SUB_DISTRIBUTOR:
             # An end customer sells to nobody: the chain fields are not its own, whatever was sent.
             for name in ("chain_mode", "commission_basis", "commission_rate", "retail_floor"):
@@ -139,3 +203,21 @@ class StaffCustomerCreateForm(CustomerCreateForm, ChainTermsFields):
             if name not in self.errors:  # a field's own error already says what is wrong
                 self.add_error(name, message)
         return data
+
+
+class CustomerKeyForm(BootstrapFormMixin, forms.ModelForm):
+    """Map a gateway key to the customer whose page this is (``gateway_key_create`` saves it)."""
+
+    class Meta:
+        model = GatewayKey
+        fields = ["key", "source", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].empty_label = _("Any source")
+
+    def clean_key(self):
+        key = self.cleaned_data["key"].strip()
+        if not key:
+            raise forms.ValidationError(_("Give the key as the gateway reports it."))
+        return key

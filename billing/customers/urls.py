@@ -7,6 +7,14 @@ urlpatterns = [
     path("dashboard/customers/new/", views.staff_customer_create, name="staff-customer-create"),
     path("dashboard/customers/<int:pk>/", views.staff_customer_detail, name="staff-customer-detail"),
     path("dashboard/customers/<int:pk>/terms/", views.staff_terms, name="staff-customer-terms"),
+    path(
+        "dashboard/customers/<int:pk>/keys/new/", views.staff_customer_key_add, name="staff-customer-key-add"
+    ),
+    path(
+        "dashboard/customers/<int:pk>/plans/assign/",
+        views.staff_customer_plan_assign,
+        name="staff-customer-plan-assign",
+    ),
     path("portal/", views.portal_home, name="portal-home"),
     path("portal/customers/", views.portal_customer_list, name="portal-customer-list"),
     path("portal/customers/<int:pk>/", views.portal_customer_detail, name="portal-customer-detail"),

@@ -3,22 +3,31 @@ read) and the portal's view of one's own organisation and subtree."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from accounts.models import StaffRole
+from accounts.models import Customer, StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
-from billing.customers.chain_terms import chain_terms_update
 from billing.customers.filters import CustomerFilter
-from billing.customers.forms import StaffCustomerCreateForm
+from billing.customers.forms import CustomerKeyForm, StaffCustomerCreateForm
+from billing.customers.onboarding import onboarding_checklist, staff_customer_onboard
+from billing.customers.tabs import BUILDERS, KEY_MAPPERS, TABS, TERMS_EDITORS, keys_tab, plan_tab
 from billing.customers.terms_form import BillingTermsForm
+from billing.gateway.services import gateway_key_create
+from billing.terms.change_log import change_log_page
 from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
-from billing.terms.services import billing_terms_update, customer_onboard
+from billing.terms.services import billing_terms_update
 from billing.terms.spans import terms_spans
+from catalog.forms import PlanAssignForm
+from catalog.services.plans import plan_assign
+from catalog.views.common import PRICE_EDITORS
+from common.days import local_midnight
 from common.forms import form_errors_add
 from common.listing import filtered_page
 
@@ -33,37 +42,98 @@ def staff_customer_list(request):
     return render(request, "dashboard/customers/list.html", context)
 
 
-@staff_required()
-def staff_customer_detail(request, pk: int):
+def _staff_customer(request, pk: int) -> Customer:
     customer = customer_for_user(request.user, pk)
     if customer is None:
         raise Http404
-    return render(request, "dashboard/customers/detail.html", _detail_context(request.user, customer))
+    return customer
+
+
+@staff_required()
+def staff_customer_detail(request, pk: int):
+    """The customer page: one tab (``?tab=``, the profile by default) and the onboarding checklist. An htmx
+    request gets the tab alone; any other the whole page with that tab open (``billing.customers.tabs``)."""
+    customer = _staff_customer(request, pk)
+    name = request.GET.get("tab") or "profile"
+    if name not in BUILDERS:
+        raise Http404
+    return _customer_page(request, customer, name, BUILDERS[name](request, customer))
+
+
+def _customer_page(request, customer: Customer, name: str, context: dict, status: int = 200):
+    context.update(customer=customer, tab=name, tabs=TABS, tab_template=f"customers/tabs/{name}.html")
+    if request.htmx and request.method == "GET" and not request.htmx.history_restore_request:
+        response = render(request, "customers/_tabs.html", context, status=status)
+    else:
+        context["checklist"] = onboarding_checklist(customer)
+        context["checklist_open"] = not all(step.done for step in context["checklist"])
+        response = render(request, "dashboard/customers/detail.html", context, status=status)
+    # One address, two bodies: a cache must not hand the tab alone to a full page load.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+@staff_required(roles=KEY_MAPPERS, auditor_reads=False)
+def staff_customer_key_add(request, pk: int):
+    customer = _staff_customer(request, pk)
+    form = CustomerKeyForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            mapping = gateway_key_create(
+                key=data["key"], customer=customer, source=data["source"], note=data["note"]
+            )
+        except ValidationError as exc:
+            form_errors_add(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Key %(key)s now means %(customer)s.") % {"key": mapping.key, "customer": customer.name},
+            )
+            return redirect(f"{reverse('staff-customer-detail', args=[customer.pk])}?tab=keys")
+    return _customer_page(request, customer, "keys", keys_tab(request, customer, form), status=400)
+
+
+@require_POST
+@staff_required(roles=PRICE_EDITORS, auditor_reads=False)
+def staff_customer_plan_assign(request, pk: int):
+    customer = _staff_customer(request, pk)
+    form = PlanAssignForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan_assign(
+                customer=customer,
+                plan=data["plan"],
+                effective_from=local_midnight(data["effective"]),
+                note=data["note"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            form_errors_add(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(plan)s assigned to %(customer)s.")
+                % {"plan": data["plan"].name, "customer": customer.name},
+            )
+            return redirect(f"{reverse('staff-customer-detail', args=[customer.pk])}?tab=plan")
+    return _customer_page(request, customer, "plan", plan_tab(request, customer, form), status=400)
 
 
 @staff_required(roles=(StaffRole.ADMIN, StaffRole.SALES), auditor_reads=False)
 def staff_customer_create(request):
     form = StaffCustomerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        terms = {name: data.pop(name) for name in ("commission_basis", "commission_rate", "retail_floor")}
         try:
-            customer = _customer_create(data, terms)
+            customer = staff_customer_onboard(data=form.cleaned_data, actor=request.user)
         except ValidationError as exc:
             form_errors_add(form, exc)
         else:
             messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("staff-customer-detail", pk=customer.pk)
     return render(request, "dashboard/customers/create.html", {"form": form})
-
-
-@transaction.atomic
-def _customer_create(data: dict, chain_terms: dict):
-    """The customer with its billing terms and, for a sub-distributor, its chain terms: all or nothing."""
-    customer = customer_onboard(**data)
-    if customer.is_sub_distributor:
-        chain_terms_update(sub=customer, **chain_terms)
-    return customer
 
 
 @customer_user_required
@@ -99,9 +169,6 @@ def _detail_context(user, customer) -> dict:
     }
 
 
-TERMS_EDITORS = (StaffRole.SALES, StaffRole.FINANCE, StaffRole.ADMIN)
-
-
 @staff_required()
 def staff_terms(request, pk: int):
     customer = customer_for_user(request.user, pk)
@@ -128,7 +195,7 @@ def staff_terms(request, pk: int):
         "terms": terms,
         "form": form,
         "can_edit": can_edit,
-        "changes": terms.changes.select_related("actor")[:30] if terms.pk else [],
+        "change_page": change_log_page(customer, request.GET.get("page")),
         "breaches": CreditLimitBreach.objects.filter(customer=customer)[:10],
         "spans": terms_spans(customer),
     }
