@@ -24,8 +24,12 @@ $(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: the demo — install, migrate, load demo data, serve on http://$(HOST):$(PORT) (development only)
-run: install migrate demo serve
+## run: the demo — install, migrate, load demo data, serve on http://$(HOST):$(PORT) (development only); when
+## another program holds $(PORT), the next free port, and the printed sign-in address says which
+run: install migrate
+	@port=$$($(PY) -m distributor.free_port $(HOST) $(PORT)) && \
+		$(MANAGE) load_demo --host $(HOST) --port $$port && \
+		$(MANAGE) runserver $(HOST):$$port
 
 migrate: install
 	$(MANAGE) migrate --noinput

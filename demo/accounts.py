@@ -2,6 +2,7 @@
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer, MemberRole, SellerProfile, StaffRole, User
 from accounts.services import customer_user_create, staff_user_create
@@ -95,7 +96,7 @@ def load() -> list[tuple[str, str]]:
             and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):
             TOTP.activate(user, DEMO_TOTP_SECRETS[email])
-        logins.append((f"staff {role}", email))
+        logins.append((_("Staff (dashboard): %(role)s") % {"role": StaffRole(role).label}, email))
 
     for code, name, kind, parent_code, mode, currency, language in CUSTOMERS:
         if Customer.objects.filter(code=code).exists():
@@ -120,5 +121,18 @@ def load() -> list[tuple[str, str]]:
             customer_user_create(
                 email=email, password=DEMO_PASSWORD, customer=Customer.objects.get(code=code), role=role
             )
-        logins.append((f"{code} {role}", email))
+        logins.append((_portal_label(Customer.objects.get(code=code), role), email))
     return logins
+
+
+def _portal_label(customer: Customer, role: str) -> str:
+    """Who a portal login acts for, so a newcomer knows which users are sub-distributors."""
+    if customer.is_sub_distributor:
+        kind = _("sub-distributor, %(mode)s") % {"mode": customer.get_chain_mode_display().lower()}
+    else:
+        kind = customer.get_kind_display().lower()
+    return _("Portal: %(customer)s (%(kind)s), %(role)s") % {
+        "customer": customer.name,
+        "kind": kind,
+        "role": MemberRole(role).label.lower(),
+    }

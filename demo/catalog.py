@@ -241,13 +241,13 @@ PLANS = [
     ),
     ("Cost plus 5.5% USD", "USD", False, "0.05", "OpenRouter-style: our cost plus a 5.5% fee.", C, "0.055"),
     (
-        "Undercut 30% USD",
+        "Undercut 9% USD",
         "USD",
         False,
         "0",
-        "WorldRouter-style: 30% below list (loses money on some models).",
+        "WorldRouter-style: 9% below list (loses money on Anthropic models, bought at 8% off).",
         L,
-        "0.3",
+        "0.09",
     ),
 ]
 
@@ -354,7 +354,8 @@ def _plans(models) -> None:
         if created:
             amount = {"markup": D(value)} if method == C else {"discount": D(value)}
             plan_rule_create(plan=plan, method=method, effective_from=START, **amount)
-    # A negotiated deal: explicit Claude prices from a sell book, everything else 10% off list.
+    # A negotiated deal: explicit Claude prices from a sell book, everything else 5% off list (above every
+    # contract's cost: Anthropic's is 8% off).
     book, _ = PriceBook.objects.get_or_create(
         name="Coding club prices", defaults={"kind": BookKind.SELL, "currency": "USD"}
     )
@@ -382,7 +383,7 @@ def _plans(models) -> None:
         defaults={"currency": "USD", "margin_floor": D("0.02"), "description": "Negotiated deal."},
     )
     if created:
-        plan_rule_create(plan=plan, method=L, discount=D("0.1"), effective_from=START)
+        plan_rule_create(plan=plan, method=L, discount=D("0.05"), effective_from=START)
         plan_rule_create(
             plan=plan, method=E, source_book=book, model=models["claude-sonnet-4.5"], effective_from=START
         )
@@ -437,7 +438,7 @@ ASSIGNMENTS = [
     ("huadong-ai", "Wholesale CNY"),
     ("pacific-hub", "Wholesale USD"),
     ("acme-agents", "Cost plus 5.5% USD"),
-    ("tokyo-games", "Undercut 30% USD"),
+    ("tokyo-games", "Undercut 9% USD"),
     ("coding-club", "Coding club"),
 ]
 

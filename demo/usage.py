@@ -34,6 +34,7 @@ TRAFFIC = [
     ("sydney-health", 2, ["gemini-2.5-pro", "claude-haiku-4-5"]),
     ("tokyo-games", 2, ["gpt-5-mini", "gemini-2.5-flash"]),
     ("berlin-translate", 1, ["deepseek-chat", "gpt-5-mini"]),
+    ("chengdu-cs", 3, ["qwen3-max", "deepseek-reasoner"]),
 ]
 # A few requests the pipeline cannot rate, so the unrated queue has something to show.
 UNRATED = [("sk-demo-acme-agents", "gpt-4.1-preview-custom"), ("sk-unmapped-7f3a", "deepseek-chat")]

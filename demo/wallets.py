@@ -10,28 +10,29 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
 from billing.terms.models import BillingTerms
 from billing.wallets.credits import wallet_credit
-from billing.wallets.debits import wallet_debit
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
 
-# (customer code, top-ups, grant, usage debits) in the customer's currency.
+# (customer code, top-ups, grant) in the customer's currency. What they spend is their demo usage
+# (``demo.usage``), charged through the real pipeline: a wallet's "API usage" is its usage page's total.
 WALLETS = [
-    ("hangzhou-edu", ["5000", "3000"], "500", ["820.35", "1210.4", "96.000125"]),
-    ("nanjing-legal", ["2000"], "200", ["150.5", "42.25"]),
-    ("indie-dev-li", ["300", "200"], "50", ["75.12", "130.9"]),
-    ("berlin-translate", ["800"], "25", ["120.75"]),
-    ("tokyo-games", ["1500", "500"], "50", ["640.2", "85.333333"]),
-    ("kl-commerce", ["400"], "20", ["55.5"]),
-    ("coding-club", ["100"], "30", ["40.25", "12.5"]),
-    # Spent down to its floor: shows a customer suspended for balance.
-    ("chengdu-cs", ["300"], None, ["300"]),
+    ("hangzhou-edu", ["50", "30"], "5"),
+    ("nanjing-legal", ["20"], "2"),
+    ("indie-dev-li", ["3", "2"], "0.5"),
+    ("berlin-translate", ["8"], "0.25"),
+    ("tokyo-games", ["15", "5"], "0.5"),
+    ("kl-commerce", ["4"], "0.2"),
+    ("coding-club", ["10"], "3"),
+    # Topped up less than its traffic costs: its usage spends it to the floor, so it shows a customer
+    # suspended for balance.
+    ("chengdu-cs", ["1"], None),
 ]
 
 
 def load() -> list[tuple[str, str]]:
-    """Give prepaid demo customers top-ups by bank transfer, a grant and some usage; return no logins."""
+    """Give prepaid demo customers top-ups by bank transfer and a grant; return no logins."""
     now = timezone.now()
-    for code, topups, grant, usages in WALLETS:
+    for code, topups, grant in WALLETS:
         customer = Customer.objects.filter(code=code, billing_terms__mode=BillingTerms.Mode.PREPAID).first()
         if customer is None:
             continue
@@ -66,18 +67,6 @@ def load() -> list[tuple[str, str]]:
                 memo="Welcome credit",
                 source="demo:grant",
                 expires_at=(now + timedelta(days=60)).replace(microsecond=0, second=0, minute=0),
-            )
-        revenue = account_get(kind=AccountKind.REVENUE_USAGE, currency=currency, book=customer.seller)
-        for i, amount in enumerate(usages, start=1):
-            wallet_debit(
-                customer=customer,
-                currency=currency,
-                amount=Decimal(amount),
-                idempotency_key=f"demo:{code}:usage:{i}",
-                target_account=revenue,
-                kind="usage.prepaid",
-                memo=f"API usage, demo batch {i}",
-                source=f"demo:usage:{code}:{i}",
             )
     wallet_lots_expire_due(now=now)
     return []

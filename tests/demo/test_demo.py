@@ -1,5 +1,7 @@
 """The demo data set loads, covers every role, and a second load adds nothing; never in production."""
 
+from decimal import Decimal
+
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -96,3 +98,54 @@ def test_the_demo_loader_itself_refuses_in_production(settings):
     with pytest.raises(ImproperlyConfigured, match="DISTRIBUTOR_ENV=production"):
         demo_load()
     assert not User.objects.exists()
+
+
+def test_the_logins_say_who_each_user_is_and_no_notice_scrolls_them_away(capsys):
+    call_command("load_demo", port=9001)
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if "@" in line and "TOTP" not in line}
+    assert "Staff (dashboard): Administrator" in lines["admin@distributor.example.com"]
+    assert "Staff (dashboard): Auditor (read-only)" in lines["auditor@distributor.example.com"]
+    assert "(sub-distributor, resale), owner" in lines["owner@huadong-ai.example.com"]
+    assert "(sub-distributor, agency), owner" in lines["owner@pacific-hub.example.com"]
+    assert "(end customer), viewer" in lines["viewer@acme-agents.example.com"]
+    # The month's price alerts and low-balance notices are counted, not printed over the sign-in lines.
+    assert "Subject:" not in out and "below cost" not in out
+    assert out.index("Demo data ready") == out.lstrip().index("Demo data ready")
+
+
+def test_a_wallets_api_usage_is_its_usage_and_the_demo_mostly_profits():
+    call_command("load_demo")
+    UsageEvent = apps.get_model("billing", "UsageEvent")
+    JournalEntry = apps.get_model("billing", "JournalEntry")
+    prepaid = Customer.objects.filter(billing_terms__mode="prepaid")
+    spending = 0
+    for customer in prepaid:
+        rated = UsageEvent.objects.filter(customer=customer, rating_state="rated")
+        usage = sum((e.sell_amount for e in rated), Decimal(0))
+        # A charge debits the wallet (a liability to the customer): its entries are positive.
+        charged = sum(
+            (
+                e.amount
+                for e in JournalEntry.objects.filter(
+                    account__customer=customer,
+                    account__kind__startswith="wallet_",
+                    transaction__kind__startswith="usage.",
+                )
+            ),
+            Decimal(0),
+        )
+        assert charged == usage, customer.code
+        spending += usage > 0
+    assert spending >= 6
+    # Suspended for balance by its own usage, not by a made-up debit.
+    assert apps.get_model("billing", "BalanceSuspension").objects.filter(customer__code="chengdu-cs").exists()
+    # Sold above cost, except the one plan that undercuts on purpose (its alerts are the demo's only ones).
+    losing = {
+        e.customer.code
+        for e in UsageEvent.objects.filter(rating_state="rated").select_related("customer")
+        if e.cost_currency == e.sell_currency and e.cost_amount > e.sell_amount
+    }
+    assert len(losing) <= 3
+    plans = set(apps.get_model("catalog", "PriceAlert").objects.values_list("plan__name", flat=True))
+    assert plans == {"Undercut 9% USD"}
