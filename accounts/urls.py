@@ -23,7 +23,8 @@ def _actions(prefix: str, name: str, kind: str) -> list:
 
 
 urlpatterns = [
-    path("invitation/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
+    # Under accounts/ with the other sign-in pages: reached by people not signed in yet.
+    path("accounts/invitation/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
     path("dashboard/customers/<int:pk>/users/", views.staff_customer_users, name="staff-customer-users"),
     *_actions("dashboard/customers/<int:pk>/users/", "staff-customer-users", "staff_customer_users"),
     path("portal/users/", views.portal_users, name="portal-users"),

@@ -32,7 +32,7 @@ PASSWORD = "A-long-new-password-42"
 
 
 def _token(message) -> str:
-    return re.search(r"/invitation/([\w-]+)/", message.body).group(1)
+    return re.search(r"/accounts/invitation/([\w-]+)/", message.body).group(1)
 
 
 def _invite(customer, email="new@acme.example.com", role=MemberRole.BILLING, by=None):
@@ -55,8 +55,8 @@ def test_invite_sends_a_text_and_html_mail_with_a_single_use_link(acme, mailoutb
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     token = _token(message)
-    assert f"http://testserver/invitation/{token}/" in message.body
-    assert f"/invitation/{token}/" in html
+    assert f"http://testserver/accounts/invitation/{token}/" in message.body
+    assert f"/accounts/invitation/{token}/" in html
     # Only a hash is stored.
     assert token not in invitation.token_hash
     assert MembershipEvent.objects.get(customer=acme).action == MembershipEvent.Action.INVITED

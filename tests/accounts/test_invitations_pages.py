@@ -214,7 +214,7 @@ def test_a_resellers_billing_member_may_not_manage_users(client):
 def test_invited_from_the_tab_the_person_signs_in_through_the_link(client, acme, mailoutbox):
     _staff(client, StaffRole.SALES)
     client.post(_users(acme, "-invite"), {"email": "first@acme.example.com", "role": "owner"}, **HTMX)
-    link = re.search(r"http://testserver(/invitation/[\w-]+/)", mailoutbox[0].body).group(1)
+    link = re.search(r"http://testserver(/accounts/invitation/[\w-]+/)", mailoutbox[0].body).group(1)
     client.logout()
     response = client.post(
         link, {"password1": "Quite-long-pass-77", "password2": "Quite-long-pass-77"}, follow=True
