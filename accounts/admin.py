@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts.models import Customer, Membership, User
+from accounts.models import Customer, Invitation, Membership, MembershipEvent, User
 
 
 def admin_login(request, extra_context=None):
@@ -65,3 +65,33 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     autocomplete_fields = ["customer"]
     raw_id_fields = ["user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are sent, resent and revoked from the customer's users tab, which e-mails the
+    link; a row edited here would send nothing and bypass the checks."""
+
+    list_display = ["email", "customer", "role", "invited_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "customer__name", "customer__code"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MembershipEvent)
+class MembershipEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "customer", "email", "action", "role", "actor"]
+    list_filter = ["action"]
+    search_fields = ["email", "customer__name"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -223,3 +223,18 @@ def test_invited_from_the_tab_the_person_signs_in_through_the_link(client, acme,
     assert "Welcome! Your account for Acme is ready." in response.content.decode()
     users = client.get(reverse("portal-users"))
     assert b'data-testid="invite-form"' in users.content  # an owner
+
+
+def test_the_users_panel_and_the_accept_page_read_in_chinese(client, acme, mailoutbox):
+    owner = MembershipFactory(customer=acme, role=MemberRole.OWNER)
+    client.force_login(owner.user)
+    client.post(reverse("portal-users-invite"), {"email": "new@acme.example.com", "role": "viewer"})
+    page = client.get(reverse("portal-users"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for chinese in ("贵组织的用户", "邀请用户", "发送邀请", "重新发送", "待接受", "查看者"):
+        assert chinese in page, chinese
+    for english in ("Invite a user", "Send invitation", "Resend", "Pending"):
+        assert english not in page, english
+    client.logout()
+    link = re.search(r"http://testserver(/accounts/invitation/[\w-]+/)", mailoutbox[0].body).group(1)
+    accept = client.get(link, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "接受邀请" in accept and "设置密码并登录" in accept

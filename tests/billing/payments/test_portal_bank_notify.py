@@ -260,3 +260,13 @@ def test_a_customer_may_not_approve_its_own_notice(client, customer, owner):
     client.post(URL, _form())
     with pytest.raises(PermissionDenied):
         bank_transfer_approve(transfer=BankTransfer.objects.get(), approver=colleague)
+
+
+def test_the_bank_transfer_page_reads_in_chinese(client, customer, owner):
+    client.force_login(owner)
+    client.post(URL, _form(), follow=True)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for chinese in ("银行转账付款", "收款账户", "提交转账通知", "您的银行转账", "银行回单"):
+        assert chinese in page, chinese
+    for english in ("Where to pay", "Notify the transfer", "Your bank transfers", "Bank slip"):
+        assert english not in page, english
