@@ -1,0 +1,142 @@
+"""The request log pages (portal and staff) and their CSV exports: thin views over ``request_log``."""
+
+from collections.abc import Iterator
+
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Customer
+from accounts.permissions import customer_user_required, staff_required
+from billing.usage.request_log import (
+    COUNT_COLUMNS,
+    RequestLogQuery,
+    RequestStatus,
+    request_log_iter,
+    request_log_page,
+)
+from billing.usage.request_log_forms import RequestLogForm
+from common.csv_export import csv_lines, csv_response
+from common.stored_text import stored_render
+
+PORTAL_TEMPLATE = "portal/usage/requests.html"
+STAFF_TEMPLATE = "usage/request_log.html"
+# Unit counts shown as columns only when a row of the page has one (nearly every request has none).
+UNIT_COLUMNS = ("audio_prompt_tokens", "audio_completion_tokens", "images", "audio_ms")
+
+
+@customer_user_required
+def portal_request_log(request):
+    return _page(request, PORTAL_TEMPLATE, staff=False)
+
+
+@staff_required()
+def staff_request_log(request):
+    return _page(request, STAFF_TEMPLATE, staff=True)
+
+
+@customer_user_required
+def portal_request_log_csv(request):
+    return _csv(request, PORTAL_TEMPLATE, staff=False)
+
+
+@staff_required()
+def staff_request_log_csv(request):
+    return _csv(request, STAFF_TEMPLATE, staff=True)
+
+
+def _page(request, template: str, *, staff: bool):
+    form = RequestLogForm(request.GET, user=request.user)
+    context = {
+        "form": form,
+        "staff": staff,
+        "show_customer": "customer" in form.fields,
+        "csv_url": reverse("staff-request-log-csv" if staff else "portal-request-log-csv"),
+    }
+    if form.is_valid():
+        page = request_log_page(form.query(), form.cleaned_data["cursor"])
+        customers = Customer.objects.in_bulk({row["customer_id"] for row in page.rows} - {None})
+        for row in page.rows:
+            row["customer"] = customers.get(row["customer_id"])
+        context.update(
+            rows=page.rows,
+            show_units=any(row[name] for row in page.rows for name in UNIT_COLUMNS),
+            next_query=_query(form, page.next_cursor) if page.next_cursor else None,
+            previous_query=_query(form, page.previous_cursor) if page.previous_cursor else None,
+            csv_query=_query(form, None),
+            first_page=form.cleaned_data["cursor"] is None,
+        )
+    return render(request, template, context, status=200 if form.is_valid() else 400)
+
+
+def _query(form: RequestLogForm, cursor) -> str:
+    """The page's query string with ``cursor`` instead of its own (None: none, as the export needs).
+
+    The range is the form's, resolved: a link made from the default range (the last 24 hours) keeps
+    that range when it is followed later."""
+    params = form.data.copy()
+    params.pop("cursor", None)
+    if cursor is not None:
+        params["cursor"] = cursor.encode()
+    return params.urlencode()
+
+
+def _csv(request, template: str, *, staff: bool):
+    form = RequestLogForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return render(request, template, {"form": form, "staff": staff, "csv_url": ""}, status=400)
+    query = form.query()
+    start, end = (timezone.localtime(value) for value in (query.start, query.end))
+    name = f"requests-{start:%Y%m%d-%H%M}-{end:%Y%m%d-%H%M}.csv"
+    return csv_response(csv_lines(_csv_rows(query, staff=staff)), name)
+
+
+def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
+    """Header, then one row per request: the time with its offset in the reader's zone, every count, the
+    charge exact (never rounded), the status and, for unrated requests, why, in the reader's language."""
+    yield [
+        _("Time"),
+        _("Request id"),
+        _("Customer code"),
+        _("Gateway key"),
+        _("Model as sent"),
+        _("Input tokens"),
+        _("Cache read tokens"),
+        _("Cache write tokens (5 min)"),
+        _("Cache write tokens (1 h)"),
+        _("Output tokens"),
+        _("Reasoning tokens"),
+        _("Audio input tokens"),
+        _("Audio output tokens"),
+        _("Images"),
+        _("Audio seconds"),
+        _("Charge"),
+        _("Currency"),
+        *([_("Cost"), _("Cost currency")] if staff else []),
+        _("Status"),
+        _("Reason"),
+    ]
+    codes: dict[int, str] = {}
+    labels = dict(RequestStatus.choices)
+    for row in request_log_iter(query):
+        customer_id = row["customer_id"]
+        if customer_id is not None and customer_id not in codes:
+            codes[customer_id] = (
+                Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first()
+            )
+        counts = [row[name] for name in COUNT_COLUMNS if name != "audio_ms"]
+        yield [
+            timezone.localtime(row["occurred_at"]).isoformat(),
+            row["request_id"],
+            codes.get(customer_id, ""),
+            row["gateway_key"],
+            row["model_name"],
+            *counts,
+            row["audio_seconds"],
+            row["sell_amount"],
+            row["sell_currency"],
+            *([row["cost_amount"], row["cost_currency"]] if staff else []),
+            str(labels[row["status"]]),
+            stored_render(row["unrated_message"], row["unrated_reason"]) if row["unrated_reason"] else "",
+        ]
