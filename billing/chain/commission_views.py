@@ -25,6 +25,7 @@ from billing.chain.commission_forms import IssueForm, SettleForm
 from billing.chain.commission_pdf import commission_context, commission_statement_pdf
 from billing.chain.commission_settle import commission_settle, invoices_open_due
 from billing.chain.models import CommissionStatement
+from billing.documents.language import lang_checked
 from billing.documents.pdf import language_for
 from common.forms import form_errors_add
 from common.listing import filtered_page
@@ -129,6 +130,7 @@ def staff_commission_settle(request, pk: int):
 
 
 @staff_required(roles=FINANCE_ROLES)
+@lang_checked
 def staff_commission_pdf(request, pk: int):
     return _pdf_response(request, get_object_or_404(_statements(), pk=pk))
 
@@ -157,6 +159,7 @@ def portal_commission_detail(request, pk: int):
 
 
 @seller_member_required(modes=[Customer.ChainMode.AGENCY])
+@lang_checked
 def portal_commission_pdf(request, pk: int):
     return _pdf_response(request, get_object_or_404(_portal_statements(request), pk=pk))
 
@@ -197,5 +200,6 @@ def portal_agent_commission_settle(request, pk: int):
 
 
 @seller_member_required(modes=[Customer.ChainMode.RESALE])
+@lang_checked
 def portal_agent_commission_pdf(request, pk: int):
     return _pdf_response(request, get_object_or_404(_book_statements(request), pk=pk))

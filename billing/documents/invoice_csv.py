@@ -7,11 +7,15 @@ prices, a ``at_unit_prices`` row and a ``price_adjustment`` row that add up to i
 day (``line_prices``: standard hours and off-peak) has a ``time_window`` row per part, with its tokens and
 amount (the parts add up to the line), before that part's class rows; ``time_window`` names the part
 (translated, like the adjustment's reason), or on a usage row the one window a line was wholly sold in.
+``token_class`` and ``unit`` are codes for machines; ``label`` and ``unit_label`` say the same in the
+language the CSV is written in ("Cache read" / 缓存读取, "month" / 月).
 """
 
 from collections.abc import Iterator
 
-from billing.documents.line_prices import with_class_prices
+from django.utils.translation import gettext_lazy as _
+
+from billing.documents.line_prices import unit_label, with_class_prices
 from common.csv_export import CsvWriter
 
 HEADER = (
@@ -28,6 +32,8 @@ HEADER = (
     "amount",
     "tax",
     "time_window",
+    "label",
+    "unit_label",
 )
 # The ``unit`` of a class row: what its unit price is for.
 PRICE_UNITS = {
@@ -35,6 +41,11 @@ PRICE_UNITS = {
     "per_image": "per_image",
     "per_second": "per_second",
 }
+
+
+PER_MILLION = _("per 1M tokens")
+AT_UNIT_PRICES = _("Tokens × unit prices")
+PRICE_ADJUSTMENT = _("Price adjustment")
 
 
 def invoice_lines_csv_rows(invoice) -> Iterator[str]:
@@ -58,6 +69,8 @@ def invoice_lines_csv_rows(invoice) -> Iterator[str]:
                 line.amount,
                 line.tax_amount,
                 line.time_window,
+                line.get_kind_display(),
+                line.unit_label,
             ]
         )
         parts = line.line_parts or [None]
@@ -78,6 +91,8 @@ def invoice_lines_csv_rows(invoice) -> Iterator[str]:
                         part.amount,
                         "",
                         part.label,
+                        part.label,
+                        unit_label("tokens"),
                     ]
                 )
             for cp in line.class_prices if part is None else part.rows:
@@ -96,6 +111,8 @@ def invoice_lines_csv_rows(invoice) -> Iterator[str]:
                         "",
                         "",
                         cp.part,
+                        cp.label,
+                        cp.price_unit or PER_MILLION,
                     ]
                 )
         check = line.price_check
@@ -115,6 +132,8 @@ def invoice_lines_csv_rows(invoice) -> Iterator[str]:
                     check.at_unit_prices,
                     "",
                     "",
+                    AT_UNIT_PRICES,
+                    "",
                 ]
             )
             yield w.writerow(
@@ -131,6 +150,8 @@ def invoice_lines_csv_rows(invoice) -> Iterator[str]:
                     "",
                     check.adjustment,
                     "",
+                    "",
+                    PRICE_ADJUSTMENT,
                     "",
                 ]
             )

@@ -60,6 +60,19 @@ PEAK = pgettext_lazy("time of day", "Peak")
 # Row labels and price units of the classes that are not tokens.
 _UNIT_LABELS = {AUDIO_SECOND: _("Audio")}
 _PRICE_UNITS = {IMAGE: _("per image"), AUDIO_SECOND: pgettext_lazy("invoice unit price", "per second")}
+# The units period close writes on invoice lines (``billing.invoicing.close.lines``), as documents show
+# them; a unit staff typed on a line of their own is shown as typed.
+LINE_UNITS = {
+    "tokens": pgettext_lazy("invoice unit", "tokens"),
+    "month": pgettext_lazy("invoice unit", "month"),
+    "quarter": pgettext_lazy("invoice unit", "quarter"),
+    "each": pgettext_lazy("invoice unit", "each"),
+}
+
+
+def unit_label(unit: str):
+    """An invoice line's unit as a reader sees it ("month" → 月 in Chinese); lazy for the known ones."""
+    return LINE_UNITS.get(unit, unit)
 
 
 @dataclass(frozen=True)
@@ -259,9 +272,10 @@ def price_check(line, rows: list[ClassPrice], currency: str) -> PriceCheck | Non
 def with_class_prices(lines) -> list:
     """``lines`` as a list, each with ``class_prices``, ``line_parts`` (a split line's parts, else empty),
     ``time_window`` (the window a line was wholly sold in, else blank), ``has_batch_prices``,
-    ``price_check`` and ``prices_varied`` set for the templates."""
+    ``price_check``, ``prices_varied`` and ``unit_label`` set for the templates."""
     out = list(lines)
     for line in out:
+        line.unit_label = unit_label(line.unit)
         layout = (
             _layout(line, line.invoice.currency)
             if line.kind == "usage" and _details(line)

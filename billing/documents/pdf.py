@@ -22,7 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from accounts.identity import seller_identity
+from accounts.identity import payment_instructions, seller_identity
 from billing.documents.line_prices import with_class_prices
 from catalog.rating import AUDIO_SECOND, IMAGE
 
@@ -87,41 +87,51 @@ def render_pdf(template: str, context: dict, *, language: str | None) -> bytes:
     return document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
 
 
-def invoice_pdf(invoice) -> bytes:
+# Each document prints in its own language (the customer's when it was made) unless ``language`` asks for
+# the other one (a download's ``?lang=``: billing.documents.language).
+
+
+def invoice_pdf(invoice, *, language: str | None = None) -> bytes:
     lines = with_class_prices(invoice.lines.select_related("ai_model").order_by("position", "id"))
     terms = getattr(invoice.customer, "billing_terms", None)
-    return render_pdf(
-        "documents/invoice.html",
-        {"invoice": invoice, "lines": lines, "customer": invoice.customer, "terms": terms},
-        language=invoice.language,
-    )
+    context = {
+        "invoice": invoice,
+        "lines": lines,
+        "customer": invoice.customer,
+        "terms": terms,
+        # A void or draft invoice asks for no payment; a settled one has nothing left to pay.
+        "payment": payment_instructions(invoice.customer) if invoice.amount_due > 0 else None,
+    }
+    return render_pdf("documents/invoice.html", context, language=language or invoice.language)
 
 
-def credit_note_pdf(note) -> bytes:
+def credit_note_pdf(note, *, language: str | None = None) -> bytes:
     terms = getattr(note.customer, "billing_terms", None)
     return render_pdf(
         "documents/credit_note.html",
         {"note": note, "lines": list(note.lines.all()), "customer": note.customer, "terms": terms},
-        language=note.language,
+        language=language or note.language,
     )
 
 
-def receipt_pdf(receipt) -> bytes:
+def receipt_pdf(receipt, *, language: str | None = None) -> bytes:
     source = receipt.payment or receipt.card_topup or receipt.bank_transfer
     return render_pdf(
         "documents/receipt.html",
         {"receipt": receipt, "customer": receipt.customer, "source": source},
-        language=receipt.language,
+        language=language or receipt.language,
     )
 
 
-def statement_pdf(statement) -> bytes:
+def statement_pdf(statement, *, language: str | None = None) -> bytes:
     """A statement of account (``billing.statements.build.Statement``) as a PDF."""
-    return render_pdf(
-        "documents/statement.html",
-        {"statement": statement, "customer": statement.customer},
-        language=statement.language,
-    )
+    # Always, when the seller has bank details: what is owed, or how a prepaid customer tops up.
+    context = {
+        "statement": statement,
+        "customer": statement.customer,
+        "payment": payment_instructions(statement.customer),
+    }
+    return render_pdf("documents/statement.html", context, language=language or statement.language)
 
 
 def _usage_line(line: dict) -> dict:
@@ -141,12 +151,12 @@ def _usage_line(line: dict) -> dict:
     }
 
 
-def usage_statement_pdf(usage_statement) -> bytes:
+def usage_statement_pdf(usage_statement, *, language: str | None = None) -> bytes:
     lines = [_usage_line(line) for line in usage_statement.lines or []]
     return render_pdf(
         "documents/usage_statement.html",
         {"usage_statement": usage_statement, "lines": lines, "customer": usage_statement.customer},
-        language=usage_statement.customer.language,
+        language=language or usage_statement.customer.language,
     )
 
 

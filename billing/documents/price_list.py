@@ -1,5 +1,5 @@
 """A price list as a PDF: a plan's prices (staff) or a customer's own plan's (portal), with each model's
-service tiers, time-of-day windows and audio/image prices, in the reader's language.
+service tiers, time-of-day windows and audio/image prices, in English or Chinese as ``?lang=`` asks.
 
 It lives here, not in the catalog, because PDFs are printed by this package (fonts, letterhead) and the
 catalog is a lower layer; the rows come from ``catalog.selectors.pricelist`` as on the pages and CSV.
@@ -12,7 +12,8 @@ from django.utils.text import slugify
 
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, home_customer
-from billing.documents.pdf import language_for, render_pdf
+from billing.documents.language import lang_checked, requested_language
+from billing.documents.pdf import render_pdf
 from catalog.errors import PricingError
 from catalog.models import SellPlan
 from catalog.selectors.pricelist import customer_price_list, price_list
@@ -39,20 +40,18 @@ def price_list_pdf(
     )
 
 
-def _language(request) -> str:
-    return language_for(request.GET.get("lang") or translation.get_language())
-
-
 def _filename(name: str, language: str) -> str:
     suffix = "zh" if language == "zh-hans" else "en"
     return f"prices-{slugify(name) or 'plan'}-{timezone.localdate():%Y%m%d}-{suffix}.pdf"
 
 
 @staff_required()
+@lang_checked
 def staff_plan_price_list_pdf(request, pk: int):
-    """Any staff member may read a plan's prices (the page shows them); the PDF shows how each derives."""
+    """Any staff member may read a plan's prices (the page shows them); the PDF shows how each derives.
+    A plan has no customer: in ``?lang=``, else the reader's language."""
     plan = get_object_or_404(SellPlan, pk=pk)
-    language = _language(request)
+    language = requested_language(request, translation.get_language())
     with translation.override(language):
         rows = price_list(plan, timezone.now())
     data = price_list_pdf(
@@ -62,8 +61,10 @@ def staff_plan_price_list_pdf(request, pk: int):
 
 
 @customer_user_required
+@lang_checked
 def portal_price_list_pdf(request):
-    """A customer's own plan's prices (or a sub-customer's it may see), never how they derive."""
+    """A customer's own plan's prices (or a sub-customer's it may see), never how they derive; in
+    ``?lang=``, else the customer's document language."""
     customer = home_customer(request.user)
     if request.GET.get("customer"):
         try:
@@ -72,7 +73,7 @@ def portal_price_list_pdf(request):
             customer = None
     if customer is None:
         raise Http404
-    language = _language(request)
+    language = requested_language(request, customer.language)
     try:
         with translation.override(language):
             plan, _source, rows = customer_price_list(customer, timezone.now())

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.chain import book_label
 from accounts.models import MemberRole, StaffRole
 from accounts.permissions import seller_member_required, staff_required
+from billing.documents.language import lang_checked
 from billing.documents.pdf import language_for
 from billing.exposure.aging_exports import aging_pdf, csv_rows
 from billing.exposure.aging_forms import AgingForm
@@ -149,6 +150,7 @@ def aging_csv(request):
 
 
 @staff_required(roles=AGING_ROLES)
+@lang_checked
 def aging_pdf_view(request):
     return _pdf(request)
 
@@ -172,5 +174,6 @@ def portal_aging_csv(request):
 
 
 @seller_member_required(roles=SELLER_ROLES, modes=RESALE)
+@lang_checked
 def portal_aging_pdf(request):
     return _pdf(request, book_id=request.seller.pk, with_book=False)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Q, Sum
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
@@ -31,6 +33,7 @@ from billing.receivables.models import CreditNote, CustomerPayment
 from billing.terms.models import TermsSpan
 from billing.terms.spans import terms_switches
 from common.days import local_midnight
+from common.stored_text import stored_render
 
 ZERO = Decimal("0")
 WALLET_KINDS = (AccountKind.WALLET_PAID, AccountKind.WALLET_GRANTED, AccountKind.WALLET_PACK)
@@ -64,7 +67,7 @@ class StatementRow:
     date: dt.date
     category: str
     reference: str
-    description: str
+    description: str  # lazy: made in the language it is shown in
     increase: Decimal  # receivable: charged to the customer; deposit: added to the balance
     decrease: Decimal  # receivable: paid or credited; deposit: used or expired
     balance: Decimal
@@ -79,7 +82,7 @@ class StatementRow:
 @dataclass
 class AgingBucket:
     key: str
-    label: str
+    label: str  # lazy: "Current" … "Over 90 days" in the language the statement is shown in
     amount: Decimal
 
 
@@ -184,10 +187,20 @@ def _balance_before(accounts: list[LedgerAccount], day: dt.date) -> Decimal:
     return total or ZERO
 
 
-def _document_of(txn) -> tuple[str, str, str, object | None]:
-    """(category, reference, description, document) for a receivable movement, by its source document."""
+# Row texts stay lazy: a statement is built once and printed in the document's language (a PDF renders
+# under its own language, a page under the reader's), so each text is made when it is shown.
+def _memo_text(txn) -> str:
+    return stored_render(txn.memo_message, txn.memo or txn.kind)
+
+
+_memo = lazy(_memo_text, str)
+
+
+def _document_of(txn) -> tuple[str, str, object, object | None]:
+    """(category, reference, description (lazy), document) for a receivable movement, by its source
+    document."""
     original = txn.reverses if txn.reverses_id else txn
-    prefix = str(_("Reversal of ")) if txn.reverses_id else ""
+    prefix = _("Reversal of ") if txn.reverses_id else ""
     for attr, category in (
         ("invoice", "invoice"),
         ("customer_payment", "payment"),
@@ -199,24 +212,26 @@ def _document_of(txn) -> tuple[str, str, str, object | None]:
         if category == "invoice":
             period = f" · {document.period}" if document.period else ""
             # "Invoice", "Interim invoice" or "Opening balance", in the reader's language.
-            label = prefix + str(document.get_kind_display()) + period
-            return category, document.number or "", label, document
+            kind = Invoice.Kind(document.kind).label if document.kind in Invoice.Kind else document.kind
+            return category, document.number or "", format_lazy("{}{}{}", prefix, kind, period), document
         if category == "payment":
-            text = document.reference or document.get_method_display()
-            return category, document.reference, prefix + str(_("Payment received")) + f" · {text}", document
-        return category, document.number, prefix + str(_("Credit note")) + f" · {document.reason}", document
+            text = document.reference or CustomerPayment.Method(document.method).label
+            label = format_lazy("{}{} · {}", prefix, _("Payment received"), text)
+            return category, document.reference, label, document
+        label = format_lazy("{}{} · {}", prefix, _("Credit note"), document.reason)
+        return category, document.number, label, document
     write_off = getattr(original, "write_off", None)
     if write_off is not None:
         numbers = ", ".join(line.invoice.number for line in write_off.lines.all())
-        text = prefix + str(_("Written off as bad debt")) + f" · {numbers}"
+        text = format_lazy("{}{} · {}", prefix, _("Written off as bad debt"), numbers)
         return "write_off", f"#{write_off.pk}", text, None
     recovery = getattr(original, "bad_debt_recovery", None)
     if recovery is not None:
         # A released payment undoes its recovery by a row pointing at it (billing.receivables.recoveries).
         label = _("Bad debt recovery undone") if recovery.reverses_id else _("Bad debt recovered")
-        text = prefix + str(label) + f" · {recovery.invoice.number}"
+        text = format_lazy("{}{} · {}", prefix, label, recovery.invoice.number)
         return "recovery", recovery.invoice.number, text, None
-    return "adjustment", f"#{txn.pk}", txn.memo or txn.kind, None
+    return "adjustment", f"#{txn.pk}", _memo(txn), None
 
 
 def _deposit_category(kind: str) -> str:
@@ -328,11 +343,20 @@ def _document_discrepancies(customer, currency, date_from, date_to, by_document)
     for category, pk, reference, amount in expected:
         posted = by_document.get((category, pk), ZERO)
         if posted != amount:
-            problems.append(
-                str(_("%(kind)s %(ref)s: document %(doc)s, ledger %(ledger)s in this period."))
-                % {"kind": CATEGORY_LABELS[category], "ref": reference, "doc": amount, "ledger": posted}
-            )
+            problems.append(_discrepancy(category, reference, amount, posted))
     return problems
+
+
+def _discrepancy_text(category: str, reference: str, amount: Decimal, posted: Decimal) -> str:
+    return str(_("%(kind)s %(ref)s: document %(doc)s, ledger %(ledger)s in this period.")) % {
+        "kind": CATEGORY_LABELS[category],
+        "ref": reference,
+        "doc": amount,
+        "ledger": posted,
+    }
+
+
+_discrepancy = lazy(_discrepancy_text, str)
 
 
 def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucket]:
@@ -352,7 +376,7 @@ def aging_at(customer: Customer, currency: str, day: dt.date) -> list[AgingBucke
         amounts[row["bucket"]] += row["amount"] or ZERO
     # Sums of stored amounts, which keep three places for every currency: shown in the currency's own.
     return [
-        AgingBucket(key, str(label), quantize_money(amounts[key], currency))
+        AgingBucket(key, label, quantize_money(amounts[key], currency))
         for key, label, *_rest in AGING_BUCKETS
     ]
 
@@ -375,7 +399,7 @@ def _deposit_section(currency, accounts, date_from, date_to) -> Section:
                 txn.effective_date,
                 category,
                 f"#{txn.pk}",
-                txn.memo or txn.kind,
+                _memo(txn),
                 ZERO,
                 ZERO,
                 balance,

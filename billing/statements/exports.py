@@ -19,7 +19,9 @@ from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import translation
 
+from billing.documents.pdf import language_for
 from billing.invoicing.models import Invoice
 from billing.ledger.models import JournalEntry, LedgerAccount
 from billing.ledger.selectors import in_book, journal_csv_rows
@@ -33,7 +35,16 @@ ZERO = Decimal("0")
 EXPORT_KINDS = ("invoices", "payments", "credit_notes", "journal", "trial_balance")
 
 
-def statement_csv_rows(statement) -> Iterator[str]:
+def _text_in(language: str, value) -> str:
+    """A lazy statement text made in ``language`` now (a streamed CSV is written after the view returns)."""
+    with translation.override(language):
+        return str(value)
+
+
+def statement_csv_rows(statement, *, language: str | None = None) -> Iterator[str]:
+    """The statement's rows; codes in ``type`` and ``section``, descriptions in the statement's language
+    (or ``language``: a download's ``?lang=``)."""
+    language = language_for(language or statement.language)
     w = CsvWriter()
     yield w.writerow(
         [
@@ -64,7 +75,7 @@ def statement_csv_rows(statement) -> Iterator[str]:
                     row.date,
                     row.category,
                     row.reference,
-                    row.description,
+                    _text_in(language, row.description),
                     row.due_date or "",
                     row.increase,
                     row.decrease,

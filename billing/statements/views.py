@@ -18,6 +18,7 @@ from accounts.identity import seller_identity
 from accounts.models import StaffRole
 from accounts.permissions import customer_user_required, staff_required
 from accounts.selectors import customer_for_user, customers_visible_to, home_customer
+from billing.documents.language import lang_checked, requested_language
 from billing.documents.pdf import statement_pdf, usage_statement_pdf
 from billing.statements import exports
 from billing.statements.build import statement_build
@@ -37,31 +38,39 @@ STATEMENT_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SUPPORT)
 FINANCE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
 
 
-def _download(statement, fmt: str):
-    """The statement as a PDF or CSV response, or None for the HTML preview."""
+def _download(request, statement):
+    """The statement as a PDF or CSV response (in ``?lang=``, else the customer's document language), or
+    None for the HTML preview."""
+    fmt = request.GET.get("format", "")
+    language = requested_language(request, statement.language)
     if fmt == "pdf":
-        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        response = HttpResponse(statement_pdf(statement, language=language), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{statement.filename}.pdf"'
         return response
     if fmt == "csv":
-        return csv_response(exports.statement_csv_rows(statement), f"{statement.filename}.csv")
+        rows = exports.statement_csv_rows(statement, language=language)
+        return csv_response(rows, f"{statement.filename}.csv")
     return None
 
 
 def _query_for(request, fmt: str) -> str:
+    """The page's query for a download; without ``lang``, which each download link sets (the PDF is
+    offered in English and in Chinese, whatever the customer reads)."""
     query = request.GET.copy()
     query["format"] = fmt
+    query.pop("lang", None)
     return query.urlencode()
 
 
 @staff_required(roles=STATEMENT_ROLES)
+@lang_checked
 def staff_statement(request):
     submitted = "customer" in request.GET
     form = StaffStatementForm(request.GET if submitted else None, initial=period_initial())
     statement = None
     if submitted and form.is_valid():
         statement = statement_build(form.cleaned_data["customer"], *form.dates)
-        response = _download(statement, request.GET.get("format", ""))
+        response = _download(request, statement)
         if response is not None:
             return response
     context = {
@@ -76,6 +85,7 @@ def staff_statement(request):
 
 
 @customer_user_required
+@lang_checked
 def portal_statement(request):
     customer = home_customer(request.user)
     if "customer" in request.GET:  # a sub-distributor looking at one of its customers
@@ -90,7 +100,7 @@ def portal_statement(request):
     statement = None
     if submitted and form.is_valid():
         statement = statement_build(customer, *form.dates)
-        response = _download(statement, request.GET.get("format", ""))
+        response = _download(request, statement)
         if response is not None:
             return response
     subtree = customers_visible_to(request.user).order_by("name")
@@ -183,8 +193,10 @@ def accountant_export(request, kind: str):
     return csv_response(exports.EXPORTERS[kind](date_from, date_to, book.pk), filename)
 
 
-def _usage_statement_download(usage_statement):
-    response = HttpResponse(usage_statement_pdf(usage_statement), content_type="application/pdf")
+def _usage_statement_download(request, usage_statement):
+    language = requested_language(request, usage_statement.customer.language)
+    data = usage_statement_pdf(usage_statement, language=language)
+    response = HttpResponse(data, content_type="application/pdf")
     filename = (
         f"usage-statement-{usage_statement.customer.code}-{usage_statement.period}-{usage_statement.currency}"
     )
@@ -199,8 +211,10 @@ def staff_usage_statement_list(request):
 
 
 @staff_required(roles=STATEMENT_ROLES)
+@lang_checked
 def staff_usage_statement_pdf(request, pk: int):
-    return _usage_statement_download(get_object_or_404(usage_statements_visible_to(request.user), pk=pk))
+    visible = usage_statements_visible_to(request.user)
+    return _usage_statement_download(request, get_object_or_404(visible, pk=pk))
 
 
 @customer_user_required
@@ -211,5 +225,7 @@ def portal_usage_statement_list(request):
 
 
 @customer_user_required
+@lang_checked
 def portal_usage_statement_pdf(request, pk: int):
-    return _usage_statement_download(get_object_or_404(usage_statements_visible_to(request.user), pk=pk))
+    visible = usage_statements_visible_to(request.user)
+    return _usage_statement_download(request, get_object_or_404(visible, pk=pk))

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
+from billing.documents.language import lang_checked, requested_language
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.services import InvoiceError, invoice_issue, invoices_issue
 from billing.receivables.credit_notes import credit_note_issue, invoice_void, lines_remaining
@@ -83,11 +84,13 @@ def invoice_detail(request, pk: int):
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
+@lang_checked
 def invoice_pdf_view(request, pk: int):
     from billing.documents.pdf import invoice_pdf
 
     invoice = get_object_or_404(invoices_visible_to(request.user), pk=pk)
-    return pdf_response(invoice_pdf(invoice), f"{invoice.number or f'draft-{invoice.pk}'}.pdf")
+    data = invoice_pdf(invoice, language=requested_language(request, invoice.language))
+    return pdf_response(data, f"{invoice.number or f'draft-{invoice.pk}'}.pdf")
 
 
 @require_POST

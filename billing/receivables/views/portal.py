@@ -22,6 +22,7 @@ from accounts.identity import seller_identity
 from accounts.models import MemberRole
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
+from billing.documents.language import lang_checked, requested_language
 from billing.documents.line_prices import with_class_prices
 from billing.invoicing.models import Invoice
 from billing.receivables.cards import invoice_card_payment_start
@@ -87,19 +88,23 @@ def portal_invoice_detail(request, pk: int):
 
 
 @customer_user_required
+@lang_checked
 def portal_invoice_pdf(request, pk: int):
     from billing.documents.pdf import invoice_pdf
 
     invoice = get_object_or_404(_portal_invoices(request.user), pk=pk)
-    return pdf_response(invoice_pdf(invoice), f"{invoice.number}.pdf")
+    data = invoice_pdf(invoice, language=requested_language(request, invoice.language))
+    return pdf_response(data, f"{invoice.number}.pdf")
 
 
 @customer_user_required
+@lang_checked
 def portal_credit_note_pdf(request, pk: int):
     from billing.documents.pdf import credit_note_pdf
 
     note = get_object_or_404(credit_notes_visible_to(request.user), pk=pk)
-    return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
+    data = credit_note_pdf(note, language=requested_language(request, note.language))
+    return pdf_response(data, f"{note.number}.pdf")
 
 
 @customer_user_required
@@ -110,11 +115,13 @@ def portal_receipt_list(request):
 
 
 @customer_user_required
+@lang_checked
 def portal_receipt_pdf(request, pk: int):
     from billing.documents.pdf import receipt_pdf
 
     receipt = get_object_or_404(receipts_visible_to(request.user), pk=pk)
-    return pdf_response(receipt_pdf(receipt), f"{receipt.number}.pdf")
+    data = receipt_pdf(receipt, language=requested_language(request, receipt.language))
+    return pdf_response(data, f"{receipt.number}.pdf")
 
 
 @require_POST

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import ALL_STAFF_ROLES, staff_required
 from accounts.selectors import customers_visible_to
+from billing.documents.language import lang_checked, requested_language
 from billing.receivables.filters import CreditNoteFilter, PaymentFilter, ReceiptFilter
 from billing.receivables.forms import PaymentForm
 from billing.receivables.models import CustomerPayment
@@ -114,11 +115,13 @@ def credit_note_list(request):
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
+@lang_checked
 def credit_note_pdf_view(request, pk: int):
     from billing.documents.pdf import credit_note_pdf
 
     note = get_object_or_404(credit_notes_visible_to(request.user), pk=pk)
-    return pdf_response(credit_note_pdf(note), f"{note.number}.pdf")
+    data = credit_note_pdf(note, language=requested_language(request, note.language))
+    return pdf_response(data, f"{note.number}.pdf")
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
@@ -128,8 +131,10 @@ def receipt_list(request):
 
 
 @staff_required(roles=ALL_STAFF_ROLES)
+@lang_checked
 def receipt_pdf_view(request, pk: int):
     from billing.documents.pdf import receipt_pdf
 
     receipt = get_object_or_404(receipts_visible_to(request.user), pk=pk)
-    return pdf_response(receipt_pdf(receipt), f"{receipt.number}.pdf")
+    data = receipt_pdf(receipt, language=requested_language(request, receipt.language))
+    return pdf_response(data, f"{receipt.number}.pdf")
