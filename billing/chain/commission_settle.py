@@ -30,6 +30,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.money import is_money, money_text
 from billing.receivables.selectors import with_amount_due
 from billing.receivables.services import payment_record, require_money_role
+from common.stored_text import stored
 
 
 def invoices_open_due(agent: Customer, currency: str) -> Decimal:
@@ -162,6 +163,11 @@ def _settle(agent: Customer, body: dict, note: str, actor, idempotency_key: str)
         kind=f"{SETTLEMENT_KIND_PREFIX}{method}",
         lines=[debit(payable, amount, currency), credit(cash, amount, currency)],
         memo=f"Commission paid to {agent.name}{suffix}"[:500],
+        memo_message=(
+            stored("chain.memo.commission_paid_ref", agent=agent.name, reference=body["reference"])
+            if body["reference"]
+            else stored("chain.memo.commission_paid", agent=agent.name)
+        ),
         source=f"commission:{agent.pk}",
         effective_date=body["settled_on"],
         actor=actor,

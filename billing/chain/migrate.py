@@ -58,6 +58,7 @@ from catalog.models import PlanRule, PriceEntry, SellPlan
 from catalog.selectors.pricing import plan_for_customer
 from catalog.services.books import entry_tiers, entry_windows, price_entry_create
 from catalog.services.plans import plan_assign, plan_create, plan_rule_create
+from common.stored_text import stored
 
 Mode = Customer.ChainMode
 KIND_TRANSFER = "chain.migrate.transfer"
@@ -370,6 +371,7 @@ def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) ->
     # Keyed by the switch too: a sub-distributor moved back to direct may move to resale again later.
     key = f"chain_migrate:{sub.pk}:{plan.at:%Y%m%dT%H%M%S}:{customer.pk}:{t.currency}"
     memo = f"{customer.name}'s prepaid credit moves to {sub.name}'s book (chain migration)"
+    memo_message = stored("chain.memo.migration", customer=customer.name, sub=sub.name)
     if not after_switch:
         # C's current seller's book (the operator's, or the reseller R's above S): the deposit C held there
         # becomes S's own, held with that same seller (S owes it to C in its own book). The wallet service
@@ -390,6 +392,7 @@ def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) ->
             idempotency_key=f"{key}:operator:out",
             kind=KIND_TRANSFER,
             memo=memo,
+            memo_message=memo_message,
             source=f"chain:{sub.pk}",
             allow_below_floor=True,
             actor=actor,
@@ -403,6 +406,7 @@ def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) ->
             idempotency_key=f"{key}:operator:in",
             kind=KIND_TRANSFER,
             memo=memo,
+            memo_message=memo_message,
             source=f"chain:{sub.pk}",
             actor=actor,
         )
@@ -416,6 +420,7 @@ def _transfer(plan: MigrationPlan, t: Transfer, *, after_switch: bool, actor) ->
         idempotency_key=f"{key}:book",
         kind=KIND_TRANSFER,
         memo=memo,
+        memo_message=memo_message,
         source=f"chain:{sub.pk}",
         actor=actor,
     )

@@ -37,6 +37,7 @@ from billing.exposure.models import EclRun
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.ledger.services import credit, debit, request_fingerprint, transaction_post
+from common.stored_text import day, money, stored
 
 OPERATOR = "operator"
 
@@ -117,14 +118,19 @@ def _journal(as_of, measured: CurrencyEcl, book, key: str, actor):
     if change > 0:
         kind, lines = "ecl.charge", [debit(expense, change, currency), credit(allowance, change, currency)]
         memo = f"Expected credit loss as of {as_of}: allowance raised to {measured.total} {currency}"
+        memo_key = "exposure.memo.ecl_raised"
     else:
         kind, lines = "ecl.release", [debit(allowance, -change, currency), credit(expense, -change, currency)]
         memo = f"Expected credit loss as of {as_of}: allowance released to {measured.total} {currency}"
+        memo_key = "exposure.memo.ecl_released"
     return transaction_post(
         idempotency_key=key,
         kind=kind,
         lines=lines,
         memo=memo,
+        memo_message=stored(
+            memo_key, day=day(as_of), total=money(measured.total, currency), currency=currency
+        ),
         source=f"ecl:{as_of.isoformat()}",
         effective_date=as_of,
         actor=actor,

@@ -26,6 +26,7 @@ from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.money import quantize_money
 from billing.receivables.models import PaymentAllocation
+from common.stored_text import money, stored
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,14 @@ def _post(plan: _Plan, base: str) -> FxRealisation:
             memo=(
                 f"Realised FX on {allocation.amount} {invoice.currency} of invoice {invoice.number}: "
                 f"{plan.invoice_rate} → {plan.payment_rate}"
+            ),
+            memo_message=stored(
+                "fx.memo.realised",
+                amount=money(allocation.amount, invoice.currency),
+                currency=invoice.currency,
+                invoice=invoice.number,
+                invoice_rate=str(plan.invoice_rate),
+                payment_rate=str(plan.payment_rate),
             ),
             source=f"allocation:{allocation.pk}",
             effective_date=plan.effective_date,

@@ -32,6 +32,7 @@ from billing.fx.rates import BaseRates
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.ledger.services import credit, debit, transaction_post, transaction_reverse
 from billing.money import quantize_money
+from common.stored_text import day, money, stored
 
 # The source of the realised FX a vendor payment posts for a foreign payable, followed by its code.
 PAYABLE_REALISED = "fx.realised:payable:"
@@ -155,6 +156,13 @@ def _post(plan: _Plan, month_end: date, base: str) -> FxRevaluation:
         kind="fx.revaluation",
         lines=lines,
         memo=f"FX revaluation of {account.code}: {plan.balance} at {plan.rate} on {month_end}",
+        memo_message=stored(
+            "fx.memo.revaluation",
+            account=account.code,
+            balance=money(plan.balance, account.currency),
+            rate=str(plan.rate),
+            day=day(month_end),
+        ),
         source=f"fx_revaluation:{account.code}:{month}",
         effective_date=month_end,
     )
@@ -162,6 +170,7 @@ def _post(plan: _Plan, month_end: date, base: str) -> FxRevaluation:
         original=posted,
         idempotency_key=f"fx.revaluation.reversal:{account.code}:{month}",
         memo=f"Reversal of the {month} FX revaluation of {account.code}",
+        memo_message=stored("fx.memo.revaluation_reversal", month=month, account=account.code),
         effective_date=month_end + timedelta(days=1),
     )
     return FxRevaluation.objects.create(

@@ -46,6 +46,7 @@ from billing.ledger.services import Line, Posting, transaction_post
 from billing.money import line_round, money_text, quantize_money
 from billing.terms.credit import credit_limit_watch
 from billing.wallets.mirror import seller_book_mirror
+from common.stored_text import stored
 
 # Which account each kind of line is credited to (see the module docstring).
 LINE_ACCOUNT_KIND = {
@@ -255,6 +256,7 @@ def invoice_posting(invoice: Invoice, legs: list[Line]) -> Posting:
         kind="invoice.issue",
         lines=legs,
         memo=f"Invoice {invoice.number}",
+        memo_message=stored("invoicing.memo.invoice", number=invoice.number),
         source=f"invoice:{invoice.pk}",
         effective_date=invoice.issue_date,
     )
@@ -271,6 +273,7 @@ def invoice_post(*, invoice: Invoice, lines: list[InvoiceLine], account, actor=N
         kind=p.kind,
         lines=p.lines,
         memo=p.memo,
+        memo_message=p.memo_message,
         source=p.source,
         effective_date=p.effective_date,
         actor=actor,

@@ -157,6 +157,9 @@ class Posting:
     effective_date: date | None = None
     # The idempotency fingerprint's body when the caller's request is not the lines (wallet debits).
     request: dict | None = None
+    # The memo as a message key and its parameters (``common.stored_text.stored``), shown in the reader's
+    # language. Not in the fingerprint: it says again, translatably, what ``memo`` (which is) says.
+    memo_message: dict | None = None
 
 
 def _post(
@@ -201,6 +204,7 @@ def _post(
                     kind=posting.kind,
                     effective_date=posting.effective_date or timezone.localdate(),
                     memo=posting.memo[:500],
+                    memo_message=posting.memo_message,
                     source=posting.source[:200],
                     reverses=reverses,
                     actor=actor,
@@ -231,6 +235,7 @@ def transaction_post(
     source: str = "",
     effective_date: date | None = None,
     actor=None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Post one balanced transaction and return it; replaying the same request returns the first result.
 
@@ -238,6 +243,8 @@ def transaction_post(
     and each line's currency must be its account's. The request fingerprint covers kind, memo, source,
     an explicit effective date and the lines; the same key with a different fingerprint raises
     ``IdempotencyConflictError``. Every refusal raises a ``LedgerError`` before anything is written.
+    ``memo_message`` (``common.stored_text.stored``) is the memo for the reader's language; it is stored
+    but not fingerprinted (the English ``memo`` is).
     """
     posting = Posting(
         idempotency_key=idempotency_key,
@@ -246,6 +253,7 @@ def transaction_post(
         memo=memo,
         source=source,
         effective_date=effective_date,
+        memo_message=memo_message,
     )
     txn, _created = _post(posting, actor=actor)
     return txn
@@ -266,6 +274,7 @@ def transaction_reverse(
     actor=None,
     effective_date: date | None = None,
     wallet_effect: WalletReversalEffect | None = None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Post the mirror image of ``original`` (every entry negated), linked by ``reverses``.
 
@@ -304,6 +313,7 @@ def transaction_reverse(
             source=f"reversal:{original.pk}",
             effective_date=effective_date,
             request=request,
+            memo_message=memo_message,
         )
         reversal, created = _post(posting, actor=actor, reverses=original, wallet_service=touches_wallet)
         if created and finish is not None:
@@ -365,6 +375,7 @@ def _post_many(
                     kind=p.kind,
                     effective_date=p.effective_date or today,
                     memo=p.memo[:500],
+                    memo_message=p.memo_message,
                     source=p.source[:200],
                     actor=actor,
                     book_id=lines[0].account.book_id,

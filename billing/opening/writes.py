@@ -29,6 +29,7 @@ from billing.upstream.models import UpstreamPack
 from billing.upstream.packs import OPENING, upstream_pack_buy
 from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.opening import wallet_opening_deposit
+from common.stored_text import stored
 
 # The series an opening invoice is filed under: its number is the old system's, never this system's.
 SERIES = "OPENING"
@@ -141,6 +142,13 @@ def deposits_write(plan: Plan, record: OpeningImport, *, actor=None) -> None:
         memo = _("Opening deposit %(document)s") % {"document": source.document}
         if source.description:
             memo = f"{memo}: {source.description}"
+        memo_message = (
+            stored(
+                "opening.memo.deposit_description", document=source.document, description=source.description
+            )
+            if source.description
+            else stored("opening.memo.deposit", document=source.document)
+        )
         wallet_opening_deposit(
             customer=planned.customer,
             currency=source.currency,
@@ -148,6 +156,7 @@ def deposits_write(plan: Plan, record: OpeningImport, *, actor=None) -> None:
             document=source.document,
             on=source.on,
             memo=memo,
+            memo_message=memo_message,
             source=f"opening:{record.pk}",
             actor=actor,
         )

@@ -15,6 +15,7 @@ from billing.payments.models import CardTopUp
 from billing.payments.refund_claims import card_refund_claims, unconfirmed_wait_message
 from billing.stripe import api as stripe_api
 from billing.terms.selectors import customer_currency
+from common.stored_text import stored
 
 ZERO = Decimal("0")
 
@@ -243,6 +244,7 @@ def card_topup_refund(*, topup: CardTopUp, refunded_minor: int, currency: str, c
             fee_part=fee_part,
             full_reversal=full,
             memo=f"Card refund {charge_id}, top-up {topup.public_id}",
+            memo_message=stored("payments.memo.card_refund", charge=charge_id, topup=topup.public_id),
         )
         topup.refunded += new
         topup.refunded_fee += fee_part
@@ -273,6 +275,7 @@ def card_topup_dispute(*, topup: CardTopUp, dispute_id: str, amount_minor: int, 
             fee_part=fee,
             full_reversal=full,
             memo=f"Card dispute {dispute_id}, top-up {topup.public_id}",
+            memo_message=stored("payments.memo.card_dispute", dispute=dispute_id, topup=topup.public_id),
         )
         if topup.status != CardTopUp.Status.DISPUTED:
             topup.disputed += amount
@@ -306,6 +309,7 @@ def card_topup_dispute_won(
             wallet_part=wallet,
             fee_part=fee,
             memo=f"Dispute {dispute_id} won, top-up {topup.public_id}",
+            memo_message=stored("payments.memo.dispute_won", dispute=dispute_id, topup=topup.public_id),
         )
         if topup.status == CardTopUp.Status.DISPUTED:
             topup.disputed = max(topup.disputed - amount, Decimal("0"))

@@ -34,6 +34,7 @@ from billing.receivables.models import CustomerPayment
 from billing.receivables.services import credit_auto_apply_on_commit, payment_unallocated
 from billing.stripe import api as stripe_api
 from billing.stripe import objects as stripe_objects
+from common.stored_text import stored
 
 ZERO = Decimal("0")
 Kind = Correction.Kind
@@ -66,7 +67,16 @@ def _locked_received(payment: CustomerPayment, *, currency: str, object_id: str)
     return payment
 
 
-def _take_back(payment: CustomerPayment, *, amount: Decimal, kind: str, key: str, object_id: str, memo: str):
+def _take_back(
+    payment: CustomerPayment,
+    *,
+    amount: Decimal,
+    kind: str,
+    key: str,
+    object_id: str,
+    memo: str,
+    memo_message: dict,
+):
     """Book ``amount`` of ``payment`` as gone back through Stripe, releasing allocations as needed."""
     today = timezone.localdate()
     beyond_credit = amount - payment_unallocated(payment)
@@ -81,6 +91,7 @@ def _take_back(payment: CustomerPayment, *, amount: Decimal, kind: str, key: str
         if kind == Kind.CARD_REFUND
         else postings.KIND_INVOICE_CARD_DISPUTE,
         memo=memo,
+        memo_message=memo_message,
         source=f"stripe:{payment.payment_intent_id}",
         method=CustomerPayment.Method.CARD,
         effective_date=today,
@@ -139,6 +150,12 @@ def invoice_card_refund(
             key=f"stripe:{payment.payment_intent_id}:refunded:{refunded_minor}",
             object_id=charge_id,
             memo=f"Card refund {charge_id} of payment {payment.pk} ({payment.reference})",
+            memo_message=stored(
+                "payments.memo.invoice_card_refund",
+                charge=charge_id,
+                payment=payment.pk,
+                reference=payment.reference,
+            ),
         )
 
 
@@ -168,6 +185,12 @@ def invoice_card_dispute(
             key=key,
             object_id=dispute_id,
             memo=f"Card dispute {dispute_id} of payment {payment.pk} ({payment.reference})",
+            memo_message=stored(
+                "payments.memo.invoice_card_dispute",
+                dispute=dispute_id,
+                payment=payment.pk,
+                reference=payment.reference,
+            ),
         )
 
 
@@ -191,6 +214,12 @@ def invoice_card_dispute_reinstated(*, payment: CustomerPayment, dispute_id: str
             key=key,
             kind=postings.KIND_INVOICE_DISPUTE_WON,
             memo=memo,
+            memo_message=stored(
+                "payments.memo.invoice_dispute_won",
+                dispute=dispute_id,
+                payment=payment.pk,
+                reference=payment.reference,
+            ),
             source=f"stripe:{payment.payment_intent_id}",
             method=CustomerPayment.Method.CARD,
             effective_date=timezone.localdate(),
@@ -235,5 +264,6 @@ def dispute_fees_book(dispute: dict) -> None:
             amount=stripe_api.from_minor_units(fee, fee_currency),
             key=f"stripe:dispute-fee:{txn_id}",
             memo=f"Stripe dispute fee, dispute {dispute_id}",
+            memo_message=stored("payments.memo.dispute_fee", dispute=dispute_id),
             source=f"stripe:{dispute_id}",
         )

@@ -28,6 +28,7 @@ from billing.wallets.credits import wallet_credit
 from billing.wallets.debits import wallet_debit
 from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.reversals import wallet_transaction_reverse
+from common.stored_text import stored
 
 # Journal transaction kinds, dotted as the ledger names them.
 KIND_CARD = "wallet.topup.card"
@@ -54,7 +55,17 @@ def _card_fee_expense(currency: str, book):
     return ledger_accounts.account_get(kind=AccountKind.PAYMENT_FEES, currency=currency, book=book)
 
 
-def _card_chain(*, transactions, customer, currency: str, key: str, memo: str, source: str, actor=None):
+def _card_chain(
+    *,
+    transactions,
+    customer,
+    currency: str,
+    key: str,
+    memo: str,
+    memo_message: dict | None = None,
+    source: str,
+    actor=None,
+):
     """The other books a card posting about ``customer`` reaches: the payout relayed up from its
     seller's book, and, when ``customer`` is a reseller, its own book's side of what it paid (the net it
     moved on its paid wallet)."""
@@ -64,12 +75,20 @@ def _card_chain(*, transactions, customer, currency: str, key: str, memo: str, s
         currency=currency,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
     )
     paid = _wallet_net(transactions=transactions, customer=customer, currency=currency)
     seller_payment_mirror(
-        payer=customer, currency=currency, amount=paid, key=key, memo=memo, source=source, actor=actor
+        payer=customer,
+        currency=currency,
+        amount=paid,
+        key=key,
+        memo=memo,
+        memo_message=memo_message,
+        source=source,
+        actor=actor,
     )
 
 
@@ -92,7 +111,16 @@ def is_posted(key: str) -> bool:
 
 
 def _fee_posting(
-    *, key: str, currency: str, amount: Decimal, kind: str, memo: str, source: str, book, actor=None
+    *,
+    key: str,
+    currency: str,
+    amount: Decimal,
+    kind: str,
+    memo: str,
+    memo_message: dict | None = None,
+    source: str,
+    book,
+    actor=None,
 ):
     """Move ``amount`` between the card-fee expense and Stripe clearing (positive: expense up) in
     ``book``: a reseller bears the fees of its customers' card payments."""
@@ -101,6 +129,7 @@ def _fee_posting(
         idempotency_key=key,
         kind=kind,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         lines=[debit(fee, amount, currency), credit(clearing, amount, currency)],
         actor=actor,
@@ -117,6 +146,7 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
     source = f"stripe:{payment_intent_id}"
     book = topup.customer.seller
     memo = f"Card top-up {topup.public_id}"
+    memo_message = stored("payments.memo.card_topup", topup=topup.public_id)
     credit = wallet_credit(
         customer=topup.customer,
         currency=topup.currency,
@@ -126,6 +156,7 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
         source_account=_stripe_clearing(topup.currency, book),
         kind=KIND_CARD,
         memo=memo,
+        memo_message=memo_message,
         source=source,
     )
     posted = [credit]
@@ -137,6 +168,7 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
                 amount=topup.fee,
                 kind=KIND_CARD_FEE,
                 memo=f"Card fee absorbed, top-up {topup.public_id}",
+                memo_message=stored("payments.memo.card_fee_absorbed", topup=topup.public_id),
                 source=source,
                 book=book,
             )
@@ -147,6 +179,7 @@ def card_credit_post(*, topup, payment_intent_id: str) -> JournalTransaction:
         currency=topup.currency,
         key=source,
         memo=memo,
+        memo_message=memo_message,
         source=source,
     )
     credit_limit_watch(transactions=[credit])
@@ -162,6 +195,7 @@ def card_withdrawal_post(
     fee_part: Decimal,
     full_reversal: bool,
     memo: str,
+    memo_message: dict | None = None,
 ) -> JournalTransaction | None:
     """Take back money Stripe returned to the cardholder (refund) or withdrew from us (dispute).
 
@@ -178,7 +212,7 @@ def card_withdrawal_post(
     if wallet_part > 0:
         if full_reversal:
             posted = wallet_transaction_reverse(
-                original=topup.credit_transaction, idempotency_key=key, memo=memo
+                original=topup.credit_transaction, idempotency_key=key, memo=memo, memo_message=memo_message
             )
         else:
             posted = wallet_debit(
@@ -189,6 +223,7 @@ def card_withdrawal_post(
                 target_account=_stripe_clearing(topup.currency, book),
                 kind=kind,
                 memo=memo,
+                memo_message=memo_message,
                 source=source,
                 # The money has already left through Stripe; the wallet must show it even if that takes
                 # it below its floor (it is then suspended like any other).
@@ -204,6 +239,7 @@ def card_withdrawal_post(
             amount=fee_part,
             kind=kind,
             memo=memo,
+            memo_message=memo_message,
             source=source,
             book=book,
         )
@@ -213,13 +249,16 @@ def card_withdrawal_post(
         currency=topup.currency,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
     )
     credit_limit_watch(transactions=[posted])
     return posted
 
 
-def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Decimal, memo: str):
+def card_reinstate_post(
+    *, topup, key: str, wallet_part: Decimal, fee_part: Decimal, memo: str, memo_message: dict | None = None
+):
     """Give back what a lost-then-won dispute had withdrawn: Stripe returns the disputed amount to us."""
     if is_posted(key):
         return None
@@ -236,6 +275,7 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
             source_account=_stripe_clearing(topup.currency, book),
             kind=KIND_CARD_DISPUTE_WON,
             memo=memo,
+            memo_message=memo_message,
             source=source,
         )
     if fee_part > 0:
@@ -245,6 +285,7 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
             amount=-fee_part,
             kind=KIND_CARD_DISPUTE_WON,
             memo=memo,
+            memo_message=memo_message,
             source=source,
             book=book,
         )
@@ -254,6 +295,7 @@ def card_reinstate_post(*, topup, key: str, wallet_part: Decimal, fee_part: Deci
         currency=topup.currency,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
     )
     credit_limit_watch(transactions=[posted])
@@ -267,6 +309,7 @@ def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
         f"Bank transfer {transfer.reference}",
         f"bank:{transfer.reference}",
     )
+    memo_message = stored("payments.memo.bank_transfer", reference=transfer.reference)
     posted = wallet_credit(
         customer=transfer.customer,
         currency=transfer.currency,
@@ -278,6 +321,7 @@ def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
         ),
         kind=KIND_BANK,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
     )
@@ -287,6 +331,7 @@ def bank_transfer_credit_post(*, transfer, actor) -> JournalTransaction:
         amount=transfer.amount,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         effective_date=posted.effective_date,
         actor=actor,
@@ -309,6 +354,7 @@ def redemption_credit_post(*, code, customer, expires_at: datetime | None, actor
         ),
         kind=KIND_CODE,
         memo=f"Redemption code {code.code[:4]}…, batch {code.batch.name}"[:500],
+        memo_message=stored("payments.memo.redemption_code", code=code.code[:4], batch=code.batch.name),
         source=f"redemption:{code.batch_id}",
         expires_at=expires_at,
         actor=actor,
@@ -330,7 +376,16 @@ def money_out_account(*, method: str, currency: str, book=None):
 
 
 def _money_out_chain(
-    *, posted, customer, currency: str, key: str, method: str, memo: str, source: str, actor
+    *,
+    posted,
+    customer,
+    currency: str,
+    key: str,
+    method: str,
+    memo: str,
+    memo_message: dict | None = None,
+    source: str,
+    actor,
 ):
     """The other books money paid back to ``customer`` reaches (see :func:`_card_chain`); a bank refund
     reaches only a reseller's own book."""
@@ -341,6 +396,7 @@ def _money_out_chain(
             currency=currency,
             key=key,
             memo=memo,
+            memo_message=memo_message,
             source=source,
             actor=actor,
         )
@@ -351,6 +407,7 @@ def _money_out_chain(
         amount=_wallet_net(transactions=[posted], customer=customer, currency=currency),
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         effective_date=posted.effective_date,
         actor=actor,
@@ -365,6 +422,7 @@ def receivable_money_out_post(
     key: str,
     kind: str,
     memo: str,
+    memo_message: dict | None = None,
     source: str,
     method: str,
     effective_date: date | None = None,
@@ -384,6 +442,7 @@ def receivable_money_out_post(
         kind=kind,
         lines=[debit(receivable, amount, currency), credit(out, amount, currency)],
         memo=memo,
+        memo_message=memo_message,
         source=source,
         effective_date=effective_date,
         actor=actor,
@@ -395,6 +454,7 @@ def receivable_money_out_post(
         key=key,
         method=method,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
     )
@@ -410,6 +470,7 @@ def wallet_refund_post(
     key: str,
     method: str,
     memo: str,
+    memo_message: dict | None = None,
     source: str,
     actor,
     allow_below_floor: bool = False,
@@ -427,6 +488,7 @@ def wallet_refund_post(
         target_account=money_out_account(method=method, currency=currency, book=customer.seller),
         kind=KIND_WALLET_REFUND,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
         buckets=["paid"],
@@ -439,6 +501,7 @@ def wallet_refund_post(
         key=key,
         method=method,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
     )
@@ -446,20 +509,32 @@ def wallet_refund_post(
     return posted
 
 
-def dispute_fee_post(*, currency: str, amount: Decimal, key: str, memo: str, source: str):
+def dispute_fee_post(
+    *, currency: str, amount: Decimal, key: str, memo: str, memo_message: dict | None = None, source: str
+):
     """Book Stripe's dispute fee (positive) to the payment-fee expense, or its return (negative), in the
     operator's book: the operator's Stripe account is the platform and bears disputes' fees."""
     return _fee_posting(
-        key=key, currency=currency, amount=amount, kind=KIND_DISPUTE_FEE, memo=memo, source=source, book=None
+        key=key,
+        currency=currency,
+        amount=amount,
+        kind=KIND_DISPUTE_FEE,
+        memo=memo,
+        memo_message=memo_message,
+        source=source,
+        book=None,
     )
 
 
-def bank_transfer_reversal_post(*, transfer, key: str, memo: str, effective_date: date, actor):
+def bank_transfer_reversal_post(
+    *, transfer, key: str, memo: str, memo_message: dict | None = None, effective_date: date, actor
+):
     """Reverse a bank top-up's wallet credit (Dr wallet paid / Cr cash): the money never stayed."""
     posted = wallet_transaction_reverse(
         original=transfer.credit_transaction,
         idempotency_key=key,
         memo=memo,
+        memo_message=memo_message,
         actor=actor,
         effective_date=effective_date,
     )
@@ -469,6 +544,7 @@ def bank_transfer_reversal_post(*, transfer, key: str, memo: str, effective_date
         amount=-transfer.amount,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=posted.source,
         effective_date=effective_date,
         actor=actor,

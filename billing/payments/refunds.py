@@ -41,6 +41,7 @@ from billing.terms.selectors import customer_currency
 from billing.wallets.locking import wallet_lock
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
+from common.stored_text import stored
 
 ZERO = Decimal("0")
 Source, Method = Correction.Source, Correction.Method
@@ -235,6 +236,7 @@ def credit_refund_book(correction: Correction, *, payment, card_topup, actor: Us
     """
     key = f"correction:{correction.pk}"
     memo = f"Credit refund #{correction.pk}: {correction.note}"[:500]
+    memo_message = stored("payments.memo.credit_refund", correction=correction.pk, note=correction.note)
     if payment is not None:
         beyond_credit = correction.amount - payment_unallocated(payment)
         if beyond_credit > 0:
@@ -248,6 +250,7 @@ def credit_refund_book(correction: Correction, *, payment, card_topup, actor: Us
             key=key,
             kind=postings.KIND_RECEIVABLE_REFUND,
             memo=memo,
+            memo_message=memo_message,
             source=key,
             method=correction.method,
             effective_date=correction.effective_date,
@@ -263,6 +266,7 @@ def credit_refund_book(correction: Correction, *, payment, card_topup, actor: Us
         key=key,
         method=correction.method,
         memo=memo,
+        memo_message=memo_message,
         source=key,
         actor=actor,
         allow_below_floor=correction.method == Method.CARD,

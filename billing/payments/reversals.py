@@ -32,6 +32,7 @@ from billing.payments.corrections import (
 from billing.payments.models import BankTransfer, Correction
 from billing.receivables.allocations import payment_allocations_release
 from billing.receivables.models import CustomerPayment
+from common.stored_text import choice, stored
 
 REASONS = (Correction.Reason.BOUNCED, Correction.Reason.MISPOSTED)
 
@@ -149,6 +150,12 @@ def _transfer_reverse(correction: Correction, *, actor: User) -> None:
         key=f"correction:{correction.pk}",
         memo=f"Bank transfer {transfer.reference} reversed ({correction.get_reason_display()}): "
         f"{correction.note}"[:500],
+        memo_message=stored(
+            "payments.memo.bank_transfer_reversed",
+            reference=transfer.reference,
+            reason=choice("billing.Correction", "reason", correction.reason),
+            note=correction.note,
+        ),
         effective_date=correction.effective_date,
         actor=actor,
     )
@@ -168,6 +175,11 @@ def payment_reversal_apply(correction: Correction, *, actor: User) -> None:
         )
     key = f"correction:{correction.pk}"
     memo = f"Payment reversed ({correction.get_reason_display()}): {correction.note}"[:500]
+    memo_message = stored(
+        "payments.memo.payment_reversed",
+        reason=choice("billing.Correction", "reason", correction.reason),
+        note=correction.note,
+    )
     # A posting of its own, not a ledger reversal linked to the payment's: the statement shows the
     # payment received on its day and the money going back on this one, each as what it is.
     correction.journal_transaction = postings.receivable_money_out_post(
@@ -177,6 +189,7 @@ def payment_reversal_apply(correction: Correction, *, actor: User) -> None:
         key=key,
         kind=postings.KIND_PAYMENT_REVERSAL,
         memo=memo,
+        memo_message=memo_message,
         source=f"payment:{payment.pk}",
         method=CustomerPayment.Method.BANK,
         effective_date=correction.effective_date,

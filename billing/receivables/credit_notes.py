@@ -54,6 +54,7 @@ from billing.receivables.services import (
 )
 from billing.terms.credit import credit_limit_watch
 from billing.wallets.mirror import seller_book_mirror
+from common.stored_text import stored
 
 CREDITABLE = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
 
@@ -211,6 +212,9 @@ def _post(note: CreditNote, invoice: Invoice, rows: list[CreditNoteLine], kinds:
         kind="credit_note.issue",
         lines=legs,
         memo=f"Credit note {note.number} for invoice {invoice.number}: {note.reason}",
+        memo_message=stored(
+            "receivables.memo.credit_note", note=note.number, invoice=invoice.number, reason=note.reason
+        ),
         source=f"invoice:{invoice.pk}",
         effective_date=note.issue_date,
         actor=actor,

@@ -34,6 +34,7 @@ from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
 from billing.ledger.services import credit, debit, transaction_post
 from billing.receivables.models import BadDebtRecovery, CustomerPayment, WriteOff, WriteOffLine
+from common.stored_text import stored
 
 POSTING_KIND = "receivable.bad_debt_recovered"
 REVERSAL_KIND = "receivable.bad_debt_recovery_reversed"
@@ -103,6 +104,9 @@ def bad_debt_recover(
             kind=POSTING_KIND,
             lines=[debit(receivable, take, currency), credit(income, take, currency)],
             memo=f"Bad debt recovered, write-off #{write_off.pk}, invoice {invoice.number}",
+            memo_message=stored(
+                "receivables.memo.bad_debt_recovered", write_off=write_off.pk, invoice=invoice.number
+            ),
             source=f"write_off:{write_off.pk}",
             effective_date=recovered_on,
             actor=actor,
@@ -170,6 +174,9 @@ def recovery_reverse(
             kind=REVERSAL_KIND,
             lines=[debit(income, take, currency), credit(receivable, take, currency)],
             memo=f"Bad debt recovery #{recovery.pk} undone, invoice {invoice.number}",
+            memo_message=stored(
+                "receivables.memo.recovery_undone", recovery=recovery.pk, invoice=invoice.number
+            ),
             source=f"write_off:{write_off.pk}",
             effective_date=day,
             actor=actor,

@@ -49,6 +49,7 @@ from billing.terms.credit import credit_limit_watch
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
 from billing.wallets.books import card_clearing, card_relay, seller_payment_mirror
+from common.stored_text import stored
 
 # Who may record payments, allocate them, issue credit notes and void invoices.
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -145,23 +146,38 @@ def payment_post(*, payment: CustomerPayment, actor=None):
     # The intent id (card) or the row (bank) is unique, so a replay posts nothing new.
     key = source if payment.payment_intent_id else f"receivables.payment:{payment.pk}"
     memo = f"Payment from {customer.name}" + (f", ref {payment.reference}" if payment.reference else "")
+    memo_message = (
+        stored("receivables.memo.payment_ref", customer=customer.name, reference=payment.reference)
+        if payment.reference
+        else stored("receivables.memo.payment", customer=customer.name)
+    )
     posted = transaction_post(
         idempotency_key=key,
         kind=KIND_PAYMENT[payment.method],
         lines=[debit(cash, payment.amount, currency), credit(receivable, payment.amount, currency)],
         memo=memo,
+        memo_message=memo_message,
         source=source,
         effective_date=payment.received_on,
         actor=actor,
     )
     if payment.method == CustomerPayment.Method.CARD:
-        card_relay(transactions=[posted], book=book, currency=currency, key=key, memo=memo, source=source)
+        card_relay(
+            transactions=[posted],
+            book=book,
+            currency=currency,
+            key=key,
+            memo=memo,
+            memo_message=memo_message,
+            source=source,
+        )
     seller_payment_mirror(
         payer=customer,
         currency=currency,
         amount=payment.amount,
         key=key,
         memo=memo,
+        memo_message=memo_message,
         source=source,
         effective_date=payment.received_on,
         actor=actor,

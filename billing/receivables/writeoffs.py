@@ -47,6 +47,7 @@ from billing.receivables.services import (
     require_money_role,
 )
 from billing.terms.credit import credit_limit_watch
+from common.stored_text import stored
 
 PROPOSER_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
 # Every write-off, the dunning policy's proposals included, is decided by an admin.
@@ -407,6 +408,12 @@ def writeoff_approve(*, write_off: WriteOff, approver: User, effective_date: dat
                 kind=POSTING_KIND,
                 lines=entries,
                 memo=f"Write-off #{write_off.pk} {customer.name}: {numbers}",
+                memo_message=stored(
+                    "receivables.memo.write_off",
+                    write_off=write_off.pk,
+                    customer=customer.name,
+                    invoices=numbers,
+                ),
                 source=f"write_off:{write_off.pk}",
                 effective_date=effective_date,
                 actor=approver,

@@ -40,6 +40,7 @@ from billing.upstream.models import VendorBill
 from billing.upstream.money_checks import amount_check
 from billing.upstream.volume_tiers import tier_rebate_posted
 from catalog.models import Channel, Settlement
+from common.stored_text import money, stored
 
 K = AccountKind
 Kind = VendorBill.Kind
@@ -258,6 +259,7 @@ def _post(bill: VendorBill, *, actor):
         expense = vendor_expense(channel)
         ledger_kind = "upstream.bill.usage"
         memo = f"Vendor invoice {bill.number} ({channel.name}, {bill.month:%Y-%m}): accrued {to_move}"
+        memo_key = "upstream.memo.vendor_invoice"
     else:  # commitment
         remaining, holder = shortfall_accrued(channel, bill.month)
         accrued = channel_account(holder, K.UPSTREAM_ACCRUED)
@@ -273,6 +275,7 @@ def _post(bill: VendorBill, *, actor):
         expense = vendor_expense(channel, K.COMMIT_SHORTFALL)
         ledger_kind = "upstream.bill.commitment"
         memo = f"Commitment invoice {bill.number} ({channel.name}, {bill.month:%Y-%m}): accrued {to_move}"
+        memo_key = "upstream.memo.commitment_invoice"
     lines = [credit(channel_account(channel, K.PAYABLE), amount, currency)]
     if to_move:
         lines.append(debit(accrued, to_move, currency))
@@ -286,6 +289,13 @@ def _post(bill: VendorBill, *, actor):
         kind=ledger_kind,
         lines=lines,
         memo=memo,
+        memo_message=stored(
+            memo_key,
+            number=bill.number,
+            channel=channel.name,
+            month=f"{bill.month:%Y-%m}",
+            accrued=money(to_move, currency),
+        ),
         source=f"upstream.bill:{channel.pk}:{bill.month:%Y-%m}:{bill.pk}",
         effective_date=bill.issued_on,
         actor=actor,
@@ -333,6 +343,7 @@ def vendor_bill_void(*, bill: VendorBill, actor=None) -> VendorBill:
                 original=bill.transaction,
                 idempotency_key=f"upstream.bill.void:{bill.pk}",
                 memo=f"Void of vendor invoice {bill.number}",
+                memo_message=stored("upstream.memo.vendor_invoice_void", number=bill.number),
                 actor=actor,
             )
         bill.state = VendorBill.State.VOID

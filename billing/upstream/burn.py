@@ -42,6 +42,8 @@ from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import UpstreamDraw, UpstreamPack
 from billing.upstream.pack_value import expiry_top_up
 from catalog.models import Channel, Settlement
+from common.stored_text import day as day_param
+from common.stored_text import money, stored
 
 K = AccountKind
 Kind = UpstreamPack.Kind
@@ -238,6 +240,17 @@ def _post(channel: Channel, draws: list[Draw], day: date, existing: dict) -> Non
                 f"{draw.pack} on {channel.name}, {day}: drew {draw.credit} at contract cost"
                 + (f" ({draw.tokens} tokens)" if draw.pack.kind == Kind.TOKENS else "")
                 + f"; value at the pack's price differs by {draw.adjustment}"
+            ),
+            memo_message=stored(
+                "upstream.memo.pack_draw_tokens"
+                if draw.pack.kind == Kind.TOKENS
+                else "upstream.memo.pack_draw",
+                pack=str(draw.pack),
+                channel=channel.name,
+                day=day_param(day),
+                credit=money(draw.credit, currency),
+                adjustment=money(draw.adjustment, currency),
+                **({"tokens": f"{draw.tokens:,}"} if draw.pack.kind == Kind.TOKENS else {}),
             ),
             source=f"upstream.draw:{draw.pack.pk}:{day.isoformat()}",
             effective_date=day,

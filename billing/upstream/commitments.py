@@ -29,6 +29,7 @@ from billing.upstream.ledger_accounts import (
     vendor_expense,
 )
 from catalog.models import CommitPeriod, VendorContract
+from common.stored_text import day, money, stored
 
 K = AccountKind
 MONTHS = {CommitPeriod.MONTH: 1, CommitPeriod.QUARTER: 3, CommitPeriod.YEAR: 12}
@@ -120,6 +121,14 @@ def _post(contract, holder, start: date, end: date, consumed: Decimal, shortfall
         memo=(
             f"Committed spend of {contract.name} {start}–{end}: {contract.committed_amount} committed, "
             f"{consumed} consumed at contract cost"
+        ),
+        memo_message=stored(
+            "upstream.memo.commitment_shortfall",
+            contract=contract.name,
+            start=day(start),
+            end=day(end),
+            committed=money(contract.committed_amount, currency),
+            consumed=money(consumed, currency),
         ),
         source=f"upstream.commitment:{contract.pk}",
         effective_date=end,

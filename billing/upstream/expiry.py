@@ -24,6 +24,7 @@ from billing.upstream.burn import day_bounds
 from billing.upstream.models import UpstreamPack
 from billing.upstream.pack_value import expiry_post, unused_at_price
 from billing.upstream.reburn import channel_reburn, last_day
+from common.stored_text import money, stored
 
 
 def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
@@ -55,6 +56,13 @@ def packs_expire(*, today: date | None = None) -> list[UpstreamPack]:
                 memo=(
                     f"{pack} on {pack.channel.name} expired with {value} {pack.currency} unused "
                     "(at its price)"
+                ),
+                memo_message=stored(
+                    "upstream.memo.pack_expired",
+                    pack=str(pack),
+                    channel=pack.channel.name,
+                    amount=money(value, pack.currency),
+                    currency=pack.currency,
                 ),
             )
             pack.expired_credit = value

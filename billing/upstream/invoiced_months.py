@@ -26,6 +26,7 @@ from billing.upstream.bills import TRUE_UP_KIND, month_accrued, usage_moved
 from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import VendorBill
 from catalog.models import Channel, Settlement
+from common.stored_text import money, stored
 
 K = AccountKind
 
@@ -81,6 +82,13 @@ def _true_up(channel: Channel, month: date, today: date) -> JournalTransaction |
             memo=(
                 f"{channel.name}, {month:%Y-%m}: {change} {currency} of usage arrived after the month's "
                 "vendor invoice, matched against its variance (cost of tokens stays at what was billed)"
+            ),
+            memo_message=stored(
+                "upstream.memo.trueup",
+                channel=channel.name,
+                month=f"{month:%Y-%m}",
+                amount=money(change, currency),
+                currency=currency,
             ),
             source=source,
             effective_date=today,

@@ -18,6 +18,7 @@ from billing.ledger.services import credit, debit, transaction_post
 from billing.money import ledger_round
 from billing.upstream.ledger_accounts import channel_account, vendor_expense
 from billing.upstream.models import UpstreamPack
+from common.stored_text import money, stored
 
 K = AccountKind
 ZERO = Decimal(0)
@@ -37,7 +38,9 @@ def expiry_source(pack: UpstreamPack) -> str:
     return f"upstream.pack:{pack.pk}"
 
 
-def expiry_post(pack: UpstreamPack, value: Decimal, *, key: str, memo: str) -> JournalTransaction:
+def expiry_post(
+    pack: UpstreamPack, value: Decimal, *, key: str, memo: str, memo_message: dict | None = None
+) -> JournalTransaction:
     """Post ``value`` of ``pack`` as expired (negative: back onto the asset), dated its expiry."""
     channel, currency = pack.channel, pack.currency
     expired, prepaid = (
@@ -54,6 +57,7 @@ def expiry_post(pack: UpstreamPack, value: Decimal, *, key: str, memo: str) -> J
         kind=EXPIRY_KIND,
         lines=lines,
         memo=memo,
+        memo_message=memo_message,
         source=expiry_source(pack),
         effective_date=timezone.localdate(pack.expires_at),
     )
@@ -76,6 +80,13 @@ def expiry_top_up(pack: UpstreamPack) -> JournalTransaction | None:
         memo=(
             f"{pack} on {pack.channel.name}: a day of its validity burnt again after it expired; "
             f"{change} {pack.currency} more unused (at its price)"
+        ),
+        memo_message=stored(
+            "upstream.memo.pack_expiry_again",
+            pack=str(pack),
+            channel=pack.channel.name,
+            amount=money(change, pack.currency),
+            currency=pack.currency,
         ),
     )
     UpstreamPack.objects.filter(pk=pack.pk).update(expired_credit=pack.expired_credit + change)

@@ -32,6 +32,7 @@ from billing.upstream.ledger_accounts import channel_account
 from billing.upstream.models import UpstreamPack, VendorBill
 from billing.upstream.money_checks import amount_check
 from catalog.models import AIModel, Channel, Settlement
+from common.stored_text import choice, money, stored
 
 K = AccountKind
 Kind = UpstreamPack.Kind
@@ -259,6 +260,14 @@ def _post(pack: UpstreamPack, *, payment: str, number: str, actor):
             credit_line(other, price, currency),
         ],
         memo=f"{pack.get_kind_display()} {pack.reference} on {channel.name}: {price} {currency}",
+        memo_message=stored(
+            "upstream.memo.pack_bought",
+            kind=choice("billing.UpstreamPack", "kind", pack.kind),
+            reference=pack.reference,
+            channel=channel.name,
+            price=money(price, currency),
+            currency=currency,
+        ),
         source=f"upstream.pack:{channel.pk}:{pack.reference}"[:200],
         effective_date=on,
         actor=actor,

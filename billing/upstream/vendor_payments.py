@@ -34,6 +34,7 @@ from billing.money import quantize_money
 from billing.upstream.ledger_accounts import channel_account
 from billing.upstream.models import VendorBill, VendorPayment
 from billing.upstream.money_checks import amount_check
+from common.stored_text import money, stored
 
 K = AccountKind
 
@@ -191,6 +192,19 @@ def _post(bill: VendorBill, payment: VendorPayment, *, actor):
         memo=(
             f"Payment {payment.reference} of vendor invoice {bill.number} ({bill.channel.name}): "
             f"{payment.amount} {ccy}" + (f" for {payment.bank_amount} {bank_ccy}" if bank_ccy != ccy else "")
+        ),
+        memo_message=stored(
+            "upstream.memo.payment_fx" if bank_ccy != ccy else "upstream.memo.payment",
+            reference=payment.reference,
+            bill=bill.number,
+            channel=bill.channel.name,
+            amount=money(payment.amount, ccy),
+            currency=ccy,
+            **(
+                {"bank_amount": money(payment.bank_amount, bank_ccy), "bank_currency": bank_ccy}
+                if bank_ccy != ccy
+                else {}
+            ),
         ),
         source=source,
         effective_date=payment.paid_on,

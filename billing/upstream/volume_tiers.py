@@ -25,6 +25,7 @@ from billing.money import ledger_round
 from billing.upstream.consumption import cost_by_channel
 from billing.upstream.ledger_accounts import channel_account, consumption_kind, vendor_expense
 from catalog.models import Channel, ContractTier, CostBasis, VendorContract
+from common.stored_text import money, stored
 
 ZERO = Decimal(0)
 
@@ -107,6 +108,15 @@ def _post(channel: Channel, month: date, end: date, amount: Decimal, tier: Contr
         memo=(
             f"Volume tier of {channel.contract.name} for {month:%Y-%m}: list volume {volume} reached "
             f"{tier.min_monthly_volume} ({tier.discount} off instead of {channel.contract.discount})"
+        ),
+        memo_message=stored(
+            "upstream.memo.tier_rebate",
+            contract=channel.contract.name,
+            month=f"{month:%Y-%m}",
+            volume=money(volume, currency),
+            threshold=money(tier.min_monthly_volume, currency),
+            discount=str(tier.discount),
+            usual=str(channel.contract.discount),
         ),
         source=f"upstream.tier:{channel.contract_id}:{month:%Y-%m}",
         effective_date=end,

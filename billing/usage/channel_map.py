@@ -55,6 +55,7 @@ from catalog.services.contracts import (
     channel_update,
 )
 from common.days import local_midnight
+from common.stored_text import stored
 
 FMT = "channel_map"
 
@@ -269,12 +270,14 @@ def upstream_account_recost(
         received=len(events),
     )
     memo = f"Usage on upstream account {name} moved from {_name(was)} to {_name(now)}"[:500]
+    memo_message = stored("usage.memo.channel_map", account=name, was=_name(was), now=_name(now))
     for currency, currency_lines in sorted(lines.items()):
         transaction_post(
             idempotency_key=f"channel-map:{run.pk}:{currency}",
             kind="usage.channel_map",
             lines=currency_lines,
             memo=memo,
+            memo_message=memo_message,
             source=f"usage_batch:{run.pk}",
             actor=user,
         )

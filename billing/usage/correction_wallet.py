@@ -141,6 +141,7 @@ def prepaid_post(
     changed: list[tuple[UsageEvent, Decimal]],
     revenue_of,
     memo: str,
+    memo_message: dict | None,
     source: str,
     actor,
 ) -> None:
@@ -155,7 +156,13 @@ def prepaid_post(
         by_segment[segment] += sell
         events[segment].append(event)
     key = f"usage-correction:{correction.pk}"
-    common = {"kind": "usage.prepaid", "memo": memo, "source": source, "actor": actor}
+    common = {
+        "kind": "usage.prepaid",
+        "memo": memo,
+        "memo_message": memo_message,
+        "source": source,
+        "actor": actor,
+    }
     debits = []
     for currency in sorted({ccy for ccy, _segment in by_segment}):
         segments = sorted(s for s in by_segment if s[0] == currency)
@@ -186,6 +193,7 @@ def prepaid_post(
                     target_account=revenue_of(currency),
                     kind="usage.prepaid",
                     memo=memo,
+                    memo_message=memo_message,
                     source=source,
                     allow_below_floor=True,  # the usage happened
                     parts=tuple(parts),

@@ -51,6 +51,7 @@ from billing.usage.rating import RATED, event_rate, units_of
 from billing.usage.resolve import channels_load, channels_lock_shared
 from billing.usage.rollups import rollups_move
 from catalog.models import AIModel
+from common.stored_text import stored
 
 CREDIT, PREPAID = "credit", "prepaid"
 ZERO = Decimal(0)
@@ -190,6 +191,7 @@ def _moved(debited, credited, amount: Decimal, currency: str) -> list:
 
 def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, model: AIModel, actor) -> None:
     key, memo = f"usage-correction:{correction.pk}", f"Usage re-rated: {correction.reason}"[:500]
+    memo_message = stored("usage.memo.rerated", reason=correction.reason)
     # The source every usage posting has (``usage_batch:<id>``), the correction's run: the checks of
     # ``billing_verify`` find the difference beside the batches' postings.
     source = f"usage_batch:{correction.batch_id}"
@@ -204,6 +206,7 @@ def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, mod
             kind="usage.correction",
             lines=_moved(unbilled, revenue, amount, ccy),
             memo=memo,
+            memo_message=memo_message,
             source=source,
             actor=actor,
         )
@@ -212,6 +215,7 @@ def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, mod
         changed=[(e, sell) for e, sell, _cost in diff.changed if sell and diff.modes[e.pk] == PREPAID],
         revenue_of=lambda ccy: account_get(kind=AccountKind.REVENUE_USAGE, currency=ccy),
         memo=memo,
+        memo_message=memo_message,
         source=source,
         actor=actor,
     )
@@ -228,6 +232,7 @@ def _post(correction: UsageCorrection, diff: RerateDiff, customer: Customer, mod
             kind="usage.correction",
             lines=_moved(cost, owed, amount, ccy),
             memo=memo,
+            memo_message=memo_message,
             source=source,
             actor=actor,
         )

@@ -45,6 +45,7 @@ from billing.usage.models import UsageBatch
 from billing.usage.timeline import Timeline
 from billing.wallets.debits_many import WalletDebit, wallet_debits_many
 from catalog.models import Channel, Settlement
+from common.stored_text import stored
 
 
 def _cost_credit_kind() -> str:
@@ -164,6 +165,7 @@ def sums_post(
     for customer_id in sorted(accruals.keys() | prepaid.keys() | costs.keys()):
         customer = customers[customer_id]
         memo = f"Usage batch {batch.pk} ({batch.idempotency_key})"[:500]
+        memo_message = stored("usage.memo.batch", batch=batch.pk, batch_key=batch.idempotency_key)
         source = f"usage_batch:{batch.pk}"
         cost_lines = []
         book = customer.seller
@@ -204,6 +206,7 @@ def sums_post(
                     target_account=account(AccountKind.REVENUE_USAGE, currency, book=book),
                     kind="usage.prepaid",
                     memo=memo,
+                    memo_message=memo_message,
                     source=source,
                     allow_below_floor=True,
                     extra_lines=cost_lines,
@@ -221,6 +224,7 @@ def sums_post(
                     kind="usage.accrual" if sale_lines else "usage.cost",
                     lines=lines,
                     memo=memo,
+                    memo_message=memo_message,
                     source=source,
                 )
             )
@@ -267,6 +271,7 @@ def _commission_postings(batch: UsageBatch, commission: dict, account) -> list[P
                 kind="usage.commission",
                 lines=[debit(expense, amount, currency), credit(payable, amount, currency)],
                 memo=f"Agency commission, usage batch {batch.pk} ({batch.idempotency_key})"[:500],
+                memo_message=stored("usage.memo.commission", batch=batch.pk, batch_key=batch.idempotency_key),
                 source=f"usage_batch:{batch.pk}",
             )
         )
@@ -310,6 +315,9 @@ def _own_use_postings(
                         :500
                     ],
                     source=f"usage_batch:{batch.pk}",
+                    memo_message=stored(
+                        "usage.memo.own_use", batch=batch.pk, batch_key=batch.idempotency_key
+                    ),
                 )
             )
     return postings

@@ -17,6 +17,7 @@ from billing.wallets.exceptions import WalletError
 from billing.wallets.locking import wallet_lock
 from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.models import Bucket, Wallet, WalletAdjustment
+from common.stored_text import stored
 
 # Who may adjust a wallet by hand (the service refuses others; the pages show the form to them only).
 ADJUSTING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
@@ -53,6 +54,7 @@ def wallet_adjust(
     )
     counter = account_get(kind=counter_kind, currency=currency, book=customer.seller)
     memo = f"Manual adjustment: {reason}"[:500]
+    memo_message = stored("wallets.memo.adjustment", reason=reason)
     with transaction.atomic():
         if amount > 0:
             txn = wallet_credit(
@@ -64,6 +66,7 @@ def wallet_adjust(
                 source_account=counter,
                 kind="wallet.adjustment",
                 memo=memo,
+                memo_message=memo_message,
                 source=f"staff:{actor.pk}",
                 expires_at=expires_at,
                 actor=actor,
@@ -90,6 +93,7 @@ def wallet_adjust(
                 target_account=counter,
                 kind="wallet.adjustment",
                 memo=memo,
+                memo_message=memo_message,
                 source=f"staff:{actor.pk}",
                 actor=actor,
                 request=request,

@@ -53,6 +53,7 @@ def card_relay(
     memo: str,
     source: str,
     actor=None,
+    memo_message: dict | None = None,
 ) -> list[JournalTransaction]:
     """Pass the card money ``transactions`` moved on ``book``'s :func:`card_clearing` up the chain to the
     operator's Stripe clearing, one paid-wallet posting per hop (none in the operator's book).
@@ -91,6 +92,7 @@ def card_relay(
                 memo=memo,
                 source=source,
                 actor=actor,
+                memo_message=memo_message,
             )
         else:
             txn = wallet_debit(
@@ -103,6 +105,7 @@ def card_relay(
                 memo=memo,
                 source=source,
                 actor=actor,
+                memo_message=memo_message,
                 allow_below_floor=True,
                 buckets=[Bucket.PAID],
             )
@@ -121,6 +124,7 @@ def seller_payment_mirror(
     source: str,
     effective_date=None,
     actor=None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction | None:
     """Post in reseller ``payer``'s own book the money it paid its seller (``amount`` positive: Dr
     DUE_TO_SELLER / Cr CASH_BANK) or got back from it (negative: the reverse), as the seller's book
@@ -141,4 +145,5 @@ def seller_payment_mirror(
         source=source,
         effective_date=effective_date,
         actor=actor,
+        memo_message=memo_message,
     )

@@ -28,6 +28,7 @@ from billing.wallets.mirror import seller_book_mirror
 from billing.wallets.models import Bucket, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
 from catalog.models import AllowanceUnit, FreeGrant
+from common.stored_text import stored
 
 
 def wallet_credit(
@@ -43,6 +44,7 @@ def wallet_credit(
     source: str = "",
     expires_at: datetime | None = None,
     actor=None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Credit ``amount`` to ``customer``'s ``bucket`` ("paid", "granted", "pack") from ``source_account``.
 
@@ -92,6 +94,7 @@ def wallet_credit(
             memo=memo,
             source=source,
             request=request,
+            memo_message=memo_message,
         )
         txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
         if created:
@@ -120,6 +123,7 @@ def wallet_credit_back(
     memo: str,
     source: str = "",
     actor=None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Give back credit that debits took, each ``(lot, amount)`` to the lot it came from (None: paid
     credit) — e.g. a usage charge lowered after a price error — in one transaction: Dr ``source_account``
@@ -187,6 +191,7 @@ def wallet_credit_back(
             memo=memo,
             source=source,
             request=request,
+            memo_message=memo_message,
         )
         txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
         if created:
@@ -233,6 +238,11 @@ def grant_credit(*, grant: FreeGrant, actor=None) -> JournalTransaction:
         ),
         kind="wallet.grant",
         memo=(f"Free grant #{grant.pk}" + (f": {grant.reason}" if grant.reason else ""))[:500],
+        memo_message=(
+            stored("wallets.memo.free_grant_reason", grant=grant.pk, reason=grant.reason)
+            if grant.reason
+            else stored("wallets.memo.free_grant", grant=grant.pk)
+        ),
         source=f"{GRANT_SOURCE}{grant.pk}",
         expires_at=grant.expires_at,
         actor=actor,

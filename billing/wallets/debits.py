@@ -54,6 +54,7 @@ def wallet_debit_locked(
     allow_below_floor: bool,
     buckets: frozenset[str] | None = None,
     extra_lines: Sequence[Line] = (),
+    memo_message: dict | None = None,
 ) -> tuple[JournalTransaction, bool]:
     """Burn ``amount`` down from a wallet the caller has locked (``wallet_lock``) and has checked the
     request of; return ``(transaction, created)`` (False: the key was replayed). For :func:`wallet_debit`
@@ -74,7 +75,13 @@ def wallet_debit_locked(
         extra_lines=extra_lines,
     )
     posting = Posting(
-        idempotency_key=idempotency_key, kind=kind, lines=lines, memo=memo, source=source, request=request
+        idempotency_key=idempotency_key,
+        kind=kind,
+        lines=lines,
+        memo=memo,
+        source=source,
+        request=request,
+        memo_message=memo_message,
     )
     txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
     if created:
@@ -117,6 +124,7 @@ def wallet_debit(
     allow_below_floor: bool = False,
     buckets: Sequence[str] | None = None,
     extra_lines: Sequence[Line] = (),
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Debit ``amount`` from ``customer``'s wallet to ``target_account`` (e.g. usage revenue).
 
@@ -166,6 +174,7 @@ def wallet_debit(
             allow_below_floor=allow_below_floor,
             buckets=chosen,
             extra_lines=extra_lines,
+            memo_message=memo_message,
         )
     return txn
 

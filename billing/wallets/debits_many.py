@@ -54,6 +54,8 @@ class WalletDebit:
     # the idempotency fingerprint: like the burn-down it decides how, not what, and the usage batch's own
     # key already covers the events it comes from.
     parts: Sequence[tuple[datetime | None, Decimal]] = ()
+    # The memo in the reader's language (``common.stored_text.stored``); not fingerprinted.
+    memo_message: dict | None = None
 
 
 def wallet_debits_many(
@@ -185,6 +187,7 @@ def wallet_debits_many(
                     memo=d.memo,
                     source=d.source,
                     request=request,
+                    memo_message=d.memo_message,
                 )
             )
             plans.append((wallet, takes, available - d.amount + stale))

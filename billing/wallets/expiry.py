@@ -18,8 +18,12 @@ from billing.ledger.services import Line, Posting, amount_canonical
 from billing.ledger.wallet_postings import transaction_post_for_wallets
 from billing.wallets.credits import grants_credit_due
 from billing.wallets.mirror import seller_book_mirror
-from billing.wallets.models import Wallet, WalletLot, WalletLotUse
+from billing.wallets.models import Bucket, Wallet, WalletLot, WalletLotUse
 from billing.wallets.status import wallet_status_refresh
+from common.stored_text import stored
+
+# The breakage memo by the bucket of the lot that expired (only granted and pack credit expires).
+EXPIRED_KEYS = {Bucket.GRANTED: "wallets.memo.expired_granted", Bucket.PACK: "wallets.memo.expired_pack"}
 
 
 def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTransaction | None:
@@ -43,6 +47,9 @@ def wallet_lot_expire(*, lot_id: int, now: datetime | None = None) -> JournalTra
                 Line(account=breakage, amount=-lot.remaining, currency=wallet.currency),
             ],
             memo=f"Expired {lot.get_bucket_display().lower()} credited by #{lot.credited_by_id}",
+            memo_message=stored(
+                EXPIRED_KEYS.get(lot.bucket, "wallets.memo.expired_granted"), credited_by=lot.credited_by_id
+            ),
             source=f"wallet_lot:{lot.pk}",
             effective_date=timezone.localdate(lot.expires_at),
             request=request,

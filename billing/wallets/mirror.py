@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from accounts.models import Customer
 from billing.ledger.accounts import account_get
+from billing.ledger.kinds import kind_message
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction
 from billing.ledger.services import Line, transaction_post
 from billing.ledger.verify import POSITION_KINDS
+from common.stored_text import stored
 
 KIND_BOOK_MIRROR = "chain.seller_mirror"
 
@@ -71,6 +73,11 @@ def seller_book_mirror(
                 kind=KIND_BOOK_MIRROR,
                 lines=lines,
                 memo=f"Mirror of {transaction.kind} at our seller: {transaction.memo}"[:500],
+                memo_message=stored(
+                    "wallets.memo.seller_mirror",
+                    kind=kind_message(transaction.kind),
+                    memo=transaction.memo_message or transaction.memo,
+                ),
                 source=transaction.source,
                 effective_date=transaction.effective_date,
                 actor=actor,

@@ -45,6 +45,7 @@ def wallet_opening_deposit(
     memo: str,
     source: str = "",
     actor=None,
+    memo_message: dict | None = None,
 ) -> tuple[JournalTransaction, bool]:
     """Credit ``amount`` of ``customer``'s old deposit ``document`` to its paid wallet as of ``on``; return
     the transaction and whether it was posted now (False: the same deposit was imported already).
@@ -97,6 +98,7 @@ def wallet_opening_deposit(
             source=source,
             effective_date=on,
             request=request,
+            memo_message=memo_message,
         )
         txn, created = transaction_post_for_wallets(posting=posting, actor=actor)
         if created:

@@ -22,6 +22,7 @@ def wallet_transaction_reverse(
     memo: str,
     actor=None,
     effective_date: date | None = None,
+    memo_message: dict | None = None,
 ) -> JournalTransaction:
     """Post the mirror image of ``original`` as ``billing.ledger.services.transaction_reverse`` does, and
     when it touched a wallet keep that wallet's lots, floor and suspension in step in the same database
@@ -39,6 +40,7 @@ def wallet_transaction_reverse(
         actor=actor,
         effective_date=effective_date,
         wallet_effect=_reversal_prepare,
+        memo_message=memo_message,
     )
 
 

@@ -9,14 +9,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Customer
 from billing.ledger.accounts import account_code
+from billing.ledger.kinds import transaction_kind_label
 from billing.ledger.models import AccountKind, JournalEntry, LedgerAccount
 from billing.money import ledger_round
 from billing.wallets.models import BalanceSuspension, Bucket, FloorOvershoot, LimitMode, Wallet, WalletLot
+from common.stored_text import stored_render
 
 BUCKET_KINDS = {
     Bucket.PAID: AccountKind.WALLET_PAID,
@@ -30,41 +31,6 @@ BUCKET_SHORT_NAMES = {
     Bucket.GRANTED: pgettext_lazy("wallet bucket in a sentence", "granted"),
     Bucket.PACK: pgettext_lazy("wallet bucket in a sentence", "pack"),
 }
-
-# What the wallet history shows for a journal transaction's dotted kind; unknown kinds show as they are.
-TRANSACTION_KIND_LABELS = {
-    "wallet.topup.bank": _("Bank transfer top-up"),
-    "wallet.topup.card": _("Card top-up"),
-    "wallet.topup.card_fee": _("Card processing fee"),
-    "wallet.topup.card_refund": _("Card refund"),
-    "wallet.topup.card_dispute": _("Card dispute"),
-    "wallet.topup.card_dispute_won": _("Card dispute won"),
-    "wallet.topup.code": _("Redemption code top-up"),
-    "wallet.grant": _("Credit granted"),
-    "wallet.pack": _("Pack purchase"),
-    "wallet.subscription": _("Subscription fee"),
-    "wallet.refund": _("Credit refunded to the customer"),
-    "wallet.breakage": _("Expired credit"),
-    "wallet.adjustment": _("Manual adjustment"),
-    # A reseller's customers' card payments, taken by the operator's Stripe account and owed to the reseller
-    # (``billing.wallets.books``).
-    "chain.card_payout": _("Your customers' card payment"),
-    "reversal": pgettext_lazy("transaction kind", "Reversal"),
-}
-TRANSACTION_KIND_PREFIX_LABELS = (
-    ("wallet.topup.", _("Top-up")),
-    ("usage.correction", _("Usage price correction")),
-    ("usage.", _("API usage")),
-)
-
-
-def transaction_kind_label(kind: str) -> str:
-    """A human, translated name for a journal transaction's dotted ``kind``; the kind itself if unknown."""
-    label = TRANSACTION_KIND_LABELS.get(kind)
-    if label is None:
-        matches = (text for prefix, text in TRANSACTION_KIND_PREFIX_LABELS if kind.startswith(prefix))
-        label = next(matches, kind)
-    return str(label)
 
 
 @dataclass(frozen=True)
@@ -154,8 +120,8 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
     """Return the wallet's movements, newest first, each with the wallet's running balance after it.
 
     One row per journal transaction touching the wallet's accounts; the running balance is the sum over
-    buckets, customer-side (credit positive). ``kind_label`` and ``bucket_lines`` (label, amount) are
-    translated for display.
+    buckets, customer-side (credit positive). ``kind_label``, ``memo`` (the stored message, else the memo as
+    written) and ``bucket_lines`` (label, amount) are in the active language.
     """
     accounts = [a for a in wallet_accounts(customer=wallet.customer, currency=wallet.currency).values() if a]
     entries = (
@@ -172,6 +138,7 @@ def wallet_history(*, wallet: Wallet) -> list[dict]:
             {
                 "transaction": entry.transaction,
                 "kind_label": transaction_kind_label(entry.transaction.kind),
+                "memo": stored_render(entry.transaction.memo_message, entry.transaction.memo),
                 "amount": Decimal("0"),
                 "buckets": {},
                 "balance": Decimal("0"),
