@@ -3,8 +3,8 @@ recorded as ``pending`` in its seller's book by the customer user, and finance (
 it) approves or rejects it as any other (``billing.payments.bank_transfers``, four eyes included: the
 recorder is the customer user, so any finance user may decide).
 
-The customer sees where to pay first: its seller's bank details (``accounts.identity.seller_identity``), a
-reseller's for a reseller's customer, never the operator's above it.
+The customer sees where to pay first: its seller's bank details (``accounts.identity.payment_instructions``),
+a reseller's for a reseller's customer, never the operator's above it.
 """
 
 from datetime import date
@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.identity import SellerIdentity, seller_identity
 from accounts.models import Customer, User
 from billing.payments.bank_transfers import attachment_validate, bank_transfer_record, customer_notice
 from billing.payments.models import BankTransfer
@@ -68,8 +67,3 @@ def bank_transfer_notify(
 def customer_bank_transfers(customer: Customer) -> QuerySet[BankTransfer]:
     """``customer``'s own bank transfers, notified by it or recorded by finance, newest first."""
     return with_notice_flag(BankTransfer.objects.filter(customer=customer).select_related("recorded_by"))
-
-
-def payment_instructions(customer: Customer) -> SellerIdentity:
-    """Whom ``customer`` pays and into which account: its seller's identity."""
-    return seller_identity(customer)

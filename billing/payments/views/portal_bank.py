@@ -8,14 +8,10 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from accounts.identity import payment_instructions, seller_identity
 from accounts.permissions import customer_user_required
 from accounts.selectors import home_customer
-from billing.payments.portal_notify import (
-    bank_transfer_notify,
-    customer_bank_transfers,
-    may_notify,
-    payment_instructions,
-)
+from billing.payments.portal_notify import bank_transfer_notify, customer_bank_transfers, may_notify
 from billing.payments.portal_notify_forms import BankTransferNoticeForm
 from billing.terms.selectors import customer_currency
 from common.forms import form_errors_add
@@ -43,10 +39,13 @@ def portal_bank_transfers(request):
                     % {"reference": transfer.reference},
                 )
                 return redirect("portal-bank-transfers")
+    instructions = payment_instructions(customer)
     context = {
         "customer": customer,
         "currency": currency,
-        "seller": payment_instructions(customer),
+        "instructions": instructions,
+        # Whom to ask when the seller published no bank details.
+        "seller": None if instructions else seller_identity(customer),
         "form": form,
         "may_notify": may_notify(request.user),
         "page_obj": Paginator(customer_bank_transfers(customer), PAGE_SIZE).get_page(request.GET.get("page")),

@@ -206,11 +206,42 @@ def test_a_duplicate_reference_is_refused_clearly(client, customer, owner):
 
 
 def test_the_page_shows_where_to_pay(client, customer, owner, settings):
-    settings.OPERATOR_BANK_DETAILS = "ICBC Shanghai · 6222 0000 1111"
+    settings.OPERATOR_BANK_NAME = "ICBC Shanghai Pudong"
+    settings.OPERATOR_BANK_ACCOUNT_NUMBER = "6222 0000 1111"
+    settings.OPERATOR_PAYMENT_INSTRUCTIONS = "Pay within 7 days."
     client.force_login(owner)
     page = client.get(URL).content.decode()
-    assert "6222 0000 1111" in page
+    assert "ICBC Shanghai Pudong" in page and "6222 0000 1111" in page and "Pay within 7 days." in page
     assert customer.code in page
+    chinese = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "账号" in chinese or "账户" in chinese
+
+
+def test_without_bank_details_the_page_says_whom_to_ask(client, customer, owner, settings):
+    for name in ("OPERATOR_BANK_NAME", "OPERATOR_BANK_ACCOUNT_NAME", "OPERATOR_BANK_ACCOUNT_NUMBER"):
+        setattr(settings, name, "")
+    settings.OPERATOR_BANK_CODE = ""
+    settings.OPERATOR_BANK_DETAILS = ""
+    client.force_login(owner)
+    page = client.get(URL).content.decode()
+    assert 'data-testid="no-bank-details"' in page
+    assert f"{settings.OPERATOR_NAME} has not published bank details yet" in page
+
+
+def test_a_resellers_customer_sees_the_resellers_bank_not_the_operators(client, settings):
+    from accounts.models import SellerProfile
+
+    settings.OPERATOR_BANK_ACCOUNT_NUMBER = "OPERATOR-0001"
+    seller = reseller_onboard()
+    seller_owner = member(seller, "owner@s.example.com")
+    SellerProfile.objects.create(
+        customer=seller, legal_name="Reseller S Ltd", bank_name="CMB Hangzhou", bank_account_number="RS-7777"
+    )
+    buyer = onboard(seller, seller_owner, "buyer-c")
+    client.force_login(member(buyer, "owner@buyer.example.com"))
+    page = client.get(URL).content.decode()
+    assert "Reseller S Ltd" in page and "RS-7777" in page
+    assert "OPERATOR-0001" not in page
 
 
 def test_the_list_is_paginated(client, customer, owner):
