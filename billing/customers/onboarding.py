@@ -92,4 +92,8 @@ def _has_terms(customer: Customer) -> bool:
 
 
 def _portal_user_invited(customer: Customer) -> bool:
-    return customer.memberships.exists()
+    """A portal user signed up, or an invitation still open (an expired or revoked one invites nobody)."""
+    pending = customer.invitations.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    return customer.memberships.exists() or pending.exists()

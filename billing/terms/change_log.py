@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from billing.terms.models import BillingTerms, BillingTermsChange
+from billing.terms.services import EDITABLE_FIELDS
 from common.currencies import amount_display
 
 MONEY_FIELDS = ("credit_limit", "progressive_threshold")
@@ -60,7 +61,7 @@ def change_lines(change: BillingTermsChange) -> list[ChangeLine]:
     if "currency" in changes:
         old_currency, currency = changes["currency"][0] or currency, changes["currency"][1] or currency
     lines = []
-    for field, pair in changes.items():
+    for field, pair in sorted(changes.items(), key=lambda item: _field_rank(item[0])):
         old, new = pair
         lines.append(
             ChangeLine(
@@ -71,6 +72,11 @@ def change_lines(change: BillingTermsChange) -> list[ChangeLine]:
             )
         )
     return lines
+
+
+def _field_rank(field: str) -> int:
+    """Fields in the terms page's order (a JSON column keeps its own); the rest after them."""
+    return EDITABLE_FIELDS.index(field) if field in EDITABLE_FIELDS else len(EDITABLE_FIELDS)
 
 
 def field_label(field: str) -> str:

@@ -1,7 +1,10 @@
 // Usage pages (staff and portal): amounts and tokens per day, from the page's json_script blocks.
 // The money chart shows cost next to sales only where its canvas says so (staff, never customers).
-document.addEventListener("DOMContentLoaded", () => {
-  const data = JSON.parse(document.getElementById("usage-chart-data").textContent);
+// Drawn on load, and again when htmx brings the charts in later (the customer page's usage tab).
+const drawUsageCharts = () => {
+  const source = document.getElementById("usage-chart-data");
+  if (!source) return;
+  const data = JSON.parse(source.textContent);
   const t = JSON.parse(document.getElementById("usage-chart-labels").textContent);
   const moneyCanvas = document.getElementById("chart-money");
   if (moneyCanvas) {
@@ -15,4 +18,8 @@ document.addEventListener("DOMContentLoaded", () => {
     { label: t.cache_write, data: data.cache_write },
     { label: t.output, data: data.output },
   ]);
+};
+document.addEventListener("DOMContentLoaded", drawUsageCharts);
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.elt.querySelector && event.detail.elt.querySelector("#usage-chart-data")) drawUsageCharts();
 });
