@@ -1,6 +1,8 @@
 """The request log pages (portal and staff) and their CSV exports: thin views over ``request_log``."""
 
 from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,7 +18,7 @@ from billing.usage.request_log import (
     request_log_iter,
     request_log_page,
 )
-from billing.usage.request_log_forms import RequestLogForm
+from billing.usage.request_log_forms import INPUT_FORMAT, RequestLogForm
 from common.csv_export import csv_lines, csv_response
 from common.stored_text import stored_render
 
@@ -53,6 +55,7 @@ def _page(request, template: str, *, staff: bool):
         "staff": staff,
         "show_customer": "customer" in form.fields,
         "csv_url": reverse("staff-request-log-csv" if staff else "portal-request-log-csv"),
+        "quick_ranges": _quick_ranges(),
     }
     if form.is_valid():
         page = request_log_page(form.query(), form.cleaned_data["cursor"])
@@ -82,10 +85,29 @@ def _query(form: RequestLogForm, cursor) -> str:
     return params.urlencode()
 
 
+def _quick_ranges() -> list[tuple[str, str]]:
+    """Links to common ranges in the reader's time zone (a whole day is what an export usually wants)."""
+    now = timezone.localtime()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    until = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    ranges = [
+        (_("Last hour"), until - timedelta(hours=1), until),
+        (_("Last 24 hours"), until - timedelta(hours=24), until),
+        (_("Today"), today, today + timedelta(days=1)),
+        (_("Yesterday"), today - timedelta(days=1), today),
+        (_("Last 7 days"), today - timedelta(days=6), today + timedelta(days=1)),
+    ]
+    return [
+        (label, urlencode({"start": start.strftime(INPUT_FORMAT), "end": end.strftime(INPUT_FORMAT)}))
+        for label, start, end in ranges
+    ]
+
+
 def _csv(request, template: str, *, staff: bool):
     form = RequestLogForm(request.GET, user=request.user)
     if not form.is_valid():
-        return render(request, template, {"form": form, "staff": staff, "csv_url": ""}, status=400)
+        context = {"form": form, "staff": staff, "quick_ranges": _quick_ranges()}
+        return render(request, template, context, status=400)
     query = form.query()
     start, end = (timezone.localtime(value) for value in (query.start, query.end))
     name = f"requests-{start:%Y%m%d-%H%M}-{end:%Y%m%d-%H%M}.csv"

@@ -270,3 +270,20 @@ def test_a_cursor_outside_the_range_gives_an_empty_page_not_an_error(client, usa
     response = client.get(reverse(PORTAL), {**DAY, "cursor": far})
 
     assert response.status_code == 200 and _request_ids(response) == []
+
+
+def test_quick_ranges_link_whole_local_days(client, usage):
+    client.force_login(_member(usage[0]))
+
+    response = client.get(reverse(PORTAL))
+
+    ranges = dict(response.context["quick_ranges"])
+    today = timezone.localdate()
+    assert (
+        ranges["Today"] == f"start={today:%Y-%m-%d}T00%3A00&end={today + timedelta(days=1):%Y-%m-%d}T00%3A00"
+    )
+    assert (
+        ranges["Yesterday"]
+        == f"start={today - timedelta(days=1):%Y-%m-%d}T00%3A00&end={today:%Y-%m-%d}T00%3A00"
+    )
+    assert response.content.decode().count('data-testid="quick-range"') == 5
