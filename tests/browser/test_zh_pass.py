@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.apps import apps
+from django.db.models import CharField, TextField
 from django.urls import reverse
 from django.utils.translation import trans_real
 from playwright.sync_api import Error as PlaywrightError
@@ -57,20 +58,22 @@ ENGLISH = re.compile(
 ALLOWED = re.compile(
     r"\b(API|CSV|PDF|ID|IDs|URL|TOTP|Stripe|Redoc|OpenAI|LiteLLM|new-api|one-api|CNY|USD|EUR|JPY|SWIFT|"
     r"P\d+|e-mail|Excel|UTF-8|BOM|HTML|JSON|Webhook|Distributor)\b"
+    # A list of column or field names (date,base,quote,rate) is machine vocabulary in any language.
+    r"|\b[a-z_]+(?:, ?[a-z_]+)+\b"
 )
-DATA_FIELDS = {
-    "accounts.Customer": ["name", "code", "contact_email"],
-    "accounts.User": ["email", "first_name", "last_name"],
-    "accounts.SellerProfile": ["legal_name", "address", "bank_name", "bank_account_name", "invoice_footer"],
-    "catalog.SellPlan": ["name", "description"],
-    "catalog.PriceBook": ["name", "description"],
-    "catalog.AIModel": ["name", "display_name"],
-    "catalog.Vendor": ["name", "website", "country"],
-    "catalog.ModelGroup": ["name", "description"],
-    "billing.Channel": ["name", "note"],
-    "billing.GatewaySource": ["name"],
-    "billing.GatewayKey": ["key", "note"],
+# Text the product itself writes: it must follow the reader's language, so it is never taken for data.
+MACHINE_WRITTEN = {
+    "billing.JournalTransaction.memo",
+    "billing.JournalTransaction.kind",
+    "billing.UsageEvent.unrated_reason",
+    "billing.UsageUpload.error",
+    "billing.ReconciliationLine.detail",
+    "billing.MismatchFlag.detail",
+    "billing.RiskFlag.detail",
+    "billing.InvoiceLine.unit",
 }
+# Tables too large to read whole; their typed text (request ids, keys) is not prose anyway.
+SKIPPED_MODELS = {"billing.UsageEvent", "billing.UsageRequestKey", "billing.UsageRollup"}
 
 
 def _catalogue_msgids() -> set[str]:
@@ -84,15 +87,24 @@ def _catalogue_msgids() -> set[str]:
 
 
 def _data_strings() -> list[str]:
+    """Every text a person typed into the data set (names, notes, descriptions, reasons): shown as entered."""
     strings: set[str] = set()
-    for label, fields in DATA_FIELDS.items():
-        try:
-            model = apps.get_model(label)
-        except LookupError:
+    for model in apps.get_models():
+        if (
+            model._meta.app_label not in {"accounts", "catalog", "billing"}
+            or model._meta.label in SKIPPED_MODELS
+        ):
             continue
-        names = [f for f in fields if any(field.name == f for field in model._meta.fields)]
-        for row in model.objects.values_list(*names):
-            strings.update(str(v) for v in row if v and len(str(v)) >= 3)
+        fields = [
+            f.name
+            for f in model._meta.fields
+            if isinstance(f, CharField | TextField)
+            and not f.choices
+            and f"{label}.{f.name}" not in MACHINE_WRITTEN
+        ]
+        if fields:
+            for row in model.objects.values_list(*fields)[:5000]:
+                strings.update(str(v) for v in row if v and len(str(v)) >= 3)
     return sorted(strings, key=len, reverse=True)
 
 
