@@ -43,6 +43,7 @@ def test_customer_downloads_its_invoice_and_starts_paying_it_by_card(page, live_
 
     # when the customer opens its invoices
     sign_in(page, "owner@acme.example.com")
+    page.get_by_test_id("nav-billing-menu").click()  # the portal's billing pages share one menu
     page.get_by_role("link", name="Invoices").click()
     expect(page.get_by_test_id("portal-invoice-table")).to_contain_text(invoice.number)
     expect(page.get_by_test_id("portal-invoice-table")).not_to_contain_text(stranger.number)
