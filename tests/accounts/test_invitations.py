@@ -258,3 +258,33 @@ def test_a_resellers_owner_manages_its_customers_users_but_not_its_sellers(mailo
     direct_owner = MembershipFactory(customer=direct, role=MemberRole.OWNER).user
     with pytest.raises(PermissionDenied):
         _invite(CustomerFactory(parent=direct), by=direct_owner)
+
+
+def test_an_address_that_joined_elsewhere_meanwhile_cannot_accept(acme, client, mailoutbox):
+    _invite(acme, email="busy@example.com")
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    # Expired here, so another organisation may invite and sign the address up first.
+    other = CustomerFactory(name="Other")
+    _invite(other, email="busy@example.com")
+    invitation_accept(token=_token(mailoutbox[1]), password=PASSWORD)
+    stale = Invitation.objects.get(customer=acme)
+    invitation_resend(invitation=stale, actor=StaffFactory(staff_role=StaffRole.SALES), site=SITE)
+    url = reverse("invitation-accept", args=[_token(mailoutbox[2])])
+    response = client.post(url, {"password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 400
+    assert b"already has an account with another organisation" in response.content
+    assert User.objects.get(email="busy@example.com").membership.customer == other
+
+
+def test_a_resellers_customer_is_invited_in_the_resellers_name(mailoutbox):
+    from accounts.models import SellerProfile
+
+    reseller = SubDistributorFactory(name="Reseller S", chain_mode=Customer.ChainMode.RESALE)
+    SellerProfile.objects.create(
+        customer=reseller, legal_name="Reseller S Ltd", billing_email="billing@s.example.com"
+    )
+    _invite(CustomerFactory(parent=reseller), email="buyer@example.com")
+    (message,) = mailoutbox
+    assert message.from_email.startswith("Reseller S Ltd <")
+    assert message.reply_to == ["billing@s.example.com"]
+    assert "Reseller S Ltd" in message.body and "Distributor" not in message.body
