@@ -4,8 +4,10 @@ pagination, and the page in Chinese."""
 import re
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -346,3 +348,23 @@ def test_the_usage_tab_draws_from_the_rollups(client, customer):
     assert response.status_code == 200
     assert 'id="usage-chart-data"' in response.content.decode()
     assert response.context["start"] <= timezone.localdate() <= response.context["end"] + timedelta(days=1)
+
+
+TRANSLATE = re.compile(r'{% translate "([^"]+)" %}')
+
+
+@pytest.mark.parametrize("tab", list(BUILDERS))
+def test_every_tab_reads_in_chinese(client, customer, tab):
+    """No English string of the tab's own template is left in the Chinese page."""
+    billing_terms_update(customer=customer, values={"credit_limit": Decimal("100")})
+    gateway_key_create(key="sk-zh", customer=customer)
+    topup(customer, "10", "t-zh")
+    signed_in(client, StaffRole.SALES)
+    client.cookies["django_language"] = "zh-hans"
+    body = client.get(page(customer.pk, tab)).content.decode()
+    template = (Path(settings.BASE_DIR) / "templates" / "customers" / "tabs" / f"{tab}.html").read_text()
+    with translation.override("zh-hans"):
+        english = [text for text in TRANSLATE.findall(template) if translation.gettext(text) != text]
+    assert english, "the tab has strings to translate"
+    left = [text for text in english if f">{text}<" in body or f"> {text}<" in body or f"{text}</" in body]
+    assert not left, left
