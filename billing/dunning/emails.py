@@ -11,7 +11,7 @@ from django.utils import translation
 
 from billing.dunning.models import DunningLevel
 from billing.invoicing.models import Invoice
-from billing.money import money_format
+from common.currencies import amount_display
 
 
 def notice_stage(level: DunningLevel) -> str:
@@ -40,7 +40,7 @@ def notice_message(*, invoice: Invoice, level: DunningLevel, recipients: list[st
         "invoice": invoice,
         "level": level,
         "stage": notice_stage(level),
-        "amount_due": money_format(invoice.amount_due, invoice.currency),
+        "amount_due": amount_display(invoice.amount_due, invoice.currency),
         "currency": invoice.currency,
         "due_date": invoice.due_date,
         "days_overdue": (today - invoice.due_date).days,

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.identity import seller_identity, sender_address
-from billing.money import money_format
 from billing.terms.models import BillingTerms, RiskFlag
 from billing.terms.notifications import risk_managers
+from common.currencies import amount_display
 
 
 def risk_flag_sentence(flag: RiskFlag, currency: str) -> str:
@@ -32,8 +32,8 @@ def risk_flag_sentence(flag: RiskFlag, currency: str) -> str:
         "(the spike factor × the average of the 14 days before)."
     ) % {
         "day": flag.detail,
-        "amount": money_format(flag.measured or 0, currency),
-        "threshold": money_format(flag.threshold or 0, currency),
+        "amount": amount_display(flag.measured or 0, currency),
+        "threshold": amount_display(flag.threshold or 0, currency),
         "currency": currency,
     }
 

@@ -13,8 +13,8 @@ from django.utils.translation import override
 
 from accounts.identity import seller_identity, sender_address
 from accounts.models import Customer, MemberRole, StaffRole, User
-from billing.money import money_format
 from billing.terms.models import BillingTerms, CreditLimitBreach
+from common.currencies import amount_display
 
 
 def _values(breach: CreditLimitBreach) -> dict:
@@ -22,8 +22,8 @@ def _values(breach: CreditLimitBreach) -> dict:
         "customer": breach.customer.name,
         "code": breach.customer.code,
         "currency": breach.currency,
-        "exposure": money_format(breach.exposure_at_start, breach.currency),
-        "limit": money_format(breach.credit_limit, breach.currency),
+        "exposure": amount_display(breach.exposure_at_start, breach.currency),
+        "limit": amount_display(breach.credit_limit, breach.currency),
     }
 
 

@@ -18,11 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.money import money_format
 from billing.upstream.alert_tasks import cover_webhook_task
 from billing.upstream.cover import Cover, cover_for_channels
 from billing.upstream.models import UpstreamSettings
 from catalog.models import Channel, Settlement
+from common.currencies import amount_display
 
 CLAIM_SECONDS = 2 * 24 * 3600
 
@@ -51,8 +51,8 @@ def _mail(cover: Cover, recipients: list[str], payload: dict) -> None:
         "channel": channel.name,
         "days": cover.days,
         "threshold": channel.low_cover_days,
-        "balance": money_format(cover.balance, cover.currency),
-        "burn": money_format(cover.burn_rate, cover.currency),
+        "balance": amount_display(cover.balance, cover.currency),
+        "burn": amount_display(cover.burn_rate, cover.currency),
         "date": cover.runs_out_on,
     }
     body = [

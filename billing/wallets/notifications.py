@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.identity import seller_identity, sender_address
-from billing.money import money_format
 from billing.wallets.models import Wallet
+from common.currencies import amount_display
 from common.signed_webhooks import signed_webhook_send
 
 
@@ -44,13 +44,13 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
         values = {
             "customer": wallet.customer.name,
             # The payload keeps exact amounts for machines; people read them like the wallet page shows them.
-            "available": money_format(payload["available"], payload["currency"]),
+            "available": amount_display(payload["available"], payload["currency"]),
             "currency": payload["currency"],
-            "floor": money_format(payload["floor"], payload["currency"]),
-            "threshold": money_format(payload.get("threshold"), payload["currency"]),
+            "floor": amount_display(payload["floor"], payload["currency"]),
+            "threshold": amount_display(payload.get("threshold"), payload["currency"]),
         }
         if payload["type"] == "wallet.floor_overshoot":
-            values["excess"] = money_format(payload["excess"], payload["currency"])
+            values["excess"] = amount_display(payload["excess"], payload["currency"])
             subject = _("Hard limit exceeded: your %(currency)s balance went below its limit") % values
             body = (
                 _(
@@ -61,7 +61,7 @@ def wallet_email_send(*, wallet: Wallet, payload: dict) -> bool:
                 % values
             )
         elif payload["type"] == "wallet.suspended" and payload.get("reason") == "balance_reserve":
-            values["reserve"] = money_format(payload["reserve"], payload["currency"])
+            values["reserve"] = amount_display(payload["reserve"], payload["currency"])
             subject = _("Service suspended: your %(currency)s balance is close to its limit") % values
             body = (
                 _(

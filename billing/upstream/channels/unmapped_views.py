@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.permissions import staff_required
-from billing.money import money_format
 from billing.upstream.channels.forms import ChannelMapForm, UnmappedFilterForm
 from billing.upstream.channels.views import WRITERS
 from billing.usage.channel_map import channel_map
 from billing.usage.channels import SORTS, UnmappedChannel, unmapped_channels
+from common.currencies import amount_display
 from common.forms import form_errors_add
 from common.listing import PAGE_SIZE
 
@@ -57,7 +57,7 @@ def _unmapped(account: str) -> UnmappedChannel | None:
 
 
 def _moved(amounts: dict) -> str:
-    return ", ".join(f"{money_format(a, c)} {c}" for c, a in sorted(amounts.items())) or "0"
+    return ", ".join(f"{amount_display(a, c)} {c}" for c, a in sorted(amounts.items())) or "0"
 
 
 @staff_required(roles=WRITERS, auditor_reads=False)

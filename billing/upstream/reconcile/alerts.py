@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.money import money_format
 from billing.upstream.models import ReconciliationRun, UpstreamSettings
+from common.currencies import amount_display
 from common.signed_webhooks import signed_webhook_send
 
 
@@ -53,10 +53,10 @@ def leakage_alert(run_id: int) -> dict | None:
     if recipients:
         values = {
             "operator": settings.OPERATOR_NAME,
-            "amount": money_format(at_stake, run.base_currency),
+            "amount": amount_display(at_stake, run.base_currency),
             "start": run.date_from,
             "end": run.date_to,
-            "threshold": money_format(upstream.leakage_threshold, run.base_currency),
+            "threshold": amount_display(upstream.leakage_threshold, run.base_currency),
         }
         lines = [
             _("Reconciliation of %(start)s to %(end)s: %(amount)s at stake (alert threshold %(threshold)s).")
@@ -65,7 +65,8 @@ def leakage_alert(run_id: int) -> dict | None:
         ]
         for klass, total in payload["classes"].items():
             if total["lines"] and klass != "matched":
-                lines.append(f"{klass}: {total['lines']} × {money_format(total['value'], run.base_currency)}")
+                value = amount_display(total["value"], run.base_currency)
+                lines.append(f"{klass}: {total['lines']} × {value}")
         lines += ["", payload["path"]]
         send_mail(
             subject=_("[%(operator)s] Upstream leakage: %(amount)s at stake") % values,

@@ -117,7 +117,8 @@ def test_audit_hard_limit_stops_before_the_floor_and_reports_the_overshoot(
     overshoot_mails = [m for m in mailoutbox if "Hard limit exceeded" in m.subject]
     assert (
         len(overshoot_mails) == 1
-        and "balance to -84.496, 34.496 below its limit of -50.00" in overshoot_mails[0].body
+        # People read cents (the webhook above keeps the exact excess).
+        and "balance to -84.50, 34.50 below its limit of -50.00" in overshoot_mails[0].body
     )
 
     # One more straggler deepens the same crossing; nobody is told twice.

@@ -144,7 +144,7 @@ def test_a_run_past_the_threshold_alerts_once_by_mail_and_signed_webhook(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ops@example.com", "finance@example.com"]
-    assert "12.915" in message.subject and "token_drift: 1" in message.body
+    assert "12.92" in message.subject and "token_drift: 1" in message.body  # rounded for people
     send.assert_called_once()
     kwargs = send.call_args.kwargs
     assert (kwargs["url"], kwargs["secret"]) == ("https://hooks.example.com/leak", "s3cret")
