@@ -368,3 +368,21 @@ def test_every_tab_reads_in_chinese(client, customer, tab):
     assert english, "the tab has strings to translate"
     left = [text for text in english if f">{text}<" in body or f"> {text}<" in body or f"{text}</" in body]
     assert not left, left
+
+
+def test_the_plan_tab_says_where_prices_come_from(client, customer):
+    signed_in(client, StaffRole.SALES)
+    body = client.get(page(customer.pk, "plan")).content.decode()
+    assert 'data-testid="plan-error"' in body and "no default plan in CNY" in body
+    plan_create(name="House", currency="CNY", is_default=True)
+    body = client.get(page(customer.pk, "plan")).content.decode()
+    assert "House" in body and "the default plan: no plan of its own yet" in body
+
+
+def test_a_history_restore_gets_the_whole_page(client, customer):
+    """Going back to a pushed tab address after the browser dropped its snapshot asks again with htmx's
+    history header: the answer must be the whole page, not the tab alone."""
+    signed_in(client, StaffRole.SALES)
+    response = client.get(page(customer.pk, "keys"), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    assert "<html" in response.content.decode()
+    assert response.context["tab"] == "keys"
