@@ -12,6 +12,8 @@ instant (so pages break inside groups of equal timestamps). Then, timing ``RUNS`
   would read ~120,000 rows first);
 - ``request_log_subtree_first_page_ms``: the first page over 20 customers at once (a sub-distributor);
 - ``request_log_staff_first_page_ms``: staff, every customer, the default range;
+- ``request_log_staff_second_page_ms``, ``request_log_staff_deep_page_ms``: staff, every customer, a 31-day
+  range, the second page and the page 30 days back;
 - ``request_log_request_id_ms``: one request found by its id (any date), staff and portal alike;
 - ``request_log_csv_day_rows_per_s``: a day of the big customer exported as CSV lines.
 """
@@ -126,6 +128,12 @@ def _measure() -> None:
     print(f"request_log_subtree_first_page_ms: {_p95_ms(lambda: request_log_page(subtree)):.1f}")
     staff = RequestLogQuery(start=day.start, end=day.end, customers=None)
     print(f"request_log_staff_first_page_ms: {_p95_ms(lambda: request_log_page(staff)):.1f}")
+    staff_month = RequestLogQuery(start=month.start, end=month.end, customers=None)
+    second = request_log_page(staff_month).next_cursor
+    print(f"request_log_staff_second_page_ms: {_p95_ms(lambda: request_log_page(staff_month, second)):.1f}")
+    print(
+        f"request_log_staff_deep_page_ms: {_p95_ms(lambda: request_log_page(staff_month, deep_cursor)):.1f}"
+    )
     wanted = f"req-{EVENTS // 7 * 3}"
     by_id = RequestLogQuery(start=day.start, end=day.end, customers=None, request_id=wanted)
     assert [r["request_id"] for r in request_log_page(by_id).rows] == [wanted]

@@ -5,9 +5,10 @@ the end customer's prices); the derived rows up the distribution chain repeat it
 request is one row. ``usage_event`` is partitioned by month and large, so every read here is bounded:
 
 - by time, always (``start`` ≤ occurred_at < ``end``), so PostgreSQL prunes the partitions outside it;
-- by customer where the reader is a customer user, through ``usage_event_customer_at``;
 - a page is a *keyset* page: the 51 rows after (or before) a cursor on ``(occurred_at, id)``, descending,
   so page 1,000 costs what page 1 does (an OFFSET would read and drop every row before it);
+- one customer's rows are read in order through ``usage_event_customer_at``; rows of many customers through
+  the BRIN index on ``occurred_at`` (migration 0045), in growing windows of time from the cursor (``_fetch``);
 - a request id is looked up through ``usage_request_key`` (its primary key ``(source_id, request_id)``, one
   probe per gateway source), which gives the instant of the event: no index on ``request_id`` is paid for
   by every ingested row, and the search finds the request whatever the time range.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import JSONField, Q, QuerySet, TextChoices
+from django.db.models import Case, JSONField, Q, QuerySet, TextChoices, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,8 @@ PAGE_SIZE = 50
 # The longest range one page or export covers: any calendar month fits.
 MAX_RANGE = timedelta(days=31)
 DEFAULT_RANGE = timedelta(hours=24)
+# The first window of time a page over many customers reads (``_fetch``), doubled until the page is full.
+FIRST_WINDOW = timedelta(hours=1)
 # What a row shows and the export writes: the event's counts of every token class and unit.
 COUNT_COLUMNS = (
     "prompt_tokens",
@@ -194,6 +197,12 @@ def _adjustment() -> KeyTransform:
     return KeyTransform("adjustment", Cast("metadata", output_field=JSONField()))
 
 
+def _adjustment_shown() -> Case:
+    """The flag for rows that can be adjustments (not charged) only: casting every row's metadata (~700
+    bytes) to jsonb would cost an export more than the rest of the row."""
+    return Case(When(rating_state=RatingState.NOT_CHARGED, then=_adjustment()), default=None)
+
+
 def _with_status(events: QuerySet[UsageEvent], status: str) -> QuerySet[UsageEvent]:
     if status == RequestStatus.CHARGED:
         return events.filter(rating_state=RatingState.RATED)
@@ -218,7 +227,7 @@ def request_log_page(query: RequestLogQuery, cursor: Cursor | None = None) -> Re
     """
     events = request_log_events(query)
     if cursor is None:
-        rows = _rows(events.order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
+        rows = _fetch(events, query, newest_first=True)
         more_after, more_before = len(rows) > PAGE_SIZE, False
         rows = rows[:PAGE_SIZE]
     elif cursor.forward:
@@ -226,7 +235,7 @@ def request_log_page(query: RequestLogQuery, cursor: Cursor | None = None) -> Re
         older = events.filter(
             Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=cursor.id), occurred_at__lte=at
         )
-        rows = _rows(older.order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
+        rows = _fetch(older, query, newest_first=True, edge=at)
         more_after, more_before = len(rows) > PAGE_SIZE, True
         rows = rows[:PAGE_SIZE]
     else:
@@ -234,7 +243,7 @@ def request_log_page(query: RequestLogQuery, cursor: Cursor | None = None) -> Re
         newer = events.filter(
             Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=cursor.id), occurred_at__gte=at
         )
-        rows = _rows(newer.order_by("occurred_at", "id")[: PAGE_SIZE + 1])
+        rows = _fetch(newer, query, newest_first=False, edge=at)
         more_after, more_before = True, len(rows) > PAGE_SIZE
         rows = list(reversed(rows[:PAGE_SIZE]))
     if not rows:
@@ -247,8 +256,51 @@ def request_log_page(query: RequestLogQuery, cursor: Cursor | None = None) -> Re
     )
 
 
+def _fetch(
+    events: QuerySet[UsageEvent], query: RequestLogQuery, *, newest_first: bool, edge: datetime | None = None
+) -> list[dict]:
+    """The first ``PAGE_SIZE + 1`` rows of ``events`` from ``edge`` (a cursor's instant; None: the range's end
+    or start) on, newest first or oldest first.
+
+    One customer's rows come in order from its index: one query, however deep. Rows of many customers (staff,
+    a sub-distributor's subtree) are found through the BRIN index, which gives blocks, not order: every row
+    of the range past the cursor would be read and sorted to keep 51. So they are read in windows of time
+    from the edge, an hour first and twice as long each time, until the page is full or the range ends:
+    a page costs about the rows of the window that fills it, wherever it lies in the range.
+    """
+    order = ("-occurred_at", "-id") if newest_first else ("occurred_at", "id")
+    limit = PAGE_SIZE + 1
+    if query.request_id or (query.customers is not None and len(query.customers) <= 1):
+        return _rows(events.order_by(*order)[:limit])
+    rows: list[dict] = []
+    span = FIRST_WINDOW
+    if newest_first:
+        edge = min(edge or query.end, query.end)
+        done = None  # rows at and after this instant were read by an earlier window
+        while len(rows) < limit and edge > query.start:
+            low = max(query.start, edge - span)
+            window = events.filter(occurred_at__gte=low)
+            if done is not None:
+                window = window.filter(occurred_at__lt=done)
+            rows += _rows(window.order_by(*order)[: limit - len(rows)])
+            edge = done = low
+            span *= 2
+    else:
+        edge = max(edge or query.start, query.start)
+        done = None
+        while len(rows) < limit and edge < query.end:
+            high = min(query.end, edge + span)
+            window = events.filter(occurred_at__lt=high)
+            if done is not None:
+                window = window.filter(occurred_at__gte=done)
+            rows += _rows(window.order_by(*order)[: limit - len(rows)])
+            edge = done = high
+            span *= 2
+    return rows
+
+
 def _rows(events: QuerySet[UsageEvent]) -> list[dict]:
-    return [row_status(row) for row in events.values(*ROW_FIELDS, adjustment=_adjustment())]
+    return [row_status(row) for row in events.values(*ROW_FIELDS, adjustment=_adjustment_shown())]
 
 
 def row_status(row: dict) -> dict:
@@ -271,5 +323,5 @@ def request_log_iter(query: RequestLogQuery, *, chunk_size: int = 2000) -> Itera
     """Every row ``query`` finds, newest first, read through a server-side cursor (PostgreSQL) in chunks of
     ``chunk_size``: an export of a month never holds the month in memory."""
     events = request_log_events(query).order_by("-occurred_at", "-id")
-    for row in events.values(*ROW_FIELDS, adjustment=_adjustment()).iterator(chunk_size=chunk_size):
+    for row in events.values(*ROW_FIELDS, adjustment=_adjustment_shown()).iterator(chunk_size=chunk_size):
         yield row_status(row)

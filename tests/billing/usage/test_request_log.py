@@ -89,12 +89,14 @@ def test_filters_by_key_model_status_and_a_half_open_range(source, two_customers
     assert rows["failed"]["status"] == RequestStatus.FAILED
 
 
-def test_keyset_pages_never_skip_or_repeat_rows_of_equal_instants(source, prepaid, model):
+@pytest.mark.parametrize("everyone", [False, True], ids=["one customer", "every customer (windows)"])
+def test_keyset_pages_never_skip_or_repeat_rows_of_equal_instants(source, prepaid, model, everyone):
     top_up(prepaid, Decimal("1000"))
-    # 130 requests, seven at each instant: every page boundary falls inside a group of equal timestamps.
-    records = [event(f"r{i:03d}", at=AT - timedelta(seconds=i // 7)) for i in range(130)]
+    # 130 requests, seven at each instant (so every page boundary falls inside a group of equal timestamps),
+    # 25 minutes apart: the windows read over many customers (an hour, doubled) split the groups too.
+    records = [event(f"r{i:03d}", at=AT - timedelta(minutes=25 * (i // 7))) for i in range(130)]
     usage_batch_ingest(source=source, records=records)
-    query = _query((prepaid.pk,))
+    query = _query(None if everyone else (prepaid.pk,))
     expected = list(
         UsageEvent.objects.filter(customer=prepaid)
         .order_by("-occurred_at", "-id")
