@@ -43,6 +43,7 @@ from billing.gateway.models import GatewayHold
 from billing.gateway.status import customer_status
 from billing.ledger.exceptions import LedgerError
 from billing.money import money_text
+from billing.terms.change_log import change_log_page
 from billing.terms.models import BillingTerms
 from billing.terms.selectors import customer_currency
 from billing.wallets.exceptions import WalletError
@@ -145,7 +146,11 @@ def seller_terms(request, pk: int):
         else:
             messages.success(request, _("Billing terms of %(name)s saved.") % {"name": customer.name})
             return redirect("portal-seller-customer", pk=customer.pk)
-    context = {"customer": customer, "form": form, "changes": terms.changes.all()[:20] if terms.pk else []}
+    context = {
+        "customer": customer,
+        "form": form,
+        "changes": change_log_page(customer, request.GET.get("page")),
+    }
     return render(request, "portal/seller/terms.html", context)
 
 

@@ -1,9 +1,11 @@
 """The billing terms change log reads as sentences in the reader's language: field names, choice labels,
 money rounded with its currency, "No credit limit" for zero, yes/no, percentages and local times."""
 
+import re
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import Customer
@@ -116,3 +118,11 @@ def test_credit_limit_text_is_the_one_rule(customer):
     with translation.override("en"):
         assert credit_limit_text(None, "CNY") == credit_limit_text("0.000", "CNY") == "No credit limit"
         assert credit_limit_text(Decimal("1000"), "KWD") == "1,000.000 KWD"
+
+
+def test_the_sellers_terms_page_reads_the_same_sentences(as_owner, credit):
+    billing_terms_update(customer=credit, values={"payment_term": "net", "payment_days": 15})
+    body = as_owner.get(reverse("portal-seller-terms", args=[credit.pk])).content.decode()
+    changes = re.sub(r"<[^>]+>", "", body.split('data-testid="terms-changes"')[1].split("</ul>")[0])
+    assert "Payment term: Due on receipt → Net N days" in changes
+    assert "payment_term" not in changes and "on_receipt" not in changes
