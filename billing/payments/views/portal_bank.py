@@ -29,7 +29,9 @@ def portal_bank_transfers(request):
             raise PermissionDenied
         if form.is_valid():
             try:
-                transfer = bank_transfer_notify(user=request.user, **form.cleaned_data)
+                transfer = bank_transfer_notify(
+                    user=request.user, site=request.build_absolute_uri("/"), **form.cleaned_data
+                )
             except ValidationError as exc:
                 form_errors_add(form, exc)
             else:

@@ -301,3 +301,37 @@ def test_the_bank_transfer_page_reads_in_chinese(client, customer, owner):
         assert chinese in page, chinese
     for english in ("Where to pay", "Notify the transfer", "Your bank transfers", "Bank slip"):
         assert english not in page, english
+
+
+def test_finance_is_told_of_a_notice_with_a_link_to_decide_it(client, customer, owner, finance, mailoutbox):
+    client.force_login(owner)
+    client.post(URL, _form(amount="12345.60"))
+    transfer = BankTransfer.objects.get()
+    (message,) = mailoutbox
+    assert finance.email in message.to and owner.email not in message.to
+    assert "Acme Agents" in message.subject and "12,345.60 CNY" in message.subject
+    assert "ICBC20261205-0007" in message.body
+    assert f"http://testserver/dashboard/payments/bank-transfers/{transfer.pk}/" in message.body
+
+
+def test_a_resellers_owner_is_told_of_its_customers_notice_and_the_operator_is_not(
+    client, finance, mailoutbox
+):
+    seller = reseller_onboard()
+    seller_owner = member(seller, "owner@s.example.com")
+    buyer = onboard(seller, seller_owner, "buyer-c")
+    client.force_login(member(buyer, "owner@buyer.example.com"))
+    client.post(URL, _form())
+    (message,) = mailoutbox
+    assert message.to == ["owner@s.example.com"]
+    assert "http://testserver/portal/seller/transfers/" in message.body
+
+
+def test_a_mail_failure_does_not_lose_the_notice(client, customer, owner, finance, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr("billing.payments.portal_notify.send_mail", refuse)
+    client.force_login(owner)
+    assert client.post(URL, _form()).status_code == 302
+    assert BankTransfer.objects.get().status == "pending"
