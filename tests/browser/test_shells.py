@@ -244,3 +244,25 @@ def test_every_navigation_page_fits_at_1024_and_1440_px_with_sign_out_in_view(pa
     page.set_viewport_size({"width": 1024, "height": 900})
     page.get_by_test_id("sign-out").click()
     expect(page).to_have_url(re.compile(r"/accounts/logout/"))
+
+
+def test_the_staff_search_box_suggests_as_you_type_and_opens_an_invoice_by_number(page, live_server):
+    from tests.billing.invoicing.factories import issued_invoice
+
+    user = UserFactory(email="sam@op.example.com", password=PASSWORD, staff_role=StaffRole.SUPPORT)
+    enable_totp(user)
+    acme = CustomerFactory(name="Acme Agents", code="acme")
+    invoice = issued_invoice(acme, "88.00")
+    sign_in(page, user.email, totp_secret=TEST_TOTP_SECRET)
+
+    box = page.get_by_test_id("search-input")
+    box.fill("acme ag")
+    suggestion = page.get_by_test_id("suggestion-customer")
+    expect(suggestion).to_contain_text("Acme Agents")
+    screenshot(page, "staff-search-typeahead")
+    suggestion.click()
+    expect(page).to_have_url(re.compile(rf"/dashboard/customers/{acme.pk}/$"))
+
+    page.get_by_test_id("search-input").fill(invoice.number)
+    page.get_by_test_id("search-input").press("Enter")
+    expect(page).to_have_url(re.compile(rf"/dashboard/finance/invoices/{invoice.pk}/$"))

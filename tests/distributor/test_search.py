@@ -227,3 +227,14 @@ def test_odd_queries_never_fail(client, acme, query):
     # "%" and "_" are literal characters, not wildcards: they match no customer named "Acme Agents"
     if query in ("%", "%%", "_"):
         assert not _hits(results, "customer")
+
+
+def test_the_results_page_speaks_chinese(client, acme):
+    issued_invoice(acme, "10.00")
+    client.force_login(staff(StaffRole.FINANCE))
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("staff-search"), {"q": "acme"}).content.decode()
+    assert "Acme Agents" in page
+    assert "搜索" in page and "客户" in page
+    nothing = client.get(reverse("staff-search"), {"q": "zz-nothing"}).content.decode()
+    assert "没有与“zz-nothing”匹配的结果。" in nothing
