@@ -2,17 +2,22 @@
 
 from datetime import date, datetime
 
+from common.stored_text import stored
+
 
 class PricingError(Exception):
     """Base: ``field`` names the request field the problem is about (for API errors)."""
 
     field = "non_field_errors"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, detail_message: dict | None = None):
         super().__init__(message)
         self.message = message
         # The whole cause, for operator staff; ``message`` may tell less (``restated``).
         self.detail = message
+        # ``detail`` as a message key and parameters (common.stored_text), so a stored reason (an unrated
+        # event's) reads in its reader's language; None where the refusal has none.
+        self.detail_message = detail_message
 
     def restated(self, message: str) -> "PricingError":
         """The same refusal (same class, same field) told as ``message`` to whoever may not read its cause,
@@ -57,6 +62,9 @@ class MissingFxRate(PricingError):
     field = "at"
 
     def __init__(self, base: str, quote: str, on: date | datetime):
-        super().__init__(f"No {base}→{quote} exchange rate on or before {on:%Y-%m-%d}; enter one first.")
+        super().__init__(
+            f"No {base}→{quote} exchange rate on or before {on:%Y-%m-%d}; enter one first.",
+            stored("catalog.pricing.missing_fx", base=base, quote=quote, on=f"{on:%Y-%m-%d}"),
+        )
         self.base = base
         self.quote = quote

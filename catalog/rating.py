@@ -32,6 +32,7 @@ from catalog.tier_prices import (  # noqa: F401
     TierPrices,
     TimeWindow,
 )
+from common.stored_text import stored, stored_render
 
 # Any exact total fits 60 digits (EXACT's precision); the integer path checks it stays below.
 _COEFFICIENT_LIMIT = 10**EXACT.prec
@@ -114,10 +115,18 @@ def class_counts(
 class RatingError(Exception):
     """Usage that cannot be rated against a schedule; ``field`` names the usage field at fault."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, detail_message: dict | None = None):
         super().__init__(message)
         self.field = field
         self.message = message
+        # ``message`` as stored text (common.stored_text): an unrated event's reason in its reader's language.
+        self.detail_message = detail_message
+
+
+def refused(field: str, key: str, /, **params) -> RatingError:
+    """The refusal ``key`` (``catalog.stored_messages``) about ``field``: its English text and stored text."""
+    message = stored(key, **params)
+    return RatingError(field, stored_render(message, language="en"), message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,31 +166,34 @@ def usage_check(usage: Usage) -> None:
     for name in (*USAGE_FIELDS, *UNIT_FIELDS):
         value = getattr(usage, name)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise RatingError(name, f"{name} must be a whole number.")
+            raise refused(name, "catalog.rating.not_whole", field=name)
         if value < 0:
-            raise RatingError(name, f"{name} must not be negative (got {value}).")
+            raise refused(name, "catalog.rating.negative", field=name, value=value)
     cached = 0
     # Name the first field at which the running sum passes the prompt: the one to fix.
     for name in ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "audio_prompt_tokens"):
         cached += getattr(usage, name)
         if cached > usage.prompt_tokens:
-            raise RatingError(
+            raise refused(
                 name,
-                f"{name}: cache reads and writes and audio input ({cached}) exceed prompt_tokens "
-                f"({usage.prompt_tokens}); prompt_tokens must include them.",
+                "catalog.rating.cached_over_prompt",
+                field=name,
+                cached=cached,
+                prompt=usage.prompt_tokens,
             )
     if usage.reasoning_tokens > usage.completion_tokens:
-        raise RatingError(
+        raise refused(
             "reasoning_tokens",
-            f"reasoning_tokens ({usage.reasoning_tokens}) exceed completion_tokens "
-            f"({usage.completion_tokens}); completion_tokens must include them.",
+            "catalog.rating.reasoning_over_completion",
+            reasoning=usage.reasoning_tokens,
+            completion=usage.completion_tokens,
         )
     if usage.reasoning_tokens + usage.audio_completion_tokens > usage.completion_tokens:
-        raise RatingError(
+        raise refused(
             "audio_completion_tokens",
-            f"reasoning_tokens and audio_completion_tokens "
-            f"({usage.reasoning_tokens + usage.audio_completion_tokens}) exceed completion_tokens "
-            f"({usage.completion_tokens}); completion_tokens must include them.",
+            "catalog.rating.audio_over_completion",
+            output=usage.reasoning_tokens + usage.audio_completion_tokens,
+            completion=usage.completion_tokens,
         )
 
 
@@ -338,11 +350,10 @@ class PriceSchedule:
         tier = priced.tiers[index]
         if not tier.covers(prompt_tokens):
             top = priced.tiers[-1].hi
-            raise RatingError(
-                "prompt_tokens",
-                f"No price tier of {self.model} in {_priced_by(self)} covers {prompt_tokens} prompt tokens"
-                + (f"; the highest tier ends at {top}." if top is not None else "."),
-            )
+            said = {"model": self.model, "priced_by": _priced_by(self), "prompt": prompt_tokens}
+            if top is None:
+                raise refused("prompt_tokens", "catalog.rating.no_tier", **said)
+            raise refused("prompt_tokens", "catalog.rating.no_tier_top", **said, top=top)
         return index
 
     def scaled(self, factor: Decimal, **changes) -> PriceSchedule:
@@ -405,10 +416,12 @@ def _priced_by(schedule: PriceSchedule) -> str:
 
 def _unit_refusal(schedule: PriceSchedule, images: int, audio_ms: int, unpriced: tuple[bool, bool]) -> None:
     if images and unpriced[0]:
-        raise RatingError("images", f"{_priced_by(schedule)} has no per-image price for {schedule.model}.")
+        raise refused(
+            "images", "catalog.rating.no_image_price", priced_by=_priced_by(schedule), model=schedule.model
+        )
     if audio_ms and unpriced[1]:
-        raise RatingError(
-            "audio_ms", f"{_priced_by(schedule)} has no per-second audio price for {schedule.model}."
+        raise refused(
+            "audio_ms", "catalog.rating.no_audio_price", priced_by=_priced_by(schedule), model=schedule.model
         )
 
 
@@ -449,8 +462,12 @@ def rate(schedule: PriceSchedule, usage: Usage) -> Rating:
     ) < 0 or not (type(prompt) is int and type(completion) is int):
         usage_check(usage)
     if usage.at is not None and not schedule.covers(usage.at):
-        raise RatingError(
-            "at", f"{_priced_by(schedule)} prices for {schedule.model} are not in force at {usage.at}."
+        raise refused(
+            "at",
+            "catalog.rating.not_in_force",
+            priced_by=_priced_by(schedule),
+            model=schedule.model,
+            at=usage.at,
         )
     tier_name = usage.service_tier if usage.service_tier in schedule._sets else ""
     index = schedule.tier_index(prompt, tier_name)

@@ -10,6 +10,7 @@ from accounts.models import Customer
 from accounts.selectors import customers_visible_to
 from billing.usage.models import GatewaySource, UsageDaily, UsageEvent, UsageUpload
 from billing.usage.selectors import UNRATED_REASONS, book_customers, default_range
+from billing.usage.stored_messages import UNRATED_LABELS
 from catalog.models import AIModel, Vendor
 from common.filters import StyledFilterSet
 
@@ -180,7 +181,7 @@ class CustomerUsageFilter(_RollupFilter):
 class UnratedFilter(StyledFilterSet):
     reason = django_filters.ChoiceFilter(
         label=_("Reason"),
-        choices=[(code, code) for code in UNRATED_REASONS],
+        choices=[(code, _(UNRATED_LABELS[code])) for code in UNRATED_REASONS],
         field_name="unrated_reason",
         lookup_expr="startswith",
         empty_label=_("All"),

@@ -20,6 +20,7 @@ from catalog.rating import PriceSchedule
 from catalog.selectors.channels import channel_cost
 from catalog.selectors.pricing import PricingSnapshot, plan_for_customer
 from common.days import local_midnight
+from common.stored_text import stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,12 @@ class Prices:
 class Unpriced(Exception):
     """Why an event cannot be rated; ``code`` is stable, ``reason`` is for staff."""
 
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: str, reason: str, message: dict | None = None):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        # ``reason`` as stored text (common.stored_text), for the event's ``unrated_message``.
+        self.message = message
 
 
 def _change_points(
@@ -202,7 +205,15 @@ class BatchPricer:
             try:
                 found = channel_cost(self._snapshot(key[2]), channel, self.models[model_id])
             except MissingFxRate as exc:
-                found = Unpriced("missing_fx", f"{exc.detail} (cost on channel {channel.name})")
+                found = Unpriced(
+                    "missing_fx",
+                    f"{exc.detail} (cost on channel {channel.name})",
+                    stored(
+                        "usage.unrated.channel_cost",
+                        reason=exc.detail_message or exc.detail,
+                        channel=channel.name,
+                    ),
+                )
             self._channel_costs[key] = found
         found = self._channel_costs[key]
         if isinstance(found, Unpriced):
@@ -253,7 +264,7 @@ class BatchPricer:
             try:
                 self._plans[plan_key] = plan_for_customer(self.customers[customer_id], span)[0]
             except NoPlan as exc:
-                self._plans[plan_key] = Unpriced("no_plan", exc.message)
+                self._plans[plan_key] = Unpriced("no_plan", exc.message, exc.detail_message)
         plan = self._plans[plan_key]
         if isinstance(plan, Unpriced):
             return plan
@@ -267,13 +278,13 @@ class BatchPricer:
         try:
             price = snapshot.plan_price(plan, model)
         except NoPrice as exc:
-            return Unpriced("no_price", exc.detail)
+            return Unpriced("no_price", exc.detail, exc.detail_message)
         except MissingFxRate as exc:
-            return Unpriced("missing_fx", exc.detail)
+            return Unpriced("missing_fx", exc.detail, exc.detail_message)
         except NoPlan as exc:  # a sub-distributor's plan built on its own buy plan, which it lacks
-            return Unpriced("no_plan", exc.detail)
+            return Unpriced("no_plan", exc.detail, exc.detail_message)
         except PricingError as exc:  # pragma: no cover - any other catalog refusal
-            return Unpriced("no_price", exc.detail)
+            return Unpriced("no_price", exc.detail, exc.detail_message)
         # Cost is kept in the cost book's own currency: that is what the vendor bills and what the
         # upstream accounts hold; margin reports convert. This is the cost of an event on no known channel;
         # on a mapped one, rating asks ``channel_cost`` instead.

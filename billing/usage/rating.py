@@ -27,6 +27,7 @@ from billing.usage.models import UNIT_COLUMNS, RatingState
 from billing.usage.pricing import BatchPricer, Unpriced
 from catalog.models import AIModel, Channel
 from catalog.rating import RatingError, rate_total
+from common.stored_text import stored
 
 # Plain strings (not the enum members): the bulk path formats them straight into COPY text.
 RATED, UNRATED, NOT_CHARGED, COMMISSION = (
@@ -106,12 +107,18 @@ class Rated(NamedTuple):
     hops: tuple[Hop, ...] = ()
     # The time-of-day window (``TimeWindow.label``) whose prices the sale was rated at; blank: standard.
     window: str = ""
+    # An unrated event's reason as stored text (common.stored_text), for ``UsageEvent.unrated_message``.
+    message: dict | None = None
 
 
-def unrated(customer_id: int | None, model_id: int | None, code: str, detail: str) -> Rated:
+def unrated(
+    customer_id: int | None, model_id: int | None, code: str, detail: str, detail_message: dict | None = None
+) -> Rated:
     """An event that cannot be rated, with its reason as stored: ``"<code>: <detail>"`` (the codes are
-    ``selectors.UNRATED_REASONS``), cut to the column's length."""
-    return Rated(customer_id, model_id, UNRATED, f"{code}: {detail}"[:MAX_REASON])
+    ``selectors.UNRATED_REASONS``), cut to the column's length, and as stored text: the code's message
+    (``usage.unrated.<code>``) around ``detail_message`` (the English ``detail`` when there is none)."""
+    message = stored(f"usage.unrated.{code}", detail=detail_message or detail)
+    return Rated(customer_id, model_id, UNRATED, f"{code}: {detail}"[:MAX_REASON], message=message)
 
 
 def event_rate(
@@ -142,9 +149,13 @@ def event_rate(
     """
     model_id = model.pk if model is not None else None
     if customer_id is None:
-        return unrated(None, model_id, "unknown_key", f"no customer has key {key!r}")
+        detail = stored("usage.unrated.no_such_key", gateway_key=repr(key))
+        return unrated(None, model_id, "unknown_key", f"no customer has key {key!r}", detail)
     if model is None:
-        return unrated(customer_id, None, "unknown_model", f"{model_name!r} is not a known model or alias")
+        detail = stored("usage.unrated.no_such_model", model=repr(model_name))
+        return unrated(
+            customer_id, None, "unknown_model", f"{model_name!r} is not a known model or alias", detail
+        )
     if not succeeded:
         return Rated(customer_id, model_id, NOT_CHARGED)
     try:
@@ -162,9 +173,10 @@ def event_rate(
             )
         cost = request_total(costs, request) if costs is not None else None
     except Unpriced as exc:
-        return unrated(customer_id, model_id, exc.code, exc.reason)
+        return unrated(customer_id, model_id, exc.code, exc.reason, exc.message)
     except RatingError as exc:
-        return unrated(customer_id, model_id, "not_rateable", f"{exc.field}: {exc.message}")
+        detail = stored("usage.unrated.field", field=exc.field, reason=exc.detail_message or exc.message)
+        return unrated(customer_id, model_id, "not_rateable", f"{exc.field}: {exc.message}", detail)
     return Rated(
         customer_id,
         model_id,
@@ -186,10 +198,18 @@ def _hop_price(pricer: BatchPricer, buyer_id: int, model_id: int, request: Reque
         return prices, request_total(prices.sell, request)
     except Unpriced as exc:
         name = pricer.customers[buyer_id].name
-        raise Unpriced(exc.code, f"{exc.reason} (for {name}'s {role})") from None
+        message = _for_hop(exc.message or exc.reason, name, role)
+        raise Unpriced(exc.code, f"{exc.reason} (for {name}'s {role})", message) from None
     except RatingError as exc:
         name = pricer.customers[buyer_id].name
-        raise Unpriced("not_rateable", f"{exc.field}: {exc.message} (for {name}'s {role})") from None
+        reason = stored("usage.unrated.field", field=exc.field, reason=exc.detail_message or exc.message)
+        message = _for_hop(reason, name, role)
+        raise Unpriced("not_rateable", f"{exc.field}: {exc.message} (for {name}'s {role})", message) from None
+
+
+def _for_hop(reason, name: str, role: str) -> dict:
+    """A hop's refusal as stored text: ``reason`` for ``name``'s ``role`` (purchase or commission)."""
+    return stored("usage.unrated.for_hop", reason=reason, customer=name, role=stored(f"usage.unrated.{role}"))
 
 
 def _chain_rate(customer_id, model_id, pricer: BatchPricer, request: Request, prices, sell, costs) -> Rated:
@@ -252,9 +272,11 @@ def _commission(agent, pricer: BatchPricer, model_id, request, prices, sell):
         return max((sell * agent.commission_rate).quantize(RATED_PLACES), ZERO), None
     own, amount = _hop_price(pricer, agent.pk, model_id, request, "commission")
     if own.sell.currency != prices.sell.currency:
+        currencies = {"agent": agent.name, "own": own.sell.currency, "theirs": prices.sell.currency}
         raise Unpriced(
             "not_rateable",
             f"{agent.name}'s price is in {own.sell.currency}, its customer's in {prices.sell.currency}: "
             "no commission can be worked out",
+            stored("usage.unrated.commission_currency", **currencies),
         )
     return max(sell - amount, ZERO), (own, amount)

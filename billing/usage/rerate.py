@@ -64,6 +64,8 @@ def _rerate_group(
         for name, value in zip(RATING_FIELDS, rated[: len(RATING_FIELDS)], strict=True):
             setattr(row, name, value)
         row.price_window = rated.window
+        # A rated (or not charged) event has no reason left: its message goes with it.
+        row.unrated_message = rated.message
         if rated.state == RATED:
             row.rated_in_id = batch.pk
             if rated.hops:
@@ -99,7 +101,7 @@ class _RerateCharge:
         hops = []
         for rows, _rating in self.groups:
             for row in rows:
-                names = [*RATING_FIELDS, "price_window"]
+                names = [*RATING_FIELDS, "price_window", "unrated_message"]
                 if row.rating_state == RATED:
                     names.append("rated_in_id")
                 updated = UsageEvent.objects.filter(

@@ -181,6 +181,7 @@ def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> U
         metadata=event.metadata,
         rating_state=rated.state,
         unrated_reason=rated.reason,
+        unrated_message=rated.message,
         sell_plan=rated.plan,
         sell_amount=rated.sell_amount,
         sell_currency=rated.sell_currency,

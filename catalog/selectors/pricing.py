@@ -29,6 +29,7 @@ from catalog.models import (
 from catalog.rating import EXACT, ONE, PRICE_FIELDS, WINDOW_FIELDS, PriceSchedule, TierPrices, TimeWindow
 from catalog.selectors.fx import event_date, fx_rate
 from catalog.time_windows import window_rules
+from common.stored_text import stored, stored_render
 
 
 def in_force(at: datetime) -> Q:
@@ -204,9 +205,10 @@ class PricingSnapshot:
         """
         rule = self.rule_for(plan, model)
         if rule is None:
+            said = {"plan": repr(plan.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
             raise NoPrice(
-                _("Plan %(plan)s has no rule pricing %(model)s at %(at)s.")
-                % {"plan": repr(plan.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
+                _("Plan %(plan)s has no rule pricing %(model)s at %(at)s.") % said,
+                stored("catalog.pricing.no_rule", **said),
             )
         currency = plan.currency
         with_fx = ""
@@ -289,9 +291,10 @@ class PricingSnapshot:
         """Return ``model``'s prices in a sell book quoted as a plan of its own."""
         sell = self.book_schedule(book, model)
         if sell is None:
+            said = {"book": repr(book.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
             raise NoPrice(
-                _("Price book %(book)s has no price for %(model)s at %(at)s.")
-                % {"book": repr(book.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
+                _("Price book %(book)s has no price for %(model)s at %(at)s.") % said,
+                stored("catalog.pricing.book_no_price", **said),
             )
         sell = replace(sell, plan=book.name, basis=_("explicit"))
         cost, warnings = self.cost_in(model, book.currency)
@@ -308,19 +311,16 @@ class PricingSnapshot:
     def _source(self, rule: PlanRule, kind: str, model: AIModel) -> PriceSchedule:
         if rule.source_book_id is not None:
             schedule = self.book_schedule(rule.source_book, model)
-            where = _("price book %(book)s") % {"book": repr(rule.source_book.name)}
+            where = stored("catalog.pricing.where_book", book=repr(rule.source_book.name))
         else:
             schedule = self.best_schedule(kind, model)
-            where = _("any active %(kind)s book") % {"kind": kind}
+            where = stored("catalog.pricing.where_any_book", kind=kind)
         if schedule is None:
+            said = {"plan": repr(rule.plan.name), "model": model.name, "at": f"{self.at:%Y-%m-%d %H:%M}"}
             raise NoPrice(
                 _("Plan %(plan)s prices %(model)s from %(where)s, which has no price for it at %(at)s.")
-                % {
-                    "plan": repr(rule.plan.name),
-                    "model": model.name,
-                    "where": where,
-                    "at": f"{self.at:%Y-%m-%d %H:%M}",
-                }
+                % {**said, "where": stored_render(where)},
+                stored("catalog.pricing.source_no_price", **said, where=where),
             )
         return schedule
 
@@ -374,9 +374,10 @@ def plan_for_customer(customer: Customer, at: datetime) -> tuple[SellPlan, str]:
         plan = defaults.filter(currency=currency).first()
         if plan is not None:
             return plan, "default"
+    said = {"customer": customer.name, "at": f"{at:%Y-%m-%d %H:%M}", "currencies": "/".join(currencies)}
     raise NoPlan(
-        _("%(customer)s has no plan at %(at)s and there is no default plan in %(currencies)s.")
-        % {"customer": customer.name, "at": f"{at:%Y-%m-%d %H:%M}", "currencies": "/".join(currencies)}
+        _("%(customer)s has no plan at %(at)s and there is no default plan in %(currencies)s.") % said,
+        stored("catalog.pricing.no_plan", **said),
     )
 
 

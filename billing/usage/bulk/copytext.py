@@ -22,6 +22,11 @@ ORJSON_OPTIONS = (
 )
 
 
+def message_text(message: dict) -> str:
+    """An unrated event's stored message (``Rated.message``) as the COPY text of its json column."""
+    return copy_escape(orjson.dumps(message).decode())
+
+
 def event_head(event: CanonicalEvent, source_id: int) -> str:
     """The COPY text of an event's own columns (HEAD_COLUMNS), tab-terminated; the rating part follows."""
     cost = event.gateway_cost

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.money import copy_escape
-from billing.usage.bulk.copytext import NULL, Lines
+from billing.usage.bulk.copytext import NULL, Lines, message_text
 from billing.usage.bulk.spool import ChunkEnd, Replayed, Slice, spooled
 from billing.usage.bulk.sql import derived_line
 from billing.usage.bulk.validate import slice_parse
@@ -89,19 +89,21 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     line, derived = first_line, 0
     tail = f"{stamp}\t{batch_id}\t"
     for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text, units, tier in fresh:
-        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, window = event_rate(
-            key=key,
-            model_name=model,
-            customer_id=keys.get(key),
-            model=by_name.get(model.lower()),
-            pricer=pricer,
-            at=at,
-            counts=counts,
-            batch=batch,
-            succeeded=succeeded,
-            channel=channels[upstream],
-            units=units,
-            service_tier=tier,
+        customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, window, message = (
+            event_rate(
+                key=key,
+                model_name=model,
+                customer_id=keys.get(key),
+                model=by_name.get(model.lower()),
+                pricer=pricer,
+                at=at,
+                counts=counts,
+                batch=batch,
+                succeeded=succeeded,
+                channel=channels[upstream],
+                units=units,
+                service_tier=tier,
+            )
         )
         if customer_id is not None:
             customers.add(customer_id)
@@ -112,8 +114,10 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
             f"{NULL if cost is None else cost}\t{cost_ccy}"
         )
         window = copy_escape(window) if window else ""
+        # The reason, as written and as stored text (common.stored_text): an unrated event's alone.
+        reason = f"{copy_escape(reason)}\t{message_text(message)}" if message is not None else f"\t{NULL}"
         wide.append(
-            f"{head}{ids}{state}\t{copy_escape(reason)}\t{sale}\t{window}\t{tail}"
+            f"{head}{ids}{state}\t{reason}\t{sale}\t{window}\t{tail}"
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         request = f"\t{copy_escape(rid)}\t{at_text}\t"

@@ -8,9 +8,9 @@ from billing.usage.rollups import KEY_FIELDS, SUM_FIELDS
 COLUMNS = (
     "source_id", "batch_id", "request_id", "occurred_at", "gateway_key", "customer_id", "model_name",
     "model_id", "upstream_account", *TOKEN_COLUMNS, *UNIT_COLUMNS, "service_tier", "is_batch", "succeeded",
-    "gateway_cost", "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "sell_plan",
-    "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window", "rated_in_id",
-    "ingested_at",
+    "gateway_cost", "gateway_cost_currency", "metadata", "rating_state", "unrated_reason", "unrated_message",
+    "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window",
+    "rated_in_id", "ingested_at",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
 # batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
@@ -20,8 +20,8 @@ HEAD_COLUMNS = (
     *UNIT_COLUMNS, "service_tier",
 )  # fmt: skip
 TAIL_COLUMNS = (
-    "customer_id", "model_id", "rating_state", "unrated_reason", "sell_plan", "sell_amount", "sell_currency",
-    "cost_amount", "cost_currency", "price_window", "ingested_at",
+    "customer_id", "model_id", "rating_state", "unrated_reason", "unrated_message", "sell_plan",
+    "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window", "ingested_at",
 )  # fmt: skip
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS

@@ -13,6 +13,7 @@ from billing.usage.filters import UnratedFilter
 from billing.usage.selectors import rerate_runs, unrated_counts, unrated_events
 from billing.usage.views.common import USAGE_WRITE_ROLES
 from common.listing import filtered_page
+from common.stored_text import stored, stored_render
 
 
 @staff_required()
@@ -22,7 +23,11 @@ def unrated_list(request):
     usage_filter = context["filter"]
     matching = usage_filter.qs if usage_filter.is_bound and usage_filter.is_valid() else events
     context.update(
-        reason_counts=unrated_counts(unrated_events()),
+        # Counted by reason code, each told by its stored text's label (``usage.unrated_code.<code>``).
+        reason_counts=[
+            (code, stored_render(stored(f"usage.unrated_code.{code}"), code), count)
+            for code, count in unrated_counts(unrated_events())
+        ],
         matching_count=matching.count(),
         runs=rerate_runs(),
         can_rerate=request.user.staff_role in USAGE_WRITE_ROLES,

@@ -158,7 +158,7 @@ def test_unrated_list_counts_reasons_and_bulk_rerate_rates_after_the_fix(
 ):
     client.force_login(staff(StaffRole.SUPPORT))
     page = client.get(reverse("staff-usage-unrated"))
-    assert page.context["reason_counts"] == [("unknown_model", 1)]
+    assert page.context["reason_counts"] == [("unknown_model", "Unknown model name", 1)]
     assert "ds-chat" in page.content.decode()
 
     alias_add(model, "ds-chat")
