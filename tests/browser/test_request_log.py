@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import MemberRole
+from accounts.models import MemberRole, StaffRole
 from billing.usage.models import UsageEvent
 from billing.usage.services import usage_batch_ingest
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import AT, customer_make, default_plan, event, priced_model, source_make
-from tests.browser.conftest import PASSWORD, screenshot, sign_in, switch_language
+from tests.browser.conftest import (
+    PASSWORD,
+    TEST_TOTP_SECRET,
+    enable_totp,
+    screenshot,
+    sign_in,
+    switch_language,
+)
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -112,3 +119,18 @@ def test_a_customer_finds_a_request_by_its_id_and_exports_a_day(page, live_serve
     expect(page.get_by_test_id("request-row")).to_have_count(3)
     expect(page.locator("[data-request-id=chatcmpl-acme-1]").get_by_test_id("status")).to_have_text("已计费")
     screenshot(page, "request-log-day-zh")
+
+
+def test_support_staff_narrows_the_log_to_one_customer(page, live_server, customer_with_requests):
+    enable_totp(UserFactory(email="sam@op.example.com", password=PASSWORD, staff_role=StaffRole.SUPPORT))
+    sign_in(page, "sam@op.example.com", totp_secret=TEST_TOTP_SECRET)
+    page.goto("/dashboard/usage/requests/?start=2026-05-04T00:00&end=2026-05-05T00:00")
+    expect(page.get_by_test_id("request-row")).to_have_count(4)
+
+    page.select_option("select[name=customer]", str(customer_with_requests.pk))
+    page.get_by_test_id("request-log-search").click()
+
+    rows = page.get_by_test_id("request-row")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text(customer_with_requests.name)
+    screenshot(page, "request-log-staff")
