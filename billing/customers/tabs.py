@@ -9,10 +9,12 @@ Each builder gets the request and a customer the user may see (``customer_for_us
 returns the tab's template context; who may *change* what is decided here and again by the POST views.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -145,7 +147,11 @@ def wallet_tab(request, customer: Customer) -> dict:
 
 
 def usage_tab(request, customer: Customer) -> dict:
-    return usage_context(request, daily_rows(customers=[customer.pk]), CustomerUsageFilter, show_cost=True)
+    context = usage_context(request, daily_rows(customers=[customer.pk]), CustomerUsageFilter, show_cost=True)
+    # Also as attributes: htmx drops the page's json_script blocks from a swapped-in tab.
+    context["chart_json"] = json.dumps(context["chart"], cls=DjangoJSONEncoder)
+    context["chart_labels_json"] = json.dumps(context["chart_labels"], cls=DjangoJSONEncoder)
+    return context
 
 
 def invoices_tab(request, customer: Customer) -> dict:

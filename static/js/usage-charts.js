@@ -1,11 +1,21 @@
 // Usage pages (staff and portal): amounts and tokens per day, from the page's json_script blocks.
 // The money chart shows cost next to sales only where its canvas says so (staff, never customers).
 // Drawn on load, and again when htmx brings the charts in later (the customer page's usage tab).
-const drawUsageCharts = () => {
+// htmx drops <script> elements from what it swaps in (allowScriptTags is off), so a partial carries the
+// same data in data-usage-chart / data-usage-chart-labels attributes instead.
+const usageChartData = () => {
   const source = document.getElementById("usage-chart-data");
-  if (!source) return;
-  const data = JSON.parse(source.textContent);
-  const t = JSON.parse(document.getElementById("usage-chart-labels").textContent);
+  if (source) {
+    return [JSON.parse(source.textContent), JSON.parse(document.getElementById("usage-chart-labels").textContent)];
+  }
+  const holder = document.querySelector("[data-usage-chart]");
+  if (holder) return [JSON.parse(holder.dataset.usageChart), JSON.parse(holder.dataset.usageChartLabels)];
+  return null;
+};
+const drawUsageCharts = () => {
+  const found = usageChartData();
+  if (!found) return;
+  const [data, t] = found;
   const moneyCanvas = document.getElementById("chart-money");
   if (moneyCanvas) {
     const money = [{ label: t.sell, data: data.sell }];
@@ -21,5 +31,6 @@ const drawUsageCharts = () => {
 };
 document.addEventListener("DOMContentLoaded", drawUsageCharts);
 document.addEventListener("htmx:afterSettle", (event) => {
-  if (event.detail.elt.querySelector && event.detail.elt.querySelector("#usage-chart-data")) drawUsageCharts();
+  // Fired on the element swapped into (the tabs), whatever link asked for it.
+  if (event.target.querySelector && event.target.querySelector("[data-usage-chart]")) drawUsageCharts();
 });

@@ -84,6 +84,11 @@ def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, 
         "Credit limit: No credit limit → 50,000.00 CNY"
     )
 
+    # The usage tab arrives by htmx and its charts are drawn then.
+    page.get_by_test_id("tab-usage").click()
+    expect(page.locator("#chart-tokens")).to_be_visible()
+    page.wait_for_function("() => window.Chart && !!Chart.getChart('chart-tokens')")
+
     # Map the gateway key from the checklist's link (sales may).
     page.get_by_test_id("checklist-key").get_by_role("link").click()
     expect(page.get_by_test_id("tab-pane")).to_have_attribute("data-tab", "keys")
@@ -143,3 +148,10 @@ def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, 
     page.get_by_test_id("tab-changes").click()
     expect(page.get_by_test_id("terms-changes")).to_contain_text("付款条件")
     screenshot(page, "customer-onboarding-5-zh")
+
+    # At 1,024 px the tabs wrap and nothing scrolls sideways.
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.goto(f"/dashboard/customers/{customer.pk}/?tab=invoices")
+    expect(page.get_by_test_id("customer-invoices")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(page, "customer-onboarding-6-1024-zh")

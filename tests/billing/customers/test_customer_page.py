@@ -347,6 +347,7 @@ def test_the_usage_tab_draws_from_the_rollups(client, customer):
     response = client.get(page(customer.pk, "usage"), **HTMX)
     assert response.status_code == 200
     assert 'id="usage-chart-data"' in response.content.decode()
+    assert 'data-usage-chart="{&quot;labels&quot;' in response.content.decode()  # survives an htmx swap
     assert response.context["start"] <= timezone.localdate() <= response.context["end"] + timedelta(days=1)
 
 
