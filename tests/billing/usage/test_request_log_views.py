@@ -287,3 +287,49 @@ def test_quick_ranges_link_whole_local_days(client, usage):
         == f"start={today - timedelta(days=1):%Y-%m-%d}T00%3A00&end={today:%Y-%m-%d}T00%3A00"
     )
     assert response.content.decode().count('data-testid="quick-range"') == 5
+
+
+def test_statuses_show_why_and_filter(client, source, prepaid, model):
+    top_up(prepaid, Decimal("10"))
+    usage_batch_ingest(
+        source=source,
+        records=[
+            event("ok"),
+            event("broke", status="failed", at=AT - timedelta(minutes=1)),
+            event(
+                "settled",
+                prompt=0,
+                completion=0,
+                status="adjustment",
+                gateway_cost="-0.2",
+                gateway_cost_currency="CNY",
+                at=AT - timedelta(minutes=2),
+            ),
+        ],
+    )
+    client.force_login(_member(prepaid))
+
+    page = client.get(reverse(PORTAL), DAY).content.decode()
+    failed = client.get(reverse(PORTAL), {**DAY, "status": "failed"})
+    adjustments = client.get(reverse(PORTAL), {**DAY, "status": "adjustment"})
+
+    assert "The request failed: it is not charged." in page
+    assert "A quota adjustment the gateway reported" in page
+    assert _request_ids(failed) == ["broke"]
+    assert _request_ids(adjustments) == ["settled"]
+
+
+def test_a_sub_distributors_export_names_each_customer_of_its_subtree_only(client, source, model):
+    sub = SubDistributorFactory()
+    below = customer_make(key="key-below", parent=sub)
+    stranger = customer_make(key="key-stranger")
+    usage_batch_ingest(
+        source=source, records=[event("below-1", key="key-below"), event("stranger-1", key="key-stranger")]
+    )
+    client.force_login(_member(sub))
+
+    with translation.override("en"):
+        header, *rows = _csv(client.get(reverse(PORTAL_CSV), DAY))
+
+    assert [(row[1], row[header.index("Customer code")]) for row in rows] == [("below-1", below.code)]
+    assert stranger.code not in str(rows)
