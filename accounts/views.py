@@ -119,6 +119,9 @@ def _panel(request, scope: Scope, *, invite_form=None, status: int = 200):
         "panel_url": scope.url(),
         "invite_url": scope.url("-invite"),
         "valid_days": INVITATION_VALID_FOR.days,
+        # Customers read who acted only when it was one of their own or their seller's people: the
+        # operator's staff stay unnamed (a reseller's customers must not learn of the operator at all).
+        "names_staff": request.user.is_operator_staff,
     }
     # htmx swaps only successful answers: a refused form comes back as 200 to show its errors in place.
     if request.htmx:

@@ -238,3 +238,23 @@ def test_the_users_panel_and_the_accept_page_read_in_chinese(client, acme, mailo
     link = re.search(r"http://testserver(/accounts/invitation/[\w-]+/)", mailoutbox[0].body).group(1)
     accept = client.get(link, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "接受邀请" in accept and "设置密码并登录" in accept
+
+
+def test_customers_never_read_which_staff_member_acted(client, mailoutbox):
+    reseller = SubDistributorFactory(chain_mode=Customer.ChainMode.RESALE)
+    below = CustomerFactory(parent=reseller)
+    sales = StaffFactory(email="sam@op.example.com", staff_role=StaffRole.SALES)
+    client.force_login(sales)
+    client.post(
+        reverse("staff-customer-users-invite", args=[below.pk]), {"email": "a@x.example.com", "role": "owner"}
+    )
+    assert b"sam@op.example.com" in client.get(reverse("staff-customer-users", args=[below.pk])).content
+    reseller_owner = MembershipFactory(user=UserFactory(email="boss@s.example.com"), customer=reseller)
+    client.force_login(reseller_owner.user)
+    client.post(
+        reverse("portal-seller-customer-users-invite", args=[below.pk]),
+        {"email": "b@x.example.com", "role": "viewer"},
+    )
+    page = client.get(reverse("portal-seller-customer-users", args=[below.pk])).content.decode()
+    assert "sam@op.example.com" not in page
+    assert "boss@s.example.com" in page
