@@ -333,3 +333,17 @@ def test_a_sub_distributors_export_names_each_customer_of_its_subtree_only(clien
 
     assert [(row[1], row[header.index("Customer code")]) for row in rows] == [("below-1", below.code)]
     assert stranger.code not in str(rows)
+
+
+def test_one_end_of_the_range_given_makes_a_day_from_it(client, usage):
+    client.force_login(_member(usage[0]))
+
+    only_end = client.get(reverse(PORTAL), {"end": "2026-05-05T00:00"})
+    only_start = client.get(reverse(PORTAL), {"start": "2026-05-04T00:00"})
+
+    for response in (only_end, only_start):
+        form = response.context["form"]
+        assert response.status_code == 200
+        assert timezone.localtime(form.cleaned_data["start"]).strftime("%Y-%m-%dT%H:%M") == "2026-05-04T00:00"
+        assert form.cleaned_data["end"] - form.cleaned_data["start"] == timedelta(hours=24)
+        assert _request_ids(response) == ["mine-1", "mine-2", "mine-unrated"]
