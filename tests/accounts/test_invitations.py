@@ -62,13 +62,20 @@ def test_invite_sends_a_text_and_html_mail_with_a_single_use_link(acme, mailoutb
     assert MembershipEvent.objects.get(customer=acme).action == MembershipEvent.Action.INVITED
 
 
+def test_names_are_plain_text_in_the_text_parts_and_escaped_in_html(mailoutbox):
+    _invite(CustomerFactory(name="R&D <Labs>"))
+    (message,) = mailoutbox
+    assert "R&D <Labs>" in message.subject and "R&D <Labs>" in message.body
+    assert "R&amp;D &lt;Labs&gt;" in message.alternatives[0][0]
+
+
 def test_the_mail_is_in_the_customers_language(mailoutbox):
     customer = CustomerFactory(name="华东", language=Customer.Language.ZH_HANS)
     _invite(customer, role=MemberRole.VIEWER)
     (message,) = mailoutbox
     assert "邀请" in message.subject
     assert "只读" in message.body or "查看者" in message.body
-    assert "邀请" in message.alternatives[0][0]
+    assert "邀请" in message.alternatives[0][0] and '<html lang="zh-hans">' in message.alternatives[0][0]
 
 
 def test_invited_person_sets_a_password_and_lands_in_the_portal_signed_in(acme, client, mailoutbox):
