@@ -41,6 +41,9 @@ def plan():
 
 
 def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, live_server, sales, plan):
+    problems = []  # script errors and CSP refusals anywhere on the way
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
     sign_in(page, sales.email, totp_secret=TEST_TOTP_SECRET)
 
     # Create the customer with its terms, limit and plan in one form.
@@ -155,3 +158,4 @@ def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, 
     expect(page.get_by_test_id("customer-invoices")).to_be_visible()
     assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     screenshot(page, "customer-onboarding-6-1024-zh")
+    assert not problems, problems
