@@ -387,3 +387,10 @@ def test_a_history_restore_gets_the_whole_page(client, customer):
     response = client.get(page(customer.pk, "keys"), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
     assert "<html" in response.content.decode()
     assert response.context["tab"] == "keys"
+
+
+def test_the_gateway_keys_page_tells_sales_where_to_map_a_key(client):
+    signed_in(client, StaffRole.SALES)
+    body = client.get(reverse("staff-gateway-keys")).content.decode()
+    assert 'data-testid="keys-read-only"' in body and "from its customer page" in body
+    assert 'data-testid="key-form"' not in body
