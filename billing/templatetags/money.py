@@ -52,14 +52,17 @@ def money_rounded(value, currency: str) -> str:
 
 @register.filter
 def quantity(value) -> str:
-    """A count as an integer with thousands separators (1,635,884); a dash for none."""
+    """A count as an integer with thousands separators (1,635,884, not 1,635,884.00); a dash for none. A
+    quantity that is not whole (12.5 seconds on an invoice line) keeps its places: 12.5."""
     if value is None or value == "":
         return "—"
     try:
         number = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    return f"{number.to_integral_value():,}"
+    if number == number.to_integral_value():
+        return f"{number.to_integral_value():,}"
+    return f"{number.normalize():,f}"
 
 
 @register.filter

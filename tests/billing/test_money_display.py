@@ -26,6 +26,14 @@ from tests.factories import BillingTermsFactory, CustomerFactory, MembershipFact
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A Chinese request leaves Chinese active in the thread (LocaleMiddleware): reset it."""
+    yield
+    translation.deactivate()
+
+
 DAY = dt.date(2026, 5, 4)
 MAY = {"start": "2026-05-01", "end": "2026-05-31"}
 
@@ -58,6 +66,9 @@ def test_unit_prices_keep_every_place_and_counts_are_integers():
     assert _render("{{ v|money_exact:'CNY' }}", v=Decimal("0.000325")) == "0.000325"
     assert _render("{{ v|quantity }}", v=Decimal("1635884.00")) == "1,635,884"
     assert _render("{{ v|quantity }}", v=None) == "—"
+    # An invoice line's quantity that is not whole keeps its places (decimal_places=6 stored).
+    assert _render("{{ v|quantity }}", v=Decimal("12.500000")) == "12.5"
+    assert _render("{{ v|quantity }}", v=Decimal("1234.500000")) == "1,234.5"
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])

@@ -93,9 +93,9 @@ def test_the_pdf_splits_the_line_into_peak_and_off_peak_and_shows_units(invoice)
 def test_the_chinese_pdf_says_it_in_chinese(invoice, chinese):
     text = _text(invoice, "zh-hans")
     # Chinese number formats group no thousands (as the token rows always printed).
-    assert "标准时段：1580245 个 Token，4.71 CNY" in text
-    assert "优惠时段：3000000 个 Token，5.40 CNY" in text
-    assert "输入 1234567 1.80" in text and "输入 2000000 0.90" in text
+    assert "标准时段：1,580,245 个 Token，4.71 CNY" in text
+    assert "优惠时段：3,000,000 个 Token，5.40 CNY" in text
+    assert "输入 1,234,567 1.80" in text and "输入 2,000,000 0.90" in text
     assert "图片 ×3 0.036 每张图片" in text and "音频 12.5 秒 0.0054 每秒" in text
 
 
@@ -112,7 +112,7 @@ def test_a_line_wholly_off_peak_is_marked_beside_the_model_and_priced_at_the_win
 
 def test_a_window_label_staff_typed_is_shown_as_typed(chinese):
     text = _text(_invoice(label="Night owl"), "zh-hans")
-    assert "Night owl：3000000 个 Token，5.40 CNY" in text and "标准时段" in text
+    assert "Night owl：3,000,000 个 Token，5.40 CNY" in text and "标准时段" in text
 
 
 def test_the_csv_has_a_row_per_part_adding_up_to_the_line_and_the_units(client, invoice):
