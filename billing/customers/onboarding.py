@@ -59,11 +59,16 @@ def _plan_start(terms_from: datetime | None) -> datetime:
 
 
 def plan_assigned(customer: Customer) -> bool:
-    """Whether ``customer`` has a plan of its own in force now or starting later."""
-    now = timezone.now()
+    """Whether a plan was chosen for ``customer``, now or from a later day: its own, or one given to a
+    sub-distributor above it for the subtree. Only plans of its price owner count, as in pricing
+    (``catalog.selectors.pricing.plan_for_customer``); the default plan is not a choice."""
     return (
-        PlanAssignment.objects.filter(customer=customer, plan__is_active=True)
-        .exclude(effective_to__lte=now)
+        PlanAssignment.objects.filter(
+            customer_id__in=[customer.pk, *customer.ancestor_ids()],
+            plan__is_active=True,
+            plan__owner_id=customer.price_owner_id,
+        )
+        .exclude(effective_to__lte=timezone.now())
         .exists()
     )
 

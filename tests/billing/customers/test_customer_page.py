@@ -394,3 +394,21 @@ def test_the_gateway_keys_page_tells_sales_where_to_map_a_key(client):
     body = client.get(reverse("staff-gateway-keys")).content.decode()
     assert 'data-testid="keys-read-only"' in body and "from its customer page" in body
     assert 'data-testid="key-form"' not in body
+
+
+def test_a_plan_given_to_the_subtree_counts_a_resellers_wholesale_plan_does_not(client):
+    from billing.customers.onboarding import plan_assigned
+
+    plan = plan_create(name="Group", currency="CNY")
+    direct = onboard("grouping", kind=Customer.Kind.SUB_DISTRIBUTOR)
+    direct.chain_mode = Customer.ChainMode.DIRECT
+    direct.save(update_fields=["chain_mode"])
+    member = onboard("member", parent=direct)
+    reseller = onboard("reseller", kind=Customer.Kind.SUB_DISTRIBUTOR)
+    retail_customer = onboard("retail", parent=reseller)
+    for sub in (direct, reseller):
+        PlanAssignment.objects.create(customer=sub, plan=plan, effective_from=timezone.now())
+    member.refresh_from_db()
+    retail_customer.refresh_from_db()
+    assert plan_assigned(member) is True
+    assert plan_assigned(retail_customer) is False  # its seller's wholesale price is not its price
