@@ -59,6 +59,10 @@ class BillingTermsForm(BootstrapFormMixin, forms.ModelForm):
         ) | DunningPolicy.objects.filter(pk=current)
         self.fields["dunning_policy"].empty_label = _("No reminders")
         self.fields["payment_days"].help_text = _("Net N days or end of month + N days: 0 to 365.")
+        self.fields["credit_limit"].help_text = _(
+            "In the terms' currency, for monthly or quarterly credit. 0: no credit limit (prepaid customers "
+            "have none)."
+        )
         for name, text in RISK_HELP.items():
             self.fields[name].help_text = text
         # The service decides (it also serves other callers); the model's own checks would only repeat it.
