@@ -5,11 +5,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.money import MONEY_FIELD
 from common.forms import BootstrapFormMixin
 
 
 class BankTransferNoticeForm(BootstrapFormMixin, forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), max_digits=18, decimal_places=6)
+    # The column's own bounds: a longer figure is refused here, not by the database.
+    amount = forms.DecimalField(label=_("Amount"), **MONEY_FIELD)
     currency = forms.ChoiceField(label=_("Currency"))
     reference = forms.CharField(
         label=_("Bank reference"), max_length=100, help_text=_("The bank's transaction number (流水号).")

@@ -163,6 +163,7 @@ def test_a_customer_never_sees_anothers_transfers_or_slips(client, customer, own
         ({"amount": "-5"}, "amount", "positive amount"),
         ({"amount": "1.001"}, "amount", "at most 2 decimal places"),
         ({"amount": "lots"}, "amount", "Enter a number."),
+        ({"amount": "1" * 25}, "amount", "no more than 21 digits"),
         ({"currency": "USD"}, "currency", "Select a valid choice."),
         ({"value_date": "2999-01-01"}, "value_date", "cannot be in the future"),
         ({"value_date": "yesterday"}, "value_date", "Enter a valid date."),
