@@ -347,3 +347,14 @@ def test_one_end_of_the_range_given_makes_a_day_from_it(client, usage):
         assert timezone.localtime(form.cleaned_data["start"]).strftime("%Y-%m-%dT%H:%M") == "2026-05-04T00:00"
         assert form.cleaned_data["end"] - form.cleaned_data["start"] == timedelta(hours=24)
         assert _request_ids(response) == ["mine-1", "mine-2", "mine-unrated"]
+
+
+def test_the_excel_link_adds_the_byte_order_mark_to_the_streamed_csv(client, usage):
+    client.force_login(_member(usage[0]))
+
+    page = client.get(reverse(PORTAL), DAY).content.decode()
+    response = client.get(reverse(PORTAL_CSV), {**DAY, "bom": "1"})
+
+    assert 'data-testid="request-log-csv-excel"' in page and "bom=1" in page
+    body = b"".join(response.streaming_content)
+    assert body.startswith("\ufeff".encode()) and b"mine-1" in body
