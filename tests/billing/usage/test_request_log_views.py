@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from accounts.models import StaffRole
 from billing.usage.models import UsageEvent
 from billing.usage.request_log import Cursor
 from billing.usage.services import usage_batch_ingest
+from common.stored_text import stored_render
 from tests.billing.factories import staff
 from tests.billing.usage.conftest import top_up
 from tests.billing.usage.factories import AT, customer_make, event
@@ -358,3 +360,17 @@ def test_the_excel_link_adds_the_byte_order_mark_to_the_streamed_csv(client, usa
     assert 'data-testid="request-log-csv-excel"' in page and "bom=1" in page
     body = b"".join(response.streaming_content)
     assert body.startswith("\ufeff".encode()) and b"mine-1" in body
+
+
+def test_the_unrated_reason_reads_in_the_readers_language(client, usage):
+    client.force_login(_member(usage[0]))
+    unrated = UsageEvent.objects.get(request_id="mine-unrated")
+    assert unrated.unrated_message is not None  # the reason is stored as a message key too
+
+    page = client.get(reverse(PORTAL), DAY, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    header, *rows = _csv(client.get(reverse(PORTAL_CSV), DAY, HTTP_ACCEPT_LANGUAGE="zh-hans"))
+
+    chinese = stored_render(unrated.unrated_message, unrated.unrated_reason, language="zh-hans")
+    assert chinese != unrated.unrated_reason
+    assert escape(chinese) in page
+    assert rows[-1][header.index("原因")] == chinese
