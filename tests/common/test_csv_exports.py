@@ -137,6 +137,16 @@ COVERED = {
     "portal-seller-aging-csv": ("seller", lambda s: reverse("portal-seller-aging-csv"), {}),
     "exposure-risk-csv": ("finance", lambda s: reverse("exposure-risk-csv"), {}),
     "exposure-forecast": ("finance", lambda s: reverse("exposure-forecast"), {"format": "csv"}),
+    "staff-request-log-csv": (
+        "finance",
+        lambda s: reverse("staff-request-log-csv"),
+        {"start": "2026-10-15T00:00", "end": "2026-10-16T00:00"},
+    ),
+    "portal-request-log-csv": (
+        "owner",
+        lambda s: reverse("portal-request-log-csv"),
+        {"start": "2026-10-15T00:00", "end": "2026-10-16T00:00"},
+    ),
     "opening-import-template": (
         "finance",
         lambda s: reverse("opening-import-template", args=["receivables"]),
