@@ -412,3 +412,17 @@ def test_a_plan_given_to_the_subtree_counts_a_resellers_wholesale_plan_does_not(
     retail_customer.refresh_from_db()
     assert plan_assigned(member) is True
     assert plan_assigned(retail_customer) is False  # its seller's wholesale price is not its price
+
+
+def test_portal_users_cannot_post_keys_or_plans(client, customer):
+    plan = plan_create(name="Gold", currency="CNY")
+    client.force_login(MembershipFactory(customer=customer).user)
+    assert (
+        client.post(reverse("staff-customer-key-add", args=[customer.pk]), {"key": "sk-x"}).status_code == 403
+    )
+    response = client.post(
+        reverse("staff-customer-plan-assign", args=[customer.pk]),
+        {"plan": plan.pk, "effective": timezone.localdate().isoformat()},
+    )
+    assert response.status_code == 403
+    assert not GatewayKey.objects.exists() and not PlanAssignment.objects.exists()

@@ -143,3 +143,23 @@ def test_the_form_lists_the_new_fields_in_chinese(sales):
         assert f'name="{name}"' in body
     assert "信用额度" in body and "付款条件" in body
     assert "Credit limit" not in body and "The default plan" not in body
+
+
+def test_field_errors_read_in_chinese(sales):
+    sales.cookies["django_language"] = "zh-hans"
+    response = sales.post(
+        reverse("staff-customer-create"), payload(mode="prepaid", credit_limit="100", payment_days="5")
+    )
+    errors = response.context["form"].errors
+    assert "预付" in " ".join(errors["credit_limit"])
+    assert "付款条件" in " ".join(errors["payment_term"])
+    assert not Customer.objects.filter(code="credit-co").exists()
+
+
+@pytest.mark.parametrize("role", [StaffRole.SUPPORT, StaffRole.FINANCE, StaffRole.AUDITOR])
+def test_only_sales_and_admin_onboard(client, role):
+    from tests.billing.factories import staff
+
+    client.force_login(staff(role))
+    assert client.post(reverse("staff-customer-create"), payload()).status_code == 403
+    assert not Customer.objects.filter(code="credit-co").exists()
