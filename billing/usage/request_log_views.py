@@ -140,7 +140,7 @@ def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
         _("Reason"),
     ]
     codes: dict[int, str] = {}
-    labels = dict(RequestStatus.choices)
+    labels = {value: str(label) for value, label in RequestStatus.choices}  # translated once, not per row
     for row in request_log_iter(query):
         customer_id = row["customer_id"]
         if customer_id is not None and customer_id not in codes:
@@ -159,6 +159,6 @@ def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
             row["sell_amount"],
             row["sell_currency"],
             *([row["cost_amount"], row["cost_currency"]] if staff else []),
-            str(labels[row["status"]]),
+            labels[row["status"]],
             stored_render(row["unrated_message"], row["unrated_reason"]) if row["unrated_reason"] else "",
         ]
