@@ -89,7 +89,8 @@ def staff_customer_key_add(request, pk: int):
         else:
             messages.success(
                 request,
-                _("Key %(key)s now means %(customer)s.") % {"key": mapping.key, "customer": customer.name},
+                _("Key %(key)s now means %(customer)s. Queue a re-rate if usage with it is waiting unrated.")
+                % {"key": mapping.key, "customer": customer.name},
             )
             return redirect(f"{reverse('staff-customer-detail', args=[customer.pk])}?tab=keys")
     return _customer_page(request, customer, "keys", keys_tab(request, customer, form), status=400)
