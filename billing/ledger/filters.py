@@ -9,6 +9,10 @@ from accounts.models import Customer
 from billing.ledger.models import AccountKind, JournalEntry, JournalTransaction, LedgerAccount
 from common.filters import StyledFilterSet
 
+# The id of the page's list of known kinds with their labels (``{% kinds_datalist %}``): a reader picks
+# "Bank transfer top-up" rather than guessing "wallet.topup.bank".
+KINDS_DATALIST = "transaction-kinds"
+
 
 class JournalEntryFilter(StyledFilterSet):
     """The journal browser's filters; ``customer`` keeps whole transactions that touch the customer."""
@@ -21,7 +25,10 @@ class JournalEntryFilter(StyledFilterSet):
         label=_("Customer"), queryset=Customer.objects.order_by("name"), method="filter_customer"
     )
     kind = django_filters.CharFilter(
-        label=_("Transaction kind"), field_name="transaction__kind", lookup_expr="startswith"
+        label=_("Transaction kind"),
+        field_name="transaction__kind",
+        lookup_expr="startswith",
+        widget=forms.TextInput(attrs={"list": KINDS_DATALIST}),
     )
     currency = django_filters.CharFilter(label=_("Currency"), field_name="currency", lookup_expr="iexact")
     date_from = django_filters.DateFilter(
@@ -87,7 +94,10 @@ class PortalJournalFilter(StyledFilterSet):
         label=_("To"), field_name="transaction__effective_date", lookup_expr="lte"
     )
     kind = django_filters.CharFilter(
-        label=_("Transaction kind"), field_name="transaction__kind", lookup_expr="startswith"
+        label=_("Transaction kind"),
+        field_name="transaction__kind",
+        lookup_expr="startswith",
+        widget=forms.TextInput(attrs={"list": KINDS_DATALIST}),
     )
     account = django_filters.ModelChoiceFilter(
         label=_("Account"), queryset=LedgerAccount.objects.none(), field_name="account"

@@ -28,6 +28,15 @@ from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page activates the language its request asks for, and it stays active in this thread: the next
+    test starts in the default language again."""
+    yield
+    translation.deactivate()
+
+
 MEMO = "Invoice INV-2026-0007"
 MESSAGE = stored("invoicing.memo.invoice", number="INV-2026-0007")
 
@@ -103,6 +112,12 @@ def test_staff_ledger_pages_read_memos_and_kinds_in_chinese(client):
     assert "发票 INV-2026-0007" in journal and MEMO not in journal
     assert "开具发票" in journal and "API 用量" in journal  # kinds as labels, the dotted kind on hover
     assert 'title="invoice.issue"' in journal
+    # The kind filter offers the known kinds by their labels; a prefix still filters.
+    assert (
+        'list="transaction-kinds"' in journal and '<option value="invoice.issue">开具发票</option>' in journal
+    )
+    filtered = client.get(reverse("staff-journal"), {"kind": "invoice."}).content.decode()
+    assert "发票 INV-2026-0007" in filtered and "written before messages" not in filtered
     # A row from before messages existed shows its memo as written.
     assert "written before messages" in journal
     detail = client.get(reverse("staff-journal-transaction", args=[txn.pk])).content.decode()

@@ -5,13 +5,21 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.ledger.models import JournalTransaction
 from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record
 from tests.billing.payments.stripe_fakes import event_for, post_event
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page activates the language its request asks for, and it stays active in this thread: the next
+    test starts in the default language again."""
+    yield
+    translation.deactivate()
 
 
 def _wallet_page(client, owner, language="zh-hans") -> str:

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import StaffRole
 from billing.ledger.models import JournalTransaction
@@ -17,6 +18,14 @@ from tests.billing.receivables.conftest import FEB, JAN
 from tests.billing.receivables.test_writeoffs import fund_allowance
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page activates the language its request asks for, and it stays active in this thread: the next
+    test starts in the default language again."""
+    yield
+    translation.deactivate()
 
 
 def _transaction_page(client, user, txn: JournalTransaction, language: str = "zh-hans") -> str:

@@ -25,6 +25,16 @@ from tests.billing.usage.test_chain_mirror import tree
 from tests.factories import CustomerFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page activates the language its request asks for, and it stays active in this thread: the next
+    test starts in the default language again."""
+    yield
+    translation.deactivate()
+
+
 source, model, prepaid = usage_fixtures.source, usage_fixtures.model, usage_fixtures.prepaid
 
 
