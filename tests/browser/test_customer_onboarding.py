@@ -77,7 +77,7 @@ def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, 
     page.get_by_test_id("tab-terms").click()
     expect(page.get_by_test_id("tab-pane")).to_have_attribute("data-tab", "terms")
     expect(page.get_by_test_id("credit-limit")).to_have_text("50,000.00 CNY")
-    expect(page.get_by_test_id("payment-term")).to_contain_text("30 days")
+    expect(page.get_by_test_id("payment-term")).to_have_text("Net 30 days")
     assert page.url.endswith("?tab=terms")
 
     # The change log says what onboarding set, in words.

@@ -426,3 +426,11 @@ def test_portal_users_cannot_post_keys_or_plans(client, customer):
     )
     assert response.status_code == 403
     assert not GatewayKey.objects.exists() and not PlanAssignment.objects.exists()
+
+
+def test_the_payment_term_reads_with_its_days(client, customer):
+    billing_terms_update(customer=customer, values={"payment_term": "eom", "payment_days": 15})
+    signed_in(client, StaffRole.SALES)
+    assert "End of month + 15 days" in client.get(page(customer.pk, "terms")).content.decode()
+    client.cookies["django_language"] = "zh-hans"
+    assert "月末后 15 天" in client.get(page(customer.pk, "terms")).content.decode()
