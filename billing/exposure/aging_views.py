@@ -21,9 +21,9 @@ from billing.documents.pdf import language_for
 from billing.exposure.aging_exports import aging_pdf, csv_rows
 from billing.exposure.aging_forms import AgingForm
 from billing.exposure.aging_report import aging_report, by_sub_distributor, sorted_rows
-from billing.money import money_format
 from billing.receivables.aging import BUCKET_KEYS, BUCKET_LABELS
 from common.csv_export import csv_lines, csv_response
+from common.currencies import amount_display
 from common.listing import PAGE_SIZE
 
 AGING_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.SALES)
@@ -73,9 +73,9 @@ def _lines(rows, report, *, portal: bool) -> list[dict]:
         line = {
             "party": party,
             "row": row,
-            "cells": [(money_format(a, row.currency), bool(a) and i > 0) for i, a in enumerate(row.cells)],
-            "total": money_format(row.total, row.currency),
-            "base": None if row.base_total is None else money_format(row.base_total, base),
+            "cells": [(amount_display(a, row.currency), bool(a) and i > 0) for i, a in enumerate(row.cells)],
+            "total": amount_display(row.total, row.currency),
+            "base": None if row.base_total is None else amount_display(row.base_total, base),
         }
         if party is not None and not portal:
             line["invoices_url"] = f"{invoices}?customer={party.pk}&currency={row.currency}"

@@ -622,3 +622,24 @@ def test_redemption_code_expiry_reads_in_the_screens_zone(client):
     header, row = _rows(text)
     assert row[header.index("expires_at")] == "2027-02-01T00:00:00+08:00"
     assert row[header.index("redeemed_at")] == ""
+
+
+# A CSV button or link in a template: an anchor whose address asks for CSV (format/export/fmt=csv, a CSV
+# query built by the view, or a URL named ...-csv).
+CSV_ANCHOR = re.compile(
+    r'<a\b[^>]*href="([^"]*(?:format=csv|export=csv|fmt=csv|csv_query|-csv\'|-csv"|code-export)[^"]*)"', re.S
+)
+
+
+def test_every_csv_button_has_an_excel_link_beside_it():
+    """Wherever a page offers a CSV, it also offers the same file with the byte-order mark (?bom=1)."""
+    missing = []
+    for path in (Path(settings.BASE_DIR) / "templates").rglob("*.html"):
+        source = path.read_text()
+        for anchor in CSV_ANCHOR.finditer(source):
+            if "bom=1" in anchor.group(1):
+                continue
+            # The Excel link follows the CSV one in the same element (a few hundred characters on).
+            if "bom=1" not in source[anchor.end() : anchor.end() + 700]:
+                missing.append(f"{path.relative_to(settings.BASE_DIR)}: {anchor.group(1)[:80]}")
+    assert not missing, "CSV without an Excel (UTF-8 BOM) link:\n" + "\n".join(missing)
