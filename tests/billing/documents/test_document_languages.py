@@ -388,3 +388,14 @@ def test_the_invoice_csv_labels_follow_the_language_and_keep_the_codes(client, c
     cache_en = next(r for r in en if r["token_class"] == "cache_read")
     assert (cache_zh["label"], cache_en["label"]) == ("缓存命中", "Cache read")
     assert cache_zh["unit"] == "tokens_per_million" and cache_zh["unit_label"] == "每百万 Token"
+
+
+def test_the_invoice_pages_show_the_unit_in_the_readers_language(client, chinese_customer):
+    inv = chinese_invoice(chinese_customer)
+    client.force_login(staff(StaffRole.SUPPORT))
+    url = reverse("staff-invoice-detail", args=[inv.pk])
+    with translation.override("zh-hans"):
+        chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>月</td>" in chinese and "<td>month</td>" not in chinese
+    assert "<td>month</td>" in english

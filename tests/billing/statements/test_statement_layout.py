@@ -15,6 +15,7 @@ import pytest
 from billing.documents.pdf import statement_pdf
 from billing.statements.build import statement_build
 from tests.billing.documents.helpers import credit_note, invoice, payment
+from tests.billing.documents.test_document_layout import overlapping
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,9 @@ def _header_cells(words, headers: list[str]) -> list[tuple[float, float]]:
 def test_the_statement_headers_do_not_overlap(statement, language, tmp_path):
     pdf = tmp_path / f"statement-{language}.pdf"
     pdf.write_bytes(statement_pdf(statement, language=language))
-    cells = _header_cells(_words(pdf), HEADERS[language])
+    words = _words(pdf)
+    assert overlapping(words) == []  # no text anywhere on the page runs into its neighbour
+    cells = _header_cells(words, HEADERS[language])
     for (_left_start, left_end), (right_start, _right_end), name in zip(
         cells, cells[1:], HEADERS[language][1:], strict=False
     ):
