@@ -54,14 +54,25 @@ def change_log_page(customer: Customer, page_number, *, per_page: int = CHANGE_L
 
 
 def change_lines(change: BillingTermsChange) -> list[ChangeLine]:
-    """Each changed field of ``change`` with its label and both values in the active language."""
-    changes = change.changes or {}
+    """Each changed field of ``change`` with its label and both values in the active language; a payment
+    term changed with its days reads as one line ("Due on receipt → Net 30 days")."""
+    changes = dict(change.changes or {})
     currency = change.terms.currency
     old_currency = currency
     if "currency" in changes:
         old_currency, currency = changes["currency"][0] or currency, changes["currency"][1] or currency
     lines = []
-    for field, pair in sorted(changes.items(), key=lambda item: _field_rank(item[0])):
+    if "payment_term" in changes and "payment_days" in changes:
+        (old_term, new_term), (old_days, new_days) = changes.pop("payment_term"), changes.pop("payment_days")
+        lines.append(
+            ChangeLine(
+                field="payment_term",
+                label=field_label("payment_term"),
+                old=payment_term_text(old_term, old_days),
+                new=payment_term_text(new_term, new_days),
+            )
+        )
+    for field, pair in changes.items():
         old, new = pair
         lines.append(
             ChangeLine(
@@ -71,7 +82,16 @@ def change_lines(change: BillingTermsChange) -> list[ChangeLine]:
                 new=value_text(field, new, currency),
             )
         )
-    return lines
+    return sorted(lines, key=lambda line: _field_rank(line.field))
+
+
+def payment_term_text(term: str, days) -> str:
+    """A payment term with its days, as the customer page shows it: "Net 30 days"."""
+    if term == BillingTerms.PaymentTerm.NET:
+        return _("Net %(days)s days") % {"days": days}
+    if term == BillingTerms.PaymentTerm.END_OF_MONTH:
+        return _("End of month + %(days)s days") % {"days": days}
+    return value_text("payment_term", term, "")
 
 
 def _field_rank(field: str) -> int:

@@ -82,7 +82,7 @@ def test_sales_onboards_a_credit_customer_from_the_customer_page(page, browser, 
 
     # The change log says what onboarding set, in words.
     page.get_by_test_id("tab-changes").click()
-    expect(page.get_by_test_id("terms-changes")).to_contain_text("Payment term: Due on receipt → Net N days")
+    expect(page.get_by_test_id("terms-changes")).to_contain_text("Payment term: Due on receipt → Net 30 days")
     expect(page.get_by_test_id("terms-changes")).to_contain_text(
         "Credit limit: No credit limit → 50,000.00 CNY"
     )

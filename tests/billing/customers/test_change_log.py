@@ -53,13 +53,13 @@ def test_choices_and_field_names_in_english_and_chinese(customer):
     change = latest(customer)
 
     english = lines_of(change)
-    assert english["payment_term"] == ("Payment term", "Due on receipt", "Net N days")
+    assert english["payment_term"] == ("Payment term", "Due on receipt", "Net 30 days")  # with its days
+    assert "payment_days" not in english
     assert english["mode"] == ("Billing mode", "Prepaid", "Monthly credit")
-    assert english["payment_days"] == ("Payment days", "0", "30")
     assert english["credit_limit"] == ("Credit limit", "No credit limit", "12,345.60 CNY")
 
     chinese = lines_of(change, "zh-hans")
-    assert chinese["payment_term"] == ("付款条件", "见票即付", "开票后 N 天")
+    assert chinese["payment_term"] == ("付款条件", "见票即付", "开票后 30 天")
     assert chinese["credit_limit"][0] == "信用额度"
     assert chinese["credit_limit"][1] == "不设信用额度"
     assert chinese["credit_limit"][2] == "12,345.60 CNY"
@@ -124,5 +124,6 @@ def test_the_sellers_terms_page_reads_the_same_sentences(as_owner, credit):
     billing_terms_update(customer=credit, values={"payment_term": "net", "payment_days": 15})
     body = as_owner.get(reverse("portal-seller-terms", args=[credit.pk])).content.decode()
     changes = re.sub(r"<[^>]+>", "", body.split('data-testid="terms-changes"')[1].split("</ul>")[0])
-    assert "Payment term: Due on receipt → Net N days" in changes
+    assert "Payment term: Due on receipt → Net 30 days" in changes  # the seller's onboarding
+    assert "Payment days: 30 → 15" in changes
     assert "payment_term" not in changes and "on_receipt" not in changes

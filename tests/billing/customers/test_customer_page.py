@@ -311,7 +311,7 @@ def test_change_log_tab_reads_as_sentences(client, customer):
     billing_terms_update(customer=customer, values={"payment_term": "net", "payment_days": 30}, actor=actor)
     signed_in(client, StaffRole.AUDITOR)
     body = client.get(page(customer.pk, "changes"), **HTMX).content.decode()
-    assert "Payment term" in body and "Due on receipt → Net N days" in body
+    assert "Payment term" in body and "Due on receipt → Net 30 days" in body
     assert "on_receipt" not in body and "payment_term" not in body.replace('data-field="payment_term"', "")
 
 
