@@ -6,6 +6,7 @@ An entry shows only to staff whose role is listed (auditors see every entry, rea
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import StaffRole
 
@@ -45,6 +46,7 @@ STAFF_NAVIGATION: list[NavEntry] = [
     NavEntry(_("Catalog"), _("Exchange rates"), "catalog-fx", "currency-exchange"),
     NavEntry(_("Catalog"), _("Packs and grants"), "catalog-allowances", "box-seam"),
     NavEntry(_("Usage"), _("Usage overview"), "staff-usage", "graph-up"),
+    NavEntry(_("Usage"), pgettext_lazy("request log", "Requests"), "staff-request-log", "list-ul"),
     NavEntry(_("Usage"), _("Margin per hop"), "staff-chain-report", "diagram-3"),
     NavEntry(_("Usage"), _("Unrated events"), "staff-usage-unrated", "question-circle"),
     NavEntry(_("Usage"), _("Usage uploads"), "staff-usage-uploads", "cloud-upload"),
