@@ -12,13 +12,13 @@ from accounts.models import MemberRole, StaffRole
 from billing.ledger.models import JournalTransaction
 from billing.usage.services import usage_batch_ingest
 from billing.wallets.adjustments import wallet_adjust
-from billing.wallets.credits import grant_credit
+from billing.wallets.credits import grant_credit, wallet_credit
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
 from billing.wallets.selectors import wallet_history
 from catalog.models import AllowanceUnit, FreeGrant
-from common.stored_text import stored_render
-from tests.billing.factories import grant, staff, topup
+from common.stored_text import stored, stored_render
+from tests.billing.factories import cash, grant, staff, topup
 from tests.billing.usage import conftest as usage_fixtures
 from tests.billing.usage.factories import event
 from tests.billing.usage.test_chain_mirror import tree
@@ -132,3 +132,31 @@ def test_a_seller_book_mirror_names_the_mirrored_kind_and_memo_in_chinese(model)
         assert stored_render(mirror.memo_message, mirror.memo) == (
             f"Mirror of Credit granted at our seller: Free grant #{free.pk}"
         )
+
+
+def test_a_wallet_credit_replayed_with_another_message_is_the_same_credit():
+    customer = CustomerFactory()
+    first = wallet_credit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("5"),
+        bucket="paid",
+        idempotency_key="bank-transfer:1",
+        source_account=cash("CNY", customer.seller),
+        kind="wallet.topup.bank",
+        memo="Bank transfer ICBC-1",
+        memo_message=stored("payments.memo.bank_transfer", reference="ICBC-1"),
+    )
+    again = wallet_credit(
+        customer=customer,
+        currency="CNY",
+        amount=Decimal("5"),
+        bucket="paid",
+        idempotency_key="bank-transfer:1",
+        source_account=cash("CNY", customer.seller),
+        kind="wallet.topup.bank",
+        memo="Bank transfer ICBC-1",
+    )
+    assert again.pk == first.pk
+    assert JournalTransaction.objects.filter(kind="wallet.topup.bank").count() == 1
+    assert _history(customer, "zh-hans") == [("对公转账充值", "银行转账 ICBC-1")]
