@@ -24,12 +24,12 @@ from itertools import islice
 import ijson
 import msgspec
 from django.db import connection
-from django.utils.translation import gettext as _
 
 from billing.usage.bulk.ingest import bulk_ingest
 from billing.usage.events import UnreadableRecord
 from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
+from common.stored_text import stored, stored_render
 
 FILE_BATCH = 5000
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -47,11 +47,16 @@ _EVENTS_OBJECT = re.compile(rb'\{\s*"events"\s*:').match
 
 
 class UnreadableFile(ValueError):
-    """The file as a whole cannot be read as usage (its message says why and what to do)."""
+    """The file as a whole cannot be read as usage (its message says why and what to do); ``stored`` is
+    the same as stored text (common.stored_text), for an upload's ``error_message``."""
+
+    def __init__(self, stored_message: dict):
+        super().__init__(stored_render(stored_message))
+        self.stored = stored_message
 
 
-def _file_problem(head: bytes) -> str | None:
-    """Why a file starting with ``head`` is not UTF-8 text, or None."""
+def _file_problem(head: bytes) -> dict | None:
+    """Why a file starting with ``head`` is not UTF-8 text (as stored text), or None."""
     kind = next((kind for signature, kind in _SIGNATURES if head.startswith(signature)), None)
     if kind is None:
         # UTF-16 or UTF-32 without a byte-order mark: text of mostly ASCII has a NUL in every other byte
@@ -61,13 +66,8 @@ def _file_problem(head: bytes) -> str | None:
             return None
         kind = "UTF-16"
     if kind in ("gzip", "zip"):
-        return _(
-            "The file is a %(kind)s archive (an Excel workbook is one too): upload the CSV, NDJSON or JSON "
-            "file itself, uncompressed."
-        ) % {"kind": kind}
-    return _("The file is %(encoding)s text, not UTF-8: save it as UTF-8 and upload it again.") % {
-        "encoding": kind
-    }
+        return stored("usage.file.archive", kind=kind)
+    return stored("usage.file.encoding", encoding=kind)
 
 
 def _sniff(stream: io.BufferedReader) -> str:

@@ -4,6 +4,7 @@ file or row (``uploads``, ``files``, ``events``). The msgids are the English tex
 
 from django.utils.translation import gettext_noop
 
+from billing.usage.row_errors import ROW_REASONS
 from common.stored_text import messages_register
 
 # What each unrated code (``selectors.UNRATED_REASONS``) is called where events are counted by it.
@@ -18,6 +19,19 @@ UNRATED_LABELS = {
 }
 
 messages_register({f"usage.unrated_code.{code}": label for code, label in UNRATED_LABELS.items()})
+# Why a bad row of an upload was refused (``row_errors``), and why a whole file could not be read (``files``).
+messages_register(ROW_REASONS)
+messages_register(
+    {
+        "usage.file.archive": gettext_noop(
+            "The file is a %(kind)s archive (an Excel workbook is one too): upload the CSV, NDJSON or JSON "
+            "file itself, uncompressed."
+        ),
+        "usage.file.encoding": gettext_noop(
+            "The file is %(encoding)s text, not UTF-8: save it as UTF-8 and upload it again."
+        ),
+    }
+)
 messages_register(
     {
         "usage.unrated.unknown_key": gettext_noop("unknown_key: %(detail)s"),

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import UsageUpload
+from billing.usage.row_errors import upload_errors
+from common.stored_text import stored_render
 
 
 class _CountingReader(io.RawIOBase):
@@ -47,7 +49,7 @@ def usage_upload_process(*, upload_id: int) -> UsageUpload:
                     duplicates=total.duplicates,
                     rejected=total.rejected,
                     unrated=total.unrated,
-                    errors=total.errors[:200],
+                    errors=upload_errors(total.errors[:200]),
                 )
 
             file_ingest(
@@ -61,7 +63,7 @@ def usage_upload_process(*, upload_id: int) -> UsageUpload:
                 parallel=False,
             )
     except UnreadableFile as exc:
-        return _failed(upload, str(exc))
+        return _failed(upload, stored_render(exc.stored, language="en"), exc.stored)
     except Exception as exc:
         _failed(upload, str(exc))
         raise
@@ -72,9 +74,10 @@ def usage_upload_process(*, upload_id: int) -> UsageUpload:
     return upload
 
 
-def _failed(upload: UsageUpload, error: str) -> UsageUpload:
+def _failed(upload: UsageUpload, error: str, message: dict | None = None) -> UsageUpload:
+    """End ``upload`` failed with ``error`` (English, as written) and, when known, the same as stored text."""
     UsageUpload.objects.filter(pk=upload.pk).update(
-        state=UsageUpload.State.FAILED, error=error[:2000], finished_at=timezone.now()
+        state=UsageUpload.State.FAILED, error=error[:2000], error_message=message, finished_at=timezone.now()
     )
     upload.refresh_from_db()
     return upload

@@ -97,12 +97,12 @@ def import_skipped(request, pk: int, group: int):
     groups = skip_groups((record.summary or {}).get("skipped", []))
     if not 0 <= group < len(groups):
         raise Http404
-    reason, names = groups[group]
+    reason, names, message = groups[group]
     page = Paginator(names, NAMES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/catalog/import_skipped.html",
-        {"record": record, "reason": reason, "page_obj": page},
+        {"record": record, "reason": reason, "message": message, "page_obj": page},
     )
 
 
@@ -131,8 +131,14 @@ def _detail_context(request, record: PriceImport, findings) -> dict:
     summary = record.summary or {}
     changes = [_change_view(c) for c in summary.get("changes", []) if c["status"] != "unchanged"]
     groups = [
-        {"number": number, "reason": reason, "count": len(names), "names": names[:NAMES_PER_GROUP]}
-        for number, (reason, names) in enumerate(skip_groups(summary.get("skipped", [])))
+        {
+            "number": number,
+            "reason": reason,
+            "message": message,
+            "count": len(names),
+            "names": names[:NAMES_PER_GROUP],
+        }
+        for number, (reason, names, message) in enumerate(skip_groups(summary.get("skipped", [])))
     ]
     normalised = summary.get("normalised", [])
     return {

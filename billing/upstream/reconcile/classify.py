@@ -47,10 +47,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
-
 from billing.upstream.models import ReconClass
 from billing.upstream.reconcile.figures import TOKEN_CLASSES, Figures
+from common.stored_text import stored, stored_render
 
 ZERO = Decimal(0)
 # "Comparable size" for a model mismatch: the vendor's other model's tokens within this factor of ours.
@@ -94,6 +93,13 @@ class Verdict:
     theirs: Figures | None
     value: Decimal  # contract currency, ≥ 0
     detail: str = ""
+    # ``detail`` as stored text (common.stored_text), for ``ReconciliationLine.detail_message``.
+    detail_message: dict | None = None
+
+
+def _detailed(model, klass, ours, theirs, value, message: dict | None) -> Verdict:
+    """A verdict whose detail is ``message`` (stored text), written as well in the active language."""
+    return Verdict(model, klass, ours, theirs, value, stored_render(message) if message else "", message)
 
 
 def _split_like(theirs: Figures, ours: Figures) -> Figures:
@@ -124,13 +130,15 @@ def _excess(theirs: Figures, ours: Figures | None) -> Figures:
     )
 
 
-def _difference_value(model: str, ours: Figures, theirs: Figures, price: Pricer) -> tuple[Decimal, str]:
+def _difference_value(
+    model: str, ours: Figures, theirs: Figures, price: Pricer
+) -> tuple[Decimal, dict | None]:
     if not theirs.has_cache_counts:
         theirs = _split_like(theirs, ours)
     priced = price(model, ours), price(model, theirs)
     if priced[0] is not None and priced[1] is not None:
-        return abs(priced[1] - priced[0]), ""
-    note = _("No contract price for %(model)s: valued at the difference of the costs.") % {"model": model}
+        return abs(priced[1] - priced[0]), None
+    note = stored("upstream.recon.no_contract_price", model=model)
     if ours.cost is not None and theirs.cost is not None:
         return abs(theirs.cost - ours.cost), note
     return ZERO, note
@@ -167,8 +175,8 @@ def _pairs(ours: dict[str, Figures], theirs: dict[str, Figures], tol: Tolerances
 
 
 def _both(model: str, ours: Figures, theirs: Figures, tol: Tolerances, price: Pricer) -> Verdict:
-    def verdict(klass: str, value: Decimal, detail: str = "") -> Verdict:
-        return Verdict(model, klass, ours, theirs, value, detail)
+    def verdict(klass: str, value: Decimal, note: dict | None = None) -> Verdict:
+        return _detailed(model, klass, ours, theirs, value, note)
 
     totals_agree = tol.tokens_agree(ours.total_input, theirs.total_input) and tol.tokens_agree(
         ours.output, theirs.output
@@ -209,11 +217,11 @@ def classify_day(
     for name, other in _pairs(ours, theirs, tolerances).items():
         mine, served = ours[name], theirs[other]
         charged = _their_cost(other, _excess(served, ours.get(other)), price)
-        detail = _("The vendor shows %(other)s where we billed %(model)s.") % {"other": other, "model": name}
+        detail = stored("upstream.recon.vendor_shows", other=other, model=name)
         value = abs(charged - (mine.cost or ZERO))
-        verdicts[name] = Verdict(name, ReconClass.MODEL_MISMATCH, mine, None, value, detail)
-        detail = _("We billed %(model)s where the vendor shows %(other)s.") % {"other": other, "model": name}
-        verdicts[other] = Verdict(other, ReconClass.MODEL_MISMATCH, ours.get(other), served, ZERO, detail)
+        verdicts[name] = _detailed(name, ReconClass.MODEL_MISMATCH, mine, None, value, detail)
+        detail = stored("upstream.recon.we_billed", other=other, model=name)
+        verdicts[other] = _detailed(other, ReconClass.MODEL_MISMATCH, ours.get(other), served, ZERO, detail)
     for name in sorted(set(ours) | set(theirs)):
         if name in verdicts:
             continue

@@ -161,6 +161,7 @@ def _line(channel: Channel, day: date, verdict: Verdict, rate: Decimal, models) 
         theirs=verdict.theirs.as_json() if verdict.theirs else {},
         value=(verdict.value * rate).quantize(LEDGER_QUANTUM),
         detail=verdict.detail[:500],
+        detail_message=verdict.detail_message,
     )
 
 

@@ -115,7 +115,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {change.status:9} {change.name}{created}")
             for tier, field, old, new in change.changes:
                 self.stdout.write(f"            {tier} {field}: {old or '—'} → {new or '—'}")
-        for reason, names in skip_groups(preview.skipped):
+        for reason, names, _message in skip_groups(preview.skipped):
             self.stdout.write(f"  skipped   {len(names)} × {reason}")
             self._names(names)
         if preview.normalised:

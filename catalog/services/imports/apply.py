@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +27,7 @@ from catalog.services.imports.csvfile import parse_csv
 from catalog.services.imports.litellm import parse_litellm
 from catalog.services.imports.parsed import ErrorList, ImportedPrices, content_check
 from catalog.services.validation import span_label, tiers_check
+from common.stored_match import stored_match
 
 # A quoted part of a skip reason (a value, a name) is left out when reasons are grouped.
 QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -103,13 +105,14 @@ class ImportPreview:
             ],
             # Skip reasons stay in English: they are hashed into the digest, which must not depend on
             # the language the preview was made in (a preview in Chinese may be applied in English).
-            "skipped": [list(s) for s in self.skipped],
+            # Each is stored with its message key and parameters too, for its page (not hashed).
+            "skipped": [[name, reason, skip_stored(reason)] for name, reason in self.skipped],
             "normalised": [list(n) for n in self.normalised],
             "unmapped": [list(u) for u in self.unmapped],
         }
 
     def digest(self) -> str:
-        summary = self.summary()
+        summary = {**self.summary(), "skipped": [list(s) for s in self.skipped]}
         return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
@@ -456,10 +459,38 @@ def _compare(book: PriceBook, changes: list[ModelChange], at: datetime, errors: 
         change.status = CHANGED if change.changes else UNCHANGED
 
 
-def skip_groups(skipped) -> list[tuple[str, list[str]]]:
-    """Skipped entries by reason, most entries first; reasons differing only in a quoted value (a provider's
-    or model's name) are one group."""
-    groups: dict[str, list[str]] = {}
-    for name, reason in skipped:
-        groups.setdefault(QUOTED.sub("…", reason), []).append(name)
-    return sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+class SkipGroup(NamedTuple):
+    """The entries skipped for one reason: the reason (its quoted values as "…"), their names and the
+    reason as stored text (its quoted values as "…" too; None: a reason stored without one)."""
+
+    reason: str
+    names: list[str]
+    message: dict | None
+
+
+def skip_groups(skipped) -> list[SkipGroup]:
+    """Skipped entries (``[name, reason]`` or ``[name, reason, message]``) by reason, most entries first;
+    reasons differing only in a quoted value (a provider's or model's name) are one group."""
+    groups: dict[str, SkipGroup] = {}
+    for name, reason, *message in skipped:
+        key = QUOTED.sub("…", reason)
+        if key not in groups:
+            groups[key] = SkipGroup(key, [], _unquoted(message[0]) if message else None)
+        groups[key].names.append(name)
+    return sorted(groups.values(), key=lambda group: (-len(group.names), group.reason))
+
+
+def skip_stored(reason: str) -> dict | None:
+    """A skip reason (as the parsers write it) as stored text, or None when no template reads it."""
+    return stored_match(reason, ("catalog.import.skip.",), frozenset({"problem"}))
+
+
+def _unquoted(message: dict | None) -> dict | None:
+    """``message`` with its quoted parameters as "…", as its group shows it."""
+    if not message:
+        return message
+    params = {
+        name: _unquoted(v) if isinstance(v, dict) else QUOTED.sub("…", v) if isinstance(v, str) else v
+        for name, v in message.get("params", {}).items()
+    }
+    return {**message, "params": params}
