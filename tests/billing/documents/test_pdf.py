@@ -133,6 +133,6 @@ def test_documents_render_in_their_language():
     assert inv.number in texts["invoice"] and "300.00" in texts["invoice"]
     assert note.number in texts["note"] and "价格调整" in texts["note"] and "50.00" in texts["note"]
     assert "RC-2026-T1" in texts["receipt"] and "250.00" in texts["receipt"] and "Receipt" in texts["receipt"]
-    assert "deepseek-chat" in texts["usage"] and "12.50" in texts["usage"] and "1200000" in texts["usage"]
+    assert "deepseek-chat" in texts["usage"] and "12.50" in texts["usage"] and "1,200,000" in texts["usage"]
     for text in texts.values():
         assert "Distributor Demo Ltd." in text

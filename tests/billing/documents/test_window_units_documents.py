@@ -103,7 +103,7 @@ def test_a_line_wholly_off_peak_is_marked_beside_the_model_and_priced_at_the_win
     invoice = _invoice(peak=False)
     text = _text(invoice)
     # The mark wraps under the model's name in its cell.
-    assert "deepseek-chat 3000000 tokens — 0.00 5.40 (Off-peak)" in text and "Peak:" not in text
+    assert "deepseek-chat 3,000,000 tokens — 0.00 5.40 (Off-peak)" in text and "Peak:" not in text
     assert "Input 2,000,000 0.90" in text
     client.force_login(staff(StaffRole.FINANCE))
     page = client.get(reverse("staff-invoice-detail", args=[invoice.pk])).content.decode()
