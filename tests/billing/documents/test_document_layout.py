@@ -94,7 +94,9 @@ def test_the_aging_report_with_wide_figures_has_no_overlap(client, language, tmp
     invoice(customer, "1234567.00", dt.date(2026, 8, 1))
     invoice(customer, "500.00", dt.date(2026, 11, 1))
     client.force_login(staff(StaffRole.FINANCE))
-    response = client.get(reverse("exposure-aging-pdf"), {"as_of": "2026-11-30", "lang": language})
+    # An as-of date of its own: the aging report is memoised per process by date and the newest row ids,
+    # which a rolled-back test on SQLite hands out again.
+    response = client.get(reverse("exposure-aging-pdf"), {"as_of": "2026-11-27", "lang": language})
     words = first_page_words(keep(response.content, f"aging-{language}", tmp_path))
     assert overlapping(words) == []
     # Each total stands alone: none ran into the next cell and merged with it.
