@@ -3,6 +3,7 @@ unrated queue; uploads."""
 
 import django_filters
 from django import forms
+from django.db.models import F
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -20,10 +21,22 @@ _USAGE_ORDERING = (
     ("tokens", "tokens"),
     ("prompt_tokens", "input"),
     ("completion_tokens", "output"),
-    ("sell", "sell"),
+    # Sales rank in the base currency across sell currencies (billing.usage.selectors: sell_base).
+    ("sell_base", "sell"),
     ("cost", "cost"),
     ("margin", "margin"),
 )
+
+
+class _UsageOrdering(django_filters.OrderingFilter):
+    """The by-model table's column sorts; rows without a base-currency figure (no rate) last either way."""
+
+    def get_ordering_value(self, param):
+        value = super().get_ordering_value(param)
+        if value.lstrip("-") != "sell_base":
+            return value
+        column = F("sell_base")
+        return column.desc(nulls_last=True) if value.startswith("-") else column.asc(nulls_last=True)
 
 
 def _visible_customers(request):
@@ -132,9 +145,7 @@ class UsageFilter(_RollupFilter):
         empty_label=_("each sell currency"),
         method="amounts_shown",
     )
-    o = django_filters.OrderingFilter(
-        fields=(("model__name", "model"), ("model__vendor__name", "vendor"), *_USAGE_ORDERING)
-    )
+    o = _UsageOrdering(fields=(("model__name", "model"), ("model__vendor__name", "vendor"), *_USAGE_ORDERING))
 
     class Meta:
         model = UsageDaily
@@ -171,7 +182,7 @@ class CustomerUsageFilter(_RollupFilter):
         queryset=AIModel.objects.select_related("vendor").order_by("name"),
         empty_label=_("All"),
     )
-    o = django_filters.OrderingFilter(fields=(("model__name", "model"), *_USAGE_ORDERING))
+    o = _UsageOrdering(fields=(("model__name", "model"), *_USAGE_ORDERING))
 
     class Meta:
         model = UsageDaily
@@ -244,7 +255,7 @@ class PortalUsageFilter(CustomerUsageFilter):
     customer = django_filters.ModelChoiceFilter(
         label=_("Customer"), queryset=_visible_customers, empty_label=_("All my customers")
     )
-    o = django_filters.OrderingFilter(
+    o = _UsageOrdering(
         fields=(("model__name", "model"), *(f for f in _USAGE_ORDERING if f[0] not in ("cost", "margin")))
     )
 

@@ -219,3 +219,15 @@ def test_the_usage_overview_shows_each_amount_with_its_base_figure(client, three
     assert "1,635,884" in text  # requests with separators, in Chinese too
     assert ("no rate" if language == "en" else "无汇率") in text
     assert ("ranked by sales in CNY" if language == "en" else "按 CNY 销售额排名") in _text(page)
+
+
+@HAND_WRITTEN_ROLLUPS
+@pytest.mark.parametrize(("order", "first"), [("-sell", "model-usd"), ("sell", "model-cny")])
+def test_sorting_by_model_by_sales_compares_the_base_currency(client, three_currencies, order, first):
+    client.force_login(staff(StaffRole.SALES))
+
+    response = client.get(reverse("staff-usage"), {**MAY, "o": order})
+
+    names = [row["model__name"] for row in response.context["page_obj"]]
+    assert names[0] == first
+    assert names[-1] == "model-eur"  # no rate to CNY: last whichever way
