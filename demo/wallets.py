@@ -12,6 +12,7 @@ from billing.terms.models import BillingTerms
 from billing.wallets.credits import wallet_credit
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
+from common.stored_text import stored
 
 # (customer code, top-ups, grant) in the customer's currency. What they spend is their demo usage
 # (``demo.usage``), charged through the real pipeline: a wallet's "API usage" is its usage page's total.
@@ -48,7 +49,8 @@ def load() -> list[tuple[str, str]]:
                 idempotency_key=f"demo:{code}:topup:{i}",
                 source_account=bank,
                 kind="wallet.topup.bank",
-                memo=f"Bank transfer received (demo ref DEMO-{code.upper()}-{i})",
+                memo=f"Bank transfer DEMO-{code.upper()}-{i}",
+                memo_message=stored("payments.memo.bank_transfer", reference=f"DEMO-{code.upper()}-{i}"),
                 source=f"demo:bank:{code}:{i}",
             )
         grant_key = f"demo:{code}:grant"
@@ -65,6 +67,7 @@ def load() -> list[tuple[str, str]]:
                 ),
                 kind="wallet.grant",
                 memo="Welcome credit",
+                memo_message=stored("wallets.memo.welcome_credit"),
                 source="demo:grant",
                 expires_at=(now + timedelta(days=60)).replace(microsecond=0, second=0, minute=0),
             )

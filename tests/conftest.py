@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from django.test import Client
+from django.utils import translation
 
 from distributor.celery import app as celery_app
 
@@ -68,6 +69,14 @@ def force_login_passes_the_second_factor(monkeypatch):
         request.session.save()
 
     monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)
+
+
+@pytest.fixture(autouse=True)
+def language_of_its_own():
+    """Each test starts in the default language: a page requested in Chinese activates zh-hans for the
+    thread, and without this every later test in the process would read Chinese."""
+    yield
+    translation.deactivate()
 
 
 _RUN = uuid.uuid4().hex[:8]  # Redis keeps keys between runs too
