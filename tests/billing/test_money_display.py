@@ -231,3 +231,15 @@ def test_sorting_by_model_by_sales_compares_the_base_currency(client, three_curr
     names = [row["model__name"] for row in response.context["page_obj"]]
     assert names[0] == first
     assert names[-1] == "model-eur"  # no rate to CNY: last whichever way
+
+
+@HAND_WRITTEN_ROLLUPS
+def test_customers_see_neither_the_base_figures_nor_the_operators_ranking(client, three_currencies):
+    member = MembershipFactory(customer=three_currencies["USD"]).user
+    client.force_login(member)
+
+    assert client.get(reverse("staff-usage"), MAY).status_code in (302, 403)
+    page = client.get(reverse("portal-usage"), MAY).content.decode()
+    table = page[page.index('data-testid="usage-by-model"') :]
+    assert "model-usd" in table and "model-cny" not in table  # its own usage only
+    assert 'data-testid="sell-base"' not in page and "720.00" not in page
