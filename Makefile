@@ -26,6 +26,13 @@ install-dev: $(VENV)/.installed-dev
 
 ## run: the demo — install, migrate, load demo data, serve on http://$(HOST):$(PORT) (development only); when
 ## another program holds $(PORT), the next free port, and the printed sign-in address says which
+# The demo operator's bank, so invoices, statements and the portal's bank-transfer page show how to pay (any
+# of these set in the environment wins).
+run: export OPERATOR_BANK_NAME ?= Bank of Example, Shanghai Pudong Branch
+run: export OPERATOR_BANK_ACCOUNT_NAME ?= Distributor Demo Ltd.
+run: export OPERATOR_BANK_ACCOUNT_NUMBER ?= 3100 0000 0000 0000 2026
+run: export OPERATOR_BANK_CODE ?= EXAMCNSH
+run: export OPERATOR_PAYMENT_INSTRUCTIONS ?= Quote the invoice number as the transfer reference. 转账时请注明发票号。
 run: install migrate
 	@port=$$($(PY) -m distributor.free_port $(HOST) $(PORT)) && \
 		$(MANAGE) load_demo --host $(HOST) --port $$port && \
