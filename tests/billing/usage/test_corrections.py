@@ -165,13 +165,15 @@ def test_finance_previews_then_applies_on_the_page_and_others_are_refused(client
     }
     client.force_login(staff(StaffRole.FINANCE))
     preview = client.post(url, {**form, "preview": ""}).content.decode()
-    assert 'data-testid="correction-preview"' in preview and "2.49 CNY" in preview
+    # The difference shown rounded to the fen, the exact one on hover.
+    shown = '<span class="money" title="2.4888816 CNY">2.49</span> CNY'
+    assert 'data-testid="correction-preview"' in preview and shown in preview
     assert not UsageCorrection.objects.exists()  # a preview writes nothing
 
     assert client.post(url, {**form, "apply": ""}).status_code == 302
     assert _balance(AccountKind.UNBILLED_RECEIVABLE, customer) == RIGHT
     page = client.get(url, {"q": "0.8"}).content.decode()
-    assert "Output price typed as 0.8" in page and "2.49 CNY" in page
+    assert "Output price typed as 0.8" in page and shown in page
 
     bad = client.post(url, {**form, "date_to": "2026-09-01", "apply": ""})
     assert bad.status_code == 400 and "date_to" in bad.context["form"].errors
