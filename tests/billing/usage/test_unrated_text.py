@@ -84,8 +84,12 @@ def test_the_per_batch_path_stores_the_reason_as_text_that_reads_in_chinese(sour
 
 @pytest.mark.postgres
 def test_the_bulk_path_stores_the_same_message_as_the_per_batch_path(source, records):
+    # a name COPY text and JSON must both escape (backslash, quote, tab, non-ASCII) reads back as sent
+    records = [*records, event("odd", model='模型\\"x\ty')]
     bulk_ingest(source=source, records=records, key_prefix="file-1", chunk=2)
     _check_stored(REASONS)
+    odd = UsageEvent.objects.get(request_id="odd")
+    assert odd.unrated_message["params"]["detail"]["params"]["model"] == repr('模型\\"x\ty')
     bulk = dict(UsageEvent.objects.values_list("request_id", "unrated_message"))
 
     UsageEvent.objects.all().delete()
