@@ -24,6 +24,8 @@ class Finding:
     score: Decimal
     detail: str
     evidence: dict = field(default_factory=dict)
+    # ``detail`` as stored text (common.stored_text), for ``MismatchFlag.detail_message``.
+    detail_message: dict | None = None
 
     @property
     def key(self) -> tuple[int, str, date, str]:

@@ -26,6 +26,7 @@ from catalog.models import AIModel, BookKind, Channel, CostBasis, PriceEntry
 from catalog.rating import EXACT, PriceSchedule, RatingError
 from catalog.selectors.channels import channel_cost
 from catalog.selectors.pricing import PricingSnapshot, in_force
+from common.stored_text import stored
 
 
 @dataclass(frozen=True)
@@ -212,5 +213,12 @@ def price_table_findings(date_from: date, date_to: date, *, tolerance: Decimal) 
                 f"{len(found)} vendor row(s) miss {model_name}'s price by up to {score:.2%} "
                 f"and match {', '.join(matches)}"
             )[:500],
+            detail_message=stored(
+                "upstream.mismatch.price_table",
+                rows=len(found),
+                model=model_name,
+                gap=f"{score:.2%}",
+                matches=", ".join(matches),
+            ),
             evidence={"tolerance": decimal_text(tolerance, 6), "rows": found},
         )

@@ -22,6 +22,7 @@ from billing.upstream.models import MismatchFlag
 from billing.usage.models import UsageEvent
 from catalog.models import AIModel, Channel
 from catalog.selectors.channels import channels_resolve
+from common.stored_text import stored
 
 # Flag when more than this share of the responses that name a model name another one…
 REPORTED_SHARE = Decimal("0.01")
@@ -127,6 +128,13 @@ def _finding(tally: _Tally, day: date, models: dict[int, AIModel]) -> Finding:
         detail=(
             f"{tally.mismatched} of {tally.reporting} responses ({share:.2%}) reported another model: {top}"
         )[:500],
+        detail_message=stored(
+            "upstream.mismatch.reported",
+            mismatched=tally.mismatched,
+            reporting=tally.reporting,
+            share=f"{share:.2%}",
+            top=top,
+        ),
         evidence={
             "events": tally.events,
             "reporting": tally.reporting,

@@ -25,7 +25,7 @@ from billing.upstream.models import MismatchFlag, UpstreamSettings
 MAX_SCAN_DAYS = 366
 # Two scans of overlapping days would insert the same keys: the second waits for the first.
 _SCAN_LOCK = (0x4D49534D, 0)  # "MISM"
-_FIELDS = ("model_id", "score", "detail", "evidence")
+_FIELDS = ("model_id", "score", "detail", "detail_message", "evidence")
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ def mismatch_scan(*, date_from: date, date_to: date) -> ScanResult:
             "model_id": finding.model.pk if finding.model else None,
             "score": finding.score,
             "detail": finding.detail,
+            "detail_message": finding.detail_message,
             "evidence": finding.evidence,
         }
         flag = existing.pop(finding.key, None)

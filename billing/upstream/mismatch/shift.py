@@ -30,6 +30,7 @@ from billing.upstream.models import MismatchFlag
 from billing.usage.models import UsageDaily
 from catalog.models import AIModel, Channel
 from catalog.selectors.channels import channels_resolve
+from common.stored_text import stored
 
 WINDOW_DAYS = 30
 MIN_DAY_REQUESTS = 50
@@ -151,6 +152,17 @@ def _finding(model: AIModel, point: _Point, history: list[_Point], metrics, sigm
         f"(z {metrics[name]['z']})"
         for name in shifted
     )
+    said = [
+        stored(
+            "upstream.mismatch.shift",
+            name=name,
+            **{k: str(metrics[name][k]) for k in ("mean", "mu", "sigma", "z")},
+        )
+        for name in shifted
+    ]
+    message = said[-1] if said else None
+    for part in reversed(said[:-1]):  # "a; b; c" as a; (b; c), each joined in the reader's language
+        message = stored("upstream.mismatch.joined", first=part, rest=message)
     return Finding(
         channel=point.channel,
         model=model,
@@ -159,6 +171,7 @@ def _finding(model: AIModel, point: _Point, history: list[_Point], metrics, sigm
         signal=MismatchFlag.Signal.DISTRIBUTION_SHIFT,
         score=score,
         detail=detail[:500],
+        detail_message=message,
         evidence={
             "requests": point.requests,
             "k": decimal_text(sigmas, 2),
