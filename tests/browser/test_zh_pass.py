@@ -106,6 +106,19 @@ def _data_strings() -> list[str]:
     return sorted(strings, key=len, reverse=True)
 
 
+def _cut_tail(text: str, data: list[str]) -> str:
+    """``text`` without a typed text cut short at its end ("…: Demo: goodwill discount on the l..."): a
+    page that shortens a long memo cuts the data in it too."""
+    body = text.removesuffix("...").removesuffix("…")
+    if body == text:
+        return text
+    for name in data:
+        for cut in range(len(name) - 1, 7, -1):
+            if body.endswith(name[:cut]):
+                return body[:-cut] + " "
+    return text
+
+
 def _untranslated(texts: list[str], msgids: set[str], data: list[str]) -> list[str]:
     found = []
     for text in texts:
@@ -114,7 +127,7 @@ def _untranslated(texts: list[str], msgids: set[str], data: list[str]) -> list[s
         if text in msgids:
             found.append(text)
             continue
-        stripped = text
+        stripped = _cut_tail(text, data)
         for name in data:
             if name in stripped:
                 stripped = stripped.replace(name, " ")
