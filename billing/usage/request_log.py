@@ -13,15 +13,22 @@ request is one row. ``usage_event`` is partitioned by month and large, so every 
   probe per gateway source), which gives the instant of the event: no index on ``request_id`` is paid for
   by every ingested row, and the search finds the request whatever the time range.
 
+Staff read each request's figures as the operator's (``with_operator_sale``): for a request resold
+through the chain, the hop-0 row is the end customer's purchase from its reseller (the reseller's retail
+price, the reseller's cost), and the operator's sale is the top purchase hop, found for a page's rows in
+one more query bounded by the page's instants.
+
 See migration 0045 for the one index added, and ``bench/request_log.py`` for the figures.
 """
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 
 from django.db.models import Case, JSONField, Q, QuerySet, TextChoices, When
 from django.db.models.fields.json import KeyTransform
@@ -55,6 +62,7 @@ COUNT_COLUMNS = (
 )
 ROW_FIELDS = (
     "id",
+    "source_id",
     "occurred_at",
     "request_id",
     "gateway_key",
@@ -75,6 +83,22 @@ ROW_FIELDS = (
     "cost_amount",
     "cost_currency",
 )
+
+# What the operator's hop of a chain contributes to a staff row (``with_operator_sale``).
+HOP_FIELDS = (
+    "source_id",
+    "request_id",
+    "occurred_at",
+    "hop",
+    "customer_id",
+    "sell_plan",
+    "sell_amount",
+    "sell_currency",
+    "cost_amount",
+    "cost_currency",
+)
+# Rows an export reads before it looks up their operator's hops in one query.
+HOP_CHUNK = 500
 
 
 class RequestStatus(TextChoices):
@@ -325,3 +349,43 @@ def request_log_iter(query: RequestLogQuery, *, chunk_size: int = 2000) -> Itera
     events = request_log_events(query).order_by("-occurred_at", "-id")
     for row in events.values(*ROW_FIELDS, adjustment=_adjustment_shown()).iterator(chunk_size=chunk_size):
         yield row_status(row)
+
+
+def with_operator_sale(rows: list[dict]) -> list[dict]:
+    """Add to each hop-0 row of ``rows`` what the operator sold and what it cost the operator (staff only),
+    and who charged the end customer; return the rows.
+
+    ``charged_by_id``: the seller of the hop-0 sale (the hop-1 purchase's buyer), None when the operator
+    sold it. ``our_sell_*`` and ``our_cost_*``: the top purchase hop (the one the operator sold, carrying
+    the contract cost), or the hop-0 row itself when the request went through no reseller. Commission rows
+    are no sale: an agency's customer is the operator's sale at hop 0. The purchase rows share the event's
+    source, request id and instant; one query finds those of every row, bounded by the rows' instants so
+    PostgreSQL reads only the partitions (and BRIN ranges) the rows lie in.
+    """
+    hops: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    charged = [row for row in rows if row["rating_state"] == RatingState.RATED]
+    if charged:
+        instants = [row["occurred_at"] for row in charged]
+        purchases = UsageEvent.objects.filter(
+            occurred_at__gte=min(instants),
+            occurred_at__lte=max(instants),
+            request_id__in={row["request_id"] for row in charged},
+            hop__gt=0,
+            rating_state=RatingState.RATED,
+        )
+        for hop in purchases.values(*HOP_FIELDS):
+            hops[(hop["source_id"], hop["request_id"], hop["occurred_at"])][hop["hop"]] = hop
+    for row in rows:
+        chain = hops.get((row["source_id"], row["request_id"], row["occurred_at"]), {})
+        top = chain[max(chain)] if chain else row
+        row["charged_by_id"] = chain[1]["customer_id"] if 1 in chain else None
+        for name in ("sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency"):
+            row[f"our_{name}"] = top[name]
+    return rows
+
+
+def with_operator_sale_iter(rows: Iterable[dict]) -> Iterator[dict]:
+    """``with_operator_sale`` over a stream of rows (an export), ``HOP_CHUNK`` rows to a query."""
+    rows = iter(rows)
+    while chunk := list(islice(rows, HOP_CHUNK)):
+        yield from with_operator_sale(chunk)

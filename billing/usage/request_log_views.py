@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,8 @@ from billing.usage.request_log import (
     RequestStatus,
     request_log_iter,
     request_log_page,
+    with_operator_sale,
+    with_operator_sale_iter,
 )
 from billing.usage.request_log_forms import INPUT_FORMAT, RequestLogForm
 from common.csv_export import csv_lines, csv_response
@@ -59,9 +62,14 @@ def _page(request, template: str, *, staff: bool):
     }
     if form.is_valid():
         page = request_log_page(form.query(), form.cleaned_data["cursor"])
-        customers = Customer.objects.in_bulk({row["customer_id"] for row in page.rows} - {None})
+        if staff:
+            with_operator_sale(page.rows)
+        named = {row[name] for row in page.rows for name in ("customer_id", "charged_by_id") if name in row}
+        customers = Customer.objects.in_bulk(named - {None})
         for row in page.rows:
             row["customer"] = customers.get(row["customer_id"])
+            if staff:
+                row["charged_by"] = customers.get(row["charged_by_id"])
         context.update(
             rows=page.rows,
             show_units=any(row[name] for row in page.rows for name in UNIT_COLUMNS),
@@ -116,7 +124,11 @@ def _csv(request, template: str, *, staff: bool):
 
 def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
     """Header, then one row per request: the time with its offset in the reader's zone, every count, the
-    charge exact (never rounded), the status and, for unrated requests, why, in the reader's language."""
+    charge exact (never rounded), the status and, for unrated requests, why, in the reader's language.
+
+    Staff read the charge as what the end customer was charged and by whom (a reseller, or the operator),
+    then the operator's own sale and cost (``with_operator_sale``): a resold request's hop-0 cost is the
+    reseller's, never ours."""
     yield [
         _("Time"),
         _("Request id"),
@@ -133,20 +145,29 @@ def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
         _("Audio output tokens"),
         _("Images"),
         _("Audio seconds"),
-        _("Charge"),
+        _("Customer charged") if staff else _("Charge"),
         _("Currency"),
-        *([_("Cost"), _("Cost currency")] if staff else []),
+        *(
+            [_("Charged by"), _("Our sale"), _("Our sale currency"), _("Our cost"), _("Our cost currency")]
+            if staff
+            else []
+        ),
         _("Status"),
         _("Reason"),
     ]
     codes: dict[int, str] = {}
     labels = {value: str(label) for value, label in RequestStatus.choices}  # translated once, not per row
-    for row in request_log_iter(query):
+    sellers: dict[int | None, str] = {None: settings.OPERATOR_NAME}
+    rows = request_log_iter(query)
+    for row in with_operator_sale_iter(rows) if staff else rows:
         customer_id = row["customer_id"]
         if customer_id is not None and customer_id not in codes:
             codes[customer_id] = (
                 Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first()
             )
+        if staff and row["charged_by_id"] not in sellers:
+            seller_id = row["charged_by_id"]
+            sellers[seller_id] = Customer.objects.filter(pk=seller_id).values_list("name", flat=True).first()
         counts = [row[name] for name in COUNT_COLUMNS if name != "audio_ms"]
         yield [
             timezone.localtime(row["occurred_at"]).isoformat(),
@@ -158,7 +179,17 @@ def _csv_rows(query: RequestLogQuery, *, staff: bool) -> Iterator[list]:
             row["audio_seconds"],
             row["sell_amount"],
             row["sell_currency"],
-            *([row["cost_amount"], row["cost_currency"]] if staff else []),
+            *(
+                [
+                    sellers[row["charged_by_id"]] if row["sell_amount"] is not None else "",
+                    row["our_sell_amount"],
+                    row["our_sell_currency"],
+                    row["our_cost_amount"],
+                    row["our_cost_currency"],
+                ]
+                if staff
+                else []
+            ),
             labels[row["status"]],
             stored_render(row["unrated_message"], row["unrated_reason"]) if row["unrated_reason"] else "",
         ]

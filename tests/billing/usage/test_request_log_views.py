@@ -132,7 +132,7 @@ def test_every_staff_role_reads_every_customers_requests(client, usage, role):
     assert response.status_code == 200
     assert _request_ids(response) == ["theirs-1", "mine-1", "mine-2", "mine-unrated"]
     assert _request_ids(picked) == ["mine-1", "mine-2", "mine-unrated"]
-    assert "Cost" in response.content.decode()
+    assert "Our cost" in response.content.decode()
 
 
 def test_the_pages_refuse_the_other_side_and_strangers(client, usage):
@@ -236,7 +236,7 @@ def test_the_csv_is_streamed_with_exact_amounts_every_class_and_local_times(clie
         "Model as sent",
         "Input tokens",
     ]
-    assert len(header) == 19 and "Cost" not in header  # a customer never sees our cost
+    assert len(header) == 19 and not {"Cost", "Our cost", "Our sale"} & set(header)  # never our figures
     by_id = {row[1]: dict(zip(header, row, strict=True)) for row in rows}
     assert list(by_id) == ["mine-1", "mine-2", "mine-unrated"]
     mine = by_id["mine-1"]
@@ -254,13 +254,13 @@ def test_the_csv_is_streamed_with_exact_amounts_every_class_and_local_times(clie
     assert unrated["Charge"] == "" and unrated["Reason"].startswith("unknown_model")
 
 
-def test_the_staff_csv_adds_the_cost_and_reads_in_chinese(client, usage):
+def test_the_staff_csv_adds_our_sale_and_cost_and_reads_in_chinese(client, usage):
     client.force_login(staff(StaffRole.FINANCE))
 
     response = client.get(reverse(STAFF_CSV), DAY, HTTP_ACCEPT_LANGUAGE="zh-hans")
     header, *rows = _csv(response)
 
-    assert "成本" in header and len(header) == 21
+    assert {"向客户收取", "收取方", "我方销售", "我方成本"} <= set(header) and len(header) == 24
     assert len(rows) == 4
     assert rows[0][header.index("状态")] == "已计费"
 
