@@ -63,7 +63,7 @@ def test_the_whole_map_previews_and_applies_with_skipped_entries_listed(vendors)
     assert skipped["firecrawl/search"] == "mode 'search' is not priced here"
     assert "bedrock/us-east-1/anthropic.claude-v1" in skipped  # an unmapped reseller's entry
     assert ("bedrock", 337) in preview.unmapped
-    reasons = dict(skip_groups(preview.skipped))
+    reasons = {group.reason: group.names for group in skip_groups(preview.skipped)}
     assert "exa_ai/search" in reasons["mode … is not priced here"]
     # float noise read as the decimal meant, and said
     assert (
@@ -175,4 +175,7 @@ def test_the_command_imports_the_whole_map_and_lists_what_it_skipped(vendors):
     book = PriceBook.objects.get(name="LiteLLM")
     assert book.entries.count() == AIModel.objects.count() > 400
     record = PriceImport.objects.get()
-    assert ["exa_ai/search", "mode 'search' is not priced here"] in record.summary["skipped"]
+    # Each skipped entry keeps its English reason and, beside it, the reason as stored text (read in Chinese).
+    skipped = {name: (reason, message) for name, reason, message in record.summary["skipped"]}
+    assert skipped["exa_ai/search"][0] == "mode 'search' is not priced here"
+    assert skipped["exa_ai/search"][1]["key"].startswith("catalog.import.skip.")

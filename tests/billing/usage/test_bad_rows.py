@@ -358,8 +358,19 @@ def test_deeply_nested_upload_rows_are_bad_rows_not_a_crash(
         for name, body in files.items():
             upload_post(client, source, name, body)
 
+    # Each error keeps its English reason and, where a template reads it, the reason as stored text.
+    messages = {
+        upload.file.name.rsplit("/", 1)[-1]: [e.get("message") for e in upload.errors]
+        for upload in UsageUpload.objects.all()
+    }
+    assert messages["deep.ndjson"] == [{"key": "usage.row.too_deep", "params": {}}]
     got = {
-        upload.file.name.rsplit("/", 1)[-1]: (upload.state, upload.accepted, upload.rejected, upload.errors)
+        upload.file.name.rsplit("/", 1)[-1]: (
+            upload.state,
+            upload.accepted,
+            upload.rejected,
+            [{k: v for k, v in e.items() if k != "message"} for e in upload.errors],
+        )
         for upload in UsageUpload.objects.all()
     }
     assert got["deep.ndjson"] == (
