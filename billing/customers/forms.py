@@ -1,11 +1,13 @@
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.customers.chain_terms import chain_terms_errors
+from billing.gateway.services import gateway_key_check
 from billing.terms.models import BillingTerms
 from billing.usage.models import GatewayKey
 from catalog.models import SellPlan
@@ -206,7 +208,8 @@ class StaffCustomerCreateForm(CustomerCreateForm, OnboardingTermsFields, ChainTe
 
 
 class CustomerKeyForm(BootstrapFormMixin, forms.ModelForm):
-    """Map a gateway key to the customer whose page this is (``gateway_key_create`` saves it)."""
+    """Map a gateway key to the customer whose page this is (``gateway_key_create`` saves it); bind it with
+    ``instance=GatewayKey(customer=...)`` so a key another customer holds is refused on the key field."""
 
     class Meta:
         model = GatewayKey
@@ -221,3 +224,12 @@ class CustomerKeyForm(BootstrapFormMixin, forms.ModelForm):
         if not key:
             raise forms.ValidationError(_("Give the key as the gateway reports it."))
         return key
+
+    def clean(self):
+        data = super().clean()
+        customer = self.instance.customer if self.instance.customer_id else None
+        try:  # on the key field, before the database constraints word a clash their way
+            gateway_key_check(key=data.get("key"), customer=customer, source=data.get("source"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data

@@ -24,6 +24,7 @@ from billing.terms.models import BillingTerms, CreditLimitBreach
 from billing.terms.selectors import customer_exposure
 from billing.terms.services import billing_terms_update
 from billing.terms.spans import terms_spans
+from billing.usage.models import GatewayKey
 from catalog.forms import PlanAssignForm
 from catalog.services.plans import plan_assign
 from catalog.views.common import PRICE_EDITORS
@@ -77,7 +78,7 @@ def _customer_page(request, customer: Customer, name: str, context: dict, status
 @staff_required(roles=KEY_MAPPERS, auditor_reads=False)
 def staff_customer_key_add(request, pk: int):
     customer = _staff_customer(request, pk)
-    form = CustomerKeyForm(request.POST)
+    form = CustomerKeyForm(request.POST, instance=GatewayKey(customer=customer))
     if form.is_valid():
         data = form.cleaned_data
         try:

@@ -1,9 +1,11 @@
 """Forms of the gateway pages: sources, key mappings, manual holds."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.gateway.services import gateway_key_check
 from billing.usage.models import GatewayKey, GatewaySource
 from common.forms import BootstrapFormMixin
 from common.outgoing_webhooks import validate_webhook_url
@@ -44,6 +46,14 @@ class GatewayKeyForm(BootstrapFormMixin, forms.ModelForm):
             customers if customers is not None else Customer.objects.none()
         ).order_by("name")
         self.fields["source"].empty_label = _("Any source")
+
+    def clean(self):
+        data = super().clean()
+        try:  # on the key field, before the database constraints word a clash their way
+            gateway_key_check(key=data.get("key"), customer=data.get("customer"), source=data.get("source"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
 
 
 class GatewayHoldForm(BootstrapFormMixin, forms.Form):

@@ -24,6 +24,7 @@ from billing.gateway.services import (
 )
 from billing.usage.models import GatewayKey, GatewaySource
 from billing.usage.selectors import sources_list
+from common.forms import form_errors_add
 from common.listing import filtered_page
 
 GATEWAY_WRITE_ROLES = (StaffRole.ADMIN, StaffRole.FINANCE)
@@ -132,6 +133,7 @@ def key_create(request):
             key=data["key"], customer=data["customer"], source=data["source"], note=data["note"]
         )
     except ValidationError as exc:
+        form_errors_add(form, exc)
         messages.error(request, _("Key not added: %(errors)s") % {"errors": " ".join(exc.messages)})
         return _keys_page(request, form=form, status=400)
     messages.success(
@@ -148,7 +150,11 @@ def key_toggle(request, pk: int):
     mapping = get_object_or_404(
         GatewayKey.objects.filter(customer__in=customers_visible_to(request.user)), pk=pk
     )
-    gateway_key_set_active(mapping=mapping, active=not mapping.is_active)
+    try:
+        gateway_key_set_active(mapping=mapping, active=not mapping.is_active)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _keys_page(request, status=400)
     if mapping.is_active:
         messages.success(request, _("Key %(key)s enabled.") % {"key": mapping.key})
     else:
