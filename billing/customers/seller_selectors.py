@@ -22,6 +22,7 @@ from billing.gateway.status import customer_status
 from billing.invoicing.models import Invoice, PeriodClose
 from billing.ledger.models import AccountKind, LedgerAccount
 from billing.payments.models import BankTransfer, RedemptionBatch
+from billing.payments.selectors import with_reference_clash
 from billing.terms.selectors import customer_currency
 from billing.usage.models import UsageDaily
 from billing.wallets.models import Wallet
@@ -147,9 +148,12 @@ def seller_invoices(seller: Customer) -> QuerySet[Invoice]:
 
 
 def seller_transfers(seller: Customer) -> QuerySet[BankTransfer]:
-    """Bank transfers of the customers ``seller`` sells to in its book."""
-    return BankTransfer.objects.filter(customer__seller=seller).select_related(
-        "customer", "recorded_by", "decided_by"
+    """Bank transfers of the customers ``seller`` sells to in its book, a notice whose bank line another
+    transfer holds flagged (``reference_clash``)."""
+    return with_reference_clash(
+        BankTransfer.objects.filter(customer__seller=seller).select_related(
+            "customer", "recorded_by", "decided_by"
+        )
     )
 
 

@@ -18,7 +18,7 @@ from accounts.models import Customer, StaffRole, User
 from accounts.permissions import SELLER_MANAGERS, manages_book
 from billing.money import currency_exponent, is_money
 from billing.payments import postings
-from billing.payments.models import BankTransfer
+from billing.payments.models import HOLDS_REFERENCE, BankTransfer, reference_normalise
 from billing.terms.selectors import customer_currency
 
 MONEY_ROLES = (StaffRole.FINANCE, StaffRole.ADMIN)
@@ -110,6 +110,8 @@ def bank_transfer_record(
     reference = reference.strip()
     if attachment:
         attachment_validate(attachment)
+    if notified:
+        _own_duplicate_refuse(customer, reference, currency)
     try:
         with transaction.atomic():
             transfer = BankTransfer.objects.create(
@@ -122,21 +124,78 @@ def bank_transfer_record(
                 attachment=attachment or "",
                 note=note,
                 recorded_by=recorder,
+                notified=notified,
             )
             if not settings.BANK_TRANSFER_REQUIRES_APPROVAL and not notified:
                 _credit(transfer, actor=recorder, decided_by=None)
     except IntegrityError as exc:
+        if notified:
+            # Only the customer's own pending notice holds a notice's reference (two quick posts).
+            _own_duplicate_refuse(customer, reference, currency)
         # Only this book's lines: whether a reference exists in another seller's book is not ours to tell.
-        if (
-            BankTransfer.objects.filter(book_id=customer.seller_id, reference=reference, currency=currency)
-            .exclude(status__in=[BankTransfer.Status.REJECTED, BankTransfer.Status.REVERSED])
-            .exists()
-        ):
+        if _holders(customer.seller_id, reference_normalise(reference), currency).exists():
             raise ValidationError(
                 {"reference": _("A transfer with this bank reference is already recorded.")}
             ) from exc
         raise
     return transfer
+
+
+def _holders(book_id: int | None, reference_key: str, currency: str):
+    """The transfers holding a bank line in a book (``HOLDS_REFERENCE``); the operator's book is NULL."""
+    return BankTransfer.objects.filter(
+        HOLDS_REFERENCE, book_id=book_id, reference_key=reference_key, currency=currency
+    )
+
+
+def _own_duplicate_refuse(customer: Customer, reference: str, currency: str) -> None:
+    """Refuse a notice of a bank line already on ``customer``'s own list, naming only that transfer of its
+    own: another customer's lines are never looked at here (a notice must not tell they exist)."""
+    own = (
+        BankTransfer.objects.filter(
+            customer=customer,
+            book_id=customer.seller_id,
+            reference_key=reference_normalise(reference),
+            currency=currency,
+        )
+        .exclude(status__in=[BankTransfer.Status.REJECTED, BankTransfer.Status.REVERSED])
+        .first()
+    )
+    if own is None:
+        return
+    values = {"reference": own.reference, "day": own.recorded_at.date().isoformat()}
+    if own.notified:
+        message = _("You already notified this transfer (%(reference)s, on %(day)s); it is listed below.")
+    else:
+        message = _("This transfer (%(reference)s) is already on your list below, recorded on %(day)s.")
+    raise ValidationError({"reference": message % values})
+
+
+def reference_clash(transfer: BankTransfer) -> BankTransfer | None:
+    """Another transfer holding ``transfer``'s bank line in its book: approving ``transfer`` would credit
+    that line twice. Only a customer's pending notice can meet one (any other row holds its line)."""
+    return (
+        _holders(transfer.book_id, transfer.reference_key, transfer.currency)
+        .exclude(pk=transfer.pk)
+        .select_related("customer")
+        .first()
+    )
+
+
+def _clash_refuse(transfer: BankTransfer, clash: BankTransfer) -> None:
+    raise ValidationError(
+        _(
+            "Bank reference %(reference)s is already recorded in this book (%(customer)s, %(status)s): "
+            "approving this notice would credit that bank line twice. Check the bank statement, then "
+            "reject the one that is not this customer's."
+        )
+        % {
+            "reference": clash.reference,
+            "customer": clash.customer.name,
+            "status": clash.get_status_display().lower(),
+        },
+        code="reference_clash",
+    )
 
 
 def _credit(transfer: BankTransfer, *, actor: User, decided_by: User | None) -> None:
@@ -169,7 +228,18 @@ def _locked_pending(transfer: BankTransfer, user: User) -> BankTransfer:
 def bank_transfer_approve(*, transfer: BankTransfer, approver: User) -> BankTransfer:
     """Credit the customer's wallet; the approver must be finance staff other than the recorder."""
     transfer = _locked_pending(transfer, approver)
-    _credit(transfer, actor=approver, decided_by=approver)
+    clash = reference_clash(transfer)
+    if clash is not None:
+        _clash_refuse(transfer, clash)
+    try:
+        with transaction.atomic():
+            _credit(transfer, actor=approver, decided_by=approver)
+    except IntegrityError:
+        # Another approval took the line between the check and this write.
+        clash = reference_clash(transfer)
+        if clash is None:
+            raise
+        _clash_refuse(transfer, clash)
     return transfer
 
 

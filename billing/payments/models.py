@@ -4,6 +4,8 @@ Money fields are in major units of the row's currency. None of these rows is mon
 credit is the journal transaction each one points to, posted through ``billing.payments.postings``.
 """
 
+import re
+import unicodedata
 import uuid
 from decimal import Decimal
 
@@ -169,6 +171,24 @@ def bank_transfer_upload_to(instance, filename: str) -> str:
     return f"bank-transfers/{instance.value_date:%Y/%m}/{filename}"
 
 
+# Spaces and dashes (ASCII, en/em, and those NFKC leaves after folding full-width forms) a bank reference
+# is written with: "ICBC-777", "icbc 777" and "ＩＣＢＣ777" are one bank line.
+REFERENCE_NOISE = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def reference_normalise(reference: str) -> str:
+    """The form of a bank reference compared for uniqueness: full-width folded, upper case, no spaces or
+    dashes."""
+    return REFERENCE_NOISE.sub("", unicodedata.normalize("NFKC", reference)).upper()
+
+
+# A row that holds its bank line in its book: not rejected or reversed (those may be recorded again), and
+# not a customer's notice still awaiting finance (a customer's word must not keep finance from recording
+# the real line, nor tell it that another customer's reference exists). A notice takes the slot when it is
+# approved, and approving is refused while another row holds it.
+HOLDS_REFERENCE = ~Q(status__in=["rejected", "reversed"]) & (Q(notified=False) | Q(status="approved"))
+
+
 class BankTransfer(models.Model):
     """A transfer into our bank account (对公转账), recorded by finance and credited on approval."""
 
@@ -194,6 +214,11 @@ class BankTransfer(models.Model):
     reference = models.CharField(
         _("bank reference"), max_length=100, help_text=_("The bank's transaction number (流水号).")
     )
+    # ``reference_normalise(reference)``, set on every save: what uniqueness compares.
+    reference_key = models.CharField(_("normalised bank reference"), max_length=100, editable=False)
+    # Notified by the customer itself from the portal (``billing.payments.portal_notify``), not recorded
+    # by finance: it holds no bank line until approved (``HOLDS_REFERENCE``).
+    notified = models.BooleanField(_("notified by the customer"), default=False, editable=False)
     value_date = models.DateField(_("value date"))
     attachment = models.FileField(_("attachment"), upload_to=bank_transfer_upload_to, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
@@ -222,18 +247,23 @@ class BankTransfer(models.Model):
         ordering = ["-recorded_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_bank_transfer_amount_gt_0"),
-            # Recording the same bank line twice in one book would credit it twice; a rejected line may be
-            # re-recorded, and so may a reversed one (misposted: recorded again for the right customer).
+            # Recording the same bank line twice in one book would credit it twice (``HOLDS_REFERENCE``).
             # The operator's book is NULL, which a plain unique constraint treats as distinct: its own one.
             models.UniqueConstraint(
-                fields=["book", "reference", "currency"],
-                condition=~Q(status__in=["rejected", "reversed"]) & Q(book__isnull=False),
+                fields=["book", "reference_key", "currency"],
+                condition=HOLDS_REFERENCE & Q(book__isnull=False),
                 name="payments_bank_transfer_reference_unique",
             ),
             models.UniqueConstraint(
-                fields=["reference", "currency"],
-                condition=~Q(status__in=["rejected", "reversed"]) & Q(book__isnull=True),
+                fields=["reference_key", "currency"],
+                condition=HOLDS_REFERENCE & Q(book__isnull=True),
                 name="payments_bank_transfer_reference_unique_operator",
+            ),
+            # A customer notifies one bank line once while finance has not decided it (two quick posts).
+            models.UniqueConstraint(
+                fields=["customer", "reference_key", "currency"],
+                condition=Q(notified=True, status="pending"),
+                name="payments_bank_transfer_notice_unique",
             ),
             # Four eyes, in the database too: the approver is never the recorder (when approval is
             # switched off, the recorder's own credit has decided_by empty).
@@ -245,6 +275,13 @@ class BankTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {money_text(self.amount, self.currency)} {self.currency} → {self.customer}"
+
+    def save(self, *args, **kwargs):
+        self.reference_key = reference_normalise(self.reference)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "reference" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "reference_key"}
+        super().save(*args, **kwargs)
 
 
 class RedemptionBatch(models.Model):

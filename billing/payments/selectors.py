@@ -1,10 +1,12 @@
 """Reads for top-up pages; every query is scoped to the customers the user may see."""
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Customer, Membership, User
 from accounts.selectors import customers_visible_to
 from billing.payments.models import (
+    HOLDS_REFERENCE,
     BankTransfer,
     CardTopUp,
     Correction,
@@ -33,10 +35,34 @@ def with_notice_flag(transfers: QuerySet[BankTransfer]) -> QuerySet[BankTransfer
     )
 
 
+def with_reference_clash(transfers: QuerySet[BankTransfer]) -> QuerySet[BankTransfer]:
+    """Annotate ``reference_clash``: a customer's pending notice whose bank line another transfer holds in
+    its book, so approving it is refused (``bank_transfers.reference_clash``). For the deciders' pages only:
+    a customer must not learn of another customer's lines."""
+    holders = (
+        BankTransfer.objects.filter(HOLDS_REFERENCE)
+        .annotate(book_key=Coalesce("book_id", Value(0)))
+        .filter(
+            book_key=Coalesce(OuterRef("book_id"), Value(0)),
+            reference_key=OuterRef("reference_key"),
+            currency=OuterRef("currency"),
+        )
+        .exclude(pk=OuterRef("pk"))
+    )
+    return transfers.annotate(
+        reference_clash=ExpressionWrapper(
+            Q(notified=True, status=BankTransfer.Status.PENDING) & Exists(holders),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def bank_transfers_visible_to(user: User) -> QuerySet[BankTransfer]:
-    return with_notice_flag(
-        BankTransfer.objects.filter(customer__in=customers_visible_to(user)).select_related(
-            "customer", "recorded_by", "decided_by"
+    return with_reference_clash(
+        with_notice_flag(
+            BankTransfer.objects.filter(customer__in=customers_visible_to(user)).select_related(
+                "customer", "recorded_by", "decided_by"
+            )
         )
     )
 

@@ -11,7 +11,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from accounts.permissions import staff_required
-from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record, bank_transfer_reject
+from billing.payments.bank_transfers import (
+    bank_transfer_approve,
+    bank_transfer_record,
+    bank_transfer_reject,
+    reference_clash,
+)
 from billing.payments.filters import BankTransferFilter, CardTopUpFilter, RedemptionBatchFilter
 from billing.payments.forms import BankTransferForm, RedemptionBatchForm, RejectForm
 from billing.payments.redemption import redemption_batch_create, redemption_batch_export
@@ -69,6 +74,8 @@ def bank_transfer_detail(request, pk: int):
     transfer = get_object_or_404(bank_transfers_visible_to(request.user), pk=pk)
     context = {
         "transfer": transfer,
+        # The transfer holding this notice's bank line, which keeps it from being approved.
+        "clash": reference_clash(transfer) if transfer.reference_clash else None,
         "reject_form": RejectForm(),
         "may_decide": transfer.status == transfer.Status.PENDING
         and transfer.recorded_by_id != request.user.pk

@@ -202,7 +202,8 @@ def test_a_duplicate_reference_is_refused_clearly(client, customer, owner):
     client.post(URL, _form())
     response = client.post(URL, _form())
     assert response.status_code == 400
-    assert "already recorded" in " ".join(response.context["form"].errors["reference"])
+    # Its own earlier notice, which it sees below the form, is all it is told about.
+    assert "You already notified this transfer" in " ".join(response.context["form"].errors["reference"])
     assert BankTransfer.objects.count() == 1
 
 
