@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from billing.documents.pdf import statement_pdf
+from billing.invoicing.models import Invoice
 from billing.statements.build import statement_build
 from tests.billing.documents.helpers import credit_note, invoice, payment
 from tests.billing.documents.test_document_layout import overlapping
@@ -106,3 +107,15 @@ def test_amount_headers_may_wrap_but_figures_never_do():
     css = (Path(__file__).resolve().parents[3] / "templates" / "documents" / "print.css").read_text()
     assert re.search(r"table\.lines th\.num\s*\{[^}]*white-space:\s*normal", css)
     assert re.search(r"\.num\s*\{[^}]*white-space:\s*nowrap", css)
+
+
+def test_an_invoice_number_stays_on_one_line(tmp_path):
+    """A reseller's invoice number (INV-<book>-2026-000001, the book's id in it) reads whole: the reference
+    column's smaller type keeps it from breaking at a hyphen."""
+    customer = CustomerFactory(name="Acme Robotics", code="acme-r")
+    number = invoice(customer, "1234567.89", dt.date(2026, 10, 5)).number
+    long_number = "INV-12345-" + number.removeprefix("INV-")
+    Invoice.objects.filter(number=number).update(number=long_number)
+    pdf = tmp_path / "statement.pdf"
+    pdf.write_bytes(statement_pdf(statement_build(customer, OCT_1, OCT_31, strict=True), language="en"))
+    assert long_number in [w[0] for w in _words(pdf)]
