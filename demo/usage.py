@@ -34,8 +34,10 @@ TRAFFIC = [
     ("sydney-health", 2, ["gemini-2.5-pro", "claude-haiku-4-5"]),
     ("tokyo-games", 2, ["gpt-5-mini", "gemini-2.5-flash"]),
     ("berlin-translate", 1, ["deepseek-chat", "gpt-5-mini"]),
-    ("chengdu-cs", 3, ["qwen3-max", "deepseek-reasoner"]),
 ]
+# A prepaid customer whose month of traffic costs more than it topped up (``demo.wallets``): its own usage
+# runs it to the floor. Drawn from a random stream of its own, so the others' traffic stays as it was.
+SPENDER = ("chengdu-cs", 3, ["qwen3-max", "deepseek-reasoner"])
 # A few requests the pipeline cannot rate, so the unrated queue has something to show.
 UNRATED = [("sk-demo-acme-agents", "gpt-4.1-preview-custom"), ("sk-unmapped-7f3a", "deepseek-chat")]
 
@@ -79,7 +81,9 @@ def load(seed: int = 2026) -> list[tuple[str, str]]:
         source.save()
     if UsageBatch.objects.filter(source=source).exists():
         return []
-    customers = {c.code: c for c in Customer.objects.filter(code__in=[code for code, _, _ in TRAFFIC])}
+    customers = {
+        c.code: c for c in Customer.objects.filter(code__in=[code for code, _, _ in [*TRAFFIC, SPENDER]])
+    }
     for code, customer in customers.items():
         GatewayKey.objects.get_or_create(
             source=None, key=f"sk-demo-{code}", defaults={"customer": customer, "note": "demo key"}
@@ -105,6 +109,15 @@ def load(seed: int = 2026) -> list[tuple[str, str]]:
                 n += 1
                 at = day_start - timedelta(hours=2)
                 records.append({**_event(rng, n, "x", model, at, routes), "key": key})
+    code, per_day, models = SPENDER
+    if code in customers:
+        spender = random.Random(seed + 1)
+        for days_ago in range(DAYS, -1, -1):
+            day_start = now - timedelta(days=days_ago)
+            for _ in range(spender.randint(0, 2 * per_day)):
+                n += 1
+                at = day_start - timedelta(minutes=spender.randint(0, 23 * 60))
+                records.append(_event(spender, n, code, spender.choice(models), at, routes))
     # One delivery (as a nightly export would be): one posting per customer, few ledger entries.
     usage_batch_ingest(source=source, records=records, idempotency_key="demo:month")
     return []
