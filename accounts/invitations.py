@@ -6,6 +6,11 @@ working when the invitation is resent (a new token) or revoked. Accepting sets t
 creates the membership; customer users have no second factor to enrol (``accounts.two_factor``: only
 staff need one), so the link ends in the portal.
 
+One address, one organisation: while an invitation is pending, it holds its address against other
+organisations for ``INVITATION_VALID_FOR`` from the organisation's first invitation of it (resending, or
+revoking and inviting again, renews the link but not the hold, so nobody keeps an address for ever). After
+that another organisation may invite it too; the first link accepted wins and withdraws the others.
+
 Revoking a member deactivates the user (no sign-in, and an open session ends at its next request because
 the auth backend refuses inactive users) and deletes the membership, so no page or API can act for the
 customer through it; ``MembershipEvent`` keeps who was there, in which role, and who removed them.
@@ -20,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Max, Min
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -43,7 +49,8 @@ def may_manage_users(user: User, customer: Customer) -> bool:
     """Whether ``user`` may invite, resend, revoke and change roles of ``customer``'s portal users.
 
     Admin, sales and support staff for every customer; an owner for its own organisation, and the owner of
-    a resale sub-distributor for the customers in its subtree (it runs their accounts).
+    a resale sub-distributor for the customers it sells to (it runs their accounts). Not for the customers
+    of a reseller below it: those are that reseller's, as the rest of the seller console treats them.
     """
     if not user.is_authenticated or not user.is_active:
         return False
@@ -55,7 +62,7 @@ def may_manage_users(user: User, customer: Customer) -> bool:
     home = membership.customer
     if customer.pk == home.pk:
         return True
-    return home.is_reseller and customer.path.startswith(home.path)
+    return home.is_reseller and customer.seller_id == home.pk
 
 
 def _require_manager(actor: User, customer: Customer) -> None:
@@ -78,9 +85,9 @@ def _clean_role(role: str) -> str:
     return role
 
 
-def _email_conflict(email: str, customer: Customer) -> str | None:
-    """Why ``email`` cannot join ``customer``, or None. A user left without a membership (revoked before)
-    may be invited again; its account is reactivated on acceptance."""
+def _member_conflict(email: str, customer: Customer) -> str | None:
+    """Why ``email``'s account cannot join ``customer``, or None. A user left without a membership
+    (revoked before) may be invited again; its account is reactivated on acceptance."""
     user = User.objects.filter(email__iexact=email).select_related("membership").first()
     if user is not None:
         if user.staff_role or user.is_staff or user.is_superuser:
@@ -91,14 +98,38 @@ def _email_conflict(email: str, customer: Customer) -> str | None:
                 return _("This person is already a user of this organisation.")
             # Never which one: a customer's owner must not learn who else is a customer.
             return _("This e-mail address already has an account with another organisation.")
-    open_elsewhere = (
-        Invitation.objects.filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True)
-        .exclude(customer=customer)
-        .filter(expires_at__gt=timezone.now())
-    )
-    if open_elsewhere.exists():
-        return _("This e-mail address has a pending invitation from another organisation.")
     return None
+
+
+def _held_elsewhere(email: str, customer: Customer) -> bool:
+    """Whether another organisation's pending invitation still holds ``email``: its link works and its
+    first invitation of the address not accepted since was sent less than ``INVITATION_VALID_FOR`` ago."""
+    now = timezone.now()
+    holders = (
+        Invitation.objects.filter(
+            email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        )
+        .exclude(customer=customer)
+        .values_list("customer_id", flat=True)
+    )
+    for holder in holders:
+        mine = Invitation.objects.filter(customer_id=holder, email__iexact=email)
+        last_joined = mine.filter(accepted_at__isnull=False).aggregate(at=Max("invited_at"))["at"]
+        pending = mine.filter(accepted_at__isnull=True)
+        if last_joined is not None:
+            pending = pending.filter(invited_at__gt=last_joined)
+        first = pending.aggregate(at=Min("invited_at"))["at"]
+        if first is not None and first > now - INVITATION_VALID_FOR:
+            return True
+    return False
+
+
+def _email_conflict(email: str, customer: Customer) -> str | None:
+    """Why ``customer`` cannot invite ``email`` now (a new invitation, or a resend), or None."""
+    conflict = _member_conflict(email, customer)
+    if conflict is None and _held_elsewhere(email, customer):
+        conflict = _("This e-mail address has a pending invitation from another organisation.")
+    return conflict
 
 
 def _log(customer, email, action, role, actor, previous_role=""):
@@ -195,8 +226,14 @@ def _locked_open(invitation: Invitation, actor: User) -> Invitation:
 
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor: User, site: str) -> Invitation:
-    """E-mail a new link (the previous one stops working) valid for another ``INVITATION_VALID_FOR``."""
+    """E-mail a new link (the previous one stops working) valid for another ``INVITATION_VALID_FOR``.
+
+    Checked like a new invitation: the address may meanwhile have joined, or been invited by, another
+    organisation (an expired invitation no longer holds it)."""
     invitation = _locked_open(invitation, actor)
+    conflict = _email_conflict(invitation.email, invitation.customer)
+    if conflict:
+        raise ValidationError(conflict)
     invitation.send_count += 1
     _issue_and_send(invitation, site=site)
     _log(invitation.customer, invitation.email, MembershipEvent.Action.RESENT, invitation.role, actor)
@@ -281,14 +318,23 @@ def invitation_for_token(token: str) -> Invitation:
 
 @transaction.atomic
 def invitation_accept(*, token: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Accept the invitation behind ``token``: set the person's password and make them a member."""
+    """Accept the invitation behind ``token``: set the person's password and make them a member. The
+    address's other open invitations (other organisations', expired ones too) are withdrawn: it has joined.
+    Only a membership refuses it, never another organisation's pending invitation."""
     invitation = invitation_for_token(token)
-    invitation = Invitation.objects.select_for_update().select_related("customer").get(pk=invitation.pk)
+    # Every open invitation of the address, this one included, is locked in one query in id order, so
+    # that two links of one address accepted at once queue (never deadlock): the second then finds its
+    # invitation withdrawn (or used) below.
+    locked = Invitation.objects.select_for_update().filter(
+        email__iexact=invitation.email, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    others = [other for other in locked.order_by("pk") if other.pk != invitation.pk]
+    invitation = Invitation.objects.select_related("customer").get(pk=invitation.pk)
     # Checked again under the lock: a second tab may have accepted it, or staff revoked it, a moment ago.
     if invitation.accepted_at or invitation.revoked_at:
         invitation_for_token(token)
     customer = invitation.customer
-    conflict = _email_conflict(invitation.email, customer)
+    conflict = _member_conflict(invitation.email, customer)
     if conflict:
         raise ValidationError(conflict)
     user = User.objects.filter(email__iexact=invitation.email).first() or User(email=invitation.email)
@@ -306,4 +352,9 @@ def invitation_accept(*, token: str, password: str, first_name: str = "", last_n
     invitation.user = user
     invitation.save(update_fields=["accepted_at", "user"])
     _log(customer, user.email, MembershipEvent.Action.ACCEPTED, invitation.role, user)
+    for other in others:
+        other.revoked_at = invitation.accepted_at
+        other.save(update_fields=["revoked_at"])
+        # Nobody of that organisation revoked it, and it must not learn where the person went.
+        _log(other.customer, other.email, MembershipEvent.Action.INVITATION_REVOKED, other.role, None)
     return user

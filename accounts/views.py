@@ -76,7 +76,8 @@ def _portal_scope(request) -> Scope:
 
 
 def _seller_scope(request, pk: int) -> Scope:
-    customer = subtree_customer_or_404(request, pk)
+    # Its own book only, as the rest of the seller console: a customer of a reseller below is not its own.
+    customer = subtree_customer_or_404(request, pk, own_book=True)
     return Scope(
         customer,
         may_manage_users(request.user, customer),

@@ -17,6 +17,7 @@ from accounts.invitations import (
     membership_role_change,
 )
 from accounts.models import Customer, Invitation, MemberRole, Membership, MembershipEvent, StaffRole, User
+from accounts.services import customer_user_create
 from tests.factories import (
     CustomerFactory,
     MembershipFactory,
@@ -265,21 +266,22 @@ def test_a_resellers_owner_manages_its_customers_users_but_not_its_sellers(mailo
     direct_owner = MembershipFactory(customer=direct, role=MemberRole.OWNER).user
     with pytest.raises(PermissionDenied):
         _invite(CustomerFactory(parent=direct), by=direct_owner)
+    # A customer of a reseller below it is that reseller's to manage, not its seller's.
+    sub = SubDistributorFactory(parent=reseller, chain_mode=Customer.ChainMode.RESALE)
+    with pytest.raises(PermissionDenied):
+        _invite(CustomerFactory(parent=sub), email="spy@example.com", role=MemberRole.OWNER, by=owner)
 
 
 def test_an_address_that_joined_elsewhere_meanwhile_cannot_accept(acme, client, mailoutbox):
     _invite(acme, email="busy@example.com")
-    Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    # Expired here, so another organisation may invite and sign the address up first.
+    # Made a member of another organisation directly (as onboarding does), not through an invitation.
     other = CustomerFactory(name="Other")
-    _invite(other, email="busy@example.com")
-    invitation_accept(token=_token(mailoutbox[1]), password=PASSWORD)
-    stale = Invitation.objects.get(customer=acme)
-    invitation_resend(invitation=stale, actor=StaffFactory(staff_role=StaffRole.SALES), site=SITE)
-    url = reverse("invitation-accept", args=[_token(mailoutbox[2])])
+    customer_user_create(email="busy@example.com", password=PASSWORD, customer=other, role=MemberRole.OWNER)
+    url = reverse("invitation-accept", args=[_token(mailoutbox[0])])
     response = client.post(url, {"password1": PASSWORD, "password2": PASSWORD})
     assert response.status_code == 400
     assert b"already has an account with another organisation" in response.content
+    assert b"Other" not in response.content
     assert User.objects.get(email="busy@example.com").membership.customer == other
 
 

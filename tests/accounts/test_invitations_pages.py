@@ -2,9 +2,11 @@
 customer users page; who may read, who may manage, and every refusal answered clearly."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Customer, Invitation, MemberRole, Membership, StaffRole
 from tests.factories import (
@@ -258,3 +260,40 @@ def test_customers_never_read_which_staff_member_acted(client, mailoutbox):
     page = client.get(reverse("portal-seller-customer-users", args=[below.pk])).content.decode()
     assert "sam@op.example.com" not in page
     assert "boss@s.example.com" in page
+
+
+def test_a_resellers_owner_may_not_manage_users_of_a_sub_resellers_customer(client, mailoutbox):
+    top = SubDistributorFactory(chain_mode=Customer.ChainMode.RESALE)
+    sub = SubDistributorFactory(parent=top, chain_mode=Customer.ChainMode.RESALE)
+    deep = CustomerFactory(parent=sub)
+    assert deep.seller_id == sub.pk
+    deep_owner = MembershipFactory(customer=deep, role=MemberRole.OWNER)
+    stranger = Invitation.objects.create(
+        customer=deep,
+        email="p@deep.example.com",
+        token_hash="0" * 64,
+        sent_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    client.force_login(MembershipFactory(customer=top, role=MemberRole.OWNER).user)
+    answers = [
+        client.get(reverse("portal-seller-customer-users", args=[deep.pk])),
+        client.post(
+            reverse("portal-seller-customer-users-invite", args=[deep.pk]),
+            {"email": "spy@top.example.com", "role": MemberRole.OWNER},
+        ),
+        client.post(reverse("portal-seller-customer-users-resend", args=[deep.pk, stranger.pk])),
+        client.post(reverse("portal-seller-customer-users-invitation-revoke", args=[deep.pk, stranger.pk])),
+        client.post(
+            reverse("portal-seller-customer-users-role", args=[deep.pk, deep_owner.pk]), {"role": "viewer"}
+        ),
+        client.post(reverse("portal-seller-customer-users-revoke", args=[deep.pk, deep_owner.pk])),
+    ]
+    assert [answer.status_code for answer in answers] == [404] * 6
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["p@deep.example.com"]
+    assert not mailoutbox
+    deep_owner.refresh_from_db()
+    assert deep_owner.role == MemberRole.OWNER
+    # The sub-reseller that sells to it still manages its users.
+    client.force_login(MembershipFactory(customer=sub, role=MemberRole.OWNER).user)
+    assert client.get(reverse("portal-seller-customer-users", args=[deep.pk])).status_code == 200

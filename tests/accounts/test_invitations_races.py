@@ -3,6 +3,7 @@ one wins, the other is refused clearly; never two memberships or two open invita
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -78,3 +79,24 @@ def test_two_invitations_of_one_address_at_once_leave_one_open():
     assert outcomes.count("done") == 1
     assert "already invited" in max(outcomes, key=len)
     assert Invitation.objects.filter(email="dup@example.com").count() == 1
+
+
+def test_two_organisations_links_accepted_at_once_make_one_member():
+    a, b = CustomerFactory(name="A"), CustomerFactory(name="B")
+    sales = StaffFactory(staff_role=StaffRole.SALES)
+    first = invitation_create(
+        customer=a, email="both@example.com", role=MemberRole.VIEWER, invited_by=sales, site="http://x/"
+    )
+    # A's hold on the address is over, so B may invite it too: two live links.
+    Invitation.objects.filter(pk=first.pk).update(invited_at=first.invited_at - timedelta(days=30))
+    invitation_create(
+        customer=b, email="both@example.com", role=MemberRole.VIEWER, invited_by=sales, site="http://x/"
+    )
+    tokens = [re.search(r"/accounts/invitation/([\w-]+)/", m.body).group(1) for m in mail.outbox[-2:]]
+
+    outcomes = _at_once([lambda t=t: invitation_accept(token=t, password=PASSWORD) for t in tokens])
+
+    assert outcomes.count("done") == 1
+    assert "withdrawn" in max(outcomes, key=len)
+    assert Membership.objects.filter(user__email="both@example.com").count() == 1
+    assert Invitation.objects.filter(email="both@example.com", revoked_at__isnull=False).count() == 1
