@@ -5,14 +5,19 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, User
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind, JournalTransaction
+from billing.payments.bank_transfers import bank_transfer_approve, bank_transfer_record
+from billing.payments.models import BankTransfer
 from billing.terms.models import BillingTerms
 from billing.wallets.credits import wallet_credit
 from billing.wallets.expiry import wallet_lots_expire_due
 from billing.wallets.locking import wallet_get_or_create
 from common.stored_text import stored
+
+# Who records and who approves the demo's bank lines (demo.accounts).
+FINANCE, ADMIN = "finance@distributor.example.com", "admin@distributor.example.com"
 
 # (customer code, top-ups, grant) in the customer's currency. What they spend is their demo usage
 # (``demo.usage``), charged through the real pipeline: a wallet's "API usage" is its usage page's total.
@@ -39,19 +44,9 @@ def load() -> list[tuple[str, str]]:
             continue
         currency = customer.billing_terms.currency
         wallet_get_or_create(customer=customer, currency=currency)
-        bank = account_get(kind=AccountKind.CASH_BANK, currency=currency, book=customer.seller)
         for i, amount in enumerate(topups, start=1):
-            wallet_credit(
-                customer=customer,
-                currency=currency,
-                amount=Decimal(amount),
-                bucket="paid",
-                idempotency_key=f"demo:{code}:topup:{i}",
-                source_account=bank,
-                kind="wallet.topup.bank",
-                memo=f"Bank transfer DEMO-{code.upper()}-{i}",
-                memo_message=stored("payments.memo.bank_transfer", reference=f"DEMO-{code.upper()}-{i}"),
-                source=f"demo:bank:{code}:{i}",
+            _bank_topup(
+                customer, currency, Decimal(amount), f"DEMO-{code.upper()}-{i}", now - timedelta(days=40 - i)
             )
         grant_key = f"demo:{code}:grant"
         # The expiry is relative to the first load; later loads must not re-post it with another date.
@@ -73,3 +68,21 @@ def load() -> list[tuple[str, str]]:
             )
     wallet_lots_expire_due(now=now)
     return []
+
+
+def _bank_topup(customer: Customer, currency: str, amount: Decimal, reference: str, received) -> None:
+    """A top-up as finance takes one: the bank line recorded by finance and approved by the administrator
+    (four eyes), so it is on the bank-transfer list and the search finds its reference."""
+    if BankTransfer.objects.filter(customer=customer, reference=reference).exists():
+        return
+    transfer = bank_transfer_record(
+        recorder=User.objects.get(email=FINANCE),
+        customer=customer,
+        currency=currency,
+        amount=amount,
+        reference=reference,
+        value_date=received.date(),
+        note="Demo top-up",
+    )
+    if transfer.status == BankTransfer.Status.PENDING:
+        bank_transfer_approve(transfer=transfer, approver=User.objects.get(email=ADMIN))

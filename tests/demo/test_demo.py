@@ -138,6 +138,10 @@ def test_a_wallets_api_usage_is_its_usage_and_the_demo_mostly_profits():
         assert charged == usage, customer.code
         spending += usage > 0
     assert spending >= 6
+    # Top-ups are bank lines finance recorded and an administrator approved: on the bank-transfer list.
+    transfers = apps.get_model("billing", "BankTransfer").objects.filter(reference__startswith="DEMO-")
+    assert transfers.count() >= len(prepaid) and {t.status for t in transfers} == {"approved"}
+    assert all(t.decided_by_id and t.decided_by_id != t.recorded_by_id for t in transfers)
     # Suspended for balance by its own usage, not by a made-up debit.
     assert apps.get_model("billing", "BalanceSuspension").objects.filter(customer__code="chengdu-cs").exists()
     # Sold above cost, except the one plan that undercuts on purpose (its alerts are the demo's only ones).
