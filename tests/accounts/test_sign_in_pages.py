@@ -138,3 +138,25 @@ def test_the_two_factor_step_of_sign_in_is_styled_in_both_languages(client):
     assert 'lang="zh-hans"' in page
     response = client.post(reverse("mfa_authenticate"), {"code": current_totp(SECRET)})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "hint", "sign_in"), [("en", HINT_EN, "Sign In"), ("zh-hans", HINT_ZH, "登录")]
+)
+def test_the_closed_sign_up_page_says_who_creates_accounts_and_leads_to_sign_in(
+    client, language, hint, sign_in
+):
+    client.cookies["django_language"] = language
+    with translation.override(language):
+        response = client.get(reverse("account_signup"), HTTP_ACCEPT_LANGUAGE=language)
+        login_url = reverse("account_login")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/css/app.css" in page and 'class="card shadow-sm"' in page and "auth-card" in page
+    assert 'name="language"' in page, "no language switch"
+    assert hint in page and 'data-testid="no-signup-hint"' in page
+    link = re.search(rf'<a href="{re.escape(login_url)}" role="button"\s+class="btn btn-primary w-100"', page)
+    assert link, "no styled link back to the sign-in page"
+    assert sign_in in page
+    if language != "en":
+        assert HINT_EN not in page
