@@ -202,14 +202,19 @@ class FxUploadForm(BootstrapMixin, forms.Form):
 
 
 class PlanAssignForm(BootstrapMixin, forms.Form):
-    # Staff assign the operator's plans; a sub-distributor assigns its own in the portal.
+    # The operator's plans by default; for a given customer, its price owner's plans (the only ones
+    # plan_assign accepts), so the list offers no choice that is then refused.
     plan = forms.ModelChoiceField(
         label=_("Plan"), queryset=SellPlan.objects.filter(is_active=True, owner__isnull=True)
     )
     effective = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if customer is not None:
+            self.fields["plan"].queryset = SellPlan.objects.filter(
+                is_active=True, owner_id=customer.price_owner_id
+            ).order_by("name")
         self.fields["effective"].initial = timezone.localdate()
         self._style()

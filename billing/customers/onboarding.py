@@ -16,7 +16,9 @@ from accounts.models import Customer
 from billing.customers.chain_terms import chain_terms_update
 from billing.terms.models import BillingTerms
 from billing.terms.services import billing_terms_update, customer_onboard
+from catalog.errors import PricingError
 from catalog.models import PlanAssignment, SellPlan
+from catalog.selectors.pricing import plan_for_customer
 from catalog.services.plans import plan_assign
 from common.days import local_midnight
 
@@ -86,10 +88,29 @@ def onboarding_checklist(customer: Customer) -> list[ChecklistStep]:
     tab where it is done: billing terms, its own plan, a gateway key, a portal user."""
     return [
         ChecklistStep("terms", _("Billing terms"), _has_terms(customer), "terms"),
-        ChecklistStep("plan", _("Plan assigned"), plan_assigned(customer), "plan"),
+        _plan_step(customer),
         ChecklistStep("key", _("Gateway key mapped"), customer.gateway_keys.exists(), "keys"),
         ChecklistStep("user", _("Portal user invited"), _portal_user_invited(customer), "users"),
     ]
+
+
+def _plan_step(customer: Customer) -> ChecklistStep:
+    """The operator's customer needs a plan of its own (its default plan is not a choice). A reseller's
+    customer is priced by its seller, who assigns plans in its portal: the step is the seller's, done once
+    one of the seller's plans prices it, its default plan included."""
+    if customer.price_owner_id is None:
+        return ChecklistStep("plan", _("Plan assigned"), plan_assigned(customer), "plan")
+    return ChecklistStep("plan", _("Plan set by its seller"), _seller_prices(customer), "plan")
+
+
+def _seller_prices(customer: Customer) -> bool:
+    if plan_assigned(customer):
+        return True
+    try:
+        plan_for_customer(customer, timezone.now())
+    except PricingError:
+        return False  # the seller has no plan for it yet, not even a default in its currency
+    return True
 
 
 def _has_terms(customer: Customer) -> bool:

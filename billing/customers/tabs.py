@@ -103,9 +103,13 @@ def terms_tab(request, customer: Customer) -> dict:
 def plan_tab(request, customer: Customer, form: PlanAssignForm | None = None) -> dict:
     may_assign = request.user.staff_role in PRICE_EDITORS
     assignments = customer.plan_assignments.select_related("plan").order_by("-effective_from")
-    context = {"may_assign": may_assign, "page_obj": _page(request, assignments)}
+    # A reseller's customer is priced by its seller's plans, which the seller assigns in its portal; staff
+    # may assign them too (plan_assign accepts any plan of the price owner), never the operator's.
+    seller = customer.price_owner
+    context = {"may_assign": may_assign, "page_obj": _page(request, assignments), "seller": seller}
     if may_assign:
-        context["assign_form"] = form or PlanAssignForm()
+        context["assign_form"] = form = form or PlanAssignForm(customer=customer)
+        context["has_plan_choices"] = form.fields["plan"].queryset.exists()
     try:
         context["plan"], source = plan_for_customer(customer, timezone.now())
         context["plan_source"] = source.split(" ", 1)[0]  # "assigned", "inherited …" or "default"

@@ -101,7 +101,7 @@ def staff_customer_key_add(request, pk: int):
 @staff_required(roles=PRICE_EDITORS, auditor_reads=False)
 def staff_customer_plan_assign(request, pk: int):
     customer = _staff_customer(request, pk)
-    form = PlanAssignForm(request.POST)
+    form = PlanAssignForm(request.POST, customer=customer)
     if form.is_valid():
         data = form.cleaned_data
         try:
