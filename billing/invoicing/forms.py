@@ -45,7 +45,9 @@ class PeriodCloseForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["book"].choices = [("", _("Every book"))] + [(b.key, str(b)) for b in books_list()]
+        self.fields["book"].choices = [("", _("Every book"))] + [
+            (b.key, b.choice_label) for b in books_list()
+        ]
 
     def clean_book(self) -> Book | None:
         """The book chosen, or None for every book (the choices refuse any other key)."""

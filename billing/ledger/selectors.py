@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext
 
 from accounts.models import Customer
 from billing.ledger.models import AccountType, JournalEntry, JournalTransaction, LedgerAccount
@@ -61,6 +62,14 @@ class Book:
 
     def __str__(self) -> str:
         return f"{self.label} ({self.key})"
+
+    @property
+    def choice_label(self) -> str:
+        """How a dropdown names it, in the active language: a customer's book by name and code, the
+        operator's as "<name> (operator)" translated (its key is English, not a word for the reader)."""
+        if self.customer is not None:
+            return str(self)
+        return gettext("%(name)s (operator)") % {"name": self.label}
 
 
 OPERATOR_BOOK = Book(customer=None)

@@ -103,7 +103,7 @@ class ExportForm(PeriodForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["book"].choices = [(book.key, str(book)) for book in books_list()]
+        self.fields["book"].choices = [(book.key, book.choice_label) for book in books_list()]
 
     def clean_book(self) -> Book:
         """The chosen book; blank is the operator's (the choices refuse any other key)."""
