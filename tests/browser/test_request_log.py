@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import MemberRole, StaffRole
+from accounts.models import Customer, MemberRole, StaffRole
+from billing.terms.models import BillingTerms
 from billing.usage.models import UsageEvent
 from billing.usage.services import usage_batch_ingest
 from tests.billing.usage.conftest import top_up
@@ -134,3 +135,77 @@ def test_support_staff_narrows_the_log_to_one_customer(page, live_server, custom
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text(customer_with_requests.name)
     screenshot(page, "request-log-staff")
+
+
+LONG_NAME = "华东智算分销 East China AI Reseller"
+LONG_ID = "chatcmpl-demo-huadong-zhisuan-reseller-2026-12-07-000914-abcdef0123456789"
+
+
+@pytest.fixture
+def reseller_with_long_names(customer_with_requests):
+    """A reseller named like the demo's longest, selling to a customer with a long name too, whose request
+    has an id as long as gateways send; the reseller's owner signs in as owner@huadong.example.com."""
+    source = UsageEvent.objects.filter(customer=customer_with_requests).first().source
+    reseller = customer_make(key="huadong-key")
+    reseller.name, reseller.kind = LONG_NAME, Customer.Kind.SUB_DISTRIBUTOR
+    reseller.save(update_fields=["name", "kind"])
+    buyer = customer_make(key="buyer-key", parent=reseller, mode=BillingTerms.Mode.MONTHLY)
+    buyer.name = "南京律联法律科技有限公司 Nanjing LawLink Legal Technology"
+    buyer.save(update_fields=["name"])
+    top_up(reseller, Decimal("100"))
+    usage_batch_ingest(
+        source=source,
+        records=[
+            event(
+                LONG_ID, key="buyer-key", prompt=200000, cache_read_tokens=123456, cache_write_tokens=20000
+            ),
+            event("chatcmpl-huadong-1", key="huadong-key"),
+        ],
+    )
+    assert UsageEvent.objects.filter(request_id=LONG_ID, customer=buyer).exists()
+    MembershipFactory(
+        user=UserFactory(email="owner@huadong.example.com", password=PASSWORD),
+        customer=reseller,
+        role=MemberRole.OWNER,
+    )
+    return reseller
+
+
+def table_fits(page) -> bool:
+    return page.locator(".table-responsive").first.evaluate("box => box.scrollWidth <= box.clientWidth")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_whole_log_fits_a_1024_px_portal_and_a_1440_px_staff_screen(
+    page, live_server, reseller_with_long_names, language
+):
+    # given the reseller's owner on a 1,024 px screen: its customers' long names and a long request id
+    page.set_viewport_size({"width": 1024, "height": 800})
+    sign_in(page, "owner@huadong.example.com")
+    if language != "en":
+        switch_language(page, language)
+    page.goto("/portal/usage/requests/?start=2026-05-04T00:00&end=2026-05-05T00:00")
+    expect(page.get_by_test_id("request-row")).to_have_count(2)
+    long_row = page.locator(f"[data-request-id='{LONG_ID}']")
+    expect(long_row).to_contain_text("Nanjing LawLink")
+
+    screenshot(page, f"request-log-portal-1024-{language}")
+
+    # then every column, money and status included, fits the table's box without scrolling it
+    assert table_fits(page)
+    expect(long_row.get_by_test_id("status")).to_be_visible()
+    expect(long_row.get_by_test_id("request-id")).to_have_attribute("title", LONG_ID)  # the whole id on hover
+    expect(long_row.get_by_test_id("tokens")).to_contain_text("123,456")
+
+    # and a staff member on a 1,440 px screen, beside the sidebar, sees every customer's requests, all fitting
+    page.context.clear_cookies()
+    enable_totp(UserFactory(email="ada@op.example.com", password=PASSWORD, staff_role=StaffRole.ADMIN))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, "ada@op.example.com", totp_secret=TEST_TOTP_SECRET)
+    if language != "en":
+        switch_language(page, language)
+    page.goto("/dashboard/usage/requests/?start=2026-05-04T00:00&end=2026-05-05T00:00")
+    expect(page.get_by_test_id("request-row")).to_have_count(6)
+    expect(page.locator(f"[data-request-id='{LONG_ID}']")).to_contain_text("Nanjing LawLink")
+    screenshot(page, f"request-log-staff-1440-{language}")
+    assert table_fits(page)
