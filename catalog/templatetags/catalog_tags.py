@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext as _
 
+from catalog.rating import TOKEN_CLASS_LABELS
 from catalog.selectors.pricelist import decimal_text
 from catalog.time_windows import rule_label
 from catalog.time_windows import window_label as shown_window_label
@@ -26,6 +27,13 @@ def percent(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{decimal_text(Decimal(str(value)) * 100)}%"
+
+
+@register.filter
+def token_class_label(code) -> str:
+    """A token class code ("cache_write_1h") as the price tables name it, in the active language; a class
+    the catalog does not know shows its code rather than nothing."""
+    return str(TOKEN_CLASS_LABELS.get(code, code))
 
 
 @register.filter
