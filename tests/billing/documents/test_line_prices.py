@@ -94,7 +94,8 @@ def test_the_class_labels_are_the_catalogs_in_its_order_and_in_the_invoice_langu
     assert labels[0] == "输入" and labels[4] == "输出"
     rows = [row for row in text.splitlines() if any(label in row for label in labels)]
     assert [next(label for label in labels if label in row) for row in rows] == labels
-    assert rows[0].split()[1:] == ["6,000", "2.50"]  # the input row: its tokens (grouped in Chinese too), unit price
+    # the input row: its tokens (grouped in Chinese too), unit price
+    assert rows[0].split()[1:] == ["6,000", "2.50"]
     assert not any(cls in text for cls in ("cache_read", "cache_write_5m", "reasoning"))
 
 
