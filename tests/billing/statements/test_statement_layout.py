@@ -16,7 +16,7 @@ from billing.documents.pdf import statement_pdf
 from billing.invoicing.models import Invoice
 from billing.statements.build import statement_build
 from tests.billing.documents.helpers import credit_note, invoice, payment
-from tests.billing.documents.test_document_layout import overlapping
+from tests.billing.documents.test_document_layout import first_page_words, overlapping
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,20 +27,6 @@ HEADERS = {
     "en": ["Date", "Type", "Reference", "Description", "Due", "Charges", "Payments and credits", "Balance"],
     "zh-hans": ["日期", "类型", "参考号", "描述", "到期日", "费用", "收款及冲减", "余额"],
 }
-
-
-def _words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
-    """Every word of the first page: (text, xMin, yMin, xMax, yMax) in points."""
-    html = subprocess.run(
-        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, check=True
-    ).stdout.decode()
-    out = []
-    for match in re.finditer(
-        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html
-    ):
-        x0, y0, x1, y1, text = match.groups()
-        out.append((text, float(x0), float(y0), float(x1), float(y1)))
-    return out
 
 
 @pytest.fixture
@@ -75,7 +61,7 @@ def _header_cells(words, headers: list[str]) -> list[tuple[float, float]]:
 def test_the_statement_headers_do_not_overlap(statement, language, tmp_path):
     pdf = tmp_path / f"statement-{language}.pdf"
     pdf.write_bytes(statement_pdf(statement, language=language))
-    words = _words(pdf)
+    words = first_page_words(pdf)
     assert overlapping(words) == []  # no text anywhere on the page runs into its neighbour
     cells = _header_cells(words, HEADERS[language])
     for (_left_start, left_end), (right_start, _right_end), name in zip(
@@ -118,4 +104,4 @@ def test_an_invoice_number_stays_on_one_line(tmp_path):
     Invoice.objects.filter(number=number).update(number=long_number)
     pdf = tmp_path / "statement.pdf"
     pdf.write_bytes(statement_pdf(statement_build(customer, OCT_1, OCT_31, strict=True), language="en"))
-    assert long_number in [w[0] for w in _words(pdf)]
+    assert long_number in [w[0] for w in first_page_words(pdf)]
