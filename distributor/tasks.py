@@ -4,7 +4,7 @@ from celery import shared_task
 from django.core.management import call_command
 
 
-@shared_task(name="distributor.tasks.ping_task")
+@shared_task(name="distributor.tasks.ping_task", ignore_result=False)
 def ping_task(value: str) -> str:
     """Echo ``value``; used to prove a real worker consumes from the broker."""
     return f"pong:{value}"
