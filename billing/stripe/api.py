@@ -5,6 +5,7 @@ integer minor units and back. Requests go through ``stripe.default_http_client``
 replay recorded responses at the HTTP boundary.
 """
 
+import time
 from decimal import Decimal
 
 import stripe
@@ -83,13 +84,19 @@ def webhook_payload_verify(*, payload: bytes, signature: str) -> str:
     """Verify ``signature`` (the Stripe-Signature header) over the raw body; return the body as text.
 
     Nothing is parsed before the signature holds, so an unsigned body cannot reach the JSON parser. Raises
-    SignatureVerificationError for a bad, missing or stale signature (300 s tolerance) and ValueError
-    (UnicodeDecodeError) for a body that is not UTF-8.
+    SignatureVerificationError for a bad or missing signature, or one whose timestamp is more than the
+    tolerance (300 s) from now either way, and ValueError (UnicodeDecodeError) for a body that is not UTF-8.
     """
     text = payload.decode("utf-8")
-    stripe.WebhookSignature.verify_header(
-        text, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
-    )
+    tolerance = stripe.Webhook.DEFAULT_TOLERANCE
+    stripe.WebhookSignature.verify_header(text, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance)
+    # stripe-python refuses only a timestamp too far in the past. One as far ahead is as suspect (signed
+    # ahead of time to be replayed later, or by a clock minutes wrong), so the tolerance holds both ways.
+    # verify_header has read the header, so its t= is a number.
+    timestamp = int(next(item[2:] for item in signature.split(",") if item.startswith("t=")))
+    if timestamp > time.time() + tolerance:
+        message = f"Timestamp outside the tolerance zone ({timestamp})"
+        raise SignatureVerificationError(message, signature, text)
     return text
 
 

@@ -90,6 +90,20 @@ def test_a_replayed_old_signature_is_refused(client, topup):
     assert not StripeEvent.objects.exists()
 
 
+def test_a_signature_from_the_future_is_refused_as_one_from_the_past(client, topup):
+    """Stripe's library refuses only old timestamps; 600 s ahead is as far outside the 300 s tolerance."""
+    payload = event_for("event_checkout_session_completed", topup)
+    ahead = sign(payload, timestamp=int(time.time()) + 600)
+    response = post_event(client, payload, signature=ahead)
+    assert response.status_code == 400 and b"Timestamp outside the tolerance zone" in response.content
+    assert not StripeEvent.objects.exists()
+    # Within the tolerance either way (a clock a little ahead or behind) is accepted, as before.
+    for skew in (-240, 240):
+        signed = sign(payload, timestamp=int(time.time()) + skew)
+        assert post_event(client, payload, signature=signed).status_code == 200
+    assert StripeEvent.objects.count() == 1
+
+
 def test_a_tampered_body_is_refused(client, topup):
     payload = event_for("event_checkout_session_completed", topup)
     signature = sign(payload)
