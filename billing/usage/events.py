@@ -28,6 +28,9 @@ MAX_SERVICE_TIER = 20
 AUDIO_PLACES = 3
 MAX_ID = 200
 MAX_UPSTREAM = 120
+# Key candidates an event may name after its key (``key_fallbacks``): a LiteLLM proxy's key hash, alias,
+# team and end user are four; more would be a connector's bug, not a lookup order.
+MAX_KEY_FALLBACKS = 8
 # Clocks drift; an event stamped further ahead than this is a gateway bug, not usage.
 FUTURE_TOLERANCE = timedelta(days=1)
 # No usage is that old; an earlier time is a gateway's placeholder (0, year 1), not a request.
@@ -96,6 +99,13 @@ class CanonicalEvent:
     images: int = 0
     audio_ms: int = 0
     service_tier: str = ""
+    # The keys to try, in order, when ``key`` names no customer (``resolve.key_pick``); ``key`` excluded.
+    key_fallbacks: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key candidate, in lookup order: ``key`` first, then its fallbacks."""
+        return (self.key, *self.key_fallbacks)
 
     @property
     def units(self) -> tuple[int, int, int, int] | None:
@@ -209,6 +219,31 @@ def _text(raw: dict, name: str, errors: list, index: int, *, required: bool, lim
     elif (problem := text_problem(value)) is not None:
         errors.append(RowError(index, name, problem))
     return value
+
+
+def key_fallbacks_parse(raw: dict, key: str, errors: list, index: int) -> tuple[str, ...]:
+    """The key candidates ``raw`` names after ``key`` (``key_fallbacks``: a list of strings, each checked as
+    ``key`` is), in order: blanks, repeats and ``key`` itself left out (they would match nothing new)."""
+    value = raw.get("key_fallbacks")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        errors.append(RowError(index, "key_fallbacks", "must be a list of strings"))
+        return ()
+    if len(value) > MAX_KEY_FALLBACKS:
+        errors.append(RowError(index, "key_fallbacks", f"must hold at most {MAX_KEY_FALLBACKS} keys"))
+        return ()
+    found: list[str] = []
+    for position, item in enumerate(value):
+        if item is None or item == "":
+            continue
+        name = f"key_fallbacks[{position}]"
+        problems: list[RowError] = []
+        text = _text({name: item}, name, problems, index, required=False)
+        errors.extend(problems)
+        if not problems and text and text != key and text not in found:
+            found.append(text)
+    return tuple(found)
 
 
 def _count(raw: dict, name: str, errors: list, index: int, unit: str = "tokens") -> int:
@@ -368,6 +403,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
     errors: list[RowError] = []
     request_id = _text(raw, "request_id", errors, index, required=True)
     key = _text(raw, "key", errors, index, required=True)
+    key_fallbacks = key_fallbacks_parse(raw, key, errors, index)
     model = _text(raw, "model", errors, index, required=True)
     upstream = _text(raw, "upstream_account", errors, index, required=False, limit=MAX_UPSTREAM)
     occurred_at = None
@@ -429,6 +465,7 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
         request_id=request_id,
         occurred_at=occurred_at,
         key=key,
+        key_fallbacks=key_fallbacks,
         model=model,
         upstream_account=upstream,
         batch=batch,

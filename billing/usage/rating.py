@@ -135,6 +135,7 @@ def event_rate(
     channel: Channel | None = None,
     units: tuple[int, int, int, int] | None = None,
     service_tier: str = "",
+    tried: tuple[str, ...] = (),
 ) -> Rated:
     """Return how an event is charged; never raises for a business reason.
 
@@ -146,8 +147,15 @@ def event_rate(
     (``catalog.rating.rate_total``, equal to ``rate()``'s): per-class amounts are not stored per event.
     Every hop and the cost are rated with the same counts, tier and instant, so a time-of-day window
     prices each side by its own book; ``Rated.window`` names the sale's, ``Hop.window`` each purchase's.
+    ``tried``: every key candidate looked up, in order (``CanonicalEvent.keys``), when there were several:
+    an unknown key's reason names them all.
     """
     model_id = model.pk if model is not None else None
+    if customer_id is None and len(tried) > 1:
+        names = ", ".join(repr(k) for k in tried)
+        detail = stored("usage.unrated.no_such_keys", gateway_keys=names)
+        reason = f"no customer has any of the keys {names} (tried in this order)"
+        return unrated(None, model_id, "unknown_key", reason, detail)
     if customer_id is None:
         detail = stored("usage.unrated.no_such_key", gateway_key=repr(key))
         return unrated(None, model_id, "unknown_key", f"no customer has key {key!r}", detail)

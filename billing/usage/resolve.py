@@ -26,6 +26,17 @@ def keys_resolve(*, source: GatewaySource | None, keys: set[str]) -> dict[str, i
     return found
 
 
+def key_pick(keys: tuple[str, ...], found: dict[str, int | None]) -> tuple[str, int | None]:
+    """The first of an event's key candidates (``CanonicalEvent.keys``, in lookup order) that ``found``
+    (``keys_resolve``'s answer) maps to a customer, with the customer; else the first candidate and None.
+    The candidate returned is the event's stored ``gateway_key``."""
+    for key in keys:
+        customer_id = found.get(key)
+        if customer_id is not None:
+            return key, customer_id
+    return keys[0], None
+
+
 def models_resolve(names: set[str]) -> dict[str, AIModel]:
     """Map each lower-cased name that is a model's canonical name or alias to the model (two queries)."""
     lowered = {n.lower() for n in names if n}

@@ -71,6 +71,8 @@ ROW_REASONS = {
         "reading stopped here: the file %(problem)s; nothing after this point was read"
     ),
     "usage.row.csv_row": gettext_noop("is not a readable CSV row (%(problem)s)"),
+    "usage.row.list_of_strings": gettext_noop("must be a list of strings"),
+    "usage.row.at_most_keys": gettext_noop("must hold at most %(limit)s keys"),
     "usage.row.csv_header": gettext_noop(
         "reading stopped here: the header row is not readable CSV (%(problem)s)"
     ),

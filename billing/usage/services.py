@@ -36,6 +36,7 @@ from billing.usage.resolve import (
     channels_load,
     channels_lock_shared,
     customers_load,
+    key_pick,
     keys_resolve,
     models_resolve,
 )
@@ -116,23 +117,26 @@ def _keys_claim(*, source_id: int, rows: list[UsageEvent]) -> set[str]:
 @dataclass
 class RatedEvents:
     """Events of one source rated (``rated`` in their order) with what rated them, for the later steps
-    (``channels``: the events' channels by upstream account as sent, for the cost postings)."""
+    (``channels``: the events' channels by upstream account as sent, for the cost postings; ``keys``: each
+    event's gateway key as stored, the candidate that named its customer, else its first)."""
 
     rated: list[Rated]
     customers: dict
     models: dict
     pricer: BatchPricer | None
     channels: dict
+    keys: list[str]
 
 
 def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -> RatedEvents:
     """Resolve the events' keys, models and channels, load their prices once and rate each
     (``event_rate``). Inside the charging transaction: the channels are read under the mapping lock."""
-    key_map = keys_resolve(source=source, keys={e.key for e in events})
+    key_map = keys_resolve(source=source, keys={k for e in events for k in e.keys})
+    picked = [key_pick(e.keys, key_map) for e in events]
     model_map = models_resolve({e.model for e in events})
     channels_lock_shared()
     channels = channels_load({e.upstream_account for e in events})
-    customers = customers_load(set(key_map.values()))
+    customers = customers_load({c for _key, c in picked if c is not None})
     models = {m.pk: m for m in model_map.values()}
     pricer = None
     if events:
@@ -140,9 +144,9 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
         pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
     rated = [
         event_rate(
-            key=e.key,
+            key=key,
             model_name=e.model,
-            customer_id=key_map.get(e.key),
+            customer_id=customer_id,
             model=model_map.get(e.model.lower()),
             pricer=pricer,
             at=e.occurred_at,
@@ -152,20 +156,22 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
             channel=channels.get(e.upstream_account),
             units=e.units,
             service_tier=e.service_tier,
+            tried=e.keys,
         )
-        for e in events
+        for e, (key, customer_id) in zip(events, picked, strict=True)
     ]
     # The pricer's customers include every hop's buyer, which the later steps post for too.
-    return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer, channels)
+    keys = [key for key, _customer in picked]
+    return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer, channels, keys)
 
 
-def _event_row(event: CanonicalEvent, rated: Rated, *, source_id, batch_id) -> UsageEvent:
+def _event_row(event: CanonicalEvent, rated: Rated, *, key: str, source_id, batch_id) -> UsageEvent:
     return UsageEvent(
         source_id=source_id,
         batch_id=batch_id,
         request_id=event.request_id,
         occurred_at=event.occurred_at,
-        gateway_key=event.key,
+        gateway_key=key,
         customer_id=rated.customer_id,
         model_name=event.model,
         model_id=rated.model_id,
@@ -318,8 +324,8 @@ def usage_batch_ingest(
             candidates = list(unique.values())
             rating = events_rate(events=candidates, source=source)
             rows = []
-            for e, rated in zip(candidates, rating.rated, strict=True):
-                rows.append(_event_row(e, rated, source_id=source.pk, batch_id=batch.pk))
+            for e, rated, key in zip(candidates, rating.rated, rating.keys, strict=True):
+                rows.append(_event_row(e, rated, key=key, source_id=source.pk, batch_id=batch.pk))
                 rows += hop_rows(rows[-1], rated.hops, rated_in_id=batch.pk)
             charge = usage_charge(_BatchCharge(batch=batch, source=source, rows=rows, rating=rating))
             result = BatchResult(

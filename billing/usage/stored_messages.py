@@ -41,6 +41,9 @@ messages_register(
         "usage.unrated.missing_fx": gettext_noop("missing_fx: %(detail)s"),
         "usage.unrated.not_rateable": gettext_noop("not_rateable: %(detail)s"),
         "usage.unrated.no_such_key": gettext_noop("no customer has key %(gateway_key)s"),
+        "usage.unrated.no_such_keys": gettext_noop(
+            "no customer has any of the keys %(gateway_keys)s (tried in this order)"
+        ),
         "usage.unrated.no_such_model": gettext_noop("%(model)s is not a known model or alias"),
         "usage.unrated.field": gettext_noop("%(field)s: %(reason)s"),
         "usage.unrated.for_hop": gettext_noop("%(reason)s (for %(customer)s's %(role)s)"),

@@ -32,7 +32,6 @@ def event_head(event: CanonicalEvent, source_id: int) -> str:
     cost = event.gateway_cost
     return (
         f"{source_id}\t{copy_escape(event.request_id)}\t{event.occurred_at.isoformat()}\t"
-        f"{copy_escape(event.key)}\t"
         f"{copy_escape(event.model)}\t{copy_escape(event.upstream_account)}\t{event.prompt_tokens}\t"
         f"{event.cache_read_tokens}\t{event.cache_write_tokens}\t{event.cache_write_1h_tokens}\t"
         f"{event.completion_tokens}\t{event.reasoning_tokens}\t{'t' if event.batch else 'f'}\t"

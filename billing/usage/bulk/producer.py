@@ -20,7 +20,7 @@ from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
-from billing.usage.resolve import channels_load, customers_load, keys_resolve, models_resolve
+from billing.usage.resolve import channels_load, customers_load, key_pick, keys_resolve, models_resolve
 
 # The unit counts (UNIT_COLUMNS) of an event that has none, as stage COPY text.
 _NO_UNITS = "0\t0\t0\t0\t"
@@ -70,7 +70,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     lines numbered from ``first_line``."""
     fresh = [e for e in events if e is not None]
     accounts = {e[8] for e in fresh}
-    lookups.update({e[2] for e in fresh}, {e[3] for e in fresh}, accounts)
+    lookups.update({k for e in fresh for k in e[2]}, {e[3] for e in fresh}, accounts)
     models = {m.pk: m for m in lookups.models.values() if m is not None}
     times = [e[1] for e in fresh]
     start, end = min(times), max(times)
@@ -88,12 +88,13 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     customers = set()
     line, derived = first_line, 0
     tail = f"{stamp}\t{batch_id}\t"
-    for rid, at, key, model, counts, batch, succeeded, head, upstream, at_text, units, tier in fresh:
+    for rid, at, candidates, model, counts, batch, succeeded, head, upstream, at_text, units, tier in fresh:
+        key, customer_id = key_pick(candidates, keys)
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, window, message = (
             event_rate(
                 key=key,
                 model_name=model,
-                customer_id=keys.get(key),
+                customer_id=customer_id,
                 model=by_name.get(model.lower()),
                 pricer=pricer,
                 at=at,
@@ -103,6 +104,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
                 channel=channels[upstream],
                 units=units,
                 service_tier=tier,
+                tried=candidates,
             )
         )
         if customer_id is not None:
@@ -117,7 +119,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
         # The reason, as written and as stored text (common.stored_text): an unrated event's alone.
         reason = f"{copy_escape(reason)}\t{message_text(message)}" if message is not None else f"\t{NULL}"
         wide.append(
-            f"{head}{ids}{state}\t{reason}\t{sale}\t{window}\t{tail}"
+            f"{head}{copy_escape(key)}\t{ids}{state}\t{reason}\t{sale}\t{window}\t{tail}"
             f"{batch_id if state == RATED else NULL}\n".encode()
         )
         request = f"\t{copy_escape(rid)}\t{at_text}\t"

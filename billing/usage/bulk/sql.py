@@ -13,15 +13,17 @@ COLUMNS = (
     "rated_in_id", "ingested_at",
 )  # fmt: skip
 # COPY sends the event's own columns first (formatted once, while parsing), the rating's after them and the
-# batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists.
+# batch's last: the producer takes the chunk's batch id from its sequence before the batch row exists. The
+# gateway key is the rating's: the key candidate that named the customer (``resolve.key_pick``).
 HEAD_COLUMNS = (
-    "source_id", "request_id", "occurred_at", "gateway_key", "model_name", "upstream_account",
+    "source_id", "request_id", "occurred_at", "model_name", "upstream_account",
     *TOKEN_COLUMNS, "is_batch", "succeeded", "gateway_cost", "gateway_cost_currency", "metadata",
     *UNIT_COLUMNS, "service_tier",
 )  # fmt: skip
 TAIL_COLUMNS = (
-    "customer_id", "model_id", "rating_state", "unrated_reason", "unrated_message", "sell_plan",
-    "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window", "ingested_at",
+    "gateway_key", "customer_id", "model_id", "rating_state", "unrated_reason", "unrated_message",
+    "sell_plan", "sell_amount", "sell_currency", "cost_amount", "cost_currency", "price_window",
+    "ingested_at",
 )  # fmt: skip
 BATCH_COLUMNS = ("batch_id", "rated_in_id")
 COPY_COLUMNS = HEAD_COLUMNS + TAIL_COLUMNS + BATCH_COLUMNS

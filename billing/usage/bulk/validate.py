@@ -18,6 +18,7 @@ from billing.usage.events import (
     EARLIEST,
     FUTURE_TOLERANCE,
     MAX_ID,
+    MAX_KEY_FALLBACKS,
     MAX_SERVICE_TIER,
     MAX_TOKENS,
     MAX_UPSTREAM,
@@ -41,8 +42,8 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     agree on every row this takes; anything else (errors, coercions, odd types, text beyond ASCII, metadata
     holding an escaped NUL, ``audio_seconds``, an adjustment) goes the slow way. Nothing this takes can
     fail in COPY.
-    Tuple: (request_id, occurred_at, key, model, counts, batch, succeeded, head, upstream account,
-    occurred_at as COPY text, unit counts (None: all zero), service tier).
+    Tuple: (request_id, occurred_at, key candidates (``CanonicalEvent.keys``), model, counts, batch,
+    succeeded, head, upstream account, occurred_at as COPY text, unit counts (None: all zero), service tier).
     """
     if type(raw) is not dict:
         return None
@@ -57,6 +58,9 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     if not (request_id.isascii() and key.isascii() and model.isascii()) or (
         "\x00" in request_id or "\x00" in key or "\x00" in model
     ):
+        return None
+    keys = _keys(key, get("key_fallbacks"))
+    if keys is None:
         return None
     if upstream is None:
         upstream = ""
@@ -172,13 +176,32 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
             return None
         units, tier, extras_text = extras
     head = (
-        f"{source_id}\t{copy_escape(request_id)}\t{at_text}\t{copy_escape(key)}\t{copy_escape(model)}\t"
+        f"{source_id}\t{copy_escape(request_id)}\t{at_text}\t{copy_escape(model)}\t"
         f"{copy_escape(upstream)}\t"
         f"{prompt}\t{cache_read}\t{cache_write}\t{cache_write_1h}\t{completion}\t{reasoning}\t"
         f"{'t' if batch else 'f'}\t{'t' if succeeded else 'f'}\t{cost_text}\t"
         f"{copy_escape(currency) if cost_text != NULL else ''}\t{copy_escape(metadata_text)}\t{extras_text}"
     )
-    return (request_id, at, key, model, counts, batch, succeeded, head, upstream, at_text, units, tier)
+    return (request_id, at, keys, model, counts, batch, succeeded, head, upstream, at_text, units, tier)
+
+
+def _keys(key: str, fallbacks) -> tuple[str, ...] | None:
+    """``key`` and its plain fallbacks (ASCII text without NUL, as ``key``), repeats left out as
+    ``events.key_fallbacks_parse`` leaves them; None to let ``event_validate`` decide anything else."""
+    if not fallbacks:
+        return (key,) if fallbacks is None or fallbacks == [] else None
+    if type(fallbacks) is not list or len(fallbacks) > MAX_KEY_FALLBACKS:
+        return None
+    keys = [key]
+    for item in fallbacks:
+        if type(item) is not str:
+            return None
+        item = item.strip()
+        if not 0 < len(item) <= MAX_ID or not item.isascii() or "\x00" in item:
+            return None
+        if item not in keys:
+            keys.append(item)
+    return tuple(keys)
 
 
 # The unit counts (UNIT_COLUMNS) and service tier of an event that has none, as COPY text (HEAD_COLUMNS).
@@ -253,7 +276,7 @@ def slice_parse(
             row = (
                 e.request_id,
                 e.occurred_at,
-                e.key,
+                e.keys,
                 e.model,
                 e.counts,
                 e.batch,

@@ -91,6 +91,12 @@ def records(prefix: str) -> list:
         event("old", key=f"{prefix}-plain"),  # charged by an earlier batch
         event("bad-cache", key=f"{prefix}-plain", prompt=10, cache_read_tokens=11),
         {"request_id": "naive", "occurred_at": "2026-05-04T10:30:00", "key": f"{prefix}-plain", "model": "x"},
+        # Key candidates: the customer of the first one mapped (stored as the key), on the fast and the
+        # slow check (text beyond ASCII); none mapped is unrated naming them all; a bad list is a bad row.
+        event("fb-alias", key=f"{prefix}-hash", key_fallbacks=[f"{prefix}-credit", f"{prefix}-plain"]),
+        event("fb-slow", key=f"{prefix}-hash", key_fallbacks=["ünmapped", f"{prefix}-plain"]),
+        event("fb-none", key="no-hash", key_fallbacks=["no-alias", "no-team"]),
+        event("fb-bad", key=f"{prefix}-plain", key_fallbacks=f"{prefix}-credit"),
     ]
     return rows
 
@@ -161,7 +167,7 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
 
     counts = (result.accepted, result.duplicates, result.rejected, result.unrated)
     assert counts == (reference.accepted, reference.duplicates, reference.rejected, reference.unrated)
-    assert counts == (28, 2, 2, 3)
+    assert counts == (31, 2, 3, 4)
     key = lambda e: (e["index"], e["field"])  # noqa: E731
     assert sorted(result.errors, key=key) == sorted(reference.errors, key=key)
 
@@ -171,7 +177,15 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
     for request_id, row in expected.items():
         assert got[request_id] == row, request_id
     states = Counter(row["rating_state"] for row in got.values())
-    assert states == {RatingState.RATED: 25, RatingState.UNRATED: 3, RatingState.NOT_CHARGED: 1}  # "old" too
+    assert states == {RatingState.RATED: 27, RatingState.UNRATED: 4, RatingState.NOT_CHARGED: 1}  # "old" too
+    assert [(got[r]["gateway_key"], got[r]["customer_id"]) for r in ("fb-alias", "fb-slow", "fb-none")] == [
+        ("credit", "credit"),
+        ("plain", "plain"),
+        ("no-hash", None),
+    ]
+    assert got["fb-none"]["unrated_reason"] == (
+        "unknown_key: no customer has any of the keys 'no-hash', 'no-alias', 'no-team' (tried in this order)"
+    )
     assert {r["unrated_reason"].split(":")[0] for r in got.values() if r["unrated_reason"]} == {
         "unknown_key",
         "unknown_model",

@@ -16,6 +16,7 @@ from billing.usage.events import (
     EARLIEST,
     FUTURE_TOLERANCE,
     MAX_ID,
+    MAX_KEY_FALLBACKS,
     MAX_METADATA_DEPTH,
     MAX_TOKENS,
     MAX_UPSTREAM,
@@ -62,7 +63,8 @@ ANY_JSON = st.recursive(
     max_leaves=12,
 )
 FIELDS = (
-    "request_id", "occurred_at", "key", "model", "upstream_account", *TOKEN_COLUMNS, "batch", "status",
+    "request_id", "occurred_at", "key", "key_fallbacks", "model", "upstream_account", *TOKEN_COLUMNS, "batch",
+    "status",
     "gateway_cost", "gateway_cost_currency", "metadata",
     # the connectors' own fields
     "id", "startTime", "model_group", "model_id", "api_base", "call_type", "response_cost", "hidden_params",
@@ -90,6 +92,9 @@ def assert_storable(event: CanonicalEvent) -> None:
         value = getattr(event, name)
         assert isinstance(value, str) and len(value) <= limit and text_problem(value) is None, name
     assert event.request_id and event.key and event.model
+    assert len(set(event.keys)) == len(event.keys) <= 1 + MAX_KEY_FALLBACKS
+    for key in event.key_fallbacks:
+        assert isinstance(key, str) and 0 < len(key) <= MAX_ID and text_problem(key) is None
     offset = event.occurred_at.utcoffset()
     assert -timedelta(hours=16) < offset < timedelta(hours=16) and not offset.microseconds
     assert EARLIEST <= event.occurred_at <= NOW + FUTURE_TOLERANCE
@@ -160,11 +165,11 @@ def test_the_bulk_fast_check_accepts_only_what_event_validate_accepts_unchanged(
     if fast is None:
         return  # decided the slow way, by event_validate itself
     assert isinstance(reference, CanonicalEvent), reference
-    request_id, at, key, model, counts, batch, succeeded, _head, upstream, _at_text, _units, _tier = fast
-    assert (request_id, at, key, model, upstream, batch, succeeded) == (
+    request_id, at, keys, model, counts, batch, succeeded, _head, upstream, _at_text, _units, _tier = fast
+    assert (request_id, at, keys, model, upstream, batch, succeeded) == (
         reference.request_id,
         reference.occurred_at,
-        reference.key,
+        reference.keys,
         reference.model,
         reference.upstream_account,
         reference.batch,
@@ -188,7 +193,7 @@ def test_every_edge_value_in_every_field_is_decided_alike_by_both_checks():
                 assert (fast[0], fast[1], fast[2], fast[3], list(fast[4])) == (
                     reference.request_id,
                     reference.occurred_at,
-                    reference.key,
+                    reference.keys,
                     reference.model,
                     [getattr(reference, n) for n in TOKEN_COLUMNS],
                 ), (name, value)
@@ -225,3 +230,40 @@ def test_a_token_count_too_large_for_the_decimal_context_is_a_field_error():
             assert (exc.field, exc.reason) == ("tokens_prompt", "must be a whole number of tokens")
         else:
             raise AssertionError(f"{value} was taken as a token count")
+
+
+@settings(max_examples=400, deadline=None)
+@given(fallbacks=st.lists(EDGE_TEXT | st.text(max_size=3) | st.none() | EDGE_NUMBERS, max_size=10) | ANY_JSON)
+def test_key_fallbacks_are_checked_as_the_key_is_and_alike_by_both_checks(fallbacks):
+    raw = {**GOOD, "key_fallbacks": fallbacks}
+    fast = fast_event(raw, NOW + FUTURE_TOLERANCE, 1)
+    reference = event_validate(raw, 0, now=NOW)
+    if isinstance(reference, CanonicalEvent):
+        assert_storable(reference)
+    else:
+        assert {e.field.split("[")[0] for e in reference} == {"key_fallbacks"}, reference
+    if fast is not None:
+        assert isinstance(reference, CanonicalEvent), reference
+        assert fast[2] == reference.keys
+
+
+def test_key_fallbacks_keep_their_order_without_blanks_or_repeats_and_name_a_bad_one():
+    raw = {**GOOD, "key": "hash-1", "key_fallbacks": [" alias ", None, "", "hash-1", "team", "alias"]}
+    assert event_validate(raw, 0, now=NOW).keys == ("hash-1", "alias", "team")
+    assert fast_event(raw, NOW + FUTURE_TOLERANCE, 1) is None  # blanks are the slow way's to drop
+    plain = {**GOOD, "key": "hash-1", "key_fallbacks": ["alias", "team"]}
+    assert fast_event(plain, NOW + FUTURE_TOLERANCE, 1)[2] == ("hash-1", "alias", "team")
+    assert fast_event({**GOOD, "key_fallbacks": []}, NOW, 1)[2] == (GOOD["key"],)
+
+    bad = event_validate({**GOOD, "key_fallbacks": ["alias", True, "x" * 201]}, 7, now=NOW)
+    assert [e.as_dict() for e in bad] == [
+        {"index": 7, "field": "key_fallbacks[1]", "reason": "must be a string"},
+        {"index": 7, "field": "key_fallbacks[2]", "reason": "is longer than 200 characters"},
+    ]
+    assert [e.reason for e in event_validate({**GOOD, "key_fallbacks": "alias"}, 0, now=NOW)] == [
+        "must be a list of strings"
+    ]
+    too_many = {**GOOD, "key_fallbacks": [f"k{i}" for i in range(MAX_KEY_FALLBACKS + 1)]}
+    assert [e.reason for e in event_validate(too_many, 0, now=NOW)] == [
+        f"must hold at most {MAX_KEY_FALLBACKS} keys"
+    ]
