@@ -4,6 +4,7 @@ Each endpoint reads its body under its own limit (``common.api_input``), gzip in
 body and what it inflates to are both bounded, and either over the limit is a 413 that says it.
 """
 
+import io
 import json
 import re
 import zlib
@@ -16,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
+from billing.usage.events import UnreadableRecord
+from billing.usage.files import ndjson_records
 from billing.usage.serializers import (
     BatchResultSerializer,
     CanonicalEventSerializer,
@@ -82,26 +85,42 @@ def body_inflate(raw: bytes, content_encoding: str, *, limit_bytes: int) -> byte
 
 
 def body_records(raw: bytes) -> list:
-    """Decode a JSON array, an object with ``events``, or NDJSON."""
+    """Decode a JSON array, an object with ``events`` (or one event), or NDJSON.
+
+    An array is one document: what cannot be read in it refuses the body. NDJSON is read a line at a time
+    by the files' reader (``files.ndjson_records``): a line that cannot be read is that row's error naming
+    its line (blank lines counted) and the other lines are kept, as any bad row of a batch is; only a body
+    none of whose lines can be read is refused, naming the first line's problem.
+    """
+    body = raw.strip()
+    if not body:
+        raise BodyError(_("The body is empty."))
+    if body[:1] == b"[":
+        return _array(body)
+    if body[:1] == b"{":
+        try:
+            data = json.loads(body.decode("utf-8"), parse_float=Decimal)
+        # Not one object (UnicodeDecodeError and JSONDecodeError are ValueErrors), or one the decoder
+        # cannot read: NDJSON, whose reader says which line holds what.
+        except (ValueError, ArithmeticError, RecursionError):
+            data = None
+        if isinstance(data, dict):
+            return data["events"] if isinstance(data.get("events"), list) else [data]
+    records = list(ndjson_records(io.BytesIO(raw)))  # not stripped: leading blank lines are lines too
+    if all(isinstance(record, UnreadableRecord) for record in records):
+        message = _("The body is neither a JSON array nor NDJSON: %(problem)s.")
+        raise BodyError(message % {"problem": records[0].reason})
+    return records
+
+
+def _array(body: bytes) -> list:
+    """A body that begins as a JSON array, read whole; anything unreadable in it refuses it."""
     try:
-        text = raw.decode("utf-8").strip()
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(_("The body must be UTF-8.")) from exc
-    if not text:
-        raise BodyError(_("The body is empty."))
     try:
-        if text[0] in "[{":
-            try:
-                data = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError:
-                if text[0] != "{":
-                    raise
-                data = None  # NDJSON whose first line is an object
-            if isinstance(data, list):
-                return data
-            if isinstance(data, dict):
-                return data["events"] if isinstance(data.get("events"), list) else [data]
-        return [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()]
+        return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise BodyError(
             _("The body is neither a JSON array nor NDJSON: line %(line)s: %(error)s.")
@@ -167,8 +186,9 @@ class UsageBatchView(APIView):
             "A JSON array or NDJSON of canonical events (or of a connector's records with `connector=`), "
             f"at most {MAX_BATCH_EVENTS} events and {MAX_BATCH_BYTES} bytes ({MAX_BATCH_BYTES // MIB} MiB), "
             "optionally `Content-Encoding: gzip` (then at most that much both compressed and inflated). "
-            "Good rows are kept when others are rejected. Repeating an `Idempotency-Key` returns the first "
-            "answer; the same key with a different body is refused with 409."
+            "Good rows are kept when others are rejected (an NDJSON line that is not JSON is its row's "
+            "error, naming the line). Repeating an `Idempotency-Key` returns the first answer; the same key "
+            "with a different body is refused with 409."
         ),
         request={
             "application/json": CanonicalEventSerializer(many=True),

@@ -116,10 +116,16 @@ _BLOCK = 1 << 20
 
 def _lines(binary) -> Iterator[bytes]:
     """The lines of a binary file without their ends, which are ``\\n``, ``\\r`` or ``\\r\\n`` as in text mode
-    (a file from an old Mac tool is lines too, not one huge line). Read a block at a time; a ``\\r\\n`` cut
-    by a block's end gives an empty line, which the caller skips as blank."""
+    (a file from an old Mac tool is lines too, not one huge line), each exactly once, so that counting them
+    gives an editor's line numbers. Read a block at a time."""
     rest = b""
+    after_cr = False
     while block := binary.read(_BLOCK):
+        if after_cr and block[:1] == b"\n":
+            block = block[1:]  # the end of a \r\n the last block's end cut: its line has been given
+        after_cr = block[-1:] == b"\r"
+        if not block:
+            continue
         lines = (rest + block).splitlines() if rest else block.splitlines()
         rest = b"" if block[-1:] in (b"\n", b"\r") or not lines else lines.pop()
         yield from lines
@@ -131,15 +137,15 @@ def ndjson_records(binary) -> Iterator:
     """Yield the records of an NDJSON file (binary) one line at a time.
 
     Floats as Decimal, blank lines skipped, a byte-order mark ignored; a line that is not JSON (or not
-    UTF-8, or beyond json's limits) is yielded as an ``UnreadableRecord`` saying so, reported as a bad
-    row with its index, never dropped and never a crash. A line the fast decoder refuses (blank, not
-    JSON, not UTF-8, NaN, lone surrogates, too deep) takes the reference path. Memory: one line at a time.
+    UTF-8, or beyond json's limits) is yielded as an ``UnreadableRecord`` saying so and naming its line
+    (``line 3: is not valid JSON (…)``, blank lines counted: a record's index does not count them), reported
+    as a bad row with its index, never dropped and never a crash. A line the fast decoder refuses (blank,
+    not JSON, not UTF-8, NaN, lone surrogates, too deep) takes the reference path. Memory: one line at a
+    time.
     """
     fast = _FAST_DECODER.decode
-    first = True
-    for line in _lines(binary):
-        if first:
-            first = False
+    for number, line in enumerate(_lines(binary), 1):
+        if number == 1:
             line = line.removeprefix(UTF8_BOM)
         try:
             record = fast(line)
@@ -147,6 +153,8 @@ def ndjson_records(binary) -> Iterator:
             record = _reference_record(line)
             if record is _BLANK:
                 continue
+            if isinstance(record, UnreadableRecord):
+                record = UnreadableRecord(f"line {number}: {record.reason}")
         yield record
 
 

@@ -62,6 +62,8 @@ ROW_REASONS = {
         "says %(ms)s ms, audio_ms says %(audio_ms)s: send one of them, or both equal"
     ),
     "usage.row.not_utf8": gettext_noop("is not UTF-8 text"),
+    # An NDJSON line that cannot be read: its line in the file or body (blank lines counted), and why.
+    "usage.row.line": gettext_noop("line %(line)s: %(problem)s"),
     "usage.row.json_invalid": gettext_noop("is not valid JSON (%(problem)s at column %(column)s)"),
     "usage.row.json_invalid_said": gettext_noop("is not valid JSON (%(problem)s)"),
     "usage.row.json_invalid_bare": gettext_noop("is not valid JSON"),

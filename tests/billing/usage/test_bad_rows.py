@@ -363,7 +363,12 @@ def test_deeply_nested_upload_rows_are_bad_rows_not_a_crash(
         upload.file.name.rsplit("/", 1)[-1]: [e.get("message") for e in upload.errors]
         for upload in UsageUpload.objects.all()
     }
-    assert messages["deep.ndjson"] == [{"key": "usage.row.too_deep", "params": {}}]
+    assert messages["deep.ndjson"] == [
+        {
+            "key": "usage.row.line",
+            "params": {"line": "2", "problem": {"key": "usage.row.too_deep", "params": {}}},
+        }
+    ]
     got = {
         upload.file.name.rsplit("/", 1)[-1]: (
             upload.state,
@@ -377,7 +382,7 @@ def test_deeply_nested_upload_rows_are_bad_rows_not_a_crash(
         "done",
         2,
         1,
-        [{"index": 1, "field": "non_field_errors", "reason": "is nested too deeply to read"}],
+        [{"index": 1, "field": "non_field_errors", "reason": "line 2: is nested too deeply to read"}],
     )
     assert got["deeper-than-metadata.json"] == (
         "done",

@@ -205,13 +205,13 @@ def test_records_iter_reads_ndjson_lines_and_keeps_bad_ones_in_place():
     assert records == [
         {"a": Decimal("1.50"), "b": [1, 2]},
         {"c": "\u00e9t\u00e9"},
-        UnreadableRecord("is not valid JSON (Expecting value at column 1)"),
+        UnreadableRecord("line 5: is not valid JSON (Expecting value at column 1)"),
         {"d": 2},
         {"e": 3},
-        UnreadableRecord("holds a number too long or too large to read"),
-        UnreadableRecord("is nested too deeply to read"),
-        UnreadableRecord("is not UTF-8 text"),
-        UnreadableRecord("holds a number too long or too large to read"),
+        UnreadableRecord("line 8: holds a number too long or too large to read"),
+        UnreadableRecord("line 9: is nested too deeply to read"),
+        UnreadableRecord("line 10: is not UTF-8 text"),
+        UnreadableRecord("line 11: holds a number too long or too large to read"),
         {"f": 4},
     ]
     assert str(records[0]["a"]) == "1.50"
@@ -344,17 +344,22 @@ def test_fast_decoder_gives_exactly_the_reference_records():
 
 def ndjson_records_reference(body: bytes):
     """The reference decoder alone (Decimal floats and constants), line by line, as ndjson_records
-    documents it."""
+    documents it: an unreadable line names its line number."""
     from billing.usage.files import json_decode
 
-    for line in body.splitlines():
+    for number, line in enumerate(body.splitlines(), 1):
         try:
             text = line.decode()
         except UnicodeDecodeError:
-            yield UnreadableRecord("is not UTF-8 text")
+            yield UnreadableRecord(f"line {number}: is not UTF-8 text")
             continue
         if text.strip():
-            yield json_decode(text)
+            record = json_decode(text)
+            yield (
+                UnreadableRecord(f"line {number}: {record.reason}")
+                if isinstance(record, UnreadableRecord)
+                else record
+            )
 
 
 def test_metadata_text_is_the_same_json_value_as_the_reference_encoder():
