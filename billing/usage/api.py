@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
+from billing.usage.connectors.newapi import UserLogExport, user_log_export_check
 from billing.usage.events import UnreadableRecord
 from billing.usage.files import ndjson_records
 from billing.usage.serializers import (
@@ -150,8 +151,9 @@ def _responses(limit_bytes: int) -> dict:
     return {
         200: BatchResultSerializer,
         400: error(
-            "The body is not gzip, UTF-8, a JSON array or NDJSON; an unknown `connector`; or a bad "
-            "`Idempotency-Key` (over 200 characters or holding control characters)."
+            "The body is not gzip, UTF-8, a JSON array or NDJSON; an unknown `connector`; a bad "
+            "`Idempotency-Key` (over 200 characters or holding control characters); or new-api logs from "
+            "its user log API, whose ids are not the rows' own (send the admin export)."
         ),
         401: error("Missing, unknown or disabled gateway token."),
         403: error(SESSION_REFUSED),
@@ -219,7 +221,9 @@ class UsageBatchView(APIView):
             raw = body_read(request, **limits)
             encoding = request.headers.get("Content-Encoding", "")
             records = body_records(body_inflate(raw, encoding, limit_bytes=self.max_body_bytes))
-        except BodyError as exc:
+            if fmt == "newapi":
+                records = list(user_log_export_check(records))
+        except (BodyError, UserLogExport) as exc:
             return Response({"detail": str(exc)}, status=400)
         try:
             result = usage_batch_ingest(

@@ -5,6 +5,23 @@ consume, 5 = error, 6 = refund; top-ups and management rows are not usage), ``co
 ``token_name``, ``model_name``, ``quota``, ``prompt_tokens``, ``completion_tokens``, ``channel``/
 ``channel_id`` (the upstream channel), ``is_stream``, ``request_id`` when present, and ``other`` (JSON text).
 
+A row is keyed ``log-<id>``: its id in the ``logs`` table, which new-api's database numbers uniquely, and
+the request key is unique per gateway source (``usage_request_key``), so the source stands for the
+new-api instance and (instance, id) is the row's identity: one source per instance (two instances both
+have a row 17). Id 0 is an id like any other. A ``request_id`` column (newer new-api) is no row key:
+new-api writes the request's id on the consume row *and* on the error rows of the channels it retried
+(``RecordErrorLog`` and ``RecordConsumeLog`` both take ``common.RequestIdKey`` from the request), so keying
+by it would take a request's charge for a duplicate of its failed attempt. It is kept as
+``metadata.gateway_request_id``; only a row without an id is keyed by it.
+
+Only the admin's export has real ids: the admin log API (``GET /api/log/``, ``controller.GetAllLogs``) or
+the ``logs`` table itself. The user log API (``GET /api/log/self``, ``controller.GetUserLogs``; and
+``/api/log/token``, ``GetLogByKey``) passes its rows through ``model.formatUserLogs``, which blanks
+``channel_name`` and sets ``Id = Id % 1024`` (newer releases: the row's position on the page), and whose
+answer (``controller.buildUserLogDTOs``, ``userLogDTO``) has no user, channel or token columns. Its rows
+cannot be told apart by id, and a repeated key is a duplicate: rows would be silently lost. So
+``user_log_export_check`` refuses such an export whole (see there).
+
 ``other`` as new-api's ``service/log_info_generate.go`` and ``service/text_quota.go`` write it:
 
 - ``cache_tokens``: cache reads. ``cache_creation_tokens``: cache writes, of which
@@ -39,10 +56,13 @@ response body, so a channel that answers with another model than it was sent is 
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation, localcontext
+from itertools import chain
 
 from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
+from common.stored_text import stored, stored_render
 
 CONSUME, ERROR, REFUND = 2, 5, 6
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
@@ -57,6 +77,83 @@ MAX_CONTENT = 200
 TASK_SETTLEMENT_KEYS = ("quota_delta", "pre_consumed", "pre_consumed_quota")
 # ``ImageHelper`` writes the number of images into the content: "大小 1024x1024, 品质 standard, 生成数量 2".
 IMAGES_IN_CONTENT = re.compile(r"生成数量 ([0-9]{1,10})(?![0-9])")
+# ``model.formatUserLogs``: the user log API answers ``Id % 1024``.
+USER_LOG_MODULO = 1024
+# The user log API's rows (``userLogDTO``) carry ``channel_name`` and none of the admin's columns below
+# (the ``logs`` table has all but ``channel_name``, which is a join; the admin log API all of them).
+ADMIN_COLUMNS = ("user_id", "username", "channel", "channel_id", "token_id")
+# What a row is told from another row by, for two rows of the same id (scalars only: ``other`` may nest).
+ROW_FIELDS = ("created_at", "type", "model_name", "token_name", "quota", "prompt_tokens", "completion_tokens")
+# Rows read ahead at most before an export is let through undecided: 1,025 distinct rows with ids under
+# 1,024 must repeat one, so a user log export is caught far sooner; this bounds memory on a file that
+# repeats the same rows (duplicates, not collisions) and never decides.
+LOOKAHEAD = 10_000
+
+
+class UserLogExport(ValueError):
+    """An export of new-api's user log API, whose ids are not the rows' own: refused whole, nothing
+    ingested. ``stored`` is the message as stored text (common.stored_text), for an upload's error."""
+
+    def __init__(self, stored_message: dict):
+        super().__init__(stored_render(stored_message))
+        self.stored = stored_message
+
+
+def _row_id(record) -> int | None:
+    """The row's id as a number (JSON's number or a CSV cell's digits), or None if it has none."""
+    value = record.get("id") if isinstance(record, dict) else None
+    if isinstance(value, str) and value.isascii() and value.strip().isdigit() and len(value) <= 20:
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _fingerprint(record: dict) -> tuple:
+    return tuple(
+        str(value) if isinstance(value := record.get(name), str | int | float | Decimal | None) else "?"
+        for name in ROW_FIELDS
+    )
+
+
+def user_log_export_check(records: Iterable) -> Iterator:
+    """``records`` (a batch or a file's stream), all of them in order, once they are known not to be an
+    export of new-api's user log API; raise ``UserLogExport`` if they are, before any is ingested.
+
+    Read ahead (at most ``LOOKAHEAD`` rows, held in memory) until the rows decide:
+
+    - a row shaped like the user log API's (``channel_name`` without any of ``ADMIN_COLUMNS``): refused;
+    - two different rows (``ROW_FIELDS``) with the same id, while no id has reached 1,024: the ids are
+      ``Id % 1024``, refused;
+    - an id of 1,024 or more: the ids are real (the modulo never gives one), let through.
+
+    An export that ends undecided (ids under 1,024, none repeated: a young instance) is let through. A
+    refusal is of the whole batch or file, not of the colliding rows: every id in such an export is
+    wrong, including those that happen not to repeat in it (they repeat in the next one), so keeping any
+    row would store it under a key another row will take later, and that row would be lost.
+    """
+    iterator = iter(records)
+    ahead: list = []
+    seen: dict[int, tuple[tuple, int]] = {}
+    for index, record in enumerate(iterator):
+        ahead.append(record)
+        if _user_log_shaped(record):
+            raise UserLogExport(stored("usage.newapi.user_log_columns", index=index))
+        row_id = _row_id(record)
+        if row_id is not None and row_id >= USER_LOG_MODULO:
+            break
+        if row_id is not None:
+            fingerprint = _fingerprint(record)
+            first_fingerprint, first = seen.setdefault(row_id, (fingerprint, index))
+            if first_fingerprint != fingerprint:
+                raise UserLogExport(stored("usage.newapi.user_log_ids", id=row_id, first=first, second=index))
+        if len(ahead) >= LOOKAHEAD:
+            break
+    return chain(ahead, iterator)
+
+
+def _user_log_shaped(record) -> bool:
+    if not isinstance(record, dict) or "channel_name" not in record:
+        return False
+    return not any(column in record for column in ADMIN_COLUMNS)
 
 
 def _other(value) -> dict:
@@ -124,7 +221,9 @@ def to_canonical(record, *, source=None) -> dict:
     if not isinstance(record, dict):
         raise ConnectorError("non_field_errors", "each log row must be an object")
     kind = _kind(record)
-    if not record.get("id") and not record.get("request_id"):
+    row_id, request_id = record.get("id"), record.get("request_id")
+    has_id = row_id is not None and row_id != ""  # 0 is an id
+    if not has_id and not request_id:
         raise ConnectorError("id", "is required")
     other = _other(record.get("other"))
     quota = record.get("quota")
@@ -139,17 +238,18 @@ def to_canonical(record, *, source=None) -> dict:
             cost = (-quota if kind == REFUND else quota) / per_unit
     channel = record.get("channel") or record.get("channel_id") or record.get("channel_name") or ""
     channel = label(channel, MAX_UPSTREAM - len("channel:"))
-    request_id = record.get("request_id")
     metadata = {
         "connector": "newapi",
         "quota": str(quota) if quota is not None else "",
         "user": record.get("username") or "",
     }
+    if has_id and request_id:
+        metadata["gateway_request_id"] = ident(request_id, "request_id")
     reported = label(other.get("upstream_model_name"), MAX_MODEL).strip()
     if reported:
         metadata["response_model"] = reported
     event = {
-        "request_id": ident(request_id, "request_id") if request_id else f"log-{ident(record['id'], 'id')}",
+        "request_id": f"log-{ident(row_id, 'id')}" if has_id else ident(request_id, "request_id"),
         "occurred_at": record.get("created_at"),
         "key": record.get("token_name") or record.get("username"),
         "model": record.get("model_name"),
