@@ -22,6 +22,7 @@ from billing.gateway.services import (
     gateway_source_set_active,
     gateway_source_token_rotate,
 )
+from billing.usage.connectors.registry import key_lookup
 from billing.usage.models import GatewayKey, GatewaySource
 from billing.usage.selectors import sources_list
 from common.forms import form_errors_add
@@ -46,6 +47,9 @@ def _form_errors(form) -> str:
 
 def _sources_page(request, form=None, status=200):
     context = filtered_page(request, sources_list(), GatewaySourceFilter)
+    for source in context["page_obj"]:
+        # The order its connector tries a customer's keys in: which mapping staff must add for its usage.
+        source.key_lookup = key_lookup(source.kind)
     context.update(can_edit=_can_edit(request), form=form or GatewaySourceForm(), tab="sources")
     return render(request, "dashboard/gateway/sources.html", context, status=status)
 

@@ -2,11 +2,26 @@
 
 Fields read (LiteLLM's ``litellm/types/utils.py``, ``StandardLoggingPayload``): ``id``, ``call_type``,
 ``status`` (success/failure), ``model`` and ``model_group`` (the name the caller used),
-``custom_llm_provider``, ``model_id``/``api_base`` (the deployment: our upstream account), ``prompt_tokens``,
-``completion_tokens``, ``startTime`` (Unix seconds), ``response_cost`` (USD),
-``metadata.user_api_key_hash``/``user_api_key_alias`` (the customer's virtual key),
-``hidden_params.batch_models`` (set for Batches API calls), ``cost_breakdown.service_tier`` and the usage
-block (``metadata.usage_object``, else ``hidden_params.usage_object``, else ``response.usage``).
+``custom_llm_provider``, ``model_id``/``api_base`` (the deployment: our upstream account, below),
+``prompt_tokens``, ``completion_tokens``, ``startTime`` (Unix seconds), ``response_cost`` (USD), the
+customer's key candidates (below), ``hidden_params.batch_models`` (set for Batches API calls),
+``cost_breakdown.service_tier`` and the usage block (``metadata.usage_object``, else
+``hidden_params.usage_object``, else ``response.usage``).
+
+The customer is looked up by key candidates, in this order (``registry.KEY_LOOKUP``; the first one a
+gateway key mapping names wins, and is the event's stored key): the proxy's virtual key hash
+(``metadata.user_api_key_hash``), its alias (``user_api_key_alias``), its team (``user_api_key_team_id``,
+else ``team_id``; then ``user_api_key_team_alias``, else ``team_alias``) and the end user: ``end_user`` (the
+proxy fills it from ``metadata.user_api_key_end_user_id`` or the request body's ``user``), else
+``metadata.user_api_key_end_user_id``, else ``model_parameters.user`` — where the SDK's ``completion(user=…)``
+lands (LiteLLM fills ``end_user`` only on the proxy). A proxy always sends its key hash, so the alias, the
+team or the end user alone are mapped through these fallbacks (``key_fallbacks`` of the canonical event).
+
+The upstream account (which channel's contract the cost is owed on) is the first of: the deployment's id
+(``model_id``, else ``hidden_params.model_id``: what the proxy's router logs, as before), the api base
+(``api_base``, else ``hidden_params.api_base``: all SDK traffic has, since the SDK has no deployment ids),
+the model group (``model_group``, the router's name for a group of deployments). A channel alias maps any of
+them to its channel.
 
 LiteLLM normalises every provider's usage to the OpenAI shape (``prompt_tokens`` counts cache reads and
 writes), so the usage block is read as such:
@@ -58,6 +73,41 @@ def _usage_block(record: dict) -> dict:
         if isinstance(candidate, dict):
             return candidate
     return {}
+
+
+def _key_candidates(record: dict, metadata: dict) -> list:
+    """The customer's key candidates in lookup order (``registry.KEY_LOOKUP``), blanks and repeats left out;
+    values that are no key (objects, lists, booleans) too: a stray field never costs the event its key."""
+    parameters = mapping(record.get("model_parameters"))
+    found: list = []
+    for value in (
+        metadata.get("user_api_key_hash"),
+        metadata.get("user_api_key_alias"),
+        metadata.get("user_api_key_team_id") or metadata.get("team_id"),
+        metadata.get("user_api_key_team_alias") or metadata.get("team_alias"),
+        record.get("end_user") or metadata.get("user_api_key_end_user_id") or parameters.get("user"),
+    ):
+        if isinstance(value, str) and value.strip():
+            value = value.strip()
+        elif not isinstance(value, int) or isinstance(value, bool):
+            continue
+        if value not in found:
+            found.append(value)
+    return found
+
+
+def _upstream(record: dict, hidden: dict) -> str:
+    """The deployment id, else the api base, else the model group (the order the module docstring gives)."""
+    for value in (
+        record.get("model_id"),
+        hidden.get("model_id"),
+        record.get("api_base"),
+        hidden.get("api_base"),
+        record.get("model_group"),
+    ):
+        if account := label(value, MAX_UPSTREAM).strip():
+            return account
+    return ""
 
 
 def _call_is(call_type: str, kinds: tuple[str, ...]) -> bool:
@@ -123,8 +173,7 @@ def to_canonical(record, *, source=None) -> dict:
         raise ConnectorError("non_field_errors", "each LiteLLM payload must be a JSON object")
     if not record.get("id"):
         raise ConnectorError("id", "is required (LiteLLM's request id)")
-    metadata = mapping(record.get("metadata"))
-    key = metadata.get("user_api_key_hash") or metadata.get("user_api_key_alias") or record.get("end_user")
+    keys = _key_candidates(record, mapping(record.get("metadata")))
     usage = _usage_block(record)
     details = mapping(usage.get("prompt_tokens_details"))
     completion_details = mapping(usage.get("completion_tokens_details"))
@@ -160,11 +209,10 @@ def to_canonical(record, *, source=None) -> dict:
     return {
         "request_id": ident(record["id"], "id"),
         "occurred_at": record.get("startTime"),
-        "key": key,
+        "key": keys[0] if keys else None,
+        "key_fallbacks": keys[1:],
         "model": record.get("model_group") or record.get("model"),
-        "upstream_account": label(
-            record.get("model_id") or hidden.get("model_id") or record.get("api_base"), MAX_UPSTREAM
-        ),
+        "upstream_account": _upstream(record, hidden),
         "prompt_tokens": prompt,
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,

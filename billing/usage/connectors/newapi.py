@@ -252,6 +252,10 @@ def to_canonical(record, *, source=None) -> dict:
         "request_id": f"log-{ident(row_id, 'id')}" if has_id else ident(request_id, "request_id"),
         "occurred_at": record.get("created_at"),
         "key": record.get("token_name") or record.get("username"),
+        # An unmapped token name falls back to its user's mapping (``registry.KEY_LOOKUP``).
+        "key_fallbacks": [user]
+        if record.get("token_name") and isinstance(user := record.get("username"), str)
+        else [],
         "model": record.get("model_name"),
         "upstream_account": f"channel:{channel}" if channel != "" else "",
         "gateway_cost": cost,

@@ -2,6 +2,8 @@
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext_lazy as _
+
 from billing.usage.connectors import litellm, newapi, openrouter
 from billing.usage.connectors.base import ConnectorError
 from billing.usage.events import UnreadableRecord
@@ -17,6 +19,20 @@ CONNECTORS = {
     "newapi": newapi.to_canonical,
     "openrouter": openrouter.to_canonical,
 }
+
+# How each format's connector finds the customer: the key candidates it sends, in the order they are tried
+# (the canonical ``key``, then ``key_fallbacks``); staff see it on the gateway sources page.
+KEY_LOOKUP = {
+    "generic": (_("key"),),
+    "litellm": (_("key hash"), _("key alias"), _("team"), _("end user")),
+    "newapi": (_("token name"), _("user name")),
+    "openrouter": (_("external user, else user"),),
+}
+
+
+def key_lookup(kind: str) -> tuple:
+    """The key lookup order of a source of ``kind`` (a ``SourceKind``): the keys its events name, in turn."""
+    return KEY_LOOKUP.get(kind, KEY_LOOKUP["generic"])
 
 
 def connector_for(fmt: str) -> Callable:
