@@ -494,6 +494,14 @@ CELERY_BEAT_SCHEDULE["usage-rerate"] = {
     "task": "billing.usage.tasks.usage_rerate_task",
     "schedule": 15 * 60,
 }
+# Uploads whose worker died (no heartbeat for UPLOAD_STALLED_AFTER) or that could not be queued are queued
+# again every two minutes, on the billing queue (on ingest it would wait behind the uploads themselves).
+CELERY_IMPORTS = (*globals().get("CELERY_IMPORTS", ()), "billing.usage.resume_tasks")
+CELERY_BEAT_SCHEDULE["usage-uploads-resume"] = {
+    "task": "billing.usage.resume_tasks.usage_uploads_resume_task",
+    "schedule": 2 * 60,
+}
+CELERY_TASK_ROUTES["billing.usage.resume_tasks.usage_uploads_resume_task"] = {"queue": "billing"}
 
 # ------------------------------------------------------------------------------
 # Period close (issue 6) — billing/invoicing/close/

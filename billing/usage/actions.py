@@ -4,6 +4,7 @@ from django.db import transaction
 
 from billing.usage.models import UsageUpload
 from billing.usage.tasks import usage_rerate_task, usage_upload_process_task
+from billing.usage.upload_queue import usage_upload_queue
 
 # usage_rerate handles at most this many events per pass; one task per chunk keeps each pass whole.
 RERATE_CHUNK = 5000
@@ -22,9 +23,16 @@ def rerate_enqueue(*, event_ids: list[int]) -> int:
 
 
 def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
-    """Store an uploaded file and queue its processing after commit."""
+    """Store an uploaded file and queue its processing after commit.
+
+    A task queue that cannot be reached leaves the upload *not queued* at once (``usage_upload_queue``),
+    for the page to say so; the file is kept and the sweep queues it once the queue is back.
+    """
     upload = UsageUpload.objects.create(
         source=source, fmt=fmt, file=file, size_bytes=file.size, created_by=actor
     )
-    transaction.on_commit(lambda: usage_upload_process_task.delay(upload.pk))
+    # With a broker, the upload has committed whatever else goes wrong in queueing: log it, answer 200.
+    # Inline (eager), the run's own errors propagate, as before.
+    robust = not usage_upload_process_task.app.conf.task_always_eager
+    transaction.on_commit(lambda: usage_upload_queue(upload_id=upload.pk), robust=robust)
     return upload

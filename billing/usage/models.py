@@ -8,8 +8,10 @@ there is ``(id, occurred_at)``, so deduplication lives in ``UsageRequestKey``, a
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
@@ -446,6 +448,12 @@ class UsageWindowDaily(_Rollup):
         indexes = [models.Index(fields=["customer", "day"], name="usage_window_daily_customer")]
 
 
+# A running upload with no heartbeat for this long has lost its worker: a heartbeat is written when a run
+# starts and after each chunk (≤ 30 s for 100,000 events on a loaded machine, docs/usage.md), so three
+# minutes is six chunks' time missed, while the sweep (every 2 minutes) resumes it within five.
+UPLOAD_STALLED_AFTER = timedelta(minutes=3)
+
+
 class UsageUpload(models.Model):
     """A usage file staff uploaded; a Celery task streams it through the pipeline in batches."""
 
@@ -454,6 +462,8 @@ class UsageUpload(models.Model):
         RUNNING = "running", _("Processing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        # The task queue was unreachable when the upload was to be queued; the sweep queues it once back.
+        UNQUEUED = "unqueued", _("Not queued")
 
     source = models.ForeignKey(GatewaySource, verbose_name=_("source"), on_delete=models.PROTECT)
     fmt = models.CharField(_("format"), max_length=16, choices=SourceKind.choices)
@@ -473,6 +483,11 @@ class UsageUpload(models.Model):
     created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Last sign of life: a run started or saved a chunk, or the upload was queued again."),
+    )
 
     class Meta:
         db_table = "usage_upload"
@@ -488,6 +503,17 @@ class UsageUpload(models.Model):
         if self.state == self.State.DONE:
             return 100
         return int(100 * self.processed_bytes / self.size_bytes) if self.size_bytes else 0
+
+    @property
+    def stalled(self) -> bool:
+        """Running, but no heartbeat for ``UPLOAD_STALLED_AFTER``: its worker has most likely died."""
+        if self.state != self.State.RUNNING:
+            return False
+        return self.heartbeat_at is None or self.heartbeat_at < timezone.now() - UPLOAD_STALLED_AFTER
+
+    @property
+    def resumable(self) -> bool:
+        return self.stalled or self.state == self.State.UNQUEUED
 
 
 class UsageCorrection(models.Model):

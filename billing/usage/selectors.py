@@ -37,6 +37,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.usage.models import (
     TOKEN_COLUMNS,
+    UPLOAD_STALLED_AFTER,
     GatewaySource,
     RatingState,
     UsageBatch,
@@ -342,6 +343,15 @@ def rerate_runs(limit: int = 5) -> QuerySet[UsageBatch]:
 
 def uploads_list() -> QuerySet[UsageUpload]:
     return UsageUpload.objects.select_related("source", "created_by")
+
+
+def uploads_resumable() -> QuerySet[UsageUpload]:
+    """Uploads to queue again: not queued (the task queue was unreachable), or stalled (running with no
+    heartbeat for ``UPLOAD_STALLED_AFTER``; none at all: running since before heartbeats were kept)."""
+    silent = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=timezone.now() - UPLOAD_STALLED_AFTER)
+    return UsageUpload.objects.filter(
+        Q(state=UsageUpload.State.UNQUEUED) | (Q(state=UsageUpload.State.RUNNING) & silent)
+    )
 
 
 def sources_list() -> QuerySet[GatewaySource]:

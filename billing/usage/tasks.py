@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from billing.usage.partitions import month_add, month_start, partitions_ensure
 from billing.usage.rerate import usage_rerate
-from billing.usage.uploads import usage_upload_process
+from billing.usage.uploads import UPLOAD_RUN_SECONDS, usage_upload_process, usage_upload_queued
+from common.task_queue import QueueUnavailable, task_queue
 
 
 @shared_task(name="billing.usage.tasks.usage_rerate_task")
@@ -21,9 +22,25 @@ def usage_rerate_task(event_ids: list[int] | None = None) -> dict:
             return total
 
 
-@shared_task(name="billing.usage.tasks.usage_upload_process_task")
-def usage_upload_process_task(upload_id: int) -> str:
-    return usage_upload_process(upload_id=upload_id).state
+@shared_task(name="billing.usage.tasks.usage_upload_process_task", bind=True)
+def usage_upload_process_task(self, upload_id: int) -> str:
+    """Process an upload for at most ``UPLOAD_RUN_SECONDS``, then queue the rest as a new task: a run
+    stays well inside the ingest queue's time limits however large the file. Inline (eager), to the end.
+    """
+    upload = usage_upload_process(
+        upload_id=upload_id, budget=None if self.request.is_eager else UPLOAD_RUN_SECONDS
+    )
+    if upload is None:
+        return "busy"  # another run holds it: this delivery is a repeat
+    if upload.state == upload.State.RUNNING:
+        # Paused: queue the rest (the queue being down, the sweep will once it is back).
+        try:
+            task_queue(self, upload_id)
+            queued = True
+        except QueueUnavailable:
+            queued = False
+        usage_upload_queued(upload_id=upload_id, queued=queued)
+    return upload.state
 
 
 @shared_task(name="billing.usage.tasks.usage_partitions_ensure_task")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboard/usage/uploads/", uploads.upload_list, name="staff-usage-uploads"),
     path("dashboard/usage/uploads/new/", uploads.upload_create, name="staff-usage-upload-create"),
     path("dashboard/usage/uploads/<int:pk>/", uploads.upload_detail, name="staff-usage-upload"),
+    path("dashboard/usage/uploads/<int:pk>/resume/", uploads.upload_resume, name="staff-usage-upload-resume"),
     path(
         "dashboard/usage/uploads/<int:pk>/progress/",
         uploads.upload_progress,
