@@ -4,20 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0046_bank_transfer_reference_key'),
+        ("billing", "0046_bank_transfer_reference_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='usageupload',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='Last sign of life: a run started or saved a chunk, or the upload was queued again.', null=True),
+            model_name="usageupload",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Last sign of life: a run started or saved a chunk, or the upload was queued again.",
+                null=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='usageupload',
-            name='state',
-            field=models.CharField(choices=[('pending', 'Waiting'), ('running', 'Processing'), ('done', 'Done'), ('failed', 'Failed'), ('unqueued', 'Not queued')], default='pending', max_length=8),
+            model_name="usageupload",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Waiting"),
+                    ("running", "Processing"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                    ("unqueued", "Not queued"),
+                ],
+                default="pending",
+                max_length=8,
+            ),
         ),
     ]
