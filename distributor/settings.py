@@ -26,6 +26,7 @@ from common.env import (
     env_timezone,
     env_url,
 )
+from distributor import task_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -183,6 +184,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    # A task whose worker died is handed to another after this, not kombu's hour: just above the longest
+    # hard time limit, so a task still running is never handed out twice (distributor/task_limits.py).
+    "visibility_timeout": task_limits.VISIBILITY_TIMEOUT,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
@@ -199,6 +203,9 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Each task's soft and hard time limits from its queue, and acks_late turned off for the few tasks a second
+# run would harm (e-mails): the table and the reasons are in distributor/task_limits.py.
+CELERY_TASK_ANNOTATIONS = ["distributor.task_limits.TaskLimits"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
