@@ -37,6 +37,7 @@ transaction (tests), or where no process may be forked, the producer runs in-pro
 the caller, writes each chunk in turn.
 
 Modules: ``ingest`` (``bulk_ingest``, the entry point), ``producer`` (reading, rating, COPY text),
-``validate`` (the fast check), ``copytext`` and ``spool`` (what passes between them), ``writer`` (a chunk's
-transaction), ``turns`` (the writers' order), ``sql`` (the statements).
+``validate`` (the fast check), ``copytext`` and ``spool`` (what passes between them), ``spool_dirs`` (the
+run's spool folder: owners, removal, the sweep of killed runs' folders), ``writer`` (a chunk's transaction),
+``turns`` (the writers' order), ``sql`` (the statements).
 """

@@ -1,7 +1,7 @@
 """The bulk path's entry point: ``bulk_ingest`` starts the producer and the writers and sums their chunks."""
 
 import multiprocessing
-import tempfile
+import os
 from collections.abc import Callable, Iterable
 
 from django.db import connection
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from billing.usage.bulk.producer import CHUNK, QUEUED, chunk_start, from_queue, produce, produce_into
 from billing.usage.bulk.spool import spooled
+from billing.usage.bulk.spool_dirs import SpoolDir
 from billing.usage.bulk.turns import write_in_turns
 from billing.usage.bulk.writer import Writer
 from billing.usage.charging import BatchResult
@@ -31,6 +32,8 @@ def bulk_ingest(
     parses and rates in a forked producer process while ``WRITERS`` threads of this one write; the
     results are the same.
     ``progress(n, total)`` is called after each chunk ``n`` commits, with the counts so far.
+    The run's spool folder (``spool_dirs.SpoolDir``) is removed however it ends; the producer ends with
+    the calling process even when that is killed outright.
     """
     if connection.vendor != "postgresql":
         raise RuntimeError("The bulk path needs PostgreSQL (COPY); use files.file_ingest elsewhere.")
@@ -49,18 +52,6 @@ def bulk_ingest(
         "chunk": chunk,
         "key_prefix": key_prefix,
     }
-    process = None
-    spool = tempfile.TemporaryDirectory(prefix="usage-bulk-")
-    if parallel:
-        context = multiprocessing.get_context("fork")
-        handoff = context.Queue(maxsize=QUEUED)
-        process = context.Process(
-            target=produce_into, args=(handoff, spool.name), kwargs=produce_args, daemon=True
-        )
-        process.start()
-        items = from_queue(handoff, process)
-    else:
-        items = spooled(produce(**produce_args), spool.name)
     total = BatchResult(batch_id=None)
 
     def deliver(n: int, result: BatchResult) -> None:
@@ -68,10 +59,22 @@ def bulk_ingest(
         if progress is not None:
             progress(n, total)
 
+    process = None
+    spool = SpoolDir()
     try:
         if parallel:
+            context = multiprocessing.get_context("fork")
+            handoff = context.Queue(maxsize=QUEUED)
+            # The producer ends with this process (``producer._orphan_guard``) — on Linux with the thread
+            # that forks it: this one, which waits for it below.
+            process = context.Process(
+                target=produce_into, args=(handoff, spool.path, os.getpid()), kwargs=produce_args, daemon=True
+            )
+            process.start()
+            items = from_queue(handoff, process)
             write_in_turns(source=source, fmt=fmt, items=items, key_prefix=key_prefix, deliver=deliver)
         else:
+            items = spooled(produce(**produce_args), spool.path)
             writer = Writer(source, fmt)
             for n in range(10**9):
                 result = writer.chunk_write(key=f"{key_prefix}:{n}", items=items)
@@ -80,9 +83,12 @@ def bulk_ingest(
                 deliver(n, result)
         GatewaySource.objects.filter(pk=source.pk).update(last_used_at=timezone.now())
     finally:
-        if process is not None:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        spool.cleanup()
+        # The spool goes however this ends: a failure, or a SIGTERM/SIGINT arriving even in here.
+        try:
+            if process is not None:
+                if process.is_alive():
+                    process.terminate()
+                process.join()
+        finally:
+            spool.remove()
     return total

@@ -2,6 +2,12 @@
 slice), and turn each slice into COPY text for the writers. Runs in a forked process (``produce_into``)
 or in-process; it reads the database but writes nothing but partitions."""
 
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from array import array
 from collections.abc import Iterator
@@ -14,6 +20,7 @@ from django.utils import timezone
 from billing.money import copy_escape
 from billing.usage.bulk.copytext import NULL, Lines, message_text
 from billing.usage.bulk.spool import ChunkEnd, Replayed, Slice, spooled
+from billing.usage.bulk.spool_dirs import owner_mark, remove
 from billing.usage.bulk.sql import derived_line
 from billing.usage.bulk.validate import slice_parse
 from billing.usage.models import GatewaySource, UsageBatch
@@ -35,6 +42,10 @@ FIRST_CHUNK = 10_000
 SLICE = 10_000
 QUEUED = 10
 _INHERITED: list = []
+# How often the producer looks whether the run's process is still there (where no parent-death signal
+# tells it at once), and prctl's option asking for that signal.
+PARENT_WATCH_S = 0.5
+_PR_SET_PDEATHSIG = 1
 
 
 class _Lookups:
@@ -253,14 +264,56 @@ def produce(*, source, records, fmt: str, chunk: int, key_prefix: str) -> Iterat
         earlier = seen
 
 
-def produce_into(queue, spool: str, *, source, records, fmt: str, chunk: int, key_prefix: str) -> None:
+def _orphan_guard(parent: int, spool: str) -> None:
+    """Make the producer end with the run's process ``parent``, removing the spool on its way out.
+
+    Killed outright (SIGKILL, out of memory), the run cannot stop its producer, which would otherwise go on
+    alone — holding its memory, its database sessions and the command's stdout — until the input ran out,
+    then wait forever on a queue nobody reads. On Linux the kernel sends it SIGTERM when the parent dies;
+    elsewhere (and should that signal be missed) a thread notices the parent gone within PARENT_WATCH_S.
+    Either way the producer removes the spool and exits at once (its sessions end with it): what it was
+    making is worthless without the writers, and a re-run replays the committed chunks.
+    """
+
+    def orphaned(*_) -> None:
+        remove(spool)
+        os._exit(128 + signal.SIGTERM)
+
+    # SIGTERM also comes from the run itself (``Process.terminate`` when it stops early). Ctrl-C reaches
+    # the whole process group: the run handles it and stops the producer, so the producer ignores it.
+    signal.signal(signal.SIGTERM, orphaned)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        orphaned()  # the parent died before the signal was asked for: it will never come
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH_S)
+        orphaned()
+
+    threading.Thread(target=watch, name="bulk-producer-parent-watch", daemon=True).start()
+
+
+def produce_into(
+    queue, spool: str, parent: int, *, source, records, fmt: str, chunk: int, key_prefix: str
+) -> None:
     """The producer process: run ``produce``, spool each slice to files in ``spool`` and put them (or the
-    chunk's end) on ``queue``; None when finished.
+    chunk's end) on ``queue``; None when finished. It ends with ``parent``, the run's process.
 
     Files, not the queue, carry the text so the producer can run a chunk or two ahead of the writer —
     while the writer's statements run — without either process holding more than one slice in memory.
     """
     from django.db import connections
+
+    _orphan_guard(parent, spool)
+    owner_mark(spool)
+    # The command's answer is its stdout: a reader waiting for its end must never wait on the producer,
+    # which writes nothing there.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
     # The parent's connection was inherited through fork: never use (or close) it here; open our own.
     # The old connection objects are kept referenced so no finaliser ever says goodbye on the parent's
