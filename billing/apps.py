@@ -10,6 +10,7 @@ class BillingConfig(AppConfig):
         # Receivers are connected here, once the models are loaded, rather than imported at the bottom of a
         # models module: that import tied models, receivers and the services they call into one cycle.
         # Signals carry notifications only; rules (credit limit, overdue) are called by the services.
+        from celery.signals import worker_ready
         from django.db.models.signals import post_save
 
         from billing.dunning.risk_tasks import risk_after_usage
@@ -28,6 +29,7 @@ class BillingConfig(AppConfig):
         from billing.receivables.writeoffs import dunning_write_off_receiver
         from billing.terms.models import CreditLimitBreach, RiskFlag
         from billing.terms.spans import usage_reach_provide
+        from billing.usage.bulk.spool_dirs import worker_ready_sweep
         from billing.usage.signals import usage_committed
         from billing.usage.timeline import usage_reach
         from billing.wallets.models import BalanceSuspension, FloorOvershoot
@@ -53,3 +55,5 @@ class BillingConfig(AppConfig):
         progressive_receivers_connect()
         # Terms sit below usage, yet a switch must fall after the usage already stored: usage says how far.
         usage_reach_provide(usage_reach)
+        # A worker starting removes the bulk ingest spool folders of tasks killed with an earlier worker.
+        worker_ready.connect(worker_ready_sweep, dispatch_uid="usage_bulk_spools_sweep")

@@ -1,15 +1,23 @@
-"""``manage.py ingest FILE --format generic|litellm|newapi|openrouter [--source NAME]``."""
+"""``manage.py ingest FILE --format generic|litellm|newapi|openrouter [--source NAME]``.
+
+SIGTERM or SIGINT (Ctrl-C) stops it in order: the chunks committed stay, the rest roll back, the producer
+and the spool folder go, and it exits with 128 + the signal's number (143, 130). Killed outright, its
+producer follows it and removes the spool; the next run sweeps what is left (``bulk.spool_dirs``).
+"""
 
 import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
+from billing.usage.bulk.spool_dirs import spools_sweep
 from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import GatewaySource
 
@@ -27,6 +35,38 @@ def _readable_twice(file: str):
         yield copy.name
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGINT arrived: unwind (each ``finally`` on the way removes what the run made), then exit.
+
+    Not an ``Exception``, so no handler of failures takes it for one.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """Turn SIGTERM and SIGINT into ``Stopped`` while the run lasts (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        # A second signal stops the command at once, should the orderly stop itself hang.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class Command(BaseCommand):
     help = "Ingest a usage file (CSV, NDJSON or JSON array) through the full pipeline."
 
@@ -39,6 +79,25 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         file, format, source = options["file"], options["format"], options["source"]
+        spools_sweep()  # what killed runs left behind
+        try:
+            with _stopped_by_signals():
+                result = self._ingest(file, format, source)
+        except Stopped as stop:
+            self.stderr.write(
+                f"Stopped by {signal.Signals(stop.signum).name}: the chunks committed so far stay committed "
+                "and the rest were rolled back. Run the same file again to finish it: the committed chunks "
+                "are replayed, not charged again."
+            )
+            raise SystemExit(128 + stop.signum) from None
+        self.stdout.write(json.dumps(result.as_dict() | {"errors": result.errors[:20]}, indent=2))
+        if result.replayed:
+            self.stderr.write(
+                "Already ingested: an earlier run of this file committed all of it; its answer is shown "
+                "and nothing was charged again."
+            )
+
+    def _ingest(self, file: str, format: str, source: str | None):
         gateway = _source(source or f"file-{format}", format)
         try:
             with _readable_twice(file) as path:
@@ -52,12 +111,7 @@ class Command(BaseCommand):
                     )
         except (OSError, UnreadableFile) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(json.dumps(result.as_dict() | {"errors": result.errors[:20]}, indent=2))
-        if result.replayed:
-            self.stderr.write(
-                "Already ingested: an earlier run of this file committed all of it; its answer is shown "
-                "and nothing was charged again."
-            )
+        return result
 
 
 def _source(name: str, format: str) -> GatewaySource:
