@@ -625,3 +625,6 @@ CELERY_BEAT_SCHEDULE["progressive-billing"] = {
     "task": "billing.invoicing.tasks.progressive_billing_task",
     "schedule": 15 * 60,
 }
+# Tasks kept in the outbox while the broker was down (common/outbox.py) are queued again once it answers;
+# a worker that starts drains it too (common/apps.py).
+CELERY_BEAT_SCHEDULE["outbox-drain"] = {"task": "common.tasks.outbox_drain_task", "schedule": 60}
