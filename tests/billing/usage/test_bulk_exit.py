@@ -284,6 +284,27 @@ def test_a_starting_celery_worker_sweeps_the_temporary_directory(tmp_path, monke
 
 
 @linux_only
+@pytest.mark.redis
+def test_a_real_worker_sweeps_when_it_is_ready(tmp_path):
+    """The receiver is connected by the time a real worker says it is ready (``AppConfig.ready``)."""
+    made = folders(tmp_path)
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "distributor", "worker", "--pool=solo"),
+            *("--without-gossip", "--without-mingle", "--loglevel=WARNING", "-Q", "ingest"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        until(lambda: not made["dead"].exists(), "the worker's sweep")
+        assert kept_and_gone(made)[1] == {"dead", "recycled", "old"}
+    finally:
+        worker.terminate()
+        worker.wait(DEADLINE_S)
+
+
+@linux_only
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_ingest_sweeps_at_start_and_a_finished_run_leaves_nothing(tmp_path, model):
