@@ -21,7 +21,8 @@ def statement_export_start(export_id: int) -> int:
     return len(chunks)
 
 
-@shared_task(name="billing.documents.statement_export_chunk", acks_late=True)
+# A chord's header tasks must keep their results (Celery's chord notes) whatever task_ignore_result says.
+@shared_task(name="billing.documents.statement_export_chunk", acks_late=True, ignore_result=False)
 def statement_export_chunk(export_id: int, customer_ids: list[int]) -> int:
     return export_steps.export_chunk(export_id=export_id, customer_ids=customer_ids)
 
