@@ -2,7 +2,8 @@
 
 SIGTERM or SIGINT (Ctrl-C) stops it in order: the chunks committed stay, the rest roll back, the producer
 and the spool folder go, and it exits with 128 + the signal's number (143, 130). Killed outright, its
-producer follows it and removes the spool; the next run sweeps what is left (``bulk.spool_dirs``).
+producer follows it and removes the spool; the next run (of this command or of an upload) sweeps what is
+left (``bulk.spool_dirs``).
 """
 
 import contextlib
@@ -17,7 +18,6 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from billing.usage.bulk.spool_dirs import spools_sweep
 from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import GatewaySource
 
@@ -79,7 +79,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         file, format, source = options["file"], options["format"], options["source"]
-        spools_sweep()  # what killed runs left behind
         try:
             with _stopped_by_signals():
                 result = self._ingest(file, format, source)

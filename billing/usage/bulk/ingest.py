@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.usage.bulk.producer import CHUNK, QUEUED, chunk_start, from_queue, produce, produce_into
 from billing.usage.bulk.spool import spooled
-from billing.usage.bulk.spool_dirs import SpoolDir
+from billing.usage.bulk.spool_dirs import SpoolDir, spools_sweep
 from billing.usage.bulk.turns import write_in_turns
 from billing.usage.bulk.writer import Writer
 from billing.usage.charging import BatchResult
@@ -33,7 +33,8 @@ def bulk_ingest(
     results are the same.
     ``progress(n, total)`` is called after each chunk ``n`` commits, with the counts so far.
     The run's spool folder (``spool_dirs.SpoolDir``) is removed however it ends; the producer ends with
-    the calling process even when that is killed outright.
+    the calling process even when that is killed outright; and the run begins by sweeping away the spool
+    folders of killed runs.
     """
     if connection.vendor != "postgresql":
         raise RuntimeError("The bulk path needs PostgreSQL (COPY); use files.file_ingest elsewhere.")
@@ -60,6 +61,9 @@ def bulk_ingest(
             progress(n, total)
 
     process = None
+    # Each run first removes what killed runs left (a Celery worker's child killed at its time limit, a
+    # command killed with its producer): folders of up to ~300 MB each, else kept until a worker restarts.
+    spools_sweep()
     spool = SpoolDir()
     try:
         if parallel:

@@ -4,8 +4,8 @@ made per run, marked with their owners, removed on every way out, and swept when
 A run's folder holds the slices waiting between producer and writers (up to ~300 MB). The run removes it
 when it ends, fails or is stopped by SIGTERM/SIGINT; the producer removes it when the run was killed
 outright (SIGKILL, out of memory) and it outlives it. What neither can remove — both killed, a Celery
-worker's child killed mid-task — ``spools_sweep`` removes at the next ``manage.py ingest`` and when a
-worker starts: folders none of whose owners is still running.
+worker's child killed mid-task — ``spools_sweep`` removes when the next bulk run starts (``manage.py
+ingest`` or an upload) and when a worker starts: folders none of whose owners is still running.
 
 Each owner (the run's process, then its producer) leaves an ``owner-<pid>`` file naming itself by host,
 boot and process start time as well as pid, so a pid the system has since given to another process is

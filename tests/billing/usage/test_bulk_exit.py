@@ -328,6 +328,20 @@ def test_ingest_sweeps_at_start_and_a_finished_run_leaves_nothing(tmp_path, mode
     )  # the sweep says what it did
 
 
+@linux_only
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_in_process_run_sweeps_too(tmp_path, monkeypatch, source, prepaid):
+    """As an upload runs in a Celery worker's child: the folder its killed predecessor left goes."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    made = folders(tmp_path)
+
+    result = bulk_ingest(source=source, records=[event("r1")], key_prefix="k", parallel=False)
+
+    assert result.accepted == 1
+    assert kept_and_gone(made)[1] == {"dead", "recycled", "old"}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("parallel", [True, False])
