@@ -458,6 +458,9 @@ def event_validate(raw, index: int, *, now: datetime) -> CanonicalEvent | list[R
             errors.append(RowError(index, "metadata", str(exc)))
         if adjustment:
             metadata = {**metadata, "adjustment": True}
+        if key_fallbacks:
+            # Kept with the event: re-rating tries them again once a mapping names one (``rerate``).
+            metadata = {**metadata, "key_fallbacks": list(key_fallbacks)}
     if errors:
         return errors
     return CanonicalEvent(

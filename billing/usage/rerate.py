@@ -2,7 +2,8 @@
 
 Re-rated events are charged like new ones, under the terms in force when they happened: traffic that
 arrived under a key mapped only later, before the customer's first span, is charged under that first
-span's mode (``billing.usage.timeline``).
+span's mode (``billing.usage.timeline``). An event's key candidates are tried again in order (its key, then
+the ``key_fallbacks`` kept in its metadata): the one that names a customer now becomes its gateway key.
 
 Be careful: this is the one place raw events change after they are stored, and only from *unrated* to
 *rated*/*not charged*; the update is guarded by that state, so an event is charged exactly once. An event
@@ -39,11 +40,15 @@ RATING_FIELDS = (
 
 
 def _as_event(index: int, row: UsageEvent) -> CanonicalEvent:
+    # An unrated event's key is its first candidate; the others were kept in its metadata.
+    kept = row.metadata.get("key_fallbacks") if isinstance(row.metadata, dict) else None
+    fallbacks = tuple(k for k in kept if isinstance(k, str)) if isinstance(kept, list) else ()
     return CanonicalEvent(
         index=index,
         request_id=row.request_id,
         occurred_at=row.occurred_at,
         key=row.gateway_key,
+        key_fallbacks=fallbacks,
         model=row.model_name,
         upstream_account=row.upstream_account,
         **{c: getattr(row, c) for c in (*TOKEN_COLUMNS, *UNIT_COLUMNS)},
@@ -60,9 +65,10 @@ def _rerate_group(
     and the derived rows (not saved) of those that now rate through a chain, by their row's id."""
     rating = events_rate(events=[_as_event(i, row) for i, row in enumerate(rows)], source=source)
     derived = {}
-    for row, rated in zip(rows, rating.rated, strict=True):
+    for row, rated, key in zip(rows, rating.rated, rating.keys, strict=True):
         for name, value in zip(RATING_FIELDS, rated[: len(RATING_FIELDS)], strict=True):
             setattr(row, name, value)
+        row.gateway_key = key  # the candidate that named the customer now, as ingest stores it
         row.price_window = rated.window
         # A rated (or not charged) event has no reason left: its message goes with it.
         row.unrated_message = rated.message
@@ -101,7 +107,7 @@ class _RerateCharge:
         hops = []
         for rows, _rating in self.groups:
             for row in rows:
-                names = [*RATING_FIELDS, "price_window", "unrated_message"]
+                names = [*RATING_FIELDS, "gateway_key", "price_window", "unrated_message"]
                 if row.rating_state == RATED:
                     names.append("rated_in_id")
                 updated = UsageEvent.objects.filter(

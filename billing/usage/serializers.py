@@ -2,7 +2,13 @@
 
 from rest_framework import serializers
 
-from billing.usage.events import AUDIO_PLACES, MAX_METADATA_DEPTH, MAX_SERVICE_TIER, MAX_TOKENS
+from billing.usage.events import (
+    AUDIO_PLACES,
+    MAX_KEY_FALLBACKS,
+    MAX_METADATA_DEPTH,
+    MAX_SERVICE_TIER,
+    MAX_TOKENS,
+)
 
 
 class CanonicalEventSerializer(serializers.Serializer):
@@ -14,6 +20,14 @@ class CanonicalEventSerializer(serializers.Serializer):
         "2000-01-01 to a day ahead."
     )
     key = serializers.CharField(max_length=200, help_text="The customer's gateway key (mapped by staff).")
+    key_fallbacks = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=MAX_KEY_FALLBACKS,
+        help_text="Keys tried in order when key names no customer (e.g. a key's alias, its team, the end "
+        "user): the first one a mapping names is the customer and the event's stored key. Blanks and "
+        "repeats are ignored; an event none of them names is stored unrated, its reason naming them all.",
+    )
     model = serializers.CharField(max_length=200, help_text="Model name or alias as the gateway sent it.")
     upstream_account = serializers.CharField(
         required=False, max_length=120, help_text="Upstream key/account used."

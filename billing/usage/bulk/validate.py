@@ -151,6 +151,8 @@ def fast_event(raw, horizon: datetime, source_id: int) -> tuple | None:
     metadata = get("metadata") or {}
     if type(metadata) is not dict:
         return None
+    if len(keys) > 1:  # stored with the event, as event_validate stores them
+        metadata = {**metadata, "key_fallbacks": list(keys[1:])}
     if metadata:
         try:
             metadata_text = orjson.dumps(metadata, default=str, option=ORJSON_OPTIONS).decode()

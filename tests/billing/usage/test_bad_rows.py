@@ -190,6 +190,7 @@ def test_api_litellm_payloads_with_bad_values_are_row_errors(funded):
     assert {(e["index"], e["field"]) for e in data["errors"]} == {
         (1, "prompt_tokens"),
         (2, "model"),
+        (2, "upstream_account"),  # the model group is its upstream account too (no deployment, no api base)
         (3, "occurred_at"),
         (4, "completion_tokens"),
         (5, "key"),

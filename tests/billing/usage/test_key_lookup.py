@@ -4,11 +4,13 @@ staff see per gateway source."""
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import StaffRole
 from billing.usage.connectors import litellm, newapi
-from billing.usage.events import event_validate
+from billing.usage.events import MAX_KEY_FALLBACKS, event_validate
 from billing.usage.models import GatewaySource, RatingState, UsageEvent
+from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
 from tests.billing.factories import staff
 from tests.billing.usage.factories import AT, customer_make, source_make
@@ -92,3 +94,32 @@ def test_staff_see_each_sources_key_lookup_order_in_english_and_chinese(client):
     assert "Customer key lookup: 1. key</div>" in english
     assert "客户密钥查找顺序： 1. 密钥哈希 2. 密钥别名 3. 团队 4. 终端用户" in chinese
     assert "客户密钥查找顺序： 1. 令牌名称 2. 用户名" in chinese
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_documents_key_fallbacks():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    field = schema["components"]["schemas"]["CanonicalEvent"]["properties"]["key_fallbacks"]
+    assert field["type"] == "array" and field["maxItems"] == MAX_KEY_FALLBACKS
+    assert field["items"] == {"type": "string", "maxLength": 200}
+    assert "tried in order" in field["description"]
+
+
+@pytest.mark.django_db
+def test_rerating_tries_the_kept_fallbacks_once_a_mapping_names_one(model):
+    source, _token = source_make(kind="litellm")
+    usage_batch_ingest(source=source, records=[PROXY], fmt="litellm")
+    event = UsageEvent.objects.get()
+    assert (event.rating_state, event.gateway_key) == (RatingState.UNRATED, "hash-1")
+    assert event.metadata["key_fallbacks"] == ["alias-1", "team-1", "team-alias-1", "end-user-1"]
+    customer = customer_make(key="team-1")
+
+    result = usage_rerate()
+
+    event.refresh_from_db()
+    assert (result.accepted, result.unrated) == (1, 0)
+    assert (event.rating_state, event.customer_id, event.gateway_key) == (
+        RatingState.RATED,
+        customer.pk,
+        "team-1",
+    )

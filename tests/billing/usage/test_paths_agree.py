@@ -112,6 +112,9 @@ def stored_events(source, roles: dict, prefix: str) -> dict:
         row["customer_id"] = roles.get(row["customer_id"], row["customer_id"])
         row["gateway_key"] = row["gateway_key"].removeprefix(f"{prefix}-")
         row["unrated_reason"] = row["unrated_reason"].replace(f"'{prefix}-", "'")
+        if "key_fallbacks" in row["metadata"]:
+            kept = row["metadata"]["key_fallbacks"]
+            row["metadata"]["key_fallbacks"] = [k.removeprefix(f"{prefix}-") for k in kept]
         out[row["request_id"]] = row
     return out
 
@@ -183,6 +186,7 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
         ("plain", "plain"),
         ("no-hash", None),
     ]
+    assert got["fb-slow"]["metadata"] == {"key_fallbacks": ["ünmapped", "plain"]}  # kept for re-rating
     assert got["fb-none"]["unrated_reason"] == (
         "unknown_key: no customer has any of the keys 'no-hash', 'no-alias', 'no-team' (tried in this order)"
     )
