@@ -43,6 +43,7 @@ from billing.invoicing.models import Invoice
 from billing.money import LEDGER_QUANTUM
 from billing.terms.models import CREDIT_MODES, BillingTerms, RiskFlag
 from billing.usage.models import UsageDaily
+from common.outbox import task_queue_on_commit
 
 SPIKE_WINDOW_DAYS = 14
 SPIKE_MIN_HISTORY_DAYS = 7
@@ -244,7 +245,7 @@ def _flag_open(*, terms: BillingTerms, finding: Finding) -> bool:
                 measured=finding.measured,
                 threshold=finding.threshold,
             )
-            transaction.on_commit(lambda: risk_flag_email_task.delay(flag.pk))
+            task_queue_on_commit(risk_flag_email_task, flag.pk)
     except IntegrityError:
         return False  # another worker opened it first (one open flag per customer and kind); it notified
     return True

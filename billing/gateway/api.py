@@ -1,12 +1,18 @@
-"""``GET /api/v1/gateway/status?key=…``: may the gateway serve this key's customer right now?"""
+"""``GET /api/v1/gateway/status?key=…``: may the gateway serve this key's customer right now?
+
+Answered from the cache (Redis) when it holds the status, else from the database; with the cache down
+every answer comes from the database. ``X-Status-Source`` says which, so a gateway (or its operator) can
+tell a cached answer, up to ``STATUS_TTL`` seconds old, from a fresh one.
+"""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.gateway.status import status_for_key
+from billing.gateway.status import STATUS_TTL, status_for_key
 from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.usage.models import GatewayKey
 from common.api_input import field_errors_answer, printable_text
@@ -49,6 +55,19 @@ STATUS_SCHEMA = inline_serializer(
 )
 
 
+SOURCE_HEADER = "X-Status-Source"
+SOURCE_HEADER_SCHEMA = OpenApiParameter(
+    SOURCE_HEADER,
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    enum=["cache", "database"],
+    response=[200],
+    description=f"Where this answer came from. cache: the cached status, up to {STATUS_TTL} seconds old. "
+    "database: computed now from the database, because the cache did not hold it or could not be reached "
+    "(the service keeps answering while its cache is down, more slowly).",
+)
+
+
 class StatusQuerySerializer(serializers.Serializer):
     key = serializers.CharField(
         max_length=GatewayKey._meta.get_field("key").max_length,
@@ -64,7 +83,7 @@ class GatewayStatusView(APIView):
     @extend_schema(
         operation_id="gateway_status",
         summary="Customer status for a gateway key (cached)",
-        parameters=[StatusQuerySerializer],
+        parameters=[StatusQuerySerializer, SOURCE_HEADER_SCHEMA],
         responses={
             200: STATUS_SCHEMA,
             400: field_errors("`key` is missing, longer than 200 characters or holds control characters."),
@@ -79,7 +98,7 @@ class GatewayStatusView(APIView):
         if not query.is_valid():
             return Response(field_errors_answer(query.errors), status=400)
         key = query.validated_data["key"]
-        answer = status_for_key(source=request.auth, key=key)
-        if answer is None:
+        status = status_for_key(source=request.auth, key=key)
+        if status is None:
             return Response({"detail": _("Unknown gateway key %(key)r.") % {"key": key}}, status=404)
-        return Response(answer)
+        return Response(status.answer, headers={SOURCE_HEADER: status.source})

@@ -12,6 +12,7 @@ from django.utils import timezone
 from billing.gateway.status import status_invalidate
 from billing.gateway.tasks import notify_gateway_webhook_task
 from billing.usage.models import GatewaySource
+from common.outbox import task_queue_on_commit
 
 
 def gateway_event_payload(*, customer, event: str, reason: str, extra: dict | None = None) -> dict:
@@ -50,6 +51,9 @@ def risk_flag_fields(flag) -> dict:
 def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | None = None) -> None:
     """After commit: invalidate the cached status and queue one webhook per listening source.
 
+    Neither can fail the write that committed: a cache that cannot be reached is logged, and a webhook the
+    broker cannot take is kept in the outbox (``common.outbox``) and sent once the broker is back.
+
     ``event`` is ``customer.suspended``, ``customer.restored``, ``customer.credit_limit_crossed``,
     ``customer.risk_flagged`` or ``customer.floor_overshoot``; ``reason`` a code (``balance_at_floor``,
     ``balance_reserve``, ``credit_limit``, ``overdue``, ``overdue_days``, ``usage_spike``, ``manual_hold: …``,
@@ -61,10 +65,7 @@ def gateway_event_notify(*, customer, event: str, reason: str, extra: dict | Non
         GatewaySource.objects.filter(is_active=True).exclude(webhook_url="").values_list("pk", flat=True)
     )
     customer_id = customer.pk
-
-    def send():
-        status_invalidate(customer_ids=[customer_id])
-        for source_id in source_ids:
-            notify_gateway_webhook_task.delay(source_id, payload)
-
-    transaction.on_commit(send)
+    # Registered first, so runs first: a gateway that reads the status on the webhook sees it afresh.
+    transaction.on_commit(lambda: status_invalidate(customer_ids=[customer_id]))
+    for source_id in source_ids:
+        task_queue_on_commit(notify_gateway_webhook_task, source_id, payload)

@@ -1,6 +1,5 @@
 """Staff actions on the gateway: holds on a customer's traffic, sources and their tokens, key mappings."""
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
@@ -11,6 +10,7 @@ from billing.gateway.models import GatewayHold
 from billing.gateway.notifications import gateway_event_notify
 from billing.gateway.status import key_cache_key
 from billing.usage.models import GatewayKey, GatewaySource
+from common.cache_fallback import cache_forget
 
 
 @transaction.atomic
@@ -37,9 +37,12 @@ def gateway_hold_release(*, hold: GatewayHold) -> GatewayHold:
 
 
 def _key_cache_forget(key: str) -> None:
-    """Drop the cached key → customer lookups of ``key`` for every source (see ``status.status_for_key``)."""
+    """Drop the cached key → customer lookups of ``key`` for every source (see ``status.status_for_key``).
+
+    After commit: a cache that cannot be reached is logged; the lookup is then stale for at most ``KEY_TTL``.
+    """
     source_ids = GatewaySource.objects.values_list("pk", flat=True)
-    cache.delete_many([key_cache_key(source_id=pk, key=key) for pk in source_ids])
+    cache_forget([key_cache_key(source_id=pk, key=key) for pk in source_ids], what="a gateway key's lookups")
 
 
 @transaction.atomic

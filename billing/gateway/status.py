@@ -13,12 +13,16 @@ bills that sub-distributor for its whole subtree, so its customers stop with it.
 invalidated, for the customer and its whole subtree, when usage is posted, a suspension opens or
 closes, a hold changes or staff change a wallet's floor or limit; a short TTL bounds staleness for
 other balance moves (a top-up that does not cross the floor only changes the figures, not the answer).
+
+When the cache (Redis) cannot be reached the status is computed from the database on every call
+(``common.cache_fallback``) and ``source`` says so (the API's ``X-Status-Source`` header); an invalidation
+that fails is logged and the entry is stale for at most its TTL (``STATUS_TTL``, ``KEY_TTL``).
 """
 
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,6 +35,7 @@ from billing.usage.models import GatewaySource
 from billing.usage.resolve import keys_resolve
 from billing.wallets.models import BalanceSuspension, LimitMode, SuspensionReason, Wallet
 from billing.wallets.selectors import wallet_balance, wallet_reserve
+from common.cache_fallback import cache_forget, cache_read, cache_write
 
 STATUS_TTL = 30
 KEY_TTL = 300
@@ -150,14 +155,28 @@ def customer_status_compute(*, customer: Customer) -> dict:
     return answer
 
 
+@dataclass(frozen=True)
+class SourcedStatus:
+    """A status answer and where it came from: ``cache`` (up to ``STATUS_TTL`` seconds old) or
+    ``database`` (computed now: a cache miss, or the cache unreachable)."""
+
+    answer: dict
+    source: str
+
+
+def customer_status_sourced(*, customer_id: int) -> SourcedStatus:
+    """Return the cached status of a customer, computing (and, if the cache answers, caching) it on a miss."""
+    answer = cache_read(_status_key(customer_id))
+    if answer is not None:
+        return SourcedStatus(answer=answer, source="cache")
+    answer = customer_status_compute(customer=Customer.objects.get(pk=customer_id))
+    cache_write(_status_key(customer_id), answer, STATUS_TTL)
+    return SourcedStatus(answer=answer, source="database")
+
+
 def customer_status(*, customer_id: int) -> dict:
-    """Return the cached status of a customer, computing and caching it on a miss."""
-    answer = cache.get(_status_key(customer_id))
-    if answer is None:
-        customer = Customer.objects.get(pk=customer_id)
-        answer = customer_status_compute(customer=customer)
-        cache.set(_status_key(customer_id), answer, STATUS_TTL)
-    return answer
+    """Return the status of a customer, from the cache when it holds it."""
+    return customer_status_sourced(customer_id=customer_id).answer
 
 
 def key_cache_key(*, source_id: int, key: str) -> str:
@@ -165,20 +184,28 @@ def key_cache_key(*, source_id: int, key: str) -> str:
     return f"gateway:key:{source_id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def status_for_key(*, source: GatewaySource, key: str) -> dict | None:
-    """Return the status of the customer behind gateway ``key``, or None if the key is unknown."""
+def status_for_key(*, source: GatewaySource, key: str) -> SourcedStatus | None:
+    """Return the status of the customer behind gateway ``key``, or None if the key is unknown.
+
+    ``source`` of the answer is the status's own: a key looked up afresh does not make a cached status new.
+    """
     cache_key = key_cache_key(source_id=source.pk, key=key)
-    customer_id = cache.get(cache_key)
+    customer_id = cache_read(cache_key)
     if customer_id is None:
         customer_id = keys_resolve(source=source, keys={key}).get(key, 0)
-        cache.set(cache_key, customer_id, KEY_TTL)
+        cache_write(cache_key, customer_id, KEY_TTL)
     if not customer_id:
         return None
-    return {"key": key, **customer_status(customer_id=customer_id)}
+    status = customer_status_sourced(customer_id=customer_id)
+    return SourcedStatus(answer={"key": key, **status.answer}, source=status.source)
 
 
 def status_invalidate(*, customer_ids) -> None:
-    """Forget the cached status of these customers and of everyone below them in the tree."""
+    """Forget the cached status of these customers and of everyone below them in the tree.
+
+    Called after commit: a cache that cannot be reached is logged, not raised (the write stands; the entry
+    is stale for at most ``STATUS_TTL``).
+    """
     customer_ids = list(customer_ids)
     if not customer_ids:
         return
@@ -191,4 +218,4 @@ def status_invalidate(*, customer_ids) -> None:
     affected = set(customer_ids)
     if below:
         affected |= set(Customer.objects.filter(below).values_list("pk", flat=True))
-    cache.delete_many([_status_key(c) for c in affected])
+    cache_forget([_status_key(c) for c in affected], what=f"gateway status of customers {sorted(affected)}")

@@ -4,10 +4,9 @@ Apart from ``sending`` (which the task calls to deliver) so that queueing and de
 each other.
 """
 
-from django.db import transaction
-
 from billing.invoicing.models import Invoice
 from billing.receivables.tasks import notify_invoice_send_task
+from common.outbox import task_queue_on_commit
 
 
 def invoices_send_queue(*, invoices) -> int:
@@ -17,5 +16,6 @@ def invoices_send_queue(*, invoices) -> int:
     """
     ids = [inv.pk for inv in invoices if inv.status not in (Invoice.Status.DRAFT, Invoice.Status.VOID)]
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: notify_invoice_send_task.delay(pk))
+        # Kept in the outbox while the broker is down, and sent once it is back (``common.outbox``).
+        task_queue_on_commit(notify_invoice_send_task, pk)
     return len(ids)

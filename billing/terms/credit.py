@@ -28,6 +28,7 @@ from billing.terms.models import CREDIT_MODES, BillingTerms, CreditLimitBreach
 from billing.terms.notifications import notify_credit_limit_email_task
 from billing.terms.selectors import EXPOSURE_KINDS, exposures
 from billing.terms.signals import unbilled_accrued
+from common.outbox import task_queue_on_commit
 
 # Terms that bill progressively: an interim invoice once unbilled usage passes an amount or a share of
 # the credit limit (a share of a zero limit is no threshold).
@@ -133,7 +134,7 @@ def _breach_open(*, terms: BillingTerms, exposure: Decimal) -> bool:
                 policy=terms.credit_policy,
                 exposure_at_start=exposure,
             )
-            transaction.on_commit(lambda: _queue_email(breach.pk))
+            task_queue_on_commit(notify_credit_limit_email_task, breach.pk)
     except IntegrityError:
         return False  # another worker opened it first (one open breach per customer); it notified
     return True
@@ -151,7 +152,3 @@ def _breach_close(*, breach: CreditLimitBreach, exposure: Decimal) -> bool:
         breach.exposure_at_end = exposure
         breach.save(update_fields=["ended_at", "exposure_at_end"])
     return True
-
-
-def _queue_email(breach_id: int) -> None:
-    notify_credit_limit_email_task.delay(breach_id)

@@ -13,7 +13,6 @@ from datetime import date
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from billing.upstream.cover import Cover, cover_for_channels
 from billing.upstream.models import UpstreamSettings
 from catalog.models import Channel, Settlement
 from common.currencies import amount_display
+from common.outbox import task_queue_on_commit
 
 CLAIM_SECONDS = 2 * 24 * 3600
 
@@ -92,6 +92,6 @@ def cover_alerts(*, today: date | None = None) -> list[Cover]:
         if recipients:
             _mail(cover, recipients, payload)
         if upstream.webhook_url and upstream.webhook_secret:
-            transaction.on_commit(lambda payload=payload: cover_webhook_task.delay(payload))
+            task_queue_on_commit(cover_webhook_task, payload)
         alerted.append(cover)
     return alerted

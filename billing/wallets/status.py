@@ -25,6 +25,7 @@ from billing.wallets.models import (
 from billing.wallets.notification_tasks import notify_wallet_email_task, notify_wallet_webhook_task
 from billing.wallets.selectors import wallet_balance, wallet_reserve
 from billing.wallets.signals import wallet_limit_changed
+from common.outbox import task_queue_on_commit
 
 
 def wallet_settings_update(
@@ -190,7 +191,7 @@ def _notify_on_commit(*, wallet: Wallet, event: str, available: Decimal, extra: 
         "floor": str(wallet.floor),
         "threshold": str(wallet.low_balance_threshold) if wallet.low_balance_threshold is not None else None,
     }
-    wallet_id = wallet.pk
+    # Kept in the outbox when the broker is down (``common.outbox``): the wallet write stands and answers.
     if event != "wallet.restored":
-        transaction.on_commit(lambda: notify_wallet_email_task.delay(wallet_id, payload))
-    transaction.on_commit(lambda: notify_wallet_webhook_task.delay(wallet_id, payload))
+        task_queue_on_commit(notify_wallet_email_task, wallet.pk, payload)
+    task_queue_on_commit(notify_wallet_webhook_task, wallet.pk, payload)

@@ -39,6 +39,7 @@ from catalog.rating import RatingError
 from catalog.selectors.channels import channel_cost
 from catalog.selectors.fx import fx_rate
 from catalog.selectors.pricing import PricingSnapshot
+from common.outbox import task_queue_on_commit
 
 MAX_DAYS = 366
 MILLION = Decimal(1_000_000)
@@ -258,5 +259,5 @@ def reconcile(
             line.run = run
         ReconciliationLine.objects.bulk_create(lines, batch_size=2000)
         if Decimal(totals["at_stake"]) > upstream.leakage_threshold:
-            transaction.on_commit(lambda: reconcile_alert_task.delay(run.pk))
+            task_queue_on_commit(reconcile_alert_task, run.pk)
     return Outcome(run, True, not_due)

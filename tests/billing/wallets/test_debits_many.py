@@ -59,12 +59,16 @@ def written(txn) -> tuple:
     return entries, uses, txn.kind, txn.memo
 
 
+# Where the webhook is published (``common.task_queue`` calls ``apply_async``), caught before the broker.
+WEBHOOK_PUBLISH = "billing.wallets.notification_tasks.notify_wallet_webhook_task.apply_async"
+
+
 def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_callbacks):
     one, many = [funded("a1"), funded("a2")], [funded("b1"), funded("b2")]
     amounts = ["12", "130"]  # the first burns the grant, part of the pack; the second runs below the floor
 
     with (
-        mock.patch("billing.wallets.notification_tasks.notify_wallet_webhook_task.delay") as single_hooks,
+        mock.patch(WEBHOOK_PUBLISH) as single_hooks,
         django_capture_on_commit_callbacks(execute=True),
     ):
         singles = [
@@ -72,7 +76,7 @@ def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_cal
             for i, (c, amount) in enumerate(zip(one, amounts, strict=True))
         ]
     with (
-        mock.patch("billing.wallets.notification_tasks.notify_wallet_webhook_task.delay") as bulk_hooks,
+        mock.patch(WEBHOOK_PUBLISH) as bulk_hooks,
         django_capture_on_commit_callbacks(execute=True),
     ):
         bulk = wallet_debits_many(
@@ -99,8 +103,8 @@ def test_bulk_debits_write_what_single_debits_write(django_capture_on_commit_cal
     assert BalanceSuspension.objects.filter(customer=many[1], ended_at__isnull=True).exists()
     assert not BalanceSuspension.objects.filter(customer=many[0]).exists()
     notices = ["wallet.low_balance", "wallet.suspended"]
-    assert [c.args[1]["type"] for c in bulk_hooks.call_args_list] == notices
-    assert [c.args[1]["type"] for c in single_hooks.call_args_list] == notices
+    assert [c.kwargs["args"][1]["type"] for c in bulk_hooks.call_args_list] == notices
+    assert [c.kwargs["args"][1]["type"] for c in single_hooks.call_args_list] == notices
 
 
 def test_a_replay_returns_the_first_transactions_and_writes_nothing():
