@@ -19,6 +19,7 @@ from accounts.selectors import customers_visible_to, home_customer
 from billing.customers.selectors import customer_mix
 from billing.exposure.figures import FIGURES
 from billing.exposure.snapshots import first_posting_day, float_trend, payload_for
+from common.outbox import outbox_unsent_count
 
 FULL = {StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR}
 # Who may write a past day's snapshot by opening it; every other role reads the figures without storing.
@@ -219,5 +220,8 @@ def dashboard(request):
         context["low_wallets"] = queues["low_wallets"] if "wallets" in shown else None
         context["unrated"] = queues["unrated"] if "unrated" in shown else None
         context["recon"] = queues["recon"] if "recon" in shown else None
+    if day is None and shown & {"unrated", "recon"}:
+        # Live, never snapshotted: notifications kept while the task queue (Redis) was down, still unsent.
+        context["outbox_unsent"] = outbox_unsent_count()
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "dashboard/overview.html", context, status=status)
