@@ -1,10 +1,15 @@
 """Celery tasks of the risk flags (``risk``): the periodic check, and the spike check after usage."""
 
+import logging
+
 from celery import shared_task
 from django.core.cache import cache
 
 from billing.dunning.risk import risk_flags_check
 from billing.terms.models import CREDIT_MODES, BillingTerms, RiskFlag
+from common.cache_fallback import CACHE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 # One spike check per customer per this many seconds, however many batches arrive: the periodic task
 # catches anything in between.
@@ -28,6 +33,12 @@ def risk_after_usage(sender, customer_ids, **kwargs) -> None:
     watched = BillingTerms.objects.filter(
         customer_id__in=list(customer_ids), mode__in=CREDIT_MODES, spike_factor__isnull=False
     ).values_list("customer_id", flat=True)
-    due = [cid for cid in watched if cache.add(f"risk:spike-checked:{cid}", 1, SPIKE_CHECK_EVERY)]
+    try:
+        due = [cid for cid in watched if cache.add(f"risk:spike-checked:{cid}", 1, SPIKE_CHECK_EVERY)]
+    except CACHE_UNAVAILABLE:
+        # Redis (the cache, and the broker with it) is down: the batch has committed and answers; the
+        # periodic sweep (risk_flags_task) checks these customers.
+        logger.warning("Cache unreachable: spike check of customers %s left to the sweep", customer_ids)
+        return
     if due:
         risk_spike_check_task.delay(sorted(due))

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
 from accounts.models import Customer
@@ -48,6 +47,7 @@ from billing.invoicing.models import Invoice
 from billing.money import quantize_money
 from billing.receivables.aging import BUCKET_KEYS, aging_by_customer
 from billing.receivables.models import BadDebtRecovery, CreditNote, PaymentAllocation, WriteOff
+from common.cache_fallback import cache_read, cache_write
 
 ZERO = Decimal("0")
 CACHE_SECONDS = 300
@@ -219,13 +219,13 @@ def _raw(as_of: dt.date, book_id: int | None) -> tuple[str, tuple[dict, dict[int
     if memo is not None and time.monotonic() - memo.built < CACHE_SECONDS:
         return key, ({}, {})
     _MEMO.pop(key, None)
-    cached = cache.get(key)
+    cached = cache_read(key)  # None too when the cache is down: the report is then summed here
     if cached is not None:
         return key, cached
     amounts = aging_by_customer(as_of, _book_invoices(book_id))
     parties = _parties({customer_id for customer_id, _currency in amounts})
     value = (amounts, parties)
-    cache.set(key, value, CACHE_SECONDS)
+    cache_write(key, value, CACHE_SECONDS)
     return key, value
 
 

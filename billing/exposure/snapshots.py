@@ -42,6 +42,7 @@ from billing.ledger.models import JournalTransaction
 from billing.receivables.models import PaymentAllocation
 from billing.receivables.moments import day_end
 from catalog.models import FxRate
+from common.cache_fallback import cache_read, cache_write
 
 LIVE_SECONDS = 60
 # How long a computed payload may still be shown while a newer one is being computed.
@@ -264,10 +265,10 @@ def day_read(day: date, *, store: bool) -> tuple[dict, CapitalSnapshot | None]:
         return (taken := snapshot_take(day)).figures, taken
     mark = ledger_mark()
     key = f"exposure:day:{day.isoformat()}:" + ":".join(str(mark[k]) for k in MARK_SOURCES)
-    payload = cache.get(key)
+    payload = cache_read(key)
     if payload is None:
         payload = _computed(day, snapshot)
-        cache.set(key, payload, STALE_SECONDS)
+        cache_write(key, payload, STALE_SECONDS)
     return payload, None
 
 
@@ -280,15 +281,15 @@ def first_posting_day() -> date | None:
 def live_payload_refresh() -> dict:
     """Compute today's payload now and cache it (the minute beat job, and a page finding it stale)."""
     payload = day_payload(None)
-    cache.set(_live_key(), (time.time(), payload), STALE_SECONDS)
+    cache_write(_live_key(), (time.time(), payload), STALE_SECONDS)
     return payload
 
 
 def live_payload() -> dict:
     """Today's payload, at most ``LIVE_SECONDS`` old: refreshed by the beat job every minute; a page that
     finds it older refreshes it itself, unless another request already is (then the previous minute's
-    payload is shown meanwhile, never an empty page)."""
-    cached = cache.get(_live_key())
+    payload is shown meanwhile, never an empty page). With the cache down every page computes it."""
+    cached = cache_read(_live_key())
     if cached is not None and time.time() - cached[0] < LIVE_SECONDS:
         return cached[1]
     if cached is not None and not cache.add(_live_key() + ":refreshing", 1, LIVE_SECONDS):

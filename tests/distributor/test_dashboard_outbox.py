@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import StaffRole
 from common.models import OutboxTask
 from tests.billing.factories import staff
+from tests.common.redis_down import cache_down  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,11 @@ def test_nothing_is_shown_when_all_was_sent_or_to_sales(client):
 
     _kept(1)
     assert SIGN not in _page(client, StaffRole.SALES)  # sales see no work queues
+
+
+def test_with_the_cache_down_the_dashboard_still_answers_and_shows_the_count(client, cache_down):  # noqa: F811
+    _kept(3)
+
+    html = _page(client, StaffRole.FINANCE)
+
+    assert "3 notifications (webhooks or e-mails) are waiting" in html
