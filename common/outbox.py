@@ -8,8 +8,8 @@ when, attempts, last error). ``outbox_drain`` queues the kept rows again, oldest
 it runs from beat every minute (``common.tasks.outbox_drain_task``) and when a worker starts
 (``common.apps``), so kept notifications go out within a minute of the broker's return.
 
-Delivery is at least once: a row queued just before its drain dies unmarked is queued again. Every task
-kept here sends an event whose id stays the same, so a receiver drops the repeat.
+Delivery is at least once: a row queued just before its drain dies unmarked is queued again. A webhook
+keeps its event id, so its receiver drops the repeat; an e-mail in that window would go twice.
 Without a broker (eager mode: tests, no ``REDIS_URL``) the task runs inline, as ``task_queue`` does.
 """
 
