@@ -42,13 +42,14 @@ def ingest(path: Path, tmpdir: Path) -> subprocess.Popen:
     """``manage.py ingest`` as a child of this test, on the test database, with its own temporary directory.
     stderr goes to a file: a pipe nobody reads could fill and stall the run."""
     tmpdir.mkdir(exist_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "ingest", str(path), "--source", "nightly"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url(), "TMPDIR": str(tmpdir)},
-        stdout=subprocess.PIPE,
-        stderr=(tmpdir.parent / "stderr.txt").open("w"),
-    )
+    with (tmpdir.parent / "stderr.txt").open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "ingest", str(path), "--source", "nightly"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url(), "TMPDIR": str(tmpdir)},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
 
 
 def until(condition, what: str):
@@ -197,6 +198,7 @@ def test_a_sigkilled_ingest_leaves_no_process_session_pipe_or_spool_behind(big_f
     until(lambda: not spool.exists() and not spools(tmpdir), "the spool folder's removal")
     until(lambda: other_sessions() == 0, "the end of the run's database sessions")
     until(lambda: stdout_closed(run), "the release of the command's stdout")
+    run.stdout.close()
     # It was killed mid-stream: the second chunk never committed, and the first is whole.
     (batch,) = UsageBatch.objects.all()
     assert UsageEvent.objects.count() == batch.response["accepted"] == 10_000
@@ -224,6 +226,7 @@ def test_a_stopped_ingest_cleans_up_says_so_and_exits_with_the_signals_code(
     until(lambda: not any(running(pid) for pid in pids), "the producer's end")
     until(lambda: other_sessions() == 0, "the end of the run's database sessions")
     assert run.stdout.read() == b""  # no answer printed: the run did not finish
+    run.stdout.close()
     # Whole chunks only: the first committed, the second rolled back.
     (batch,) = UsageBatch.objects.all()
     assert UsageEvent.objects.count() == batch.response["accepted"] == 10_000
