@@ -154,6 +154,27 @@ time.sleep(3600)
     until(lambda: not spool.exists(), "the spool folder's removal")
 
 
+@linux_only
+def test_a_producer_whose_parent_died_before_it_could_ask_for_the_signal_ends_at_once(tmp_path):
+    """The parent-death signal comes only for a death after prctl: one before is seen by the parent pid."""
+    import multiprocessing
+
+    from billing.usage.bulk import producer
+
+    spool = tmp_path / f"{spool_dirs.PREFIX}early"
+    spool.mkdir()
+
+    def child():
+        producer._orphan_guard(0, str(spool))  # the parent recorded is no longer the parent
+        time.sleep(DEADLINE_S)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(DEADLINE_S)
+
+    assert process.exitcode == 128 + signal.SIGTERM and not spool.exists()
+
+
 @pytest.fixture
 def big_file(tmp_path, model):
     customer = customer_make(key="key-a")
