@@ -61,7 +61,7 @@ ANSWER = {
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
 }
-# A short conversation: LiteLLM's payload of such a request is ~14 KB, so the 300 make one body of ~4 MB.
+# A short conversation: LiteLLM's payload of such a request is ~15 KB, so the 300 make ~4.5 MB.
 MESSAGES = [{"role": "user", "content": f"question {n}: " + "lorem ipsum " * 60} for n in range(2)]
 SELL = per_million((1000, "2.5"), (100, "10"))  # connector_catalog's gpt-4o sell prices
 CHANNEL_COST = per_million((1000, "0.2"), (100, "0.8"))  # the channel's contract book
@@ -127,9 +127,10 @@ def test_the_default_logger_sends_every_request_once_in_bodies_of_megabytes(bodi
     payloads = [p for body in bodies for p in json.loads(body)]
     assert len(payloads) == 300 and len({p["id"] for p in payloads}) == 300
     assert all(len(json.loads(body)) <= 512 for body in bodies)
-    # ~14 KB a payload: the default batch of a busy proxy is megabytes (the 5-second flush did not cut it
-    # short, or into bodies of less than ~70 payloads: the 300 requests take a few seconds).
+    # ~15 KB a payload: the default batch of a busy proxy is megabytes. The 300 requests take a few seconds,
+    # less than the 5-second flush: they make one body of ~4.5 MB, the size the issue saw refused.
     assert max(len(body.encode()) for body in bodies) > 1_000_000
+    assert sum(len(body.encode()) for body in bodies) > 4_000_000
 
 
 @pytest.fixture
