@@ -4,10 +4,17 @@ The real Redis keeps running (other test runs use it); only this process's setti
 are put back afterwards. Import the fixtures into a test module (``# noqa: F401``).
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from common.cache_fallback import cache_pause_end
 from distributor.free_port import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dead_redis_url() -> str:
@@ -58,3 +65,18 @@ def broker_back(app) -> None:
     A real worker would run them against the development database, not this test's.
     """
     app.conf.task_always_eager = True
+
+
+def broker_real(app, settings) -> None:
+    """The broker answers again, for real: publish to the Redis the test settings name, not inline."""
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    _pools_forget(app)
+
+
+def worker_start(database: dict, **env: str) -> subprocess.Popen:
+    """``celery worker`` on every project queue, on this test's database (``transaction=True`` tests only:
+    it sees committed rows); ``env`` adds settings read from the environment. Terminate it when done."""
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    command = [sys.executable, "-m", "celery", "-A", "distributor", "worker", "--pool=solo"]
+    command += ["-Q", "ingest,billing,pdf,notify", "--without-gossip", "--without-mingle", "-l", "WARNING"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DATABASE_URL": url, **env})

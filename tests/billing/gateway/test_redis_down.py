@@ -7,10 +7,12 @@ would be the batch's 500.
 """
 
 import json
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from billing.gateway.models import GatewayHold
@@ -21,7 +23,13 @@ from common.outbox import outbox_drain
 from tests.billing.dunning.conftest import webhook_receiver  # noqa: F401
 from tests.billing.factories import topup
 from tests.billing.usage.factories import customer_make, default_plan, event, priced_model, source_make
-from tests.common.redis_down import broker_back, broker_down, cache_down  # noqa: F401
+from tests.common.redis_down import (  # noqa: F401
+    broker_back,
+    broker_down,
+    broker_real,
+    cache_down,
+    worker_start,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -136,3 +144,44 @@ def test_a_suspending_batch_answers_200_with_the_broker_down_and_its_webhook_goe
     assert [r["json"]["type"] for r in received].count("wallet.suspended") == 1
     assert len({r["json"]["id"] for r in received}) == len(received)
     assert drained.kept == 0 and not OutboxTask.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.redis
+def test_once_redis_is_back_a_real_worker_started_after_the_outage_delivers_what_was_kept(
+    cache_down,  # noqa: F811
+    broker_down,  # noqa: F811
+    webhook_receiver,  # noqa: F811
+    settings,
+):
+    url, received = webhook_receiver
+    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
+    priced_model()
+    default_plan()
+    customer = customer_make(key="key-a")
+    topup(customer, "10", "t1")
+    response = _client(token).generic(
+        "POST",
+        "/api/v1/usage/batches",
+        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="b1",
+    )
+    assert response.status_code == 200
+    kept = OutboxTask.objects.get(task=WEBHOOK_TASK, sent_at__isnull=True)
+
+    # Redis is back: the worker that starts drains the outbox itself (worker_ready), publishing for real.
+    broker_real(broker_down, settings)
+    worker = worker_start(connection.settings_dict, WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+    try:
+        deadline = time.monotonic() + 60
+        while not received and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    assert [r["json"]["id"] for r in received] == [kept.args[1]["id"]]
+    assert received[0]["json"]["type"] == "customer.suspended"
+    kept.refresh_from_db()
+    assert kept.sent_at is not None
+    assert outbox_drain().sent == 0  # the next beat minute finds nothing left
