@@ -36,7 +36,8 @@ def cache_pause_end() -> None:
     _paused_until = 0.0
 
 
-def _failed(what: str, exc: Exception) -> None:
+def cache_failed(what: str, exc: Exception) -> None:
+    """Log that the cache could not be reached for ``what`` and leave it alone for ``PAUSE_SECONDS``."""
     global _paused_until
     _paused_until = time.monotonic() + PAUSE_SECONDS
     logger.warning("The cache is unreachable (%s): %s; not tried for %ss", exc, what, PAUSE_SECONDS)
@@ -49,7 +50,7 @@ def cache_read(key: str) -> Any:
     try:
         return cache.get(key)
     except CACHE_UNAVAILABLE as exc:
-        _failed(f"{key} read from the database", exc)
+        cache_failed(f"{key} read from the database", exc)
         return None
 
 
@@ -60,7 +61,7 @@ def cache_write(key: str, value: Any, timeout: int) -> bool:
     try:
         cache.set(key, value, timeout)
     except CACHE_UNAVAILABLE as exc:
-        _failed(f"{key} not stored", exc)
+        cache_failed(f"{key} not stored", exc)
         return False
     return True
 
@@ -73,6 +74,6 @@ def cache_forget(keys: list[str], *, what: str) -> bool:
     try:
         cache.delete_many(keys)
     except CACHE_UNAVAILABLE as exc:
-        _failed(f"{what} not forgotten, stale until they expire", exc)
+        cache_failed(f"{what} not forgotten, stale until they expire", exc)
         return False
     return True

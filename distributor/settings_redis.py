@@ -18,10 +18,12 @@ REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 # request; a staff page must not hang): short connect and read timeouts for the cache and the broker.
 REDIS_CONNECT_TIMEOUT = 2
 REDIS_SOCKET_TIMEOUT = 5
+# The backend is Django's Redis cache except that sign-in's rate-limit keys fail open when Redis is down, so
+# staff can still sign in (common/cache_backend.py); every other key raises, for its caller to decide.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache_backend.SignInFailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,

@@ -25,10 +25,11 @@ def dead_redis_url() -> str:
 
 @pytest.fixture
 def cache_down(settings):
-    """The default cache is a Redis cache at a dead port (Django's cache handler is reset on the change)."""
+    """The default cache, the backend production uses (``distributor/settings_redis.py``), at a dead port
+    (Django's cache handler is reset on the change)."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache_backend.SignInFailOpenRedisCache",
             "LOCATION": dead_redis_url(),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
