@@ -12,6 +12,7 @@ the customers it sells to. A code credits only a customer of its book, funded by
 promotional-credit expense, so a seller's gift is never paid for by another seller.
 """
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from billing.money import currency_exponent, is_money, quantize_money
 from billing.payments import postings
 from billing.payments.models import RedemptionBatch, RedemptionCode
 from billing.terms.selectors import customer_currency
+from common.cache_fallback import CACHE_UNAVAILABLE
 from common.csv_export import csv_text
 from common.currencies import currency_exists
 
@@ -39,6 +41,8 @@ _FORGIVE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_GROUPS, GROUP_LENGTH = 4, 4
 # Failed attempts allowed per user in a window, against guessing (80 bits make it hopeless anyway).
 MAX_FAILURES, FAILURE_WINDOW_SECONDS = 10, 15 * 60
+
+logger = logging.getLogger(__name__)
 
 
 def code_generate() -> str:
@@ -139,11 +143,32 @@ def _failure_key(user: User) -> str:
     return f"payments:redeem-failures:{user.pk}"
 
 
+def _unavailable() -> ValidationError:
+    # The throttle's counter is in the cache (Redis): without it guesses could not be counted, so redeeming
+    # fails closed until it is back rather than opening an unthrottled guessing window.
+    return ValidationError(
+        _("Redemption is unavailable for a moment; try again shortly."), code="unavailable"
+    )
+
+
+def _failures(user: User) -> int:
+    try:
+        return cache.get(_failure_key(user)) or 0
+    except CACHE_UNAVAILABLE as exc:
+        logger.warning("Redemption refused: its throttle's cache is unreachable (%s)", exc)
+        raise _unavailable() from exc
+
+
 def _refuse(user: User, message: str, code: str):
     try:
-        cache.incr(_failure_key(user))
-    except ValueError:
-        cache.set(_failure_key(user), 1, FAILURE_WINDOW_SECONDS)
+        try:
+            cache.incr(_failure_key(user))
+        except ValueError:
+            cache.set(_failure_key(user), 1, FAILURE_WINDOW_SECONDS)
+    except CACHE_UNAVAILABLE as exc:
+        # This failure could not be counted: the guess gets no answer either.
+        logger.warning("Redemption failure not counted: its throttle's cache is unreachable (%s)", exc)
+        raise _unavailable() from exc
     raise ValidationError(message, code=code)
 
 
@@ -154,7 +179,7 @@ def redemption_code_redeem(*, user: User, customer: Customer, code: str) -> Rede
     (``WHERE id = … AND redeemed_at IS NULL``), which PostgreSQL re-checks after waiting for a competing
     writer, and the credit is posted in the same transaction.
     """
-    if (cache.get(_failure_key(user)) or 0) >= MAX_FAILURES:
+    if _failures(user) >= MAX_FAILURES:
         raise ValidationError(_("Too many failed attempts. Try again in a few minutes."), code="throttled")
     canonical = code_normalize(code)
     found = (
