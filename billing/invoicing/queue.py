@@ -4,6 +4,7 @@ Apart from ``close`` (which the task runs) so that queueing and closing do not i
 """
 
 from billing.invoicing.tasks import period_close_task
+from common.task_queue import task_queue
 
 
 def period_close_queue(*, period: str, actor=None, book: str | None = None) -> None:
@@ -12,5 +13,9 @@ def period_close_queue(*, period: str, actor=None, book: str | None = None) -> N
 
     The close writes every customer's invoice and takes minutes, longer than a request may. Queued at
     once rather than on commit: the request writes nothing the close would wait for.
+
+    Raises ``QueueUnavailable`` when the task queue cannot be reached, for finance to be told now rather
+    than kept in the outbox: a close that started by itself later, unattended, is not what they asked for.
+    Nothing is recorded before the task runs (it records the close), so nothing is left pending.
     """
-    period_close_task.delay(period, actor.pk if actor is not None else None, book)
+    task_queue(period_close_task, period, actor.pk if actor is not None else None, book)

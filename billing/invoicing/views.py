@@ -23,6 +23,7 @@ from billing.invoicing.periods import period_just_ended, period_parse
 from billing.invoicing.queue import period_close_queue
 from common.forms import form_errors_add
 from common.listing import filtered_page
+from common.task_queue import QueueUnavailable
 
 FINANCE = (StaffRole.FINANCE, StaffRole.ADMIN)
 
@@ -96,11 +97,21 @@ def period_close_list(request):
             except CloseError as exc:
                 form.add_error("period", str(exc))
         if form.is_valid():
-            period_close_queue(
-                period=form.cleaned_data["period"],
-                actor=request.user,
-                book=book.key if book is not None else None,
-            )
+            try:
+                period_close_queue(
+                    period=form.cleaned_data["period"],
+                    actor=request.user,
+                    book=book.key if book is not None else None,
+                )
+            except QueueUnavailable:
+                form.add_error(
+                    None,
+                    _(
+                        "The task queue is unreachable, so the close was not started. Try again in a few "
+                        "minutes."
+                    ),
+                )
+        if form.is_valid():
             messages.success(
                 request,
                 _("Close of %(period)s started; it appears below when it runs.")

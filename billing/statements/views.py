@@ -136,7 +136,13 @@ def statement_export_start(request):
         context.update(form=form, can_start=True)
         return render(request, "documents/pages/export_list.html", context, status=400)
     export = export_request(date_from=form.dates[0], date_to=form.dates[1], actor=request.user)
-    messages.success(request, _("The statements are being built; this page shows the progress."))
+    if export.state == StatementExport.State.FAILED:
+        messages.error(
+            request,
+            _("The task queue is unreachable, so the export was not started. Try again in a few minutes."),
+        )
+    else:
+        messages.success(request, _("The statements are being built; this page shows the progress."))
     return redirect(reverse("staff-statement-export-list") + f"#export-{export.pk}")
 
 

@@ -1,25 +1,44 @@
 """Staff actions behind the usage pages: queue re-rating, accept uploaded files."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from billing.usage.models import UsageUpload
 from billing.usage.tasks import usage_rerate_task, usage_upload_process_task
 from billing.usage.upload_queue import usage_upload_queue
+from common.outbox import task_queue_or_keep
 
 # usage_rerate handles at most this many events per pass; one task per chunk keeps each pass whole.
 RERATE_CHUNK = 5000
 
 
-def rerate_enqueue(*, event_ids: list[int]) -> int:
-    """Queue ``usage_rerate_task`` for ``event_ids`` in chunks (after commit); return how many were queued.
+@dataclass
+class RerateQueued:
+    events: int
+    kept: int = 0  # chunks kept in the outbox because the task queue was unreachable (set after commit)
 
-    Re-rating is guarded by the unrated state, so queueing an event twice never charges it twice.
+
+def rerate_enqueue(*, event_ids: list[int]) -> RerateQueued:
+    """Queue ``usage_rerate_task`` for ``event_ids`` in chunks (after commit); say how many events, and how
+    many chunks were kept for later because the task queue was unreachable.
+
+    Through the outbox (``task_queue_or_keep``), not refused: the events wait unrated either way, re-rating
+    them later is what staff asked for, and it is guarded by the unrated state, so queueing an event twice
+    (a kept chunk and a second press) never charges it twice. The outbox sends kept chunks within a minute
+    of the queue's return; the page says so.
     """
     ids = sorted(set(event_ids))
+    queued = RerateQueued(events=len(ids))
+
+    def chunk_queue(chunk: list[int]) -> None:
+        if task_queue_or_keep(usage_rerate_task, event_ids=chunk) is not None:
+            queued.kept += 1
+
     for i in range(0, len(ids), RERATE_CHUNK):
         chunk = ids[i : i + RERATE_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: usage_rerate_task.delay(event_ids=chunk))
-    return len(ids)
+        transaction.on_commit(lambda chunk=chunk: chunk_queue(chunk))
+    return queued
 
 
 def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:

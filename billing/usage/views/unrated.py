@@ -52,6 +52,19 @@ def unrated_rerate(request):
             return redirect(_back(request))
         ids = list(usage_filter.qs.order_by().values_list("pk", flat=True))
     queued = rerate_enqueue(event_ids=ids)
+    if queued.kept:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d event to re-rate, but the task queue is unreachable: the re-rating starts by "
+                "itself within a minute of its return.",
+                "%(count)d events to re-rate, but the task queue is unreachable: the re-rating starts by "
+                "itself within a minute of its return.",
+                queued.events,
+            )
+            % {"count": queued.events},
+        )
+        return redirect(_back(request))
     messages.success(
         request,
         ngettext(
@@ -59,9 +72,9 @@ def unrated_rerate(request):
             "the re-rating runs below show the results.",
             "%(count)d events queued for re-rating. Those whose cause is fixed are rated and charged; "
             "the re-rating runs below show the results.",
-            queued,
+            queued.events,
         )
-        % {"count": queued},
+        % {"count": queued.events},
     )
     return redirect(_back(request))
 
