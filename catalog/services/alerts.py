@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from catalog.models import PriceAlert
 from catalog.selectors.profitability import PriceFinding, unprofitable_prices
+from common.outbox import task_queue_on_commit
 
 # Stored margins keep six places; anything beyond is display noise for a ratio.
 MARGIN_LIMIT = Decimal("999.999999")
@@ -27,7 +28,7 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
     that went away.
 
     Staff (and, for a sub-distributor's plan, its owners) are notified of new alerts after the transaction
-    commits (never for a rolled-back import).
+    commits (never for a rolled-back import); while the task queue is down the e-mail waits in the outbox.
     """
     from catalog.tasks import notify_price_alerts_task
 
@@ -78,7 +79,9 @@ def price_check_run(*, trigger: str, at: datetime | None = None, plans=None) -> 
     )
     if result.raised:
         ids = [a.pk for a in result.raised]
-        transaction.on_commit(lambda: notify_price_alerts_task.delay(ids))
+        # Through the outbox: an alert's e-mail sent a few minutes late is still right, and the price change
+        # that raised it has committed and must answer (a task queue that is down is no 500 for it).
+        task_queue_on_commit(notify_price_alerts_task, ids)
     return result
 
 
