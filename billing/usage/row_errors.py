@@ -14,6 +14,9 @@ ROW_REASONS = {
     "usage.row.required": gettext_noop("is required"),
     "usage.row.required_litellm_id": gettext_noop("is required (LiteLLM's request id)"),
     "usage.row.required_generation_id": gettext_noop("is required (the generation id)"),
+    "usage.row.required_newapi_id": gettext_noop(
+        "is required on an error row or an adjustment (the request_id keys the charge)"
+    ),
     "usage.row.too_long": gettext_noop("is longer than %(limit)s characters"),
     "usage.row.string": gettext_noop("must be a string"),
     "usage.row.string_or_number": gettext_noop("must be a string or a number"),

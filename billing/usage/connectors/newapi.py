@@ -5,14 +5,20 @@ consume, 5 = error, 6 = refund; top-ups and management rows are not usage), ``co
 ``token_name``, ``model_name``, ``quota``, ``prompt_tokens``, ``completion_tokens``, ``channel``/
 ``channel_id`` (the upstream channel), ``is_stream``, ``request_id`` when present, and ``other`` (JSON text).
 
-A row is keyed ``log-<id>``: its id in the ``logs`` table, which new-api's database numbers uniquely, and
-the request key is unique per gateway source (``usage_request_key``), so the source stands for the
-new-api instance and (instance, id) is the row's identity: one source per instance (two instances both
-have a row 17). Id 0 is an id like any other. A ``request_id`` column (newer new-api) is no row key:
-new-api writes the request's id on the consume row *and* on the error rows of the channels it retried
-(``RecordErrorLog`` and ``RecordConsumeLog`` both take ``common.RequestIdKey`` from the request), so keying
-by it would take a request's charge for a duplicate of its failed attempt. It is kept as
-``metadata.gateway_request_id``; only a row without an id is keyed by it.
+A row's key (its request key, unique per gateway source: ``usage_request_key``) follows what the row is.
+A plain consume row (type 2, not an adjustment) with a ``request_id`` (newer new-api) is keyed by it, as it
+always was: rows ingested before keep their keys, so an overlapping export is duplicates, not charges.
+Every other row is keyed ``log-<id>``, its id in the ``logs`` table, which new-api's database numbers
+uniquely (id 0 is an id like any other): error rows (type 5), adjustments (task settlements, type 6
+refunds) and rows without a ``request_id``. new-api writes the request's id on the consume row *and* on the
+error rows of the channels it retried (``RecordErrorLog`` and ``RecordConsumeLog`` both take
+``common.RequestIdKey`` from the request), and a task's settlements and refunds may carry it too: keyed by
+it, a failed attempt would take the charge for its duplicate. A request has one consume row, so the charge
+alone holds the request id as key, and its failed attempts and adjustments never collide with it. An error
+row or an adjustment without an id is refused (``id``: it has no key of its own). Every row's
+``request_id`` is kept as ``metadata.gateway_request_id``, which ties a charge to its failed attempts.
+``log-<id>`` keys are per source, so the source stands for the new-api instance: one source per instance
+(two instances both have a row 17).
 
 Only the admin's export has real ids: the admin log API (``GET /api/log/``, ``controller.GetAllLogs``) or
 the ``logs`` table itself. The user log API (``GET /api/log/self``, ``controller.GetUserLogs``; and
@@ -217,6 +223,18 @@ def _adjustment_metadata(record: dict, other: dict, kind: int) -> dict:
     return metadata
 
 
+def _row_key(row_id, request_id, *, charge: bool) -> str:
+    """A charge's ``request_id`` (the key rows had before ``log-<id>`` keys: stored rows keep matching), else
+    ``log-<id>``; see the module's docstring. ``row_id`` is None when the row has none."""
+    if request_id and charge:
+        return ident(request_id, "request_id")
+    if row_id is None:
+        raise ConnectorError(
+            "id", "is required on an error row or an adjustment (the request_id keys the charge)"
+        )
+    return f"log-{ident(row_id, 'id')}"
+
+
 def to_canonical(record, *, source=None) -> dict:
     if not isinstance(record, dict):
         raise ConnectorError("non_field_errors", "each log row must be an object")
@@ -243,13 +261,15 @@ def to_canonical(record, *, source=None) -> dict:
         "quota": str(quota) if quota is not None else "",
         "user": record.get("username") or "",
     }
-    if has_id and request_id:
+    if request_id:
         metadata["gateway_request_id"] = ident(request_id, "request_id")
     reported = label(other.get("upstream_model_name"), MAX_MODEL).strip()
     if reported:
         metadata["response_model"] = reported
     event = {
-        "request_id": f"log-{ident(row_id, 'id')}" if has_id else ident(request_id, "request_id"),
+        "request_id": _row_key(
+            row_id if has_id else None, request_id, charge=kind == CONSUME and not adjustment
+        ),
         "occurred_at": record.get("created_at"),
         "key": record.get("token_name") or record.get("username"),
         # An unmapped token name falls back to its user's mapping (``registry.KEY_LOOKUP``).

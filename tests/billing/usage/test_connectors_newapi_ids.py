@@ -14,11 +14,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from billing.usage.connectors import newapi
+from billing.usage.connectors import newapi, registry
 from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import RatingState, UsageBatch, UsageEvent
+from billing.usage.services import usage_batch_ingest
 from tests.billing.usage.factories import source_make
-from tests.billing.usage.test_connectors_newapi_real import ERROR, log_row
+from tests.billing.usage.test_connectors_newapi_real import ERROR, REFUND, log_row
 
 pytestmark = pytest.mark.django_db
 
@@ -147,25 +148,75 @@ def test_id_0_is_an_id(instance, prepaid):
     assert UsageEvent.objects.get().request_id == "log-0"
 
 
+def failed_attempt(row_id: int, request_id: str) -> dict:
+    """The error row ``RecordErrorLog`` writes for a channel new-api retried: the request's id, no usage."""
+    return (
+        row(row_id, type=ERROR)
+        | {"quota": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        | {"request_id": request_id}
+    )
+
+
 def test_a_shared_request_id_does_not_merge_a_request_with_its_failed_attempt(instance, prepaid):
-    """Newer new-api writes the request's id on the error row of each channel it retried and on the
-    consume row: rows are keyed by id, and the request id is kept beside them."""
+    """Newer new-api writes the request's id on the error row of each channel it retried, on the consume
+    row, and may on a task's settlement and refund: only the consume row is keyed by it, the others by
+    their log id, so the charge is never taken for a duplicate, whichever row comes first. Sent again, the
+    export is all duplicates."""
     _, client = instance
-    failed = {
-        **row(40, type=ERROR),
-        "quota": 0,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "request_id": "req-1",
-    }
     charged = row(41) | {"request_id": "req-1"}
+    settled = log_row(42, model="deepseek-chat", quota=-500, other={"quota_delta": -500}) | {
+        "request_id": "req-1"
+    }
+    refund = log_row(43, kind=REFUND, model="deepseek-chat", quota=500, other={}) | {"request_id": "req-1"}
+    rows = [failed_attempt(40, "req-1"), charged, settled, refund]
 
-    data = post(client, [failed, charged]).json()
+    data = post(client, rows).json()
 
-    assert (data["accepted"], data["duplicates"]) == (2, 0)
-    consume = UsageEvent.objects.get(request_id="log-41")
-    assert consume.rating_state == RatingState.RATED and consume.sell_amount
-    assert consume.metadata["gateway_request_id"] == "req-1"
+    assert (data["accepted"], data["duplicates"], data["rejected"]) == (4, 0, 0)
+    events = {e.request_id: e for e in UsageEvent.objects.all()}
+    assert sorted(events) == ["log-40", "log-42", "log-43", "req-1"]
+    assert events["req-1"].rating_state == RatingState.RATED and events["req-1"].sell_amount
+    assert not events["log-40"].succeeded and events["log-40"].sell_amount is None
+    assert {events[key].rating_state for key in ("log-42", "log-43")} == {RatingState.NOT_CHARGED}
+    assert {e.metadata["gateway_request_id"] for e in events.values()} == {"req-1"}
+    again = post(client, rows, HTTP_IDEMPOTENCY_KEY="the same export again").json()
+    assert (again["accepted"], again["duplicates"]) == (0, 4)
+    assert UsageEvent.objects.filter(rating_state=RatingState.RATED).count() == 1
+
+
+def test_an_export_ingested_before_log_id_keys_is_all_duplicates_when_it_overlaps(
+    instance, prepaid, monkeypatch
+):
+    """Consume rows with a request_id were keyed by it before error rows got ``log-<id>`` keys; they still
+    are, so the next export, which repeats them, charges nothing twice."""
+    source, _ = instance
+    rows = [row(i) | {"request_id": f"20251207abc{i}"} for i in (3001, 3002)]
+
+    def before(record, *, source=None):  # the keys the connector gave every row before: request_id first
+        return newapi.to_canonical(record, source=source) | {"request_id": record["request_id"]}
+
+    monkeypatch.setitem(registry.CONNECTORS, "newapi", before)
+    usage_batch_ingest(source=source, records=rows, fmt="newapi", idempotency_key="before")
+    monkeypatch.undo()
+    after = usage_batch_ingest(source=source, records=rows, fmt="newapi", idempotency_key="after")
+
+    assert (after.accepted, after.duplicates) == (0, 2)
+    assert UsageEvent.objects.filter(rating_state=RatingState.RATED).count() == 2
+
+
+def test_a_row_without_an_id_is_keyed_by_its_request_id_only_if_it_is_the_charge(instance, prepaid):
+    """An error row or an adjustment shares its request_id with the charge: without its log id it has no
+    key of its own and is refused; a consume row without an id is keyed by its request_id."""
+    _, client = instance
+    refund = log_row(9, kind=REFUND, model="sora-2", quota=500, other={}) | {"request_id": "req-2"}
+    rows = [failed_attempt(8, "req-2"), refund, row(10) | {"request_id": "req-2"}]
+
+    data = post(client, [r | {"id": None} for r in rows]).json()
+
+    assert (data["accepted"], data["rejected"]) == (1, 2)
+    reason = "is required on an error row or an adjustment (the request_id keys the charge)"
+    assert data["errors"] == [{"index": i, "field": "id", "reason": reason} for i in (0, 1)]
+    assert UsageEvent.objects.get().request_id == "req-2"
     assert newapi.to_canonical({"request_id": "req-9", "created_at": 1})["request_id"] == "req-9"
 
 
