@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.usage.connectors.newapi import UserLogExport, user_log_export_check
 from billing.usage.events import UnreadableRecord
-from billing.usage.files import ndjson_records
+from billing.usage.files import UTF8_BOM, ndjson_records
 from billing.usage.serializers import (
     BatchResultSerializer,
     CanonicalEventSerializer,
@@ -38,6 +38,8 @@ from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, too_large
 # 10,000 canonical events with every field and some metadata are about 7 MB (the connectors' records are
 # smaller); twice that leaves room for pretty-printed JSON and richer metadata.
 MAX_BATCH_BYTES = 16 * MIB
+# A body's first line (NDJSON's lines end at \n, \r\n or a lone \r, as ``files._lines`` reads them).
+FIRST_LINE = re.compile(rb"[^\r\n]*")
 # LiteLLM's generic logger posts up to 512 StandardLoggingPayloads (messages and response included, ~13 KB
 # each) by default, about 7 MB; the headroom covers larger batches and longer conversations.
 MAX_LITELLM_BYTES = 32 * MIB
@@ -88,25 +90,28 @@ def body_inflate(raw: bytes, content_encoding: str, *, limit_bytes: int) -> byte
 def body_records(raw: bytes) -> list:
     """Decode a JSON array, an object with ``events`` (or one event), or NDJSON.
 
-    An array is one document: what cannot be read in it refuses the body. NDJSON is read a line at a time
-    by the files' reader (``files.ndjson_records``): a line that cannot be read is that row's error naming
-    its line (blank lines counted) and the other lines are kept, as any bad row of a batch is; only a body
-    none of whose lines can be read is refused, naming the first line's problem.
+    A leading byte-order mark is ignored. An array is one document: what cannot be read in it refuses the
+    body. A body starting with ``{`` is NDJSON only if its first line is a JSON value on its own; otherwise
+    (a pretty-printed object, or one cut short) it is one document too, refused whole if it cannot be read.
+    NDJSON is read a line at a time by the files' reader (``files.ndjson_records``): a line that cannot be
+    read is that row's error naming its line (blank lines counted) and the other lines are kept, as any bad
+    row of a batch is; only a body none of whose lines can be read is refused, naming the first line's
+    problem.
     """
+    raw = raw.removeprefix(UTF8_BOM)
     body = raw.strip()
     if not body:
         raise BodyError(_("The body is empty."))
-    if body[:1] == b"[":
-        return _array(body)
-    if body[:1] == b"{":
+    if body[:1] in (b"[", b"{"):
         try:
             data = json.loads(body.decode("utf-8"), parse_float=Decimal)
-        # Not one object (UnicodeDecodeError and JSONDecodeError are ValueErrors), or one the decoder
-        # cannot read: NDJSON, whose reader says which line holds what.
-        except (ValueError, ArithmeticError, RecursionError):
-            data = None
-        if isinstance(data, dict):
-            return data["events"] if isinstance(data.get("events"), list) else [data]
+        # UnicodeDecodeError and JSONDecodeError are ValueErrors, and so is an integer of over 4,300 digits;
+        # an exponent beyond Decimal's is an ArithmeticError (InvalidOperation), too deep a RecursionError.
+        except (ValueError, ArithmeticError, RecursionError) as exc:
+            if body[:1] == b"[" or not _first_line_is_a_value(body):
+                raise _document_refusal(exc) from exc
+        else:
+            return data if isinstance(data, list) else _object_events(data)
     records = list(ndjson_records(io.BytesIO(raw)))  # not stripped: leading blank lines are lines too
     if all(isinstance(record, UnreadableRecord) for record in records):
         message = _("The body is neither a JSON array nor NDJSON: %(problem)s.")
@@ -114,27 +119,35 @@ def body_records(raw: bytes) -> list:
     return records
 
 
-def _array(body: bytes) -> list:
-    """A body that begins as a JSON array, read whole; anything unreadable in it refuses it."""
+def _first_line_is_a_value(body: bytes) -> bool:
+    """Whether the body's first line is a whole JSON value: NDJSON's first record, not the start of a
+    longer document. A line the decoder cannot read for its limits (not its syntax) counts as one: the
+    NDJSON reader names its problem."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BodyError(_("The body must be UTF-8.")) from exc
-    try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise BodyError(
-            _("The body is neither a JSON array nor NDJSON: line %(line)s: %(error)s.")
-            % {"line": exc.lineno, "error": exc.msg}
-        ) from exc
-    # Valid JSON beyond what the decoder reads: an integer of over 4,300 digits, an exponent beyond
-    # Decimal's (InvalidOperation, an ArithmeticError), or nesting too deep.
-    except (ValueError, ArithmeticError) as exc:
-        raise BodyError(
-            _("The body holds a number too long or too large to read: %(error)s.") % {"error": exc}
-        ) from exc
-    except RecursionError as exc:
-        raise BodyError(_("The body is nested too deeply to read.")) from exc
+        json.loads(FIRST_LINE.match(body).group().decode("utf-8"), parse_float=Decimal)
+    except json.JSONDecodeError:
+        return False
+    except (ValueError, ArithmeticError, RecursionError):
+        pass
+    return True
+
+
+def _object_events(data: dict) -> list:
+    return data["events"] if isinstance(data.get("events"), list) else [data]
+
+
+def _document_refusal(exc: Exception) -> BodyError:
+    """Why a body that is one JSON document (an array, or an object over several lines) cannot be read."""
+    if isinstance(exc, UnicodeDecodeError):
+        return BodyError(_("The body must be UTF-8."))
+    if isinstance(exc, json.JSONDecodeError):
+        return BodyError(
+            _("The body is neither a JSON array nor NDJSON: line %(line)s, column %(column)s: %(error)s.")
+            % {"line": exc.lineno, "column": exc.colno, "error": exc.msg}
+        )
+    if isinstance(exc, RecursionError):
+        return BodyError(_("The body is nested too deeply to read."))
+    return BodyError(_("The body holds a number too long or too large to read: %(error)s.") % {"error": exc})
 
 
 def idempotency_key(request) -> str:

@@ -81,7 +81,55 @@ def test_a_broken_json_array_is_still_refused_whole(client, prepaid):
     response = post(client, b"[" + line("r1") + b",\n" + line("r2") + b",\n{oops}]")
 
     assert response.status_code == 400
-    assert "line 3" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        "The body is neither a JSON array nor NDJSON: line 3, column 2: "
+        "Expecting property name enclosed in double quotes."
+    )
+    assert not UsageEvent.objects.exists()
+
+
+def pretty(document) -> bytes:
+    return json.dumps(document, indent=2).encode()
+
+
+@pytest.mark.parametrize("shape", ["array", "events"])
+def test_a_pretty_printed_document_after_a_byte_order_mark_is_read_whole(client, prepaid, shape):
+    """The mark is not the document's first character: the body is one array (or object), not NDJSON."""
+    events = [event("a1"), event("a2"), event("a3")]
+
+    response = post(client, b"\xef\xbb\xbf" + pretty(events if shape == "array" else {"events": events}))
+
+    assert response.status_code == 200 and response.json()["accepted"] == 3
+    assert UsageEvent.objects.count() == 3
+
+
+def test_ndjson_after_a_byte_order_mark_is_read_a_line_at_a_time(client, prepaid):
+    data = post(client, b"\xef\xbb\xbf" + line("r1") + b"\nnot json\n" + line("r2")).json()
+
+    assert (data["accepted"], data["rejected"]) == (2, 1)
+    assert data["errors"][0]["reason"] == "line 2: is not valid JSON (Expecting value at column 1)"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Pretty-printed and cut short: its first line is no JSON value, so it is not NDJSON.
+        pretty({"events": [event("r1"), event("r2")]}).rsplit(b"]", 1)[0].rstrip(),
+        # On one line, cut after its first event.
+        b'{"events": [' + line("r1") + b", ",
+        # Two objects on one line are not NDJSON either.
+        line("r1") + line("r2"),
+    ],
+    ids=["pretty", "one-line", "two-on-a-line"],
+)
+def test_an_object_that_is_not_ndjson_and_does_not_parse_is_refused_whole(client, prepaid, body):
+    """Refused at its last line (where it breaks), as a broken array is, not read line by line."""
+    response = post(client, body)
+
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    last = body.count(b"\n") + 1
+    assert detail.startswith(f"The body is neither a JSON array nor NDJSON: line {last}, column ")
     assert not UsageEvent.objects.exists()
 
 
