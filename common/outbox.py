@@ -8,6 +8,12 @@ when, attempts, last error). ``outbox_drain`` queues the kept rows again, oldest
 it runs from beat every minute (``common.tasks.outbox_drain_task``) and when a worker starts
 (``common.apps``), so kept notifications go out within a minute of the broker's return.
 
+Order is kept: while a kept task is unsent, a new one is not published ahead of it (a ``customer.restored``
+webhook must not reach a gateway before the ``customer.suspended`` kept during the outage). It is kept too,
+behind the older ones, and a drain is tried at once, after commit: if the broker answers, the kept tasks go
+out first and the new one right after; if not, all of them wait, in order, for the next drain. One drain
+sends at a time (an advisory lock on PostgreSQL), so two drains never interleave their rows.
+
 Delivery is at least once: a row queued just before its drain dies unmarked is queued again. A webhook
 keeps its event id, so its receiver drops the repeat; an e-mail in that window would go twice.
 Without a broker (eager mode: tests, no ``REDIS_URL``) the task runs inline, as ``task_queue`` does.
@@ -17,7 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from celery import Task, current_app
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.models import OutboxTask
@@ -27,12 +33,22 @@ logger = logging.getLogger(__name__)
 
 DRAIN_BATCH = 100
 
+# The PostgreSQL advisory lock (transaction level) a drain holds while it sends a batch: one drain at a time,
+# so a drain never sends a newer row while another is still sending an older one.
+_DRAIN_LOCK = (0x4F555442, 0)  # "OUTB"
+
 
 def task_queue_or_keep(task: Task, *args, **kwargs) -> OutboxTask | None:
     """Queue ``task(*args, **kwargs)``; if the broker is unreachable keep it in the outbox and return the row.
 
-    Arguments must be JSON (as Celery's serializer already requires).
+    While older kept tasks are unsent it is kept behind them and a drain is tried after commit (at once
+    outside a transaction); the row is returned if it is still unsent then. Arguments must be JSON (as
+    Celery's serializer already requires).
     """
+    if _unsent_ahead():
+        row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
+        transaction.on_commit(outbox_drain)
+        return OutboxTask.objects.filter(pk=row.pk, sent_at__isnull=True).first()
     try:
         task_queue(task, *args, **kwargs)
     except QueueUnavailable as exc:
@@ -59,41 +75,74 @@ class Drained:
     kept: int  # still unsent: the broker went away again, or the task is not registered here
 
 
+def _unsent_ahead() -> bool:
+    """Whether a kept task that this process can send is still unsent (a new task must then queue behind it).
+
+    The common answer, none, is one look-up in the partial index of unsent rows. A row naming a task no
+    longer registered never goes out, so it holds nothing back.
+    """
+    unsent = OutboxTask.objects.filter(sent_at__isnull=True)
+    if not unsent.exists():
+        return False
+    return any(name in current_app.tasks for name in unsent.values_list("task", flat=True).distinct())
+
+
 def outbox_drain() -> Drained:
     """Queue every kept task again, oldest first; mark each one sent. Stop at the first broker failure.
 
-    Rows are claimed ``FOR UPDATE SKIP LOCKED`` a batch at a time, so a beat drain and a worker-start drain
-    running together never queue the same row twice.
+    A batch at a time, each under the drain lock: a drain that finds another one sending leaves it to that
+    one (which goes on to the rows kept since) rather than send newer rows before older ones; at worst a
+    row kept at the very end of that drain waits, in order, for the next one.
     """
     sent = 0
     after = 0
-    broker_down = False
-    while not broker_down:
+    while True:
         with transaction.atomic():
+            if not _drain_lock_take():
+                break
             rows = list(
-                OutboxTask.objects.select_for_update(skip_locked=True)
+                OutboxTask.objects.select_for_update()
                 .filter(sent_at__isnull=True, pk__gt=after)
                 .order_by("pk")[:DRAIN_BATCH]
             )
             if not rows:
                 break
-            for row in rows:
-                after = row.pk
-                task = current_app.tasks.get(row.task)
-                if task is None:
-                    # Renamed or removed since it was kept: left unsent and counted, for staff to look at.
-                    _failed(row, f"Task {row.task} is not registered in this process.")
-                    continue
-                try:
-                    task_queue(task, *row.args, **row.kwargs)
-                except QueueUnavailable as exc:
-                    _failed(row, exc.reason)
-                    broker_down = True
-                    break
-                row.sent_at = timezone.now()
-                row.save(update_fields=["sent_at"])
-                sent += 1
+            batch_sent, after, broker_down = _batch_send(rows)
+        sent += batch_sent
+        if broker_down:
+            break
     return Drained(sent=sent, kept=outbox_unsent_count())
+
+
+def _drain_lock_take() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite (development) lets one writer at a time in anyway
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", _DRAIN_LOCK)
+        return cursor.fetchone()[0]
+
+
+def _batch_send(rows: list[OutboxTask]) -> tuple[int, int, bool]:
+    """Queue ``rows`` in order; return how many were sent, the last row looked at and whether the broker
+    failed."""
+    sent = 0
+    after = 0
+    for row in rows:
+        after = row.pk
+        task = current_app.tasks.get(row.task)
+        if task is None:
+            # Renamed or removed since it was kept: left unsent and counted, for staff to look at.
+            _failed(row, f"Task {row.task} is not registered in this process.")
+            continue
+        try:
+            task_queue(task, *row.args, **row.kwargs)
+        except QueueUnavailable as exc:
+            _failed(row, exc.reason)
+            return sent, after, True
+        row.sent_at = timezone.now()
+        row.save(update_fields=["sent_at"])
+        sent += 1
+    return sent, after, False
 
 
 def _failed(row: OutboxTask, error: str) -> None:

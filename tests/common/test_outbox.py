@@ -3,10 +3,16 @@
 import pytest
 from celery import shared_task
 from celery.signals import worker_ready
-from django.db import transaction
+from django.db import connections, transaction
 
 from common.models import OutboxTask
-from common.outbox import outbox_drain, outbox_unsent_count, task_queue_on_commit, task_queue_or_keep
+from common.outbox import (
+    _DRAIN_LOCK,
+    outbox_drain,
+    outbox_unsent_count,
+    task_queue_on_commit,
+    task_queue_or_keep,
+)
 from common.tasks import outbox_drain_task
 from tests.common.redis_down import broker_back, broker_down  # noqa: F401
 
@@ -46,8 +52,9 @@ def test_a_drain_while_the_broker_is_still_down_sends_nothing_and_counts_the_att
 
     assert (drained.sent, drained.kept) == (0, 2)
     first, second = OutboxTask.objects.order_by("pk")
-    # It stops at the first failure: the broker is down for the second one too.
-    assert (first.attempts, second.attempts) == (2, 1)
+    # It stops at the first failure: the broker is down for the second one too. The second was kept behind
+    # the first without trying the broker (its drain waits for a commit this test never makes).
+    assert (first.attempts, second.attempts) == (2, 0)
     assert RAN == []
 
 
@@ -115,3 +122,74 @@ def test_the_beat_task_and_a_starting_worker_drain_it(broker_down):  # noqa: F81
 def test_the_drain_runs_every_minute_from_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["outbox-drain"]
     assert entry == {"task": "common.tasks.outbox_drain_task", "schedule": 60}
+
+
+def test_a_new_task_waits_behind_the_kept_ones_and_goes_right_after_them(
+    broker_down,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    task_queue_or_keep(record_task, 1, label="kept")
+    broker_back(broker_down)
+
+    # The broker answers again before the next drain: the new task must not overtake the kept one.
+    with django_capture_on_commit_callbacks(execute=True):
+        task_queue_or_keep(record_task, 2, label="new")
+
+    assert RAN == [(1, "kept"), (2, "new")]
+    assert outbox_unsent_count() == 0 and OutboxTask.objects.count() == 2
+
+
+def test_while_the_broker_is_still_down_a_new_task_is_kept_behind_the_others_in_order(
+    broker_down,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    task_queue_or_keep(record_task, 1, label="first")
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = task_queue_or_keep(record_task, 2, label="second")
+
+    assert kept is not None and kept.sent_at is None
+    first, second = OutboxTask.objects.order_by("pk")
+    # The drain tried after commit failed on the oldest and left the new one untouched behind it.
+    assert (first.attempts, second.attempts) == (2, 0) and RAN == []
+
+    broker_back(broker_down)
+    assert outbox_drain().sent == 2
+    assert RAN == [(1, "first"), (2, "second")]
+
+
+def test_a_row_naming_a_task_no_longer_registered_does_not_send_new_tasks_through_the_outbox(
+    django_capture_on_commit_callbacks,
+):
+    OutboxTask.objects.create(task="tests.gone_task", args=[], kwargs={})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_queue_or_keep(record_task, 1, label="direct") is None
+
+    assert RAN == [(1, "direct")]
+    assert OutboxTask.objects.get().attempts == 0  # no drain was started for it
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_never_sends_a_newer_row_while_another_drain_is_sending_an_older_one(broker_down):  # noqa: F811
+    task_queue_or_keep(record_task, 1, label="older")
+    task_queue_or_keep(record_task, 2, label="newer")
+    older = OutboxTask.objects.order_by("pk").first()
+    broker_back(broker_down)
+    # Another process's drain, in the middle of sending the older row: it holds the drain lock and the row.
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", _DRAIN_LOCK)
+            cursor.execute("SELECT id FROM common_outboxtask WHERE id = %s FOR UPDATE", [older.pk])
+
+            drained = outbox_drain()
+
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+
+    assert drained.sent == 0 and RAN == []  # left to the other drain, not sent out of order
+    assert outbox_drain().sent == 2
+    assert RAN == [(1, "older"), (2, "newer")]

@@ -185,3 +185,39 @@ def test_once_redis_is_back_a_real_worker_started_after_the_outage_delivers_what
     kept.refresh_from_db()
     assert kept.sent_at is not None
     assert outbox_drain().sent == 0  # the next beat minute finds nothing left
+
+
+def test_a_restore_after_the_outage_reaches_the_gateway_after_the_suspension_kept_during_it(
+    cache_down,  # noqa: F811
+    broker_down,  # noqa: F811
+    webhook_receiver,  # noqa: F811
+    settings,
+):
+    url, received = webhook_receiver
+    settings.WALLET_WEBHOOK_SECRET = "wallet-secret"
+    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
+    priced_model()
+    default_plan()
+    customer = customer_make(key="key-a")
+    topup(customer, "10", "t1")
+    response = _client(token).generic(
+        "POST",
+        "/api/v1/usage/batches",
+        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="b1",
+    )
+    assert response.status_code == 200
+    assert OutboxTask.objects.filter(task=WEBHOOK_TASK, sent_at__isnull=True).exists()
+
+    # Redis is back, before the next beat drain; the customer pays at once.
+    broker_back(broker_down)
+    topup(customer, "1000", "t2")
+
+    told = [r["json"] for r in received if r["json"]["type"].startswith("customer.")]
+    # The kept suspension went first, the restore right after it: the gateway's last word is "restored".
+    assert [t["type"] for t in told] == ["customer.suspended", "customer.restored"]
+    # Each carries when it was made (Unix seconds), for a receiver to drop an event older than its last.
+    assert told[0]["created"] <= told[1]["created"]
+    assert not OutboxTask.objects.filter(sent_at__isnull=True).exists()
+    assert outbox_drain().sent == 0  # the next beat minute has nothing left to send out of order
