@@ -76,6 +76,8 @@ def load(seed: int = 2026) -> list[tuple[str, str]]:
     """Ingest about 30 days of demo gateway traffic; return no logins."""
     source = GatewaySource.objects.filter(name=SOURCE_NAME).first()
     if source is None:
+        # Generic, though named after the gateway it stands for: the demo sends it canonical events (as a
+        # nightly export converted would be), not LiteLLM payloads, so its kind's key lookup is what applies.
         source = GatewaySource(name=SOURCE_NAME, kind=SourceKind.GENERIC)
         source.token_set()
         source.save()

@@ -23,7 +23,7 @@ from billing.gateway.services import (
     gateway_source_token_rotate,
 )
 from billing.usage.connectors.registry import key_lookup
-from billing.usage.models import GatewayKey, GatewaySource
+from billing.usage.models import GatewayKey, GatewaySource, SourceKind
 from billing.usage.selectors import sources_list
 from common.forms import form_errors_add
 from common.listing import filtered_page
@@ -50,6 +50,11 @@ def _sources_page(request, form=None, status=200):
     for source in context["page_obj"]:
         # The order its connector tries a customer's keys in: which mapping staff must add for its usage.
         source.key_lookup = key_lookup(source.kind)
+        # Any source also takes records in the other formats (``/api/v1/usage/litellm``, ``connector=``, an
+        # upload's format), and those are looked up in their format's order, not its kind's.
+        source.key_lookup_others = [
+            (kind.label, key_lookup(kind)) for kind in SourceKind if kind != source.kind
+        ]
     context.update(can_edit=_can_edit(request), form=form or GatewaySourceForm(), tab="sources")
     return render(request, "dashboard/gateway/sources.html", context, status=status)
 

@@ -67,15 +67,45 @@ def _stopped_by_signals():
             signal.signal(sig, handler)
 
 
+# Shown under ``--help``: what an operator needs before stopping a long run.
+EPILOG = (
+    "Ctrl-C (SIGINT) or SIGTERM stops it in order: the chunks committed so far stay committed, the rest "
+    "roll back, and it exits with 130 (Ctrl-C) or 143 (SIGTERM). Running the same file again finishes it "
+    "without charging anything twice: the committed chunks are replayed, not charged again."
+)
+
+
 class Command(BaseCommand):
-    help = "Ingest a usage file (CSV, NDJSON or JSON array) through the full pipeline."
+    help = (
+        "Ingest a usage file (CSV, NDJSON or JSON array) through the full pipeline: its events are rated "
+        "and charged like usage a gateway sends."
+    )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(prog_name, subcommand, epilog=EPILOG, **kwargs)
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
         parser.add_argument(
-            "--format", default="generic", choices=["generic", "litellm", "newapi", "openrouter"]
+            "file",
+            help="The usage file: CSV with a header row, NDJSON, or a JSON array; a pipe or /dev/stdin too.",
         )
-        parser.add_argument("--source", help="Gateway source name (request ids are unique per source).")
+        parser.add_argument(
+            "--format",
+            default="generic",
+            choices=["generic", "litellm", "newapi", "openrouter"],
+            help=(
+                "The records' format: generic (canonical events), litellm (LiteLLM's logging payloads), "
+                "newapi (new-api / one-api log rows), openrouter (OpenRouter generation records). It also "
+                "sets the customer key lookup order. Default: generic."
+            ),
+        )
+        parser.add_argument(
+            "--source",
+            help=(
+                "The gateway source name the events are recorded under (request ids are unique per "
+                "source); created when missing. Default: file-<format>."
+            ),
+        )
 
     def handle(self, *args, **options):
         file, format, source = options["file"], options["format"], options["source"]

@@ -12,7 +12,7 @@ from accounts.permissions import staff_required
 from billing.usage.actions import usage_upload_create
 from billing.usage.filters import UploadFilter
 from billing.usage.forms import UsageUploadForm
-from billing.usage.models import UPLOAD_STALLED_AFTER, UsageUpload
+from billing.usage.models import UsageUpload
 from billing.usage.selectors import uploads_list
 from billing.usage.upload_queue import Resumed, usage_upload_resume
 from billing.usage.views.common import USAGE_WRITE_ROLES
@@ -92,7 +92,6 @@ def _progress_context(request, upload: UsageUpload) -> dict:
         "finished": finished,
         "errors": upload.errors[:SHOWN_ERRORS],
         "can_resume": request.user.staff_role in USAGE_WRITE_ROLES,
-        "stalled_minutes": int(UPLOAD_STALLED_AFTER.total_seconds() // 60),
     }
 
 
