@@ -133,8 +133,10 @@ def gateway_key_create(
 
 @transaction.atomic
 def gateway_key_set_active(*, mapping: GatewayKey, active: bool) -> GatewayKey:
-    """Enable or disable a mapping; a disabled key's usage is stored unrated (unknown_key). A mapping is not
-    enabled again while the key means another customer in an overlapping scope (see ``gateway_key_check``)."""
+    """Enable or disable a mapping; a disabled key's usage is stored unrated (unknown_key, "the gateway key
+    … is disabled"; the event's later key candidates are not tried: ``usage.resolve.key_pick``). A mapping
+    is not enabled again while the key means another customer in an overlapping scope (see
+    ``gateway_key_check``)."""
     if active and not mapping.is_active:
         _key_lock(mapping.key)
         if _held_by_another(key=mapping.key, customer=mapping.customer_id, source=mapping.source_id):

@@ -136,6 +136,7 @@ def event_rate(
     units: tuple[int, int, int, int] | None = None,
     service_tier: str = "",
     tried: tuple[str, ...] = (),
+    disabled: str = "",
 ) -> Rated:
     """Return how an event is charged; never raises for a business reason.
 
@@ -148,9 +149,13 @@ def event_rate(
     Every hop and the cost are rated with the same counts, tier and instant, so a time-of-day window
     prices each side by its own book; ``Rated.window`` names the sale's, ``Hop.window`` each purchase's.
     ``tried``: every key candidate looked up, in order (``CanonicalEvent.keys``), when there were several:
-    an unknown key's reason names them all.
+    an unknown key's reason names them all. ``disabled``: the disabled key that ended the lookup
+    (``resolve.key_pick``), which the reason names instead.
     """
     model_id = model.pk if model is not None else None
+    if customer_id is None and disabled:
+        detail = stored("usage.unrated.disabled_key", gateway_key=repr(disabled))
+        return unrated(None, model_id, "unknown_key", f"the gateway key {disabled!r} is disabled", detail)
     if customer_id is None and len(tried) > 1:
         names = ", ".join(repr(k) for k in tried)
         detail = stored("usage.unrated.no_such_keys", gateway_keys=names)

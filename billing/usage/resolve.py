@@ -1,6 +1,8 @@
 """Resolve what gateways send into our records in bulk: keys to customers, model names to models,
 upstream accounts to channels."""
 
+from typing import NamedTuple
+
 from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -13,28 +15,54 @@ from catalog.selectors.channels import channels_resolve
 _CHANNELS_LOCK = (0x4348414E, 0)  # "CHAN"
 
 
+# ``keys_resolve``'s answer for a key staff disabled (no customer's id): it names nobody and ends the lookup.
+KEY_DISABLED = 0
+
+
 def keys_resolve(*, source: GatewaySource | None, keys: set[str]) -> dict[str, int]:
-    """Map each known, active gateway key to its customer id; a source's own mapping beats a global one."""
+    """Map each known gateway key to its customer id; a source's own mapping beats a global one. A key
+    whose every mapping here (the source's and the global one) is disabled maps to ``KEY_DISABLED``: it
+    is no unknown key, and ``key_pick`` must not pass it over for the next candidate."""
     if not keys:
         return {}
-    rows = GatewayKey.objects.filter(key__in=keys, is_active=True)
+    rows = GatewayKey.objects.filter(key__in=keys)
     rows = rows.filter(Q(source__isnull=True) | Q(source=source)) if source else rows.filter(source=None)
     found: dict[str, int] = {}
-    for key, source_id, customer_id in rows.values_list("key", "source_id", "customer_id"):
-        if key not in found or source_id is not None:
+    disabled: set[str] = set()
+    for key, source_id, customer_id, active in rows.values_list(
+        "key", "source_id", "customer_id", "is_active"
+    ):
+        if not active:
+            disabled.add(key)
+        elif key not in found or source_id is not None:
             found[key] = customer_id
-    return found
+    # An active mapping beats a disabled one in either scope: moving a key is disabling its old mapping
+    # and mapping it again (gateway.services.gateway_key_check), perhaps in the other scope.
+    return found | dict.fromkeys(disabled - found.keys(), KEY_DISABLED)
 
 
-def key_pick(keys: tuple[str, ...], found: dict[str, int | None]) -> tuple[str, int | None]:
+class KeyPick(NamedTuple):
+    """What an event's key candidates resolved to: its stored ``gateway_key``, its customer (None: none)
+    and, when a disabled key ended the lookup, that key."""
+
+    key: str
+    customer_id: int | None
+    disabled: str = ""
+
+
+def key_pick(keys: tuple[str, ...], found: dict[str, int | None]) -> KeyPick:
     """The first of an event's key candidates (``CanonicalEvent.keys``, in lookup order) that ``found``
-    (``keys_resolve``'s answer) maps to a customer, with the customer; else the first candidate and None.
-    The candidate returned is the event's stored ``gateway_key``."""
+    (``keys_resolve``'s answer; None or absent: unknown) maps to a customer, with the customer; else the
+    first candidate and None. A disabled key ends the lookup there, customerless: the keys after it (a
+    team, an end user) may be another customer's, and a key staff switched off must not bill them. Its
+    stored key is the first candidate too, so re-rating tries the same candidates in the same order."""
     for key in keys:
         customer_id = found.get(key)
+        if customer_id == KEY_DISABLED:
+            return KeyPick(keys[0], None, key)
         if customer_id is not None:
-            return key, customer_id
-    return keys[0], None
+            return KeyPick(key, customer_id)
+    return KeyPick(keys[0], None)
 
 
 def models_resolve(names: set[str]) -> dict[str, AIModel]:

@@ -136,7 +136,7 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
     model_map = models_resolve({e.model for e in events})
     channels_lock_shared()
     channels = channels_load({e.upstream_account for e in events})
-    customers = customers_load({c for _key, c in picked if c is not None})
+    customers = customers_load({p.customer_id for p in picked if p.customer_id is not None})
     models = {m.pk: m for m in model_map.values()}
     pricer = None
     if events:
@@ -144,9 +144,9 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
         pricer = BatchPricer(customers=customers, models=models, start=min(times), end=max(times))
     rated = [
         event_rate(
-            key=key,
+            key=pick.key,
             model_name=e.model,
-            customer_id=customer_id,
+            customer_id=pick.customer_id,
             model=model_map.get(e.model.lower()),
             pricer=pricer,
             at=e.occurred_at,
@@ -157,11 +157,12 @@ def events_rate(*, events: list[CanonicalEvent], source: GatewaySource | None) -
             units=e.units,
             service_tier=e.service_tier,
             tried=e.keys,
+            disabled=pick.disabled,
         )
-        for e, (key, customer_id) in zip(events, picked, strict=True)
+        for e, pick in zip(events, picked, strict=True)
     ]
     # The pricer's customers include every hop's buyer, which the later steps post for too.
-    keys = [key for key, _customer in picked]
+    keys = [pick.key for pick in picked]
     return RatedEvents(rated, pricer.customers if pricer else customers, models, pricer, channels, keys)
 
 

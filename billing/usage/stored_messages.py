@@ -44,6 +44,7 @@ messages_register(
         "usage.unrated.no_such_keys": gettext_noop(
             "no customer has any of the keys %(gateway_keys)s (tried in this order)"
         ),
+        "usage.unrated.disabled_key": gettext_noop("the gateway key %(gateway_key)s is disabled"),
         "usage.unrated.no_such_model": gettext_noop("%(model)s is not a known model or alias"),
         "usage.unrated.field": gettext_noop("%(field)s: %(reason)s"),
         "usage.unrated.for_hop": gettext_noop("%(reason)s (for %(customer)s's %(role)s)"),

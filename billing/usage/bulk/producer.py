@@ -27,7 +27,14 @@ from billing.usage.models import GatewaySource, UsageBatch
 from billing.usage.partitions import month_start, partitions_ensure
 from billing.usage.pricing import BatchPricer
 from billing.usage.rating import RATED, event_rate
-from billing.usage.resolve import channels_load, customers_load, key_pick, keys_resolve, models_resolve
+from billing.usage.resolve import (
+    KEY_DISABLED,
+    channels_load,
+    customers_load,
+    key_pick,
+    keys_resolve,
+    models_resolve,
+)
 
 # The unit counts (UNIT_COLUMNS) of an event that has none, as stage COPY text.
 _NO_UNITS = "0\t0\t0\t0\t"
@@ -69,7 +76,8 @@ class _Lookups:
         if new_keys:
             found = keys_resolve(source=self.source, keys=new_keys)
             self.keys.update({k: found.get(k) for k in new_keys})
-            self.customers.update(customers_load(set(found.values()) - self.customers.keys()))
+            named = set(found.values()) - {KEY_DISABLED} - self.customers.keys()
+            self.customers.update(customers_load(named))
         new_models = {n.lower() for n in model_names} - self.models.keys()
         if new_models:
             found = models_resolve(new_models)
@@ -100,7 +108,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
     line, derived = first_line, 0
     tail = f"{stamp}\t{batch_id}\t"
     for rid, at, candidates, model, counts, batch, succeeded, head, upstream, at_text, units, tier in fresh:
-        key, customer_id = key_pick(candidates, keys)
+        key, customer_id, disabled = key_pick(candidates, keys)
         customer_id, model_id, state, reason, plan, sell, sell_ccy, cost, cost_ccy, hops, window, message = (
             event_rate(
                 key=key,
@@ -116,6 +124,7 @@ def _slice_copy_text(events: list, lookups: _Lookups, stamp: str, batch_id: int,
                 units=units,
                 service_tier=tier,
                 tried=candidates,
+                disabled=disabled,
             )
         )
         if customer_id is not None:

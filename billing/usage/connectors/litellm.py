@@ -10,12 +10,16 @@ customer's key candidates (below), ``hidden_params.batch_models`` (set for Batch
 
 The customer is looked up by key candidates, in this order (``registry.KEY_LOOKUP``; the first one a
 gateway key mapping names wins, and is the event's stored key): the proxy's virtual key hash
-(``metadata.user_api_key_hash``), its alias (``user_api_key_alias``), its team (``user_api_key_team_id``,
-else ``team_id``; then ``user_api_key_team_alias``, else ``team_alias``) and the end user: ``end_user`` (the
-proxy fills it from ``metadata.user_api_key_end_user_id`` or the request body's ``user``), else
-``metadata.user_api_key_end_user_id``, else ``model_parameters.user`` — where the SDK's ``completion(user=…)``
-lands (LiteLLM fills ``end_user`` only on the proxy). A proxy always sends its key hash, so the alias, the
-team or the end user alone are mapped through these fallbacks (``key_fallbacks`` of the canonical event).
+(``metadata.user_api_key_hash``), its alias (``user_api_key_alias``) and its team (``user_api_key_team_id``,
+else ``team_id``; then ``user_api_key_team_alias``, else ``team_alias``). A proxy always sends its key hash,
+so the alias or the team alone are mapped through these fallbacks (``key_fallbacks`` of the canonical event).
+The proxy's administrator sets all three; the caller cannot.
+
+The end user is a candidate only for traffic without a proxy key hash (the SDK's, which has no virtual key):
+``end_user``, else ``metadata.user_api_key_end_user_id``, else ``model_parameters.user`` — where the SDK's
+``completion(user=…)`` lands (LiteLLM fills ``end_user`` only on the proxy). The caller chooses it (the
+request body's ``user``): behind a proxy it would let a caller whose key nobody mapped yet bill another
+customer by naming that customer's mapped end user, so with a key hash present it is never tried.
 
 The upstream account (which channel's contract the cost is owed on) is the first of: the deployment's id
 (``model_id``, else ``hidden_params.model_id``: what the proxy's router logs, as before), the api base
@@ -77,7 +81,8 @@ def _usage_block(record: dict) -> dict:
 
 def _key_candidates(record: dict, metadata: dict) -> list:
     """The customer's key candidates in lookup order (``registry.KEY_LOOKUP``), blanks and repeats left out;
-    values that are no key (objects, lists, booleans) too: a stray field never costs the event its key."""
+    values that are no key (objects, lists, booleans) too: a stray field never costs the event its key.
+    The end user (the caller's choice) only when there is no proxy key hash (the module docstring)."""
     parameters = mapping(record.get("model_parameters"))
     found: list = []
     for value in (
@@ -85,15 +90,27 @@ def _key_candidates(record: dict, metadata: dict) -> list:
         metadata.get("user_api_key_alias"),
         metadata.get("user_api_key_team_id") or metadata.get("team_id"),
         metadata.get("user_api_key_team_alias") or metadata.get("team_alias"),
-        record.get("end_user") or metadata.get("user_api_key_end_user_id") or parameters.get("user"),
     ):
-        if isinstance(value, str) and value.strip():
-            value = value.strip()
-        elif not isinstance(value, int) or isinstance(value, bool):
-            continue
-        if value not in found:
+        if (value := _key(value)) is not None and value not in found:
             found.append(value)
+    # Any hash at all, even one that is no key (an object), is a proxy's: fail closed.
+    proxied = metadata.get("user_api_key_hash")
+    if proxied is None or (isinstance(proxied, str) and not proxied.strip()):
+        end_user = (
+            record.get("end_user") or metadata.get("user_api_key_end_user_id") or parameters.get("user")
+        )
+        if (end_user := _key(end_user)) is not None and end_user not in found:
+            found.append(end_user)
     return found
+
+
+def _key(value) -> str | int | None:
+    """``value`` as a key candidate (a string stripped, or an integer), else None (blank, or no key)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _upstream(record: dict, hidden: dict) -> str:

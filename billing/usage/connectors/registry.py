@@ -24,7 +24,13 @@ CONNECTORS = {
 # (the canonical ``key``, then ``key_fallbacks``); staff see it on the gateway sources page.
 KEY_LOOKUP = {
     "generic": (_("key"),),
-    "litellm": (_("key hash"), _("key alias"), _("team"), _("end user")),
+    # The end user is the caller's to choose: behind a proxy it would let a caller pick the customer.
+    "litellm": (
+        _("key hash"),
+        _("key alias"),
+        _("team"),
+        _("end user (only for traffic without a proxy key)"),
+    ),
     "newapi": (_("token name"), _("user name")),
     "openrouter": (_("external user, else user"),),
 }

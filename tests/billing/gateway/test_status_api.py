@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from billing.usage.models import GatewayKey, GatewaySource
 from tests.billing.usage.factories import customer_make, source_make
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,17 @@ def test_without_a_token_it_is_401_before_the_key_is_read():
     response = APIClient().get(f"{STATUS}?key=%00")
 
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_disabled_key_is_404_as_an_unknown_one_and_a_moved_key_answers_for_its_new_customer(client):
+    """The status endpoint resolves keys as usage does (``keys_resolve``): a key whose mapping is disabled
+    names no customer, and an active mapping in the other scope beats the disabled one."""
+    GatewayKey.objects.filter(customer=customer_make(key="sk-gone")).update(is_active=False)
+    GatewayKey.objects.filter(customer=customer_make(key="sk-moved")).update(is_active=False)
+    customer_make(key="sk-moved", source=GatewaySource.objects.get(name="edge"))
+
+    gone = client.get(STATUS, {"key": "sk-gone"})
+    moved = client.get(STATUS, {"key": "sk-moved"})
+
+    assert gone.status_code == 404 and "detail" in gone.json()
+    assert moved.status_code == 200 and moved.json()["status"] == "active"

@@ -332,3 +332,36 @@ def test_the_readme_proxy_configuration_makes_litellm_post_to_our_endpoint(monke
     assert response.status_code == 200, response.content
     assert (response.json()["accepted"], response.json()["unrated"]) == (1, 0)
     assert UsageEvent.objects.get().source_id == source.pk
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_callers_user_never_names_the_customer(gateway):
+    """A caller whose new virtual key nobody mapped sends ``user=`` naming the end user another customer's
+    SDK traffic is mapped by. What the real package logs for it carries the proxy's key hash, so the end user
+    is no candidate: the usage stays unrated on the hash and nothing is charged to that customer."""
+    gateway_catalog()
+    sdk_customer = customer_make(key=END_USER)
+    new_key = {"user_api_key_hash": "hash-of-a-new-key", "user_api_key_end_user_id": END_USER}
+    capture = Capture()
+
+    async def run():
+        async def caller_names_the_end_user():
+            await litellm.acompletion(
+                model="gpt-4o", messages=MESSAGES[:1], client=_client(7001), metadata=new_key, user=END_USER
+            )
+
+        logger = GenericAPILogger(endpoint=ENDPOINT, async_httpx_client=capture)
+        await _logged(logger, caller_names_the_end_user)
+
+    asyncio.run(run())
+    ((_headers, body),) = capture.posts
+    (payload,) = json.loads(body)
+    assert payload["model_parameters"]["user"] == END_USER  # the caller's user= is in the payload
+
+    answer = deliver(gateway, body)
+
+    assert (answer["accepted"], answer["unrated"]) == (1, 1)
+    event = UsageEvent.objects.get()
+    assert (event.gateway_key, event.customer_id) == ("hash-of-a-new-key", None)
+    assert event.unrated_reason == "unknown_key: no customer has key 'hash-of-a-new-key'"
+    assert not UsageEvent.objects.filter(customer=sdk_customer).exists()

@@ -20,7 +20,8 @@ from billing.ledger.accounts import channel_reference
 from billing.ledger.models import JournalEntry
 from billing.terms.models import BillingTerms
 from billing.usage.bulk.ingest import bulk_ingest
-from billing.usage.models import RatingState, UsageBatch, UsageDaily, UsageEvent, UsageHourly
+from billing.usage.models import GatewayKey, RatingState, UsageBatch, UsageDaily, UsageEvent, UsageHourly
+from billing.usage.rerate import usage_rerate
 from billing.usage.services import usage_batch_ingest
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
@@ -53,6 +54,8 @@ def world(prefix: str, overage) -> dict:
     customers["credit"] = customer_make(key=f"{prefix}-credit", mode=BillingTerms.Mode.MONTHLY)
     for role in ROLES[:3]:
         top_up(customers[role], Decimal("100"))
+    # An offboarded key of the pack's customer, disabled: usage naming it before a mapped key is unrated.
+    GatewayKey.objects.create(key=f"{prefix}-gone", customer=customers["pack"], is_active=False)
     pack_buy(customers["pack"], 9000, purchased_at=AT + timedelta(minutes=15))
     subscribe(customers["sub"], 4000, overage_plan=overage, starts_on=date(2026, 5, 1))
     return customers
@@ -97,6 +100,8 @@ def records(prefix: str) -> list:
         event("fb-slow", key=f"{prefix}-hash", key_fallbacks=["ünmapped", f"{prefix}-plain"]),
         event("fb-none", key="no-hash", key_fallbacks=["no-alias", "no-team"]),
         event("fb-bad", key=f"{prefix}-plain", key_fallbacks=f"{prefix}-credit"),
+        # A disabled candidate ends the lookup: the mapped one after it is not tried.
+        event("fb-disabled", key="no-hash", key_fallbacks=[f"{prefix}-gone", f"{prefix}-plain"]),
     ]
     return rows
 
@@ -170,7 +175,7 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
 
     counts = (result.accepted, result.duplicates, result.rejected, result.unrated)
     assert counts == (reference.accepted, reference.duplicates, reference.rejected, reference.unrated)
-    assert counts == (31, 2, 3, 4)
+    assert counts == (32, 2, 3, 5)
     key = lambda e: (e["index"], e["field"])  # noqa: E731
     assert sorted(result.errors, key=key) == sorted(reference.errors, key=key)
 
@@ -180,12 +185,15 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
     for request_id, row in expected.items():
         assert got[request_id] == row, request_id
     states = Counter(row["rating_state"] for row in got.values())
-    assert states == {RatingState.RATED: 27, RatingState.UNRATED: 4, RatingState.NOT_CHARGED: 1}  # "old" too
-    assert [(got[r]["gateway_key"], got[r]["customer_id"]) for r in ("fb-alias", "fb-slow", "fb-none")] == [
+    assert states == {RatingState.RATED: 27, RatingState.UNRATED: 5, RatingState.NOT_CHARGED: 1}  # "old" too
+    fallbacks = ("fb-alias", "fb-slow", "fb-none", "fb-disabled")
+    assert [(got[r]["gateway_key"], got[r]["customer_id"]) for r in fallbacks] == [
         ("credit", "credit"),
         ("plain", "plain"),
         ("no-hash", None),
+        ("no-hash", None),
     ]
+    assert got["fb-disabled"]["unrated_reason"] == "unknown_key: the gateway key 'gone' is disabled"
     assert got["fb-slow"]["metadata"] == {"key_fallbacks": ["ünmapped", "plain"]}  # kept for re-rating
     assert got["fb-none"]["unrated_reason"] == (
         "unknown_key: no customer has any of the keys 'no-hash', 'no-alias', 'no-team' (tried in this order)"
@@ -231,3 +239,8 @@ def test_per_batch_and_bulk_paths_store_roll_up_and_post_the_same(monkeypatch, m
             wallet_balance(wallet=Wallet.objects.get(customer=w[role])).available for w in (ref, bulk)
         ]
         assert balances[0] == balances[1] < Decimal("100")
+
+    # Re-rating decides as ingest did: every unrated event stays so, for the same reason, on both paths.
+    assert usage_rerate().unrated == 10
+    assert stored_events(ref_source, ref_roles, "ref") == expected
+    assert stored_events(bulk_source, bulk_roles, "blk") == got
