@@ -20,6 +20,7 @@ from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
 from billing.usage.connectors.newapi import UserLogExport, user_log_export_check
 from billing.usage.events import UnreadableRecord
 from billing.usage.files import UTF8_BOM, ndjson_records
+from billing.usage.row_errors import row_reason_stored
 from billing.usage.serializers import (
     BatchResultSerializer,
     CanonicalEventSerializer,
@@ -34,6 +35,7 @@ from billing.usage.services import (
 )
 from common.api_input import CONTROL_CHARACTERS, MIB, body_read, body_too_large
 from common.api_schema import NOT_ACCEPTABLE, SESSION_REFUSED, error, too_large
+from common.stored_text import stored_render
 
 # 10,000 canonical events with every field and some metadata are about 7 MB (the connectors' records are
 # smaller); twice that leaves room for pretty-printed JSON and richer metadata.
@@ -115,7 +117,8 @@ def body_records(raw: bytes) -> list:
     records = list(ndjson_records(io.BytesIO(raw)))  # not stripped: leading blank lines are lines too
     if all(isinstance(record, UnreadableRecord) for record in records):
         message = _("The body is neither a JSON array nor NDJSON: %(problem)s.")
-        raise BodyError(message % {"problem": records[0].reason})
+        reason = records[0].reason  # English, as row errors keep it: said here in the reader's language
+        raise BodyError(message % {"problem": stored_render(row_reason_stored(reason), reason)})
     return records
 
 

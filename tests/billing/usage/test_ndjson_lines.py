@@ -76,6 +76,20 @@ def test_a_body_with_no_readable_line_is_refused_naming_the_first(client, prepai
     assert not UsageEvent.objects.exists()
 
 
+def test_the_refusal_of_a_body_with_no_readable_line_is_in_the_readers_language(client, prepaid):
+    response = client.generic(
+        "POST",
+        "/api/v1/usage/batches",
+        b"\nnot json\n{broken",
+        content_type="application/x-ndjson",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "第 2 行" in detail and "line 2" not in detail, detail
+
+
 def test_a_broken_json_array_is_still_refused_whole(client, prepaid):
     """An array is one document: it cannot be read on past what breaks it."""
     response = post(client, b"[" + line("r1") + b",\n" + line("r2") + b",\n{oops}]")
