@@ -141,3 +141,22 @@ def test_the_close_button_label_is_translated():
     with translation.override("zh-hans"):
         html = render_to_string("includes/messages.html", {"messages": messages})
     assert 'aria-label="关闭"' in html
+
+
+def test_the_committed_catalogue_is_compiled_from_the_po_file(tmp_path):
+    """Django reads django.mo, not the .po: a translation added to the .po but not compiled is shown in
+    English. The committed .mo holds exactly what msgfmt makes of the committed .po."""
+    import gettext
+    import subprocess
+
+    fresh = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(fresh), str(PO_FILE)], check=True)
+    with fresh.open("rb") as handle:
+        expected = gettext.GNUTranslations(handle)._catalog
+    with PO_FILE.with_suffix(".mo").open("rb") as handle:
+        committed = gettext.GNUTranslations(handle)._catalog
+    stale = sorted(str(key)[:80] for key in expected.keys() ^ committed.keys())
+    stale += sorted(
+        str(key)[:80] for key in expected.keys() & committed.keys() if expected[key] != committed[key]
+    )
+    assert not stale, f"django.mo is not compiled from django.po (make messages): {stale[:10]}"
