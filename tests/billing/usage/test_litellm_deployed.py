@@ -302,6 +302,8 @@ def test_the_readme_proxy_configuration_makes_litellm_post_to_our_endpoint(monke
         assert isinstance(logger, GenericAPILogger)
         assert urlparse(logger.endpoint).path == "/api/v1/usage/litellm"
         assert logger.headers["Authorization"] == f"Bearer {token}"
+        # LiteLLM drops a batch whose POST failed: the README's block retries it (timeouts, 5xx).
+        assert (logger.max_retries, logger.retry_delay, logger.timeout) == (5, 2.0, 60)
         logger.async_httpx_client = capture
 
         async def one_request():
