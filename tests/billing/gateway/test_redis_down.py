@@ -43,6 +43,28 @@ def _client(token: str) -> APIClient:
     return client
 
 
+def _suspending_batch_sent(url: str, *, wallet_webhook: bool = False):
+    """A prepaid customer with 10 CNY (its wallet's webhooks to ``url`` too when ``wallet_webhook``), and a
+    batch of 30M input tokens at 2 CNY per million (60 CNY against a floor of 0) sent through a gateway
+    source whose webhooks go to ``url``: the customer, the gateway's client and the batch's answer."""
+    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
+    priced_model()
+    default_plan()
+    customer = customer_make(key="key-a")
+    topup(customer, "10", "t1")
+    if wallet_webhook:
+        Wallet.objects.filter(customer=customer).update(webhook_url=url)
+    client = _client(token)
+    response = client.generic(
+        "POST",
+        "/api/v1/usage/batches",
+        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="b1",
+    )
+    return customer, client, response
+
+
 @pytest.fixture
 def source():
     cache.clear()
@@ -102,24 +124,8 @@ def test_a_suspending_batch_answers_200_with_the_broker_down_and_its_webhook_goe
 ):
     url, received = webhook_receiver
     settings.WALLET_WEBHOOK_SECRET = "wallet-secret"
-    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
-    client = _client(token)
-    priced_model()
-    default_plan()
-    customer = customer_make(key="key-a")
-    topup(customer, "10", "t1")
+    customer, client, response = _suspending_batch_sent(url, wallet_webhook=True)
     wallet = Wallet.objects.get(customer=customer)
-    wallet.webhook_url = url
-    wallet.save(update_fields=["webhook_url"])
-
-    # 30M input tokens at 2 CNY per million: 60 CNY against a balance of 10, floor 0.
-    response = client.generic(
-        "POST",
-        "/api/v1/usage/batches",
-        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY="b1",
-    )
 
     assert response.status_code == 200 and response.json()["accepted"] == 1
     suspension = BalanceSuspension.objects.get(wallet=wallet, ended_at__isnull=True)
@@ -154,18 +160,7 @@ def test_once_redis_is_back_a_real_worker_started_after_the_outage_delivers_what
     settings,
 ):
     url, received = webhook_receiver
-    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
-    priced_model()
-    default_plan()
-    customer = customer_make(key="key-a")
-    topup(customer, "10", "t1")
-    response = _client(token).generic(
-        "POST",
-        "/api/v1/usage/batches",
-        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY="b1",
-    )
+    _customer, _gateway, response = _suspending_batch_sent(url)
     assert response.status_code == 200
     kept = OutboxTask.objects.get(task=WEBHOOK_TASK, sent_at__isnull=True)
 
@@ -195,18 +190,7 @@ def test_a_restore_after_the_outage_reaches_the_gateway_after_the_suspension_kep
 ):
     url, received = webhook_receiver
     settings.WALLET_WEBHOOK_SECRET = "wallet-secret"
-    _source, token = source_make(name="edge", webhook_url=url, webhook_secret="gw-secret")
-    priced_model()
-    default_plan()
-    customer = customer_make(key="key-a")
-    topup(customer, "10", "t1")
-    response = _client(token).generic(
-        "POST",
-        "/api/v1/usage/batches",
-        json.dumps([event("r1", prompt=30_000_000, completion=0)]),
-        content_type="application/json",
-        HTTP_IDEMPOTENCY_KEY="b1",
-    )
+    customer, _gateway, response = _suspending_batch_sent(url)
     assert response.status_code == 200
     assert OutboxTask.objects.filter(task=WEBHOOK_TASK, sent_at__isnull=True).exists()
 
