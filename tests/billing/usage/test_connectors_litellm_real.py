@@ -15,9 +15,7 @@ import litellm
 import openai
 import pytest
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger
-from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
-from litellm.responses.streaming_iterator import drain_logging_tasks
 from rest_framework.test import APIClient
 
 from billing.usage.connectors import litellm as connector
@@ -28,6 +26,7 @@ from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 from tests.billing.usage.connector_catalog import counts, gateway_catalog, per_million
 from tests.billing.usage.factories import AT, source_make
+from tests.billing.usage.litellm_logging import logged
 
 ENDPOINT = "http://distributor.test/api/v1/usage/litellm"
 # The logger's batch size: 300 requests arrive in several POSTs, as a busy proxy sends them.
@@ -225,21 +224,13 @@ async def _send(scenario: Scenario, number: int) -> None:
 
 async def _run(capture: Capture) -> None:
     logger = GenericAPILogger(endpoint=ENDPOINT, async_httpx_client=capture, batch_size=BATCH)
-    previous = litellm.callbacks
-    litellm.callbacks = [logger]
-    try:
+
+    async def traffic():
         for scenario in SCENARIOS:
             for number in range(scenario.count):
                 await _send(scenario, number)
-        # LiteLLM logs after it answers: wait for its logging tasks, then send what the logger holds.
-        await drain_logging_tasks()
-        await GLOBAL_LOGGING_WORKER.flush()
-        await logger.flush_queue()
-    finally:
-        # LiteLLM promotes a callback into its internal lists on the first call: take it out of them all,
-        # or a later run (another test module's) would log to this one's capture.
-        litellm.logging_callback_manager.remove_callback_from_all_lists(logger)
-        litellm.callbacks = previous
+
+    await logged(logger, traffic)
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,6 @@ import yaml
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger
 from litellm.litellm_core_utils import logging_callback_manager as callback_manager
 from litellm.litellm_core_utils.logging_callback_manager import LoggingCallbackManager
-from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
-from litellm.responses.streaming_iterator import drain_logging_tasks
 from litellm.secret_managers.main import get_secret
 from rest_framework.test import APIClient
 
@@ -40,6 +38,7 @@ from catalog.services.contracts import channel_create, contract_create
 from common.stored_text import stored_render
 from tests.billing.usage.connector_catalog import gateway_catalog, per_million
 from tests.billing.usage.factories import AT, T0, customer_make, source_make
+from tests.billing.usage.litellm_logging import logged
 
 ENDPOINT = "http://distributor.test/api/v1/usage/litellm"
 API_BASE = "https://eu.openai.example/v1"
@@ -92,22 +91,6 @@ async def _traffic() -> None:
         await litellm.acompletion(model="gpt-4o", messages=MESSAGES, client=_client(number), **extra)
 
 
-async def _logged(logger: GenericAPILogger, traffic) -> None:
-    """Run ``traffic`` with ``logger`` as LiteLLM's one callback, then send what it still holds."""
-    previous = litellm.callbacks
-    litellm.callbacks = [logger]
-    try:
-        await traffic()
-        # LiteLLM logs after it answers: wait for its logging tasks, then send what the logger holds.
-        await drain_logging_tasks()
-        await GLOBAL_LOGGING_WORKER.flush()
-        await logger.flush_queue()
-    finally:
-        # Out of every list LiteLLM promoted it into, or a later run would log to this capture too.
-        litellm.logging_callback_manager.remove_callback_from_all_lists(logger)
-        litellm.callbacks = previous
-
-
 @pytest.fixture(scope="session")
 def bodies() -> list[str]:
     """What LiteLLM's generic API logger, with its default batch size and flush interval, POSTs for the
@@ -117,7 +100,7 @@ def bodies() -> list[str]:
     async def run():
         logger = GenericAPILogger(endpoint=ENDPOINT, async_httpx_client=capture)
         assert logger.batch_size == litellm.DEFAULT_BATCH_SIZE == 512  # the defaults, untouched
-        await _logged(logger, _traffic)
+        await logged(logger, _traffic)
 
     asyncio.run(run())
     return [data for _headers, data in capture.posts]
@@ -315,7 +298,7 @@ def test_the_readme_proxy_configuration_makes_litellm_post_to_our_endpoint(monke
             )
 
         try:
-            await _logged(logger, one_request)
+            await logged(logger, one_request)
         finally:
             callback_manager._generic_api_logger_cache.pop(name, None)  # built for this test only
 
@@ -353,7 +336,7 @@ def test_behind_a_proxy_the_callers_user_never_names_the_customer(gateway):
             )
 
         logger = GenericAPILogger(endpoint=ENDPOINT, async_httpx_client=capture)
-        await _logged(logger, caller_names_the_end_user)
+        await logged(logger, caller_names_the_end_user)
 
     asyncio.run(run())
     ((_headers, body),) = capture.posts
