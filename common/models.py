@@ -20,6 +20,12 @@ class OutboxTask(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0, help_text=_("Times queueing it failed."))
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    refused_at = models.DateTimeField(
+        _("refused at"),
+        null=True,
+        blank=True,
+        help_text=_("Queueing it failed for another reason than the broker (its arguments, say): set aside."),
+    )
 
     class Meta:
         verbose_name = _("outbox task")

@@ -14,6 +14,10 @@ behind the older ones, and a drain is tried at once, after commit: if the broker
 out first and the new one right after; if not, all of them wait, in order, for the next drain. One drain
 sends at a time (an advisory lock on PostgreSQL), so two drains never interleave their rows.
 
+A kept task that the broker is up for but that cannot be queued as kept (its task's arguments changed in a
+deploy, say: Celery refuses them) is set aside (``refused_at``, with the error logged and in
+``last_error``): it would fail every drain, and, everything new queueing behind it, stop every notification.
+
 Delivery is at least once: a row queued just before its drain dies unmarked is queued again. A webhook
 keeps its event id, so its receiver drops the repeat; an e-mail in that window would go twice.
 Without a broker (eager mode: tests, no ``REDIS_URL``) the task runs inline, as ``task_queue`` does.
@@ -47,7 +51,10 @@ def task_queue_or_keep(task: Task, *args, **kwargs) -> OutboxTask | None:
     """
     if _unsent_ahead():
         row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
-        transaction.on_commit(outbox_drain)
+        # One batch here, in the request that kept it; beat and workers send a longer backlog. Robust with a
+        # broker: the write has committed and its answer must say so.
+        robust = not task.app.conf.task_always_eager
+        transaction.on_commit(lambda: outbox_drain(batches=1), robust=robust)
         return OutboxTask.objects.filter(pk=row.pk, sent_at__isnull=True).first()
     try:
         task_queue(task, *args, **kwargs)
@@ -81,14 +88,20 @@ def _unsent_ahead() -> bool:
     The common answer, none, is one look-up in the partial index of unsent rows. A row naming a task no
     longer registered never goes out, so it holds nothing back.
     """
-    unsent = OutboxTask.objects.filter(sent_at__isnull=True)
+    unsent = _waiting()
     if not unsent.exists():
         return False
     return any(name in current_app.tasks for name in unsent.values_list("task", flat=True).distinct())
 
 
-def outbox_drain() -> Drained:
-    """Queue every kept task again, oldest first; mark each one sent. Stop at the first broker failure.
+def _waiting():
+    """The kept tasks still to send: unsent and not set aside."""
+    return OutboxTask.objects.filter(sent_at__isnull=True, refused_at__isnull=True)
+
+
+def outbox_drain(*, batches: int | None = None) -> Drained:
+    """Queue every kept task again (or the first ``batches`` batches), oldest first; mark each one sent.
+    Stop at the first broker failure.
 
     A batch at a time, each under the drain lock: a drain that finds another one sending leaves it to that
     one (which goes on to the rows kept since) rather than send newer rows before older ones; at worst a
@@ -96,15 +109,13 @@ def outbox_drain() -> Drained:
     """
     sent = 0
     after = 0
-    while True:
+    done = 0
+    while batches is None or done < batches:
+        done += 1
         with transaction.atomic():
             if not _drain_lock_take():
                 break
-            rows = list(
-                OutboxTask.objects.select_for_update()
-                .filter(sent_at__isnull=True, pk__gt=after)
-                .order_by("pk")[:DRAIN_BATCH]
-            )
+            rows = list(_waiting().select_for_update().filter(pk__gt=after).order_by("pk")[:DRAIN_BATCH])
             if not rows:
                 break
             batch_sent, after, broker_down = _batch_send(rows)
@@ -139,6 +150,13 @@ def _batch_send(rows: list[OutboxTask]) -> tuple[int, int, bool]:
         except QueueUnavailable as exc:
             _failed(row, exc.reason)
             return sent, after, True
+        except Exception as exc:
+            if task.app.conf.task_always_eager:
+                raise  # the task itself ran here and failed: its error, as eager mode shows every error
+            logger.exception("Outbox: %s #%s cannot be queued as kept; set aside", row.task, row.pk)
+            _failed(row, f"{type(exc).__name__}: {exc}")
+            OutboxTask.objects.filter(pk=row.pk).update(refused_at=timezone.now())
+            continue
         row.sent_at = timezone.now()
         row.save(update_fields=["sent_at"])
         sent += 1
@@ -152,5 +170,6 @@ def _failed(row: OutboxTask, error: str) -> None:
 
 
 def outbox_unsent_count() -> int:
-    """How many kept tasks are still waiting for the broker (or name a task no longer registered)."""
-    return OutboxTask.objects.filter(sent_at__isnull=True).count()
+    """How many kept tasks are still waiting for the broker (or name a task no longer registered); those set
+    aside as refused are not waiting."""
+    return _waiting().count()

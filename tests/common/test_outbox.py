@@ -8,6 +8,7 @@ from django.db import connections, transaction
 from common.models import OutboxTask
 from common.outbox import (
     _DRAIN_LOCK,
+    DRAIN_BATCH,
     outbox_drain,
     outbox_unsent_count,
     task_queue_on_commit,
@@ -193,3 +194,42 @@ def test_a_drain_never_sends_a_newer_row_while_another_drain_is_sending_an_older
     assert drained.sent == 0 and RAN == []  # left to the other drain, not sent out of order
     assert outbox_drain().sent == 2
     assert RAN == [(1, "older"), (2, "newer")]
+
+
+def test_a_kept_task_its_task_refuses_is_set_aside_and_holds_nothing_back(
+    broker_down,  # noqa: F811
+    django_capture_on_commit_callbacks,
+    caplog,
+):
+    """Kept under arguments its task no longer takes (a deploy changed it): Celery refuses it before it
+    reaches the broker. It is set aside, not tried by every drain forever with everything new behind it."""
+    OutboxTask.objects.create(task=record_task.name, args=[1], kwargs={"old_name": "x"})
+
+    drained = outbox_drain()
+
+    row = OutboxTask.objects.get()
+    assert row.refused_at is not None and row.sent_at is None and "TypeError" in row.last_error
+    assert (drained.sent, drained.kept) == (0, 0) and outbox_unsent_count() == 0
+    assert "cannot be queued as kept" in caplog.text
+    # The broker is back: a new task goes out at once, not behind the refused one.
+    broker_back(broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert task_queue_or_keep(record_task, 2, label="new") is None
+    assert RAN == [(2, "new")] and OutboxTask.objects.count() == 1
+
+
+def test_the_request_that_keeps_a_task_behind_a_backlog_sends_one_batch_and_leaves_the_rest_to_beat(
+    broker_down,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    for number in range(DRAIN_BATCH + 5):
+        OutboxTask.objects.create(task=record_task.name, args=[number], kwargs={"label": "kept"})
+    broker_back(broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task_queue_or_keep(record_task, -1, label="new")
+
+    assert [(number, "kept") for number in range(DRAIN_BATCH)] == RAN
+    assert outbox_unsent_count() == 6
+    assert outbox_drain().sent == 6
+    assert RAN[-6:] == [*((n, "kept") for n in range(DRAIN_BATCH, DRAIN_BATCH + 5)), (-1, "new")]
