@@ -63,8 +63,10 @@ def funded(prepaid):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 3 events on the bulk path (the first chunk; the rest are the usual 100,000)."""
+    """Chunks of 3 events: the first of the bulk path (PostgreSQL; the rest are the usual 100,000), and
+    every batch of the other path (SQLite)."""
     monkeypatch.setattr("billing.usage.bulk.producer.FIRST_CHUNK", 3)
+    monkeypatch.setattr("billing.usage.files.FILE_BATCH", 3)
 
 
 def _pool_reset():
@@ -192,6 +194,7 @@ def test_resuming_an_upload_that_is_alive_queues_nothing(client, source, media, 
     assert upload.state == UsageUpload.State.RUNNING and not UsageEvent.objects.exists()
 
 
+@pytest.mark.postgres  # the lock is PostgreSQL's; on SQLite (one writer at a time) nothing else can run it
 def test_a_second_run_exits_while_another_holds_the_upload(source, funded, media, eager_celery):
     upload = upload_make(source, body(2))
     params = connection.get_connection_params()
