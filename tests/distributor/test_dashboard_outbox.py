@@ -1,33 +1,17 @@
 """The dashboard tells staff when notifications wait in the outbox for the task queue (issue 22)."""
 
 import pytest
-from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import StaffRole
 from common.models import OutboxTask
-from tests.billing.factories import staff
 from tests.common.redis_down import cache_down  # noqa: F401
+from tests.distributor.test_dashboard import _fresh_cache, _page  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 SIGN = 'data-testid="outbox-unsent"'
 TASK = "billing.gateway.tasks.notify_gateway_webhook_task"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def _page(client, role, **params) -> str:
-    client.force_login(staff(role))
-    response = client.get(reverse("dashboard"), params)
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 def _kept(count: int) -> None:

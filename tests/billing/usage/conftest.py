@@ -1,4 +1,5 @@
 import pytest
+from rest_framework.test import APIClient
 
 from billing.ledger.accounts import account_get
 from billing.ledger.models import AccountKind
@@ -34,3 +35,12 @@ def top_up(customer, amount, currency="CNY", key=None):
         kind="wallet.topup.bank",
         memo="test top-up",
     )
+
+
+@pytest.fixture
+def litellm_gateway() -> APIClient:
+    """A client authenticated as a LiteLLM gateway source."""
+    _, token = source_make(name="litellm-proxy", kind="litellm")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client

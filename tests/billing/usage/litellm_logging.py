@@ -1,5 +1,6 @@
-"""Run traffic through the real LiteLLM package with one generic API logger as its callback, for the tests
-that capture what the logger POSTs (test_connectors_litellm_real.py, test_litellm_deployed.py)."""
+"""For the tests that run traffic through the real LiteLLM package and send what its generic API logger
+POSTs to our endpoint (test_connectors_litellm_real.py, test_litellm_deployed.py): the run and the
+delivery (the LiteLLM gateway source's client is the ``litellm_gateway`` fixture, conftest.py)."""
 
 import litellm
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger
@@ -23,3 +24,10 @@ async def logged(logger: GenericAPILogger, traffic) -> None:
         # or a later run (another test module's) would log to this one's capture too.
         litellm.logging_callback_manager.remove_callback_from_all_lists(logger)
         litellm.callbacks = previous
+
+
+def deliver(client, body: str) -> dict:
+    """POST one logger body to ``/api/v1/usage/litellm``; the answer, which must be a 200."""
+    response = client.generic("POST", "/api/v1/usage/litellm", body.encode(), content_type="application/json")
+    assert response.status_code == 200, response.content[:500]
+    return response.json()

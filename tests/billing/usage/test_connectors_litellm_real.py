@@ -16,7 +16,6 @@ import openai
 import pytest
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
-from rest_framework.test import APIClient
 
 from billing.usage.connectors import litellm as connector
 from billing.usage.connectors.base import ConnectorError
@@ -25,8 +24,8 @@ from billing.usage.models import RatingState, UsageEvent
 from billing.wallets.models import Wallet
 from billing.wallets.selectors import wallet_balance
 from tests.billing.usage.connector_catalog import counts, gateway_catalog, per_million
-from tests.billing.usage.factories import AT, source_make
-from tests.billing.usage.litellm_logging import logged
+from tests.billing.usage.factories import AT
+from tests.billing.usage.litellm_logging import deliver, logged
 
 ENDPOINT = "http://distributor.test/api/v1/usage/litellm"
 # The logger's batch size: 300 requests arrive in several POSTs, as a busy proxy sends them.
@@ -357,27 +356,13 @@ SELL = {
 }
 
 
-@pytest.fixture
-def gateway():
-    _, token = source_make(name="litellm-proxy", kind="litellm")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
-def deliver(client, body: str) -> dict:
-    response = client.generic("POST", "/api/v1/usage/litellm", body.encode(), content_type="application/json")
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 @pytest.mark.django_db
-def test_300_requests_are_rated_once_by_class_and_a_replay_charges_nothing(gateway, bodies, payloads):
+def test_300_requests_are_rated_once_by_class_and_a_replay_charges_nothing(litellm_gateway, bodies, payloads):
     # given
     gateway_catalog()
     scenario_of = {p["id"]: name for name, found in payloads.items() for p in found}
     # when
-    answers = [deliver(gateway, body) for body in bodies]
+    answers = [deliver(litellm_gateway, body) for body in bodies]
     # then
     sizes = [len(json.loads(body)) for body in bodies]
     assert [(a["accepted"], a["duplicates"], a["rejected"]) for a in answers] == [(n, 0, 0) for n in sizes]
@@ -394,8 +379,8 @@ def test_300_requests_are_rated_once_by_class_and_a_replay_charges_nothing(gatew
     charged = wallet_balance(wallet=wallet)
 
     # The same POSTs again answer as the first time; the same payloads batched otherwise are duplicates.
-    replays = [deliver(gateway, body) for body in bodies]
-    rebatched = deliver(gateway, json.dumps([p for found in payloads.values() for p in found]))
+    replays = [deliver(litellm_gateway, body) for body in bodies]
+    rebatched = deliver(litellm_gateway, json.dumps([p for found in payloads.values() for p in found]))
 
     assert replays == answers
     assert (rebatched["accepted"], rebatched["duplicates"], rebatched["rejected"]) == (0, 300, 0)

@@ -38,7 +38,7 @@ from catalog.services.contracts import channel_create, contract_create
 from common.stored_text import stored_render
 from tests.billing.usage.connector_catalog import gateway_catalog, per_million
 from tests.billing.usage.factories import AT, T0, customer_make, source_make
-from tests.billing.usage.litellm_logging import logged
+from tests.billing.usage.litellm_logging import deliver, logged
 
 ENDPOINT = "http://distributor.test/api/v1/usage/litellm"
 API_BASE = "https://eu.openai.example/v1"
@@ -116,20 +116,6 @@ def test_the_default_logger_sends_every_request_once_in_bodies_of_megabytes(bodi
     assert sum(len(body.encode()) for body in bodies) > 4_000_000
 
 
-@pytest.fixture
-def gateway():
-    _, token = source_make(name="litellm-proxy", kind="litellm")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
-def deliver(client, body: str) -> dict:
-    response = client.generic("POST", "/api/v1/usage/litellm", body.encode(), content_type="application/json")
-    assert response.status_code == 200, response.content[:500]
-    return response.json()
-
-
 def channel_on_api_base() -> None:
     """A CNY contract whose channel's alias is the api base: its book, not the best cost book, prices the
     cost of every event whose upstream account is that api base."""
@@ -148,8 +134,8 @@ def channel_on_api_base() -> None:
     channel_create(contract=contract, name="openai-eu", aliases=[API_BASE])
 
 
-def ingest(gateway, bodies) -> list[UsageEvent]:
-    answers = [deliver(gateway, body) for body in bodies]
+def ingest(litellm_gateway, bodies) -> list[UsageEvent]:
+    answers = [deliver(litellm_gateway, body) for body in bodies]
     sizes = [len(json.loads(body)) for body in bodies]
     assert [(a["accepted"], a["duplicates"], a["rejected"], a["unrated"]) for a in answers] == [
         (n, 0, 0, 0) for n in sizes
@@ -162,7 +148,7 @@ def is_proxied(event: UsageEvent) -> bool:
 
 
 @pytest.mark.django_db
-def test_alias_and_end_user_mappings_rate_all_300_once_on_the_api_base_channel(gateway, bodies):
+def test_alias_and_end_user_mappings_rate_all_300_once_on_the_api_base_channel(litellm_gateway, bodies):
     """The proxy's key hash is mapped by nobody: its alias names the customer. SDK traffic's ``user=`` is
     the end user."""
     # given
@@ -171,7 +157,7 @@ def test_alias_and_end_user_mappings_rate_all_300_once_on_the_api_base_channel(g
     proxied_customer = customer_make(key="acme-prod")
     sdk_customer = customer_make(key=END_USER)
     # when
-    events = ingest(gateway, bodies)
+    events = ingest(litellm_gateway, bodies)
     # then
     assert len(events) == 300 and len({e.request_id for e in events}) == 300
     for event in events:
@@ -185,7 +171,7 @@ def test_alias_and_end_user_mappings_rate_all_300_once_on_the_api_base_channel(g
     }
 
     # A replay of the same POSTs answers as the first time and charges nothing.
-    replays = [deliver(gateway, body) for body in bodies]
+    replays = [deliver(litellm_gateway, body) for body in bodies]
 
     assert [(r["accepted"], r["duplicates"]) for r in replays] == [(len(json.loads(b)), 0) for b in bodies]
     assert UsageEvent.objects.count() == 300
@@ -193,14 +179,14 @@ def test_alias_and_end_user_mappings_rate_all_300_once_on_the_api_base_channel(g
 
 
 @pytest.mark.django_db
-def test_the_proxy_key_hash_goes_first_when_it_is_mapped(gateway, bodies):
+def test_the_proxy_key_hash_goes_first_when_it_is_mapped(litellm_gateway, bodies):
     # given: the hash and the alias name different customers; the hash is tried first
     gateway_catalog()
     by_hash = customer_make(key=KEY_HASH)
     customer_make(key="acme-prod")
     sdk_customer = customer_make(key=END_USER)
     # when
-    events = ingest(gateway, bodies)
+    events = ingest(litellm_gateway, bodies)
     # then
     proxied = [e for e in events if is_proxied(e)]
     assert len(proxied) == PROXIED
@@ -211,9 +197,9 @@ def test_the_proxy_key_hash_goes_first_when_it_is_mapped(gateway, bodies):
 
 
 @pytest.mark.django_db
-def test_an_event_none_of_whose_keys_is_mapped_is_unrated_naming_each_key_tried(gateway, bodies):
+def test_an_event_none_of_whose_keys_is_mapped_is_unrated_naming_each_key_tried(litellm_gateway, bodies):
     gateway_catalog()
-    answers = [deliver(gateway, body) for body in bodies]
+    answers = [deliver(litellm_gateway, body) for body in bodies]
     assert sum(a["unrated"] for a in answers) == 300
     proxied = UsageEvent.objects.get(request_id=f"chatcmpl-deployed-{PROXIED - 1}")
     assert proxied.gateway_key == KEY_HASH and proxied.customer_id is None
@@ -320,7 +306,7 @@ def test_the_readme_proxy_configuration_makes_litellm_post_to_our_endpoint(monke
 
 
 @pytest.mark.django_db
-def test_behind_a_proxy_the_callers_user_never_names_the_customer(gateway):
+def test_behind_a_proxy_the_callers_user_never_names_the_customer(litellm_gateway):
     """A caller whose new virtual key nobody mapped sends ``user=`` naming the end user another customer's
     SDK traffic is mapped by. What the real package logs for it carries the proxy's key hash, so the end user
     is no candidate: the usage stays unrated on the hash and nothing is charged to that customer."""
@@ -343,7 +329,7 @@ def test_behind_a_proxy_the_callers_user_never_names_the_customer(gateway):
     (payload,) = json.loads(body)
     assert payload["model_parameters"]["user"] == END_USER  # the caller's user= is in the payload
 
-    answer = deliver(gateway, body)
+    answer = deliver(litellm_gateway, body)
 
     assert (answer["accepted"], answer["unrated"]) == (1, 1)
     event = UsageEvent.objects.get()
