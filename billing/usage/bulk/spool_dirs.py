@@ -50,7 +50,7 @@ def _started(pid: int) -> str | None:
         except ProcessLookupError:
             return None
         except PermissionError:
-            pass  # another user's: alive
+            return ""  # another user's: alive
         return ""
     try:
         fields = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
