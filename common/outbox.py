@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from common.models import OutboxTask
-from common.task_queue import QueueUnavailable, task_queue
+from common.task_queue import QueueUnavailable, on_commit_queueing, task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,8 @@ def task_queue_or_keep(task: Task, *args, **kwargs) -> OutboxTask | None:
     """
     if _unsent_ahead():
         row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
-        # One batch here, in the request that kept it; beat and workers send a longer backlog. Robust with a
-        # broker: the write has committed and its answer must say so.
-        robust = not task.app.conf.task_always_eager
-        transaction.on_commit(lambda: outbox_drain(batches=1), robust=robust)
+        # One batch here, in the request that kept it; beat and workers send a longer backlog.
+        on_commit_queueing(lambda: outbox_drain(batches=1), task=task)
         return OutboxTask.objects.filter(pk=row.pk, sent_at__isnull=True).first()
     try:
         task_queue(task, *args, **kwargs)
@@ -67,13 +65,9 @@ def task_queue_or_keep(task: Task, *args, **kwargs) -> OutboxTask | None:
 
 
 def task_queue_on_commit(task: Task, *args, **kwargs) -> None:
-    """Once the current transaction commits, ``task_queue_or_keep`` the task (never, if it rolls back).
-
-    With a broker, another error is logged rather than raised (``robust``): the write has committed and its
-    answer must say so. Eager, the task runs inline and its errors propagate, as tests expect.
-    """
-    robust = not task.app.conf.task_always_eager
-    transaction.on_commit(lambda: task_queue_or_keep(task, *args, **kwargs), robust=robust)
+    """Once the current transaction commits, ``task_queue_or_keep`` the task (never, if it rolls back;
+    ``on_commit_queueing`` says what becomes of another error)."""
+    on_commit_queueing(lambda: task_queue_or_keep(task, *args, **kwargs), task=task)
 
 
 @dataclass(frozen=True)

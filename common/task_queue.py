@@ -7,6 +7,7 @@ must tell its user (a staff upload that could not be queued) says so at once.
 
 from celery import Task
 from celery.result import AsyncResult
+from django.db import transaction
 from kombu.exceptions import OperationalError
 
 
@@ -31,3 +32,13 @@ def task_queue(task: Task, *args, **kwargs) -> AsyncResult:
     # kombu wraps the transport's connection errors (refused, timed out, reset) in OperationalError.
     except (OperationalError, ConnectionError, TimeoutError) as exc:
         raise QueueUnavailable(task.name, str(exc)) from exc
+
+
+def on_commit_queueing(callback, *, task: Task) -> None:
+    """Run ``callback``, which queues ``task``, once the current transaction commits (never on rollback).
+
+    With a broker, what it raises is logged, not raised (``robust``): the write has committed and its answer
+    must say so. Without one (eager mode) the task runs inside it, and its errors propagate as every error
+    does there.
+    """
+    transaction.on_commit(callback, robust=not task.app.conf.task_always_eager)

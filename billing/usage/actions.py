@@ -2,12 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from billing.usage.models import UsageUpload
 from billing.usage.tasks import usage_rerate_task, usage_upload_process_task
 from billing.usage.upload_queue import usage_upload_queue
 from common.outbox import task_queue_or_keep
+from common.task_queue import on_commit_queueing
 
 # usage_rerate handles at most this many events per pass; one task per chunk keeps each pass whole.
 RERATE_CHUNK = 5000
@@ -37,7 +36,7 @@ def rerate_enqueue(*, event_ids: list[int]) -> RerateQueued:
 
     for i in range(0, len(ids), RERATE_CHUNK):
         chunk = ids[i : i + RERATE_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: chunk_queue(chunk))
+        on_commit_queueing(lambda chunk=chunk: chunk_queue(chunk), task=usage_rerate_task)
     return queued
 
 
@@ -50,8 +49,5 @@ def usage_upload_create(*, source, fmt: str, file, actor) -> UsageUpload:
     upload = UsageUpload.objects.create(
         source=source, fmt=fmt, file=file, size_bytes=file.size, created_by=actor
     )
-    # With a broker, the upload has committed whatever else goes wrong in queueing: log it, answer 200.
-    # Inline (eager), the run's own errors propagate, as before.
-    robust = not usage_upload_process_task.app.conf.task_always_eager
-    transaction.on_commit(lambda: usage_upload_queue(upload_id=upload.pk), robust=robust)
+    on_commit_queueing(lambda: usage_upload_queue(upload_id=upload.pk), task=usage_upload_process_task)
     return upload

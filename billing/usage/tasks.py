@@ -5,8 +5,7 @@ from django.utils import timezone
 
 from billing.usage.partitions import month_add, month_start, partitions_ensure
 from billing.usage.rerate import usage_rerate
-from billing.usage.uploads import UPLOAD_RUN_SECONDS, usage_upload_process, usage_upload_queued
-from common.task_queue import QueueUnavailable, task_queue
+from billing.usage.uploads import UPLOAD_RUN_SECONDS, usage_upload_enqueue, usage_upload_process
 
 
 @shared_task(name="billing.usage.tasks.usage_rerate_task")
@@ -34,12 +33,7 @@ def usage_upload_process_task(self, upload_id: int) -> str:
         return "busy"  # another run holds it: this delivery is a repeat
     if upload.state == upload.State.RUNNING:
         # Paused: queue the rest (the queue being down, the sweep will once it is back).
-        try:
-            task_queue(self, upload_id)
-            queued = True
-        except QueueUnavailable:
-            queued = False
-        usage_upload_queued(upload_id=upload_id, queued=queued)
+        usage_upload_enqueue(self, upload_id=upload_id)
     return upload.state
 
 

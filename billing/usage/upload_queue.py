@@ -7,16 +7,12 @@ the beat sweep (``resume_tasks``, every two minutes) queues them again by itself
 is harmless: one run at a time holds it (``uploads.usage_upload_process``), the other exits.
 """
 
-import logging
 from enum import StrEnum
 
 from billing.usage.models import UsageUpload
 from billing.usage.selectors import uploads_resumable
 from billing.usage.tasks import usage_upload_process_task
-from billing.usage.uploads import usage_upload_queued
-from common.task_queue import QueueUnavailable, task_queue
-
-logger = logging.getLogger(__name__)
+from billing.usage.uploads import usage_upload_enqueue
 
 
 class Resumed(StrEnum):
@@ -30,14 +26,7 @@ def usage_upload_queue(*, upload_id: int) -> bool:
     is then marked *not queued*: ``uploads.usage_upload_queued``). Without a broker (eager mode) the run
     happens here, before this returns.
     """
-    try:
-        task_queue(usage_upload_process_task, upload_id)
-    except QueueUnavailable as exc:
-        logger.warning("Usage upload %s not queued: %s", upload_id, exc)
-        usage_upload_queued(upload_id=upload_id, queued=False)
-        return False
-    usage_upload_queued(upload_id=upload_id, queued=True)
-    return True
+    return usage_upload_enqueue(usage_upload_process_task, upload_id=upload_id)
 
 
 def usage_upload_resume(*, upload: UsageUpload) -> Resumed:

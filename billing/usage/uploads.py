@@ -2,6 +2,7 @@
 (``actions.usage_upload_create`` stores it, ``upload_queue`` queues the task and resumes stalled runs)."""
 
 import io
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from billing.usage.files import UnreadableFile, file_ingest, records_iter
 from billing.usage.models import UsageUpload
 from billing.usage.row_errors import upload_errors
 from common.stored_text import stored_render
+from common.task_queue import QueueUnavailable, task_queue
+
+logger = logging.getLogger(__name__)
 
 # A queued run works this long, then stops after the chunk under way and queues the rest as a new task: any
 # file fits the ingest queue's time limits (soft 8 min, distributor/task_limits.py), with room for a slow
@@ -161,6 +165,21 @@ def _counts(total) -> dict:
         "unrated": total.unrated,
         "errors": upload_errors(total.errors[:200]),
     }
+
+
+def usage_upload_enqueue(task, *, upload_id: int) -> bool:
+    """Queue ``task`` (the upload task: ``tasks`` queues itself for a run's rest, ``upload_queue`` the first
+    run and resumes) for upload ``upload_id`` and record how it went (``usage_upload_queued``); False when
+    the task queue is unreachable. Without a broker (eager mode) the run happens here, before this returns.
+    """
+    try:
+        task_queue(task, upload_id)
+    except QueueUnavailable as exc:
+        logger.warning("Usage upload %s not queued: %s", upload_id, exc)
+        usage_upload_queued(upload_id=upload_id, queued=False)
+        return False
+    usage_upload_queued(upload_id=upload_id, queued=True)
+    return True
 
 
 def usage_upload_queued(*, upload_id: int, queued: bool) -> None:
