@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.usage.auth import GatewayTokenAuthentication, IsGatewaySource
-from billing.usage.connectors.newapi import UserLogExport, user_log_export_check
+from billing.usage.connectors.base import RecordsRefused
+from billing.usage.connectors.registry import records_checked
 from billing.usage.events import UnreadableRecord
 from billing.usage.files import UTF8_BOM, ndjson_records
 from billing.usage.row_errors import row_reason_stored
@@ -131,7 +132,7 @@ def _first_line_is_a_value(body: bytes) -> bool:
     except json.JSONDecodeError:
         return False
     except (ValueError, ArithmeticError, RecursionError):
-        pass
+        return True
     return True
 
 
@@ -237,9 +238,8 @@ class UsageBatchView(APIView):
             raw = body_read(request, **limits)
             encoding = request.headers.get("Content-Encoding", "")
             records = body_records(body_inflate(raw, encoding, limit_bytes=self.max_body_bytes))
-            if fmt == "newapi":
-                records = list(user_log_export_check(records))
-        except (BodyError, UserLogExport) as exc:
+            records = list(records_checked(fmt, records))
+        except (BodyError, RecordsRefused) as exc:
             return Response({"detail": str(exc)}, status=400)
         try:
             result = usage_batch_ingest(

@@ -26,7 +26,8 @@ import msgspec
 from django.db import connection
 
 from billing.usage.bulk.ingest import bulk_ingest
-from billing.usage.connectors.newapi import UserLogExport, user_log_export_check
+from billing.usage.connectors.base import RecordsRefused
+from billing.usage.connectors.registry import records_checked
 from billing.usage.events import UnreadableRecord
 from billing.usage.models import TOKEN_COLUMNS, UNIT_COLUMNS, GatewaySource
 from billing.usage.services import BatchResult, usage_batch_ingest
@@ -476,14 +477,13 @@ def file_ingest(
     are cut differently, so a file begun one way is never taken as done the other), so a re-run after a
     crash replays what was done and completes the rest exactly once.
 
-    new-api logs from its user log API (``newapi.user_log_export_check``) raise ``UnreadableFile`` here,
-    before anything is ingested.
+    Records a format's check refuses whole (``registry.records_checked``: new-api logs from its user log
+    API) raise ``UnreadableFile`` here, before anything is ingested.
     """
-    if fmt == "newapi":
-        try:
-            records = user_log_export_check(records)
-        except UserLogExport as exc:
-            raise UnreadableFile(exc.stored) from exc
+    try:
+        records = records_checked(fmt, records)
+    except RecordsRefused as exc:
+        raise UnreadableFile(exc.stored) from exc
     if connection.vendor == "postgresql":
         return bulk_ingest(
             source=source,

@@ -8,6 +8,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from billing.usage.events import MAX_ID, MAX_TOKENS
+from common.stored_text import stored_render
 
 
 class ConnectorError(Exception):
@@ -15,6 +16,16 @@ class ConnectorError(Exception):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+class RecordsRefused(ValueError):
+    """A batch or file a connector refuses whole, before any of it is ingested: what is wrong can only be
+    seen across its rows (``registry.records_checked``). ``stored`` is the reason as stored text
+    (common.stored_text), for an upload's error; the message is its English."""
+
+    def __init__(self, stored_message: dict):
+        super().__init__(stored_render(stored_message))
+        self.stored = stored_message
 
 
 def mapping(value) -> dict:

@@ -66,9 +66,9 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import chain
 
-from billing.usage.connectors.base import ConnectorError, count, ident, label, mapping
+from billing.usage.connectors.base import ConnectorError, RecordsRefused, count, ident, label, mapping
 from billing.usage.events import MAX_UPSTREAM
-from common.stored_text import stored, stored_render
+from common.stored_text import stored
 
 CONSUME, ERROR, REFUND = 2, 5, 6
 DEFAULT_QUOTA_PER_UNIT = Decimal(500000)
@@ -96,15 +96,6 @@ ROW_FIELDS = ("created_at", "type", "model_name", "token_name", "quota", "prompt
 LOOKAHEAD = 10_000
 
 
-class UserLogExport(ValueError):
-    """An export of new-api's user log API, whose ids are not the rows' own: refused whole, nothing
-    ingested. ``stored`` is the message as stored text (common.stored_text), for an upload's error."""
-
-    def __init__(self, stored_message: dict):
-        super().__init__(stored_render(stored_message))
-        self.stored = stored_message
-
-
 def _row_id(record) -> int | None:
     """The row's id as a number (JSON's number or a CSV cell's digits), or None if it has none."""
     value = record.get("id") if isinstance(record, dict) else None
@@ -122,7 +113,7 @@ def _fingerprint(record: dict) -> tuple:
 
 def user_log_export_check(records: Iterable) -> Iterator:
     """``records`` (a batch or a file's stream), all of them in order, once they are known not to be an
-    export of new-api's user log API; raise ``UserLogExport`` if they are, before any is ingested.
+    export of new-api's user log API; raise ``RecordsRefused`` if they are, before any is ingested.
 
     Read ahead (at most ``LOOKAHEAD`` rows, held in memory) until the rows decide:
 
@@ -142,7 +133,7 @@ def user_log_export_check(records: Iterable) -> Iterator:
     for index, record in enumerate(iterator):
         ahead.append(record)
         if _user_log_shaped(record):
-            raise UserLogExport(stored("usage.newapi.user_log_columns", index=index))
+            raise RecordsRefused(stored("usage.newapi.user_log_columns", index=index))
         row_id = _row_id(record)
         if row_id is not None and row_id >= USER_LOG_MODULO:
             break
@@ -150,7 +141,8 @@ def user_log_export_check(records: Iterable) -> Iterator:
             fingerprint = _fingerprint(record)
             first_fingerprint, first = seen.setdefault(row_id, (fingerprint, index))
             if first_fingerprint != fingerprint:
-                raise UserLogExport(stored("usage.newapi.user_log_ids", id=row_id, first=first, second=index))
+                refusal = stored("usage.newapi.user_log_ids", id=row_id, first=first, second=index)
+                raise RecordsRefused(refusal)
         if len(ahead) >= LOOKAHEAD:
             break
     return chain(ahead, iterator)

@@ -1,6 +1,6 @@
 """The connector of each usage format, by name (``connector_for``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +39,18 @@ KEY_LOOKUP = {
 def key_lookup(kind: str) -> tuple:
     """The key lookup order of a source of ``kind`` (a ``SourceKind``): the keys its events name, in turn."""
     return KEY_LOOKUP.get(kind, KEY_LOOKUP["generic"])
+
+
+# What a format's records must pass as a whole, before any is ingested (``records_checked``): new-api's user
+# log API renumbers its rows, which only their repeats show.
+RECORDS_CHECKS = {"newapi": newapi.user_log_export_check}
+
+
+def records_checked(fmt: str, records: Iterable) -> Iterable:
+    """``records`` (a batch, or a file's stream: read ahead no further than the check needs) once ``fmt``'s
+    check has passed them; ``base.RecordsRefused`` if it refuses them, before any is ingested."""
+    check = RECORDS_CHECKS.get(fmt)
+    return records if check is None else check(records)
 
 
 def connector_for(fmt: str) -> Callable:
